@@ -1,0 +1,268 @@
+// Package config is shelfsync's YAML schema: the types, their defaults, strict
+// decoding (an unknown key is an error naming the key and its line), validation
+// that reports every problem at once, and secrets read from the environment or
+// from files.
+//
+// It does no network I/O and starts nothing: loading a config only reads the
+// file and the secret files it names. A Secret never prints its value.
+package config
+
+import (
+	"time"
+)
+
+// Channel kinds shelfsync has connectors for.
+const (
+	KindShopify = "shopify"
+	KindEbay    = "ebay"
+	KindAmazon  = "amazon"
+)
+
+// Kinds lists every known channel kind, in a stable order.
+var Kinds = []string{KindShopify, KindEbay, KindAmazon}
+
+// Config is the whole daemon's configuration.
+type Config struct {
+	Redis      Redis      `yaml:"redis"`
+	HTTP       HTTP       `yaml:"http"`
+	Ledger     Ledger     `yaml:"ledger"`
+	Sync       Sync       `yaml:"sync"`
+	Locations  []Location `yaml:"locations"`
+	Channels   []Channel  `yaml:"channels"`
+	Downstream Downstream `yaml:"downstream"`
+	Log        Log        `yaml:"log"`
+	// ShutdownTimeout bounds the drain of in-flight work after SIGINT/SIGTERM.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Redis is where the ledger, the intake, the outboxes and the leases live.
+type Redis struct {
+	// Addr is host:port, or a redis:// or rediss:// URL.
+	Addr     string `yaml:"addr"`
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
+	DB       int    `yaml:"db"`
+	// KeyPrefix is put before every key shelfsync writes, so several
+	// merchants (or tests) can share one Redis.
+	KeyPrefix    string        `yaml:"key_prefix"`
+	TLS          TLS           `yaml:"tls"`
+	PoolSize     int           `yaml:"pool_size"`
+	DialTimeout  time.Duration `yaml:"dial_timeout"`
+	ReadTimeout  time.Duration `yaml:"read_timeout"`
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+}
+
+// TLS configures a TLS client connection.
+type TLS struct {
+	Enabled            bool   `yaml:"enabled"`
+	CAFile             string `yaml:"ca_file"`
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	ServerName         string `yaml:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// HTTP is the daemon's one listener: webhooks, admin API, health, metrics.
+type HTTP struct {
+	Listen string `yaml:"listen"`
+	// PublicURL is the externally visible base URL (https://sync.example.com);
+	// webhook endpoints that must know their own URL (eBay's challenge) use it.
+	PublicURL string `yaml:"public_url"`
+	// AdminToken is the bearer token of /api/v1. Empty disables the admin API.
+	AdminToken        Secret        `yaml:"admin_token"`
+	BodyLimit         int64         `yaml:"body_limit"`
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+}
+
+// Ledger tunes the stock ledger.
+type Ledger struct {
+	// OperationTTL is how long applied operation keys are remembered, so a
+	// redelivered operation is a no-op. Longer than any channel's redelivery window.
+	OperationTTL time.Duration `yaml:"operation_ttl"`
+	// JournalMaxLen bounds each SKU's journal stream (approximate trimming).
+	JournalMaxLen int64 `yaml:"journal_max_len"`
+}
+
+// Sync tunes the engine between connectors and the ledger.
+type Sync struct {
+	// Workers is the number of intake workers in this process.
+	Workers int `yaml:"workers"`
+	// CoalesceWindow is how long the pusher waits for more changes before a batch.
+	CoalesceWindow time.Duration `yaml:"coalesce_window"`
+	// MaxAttempts is how often an intake event or a pushed item is tried
+	// before it is dead-lettered or parked.
+	MaxAttempts int `yaml:"max_attempts"`
+	// ClaimIdle is how long an intake event may stay unacknowledged before
+	// another worker reclaims it.
+	ClaimIdle time.Duration `yaml:"claim_idle"`
+	// PollOverlap is subtracted from the stored poll cursor, so orders at the
+	// boundary are never missed.
+	PollOverlap time.Duration `yaml:"poll_overlap"`
+	// LeaseTTL is the expiry of a scheduled job's Redis lease; it is renewed
+	// at a third of it while the job runs.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
+	// DedupTTL is how long webhook delivery ids are remembered.
+	DedupTTL time.Duration `yaml:"dedup_ttl"`
+}
+
+// Location is a stock location (warehouse, store). Lower Priority is taken first.
+type Location struct {
+	ID       string `yaml:"id"`
+	Priority int    `yaml:"priority"`
+}
+
+// Channel is one marketplace account.
+type Channel struct {
+	Name string `yaml:"name"`
+	Kind string `yaml:"kind"`
+	// APIURL overrides the connector's API base URL (sandbox, test server).
+	APIURL      string      `yaml:"api_url"`
+	Credentials Credentials `yaml:"credentials"`
+	Webhook     Webhook     `yaml:"webhook"`
+	// Poll and Reconcile are cron specs (robfig/cron: five fields, or
+	// descriptors such as "@every 5m"). Empty disables the job.
+	Poll      string `yaml:"poll"`
+	Reconcile string `yaml:"reconcile"`
+	// Locations are the ids of the locations this channel sells from, in the
+	// order stock is taken for lines without a location.
+	Locations  []string   `yaml:"locations"`
+	Allocation Allocation `yaml:"allocation"`
+	// BatchSize caps the items per push call; 0 takes the connector's maximum.
+	BatchSize int `yaml:"batch_size"`
+	// RateLimit is requests per second to this channel's API; 0 takes the
+	// connector's published default. Burst is the bucket size.
+	RateLimit float64 `yaml:"rate_limit"`
+	Burst     int     `yaml:"burst"`
+	// Timeout bounds one API request; MaxRetries the retries of one request
+	// on 429 and 5xx.
+	Timeout    time.Duration `yaml:"timeout"`
+	MaxRetries int           `yaml:"max_retries"`
+
+	Shopify *Shopify `yaml:"shopify"`
+	Ebay    *Ebay    `yaml:"ebay"`
+	Amazon  *Amazon  `yaml:"amazon"`
+}
+
+// Credentials holds every secret a connector may need; each kind says which it requires.
+type Credentials struct {
+	// Shopify: the Admin API access token.
+	AccessToken Secret `yaml:"access_token"`
+	// eBay and Amazon (Login with Amazon): OAuth client and refresh token.
+	ClientID     Secret `yaml:"client_id"`
+	ClientSecret Secret `yaml:"client_secret"`
+	RefreshToken Secret `yaml:"refresh_token"`
+	// Amazon SQS: AWS credentials of the notification queue. Empty uses the
+	// AWS SDK's default chain (environment, shared config, instance role).
+	AWSAccessKeyID     Secret `yaml:"aws_access_key_id"`
+	AWSSecretAccessKey Secret `yaml:"aws_secret_access_key"`
+}
+
+// Webhook configures the channel's receiver at POST /webhooks/{name}.
+type Webhook struct {
+	// Disabled turns the receiver off (polling only).
+	Disabled bool `yaml:"disabled"`
+	// Secrets verify deliveries: Shopify's HMAC keys (several during a
+	// rotation), Amazon relay header secrets.
+	Secrets []Secret `yaml:"secrets"`
+	// Header names the header that carries the shared secret (Amazon relays).
+	Header string `yaml:"header"`
+	// VerificationToken and EndpointURL answer eBay's endpoint challenge.
+	VerificationToken Secret `yaml:"verification_token"`
+	EndpointURL       string `yaml:"endpoint_url"`
+}
+
+// Allocation turns the available stock of a channel's locations into the
+// quantity listed on it.
+type Allocation struct {
+	// Buffer units are held back from the channel.
+	Buffer int64 `yaml:"buffer"`
+	// Percent of what remains is listed, rounded down; default 100.
+	Percent *float64 `yaml:"percent"`
+	// Max caps the listed quantity; 0 means no cap.
+	Max int64 `yaml:"max"`
+	// Min is listed at least while any stock is available.
+	Min int64 `yaml:"min"`
+	// OutOfStockThreshold: at or below it, list zero.
+	OutOfStockThreshold int64 `yaml:"out_of_stock_threshold"`
+}
+
+// Shopify settings of a channel of kind shopify.
+type Shopify struct {
+	// Shop is the myshopify domain (example.myshopify.com); the API URL is
+	// derived from it unless api_url is set.
+	Shop       string `yaml:"shop"`
+	APIVersion string `yaml:"api_version"`
+	// LocationIDs maps shelfsync location ids to Shopify location GIDs.
+	LocationIDs map[string]string `yaml:"location_ids"`
+}
+
+// Ebay settings of a channel of kind ebay.
+type Ebay struct {
+	MarketplaceID string `yaml:"marketplace_id"`
+	// AuthURL overrides the OAuth token endpoint's base URL.
+	AuthURL string   `yaml:"auth_url"`
+	Scopes  []string `yaml:"scopes"`
+}
+
+// Amazon settings of a channel of kind amazon.
+type Amazon struct {
+	SellerID       string   `yaml:"seller_id"`
+	MarketplaceIDs []string `yaml:"marketplace_ids"`
+	// Region is na, eu or fe; it picks the SP-API endpoint unless api_url is set.
+	Region string `yaml:"region"`
+	// AuthURL overrides the Login with Amazon token endpoint.
+	AuthURL     string `yaml:"auth_url"`
+	ProductType string `yaml:"product_type"`
+	// FeedThreshold: a push of at least this many SKUs goes as one
+	// JSON_LISTINGS_FEED, fewer as patchListingsItem calls.
+	FeedThreshold int `yaml:"feed_threshold"`
+	SQS           SQS `yaml:"sqs"`
+}
+
+// SQS is Amazon's notification queue for ORDER_CHANGE.
+type SQS struct {
+	QueueURL string `yaml:"queue_url"`
+	Region   string `yaml:"region"`
+	// Endpoint overrides the SQS endpoint (tests, VPC endpoints).
+	Endpoint    string        `yaml:"endpoint"`
+	WaitTime    time.Duration `yaml:"wait_time"`
+	MaxMessages int           `yaml:"max_messages"`
+}
+
+// Downstream is where normalized orders go.
+type Downstream struct {
+	// Stream is the Redis Stream (under the key prefix) that ERP/WMS
+	// consumers read with a consumer group.
+	Stream string `yaml:"stream"`
+	// StreamMaxLen bounds the stream (approximate trimming).
+	StreamMaxLen int64 `yaml:"stream_max_len"`
+	// Webhook, if URL is set, also POSTs every order, signed with Secret.
+	Webhook DownstreamWebhook `yaml:"webhook"`
+}
+
+// DownstreamWebhook POSTs normalized orders with an HMAC-SHA256 signature.
+type DownstreamWebhook struct {
+	URL         string        `yaml:"url"`
+	Secret      Secret        `yaml:"secret"`
+	Timeout     time.Duration `yaml:"timeout"`
+	MaxAttempts int           `yaml:"max_attempts"`
+}
+
+// Log configures zerolog.
+type Log struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// ChannelByName returns the channel named name, or nil.
+func (c *Config) ChannelByName(name string) *Channel {
+	for i := range c.Channels {
+		if c.Channels[i].Name == name {
+			return &c.Channels[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,163 @@
+package config
+
+import "time"
+
+// Defaults of every setting, in one place. Load applies them to whatever
+// the file leaves unset.
+const (
+	DefaultRedisAddr         = "127.0.0.1:6379"
+	DefaultKeyPrefix         = "shelfsync:"
+	DefaultRedisPoolSize     = 20
+	DefaultRedisDialTimeout  = 5 * time.Second
+	DefaultRedisReadTimeout  = 3 * time.Second
+	DefaultRedisWriteTimeout = 3 * time.Second
+
+	DefaultListen            = ":8080"
+	DefaultBodyLimit         = 1 << 20 // 1 MiB: Shopify orders with many lines stay far below.
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 10 * time.Second
+	DefaultWriteTimeout      = 10 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
+
+	DefaultOperationTTL  = 7 * 24 * time.Hour // longer than any channel's redelivery window
+	DefaultJournalMaxLen = 10000
+
+	DefaultWorkers        = 4
+	DefaultCoalesceWindow = 100 * time.Millisecond
+	DefaultMaxAttempts    = 8
+	DefaultClaimIdle      = 30 * time.Second
+	DefaultPollOverlap    = 5 * time.Minute
+	DefaultLeaseTTL       = 30 * time.Second
+	DefaultDedupTTL       = 7 * 24 * time.Hour
+
+	DefaultPercent = 100.0
+
+	DefaultChannelTimeout = 30 * time.Second
+	DefaultMaxRetries     = 5
+
+	DefaultShopifyAPIVersion = "2026-04"
+	DefaultEbayMarketplace   = "EBAY_US"
+	DefaultAmazonRegion      = "na"
+	DefaultAmazonProductType = "PRODUCT"
+	DefaultFeedThreshold     = 50
+	DefaultSQSWaitTime       = 20 * time.Second
+	DefaultSQSMaxMessages    = 10
+
+	DefaultDownstreamStream       = "orders"
+	DefaultDownstreamStreamMaxLen = 1000000
+	DefaultDownstreamTimeout      = 10 * time.Second
+	DefaultDownstreamMaxAttempts  = 10
+
+	DefaultLogLevel  = "info"
+	DefaultLogFormat = "json"
+
+	DefaultShutdownTimeout = 15 * time.Second
+)
+
+// applyDefaults fills every unset setting. Zero is "unset" except where a
+// pointer tells the two apart (Allocation.Percent).
+func (c *Config) applyDefaults() {
+	r := &c.Redis
+	setString(&r.Addr, DefaultRedisAddr)
+	setString(&r.KeyPrefix, DefaultKeyPrefix)
+	setInt(&r.PoolSize, DefaultRedisPoolSize)
+	setDuration(&r.DialTimeout, DefaultRedisDialTimeout)
+	setDuration(&r.ReadTimeout, DefaultRedisReadTimeout)
+	setDuration(&r.WriteTimeout, DefaultRedisWriteTimeout)
+
+	h := &c.HTTP
+	setString(&h.Listen, DefaultListen)
+	if h.BodyLimit == 0 {
+		h.BodyLimit = DefaultBodyLimit
+	}
+	setDuration(&h.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	setDuration(&h.ReadTimeout, DefaultReadTimeout)
+	setDuration(&h.WriteTimeout, DefaultWriteTimeout)
+	setDuration(&h.IdleTimeout, DefaultIdleTimeout)
+
+	setDuration(&c.Ledger.OperationTTL, DefaultOperationTTL)
+	if c.Ledger.JournalMaxLen == 0 {
+		c.Ledger.JournalMaxLen = DefaultJournalMaxLen
+	}
+
+	s := &c.Sync
+	setInt(&s.Workers, DefaultWorkers)
+	setDuration(&s.CoalesceWindow, DefaultCoalesceWindow)
+	setInt(&s.MaxAttempts, DefaultMaxAttempts)
+	setDuration(&s.ClaimIdle, DefaultClaimIdle)
+	setDuration(&s.PollOverlap, DefaultPollOverlap)
+	setDuration(&s.LeaseTTL, DefaultLeaseTTL)
+	setDuration(&s.DedupTTL, DefaultDedupTTL)
+
+	for i := range c.Channels {
+		c.Channels[i].applyDefaults()
+	}
+
+	d := &c.Downstream
+	setString(&d.Stream, DefaultDownstreamStream)
+	if d.StreamMaxLen == 0 {
+		d.StreamMaxLen = DefaultDownstreamStreamMaxLen
+	}
+	setDuration(&d.Webhook.Timeout, DefaultDownstreamTimeout)
+	setInt(&d.Webhook.MaxAttempts, DefaultDownstreamMaxAttempts)
+
+	setString(&c.Log.Level, DefaultLogLevel)
+	setString(&c.Log.Format, DefaultLogFormat)
+	setDuration(&c.ShutdownTimeout, DefaultShutdownTimeout)
+}
+
+func (ch *Channel) applyDefaults() {
+	if ch.Allocation.Percent == nil {
+		p := DefaultPercent
+		ch.Allocation.Percent = &p
+	}
+	setDuration(&ch.Timeout, DefaultChannelTimeout)
+	setInt(&ch.MaxRetries, DefaultMaxRetries)
+	switch ch.Kind {
+	case KindShopify:
+		if ch.Shopify == nil {
+			ch.Shopify = &Shopify{}
+		}
+		setString(&ch.Shopify.APIVersion, DefaultShopifyAPIVersion)
+	case KindEbay:
+		if ch.Ebay == nil {
+			ch.Ebay = &Ebay{}
+		}
+		setString(&ch.Ebay.MarketplaceID, DefaultEbayMarketplace)
+	case KindAmazon:
+		if ch.Amazon == nil {
+			ch.Amazon = &Amazon{}
+		}
+		a := ch.Amazon
+		setString(&a.Region, DefaultAmazonRegion)
+		setString(&a.ProductType, DefaultAmazonProductType)
+		setInt(&a.FeedThreshold, DefaultFeedThreshold)
+		setDuration(&a.SQS.WaitTime, DefaultSQSWaitTime)
+		setInt(&a.SQS.MaxMessages, DefaultSQSMaxMessages)
+	}
+}
+
+// Default returns a configuration with every default set and no channels.
+func Default() *Config {
+	c := &Config{}
+	c.applyDefaults()
+	return c
+}
+
+func setString(p *string, v string) {
+	if *p == "" {
+		*p = v
+	}
+}
+
+func setInt(p *int, v int) {
+	if *p == 0 {
+		*p = v
+	}
+}
+
+func setDuration(p *time.Duration, v time.Duration) {
+	if *p == 0 {
+		*p = v
+	}
+}

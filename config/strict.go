@@ -1,0 +1,150 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// unknownKeys walks the YAML tree alongside the Go type of v and reports
+// every mapping key that no field is named for, with its line and the keys
+// that would have been valid there.
+func unknownKeys(root *yaml.Node, v any) []Problem {
+	var problems []Problem
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	walkKnown(n, reflect.TypeOf(v), "", &problems)
+	return problems
+}
+
+var secretType = reflect.TypeOf(Secret{})
+
+func walkKnown(n *yaml.Node, t reflect.Type, path string, problems *[]Problem) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t == secretType:
+		return
+	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
+		fields := yamlFields(t)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			f, ok := fields[k.Value]
+			if !ok {
+				*problems = append(*problems, Problem{Line: k.Line, Path: join(path, k.Value),
+					Msg: fmt.Sprintf("unknown key %q (known here: %s)", k.Value, strings.Join(sortedKeys(fields), ", "))})
+				continue
+			}
+			walkKnown(val, f.Type, join(path, k.Value), problems)
+		}
+	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		for i, c := range n.Content {
+			walkKnown(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i), problems)
+		}
+	}
+}
+
+func yamlFields(t reflect.Type) map[string]reflect.StructField {
+	m := map[string]reflect.StructField{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		m[name] = f
+	}
+	return m
+}
+
+func sortedKeys(m map[string]reflect.StructField) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// lineOf finds the line of the key at path (a.b[2].c) in the tree; 0 when
+// the path is not in the file (a default, or a missing key: then the line
+// of the nearest enclosing key that is there).
+func lineOf(root *yaml.Node, path string) int {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	line := 0
+	for _, part := range splitPath(path) {
+		switch {
+		case part.index >= 0:
+			if n.Kind != yaml.SequenceNode || part.index >= len(n.Content) {
+				return line
+			}
+			n = n.Content[part.index]
+			line = n.Line
+		default:
+			if n.Kind != yaml.MappingNode {
+				return line
+			}
+			found := false
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == part.key {
+					line = n.Content[i].Line
+					n = n.Content[i+1]
+					found = true
+					break
+				}
+			}
+			if !found {
+				return line
+			}
+		}
+	}
+	return line
+}
+
+type pathPart struct {
+	key   string
+	index int
+}
+
+func splitPath(path string) []pathPart {
+	var parts []pathPart
+	for _, seg := range strings.Split(path, ".") {
+		if seg == "" {
+			continue
+		}
+		name, rest, _ := strings.Cut(seg, "[")
+		if name != "" {
+			parts = append(parts, pathPart{key: name, index: -1})
+		}
+		for rest != "" {
+			var idx int
+			num, after, _ := strings.Cut(rest, "]")
+			fmt.Sscanf(num, "%d", &idx)
+			parts = append(parts, pathPart{index: idx})
+			rest = strings.TrimPrefix(after, "[")
+		}
+	}
+	return parts
+}

@@ -1,0 +1,184 @@
+// Package connectors is the contract between shelfsync's engine and the
+// marketplaces: the canonical order model, the small interfaces a
+// marketplace implements (one per role), the registry that maps a channel
+// kind to its constructor, and what the framework hands every connector
+// instance (logger, metrics, HTTP client, rate limiter, cache).
+//
+// A connector translates; it never decides. It does not import the ledger,
+// keeps no globals (two Shopify stores in one config never share state), and
+// owns no goroutine that outlives the context it was given. Each
+// marketplace lives in its own subpackage (connectors/shopify, ...) and
+// registers itself from init(); connectors/all imports them all.
+//
+// Roles, each an interface a connector may implement (found by type
+// assertion on the value New returns):
+//
+//	OrderPoller        orders changed since a time, page by page
+//	OrderFetcher       one order by id ("order changed, fetch it" events)
+//	WebhookVerifier    verify and parse a pushed notification
+//	WebhookChallenger  answer a GET endpoint challenge (eBay)
+//	QuantityPusher     set listed quantities in batches, per-item results
+//	QuantityReader     read listed quantities (reconciliation)
+//	SKUResolver        map a SKU to the channel's identifiers
+//	Runner             a background loop of its own (Amazon's SQS poller)
+//	Checker            a readiness check
+package connectors
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Connector is one channel's instance. It must implement at least one role.
+type Connector interface {
+	// Kind is the registry kind (shopify, ebay, amazon).
+	Kind() string
+}
+
+// OrderPoller pulls orders: the backstop for missed notifications and the
+// first sync.
+type OrderPoller interface {
+	// PollOrders fetches every order whose update time is at or after since,
+	// page by page, and calls emit once per page, in order, before it asks
+	// for the next page. It blocks until every page is emitted, emit fails
+	// (its error is returned, wrapped), or ctx ends. Transient HTTP failures
+	// are retried by the framework's client; what still fails is returned.
+	// through is the high-water mark the caller may store as the next
+	// cursor: the newest update time seen, or the channel's own upper bound
+	// (Amazon's LastUpdatedBefore); the caller subtracts its overlap window.
+	// The caller owns the cursor; the connector stores nothing.
+	PollOrders(ctx context.Context, since time.Time, emit func(context.Context, []Order) error) (through time.Time, err error)
+}
+
+// OrderFetcher reads one order by its channel id.
+type OrderFetcher interface {
+	// FetchOrder returns the order's whole current state. ErrNotFound (wrapped)
+	// if the channel does not know it. It blocks for the calls it needs.
+	FetchOrder(ctx context.Context, orderID string) (*Order, error)
+}
+
+// WebhookRequest is an inbound delivery as the framework read it: the body
+// is complete (and within the configured limit) before a connector sees it.
+type WebhookRequest struct {
+	Method     string
+	URL        *url.URL
+	Header     http.Header
+	Body       []byte
+	ReceivedAt time.Time
+}
+
+// WebhookVerifier checks and parses a pushed notification.
+type WebhookVerifier interface {
+	// ParseWebhook verifies the request's authenticity (signature, shared
+	// secret) over the raw body and parses it into events. It must not
+	// block on slow work: the framework puts the events on the durable
+	// intake and answers the channel within its timeout. It may do network
+	// I/O only for what verification needs and can cache (eBay's public
+	// key). Failures are *WebhookError values that say the HTTP status to
+	// answer: 401/412 for bad authentication, 400 for a malformed body.
+	// A well-formed delivery of a topic that moves no stock returns no
+	// events and ErrIgnored (wrapped): answered 200 and counted.
+	ParseWebhook(ctx context.Context, r *WebhookRequest) ([]Event, error)
+}
+
+// WebhookChallenger answers a channel's endpoint validation (a GET).
+type WebhookChallenger interface {
+	// AnswerChallenge returns the JSON value to answer with, or a *WebhookError.
+	AnswerChallenge(ctx context.Context, r *WebhookRequest) (any, error)
+}
+
+// QuantityUpdate is one listed quantity to set.
+type QuantityUpdate struct {
+	SKU      string `json:"sku"`
+	Quantity int64  `json:"quantity"`
+	// Previous is the quantity the channel last reported or accepted for
+	// this SKU, for compare-and-set where the channel offers it (Shopify's
+	// changeFromQuantity); nil when unknown.
+	Previous *int64 `json:"previous,omitempty"`
+}
+
+// PushStatus is the outcome of one item of a push.
+type PushStatus string
+
+// Push outcomes.
+const (
+	PushAccepted PushStatus = "accepted" // the channel now lists Quantity
+	// PushStale: compare-and-set failed, the channel's quantity moved (a
+	// sale there): the engine catches up on orders and pushes again.
+	PushStale PushStatus = "stale"
+	// PushRetry: a transient failure of this item; try again later.
+	PushRetry PushStatus = "retry"
+	// PushFailed: the channel refused this item; retrying unchanged will not help.
+	PushFailed PushStatus = "failed"
+	// PushUnknownSKU: the channel has no listing for the SKU.
+	PushUnknownSKU PushStatus = "unknown_sku"
+)
+
+// PushResult is one item's own result.
+type PushResult struct {
+	SKU    string     `json:"sku"`
+	Status PushStatus `json:"status"`
+	// ChannelQuantity is what the channel holds now, when it says (stale results).
+	ChannelQuantity *int64 `json:"channel_quantity,omitempty"`
+	// Reason is the channel's message, for logs and the admin API; never a secret.
+	Reason string `json:"reason,omitempty"`
+}
+
+// QuantityPusher sets listed quantities.
+type QuantityPusher interface {
+	// MaxBatch is the most updates one PushQuantities call takes.
+	MaxBatch() int
+	// PushQuantities sets every update's quantity, in as few API calls as
+	// the channel allows, paced by the rate limiter. It blocks until done or
+	// ctx ends. It returns one result per update, in the same order: a bad
+	// item never fails the others. A non-nil error means the whole call
+	// failed (transport, auth, ctx) and results are nil; the caller retries
+	// the batch. Each item's result is final for this call: the connector
+	// does not retry per-item failures itself.
+	PushQuantities(ctx context.Context, updates []QuantityUpdate) ([]PushResult, error)
+}
+
+// LiveQuantity is a quantity the channel lists now.
+type LiveQuantity struct {
+	SKU      string `json:"sku"`
+	Quantity int64  `json:"quantity"`
+}
+
+// QuantityReader reads the channel's listed quantities.
+type QuantityReader interface {
+	// ReadQuantities returns the listed quantity of each SKU the channel
+	// knows among skus (unknown SKUs are left out), paging as needed. It
+	// blocks for the calls it needs; the caller chunks long lists.
+	ReadQuantities(ctx context.Context, skus []string) ([]LiveQuantity, error)
+}
+
+// SKUResolver maps a SKU to the channel's identifiers.
+type SKUResolver interface {
+	// ResolveSKU returns the channel's identifiers of the SKU (inventory
+	// item, offer ids...) by name, cached by the connector in its Cache.
+	// ErrNotFound (wrapped) when the channel has no listing for it.
+	ResolveSKU(ctx context.Context, sku string) (map[string]string, error)
+}
+
+// Runner is a connector with a loop of its own: Amazon's SQS long-poller.
+type Runner interface {
+	// Run works until ctx ends, handing events to sink; it returns nil on
+	// ctx's end and an error only when it can not go on. It retries
+	// transient failures itself, with backoff.
+	Run(ctx context.Context, sink EventSink) error
+}
+
+// EventSink takes events onto the durable intake. When Put returns nil
+// the events are durably stored: only then may a connector acknowledge the
+// channel (delete an SQS message).
+type EventSink interface {
+	Put(ctx context.Context, events []Event) error
+}
+
+// Checker reports whether the connector can work (for /readyz). It must be
+// cheap: it is called on every readiness probe. No network I/O.
+type Checker interface {
+	Ready() error
+}

@@ -1,0 +1,169 @@
+package connectors
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// OrderStatus is the canonical state of an order, whatever the channel calls it.
+type OrderStatus string
+
+// The canonical order states.
+const (
+	StatusPending          OrderStatus = "pending"           // placed, not yet paid/confirmed; already holds stock
+	StatusOpen             OrderStatus = "open"              // to be shipped
+	StatusPartiallyShipped OrderStatus = "partially_shipped" // some units shipped
+	StatusShipped          OrderStatus = "shipped"           // every unit shipped (or cancelled)
+	StatusCancelled        OrderStatus = "cancelled"         // nothing more will ship
+)
+
+// Order is one marketplace order in the canonical model. It is the order's
+// whole current state, never a delta: the ledger applies the difference to
+// what it already holds, so the same order seen twice, late or out of order
+// changes nothing.
+type Order struct {
+	Channel string      `json:"channel"`
+	OrderID string      `json:"order_id"`
+	Name    string      `json:"name,omitempty"` // the merchant-facing number (#1001)
+	Status  OrderStatus `json:"status"`
+	// UpdatedAt is the channel's version of the order: a newer one supersedes.
+	UpdatedAt time.Time `json:"updated_at"`
+	// Location is a shelfsync location id when the channel says where the
+	// order ships from; empty lets the ledger choose by priority.
+	Location string `json:"location,omitempty"`
+	Lines    []Line `json:"lines"`
+}
+
+// Line is one order line. Quantities are totals over the order's life:
+// Quantity ordered (after edits), of which Shipped went out and Cancelled
+// will never ship; Returned came back after shipping, and Restock says
+// whether returned units go back on the shelf (else they are written off).
+// The units still to ship are Quantity - Shipped - Cancelled.
+type Line struct {
+	LineID    string `json:"line_id"`
+	SKU       string `json:"sku"`
+	Quantity  int64  `json:"quantity"`
+	Shipped   int64  `json:"shipped"`
+	Cancelled int64  `json:"cancelled"`
+	Returned  int64  `json:"returned"`
+	Restock   bool   `json:"restock"`
+	// NoSKU marks a line the channel sold without a SKU (a Shopify custom
+	// item): it is kept and counted, and moves no stock.
+	NoSKU bool `json:"no_sku,omitempty"`
+}
+
+// Open is the units of the line still to ship.
+func (l Line) Open() int64 {
+	if o := l.Quantity - l.Shipped - l.Cancelled; o > 0 {
+		return o
+	}
+	return 0
+}
+
+// Validate checks the order's own consistency: what a connector must
+// guarantee before it hands an order on.
+func (o *Order) Validate() error {
+	var errs []error
+	if o.Channel == "" {
+		errs = append(errs, errors.New("channel is empty"))
+	}
+	if o.OrderID == "" {
+		errs = append(errs, errors.New("order_id is empty"))
+	}
+	if o.UpdatedAt.IsZero() {
+		errs = append(errs, errors.New("updated_at is missing"))
+	}
+	switch o.Status {
+	case StatusPending, StatusOpen, StatusPartiallyShipped, StatusShipped, StatusCancelled:
+	default:
+		errs = append(errs, fmt.Errorf("unknown status %q", o.Status))
+	}
+	seen := make(map[string]bool, len(o.Lines))
+	for i, l := range o.Lines {
+		switch {
+		case l.LineID == "":
+			errs = append(errs, fmt.Errorf("line %d: line_id is empty", i))
+		case seen[l.LineID]:
+			errs = append(errs, fmt.Errorf("line %d: duplicate line_id %q", i, l.LineID))
+		}
+		seen[l.LineID] = true
+		if l.SKU == "" && !l.NoSKU {
+			errs = append(errs, fmt.Errorf("line %s: sku is empty but no_sku is not set", l.LineID))
+		}
+		if l.Quantity < 0 || l.Shipped < 0 || l.Cancelled < 0 || l.Returned < 0 {
+			errs = append(errs, fmt.Errorf("line %s: negative quantity", l.LineID))
+		}
+		if l.Shipped+l.Cancelled > l.Quantity {
+			errs = append(errs, fmt.Errorf("line %s: shipped %d + cancelled %d exceed quantity %d", l.LineID, l.Shipped, l.Cancelled, l.Quantity))
+		}
+		if l.Returned > l.Shipped {
+			errs = append(errs, fmt.Errorf("line %s: returned %d exceeds shipped %d", l.LineID, l.Returned, l.Shipped))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// EventKind says what a channel event carries.
+type EventKind string
+
+// The kinds of channel events.
+const (
+	// EventOrder carries a whole order (Order is set).
+	EventOrder EventKind = "order"
+	// EventOrderChanged says only that an order changed (OrderID is set):
+	// the engine fetches it through the connector's OrderFetcher. Amazon's
+	// ORDER_CHANGE and eBay's notifications are of this kind.
+	EventOrderChanged EventKind = "order_changed"
+	// EventReturn carries a refund or return (Return is set). The engine
+	// fetches the whole order where it can, so returns stay absolute state.
+	EventReturn EventKind = "return"
+	// EventStockChanged says the channel's own listed quantity changed
+	// (Stock is set): a merchant edited it by hand, or the channel moved it.
+	EventStockChanged EventKind = "stock_changed"
+)
+
+// Event is what pollers and webhook receivers hand to the engine.
+type Event struct {
+	Kind    EventKind `json:"kind"`
+	Channel string    `json:"channel"`
+	// ID identifies the delivery for de-duplication, unique within the
+	// channel (Shopify: topic + X-Shopify-Event-Id). Empty when the channel
+	// gives none: the payload's own version then makes repeats harmless.
+	ID string `json:"id,omitempty"`
+	// Topic is the channel's own name for the event (orders/updated, ORDER_CHANGE).
+	Topic      string       `json:"topic,omitempty"`
+	ReceivedAt time.Time    `json:"received_at"`
+	Order      *Order       `json:"order,omitempty"`
+	OrderID    string       `json:"order_id,omitempty"`
+	Return     *Return      `json:"return,omitempty"`
+	Stock      *StockChange `json:"stock,omitempty"`
+}
+
+// Return is a refund or return of units of an order.
+type Return struct {
+	OrderID   string       `json:"order_id"`
+	ReturnID  string       `json:"return_id"`
+	CreatedAt time.Time    `json:"created_at"`
+	Lines     []ReturnLine `json:"lines"`
+}
+
+// ReturnLine is one line of a return. Restock says whether the units go
+// back on the shelf; Cancel marks units refunded before they shipped
+// (Shopify restock_type "cancel"), which release a reservation instead.
+type ReturnLine struct {
+	LineID   string `json:"line_id"`
+	SKU      string `json:"sku,omitempty"`
+	Quantity int64  `json:"quantity"`
+	Restock  bool   `json:"restock"`
+	Cancel   bool   `json:"cancel,omitempty"`
+}
+
+// StockChange is a quantity the channel reports for a SKU.
+type StockChange struct {
+	SKU string `json:"sku"`
+	// ChannelLocation is the channel's own location id, if it has one.
+	ChannelLocation string    `json:"channel_location,omitempty"`
+	Quantity        int64     `json:"quantity"`
+	At              time.Time `json:"at"`
+}

@@ -161,7 +161,10 @@ type ReturnLine struct {
 
 // StockChange is a quantity the channel reports for a SKU.
 type StockChange struct {
-	SKU string `json:"sku"`
+	// SKU may be empty when the channel names only its own item id and the
+	// connector could not map it; ItemID then says which.
+	SKU    string `json:"sku"`
+	ItemID string `json:"item_id,omitempty"`
 	// ChannelLocation is the channel's own location id, if it has one.
 	ChannelLocation string    `json:"channel_location,omitempty"`
 	Quantity        int64     `json:"quantity"`

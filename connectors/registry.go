@@ -12,10 +12,42 @@ import (
 // returns an error naming the setting.
 type Factory func(deps Deps) (Connector, error)
 
+// Normalizer parses a payload a user saved from the channel (a webhook body
+// or an API response page) into events, without verifying any signature and
+// without network I/O: `shelfsync normalize` and the conformance tests use it.
+// channel labels the events.
+type Normalizer func(channel string, data []byte) ([]Event, error)
+
 var (
-	registryMu sync.RWMutex
-	registry   = map[string]Factory{}
+	registryMu  sync.RWMutex
+	registry    = map[string]Factory{}
+	normalizers = map[string]Normalizer{}
 )
+
+// RegisterNormalizer makes kind's payload parser available to Normalize.
+// Called from init(); panics on an empty or duplicate kind.
+func RegisterNormalizer(kind string, n Normalizer) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if kind == "" || n == nil {
+		panic("connectors: RegisterNormalizer with an empty kind or nil parser")
+	}
+	if _, dup := normalizers[kind]; dup {
+		panic("connectors: RegisterNormalizer called twice for kind " + kind)
+	}
+	normalizers[kind] = n
+}
+
+// Normalize parses data with kind's Normalizer.
+func Normalize(kind, channel string, data []byte) ([]Event, error) {
+	registryMu.RLock()
+	n, ok := normalizers[kind]
+	registryMu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("no normalizer for kind %q", kind)
+	}
+	return n(channel, data)
+}
 
 // Register makes a connector kind available. It is called from the
 // connector package's init(); it panics on an empty or duplicate kind,

@@ -1,0 +1,105 @@
+// Package downstream hands every applied order, in the canonical model, to
+// the systems behind the shop (ERP, WMS, accounting): onto a Redis Stream
+// that they read with their own consumer group, and, if configured, as a
+// signed HTTP POST to a URL.
+//
+// Delivery is at least once. Each message carries a delivery id
+// (channel:order_id:version) that is the same for every delivery of the
+// same order version, so a consumer de-duplicates by it. An order version
+// is published once: a repeat of a version already published (a duplicate
+// webhook, a reprocessed event after a crash) is not published again, and
+// an older version arriving late is not published at all.
+package downstream
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shelfsync/shelfsync/connectors"
+)
+
+// Message is what consumers receive: on the stream, the fields of an
+// entry; over HTTP, the JSON body.
+type Message struct {
+	DeliveryID string            `json:"delivery_id"`
+	Order      *connectors.Order `json:"order"`
+}
+
+// DeliveryID identifies one version of one order.
+func DeliveryID(o *connectors.Order) string {
+	return o.Channel + ":" + o.OrderID + ":" + strconv.FormatInt(o.UpdatedAt.UnixMilli(), 10)
+}
+
+// Publisher appends orders to the downstream stream.
+type Publisher struct {
+	rdb       redis.UniversalClient
+	stream    string
+	verPrefix string
+	maxLen    int64
+	ttl       time.Duration
+	published prometheus.Counter
+}
+
+// StreamKey is the Redis key of the downstream stream for a prefix and a
+// stream name: prefix + "{" + name + "}" (the braces keep the stream and
+// its version records in one Cluster slot).
+func StreamKey(prefix, name string) string { return prefix + "{" + name + "}" }
+
+// NewPublisher builds a Publisher. ttl is how long published versions are
+// remembered (longer than any redelivery window). No I/O.
+func NewPublisher(rdb redis.UniversalClient, prefix, stream string, maxLen int64, ttl time.Duration, reg prometheus.Registerer) *Publisher {
+	p := &Publisher{
+		rdb: rdb, stream: StreamKey(prefix, stream), verPrefix: StreamKey(prefix, stream) + ":v:",
+		maxLen: maxLen, ttl: ttl,
+		published: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shelfsync_downstream_published_total",
+			Help: "Order versions published to the downstream stream.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(p.published)
+	}
+	return p
+}
+
+// Stream is the stream's Redis key.
+func (p *Publisher) Stream() string { return p.stream }
+
+// publishScript: KEYS = stream, version key; ARGV = version, ttl_ms,
+// maxlen, delivery id, channel, order id, order json. Publishes only a
+// version newer than the last one published.
+var publishScript = redis.NewScript(`
+local last = redis.call('GET', KEYS[2])
+if last and tonumber(last) >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+local maxlen = tonumber(ARGV[3])
+if maxlen > 0 then
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'delivery_id', ARGV[4], 'channel', ARGV[5], 'order_id', ARGV[6], 'order', ARGV[7])
+else
+  redis.call('XADD', KEYS[1], '*', 'delivery_id', ARGV[4], 'channel', ARGV[5], 'order_id', ARGV[6], 'order', ARGV[7])
+end
+return 1`)
+
+// Publish appends the order unless this or a newer version of it was
+// published already. It reports whether it published.
+func (p *Publisher) Publish(ctx context.Context, o *connectors.Order) (bool, error) {
+	b, err := json.Marshal(o)
+	if err != nil {
+		return false, fmt.Errorf("encoding order: %w", err)
+	}
+	n, err := publishScript.Run(ctx, p.rdb, []string{p.stream, p.verPrefix + o.Channel + ":" + o.OrderID},
+		o.UpdatedAt.UnixMilli(), p.ttl.Milliseconds(), p.maxLen, DeliveryID(o), o.Channel, o.OrderID, b).Int()
+	if err != nil {
+		return false, fmt.Errorf("publishing order %s/%s downstream: %w", o.Channel, o.OrderID, err)
+	}
+	if n == 1 {
+		p.published.Inc()
+	}
+	return n == 1, nil
+}

@@ -1,0 +1,210 @@
+// Package engine joins the connectors to the ledger: it owns the durable
+// intake (what webhooks, pollers and queue readers hand in), the ingest
+// workers, the propagation of every ledger change to each channel's outbox
+// (the allocation rules decide the quantity), one pusher per channel, the
+// scheduled polls and reconciliations, and the downstream publication.
+//
+// Nothing here lives only in memory: the intake, the ledger's push intents
+// and the outboxes are in Redis, so a crash at any point loses no order, no
+// stock movement and no pending push; on start the engine resumes from
+// them. Every step may run twice without changing the result.
+package engine
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/shelfsync/shelfsync/config"
+	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/inventory"
+	"github.com/shelfsync/shelfsync/sync/downstream"
+	"github.com/shelfsync/shelfsync/sync/ingest"
+	"github.com/shelfsync/shelfsync/sync/intake"
+	"github.com/shelfsync/shelfsync/sync/lease"
+	"github.com/shelfsync/shelfsync/sync/outbox"
+	"github.com/shelfsync/shelfsync/sync/push"
+	"github.com/shelfsync/shelfsync/sync/schedule"
+	"github.com/shelfsync/shelfsync/sync/status"
+)
+
+// Options configures an Engine.
+type Options struct {
+	Config     *config.Config
+	Redis      redis.UniversalClient
+	Connectors map[string]connectors.Connector // by channel name
+	Registry   prometheus.Registerer
+	Logger     zerolog.Logger
+	// Holder names this replica in leases and consumer groups (host:pid when empty).
+	Holder string
+	// DownstreamHTTP posts to downstream.webhook.url; nil builds a default.
+	DownstreamHTTP *http.Client
+	// InitialLookback is how far back the first poll of a channel reaches
+	// when no cursor is stored; default 24h.
+	InitialLookback time.Duration
+}
+
+// Engine is the running core of the daemon.
+type Engine struct {
+	o         Options
+	cfg       *config.Config
+	log       zerolog.Logger
+	ledger    *inventory.Ledger
+	intake    *intake.Intake
+	ingest    *ingest.Ingester
+	parking   *ingest.Parking
+	publisher *downstream.Publisher
+	forwarder *downstream.Forwarder
+	leases    *lease.Manager
+	sched     *schedule.Scheduler
+	board     *status.Board
+	channels  map[string]*channel
+	names     []string
+	m         *metrics
+}
+
+// channel is one channel's share of the engine.
+type channel struct {
+	cfg    config.Channel
+	conn   connectors.Connector
+	outbox *outbox.Outbox
+	pusher *push.Pusher // nil when the connector can not push
+}
+
+// New builds the engine. No I/O.
+func New(o Options) (*Engine, error) {
+	cfg := o.Config
+	if o.InitialLookback == 0 {
+		o.InitialLookback = 24 * time.Hour
+	}
+	reg := o.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	prefix := cfg.Redis.KeyPrefix
+	e := &Engine{o: o, cfg: cfg, log: o.Logger, channels: map[string]*channel{}}
+	e.leases = lease.NewManager(o.Redis, prefix, o.Holder)
+	e.board = status.New(o.Redis, prefix)
+	e.m = newMetrics(reg)
+	e.ledger = inventory.New(o.Redis, inventory.Options{
+		Prefix: prefix, OperationTTL: cfg.Ledger.OperationTTL, JournalMaxLen: cfg.Ledger.JournalMaxLen, Intents: true,
+	})
+	e.intake = intake.New(o.Redis, intake.Options{
+		Prefix: prefix, Consumer: e.leases.Holder(), Workers: cfg.Sync.Workers, MaxAttempts: cfg.Sync.MaxAttempts,
+		ClaimIdle: cfg.Sync.ClaimIdle, DedupTTL: cfg.Sync.DedupTTL,
+		Logger: o.Logger.With().Str("component", "intake").Logger(), Metrics: intake.NewMetrics(reg),
+	})
+	e.publisher = downstream.NewPublisher(o.Redis, prefix, cfg.Downstream.Stream, cfg.Downstream.StreamMaxLen, cfg.Sync.DedupTTL, reg)
+	if wh := cfg.Downstream.Webhook; wh.URL != "" {
+		client := o.DownstreamHTTP
+		if client == nil {
+			client = connectors.NewHTTPClient(connectors.HTTPOptions{
+				Channel: "downstream", Timeout: wh.Timeout, MaxRetries: wh.MaxAttempts,
+				Metrics: nil, Logger: o.Logger,
+			})
+		}
+		e.forwarder = downstream.NewForwarder(o.Redis, e.publisher.Stream(), e.leases.Holder(), wh.URL,
+			[]byte(wh.Secret.Value()), client, o.Logger.With().Str("component", "downstream").Logger(), reg)
+	}
+	e.sched = schedule.New(e.leases, cfg.Sync.LeaseTTL, o.Logger.With().Str("component", "scheduler").Logger(), schedule.NewMetrics(reg))
+	pushMetrics := push.NewMetrics(reg)
+	for _, cc := range cfg.Channels {
+		conn, ok := o.Connectors[cc.Name]
+		if !ok {
+			return nil, fmt.Errorf("channel %s has no connector", cc.Name)
+		}
+		ch := &channel{cfg: cc, conn: conn, outbox: outbox.New(o.Redis, prefix, cc.Name)}
+		if p, ok := conn.(connectors.QuantityPusher); ok {
+			ch.pusher = push.New(push.Options{
+				Channel: cc.Name, Conn: p, Outbox: ch.outbox, Leases: e.leases, LeaseTTL: cfg.Sync.LeaseTTL,
+				BatchSize: cc.BatchSize, Window: cfg.Sync.CoalesceWindow, MaxAttempts: cfg.Sync.MaxAttempts,
+				OnStale: e.onStale, Status: e.board, Metrics: pushMetrics,
+				Logger: o.Logger.With().Str("component", "push").Str("channel", cc.Name).Logger(),
+			})
+		}
+		e.channels[cc.Name] = ch
+		e.names = append(e.names, cc.Name)
+		if err := e.addJobs(ch); err != nil {
+			return nil, err
+		}
+	}
+	sort.Strings(e.names)
+	e.parking = ingest.NewParking(o.Redis, prefix)
+	e.ingest = ingest.New(ingest.Options{
+		Ledger: e.ledger, Parking: e.parking, Publisher: e.publisher, Reported: e, Propagate: e.Propagate,
+		Channels: cfg.Channels, Locations: cfg.Locations, Connectors: o.Connectors,
+		Metrics: ingest.NewMetrics(reg), Logger: o.Logger.With().Str("component", "ingest").Logger(),
+	})
+	return e, nil
+}
+
+// Sink is the durable intake: webhook receivers and connector runners put
+// events here.
+func (e *Engine) Sink() connectors.EventSink { return e.intake }
+
+// Intake is the durable intake (for the admin API's dead letters).
+func (e *Engine) Intake() *intake.Intake { return e.intake }
+
+// Ledger is the stock ledger the engine writes.
+func (e *Engine) Ledger() *inventory.Ledger { return e.ledger }
+
+// Publisher is the downstream publisher.
+func (e *Engine) Publisher() *downstream.Publisher { return e.publisher }
+
+// Channels lists the channel names, sorted.
+func (e *Engine) Channels() []string { return e.names }
+
+// Run runs every part until ctx ends and returns when all have stopped.
+func (e *Engine) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return e.intake.Run(ctx, e.ingest.Handle) })
+	g.Go(func() error { return e.sweepIntents(ctx) })
+	g.Go(func() error { return e.sched.Run(ctx) })
+	g.Go(func() error { return e.gauges(ctx) })
+	if e.forwarder != nil {
+		g.Go(func() error { return e.forwarder.Run(ctx) })
+	}
+	for _, name := range e.names {
+		ch := e.channels[name]
+		if ch.pusher != nil {
+			g.Go(func() error { return ch.pusher.Run(ctx) })
+		}
+		if r, ok := ch.conn.(connectors.Runner); ok {
+			g.Go(func() error {
+				if err := r.Run(ctx, e.intake); err != nil {
+					return fmt.Errorf("channel %s: %w", name, err)
+				}
+				return nil
+			})
+		}
+	}
+	return g.Wait()
+}
+
+// SetReported records what a channel says it lists (ingest.Reported).
+func (e *Engine) SetReported(ctx context.Context, ch, sku string, qty int64) error {
+	c, ok := e.channels[ch]
+	if !ok {
+		return nil
+	}
+	return c.outbox.SetReported(ctx, sku, qty)
+}
+
+// onStale: a channel refused a compare-and-set because it sold meanwhile:
+// catch up on its orders now.
+func (e *Engine) onStale(ch string) {
+	e.sched.Trigger(ch, "poll")
+}
+
+// TriggerReconcile asks for channel's reconciliation now.
+func (e *Engine) TriggerReconcile(ch string) bool { return e.sched.Trigger(ch, "reconcile") }
+
+// TriggerPoll asks for channel's order poll now.
+func (e *Engine) TriggerPoll(ch string) bool { return e.sched.Trigger(ch, "poll") }

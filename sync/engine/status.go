@@ -1,0 +1,55 @@
+package engine
+
+import (
+	"context"
+	"errors"
+
+	"github.com/shelfsync/shelfsync/sync/outbox"
+)
+
+// ErrUnknownChannel: no channel of that name.
+var ErrUnknownChannel = errors.New("unknown channel")
+
+// ChannelStatus is what the admin API shows of a channel.
+type ChannelStatus struct {
+	Name    string              `json:"name"`
+	Kind    string              `json:"kind"`
+	Outbox  outbox.Stats        `json:"outbox"`
+	Parked  []outbox.ParkedItem `json:"parked"`
+	Leases  map[string]string   `json:"leases"` // job → holder ("" when free)
+	Records map[string]string   `json:"status"` // last poll/push/reconcile, errors, drift
+}
+
+// Status reads channel name's status.
+func (e *Engine) Status(ctx context.Context, name string) (ChannelStatus, error) {
+	ch, ok := e.channels[name]
+	if !ok {
+		return ChannelStatus{}, ErrUnknownChannel
+	}
+	s := ChannelStatus{Name: name, Kind: ch.cfg.Kind, Leases: map[string]string{}}
+	var err error
+	if s.Outbox, err = ch.outbox.Stats(ctx); err != nil {
+		return s, err
+	}
+	if s.Parked, err = ch.outbox.Parked(ctx); err != nil {
+		return s, err
+	}
+	for _, job := range []string{"poll", "reconcile", "push"} {
+		if s.Leases[job], err = e.leases.HolderOf(ctx, job+":"+name); err != nil {
+			return s, err
+		}
+	}
+	if s.Records, err = e.board.Get(ctx, name); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// Outbox returns channel name's outbox (tools, tests).
+func (e *Engine) Outbox(name string) (*outbox.Outbox, bool) {
+	ch, ok := e.channels[name]
+	if !ok {
+		return nil, false
+	}
+	return ch.outbox, true
+}

@@ -1,0 +1,331 @@
+// Package ingest turns channel events into ledger state: a whole order
+// becomes the absolute state of each of its lines (so duplicates, late and
+// reordered events change nothing), "order changed" events fetch the order
+// through the channel's connector first, lines whose SKU the ledger does not
+// know are parked until it does, and every order is published downstream.
+// After each change it asks for the affected SKUs' quantities to be pushed.
+//
+// Ingest decides nothing about quantities (the ledger and the allocation
+// rules do) and talks to no channel except to fetch an order.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/shelfsync/shelfsync/config"
+	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/inventory"
+)
+
+// Ledger is what ingest needs of the stock ledger.
+type Ledger interface {
+	ApplyLines(ctx context.Context, lines []inventory.LineState) ([]inventory.LineResult, error)
+	Return(ctx context.Context, r inventory.ReturnOp) (inventory.DeltaResult, error)
+	Lines(ctx context.Context, channel, orderID string) ([]inventory.LineRecord, error)
+}
+
+// Publisher hands orders downstream.
+type Publisher interface {
+	Publish(ctx context.Context, o *connectors.Order) (bool, error)
+}
+
+// Reported records what a channel says it lists (stock_changed events).
+type Reported interface {
+	SetReported(ctx context.Context, channel, sku string, qty int64) error
+}
+
+// Propagate recomputes and queues the listed quantities of skus on every
+// channel; cause is when the change arrived.
+type Propagate func(ctx context.Context, skus []string, cause time.Time) error
+
+// Options configures an Ingester.
+type Options struct {
+	Ledger     Ledger
+	Parking    *Parking
+	Publisher  Publisher
+	Reported   Reported
+	Propagate  Propagate
+	Channels   []config.Channel
+	Locations  []config.Location
+	Connectors map[string]connectors.Connector
+	Metrics    *Metrics
+	Logger     zerolog.Logger
+}
+
+// Ingester handles intake events.
+type Ingester struct {
+	o          Options
+	candidates map[string][]string // channel → its locations in priority order
+}
+
+// New builds an Ingester. No I/O.
+func New(o Options) *Ingester {
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
+	return &Ingester{o: o, candidates: Candidates(o.Channels, o.Locations)}
+}
+
+// Candidates orders each channel's locations for taking stock: by the
+// locations' priority (lower first), ties in the channel's own order.
+func Candidates(channels []config.Channel, locations []config.Location) map[string][]string {
+	prio := map[string]int{}
+	for _, l := range locations {
+		prio[l.ID] = l.Priority
+	}
+	out := make(map[string][]string, len(channels))
+	for _, ch := range channels {
+		locs := append([]string(nil), ch.Locations...)
+		// Stable insertion sort: a channel has a handful of locations.
+		for i := 1; i < len(locs); i++ {
+			for j := i; j > 0 && prio[locs[j]] < prio[locs[j-1]]; j-- {
+				locs[j], locs[j-1] = locs[j-1], locs[j]
+			}
+		}
+		out[ch.Name] = locs
+	}
+	return out
+}
+
+// Handle processes one event. It is idempotent: handling the same event
+// again changes nothing.
+func (g *Ingester) Handle(ctx context.Context, e connectors.Event) error {
+	cause := e.ReceivedAt
+	if cause.IsZero() {
+		cause = time.Now()
+	}
+	switch e.Kind {
+	case connectors.EventOrder:
+		if e.Order == nil {
+			return g.drop(e, "order event without an order")
+		}
+		return g.applyOrder(ctx, e.Order, cause)
+	case connectors.EventOrderChanged:
+		return g.fetchAndApply(ctx, e, e.OrderID, cause)
+	case connectors.EventReturn:
+		if e.Return == nil {
+			return g.drop(e, "return event without a return")
+		}
+		if _, ok := g.o.Connectors[e.Channel].(connectors.OrderFetcher); ok {
+			// The whole order carries its returns as absolute state.
+			return g.fetchAndApply(ctx, e, e.Return.OrderID, cause)
+		}
+		return g.applyReturn(ctx, e.Channel, e.Return, cause)
+	case connectors.EventStockChanged:
+		if e.Stock == nil || e.Stock.SKU == "" {
+			return g.drop(e, "stock change without a SKU")
+		}
+		if err := g.o.Reported.SetReported(ctx, e.Channel, e.Stock.SKU, e.Stock.Quantity); err != nil {
+			return err
+		}
+		g.o.Metrics.Applied.WithLabelValues(e.Channel, string(e.Kind)).Inc()
+		return g.o.Propagate(ctx, []string{e.Stock.SKU}, cause)
+	default:
+		return g.drop(e, fmt.Sprintf("unknown event kind %q", e.Kind))
+	}
+}
+
+// drop counts an event that can never be handled. It is acknowledged:
+// retrying would not help.
+func (g *Ingester) drop(e connectors.Event, why string) error {
+	g.o.Metrics.Dropped.WithLabelValues(e.Channel, string(e.Kind)).Inc()
+	g.o.Logger.Warn().Str("channel", e.Channel).Str("kind", string(e.Kind)).Str("id", e.ID).Msg("event dropped: " + why)
+	return nil
+}
+
+func (g *Ingester) fetchAndApply(ctx context.Context, e connectors.Event, orderID string, cause time.Time) error {
+	f, ok := g.o.Connectors[e.Channel].(connectors.OrderFetcher)
+	if !ok {
+		return g.drop(e, "the channel's connector can not fetch orders")
+	}
+	if orderID == "" {
+		return g.drop(e, "no order id")
+	}
+	o, err := f.FetchOrder(ctx, orderID)
+	if errors.Is(err, connectors.ErrNotFound) {
+		return g.drop(e, "order "+orderID+" not found on the channel")
+	}
+	if err != nil {
+		return fmt.Errorf("fetching order %s/%s: %w", e.Channel, orderID, err)
+	}
+	return g.applyOrder(ctx, o, cause)
+}
+
+func (g *Ingester) applyOrder(ctx context.Context, o *connectors.Order, cause time.Time) error {
+	if err := o.Validate(); err != nil {
+		g.o.Metrics.Dropped.WithLabelValues(o.Channel, string(connectors.EventOrder)).Inc()
+		g.o.Logger.Warn().Err(err).Str("channel", o.Channel).Str("order", o.OrderID).Msg("order dropped: invalid")
+		return nil
+	}
+	states := make([]inventory.LineState, 0, len(o.Lines))
+	for _, l := range o.Lines {
+		if l.NoSKU || l.SKU == "" {
+			g.o.Metrics.NoSKULines.WithLabelValues(o.Channel).Inc()
+			continue
+		}
+		states = append(states, g.lineState(o, l))
+	}
+	if len(states) > 0 {
+		res, err := g.o.Ledger.ApplyLines(ctx, states)
+		if err != nil {
+			return fmt.Errorf("applying order %s/%s: %w", o.Channel, o.OrderID, err)
+		}
+		var park []inventory.LineState
+		for i, r := range res {
+			switch {
+			case r.Ignored == "unknown_sku":
+				park = append(park, states[i])
+			case r.Applied:
+				g.o.Metrics.LinesApplied.WithLabelValues(o.Channel).Inc()
+			}
+			if r.Oversold > 0 {
+				g.o.Metrics.Oversold.WithLabelValues(o.Channel).Inc()
+				g.o.Metrics.OversoldUnits.WithLabelValues(o.Channel).Add(float64(r.Oversold))
+				g.o.Logger.Warn().Str("channel", o.Channel).Str("order", o.OrderID).Str("sku", states[i].SKU).
+					Str("location", r.Location).Int64("oversold", r.Oversold).Msg("SKU oversold")
+			}
+		}
+		if len(park) > 0 {
+			if err := g.o.Parking.Park(ctx, park); err != nil {
+				return err
+			}
+			g.o.Metrics.Parked.WithLabelValues(o.Channel).Add(float64(len(park)))
+		}
+	}
+	if _, err := g.o.Publisher.Publish(ctx, o); err != nil {
+		return err
+	}
+	g.o.Metrics.Applied.WithLabelValues(o.Channel, string(connectors.EventOrder)).Inc()
+	if len(states) == 0 {
+		return nil
+	}
+	skus := make([]string, 0, len(states))
+	seen := map[string]bool{}
+	for _, s := range states {
+		if !seen[s.SKU] {
+			seen[s.SKU] = true
+			skus = append(skus, s.SKU)
+		}
+	}
+	return g.o.Propagate(ctx, skus, cause)
+}
+
+func (g *Ingester) lineState(o *connectors.Order, l connectors.Line) inventory.LineState {
+	return inventory.LineState{
+		Channel: o.Channel, OrderID: o.OrderID, LineID: l.LineID, SKU: l.SKU,
+		Location: o.Location, Candidates: g.candidates[o.Channel],
+		Ordered: l.Quantity, Shipped: l.Shipped, Cancelled: l.Cancelled, Returned: l.Returned,
+		Restock: l.Restock, Version: o.UpdatedAt.UnixMilli(),
+	}
+}
+
+// applyReturn books a return whose order can not be fetched: once per
+// return and line, at the location the line took its stock from.
+func (g *Ingester) applyReturn(ctx context.Context, channel string, r *connectors.Return, cause time.Time) error {
+	recs, err := g.o.Ledger.Lines(ctx, channel, r.OrderID)
+	if err != nil {
+		return fmt.Errorf("reading order %s/%s for a return: %w", channel, r.OrderID, err)
+	}
+	byLine := map[string]inventory.LineRecord{}
+	for _, rec := range recs {
+		byLine[rec.LineID] = rec
+	}
+	var skus []string
+	for _, rl := range r.Lines {
+		rec, ok := byLine[rl.LineID]
+		if !ok || rl.Quantity <= 0 || rl.Cancel {
+			g.o.Metrics.Dropped.WithLabelValues(channel, string(connectors.EventReturn)).Inc()
+			continue
+		}
+		_, err := g.o.Ledger.Return(ctx, inventory.ReturnOp{
+			Key: channel + ":" + r.OrderID + ":" + r.ReturnID + ":" + rl.LineID,
+			SKU: rec.SKU, Location: rec.Location, Quantity: rl.Quantity, Restock: rl.Restock,
+			Reason: "return " + r.ReturnID,
+		})
+		if err != nil {
+			return fmt.Errorf("booking return %s of %s/%s: %w", r.ReturnID, channel, r.OrderID, err)
+		}
+		skus = append(skus, rec.SKU)
+	}
+	g.o.Metrics.Applied.WithLabelValues(channel, string(connectors.EventReturn)).Inc()
+	if len(skus) == 0 {
+		return nil
+	}
+	return g.o.Propagate(ctx, skus, cause)
+}
+
+// Unpark applies the lines parked for skus (they exist now) and reports
+// how many applied. Lines still unknown stay parked.
+func (g *Ingester) Unpark(ctx context.Context, skus []string) (int, error) {
+	lines, err := g.o.Parking.Lines(ctx, skus)
+	if err != nil || len(lines) == 0 {
+		return 0, err
+	}
+	res, err := g.o.Ledger.ApplyLines(ctx, lines)
+	if err != nil {
+		return 0, fmt.Errorf("applying parked lines: %w", err)
+	}
+	var done []inventory.LineState
+	for i, r := range res {
+		if r.Ignored != "unknown_sku" {
+			done = append(done, lines[i])
+		}
+	}
+	if err := g.o.Parking.Remove(ctx, done); err != nil {
+		return 0, err
+	}
+	g.o.Metrics.Unparked.Add(float64(len(done)))
+	return len(done), nil
+}
+
+// Metrics of ingest.
+type Metrics struct {
+	Applied       *prometheus.CounterVec // channel, kind
+	Dropped       *prometheus.CounterVec // channel, kind
+	LinesApplied  *prometheus.CounterVec // channel
+	NoSKULines    *prometheus.CounterVec // channel
+	Parked        *prometheus.CounterVec // channel
+	Unparked      prometheus.Counter
+	Oversold      *prometheus.CounterVec // channel
+	OversoldUnits *prometheus.CounterVec // channel
+}
+
+// NewMetrics registers ingest's metrics on reg (nil: unregistered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Applied: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_events_applied_total", Help: "Channel events handled to the end (applied to the ledger or recorded).",
+		}, []string{"channel", "kind"}),
+		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_events_dropped_total", Help: "Channel events that can never apply (invalid, unknown order), acknowledged and logged.",
+		}, []string{"channel", "kind"}),
+		LinesApplied: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_order_lines_applied_total", Help: "Order lines whose new state changed the ledger.",
+		}, []string{"channel"}),
+		NoSKULines: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_order_lines_without_sku_total", Help: "Order lines without a SKU (custom items): kept downstream, moving no stock.",
+		}, []string{"channel"}),
+		Parked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_order_lines_parked_total", Help: "Order lines parked because the ledger does not know their SKU.",
+		}, []string{"channel"}),
+		Unparked: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shelfsync_order_lines_unparked_total", Help: "Parked order lines applied once their SKU appeared.",
+		}),
+		Oversold: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_oversold_total", Help: "Order line changes that left their SKU's available stock below zero.",
+		}, []string{"channel"}),
+		OversoldUnits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_oversold_units_total", Help: "Units by which order line changes oversold their SKU.",
+		}, []string{"channel"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.Applied, m.Dropped, m.LinesApplied, m.NoSKULines, m.Parked, m.Unparked, m.Oversold, m.OversoldUnits)
+	}
+	return m
+}

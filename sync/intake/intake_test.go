@@ -1,0 +1,177 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/rs/zerolog"
+
+	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/sync/redistest"
+)
+
+func newIntake(t *testing.T, o Options) (*Intake, *Metrics) {
+	rdb, prefix := redistest.New(t)
+	o.Prefix = prefix
+	if o.Consumer == "" {
+		o.Consumer = "test"
+	}
+	o.Logger = zerolog.Nop()
+	o.Metrics = NewMetrics(prometheus.NewRegistry())
+	o.Block = 50 * time.Millisecond
+	return New(rdb, o), o.Metrics
+}
+
+func ev(id, order string) connectors.Event {
+	return connectors.Event{Kind: connectors.EventOrderChanged, Channel: "shop", ID: id, OrderID: order}
+}
+
+// collector records handled events; fail makes an order id fail.
+type collector struct {
+	mu   sync.Mutex
+	seen []string
+	fail map[string]bool
+}
+
+func (c *collector) handle(_ context.Context, e connectors.Event) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seen = append(c.seen, e.OrderID)
+	if c.fail[e.OrderID] {
+		return errors.New("boom")
+	}
+	return nil
+}
+
+func (c *collector) count(order string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, s := range c.seen {
+		if s == order {
+			n++
+		}
+	}
+	return n
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestPutDeduplicatesDeliveriesByID(t *testing.T) {
+	in, m := newIntake(t, Options{})
+	ctx := context.Background()
+	if err := in.Put(ctx, []connectors.Event{ev("a", "1"), ev("a", "1"), ev("", "2"), ev("", "2")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Put(ctx, []connectors.Event{ev("a", "1"), ev("b", "3")}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := in.Backlog(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a once, the two id-less events, b once.
+	if n != 4 {
+		t.Fatalf("backlog %d, want 4", n)
+	}
+	if got := testutil.ToFloat64(m.Duplicate.WithLabelValues("shop", "order_changed")); got != 2 {
+		t.Fatalf("duplicates counted %v, want 2", got)
+	}
+}
+
+func TestRunHandlesAcknowledgesAndDeadLettersAfterMaxAttempts(t *testing.T) {
+	in, m := newIntake(t, Options{MaxAttempts: 3, ClaimIdle: 40 * time.Millisecond, Workers: 2})
+	c := &collector{fail: map[string]bool{"bad": true}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx, c.handle) }()
+	if err := in.Put(ctx, []connectors.Event{ev("1", "good"), ev("2", "bad")}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "dead letter", func() bool { return testutil.ToFloat64(m.DeadLettered) == 1 })
+	cancel()
+	<-done
+	if c.count("good") != 1 {
+		t.Fatalf("good handled %d times, want 1", c.count("good"))
+	}
+	if c.count("bad") != 3 {
+		t.Fatalf("bad handled %d times, want 3 (max attempts)", c.count("bad"))
+	}
+	bg := context.Background()
+	if n, _ := in.Backlog(bg); n != 0 {
+		t.Fatalf("backlog %d after handling, want 0", n)
+	}
+	dl, err := in.DeadLetters(bg, 10)
+	if err != nil || len(dl) != 1 {
+		t.Fatalf("dead letters %v %v", dl, err)
+	}
+	if dl[0].Event == nil || dl[0].Event.OrderID != "bad" || dl[0].Reason != "boom" || dl[0].Attempts != 3 {
+		t.Fatalf("dead letter %+v", dl[0])
+	}
+	// Replay puts it back; a fixed handler then takes it.
+	if _, err := in.Replay(bg, dl[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.Replay(bg, dl[0].ID); !errors.Is(err, ErrNoDeadLetter) {
+		t.Fatalf("second replay: %v", err)
+	}
+	c.fail = nil
+	ctx, cancel = context.WithCancel(bg)
+	go func() { done <- in.Run(ctx, c.handle) }()
+	waitFor(t, "replayed event", func() bool { return c.count("bad") == 4 })
+	cancel()
+	<-done
+	if dl, _ := in.DeadLetters(bg, 10); len(dl) != 0 {
+		t.Fatalf("dead letters after replay: %v", dl)
+	}
+}
+
+func TestEventsLeftPendingByACrashedWorkerAreReclaimed(t *testing.T) {
+	in, _ := newIntake(t, Options{ClaimIdle: 50 * time.Millisecond, Workers: 1, Consumer: "crashed"})
+	ctx := context.Background()
+	if err := in.Put(ctx, []connectors.Event{ev("1", "o1"), ev("2", "o2")}); err != nil {
+		t.Fatal(err)
+	}
+	// A worker that reads both and dies before acknowledging: its handler
+	// blocks until its context is cancelled, which leaves them pending.
+	crashCtx, crash := context.WithCancel(ctx)
+	got := make(chan struct{}, 2)
+	done := make(chan error, 1)
+	go func() {
+		done <- in.Run(crashCtx, func(ctx context.Context, e connectors.Event) error {
+			got <- struct{}{}
+			<-ctx.Done()
+			return ctx.Err()
+		})
+	}()
+	<-got
+	crash()
+	<-done
+	// A new process handles both, exactly once each.
+	in2 := New(in.rdb, Options{Prefix: in.o.Prefix, Consumer: "fresh", Workers: 1, ClaimIdle: 50 * time.Millisecond,
+		Block: 50 * time.Millisecond, Logger: zerolog.Nop(), Metrics: NewMetrics(nil)})
+	c := &collector{}
+	ctx2, cancel := context.WithCancel(ctx)
+	go func() { done <- in2.Run(ctx2, c.handle) }()
+	waitFor(t, "reclaimed events", func() bool { return c.count("o1") == 1 && c.count("o2") == 1 })
+	waitFor(t, "empty backlog", func() bool { n, _ := in2.Backlog(ctx); return n == 0 })
+	cancel()
+	<-done
+	if c.count("o1") != 1 || c.count("o2") != 1 {
+		t.Fatalf("handled o1 %d, o2 %d times; want once each", c.count("o1"), c.count("o2"))
+	}
+}

@@ -1,0 +1,370 @@
+// Package outbox is each channel's durable list of quantities to push: per
+// SKU the latest wanted quantity (later values overwrite earlier ones, so
+// ten sales in a second cost one push), and two queues ordered by when an
+// item is due: urgent (drops to zero and decreases, which close an oversell
+// window) and normal (increases). It also records the last quantity the
+// channel accepted or reported per SKU, so an unchanged value is never
+// pushed again, and parks items that keep failing.
+//
+// All of one channel's keys share a hash tag; every operation is one Lua
+// script, so the outbox is consistent whatever crashes and runs unchanged on
+// Redis Cluster. The outbox decides nothing about stock: it only remembers.
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Outbox is one channel's outbox.
+type Outbox struct {
+	rdb     redis.UniversalClient
+	channel string
+	keys    []string // want, accepted, urgent, normal, since, attempts, parked, reasons
+}
+
+// Key indexes into Outbox.keys (and KEYS in the scripts).
+const (
+	kWant = iota
+	kAccepted
+	kUrgent
+	kNormal
+	kSince
+	kAttempts
+	kParked
+	kReasons
+)
+
+// New returns channel's outbox under prefix. No I/O.
+func New(rdb redis.UniversalClient, prefix, channel string) *Outbox {
+	tag := prefix + "{outbox:" + channel + "}:"
+	names := []string{"want", "accepted", "urgent", "normal", "since", "attempts", "parked", "reasons"}
+	keys := make([]string, len(names))
+	for i, n := range names {
+		keys[i] = tag + n
+	}
+	return &Outbox{rdb: rdb, channel: channel, keys: keys}
+}
+
+// Channel is the channel's name.
+func (o *Outbox) Channel() string { return o.channel }
+
+// Want is a quantity to list.
+type Want struct {
+	SKU      string
+	Quantity int64
+	// Cause is when the change that led here arrived (for the sale-to-push
+	// latency); zero means now.
+	Cause time.Time
+	// Force queues the item even if the channel already accepted this value
+	// (reconciliation found the channel differs) and un-parks it.
+	Force bool
+}
+
+// enqueueScript: ARGV = now_ms, then per item sku, qty, cause_ms, force.
+// Returns the number of items queued (the rest were unchanged).
+var enqueueScript = redis.NewScript(`
+local now = tonumber(ARGV[1])
+local queued = 0
+for i = 2, #ARGV, 4 do
+  local sku, qty, cause, force = ARGV[i], tonumber(ARGV[i+1]), tonumber(ARGV[i+2]), ARGV[i+3] == '1'
+  local acc = redis.call('HGET', KEYS[2], sku)
+  local parked = redis.call('HEXISTS', KEYS[7], sku) == 1
+  if force and parked then
+    redis.call('HDEL', KEYS[7], sku)
+    redis.call('HDEL', KEYS[8], sku)
+    redis.call('HDEL', KEYS[6], sku)
+    parked = false
+  end
+  if not force and acc and tonumber(acc) == qty then
+    -- The channel has this value already: nothing to push, and a push
+    -- still queued for an older value is no longer needed.
+    redis.call('HDEL', KEYS[1], sku)
+    redis.call('ZREM', KEYS[3], sku)
+    redis.call('ZREM', KEYS[4], sku)
+    redis.call('ZREM', KEYS[5], sku)
+  elseif parked then
+    redis.call('HSET', KEYS[1], sku, qty)
+  else
+    redis.call('HSET', KEYS[1], sku, qty)
+    local urgent = qty == 0 or (acc ~= false and qty < tonumber(acc))
+    local into, other = KEYS[4], KEYS[3]
+    if urgent then into, other = KEYS[3], KEYS[4] end
+    local due = redis.call('ZSCORE', into, sku) or redis.call('ZSCORE', other, sku)
+    redis.call('ZREM', other, sku)
+    if due then due = math.min(tonumber(due), now) else due = now end
+    redis.call('ZADD', into, due, sku)
+    redis.call('ZADD', KEYS[5], 'NX', cause, sku)
+    queued = queued + 1
+  end
+end
+return queued`)
+
+// Enqueue records the wanted quantities. Returns how many were queued for a
+// push (an item equal to what the channel accepted last is not).
+func (o *Outbox) Enqueue(ctx context.Context, wants []Want) (int, error) {
+	if len(wants) == 0 {
+		return 0, nil
+	}
+	now := time.Now()
+	args := make([]any, 0, 1+4*len(wants))
+	args = append(args, now.UnixMilli())
+	for _, w := range wants {
+		cause := w.Cause
+		if cause.IsZero() {
+			cause = now
+		}
+		force := "0"
+		if w.Force {
+			force = "1"
+		}
+		args = append(args, w.SKU, w.Quantity, cause.UnixMilli(), force)
+	}
+	n, err := enqueueScript.Run(ctx, o.rdb, o.keys, args...).Int()
+	if err != nil {
+		return 0, fmt.Errorf("outbox %s enqueue: %w", o.channel, err)
+	}
+	return n, nil
+}
+
+// Item is a queued push.
+type Item struct {
+	SKU      string
+	Quantity int64
+	// Previous is the quantity the channel last accepted or reported; nil when unknown.
+	Previous *int64
+	Attempts int64
+	Cause    time.Time
+}
+
+// takeScript: ARGV = now_ms, n. Returns flat [sku, want, accepted|”, attempts|”, cause|”].
+var takeScript = redis.NewScript(`
+local now, n = tonumber(ARGV[1]), tonumber(ARGV[2])
+local skus = redis.call('ZRANGE', KEYS[3], '-inf', now, 'BYSCORE', 'LIMIT', 0, n)
+if #skus < n then
+  local more = redis.call('ZRANGE', KEYS[4], '-inf', now, 'BYSCORE', 'LIMIT', 0, n - #skus)
+  for _, s in ipairs(more) do skus[#skus+1] = s end
+end
+local out = {}
+for _, s in ipairs(skus) do
+  out[#out+1] = s
+  out[#out+1] = redis.call('HGET', KEYS[1], s) or ''
+  out[#out+1] = redis.call('HGET', KEYS[2], s) or ''
+  out[#out+1] = redis.call('HGET', KEYS[6], s) or ''
+  out[#out+1] = redis.call('ZSCORE', KEYS[5], s) or ''
+end
+return out`)
+
+// Due returns up to n items whose time has come, urgent ones first. They
+// stay queued until Complete: the caller holds the channel's push lease.
+func (o *Outbox) Due(ctx context.Context, n int, now time.Time) ([]Item, error) {
+	flat, err := takeScript.Run(ctx, o.rdb, o.keys, now.UnixMilli(), n).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("outbox %s due: %w", o.channel, err)
+	}
+	items := make([]Item, 0, len(flat)/5)
+	for i := 0; i+4 < len(flat); i += 5 {
+		it := Item{SKU: flat[i]}
+		q, err := strconv.ParseInt(flat[i+1], 10, 64)
+		if err != nil {
+			continue // want vanished between the range and the read: nothing to push
+		}
+		it.Quantity = q
+		if flat[i+2] != "" {
+			p, _ := strconv.ParseInt(flat[i+2], 10, 64)
+			it.Previous = &p
+		}
+		it.Attempts, _ = strconv.ParseInt(flat[i+3], 10, 64)
+		if ms, err := strconv.ParseFloat(flat[i+4], 64); err == nil {
+			it.Cause = time.UnixMilli(int64(ms))
+		}
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+// NextDue is when the earliest queued item falls due; ok is false when the
+// queues are empty.
+func (o *Outbox) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var best float64
+	found := false
+	for _, k := range []string{o.keys[kUrgent], o.keys[kNormal]} {
+		zs, err := o.rdb.ZRangeWithScores(ctx, k, 0, 0).Result()
+		if err != nil {
+			return time.Time{}, false, fmt.Errorf("outbox %s next due: %w", o.channel, err)
+		}
+		if len(zs) == 1 && (!found || zs[0].Score < best) {
+			best, found = zs[0].Score, true
+		}
+	}
+	return time.UnixMilli(int64(best)), found, nil
+}
+
+// Outcome of one pushed item, as Complete records it.
+type Outcome struct {
+	SKU      string
+	Quantity int64 // the quantity that was pushed
+	// Accepted: the channel lists Quantity now.
+	Accepted bool
+	// Reported is what the channel says it holds (stale compare), if known.
+	Reported *int64
+	// RetryAt: not accepted; try again at this time (zero: park instead).
+	RetryAt time.Time
+	// Park: give up on the item until it is forced again; Reason says why.
+	Park   bool
+	Reason string
+}
+
+// completeScript: ARGV = per item: sku, qty, kind (a=accepted, r=retry,
+// p=park), reported|”, retry_ms, reason. Returns, per accepted item, its
+// cause (ms) or ” when a newer want keeps it queued.
+var completeScript = redis.NewScript(`
+local out = {}
+for i = 1, #ARGV, 6 do
+  local sku, qty, kind, reported, retry, reason = ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], tonumber(ARGV[i+4]), ARGV[i+5]
+  if kind == 'a' then
+    redis.call('HSET', KEYS[2], sku, qty)
+    local cause = redis.call('ZSCORE', KEYS[5], sku) or ''
+    if redis.call('HGET', KEYS[1], sku) == qty then
+      redis.call('HDEL', KEYS[1], sku)
+      redis.call('ZREM', KEYS[3], sku)
+      redis.call('ZREM', KEYS[4], sku)
+      redis.call('ZREM', KEYS[5], sku)
+      redis.call('HDEL', KEYS[6], sku)
+      out[#out+1] = cause
+    else
+      out[#out+1] = ''
+    end
+  else
+    if reported ~= '' then redis.call('HSET', KEYS[2], sku, reported) end
+    if kind == 'p' then
+      redis.call('ZREM', KEYS[3], sku)
+      redis.call('ZREM', KEYS[4], sku)
+      redis.call('ZREM', KEYS[5], sku)
+      redis.call('HSET', KEYS[7], sku, qty)
+      redis.call('HSET', KEYS[8], sku, reason)
+    else
+      redis.call('HINCRBY', KEYS[6], sku, 1)
+      redis.call('HSET', KEYS[8], sku, reason)
+      for _, k in ipairs({KEYS[3], KEYS[4]}) do
+        if redis.call('ZSCORE', k, sku) then redis.call('ZADD', k, retry, sku) end
+      end
+    end
+    out[#out+1] = ''
+  end
+end
+return out`)
+
+// Complete records the outcomes of a push. For each accepted item whose
+// want is now satisfied it returns the cause time (for the latency metric);
+// zero times for the rest.
+func (o *Outbox) Complete(ctx context.Context, outcomes []Outcome) ([]time.Time, error) {
+	if len(outcomes) == 0 {
+		return nil, nil
+	}
+	args := make([]any, 0, 6*len(outcomes))
+	for _, oc := range outcomes {
+		kind := "r"
+		switch {
+		case oc.Accepted:
+			kind = "a"
+		case oc.Park:
+			kind = "p"
+		}
+		rep := ""
+		if oc.Reported != nil {
+			rep = strconv.FormatInt(*oc.Reported, 10)
+		}
+		args = append(args, oc.SKU, strconv.FormatInt(oc.Quantity, 10), kind, rep, oc.RetryAt.UnixMilli(), oc.Reason)
+	}
+	res, err := completeScript.Run(ctx, o.rdb, o.keys, args...).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("outbox %s complete: %w", o.channel, err)
+	}
+	causes := make([]time.Time, len(res))
+	for i, r := range res {
+		if ms, err := strconv.ParseFloat(r, 64); err == nil {
+			causes[i] = time.UnixMilli(int64(ms))
+		}
+	}
+	return causes, nil
+}
+
+// SetReported records what the channel says it lists for sku (a stock
+// change the channel announced, or a reconcile read), so the next push
+// compares against it.
+func (o *Outbox) SetReported(ctx context.Context, sku string, qty int64) error {
+	if err := o.rdb.HSet(ctx, o.keys[kAccepted], sku, qty).Err(); err != nil {
+		return fmt.Errorf("outbox %s reported: %w", o.channel, err)
+	}
+	return nil
+}
+
+// Accepted returns what the channel last accepted or reported for sku.
+func (o *Outbox) Accepted(ctx context.Context, sku string) (int64, bool, error) {
+	v, err := o.rdb.HGet(ctx, o.keys[kAccepted], sku).Int64()
+	if errors.Is(err, redis.Nil) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("outbox %s accepted: %w", o.channel, err)
+	}
+	return v, true, nil
+}
+
+// Stats is the outbox's state for metrics and the admin API.
+type Stats struct {
+	Backlog      int64     `json:"backlog"`
+	Urgent       int64     `json:"urgent"`
+	Parked       int64     `json:"parked"`
+	OldestCause  time.Time `json:"oldest_cause,omitzero"`
+	OldestAgeSec float64   `json:"oldest_age_seconds"`
+}
+
+// Stats reads the queue sizes and the oldest waiting change.
+func (o *Outbox) Stats(ctx context.Context) (Stats, error) {
+	pipe := o.rdb.Pipeline()
+	u := pipe.ZCard(ctx, o.keys[kUrgent])
+	n := pipe.ZCard(ctx, o.keys[kNormal])
+	p := pipe.HLen(ctx, o.keys[kParked])
+	old := pipe.ZRangeWithScores(ctx, o.keys[kSince], 0, 0)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return Stats{}, fmt.Errorf("outbox %s stats: %w", o.channel, err)
+	}
+	s := Stats{Urgent: u.Val(), Backlog: u.Val() + n.Val(), Parked: p.Val()}
+	if zs := old.Val(); len(zs) == 1 {
+		s.OldestCause = time.UnixMilli(int64(zs[0].Score))
+		s.OldestAgeSec = time.Since(s.OldestCause).Seconds()
+	}
+	return s, nil
+}
+
+// ParkedItem is an item the pusher gave up on.
+type ParkedItem struct {
+	SKU      string `json:"sku"`
+	Quantity int64  `json:"quantity"`
+	Reason   string `json:"reason"`
+}
+
+// Parked lists the parked items.
+func (o *Outbox) Parked(ctx context.Context) ([]ParkedItem, error) {
+	m, err := o.rdb.HGetAll(ctx, o.keys[kParked]).Result()
+	if err != nil {
+		return nil, fmt.Errorf("outbox %s parked: %w", o.channel, err)
+	}
+	reasons, err := o.rdb.HGetAll(ctx, o.keys[kReasons]).Result()
+	if err != nil {
+		return nil, fmt.Errorf("outbox %s parked reasons: %w", o.channel, err)
+	}
+	out := make([]ParkedItem, 0, len(m))
+	for sku, q := range m {
+		n, _ := strconv.ParseInt(q, 10, 64)
+		out = append(out, ParkedItem{SKU: sku, Quantity: n, Reason: reasons[sku]})
+	}
+	return out, nil
+}

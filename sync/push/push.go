@@ -1,0 +1,299 @@
+// Package push drains a channel's outbox into the channel: one pusher per
+// channel (across every replica: it holds the channel's push lease), taking
+// up to the channel's batch of due items, urgent ones first, after a short
+// coalescing window; each item's own result is recorded, failed items are
+// retried with backoff and parked after a bounded number of attempts
+// without holding up the rest, and a stale compare-and-set (the channel
+// sold meanwhile) triggers an order poll of that channel before the item is
+// pushed again.
+//
+// The pusher never computes quantities: it pushes what the outbox wants.
+package push
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/sync/lease"
+	"github.com/shelfsync/shelfsync/sync/outbox"
+	"github.com/shelfsync/shelfsync/sync/status"
+)
+
+// Options configures a Pusher.
+type Options struct {
+	Channel     string
+	Conn        connectors.QuantityPusher
+	Outbox      *outbox.Outbox
+	Leases      *lease.Manager
+	LeaseTTL    time.Duration
+	BatchSize   int           // 0: the connector's MaxBatch
+	Window      time.Duration // coalescing window
+	MaxAttempts int
+	// OnStale is called (non-blocking) when the channel refused a
+	// compare-and-set: the caller polls the channel's orders.
+	OnStale func(channel string)
+	Status  *status.Board
+	Metrics *Metrics
+	Logger  zerolog.Logger
+}
+
+// Pusher pushes one channel's outbox.
+type Pusher struct {
+	o    Options
+	wake chan struct{}
+}
+
+// New builds a Pusher. No I/O.
+func New(o Options) *Pusher {
+	if o.BatchSize <= 0 || o.BatchSize > o.Conn.MaxBatch() {
+		o.BatchSize = o.Conn.MaxBatch()
+	}
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = 8
+	}
+	if o.LeaseTTL == 0 {
+		o.LeaseTTL = 30 * time.Second
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
+	return &Pusher{o: o, wake: make(chan struct{}, 1)}
+}
+
+// Wake tells the pusher that its outbox has new items. It never blocks.
+func (p *Pusher) Wake() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run pushes until ctx ends. Without the channel's push lease it waits and
+// tries again, so another replica's pusher works meanwhile.
+func (p *Pusher) Run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		err := p.o.Leases.Hold(ctx, "push:"+p.o.Channel, p.o.LeaseTTL, p.loop)
+		switch {
+		case ctx.Err() != nil:
+		case errors.Is(err, lease.ErrHeld):
+			p.o.Metrics.LeaseHeld.WithLabelValues(p.o.Channel).Set(0)
+			_ = connectors.WaitContext(ctx, p.o.LeaseTTL/3)
+		case err != nil:
+			p.o.Metrics.LeaseHeld.WithLabelValues(p.o.Channel).Set(0)
+			p.o.Logger.Warn().Err(err).Msg("pusher stopped; restarting")
+			_ = connectors.WaitContext(ctx, time.Second)
+		}
+	}
+	return nil
+}
+
+// idle is the longest the loop sleeps without a wake: another replica's
+// ingest may have filled the outbox.
+const idle = 250 * time.Millisecond
+
+func (p *Pusher) loop(ctx context.Context) error {
+	p.o.Metrics.LeaseHeld.WithLabelValues(p.o.Channel).Set(1)
+	defer p.o.Metrics.LeaseHeld.WithLabelValues(p.o.Channel).Set(0)
+	lastStats := time.Time{}
+	for ctx.Err() == nil {
+		if time.Since(lastStats) > time.Second {
+			p.recordStats(ctx)
+			lastStats = time.Now()
+		}
+		items, err := p.o.Outbox.Due(ctx, p.o.BatchSize, time.Now())
+		if err != nil {
+			return err
+		}
+		if len(items) == 0 {
+			p.sleep(ctx)
+			continue
+		}
+		// Coalesce: a batch that is not full waits until its newest change
+		// is a window old, so a burst of sales costs one call.
+		if len(items) < p.o.BatchSize && p.o.Window > 0 {
+			var newest time.Time
+			for _, it := range items {
+				if it.Attempts == 0 && it.Cause.After(newest) {
+					newest = it.Cause
+				}
+			}
+			if wait := p.o.Window - time.Since(newest); !newest.IsZero() && wait > 0 {
+				if err := connectors.WaitContext(ctx, min(wait, p.o.Window)); err != nil {
+					return nil
+				}
+				if items, err = p.o.Outbox.Due(ctx, p.o.BatchSize, time.Now()); err != nil {
+					return err
+				}
+			}
+		}
+		p.push(ctx, items)
+	}
+	return nil
+}
+
+func (p *Pusher) sleep(ctx context.Context) {
+	d := idle
+	if at, ok, err := p.o.Outbox.NextDue(ctx); err == nil && ok {
+		if w := time.Until(at); w < d {
+			d = max(w, 5*time.Millisecond)
+		}
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-p.wake:
+	case <-t.C:
+	}
+}
+
+func (p *Pusher) push(ctx context.Context, items []outbox.Item) {
+	ch := p.o.Channel
+	updates := make([]connectors.QuantityUpdate, len(items))
+	for i, it := range items {
+		updates[i] = connectors.QuantityUpdate{SKU: it.SKU, Quantity: it.Quantity, Previous: it.Previous}
+	}
+	p.o.Metrics.Calls.WithLabelValues(ch).Inc()
+	p.o.Metrics.BatchSize.WithLabelValues(ch).Observe(float64(len(items)))
+	results, err := p.o.Conn.PushQuantities(ctx, updates)
+	if err == nil && len(results) != len(items) {
+		err = errors.New("connector returned a result count that does not match the batch")
+	}
+	now := time.Now()
+	outcomes := make([]outbox.Outcome, len(items))
+	stale := false
+	for i, it := range items {
+		oc := outbox.Outcome{SKU: it.SKU, Quantity: it.Quantity}
+		var r connectors.PushResult
+		if err != nil {
+			r = connectors.PushResult{SKU: it.SKU, Status: connectors.PushRetry, Reason: err.Error()}
+		} else {
+			r = results[i]
+		}
+		p.o.Metrics.Items.WithLabelValues(ch, string(r.Status)).Inc()
+		switch r.Status {
+		case connectors.PushAccepted:
+			oc.Accepted = true
+		case connectors.PushStale:
+			stale = true
+			oc.Reported = r.ChannelQuantity
+			oc.Reason = "stale compare: " + r.Reason
+			oc.RetryAt = now.Add(p.backoff(it.Attempts))
+		case connectors.PushUnknownSKU:
+			oc.Park, oc.Reason = true, "unknown on channel: "+r.Reason
+		default: // retry, failed
+			oc.Reason = string(r.Status) + ": " + r.Reason
+			if it.Attempts+1 >= int64(p.o.MaxAttempts) {
+				oc.Park = true
+			} else {
+				oc.RetryAt = now.Add(p.backoff(it.Attempts))
+			}
+		}
+		if oc.Park {
+			p.o.Metrics.Parked.WithLabelValues(ch).Inc()
+			p.o.Logger.Warn().Str("sku", it.SKU).Str("reason", oc.Reason).Msg("push item parked")
+		}
+		outcomes[i] = oc
+	}
+	// Record even if ctx ended mid-push: what the channel accepted must not
+	// be pushed again.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	causes, cerr := p.o.Outbox.Complete(cctx, outcomes)
+	if cerr != nil {
+		p.o.Logger.Error().Err(cerr).Msg("recording push results; the items will be pushed again")
+	}
+	for _, c := range causes {
+		if !c.IsZero() {
+			p.o.Metrics.Propagation.WithLabelValues(ch).Observe(now.Sub(c).Seconds())
+		}
+	}
+	if p.o.Status != nil {
+		if serr := p.o.Status.Record(cctx, ch, "push", err, map[string]any{"push_items": len(items)}); serr != nil {
+			p.o.Logger.Debug().Err(serr).Msg("recording push status")
+		}
+	}
+	if err != nil {
+		p.o.Logger.Warn().Err(err).Int("items", len(items)).Msg("push failed; items will be retried")
+	}
+	if stale && p.o.OnStale != nil {
+		p.o.OnStale(ch)
+	}
+}
+
+// backoff after attempt n (0-based): 1s·2^n with jitter, at most 5 minutes.
+func (p *Pusher) backoff(n int64) time.Duration {
+	d := time.Second << min(n, 8)
+	d = min(d, 5*time.Minute)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+func (p *Pusher) recordStats(ctx context.Context) {
+	s, err := p.o.Outbox.Stats(ctx)
+	if err != nil {
+		return
+	}
+	ch := p.o.Channel
+	p.o.Metrics.Backlog.WithLabelValues(ch).Set(float64(s.Backlog))
+	p.o.Metrics.ParkedItems.WithLabelValues(ch).Set(float64(s.Parked))
+	p.o.Metrics.OldestAge.WithLabelValues(ch).Set(s.OldestAgeSec)
+}
+
+// Metrics of the pushers.
+type Metrics struct {
+	Calls       *prometheus.CounterVec   // channel
+	Items       *prometheus.CounterVec   // channel, result
+	BatchSize   *prometheus.HistogramVec // channel
+	Propagation *prometheus.HistogramVec // channel
+	Parked      *prometheus.CounterVec   // channel
+	ParkedItems *prometheus.GaugeVec     // channel
+	Backlog     *prometheus.GaugeVec     // channel
+	OldestAge   *prometheus.GaugeVec     // channel
+	LeaseHeld   *prometheus.GaugeVec     // channel
+}
+
+// NewMetrics registers the push metrics on reg (nil: unregistered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_push_batches_total", Help: "Push calls (batches) made to a channel's connector.",
+		}, []string{"channel"}),
+		Items: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_push_items_total", Help: "Pushed quantities by the channel's per-item result.",
+		}, []string{"channel", "result"}),
+		BatchSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "shelfsync_push_batch_items", Help: "Items per push batch.",
+			Buckets: []float64{1, 2, 5, 10, 25, 50, 100, 250, 1000, 5000, 25000},
+		}, []string{"channel"}),
+		Propagation: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "shelfsync_propagation_seconds",
+			Help:    "From the arrival of the change (a sale's webhook or poll) to the channel accepting the new quantity.",
+			Buckets: []float64{.025, .05, .1, .15, .2, .3, .4, .5, .75, 1, 1.5, 2, 3, 5, 10, 30, 60},
+		}, []string{"channel"}),
+		Parked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_push_parked_total", Help: "Push items parked after their last attempt or as unknown on the channel.",
+		}, []string{"channel"}),
+		ParkedItems: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "shelfsync_push_parked_items", Help: "Push items parked now.",
+		}, []string{"channel"}),
+		Backlog: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "shelfsync_outbox_backlog", Help: "SKUs waiting in a channel's outbox.",
+		}, []string{"channel"}),
+		OldestAge: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "shelfsync_outbox_oldest_age_seconds", Help: "Age of the oldest change waiting in a channel's outbox.",
+		}, []string{"channel"}),
+		LeaseHeld: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "shelfsync_push_lease_held", Help: "1 while this replica holds the channel's push lease.",
+		}, []string{"channel"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.Calls, m.Items, m.BatchSize, m.Propagation, m.Parked, m.ParkedItems, m.Backlog, m.OldestAge, m.LeaseHeld)
+	}
+	return m
+}

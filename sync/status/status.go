@@ -1,0 +1,54 @@
+// Package status keeps each channel's operational status in Redis (last
+// poll, push and reconcile, their errors, drift), so the admin API of any
+// replica shows what every replica did. It is a record for people; nothing
+// decides anything from it.
+package status
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Board records channel status.
+type Board struct {
+	rdb    redis.UniversalClient
+	prefix string
+}
+
+// New returns a Board under prefix. No I/O.
+func New(rdb redis.UniversalClient, prefix string) *Board {
+	return &Board{rdb: rdb, prefix: prefix + "status:"}
+}
+
+// Record stores the outcome of a job ("poll", "push", "reconcile") now:
+// <job>_at, and <job>_error (cleared on success). Extra fields are stored
+// as given. Recording is best effort: a failure is returned for the caller
+// to log, and never stops the job.
+func (b *Board) Record(ctx context.Context, channel, job string, jobErr error, extra map[string]any) error {
+	f := map[string]any{job + "_at": time.Now().UTC().Format(time.RFC3339Nano)}
+	if jobErr != nil {
+		f[job+"_error"] = jobErr.Error()
+		f[job+"_error_at"] = f[job+"_at"]
+	} else {
+		f[job+"_error"] = ""
+	}
+	for k, v := range extra {
+		f[k] = v
+	}
+	if err := b.rdb.HSet(ctx, b.prefix+channel, f).Err(); err != nil {
+		return fmt.Errorf("recording %s status of %s: %w", job, channel, err)
+	}
+	return nil
+}
+
+// Get returns every recorded field of channel.
+func (b *Board) Get(ctx context.Context, channel string) (map[string]string, error) {
+	m, err := b.rdb.HGetAll(ctx, b.prefix+channel).Result()
+	if err != nil {
+		return nil, fmt.Errorf("reading status of %s: %w", channel, err)
+	}
+	return m, nil
+}

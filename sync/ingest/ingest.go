@@ -179,7 +179,7 @@ func (g *Ingester) applyOrder(ctx context.Context, o *connectors.Order, cause ti
 		var park []inventory.LineState
 		for i, r := range res {
 			switch {
-			case r.Ignored == "unknown_sku":
+			case r.Ignored == inventory.IgnoredUnknownSKU:
 				park = append(park, states[i])
 			case r.Applied:
 				g.o.Metrics.LinesApplied.WithLabelValues(o.Channel).Inc()
@@ -273,7 +273,7 @@ func (g *Ingester) Unpark(ctx context.Context, skus []string) (int, error) {
 	}
 	var done []inventory.LineState
 	for i, r := range res {
-		if r.Ignored != "unknown_sku" {
+		if r.Ignored != inventory.IgnoredUnknownSKU {
 			done = append(done, lines[i])
 		}
 	}

@@ -1,0 +1,138 @@
+package outbox
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/shelfsync/shelfsync/sync/redistest"
+)
+
+func newOutbox(t *testing.T) *Outbox {
+	rdb, prefix := redistest.New(t)
+	return New(rdb, prefix, "shop")
+}
+
+func skus(items []Item) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = it.SKU
+	}
+	return out
+}
+
+func TestLatestValueWinsAndUnchangedIsNotQueued(t *testing.T) {
+	ob := newOutbox(t)
+	ctx := context.Background()
+	for _, q := range []int64{9, 8, 7} {
+		if _, err := ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: q}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items, err := ob.Due(ctx, 10, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || items[0].Quantity != 7 || items[0].Previous != nil {
+		t.Fatalf("due %+v, want one item A=7 with no previous", items)
+	}
+	if _, err := ob.Complete(ctx, []Outcome{{SKU: "A", Quantity: 7, Accepted: true}}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 7}})
+	if err != nil || n != 0 {
+		t.Fatalf("re-enqueue of the accepted value queued %d (%v), want 0", n, err)
+	}
+	if items, _ := ob.Due(ctx, 10, time.Now()); len(items) != 0 {
+		t.Fatalf("due after accept: %+v", items)
+	}
+	// A value going back to what the channel has cancels a queued push.
+	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 5}})
+	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 7}})
+	if items, _ := ob.Due(ctx, 10, time.Now()); len(items) != 0 {
+		t.Fatalf("push for a value equal to the channel's still queued: %+v", items)
+	}
+	// Force queues it anyway (reconcile: the channel really differs).
+	if n, _ := ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 7, Force: true}}); n != 1 {
+		t.Fatalf("forced enqueue queued %d", n)
+	}
+}
+
+func TestDropsAndDecreasesGoBeforeIncreases(t *testing.T) {
+	ob := newOutbox(t)
+	ctx := context.Background()
+	for _, s := range []string{"UP", "DOWN", "ZERO"} {
+		ob.SetReported(ctx, s, 5)
+	}
+	ob.Enqueue(ctx, []Want{{SKU: "UP", Quantity: 9}})
+	time.Sleep(5 * time.Millisecond)
+	ob.Enqueue(ctx, []Want{{SKU: "DOWN", Quantity: 3}, {SKU: "ZERO", Quantity: 0}})
+	items, err := ob.Due(ctx, 2, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := skus(items)
+	if len(got) != 2 || got[0] == "UP" || got[1] == "UP" {
+		t.Fatalf("first batch %v, want the decrease and the drop before the increase", got)
+	}
+	if items[0].Previous == nil || *items[0].Previous != 5 {
+		t.Fatalf("previous not carried: %+v", items[0])
+	}
+}
+
+func TestFailuresRetryLaterThenPark(t *testing.T) {
+	ob := newOutbox(t)
+	ctx := context.Background()
+	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 1}, {SKU: "B", Quantity: 2}})
+	later := time.Now().Add(time.Hour)
+	if _, err := ob.Complete(ctx, []Outcome{
+		{SKU: "A", Quantity: 1, RetryAt: later, Reason: "retry: 500"},
+		{SKU: "B", Quantity: 2, Park: true, Reason: "unknown on channel"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if items, _ := ob.Due(ctx, 10, time.Now()); len(items) != 0 {
+		t.Fatalf("items due before their retry time: %+v", items)
+	}
+	items, _ := ob.Due(ctx, 10, later.Add(time.Second))
+	if len(items) != 1 || items[0].SKU != "A" || items[0].Attempts != 1 {
+		t.Fatalf("due at retry time: %+v", items)
+	}
+	parked, err := ob.Parked(ctx)
+	if err != nil || len(parked) != 1 || parked[0].SKU != "B" || parked[0].Reason != "unknown on channel" {
+		t.Fatalf("parked %+v %v", parked, err)
+	}
+	// A new value for a parked SKU is remembered but stays parked...
+	ob.Enqueue(ctx, []Want{{SKU: "B", Quantity: 3}})
+	if items, _ := ob.Due(ctx, 10, later.Add(time.Second)); len(items) != 1 {
+		t.Fatalf("parked item queued again: %+v", items)
+	}
+	// ...until forced.
+	ob.Enqueue(ctx, []Want{{SKU: "B", Quantity: 3, Force: true}})
+	if items, _ := ob.Due(ctx, 10, later.Add(time.Second)); len(items) != 2 {
+		t.Fatalf("forced parked item not queued: %+v", items)
+	}
+	st, err := ob.Stats(ctx)
+	if err != nil || st.Backlog != 2 || st.Parked != 0 {
+		t.Fatalf("stats %+v %v", st, err)
+	}
+}
+
+func TestAcceptOfAnOlderValueKeepsTheNewerQueued(t *testing.T) {
+	ob := newOutbox(t)
+	ctx := context.Background()
+	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 4}})
+	items, _ := ob.Due(ctx, 10, time.Now())
+	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 2}}) // a sale while the push was in flight
+	causes, err := ob.Complete(ctx, []Outcome{{SKU: "A", Quantity: items[0].Quantity, Accepted: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !causes[0].IsZero() {
+		t.Fatal("latency recorded for a push that did not satisfy the want")
+	}
+	items, _ = ob.Due(ctx, 10, time.Now())
+	if len(items) != 1 || items[0].Quantity != 2 || items[0].Previous == nil || *items[0].Previous != 4 {
+		t.Fatalf("after accept of 4 with 2 wanted: %+v", items)
+	}
+}

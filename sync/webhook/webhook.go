@@ -1,0 +1,199 @@
+// Package webhook is the one HTTP receiver every connector's pushed
+// notifications come through, at POST /webhooks/{channel} (and GET for
+// endpoint challenges). It reads the body within a limit, lets the
+// connector verify and parse it, puts the events on the durable intake,
+// and only then answers 200, so a delivery the channel saw acknowledged is
+// never lost.
+//
+// It never processes an event itself (that is the engine's job, after the
+// intake), never answers 200 before the sink stored the events, and never
+// echoes a connector's error detail to the caller: only a short reason.
+package webhook
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/shelfsync/shelfsync/connectors"
+)
+
+// Options configures New.
+type Options struct {
+	// Channel is the configured channel name: the {channel} of the URL and
+	// the metric label.
+	Channel  string
+	Verifier connectors.WebhookVerifier
+	// Challenger answers GET; nil answers GET with 405.
+	Challenger connectors.WebhookChallenger
+	Sink       connectors.EventSink
+	// BodyLimit caps the body in bytes; larger deliveries get 413.
+	BodyLimit int64
+	Logger    zerolog.Logger
+	Metrics   *Metrics
+	// Now is the clock; nil takes time.Now.
+	Now func() time.Time
+}
+
+// Handler is one channel's receiver.
+type Handler struct {
+	o Options
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// New builds the receiver. Verifier, Sink and Metrics are required.
+func New(o Options) (*Handler, error) {
+	switch {
+	case o.Channel == "":
+		return nil, errors.New("webhook: no channel name")
+	case o.Verifier == nil:
+		return nil, errors.New("webhook " + o.Channel + ": no verifier")
+	case o.Sink == nil:
+		return nil, errors.New("webhook " + o.Channel + ": no sink")
+	case o.Metrics == nil:
+		return nil, errors.New("webhook " + o.Channel + ": no metrics")
+	case o.BodyLimit <= 0:
+		return nil, errors.New("webhook " + o.Channel + ": body limit must be positive")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Handler{o: o}, nil
+}
+
+// Results of a delivery, the result label of shelfsync_webhooks_total.
+const (
+	ResultAccepted = "accepted"
+	ResultIgnored  = "ignored"
+	ResultRejected = "rejected"
+	ResultError    = "error"
+)
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodPost:
+		h.deliver(w, r)
+	case http.MethodGet:
+		h.challenge(w, r)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		h.refuse(w, http.StatusMethodNotAllowed, "method_not_allowed")
+	}
+}
+
+func (h *Handler) deliver(w http.ResponseWriter, r *http.Request) {
+	log := h.o.Logger
+	wr, ok := h.read(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	events, err := h.o.Verifier.ParseWebhook(ctx, wr)
+	var werr *connectors.WebhookError
+	switch {
+	case errors.As(err, &werr):
+		if werr.Status == http.StatusUnauthorized || werr.Status == http.StatusPreconditionFailed {
+			h.o.Metrics.failures.WithLabelValues(h.o.Channel, werr.Reason).Inc()
+		}
+		// Warn, not error: anyone on the internet can send a bad delivery.
+		log.Warn().Err(err).Int("status", werr.Status).Msg("webhook refused")
+		h.o.Metrics.count(h.o.Channel, ResultRejected)
+		h.refuse(w, werr.Status, werr.Reason)
+		return
+	case errors.Is(err, connectors.ErrIgnored):
+		log.Debug().Err(err).Msg("webhook ignored")
+		h.o.Metrics.count(h.o.Channel, ResultIgnored)
+		writeJSON(w, http.StatusOK, map[string]string{"status": ResultIgnored})
+		return
+	case err != nil:
+		log.Error().Err(err).Msg("webhook parse failed")
+		h.o.Metrics.count(h.o.Channel, ResultError)
+		h.refuse(w, http.StatusInternalServerError, "internal")
+		return
+	}
+	for i := range events {
+		if events[i].Channel == "" {
+			events[i].Channel = h.o.Channel
+		}
+		if events[i].ReceivedAt.IsZero() {
+			events[i].ReceivedAt = wr.ReceivedAt
+		}
+	}
+	if err := h.o.Sink.Put(ctx, events); err != nil {
+		// 500 makes the channel deliver again later; nothing is lost.
+		log.Error().Err(err).Int("events", len(events)).Msg("webhook events not stored")
+		h.o.Metrics.count(h.o.Channel, ResultError)
+		h.refuse(w, http.StatusInternalServerError, "intake_unavailable")
+		return
+	}
+	log.Debug().Int("events", len(events)).Msg("webhook accepted")
+	h.o.Metrics.count(h.o.Channel, ResultAccepted)
+	writeJSON(w, http.StatusOK, map[string]string{"status": ResultAccepted})
+}
+
+func (h *Handler) challenge(w http.ResponseWriter, r *http.Request) {
+	if h.o.Challenger == nil {
+		w.Header().Set("Allow", "POST")
+		h.refuse(w, http.StatusMethodNotAllowed, "method_not_allowed")
+		return
+	}
+	wr, ok := h.read(w, r)
+	if !ok {
+		return
+	}
+	answer, err := h.o.Challenger.AnswerChallenge(r.Context(), wr)
+	var werr *connectors.WebhookError
+	switch {
+	case errors.As(err, &werr):
+		h.o.Logger.Warn().Err(err).Int("status", werr.Status).Msg("webhook challenge refused")
+		h.refuse(w, werr.Status, werr.Reason)
+	case err != nil:
+		h.o.Logger.Error().Err(err).Msg("webhook challenge failed")
+		h.refuse(w, http.StatusInternalServerError, "internal")
+	default:
+		h.o.Logger.Info().Msg("webhook challenge answered")
+		writeJSON(w, http.StatusOK, answer)
+	}
+}
+
+// read takes the whole body within the limit; on failure it has answered.
+func (h *Handler) read(w http.ResponseWriter, r *http.Request) (*connectors.WebhookRequest, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.o.BodyLimit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.o.Logger.Warn().Int64("limit", h.o.BodyLimit).Msg("webhook body over the limit")
+			h.o.Metrics.count(h.o.Channel, ResultRejected)
+			h.refuse(w, http.StatusRequestEntityTooLarge, "body_too_large")
+			return nil, false
+		}
+		// The sender went away or stalled: nothing to answer to, but count it.
+		h.o.Logger.Warn().Err(err).Msg("webhook body unreadable")
+		h.o.Metrics.count(h.o.Channel, ResultRejected)
+		h.refuse(w, http.StatusBadRequest, "unreadable_body")
+		return nil, false
+	}
+	return &connectors.WebhookRequest{
+		Method:     r.Method,
+		URL:        r.URL,
+		Header:     r.Header,
+		Body:       body,
+		ReceivedAt: h.o.Now().UTC(),
+	}, true
+}
+
+func (h *Handler) refuse(w http.ResponseWriter, status int, reason string) {
+	writeJSON(w, status, map[string]string{"error": reason})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}

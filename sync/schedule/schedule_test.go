@@ -1,0 +1,81 @@
+package schedule
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/rs/zerolog"
+
+	"github.com/shelfsync/shelfsync/sync/lease"
+	"github.com/shelfsync/shelfsync/sync/redistest"
+)
+
+func TestCronAndTriggerRunTheJobOnceAtATimeAcrossReplicas(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	var runs, concurrent, maxConcurrent atomic.Int32
+	job := func(ctx context.Context) error {
+		n := concurrent.Add(1)
+		for {
+			m := maxConcurrent.Load()
+			if n <= m || maxConcurrent.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		runs.Add(1)
+		time.Sleep(30 * time.Millisecond)
+		concurrent.Add(-1)
+		return nil
+	}
+	var scheds []*Scheduler
+	var metrics []*Metrics
+	for _, holder := range []string{"r1", "r2"} {
+		m := NewMetrics(prometheus.NewRegistry())
+		s := New(lease.NewManager(rdb, prefix, holder), 5*time.Second, zerolog.Nop(), m)
+		if err := s.Add(Job{Channel: "shop", Kind: "poll", Spec: "@every 1s", Run: job}); err != nil {
+			t.Fatal(err)
+		}
+		scheds = append(scheds, s)
+		metrics = append(metrics, m)
+	}
+	if err := scheds[0].Add(Job{Channel: "shop", Kind: "poll", Run: job}); err == nil {
+		t.Fatal("duplicate job accepted")
+	}
+	if err := scheds[0].Add(Job{Channel: "x", Kind: "poll", Spec: "every minute", Run: job}); err == nil {
+		t.Fatal("invalid schedule accepted")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	for _, s := range scheds {
+		go func() { s.Run(ctx); done <- struct{}{} }()
+	}
+	// Both replicas trigger at once, repeatedly: the lease lets one run at a time.
+	for i := 0; i < 20; i++ {
+		scheds[0].Trigger("shop", "poll")
+		scheds[1].Trigger("shop", "poll")
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(2200 * time.Millisecond) // two cron ticks
+	cancel()
+	<-done
+	<-done
+	if maxConcurrent.Load() != 1 {
+		t.Fatalf("job ran %d at once across replicas", maxConcurrent.Load())
+	}
+	if runs.Load() < 3 {
+		t.Fatalf("job ran %d times; want triggers and cron ticks to run it", runs.Load())
+	}
+	skipped := testutil.ToFloat64(metrics[0].Runs.WithLabelValues("shop", "poll", "skipped")) +
+		testutil.ToFloat64(metrics[1].Runs.WithLabelValues("shop", "poll", "skipped"))
+	ok := testutil.ToFloat64(metrics[0].Runs.WithLabelValues("shop", "poll", "ok")) +
+		testutil.ToFloat64(metrics[1].Runs.WithLabelValues("shop", "poll", "ok"))
+	if int32(ok) != runs.Load() || skipped == 0 {
+		t.Fatalf("ok %v (runs %d), skipped %v: want every run counted and some skipped", ok, runs.Load(), skipped)
+	}
+	if scheds[0].Trigger("nope", "poll") {
+		t.Fatal("trigger of an unknown job reported success")
+	}
+}

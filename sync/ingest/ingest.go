@@ -178,12 +178,16 @@ func (g *Ingester) applyOrder(ctx context.Context, o *connectors.Order, cause ti
 		}
 		var park []inventory.LineState
 		for i, r := range res {
+			result := r.Ignored
 			switch {
 			case r.Ignored == inventory.IgnoredUnknownSKU:
 				park = append(park, states[i])
 			case r.Applied:
-				g.o.Metrics.LinesApplied.WithLabelValues(o.Channel).Inc()
+				result = "applied"
+			case result == "":
+				result = "unchanged"
 			}
+			g.o.Metrics.LineUpdates.WithLabelValues(o.Channel, result).Inc()
 			if r.Oversold > 0 {
 				g.o.Metrics.Oversold.WithLabelValues(o.Channel).Inc()
 				g.o.Metrics.OversoldUnits.WithLabelValues(o.Channel).Add(float64(r.Oversold))
@@ -288,7 +292,7 @@ func (g *Ingester) Unpark(ctx context.Context, skus []string) (int, error) {
 type Metrics struct {
 	Applied       *prometheus.CounterVec // channel, kind
 	Dropped       *prometheus.CounterVec // channel, kind
-	LinesApplied  *prometheus.CounterVec // channel
+	LineUpdates   *prometheus.CounterVec // channel, result
 	NoSKULines    *prometheus.CounterVec // channel
 	Parked        *prometheus.CounterVec // channel
 	Unparked      prometheus.Counter
@@ -305,9 +309,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_events_dropped_total", Help: "Channel events that can never apply (invalid, unknown order), acknowledged and logged.",
 		}, []string{"channel", "kind"}),
-		LinesApplied: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shelfsync_order_lines_applied_total", Help: "Order lines whose new state changed the ledger.",
-		}, []string{"channel"}),
+		LineUpdates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_ledger_line_updates_total",
+			Help: "Order line states sent to the ledger, by result: applied, unchanged, duplicate (same version), stale (older version), unknown_sku (parked).",
+		}, []string{"channel", "result"}),
 		NoSKULines: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_order_lines_without_sku_total", Help: "Order lines without a SKU (custom items): kept downstream, moving no stock.",
 		}, []string{"channel"}),
@@ -325,7 +330,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"channel"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Applied, m.Dropped, m.LinesApplied, m.NoSKULines, m.Parked, m.Unparked, m.Oversold, m.OversoldUnits)
+		reg.MustRegister(m.Applied, m.Dropped, m.LineUpdates, m.NoSKULines, m.Parked, m.Unparked, m.Oversold, m.OversoldUnits)
 	}
 	return m
 }

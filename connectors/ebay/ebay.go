@@ -1,0 +1,232 @@
+// Package ebay is shelfsync's eBay connector, on eBay's REST Sell APIs:
+// orders come from the Fulfillment API (getOrders polled by last
+// modification date, getOrder for "order changed" notifications), pushed
+// notifications from the Notification API (ECDSA-signed, verified against
+// eBay's public key for the signature's kid), and listed quantities go out
+// through the Inventory API's bulk_update_price_quantity, 25 SKUs a call,
+// on both the inventory item's ship-to quantity and each of its offers.
+//
+// Auth is OAuth: a seller's user token from the refresh-token grant (Basic
+// client auth, sell.fulfillment and sell.inventory scopes) for the Sell
+// APIs, and an application token (client_credentials) for public keys.
+// Both are cached and refreshed one at a time; a 401 drops the token and
+// the call is tried once more.
+//
+// The connector translates; it never decides. It must never log or return
+// a credential, keep state outside its Connector value, or start a
+// goroutine: every call blocks on the caller's context. Returns (eBay's
+// Post-Order API) are not read: returned units come back through the
+// merchant's own restock.
+package ebay
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/shelfsync/shelfsync/config"
+	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/connectors/oauth"
+)
+
+// Kind is the registry kind of this connector.
+const Kind = config.KindEbay
+
+func init() {
+	connectors.Register(Kind, New)
+	connectors.RegisterNormalizer(Kind, Normalize)
+}
+
+// Compile-time checks of the roles this connector plays.
+var (
+	_ connectors.Connector         = (*Connector)(nil)
+	_ connectors.OrderPoller       = (*Connector)(nil)
+	_ connectors.OrderFetcher      = (*Connector)(nil)
+	_ connectors.WebhookVerifier   = (*Connector)(nil)
+	_ connectors.WebhookChallenger = (*Connector)(nil)
+	_ connectors.QuantityPusher    = (*Connector)(nil)
+	_ connectors.QuantityReader    = (*Connector)(nil)
+	_ connectors.SKUResolver       = (*Connector)(nil)
+	_ connectors.Checker           = (*Connector)(nil)
+)
+
+// Defaults of what the configuration leaves out.
+const (
+	DefaultAPIURL = "https://api.ebay.com"
+	// DefaultRevisionCeiling stays below eBay's 250 revisions a listing may
+	// take a day, leaving room for the merchant's own edits.
+	DefaultRevisionCeiling = 240
+	// tokenPath is the OAuth token endpoint under the API (or auth) URL.
+	tokenPath = "/identity/v1/oauth2/token"
+)
+
+// DefaultScopes are the user token's scopes: orders and inventory.
+var DefaultScopes = []string{
+	"https://api.ebay.com/oauth/api_scope/sell.fulfillment",
+	"https://api.ebay.com/oauth/api_scope/sell.inventory",
+}
+
+// appScope is the application token's scope (public keys).
+const appScope = "https://api.ebay.com/oauth/api_scope"
+
+// Options are the connector's settings that the configuration file does
+// not (yet) carry; New uses the defaults.
+type Options struct {
+	// RevisionCeiling is the most quantity revisions a SKU gets a UTC day
+	// (default DefaultRevisionCeiling, at most 250).
+	RevisionCeiling int
+	// KeyTTL is how long a notification public key is cached (default 1h,
+	// eBay's recommendation).
+	KeyTTL time.Duration
+	// SmallRead: ReadQuantities of at most this many SKUs reads each item
+	// by SKU; more page through every inventory item (default 20).
+	SmallRead int
+}
+
+// Connector is one eBay seller account.
+type Connector struct {
+	deps        connectors.Deps
+	name        string
+	log         zerolog.Logger
+	api         string // base URL, no trailing slash
+	marketplace string
+	user        *oauth.RefreshSource
+	app         *oauth.ClientCredentialsSource
+	keys        *keyCache
+	budget      *revisionBudget
+	opts        Options
+	metrics     *metrics
+	// verificationToken and endpointURL answer the endpoint challenge.
+	verificationToken config.Secret
+	endpointURL       string
+	// authErr is the last refusal of the token endpoint (revoked refresh
+	// token, wrong secret), for Ready; nil once a token is issued again.
+	authErr atomic.Pointer[error]
+}
+
+// New builds an eBay connector from the channel's configuration with the
+// default Options. It does no I/O and starts nothing.
+func New(deps connectors.Deps) (connectors.Connector, error) {
+	return NewWithOptions(deps, Options{})
+}
+
+// NewWithOptions is New with explicit Options.
+func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
+	ch := deps.Channel
+	if ch.Kind != Kind {
+		return nil, fmt.Errorf("ebay connector built for a channel of kind %q", ch.Kind)
+	}
+	eb := ch.Ebay
+	if eb == nil {
+		eb = &config.Ebay{}
+	}
+	var missing []string
+	for name, s := range map[string]config.Secret{
+		"credentials.client_id": ch.Credentials.ClientID, "credentials.client_secret": ch.Credentials.ClientSecret,
+		"credentials.refresh_token": ch.Credentials.RefreshToken,
+	} {
+		if !s.IsSet() {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return nil, fmt.Errorf("%s: required for eBay", strings.Join(missing, ", "))
+	}
+	if deps.HTTP == nil {
+		return nil, errors.New("ebay connector needs an HTTP client")
+	}
+	api := strings.TrimRight(ch.APIURL, "/")
+	if api == "" {
+		api = DefaultAPIURL
+	}
+	if u, err := url.Parse(api); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("api_url %q is not an http(s) URL", ch.APIURL)
+	}
+	tokenURL := api + tokenPath
+	if eb.AuthURL != "" {
+		tokenURL = strings.TrimRight(eb.AuthURL, "/")
+		// auth_url is the endpoint's base; a full token URL is taken as is.
+		if !strings.HasSuffix(tokenURL, "/oauth2/token") {
+			tokenURL += tokenPath
+		}
+	}
+	scopes := eb.Scopes
+	if len(scopes) == 0 {
+		scopes = DefaultScopes
+	}
+	marketplace := eb.MarketplaceID
+	if marketplace == "" {
+		marketplace = config.DefaultEbayMarketplace
+	}
+	if opts.RevisionCeiling == 0 {
+		opts.RevisionCeiling = DefaultRevisionCeiling
+	}
+	if opts.RevisionCeiling < 1 || opts.RevisionCeiling > 250 {
+		return nil, fmt.Errorf("revision ceiling must be between 1 and 250 (eBay's daily limit), got %d", opts.RevisionCeiling)
+	}
+	if opts.KeyTTL == 0 {
+		opts.KeyTTL = time.Hour
+	}
+	if opts.SmallRead == 0 {
+		opts.SmallRead = 20
+	}
+	now := deps.Now
+	if now == nil {
+		now = time.Now
+		deps.Now = now
+	}
+	endpoint := ch.Webhook.EndpointURL
+	if endpoint == "" && deps.PublicURL != "" {
+		endpoint = strings.TrimRight(deps.PublicURL, "/") + "/webhooks/" + ch.Name
+	}
+	m, err := newMetrics(deps.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	cr := ch.Credentials
+	c := &Connector{
+		deps:        deps,
+		name:        ch.Name,
+		log:         deps.Logger,
+		api:         api,
+		marketplace: marketplace,
+		user: &oauth.RefreshSource{
+			TokenURL: tokenURL, ClientID: cr.ClientID.Value(), ClientSecret: cr.ClientSecret.Value(),
+			RefreshToken: cr.RefreshToken.Value(), Scopes: scopes, ClientAuth: oauth.AuthBasic,
+			HTTP: deps.HTTP, Now: now,
+		},
+		app: &oauth.ClientCredentialsSource{
+			TokenURL: tokenURL, ClientID: cr.ClientID.Value(), ClientSecret: cr.ClientSecret.Value(),
+			Scopes: []string{appScope}, ClientAuth: oauth.AuthBasic, HTTP: deps.HTTP, Now: now,
+		},
+		opts:              opts,
+		metrics:           m,
+		verificationToken: ch.Webhook.VerificationToken,
+		endpointURL:       endpoint,
+	}
+	c.keys = newKeyCache(opts.KeyTTL, now)
+	c.budget = &revisionBudget{cache: deps.Cache, ceiling: opts.RevisionCeiling, now: now}
+	return c, nil
+}
+
+// Kind implements connectors.Connector.
+func (c *Connector) Kind() string { return Kind }
+
+// MaxBatch implements connectors.QuantityPusher: eBay takes 25 items a call.
+func (c *Connector) MaxBatch() int { return maxBulkItems }
+
+// Ready implements connectors.Checker: not ready while eBay refuses the
+// credentials (a revoked refresh token needs the merchant to consent again).
+func (c *Connector) Ready() error {
+	if p := c.authErr.Load(); p != nil {
+		return fmt.Errorf("eBay refuses the channel's credentials: %w", *p)
+	}
+	return nil
+}

@@ -1,0 +1,311 @@
+package ebaytest
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"strconv"
+)
+
+// maxBulkRequests is bulk_update_price_quantity's item limit.
+const maxBulkRequests = 25
+
+type inventoryItem struct {
+	sku       string
+	quantity  int64
+	revisions int
+}
+
+type offer struct {
+	id          string
+	sku         string
+	marketplace string
+	listingID   string
+	quantity    int64
+}
+
+// ItemFailure is what bulk_update_price_quantity answers for a SKU that
+// FailItem set up: the item's statusCode and one error.
+type ItemFailure struct {
+	Status  int
+	ErrorID int
+	Message string
+}
+
+// AddListing creates an inventory item with ship-to quantity and offers
+// published offers for it on EBAY_US, each with availableQuantity
+// quantity; it returns the new offer ids.
+func (s *Server) AddListing(sku string, quantity int64, offers int) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.items[sku] = &inventoryItem{sku: sku, quantity: quantity}
+	ids := make([]string, 0, offers)
+	for range offers {
+		id := strconv.Itoa(s.nextOfferID)
+		s.nextOfferID++
+		s.offers[id] = &offer{id: id, sku: sku, marketplace: "EBAY_US", listingID: "11" + id, quantity: quantity}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// DeleteOffer withdraws and deletes an offer, as a seller can on eBay.
+func (s *Server) DeleteOffer(offerID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.offers, offerID)
+}
+
+// Quantity is the inventory item's ship-to-location quantity.
+func (s *Server) Quantity(sku string) (int64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.items[sku]
+	if !ok {
+		return 0, false
+	}
+	return it.quantity, true
+}
+
+// OfferQuantity is the offer's availableQuantity.
+func (s *Server) OfferQuantity(offerID string) (int64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.offers[offerID]
+	if !ok {
+		return 0, false
+	}
+	return o.quantity, true
+}
+
+// Revisions counts the successful quantity updates of a SKU.
+func (s *Server) Revisions(sku string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if it, ok := s.items[sku]; ok {
+		return it.revisions
+	}
+	return 0
+}
+
+// FailItem makes every bulk update of sku fail with f; a zero f clears it.
+func (s *Server) FailItem(sku string, f ItemFailure) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f.Status == 0 {
+		delete(s.fail, sku)
+		return
+	}
+	s.fail[sku] = f
+}
+
+func (it *inventoryItem) json() map[string]any {
+	return map[string]any{
+		"sku":       it.sku,
+		"locale":    "en_US",
+		"condition": "NEW",
+		"product":   map[string]any{"title": "Item " + it.sku},
+		"availability": map[string]any{
+			"shipToLocationAvailability": map[string]any{"quantity": it.quantity},
+		},
+	}
+}
+
+// handleGetOffers is GET /sell/inventory/v1/offer?sku=&marketplace_id=.
+func (s *Server) handleGetOffers(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	sku := q.Get("sku")
+	if sku == "" {
+		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 25707, Domain: "API_INVENTORY", Category: "REQUEST",
+			Message: "This is an invalid value for a SKU."})
+		return
+	}
+	s.mu.Lock()
+	var found []map[string]any
+	for _, o := range s.offers {
+		if o.sku != sku || (q.Get("marketplace_id") != "" && q.Get("marketplace_id") != o.marketplace) {
+			continue
+		}
+		found = append(found, map[string]any{
+			"offerId": o.id, "sku": o.sku, "marketplaceId": o.marketplace, "format": "FIXED_PRICE",
+			"availableQuantity": o.quantity, "status": "PUBLISHED",
+			"listing": map[string]any{"listingId": o.listingID, "listingStatus": "ACTIVE"},
+		})
+	}
+	s.mu.Unlock()
+	if len(found) == 0 {
+		writeErrors(w, http.StatusNotFound, Error{ErrorID: 25713, Domain: "API_INVENTORY", Category: "REQUEST",
+			Message: "This Offer is not available."})
+		return
+	}
+	sort.Slice(found, func(i, j int) bool { return found[i]["offerId"].(string) < found[j]["offerId"].(string) })
+	writeJSON(w, http.StatusOK, map[string]any{
+		"href": s.srv.URL + r.URL.RequestURI(), "limit": 100, "size": len(found), "total": len(found), "offers": found,
+	})
+}
+
+// handleGetItems is GET /sell/inventory/v1/inventory_item?limit=&offset=.
+func (s *Server) handleGetItems(w http.ResponseWriter, r *http.Request) {
+	limit, offset, ok := paging(r.URL.Query(), 25, 200)
+	if !ok {
+		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 25706, Domain: "API_INVENTORY", Category: "REQUEST",
+			Message: "You have provided invalid pagination values."})
+		return
+	}
+	s.mu.Lock()
+	skus := make([]string, 0, len(s.items))
+	for sku := range s.items {
+		skus = append(skus, sku)
+	}
+	sort.Strings(skus)
+	page := []map[string]any{}
+	for i := offset; i < len(skus) && i < offset+limit; i++ {
+		page = append(page, s.items[skus[i]].json())
+	}
+	s.mu.Unlock()
+	resp := map[string]any{
+		"href": s.srv.URL + r.URL.RequestURI(), "limit": limit, "size": len(page), "total": len(skus), "inventoryItems": page,
+	}
+	if offset+limit < len(skus) {
+		resp["next"] = s.srv.URL + "/sell/inventory/v1/inventory_item?limit=" + strconv.Itoa(limit) + "&offset=" + strconv.Itoa(offset+limit)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// handleGetItem is GET /sell/inventory/v1/inventory_item/{sku}.
+func (s *Server) handleGetItem(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	it, ok := s.items[r.PathValue("sku")]
+	var body map[string]any
+	if ok {
+		body = it.json()
+	}
+	s.mu.Unlock()
+	if !ok {
+		writeErrors(w, http.StatusNotFound, Error{ErrorID: 25710, Domain: "API_INVENTORY", Category: "REQUEST",
+			Message: "We didn't find the resource/entity you are requesting. Please verify the request"})
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+type bulkRequest struct {
+	Requests []struct {
+		SKU                        string `json:"sku"`
+		ShipToLocationAvailability *struct {
+			Quantity *int64 `json:"quantity"`
+		} `json:"shipToLocationAvailability"`
+		Offers []struct {
+			OfferID           string `json:"offerId"`
+			AvailableQuantity *int64 `json:"availableQuantity"`
+		} `json:"offers"`
+	} `json:"requests"`
+}
+
+type bulkResponse struct {
+	StatusCode int     `json:"statusCode"`
+	SKU        string  `json:"sku"`
+	OfferID    string  `json:"offerId,omitempty"`
+	Errors     []Error `json:"errors,omitempty"`
+	Warnings   []Error `json:"warnings,omitempty"`
+}
+
+// RefuseBulk makes the next n bulk updates answer 400 with a request-level
+// error and no per-item results, as eBay does for a body it can not read.
+func (s *Server) RefuseBulk(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refuseBulk = n
+}
+
+// handleBulkUpdate is POST /sell/inventory/v1/bulk_update_price_quantity:
+// one response entry per offer (or per SKU when no offer is named); 200
+// when every entry succeeded, 207 when some did, 400 when none did.
+func (s *Server) handleBulkUpdate(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	refuse := s.refuseBulk > 0
+	if refuse {
+		s.refuseBulk--
+	}
+	s.mu.Unlock()
+	if refuse {
+		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 25709, Domain: "API_INVENTORY", Category: "REQUEST",
+			Message: "Invalid value for requests. The request body is not valid."})
+		return
+	}
+	var req bulkRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil || len(req.Requests) == 0 {
+		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 25709, Domain: "API_INVENTORY", Category: "REQUEST",
+			Message: "Invalid value for requests. The request body is not valid."})
+		return
+	}
+	if len(req.Requests) > maxBulkRequests {
+		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 25709, Domain: "API_INVENTORY", Category: "REQUEST",
+			Message: "Invalid value for requests. The number of requests exceeds 25."})
+		return
+	}
+	s.mu.Lock()
+	var out []bulkResponse
+	for _, rq := range req.Requests {
+		fail, failing := s.fail[rq.SKU]
+		it, known := s.items[rq.SKU]
+		entry := func(offerID string) bulkResponse {
+			switch {
+			case failing:
+				return bulkResponse{StatusCode: fail.Status, SKU: rq.SKU, OfferID: offerID,
+					Errors: []Error{{ErrorID: fail.ErrorID, Domain: "API_INVENTORY", Category: "REQUEST", Message: fail.Message}}}
+			case !known:
+				return bulkResponse{StatusCode: http.StatusNotFound, SKU: rq.SKU, OfferID: offerID,
+					Errors: []Error{{ErrorID: 25710, Domain: "API_INVENTORY", Category: "REQUEST", Message: "We didn't find the resource/entity you are requesting."}}}
+			}
+			if offerID != "" {
+				if o, ok := s.offers[offerID]; !ok || o.sku != rq.SKU {
+					return bulkResponse{StatusCode: http.StatusNotFound, SKU: rq.SKU, OfferID: offerID,
+						Errors: []Error{{ErrorID: 25713, Domain: "API_INVENTORY", Category: "REQUEST", Message: "This Offer is not available."}}}
+				}
+			}
+			return bulkResponse{StatusCode: http.StatusOK, SKU: rq.SKU, OfferID: offerID}
+		}
+		var entries []bulkResponse
+		if len(rq.Offers) == 0 {
+			entries = append(entries, entry(""))
+		}
+		for _, o := range rq.Offers {
+			entries = append(entries, entry(o.OfferID))
+		}
+		// Apply what succeeded.
+		okAny := false
+		for i, e := range entries {
+			if e.StatusCode != http.StatusOK {
+				continue
+			}
+			okAny = true
+			if len(rq.Offers) > 0 && rq.Offers[i].AvailableQuantity != nil {
+				s.offers[rq.Offers[i].OfferID].quantity = *rq.Offers[i].AvailableQuantity
+			}
+		}
+		if okAny && known {
+			if rq.ShipToLocationAvailability != nil && rq.ShipToLocationAvailability.Quantity != nil {
+				it.quantity = *rq.ShipToLocationAvailability.Quantity
+			}
+			it.revisions++
+		}
+		out = append(out, entries...)
+	}
+	s.mu.Unlock()
+	status, ok := http.StatusOK, 0
+	for _, e := range out {
+		if e.StatusCode == http.StatusOK {
+			ok++
+		}
+	}
+	switch {
+	case ok == 0:
+		status = http.StatusBadRequest
+	case ok < len(out):
+		status = http.StatusMultiStatus
+	}
+	writeJSON(w, status, map[string]any{"responses": out})
+}

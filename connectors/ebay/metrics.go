@@ -1,0 +1,61 @@
+package ebay
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the connector's own, on the channel-labelled registerer;
+// the shared API metrics (requests, throttling) are the HTTP client's.
+type metrics struct {
+	pushItems        *prometheus.CounterVec // status
+	signatureChecks  *prometheus.CounterVec // result
+	keyFetches       prometheus.Counter
+	budgetRefusals   prometheus.Counter
+	tokenRejections  prometheus.Counter
+	noSKULines       prometheus.Counter
+	ignoredDelivered *prometheus.CounterVec // topic-free reason
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		pushItems: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_ebay_push_items_total",
+			Help: "Quantity updates sent to eBay, by the item's own outcome.",
+		}, []string{"status"}),
+		signatureChecks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_ebay_signature_checks_total",
+			Help: "Notification signature checks, by result (valid, invalid, key_error).",
+		}, []string{"result"}),
+		keyFetches: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shelfsync_ebay_public_key_fetches_total",
+			Help: "Notification public keys fetched from eBay (cache misses).",
+		}),
+		budgetRefusals: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shelfsync_ebay_revision_budget_refusals_total",
+			Help: "Quantity updates held back because the SKU reached its daily revision ceiling.",
+		}),
+		tokenRejections: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shelfsync_ebay_token_rejections_total",
+			Help: "API calls answered 401: the access token was dropped and the call tried once more.",
+		}),
+		noSKULines: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shelfsync_ebay_no_sku_lines_total",
+			Help: "Order lines sold from listings without a SKU (they move no stock).",
+		}),
+		ignoredDelivered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_ebay_ignored_notifications_total",
+			Help: "Verified notifications that move no stock, by reason (topic, no_order_id).",
+		}, []string{"reason"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, col := range []prometheus.Collector{m.pushItems, m.signatureChecks, m.keyFetches, m.budgetRefusals, m.tokenRejections, m.noSKULines, m.ignoredDelivered} {
+		if err := reg.Register(col); err != nil {
+			return nil, fmt.Errorf("registering eBay metrics: %w", err)
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,134 @@
+package ebay
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shelfsync/shelfsync/connectors"
+)
+
+// apiOrder is a Fulfillment API order, the fields that move stock.
+type apiOrder struct {
+	OrderID                string `json:"orderId"`
+	LegacyOrderID          string `json:"legacyOrderId"`
+	CreationDate           string `json:"creationDate"`
+	LastModifiedDate       string `json:"lastModifiedDate"`
+	OrderFulfillmentStatus string `json:"orderFulfillmentStatus"`
+	OrderPaymentStatus     string `json:"orderPaymentStatus"`
+	CancelStatus           struct {
+		CancelState string `json:"cancelState"`
+	} `json:"cancelStatus"`
+	LineItems []apiLineItem `json:"lineItems"`
+}
+
+type apiLineItem struct {
+	LineItemID                string          `json:"lineItemId"`
+	LegacyItemID              string          `json:"legacyItemId"`
+	SKU                       string          `json:"sku"`
+	Quantity                  json.RawMessage `json:"quantity"`
+	LineItemFulfillmentStatus string          `json:"lineItemFulfillmentStatus"`
+}
+
+// ordersPage is a getOrders answer.
+type ordersPage struct {
+	Total  int        `json:"total"`
+	Limit  int        `json:"limit"`
+	Offset int        `json:"offset"`
+	Next   string     `json:"next"`
+	Orders []apiOrder `json:"orders"`
+}
+
+// parseTime reads eBay's timestamps (ISO 8601 UTC, milliseconds).
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t.UTC(), nil
+}
+
+// toOrder maps an eBay order to the canonical model.
+//
+// Status: a CANCELED cancelState cancels every unit not shipped; else
+// orderPaymentStatus PENDING is pending (getOrders leaves such orders out,
+// getOrder may show them); else orderFulfillmentStatus NOT_STARTED is
+// open, IN_PROGRESS partially shipped, FULFILLED shipped. An unknown
+// fulfillment status is taken as open: it keeps the units reserved, the
+// safe side against overselling.
+//
+// Lines: eBay says per line only whether it is fulfilled, not how many
+// units shipped. FULFILLED ships the whole quantity; IN_PROGRESS (some
+// packages out) ships nothing yet, so the units stay reserved until the
+// line is FULFILLED. Available stock is the same either way (shipping
+// lowers on-hand and reserved together); only the split waits.
+func toOrder(channel string, o *apiOrder) (*connectors.Order, error) {
+	if o.OrderID == "" {
+		return nil, errors.New("order has no orderId")
+	}
+	updated, err := parseTime(o.LastModifiedDate)
+	if err != nil {
+		// An order never modified may carry only its creation date.
+		if updated, err = parseTime(o.CreationDate); err != nil {
+			return nil, fmt.Errorf("order %s: lastModifiedDate %q: %w", o.OrderID, o.LastModifiedDate, err)
+		}
+	}
+	out := &connectors.Order{
+		Channel:   channel,
+		OrderID:   o.OrderID,
+		Name:      o.LegacyOrderID,
+		UpdatedAt: updated,
+		Lines:     make([]connectors.Line, 0, len(o.LineItems)),
+	}
+	if out.Name == "" {
+		out.Name = o.OrderID
+	}
+	cancelled := o.CancelStatus.CancelState == "CANCELED"
+	switch {
+	case cancelled:
+		out.Status = connectors.StatusCancelled
+	case o.OrderPaymentStatus == "PENDING":
+		out.Status = connectors.StatusPending
+	case o.OrderFulfillmentStatus == "FULFILLED":
+		out.Status = connectors.StatusShipped
+	case o.OrderFulfillmentStatus == "IN_PROGRESS":
+		out.Status = connectors.StatusPartiallyShipped
+	default:
+		out.Status = connectors.StatusOpen
+	}
+	for i, li := range o.LineItems {
+		qty, err := quantity(li.Quantity)
+		if err != nil {
+			return nil, fmt.Errorf("order %s line %d: quantity: %w", o.OrderID, i, err)
+		}
+		l := connectors.Line{LineID: li.LineItemID, SKU: li.SKU, Quantity: qty, NoSKU: li.SKU == ""}
+		if li.LineItemFulfillmentStatus == "FULFILLED" || (o.OrderFulfillmentStatus == "FULFILLED" && !cancelled) {
+			l.Shipped = qty
+		}
+		if cancelled {
+			l.Cancelled = qty - l.Shipped
+		}
+		out.Lines = append(out.Lines, l)
+	}
+	if err := out.Validate(); err != nil {
+		return nil, fmt.Errorf("order %s: %w", o.OrderID, err)
+	}
+	return out, nil
+}
+
+// quantity reads a line's quantity: eBay sends an integer; a missing one
+// is an error rather than a silent zero, which would release stock.
+func quantity(raw json.RawMessage) (int64, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, errors.New("missing")
+	}
+	var n int64
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return 0, err
+	}
+	if n < 0 {
+		return 0, fmt.Errorf("negative (%d)", n)
+	}
+	return n, nil
+}

@@ -1,0 +1,10 @@
+// Package all links every connector into the binary: each blank import
+// registers its kind (and its payload normalizer) from init(). Import it
+// from cmd only; library code names the connectors it needs.
+package all
+
+import (
+	_ "github.com/shelfsync/shelfsync/connectors/amazon"  // kind amazon
+	_ "github.com/shelfsync/shelfsync/connectors/ebay"    // kind ebay
+	_ "github.com/shelfsync/shelfsync/connectors/shopify" // kind shopify
+)

@@ -1,0 +1,268 @@
+package shopify
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shelfsync/shelfsync/connectors"
+)
+
+// orderSource is an order as Shopify states it, read from either shape
+// (a REST/webhook body or a GraphQL node): toCanonical is the one place
+// that decides what it means for stock, so both paths agree.
+type orderSource struct {
+	ID              string // numeric
+	Name            string
+	UpdatedAt       time.Time
+	Cancelled       bool
+	FinancialStatus string // lower case: pending, authorized, paid, voided...
+	LocationID      string // numeric, "" if none
+	Lines           []lineSource
+	// HasFulfillments says Fulfillments is Shopify's full list (possibly
+	// empty); false when the payload left it out and line fields must do.
+	HasFulfillments bool
+	Fulfillments    []fulfillmentSource
+	Refunds         []refundSource
+}
+
+type lineSource struct {
+	ID       string // numeric
+	SKU      string
+	Quantity int64 // ordered, including refunded and removed units
+	// CurrentQuantity excludes refunded and removed units (REST
+	// current_quantity from 2024-01, GraphQL currentQuantity); nil if absent.
+	CurrentQuantity *int64
+	// FulfillmentStatus (REST line fulfillment_status: fulfilled, partial)
+	// and FulfillableQuantity are the fallback when fulfillments are absent.
+	FulfillmentStatus   string
+	FulfillableQuantity *int64
+}
+
+type fulfillmentSource struct {
+	Status string    // lower case: success, cancelled, error, failure, open, pending
+	Lines  []lineQty // line id → units in this fulfillment
+}
+
+type lineQty struct {
+	LineID   string
+	Quantity int64
+}
+
+type refundSource struct {
+	ID        string
+	OrderID   string
+	CreatedAt time.Time
+	// Restock is the legacy refund-level flag, used for lines without a
+	// restock type (older API versions, the PYSHOP fixture).
+	Restock bool
+	Lines   []refundLineSource
+}
+
+type refundLineSource struct {
+	LineID      string
+	SKU         string
+	Quantity    int64
+	RestockType string // lower case: return, cancel, no_restock, legacy_restock; "" if absent
+}
+
+// restockType returns the line's restock type, the legacy flag standing in
+// when Shopify sent none.
+func (r refundSource) restockType(l refundLineSource) string {
+	if l.RestockType != "" {
+		return l.RestockType
+	}
+	if r.Restock {
+		return "legacy_restock"
+	}
+	return "no_restock"
+}
+
+// toCanonical maps an order to the canonical model. The rules (also in
+// README.md):
+//
+//   - Shipped: units in fulfillments whose status is success (a failed or
+//     cancelled fulfillment shipped nothing; open/pending ones not yet);
+//     without a fulfillment list, the line's fulfillment_status/
+//     fulfillable_quantity.
+//   - Refunds: "return" and "legacy_restock" units that had shipped come
+//     back restocked; "no_restock" units that had shipped come back
+//     written off; refunded units that never shipped (any restock type,
+//     "cancel" above all) simply leave the order: they are no longer
+//     ordered, so they reduce Quantity.
+//   - Quantity: current_quantity (which excludes every refunded and
+//     removed unit) plus the returned units (they were ordered and
+//     shipped), never less than Shipped; without current_quantity,
+//     quantity minus the refunded units that never shipped.
+//   - Cancelled: when the order is cancelled, every unit not shipped.
+//   - Status: cancelled if cancelled_at is set; shipped when nothing is
+//     left to ship and something shipped or every line is gone;
+//     partially_shipped when some units shipped; pending while the
+//     payment is pending (financial_status pending: the order already
+//     holds stock); open otherwise (authorized and paid alike).
+//   - Lines without a SKU are kept, marked NoSKU, and move no stock.
+func (o *orderSource) toCanonical(channel string, locations map[string]string) (*connectors.Order, error) {
+	if o.ID == "" {
+		return nil, fmt.Errorf("order without an id")
+	}
+	if o.UpdatedAt.IsZero() {
+		return nil, fmt.Errorf("order %s: no updated_at", o.ID)
+	}
+	shipped := map[string]int64{}
+	for _, f := range o.Fulfillments {
+		if f.Status != "success" {
+			continue
+		}
+		for _, l := range f.Lines {
+			shipped[l.LineID] += l.Quantity
+		}
+	}
+	type refunded struct{ restock, noRestock, other int64 }
+	refunds := map[string]*refunded{}
+	for _, r := range o.Refunds {
+		for _, l := range r.Lines {
+			x := refunds[l.LineID]
+			if x == nil {
+				x = &refunded{}
+				refunds[l.LineID] = x
+			}
+			switch r.restockType(l) {
+			case "return", "legacy_restock":
+				x.restock += l.Quantity
+			case "no_restock":
+				x.noRestock += l.Quantity
+			default: // cancel: refunded before shipping
+				x.other += l.Quantity
+			}
+		}
+	}
+	out := &connectors.Order{
+		OrderID:   o.ID,
+		Name:      o.Name,
+		UpdatedAt: o.UpdatedAt.UTC(),
+		Location:  locations[o.LocationID],
+		Lines:     make([]connectors.Line, 0, len(o.Lines)),
+	}
+	out.Channel = channel
+	var totalShipped, totalOpen, totalQty int64
+	for _, src := range o.Lines {
+		if src.ID == "" {
+			return nil, fmt.Errorf("order %s: a line without an id", o.ID)
+		}
+		q0 := max(src.Quantity, 0)
+		var s int64
+		if o.HasFulfillments {
+			s = shipped[src.ID]
+		} else {
+			s = fallbackShipped(src, q0)
+		}
+		s = min(max(s, 0), q0)
+		r := refunds[src.ID]
+		if r == nil {
+			r = &refunded{}
+		}
+		restocked := min(r.restock, s)
+		writtenOff := min(r.noRestock, s-restocked)
+		returned := restocked + writtenOff
+		var qty int64
+		if src.CurrentQuantity != nil {
+			qty = *src.CurrentQuantity + returned
+		} else {
+			neverShipped := r.restock + r.noRestock + r.other - returned
+			qty = q0 - neverShipped
+		}
+		qty = min(max(qty, s), q0)
+		line := connectors.Line{
+			LineID:   src.ID,
+			SKU:      strings.TrimSpace(src.SKU),
+			Quantity: qty,
+			Shipped:  s,
+			Returned: returned,
+			// One flag for the line's returned units: a mix of restocked and
+			// written-off units (rare) counts as restocked if most were.
+			Restock: returned > 0 && restocked >= writtenOff,
+		}
+		if line.SKU == "" {
+			line.NoSKU = true
+		}
+		if o.Cancelled {
+			line.Cancelled = qty - s
+		}
+		totalShipped += s
+		totalOpen += line.Open()
+		totalQty += qty
+		out.Lines = append(out.Lines, line)
+	}
+	switch {
+	case o.Cancelled:
+		out.Status = connectors.StatusCancelled
+	case len(out.Lines) > 0 && totalOpen == 0 && (totalShipped > 0 || totalQty == 0):
+		out.Status = connectors.StatusShipped
+	case totalShipped > 0:
+		out.Status = connectors.StatusPartiallyShipped
+	case o.FinancialStatus == "pending":
+		out.Status = connectors.StatusPending
+	default:
+		out.Status = connectors.StatusOpen
+	}
+	if err := out.Validate(); err != nil {
+		return nil, fmt.Errorf("order %s: %w", o.ID, err)
+	}
+	return out, nil
+}
+
+// fallbackShipped reads a line's shipped units from its own fields when
+// the payload carries no fulfillment list.
+func fallbackShipped(l lineSource, q0 int64) int64 {
+	cur := q0
+	if l.CurrentQuantity != nil {
+		cur = *l.CurrentQuantity
+	}
+	switch l.FulfillmentStatus {
+	case "fulfilled":
+		return cur
+	case "partial":
+		if l.FulfillableQuantity != nil {
+			return cur - *l.FulfillableQuantity
+		}
+	}
+	return 0
+}
+
+// noSKULines counts the order's lines without a SKU.
+func noSKULines(o *connectors.Order) int {
+	n := 0
+	for _, l := range o.Lines {
+		if l.NoSKU {
+			n++
+		}
+	}
+	return n
+}
+
+// toReturn maps a refund to a canonical return.
+func (r *refundSource) toReturn() (*connectors.Return, error) {
+	if r.ID == "" || r.OrderID == "" {
+		return nil, fmt.Errorf("refund without an id or order_id")
+	}
+	out := &connectors.Return{
+		OrderID:   r.OrderID,
+		ReturnID:  r.ID,
+		CreatedAt: r.CreatedAt.UTC(),
+		Lines:     make([]connectors.ReturnLine, 0, len(r.Lines)),
+	}
+	for _, l := range r.Lines {
+		if l.LineID == "" {
+			return nil, fmt.Errorf("refund %s: a line without line_item_id", r.ID)
+		}
+		t := r.restockType(l)
+		out.Lines = append(out.Lines, connectors.ReturnLine{
+			LineID:   l.LineID,
+			SKU:      strings.TrimSpace(l.SKU),
+			Quantity: max(l.Quantity, 0),
+			Restock:  t == "return" || t == "legacy_restock",
+			Cancel:   t == "cancel",
+		})
+	}
+	return out, nil
+}

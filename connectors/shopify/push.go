@@ -1,0 +1,301 @@
+package shopify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/shelfsync/shelfsync/connectors"
+)
+
+// maxBatch is Shopify's cap on array inputs: 250 quantities a mutation.
+const maxBatch = 250
+
+// idempotencyWindow is folded into a batch's idempotency key: a retry of
+// the same batch within it is deduped by Shopify; the same content pushed
+// again later (the channel moved and came back) is a new operation. Even
+// a retry just past the window is safe: its changeFromQuantity no longer
+// matches, so it comes back stale instead of applying twice.
+const idempotencyWindow = 10 * time.Minute
+
+// MaxBatch implements connectors.QuantityPusher: 250, or the channel's
+// batch_size if smaller.
+func (c *Connector) MaxBatch() int {
+	if bs := c.deps.Channel.BatchSize; bs > 0 && bs < maxBatch {
+		return bs
+	}
+	return maxBatch
+}
+
+type setEntry struct {
+	idx        int // into updates
+	item       string
+	quantity   int64
+	changeFrom int64
+}
+
+type userError struct {
+	Code    string   `json:"code"`
+	Field   []string `json:"field"`
+	Message string   `json:"message"`
+}
+
+// PushQuantities implements connectors.QuantityPusher with
+// inventorySetQuantities (name "available") at the channel's push
+// location, compare-and-set on changeFromQuantity: Previous when the
+// engine knows it, else the quantity read just before, so nothing is
+// ever overwritten blind. Shopify applies a mutation all or nothing, so
+// items with user errors are taken out and the rest is sent again; one
+// bad item never fails the others. Updates beyond MaxBatch go in further
+// mutations; a SKU given twice takes its last update, and both get its
+// result.
+func (c *Connector) PushQuantities(ctx context.Context, updates []connectors.QuantityUpdate) ([]connectors.PushResult, error) {
+	if c.pushLocation == "" {
+		return nil, errors.New("pushing quantities: no Shopify location configured for the channel")
+	}
+	results := make([]connectors.PushResult, len(updates))
+	skus := make([]string, 0, len(updates))
+	for i, u := range updates {
+		results[i].SKU = u.SKU
+		skus = append(skus, u.SKU)
+	}
+	items, err := c.resolve(ctx, skus)
+	if err != nil {
+		return nil, fmt.Errorf("pushing quantities: %w", err)
+	}
+	last := map[string]int{}
+	for i, u := range updates {
+		switch {
+		case u.SKU == "":
+			results[i] = connectors.PushResult{Status: connectors.PushFailed, Reason: "empty SKU"}
+		case u.Quantity < 0:
+			results[i] = connectors.PushResult{SKU: u.SKU, Status: connectors.PushFailed, Reason: "negative quantity"}
+		case items[u.SKU] == "":
+			results[i] = connectors.PushResult{SKU: u.SKU, Status: connectors.PushUnknownSKU, Reason: "no Shopify variant has this SKU"}
+		default:
+			last[u.SKU] = i
+		}
+	}
+	order := make([]int, 0, len(last))
+	var unknownPrev []string
+	for _, i := range last {
+		order = append(order, i)
+		if updates[i].Previous == nil {
+			unknownPrev = append(unknownPrev, items[updates[i].SKU])
+		}
+	}
+	slices.Sort(order)
+	var current map[string]int64
+	if len(unknownPrev) > 0 {
+		if current, err = c.readLevels(ctx, unknownPrev); err != nil {
+			return nil, fmt.Errorf("pushing quantities: reading current levels: %w", err)
+		}
+	}
+	entries := make([]setEntry, 0, len(order))
+	for _, i := range order {
+		u := updates[i]
+		e := setEntry{idx: i, item: items[u.SKU], quantity: u.Quantity}
+		if u.Previous != nil {
+			e.changeFrom = *u.Previous
+		} else if q, ok := current[e.item]; ok {
+			e.changeFrom = q
+		} else {
+			results[i] = connectors.PushResult{SKU: u.SKU, Status: connectors.PushFailed, Reason: "the item is not stocked at the channel's Shopify location"}
+			continue
+		}
+		entries = append(entries, e)
+	}
+	for start := 0; start < len(entries); start += maxBatch {
+		if err := c.pushBatch(ctx, entries[start:min(start+maxBatch, len(entries))], updates, results); err != nil {
+			return nil, fmt.Errorf("pushing quantities: %w", err)
+		}
+	}
+	c.fillStale(ctx, items, results)
+	for i, u := range updates {
+		if j, ok := last[u.SKU]; ok && j != i {
+			results[i] = results[j]
+		}
+		c.metrics.pushItems.WithLabelValues(string(results[i].Status)).Inc()
+	}
+	return results, nil
+}
+
+// pushBatch sets up to maxBatch entries, taking out items Shopify refuses
+// and sending the rest again until it accepts them or none is left.
+func (c *Connector) pushBatch(ctx context.Context, entries []setEntry, updates []connectors.QuantityUpdate, results []connectors.PushResult) error {
+	salt := ""
+	for len(entries) > 0 {
+		applied, errs, err := c.setQuantities(ctx, entries, salt)
+		if err != nil {
+			return err
+		}
+		if !applied && salt == "" && len(errs) == 1 && errs[0].Code == "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED" {
+			// Shopify remembers a failed attempt under this key and wants
+			// a new one: the key is derived, so salt it, once.
+			salt = "retry"
+			continue
+		}
+		byItem := map[int]userError{}
+		var general []userError
+		for _, ue := range errs {
+			if k, ok := quantityIndex(ue.Field); ok && k < len(entries) {
+				byItem[k] = ue
+			} else {
+				general = append(general, ue)
+			}
+		}
+		if len(byItem) == 0 {
+			status, reason := connectors.PushAccepted, ""
+			if !applied && len(general) > 0 {
+				status, reason = batchStatus(general[0]), general[0].Code+": "+general[0].Message
+			}
+			for _, e := range entries {
+				results[e.idx] = connectors.PushResult{SKU: updates[e.idx].SKU, Status: status, Reason: reason}
+			}
+			return nil
+		}
+		rest := entries[:0:0]
+		for k, e := range entries {
+			ue, bad := byItem[k]
+			switch {
+			case bad:
+				results[e.idx] = c.itemResult(ctx, updates[e.idx].SKU, ue)
+			case applied:
+				results[e.idx] = connectors.PushResult{SKU: updates[e.idx].SKU, Status: connectors.PushAccepted}
+			default:
+				rest = append(rest, e)
+			}
+		}
+		entries = rest
+	}
+	return nil
+}
+
+// setQuantities sends one mutation. applied says Shopify made the change
+// (it returned an adjustment group).
+func (c *Connector) setQuantities(ctx context.Context, entries []setEntry, salt string) (applied bool, errs []userError, err error) {
+	key := c.batchKey(entries, salt)
+	quantities := make([]map[string]any, 0, len(entries))
+	for _, e := range entries {
+		quantities = append(quantities, map[string]any{
+			"inventoryItemId":    e.item,
+			"locationId":         c.pushLocation,
+			"quantity":           e.quantity,
+			"changeFromQuantity": e.changeFrom,
+		})
+	}
+	vars := map[string]any{
+		"key": key,
+		"input": map[string]any{
+			"name":                 "available",
+			"reason":               "correction",
+			"referenceDocumentUri": "gid://shelfsync/Sync/" + key,
+			"quantities":           quantities,
+		},
+	}
+	var data struct {
+		InventorySetQuantities *struct {
+			InventoryAdjustmentGroup *struct {
+				ID string `json:"id"`
+			} `json:"inventoryAdjustmentGroup"`
+			UserErrors []userError `json:"userErrors"`
+		} `json:"inventorySetQuantities"`
+	}
+	if err := c.graphql(ctx, opSetQuantities, vars, &data); err != nil {
+		return false, nil, err
+	}
+	p := data.InventorySetQuantities
+	if p == nil {
+		return false, nil, errors.New("shopify inventorySetQuantities: empty payload")
+	}
+	return p.InventoryAdjustmentGroup != nil, p.UserErrors, nil
+}
+
+// batchKey derives the @idempotent key from the batch's content and the
+// current window, so a retried batch is deduped by Shopify.
+func (c *Connector) batchKey(entries []setEntry, salt string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s|%s|%d|%s", c.deps.Channel.Name, c.pushLocation, c.deps.Now().UTC().Truncate(idempotencyWindow).Unix(), salt)
+	for _, e := range entries {
+		fmt.Fprintf(h, "|%s=%d<%d", e.item, e.quantity, e.changeFrom)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// quantityIndex reads the item index of a user error's field path,
+// ["input", "quantities", "3", "changeFromQuantity"].
+func quantityIndex(field []string) (int, bool) {
+	for i := 0; i+1 < len(field); i++ {
+		if field[i] == "quantities" {
+			k, err := strconv.Atoi(field[i+1])
+			if err != nil || k < 0 {
+				return 0, false
+			}
+			return k, true
+		}
+	}
+	return 0, false
+}
+
+// itemResult maps one item's user error.
+func (c *Connector) itemResult(ctx context.Context, sku string, ue userError) connectors.PushResult {
+	r := connectors.PushResult{SKU: sku, Reason: ue.Message}
+	switch ue.Code {
+	case "CHANGE_FROM_QUANTITY_STALE", "COMPARE_QUANTITY_STALE":
+		r.Status = connectors.PushStale
+	case "INVALID_INVENTORY_ITEM":
+		// The variant is gone: forget the mapping so the next push looks again.
+		c.cacheSet(ctx, skuKey(sku), "", unknownTTL)
+		r.Status = connectors.PushUnknownSKU
+	case "IDEMPOTENCY_CONCURRENT_REQUEST":
+		r.Status = connectors.PushRetry
+	default:
+		r.Status = connectors.PushFailed
+	}
+	if ue.Code != "" {
+		r.Reason = ue.Code + ": " + ue.Message
+	}
+	return r
+}
+
+// batchStatus maps a user error that names no item.
+func batchStatus(ue userError) connectors.PushStatus {
+	switch ue.Code {
+	case "IDEMPOTENCY_CONCURRENT_REQUEST", "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED":
+		return connectors.PushRetry
+	}
+	return connectors.PushFailed
+}
+
+// fillStale reads what Shopify holds now for the stale items, so the
+// engine sees by how much the channel moved. Best effort: without it the
+// engine catches up on orders all the same.
+func (c *Connector) fillStale(ctx context.Context, items map[string]string, results []connectors.PushResult) {
+	var stale []string
+	for _, r := range results {
+		if r.Status == connectors.PushStale {
+			stale = append(stale, items[r.SKU])
+		}
+	}
+	if len(stale) == 0 {
+		return
+	}
+	levels, err := c.readLevels(ctx, stale)
+	if err != nil {
+		c.log.Debug().Err(err).Int("items", len(stale)).Msg("reading levels of stale pushes failed")
+		return
+	}
+	for i, r := range results {
+		if r.Status != connectors.PushStale {
+			continue
+		}
+		if q, ok := levels[items[r.SKU]]; ok {
+			results[i].ChannelQuantity = &q
+		}
+	}
+}

@@ -1,0 +1,93 @@
+package shopify
+
+// The GraphQL operations the connector sends. Each is named: Shopify logs
+// the name, and shopifytest dispatches on it.
+//
+// Sizes are chosen so a query's requested cost stays well under Shopify's
+// per-query limit of 1000 points (each connection costs 2 + first × its
+// nodes): one order with 50 lines, 5 fulfillments of 10 lines and 5
+// refunds of 10 lines asks for about 285 points, so a poll page holds 3
+// orders. Lines beyond 50 are paged with orderLinesQuery; fulfillments or
+// refunds beyond these sizes (rare) are not read.
+type operation struct {
+	name  string
+	query string
+}
+
+const orderFragment = `
+fragment ShelfsyncOrder on Order {
+  id
+  name
+  updatedAt
+  cancelledAt
+  displayFinancialStatus
+  retailLocation { id }
+  lineItems(first: 50) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id sku quantity currentQuantity }
+  }
+  fulfillments(first: 5) {
+    status
+    fulfillmentLineItems(first: 10) { nodes { quantity lineItem { id } } }
+  }
+  refunds(first: 5) {
+    id
+    createdAt
+    refundLineItems(first: 10) { nodes { quantity restockType lineItem { id sku } } }
+  }
+}`
+
+var (
+	opOrders = operation{name: "ShelfsyncOrders", query: `
+query ShelfsyncOrders($first: Int!, $after: String, $query: String!) {
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+    pageInfo { hasNextPage endCursor }
+    nodes { ...ShelfsyncOrder }
+  }
+}` + orderFragment}
+
+	opOrder = operation{name: "ShelfsyncOrder", query: `
+query ShelfsyncOrder($id: ID!) {
+  order(id: $id) { ...ShelfsyncOrder }
+}` + orderFragment}
+
+	opOrderLines = operation{name: "ShelfsyncOrderLines", query: `
+query ShelfsyncOrderLines($id: ID!, $after: String) {
+  order(id: $id) {
+    lineItems(first: 100, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes { id sku quantity currentQuantity }
+    }
+  }
+}`}
+
+	opVariants = operation{name: "ShelfsyncVariants", query: `
+query ShelfsyncVariants($query: String!, $after: String) {
+  productVariants(first: 250, after: $after, query: $query) {
+    pageInfo { hasNextPage endCursor }
+    nodes { sku inventoryItem { id } }
+  }
+}`}
+
+	opLevels = operation{name: "ShelfsyncLevels", query: `
+query ShelfsyncLevels($ids: [ID!]!, $location: ID!) {
+  nodes(ids: $ids) {
+    ... on InventoryItem {
+      id
+      inventoryLevel(locationId: $location) {
+        quantities(names: ["available"]) { name quantity }
+      }
+    }
+  }
+}`}
+
+	// opSetQuantities carries the batch's idempotency key as a variable of
+	// the @idempotent directive, so one document serves every batch.
+	opSetQuantities = operation{name: "ShelfsyncSetQuantities", query: `
+mutation ShelfsyncSetQuantities($input: InventorySetQuantitiesInput!, $key: String!) {
+  inventorySetQuantities(input: $input) @idempotent(key: $key) {
+    inventoryAdjustmentGroup { id }
+    userErrors { code field message }
+  }
+}`}
+)

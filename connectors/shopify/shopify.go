@@ -1,0 +1,178 @@
+package shopify
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/shelfsync/shelfsync/config"
+	"github.com/shelfsync/shelfsync/connectors"
+)
+
+// Kind is the registry kind of this connector.
+const Kind = config.KindShopify
+
+func init() {
+	connectors.Register(Kind, New)
+	connectors.RegisterNormalizer(Kind, Normalize)
+}
+
+// Compile-time checks of the roles this connector plays.
+var (
+	_ connectors.Connector       = (*Connector)(nil)
+	_ connectors.OrderPoller     = (*Connector)(nil)
+	_ connectors.OrderFetcher    = (*Connector)(nil)
+	_ connectors.WebhookVerifier = (*Connector)(nil)
+	_ connectors.QuantityPusher  = (*Connector)(nil)
+	_ connectors.QuantityReader  = (*Connector)(nil)
+	_ connectors.SKUResolver     = (*Connector)(nil)
+	_ connectors.Checker         = (*Connector)(nil)
+)
+
+// Connector is one Shopify store.
+type Connector struct {
+	deps     connectors.Deps
+	log      zerolog.Logger
+	endpoint string // the GraphQL endpoint
+	token    config.Secret
+	secrets  []config.Secret
+	shop     string // myshopify domain, to check X-Shopify-Shop-Domain
+	// pushLocation is the Shopify location GID where the channel's ATS is
+	// set: the GID of the channel's first location. Empty when the channel
+	// lists no location (then pushes fail, reads and polls still work).
+	pushLocation string
+	// locations maps a Shopify location's numeric id to the shelfsync
+	// location id, so orders name where they ship from.
+	locations map[string]string
+	bucket    *costBucket
+	metrics   *metrics
+	// pageSize is the orders per poll page, small because Shopify refuses
+	// a query whose requested cost exceeds 1000 points (see queries.go).
+	pageSize int
+}
+
+type metrics struct {
+	noSKULines *prometheus.CounterVec // source: webhook, poll
+	pushItems  *prometheus.CounterVec // status
+	throttled  prometheus.Counter
+}
+
+// New builds a Shopify connector from the channel's configuration. It does
+// no I/O and starts nothing.
+func New(deps connectors.Deps) (connectors.Connector, error) {
+	return newConnector(deps)
+}
+
+func newConnector(deps connectors.Deps) (*Connector, error) {
+	ch := deps.Channel
+	sh := ch.Shopify
+	if sh == nil {
+		sh = &config.Shopify{}
+	}
+	version := sh.APIVersion
+	if version == "" {
+		version = config.DefaultShopifyAPIVersion
+	}
+	var errs []error
+	base := strings.TrimRight(ch.APIURL, "/")
+	if base == "" {
+		if sh.Shop == "" {
+			errs = append(errs, errors.New("shopify.shop: required unless api_url is set"))
+		}
+		base = "https://" + sh.Shop
+	}
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("api_url: %q is not an http(s) URL", base))
+	}
+	if !ch.Credentials.AccessToken.IsSet() {
+		errs = append(errs, errors.New("credentials.access_token: required"))
+	}
+	if !ch.Webhook.Disabled && len(ch.Webhook.Secrets) == 0 {
+		errs = append(errs, errors.New("webhook.secrets: at least one secret is required (or webhook.disabled: true)"))
+	}
+	c := &Connector{
+		deps:      deps,
+		log:       deps.Logger,
+		endpoint:  base + "/admin/api/" + version + "/graphql.json",
+		token:     ch.Credentials.AccessToken,
+		secrets:   ch.Webhook.Secrets,
+		shop:      strings.ToLower(sh.Shop),
+		pageSize:  3,
+		locations: map[string]string{},
+	}
+	for loc, gid := range sh.LocationIDs {
+		id := numericID(gid)
+		if id == "" {
+			errs = append(errs, fmt.Errorf("shopify.location_ids.%s: %q is not a Shopify location id", loc, gid))
+			continue
+		}
+		c.locations[id] = loc
+	}
+	if len(ch.Locations) > 0 {
+		first := sh.LocationIDs[ch.Locations[0]]
+		if first == "" {
+			errs = append(errs, fmt.Errorf("shopify.location_ids: no Shopify location for %q, the channel's first location", ch.Locations[0]))
+		} else {
+			c.pushLocation = gid("Location", numericID(first))
+		}
+	}
+	if deps.HTTP == nil {
+		errs = append(errs, errors.New("no HTTP client in deps"))
+	}
+	if deps.Cache == nil {
+		errs = append(errs, errors.New("no cache in deps"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if deps.Now == nil {
+		c.deps.Now = time.Now
+	}
+	reg := deps.Registerer
+	if reg == nil {
+		reg = prometheus.NewRegistry() // unexported, so metrics go nowhere
+	}
+	c.metrics = &metrics{
+		noSKULines: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_shopify_nosku_lines_total",
+			Help: "Order lines without a SKU (custom items): kept, moving no stock.",
+		}, []string{"source"}),
+		pushItems: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_shopify_push_items_total",
+			Help: "Quantities pushed to Shopify, by per-item outcome.",
+		}, []string{"status"}),
+		throttled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shelfsync_shopify_throttled_total",
+			Help: "GraphQL calls Shopify answered with THROTTLED.",
+		}),
+	}
+	c.bucket = newCostBucket()
+	available := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "shelfsync_shopify_cost_available",
+		Help: "GraphQL cost points Shopify last reported available in the bucket (estimated, restored since).",
+	}, c.bucket.estimate)
+	for _, col := range []prometheus.Collector{c.metrics.noSKULines, c.metrics.pushItems, c.metrics.throttled, available} {
+		if err := reg.Register(col); err != nil {
+			return nil, fmt.Errorf("registering metrics: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// Kind implements connectors.Connector.
+func (c *Connector) Kind() string { return Kind }
+
+// Ready implements connectors.Checker: the connector needs nothing at run
+// time that construction did not check, so it is ready when built; a
+// missing push location is reported, since pushes would fail.
+func (c *Connector) Ready() error {
+	if c.pushLocation == "" {
+		return errors.New("no push location: the channel lists no location mapped in shopify.location_ids")
+	}
+	return nil
+}

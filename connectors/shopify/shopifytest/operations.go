@@ -1,0 +1,337 @@
+package shopifytest
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// operation is one GraphQL operation the fake serves: its requested cost
+// (roughly Shopify's: 2 + first × nodes per connection) and its answer.
+// serve runs with s.mu held.
+type operation struct {
+	cost  func(s *Server, req *gqlRequest) float64
+	serve func(s *Server, req *gqlRequest) (data any, errs []gqlError)
+}
+
+var handlers = map[string]operation{
+	"ShelfsyncOrders": {
+		cost: func(s *Server, req *gqlRequest) float64 {
+			return 2 + float64(intVar(req, "first", 1))*30
+		},
+		serve: (*Server).serveOrders,
+	},
+	"ShelfsyncOrder": {
+		cost:  func(*Server, *gqlRequest) float64 { return 30 },
+		serve: (*Server).serveOrder,
+	},
+	"ShelfsyncOrderLines": {
+		cost:  func(s *Server, req *gqlRequest) float64 { return 3 + float64(s.firstArg(req.Query, "lineItems", 100)) },
+		serve: (*Server).serveOrderLines,
+	},
+	"ShelfsyncVariants": {
+		cost: func(s *Server, req *gqlRequest) float64 {
+			return 2 + float64(s.firstArg(req.Query, "productVariants", 250))/5
+		},
+		serve: (*Server).serveVariants,
+	},
+	"ShelfsyncLevels": {
+		cost: func(s *Server, req *gqlRequest) float64 {
+			var ids []string
+			_ = json.Unmarshal(req.Variables["ids"], &ids)
+			return 1 + 2*float64(len(ids))
+		},
+		serve: (*Server).serveLevels,
+	},
+	"ShelfsyncSetQuantities": {
+		cost:  func(*Server, *gqlRequest) float64 { return 10 },
+		serve: (*Server).serveSetQuantities,
+	},
+}
+
+func cursor(offset int) string {
+	return base64.StdEncoding.EncodeToString([]byte("offset:" + strconv.Itoa(offset)))
+}
+
+func cursorOffset(c string) int {
+	b, err := base64.StdEncoding.DecodeString(c)
+	if err != nil || !strings.HasPrefix(string(b), "offset:") {
+		return 0
+	}
+	return atoi(strings.TrimPrefix(string(b), "offset:"), 0)
+}
+
+func pageInfo(end, total int) map[string]any {
+	pi := map[string]any{"hasNextPage": end < total, "endCursor": nil}
+	if end > 0 {
+		pi["endCursor"] = cursor(end)
+	}
+	return pi
+}
+
+var updatedSinceRE = regexp.MustCompile(`updated_at:>=\s*'?"?([0-9T:.+\-Z]+)`)
+
+func (s *Server) serveOrders(req *gqlRequest) (any, []gqlError) {
+	first := intVar(req, "first", 50)
+	if s.opts.MaxPageSize > 0 && first > s.opts.MaxPageSize {
+		first = s.opts.MaxPageSize
+	}
+	if first < 1 || first > 250 {
+		return nil, []gqlError{{Message: "first must be between 1 and 250"}}
+	}
+	var since time.Time
+	if m := updatedSinceRE.FindStringSubmatch(strVar(req, "query")); m != nil {
+		t, err := time.Parse(time.RFC3339, m[1])
+		if err != nil {
+			return nil, []gqlError{{Message: "shopifytest: bad updated_at in query: " + m[1]}}
+		}
+		since = t
+	}
+	var list []*Order
+	for _, o := range s.orders {
+		if !o.UpdatedAt.Before(since) {
+			list = append(list, o)
+		}
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if !list[i].UpdatedAt.Equal(list[j].UpdatedAt) {
+			return list[i].UpdatedAt.Before(list[j].UpdatedAt)
+		}
+		return list[i].ID < list[j].ID
+	})
+	start := min(cursorOffset(strVar(req, "after")), len(list))
+	end := min(start+first, len(list))
+	nodes := []any{}
+	linesFirst := s.firstArg(req.Query, "lineItems", 50)
+	for _, o := range list[start:end] {
+		nodes = append(nodes, o.graphQL(linesFirst))
+	}
+	return map[string]any{"orders": map[string]any{"pageInfo": pageInfo(end, len(list)), "nodes": nodes}}, nil
+}
+
+func (s *Server) orderByGID(req *gqlRequest) *Order {
+	id := strVar(req, "id")
+	n, err := strconv.ParseInt(strings.TrimPrefix(id, "gid://shopify/Order/"), 10, 64)
+	if err != nil {
+		return nil
+	}
+	return s.orders[n]
+}
+
+func (s *Server) serveOrder(req *gqlRequest) (any, []gqlError) {
+	o := s.orderByGID(req)
+	if o == nil {
+		return map[string]any{"order": nil}, nil
+	}
+	return map[string]any{"order": o.graphQL(s.firstArg(req.Query, "lineItems", 50))}, nil
+}
+
+func (s *Server) serveOrderLines(req *gqlRequest) (any, []gqlError) {
+	o := s.orderByGID(req)
+	if o == nil {
+		return map[string]any{"order": nil}, nil
+	}
+	nodes, pi := o.lineNodes(strVar(req, "after"), s.firstArg(req.Query, "lineItems", 100))
+	return map[string]any{"order": map[string]any{"lineItems": map[string]any{"pageInfo": pi, "nodes": nodes}}}, nil
+}
+
+var skuTermRE = regexp.MustCompile(`sku:("(?:[^"\\]|\\.)*"|[^\s)]+)`)
+
+func (s *Server) serveVariants(req *gqlRequest) (any, []gqlError) {
+	want := map[string]bool{}
+	for _, m := range skuTermRE.FindAllStringSubmatch(strVar(req, "query"), -1) {
+		v := m[1]
+		if strings.HasPrefix(v, `"`) {
+			v = strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(v[1 : len(v)-1])
+		}
+		want[v] = true
+	}
+	var list []*item
+	for sku, it := range s.items {
+		if want[sku] {
+			list = append(list, it)
+		}
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].id < list[j].id })
+	first := s.firstArg(req.Query, "productVariants", 250)
+	start := min(cursorOffset(strVar(req, "after")), len(list))
+	end := min(start+first, len(list))
+	nodes := []any{}
+	for _, it := range list[start:end] {
+		nodes = append(nodes, map[string]any{"sku": it.sku, "inventoryItem": map[string]any{"id": itemGID(it.id)}})
+	}
+	return map[string]any{"productVariants": map[string]any{"pageInfo": pageInfo(end, len(list)), "nodes": nodes}}, nil
+}
+
+func (s *Server) itemByGID(id string) *item {
+	if !strings.HasPrefix(id, "gid://shopify/InventoryItem/") {
+		return nil
+	}
+	return s.itemsByID[strings.TrimPrefix(id, "gid://shopify/InventoryItem/")]
+}
+
+func (s *Server) serveLevels(req *gqlRequest) (any, []gqlError) {
+	var ids []string
+	if err := json.Unmarshal(req.Variables["ids"], &ids); err != nil {
+		return nil, []gqlError{{Message: "Variable $ids of type [ID!]! was provided invalid value"}}
+	}
+	if len(ids) > 250 {
+		return nil, []gqlError{{Message: "The input array size of 251 is greater than the maximum allowed of 250."}}
+	}
+	loc := strVar(req, "location")
+	nodes := make([]any, 0, len(ids))
+	for _, id := range ids {
+		it := s.itemByGID(id)
+		if it == nil {
+			nodes = append(nodes, nil)
+			continue
+		}
+		var level any
+		if q, ok := it.levels[loc]; ok {
+			level = map[string]any{"quantities": []any{map[string]any{"name": "available", "quantity": q}}}
+		}
+		nodes = append(nodes, map[string]any{"id": itemGID(it.id), "inventoryLevel": level})
+	}
+	return map[string]any{"nodes": nodes}, nil
+}
+
+type userError struct {
+	Code    string   `json:"code"`
+	Field   []string `json:"field"`
+	Message string   `json:"message"`
+}
+
+type setInput struct {
+	Name                 string                       `json:"name"`
+	Reason               string                       `json:"reason"`
+	ReferenceDocumentURI string                       `json:"referenceDocumentUri"`
+	Quantities           []map[string]json.RawMessage `json:"quantities"`
+}
+
+var validReasons = map[string]bool{
+	"correction": true, "cycle_count_available": true, "damaged": true, "movement_created": true,
+	"movement_updated": true, "movement_received": true, "movement_canceled": true, "other": true,
+	"promotion": true, "quality_control": true, "received": true, "reservation_created": true,
+	"reservation_deleted": true, "reservation_updated": true, "restock": true, "safety_stock": true, "shrinkage": true,
+}
+
+// serveSetQuantities is inventorySetQuantities: every quantity checked,
+// then all applied, or none if any item has a user error.
+func (s *Server) serveSetQuantities(req *gqlRequest) (any, []gqlError) {
+	key := strVar(req, "key")
+	if key == "" || !strings.Contains(req.Query, "@idempotent") {
+		return nil, []gqlError{{Message: "The @idempotent directive is required for this mutation.", Extensions: map[string]any{"code": "BAD_REQUEST"}}}
+	}
+	raw := req.Variables["input"]
+	sum := sha256.Sum256(raw)
+	inputHash := hex.EncodeToString(sum[:])
+	if prev, ok := s.idempotent[key]; ok {
+		if prev.input != inputHash {
+			return payload(nil, []userError{{Code: "IDEMPOTENCY_KEY_PARAMETER_MISMATCH", Message: "The same idempotency key cannot be used with different operation parameters."}}), nil
+		}
+		if prev.failed {
+			return payload(nil, []userError{{Code: "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED", Message: "A previous request with this idempotency key failed. Retry with a new idempotency key."}}), nil
+		}
+		var replay any
+		_ = json.Unmarshal(prev.body, &replay)
+		return replay, nil
+	}
+	var in setInput
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return nil, []gqlError{{Message: "Variable $input of type InventorySetQuantitiesInput! was provided invalid value"}}
+	}
+	if len(in.Quantities) > 250 {
+		return nil, []gqlError{{Message: "The input array size of " + strconv.Itoa(len(in.Quantities)) + " is greater than the maximum allowed of 250."}}
+	}
+	var errs []userError
+	if in.Name != "available" && in.Name != "on_hand" {
+		errs = append(errs, userError{Code: "INVALID_NAME", Field: []string{"input", "name"}, Message: "The quantity name must be either 'available' or 'on_hand'."})
+	}
+	if !validReasons[in.Reason] {
+		errs = append(errs, userError{Code: "INVALID_REASON", Field: []string{"input", "reason"}, Message: "The specified reason is invalid."})
+	}
+	type change struct {
+		it  *item
+		loc string
+		qty int64
+	}
+	var changes []change
+	for i, q := range in.Quantities {
+		field := func(f string) []string { return []string{"input", "quantities", strconv.Itoa(i), f} }
+		var itemID, loc string
+		var qty int64
+		_ = json.Unmarshal(q["inventoryItemId"], &itemID)
+		_ = json.Unmarshal(q["locationId"], &loc)
+		if err := json.Unmarshal(q["quantity"], &qty); err != nil {
+			return nil, []gqlError{{Message: "quantities[" + strconv.Itoa(i) + "].quantity: Int! required"}}
+		}
+		cfRaw, present := q["changeFromQuantity"]
+		if !present {
+			return nil, []gqlError{{Message: "quantities[" + strconv.Itoa(i) + "].changeFromQuantity must be given (null skips the check)"}}
+		}
+		it := s.itemByGID(itemID)
+		switch {
+		case it == nil:
+			errs = append(errs, userError{Code: "INVALID_INVENTORY_ITEM", Field: field("inventoryItemId"), Message: "The specified inventory item could not be found."})
+			continue
+		case loc != s.opts.LocationID:
+			errs = append(errs, userError{Code: "INVALID_LOCATION", Field: field("locationId"), Message: "The specified location could not be found."})
+			continue
+		}
+		if f, ok := s.failures[it.sku]; ok {
+			errs = append(errs, userError{Code: f.Code, Field: field("quantity"), Message: f.Message})
+			continue
+		}
+		if s.staleNext[it.sku] {
+			delete(s.staleNext, it.sku)
+			if _, stocked := it.levels[loc]; stocked {
+				it.levels[loc]--
+			}
+		}
+		cur, stocked := it.levels[loc]
+		switch {
+		case !stocked:
+			errs = append(errs, userError{Code: "ITEM_NOT_STOCKED_AT_LOCATION", Field: field("locationId"), Message: "The specified inventory item is not stocked at the location."})
+			continue
+		case qty < 0:
+			errs = append(errs, userError{Code: "INVALID_QUANTITY_NEGATIVE", Field: field("quantity"), Message: "The quantity can't be negative."})
+			continue
+		case qty > 1_000_000_000:
+			errs = append(errs, userError{Code: "INVALID_QUANTITY_TOO_HIGH", Field: field("quantity"), Message: "The quantity can't be higher than 1,000,000,000."})
+			continue
+		}
+		if string(cfRaw) != "null" {
+			var cf int64
+			if err := json.Unmarshal(cfRaw, &cf); err != nil || cf != cur {
+				errs = append(errs, userError{Code: "CHANGE_FROM_QUANTITY_STALE", Field: field("changeFromQuantity"), Message: "The changeFromQuantity value does not match persisted value."})
+				continue
+			}
+		}
+		changes = append(changes, change{it: it, loc: loc, qty: qty})
+	}
+	var group any
+	if len(errs) == 0 {
+		for _, c := range changes {
+			c.it.levels[c.loc] = c.qty
+		}
+		s.nextID++
+		group = map[string]any{"id": "gid://shopify/InventoryAdjustmentGroup/" + strconv.FormatInt(s.nextID, 10)}
+	}
+	out := payload(group, errs)
+	body, _ := json.Marshal(out)
+	s.idempotent[key] = idempotentResult{input: inputHash, body: body, failed: len(errs) > 0}
+	return out, nil
+}
+
+func payload(group any, errs []userError) map[string]any {
+	if errs == nil {
+		errs = []userError{}
+	}
+	return map[string]any{"inventorySetQuantities": map[string]any{"inventoryAdjustmentGroup": group, "userErrors": errs}}
+}

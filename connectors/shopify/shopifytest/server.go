@@ -1,0 +1,328 @@
+// Package shopifytest is a fake Shopify Admin API on httptest, for tests
+// and the demo simulator. It serves the GraphQL operations the shopify
+// connector sends (dispatching on the operation name), checks the access
+// token like Shopify (401 without the right X-Shopify-Access-Token),
+// keeps a cost bucket and answers THROTTLED when it is empty, reports
+// extensions.cost on every answer, pages with cursors, applies
+// inventorySetQuantities all or nothing with changeFromQuantity
+// compare-and-set and @idempotent keys, holds inventory levels and orders
+// a test can read and change, and sends correctly signed webhooks.
+//
+// It is not a GraphQL engine: it reads the variables and the few sizes
+// (first: N) the connector's documents state, nothing else. It must never
+// be used against, or reach, the network beyond its own listener. Safe for
+// concurrent use.
+package shopifytest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"sync"
+	"time"
+)
+
+// Options configures a fake store. Zero values take the defaults below.
+type Options struct {
+	// AccessToken is the token requests must carry (default "shpat_test_token").
+	AccessToken string
+	// APIVersion is the version the endpoint path must name (default "2026-04").
+	APIVersion string
+	// WebhookSecret signs webhooks (default "shopifytest-webhook-secret").
+	WebhookSecret string
+	// Shop is the myshopify domain (default "shelfsync-test.myshopify.com").
+	Shop string
+	// LocationID is the store's location GID (default "gid://shopify/Location/1").
+	LocationID string
+	// BucketSize and RestoreRate are the GraphQL cost bucket (defaults
+	// 1000 points, 100 points a second: Shopify's standard plan).
+	BucketSize  float64
+	RestoreRate float64
+	// Latency delays every answer (the demo runs with ~50 ms).
+	Latency time.Duration
+	// MaxPageSize caps every connection's page (0: as asked), so tests
+	// page through a few objects.
+	MaxPageSize int
+}
+
+// Server is a running fake store.
+type Server struct {
+	opts Options
+	srv  *httptest.Server
+
+	mu          sync.Mutex
+	items       map[string]*item // by SKU
+	itemsByID   map[string]*item // by numeric id
+	nextID      int64
+	orders      map[int64]*Order
+	available   float64
+	bucketAt    time.Time
+	calls       map[string]int
+	idempotent  map[string]idempotentResult
+	failures    map[string]userError // SKU → injected error
+	staleNext   map[string]bool      // SKU → sell one unit before the next push
+	throttleFor int                  // answer the next n calls THROTTLED
+}
+
+type item struct {
+	id     int64
+	sku    string
+	levels map[string]int64 // location GID → available
+}
+
+// idempotentResult is what a key's first attempt did: a replay with the
+// same input gets the same answer, or, if the attempt failed,
+// IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED.
+type idempotentResult struct {
+	input  string
+	body   []byte
+	failed bool
+}
+
+// New starts a fake store. Close it when done.
+func New(opts Options) *Server {
+	if opts.AccessToken == "" {
+		opts.AccessToken = "shpat_test_token"
+	}
+	if opts.APIVersion == "" {
+		opts.APIVersion = "2026-04"
+	}
+	if opts.WebhookSecret == "" {
+		opts.WebhookSecret = "shopifytest-webhook-secret"
+	}
+	if opts.Shop == "" {
+		opts.Shop = "shelfsync-test.myshopify.com"
+	}
+	if opts.LocationID == "" {
+		opts.LocationID = "gid://shopify/Location/1"
+	}
+	if opts.BucketSize == 0 {
+		opts.BucketSize = 1000
+	}
+	if opts.RestoreRate == 0 {
+		opts.RestoreRate = 100
+	}
+	s := &Server{
+		opts:       opts,
+		items:      map[string]*item{},
+		itemsByID:  map[string]*item{},
+		nextID:     1000,
+		orders:     map[int64]*Order{},
+		available:  opts.BucketSize,
+		bucketAt:   time.Now(),
+		calls:      map[string]int{},
+		idempotent: map[string]idempotentResult{},
+		failures:   map[string]userError{},
+		staleNext:  map[string]bool{},
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/admin/api/{version}/graphql.json", s.serveGraphQL)
+	s.srv = httptest.NewServer(mux)
+	return s
+}
+
+// URL is the store's base URL: a channel's api_url.
+func (s *Server) URL() string { return s.srv.URL }
+
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
+
+// Options returns the options in effect (defaults applied).
+func (s *Server) Options() Options { return s.opts }
+
+// Calls returns how often each operation was called (THROTTLED and
+// refused calls included), by operation name.
+func (s *Server) Calls() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.calls))
+	for k, v := range s.calls {
+		out[k] = v
+	}
+	return out
+}
+
+// Throttle answers the next n calls THROTTLED, whatever the bucket holds.
+func (s *Server) Throttle(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.throttleFor = n
+}
+
+// DrainBucket empties the cost bucket: calls are throttled until it refills.
+func (s *Server) DrainBucket() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.available, s.bucketAt = 0, time.Now()
+}
+
+type gqlRequest struct {
+	Query         string                     `json:"query"`
+	OperationName string                     `json:"operationName"`
+	Variables     map[string]json.RawMessage `json:"variables"`
+}
+
+type gqlError struct {
+	Message    string         `json:"message"`
+	Extensions map[string]any `json:"extensions,omitempty"`
+}
+
+var opNameRE = regexp.MustCompile(`^\s*(?:query|mutation)\s+([A-Za-z_][A-Za-z0-9_]*)`)
+
+func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Latency > 0 {
+		t := time.NewTimer(s.opts.Latency)
+		select {
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+	if r.PathValue("version") != s.opts.APIVersion {
+		http.Error(w, `{"errors":"Not Found"}`, http.StatusNotFound)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, `{"errors":"Method Not Allowed"}`, http.StatusMethodNotAllowed)
+		return
+	}
+	if r.Header.Get("X-Shopify-Access-Token") != s.opts.AccessToken {
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 10<<20))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"errors": "bad request body"})
+		return
+	}
+	var req gqlRequest
+	if err := json.Unmarshal(body, &req); err != nil || req.Query == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"errors": map[string]any{"query": "Required parameter missing or invalid"}})
+		return
+	}
+	name := req.OperationName
+	if name == "" {
+		if m := opNameRE.FindStringSubmatch(req.Query); m != nil {
+			name = m[1]
+		}
+	}
+	h, ok := handlers[name]
+	s.mu.Lock()
+	s.calls[name]++
+	if !ok {
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]any{"errors": []gqlError{{Message: "shopifytest: unknown operation " + name}}})
+		return
+	}
+	cost := h.cost(s, &req)
+	status := s.restoreLocked()
+	if cost > s.opts.BucketSize {
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]any{
+			"errors": []gqlError{{Message: fmt.Sprintf("Query cost is %.0f, which exceeds the single query max cost limit (%.0f).", cost, s.opts.BucketSize),
+				Extensions: map[string]any{"code": "MAX_COST_EXCEEDED", "cost": cost, "maxCost": s.opts.BucketSize}}},
+			"extensions": map[string]any{"cost": map[string]any{"requestedQueryCost": cost, "actualQueryCost": nil, "throttleStatus": status}},
+		})
+		return
+	}
+	if s.throttleFor > 0 || s.available < cost {
+		if s.throttleFor > 0 {
+			s.throttleFor--
+		}
+		status = s.throttleStatusLocked()
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]any{
+			"errors":     []gqlError{{Message: "Throttled", Extensions: map[string]any{"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}},
+			"extensions": map[string]any{"cost": map[string]any{"requestedQueryCost": cost, "actualQueryCost": nil, "throttleStatus": status}},
+		})
+		return
+	}
+	s.available -= cost
+	status = s.throttleStatusLocked()
+	data, errs := h.serve(s, &req)
+	s.mu.Unlock()
+	resp := map[string]any{
+		"extensions": map[string]any{"cost": map[string]any{"requestedQueryCost": cost, "actualQueryCost": cost, "throttleStatus": status}},
+	}
+	if data != nil {
+		resp["data"] = data
+	}
+	if len(errs) > 0 {
+		resp["errors"] = errs
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// restoreLocked refills the bucket for the time passed. Call with mu held.
+func (s *Server) restoreLocked() map[string]float64 {
+	now := time.Now()
+	s.available = math.Min(s.opts.BucketSize, s.available+s.opts.RestoreRate*now.Sub(s.bucketAt).Seconds())
+	s.bucketAt = now
+	return s.throttleStatusLocked()
+}
+
+func (s *Server) throttleStatusLocked() map[string]float64 {
+	return map[string]float64{
+		"maximumAvailable":   s.opts.BucketSize,
+		"currentlyAvailable": math.Floor(s.available),
+		"restoreRate":        s.opts.RestoreRate,
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// firstArg reads "field(first: N" from the document: the page size the
+// client asked for, capped by MaxPageSize.
+func (s *Server) firstArg(query, field string, def int) int {
+	re := regexp.MustCompile(regexp.QuoteMeta(field) + `\(\s*first:\s*(\d+)`)
+	n := def
+	if m := re.FindStringSubmatch(query); m != nil {
+		n = atoi(m[1], def)
+	}
+	if s.opts.MaxPageSize > 0 && n > s.opts.MaxPageSize {
+		n = s.opts.MaxPageSize
+	}
+	return n
+}
+
+func atoi(s string, def int) int {
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return def
+		}
+		n = n*10 + int(c-'0')
+		if n > 1<<20 {
+			return def
+		}
+	}
+	return n
+}
+
+// intVar reads an integer variable.
+func intVar(req *gqlRequest, name string, def int) int {
+	var n int
+	if raw, ok := req.Variables[name]; ok && json.Unmarshal(raw, &n) == nil {
+		return n
+	}
+	return def
+}
+
+// strVar reads a string variable ("" if absent or null).
+func strVar(req *gqlRequest, name string) string {
+	var v string
+	if raw, ok := req.Variables[name]; ok {
+		_ = json.Unmarshal(raw, &v)
+	}
+	return v
+}

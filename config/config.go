@@ -154,8 +154,9 @@ type Credentials struct {
 	ClientID     Secret `yaml:"client_id"`
 	ClientSecret Secret `yaml:"client_secret"`
 	RefreshToken Secret `yaml:"refresh_token"`
-	// Amazon SQS: AWS credentials of the notification queue. Empty uses the
-	// AWS SDK's default chain (environment, shared config, instance role).
+	// Amazon SQS: AWS credentials of the notification queue. Empty takes
+	// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) from
+	// the environment; the Amazon connector refuses a queue with neither.
 	AWSAccessKeyID     Secret `yaml:"aws_access_key_id"`
 	AWSSecretAccessKey Secret `yaml:"aws_secret_access_key"`
 }

@@ -50,7 +50,8 @@ const secretFileTag = "!shelfsync-secret-file"
 // UnmarshalYAML takes a scalar, or a path marked by rewriteSecretFiles.
 func (s *Secret) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: a secret must be a string", n.Line)}}
+		// Worded like yaml.v3's own type errors, so Parse names the key.
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: cannot unmarshal %s into a secret (a string)", n.Line, n.ShortTag())}}
 	}
 	if n.Tag == secretFileTag {
 		b, err := os.ReadFile(n.Value)

@@ -148,3 +148,71 @@ func splitPath(path string) []pathPart {
 	}
 	return parts
 }
+
+// pathAt names the key whose value sits at line (the line yaml.v3 gives
+// for a value it could not decode), so the message names the key too. tag
+// is yamlNodeTag's match of the message (nil when it has none): its kind
+// and value pick one node when several share the line (a flow mapping).
+// "" when no single key fits.
+func pathAt(root *yaml.Node, line int, tag []string) string {
+	if line == 0 {
+		return ""
+	}
+	type hit struct {
+		path string
+		n    *yaml.Node
+	}
+	var hits []hit
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				p := join(path, k.Value)
+				if v.Line == line {
+					hits = append(hits, hit{p, v})
+				}
+				walk(v, p)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				p := fmt.Sprintf("%s[%d]", path, i)
+				if c.Line == line {
+					hits = append(hits, hit{p, c})
+				}
+				walk(c, p)
+			}
+		}
+	}
+	walk(root, "")
+	if tag != nil {
+		want := yaml.ScalarNode
+		switch tag[1] {
+		case "map":
+			want = yaml.MappingNode
+		case "seq":
+			want = yaml.SequenceNode
+		}
+		var kept []hit
+		for _, h := range hits {
+			if h.n.Kind == want && (want != yaml.ScalarNode || tag[2] == "" || h.n.Value == tag[2]) {
+				kept = append(kept, h)
+			}
+		}
+		hits = kept
+	}
+	switch {
+	case len(hits) == 0:
+		return ""
+	case tag == nil:
+		// Errors without a tag come from a Secret: the scalar itself, innermost.
+		return hits[len(hits)-1].path
+	}
+	// Several left: the outermost, which holds the others.
+	return hits[0].path
+}

@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"math"
+	"net"
 	"net/url"
 	"regexp"
 	"slices"
@@ -61,12 +63,18 @@ func (cfg *Config) validate() []Problem {
 		c.addf("redis.addr", "must be host:port or a redis:// URL, got %q", r.Addr)
 	}
 	c.nonNegative("redis.db", int64(r.DB))
+	if (r.TLS.CertFile == "") != (r.TLS.KeyFile == "") {
+		c.addf("redis.tls", "cert_file and key_file go together: set both or neither")
+	}
 	c.positive("redis.pool_size", int64(r.PoolSize))
 	c.positive("redis.dial_timeout", int64(r.DialTimeout))
 	c.positive("redis.read_timeout", int64(r.ReadTimeout))
 	c.positive("redis.write_timeout", int64(r.WriteTimeout))
 
 	h := cfg.HTTP
+	if _, port, err := net.SplitHostPort(h.Listen); err != nil || port == "" {
+		c.addf("http.listen", "must be host:port or :port, got %q", h.Listen)
+	}
 	c.url("http.public_url", h.PublicURL, "http", "https")
 	c.positive("http.body_limit", h.BodyLimit)
 	c.positive("http.read_header_timeout", int64(h.ReadHeaderTimeout))
@@ -135,7 +143,9 @@ func (ch *Channel) validate(c *checker, p string, locs, names map[string]bool) {
 	}
 	names[ch.Name] = true
 
-	if !slices.Contains(Kinds, ch.Kind) {
+	if ch.Kind == "" {
+		c.addf(p+".kind", "is required (one of %s)", strings.Join(Kinds, ", "))
+	} else if !slices.Contains(Kinds, ch.Kind) {
 		c.addf(p+".kind", "unknown channel kind %q (known: %s)", ch.Kind, strings.Join(Kinds, ", "))
 	}
 	c.url(p+".api_url", ch.APIURL, "http", "https")
@@ -165,7 +175,8 @@ func (ch *Channel) validate(c *checker, p string, locs, names map[string]bool) {
 	a := ch.Allocation
 	ap := p + ".allocation"
 	c.nonNegative(ap+".buffer", a.Buffer)
-	if pct := *a.Percent; pct < 0 || pct > 100 {
+	// Written so NaN (".nan" in YAML) fails too.
+	if pct := *a.Percent; !(pct >= 0 && pct <= 100) {
 		c.addf(ap+".percent", "must be between 0 and 100, got %g", pct)
 	}
 	c.nonNegative(ap+".max", a.Max)
@@ -176,8 +187,8 @@ func (ch *Channel) validate(c *checker, p string, locs, names map[string]bool) {
 	c.nonNegative(ap+".out_of_stock_threshold", a.OutOfStockThreshold)
 
 	c.nonNegative(p+".batch_size", int64(ch.BatchSize))
-	if ch.RateLimit < 0 {
-		c.addf(p+".rate_limit", "must not be negative, got %g", ch.RateLimit)
+	if !(ch.RateLimit >= 0) || math.IsInf(ch.RateLimit, 1) {
+		c.addf(p+".rate_limit", "must be a finite number, 0 or more, got %g", ch.RateLimit)
 	}
 	c.nonNegative(p+".burst", int64(ch.Burst))
 	c.positive(p+".timeout", int64(ch.Timeout))

@@ -15,7 +15,7 @@ import (
 
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
-	"github.com/shelfsync/shelfsync/sync/store/storetest"
+	"github.com/shelfsync/shelfsync/sync/redistest"
 )
 
 func redisConfig(addr string) config.Redis {
@@ -110,7 +110,7 @@ func TestOptionsErrorsHideSecrets(t *testing.T) {
 
 func TestPing(t *testing.T) {
 	ctx := context.Background()
-	c, err := Open(redisConfig(storetest.Addr()))
+	c, err := Open(redisConfig(redistest.Addr()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestPing(t *testing.T) {
 
 func TestCache(t *testing.T) {
 	ctx := context.Background()
-	rdb, prefix := storetest.New(t)
+	rdb, prefix := redistest.New(t)
 	a, b := NewCache(rdb, prefix, "shop-a"), NewCache(rdb, prefix, "shop-b")
 
 	if _, ok, err := a.Get(ctx, "sku:1"); ok || err != nil {
@@ -171,7 +171,7 @@ func TestCache(t *testing.T) {
 
 func TestStreamIntake(t *testing.T) {
 	ctx := context.Background()
-	rdb, prefix := storetest.New(t)
+	rdb, prefix := redistest.New(t)
 	in := NewStreamIntake(rdb, prefix)
 	if in.Key() != prefix+"intake" {
 		t.Fatalf("key %q", in.Key())

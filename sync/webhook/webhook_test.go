@@ -20,8 +20,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/sync/redistest"
 	"github.com/shelfsync/shelfsync/sync/store"
-	"github.com/shelfsync/shelfsync/sync/store/storetest"
 )
 
 const secret = "whsec-test"
@@ -238,7 +238,7 @@ func TestNewRequires(t *testing.T) {
 // TestIntoRedisIntake runs a delivery through the real intake stream: a
 // 200 means the event is in Redis.
 func TestIntoRedisIntake(t *testing.T) {
-	rdb, prefix := storetest.New(t)
+	rdb, prefix := redistest.New(t)
 	m, _ := NewMetrics(prometheus.NewRegistry())
 	h, err := New(Options{Channel: "shop", Verifier: &fakeVerifier{}, Sink: store.NewStreamIntake(rdb, prefix), BodyLimit: 1 << 10, Logger: zerolog.Nop(), Metrics: m})
 	if err != nil {

@@ -1,0 +1,34 @@
+# shelfsync: build, test, benchmark. `make test` is exactly what CI runs
+# (.ci/run) and what the README's test command does.
+
+GO       ?= go
+BIN      ?= bin/shelfsync
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
+
+.PHONY: all test vet build bench fuzz clean
+
+all: test build
+
+## test: go vet, then every test with the race detector (needs Redis on REDIS_ADDR, default 127.0.0.1:6379)
+test:
+	$(GO) vet ./... && $(GO) test -race -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+
+## build: the one binary, stamped with version and revision
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/shelfsync
+
+## bench: every benchmark, no tests
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## fuzz: a short run of the config parser's fuzz test
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 10s ./config/
+
+clean:
+	rm -rf bin

@@ -1,0 +1,335 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/sync/admin"
+	"github.com/shelfsync/shelfsync/sync/demo"
+	syncengine "github.com/shelfsync/shelfsync/sync/engine"
+)
+
+func init() {
+	commands["demo"] = command{
+		summary: "run the daemon against simulated Shopify, eBay and Amazon (no setup needed)",
+		run:     runDemo,
+	}
+}
+
+// convergeBound is how long the demo waits, after the orders stop, for
+// every channel to list what the ledger says.
+const convergeBound = 60 * time.Second
+
+type demoFlags struct {
+	duration  time.Duration
+	rate      float64
+	skus      int
+	latency   time.Duration
+	listen    string
+	redis     string
+	keyPrefix string
+	quiet     bool
+	json      bool
+	logLevel  string
+	seed      uint64
+}
+
+// runDemo is `shelfsync demo`: the daemon's own wiring and engine, with a
+// configuration built in code that points every channel at a fake
+// marketplace, Redis embedded (miniredis) unless --redis names one, a
+// generated catalogue and a stream of orders. It prints a live line each
+// second and a summary at the end; exit 1 when the channels did not
+// converge to the ledger.
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f demoFlags
+	fs.DurationVar(&f.duration, "duration", 0, "how long orders flow (0: until Ctrl-C)")
+	fs.Float64Var(&f.rate, "rate", 20, "orders per second over all channels (0: none, for loadgen runs)")
+	fs.IntVar(&f.skus, "skus", 200, "SKUs in the generated catalogue")
+	fs.DurationVar(&f.latency, "latency", 50*time.Millisecond, "API latency of the fake marketplaces")
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "the daemon's HTTP address (a free port is taken if it is busy)")
+	fs.StringVar(&f.redis, "redis", "", "a real Redis (host:port) instead of the embedded one")
+	fs.StringVar(&f.keyPrefix, "key-prefix", "", "key prefix on --redis (default: a fresh one, deleted at the end)")
+	fs.BoolVar(&f.quiet, "quiet", false, "print the summary only")
+	fs.BoolVar(&f.json, "json", false, "print the summary as JSON")
+	fs.StringVar(&f.logLevel, "log-level", "warn", "the daemon's log level (logs go to stderr)")
+	fs.Uint64Var(&f.seed, "seed", 1, "seed of the catalogue and the order stream")
+	if code, done := parseFlags(fs, args); done {
+		return code
+	}
+	if f.duration < 0 || f.rate < 0 || f.skus < 1 || f.latency < 0 {
+		fmt.Fprintln(stderr, "demo: --duration, --rate and --latency must not be negative, --skus must be at least 1")
+		return 2
+	}
+	return demoMain(ctx, f, stdout, stderr)
+}
+
+func demoMain(ctx context.Context, f demoFlags, stdout, stderr io.Writer) int {
+	start := time.Now()
+	say := func(format string, a ...any) {
+		if !f.quiet {
+			fmt.Fprintf(stdout, format, a...)
+		}
+	}
+	fakes := demo.StartFakes(f.latency)
+	defer fakes.Close()
+
+	addr, prefix, cleanPrefix := f.redis, f.keyPrefix, false
+	if addr == "" {
+		m, err := miniredis.Run()
+		if err != nil {
+			fmt.Fprintf(stderr, "demo: starting the embedded Redis: %v\n", err)
+			return 1
+		}
+		defer m.Close()
+		addr, prefix = m.Addr(), "shelfsync:"
+	} else if prefix == "" {
+		prefix, cleanPrefix = "shelfsync-demo-"+randomHex(4)+":", true
+	}
+	listen, moved, err := freeListen(f.listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "demo: %v\n", err)
+		return 1
+	}
+	if moved {
+		say("%s is taken; listening on %s instead\n", f.listen, listen)
+	}
+	token := randomHex(16)
+	cfg, err := demo.Config(fakes, demo.ConfigOptions{
+		RedisAddr: addr, KeyPrefix: prefix, Listen: listen, AdminToken: token, LogLevel: f.logLevel,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "demo: %v\n", err)
+		return 1
+	}
+	log, err := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
+	if err != nil {
+		fmt.Fprintf(stderr, "demo: %v\n", err)
+		return 2
+	}
+	w, code := wire(cfg, log, connectors.New, stderr)
+	if w == nil {
+		return code
+	}
+	defer w.rdb.Close()
+	if cleanPrefix {
+		defer func() {
+			cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := demo.CleanPrefix(cctx, w.rdb, prefix); err != nil {
+				log.Warn().Err(err).Msg("demo: cleaning up")
+			}
+		}()
+	}
+	conns := make(map[string]connectors.Connector, len(w.channels))
+	for _, ch := range w.channels {
+		conns[ch.cfg.Name] = ch.conn
+	}
+	eng, err := syncengine.New(syncengine.Options{Config: cfg, Redis: w.rdb, Connectors: conns, Registry: w.reg, Logger: log})
+	if err != nil {
+		log.Error().Err(err).Msg("building the engine")
+		return 1
+	}
+	if err := mountWebhooks(w, eng.Sink()); err != nil {
+		log.Error().Err(err).Msg("mounting webhook receivers")
+		return 1
+	}
+	w.srv.Mount("/api/v1/", admin.New(eng, token, log.With().Str("component", "admin").Logger()))
+	if err := w.srv.Listen(); err != nil {
+		log.Error().Err(err).Msg("cannot listen")
+		return 1
+	}
+
+	cat := demo.NewCatalog(f.skus, f.seed)
+	if err := demo.Seed(ctx, eng, fakes, cfg, cat); err != nil {
+		log.Error().Err(err).Msg("demo: seeding the catalogue")
+		return 1
+	}
+	base := "http://" + w.srv.Addr().String()
+	store := "embedded Redis (miniredis)"
+	if f.redis != "" {
+		store = fmt.Sprintf("Redis at %s, key prefix %q", f.redis, prefix)
+	}
+	say("shelfsync demo: %d SKUs at 2 locations, %s; fakes: Shopify, eBay, Amazon with %s API latency\n",
+		f.skus, store, f.latency)
+	say("  Amazon's rate limits are raised to a large seller's plan (getOrder/getOrderItems 50/s, patchListingsItem 100/s; published: 0.5/s and 5/s)\n")
+	say("  metrics:   %s/metrics\n", base)
+	say("  admin API: curl -H 'Authorization: Bearer %s' %s/api/v1/channels\n", token, base)
+	say("  webhooks:  %s/webhooks/{shopify,ebay}; Amazon notifications go through its SQS fake\n", base)
+	say("  ready in %s; %.0f orders/s", time.Since(start).Round(time.Millisecond), f.rate)
+	if f.duration > 0 {
+		say(" for %s\n", f.duration)
+	} else {
+		say(" until Ctrl-C\n")
+	}
+
+	// The daemon runs on its own context: after the orders stop (Ctrl-C
+	// or --duration) it keeps working until the channels converge.
+	dctx, stopDaemon := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopDaemon()
+	g, gctx := errgroup.WithContext(dctx)
+	g.Go(func() error { return w.srv.Serve(gctx) })
+	g.Go(func() error {
+		if err := eng.Run(gctx); err != nil {
+			return fmt.Errorf("engine: %w", err)
+		}
+		return nil
+	})
+
+	orders := ctx
+	if f.duration > 0 {
+		var cancel context.CancelFunc
+		orders, cancel = context.WithTimeout(ctx, f.duration)
+		defer cancel()
+	}
+	orders, stopOrders := context.WithCancel(orders)
+	defer stopOrders()
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	gen := demo.NewGenerator(fakes, cat, demo.GeneratorOptions{
+		Rate: f.rate, Target: base, Client: client, Seed: f.seed, Logger: log,
+	})
+	genDone := make(chan struct{})
+	go func() {
+		defer close(genDone)
+		_ = gen.Run(orders)
+	}()
+
+	live := newLiveLines(w.reg, start)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	failed := false
+loop:
+	for {
+		select {
+		case <-genDone:
+			break loop
+		case <-gctx.Done():
+			failed = true
+			stopOrders()
+			<-genDone
+			break loop
+		case <-tick.C:
+			if line, err := live.next(gen); err == nil && !f.quiet && !f.json {
+				fmt.Fprintln(stdout, line)
+			}
+		}
+	}
+	elapsed := time.Since(start)
+	var conv demo.Convergence
+	if !failed {
+		say("orders stopped; waiting up to %s for every channel to converge\n", convergeBound)
+		conv, err = demo.WaitConverged(gctx, eng.Ledger(), cfg, fakes, cat.SKUs(), convergeBound)
+		if err != nil && gctx.Err() == nil {
+			log.Error().Err(err).Msg("demo: checking convergence")
+		}
+	}
+	figs, _ := demo.Gather(w.reg)
+	stopDaemon()
+	derr := waitBounded(g, cfg.ShutdownTimeout)
+	if derr != nil && !errors.Is(derr, context.Canceled) {
+		log.Error().Err(derr).Msg("the daemon stopped on an error")
+		failed = true
+	}
+	sum := demo.Summarize(elapsed, f.rate, f.latency, figs, gen.Counts(), conv)
+	if f.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(sum)
+	} else {
+		sum.Print(stdout)
+	}
+	if failed || !sum.Converged {
+		return 1
+	}
+	return 0
+}
+
+// liveLines keeps the readings the live line compares with.
+type liveLines struct {
+	start  time.Time
+	gather func() (demo.Figures, error)
+	prev   demo.Figures
+	window []demo.Figures // the last ten readings, for the p50/p99 window
+}
+
+func newLiveLines(reg prometheus.Gatherer, start time.Time) *liveLines {
+	l := &liveLines{start: start, gather: func() (demo.Figures, error) { return demo.Gather(reg) }}
+	if f, err := l.gather(); err == nil {
+		l.prev = f
+		l.window = []demo.Figures{f}
+	}
+	return l
+}
+
+func (l *liveLines) next(gen *demo.Generator) (string, error) {
+	now, err := l.gather()
+	if err != nil {
+		return "", err
+	}
+	var units int64
+	for _, c := range gen.Counts() {
+		units += c.Units
+	}
+	line := demo.LiveLine(time.Since(l.start), now, l.prev, l.window[0], units)
+	l.prev = now
+	l.window = append(l.window, now)
+	if len(l.window) > 10 {
+		l.window = l.window[1:]
+	}
+	return line, nil
+}
+
+// waitBounded waits for the group at most timeout.
+func waitBounded(g *errgroup.Group, timeout time.Duration) error {
+	done := make(chan error, 1)
+	go func() { done <- g.Wait() }()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		return fmt.Errorf("the daemon did not stop within %s", timeout)
+	}
+}
+
+// freeListen returns addr if it can be listened on, else a free port on
+// the same host (moved true).
+func freeListen(addr string) (string, bool, error) {
+	ln, err := net.Listen("tcp", addr)
+	moved := false
+	if err != nil {
+		host, _, serr := net.SplitHostPort(addr)
+		if serr != nil {
+			return "", false, fmt.Errorf("--listen %q: %w", addr, serr)
+		}
+		if ln, err = net.Listen("tcp", net.JoinHostPort(host, "0")); err != nil {
+			return "", false, fmt.Errorf("no free port on %s: %w", host, err)
+		}
+		moved = true
+	}
+	got := ln.Addr().String()
+	ln.Close()
+	return got, moved, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/shelfsync/shelfsync/sync/demo"
+	"github.com/shelfsync/shelfsync/sync/redistest"
+)
+
+// TestDemoConvergesOnEmbeddedRedis runs the demo as a newcomer would, on
+// a port that is taken: it moves, runs five seconds of orders and ends
+// with every channel converged.
+func TestDemoConvergesOnEmbeddedRedis(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	var stdout, stderr syncBuffer
+	code := dispatch(context.Background(), []string{"demo", "--duration", "5s", "--rate", "20", "--skus", "50",
+		"--listen", busy.Addr().String(), "--log-level", "error"}, &stdout, &stderr)
+	out := stdout.String()
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr.String())
+	}
+	for _, want := range []string{"is taken; listening on", "/metrics", "Authorization: Bearer ", "t=1s orders",
+		"converged: 50/50 SKUs match the ledger's ATS"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestDemoOnRealRedis runs the demo against the real Redis under a test
+// prefix, with the JSON summary.
+func TestDemoOnRealRedis(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	var stdout, stderr syncBuffer
+	code := dispatch(context.Background(), []string{"demo", "--duration", "5s", "--rate", "20", "--skus", "50",
+		"--listen", "127.0.0.1:0", "--redis", redistest.Addr(), "--key-prefix", prefix, "--json", "--log-level", "error"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	out := stdout.String()
+	var sum demo.Summary
+	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &sum); err != nil {
+		t.Fatalf("summary is not JSON: %v\n%s", err, out)
+	}
+	if !sum.Converged || sum.Convergence.SKUs != 50 || sum.Convergence.Matching != 50 {
+		t.Fatalf("summary %+v: not converged", sum.Convergence)
+	}
+	var placed int64
+	var applied float64
+	for _, c := range sum.Channels {
+		placed += c.OrdersPlaced
+		applied += c.OrdersApplied
+	}
+	if placed == 0 || applied == 0 {
+		t.Fatalf("no orders went through: placed %d, applied %.0f", placed, applied)
+	}
+	// The ledger lives in the real Redis, under the given prefix.
+	keys, err := rdb.Keys(context.Background(), prefix+"*").Result()
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("no keys under %s in the real Redis (%v)", prefix, err)
+	}
+}
+
+func TestDemoRefusesBadFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"no SKUs", []string{"--skus", "0"}},
+		{"negative rate", []string{"--rate", "-1"}},
+		{"negative duration", []string{"--duration", "-1s"}},
+		{"unknown flag", []string{"--nope"}},
+		{"stray argument", []string{"extra"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr syncBuffer
+			if code := dispatch(context.Background(), append([]string{"demo"}, tc.args...), &stdout, &stderr); code != 2 {
+				t.Fatalf("exit %d, want 2; stderr: %s", code, stderr.String())
+			}
+		})
+	}
+}

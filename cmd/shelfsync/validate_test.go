@@ -1,0 +1,254 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+func runValidate(t *testing.T, factory connectorFactory, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := validate(context.Background(), args, &stdout, &stderr, factory)
+	return code, stdout.String(), stderr.String()
+}
+
+func TestValidateExamples(t *testing.T) {
+	files, _ := filepath.Glob("../../deploy/examples/*.yaml")
+	if len(files) < 4 {
+		t.Fatalf("%d example configs, want shopify, ebay, amazon and all", len(files))
+	}
+	want := map[string]string{"all.yaml": "ok: 3 channels\n", "shopify.yaml": "ok: 1 channels\n", "ebay.yaml": "ok: 1 channels\n", "amazon.yaml": "ok: 1 channels\n"}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			code, out, errOut := runValidate(t, registeredOrFake, "--config", f)
+			if code != 0 || errOut != "" {
+				t.Fatalf("exit %d:\n%s", code, errOut)
+			}
+			if w, ok := want[filepath.Base(f)]; ok && out != w {
+				t.Errorf("stdout %q, want %q", out, w)
+			}
+		})
+	}
+}
+
+// configTestEnv is what config/testdata needs in the environment.
+func configTestEnv(t *testing.T) map[string]string {
+	env := map[string]string{
+		"SHELFSYNC_TEST_REDIS_PASSWORD":     "redis-pw-DO-NOT-LEAK",
+		"SHELFSYNC_TEST_SHOPIFY_TOKEN":      "shpat_env-token-DO-NOT-LEAK",
+		"SHELFSYNC_TEST_WEBHOOK_SECRET":     "hook-secret-DO-NOT-LEAK",
+		"SHELFSYNC_TEST_CLIENT_ID":          "client-id-DO-NOT-LEAK",
+		"SHELFSYNC_TEST_CLIENT_SECRET":      "client-secret-DO-NOT-LEAK",
+		"SHELFSYNC_TEST_REFRESH_TOKEN":      "refresh-DO-NOT-LEAK",
+		"SHELFSYNC_TEST_VERIFICATION_TOKEN": "verify-DO-NOT-LEAK",
+		"SHELFSYNC_TEST_POOL_SIZE":          "7",
+		"SHELFSYNC_TEST_PORT":               "9191",
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	t.Setenv("SHELFSYNC_TEST_NEVER_SET", "")
+	os.Unsetenv("SHELFSYNC_TEST_NEVER_SET")
+	return env
+}
+
+// TestValidateRejectsBadConfigs: every config/testdata/bad file exits 2
+// and prints every expected message.
+func TestValidateRejectsBadConfigs(t *testing.T) {
+	configTestEnv(t)
+	files, _ := filepath.Glob("../../config/testdata/bad/*.yaml")
+	if len(files) < 20 {
+		t.Fatalf("only %d bad configs", len(files))
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".yaml"), func(t *testing.T) {
+			want, err := os.ReadFile(strings.TrimSuffix(f, ".yaml") + ".want")
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, out, errOut := runValidate(t, registeredOrFake, "--config", f)
+			if code != 2 || out != "" {
+				t.Fatalf("exit %d, stdout %q", code, out)
+			}
+			// Secret file paths are named as the config's directory makes
+			// them: relative to config/ in the .want files.
+			errOut = strings.ReplaceAll(errOut, "../../config/", "")
+			for _, line := range strings.Split(strings.TrimSpace(string(want)), "\n") {
+				if !strings.Contains(errOut, line) {
+					t.Errorf("output lacks %q:\n%s", line, errOut)
+				}
+			}
+		})
+	}
+}
+
+func TestValidateGoodConfigs(t *testing.T) {
+	configTestEnv(t)
+	files, _ := filepath.Glob("../../config/testdata/good/*.yaml")
+	for _, f := range files {
+		if code, _, errOut := runValidate(t, registeredOrFake, "--config", f); code != 0 {
+			t.Errorf("%s: exit %d: %s", f, code, errOut)
+		}
+	}
+}
+
+func TestValidateUsage(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no config", nil, 2, "--config is required"},
+		{"missing file", []string{"--config", "testdata/nope.yaml"}, 2, "testdata/nope.yaml: 1 problem(s)\n  reading config: no such file or directory"},
+		{"stray argument", []string{"--config", "x.yaml", "extra"}, 2, `unexpected argument "extra"`},
+		{"unknown flag", []string{"--colour"}, 2, "flag provided but not defined: -colour"},
+		{"help", []string{"-h"}, 0, "-config"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errOut := runValidate(t, registeredOrFake, tt.args...)
+			if code != tt.code || !strings.Contains(errOut, tt.want) {
+				t.Fatalf("exit %d, stderr %q; want %d and %q", code, errOut, tt.code, tt.want)
+			}
+		})
+	}
+}
+
+// TestValidateConnectorProblems: what only a connector can judge is
+// reported too, every channel's, with exit 2.
+func TestValidateConnectorProblems(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.yaml")
+	cfg := `locations: [{id: main}]
+channels:
+  - name: refused
+    kind: shopify
+    credentials: {access_token: tok}
+    webhook: {disabled: true}
+    locations: [main]
+    shopify: {shop: nowhere, location_ids: {main: "gid://shopify/Location/1"}}
+  - name: fine
+    kind: shopify
+    credentials: {access_token: tok}
+    webhook: {disabled: true}
+    locations: [main]
+    shopify: {shop: a.myshopify.com, location_ids: {main: "gid://shopify/Location/1"}}
+`
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runValidate(t, (&fakeFactory{}).New, "--config", path)
+	if code != 2 || out != "" {
+		t.Fatalf("exit %d stdout %q", code, out)
+	}
+	want := path + ": 1 problem(s)\n  channel refused: shop: not a myshopify.com domain\n"
+	if errOut != want {
+		t.Fatalf("stderr %q, want %q", errOut, want)
+	}
+}
+
+// TestValidateNeverPrintsSecrets runs validate over configs full of
+// secrets, good and broken, and searches the output for every value.
+func TestValidateNeverPrintsSecrets(t *testing.T) {
+	env := configTestEnv(t)
+	full, err := os.ReadFile("../../config/testdata/good/full.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := []string{"shpat_fake_token_from_file", "whsec-file-secret-DO-NOT-LEAK"}
+	for _, v := range env {
+		if strings.Contains(v, "LEAK") {
+			secrets = append(secrets, v)
+		}
+	}
+	variants := map[string]string{
+		"good":          string(full),
+		"bad values":    strings.NewReplacer("percent: 80", "percent: 180", "pool_size: 10", "pool_size: x", "kind: ebay", "kind: etsy").Replace(string(full)),
+		"unknown key":   strings.Replace(string(full), "      access_token:", "      acces_token:", 1),
+		"secret a list": strings.Replace(string(full), "password: ${SHELFSYNC_TEST_REDIS_PASSWORD}", "password: [${SHELFSYNC_TEST_REDIS_PASSWORD}]", 1),
+	}
+	for name, text := range variants {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			abs, _ := filepath.Abs("../../config/testdata/secrets")
+			os.Symlink(abs, filepath.Join(dir, "secrets"))
+			os.MkdirAll(filepath.Join(dir, "good"), 0o755)
+			path := filepath.Join(dir, "good", "c.yaml")
+			if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			code, out, errOut := runValidate(t, registeredOrFake, "--config", path)
+			if (name == "good") != (code == 0) {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			for _, s := range secrets {
+				if strings.Contains(out+errOut, s) {
+					t.Errorf("output holds secret %q:\n%s%s", s, out, errOut)
+				}
+			}
+		})
+	}
+}
+
+// TestKubernetesConfigValidates: the config in the Kubernetes ConfigMap
+// validates, with its mounted secret paths pointed at the example secrets,
+// and the Deployment probes /healthz and /readyz.
+func TestKubernetesConfigValidates(t *testing.T) {
+	b, err := os.ReadFile("../../deploy/kubernetes/shelfsync.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfgText string
+	probes := map[string]bool{}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	for {
+		var doc struct {
+			Kind string            `yaml:"kind"`
+			Data map[string]string `yaml:"data"`
+			Spec struct {
+				Template struct {
+					Spec struct {
+						Containers []struct {
+							LivenessProbe struct {
+								HTTPGet struct{ Path string } `yaml:"httpGet"`
+							} `yaml:"livenessProbe"`
+							ReadinessProbe struct {
+								HTTPGet struct{ Path string } `yaml:"httpGet"`
+							} `yaml:"readinessProbe"`
+						} `yaml:"containers"`
+					} `yaml:"spec"`
+				} `yaml:"template"`
+			} `yaml:"spec"`
+		}
+		if err := dec.Decode(&doc); err != nil {
+			break
+		}
+		switch doc.Kind {
+		case "ConfigMap":
+			cfgText = doc.Data["shelfsync.yaml"]
+		case "Deployment":
+			for _, c := range doc.Spec.Template.Spec.Containers {
+				probes[c.LivenessProbe.HTTPGet.Path+" "+c.ReadinessProbe.HTTPGet.Path] = true
+			}
+		}
+	}
+	if !probes["/healthz /readyz"] {
+		t.Errorf("probes %v, want liveness /healthz and readiness /readyz", probes)
+	}
+	if cfgText == "" {
+		t.Fatal("no ConfigMap with shelfsync.yaml")
+	}
+	secrets, _ := filepath.Abs("../../deploy/examples/secrets")
+	path := filepath.Join(t.TempDir(), "shelfsync.yaml")
+	os.WriteFile(path, []byte(strings.ReplaceAll(cfgText, "/etc/shelfsync/secrets", secrets)), 0o600)
+	if code, out, errOut := runValidate(t, registeredOrFake, "--config", path); code != 0 {
+		t.Fatalf("exit %d: %s%s", code, out, errOut)
+	}
+}

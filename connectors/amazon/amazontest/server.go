@@ -1,0 +1,318 @@
+// Package amazontest is a fake Amazon for tests and the demo: the Login
+// with Amazon token endpoint, the SP-API operations shelfsync calls
+// (Orders v0, Listings Items 2021-08-01, Feeds 2021-06-30 with pre-signed
+// document URLs) and an SQS queue speaking the AWS JSON 1.0 protocol the
+// AWS SDK for Go v2 uses, all on one httptest server.
+//
+// It checks what the real services check where a client could get it
+// wrong: the refresh-token grant and client credentials, x-amz-access-token
+// on every SP-API call (403 like Amazon when missing or expired), the
+// 2-minute bound of LastUpdatedBefore, the feed document's content type and
+// pre-signed URL, SigV4 on SQS calls. It answers every SP-API call with an
+// x-amzn-RateLimit-Limit header, and can be told to throttle (429, with or
+// without Retry-After), to refuse a SKU, to fail a feed, and to answer
+// slowly. It is for tests only: it must never be used as, or to reach, the
+// real Amazon, and it keeps everything in memory. Safe for concurrent use.
+package amazontest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Defaults of Options.
+const (
+	DefaultClientID     = "amzn1.application-oa2-client.shelfsynctest"
+	DefaultClientSecret = "amzn1.oa2-cs.v1.test-secret"
+	DefaultRefreshToken = "Atzr|test-refresh-token"
+	DefaultSellerID     = "A2SHELFSYNCTEST"
+	DefaultMarketplace  = "ATVPDKIKX0DER"
+	DefaultAWSKeyID     = "AKIASHELFSYNCTEST"
+	DefaultAWSSecret    = "shelfsync-test-aws-secret"
+	DefaultAWSRegion    = "us-east-1"
+	DefaultQueueName    = "shelfsync-notifications"
+	awsAccountID        = "123456789012"
+)
+
+// publishedRates are Amazon's default usage plans, answered in
+// x-amzn-RateLimit-Limit unless Options.RateLimits says otherwise.
+var publishedRates = map[string]float64{
+	"getOrders": 0.0167, "getOrder": 0.5, "getOrderItems": 0.5,
+	"patchListingsItem": 5, "getListingsItem": 5,
+	"createFeedDocument": 0.5, "createFeed": 0.0083, "getFeed": 2, "getFeedDocument": 0.0222,
+}
+
+// Options configure a Server. Zero values take the defaults above.
+type Options struct {
+	ClientID, ClientSecret, RefreshToken string
+	SellerID                             string
+	// TokenTTL is the expires_in of issued access tokens (default 1h).
+	TokenTTL time.Duration
+	// Latency is added to every SP-API and token answer (the demo's
+	// simulator uses ~50ms).
+	Latency time.Duration
+	// Now is the server's clock for token expiry and the getOrders bound.
+	Now func() time.Time
+	// OrdersPageSize caps getOrders pages below MaxResultsPerPage;
+	// ItemsPageSize sizes getOrderItems pages (default 100 each).
+	OrdersPageSize, ItemsPageSize int
+	// FeedPolls is how many getFeed calls see a feed still processing
+	// before it is DONE (default 1).
+	FeedPolls int
+	// GzipReports compresses processing reports (compressionAlgorithm GZIP).
+	GzipReports bool
+	// RateLimits overrides the x-amzn-RateLimit-Limit value per operation.
+	RateLimits map[string]float64
+	// AWS credentials the SQS fake accepts, and the queue's name.
+	AWSAccessKeyID, AWSSecretAccessKey, QueueName string
+	// VisibilityTimeout hides a received message until it is deleted or
+	// this passes (default 30s).
+	VisibilityTimeout time.Duration
+}
+
+// Server is the fake. Its URL serves every API: point api_url, auth_url
+// (URL+"/auth/o2/token") and sqs.endpoint at it.
+type Server struct {
+	URL  string
+	srv  *httptest.Server
+	opts Options
+
+	mu        sync.Mutex
+	tokens    map[string]time.Time
+	refreshes int
+	calls     map[string]int
+	throttles map[string]*throttle
+	orders    map[string]*Order
+	pages     map[string]pageState
+	listings  map[string]int64
+	failSKUs  map[string]string
+	docs      map[string]*document
+	feeds     map[string]*feed
+	failFeeds int
+	seq       int
+
+	queue *queue
+	// closing ends long polls, so Close does not wait out their wait time.
+	closing   chan struct{}
+	closeOnce sync.Once
+}
+
+// New starts a fake Amazon. Close it when done.
+func New(opts Options) *Server {
+	setDefault(&opts.ClientID, DefaultClientID)
+	setDefault(&opts.ClientSecret, DefaultClientSecret)
+	setDefault(&opts.RefreshToken, DefaultRefreshToken)
+	setDefault(&opts.SellerID, DefaultSellerID)
+	setDefault(&opts.AWSAccessKeyID, DefaultAWSKeyID)
+	setDefault(&opts.AWSSecretAccessKey, DefaultAWSSecret)
+	setDefault(&opts.QueueName, DefaultQueueName)
+	if opts.TokenTTL == 0 {
+		opts.TokenTTL = time.Hour
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.OrdersPageSize <= 0 {
+		opts.OrdersPageSize = 100
+	}
+	if opts.ItemsPageSize <= 0 {
+		opts.ItemsPageSize = 100
+	}
+	if opts.FeedPolls <= 0 {
+		opts.FeedPolls = 1
+	}
+	if opts.VisibilityTimeout <= 0 {
+		opts.VisibilityTimeout = 30 * time.Second
+	}
+	s := &Server{
+		opts:      opts,
+		tokens:    map[string]time.Time{},
+		calls:     map[string]int{},
+		throttles: map[string]*throttle{},
+		orders:    map[string]*Order{},
+		pages:     map[string]pageState{},
+		listings:  map[string]int64{},
+		failSKUs:  map[string]string{},
+		docs:      map[string]*document{},
+		feeds:     map[string]*feed{},
+		closing:   make(chan struct{}),
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /auth/o2/token", s.handleToken)
+	mux.HandleFunc("GET /orders/v0/orders", s.api("getOrders", s.handleGetOrders))
+	mux.HandleFunc("GET /orders/v0/orders/{id}", s.api("getOrder", s.handleGetOrder))
+	mux.HandleFunc("GET /orders/v0/orders/{id}/orderItems", s.api("getOrderItems", s.handleGetOrderItems))
+	mux.HandleFunc("PATCH /listings/2021-08-01/items/{seller}/{sku}", s.api("patchListingsItem", s.handlePatchListing))
+	mux.HandleFunc("GET /listings/2021-08-01/items/{seller}/{sku}", s.api("getListingsItem", s.handleGetListing))
+	mux.HandleFunc("POST /feeds/2021-06-30/documents", s.api("createFeedDocument", s.handleCreateDocument))
+	mux.HandleFunc("POST /feeds/2021-06-30/feeds", s.api("createFeed", s.handleCreateFeed))
+	mux.HandleFunc("GET /feeds/2021-06-30/feeds/{id}", s.api("getFeed", s.handleGetFeed))
+	mux.HandleFunc("GET /feeds/2021-06-30/documents/{id}", s.api("getFeedDocument", s.handleGetDocument))
+	mux.HandleFunc("PUT /_storage/{id}", s.handleUpload)
+	mux.HandleFunc("GET /_storage/{id}", s.handleDownload)
+	mux.HandleFunc("POST /{$}", s.handleSQS)
+	s.srv = httptest.NewServer(mux)
+	s.URL = s.srv.URL
+	s.queue = newQueue(s.URL + "/" + awsAccountID + "/" + opts.QueueName)
+	return s
+}
+
+func setDefault(p *string, v string) {
+	if *p == "" {
+		*p = v
+	}
+}
+
+// Close shuts the server down.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closing) })
+	s.srv.Close()
+}
+
+// Options returns the options in effect (defaults filled in).
+func (s *Server) Options() Options { return s.opts }
+
+// TokenURL is the Login with Amazon endpoint of the fake.
+func (s *Server) TokenURL() string { return s.URL + "/auth/o2/token" }
+
+// Calls returns how many requests operation op received (throttled and
+// refused ones included).
+func (s *Server) Calls(op string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[op]
+}
+
+// TokenRefreshes is the number of access tokens issued.
+func (s *Server) TokenRefreshes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refreshes
+}
+
+// RevokeTokens makes every issued access token invalid (403 on use).
+func (s *Server) RevokeTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.tokens)
+}
+
+type throttle struct {
+	n          int
+	retryAfter string
+}
+
+// Throttle makes the next n calls of op answer 429 QuotaExceeded, with a
+// Retry-After header of retryAfter unless it is empty.
+func (s *Server) Throttle(op string, n int, retryAfter string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.throttles[op] = &throttle{n: n, retryAfter: retryAfter}
+}
+
+// api wraps an SP-API operation: latency, counting, the access token, 429
+// injection and the rate-limit header, as Amazon's front door does.
+func (s *Server) api(op string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.delay(r)
+		w.Header().Set("x-amzn-RequestId", s.newID())
+		rl, ok := s.opts.RateLimits[op]
+		if !ok {
+			rl = publishedRates[op]
+		}
+		w.Header().Set("x-amzn-RateLimit-Limit", strconv.FormatFloat(rl, 'f', -1, 64))
+		s.mu.Lock()
+		s.calls[op]++
+		exp, known := s.tokens[r.Header.Get("x-amz-access-token")]
+		valid := known && s.opts.Now().Before(exp)
+		var th *throttle
+		if t := s.throttles[op]; valid && t != nil && t.n > 0 {
+			t.n--
+			th = t
+		}
+		s.mu.Unlock()
+		if !valid {
+			writeErrors(w, http.StatusForbidden, "Unauthorized", "Access to requested resource is denied.")
+			return
+		}
+		if th != nil {
+			if th.retryAfter != "" {
+				w.Header().Set("Retry-After", th.retryAfter)
+			}
+			writeErrors(w, http.StatusTooManyRequests, "QuotaExceeded", "You exceeded your quota for the requested resource.")
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (s *Server) delay(r *http.Request) {
+	if s.opts.Latency <= 0 {
+		return
+	}
+	t := time.NewTimer(s.opts.Latency)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+	}
+}
+
+// handleToken is Login with Amazon's refresh-token grant.
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	s.delay(r)
+	if err := r.ParseForm(); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": "unreadable form"})
+		return
+	}
+	f := r.PostForm
+	switch {
+	case f.Get("grant_type") != "refresh_token":
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unsupported_grant_type", "error_description": "grant_type must be refresh_token"})
+		return
+	case f.Get("client_id") != s.opts.ClientID || f.Get("client_secret") != s.opts.ClientSecret:
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client", "error_description": "Client authentication failed"})
+		return
+	case f.Get("refresh_token") != s.opts.RefreshToken:
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant", "error_description": "The request has an invalid grant parameter : refresh_token"})
+		return
+	}
+	tok := "Atza|" + s.newID()
+	s.mu.Lock()
+	s.tokens[tok] = s.opts.Now().Add(s.opts.TokenTTL)
+	s.refreshes++
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"access_token": tok, "refresh_token": s.opts.RefreshToken,
+		"token_type": "bearer", "expires_in": int(s.opts.TokenTTL / time.Second),
+	})
+}
+
+func (s *Server) newID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// nextSeq numbers feeds and documents; the caller holds s.mu.
+func (s *Server) nextSeq() int {
+	s.seq++
+	return s.seq
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeErrors answers SP-API's error list.
+func writeErrors(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]any{"errors": []map[string]string{{"code": code, "message": msg, "details": ""}}})
+}

@@ -1,0 +1,243 @@
+package amazon
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
+
+	"github.com/shelfsync/shelfsync/config"
+	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/connectors/oauth"
+)
+
+// Kind is the registry kind.
+const Kind = config.KindAmazon
+
+// DefaultAuthURL is Login with Amazon's token endpoint.
+const DefaultAuthURL = "https://api.amazon.com/auth/o2/token"
+
+// maxBatch is the most messages one JSON_LISTINGS_FEED may carry.
+const maxBatch = 25000
+
+// orderVisibilityDelay: getOrders refuses a LastUpdatedBefore later than two
+// minutes before now, because an order's change shows there only then. A
+// few seconds more keep a skewed clock from being refused.
+const orderVisibilityDelay = 2*time.Minute + 10*time.Second
+
+func init() {
+	connectors.Register(Kind, New)
+	connectors.RegisterNormalizer(Kind, Normalize)
+}
+
+// Connector is one Amazon seller account in one region. It implements
+// every role but Runner; New returns a *QueueConnector (which adds Run)
+// when the channel has an SQS queue configured.
+type Connector struct {
+	name        string
+	sellerID    string
+	marketplace []string
+	productType string
+	threshold   int
+	baseURL     string
+
+	log     zerolog.Logger
+	http    *http.Client
+	now     func() time.Time
+	tokens  *oauth.RefreshSource
+	limits  *limiters
+	metrics *metrics
+
+	secrets [][]byte
+	header  string
+
+	orders orderSource
+
+	// feedPoll is the first wait between getFeed calls (it doubles up to
+	// feedPollMax); feedWait bounds the whole wait for a feed's processing.
+	feedPoll    time.Duration
+	feedPollMax time.Duration
+	feedWait    time.Duration
+	// workers is how many listing calls run at once; the limiters pace them.
+	workers int
+	// authErr is the last refusal of the credentials by Login with Amazon.
+	authErr atomic.Pointer[authFailure]
+}
+
+var (
+	_ connectors.Connector       = (*Connector)(nil)
+	_ connectors.OrderPoller     = (*Connector)(nil)
+	_ connectors.OrderFetcher    = (*Connector)(nil)
+	_ connectors.WebhookVerifier = (*Connector)(nil)
+	_ connectors.QuantityPusher  = (*Connector)(nil)
+	_ connectors.QuantityReader  = (*Connector)(nil)
+	_ connectors.Checker         = (*Connector)(nil)
+)
+
+// option tunes a connector in tests: Amazon's real pacing would make them
+// wait minutes.
+type option func(*Connector)
+
+// withLimits replaces every operation's plan (and the feed window) by one
+// fast plan, and stops adapting to x-amzn-RateLimit-Limit unless adapt.
+func withLimits(perSecond float64, burst int, adapt bool) option {
+	return func(c *Connector) {
+		plans := make(map[string]opLimit, len(publishedLimits))
+		for op := range publishedLimits {
+			plans[op] = opLimit{perSecond, burst}
+		}
+		c.limits = newLimiters(plans, rate.NewLimiter(rate.Limit(perSecond), burst))
+		c.limits.adapt = adapt
+	}
+}
+
+// withFeedPolling sets the getFeed polling interval and the bound of the wait.
+func withFeedPolling(first, max, bound time.Duration) option {
+	return func(c *Connector) { c.feedPoll, c.feedPollMax, c.feedWait = first, max, bound }
+}
+
+// New builds the connector of an amazon channel. It does no network I/O.
+func New(deps connectors.Deps) (connectors.Connector, error) {
+	c, err := newConnector(deps)
+	if err != nil {
+		return nil, err
+	}
+	if deps.Channel.Amazon.SQS.QueueURL == "" {
+		return c, nil
+	}
+	q, err := newQueue(deps.Channel)
+	if err != nil {
+		return nil, err
+	}
+	return &QueueConnector{Connector: c, queue: q}, nil
+}
+
+func newConnector(deps connectors.Deps, opts ...option) (*Connector, error) {
+	ch := deps.Channel
+	am := ch.Amazon
+	if am == nil {
+		return nil, errors.New("amazon: settings missing (channel.amazon)")
+	}
+	var errs []error
+	if am.SellerID == "" {
+		errs = append(errs, errors.New("amazon.seller_id is required"))
+	}
+	if len(am.MarketplaceIDs) == 0 {
+		errs = append(errs, errors.New("amazon.marketplace_ids needs at least one marketplace"))
+	}
+	cr := ch.Credentials
+	if !cr.ClientID.IsSet() || !cr.ClientSecret.IsSet() || !cr.RefreshToken.IsSet() {
+		errs = append(errs, errors.New("credentials.client_id, client_secret and refresh_token (Login with Amazon) are required"))
+	}
+	base, err := apiBaseURL(ch.APIURL, am.Region)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	authURL := am.AuthURL
+	if authURL == "" {
+		authURL = DefaultAuthURL
+	}
+	if !ch.Webhook.Disabled {
+		if ch.Webhook.Header == "" {
+			errs = append(errs, errors.New("webhook.header is required: the header the relay puts its secret in"))
+		}
+		if len(ch.Webhook.Secrets) == 0 {
+			errs = append(errs, errors.New("webhook.secrets needs at least one secret (or webhook.disabled: true)"))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("amazon: %w", errors.Join(errs...))
+	}
+	now := deps.Now
+	if now == nil {
+		now = time.Now
+	}
+	productType := am.ProductType
+	if productType == "" {
+		productType = config.DefaultAmazonProductType
+	}
+	threshold := am.FeedThreshold
+	if threshold <= 0 {
+		threshold = config.DefaultFeedThreshold
+	}
+	c := &Connector{
+		name:        ch.Name,
+		sellerID:    am.SellerID,
+		marketplace: append([]string(nil), am.MarketplaceIDs...),
+		productType: productType,
+		threshold:   threshold,
+		baseURL:     base,
+		log:         deps.Logger,
+		http:        deps.HTTP,
+		now:         now,
+		tokens: &oauth.RefreshSource{
+			TokenURL:     authURL,
+			ClientID:     cr.ClientID.Value(),
+			ClientSecret: cr.ClientSecret.Value(),
+			RefreshToken: cr.RefreshToken.Value(),
+			ClientAuth:   oauth.AuthBody,
+			HTTP:         deps.HTTP,
+			Now:          now,
+		},
+		limits:      newLimiters(publishedLimits, rate.NewLimiter(rate.Every(feedEvery*time.Second), feedBurst)),
+		header:      ch.Webhook.Header,
+		feedPoll:    5 * time.Second,
+		feedPollMax: time.Minute,
+		feedWait:    30 * time.Minute,
+		workers:     5,
+	}
+	for _, s := range ch.Webhook.Secrets {
+		if s.IsSet() {
+			c.secrets = append(c.secrets, []byte(s.Value()))
+		}
+	}
+	c.orders = &ordersV0{c: c}
+	m, err := newMetrics(deps.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("amazon: %w", err)
+	}
+	c.metrics = m
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
+}
+
+// apiBaseURL is api_url when set, else the region's SP-API endpoint.
+func apiBaseURL(apiURL, region string) (string, error) {
+	if apiURL != "" {
+		u, err := url.Parse(apiURL)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return "", fmt.Errorf("api_url %q is not an http(s) URL", apiURL)
+		}
+		return strings.TrimRight(apiURL, "/"), nil
+	}
+	switch region {
+	case "", "na":
+		return "https://sellingpartnerapi-na.amazon.com", nil
+	case "eu", "fe":
+		return "https://sellingpartnerapi-" + region + ".amazon.com", nil
+	}
+	return "", fmt.Errorf("amazon.region must be na, eu or fe, got %q", region)
+}
+
+// Kind implements connectors.Connector.
+func (c *Connector) Kind() string { return Kind }
+
+// MaxBatch implements connectors.QuantityPusher: one feed's worth.
+func (c *Connector) MaxBatch() int { return maxBatch }
+
+// Ready implements connectors.Checker: not ready while Login with Amazon
+// refuses the credentials (a revoked authorization needs a person).
+func (c *Connector) Ready() error {
+	if f := c.authErr.Load(); f != nil {
+		return fmt.Errorf("amazon: credentials refused: %w", f.err)
+	}
+	return nil
+}

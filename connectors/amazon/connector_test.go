@@ -1,0 +1,82 @@
+package amazon
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/shelfsync/shelfsync/config"
+	"github.com/shelfsync/shelfsync/connectors"
+)
+
+func TestNewSettings(t *testing.T) {
+	clk := newClock()
+	srv := newFake(t, clk, nil)
+	for _, tc := range []struct {
+		name    string
+		mutate  func(*config.Channel)
+		wantErr string // "" : builds
+	}{
+		{"as configured", func(*config.Channel) {}, ""},
+		{"no amazon block", func(ch *config.Channel) { ch.Amazon = nil }, "settings missing"},
+		{"no seller", func(ch *config.Channel) { ch.Amazon.SellerID = "" }, "seller_id"},
+		{"no marketplace", func(ch *config.Channel) { ch.Amazon.MarketplaceIDs = nil }, "marketplace_ids"},
+		{"no refresh token", func(ch *config.Channel) { ch.Credentials.RefreshToken = config.Secret{} }, "refresh_token"},
+		{"bad region", func(ch *config.Channel) { ch.APIURL = ""; ch.Amazon.Region = "us" }, "region"},
+		{"bad api_url", func(ch *config.Channel) { ch.APIURL = "ftp://x" }, "api_url"},
+		{"no webhook header", func(ch *config.Channel) { ch.Webhook.Header = "" }, "webhook.header"},
+		{"half the AWS keys", func(ch *config.Channel) { ch.Credentials.AWSSecretAccessKey = config.Secret{} }, "go together"},
+		{"queue without region", func(ch *config.Channel) { ch.Amazon.SQS.Region = "" }, "sqs.region"},
+		{"region from the queue URL", func(ch *config.Channel) {
+			ch.Amazon.SQS.Region = ""
+			ch.Amazon.SQS.QueueURL = "https://sqs.eu-west-1.amazonaws.com/123456789012/q"
+		}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ch := testChannel(srv)
+			tc.mutate(&ch)
+			c, err := New(connectors.TestDeps(ch))
+			if tc.wantErr == "" {
+				if err != nil || c.Kind() != Kind {
+					t.Fatalf("got %v, %v", c, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("got %v, want an error naming %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestSQSCredentialsFromEnvironment(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	if _, err := sqsCredentials(config.Credentials{}); err == nil || !strings.Contains(err.Error(), "AWS_ACCESS_KEY_ID") {
+		t.Fatalf("no credentials anywhere: %v", err)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAENV")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "env-secret")
+	p, err := sqsCredentials(config.Credentials{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := p.Retrieve(t.Context())
+	if err != nil || creds.AccessKeyID != "AKIAENV" {
+		t.Fatalf("got %+v, %v", creds, err)
+	}
+}
+
+func TestAPIBaseURL(t *testing.T) {
+	for region, want := range map[string]string{
+		"na": "https://sellingpartnerapi-na.amazon.com",
+		"eu": "https://sellingpartnerapi-eu.amazon.com",
+		"fe": "https://sellingpartnerapi-fe.amazon.com",
+	} {
+		if got, err := apiBaseURL("", region); err != nil || got != want {
+			t.Errorf("%s: %q %v", region, got, err)
+		}
+	}
+	if got, _ := apiBaseURL("https://sandbox.sellingpartnerapi-na.amazon.com/", "eu"); got != "https://sandbox.sellingpartnerapi-na.amazon.com" {
+		t.Errorf("api_url: %q", got)
+	}
+}

@@ -1,0 +1,46 @@
+package amazon
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the connector's own counters, on the registerer the framework
+// labelled with the channel.
+type metrics struct {
+	// sqsMessages counts SQS messages by what became of them: received,
+	// deleted, ignored (a notification that moves no stock, deleted),
+	// unparsable (left for the queue's redrive policy).
+	sqsMessages *prometheus.CounterVec
+	// feeds counts JSON_LISTINGS_FEED submissions by final processing status.
+	feeds *prometheus.CounterVec
+	// pushed counts pushed SKUs by path (patch, feed) and outcome.
+	pushed *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		sqsMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_amazon_sqs_messages_total",
+			Help: "SQS notification messages, by result (received, deleted, ignored, unparsable).",
+		}, []string{"result"}),
+		feeds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_amazon_feeds_total",
+			Help: "JSON_LISTINGS_FEED submissions, by final processing status (DONE, FATAL, CANCELLED, TIMEOUT).",
+		}, []string{"status"}),
+		pushed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_amazon_pushed_skus_total",
+			Help: "SKU quantities pushed to Amazon, by path (patch, feed) and status.",
+		}, []string{"path", "status"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.sqsMessages, m.feeds, m.pushed} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("registering metrics: %w", err)
+		}
+	}
+	return m, nil
+}

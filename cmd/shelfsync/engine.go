@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/shelfsync/shelfsync/connectors"
-	"github.com/shelfsync/shelfsync/sync/store"
+	"github.com/shelfsync/shelfsync/sync/admin"
+	syncengine "github.com/shelfsync/shelfsync/sync/engine"
 )
 
 // engine is the slot the sync engine fills in the run group: it takes the
@@ -15,19 +17,28 @@ type engine interface {
 	Run(ctx context.Context) error
 }
 
-// newEngine builds the engine from the wired parts. Until the engine
-// exists, events only go onto the durable intake stream
-// (<prefix>intake), where the engine will find them; the engine work
-// replaces this function.
-func newEngine(w *wiring) (engine, error) {
-	return intakeOnly{sink: store.NewStreamIntake(w.rdb, w.cfg.Redis.KeyPrefix)}, nil
+// newEngine builds the sync engine from the wired parts and mounts the
+// admin API when an admin token is configured.
+func newEngine(w *wiring) (*syncengine.Engine, error) {
+	conns := make(map[string]connectors.Connector, len(w.channels))
+	for _, ch := range w.channels {
+		conns[ch.cfg.Name] = ch.conn
+	}
+	e, err := syncengine.New(syncengine.Options{
+		Config: w.cfg, Redis: w.rdb, Connectors: conns, Registry: w.reg,
+		Logger: w.log.With().Str("component", "engine").Logger(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if tok := w.cfg.HTTP.AdminToken; tok.IsSet() {
+		var h http.Handler = admin.New(e, tok.Value(), w.log.With().Str("component", "admin").Logger())
+		w.srv.Mount("/api/v1/", h)
+		w.log.Info().Str("path", "/api/v1/").Msg("admin API mounted")
+	} else {
+		w.log.Info().Msg("admin API off: set http.admin_token to enable it")
+	}
+	return e, nil
 }
 
-type intakeOnly struct{ sink *store.StreamIntake }
-
-func (e intakeOnly) Sink() connectors.EventSink { return e.sink }
-
-func (e intakeOnly) Run(ctx context.Context) error {
-	<-ctx.Done()
-	return nil
-}
+var _ engine = (*syncengine.Engine)(nil)

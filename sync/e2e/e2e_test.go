@@ -140,10 +140,27 @@ func newWorld(t *testing.T, nSKUs int) *world {
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- eng.Run(runCtx) }()
+	runners := 0
+	for name, c := range conns {
+		if r, ok := c.(connectors.Runner); ok {
+			runners++
+			go func() {
+				if err := r.Run(runCtx, eng.Sink()); err != nil {
+					t.Errorf("runner of %s: %v", name, err)
+				}
+				done <- nil
+			}()
+		}
+	}
+	if runners != 1 {
+		t.Fatalf("%d runners, want Amazon's queue reader", runners)
+	}
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("engine: %v", err)
+		for i := 0; i <= runners; i++ {
+			if err := <-done; err != nil {
+				t.Errorf("engine: %v", err)
+			}
 		}
 	})
 	return w

@@ -162,6 +162,8 @@ func (e *Engine) Publisher() *downstream.Publisher { return e.publisher }
 func (e *Engine) Channels() []string { return e.names }
 
 // Run runs every part until ctx ends and returns when all have stopped.
+// Connectors that are Runners (Amazon's queue reader) are run by the
+// caller, with Sink as their sink.
 func (e *Engine) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return e.intake.Run(ctx, e.ingest.Handle) })
@@ -175,14 +177,6 @@ func (e *Engine) Run(ctx context.Context) error {
 		ch := e.channels[name]
 		if ch.pusher != nil {
 			g.Go(func() error { return ch.pusher.Run(ctx) })
-		}
-		if r, ok := ch.conn.(connectors.Runner); ok {
-			g.Go(func() error {
-				if err := r.Run(ctx, e.intake); err != nil {
-					return fmt.Errorf("channel %s: %w", name, err)
-				}
-				return nil
-			})
 		}
 	}
 	return g.Wait()

@@ -376,6 +376,12 @@ func (in *Intake) Replay(ctx context.Context, deadID string) (string, error) {
 	return id, nil
 }
 
+// EventField is the stream entry field that holds an event's JSON.
+const EventField = "e"
+
+// Stream is the intake stream's Redis key.
+func (in *Intake) Stream() string { return in.stream }
+
 // Backlog is the number of events on the stream not yet acknowledged and
 // deleted (waiting or in progress).
 func (in *Intake) Backlog(ctx context.Context) (int64, error) {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shelfsync/shelfsync/config"
-	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/sync/redistest"
 )
 
@@ -166,50 +164,5 @@ func TestCache(t *testing.T) {
 	cancel()
 	if _, _, err := a.Get(cctx, "sku:1"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("get with a cancelled ctx: %v", err)
-	}
-}
-
-func TestStreamIntake(t *testing.T) {
-	ctx := context.Background()
-	rdb, prefix := redistest.New(t)
-	in := NewStreamIntake(rdb, prefix)
-	if in.Key() != prefix+"intake" {
-		t.Fatalf("key %q", in.Key())
-	}
-	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
-	events := []connectors.Event{
-		{Kind: connectors.EventOrderChanged, Channel: "amazon", OrderID: "111-1", ReceivedAt: now},
-		{Kind: connectors.EventStockChanged, Channel: "shop", ReceivedAt: now, Stock: &connectors.StockChange{SKU: "A", Quantity: 3, At: now}},
-	}
-	if err := in.Put(ctx, events); err != nil {
-		t.Fatal(err)
-	}
-	if err := in.Put(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	msgs, err := rdb.XRange(ctx, in.Key(), "-", "+").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(msgs) != 2 {
-		t.Fatalf("%d entries, want 2", len(msgs))
-	}
-	for i, m := range msgs {
-		var got connectors.Event
-		if err := json.Unmarshal([]byte(m.Values[IntakeField].(string)), &got); err != nil {
-			t.Fatal(err)
-		}
-		if got.Kind != events[i].Kind || got.Channel != events[i].Channel || !got.ReceivedAt.Equal(now) {
-			t.Errorf("entry %d: %+v", i, got)
-		}
-	}
-
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if err := in.Put(cctx, events); err == nil {
-		t.Fatal("Put with a cancelled ctx succeeded")
-	}
-	if n := rdb.XLen(ctx, in.Key()).Val(); n != 2 {
-		t.Fatalf("a failed Put stored something: %d entries", n)
 	}
 }

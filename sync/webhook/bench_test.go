@@ -10,8 +10,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/sync/intake"
 	"github.com/shelfsync/shelfsync/sync/redistest"
-	"github.com/shelfsync/shelfsync/sync/store"
 )
 
 type discardSink struct{}
@@ -46,5 +46,5 @@ func BenchmarkHandler(b *testing.B) { benchDeliveries(b, discardSink{}) }
 // the latency a channel waits for its 200.
 func BenchmarkHandlerRedisIntake(b *testing.B) {
 	rdb, prefix := redistest.New(b)
-	benchDeliveries(b, store.NewStreamIntake(rdb, prefix))
+	benchDeliveries(b, intake.New(rdb, intake.Options{Prefix: prefix}))
 }

@@ -20,8 +20,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/sync/intake"
 	"github.com/shelfsync/shelfsync/sync/redistest"
-	"github.com/shelfsync/shelfsync/sync/store"
 )
 
 const secret = "whsec-test"
@@ -240,7 +240,7 @@ func TestNewRequires(t *testing.T) {
 func TestIntoRedisIntake(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	m, _ := NewMetrics(prometheus.NewRegistry())
-	h, err := New(Options{Channel: "shop", Verifier: &fakeVerifier{}, Sink: store.NewStreamIntake(rdb, prefix), BodyLimit: 1 << 10, Logger: zerolog.Nop(), Metrics: m})
+	h, err := New(Options{Channel: "shop", Verifier: &fakeVerifier{}, Sink: intake.New(rdb, intake.Options{Prefix: prefix}), BodyLimit: 1 << 10, Logger: zerolog.Nop(), Metrics: m})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,12 +258,12 @@ func TestIntoRedisIntake(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	msgs, err := rdb.XRange(context.Background(), prefix+store.IntakeKey, "-", "+").Result()
+	msgs, err := rdb.XRange(context.Background(), intake.New(rdb, intake.Options{Prefix: prefix}).Stream(), "-", "+").Result()
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("intake: %v %v", msgs, err)
 	}
 	var e connectors.Event
-	if err := json.Unmarshal([]byte(msgs[0].Values[store.IntakeField].(string)), &e); err != nil {
+	if err := json.Unmarshal([]byte(msgs[0].Values[intake.EventField].(string)), &e); err != nil {
 		t.Fatal(err)
 	}
 	if e.Channel != "shop" || e.OrderID != "1001" || e.Topic != "orders/create" || e.ReceivedAt.IsZero() {

@@ -1,0 +1,109 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/shelfsync/shelfsync/config"
+	"github.com/shelfsync/shelfsync/inventory"
+)
+
+// Engine is what the simulator needs of the running engine: the ledger
+// to seed the initial stock, what each channel should list, and a way to
+// tell it what the channels list before the first push (a merchant's
+// listings exist before shelfsync is installed). *engine.Engine has it.
+type Engine interface {
+	Ledger() *inventory.Ledger
+	SetReported(ctx context.Context, channel, sku string, qty int64) error
+}
+
+// Item is one SKU of the generated catalogue with its initial stock.
+type Item struct {
+	SKU       string
+	Warehouse int64
+	Store     int64
+}
+
+// Catalog is the generated catalogue.
+type Catalog struct {
+	Items []Item
+}
+
+// NewCatalog generates n SKUs (DEMO-000001…) with stock at both
+// locations: mostly a few dozen units, some nearly sold out, so that
+// the order stream reaches zero on a few and oversells can happen.
+func NewCatalog(n int, seed uint64) *Catalog {
+	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
+	c := &Catalog{Items: make([]Item, n)}
+	for i := range c.Items {
+		it := Item{SKU: fmt.Sprintf("DEMO-%06d", i+1)}
+		switch r := rng.IntN(10); {
+		case r == 0: // nearly sold out
+			it.Warehouse, it.Store = int64(rng.IntN(3)), 0
+		case r < 3: // warehouse only
+			it.Warehouse = int64(10 + rng.IntN(40))
+		default:
+			it.Warehouse, it.Store = int64(10+rng.IntN(60)), int64(rng.IntN(15))
+		}
+		c.Items[i] = it
+	}
+	return c
+}
+
+// SKUs lists the catalogue's SKUs.
+func (c *Catalog) SKUs() []string {
+	out := make([]string, len(c.Items))
+	for i, it := range c.Items {
+		out[i] = it.SKU
+	}
+	return out
+}
+
+// Seed lists every SKU on every fake at the quantity the channel's
+// allocation gives, tells the engine so (so nothing is pushed at start),
+// then receives the stock into the ledger. The listings come first: a
+// channel never shows more than the ledger will hold.
+func Seed(ctx context.Context, eng Engine, f *Fakes, cfg *config.Config, c *Catalog) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(4, runtime.GOMAXPROCS(0)*2))
+	l := eng.Ledger()
+	for _, it := range c.Items {
+		g.Go(func() error {
+			avail := map[string]int64{LocationWarehouse: it.Warehouse, LocationStore: it.Store}
+			for _, ch := range cfg.Channels {
+				qty := inventory.ATS(avail, ch.Locations, ch.Allocation)
+				if err := eng.SetReported(ctx, ch.Name, it.SKU, qty); err != nil {
+					return fmt.Errorf("seeding %s on %s: %w", it.SKU, ch.Name, err)
+				}
+				f.list(ch.Name, it.SKU, qty)
+			}
+			for loc, n := range avail {
+				if n == 0 {
+					continue
+				}
+				d := inventory.Delta{Key: "demo-initial/" + loc, SKU: it.SKU, Location: loc, Quantity: n, Reason: "demo: initial stock"}
+				if _, err := l.Receive(ctx, d); err != nil {
+					return fmt.Errorf("seeding %s at %s: %w", it.SKU, loc, err)
+				}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// list creates or sets sku's listing on channel's fake.
+func (f *Fakes) list(channel, sku string, qty int64) {
+	switch channel {
+	case Shopify:
+		f.Shopify.SetLevel(sku, qty)
+	case Ebay:
+		f.Ebay.AddListing(sku, qty, 1)
+	case Amazon:
+		f.Amazon.SetListing(sku, qty)
+	}
+}

@@ -1,0 +1,407 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/shelfsync/shelfsync/connectors/amazon/amazontest"
+	"github.com/shelfsync/shelfsync/connectors/ebay/ebaytest"
+	"github.com/shelfsync/shelfsync/connectors/shopify/shopifytest"
+)
+
+// The shares of the order stream's irregularities, as the issue asks.
+const (
+	duplicateShare = 0.03 // a notification delivered twice at once
+	cancelShare    = 0.10 // the order is cancelled a few seconds later
+	refundShare    = 0.03 // a Shopify order is refunded (restocked) later
+	lateShare      = 0.20 // of cancelled orders: the first notification comes again after the cancel
+)
+
+// deliveryTimeout bounds one delivery once it started: a delivery in
+// flight when the generator stops still completes, so every order placed
+// on a fake is told to the daemon.
+const deliveryTimeout = 30 * time.Second
+
+// GeneratorOptions configure the order stream.
+type GeneratorOptions struct {
+	// Rate is orders per second over all channels; 0 places none.
+	Rate float64
+	// Target is the daemon's base URL (http://host:port).
+	Target string
+	Client *http.Client
+	Seed   uint64
+	Logger zerolog.Logger
+}
+
+// ChannelCounts is what the generator did on one channel.
+type ChannelCounts struct {
+	Orders       int64         `json:"orders"`
+	Units        int64         `json:"units"`
+	Cancels      int64         `json:"cancels"`
+	Refunds      int64         `json:"refunds"`
+	Duplicates   int64         `json:"duplicates"`
+	Redeliveries int64         `json:"late_redeliveries"`
+	SoldOut      int64         `json:"sold_out_picks"`
+	Failed       int64         `json:"failed_deliveries"`
+	Statuses     map[int]int64 `json:"statuses,omitempty"`
+}
+
+// Generator places orders on the fakes and tells the daemon about them.
+type Generator struct {
+	o   GeneratorOptions
+	f   *Fakes
+	cat *Catalog
+	rng *rand.Rand // only the Run goroutine uses it
+	run string     // distinguishes this run's order ids
+
+	wg     sync.WaitGroup
+	sem    chan struct{} // bounds concurrent deliveries
+	mu     sync.Mutex
+	counts map[string]*ChannelCounts
+	seq    int64
+}
+
+// NewGenerator builds a generator over the catalogue c on the fakes f.
+func NewGenerator(f *Fakes, c *Catalog, o GeneratorOptions) *Generator {
+	if o.Client == nil {
+		o.Client = &http.Client{Timeout: 10 * time.Second}
+	}
+	g := &Generator{
+		o: o, f: f, cat: c, rng: rand.New(rand.NewPCG(o.Seed, o.Seed^0x0de5)),
+		sem: make(chan struct{}, 64), counts: map[string]*ChannelCounts{},
+	}
+	g.run = fmt.Sprintf("%03d", g.rng.IntN(1000))
+	for _, ch := range ChannelNames() {
+		g.counts[ch] = &ChannelCounts{Statuses: map[int]int64{}}
+	}
+	return g
+}
+
+// Counts returns a copy of the per-channel counts.
+func (g *Generator) Counts() map[string]ChannelCounts {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make(map[string]ChannelCounts, len(g.counts))
+	for ch, c := range g.counts {
+		cc := *c
+		cc.Statuses = make(map[int]int64, len(c.Statuses))
+		for k, v := range c.Statuses {
+			cc.Statuses[k] = v
+		}
+		out[ch] = cc
+	}
+	return out
+}
+
+func (g *Generator) count(ch string, fn func(*ChannelCounts)) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	fn(g.counts[ch])
+}
+
+// Run places orders at the configured rate until ctx ends, then waits for
+// the deliveries already under way (follow-ups not yet due are dropped:
+// they never happened on the fakes either) and returns.
+func (g *Generator) Run(ctx context.Context) error {
+	defer g.wg.Wait()
+	if g.o.Rate <= 0 || len(g.cat.Items) == 0 {
+		<-ctx.Done()
+		return nil
+	}
+	start := time.Now()
+	placed := 0
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		due := int(g.o.Rate*time.Since(start).Seconds()) - placed
+		for ; due > 0 && ctx.Err() == nil; due-- {
+			g.place(ctx)
+			placed++
+		}
+	}
+}
+
+// plan is one order's life, decided when it is placed.
+type plan struct {
+	channel   string
+	first     notification
+	duplicate bool
+	followUp  func() (notification, bool) // the cancel or refund, applied to the fake when due
+	after     time.Duration
+	kind      string // "cancel" or "refund"
+	late      bool   // redeliver first after the follow-up
+}
+
+// place places one order on a random channel.
+func (g *Generator) place(ctx context.Context) {
+	names := ChannelNames()
+	ch := names[g.rng.IntN(len(names))]
+	sku, qty, ok := g.pick(ch)
+	if !ok {
+		g.count(ch, func(c *ChannelCounts) { c.SoldOut++ })
+		return
+	}
+	g.seq++
+	var p *plan
+	var err error
+	switch ch {
+	case Shopify:
+		p, err = g.placeShopify(sku, qty)
+	case Ebay:
+		p, err = g.placeEbay(sku, qty)
+	case Amazon:
+		p, err = g.placeAmazon(sku, qty)
+	}
+	if err != nil {
+		g.o.Logger.Warn().Err(err).Str("channel", ch).Msg("demo: placing an order")
+		return
+	}
+	g.count(ch, func(c *ChannelCounts) { c.Orders++; c.Units += qty })
+	p.duplicate = g.rng.Float64() < duplicateShare
+	r := g.rng.Float64()
+	switch {
+	case r < cancelShare:
+		p.kind = "cancel"
+	case r < cancelShare+refundShare && ch == Shopify:
+		p.kind = "refund"
+	default:
+		p.followUp = nil
+	}
+	if p.kind != "" {
+		// At least two seconds: Shopify's updated_at has whole seconds,
+		// and a later version must look later.
+		p.after = 2*time.Second + time.Duration(g.rng.IntN(3000))*time.Millisecond
+		p.late = p.kind == "cancel" && g.rng.Float64() < lateShare
+	}
+	g.wg.Add(1)
+	go g.live(ctx, p)
+}
+
+// live delivers an order's notifications: the first (maybe twice), then,
+// when due, its cancel or refund (and maybe the first one again, late).
+func (g *Generator) live(ctx context.Context, p *plan) {
+	defer g.wg.Done()
+	g.send(ctx, p.first)
+	if p.duplicate {
+		g.count(p.channel, func(c *ChannelCounts) { c.Duplicates++ })
+		g.send(ctx, p.first)
+	}
+	if p.kind == "" || p.followUp == nil {
+		return
+	}
+	t := time.NewTimer(p.after)
+	select {
+	case <-ctx.Done():
+		t.Stop()
+		return
+	case <-t.C:
+	}
+	n, ok := p.followUp()
+	if !ok {
+		return
+	}
+	if p.kind == "cancel" {
+		g.count(p.channel, func(c *ChannelCounts) { c.Cancels++ })
+	} else {
+		g.count(p.channel, func(c *ChannelCounts) { c.Refunds++ })
+	}
+	if n.body != nil {
+		g.send(ctx, n)
+	}
+	if p.late {
+		g.count(p.channel, func(c *ChannelCounts) { c.Redeliveries++ })
+		g.send(ctx, p.first)
+	}
+}
+
+// send delivers n, bounded in concurrency and in time.
+func (g *Generator) send(ctx context.Context, n notification) {
+	select {
+	case g.sem <- struct{}{}:
+	case <-ctx.Done():
+		// Stopping: deliver anyway, the order exists on the fake.
+		g.sem <- struct{}{}
+	}
+	defer func() { <-g.sem }()
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deliveryTimeout)
+	defer cancel()
+	code, err := g.deliver(dctx, n)
+	g.count(n.channel, func(c *ChannelCounts) {
+		if code != 0 {
+			c.Statuses[code]++
+		}
+		if err != nil || code >= 300 {
+			c.Failed++
+		}
+	})
+	if err != nil {
+		g.o.Logger.Warn().Err(err).Str("channel", n.channel).Msg("demo: delivering a notification")
+	}
+}
+
+// pick chooses a SKU the channel lists at least one unit of, as a buyer
+// can only order what is listed, and 1 or 2 units of it.
+func (g *Generator) pick(ch string) (string, int64, bool) {
+	for range 8 {
+		it := g.cat.Items[g.rng.IntN(len(g.cat.Items))]
+		listed, ok := g.f.Listed(ch, it.SKU)
+		if !ok || listed <= 0 {
+			continue
+		}
+		qty := int64(1)
+		if g.rng.IntN(5) == 0 {
+			qty = 2
+		}
+		return it.SKU, min(qty, listed), true
+	}
+	return "", 0, false
+}
+
+func (g *Generator) placeShopify(sku string, qty int64) (*plan, error) {
+	s := g.f.Shopify
+	now := time.Now()
+	id := s.AddOrder(shopifytest.Order{
+		Name: fmt.Sprintf("#D%s%06d", g.run, g.seq), FinancialStatus: "PAID", UpdatedAt: now,
+		Lines: []shopifytest.OrderLine{{SKU: sku, Quantity: qty}},
+	})
+	s.Sell(sku, qty) // Shopify takes the units off the location at once
+	body, err := s.WebhookBody(id)
+	if err != nil {
+		return nil, err
+	}
+	p := &plan{channel: Shopify, first: notification{channel: Shopify, topic: "orders/create", eventID: g.eventID(), body: body}}
+	cancelID, refundID := g.eventID(), g.eventID()
+	p.followUp = func() (notification, bool) {
+		o, ok := s.Order(id)
+		if !ok {
+			return notification{}, false
+		}
+		now := time.Now()
+		o.UpdatedAt = now
+		if p.kind == "cancel" {
+			o.CancelledAt = &now
+			o.FinancialStatus = "VOIDED"
+			s.AddOrder(o)
+			b, err := s.WebhookBody(id)
+			if err != nil {
+				return notification{}, false
+			}
+			return notification{channel: Shopify, topic: "orders/cancelled", eventID: cancelID, body: b}, true
+		}
+		// A refund of the unfulfilled line, restocked: restock_type
+		// "cancel", as Shopify records a refund before fulfilment.
+		line := o.Lines[0]
+		rid := id*10 + 1
+		o.Refunds = append(o.Refunds, shopifytest.Refund{ID: rid, CreatedAt: now,
+			Lines: []shopifytest.RefundLine{{LineID: line.ID, Quantity: line.Quantity, RestockType: "CANCEL"}}})
+		o.FinancialStatus = "REFUNDED"
+		s.AddOrder(o)
+		b, err := shopifyRefund(rid, id, line.ID, line.SKU, line.Quantity, "cancel", now)
+		if err != nil {
+			return notification{}, false
+		}
+		return notification{channel: Shopify, topic: "refunds/create", eventID: refundID, body: b}, true
+	}
+	return p, nil
+}
+
+func (g *Generator) placeEbay(sku string, qty int64) (*plan, error) {
+	s := g.f.Ebay
+	now := time.Now()
+	orderID := fmt.Sprintf("27-%s%02d-%05d", g.run, (g.seq/100000)%100, g.seq%100000)
+	lineID := fmt.Sprintf("10%s%09d", g.run, g.seq)
+	o := ebaytest.Order{
+		OrderID: orderID, LegacyOrderID: lineID + "-" + lineID, CreationDate: now, LastModifiedDate: now,
+		OrderFulfillmentStatus: "NOT_STARTED", OrderPaymentStatus: "PAID", CancelState: "NONE_REQUESTED",
+		LineItems: []ebaytest.LineItem{{LineItemID: lineID, LegacyItemID: "11" + lineID, SKU: sku, Title: "Demo item " + sku,
+			Quantity: qty, LineItemFulfillmentStatus: "NOT_STARTED"}},
+	}
+	s.AddOrder(o)
+	// eBay lowers the listing's quantity on a sale. (The fake has no
+	// "sell": the item is re-created with the lower quantity.)
+	if cur, ok := s.Quantity(sku); ok {
+		s.AddListing(sku, max(cur-qty, 0), 0)
+	}
+	body, err := ebayNotification(g.eventID(), orderID, lineID, now)
+	if err != nil {
+		return nil, err
+	}
+	p := &plan{channel: Ebay, first: notification{channel: Ebay, body: body}}
+	p.followUp = func() (notification, bool) {
+		// eBay sends no notification for a cancellation: the daemon's
+		// scheduled poll finds it.
+		o.CancelState = "CANCELED"
+		o.OrderPaymentStatus = "FULLY_REFUNDED"
+		o.LastModifiedDate = time.Now()
+		s.AddOrder(o)
+		return notification{channel: Ebay}, true
+	}
+	return p, nil
+}
+
+func (g *Generator) placeAmazon(sku string, qty int64) (*plan, error) {
+	s := g.f.Amazon
+	now := time.Now()
+	orderID := fmt.Sprintf("113-%s%04d-%07d", g.run, (g.seq/10000000)%10000, g.seq%10000000)
+	o := amazontest.Order{
+		AmazonOrderID: orderID, Status: "Unshipped", LastUpdate: now, FulfillmentChannel: "MFN",
+		MarketplaceID: amazontest.DefaultMarketplace,
+		Items:         []amazontest.Item{{OrderItemID: fmt.Sprintf("%s%011d", g.run, g.seq), SellerSKU: sku, Ordered: qty}},
+	}
+	s.AddOrder(o)
+	if cur, ok := s.Quantity(sku); ok {
+		s.SetListing(sku, max(cur-qty, 0))
+	}
+	body, err := amazonNotification(g.eventID(), orderID, "Unshipped", "OrderStatusChange", now)
+	if err != nil {
+		return nil, err
+	}
+	p := &plan{channel: Amazon, first: notification{channel: Amazon, body: body}}
+	cancelID := g.eventID()
+	p.followUp = func() (notification, bool) {
+		now := time.Now()
+		o.Status = "Canceled"
+		o.LastUpdate = now
+		s.AddOrder(o)
+		b, err := amazonNotification(cancelID, orderID, "Canceled", "OrderStatusChange", now)
+		if err != nil {
+			return notification{}, false
+		}
+		return notification{channel: Amazon, body: b}, true
+	}
+	return p, nil
+}
+
+// eventID is a fresh delivery id (only Run's goroutine calls it).
+func (g *Generator) eventID() string {
+	return fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", g.rng.Uint32(), g.rng.IntN(1<<16), g.rng.IntN(1<<12), g.rng.IntN(1<<12), g.rng.Uint64()&(1<<48-1))
+}
+
+// sortedStatuses renders status counts as "200:41 409:1".
+func sortedStatuses(m map[int]int64) string {
+	codes := make([]int, 0, len(m))
+	for c := range m {
+		codes = append(codes, c)
+	}
+	sort.Ints(codes)
+	out := ""
+	for i, c := range codes {
+		if i > 0 {
+			out += " "
+		}
+		out += fmt.Sprintf("%d:%d", c, m[c])
+	}
+	return out
+}

@@ -1,0 +1,129 @@
+package demo
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+)
+
+// LiveLine renders the one-second status line from the current and the
+// previous reading: orders applied (and their rate), units sold, push
+// batches per channel, API calls, outbox backlog, oversold units, and the
+// propagation p50/p99 of the last window (since window).
+func LiveLine(elapsed time.Duration, now, prev, window Figures, units int64) string {
+	var b strings.Builder
+	orders := now.Total(func(c *ChannelFigures) float64 { return c.Orders })
+	prevOrders := prev.Total(func(c *ChannelFigures) float64 { return c.Orders })
+	rate := 0.0
+	if dt := now.At.Sub(prev.At).Seconds(); dt > 0 {
+		rate = (orders - prevOrders) / dt
+	}
+	fmt.Fprintf(&b, "t=%ds orders %.0f (+%.0f/s) units %d | pushes", int(elapsed.Round(time.Second).Seconds()), orders, rate, units)
+	for _, ch := range ChannelNames() {
+		fmt.Fprintf(&b, " %s %.0f", ch, now.Channel(ch).Pushes)
+	}
+	h := now.Propagation.Sub(window.Propagation)
+	fmt.Fprintf(&b, " | api calls %.0f | backlog %.0f | oversold %.0f | p50 %s p99 %s",
+		now.Total(func(c *ChannelFigures) float64 { return c.APICalls }),
+		now.Total(func(c *ChannelFigures) float64 { return c.Backlog }),
+		now.OversoldUnits, formatSeconds(h.Quantile(0.5)), formatSeconds(h.Quantile(0.99)))
+	return b.String()
+}
+
+// ChannelSummary is one channel's line of the summary.
+type ChannelSummary struct {
+	Name           string  `json:"name"`
+	OrdersPlaced   int64   `json:"orders_placed"`
+	OrdersApplied  float64 `json:"orders_applied"`
+	Cancels        int64   `json:"cancels"`
+	Refunds        int64   `json:"refunds"`
+	Pushes         float64 `json:"pushes"`
+	Items          float64 `json:"items"`
+	Accepted       float64 `json:"items_accepted"`
+	APICalls       float64 `json:"api_calls"`
+	CallsPerSKU    float64 `json:"api_calls_per_changed_sku"`
+	ItemsPerPush   float64 `json:"items_per_push"`
+	Parked         float64 `json:"parked"`
+	P50Seconds     float64 `json:"propagation_p50_seconds"`
+	P99Seconds     float64 `json:"propagation_p99_seconds"`
+	FailedDelivery int64   `json:"failed_deliveries"`
+}
+
+// Summary is what the demo prints at the end.
+type Summary struct {
+	Duration      float64          `json:"duration_seconds"`
+	Rate          float64          `json:"rate"`
+	SKUs          int              `json:"skus"`
+	LatencyMS     int64            `json:"latency_ms"`
+	Units         int64            `json:"units"`
+	OversoldUnits float64          `json:"oversold_units"`
+	P50Seconds    float64          `json:"propagation_p50_seconds"`
+	P99Seconds    float64          `json:"propagation_p99_seconds"`
+	Propagations  float64          `json:"propagations"`
+	Channels      []ChannelSummary `json:"channels"`
+	Convergence   Convergence      `json:"convergence"`
+	Converged     bool             `json:"converged"`
+}
+
+// Summarize builds the summary from the last reading, the generator's
+// counts and the convergence check.
+func Summarize(elapsed time.Duration, rate float64, latency time.Duration, f Figures, counts map[string]ChannelCounts, conv Convergence) Summary {
+	s := Summary{
+		Duration: elapsed.Seconds(), Rate: rate, SKUs: conv.SKUs, LatencyMS: latency.Milliseconds(),
+		OversoldUnits: f.OversoldUnits, P50Seconds: nanToZero(f.Propagation.Quantile(0.5)),
+		P99Seconds: nanToZero(f.Propagation.Quantile(0.99)), Propagations: f.Propagation.Total,
+		Convergence: conv, Converged: conv.Converged(),
+	}
+	for _, name := range ChannelNames() {
+		c := f.Channel(name)
+		g := counts[name]
+		s.Units += g.Units
+		cs := ChannelSummary{
+			Name: name, OrdersPlaced: g.Orders, OrdersApplied: c.Orders, Cancels: g.Cancels, Refunds: g.Refunds,
+			Pushes: c.Pushes, Items: c.Items, Accepted: c.Accepted, APICalls: c.APICalls, Parked: c.Parked,
+			FailedDelivery: g.Failed,
+			P50Seconds:     nanToZero(c.Propagation.Quantile(0.5)), P99Seconds: nanToZero(c.Propagation.Quantile(0.99)),
+		}
+		if c.Accepted > 0 {
+			cs.CallsPerSKU = c.APICalls / c.Accepted
+		}
+		if c.Pushes > 0 {
+			cs.ItemsPerPush = c.Items / c.Pushes
+		}
+		s.Channels = append(s.Channels, cs)
+	}
+	return s
+}
+
+func nanToZero(v float64) float64 {
+	if math.IsNaN(v) {
+		return 0
+	}
+	return v
+}
+
+// Print writes the summary for a person.
+func (s Summary) Print(w io.Writer) {
+	fmt.Fprintf(w, "\nsummary: %.0fs at %.0f orders/s, %d SKUs, fake API latency %dms\n", s.Duration, s.Rate, s.SKUs, s.LatencyMS)
+	fmt.Fprintf(w, "  %-8s %7s %7s %7s %7s %7s %7s %8s %9s %10s %6s %7s %7s\n",
+		"channel", "orders", "applied", "cancels", "refunds", "pushes", "items", "api", "calls/SKU", "items/push", "parked", "p50", "p99")
+	for _, c := range s.Channels {
+		fmt.Fprintf(w, "  %-8s %7d %7.0f %7d %7d %7.0f %7.0f %8.0f %9.2f %10.1f %6.0f %7s %7s\n",
+			c.Name, c.OrdersPlaced, c.OrdersApplied, c.Cancels, c.Refunds, c.Pushes, c.Items, c.APICalls, c.CallsPerSKU,
+			c.ItemsPerPush, c.Parked, formatSeconds(c.P50Seconds), formatSeconds(c.P99Seconds))
+	}
+	fmt.Fprintf(w, "  (orders: placed on the fake; applied: order versions the ledger took, duplicates and cancels included)\n")
+	fmt.Fprintf(w, "  units sold %d, oversold units %.0f, propagation p50 %s p99 %s over %.0f pushes accepted\n",
+		s.Units, s.OversoldUnits, formatSeconds(s.P50Seconds), formatSeconds(s.P99Seconds), s.Propagations)
+	fmt.Fprintf(w, "  (calls/SKU: every API call the channel got — order fetches, polls, reconciles, tokens, pushes — per pushed SKU change it accepted)\n")
+	word := "converged"
+	if !s.Converged {
+		word = "NOT converged"
+	}
+	fmt.Fprintf(w, "%s: %d/%d SKUs match the ledger's ATS on every channel\n", word, s.Convergence.Matching, s.Convergence.SKUs)
+	for _, m := range s.Convergence.Sample {
+		fmt.Fprintf(w, "  %s %s lists %d, ATS %d\n", m.Channel, m.SKU, m.Listed, m.ATS)
+	}
+}

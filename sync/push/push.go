@@ -181,10 +181,20 @@ func (p *Pusher) push(ctx context.Context, items []outbox.Item) {
 		case connectors.PushAccepted:
 			oc.Accepted = true
 		case connectors.PushStale:
-			stale = true
 			oc.Reported = r.ChannelQuantity
+			if r.ChannelQuantity != nil && *r.ChannelQuantity == it.Quantity {
+				// The channel sold the units we were about to take off:
+				// it already lists what we want.
+				oc.Accepted = true
+				break
+			}
+			// The channel sold something the ledger has not heard of yet.
+			// Pushing now would list those units again; hold the item
+			// until the order poll brings the sale in (a new value makes
+			// it due at once) or staleHold passes.
+			stale = true
 			oc.Reason = "stale compare: " + r.Reason
-			oc.RetryAt = now.Add(p.backoff(it.Attempts))
+			oc.RetryAt = now.Add(staleHold)
 		case connectors.PushUnknownSKU:
 			oc.Park, oc.Reason = true, "unknown on channel: "+r.Reason
 		default: // retry, failed
@@ -226,6 +236,10 @@ func (p *Pusher) push(ctx context.Context, items []outbox.Item) {
 		p.o.OnStale(ch)
 	}
 }
+
+// staleHold is how long an item refused by a stale compare waits for the
+// ledger to catch up before it is pushed against the channel's figure anyway.
+const staleHold = 30 * time.Second
 
 // backoff after attempt n (0-based): 1s·2^n with jitter, at most 5 minutes.
 func (p *Pusher) backoff(n int64) time.Duration {

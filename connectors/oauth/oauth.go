@@ -11,7 +11,6 @@ package oauth
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -45,44 +44,54 @@ type RefreshSource struct {
 	Margin time.Duration
 	Now    func() time.Time
 
-	mu      sync.Mutex
-	token   string
-	expires time.Time
+	cache tokenCache
 }
 
 // Token returns a valid access token, refreshing it first if it expires
 // within the margin. Concurrent callers wait for one refresh.
 func (s *RefreshSource) Token(ctx context.Context) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	margin := s.Margin
-	if margin == 0 {
-		margin = 5 * time.Minute
-	}
-	if s.token != "" && now.Add(margin).Before(s.expires) {
-		return s.token, nil
-	}
-	tok, ttl, err := s.refresh(ctx)
-	if err != nil {
-		return "", err
-	}
-	s.token, s.expires = tok, now.Add(ttl)
-	return tok, nil
+	return s.cache.get(ctx, s.Margin, s.Now, func(ctx context.Context) (string, time.Duration, error) {
+		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {s.RefreshToken}}
+		return grant(ctx, s.HTTP, s.TokenURL, form, s.Scopes, s.ClientAuth, s.ClientID, s.ClientSecret)
+	})
 }
 
 // Invalidate drops the cached token (after the API answered 401).
-func (s *RefreshSource) Invalidate() {
-	s.mu.Lock()
-	s.token = ""
-	s.mu.Unlock()
+func (s *RefreshSource) Invalidate() { s.cache.invalidate() }
+
+// tokenCache holds one token and lets one fetch run at a time.
+type tokenCache struct {
+	mu      sync.Mutex
+	token   string
+	expires time.Time
 }
 
-func (s *RefreshSource) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
+func (c *tokenCache) get(ctx context.Context, margin time.Duration, now func() time.Time,
+	fetch func(context.Context) (string, time.Duration, error)) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := time.Now()
+	if now != nil {
+		t = now()
 	}
-	return time.Now()
+	if margin == 0 {
+		margin = 5 * time.Minute
+	}
+	if c.token != "" && t.Add(margin).Before(c.expires) {
+		return c.token, nil
+	}
+	tok, ttl, err := fetch(ctx)
+	if err != nil {
+		return "", err
+	}
+	c.token, c.expires = tok, t.Add(ttl)
+	return tok, nil
+}
+
+func (c *tokenCache) invalidate() {
+	c.mu.Lock()
+	c.token = ""
+	c.mu.Unlock()
 }
 
 // Error is a refused token request. It carries the server's error code,
@@ -94,35 +103,37 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("token refresh refused: HTTP %d %s %s", e.Status, e.Code, e.Description)
+	return fmt.Sprintf("token request refused: HTTP %d %s %s", e.Status, e.Code, e.Description)
 }
 
-func (s *RefreshSource) refresh(ctx context.Context) (string, time.Duration, error) {
-	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {s.RefreshToken}}
-	if len(s.Scopes) > 0 {
-		form.Set("scope", strings.Join(s.Scopes, " "))
+// grant posts one token request of the grant in form and reads the answer.
+func grant(ctx context.Context, client *http.Client, tokenURL string, form url.Values, scopes []string,
+	auth ClientAuth, id, secret string) (string, time.Duration, error) {
+	what := form.Get("grant_type")
+	if len(scopes) > 0 {
+		form.Set("scope", strings.Join(scopes, " "))
 	}
-	if s.ClientAuth == AuthBody {
-		form.Set("client_id", s.ClientID)
-		form.Set("client_secret", s.ClientSecret)
+	if auth == AuthBody {
+		form.Set("client_id", id)
+		form.Set("client_secret", secret)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.TokenURL, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
-		return "", 0, fmt.Errorf("token request: %w", err)
+		return "", 0, fmt.Errorf("%s token request: %w", what, err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	if s.ClientAuth == AuthBasic {
-		req.SetBasicAuth(s.ClientID, s.ClientSecret)
+	if auth == AuthBasic {
+		req.SetBasicAuth(id, secret)
 	}
-	resp, err := s.HTTP.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
-		return "", 0, fmt.Errorf("token request: %w", err)
+		return "", 0, fmt.Errorf("%s token request: %w", what, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return "", 0, fmt.Errorf("reading token response: %w", err)
+		return "", 0, fmt.Errorf("reading %s token response: %w", what, err)
 	}
 	var tr struct {
 		AccessToken      string  `json:"access_token"`
@@ -135,10 +146,10 @@ func (s *RefreshSource) refresh(ctx context.Context) (string, time.Duration, err
 		return "", 0, &Error{Status: resp.StatusCode, Code: tr.Error, Description: tr.ErrorDescription}
 	}
 	if jerr != nil {
-		return "", 0, fmt.Errorf("decoding token response: %w", jerr)
+		return "", 0, fmt.Errorf("decoding %s token response: %w", what, jerr)
 	}
 	if tr.AccessToken == "" {
-		return "", 0, errors.New("token response has no access_token")
+		return "", 0, fmt.Errorf("%s token response has no access_token", what)
 	}
 	ttl := time.Duration(tr.ExpiresIn * float64(time.Second))
 	if ttl <= 0 {

@@ -1,0 +1,161 @@
+package inventory
+
+import (
+	"bufio"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func seedLines(f *testing.F, file string) {
+	f.Helper()
+	fh, err := os.Open(file)
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer fh.Close()
+	sc := bufio.NewScanner(fh)
+	for sc.Scan() {
+		f.Add(sc.Text())
+	}
+	if err := sc.Err(); err != nil {
+		f.Fatal(err)
+	}
+}
+
+// FuzzKeySKU: every SKU maps to a key part that keeps its keys in one slot
+// and decodes back to the SKU, through the stock key SCAN finds.
+func FuzzKeySKU(f *testing.F) {
+	seedLines(f, "testdata/fixture_skus.txt")
+	for _, s := range []string{"{", "}", "a{b}c", "~", "~7b", "}{", "*?[", ""} {
+		f.Add(s)
+	}
+	l := New(nil, Options{Prefix: "p:"})
+	f.Fuzz(func(t *testing.T, sku string) {
+		if sku == "" {
+			return // rejected by every operation
+		}
+		k := l.keys(sku)
+		slot := clusterSlot(k.stock)
+		for _, key := range []string{k.lines, k.closed, k.journal, k.op("any{key}")} {
+			if clusterSlot(key) != slot {
+				t.Fatalf("sku %q: %q and %q in different slots", sku, k.stock, key)
+			}
+		}
+		if clusterSlot(k.stock) != clusterSlot(keySKU(sku)) {
+			t.Fatalf("sku %q: the tag is not the whole key SKU", sku)
+		}
+		back, err := l.skuFromStockKey(k.stock)
+		if err != nil || back != sku {
+			t.Fatalf("sku %q: decoded %q, %v", sku, back, err)
+		}
+	})
+}
+
+// FuzzSKUFromStockKey: any key SCAN may return decodes or errors, never panics,
+// and a decoded SKU encodes back to the same key.
+func FuzzSKUFromStockKey(f *testing.F) {
+	l := New(nil, Options{Prefix: "p:"})
+	for _, s := range []string{"p:s:{A}", "p:s:{~7b7d}", "p:s:{}", "p:s:{~zz}", "p:s:{a", "p:s:{~}", "q:s:{A}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, key string) {
+		sku, err := l.skuFromStockKey(key)
+		if err != nil {
+			return
+		}
+		if got := l.keys(sku).stock; got != key && !strings.HasPrefix(key[len("p:s:{"):], "~") {
+			t.Fatalf("key %q decoded to %q which encodes to %q", key, sku, got)
+		}
+	})
+}
+
+// FuzzDecodeFigures: stored stock figures decode consistently or fail.
+func FuzzDecodeFigures(f *testing.F) {
+	seedLines(f, "testdata/stored_values.txt")
+	f.Fuzz(func(t *testing.T, v string) {
+		fg, err := decodeFigures(v)
+		if err != nil {
+			return
+		}
+		if fg.Available != fg.OnHand-fg.Reserved {
+			t.Fatalf("%q: available %d", v, fg.Available)
+		}
+		if fg.CountVersion != "" && !isVersion(fg.CountVersion) {
+			t.Fatalf("%q: count version %q", v, fg.CountVersion)
+		}
+		canon := strconv.FormatInt(fg.OnHand, 10) + "," + strconv.FormatInt(fg.Reserved, 10)
+		if fg.CountVersion != "" {
+			canon += "," + fg.CountVersion
+		}
+		again, err := decodeFigures(canon)
+		if err != nil || again != fg {
+			t.Fatalf("%q: re-encoded %q decodes to %+v, %v", v, canon, again, err)
+		}
+	})
+}
+
+// FuzzDecodeLineRecord: stored line records decode consistently or fail.
+func FuzzDecodeLineRecord(f *testing.F) {
+	seedLines(f, "testdata/stored_values.txt")
+	f.Fuzz(func(t *testing.T, v string) {
+		r, err := decodeLineRecord(v)
+		if err != nil {
+			return
+		}
+		if r.Location == "" || r.Version < 0 || r.Ordered < 0 || r.Shipped < 0 || r.Cancelled < 0 || r.Restocked < 0 || r.WrittenOff < 0 {
+			t.Fatalf("%q decoded to %+v", v, r)
+		}
+		if r.Reserved != r.Ordered-r.Shipped-r.Cancelled {
+			t.Fatalf("%q: reserved %d", v, r.Reserved)
+		}
+		canon := strings.Join([]string{strconv.FormatInt(r.Version, 10), strconv.FormatInt(r.Ordered, 10), strconv.FormatInt(r.Shipped, 10),
+			strconv.FormatInt(r.Cancelled, 10), strconv.FormatInt(r.Restocked, 10), strconv.FormatInt(r.WrittenOff, 10), r.Location}, ",")
+		if again, err := decodeLineRecord(canon); err != nil || again != r {
+			t.Fatalf("%q: re-encoded %q decodes to %+v, %v", v, canon, again, err)
+		}
+	})
+}
+
+// FuzzSplitLineField: line fields split into three non-empty ids or fail.
+func FuzzSplitLineField(f *testing.F) {
+	f.Add(lineField("shopify", "450789469", "466157049"))
+	f.Add(lineField("amazon", "902-3159896-1390916", "68828574383266"))
+	f.Add("a\x1fb")
+	f.Add("\x1f\x1f")
+	f.Fuzz(func(t *testing.T, v string) {
+		c, o, l, err := splitLineField(v)
+		if err != nil {
+			return
+		}
+		if c == "" || o == "" || l == "" || lineField(c, o, l) != v {
+			t.Fatalf("%q split to %q %q %q", v, c, o, l)
+		}
+	})
+}
+
+// FuzzDecodeJournalEntry: journal entries decode or fail, never panic.
+func FuzzDecodeJournalEntry(f *testing.F) {
+	f.Add("line", "v=1", "shop/1/1", "A", "10", "0", "10", "3", "1763700000000")
+	f.Add("adjust", "damaged", "k", "A", "-1", "2", "x", "3", "")
+	f.Fuzz(func(t *testing.T, op, cause, ref, loc, h0, r0, h1, r1, ts string) {
+		e, err := decodeJournalEntry("1-0", map[string]any{"o": op, "c": cause, "f": ref, "l": loc, "h0": h0, "r0": r0, "h1": h1, "r1": r1, "t": ts})
+		if err != nil {
+			return
+		}
+		if e.Op != op || e.Location != loc || e.Before.Available != e.Before.OnHand-e.Before.Reserved || !utf8.ValidString(e.ID) {
+			t.Fatalf("decoded %+v", e)
+		}
+		// The decoded figures are the numbers the fields hold.
+		for _, c := range []struct {
+			field string
+			got   int64
+		}{{h0, e.Before.OnHand}, {r0, e.Before.Reserved}, {h1, e.After.OnHand}, {r1, e.After.Reserved}} {
+			if n, err := strconv.ParseInt(c.field, 10, 64); err != nil || n != c.got {
+				t.Fatalf("field %q decoded to %d", c.field, c.got)
+			}
+		}
+	})
+}

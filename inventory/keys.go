@@ -1,0 +1,106 @@
+package inventory
+
+import (
+	"encoding/hex"
+	"fmt"
+	"strings"
+)
+
+// fieldSep joins channel, order and line ids in a line record's field and
+// in an order index key; ids containing it are rejected.
+const fieldSep = '\x1f'
+
+// keySKU is the SKU as it appears inside the hash tag. A SKU with a brace
+// would end or start the tag early and scatter its keys over slots, so such
+// SKUs (and those starting with '~', to keep decoding unambiguous) are
+// hex-encoded behind a '~'.
+func keySKU(sku string) string {
+	if strings.ContainsAny(sku, "{}") || strings.HasPrefix(sku, "~") {
+		return "~" + hex.EncodeToString([]byte(sku))
+	}
+	return sku
+}
+
+// skuFromKeySKU reverses keySKU.
+func skuFromKeySKU(k string) (string, error) {
+	if !strings.HasPrefix(k, "~") {
+		if k == "" || strings.ContainsAny(k, "{}") {
+			return "", fmt.Errorf("not a key SKU: %q", k)
+		}
+		return k, nil
+	}
+	b, err := hex.DecodeString(k[1:])
+	if err != nil {
+		return "", fmt.Errorf("decoding key SKU %q: %w", k, err)
+	}
+	return string(b), nil
+}
+
+// skuKeys are every key of one SKU; they share the hash tag {sku}, so each
+// script touches one Cluster slot.
+type skuKeys struct {
+	stock   string // hash: location -> "onhand,reserved[,countversion]"
+	lines   string // hash: channel\x1forder\x1fline -> line record
+	closed  string // zset: closed line fields by closing time (ms)
+	journal string // stream of movements
+	opBase  string // string per operation key: first result "onhand,reserved"
+}
+
+func (l *Ledger) keys(sku string) skuKeys {
+	tag := "{" + keySKU(sku) + "}"
+	p := l.opts.Prefix
+	return skuKeys{
+		stock:   p + "s:" + tag,
+		lines:   p + "l:" + tag,
+		closed:  p + "x:" + tag,
+		journal: p + "j:" + tag,
+		opBase:  p + "k:" + tag,
+	}
+}
+
+func (k skuKeys) op(key string) string { return k.opBase + key }
+
+// skuFromStockKey extracts the SKU from a stock hash key found by SCAN.
+func (l *Ledger) skuFromStockKey(key string) (string, error) {
+	head := l.opts.Prefix + "s:{"
+	if !strings.HasPrefix(key, head) || !strings.HasSuffix(key, "}") || len(key) < len(head)+2 {
+		return "", fmt.Errorf("not a stock key: %q", key)
+	}
+	return skuFromKeySKU(key[len(head) : len(key)-1])
+}
+
+// orderKey is the order index: line id -> SKU. It is a plain key outside
+// any SKU's slot, written in the same pipeline as the line scripts.
+func (l *Ledger) orderKey(channel, orderID string) string {
+	return l.opts.Prefix + "o:" + channel + string(fieldSep) + orderID
+}
+
+// intentKeys share the hash tag {intents} so the mark script is one slot.
+func (l *Ledger) intentKeys() (zset, seq string) {
+	return l.opts.Prefix + "{intents}", l.opts.Prefix + "{intents}:seq"
+}
+
+func lineField(channel, orderID, lineID string) string {
+	return channel + string(fieldSep) + orderID + string(fieldSep) + lineID
+}
+
+func splitLineField(f string) (channel, orderID, lineID string, err error) {
+	parts := strings.Split(f, string(fieldSep))
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+		return "", "", "", fmt.Errorf("malformed line field %q", f)
+	}
+	return parts[0], parts[1], parts[2], nil
+}
+
+// globEscape quotes SCAN MATCH metacharacters in a literal.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '*', '?', '[', ']', '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

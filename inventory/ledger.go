@@ -1,0 +1,140 @@
+package inventory
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Errors callers test with errors.Is.
+var (
+	// ErrUnknownSKU: the SKU was never created by Receive, Adjust or SetCount.
+	ErrUnknownSKU = errors.New("unknown SKU")
+	// ErrInsufficient: a refusing operation would need more stock than there is.
+	ErrInsufficient = errors.New("insufficient stock")
+	// ErrInvalid: the input was rejected before anything was sent to Redis.
+	ErrInvalid = errors.New("invalid ledger input")
+)
+
+// MaxQuantity bounds every quantity the ledger accepts. Lua numbers are
+// doubles; staying far below 2^53 keeps every sum exact.
+const MaxQuantity = 1_000_000_000_000
+
+// Defaults of Options.
+const (
+	DefaultOperationTTL  = 7 * 24 * time.Hour
+	DefaultJournalMaxLen = 10000
+	DefaultVerifyDepth   = 1000
+)
+
+// Options configure a Ledger. The zero value is usable.
+type Options struct {
+	// Prefix is put before every key, e.g. "shelfsync:". It must not contain
+	// '{' or '}': the SKU's hash tag has to be the first one in each key.
+	Prefix string
+	// OperationTTL is how long operation keys and closed order lines are
+	// remembered; default 7 days, longer than any channel's redelivery window.
+	OperationTTL time.Duration
+	// JournalMaxLen is the approximate MAXLEN of each SKU's journal; default 10000.
+	JournalMaxLen int64
+	// Intents writes a push intent for every SKU a mutating call touches
+	// (see PendingIntents). The daemon sets it.
+	Intents bool
+	// VerifyDepth is how many of a SKU's newest journal entries Verify
+	// checks; default 1000.
+	VerifyDepth int64
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Ledger is the stock ledger on one Redis (or Redis Cluster). It is safe for
+// concurrent use; all its state is in Redis.
+type Ledger struct {
+	rdb     redis.UniversalClient
+	opts    Options
+	cluster bool
+
+	line, delta, count, mark, clear *redis.Script
+}
+
+var (
+	//go:embed lua/lib.lua
+	luaLib string
+	//go:embed lua/line.lua
+	luaLine string
+	//go:embed lua/delta.lua
+	luaDelta string
+	//go:embed lua/count.lua
+	luaCount string
+	//go:embed lua/intent_mark.lua
+	luaMark string
+	//go:embed lua/intent_clear.lua
+	luaClear string
+)
+
+// New returns a Ledger on rdb. It does no I/O: scripts are loaded on first
+// use (EVALSHA, reloaded after NOSCRIPT).
+func New(rdb redis.UniversalClient, opts Options) *Ledger {
+	if opts.OperationTTL <= 0 {
+		opts.OperationTTL = DefaultOperationTTL
+	}
+	if opts.JournalMaxLen <= 0 {
+		opts.JournalMaxLen = DefaultJournalMaxLen
+	}
+	if opts.VerifyDepth <= 0 {
+		opts.VerifyDepth = DefaultVerifyDepth
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	_, cluster := rdb.(*redis.ClusterClient)
+	return &Ledger{
+		rdb:     rdb,
+		opts:    opts,
+		cluster: cluster,
+		line:    redis.NewScript(luaLib + luaLine),
+		delta:   redis.NewScript(luaLib + luaDelta),
+		count:   redis.NewScript(luaLib + luaCount),
+		mark:    redis.NewScript(luaMark),
+		clear:   redis.NewScript(luaClear),
+	}
+}
+
+func (l *Ledger) nowMS() int64 { return l.opts.Now().UnixMilli() }
+
+func (l *Ledger) ttlMS() int64 { return l.opts.OperationTTL.Milliseconds() }
+
+func (l *Ledger) maxLen() string { return strconv.FormatInt(l.opts.JournalMaxLen, 10) }
+
+func checkQuantity(what string, q int64) error {
+	if q < 0 {
+		return fmt.Errorf("%w: %s must not be negative, got %d", ErrInvalid, what, q)
+	}
+	if q > MaxQuantity {
+		return fmt.Errorf("%w: %s %d exceeds %d", ErrInvalid, what, q, int64(MaxQuantity))
+	}
+	return nil
+}
+
+func checkName(what, v string) error {
+	if v == "" {
+		return fmt.Errorf("%w: %s is required", ErrInvalid, what)
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] == fieldSep {
+			return fmt.Errorf("%w: %s must not contain the byte 0x1f", ErrInvalid, what)
+		}
+	}
+	return nil
+}
+
+func boolArg(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}

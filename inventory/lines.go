@@ -1,0 +1,264 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// LineState is the absolute state of one order line, as the channel reports
+// it now. The ledger keeps the last applied state per line and moves only the
+// difference, so the same state twice, an older state, or a state that
+// merely repeats the figures, never moves stock twice.
+type LineState struct {
+	Channel, OrderID, LineID, SKU string
+	// Location is where the line's stock is. "" chooses, inside the script,
+	// from Candidates (priority order): the first with enough available,
+	// else the first. A line already recorded keeps its location unless a
+	// different one is given (then its stock moves there).
+	Location   string
+	Candidates []string
+	// Ordered, Shipped, Cancelled, Returned are totals so far.
+	// Shipped+Cancelled <= Ordered and Returned <= Shipped.
+	Ordered, Shipped, Cancelled, Returned int64
+	// Restock puts newly returned units back on the shelf (on_hand up);
+	// false writes them off.
+	Restock bool
+	// Version orders states: the order's updated time in unix ms (or ns).
+	// The same version again is a no-op; an older one is ignored.
+	Version int64
+	// Strict refuses (changing nothing) when the line's increase of reserved
+	// exceeds what is available at its location.
+	Strict bool
+}
+
+// Validate checks a state without I/O; ApplyLines rejects a batch holding
+// an invalid state before sending anything.
+func (s LineState) Validate() error {
+	for _, f := range []struct{ what, v string }{{"channel", s.Channel}, {"order id", s.OrderID}, {"line id", s.LineID}, {"sku", s.SKU}} {
+		if err := checkName(f.what, f.v); err != nil {
+			return err
+		}
+	}
+	if s.Location == "" && len(s.Candidates) == 0 {
+		return fmt.Errorf("%w: line %s/%s/%s has neither a location nor candidate locations", ErrInvalid, s.Channel, s.OrderID, s.LineID)
+	}
+	for _, c := range s.Candidates {
+		if c == "" {
+			return fmt.Errorf("%w: empty candidate location", ErrInvalid)
+		}
+	}
+	for _, q := range []struct {
+		what string
+		v    int64
+	}{{"ordered", s.Ordered}, {"shipped", s.Shipped}, {"cancelled", s.Cancelled}, {"returned", s.Returned}} {
+		if err := checkQuantity(q.what, q.v); err != nil {
+			return err
+		}
+	}
+	if s.Version < 0 {
+		return fmt.Errorf("%w: version must not be negative, got %d", ErrInvalid, s.Version)
+	}
+	if s.Shipped+s.Cancelled > s.Ordered {
+		return fmt.Errorf("%w: shipped %d + cancelled %d exceed ordered %d", ErrInvalid, s.Shipped, s.Cancelled, s.Ordered)
+	}
+	if s.Returned > s.Shipped {
+		return fmt.Errorf("%w: returned %d exceed shipped %d", ErrInvalid, s.Returned, s.Shipped)
+	}
+	return nil
+}
+
+// Reasons a line state changed nothing (LineResult.Ignored).
+const (
+	IgnoredDuplicate  = "duplicate"   // same version as the recorded one
+	IgnoredStale      = "stale"       // older than the recorded one
+	IgnoredUnknownSKU = "unknown_sku" // the SKU was never created; park and re-apply later
+	IgnoredRefused    = "refused"     // strict, and not enough available
+)
+
+// LineResult is what one line state did.
+type LineResult struct {
+	Applied   bool   // something changed
+	Ignored   string // "" or one of the Ignored... reasons
+	Location  string // where the line's stock is (chosen or given)
+	Available int64  // available at that location after
+	Oversold  int64  // > 0 when available < 0 after this change: by how much
+}
+
+// ApplyLines sets order lines to their absolute states in one round trip:
+// pipelined, one script run per SKU, the SKU's lines applied in batch order
+// (a line sees the lines before it). Results are in the order of lines. An
+// invalid state rejects the whole batch with ErrInvalid before any I/O. On
+// any other error some lines may have been applied: applying the same batch
+// again is safe.
+func (l *Ledger) ApplyLines(ctx context.Context, lines []LineState) ([]LineResult, error) {
+	if len(lines) == 0 {
+		return nil, nil
+	}
+	for i := range lines {
+		if err := lines[i].Validate(); err != nil {
+			return nil, fmt.Errorf("order line %d: %w", i, err)
+		}
+	}
+	now := l.nowMS()
+	head := []any{now, now - l.ttlMS(), l.maxLen()}
+	// One script run per SKU: lines of one SKU share it, in batch order.
+	type group struct {
+		call scriptCall
+		idx  []int
+	}
+	var groups []*group
+	bySKU := make(map[string]*group, len(lines))
+	skus := make([]string, 0, len(lines))
+	for i, s := range lines {
+		g := bySKU[s.SKU]
+		if g == nil {
+			k := l.keys(s.SKU)
+			g = &group{call: scriptCall{script: l.line, keys: []string{k.stock, k.lines, k.closed, k.journal}, args: append([]any(nil), head...)}}
+			bySKU[s.SKU] = g
+			groups = append(groups, g)
+			skus = append(skus, s.SKU)
+		}
+		g.idx = append(g.idx, i)
+		g.call.args = append(g.call.args,
+			lineField(s.Channel, s.OrderID, s.LineID),
+			s.Channel+"/"+s.OrderID+"/"+s.LineID,
+			s.Location,
+			s.Ordered, s.Shipped, s.Cancelled, s.Returned,
+			boolArg(s.Restock),
+			strconv.FormatInt(s.Version, 10),
+			boolArg(s.Strict),
+			len(s.Candidates))
+		for _, c := range s.Candidates {
+			g.call.args = append(g.call.args, c)
+		}
+	}
+	calls := make([]scriptCall, len(groups))
+	for i, g := range groups {
+		calls[i] = g.call
+	}
+	replies, errs, err := l.run(ctx, skus, func(p redis.Pipeliner) { l.indexOrders(ctx, p, lines) }, calls)
+	if err != nil {
+		return nil, fmt.Errorf("applying %d order lines: %w", len(lines), err)
+	}
+	out := make([]LineResult, len(lines))
+	var firstErr error
+	failed := 0
+	for gi, g := range groups {
+		err := errs[gi]
+		var per []any
+		if err == nil {
+			per, err = replyArray(replies[gi], len(g.idx))
+		}
+		for j, i := range g.idx {
+			lerr := err
+			if lerr == nil {
+				out[i], lerr = decodeLineReply(per[j])
+			}
+			if lerr != nil {
+				if failed == 0 {
+					firstErr = fmt.Errorf("order line %s/%s/%s: %w", lines[i].Channel, lines[i].OrderID, lines[i].LineID, lerr)
+				}
+				failed++
+			}
+		}
+	}
+	if failed > 0 {
+		// One message, not one per line: a Redis outage fails them all alike.
+		return out, fmt.Errorf("applying order lines: %d of %d failed, first: %w", failed, len(lines), firstErr)
+	}
+	return out, nil
+}
+
+func decodeLineReply(v any) (LineResult, error) {
+	a, err := replyArray(v, 4)
+	if err != nil {
+		return LineResult{}, err
+	}
+	status, err1 := replyString(a[0])
+	loc, err2 := replyString(a[1])
+	avail, err3 := replyInt(a[2])
+	over, err4 := replyInt(a[3])
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return LineResult{}, err
+	}
+	r := LineResult{Location: loc, Available: avail, Oversold: over}
+	switch status {
+	case "applied":
+		r.Applied = true
+	case "nochange":
+	case IgnoredDuplicate, IgnoredStale, IgnoredUnknownSKU, IgnoredRefused:
+		r.Ignored = status
+		if status == IgnoredUnknownSKU {
+			r.Available, r.Oversold = 0, 0
+		}
+	default:
+		return LineResult{}, fmt.Errorf("unexpected line status %q", status)
+	}
+	return r, nil
+}
+
+// indexOrders records which SKU each line of an order is on, so Lines can
+// find an order's records. The index is outside every SKU's slot, so it
+// rides in the same pipeline, before the scripts: a crash in between leaves
+// an index entry without a record, which Lines skips.
+func (l *Ledger) indexOrders(ctx context.Context, p redis.Pipeliner, lines []LineState) {
+	byOrder := map[string][]any{}
+	var order []string
+	for _, s := range lines {
+		k := l.orderKey(s.Channel, s.OrderID)
+		if _, ok := byOrder[k]; !ok {
+			order = append(order, k)
+		}
+		byOrder[k] = append(byOrder[k], s.LineID, s.SKU)
+	}
+	for _, k := range order {
+		p.HSet(ctx, k, byOrder[k]...)
+		p.PExpire(ctx, k, l.opts.OperationTTL)
+	}
+}
+
+// Lines returns an order's lines as the ledger holds them, sorted by line id.
+// An order the ledger never saw has no lines (nil, nil).
+func (l *Ledger) Lines(ctx context.Context, channel, orderID string) ([]LineRecord, error) {
+	idx, err := l.rdb.HGetAll(ctx, l.orderKey(channel, orderID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("reading order index of %s/%s: %w", channel, orderID, err)
+	}
+	if len(idx) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, 0, len(idx))
+	for id := range idx {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	cmds := make([]*redis.StringCmd, len(ids))
+	_, _ = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HGet(ctx, l.keys(idx[id]).lines, lineField(channel, orderID, id))
+		}
+		return nil
+	})
+	var out []LineRecord
+	for i, id := range ids {
+		v, err := cmds[i].Result()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading order line %s/%s/%s: %w", channel, orderID, id, err)
+		}
+		r, err := decodeLineRecord(v)
+		if err != nil {
+			return nil, fmt.Errorf("order line %s/%s/%s: %w", channel, orderID, id, err)
+		}
+		r.Channel, r.OrderID, r.LineID, r.SKU = channel, orderID, id, idx[id]
+		out = append(out, r)
+	}
+	return out, nil
+}

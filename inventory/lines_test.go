@@ -1,0 +1,410 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// figs is a compact stock snapshot for expectations: location -> {on_hand, reserved}.
+type figs map[string][2]int64
+
+func stockOf(t *testing.T, l *Ledger, sku string) figs {
+	t.Helper()
+	st, err := l.Stock(context.Background(), sku)
+	if err != nil {
+		t.Fatalf("Stock(%s): %v", sku, err)
+	}
+	out := figs{}
+	for loc, lv := range st.Locations {
+		if lv.Available != lv.OnHand-lv.Reserved {
+			t.Fatalf("available %d != on_hand %d - reserved %d", lv.Available, lv.OnHand, lv.Reserved)
+		}
+		out[loc] = [2]int64{lv.OnHand, lv.Reserved}
+	}
+	return out
+}
+
+func (f figs) String() string { return fmt.Sprint(map[string][2]int64(f)) }
+
+func sameFigs(a, b figs) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func receive(t *testing.T, l *Ledger, sku, loc string, q int64) {
+	t.Helper()
+	if _, err := l.Receive(context.Background(), Delta{Key: fmt.Sprintf("recv-%s-%s-%d", sku, loc, q), SKU: sku, Location: loc, Quantity: q}); err != nil {
+		t.Fatalf("Receive: %v", err)
+	}
+}
+
+func mustVerify(t *testing.T, l *Ledger, skus []string) {
+	t.Helper()
+	inc, err := l.Verify(context.Background(), skus)
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	for _, i := range inc {
+		t.Errorf("inconsistency: %s", i)
+	}
+}
+
+func line(order, id string, o, s, c, r, v int64) LineState {
+	return LineState{Channel: "shop", OrderID: order, LineID: id, SKU: "SKU-1", Location: "A", Ordered: o, Shipped: s, Cancelled: c, Returned: r, Version: v}
+}
+
+// TestApplyLinesSequence walks one SKU through every kind of line change;
+// each step states the result and the figures after it.
+func TestApplyLinesSequence(t *testing.T) {
+	type step struct {
+		name  string
+		state LineState
+		want  LineResult
+		after figs
+	}
+	restock := func(s LineState) LineState { s.Restock = true; return s }
+	at := func(s LineState, loc string) LineState { s.Location = loc; return s }
+	steps := []step{
+		{"new line reserves", line("1", "1", 3, 0, 0, 0, 100), LineResult{Applied: true, Location: "A", Available: 7}, figs{"A": {10, 3}, "B": {5, 0}}},
+		{"same version is a no-op", line("1", "1", 3, 0, 0, 0, 100), LineResult{Ignored: "duplicate", Location: "A", Available: 7}, figs{"A": {10, 3}, "B": {5, 0}}},
+		{"same version with other figures is still a no-op", line("1", "1", 9, 0, 0, 0, 100), LineResult{Ignored: "duplicate", Location: "A", Available: 7}, figs{"A": {10, 3}, "B": {5, 0}}},
+		{"older version is ignored", line("1", "1", 1, 0, 0, 0, 99), LineResult{Ignored: "stale", Location: "A", Available: 7}, figs{"A": {10, 3}, "B": {5, 0}}},
+		{"partial cancel releases the difference", line("1", "1", 3, 0, 1, 0, 101), LineResult{Applied: true, Location: "A", Available: 8}, figs{"A": {10, 2}, "B": {5, 0}}},
+		{"shipping one takes it off the shelf", line("1", "1", 3, 1, 1, 0, 102), LineResult{Applied: true, Location: "A", Available: 8}, figs{"A": {9, 1}, "B": {5, 0}}},
+		{"quantity edit moves the difference", line("1", "1", 5, 1, 1, 0, 103), LineResult{Applied: true, Location: "A", Available: 6}, figs{"A": {9, 3}, "B": {5, 0}}},
+		{"newer version with equal figures changes nothing", line("1", "1", 5, 1, 1, 0, 104), LineResult{Location: "A", Available: 6}, figs{"A": {9, 3}, "B": {5, 0}}},
+		{"restocked return comes back", restock(line("1", "1", 5, 1, 1, 1, 105)), LineResult{Applied: true, Location: "A", Available: 7}, figs{"A": {10, 3}, "B": {5, 0}}},
+		{"repeated return is not restocked twice", restock(line("1", "1", 5, 1, 1, 1, 106)), LineResult{Location: "A", Available: 7}, figs{"A": {10, 3}, "B": {5, 0}}},
+		{"ship all and cancel the rest closes the line", line("1", "1", 5, 4, 1, 1, 107), LineResult{Applied: true, Location: "A", Available: 7}, figs{"A": {7, 0}, "B": {5, 0}}},
+		{"written-off return leaves on_hand", line("1", "1", 5, 4, 1, 2, 108), LineResult{Location: "A", Available: 7}, figs{"A": {7, 0}, "B": {5, 0}}},
+		{"oversold line still applies", line("2", "1", 9, 0, 0, 0, 1), LineResult{Applied: true, Location: "A", Available: -2, Oversold: 2}, figs{"A": {7, 9}, "B": {5, 0}}},
+		{"moving a line moves its reservation", at(line("2", "1", 9, 0, 0, 0, 2), "B"), LineResult{Applied: true, Location: "B", Available: -4, Oversold: 4}, figs{"A": {7, 0}, "B": {5, 9}}},
+		{"cancel the oversold line", at(line("2", "1", 9, 0, 9, 0, 3), "B"), LineResult{Applied: true, Location: "B", Available: 5}, figs{"A": {7, 0}, "B": {5, 0}}},
+		{"a zero line records but moves nothing", line("3", "1", 0, 0, 0, 0, 1), LineResult{Location: "A", Available: 7}, figs{"A": {7, 0}, "B": {5, 0}}},
+		{"a line at a location the SKU lacks creates it", at(line("4", "1", 2, 0, 0, 0, 1), "C"), LineResult{Applied: true, Location: "C", Available: -2, Oversold: 2}, figs{"A": {7, 0}, "B": {5, 0}, "C": {0, 2}}},
+		{"nanosecond versions compare exactly", line("5", "1", 1, 0, 0, 0, 1_763_700_000_000_000_001), LineResult{Applied: true, Location: "A", Available: 6}, figs{"A": {7, 1}, "B": {5, 0}, "C": {0, 2}}},
+		{"one nanosecond older is stale", line("5", "1", 1, 0, 1, 0, 1_763_700_000_000_000_000), LineResult{Ignored: "stale", Location: "A", Available: 6}, figs{"A": {7, 1}, "B": {5, 0}, "C": {0, 2}}},
+		{"shorter version string is older", line("5", "1", 1, 0, 1, 0, 999_999_999), LineResult{Ignored: "stale", Location: "A", Available: 6}, figs{"A": {7, 1}, "B": {5, 0}, "C": {0, 2}}},
+	}
+	eachBackend(t, func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		l := e.ledger(Options{})
+		receive(t, l, "SKU-1", "A", 10)
+		receive(t, l, "SKU-1", "B", 5)
+		for _, s := range steps {
+			got, err := l.ApplyLines(ctx, []LineState{s.state})
+			if err != nil {
+				t.Fatalf("%s: %v", s.name, err)
+			}
+			if got[0] != s.want {
+				t.Errorf("%s: result %+v, want %+v", s.name, got[0], s.want)
+			}
+			if f := stockOf(t, l, "SKU-1"); !sameFigs(f, s.after) {
+				t.Fatalf("%s: figures %v, want %v", s.name, f, s.after)
+			}
+		}
+		mustVerify(t, l, []string{"SKU-1"})
+		recs, err := l.Lines(ctx, "shop", "1")
+		if err != nil || len(recs) != 1 {
+			t.Fatalf("Lines: %v %v", recs, err)
+		}
+		want := LineRecord{Channel: "shop", OrderID: "1", LineID: "1", SKU: "SKU-1", Location: "A", Version: 108, Ordered: 5, Shipped: 4, Cancelled: 1, Restocked: 1, WrittenOff: 1}
+		if recs[0] != want {
+			t.Errorf("Lines = %+v, want %+v", recs[0], want)
+		}
+	})
+}
+
+func TestApplyLinesLocationChoice(t *testing.T) {
+	cases := []struct {
+		name       string
+		candidates []string
+		ordered    int64
+		strict     bool
+		want       LineResult
+	}{
+		{"first with enough", []string{"A", "B"}, 2, false, LineResult{Applied: true, Location: "A", Available: 1}},
+		{"skips one without enough", []string{"A", "B"}, 4, false, LineResult{Applied: true, Location: "B", Available: 1}},
+		{"none with enough takes the first", []string{"A", "B"}, 9, false, LineResult{Applied: true, Location: "A", Available: -6, Oversold: 6}},
+		{"priority order is the caller's", []string{"B", "A"}, 2, false, LineResult{Applied: true, Location: "B", Available: 3}},
+		{"an unknown candidate has nothing", []string{"Z", "B"}, 2, false, LineResult{Applied: true, Location: "B", Available: 3}},
+		{"strict with none enough refuses", []string{"A", "B"}, 9, true, LineResult{Ignored: "refused", Location: "A", Available: 3}},
+		{"strict with one enough takes it", []string{"A", "B"}, 5, true, LineResult{Applied: true, Location: "B", Available: 0}},
+		{"zero ordered takes the first", []string{"B", "A"}, 0, false, LineResult{Location: "B", Available: 5}},
+	}
+	eachBackend(t, func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		for i, c := range cases {
+			l := e.ledger(Options{})
+			sku := fmt.Sprintf("CHOICE-%d", i)
+			receive(t, l, sku, "A", 3)
+			receive(t, l, sku, "B", 5)
+			s := LineState{Channel: "shop", OrderID: "o", LineID: "l", SKU: sku, Candidates: c.candidates, Ordered: c.ordered, Version: 1, Strict: c.strict}
+			got, err := l.ApplyLines(ctx, []LineState{s})
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			if got[0] != c.want {
+				t.Errorf("%s: %+v, want %+v", c.name, got[0], c.want)
+			}
+			// A recorded line keeps its location even when availability changes.
+			s.Version, s.Ordered, s.Strict = 2, 0, false
+			s.Cancelled = 0
+			again, err := l.ApplyLines(ctx, []LineState{s})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.want.Ignored == "" && again[0].Location != c.want.Location {
+				t.Errorf("%s: recorded line moved from %s to %s", c.name, c.want.Location, again[0].Location)
+			}
+			mustVerify(t, l, []string{sku})
+		}
+	})
+}
+
+func TestStrictReserve(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		l := e.ledger(Options{})
+		receive(t, l, "S", "A", 4)
+		strict := func(o, v int64) LineResult {
+			t.Helper()
+			r, err := l.ApplyLines(ctx, []LineState{{Channel: "own", OrderID: "1", LineID: "1", SKU: "S", Location: "A", Ordered: o, Version: v, Strict: true}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r[0]
+		}
+		if r := strict(5, 1); r.Ignored != "refused" || r.Available != 4 {
+			t.Fatalf("5 of 4: %+v", r)
+		}
+		if f := stockOf(t, l, "S"); !sameFigs(f, figs{"A": {4, 0}}) {
+			t.Fatalf("refusal changed figures: %v", f)
+		}
+		if recs, _ := l.Lines(ctx, "own", "1"); len(recs) != 0 {
+			t.Fatalf("refusal left a record: %+v", recs)
+		}
+		if r := strict(4, 1); !r.Applied || r.Available != 0 {
+			t.Fatalf("4 of 4: %+v", r)
+		}
+		// Raising an existing line is checked against the increase only.
+		receive(t, l, "S", "A", 1)
+		if r := strict(5, 2); !r.Applied || r.Available != 0 {
+			t.Fatalf("+1 with 1 available: %+v", r)
+		}
+		if r := strict(6, 3); r.Ignored != "refused" {
+			t.Fatalf("+1 with 0 available: %+v", r)
+		}
+		if r := strict(2, 4); !r.Applied || r.Available != 3 {
+			t.Fatalf("decrease is never refused: %+v", r)
+		}
+		mustVerify(t, l, []string{"S"})
+	})
+}
+
+func TestApplyLinesUnknownSKU(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		l := e.ledger(Options{})
+		s := LineState{Channel: "shop", OrderID: "1", LineID: "1", SKU: "NOPE", Location: "A", Ordered: 1, Version: 1}
+		r, err := l.ApplyLines(ctx, []LineState{s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r[0] != (LineResult{Ignored: "unknown_sku", Location: "A"}) {
+			t.Fatalf("%+v", r[0])
+		}
+		if _, err := l.Stock(ctx, "NOPE"); !errors.Is(err, ErrUnknownSKU) {
+			t.Fatalf("Stock after unknown line: %v", err)
+		}
+		if n, _ := e.rdb.Exists(ctx, l.keys("NOPE").lines, l.keys("NOPE").journal).Result(); n != 0 {
+			t.Fatalf("unknown SKU left %d keys", n)
+		}
+		// Parked and re-applied once the SKU exists, the same state applies.
+		receive(t, l, "NOPE", "A", 2)
+		r, err = l.ApplyLines(ctx, []LineState{s})
+		if err != nil || !r[0].Applied || r[0].Available != 1 {
+			t.Fatalf("re-applied: %+v %v", r, err)
+		}
+	})
+}
+
+func TestApplyLinesBatch(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		l := e.ledger(Options{})
+		receive(t, l, "P", "A", 10)
+		receive(t, l, "Q", "A", 10)
+		batch := []LineState{
+			{Channel: "shop", OrderID: "9", LineID: "1", SKU: "P", Location: "A", Ordered: 2, Version: 5},
+			{Channel: "shop", OrderID: "9", LineID: "2", SKU: "Q", Location: "A", Ordered: 3, Version: 5},
+			{Channel: "shop", OrderID: "9", LineID: "3", SKU: "UNKNOWN", Location: "A", Ordered: 3, Version: 5},
+			{Channel: "shop", OrderID: "9", LineID: "1", SKU: "P", Location: "A", Ordered: 2, Version: 5},
+		}
+		r, err := l.ApplyLines(ctx, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []LineResult{
+			{Applied: true, Location: "A", Available: 8},
+			{Applied: true, Location: "A", Available: 7},
+			{Ignored: "unknown_sku", Location: "A"},
+			{Ignored: "duplicate", Location: "A", Available: 8},
+		}
+		for i := range want {
+			if r[i] != want[i] {
+				t.Errorf("line %d: %+v, want %+v", i, r[i], want[i])
+			}
+		}
+		recs, err := l.Lines(ctx, "shop", "9")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) != 2 || recs[0].SKU != "P" || recs[1].SKU != "Q" || recs[1].Reserved != 3 {
+			t.Fatalf("Lines: %+v", recs)
+		}
+		if recs, err := l.Lines(ctx, "shop", "never"); err != nil || recs != nil {
+			t.Fatalf("unknown order: %v %v", recs, err)
+		}
+	})
+}
+
+func TestApplyLinesInvalid(t *testing.T) {
+	ok := LineState{Channel: "c", OrderID: "o", LineID: "l", SKU: "s", Location: "A", Ordered: 3, Shipped: 1, Cancelled: 1, Returned: 1, Version: 1}
+	cases := []struct {
+		name string
+		mod  func(*LineState)
+	}{
+		{"no channel", func(s *LineState) { s.Channel = "" }},
+		{"no order", func(s *LineState) { s.OrderID = "" }},
+		{"no line", func(s *LineState) { s.LineID = "" }},
+		{"no sku", func(s *LineState) { s.SKU = "" }},
+		{"separator in an id", func(s *LineState) { s.OrderID = "a\x1fb" }},
+		{"no location nor candidates", func(s *LineState) { s.Location = "" }},
+		{"empty candidate", func(s *LineState) { s.Location = ""; s.Candidates = []string{"A", ""} }},
+		{"negative ordered", func(s *LineState) { s.Ordered = -1 }},
+		{"negative shipped", func(s *LineState) { s.Shipped = -1 }},
+		{"negative cancelled", func(s *LineState) { s.Cancelled = -1 }},
+		{"negative returned", func(s *LineState) { s.Returned = -1 }},
+		{"negative version", func(s *LineState) { s.Version = -1 }},
+		{"huge quantity", func(s *LineState) { s.Ordered = MaxQuantity + 1 }},
+		{"shipped and cancelled exceed ordered", func(s *LineState) { s.Shipped = 3 }},
+		{"returned exceed shipped", func(s *LineState) { s.Returned = 2 }},
+	}
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("valid state rejected: %v", err)
+	}
+	e := realRedis(t)
+	l := e.ledger(Options{Intents: true})
+	for _, c := range cases {
+		s := ok
+		c.mod(&s)
+		if err := s.Validate(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: Validate = %v", c.name, err)
+		}
+		r, err := l.ApplyLines(context.Background(), []LineState{ok, s})
+		if !errors.Is(err, ErrInvalid) || r != nil {
+			t.Errorf("%s: ApplyLines = %v, %v", c.name, r, err)
+		}
+	}
+	// Nothing at all was written, not even the valid line's intent or index.
+	if keys, _ := e.rdb.Keys(context.Background(), globEscape(e.prefix)+"*").Result(); len(keys) != 0 {
+		t.Fatalf("rejected batches wrote %v", keys)
+	}
+}
+
+func TestClosedLinesArePruned(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		l := e.ledger(Options{OperationTTL: time.Hour})
+		receive(t, l, "SKU-1", "A", 10)
+		apply := func(s LineState) LineResult {
+			t.Helper()
+			r, err := l.ApplyLines(ctx, []LineState{s})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r[0]
+		}
+		apply(line("1", "1", 2, 0, 0, 0, 1))
+		apply(line("1", "1", 2, 0, 2, 0, 2)) // closed now
+		e.clock.Advance(30 * time.Minute)
+		if r := apply(line("1", "1", 2, 0, 0, 0, 1)); r.Ignored != "stale" {
+			t.Fatalf("within the TTL a closed line remembers its version: %+v", r)
+		}
+		// Reopened and closed again, it is remembered from the new close.
+		apply(line("1", "1", 3, 0, 2, 0, 3))
+		apply(line("1", "1", 3, 0, 3, 0, 4))
+		e.clock.Advance(61 * time.Minute)
+		apply(line("2", "1", 1, 0, 1, 0, 1)) // closing another line prunes expired ones
+		recs, err := l.Lines(ctx, "shop", "1")
+		if err != nil || len(recs) != 0 {
+			t.Fatalf("expired closed line still held: %+v %v", recs, err)
+		}
+		if recs, _ := l.Lines(ctx, "shop", "2"); len(recs) != 1 {
+			t.Fatalf("the just-closed line must stay: %+v", recs)
+		}
+		if f := stockOf(t, l, "SKU-1"); !sameFigs(f, figs{"A": {10, 0}}) {
+			t.Fatalf("figures %v", f)
+		}
+		mustVerify(t, l, nil)
+	})
+}
+
+// TestApplyLinesBatchOrder: lines of one SKU share a script run, and each
+// sees the lines before it, as separate calls in batch order would.
+func TestApplyLinesBatchOrder(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		l := e.ledger(Options{})
+		receive(t, l, "G", "A", 3)
+		receive(t, l, "G", "B", 5)
+		receive(t, l, "H", "A", 1)
+		ls := func(order string, o, v int64, strict bool, loc string, cands ...string) LineState {
+			return LineState{Channel: "c", OrderID: order, LineID: "1", SKU: "G", Location: loc, Candidates: cands, Ordered: o, Version: v, Strict: strict}
+		}
+		batch := []LineState{
+			ls("1", 3, 1, false, "", "A", "B"), // takes A's 3
+			{Channel: "c", OrderID: "9", LineID: "1", SKU: "H", Location: "A", Ordered: 1, Version: 1},
+			ls("2", 1, 1, false, "", "A", "B"), // A has none left: B
+			ls("3", 5, 1, true, "B"),           // B has 4 left: refused
+			ls("4", 2, 2, false, "A"),
+			ls("4", 1, 1, false, "A"), // older than the line before it: stale
+			ls("5", 1, 1, false, "A"),
+			ls("5", 2, 2, false, "A"), // newer: moves one more
+		}
+		got, err := l.ApplyLines(ctx, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []LineResult{
+			{Applied: true, Location: "A", Available: 0},
+			{Applied: true, Location: "A", Available: 0},
+			{Applied: true, Location: "B", Available: 4},
+			{Ignored: "refused", Location: "B", Available: 4},
+			{Applied: true, Location: "A", Available: -2, Oversold: 2},
+			{Ignored: "stale", Location: "A", Available: -2, Oversold: 2},
+			{Applied: true, Location: "A", Available: -3, Oversold: 3},
+			{Applied: true, Location: "A", Available: -4, Oversold: 4},
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("line %d: %+v, want %+v", i, got[i], want[i])
+			}
+		}
+		if f := stockOf(t, l, "G"); !sameFigs(f, figs{"A": {3, 7}, "B": {5, 1}}) {
+			t.Fatalf("figures %v", f)
+		}
+		mustVerify(t, l, nil)
+	})
+}

@@ -1,0 +1,21 @@
+-- count.lua sets on_hand at one location to an absolute count from a WMS,
+-- unless a count with the same or a newer version was already applied.
+-- KEYS: 1 stock hash, 2 journal
+-- ARGV: 1 location, 2 quantity, 3 version, 4 net '1'|'0', 5 cause, 6 now (ms),
+--       7 journal maxlen
+-- Returns {status, on_hand, reserved}.
+local skey, jkey = KEYS[1], KEYS[2]
+local loc, ver = ARGV[1], ARGV[3]
+local h, r, cv = getfig(skey, loc)
+if cv ~= '' and vcmp(ver, cv) <= 0 then return {'stale', h, r} end
+
+-- A net figure already excludes open reservations, so the physical count
+-- is that figure plus what is reserved here: reservations are never
+-- subtracted twice.
+local nh = tonumber(ARGV[2])
+if ARGV[4] == '1' then nh = nh + r end
+putfig(skey, loc, nh, r, ver)
+local op = 'count'
+if ARGV[4] == '1' then op = 'count_net' end
+journal(jkey, ARGV[7], ARGV[6], op, ARGV[5], 'v=' .. ver, loc, h, r, nh, r)
+return {'applied', nh, r}

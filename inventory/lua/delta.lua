@@ -1,0 +1,28 @@
+-- delta.lua moves on_hand at one location by a signed amount, once per
+-- operation key: a repeated key returns the figures of its first run.
+-- KEYS: 1 stock hash, 2 journal, 3 operation key
+-- ARGV: 1 location, 2 on_hand delta, 3 op, 4 cause, 5 ref, 6 may create
+--       the SKU '1'|'0', 7 refuse a negative on_hand '1'|'0', 8 now (ms),
+--       9 operation TTL (ms), 10 journal maxlen
+-- Returns {status, on_hand, reserved}.
+local skey, jkey, kkey = KEYS[1], KEYS[2], KEYS[3]
+local loc = ARGV[1]
+local dh = tonumber(ARGV[2])
+
+local prev = redis.call('GET', kkey)
+if prev then
+  local h, r = string.match(prev, '^(-?%d+),(-?%d+)$')
+  if not h then return redis.error_reply('ERR corrupt operation record') end
+  return {'repeat', tonumber(h), tonumber(r)}
+end
+
+local h, r, cv, found = getfig(skey, loc)
+if not found and ARGV[6] ~= '1' and redis.call('EXISTS', skey) == 0 then
+  return {'unknown_sku', 0, 0}
+end
+if ARGV[7] == '1' and h + dh < 0 then return {'insufficient', h, r} end
+
+putfig(skey, loc, h + dh, r, cv)
+journal(jkey, ARGV[10], ARGV[8], ARGV[3], ARGV[4], ARGV[5], loc, h, r, h + dh, r)
+redis.call('SET', kkey, n2s(h + dh) .. ',' .. n2s(r), 'PX', ARGV[9])
+return {'applied', h + dh, r}

@@ -1,0 +1,112 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// SKUStock is one SKU's figures at every location it has.
+type SKUStock struct {
+	SKU       string
+	Locations map[string]Level
+}
+
+// Available is the SKU's available stock per location, as ATS takes it.
+func (s SKUStock) Available() map[string]int64 {
+	m := make(map[string]int64, len(s.Locations))
+	for loc, lv := range s.Locations {
+		m[loc] = lv.Available
+	}
+	return m
+}
+
+// Stock reads one SKU at all its locations; ErrUnknownSKU if it was never created.
+func (l *Ledger) Stock(ctx context.Context, sku string) (SKUStock, error) {
+	m, err := l.rdb.HGetAll(ctx, l.keys(sku).stock).Result()
+	if err != nil {
+		return SKUStock{}, fmt.Errorf("reading stock of %s: %w", sku, err)
+	}
+	if len(m) == 0 {
+		return SKUStock{}, fmt.Errorf("stock of %s: %w", sku, ErrUnknownSKU)
+	}
+	return decodeStock(sku, m)
+}
+
+// StockMany reads many SKUs in one round trip; unknown SKUs are absent.
+func (l *Ledger) StockMany(ctx context.Context, skus []string) (map[string]SKUStock, error) {
+	cmds := make([]*redis.MapStringStringCmd, len(skus))
+	_, _ = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, s := range skus {
+			cmds[i] = p.HGetAll(ctx, l.keys(s).stock)
+		}
+		return nil
+	})
+	out := make(map[string]SKUStock, len(skus))
+	for i, s := range skus {
+		m, err := cmds[i].Result()
+		if err != nil {
+			return nil, fmt.Errorf("reading stock of %s: %w", s, err)
+		}
+		if len(m) == 0 {
+			continue
+		}
+		st, err := decodeStock(s, m)
+		if err != nil {
+			return nil, err
+		}
+		out[s] = st
+	}
+	return out, nil
+}
+
+func decodeStock(sku string, m map[string]string) (SKUStock, error) {
+	st := SKUStock{SKU: sku, Locations: make(map[string]Level, len(m))}
+	for loc, v := range m {
+		f, err := decodeFigures(v)
+		if err != nil {
+			return SKUStock{}, fmt.Errorf("stock of %s at %s: %w", sku, loc, err)
+		}
+		st.Locations[loc] = f.Level
+	}
+	return st, nil
+}
+
+// SKUs calls fn with every known SKU, in pages, as SCAN finds them (a SKU
+// created during the scan may be missed; none is reported twice within a
+// page). On a Cluster every master is scanned. An error from fn stops it.
+func (l *Ledger) SKUs(ctx context.Context, fn func([]string) error) error {
+	match := globEscape(l.opts.Prefix+"s:{") + "*}"
+	scan := func(ctx context.Context, c redis.UniversalClient) error {
+		iter := c.Scan(ctx, 0, match, 1000).Iterator()
+		page := make([]string, 0, 1000)
+		seen := map[string]bool{}
+		for iter.Next(ctx) {
+			sku, err := l.skuFromStockKey(iter.Val())
+			if err != nil || seen[sku] {
+				continue // a foreign key that happens to match the pattern
+			}
+			seen[sku] = true
+			page = append(page, sku)
+			if len(page) == cap(page) {
+				if err := fn(page); err != nil {
+					return err
+				}
+				page = make([]string, 0, 1000)
+				seen = map[string]bool{}
+			}
+		}
+		if err := iter.Err(); err != nil {
+			return fmt.Errorf("scanning SKUs: %w", err)
+		}
+		if len(page) > 0 {
+			return fn(page)
+		}
+		return nil
+	}
+	if cc, ok := l.rdb.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+	}
+	return scan(ctx, l.rdb)
+}

@@ -1,0 +1,214 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Inconsistency is one thing Verify found wrong.
+type Inconsistency struct {
+	SKU, Location string
+	What          string
+	Expected      string
+	Actual        string
+}
+
+func (i Inconsistency) String() string {
+	return fmt.Sprintf("%s @ %s: %s: expected %s, got %s", i.SKU, i.Location, i.What, i.Expected, i.Actual)
+}
+
+// Verify checks each SKU (nil = every SKU) and reports every inconsistency:
+//
+//   - each location's reserved equals the sum of its open line records;
+//   - the journal chain over the newest Options.VerifyDepth entries: each
+//     entry's "after" equals the next entry's "before" at that location, and
+//     the last "after" equals the current figures (the journal is trimmed,
+//     so it is never replayed from zero);
+//   - no negative reserved; line records internally consistent and decodable.
+//
+// Each SKU is read in one MULTI/EXEC, so concurrent writes cannot fake an
+// inconsistency. A SKU named explicitly that does not exist is an error
+// wrapping ErrUnknownSKU.
+func (l *Ledger) Verify(ctx context.Context, skus []string) ([]Inconsistency, error) {
+	var out []Inconsistency
+	check := func(page []string) error {
+		found, err := l.verifyPage(ctx, page, skus != nil)
+		out = append(out, found...)
+		return err
+	}
+	if skus != nil {
+		for start := 0; start < len(skus); start += 100 {
+			if err := check(skus[start:min(start+100, len(skus))]); err != nil {
+				return out, err
+			}
+		}
+		return out, nil
+	}
+	err := l.SKUs(ctx, check)
+	return out, err
+}
+
+type skuSnapshot struct {
+	stock   *redis.MapStringStringCmd
+	lines   *redis.MapStringStringCmd
+	journal *redis.XMessageSliceCmd
+}
+
+func (l *Ledger) verifyPage(ctx context.Context, skus []string, named bool) ([]Inconsistency, error) {
+	snaps := make([]skuSnapshot, len(skus))
+	read := func(from, to int) error {
+		_, err := l.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			for i := from; i < to; i++ {
+				k := l.keys(skus[i])
+				snaps[i] = skuSnapshot{
+					stock:   p.HGetAll(ctx, k.stock),
+					lines:   p.HGetAll(ctx, k.lines),
+					journal: p.XRevRangeN(ctx, k.journal, "+", "-", l.opts.VerifyDepth),
+				}
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("verify: reading %s: %w", skus[from], err)
+		}
+		return nil
+	}
+	// One MULTI per page on a single Redis; on a Cluster a MULTI must stay
+	// within one slot, so one per SKU.
+	if l.cluster {
+		for i := range skus {
+			if err := read(i, i+1); err != nil {
+				return nil, err
+			}
+		}
+	} else if err := read(0, len(skus)); err != nil {
+		return nil, err
+	}
+	var out []Inconsistency
+	for i, sku := range skus {
+		stock, lines, msgs := snaps[i].stock.Val(), snaps[i].lines.Val(), snaps[i].journal.Val()
+		if len(stock) == 0 {
+			if len(lines) > 0 || len(msgs) > 0 {
+				out = append(out, Inconsistency{SKU: sku, What: "records or journal of a SKU without figures", Expected: "no records", Actual: fmt.Sprintf("%d line records, %d journal entries", len(lines), len(msgs))})
+				continue
+			}
+			if named {
+				return out, fmt.Errorf("verify %s: %w", sku, ErrUnknownSKU)
+			}
+			continue
+		}
+		out = append(out, verifySKU(sku, stock, lines, msgs)...)
+	}
+	return out, nil
+}
+
+// verifySKU is Verify's pure part, on one SKU's stored data.
+func verifySKU(sku string, stock, lines map[string]string, newestFirst []redis.XMessage) []Inconsistency {
+	var out []Inconsistency
+	add := func(loc, what, exp, act string) {
+		out = append(out, Inconsistency{SKU: sku, Location: loc, What: what, Expected: exp, Actual: act})
+	}
+	figs := map[string]Level{}
+	for loc, v := range stock {
+		f, err := decodeFigures(v)
+		if err != nil {
+			add(loc, "undecodable figures", "onhand,reserved[,version]", strconv.Quote(v))
+			continue
+		}
+		figs[loc] = f.Level
+		if f.Reserved < 0 {
+			add(loc, "negative reserved", ">= 0", strconv.FormatInt(f.Reserved, 10))
+		}
+	}
+
+	reserved := map[string]int64{}
+	for field, v := range lines {
+		r, err := decodeLineRecord(v)
+		if err != nil {
+			add("", "undecodable line record "+strconv.Quote(field), "version,ordered,shipped,cancelled,restocked,writtenoff,location", strconv.Quote(v))
+			continue
+		}
+		if _, _, _, err := splitLineField(field); err != nil {
+			add(r.Location, "undecodable line field", "channel\\x1forder\\x1fline", strconv.Quote(field))
+		}
+		for _, p := range r.problems() {
+			add(r.Location, "line record "+strconv.Quote(field)+" inconsistent", "shipped+cancelled <= ordered, returned <= shipped", p)
+		}
+		if r.Reserved > 0 {
+			reserved[r.Location] += r.Reserved
+		}
+	}
+	locs := map[string]bool{}
+	for loc := range figs {
+		locs[loc] = true
+	}
+	for loc := range reserved {
+		locs[loc] = true
+	}
+	for _, loc := range sortedKeys(locs) {
+		fig, ok := figs[loc]
+		if !ok && stock[loc] != "" {
+			continue // undecodable, reported above
+		}
+		if fig.Reserved != reserved[loc] {
+			add(loc, "reserved differs from the open order lines", strconv.FormatInt(reserved[loc], 10), strconv.FormatInt(fig.Reserved, 10))
+		}
+	}
+
+	// The chain runs oldest first, per location.
+	last := map[string]JournalEntry{}
+	for i := len(newestFirst) - 1; i >= 0; i-- {
+		m := newestFirst[i]
+		e, err := decodeJournalEntry(m.ID, m.Values)
+		if err != nil {
+			add("", "undecodable journal entry "+m.ID, "o,c,f,l,h0,r0,h1,r1,t", err.Error())
+			continue
+		}
+		if prev, ok := last[e.Location]; ok && !sameFigures(prev.After, e.Before) {
+			add(e.Location, "journal chain broken at "+e.ID+" (after "+prev.ID+")", figString(prev.After), figString(e.Before))
+		}
+		last[e.Location] = e
+	}
+	for _, loc := range sortedKeys(locsOf(last)) {
+		e := last[loc]
+		fig, ok := figs[loc]
+		if !ok {
+			if stock[loc] == "" {
+				add(loc, "journaled location without figures", figString(e.After), "missing")
+			}
+			continue
+		}
+		if !sameFigures(e.After, fig) {
+			add(loc, "figures differ from the journal's last entry "+e.ID, figString(e.After), figString(fig))
+		}
+	}
+	return out
+}
+
+func sameFigures(a, b Level) bool { return a.OnHand == b.OnHand && a.Reserved == b.Reserved }
+
+func figString(lv Level) string {
+	return fmt.Sprintf("on_hand=%d reserved=%d", lv.OnHand, lv.Reserved)
+}
+
+func locsOf(m map[string]JournalEntry) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k := range m {
+		out[k] = true
+	}
+	return out
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

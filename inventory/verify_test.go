@@ -1,0 +1,77 @@
+package inventory
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// TestVerifyFindsDamage breaks stored data in each way Verify must notice.
+func TestVerifyFindsDamage(t *testing.T) {
+	cases := []struct {
+		name   string
+		damage func(ctx context.Context, e *testEnv, k skuKeys) error
+		want   []string // substrings of What, one per expected inconsistency
+	}{
+		{"reserved without a line", func(ctx context.Context, e *testEnv, k skuKeys) error {
+			return e.rdb.HSet(ctx, k.stock, "A", "10,5").Err()
+		}, []string{"reserved differs", "figures differ from the journal"}},
+		{"line record lost", func(ctx context.Context, e *testEnv, k skuKeys) error {
+			return e.rdb.HDel(ctx, k.lines, lineField("c", "o", "1")).Err()
+		}, []string{"reserved differs"}},
+		{"negative reserved", func(ctx context.Context, e *testEnv, k skuKeys) error {
+			return e.rdb.HSet(ctx, k.stock, "B", "1,-1").Err()
+		}, []string{"negative reserved", "reserved differs"}},
+		{"undecodable figures", func(ctx context.Context, e *testEnv, k skuKeys) error {
+			return e.rdb.HSet(ctx, k.stock, "A", "ten").Err()
+		}, []string{"undecodable figures"}},
+		{"undecodable record", func(ctx context.Context, e *testEnv, k skuKeys) error {
+			return e.rdb.HSet(ctx, k.lines, lineField("c", "o", "9"), "1,2").Err()
+		}, []string{"undecodable line record"}},
+		{"inconsistent record", func(ctx context.Context, e *testEnv, k skuKeys) error {
+			return e.rdb.HSet(ctx, k.lines, lineField("c", "o", "9"), "1,1,1,1,0,0,B").Err()
+		}, []string{"inconsistent"}},
+		{"journal chain broken", func(ctx context.Context, e *testEnv, k skuKeys) error {
+			return e.rdb.XAdd(ctx, &redis.XAddArgs{Stream: k.journal, Values: []any{"o", "adjust", "c", "x", "f", "k", "l", "A", "h0", "99", "r0", "2", "h1", "10", "r1", "2", "t", "1"}}).Err()
+		}, []string{"journal chain broken"}},
+		{"figures changed behind the journal", func(ctx context.Context, e *testEnv, k skuKeys) error {
+			return e.rdb.HSet(ctx, k.stock, "A", "11,2").Err()
+		}, []string{"figures differ from the journal"}},
+	}
+	eachBackend(t, func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		for _, c := range cases {
+			l := e.ledger(Options{})
+			sku := "V-" + strings.ReplaceAll(c.name, " ", "-")
+			receive(t, l, sku, "A", 10)
+			if _, err := l.ApplyLines(ctx, []LineState{{Channel: "c", OrderID: "o", LineID: "1", SKU: sku, Location: "A", Ordered: 2, Version: 1}}); err != nil {
+				t.Fatal(err)
+			}
+			mustVerify(t, l, []string{sku})
+			if err := c.damage(ctx, e, l.keys(sku)); err != nil {
+				t.Fatal(err)
+			}
+			got, err := l.Verify(ctx, []string{sku})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(c.want) {
+				t.Errorf("%s: %d inconsistencies %v, want %v", c.name, len(got), got, c.want)
+				continue
+			}
+			for _, w := range c.want {
+				found := false
+				for _, g := range got {
+					if strings.Contains(g.What, w) && g.SKU == sku {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("%s: no %q in %v", c.name, w, got)
+				}
+			}
+		}
+	})
+}

@@ -53,8 +53,8 @@ func (e *Engine) gauges(ctx context.Context) error {
 		if n, err := e.parking.Count(ctx); err == nil {
 			e.m.parkedSKUs.Set(float64(n))
 		}
-		if in, err := e.ledger.PendingIntents(ctx, 100000); err == nil {
-			e.m.intents.Set(float64(len(in)))
+		if n, err := e.ledger.PendingCount(ctx); err == nil {
+			e.m.intents.Set(float64(n))
 		}
 		for _, name := range e.names {
 			for _, job := range []string{"poll", "reconcile", "push"} {

@@ -11,6 +11,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -18,7 +20,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/shelfsync/shelfsync/connectors"
-	"github.com/shelfsync/shelfsync/sync/admin"
 	"github.com/shelfsync/shelfsync/sync/demo"
 	syncengine "github.com/shelfsync/shelfsync/sync/engine"
 )
@@ -29,6 +30,9 @@ func init() {
 		run:     runDemo,
 	}
 }
+
+// The simulator seeds the daemon's own engine.
+var _ demo.Engine = (*syncengine.Engine)(nil)
 
 // convergeBound is how long the demo waits, after the orders stop, for
 // every channel to list what the ledger says.
@@ -46,6 +50,10 @@ type demoFlags struct {
 	json      bool
 	logLevel  string
 	seed      uint64
+	cpuprof   string
+	workers   int
+	poll      time.Duration
+	reconcile time.Duration
 }
 
 // runDemo is `shelfsync demo`: the daemon's own wiring and engine, with a
@@ -66,24 +74,46 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.redis, "redis", "", "a real Redis (host:port) instead of the embedded one")
 	fs.StringVar(&f.keyPrefix, "key-prefix", "", "key prefix on --redis (default: a fresh one, deleted at the end)")
 	fs.BoolVar(&f.quiet, "quiet", false, "print the summary only")
-	fs.BoolVar(&f.json, "json", false, "print the summary as JSON")
+	fs.BoolVar(&f.json, "json", false, "print the summary as JSON on stdout (no live lines; the banner goes to stderr)")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "the daemon's log level (logs go to stderr)")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the catalogue and the order stream")
+	fs.DurationVar(&f.poll, "poll", 15*time.Second, "every channel's order poll interval")
+	fs.DurationVar(&f.reconcile, "reconcile", 30*time.Second, "every channel's reconcile interval")
+	fs.IntVar(&f.workers, "workers", 16, "the daemon's intake workers (sync.workers)")
+	fs.StringVar(&f.cpuprof, "cpuprofile", "", "write a CPU profile of the whole run to this file (to find bottlenecks)")
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
-	if f.duration < 0 || f.rate < 0 || f.skus < 1 || f.latency < 0 {
-		fmt.Fprintln(stderr, "demo: --duration, --rate and --latency must not be negative, --skus must be at least 1")
+	if f.duration < 0 || f.rate < 0 || f.skus < 1 || f.latency < 0 || f.workers < 1 || f.poll < time.Second || f.reconcile < time.Second {
+		fmt.Fprintln(stderr, "demo: --duration, --rate and --latency must not be negative, --skus and --workers must be at least 1, --poll and --reconcile at least 1s")
 		return 2
+	}
+	if f.cpuprof != "" {
+		pf, err := os.Create(f.cpuprof)
+		if err != nil {
+			fmt.Fprintf(stderr, "demo: %v\n", err)
+			return 2
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			fmt.Fprintf(stderr, "demo: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	return demoMain(ctx, f, stdout, stderr)
 }
 
 func demoMain(ctx context.Context, f demoFlags, stdout, stderr io.Writer) int {
 	start := time.Now()
+	// With --json, stdout carries the summary only; the banner goes to stderr.
+	banner := stdout
+	if f.json {
+		banner = stderr
+	}
 	say := func(format string, a ...any) {
 		if !f.quiet {
-			fmt.Fprintf(stdout, format, a...)
+			fmt.Fprintf(banner, format, a...)
 		}
 	}
 	fakes := demo.StartFakes(f.latency)
@@ -111,7 +141,8 @@ func demoMain(ctx context.Context, f demoFlags, stdout, stderr io.Writer) int {
 	}
 	token := randomHex(16)
 	cfg, err := demo.Config(fakes, demo.ConfigOptions{
-		RedisAddr: addr, KeyPrefix: prefix, Listen: listen, AdminToken: token, LogLevel: f.logLevel,
+		RedisAddr: addr, KeyPrefix: prefix, Listen: listen, AdminToken: token, LogLevel: f.logLevel, Workers: f.workers,
+		Poll: f.poll, Reconcile: f.reconcile,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "demo: %v\n", err)
@@ -136,11 +167,7 @@ func demoMain(ctx context.Context, f demoFlags, stdout, stderr io.Writer) int {
 			}
 		}()
 	}
-	conns := make(map[string]connectors.Connector, len(w.channels))
-	for _, ch := range w.channels {
-		conns[ch.cfg.Name] = ch.conn
-	}
-	eng, err := syncengine.New(syncengine.Options{Config: cfg, Redis: w.rdb, Connectors: conns, Registry: w.reg, Logger: log})
+	eng, err := newEngine(w) // the daemon's own engine, admin API included
 	if err != nil {
 		log.Error().Err(err).Msg("building the engine")
 		return 1
@@ -149,7 +176,6 @@ func demoMain(ctx context.Context, f demoFlags, stdout, stderr io.Writer) int {
 		log.Error().Err(err).Msg("mounting webhook receivers")
 		return 1
 	}
-	w.srv.Mount("/api/v1/", admin.New(eng, token, log.With().Str("component", "admin").Logger()))
 	if err := w.srv.Listen(); err != nil {
 		log.Error().Err(err).Msg("cannot listen")
 		return 1
@@ -167,7 +193,8 @@ func demoMain(ctx context.Context, f demoFlags, stdout, stderr io.Writer) int {
 	}
 	say("shelfsync demo: %d SKUs at 2 locations, %s; fakes: Shopify, eBay, Amazon with %s API latency\n",
 		f.skus, store, f.latency)
-	say("  Amazon's rate limits are raised to a large seller's plan (getOrder/getOrderItems 50/s, patchListingsItem 100/s; published: 0.5/s and 5/s)\n")
+	say("  rate limits: Shopify Plus (1000 cost points/s); Amazon raised to a large seller's plan (getOrder/getOrderItems 50/s,\n")
+	say("  patchListingsItem 100/s; Amazon's published defaults are 0.5/s and 5/s); eBay unthrottled\n")
 	say("  metrics:   %s/metrics\n", base)
 	say("  admin API: curl -H 'Authorization: Bearer %s' %s/api/v1/channels\n", token, base)
 	say("  webhooks:  %s/webhooks/{shopify,ebay}; Amazon notifications go through its SQS fake\n", base)
@@ -190,6 +217,18 @@ func demoMain(ctx context.Context, f demoFlags, stdout, stderr io.Writer) int {
 		}
 		return nil
 	})
+	// As in runDaemon: every connector that is a Runner (Amazon's SQS
+	// reader) runs in the group.
+	for _, ch := range w.channels {
+		if r, ok := ch.conn.(connectors.Runner); ok {
+			g.Go(func() error {
+				if err := r.Run(gctx, eng.Sink()); err != nil {
+					return fmt.Errorf("channel %s: %w", ch.cfg.Name, err)
+				}
+				return nil
+			})
+		}
+	}
 
 	orders := ctx
 	if f.duration > 0 {
@@ -209,7 +248,7 @@ func demoMain(ctx context.Context, f demoFlags, stdout, stderr io.Writer) int {
 		_ = gen.Run(orders)
 	}()
 
-	live := newLiveLines(w.reg, start)
+	live := newLiveLines(w.reg, time.Now()) // t= counts from the first order
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	failed := false

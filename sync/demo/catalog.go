@@ -13,9 +13,9 @@ import (
 )
 
 // Engine is what the simulator needs of the running engine: the ledger
-// to seed the initial stock, what each channel should list, and a way to
-// tell it what the channels list before the first push (a merchant's
-// listings exist before shelfsync is installed). *engine.Engine has it.
+// to seed the initial stock, and a way to tell it what the channels list
+// before the first push (a merchant's listings exist before shelfsync is
+// installed). *engine.Engine has it.
 type Engine interface {
 	Ledger() *inventory.Ledger
 	SetReported(ctx context.Context, channel, sku string, qty int64) error
@@ -34,8 +34,9 @@ type Catalog struct {
 }
 
 // NewCatalog generates n SKUs (DEMO-000001…) with stock at both
-// locations: mostly a few dozen units, some nearly sold out, so that
-// the order stream reaches zero on a few and oversells can happen.
+// locations: mostly a few hundred units (a minute at 100 orders/s on 200
+// SKUs sells about 40 of each), one in ten nearly sold out, so that the
+// order stream reaches zero on some and oversells can happen.
 func NewCatalog(n int, seed uint64) *Catalog {
 	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
 	c := &Catalog{Items: make([]Item, n)}
@@ -45,9 +46,9 @@ func NewCatalog(n int, seed uint64) *Catalog {
 		case r == 0: // nearly sold out
 			it.Warehouse, it.Store = int64(rng.IntN(3)), 0
 		case r < 3: // warehouse only
-			it.Warehouse = int64(10 + rng.IntN(40))
+			it.Warehouse = int64(50 + rng.IntN(400))
 		default:
-			it.Warehouse, it.Store = int64(10+rng.IntN(60)), int64(rng.IntN(15))
+			it.Warehouse, it.Store = int64(50+rng.IntN(500)), int64(rng.IntN(40))
 		}
 		c.Items[i] = it
 	}

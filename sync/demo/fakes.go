@@ -41,12 +41,22 @@ func AmazonRateLimits() map[string]float64 {
 	}
 }
 
+// Shopify's GraphQL cost bucket of a Shopify Plus store: 1000 points a
+// second (shopify.dev, "GraphQL Admin API rate limits"), a bucket of ten
+// seconds of it. A store taking tens of orders a second is on Plus; the
+// standard plan's 100 points a second is used up by one order poll.
+const (
+	shopifyPlusRestore = 1000
+	shopifyPlusBucket  = 10000
+)
+
 // StartFakes starts the three fakes, each answering after latency.
-// Shopify keeps its standard plan's cost bucket (1000 points, 100/s).
 func StartFakes(latency time.Duration) *Fakes {
 	return &Fakes{
-		Shopify: shopifytest.New(shopifytest.Options{Latency: latency}),
-		Ebay:    ebaytest.New(ebaytest.Options{Latency: latency}),
+		Shopify: shopifytest.New(shopifytest.Options{
+			Latency: latency, BucketSize: shopifyPlusBucket, RestoreRate: shopifyPlusRestore,
+		}),
+		Ebay: ebaytest.New(ebaytest.Options{Latency: latency}),
 		Amazon: amazontest.New(amazontest.Options{
 			Latency: latency, RateLimits: AmazonRateLimits(),
 			// A message the connector received but could not hand on is

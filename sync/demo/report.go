@@ -114,7 +114,7 @@ func (s Summary) Print(w io.Writer) {
 			c.Name, c.OrdersPlaced, c.OrdersApplied, c.Cancels, c.Refunds, c.Pushes, c.Items, c.APICalls, c.CallsPerSKU,
 			c.ItemsPerPush, c.Parked, formatSeconds(c.P50Seconds), formatSeconds(c.P99Seconds))
 	}
-	fmt.Fprintf(w, "  (orders: placed on the fake; applied: order versions the ledger took, duplicates and cancels included)\n")
+	fmt.Fprintf(w, "  (orders: placed on the fake; applied: order line versions that changed the ledger: new orders, cancels, refunds)\n")
 	fmt.Fprintf(w, "  units sold %d, oversold units %.0f, propagation p50 %s p99 %s over %.0f pushes accepted\n",
 		s.Units, s.OversoldUnits, formatSeconds(s.P50Seconds), formatSeconds(s.P99Seconds), s.Propagations)
 	fmt.Fprintf(w, "  (calls/SKU: every API call the channel got — order fetches, polls, reconciles, tokens, pushes — per pushed SKU change it accepted)\n")

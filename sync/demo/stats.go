@@ -12,7 +12,11 @@ import (
 
 // ChannelFigures are one channel's figures read from the daemon's metrics.
 type ChannelFigures struct {
-	Orders   float64 // orders applied to the ledger (shelfsync_events_applied_total, kind order)
+	// Orders is order line versions that changed the ledger
+	// (shelfsync_ledger_line_updates_total, result applied): in the demo,
+	// whose orders have one line, each new order and each cancel or refund.
+	// Duplicates, stale versions and re-polled orders do not count.
+	Orders   float64
 	Pushes   float64 // push batches (shelfsync_push_batches_total)
 	Items    float64 // pushed items, any result (shelfsync_push_items_total)
 	Accepted float64 // pushed items the channel accepted
@@ -60,8 +64,8 @@ func Gather(g prometheus.Gatherer) (Figures, error) {
 	for _, mf := range mfs {
 		for _, m := range mf.GetMetric() {
 			switch mf.GetName() {
-			case "shelfsync_events_applied_total":
-				if label(m, "kind") == "order" {
+			case "shelfsync_ledger_line_updates_total":
+				if label(m, "result") == "applied" {
 					ch(m).Orders += m.GetCounter().GetValue()
 				}
 			case "shelfsync_push_batches_total":

@@ -25,7 +25,7 @@ var testEnv = map[string]string{
 	"SHELFSYNC_TEST_CLIENT_SECRET":      "client-secret-DO-NOT-LEAK",
 	"SHELFSYNC_TEST_REFRESH_TOKEN":      "refresh-DO-NOT-LEAK",
 	"SHELFSYNC_TEST_VERIFICATION_TOKEN": "verify-DO-NOT-LEAK",
-	"SHELFSYNC_TEST_POOL_SIZE":          "7",
+	"SHELFSYNC_TEST_POOL_SIZE":          "17",
 	"SHELFSYNC_TEST_PORT":               "9191",
 }
 
@@ -110,8 +110,8 @@ func TestEnvFillsTypedValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Redis.PoolSize != 7 || cfg.HTTP.Listen != ":9191" {
-		t.Fatalf("pool_size %d listen %q, want 7 and :9191", cfg.Redis.PoolSize, cfg.HTTP.Listen)
+	if cfg.Redis.PoolSize != 17 || cfg.HTTP.Listen != ":9191" {
+		t.Fatalf("pool_size %d listen %q, want 17 and :9191", cfg.Redis.PoolSize, cfg.HTTP.Listen)
 	}
 }
 
@@ -215,7 +215,7 @@ func TestSecretsNeverInErrors(t *testing.T) {
 	}
 	breakages := map[string]func(string) string{
 		"type error next to secrets": func(s string) string {
-			return strings.Replace(s, "pool_size: 10", "pool_size: ten", 1)
+			return strings.Replace(s, "pool_size: 24", "pool_size: ten", 1)
 		},
 		"unknown key next to a secret": func(s string) string {
 			return strings.Replace(s, "      access_token:", "      access_tokn:", 1)

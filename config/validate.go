@@ -16,6 +16,10 @@ import (
 // (minute hour dom month dow) or descriptors such as "@every 5m", "@hourly".
 var CronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
+// minSpareConns is how many pooled Redis connections the daemon needs
+// besides those its intake workers hold.
+const minSpareConns = 8
+
 var channelName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 type checker struct{ problems []Problem }
@@ -88,6 +92,11 @@ func (cfg *Config) validate() []Problem {
 	s := cfg.Sync
 	if s.Workers < 1 || s.Workers > 1024 {
 		c.addf("sync.workers", "must be between 1 and 1024, got %d", s.Workers)
+	} else if r.PoolSize > 0 && r.PoolSize < s.Workers+minSpareConns {
+		// Each intake worker holds a pooled connection while it waits on
+		// the stream; the pushers, the ledger and the API need the rest.
+		c.addf("redis.pool_size", "must be at least sync.workers + %d (%d): each intake worker holds a connection while it waits; got %d",
+			minSpareConns, s.Workers+minSpareConns, r.PoolSize)
 	}
 	c.nonNegative("sync.coalesce_window", int64(s.CoalesceWindow))
 	c.positive("sync.max_attempts", int64(s.MaxAttempts))

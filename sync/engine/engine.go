@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -68,6 +69,9 @@ type Engine struct {
 	channels  map[string]*channel
 	names     []string
 	m         *metrics
+
+	staleMu       sync.Mutex
+	lastStalePoll map[string]time.Time
 }
 
 // channel is one channel's share of the engine.
@@ -89,7 +93,7 @@ func New(o Options) (*Engine, error) {
 		reg = prometheus.NewRegistry()
 	}
 	prefix := cfg.Redis.KeyPrefix
-	e := &Engine{o: o, cfg: cfg, log: o.Logger, channels: map[string]*channel{}}
+	e := &Engine{o: o, cfg: cfg, log: o.Logger, channels: map[string]*channel{}, lastStalePoll: map[string]time.Time{}}
 	e.leases = lease.NewManager(o.Redis, prefix, o.Holder)
 	e.board = status.New(o.Redis, prefix)
 	e.m = newMetrics(reg)
@@ -191,9 +195,24 @@ func (e *Engine) SetReported(ctx context.Context, ch, sku string, qty int64) err
 	return c.outbox.SetReported(ctx, sku, qty)
 }
 
-// onStale: a channel refused a compare-and-set because it sold meanwhile:
-// catch up on its orders now.
+// staleRepoll is the least time between two order polls that stale
+// compares of one channel trigger: a burst of sales on a busy channel must
+// not turn into back-to-back polls that eat the channel's API budget (the
+// webhook of a sale normally arrives first anyway; the poll is the backstop).
+const staleRepoll = 10 * time.Second
+
+// onStale: a channel refused a compare-and-set because it sold something
+// the ledger has not seen: catch up on its orders.
 func (e *Engine) onStale(ch string) {
+	e.staleMu.Lock()
+	last := e.lastStalePoll[ch]
+	now := time.Now()
+	if now.Sub(last) < staleRepoll {
+		e.staleMu.Unlock()
+		return
+	}
+	e.lastStalePoll[ch] = now
+	e.staleMu.Unlock()
 	e.sched.Trigger(ch, "poll")
 }
 

@@ -21,6 +21,8 @@ func (e *Engine) Propagate(ctx context.Context, skus []string, cause time.Time) 
 	if err != nil {
 		return fmt.Errorf("reading stock to propagate: %w", err)
 	}
+	var batches []outbox.Batch
+	var pushers []*channel
 	for _, name := range e.names {
 		ch := e.channels[name]
 		if ch.pusher == nil {
@@ -34,12 +36,16 @@ func (e *Engine) Propagate(ctx context.Context, skus []string, cause time.Time) 
 			}
 			wants = append(wants, outbox.Want{SKU: sku, Quantity: e.ats(ch, st), Cause: cause})
 		}
-		n, err := ch.outbox.Enqueue(ctx, wants)
-		if err != nil {
-			return err
-		}
+		batches = append(batches, outbox.Batch{Outbox: ch.outbox, Wants: wants})
+		pushers = append(pushers, ch)
+	}
+	queued, err := outbox.EnqueueAll(ctx, e.o.Redis, batches)
+	if err != nil {
+		return err
+	}
+	for i, n := range queued {
 		if n > 0 {
-			ch.pusher.Wake()
+			pushers[i].pusher.Wake()
 		}
 	}
 	return nil

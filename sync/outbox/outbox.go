@@ -108,28 +108,70 @@ return queued`)
 // Enqueue records the wanted quantities. Returns how many were queued for a
 // push (an item equal to what the channel accepted last is not).
 func (o *Outbox) Enqueue(ctx context.Context, wants []Want) (int, error) {
-	if len(wants) == 0 {
-		return 0, nil
-	}
-	now := time.Now()
-	args := make([]any, 0, 1+4*len(wants))
-	args = append(args, now.UnixMilli())
-	for _, w := range wants {
-		cause := w.Cause
-		if cause.IsZero() {
-			cause = now
-		}
-		force := "0"
-		if w.Force {
-			force = "1"
-		}
-		args = append(args, w.SKU, w.Quantity, cause.UnixMilli(), force)
-	}
-	n, err := enqueueScript.Run(ctx, o.rdb, o.keys, args...).Int()
+	n, err := EnqueueAll(ctx, o.rdb, []Batch{{Outbox: o, Wants: wants}})
 	if err != nil {
-		return 0, fmt.Errorf("outbox %s enqueue: %w", o.channel, err)
+		return 0, err
 	}
-	return n, nil
+	return n[0], nil
+}
+
+// Batch is one outbox's share of an EnqueueAll.
+type Batch struct {
+	Outbox *Outbox
+	Wants  []Want
+}
+
+// EnqueueAll records the wanted quantities of several outboxes (one per
+// channel) in one round trip, and returns how many items each queued. Each
+// outbox's write is still one atomic script.
+func EnqueueAll(ctx context.Context, rdb redis.UniversalClient, batches []Batch) ([]int, error) {
+	now := time.Now()
+	args := make([][]any, len(batches))
+	for i, b := range batches {
+		if len(b.Wants) == 0 {
+			continue
+		}
+		a := make([]any, 0, 1+4*len(b.Wants))
+		a = append(a, now.UnixMilli())
+		for _, w := range b.Wants {
+			cause := w.Cause
+			if cause.IsZero() {
+				cause = now
+			}
+			force := "0"
+			if w.Force {
+				force = "1"
+			}
+			a = append(a, w.SKU, w.Quantity, cause.UnixMilli(), force)
+		}
+		args[i] = a
+	}
+	out := make([]int, len(batches))
+	pipe := rdb.Pipeline()
+	cmds := make([]*redis.Cmd, len(batches))
+	for i, b := range batches {
+		if args[i] != nil {
+			cmds[i] = enqueueScript.EvalSha(ctx, pipe, b.Outbox.keys, args[i]...)
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !redis.HasErrorPrefix(err, "NOSCRIPT") {
+		return nil, fmt.Errorf("outbox enqueue: %w", err)
+	}
+	for i, b := range batches {
+		if cmds[i] == nil {
+			continue
+		}
+		n, err := cmds[i].Int()
+		if redis.HasErrorPrefix(err, "NOSCRIPT") {
+			// The script cache was flushed (a Redis restart): Run loads it.
+			n, err = enqueueScript.Run(ctx, rdb, b.Outbox.keys, args[i]...).Int()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("outbox %s enqueue: %w", b.Outbox.channel, err)
+		}
+		out[i] = n
+	}
+	return out, nil
 }
 
 // Item is a queued push.

@@ -136,3 +136,22 @@ func TestAcceptOfAnOlderValueKeepsTheNewerQueued(t *testing.T) {
 		t.Fatalf("after accept of 4 with 2 wanted: %+v", items)
 	}
 }
+
+func TestEnqueueAllSurvivesAFlushedScriptCache(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	a, b := New(rdb, prefix, "a"), New(rdb, prefix, "b")
+	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	n, err := EnqueueAll(ctx, rdb, []Batch{{Outbox: a, Wants: []Want{{SKU: "X", Quantity: 1}}}, {Outbox: b}, {Outbox: b, Wants: []Want{{SKU: "Y", Quantity: 2}, {SKU: "Z", Quantity: 0}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n[0] != 1 || n[1] != 0 || n[2] != 2 {
+		t.Fatalf("queued %v, want [1 0 2]", n)
+	}
+	if items, _ := b.Due(ctx, 10, time.Now()); len(items) != 2 || items[0].SKU != "Z" {
+		t.Fatalf("b due %+v, want the drop to zero first", items)
+	}
+}

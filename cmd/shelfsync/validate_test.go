@@ -47,7 +47,7 @@ func configTestEnv(t *testing.T) map[string]string {
 		"SHELFSYNC_TEST_CLIENT_SECRET":      "client-secret-DO-NOT-LEAK",
 		"SHELFSYNC_TEST_REFRESH_TOKEN":      "refresh-DO-NOT-LEAK",
 		"SHELFSYNC_TEST_VERIFICATION_TOKEN": "verify-DO-NOT-LEAK",
-		"SHELFSYNC_TEST_POOL_SIZE":          "7",
+		"SHELFSYNC_TEST_POOL_SIZE":          "17",
 		"SHELFSYNC_TEST_PORT":               "9191",
 	}
 	for k, v := range env {
@@ -170,7 +170,7 @@ func TestValidateNeverPrintsSecrets(t *testing.T) {
 	}
 	variants := map[string]string{
 		"good":          string(full),
-		"bad values":    strings.NewReplacer("percent: 80", "percent: 180", "pool_size: 10", "pool_size: x", "kind: ebay", "kind: etsy").Replace(string(full)),
+		"bad values":    strings.NewReplacer("percent: 80", "percent: 180", "pool_size: 24", "pool_size: x", "kind: ebay", "kind: etsy").Replace(string(full)),
 		"unknown key":   strings.Replace(string(full), "      access_token:", "      acces_token:", 1),
 		"secret a list": strings.Replace(string(full), "password: ${SHELFSYNC_TEST_REDIS_PASSWORD}", "password: [${SHELFSYNC_TEST_REDIS_PASSWORD}]", 1),
 	}

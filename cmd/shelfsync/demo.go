@@ -209,26 +209,7 @@ func demoMain(ctx context.Context, f demoFlags, stdout, stderr io.Writer) int {
 	// or --duration) it keeps working until the channels converge.
 	dctx, stopDaemon := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopDaemon()
-	g, gctx := errgroup.WithContext(dctx)
-	g.Go(func() error { return w.srv.Serve(gctx) })
-	g.Go(func() error {
-		if err := eng.Run(gctx); err != nil {
-			return fmt.Errorf("engine: %w", err)
-		}
-		return nil
-	})
-	// As in runDaemon: every connector that is a Runner (Amazon's SQS
-	// reader) runs in the group.
-	for _, ch := range w.channels {
-		if r, ok := ch.conn.(connectors.Runner); ok {
-			g.Go(func() error {
-				if err := r.Run(gctx, eng.Sink()); err != nil {
-					return fmt.Errorf("channel %s: %w", ch.cfg.Name, err)
-				}
-				return nil
-			})
-		}
-	}
+	g, gctx := startParts(dctx, w, eng)
 
 	orders := ctx
 	if f.duration > 0 {

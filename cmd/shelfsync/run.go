@@ -106,6 +106,15 @@ func runDaemon(ctx context.Context, args []string, stderr io.Writer, newConnecto
 	b := buildInfo()
 	log.Info().Str("version", b.Version).Str("revision", b.Revision).Int("channels", len(w.channels)).
 		Str("config", *path).Msg("shelfsync starting")
+	g, gctx := startParts(ctx, w, eng)
+	return wait(ctx, gctx, g, cfg.ShutdownTimeout, log)
+}
+
+// startParts runs the daemon's parts as one group on ctx: the HTTP server,
+// the engine, and every connector that is a Runner (Amazon's queue
+// reader), with the engine's intake as its sink. The group's context ends
+// when ctx does or any part fails.
+func startParts(ctx context.Context, w *wiring, eng engine) (*errgroup.Group, context.Context) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return w.srv.Serve(gctx) })
 	g.Go(func() error {
@@ -127,7 +136,7 @@ func runDaemon(ctx context.Context, args []string, stderr io.Writer, newConnecto
 			return nil
 		})
 	}
-	return wait(ctx, gctx, g, cfg.ShutdownTimeout, log)
+	return g, gctx
 }
 
 // wire builds the parts that need no listener yet: registry, Redis

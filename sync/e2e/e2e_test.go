@@ -34,17 +34,18 @@ const (
 )
 
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	rdb    *redis.Client
 	shop   *shopifytest.Server
 	bay    *ebaytest.Server
 	amz    *amazontest.Server
 	eng    *engine.Engine
 	daemon *httptest.Server
+	reg    *prometheus.Registry
 	skus   []string
 }
 
-func newWorld(t *testing.T, nSKUs int) *world {
+func newWorld(t testing.TB, nSKUs int) *world {
 	t.Helper()
 	rdb, prefix := redistest.New(t)
 	w := &world{t: t, rdb: rdb}
@@ -92,6 +93,7 @@ func newWorld(t *testing.T, nSKUs int) *world {
 	cfg = reparse(t, cfg)
 
 	reg := prometheus.NewRegistry()
+	w.reg = reg
 	conns := map[string]connectors.Connector{}
 	for _, ch := range cfg.Channels {
 		deps := connectors.TestDeps(ch)
@@ -168,7 +170,7 @@ func newWorld(t *testing.T, nSKUs int) *world {
 
 // reparse runs cfg through the real loader's defaults and validation, so
 // the test drives the daemon with a config the daemon would accept.
-func reparse(t *testing.T, cfg *config.Config) *config.Config {
+func reparse(t testing.TB, cfg *config.Config) *config.Config {
 	t.Helper()
 	for i := range cfg.Channels {
 		ch := &cfg.Channels[i]

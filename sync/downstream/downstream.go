@@ -89,17 +89,49 @@ return 1`)
 // Publish appends the order unless this or a newer version of it was
 // published already. It reports whether it published.
 func (p *Publisher) Publish(ctx context.Context, o *connectors.Order) (bool, error) {
-	b, err := json.Marshal(o)
+	done, err := p.PublishMany(ctx, []*connectors.Order{o})
 	if err != nil {
-		return false, fmt.Errorf("encoding order: %w", err)
+		return false, err
 	}
-	n, err := publishScript.Run(ctx, p.rdb, []string{p.stream, p.verPrefix + o.Channel + ":" + o.OrderID},
-		o.UpdatedAt.UnixMilli(), p.ttl.Milliseconds(), p.maxLen, DeliveryID(o), o.Channel, o.OrderID, b).Int()
-	if err != nil {
-		return false, fmt.Errorf("publishing order %s/%s downstream: %w", o.Channel, o.OrderID, err)
+	return done[0], nil
+}
+
+// PublishMany is Publish of several orders in one round trip; each order
+// is still one atomic script.
+func (p *Publisher) PublishMany(ctx context.Context, orders []*connectors.Order) ([]bool, error) {
+	type call struct {
+		keys []string
+		args []any
 	}
-	if n == 1 {
-		p.published.Inc()
+	calls := make([]call, len(orders))
+	pipe := p.rdb.Pipeline()
+	cmds := make([]*redis.Cmd, len(orders))
+	for i, o := range orders {
+		b, err := json.Marshal(o)
+		if err != nil {
+			return nil, fmt.Errorf("encoding order: %w", err)
+		}
+		calls[i] = call{
+			keys: []string{p.stream, p.verPrefix + o.Channel + ":" + o.OrderID},
+			args: []any{o.UpdatedAt.UnixMilli(), p.ttl.Milliseconds(), p.maxLen, DeliveryID(o), o.Channel, o.OrderID, b},
+		}
+		cmds[i] = publishScript.EvalSha(ctx, pipe, calls[i].keys, calls[i].args...)
 	}
-	return n == 1, nil
+	_, _ = pipe.Exec(ctx)
+	out := make([]bool, len(orders))
+	for i, c := range cmds {
+		n, err := c.Int()
+		if redis.HasErrorPrefix(err, "NOSCRIPT") {
+			// The script cache was flushed (a Redis restart): Run loads it.
+			n, err = publishScript.Run(ctx, p.rdb, calls[i].keys, calls[i].args...).Int()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("publishing order %s/%s downstream: %w", orders[i].Channel, orders[i].OrderID, err)
+		}
+		if n == 1 {
+			p.published.Inc()
+		}
+		out[i] = n == 1
+	}
+	return out, nil
 }

@@ -170,7 +170,7 @@ func (e *Engine) Channels() []string { return e.names }
 // caller, with Sink as their sink.
 func (e *Engine) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return e.intake.Run(ctx, e.ingest.Handle) })
+	g.Go(func() error { return e.intake.Run(ctx, e.ingest.HandleBatch) })
 	g.Go(func() error { return e.sweepIntents(ctx) })
 	g.Go(func() error { return e.sched.Run(ctx) })
 	g.Go(func() error { return e.gauges(ctx) })

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,7 +33,7 @@ type Ledger interface {
 
 // Publisher hands orders downstream.
 type Publisher interface {
-	Publish(ctx context.Context, o *connectors.Order) (bool, error)
+	PublishMany(ctx context.Context, orders []*connectors.Order) ([]bool, error)
 }
 
 // Reported records what a channel says it lists (stock_changed events).
@@ -96,39 +97,98 @@ func Candidates(channels []config.Channel, locations []config.Location) map[stri
 // Handle processes one event. It is idempotent: handling the same event
 // again changes nothing.
 func (g *Ingester) Handle(ctx context.Context, e connectors.Event) error {
-	cause := e.ReceivedAt
-	if cause.IsZero() {
-		cause = time.Now()
+	return g.HandleBatch(ctx, []connectors.Event{e})[0]
+}
+
+// fetchConcurrency bounds the order fetches one batch makes at once.
+const fetchConcurrency = 8
+
+// HandleBatch processes events read together from the intake and returns
+// one error slot per event. Orders among them (whole, or fetched for
+// "order changed" events, concurrently) reach the ledger in one batch,
+// downstream in one round trip and the outboxes in one propagation, so a
+// busy intake costs a few round trips per batch, not per event.
+func (g *Ingester) HandleBatch(ctx context.Context, events []connectors.Event) []error {
+	errs := make([]error, len(events))
+	orders := make([]*connectors.Order, len(events))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, fetchConcurrency)
+	for i, e := range events {
+		switch e.Kind {
+		case connectors.EventOrder:
+			if e.Order == nil {
+				errs[i] = g.drop(e, "order event without an order")
+				continue
+			}
+			orders[i] = e.Order
+		case connectors.EventOrderChanged, connectors.EventReturn:
+			orderID := e.OrderID
+			if e.Kind == connectors.EventReturn {
+				if e.Return == nil {
+					errs[i] = g.drop(e, "return event without a return")
+					continue
+				}
+				if _, ok := g.o.Connectors[e.Channel].(connectors.OrderFetcher); !ok {
+					errs[i] = g.applyReturn(ctx, e.Channel, e.Return, causeOf(e))
+					continue
+				}
+				// The whole order carries its returns as absolute state.
+				orderID = e.Return.OrderID
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				orders[i], errs[i] = g.fetch(ctx, e, orderID)
+			}()
+		case connectors.EventStockChanged:
+			errs[i] = g.stockChanged(ctx, e)
+		default:
+			errs[i] = g.drop(e, fmt.Sprintf("unknown event kind %q", e.Kind))
+		}
 	}
-	switch e.Kind {
-	case connectors.EventOrder:
-		if e.Order == nil {
-			return g.drop(e, "order event without an order")
+	wg.Wait()
+
+	var batch []*connectors.Order
+	var idx []int
+	for i, o := range orders {
+		if o != nil && errs[i] == nil {
+			batch = append(batch, o)
+			idx = append(idx, i)
 		}
-		return g.applyOrder(ctx, e.Order, cause)
-	case connectors.EventOrderChanged:
-		return g.fetchAndApply(ctx, e, e.OrderID, cause)
-	case connectors.EventReturn:
-		if e.Return == nil {
-			return g.drop(e, "return event without a return")
-		}
-		if _, ok := g.o.Connectors[e.Channel].(connectors.OrderFetcher); ok {
-			// The whole order carries its returns as absolute state.
-			return g.fetchAndApply(ctx, e, e.Return.OrderID, cause)
-		}
-		return g.applyReturn(ctx, e.Channel, e.Return, cause)
-	case connectors.EventStockChanged:
-		if e.Stock == nil || e.Stock.SKU == "" {
-			return g.drop(e, "stock change without a SKU")
-		}
-		if err := g.o.Reported.SetReported(ctx, e.Channel, e.Stock.SKU, e.Stock.Quantity); err != nil {
-			return err
-		}
-		g.o.Metrics.Applied.WithLabelValues(e.Channel, string(e.Kind)).Inc()
-		return g.o.Propagate(ctx, []string{e.Stock.SKU}, cause)
-	default:
-		return g.drop(e, fmt.Sprintf("unknown event kind %q", e.Kind))
 	}
+	if len(batch) == 0 {
+		return errs
+	}
+	causes := make([]time.Time, len(idx))
+	for j, i := range idx {
+		causes[j] = causeOf(events[i])
+	}
+	if err := g.applyOrders(ctx, batch, causes); err != nil {
+		for _, i := range idx {
+			errs[i] = err
+		}
+	}
+	return errs
+}
+
+func causeOf(e connectors.Event) time.Time {
+	if e.ReceivedAt.IsZero() {
+		return time.Now()
+	}
+	return e.ReceivedAt
+}
+
+func (g *Ingester) stockChanged(ctx context.Context, e connectors.Event) error {
+	if e.Stock == nil || e.Stock.SKU == "" {
+		return g.drop(e, "stock change without a SKU")
+	}
+	if err := g.o.Reported.SetReported(ctx, e.Channel, e.Stock.SKU, e.Stock.Quantity); err != nil {
+		return err
+	}
+	g.o.Metrics.Applied.WithLabelValues(e.Channel, string(e.Kind)).Inc()
+	return g.o.Propagate(ctx, []string{e.Stock.SKU}, causeOf(e))
 }
 
 // drop counts an event that can never be handled. It is acknowledged:
@@ -139,49 +199,93 @@ func (g *Ingester) drop(e connectors.Event, why string) error {
 	return nil
 }
 
-func (g *Ingester) fetchAndApply(ctx context.Context, e connectors.Event, orderID string, cause time.Time) error {
+// fetch reads the order an event names. (nil, nil) when the event can
+// never apply (it is dropped and counted).
+func (g *Ingester) fetch(ctx context.Context, e connectors.Event, orderID string) (*connectors.Order, error) {
 	f, ok := g.o.Connectors[e.Channel].(connectors.OrderFetcher)
 	if !ok {
-		return g.drop(e, "the channel's connector can not fetch orders")
+		return nil, g.drop(e, "the channel's connector can not fetch orders")
 	}
 	if orderID == "" {
-		return g.drop(e, "no order id")
+		return nil, g.drop(e, "no order id")
 	}
 	o, err := f.FetchOrder(ctx, orderID)
 	if errors.Is(err, connectors.ErrNotFound) {
-		return g.drop(e, "order "+orderID+" not found on the channel")
+		return nil, g.drop(e, "order "+orderID+" not found on the channel")
 	}
 	if err != nil {
-		return fmt.Errorf("fetching order %s/%s: %w", e.Channel, orderID, err)
+		return nil, fmt.Errorf("fetching order %s/%s: %w", e.Channel, orderID, err)
 	}
-	return g.applyOrder(ctx, o, cause)
+	return o, nil
 }
 
-func (g *Ingester) applyOrder(ctx context.Context, o *connectors.Order, cause time.Time) error {
-	if err := o.Validate(); err != nil {
-		g.o.Metrics.Dropped.WithLabelValues(o.Channel, string(connectors.EventOrder)).Inc()
-		g.o.Logger.Warn().Err(err).Str("channel", o.Channel).Str("order", o.OrderID).Msg("order dropped: invalid")
-		return nil
-	}
-	states := make([]inventory.LineState, 0, len(o.Lines))
-	for _, l := range o.Lines {
-		if l.NoSKU || l.SKU == "" {
-			g.o.Metrics.NoSKULines.WithLabelValues(o.Channel).Inc()
+// applyOrders sets every line of orders to its state in one ledger batch,
+// parks lines of unknown SKUs, publishes the orders downstream and
+// propagates the SKUs they touched. An error fails the whole batch (every
+// step is idempotent, so a retry is safe).
+func (g *Ingester) applyOrders(ctx context.Context, orders []*connectors.Order, causes []time.Time) error {
+	var states []inventory.LineState
+	var owner []int // states[k] belongs to orders[owner[k]]
+	var valid []*connectors.Order
+	skuCause := map[string]time.Time{}
+	var skus []string
+	for i, o := range orders {
+		if err := o.Validate(); err != nil {
+			g.o.Metrics.Dropped.WithLabelValues(o.Channel, string(connectors.EventOrder)).Inc()
+			g.o.Logger.Warn().Err(err).Str("channel", o.Channel).Str("order", o.OrderID).Msg("order dropped: invalid")
 			continue
 		}
-		states = append(states, g.lineState(o, l))
+		// A state the ledger would refuse must not fail the whole batch
+		// (the ledger rejects a batch with an invalid state before any
+		// write): such an order is dropped alone, counted and logged.
+		var mine []inventory.LineState
+		var bad error
+		for _, l := range o.Lines {
+			if l.NoSKU || l.SKU == "" {
+				continue
+			}
+			st := g.lineState(o, l)
+			if err := st.Validate(); err != nil {
+				bad = fmt.Errorf("line %s: %w", l.LineID, err)
+				break
+			}
+			mine = append(mine, st)
+		}
+		if bad != nil {
+			g.o.Metrics.Dropped.WithLabelValues(o.Channel, string(connectors.EventOrder)).Inc()
+			g.o.Logger.Warn().Err(bad).Str("channel", o.Channel).Str("order", o.OrderID).Msg("order dropped: the ledger can not take it")
+			continue
+		}
+		valid = append(valid, o)
+		for _, l := range o.Lines {
+			if l.NoSKU || l.SKU == "" {
+				g.o.Metrics.NoSKULines.WithLabelValues(o.Channel).Inc()
+			}
+		}
+		for _, st := range mine {
+			l := st
+			states = append(states, st)
+			owner = append(owner, i)
+			if c, ok := skuCause[l.SKU]; !ok || causes[i].Before(c) {
+				if !ok {
+					skus = append(skus, l.SKU)
+				}
+				skuCause[l.SKU] = causes[i]
+			}
+		}
 	}
 	if len(states) > 0 {
 		res, err := g.o.Ledger.ApplyLines(ctx, states)
 		if err != nil {
-			return fmt.Errorf("applying order %s/%s: %w", o.Channel, o.OrderID, err)
+			return fmt.Errorf("applying %d order lines: %w", len(states), err)
 		}
 		var park []inventory.LineState
-		for i, r := range res {
+		for k, r := range res {
+			o := orders[owner[k]]
 			result := r.Ignored
 			switch {
 			case r.Ignored == inventory.IgnoredUnknownSKU:
-				park = append(park, states[i])
+				park = append(park, states[k])
 			case r.Applied:
 				result = "applied"
 			case result == "":
@@ -191,7 +295,7 @@ func (g *Ingester) applyOrder(ctx context.Context, o *connectors.Order, cause ti
 			if r.Oversold > 0 {
 				g.o.Metrics.Oversold.WithLabelValues(o.Channel).Inc()
 				g.o.Metrics.OversoldUnits.WithLabelValues(o.Channel).Add(float64(r.Oversold))
-				g.o.Logger.Warn().Str("channel", o.Channel).Str("order", o.OrderID).Str("sku", states[i].SKU).
+				g.o.Logger.Warn().Str("channel", o.Channel).Str("order", o.OrderID).Str("sku", states[k].SKU).
 					Str("location", r.Location).Int64("oversold", r.Oversold).Msg("SKU oversold")
 			}
 		}
@@ -199,25 +303,31 @@ func (g *Ingester) applyOrder(ctx context.Context, o *connectors.Order, cause ti
 			if err := g.o.Parking.Park(ctx, park); err != nil {
 				return err
 			}
-			g.o.Metrics.Parked.WithLabelValues(o.Channel).Add(float64(len(park)))
+			for _, s := range park {
+				g.o.Metrics.Parked.WithLabelValues(s.Channel).Inc()
+			}
 		}
 	}
-	if _, err := g.o.Publisher.Publish(ctx, o); err != nil {
-		return err
+	if len(valid) > 0 {
+		if _, err := g.o.Publisher.PublishMany(ctx, valid); err != nil {
+			return err
+		}
 	}
-	g.o.Metrics.Applied.WithLabelValues(o.Channel, string(connectors.EventOrder)).Inc()
-	if len(states) == 0 {
+	for _, o := range valid {
+		g.o.Metrics.Applied.WithLabelValues(o.Channel, string(connectors.EventOrder)).Inc()
+	}
+	if len(skus) == 0 {
 		return nil
 	}
-	skus := make([]string, 0, len(states))
-	seen := map[string]bool{}
-	for _, s := range states {
-		if !seen[s.SKU] {
-			seen[s.SKU] = true
-			skus = append(skus, s.SKU)
+	// One propagation for the batch; its cause is the earliest arrival
+	// among the changes, so the latency metric never flatters.
+	earliest := skuCause[skus[0]]
+	for _, c := range skuCause {
+		if c.Before(earliest) {
+			earliest = c
 		}
 	}
-	return g.o.Propagate(ctx, skus, cause)
+	return g.o.Propagate(ctx, skus, earliest)
 }
 
 func (g *Ingester) lineState(o *connectors.Order, l connectors.Line) inventory.LineState {

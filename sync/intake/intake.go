@@ -148,9 +148,11 @@ func (in *Intake) Put(ctx context.Context, events []connectors.Event) error {
 	return nil
 }
 
-// Handler processes one event. A nil error acknowledges it; an error leaves
-// it for a retry (up to MaxAttempts, then the dead-letter stream).
-type Handler func(ctx context.Context, e connectors.Event) error
+// Handler processes a batch of events (what one read of the stream
+// returned) and says, per event, how it went: a nil error acknowledges the
+// event; an error leaves it for a retry (up to MaxAttempts, then the
+// dead-letter stream). It must return one error slot per event.
+type Handler func(ctx context.Context, events []connectors.Event) []error
 
 // Run starts the workers and the reclaimer and blocks until ctx ends. An
 // event being handled when ctx ends is not acknowledged: it is handled
@@ -199,9 +201,7 @@ func (in *Intake) work(ctx context.Context, consumer string, h Handler) {
 		}
 		backoff = 100 * time.Millisecond
 		for _, s := range streams {
-			for _, m := range s.Messages {
-				in.handle(ctx, m, h)
-			}
+			in.handle(ctx, s.Messages, h)
 		}
 	}
 }
@@ -232,10 +232,8 @@ func (in *Intake) reclaim(ctx context.Context, consumer string, h Handler) {
 				}
 				break
 			}
-			for _, m := range msgs {
-				in.o.Metrics.Reclaimed.Inc()
-				in.handle(ctx, m, h)
-			}
+			in.o.Metrics.Reclaimed.Add(float64(len(msgs)))
+			in.handle(ctx, msgs, h)
 			if next == "0-0" || len(msgs) == 0 {
 				break
 			}
@@ -244,25 +242,47 @@ func (in *Intake) reclaim(ctx context.Context, consumer string, h Handler) {
 	}
 }
 
-func (in *Intake) handle(ctx context.Context, m redis.XMessage, h Handler) {
-	raw, _ := m.Values["e"].(string)
-	var e connectors.Event
-	err := json.Unmarshal([]byte(raw), &e)
-	if err != nil {
-		in.deadLetter(ctx, m.ID, raw, fmt.Sprintf("undecodable event: %v", err), 0)
-		return
-	}
-	err = h(ctx, e)
-	if err == nil {
-		if !e.ReceivedAt.IsZero() {
-			in.o.Metrics.Lag.Observe(time.Since(e.ReceivedAt).Seconds())
+func (in *Intake) handle(ctx context.Context, msgs []redis.XMessage, h Handler) {
+	events := make([]connectors.Event, 0, len(msgs))
+	kept := make([]redis.XMessage, 0, len(msgs))
+	for _, m := range msgs {
+		raw, _ := m.Values[EventField].(string)
+		var e connectors.Event
+		if err := json.Unmarshal([]byte(raw), &e); err != nil {
+			in.deadLetter(ctx, m.ID, raw, fmt.Sprintf("undecodable event: %v", err), 0)
+			continue
 		}
-		in.ack(ctx, m.ID)
+		events = append(events, e)
+		kept = append(kept, m)
+	}
+	if len(events) == 0 {
 		return
 	}
+	errs := h(ctx, events)
+	if len(errs) != len(events) {
+		panic(fmt.Sprintf("intake: handler returned %d results for %d events", len(errs), len(events)))
+	}
+	var done []string
+	for i, err := range errs {
+		e, m := events[i], kept[i]
+		if err == nil {
+			if !e.ReceivedAt.IsZero() {
+				in.o.Metrics.Lag.Observe(time.Since(e.ReceivedAt).Seconds())
+			}
+			done = append(done, m.ID)
+			continue
+		}
+		in.failed(ctx, m, e, err)
+	}
+	in.ack(ctx, done)
+}
+
+// failed counts a failed attempt and dead-letters the event after the last.
+func (in *Intake) failed(ctx context.Context, m redis.XMessage, e connectors.Event, err error) {
 	if ctx.Err() != nil {
 		return // shutting down: leave it pending, it is handled after restart
 	}
+	raw, _ := m.Values[EventField].(string)
 	n, aerr := in.rdb.HIncrBy(ctx, in.attempts, m.ID, 1).Result()
 	if aerr != nil {
 		in.o.Logger.Warn().Err(aerr).Str("id", m.ID).Msg("counting intake attempt")
@@ -285,12 +305,29 @@ redis.call('HDEL', KEYS[2], ARGV[2])
 redis.call('HDEL', KEYS[3], ARGV[2])
 return 1`)
 
-func (in *Intake) ack(ctx context.Context, id string) {
+// ack acknowledges and deletes handled events, in one round trip.
+func (in *Intake) ack(ctx context.Context, ids []string) {
+	if len(ids) == 0 {
+		return
+	}
 	// The acknowledgement must happen even if ctx ended right after handling.
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := ackScript.Run(actx, in.rdb, []string{in.stream, in.attempts, in.reasons}, in.o.Group, id).Err(); err != nil {
-		in.o.Logger.Warn().Err(err).Str("id", id).Msg("acknowledging intake event; it will be handled again (harmless)")
+	keys := []string{in.stream, in.attempts, in.reasons}
+	pipe := in.rdb.Pipeline()
+	cmds := make([]*redis.Cmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = ackScript.EvalSha(actx, pipe, keys, in.o.Group, id)
+	}
+	_, _ = pipe.Exec(actx)
+	for i, c := range cmds {
+		err := c.Err()
+		if redis.HasErrorPrefix(err, "NOSCRIPT") {
+			err = ackScript.Run(actx, in.rdb, keys, in.o.Group, ids[i]).Err()
+		}
+		if err != nil {
+			in.o.Logger.Warn().Err(err).Str("id", ids[i]).Msg("acknowledging intake event; it will be handled again (harmless)")
+		}
 	}
 }
 

@@ -38,14 +38,17 @@ type collector struct {
 	fail map[string]bool
 }
 
-func (c *collector) handle(_ context.Context, e connectors.Event) error {
+func (c *collector) handle(_ context.Context, events []connectors.Event) []error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.seen = append(c.seen, e.OrderID)
-	if c.fail[e.OrderID] {
-		return errors.New("boom")
+	errs := make([]error, len(events))
+	for i, e := range events {
+		c.seen = append(c.seen, e.OrderID)
+		if c.fail[e.OrderID] {
+			errs[i] = errors.New("boom")
+		}
 	}
-	return nil
+	return errs
 }
 
 func (c *collector) count(order string) int {
@@ -152,10 +155,14 @@ func TestEventsLeftPendingByACrashedWorkerAreReclaimed(t *testing.T) {
 	got := make(chan struct{}, 2)
 	done := make(chan error, 1)
 	go func() {
-		done <- in.Run(crashCtx, func(ctx context.Context, e connectors.Event) error {
+		done <- in.Run(crashCtx, func(ctx context.Context, events []connectors.Event) []error {
 			got <- struct{}{}
 			<-ctx.Done()
-			return ctx.Err()
+			errs := make([]error, len(events))
+			for i := range errs {
+				errs[i] = ctx.Err()
+			}
+			return errs
 		})
 	}()
 	<-got

@@ -1,0 +1,90 @@
+package ingest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/rs/zerolog"
+
+	"github.com/shelfsync/shelfsync/config"
+	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/inventory"
+	"github.com/shelfsync/shelfsync/sync/downstream"
+	"github.com/shelfsync/shelfsync/sync/redistest"
+)
+
+type noReported struct{}
+
+func (noReported) SetReported(context.Context, string, string, int64) error { return nil }
+
+func TestBatchAppliesGoodOrdersAndDropsTheOnesThatCanNeverApply(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	ledger := inventory.New(rdb, inventory.Options{Prefix: prefix})
+	if _, err := ledger.Receive(ctx, inventory.Delta{Key: "r", SKU: "A", Location: "main", Quantity: 10, Reason: "initial"}); err != nil {
+		t.Fatal(err)
+	}
+	var propagated []string
+	m := NewMetrics(prometheus.NewRegistry())
+	g := New(Options{
+		Ledger: ledger, Parking: NewParking(rdb, prefix), Reported: noReported{},
+		Publisher: downstream.NewPublisher(rdb, prefix, "orders", 0, time.Hour, nil),
+		Propagate: func(_ context.Context, skus []string, _ time.Time) error {
+			propagated = append(propagated, skus...)
+			return nil
+		},
+		Channels:   []config.Channel{{Name: "shop", Locations: []string{"main"}}},
+		Locations:  []config.Location{{ID: "main"}},
+		Connectors: map[string]connectors.Connector{},
+		Metrics:    m, Logger: zerolog.Nop(),
+	})
+	order := func(ch, id, sku string, qty int64) *connectors.Order {
+		return &connectors.Order{Channel: ch, OrderID: id, Status: connectors.StatusOpen, UpdatedAt: time.UnixMilli(1000),
+			Lines: []connectors.Line{{LineID: "1", SKU: sku, Quantity: qty}}}
+	}
+	events := []connectors.Event{
+		{Kind: connectors.EventOrder, Channel: "shop", Order: order("shop", "1", "A", 2)},
+		// A channel the config does not know: no locations to take stock from.
+		{Kind: connectors.EventOrder, Channel: "ghost", Order: order("ghost", "2", "A", 1)},
+		// The shop connector here can not fetch: dropped, not retried.
+		{Kind: connectors.EventOrderChanged, Channel: "shop", OrderID: "3"},
+		// Unknown SKU: parked.
+		{Kind: connectors.EventOrder, Channel: "shop", Order: order("shop", "4", "NEW", 1)},
+		// The same order again in the same batch: a duplicate.
+		{Kind: connectors.EventOrder, Channel: "shop", Order: order("shop", "1", "A", 2)},
+	}
+	for i, err := range g.HandleBatch(ctx, events) {
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+	}
+	st, err := ledger.Stock(ctx, "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lv := st.Locations["main"]; lv.Reserved != 2 || lv.Available != 8 {
+		t.Fatalf("A %+v, want reserved 2 available 8", lv)
+	}
+	if got := testutil.ToFloat64(m.Dropped.WithLabelValues("ghost", "order")); got != 1 {
+		t.Fatalf("ghost order dropped %v times, want 1", got)
+	}
+	if got := testutil.ToFloat64(m.Dropped.WithLabelValues("shop", "order_changed")); got != 1 {
+		t.Fatalf("unfetchable event dropped %v times, want 1", got)
+	}
+	if got := testutil.ToFloat64(m.LineUpdates.WithLabelValues("shop", inventory.IgnoredDuplicate)); got != 1 {
+		t.Fatalf("duplicate line counted %v times, want 1", got)
+	}
+	if n, _ := NewParking(rdb, prefix).Count(ctx); n != 1 {
+		t.Fatalf("%d SKUs parked, want 1", n)
+	}
+	if len(propagated) != 2 {
+		t.Fatalf("propagated %v, want A and NEW once each", propagated)
+	}
+	msgs, _ := rdb.XLen(ctx, downstream.StreamKey(prefix, "orders")).Result()
+	if msgs != 2 {
+		t.Fatalf("%d orders published, want 2 (orders 1 and 4, once each)", msgs)
+	}
+}

@@ -54,7 +54,7 @@ func (c *Connector) graphql(ctx context.Context, op operation, vars map[string]a
 		return fmt.Errorf("shopify %s: encoding request: %w", op.name, err)
 	}
 	for attempt := 0; ; attempt++ {
-		if err := c.bucket.wait(ctx, op.name); err != nil {
+		if err := c.bucket.wait(ctx, op.name, op.background); err != nil {
 			return fmt.Errorf("shopify %s: %w", op.name, err)
 		}
 		resp, err := c.post(ctx, op.name, body)

@@ -12,6 +12,10 @@ package shopify
 type operation struct {
 	name  string
 	query string
+	// background operations (the order poll) leave part of the cost
+	// bucket to the ones a sale is waiting on (pushes, order fetches), so
+	// a long poll can never starve them.
+	background bool
 }
 
 const orderFragment = `
@@ -59,7 +63,7 @@ query ShelfsyncOrderLines($id: ID!, $after: String) {
       nodes { id sku quantity currentQuantity }
     }
   }
-}`}
+}`, background: true}
 
 	opVariants = operation{name: "ShelfsyncVariants", query: `
 query ShelfsyncVariants($query: String!, $after: String) {
@@ -67,7 +71,7 @@ query ShelfsyncVariants($query: String!, $after: String) {
     pageInfo { hasNextPage endCursor }
     nodes { sku inventoryItem { id } }
   }
-}`}
+}`, background: true}
 
 	opLevels = operation{name: "ShelfsyncLevels", query: `
 query ShelfsyncLevels($ids: [ID!]!, $location: ID!) {

@@ -57,8 +57,14 @@ func (b *costBucket) estimate() float64 {
 	return b.level(time.Now())
 }
 
-// wait blocks until the bucket holds what op cost last time, then takes it.
-func (b *costBucket) wait(ctx context.Context, op string) error {
+// backgroundReserve is the share of the bucket a background operation
+// leaves untouched for the operations a sale waits on.
+const backgroundReserve = 0.5
+
+// wait blocks until the bucket holds what op cost last time, then takes
+// it. A background op also waits until backgroundReserve of the bucket
+// would be left after it.
+func (b *costBucket) wait(ctx context.Context, op string, background bool) error {
 	for {
 		b.mu.Lock()
 		need := b.lastCost[op]
@@ -67,14 +73,18 @@ func (b *costBucket) wait(ctx context.Context, op string) error {
 			return ctx.Err()
 		}
 		need = math.Min(need, b.maximum)
+		want := need
+		if background {
+			want = math.Min(need+backgroundReserve*b.maximum, b.maximum)
+		}
 		now := time.Now()
 		lvl := b.level(now)
-		if lvl >= need {
+		if lvl >= want {
 			b.available, b.at = lvl-need, now
 			b.mu.Unlock()
 			return ctx.Err()
 		}
-		d := time.Duration((need - lvl) / b.restore * float64(time.Second))
+		d := time.Duration((want - lvl) / b.restore * float64(time.Second))
 		b.mu.Unlock()
 		if err := connectors.WaitContext(ctx, d); err != nil {
 			return err

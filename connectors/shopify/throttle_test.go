@@ -130,3 +130,20 @@ func TestTwoStores(t *testing.T) {
 		t.Errorf("cost gauges = %d, %v; want one per channel", n, err)
 	}
 }
+
+// TestBackgroundOperationsLeaveAReserve: with half the bucket left, a
+// push-path operation goes at once while a poll waits for the restore, so
+// a long poll can not starve the pushes a sale waits on.
+func TestBackgroundOperationsLeaveAReserve(t *testing.T) {
+	b := newCostBucket()
+	b.observe("push", &queryCost{RequestedQueryCost: 100, ThrottleStatus: throttleStatus{MaximumAvailable: 1000, CurrentlyAvailable: 500, RestoreRate: 1}})
+	b.observe("poll", &queryCost{RequestedQueryCost: 100, ThrottleStatus: throttleStatus{MaximumAvailable: 1000, CurrentlyAvailable: 500, RestoreRate: 1}})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := b.wait(ctx, "push", false); err != nil {
+		t.Fatalf("foreground op waited: %v", err)
+	}
+	if err := b.wait(ctx, "poll", true); err == nil {
+		t.Fatal("background op took the reserve")
+	}
+}

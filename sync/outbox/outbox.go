@@ -260,6 +260,9 @@ type Outcome struct {
 	// Park: give up on the item until it is forced again; Reason says why.
 	Park   bool
 	Reason string
+	// Stale: the channel refused a compare-and-set because it moved; the
+	// retry at RetryAt does not count as a failed attempt.
+	Stale bool
 }
 
 // completeScript: ARGV = per item: sku, qty, kind (a=accepted, r=retry,
@@ -291,7 +294,7 @@ for i = 1, #ARGV, 6 do
       redis.call('HSET', KEYS[7], sku, qty)
       redis.call('HSET', KEYS[8], sku, reason)
     else
-      redis.call('HINCRBY', KEYS[6], sku, 1)
+      if kind == 'r' then redis.call('HINCRBY', KEYS[6], sku, 1) end
       redis.call('HSET', KEYS[8], sku, reason)
       for _, k in ipairs({KEYS[3], KEYS[4]}) do
         if redis.call('ZSCORE', k, sku) then redis.call('ZADD', k, retry, sku) end
@@ -317,6 +320,8 @@ func (o *Outbox) Complete(ctx context.Context, outcomes []Outcome) ([]time.Time,
 			kind = "a"
 		case oc.Park:
 			kind = "p"
+		case oc.Stale:
+			kind = "s"
 		}
 		rep := ""
 		if oc.Reported != nil {

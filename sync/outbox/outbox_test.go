@@ -155,3 +155,20 @@ func TestEnqueueAllSurvivesAFlushedScriptCache(t *testing.T) {
 		t.Fatalf("b due %+v, want the drop to zero first", items)
 	}
 }
+
+func TestStaleRetriesAreNotFailedAttempts(t *testing.T) {
+	ob := newOutbox(t)
+	ctx := context.Background()
+	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 5}})
+	seven := int64(7)
+	at := time.Now().Add(time.Minute)
+	for i := 0; i < 3; i++ {
+		if _, err := ob.Complete(ctx, []Outcome{{SKU: "A", Quantity: 5, Stale: true, Reported: &seven, RetryAt: at}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items, _ := ob.Due(ctx, 10, at.Add(time.Second))
+	if len(items) != 1 || items[0].Attempts != 0 || items[0].Previous == nil || *items[0].Previous != 7 {
+		t.Fatalf("after stale retries: %+v", items)
+	}
+}

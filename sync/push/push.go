@@ -188,11 +188,13 @@ func (p *Pusher) push(ctx context.Context, items []outbox.Item) {
 				oc.Accepted = true
 				break
 			}
-			// The channel sold something the ledger has not heard of yet.
-			// Pushing now would list those units again; hold the item
-			// until the order poll brings the sale in (a new value makes
-			// it due at once) or staleHold passes.
+			// The channel moved since our last push: its own sales (whose
+			// webhooks may still be on their way) or an edit. Give the
+			// ledger staleHold to catch up (a new value makes the item due
+			// at once), then push against the channel's figure; an order
+			// poll is triggered as the backstop for a missed webhook.
 			stale = true
+			oc.Stale = true
 			oc.Reason = "stale compare: " + r.Reason
 			oc.RetryAt = now.Add(staleHold)
 		case connectors.PushUnknownSKU:
@@ -238,8 +240,10 @@ func (p *Pusher) push(ctx context.Context, items []outbox.Item) {
 }
 
 // staleHold is how long an item refused by a stale compare waits for the
-// ledger to catch up before it is pushed against the channel's figure anyway.
-const staleHold = 30 * time.Second
+// ledger to catch up before it is pushed against the channel's figure: a
+// sale's webhook normally arrives and applies well within it. Stale
+// retries are not failures: they never park an item.
+const staleHold = time.Second
 
 // backoff after attempt n (0-based): 1s·2^n with jitter, at most 5 minutes.
 func (p *Pusher) backoff(n int64) time.Duration {

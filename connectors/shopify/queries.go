@@ -48,7 +48,7 @@ query ShelfsyncOrders($first: Int!, $after: String, $query: String!) {
     pageInfo { hasNextPage endCursor }
     nodes { ...ShelfsyncOrder }
   }
-}` + orderFragment}
+}` + orderFragment, background: true}
 
 	opOrder = operation{name: "ShelfsyncOrder", query: `
 query ShelfsyncOrder($id: ID!) {
@@ -71,7 +71,7 @@ query ShelfsyncVariants($query: String!, $after: String) {
     pageInfo { hasNextPage endCursor }
     nodes { sku inventoryItem { id } }
   }
-}`, background: true}
+}`}
 
 	opLevels = operation{name: "ShelfsyncLevels", query: `
 query ShelfsyncLevels($ids: [ID!]!, $location: ID!) {

@@ -82,6 +82,10 @@ type Ledger struct {
 	// OperationTTL is how long applied operation keys are remembered, so a
 	// redelivered operation is a no-op. Longer than any channel's redelivery window.
 	OperationTTL time.Duration `yaml:"operation_ttl"`
+	// LineTTL is how long closed order lines are remembered, so a late
+	// refund, return or edit of an old order is recognised and never
+	// applied as a new order. Longer than any channel's return window.
+	LineTTL time.Duration `yaml:"line_ttl"`
 	// JournalMaxLen bounds each SKU's journal stream (approximate trimming).
 	JournalMaxLen int64 `yaml:"journal_max_len"`
 }

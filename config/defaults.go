@@ -19,7 +19,8 @@ const (
 	DefaultWriteTimeout      = 10 * time.Second
 	DefaultIdleTimeout       = 60 * time.Second
 
-	DefaultOperationTTL  = 7 * 24 * time.Hour // longer than any channel's redelivery window
+	DefaultOperationTTL  = 7 * 24 * time.Hour   // longer than any channel's redelivery window
+	DefaultLineTTL       = 120 * 24 * time.Hour // longer than channels' return windows
 	DefaultJournalMaxLen = 10000
 
 	DefaultWorkers        = 4
@@ -76,6 +77,7 @@ func (c *Config) applyDefaults() {
 	setDuration(&h.IdleTimeout, DefaultIdleTimeout)
 
 	setDuration(&c.Ledger.OperationTTL, DefaultOperationTTL)
+	setDuration(&c.Ledger.LineTTL, DefaultLineTTL)
 	if c.Ledger.JournalMaxLen == 0 {
 		c.Ledger.JournalMaxLen = DefaultJournalMaxLen
 	}

@@ -87,6 +87,7 @@ func (cfg *Config) validate() []Problem {
 	c.positive("http.idle_timeout", int64(h.IdleTimeout))
 
 	c.positive("ledger.operation_ttl", int64(cfg.Ledger.OperationTTL))
+	c.positive("ledger.line_ttl", int64(cfg.Ledger.LineTTL))
 	c.positive("ledger.journal_max_len", cfg.Ledger.JournalMaxLen)
 
 	s := cfg.Sync

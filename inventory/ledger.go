@@ -26,7 +26,11 @@ const MaxQuantity = 1_000_000_000_000
 
 // Defaults of Options.
 const (
-	DefaultOperationTTL  = 7 * 24 * time.Hour
+	DefaultOperationTTL = 7 * 24 * time.Hour
+	// DefaultLineTTL keeps closed order lines (and the order index) long
+	// enough for late refunds, returns and edits of old orders: a line the
+	// ledger has forgotten would be applied again as a new one.
+	DefaultLineTTL       = 120 * 24 * time.Hour
 	DefaultJournalMaxLen = 10000
 	DefaultVerifyDepth   = 1000
 )
@@ -36,9 +40,12 @@ type Options struct {
 	// Prefix is put before every key, e.g. "shelfsync:". It must not contain
 	// '{' or '}': the SKU's hash tag has to be the first one in each key.
 	Prefix string
-	// OperationTTL is how long operation keys and closed order lines are
-	// remembered; default 7 days, longer than any channel's redelivery window.
+	// OperationTTL is how long operation keys are remembered; default 7
+	// days, longer than any channel's redelivery window.
 	OperationTTL time.Duration
+	// LineTTL is how long closed order lines and the order index are
+	// remembered; default 120 days, longer than channels' return windows.
+	LineTTL time.Duration
 	// JournalMaxLen is the approximate MAXLEN of each SKU's journal; default 10000.
 	JournalMaxLen int64
 	// Intents writes a push intent for every SKU a mutating call touches
@@ -81,6 +88,9 @@ var (
 func New(rdb redis.UniversalClient, opts Options) *Ledger {
 	if opts.OperationTTL <= 0 {
 		opts.OperationTTL = DefaultOperationTTL
+	}
+	if opts.LineTTL <= 0 {
+		opts.LineTTL = DefaultLineTTL
 	}
 	if opts.JournalMaxLen <= 0 {
 		opts.JournalMaxLen = DefaultJournalMaxLen

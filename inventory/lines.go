@@ -105,7 +105,7 @@ func (l *Ledger) ApplyLines(ctx context.Context, lines []LineState) ([]LineResul
 		}
 	}
 	now := l.nowMS()
-	head := []any{now, now - l.ttlMS(), l.maxLen()}
+	head := []any{now, now - l.opts.LineTTL.Milliseconds(), l.maxLen()}
 	// One script run per SKU: lines of one SKU share it, in batch order.
 	type group struct {
 		call scriptCall
@@ -218,7 +218,7 @@ func (l *Ledger) indexOrders(ctx context.Context, p redis.Pipeliner, lines []Lin
 	}
 	for _, k := range order {
 		p.HSet(ctx, k, byOrder[k]...)
-		p.PExpire(ctx, k, l.opts.OperationTTL)
+		p.PExpire(ctx, k, l.opts.LineTTL)
 	}
 }
 

@@ -326,7 +326,7 @@ func TestApplyLinesInvalid(t *testing.T) {
 func TestClosedLinesArePruned(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *testEnv) {
 		ctx := context.Background()
-		l := e.ledger(Options{OperationTTL: time.Hour})
+		l := e.ledger(Options{OperationTTL: time.Hour, LineTTL: time.Hour})
 		receive(t, l, "SKU-1", "A", 10)
 		apply := func(s LineState) LineResult {
 			t.Helper()
@@ -356,6 +356,36 @@ func TestClosedLinesArePruned(t *testing.T) {
 		}
 		if f := stockOf(t, l, "SKU-1"); !sameFigs(f, figs{"A": {10, 0}}) {
 			t.Fatalf("figures %v", f)
+		}
+		mustVerify(t, l, nil)
+	})
+}
+
+// TestClosedLinesOutliveOperationKeys: a refund or edit of an order closed
+// weeks ago (past the operation keys' TTL, within the line TTL) is
+// recognised as that line, never applied as a new one.
+func TestClosedLinesOutliveOperationKeys(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		l := e.ledger(Options{OperationTTL: time.Hour}) // LineTTL: the default
+		receive(t, l, "SKU-1", "A", 10)
+		apply := func(s LineState) LineResult {
+			t.Helper()
+			r, err := l.ApplyLines(ctx, []LineState{s})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r[0]
+		}
+		apply(line("1", "1", 2, 2, 0, 0, 1)) // ordered 2, shipped 2: closed
+		e.clock.Advance(30 * 24 * time.Hour)
+		apply(line("2", "1", 1, 0, 1, 0, 1)) // closing another line prunes what expired
+		// A month later the order is edited (a tag): same units, newer version.
+		if r := apply(line("1", "1", 2, 2, 0, 0, 5)); r.Applied {
+			t.Fatalf("an edit of a month-old shipped order moved stock again: %+v", r)
+		}
+		if f := stockOf(t, l, "SKU-1"); !sameFigs(f, figs{"A": {8, 0}}) {
+			t.Fatalf("figures %v, want on hand 8 (the two shipped units once)", f)
 		}
 		mustVerify(t, l, nil)
 	})

@@ -117,7 +117,7 @@ func (c *stockCmd) connect(ctx context.Context) int {
 			return code
 		}
 		rc = cfg.Redis
-		opts.OperationTTL, opts.JournalMaxLen = cfg.Ledger.OperationTTL, cfg.Ledger.JournalMaxLen
+		opts.OperationTTL, opts.LineTTL, opts.JournalMaxLen = cfg.Ledger.OperationTTL, cfg.Ledger.LineTTL, cfg.Ledger.JournalMaxLen
 	}
 	if c.addr != "" {
 		rc.Addr = c.addr

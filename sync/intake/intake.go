@@ -158,9 +158,8 @@ type Handler func(ctx context.Context, events []connectors.Event) []error
 // event being handled when ctx ends is not acknowledged: it is handled
 // again after a restart (handlers are idempotent).
 func (in *Intake) Run(ctx context.Context, h Handler) error {
-	err := in.rdb.XGroupCreateMkStream(ctx, in.stream, in.o.Group, "0").Err()
-	if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
-		return fmt.Errorf("creating intake consumer group: %w", err)
+	if err := in.createGroup(ctx); err != nil {
+		return err
 	}
 	var wg sync.WaitGroup
 	for i := 0; i < in.o.Workers; i++ {
@@ -180,6 +179,14 @@ func (in *Intake) Run(ctx context.Context, h Handler) error {
 	return nil
 }
 
+func (in *Intake) createGroup(ctx context.Context) error {
+	err := in.rdb.XGroupCreateMkStream(ctx, in.stream, in.o.Group, "0").Err()
+	if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
+		return fmt.Errorf("creating intake consumer group: %w", err)
+	}
+	return nil
+}
+
 func (in *Intake) work(ctx context.Context, consumer string, h Handler) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
@@ -193,6 +200,13 @@ func (in *Intake) work(ctx context.Context, consumer string, h Handler) {
 		if err != nil {
 			if ctx.Err() != nil {
 				return
+			}
+			if redis.HasErrorPrefix(err, "NOGROUP") {
+				// Redis lost the group (a failover to an empty replica, a
+				// flush): make it again, or nothing would read the intake.
+				if cerr := in.createGroup(ctx); cerr != nil {
+					in.o.Logger.Error().Err(cerr).Msg("recreating the intake consumer group")
+				}
 			}
 			in.o.Logger.Warn().Err(err).Msg("reading intake; retrying")
 			_ = connectors.WaitContext(ctx, backoff)

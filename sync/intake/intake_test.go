@@ -182,3 +182,24 @@ func TestEventsLeftPendingByACrashedWorkerAreReclaimed(t *testing.T) {
 		t.Fatalf("handled o1 %d, o2 %d times; want once each", c.count("o1"), c.count("o2"))
 	}
 }
+
+// TestLostConsumerGroupIsRecreated: after Redis lost the stream and its
+// group (a failover to an empty replica), new events are still handled.
+func TestLostConsumerGroupIsRecreated(t *testing.T) {
+	in, _ := newIntake(t, Options{Workers: 1})
+	c := &collector{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx, c.handle) }()
+	if err := in.Put(ctx, []connectors.Event{ev("1", "before")}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first event", func() bool { return c.count("before") == 1 })
+	in.rdb.Del(ctx, in.Stream())
+	if err := in.Put(ctx, []connectors.Event{ev("2", "after")}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "an event after the group was lost", func() bool { return c.count("after") == 1 })
+	cancel()
+	<-done
+}

@@ -75,19 +75,20 @@ for i = 2, #ARGV, 4 do
   local sku, qty, cause, force = ARGV[i], tonumber(ARGV[i+1]), tonumber(ARGV[i+2]), ARGV[i+3] == '1'
   local acc = redis.call('HGET', KEYS[2], sku)
   local parked = redis.call('HEXISTS', KEYS[7], sku) == 1
-  if force and parked then
+  -- A parked item comes back when forced (reconcile) or when a different
+  -- value is wanted: the channel may take that one.
+  if parked and (force or redis.call('HGET', KEYS[7], sku) ~= ARGV[i+1]) then
     redis.call('HDEL', KEYS[7], sku)
     redis.call('HDEL', KEYS[8], sku)
     redis.call('HDEL', KEYS[6], sku)
     parked = false
   end
-  if not force and acc and tonumber(acc) == qty then
-    -- The channel has this value already: nothing to push, and a push
-    -- still queued for an older value is no longer needed.
-    redis.call('HDEL', KEYS[1], sku)
-    redis.call('ZREM', KEYS[3], sku)
-    redis.call('ZREM', KEYS[4], sku)
-    redis.call('ZREM', KEYS[5], sku)
+  local queued_now = redis.call('ZSCORE', KEYS[3], sku) or redis.call('ZSCORE', KEYS[4], sku)
+  if not force and not queued_now and acc and tonumber(acc) == qty then
+    -- The channel has this value already and no push is queued (or in
+    -- flight): nothing to do. A queued item is never dropped here: its
+    -- push may be on the wire with an older value, and the channel must
+    -- end with this one.
   elseif parked then
     redis.call('HSET', KEYS[1], sku, qty)
   else

@@ -46,12 +46,19 @@ func TestLatestValueWinsAndUnchangedIsNotQueued(t *testing.T) {
 	if items, _ := ob.Due(ctx, 10, time.Now()); len(items) != 0 {
 		t.Fatalf("due after accept: %+v", items)
 	}
-	// A value going back to what the channel has cancels a queued push.
+	// A value going back to what the channel had while a push is queued
+	// (maybe in flight with the other value) stays queued: the channel
+	// must end with the latest value.
 	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 5}})
+	inflight, _ := ob.Due(ctx, 10, time.Now())
 	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 7}})
-	if items, _ := ob.Due(ctx, 10, time.Now()); len(items) != 0 {
-		t.Fatalf("push for a value equal to the channel's still queued: %+v", items)
+	if _, err := ob.Complete(ctx, []Outcome{{SKU: "A", Quantity: inflight[0].Quantity, Accepted: true}}); err != nil {
+		t.Fatal(err)
 	}
+	if items, _ := ob.Due(ctx, 10, time.Now()); len(items) != 1 || items[0].Quantity != 7 || *items[0].Previous != 5 {
+		t.Fatalf("after the in-flight 5 was accepted, want 7 queued against 5: %+v", items)
+	}
+	ob.Complete(ctx, []Outcome{{SKU: "A", Quantity: 7, Accepted: true}})
 	// Force queues it anyway (reconcile: the channel really differs).
 	if n, _ := ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 7, Force: true}}); n != 1 {
 		t.Fatalf("forced enqueue queued %d", n)
@@ -102,12 +109,18 @@ func TestFailuresRetryLaterThenPark(t *testing.T) {
 	if err != nil || len(parked) != 1 || parked[0].SKU != "B" || parked[0].Reason != "unknown on channel" {
 		t.Fatalf("parked %+v %v", parked, err)
 	}
-	// A new value for a parked SKU is remembered but stays parked...
-	ob.Enqueue(ctx, []Want{{SKU: "B", Quantity: 3}})
+	// The same value again leaves a parked SKU parked...
+	ob.Enqueue(ctx, []Want{{SKU: "B", Quantity: 2}})
 	if items, _ := ob.Due(ctx, 10, later.Add(time.Second)); len(items) != 1 {
 		t.Fatalf("parked item queued again: %+v", items)
 	}
-	// ...until forced.
+	// ...a different value brings it back (the channel may take that one)...
+	ob.Enqueue(ctx, []Want{{SKU: "B", Quantity: 3}})
+	if items, _ := ob.Due(ctx, 10, later.Add(time.Second)); len(items) != 2 {
+		t.Fatalf("parked item with a new value not queued: %+v", items)
+	}
+	// ...and so does a forced one.
+	ob.Complete(ctx, []Outcome{{SKU: "B", Quantity: 3, Park: true, Reason: "refused"}})
 	ob.Enqueue(ctx, []Want{{SKU: "B", Quantity: 3, Force: true}})
 	if items, _ := ob.Due(ctx, 10, later.Add(time.Second)); len(items) != 2 {
 		t.Fatalf("forced parked item not queued: %+v", items)

@@ -132,6 +132,9 @@ func (p *Pusher) loop(ctx context.Context) error {
 				}
 			}
 		}
+		if len(items) == 0 {
+			continue
+		}
 		p.push(ctx, items)
 	}
 	return nil
@@ -199,13 +202,19 @@ func (p *Pusher) push(ctx context.Context, items []outbox.Item) {
 			oc.RetryAt = now.Add(staleHold)
 		case connectors.PushUnknownSKU:
 			oc.Park, oc.Reason = true, "unknown on channel: "+r.Reason
-		default: // retry, failed
+		case connectors.PushFailed:
+			// The channel refused this value: retry a few times (it may be
+			// a passing state on the channel's side), then park it until a
+			// different value is wanted or a reconcile forces it.
 			oc.Reason = string(r.Status) + ": " + r.Reason
 			if it.Attempts+1 >= int64(p.o.MaxAttempts) {
 				oc.Park = true
 			} else {
 				oc.RetryAt = now.Add(p.backoff(it.Attempts))
 			}
+		default: // retry, or the whole call failed: never parked, backoff capped
+			oc.Reason = string(r.Status) + ": " + r.Reason
+			oc.RetryAt = now.Add(p.backoff(it.Attempts))
 		}
 		if oc.Park {
 			p.o.Metrics.Parked.WithLabelValues(ch).Inc()

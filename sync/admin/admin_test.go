@@ -84,6 +84,7 @@ func TestAdminAPI(t *testing.T) {
 		{"unknown order", "GET", "/api/v1/orders/shop/1", "tok", "", 404, "no lines"},
 		{"dead letters", "GET", "/api/v1/deadletters", "tok", "", 200, "[]"},
 		{"replay unknown", "POST", "/api/v1/deadletters/1-1/replay", "tok", "", 404, "no such dead letter"},
+		{"replay of a malformed id", "POST", "/api/v1/deadletters/nope/replay", "tok", "", 404, "no such dead letter"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

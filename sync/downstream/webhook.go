@@ -63,13 +63,50 @@ func NewForwarder(rdb redis.UniversalClient, stream, consumer, url string, secre
 		rdb: rdb, stream: stream, group: "webhook", consumer: consumer, url: url, secret: secret, client: client, log: log,
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_downstream_deliveries_total",
-			Help: "Downstream HTTP deliveries by result (ok, failed).",
+			Help: "Downstream HTTP deliveries by result (ok, failed, trimmed: gone from the stream before delivery).",
 		}, []string{"result"}),
 	}
 	if reg != nil {
 		reg.MustRegister(f.results)
 	}
 	return f
+}
+
+// claimIdle is how long a message stays with the replica that read it
+// before another may take it over: longer than a delivery with its
+// retries takes, so a message in flight is never delivered twice by two
+// replicas at once.
+const claimIdle = time.Minute
+
+// next returns what to deliver now: this replica's own pending messages
+// first (failed before), then messages a dead replica left pending longer
+// than claimIdle, then new ones (blocking up to a second).
+func (f *Forwarder) next(ctx context.Context) ([]redis.XMessage, error) {
+	streams, err := f.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+		Group: f.group, Consumer: f.consumer, Streams: []string{f.stream, "0"}, Count: 16,
+	}).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	if len(streams) == 1 && len(streams[0].Messages) > 0 {
+		return streams[0].Messages, nil
+	}
+	msgs, _, err := f.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+		Stream: f.stream, Group: f.group, Consumer: f.consumer, MinIdle: claimIdle, Start: "0-0", Count: 16,
+	}).Result()
+	if err != nil || len(msgs) > 0 {
+		return msgs, err
+	}
+	streams, err = f.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+		Group: f.group, Consumer: f.consumer, Streams: []string{f.stream, ">"}, Count: 16, Block: time.Second,
+	}).Result()
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range streams {
+		msgs = append(msgs, s.Messages...)
+	}
+	return msgs, nil
 }
 
 // Run forwards until ctx ends.
@@ -80,21 +117,9 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	}
 	backoff := time.Second
 	for ctx.Err() == nil {
-		// Pending first (a previous failure or crash), then new messages.
-		msgs, _, err := f.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-			Stream: f.stream, Group: f.group, Consumer: f.consumer, MinIdle: backoff, Start: "0-0", Count: 16,
-		}).Result()
-		if err == nil && len(msgs) == 0 {
-			var streams []redis.XStream
-			streams, err = f.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
-				Group: f.group, Consumer: f.consumer, Streams: []string{f.stream, ">"}, Count: 16, Block: time.Second,
-			}).Result()
-			if errors.Is(err, redis.Nil) {
-				continue
-			}
-			for _, s := range streams {
-				msgs = append(msgs, s.Messages...)
-			}
+		msgs, err := f.next(ctx)
+		if errors.Is(err, redis.Nil) {
+			continue
 		}
 		if err != nil {
 			if ctx.Err() == nil {
@@ -105,6 +130,14 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		}
 		failed := false
 		for _, m := range msgs {
+			if len(m.Values) == 0 {
+				// Trimmed off the stream (downstream.stream_max_len) before
+				// it was delivered: nothing left to send.
+				f.results.WithLabelValues("trimmed").Inc()
+				f.log.Error().Str("id", m.ID).Msg("downstream message trimmed before delivery; raise downstream.stream_max_len")
+				f.rdb.XAck(context.WithoutCancel(ctx), f.stream, f.group, m.ID)
+				continue
+			}
 			if err := f.deliver(ctx, m); err != nil {
 				failed = true
 				f.results.WithLabelValues("failed").Inc()

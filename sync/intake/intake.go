@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -402,6 +403,8 @@ func (in *Intake) DeadLetters(ctx context.Context, n int64) ([]DeadLetter, error
 	return out, nil
 }
 
+var streamID = regexp.MustCompile(`^[0-9]+-[0-9]+$`)
+
 // ErrNoDeadLetter: no dead letter with that id.
 var ErrNoDeadLetter = errors.New("no such dead letter")
 
@@ -417,6 +420,9 @@ return id`)
 
 // Replay moves a dead letter back onto the intake stream, for another try.
 func (in *Intake) Replay(ctx context.Context, deadID string) (string, error) {
+	if !streamID.MatchString(deadID) {
+		return "", ErrNoDeadLetter
+	}
 	id, err := replayScript.Run(ctx, in.rdb, []string{in.stream, in.dead}, deadID).Text()
 	if errors.Is(err, redis.Nil) {
 		return "", ErrNoDeadLetter

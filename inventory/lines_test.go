@@ -328,14 +328,7 @@ func TestClosedLinesArePruned(t *testing.T) {
 		ctx := context.Background()
 		l := e.ledger(Options{OperationTTL: time.Hour, LineTTL: time.Hour})
 		receive(t, l, "SKU-1", "A", 10)
-		apply := func(s LineState) LineResult {
-			t.Helper()
-			r, err := l.ApplyLines(ctx, []LineState{s})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return r[0]
-		}
+		apply := func(s LineState) LineResult { t.Helper(); return applyOne(t, l, s) }
 		apply(line("1", "1", 2, 0, 0, 0, 1))
 		apply(line("1", "1", 2, 0, 2, 0, 2)) // closed now
 		e.clock.Advance(30 * time.Minute)
@@ -366,17 +359,9 @@ func TestClosedLinesArePruned(t *testing.T) {
 // recognised as that line, never applied as a new one.
 func TestClosedLinesOutliveOperationKeys(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *testEnv) {
-		ctx := context.Background()
 		l := e.ledger(Options{OperationTTL: time.Hour}) // LineTTL: the default
 		receive(t, l, "SKU-1", "A", 10)
-		apply := func(s LineState) LineResult {
-			t.Helper()
-			r, err := l.ApplyLines(ctx, []LineState{s})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return r[0]
-		}
+		apply := func(s LineState) LineResult { t.Helper(); return applyOne(t, l, s) }
 		apply(line("1", "1", 2, 2, 0, 0, 1)) // ordered 2, shipped 2: closed
 		e.clock.Advance(30 * 24 * time.Hour)
 		apply(line("2", "1", 1, 0, 1, 0, 1)) // closing another line prunes what expired
@@ -389,6 +374,16 @@ func TestClosedLinesOutliveOperationKeys(t *testing.T) {
 		}
 		mustVerify(t, l, nil)
 	})
+}
+
+// applyOne applies one line state and returns its result.
+func applyOne(t *testing.T, l *Ledger, s LineState) LineResult {
+	t.Helper()
+	r, err := l.ApplyLines(context.Background(), []LineState{s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r[0]
 }
 
 // TestApplyLinesBatchOrder: lines of one SKU share a script run, and each

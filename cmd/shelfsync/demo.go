@@ -167,17 +167,9 @@ func demoMain(ctx context.Context, f demoFlags, stdout, stderr io.Writer) int {
 			}
 		}()
 	}
-	eng, err := newEngine(w) // the daemon's own engine, admin API included
+	eng, err := prepare(w) // the daemon's own engine, admin API included
 	if err != nil {
-		log.Error().Err(err).Msg("building the engine")
-		return 1
-	}
-	if err := mountWebhooks(w, eng.Sink()); err != nil {
-		log.Error().Err(err).Msg("mounting webhook receivers")
-		return 1
-	}
-	if err := w.srv.Listen(); err != nil {
-		log.Error().Err(err).Msg("cannot listen")
+		log.Error().Err(err).Msg("starting")
 		return 1
 	}
 

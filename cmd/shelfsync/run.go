@@ -16,6 +16,7 @@ import (
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
 	_ "github.com/shelfsync/shelfsync/connectors/all" // every channel kind run and validate can build
+	syncengine "github.com/shelfsync/shelfsync/sync/engine"
 	"github.com/shelfsync/shelfsync/sync/server"
 	"github.com/shelfsync/shelfsync/sync/store"
 	"github.com/shelfsync/shelfsync/sync/webhook"
@@ -89,17 +90,9 @@ func runDaemon(ctx context.Context, args []string, stderr io.Writer, newConnecto
 		return code
 	}
 	defer w.rdb.Close()
-	eng, err := newEngine(w)
+	eng, err := prepare(w)
 	if err != nil {
-		log.Error().Err(err).Msg("building the engine")
-		return 1
-	}
-	if err := mountWebhooks(w, eng.Sink()); err != nil {
-		log.Error().Err(err).Msg("mounting webhook receivers")
-		return 1
-	}
-	if err := w.srv.Listen(); err != nil {
-		log.Error().Err(err).Msg("cannot listen")
+		log.Error().Err(err).Msg("starting")
 		return 1
 	}
 
@@ -108,6 +101,23 @@ func runDaemon(ctx context.Context, args []string, stderr io.Writer, newConnecto
 		Str("config", *path).Msg("shelfsync starting")
 	g, gctx := startParts(ctx, w, eng)
 	return wait(ctx, gctx, g, cfg.ShutdownTimeout, log)
+}
+
+// prepare builds the engine (and the admin API), mounts the webhook
+// receivers on it and opens the listener: everything that can fail before
+// the parts run.
+func prepare(w *wiring) (*syncengine.Engine, error) {
+	eng, err := newEngine(w)
+	if err != nil {
+		return nil, fmt.Errorf("building the engine: %w", err)
+	}
+	if err := mountWebhooks(w, eng.Sink()); err != nil {
+		return nil, fmt.Errorf("mounting webhook receivers: %w", err)
+	}
+	if err := w.srv.Listen(); err != nil {
+		return nil, fmt.Errorf("cannot listen: %w", err)
+	}
+	return eng, nil
 }
 
 // startParts runs the daemon's parts as one group on ctx: the HTTP server,

@@ -53,11 +53,7 @@ func (e *Engine) Propagate(ctx context.Context, skus []string, cause time.Time) 
 
 // ats is the quantity channel ch lists for a SKU with stock st.
 func (e *Engine) ats(ch *channel, st inventory.SKUStock) int64 {
-	avail := make(map[string]int64, len(st.Locations))
-	for loc, lv := range st.Locations {
-		avail[loc] = lv.Available
-	}
-	return inventory.ATS(avail, ch.cfg.Locations, ch.cfg.Allocation)
+	return inventory.ATS(st.Available(), ch.cfg.Locations, ch.cfg.Allocation)
 }
 
 // ATS returns the quantity each channel lists for sku now, by channel name.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
@@ -15,19 +16,20 @@ import (
 // the diff before keeping it: the .want files are the specification.
 var update = flag.Bool("update", false, "rewrite testdata/bad/*.want")
 
-// Secrets the tests put in the environment. Each is distinctive, so a test
-// can search every message for it.
-var testEnv = map[string]string{
-	"SHELFSYNC_TEST_REDIS_PASSWORD":     "redis-pw-DO-NOT-LEAK",
-	"SHELFSYNC_TEST_SHOPIFY_TOKEN":      "shpat_env-token-DO-NOT-LEAK",
-	"SHELFSYNC_TEST_WEBHOOK_SECRET":     "hook-secret-DO-NOT-LEAK",
-	"SHELFSYNC_TEST_CLIENT_ID":          "client-id-DO-NOT-LEAK",
-	"SHELFSYNC_TEST_CLIENT_SECRET":      "client-secret-DO-NOT-LEAK",
-	"SHELFSYNC_TEST_REFRESH_TOKEN":      "refresh-DO-NOT-LEAK",
-	"SHELFSYNC_TEST_VERIFICATION_TOKEN": "verify-DO-NOT-LEAK",
-	"SHELFSYNC_TEST_POOL_SIZE":          "17",
-	"SHELFSYNC_TEST_PORT":               "9191",
-}
+// Secrets the tests put in the environment (testdata/env.json, shared with
+// cmd/shelfsync's validate tests). Each is distinctive, so a test can search
+// every message for it.
+var testEnv = func() map[string]string {
+	b, err := os.ReadFile("testdata/env.json")
+	if err != nil {
+		panic(err)
+	}
+	var env map[string]string
+	if err := json.Unmarshal(b, &env); err != nil {
+		panic(err)
+	}
+	return env
+}()
 
 func setTestEnv(t *testing.T) {
 	t.Helper()

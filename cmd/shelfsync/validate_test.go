@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,16 +40,13 @@ func TestValidateExamples(t *testing.T) {
 
 // configTestEnv is what config/testdata needs in the environment.
 func configTestEnv(t *testing.T) map[string]string {
-	env := map[string]string{
-		"SHELFSYNC_TEST_REDIS_PASSWORD":     "redis-pw-DO-NOT-LEAK",
-		"SHELFSYNC_TEST_SHOPIFY_TOKEN":      "shpat_env-token-DO-NOT-LEAK",
-		"SHELFSYNC_TEST_WEBHOOK_SECRET":     "hook-secret-DO-NOT-LEAK",
-		"SHELFSYNC_TEST_CLIENT_ID":          "client-id-DO-NOT-LEAK",
-		"SHELFSYNC_TEST_CLIENT_SECRET":      "client-secret-DO-NOT-LEAK",
-		"SHELFSYNC_TEST_REFRESH_TOKEN":      "refresh-DO-NOT-LEAK",
-		"SHELFSYNC_TEST_VERIFICATION_TOKEN": "verify-DO-NOT-LEAK",
-		"SHELFSYNC_TEST_POOL_SIZE":          "17",
-		"SHELFSYNC_TEST_PORT":               "9191",
+	b, err := os.ReadFile("../../config/testdata/env.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env map[string]string
+	if err := json.Unmarshal(b, &env); err != nil {
+		t.Fatal(err)
 	}
 	for k, v := range env {
 		t.Setenv(k, v)

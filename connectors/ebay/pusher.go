@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/shelfsync/shelfsync/connectors"
 )
 
@@ -75,7 +77,12 @@ func (c *Connector) PushQuantities(ctx context.Context, updates []connectors.Qua
 	for i, u := range updates {
 		last[u.SKU] = i
 	}
-	var items []bulkItem
+	// Each SKU's budget and offers are read concurrently: a cold offer
+	// cache costs one getOffers call per SKU, and a batch of them in
+	// sequence would hold the whole push for seconds.
+	prepared := make([]*bulkItem, len(updates))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(lookupWorkers)
 	for i, u := range updates {
 		if last[u.SKU] != i {
 			continue // a later update of the same SKU in this batch wins
@@ -90,25 +97,21 @@ func (c *Connector) PushQuantities(ctx context.Context, updates []connectors.Qua
 			res.Status, res.Reason = connectors.PushFailed, fmt.Sprintf("negative quantity %d", u.Quantity)
 			continue
 		}
-		used, err := c.budget.used(ctx, u.SKU)
-		if err != nil {
-			return nil, err
+		g.Go(func() error {
+			it, err := c.prepare(gctx, u, res)
+			prepared[i] = it
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("pushing quantities: %w", err)
+	}
+	var items []bulkItem
+	for i, it := range prepared {
+		if it != nil {
+			it.idx = i
+			items = append(items, *it)
 		}
-		if used >= c.opts.RevisionCeiling {
-			c.metrics.budgetRefusals.Inc()
-			res.Status = connectors.PushRetry
-			res.Reason = fmt.Sprintf("revision budget: %d revisions today, ceiling %d (eBay allows 250 a day)", used, c.opts.RevisionCeiling)
-			continue
-		}
-		ref, err := c.offers(ctx, u.SKU)
-		if errors.Is(err, connectors.ErrNotFound) {
-			res.Status, res.Reason = connectors.PushUnknownSKU, "no fixed-price offer on "+c.marketplace
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("pushing quantities: %w", err)
-		}
-		items = append(items, bulkItem{idx: i, sku: u.SKU, qty: u.Quantity, offers: ref.OfferIDs})
 	}
 	for start := 0; start < len(items); start += maxBulkItems {
 		end := min(start+maxBulkItems, len(items))
@@ -126,6 +129,34 @@ func (c *Connector) PushQuantities(ctx context.Context, updates []connectors.Qua
 		c.metrics.pushItems.WithLabelValues(string(r.Status)).Inc()
 	}
 	return results, nil
+}
+
+// lookupWorkers is how many SKUs' offers are looked up at once.
+const lookupWorkers = 8
+
+// prepare checks one SKU's revision budget and finds its offers. It returns
+// nil with res filled when the SKU is not pushed (budget spent, no offer);
+// an error concerns the whole push.
+func (c *Connector) prepare(ctx context.Context, u connectors.QuantityUpdate, res *connectors.PushResult) (*bulkItem, error) {
+	used, err := c.budget.used(ctx, u.SKU)
+	if err != nil {
+		return nil, err
+	}
+	if used >= c.opts.RevisionCeiling {
+		c.metrics.budgetRefusals.Inc()
+		res.Status = connectors.PushRetry
+		res.Reason = fmt.Sprintf("revision budget: %d revisions today, ceiling %d (eBay allows 250 a day)", used, c.opts.RevisionCeiling)
+		return nil, nil
+	}
+	ref, err := c.offers(ctx, u.SKU)
+	if errors.Is(err, connectors.ErrNotFound) {
+		res.Status, res.Reason = connectors.PushUnknownSKU, "no fixed-price offer on "+c.marketplace
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &bulkItem{sku: u.SKU, qty: u.Quantity, offers: ref.OfferIDs}, nil
 }
 
 // bulkUpdate sends one call of at most 25 items and fills their results.

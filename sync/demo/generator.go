@@ -329,11 +329,7 @@ func (g *Generator) placeEbay(sku string, qty int64) (*plan, error) {
 			Quantity: qty, LineItemFulfillmentStatus: "NOT_STARTED"}},
 	}
 	s.AddOrder(o)
-	// eBay lowers the listing's quantity on a sale. (The fake has no
-	// "sell": the item is re-created with the lower quantity.)
-	if cur, ok := s.Quantity(sku); ok {
-		s.AddListing(sku, max(cur-qty, 0), 0)
-	}
+	s.Sell(sku, qty) // eBay lowers the listing's quantity on a sale
 	body, err := ebayNotification(g.eventID(), orderID, lineID, now)
 	if err != nil {
 		return nil, err
@@ -361,9 +357,7 @@ func (g *Generator) placeAmazon(sku string, qty int64) (*plan, error) {
 		Items:         []amazontest.Item{{OrderItemID: fmt.Sprintf("%s%011d", g.run, g.seq), SellerSKU: sku, Ordered: qty}},
 	}
 	s.AddOrder(o)
-	if cur, ok := s.Quantity(sku); ok {
-		s.SetListing(sku, max(cur-qty, 0))
-	}
+	s.Sell(sku, qty) // and so does Amazon
 	body, err := amazonNotification(g.eventID(), orderID, "Unshipped", "OrderStatusChange", now)
 	if err != nil {
 		return nil, err

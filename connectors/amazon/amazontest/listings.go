@@ -13,6 +13,18 @@ func (s *Server) SetListing(sku string, quantity int64) {
 	s.listings[sku] = quantity
 }
 
+// Sell takes n units off sku's listing as an Amazon sale does, in one
+// step, not below zero. It reports whether the listing exists.
+func (s *Server) Sell(sku string, n int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q, ok := s.listings[sku]
+	if ok {
+		s.listings[sku] = max(q-n, 0)
+	}
+	return ok
+}
+
 // Quantity is the DEFAULT quantity the fake lists for sku, and whether the listing exists.
 func (s *Server) Quantity(sku string) (int64, bool) {
 	s.mu.Lock()

@@ -173,3 +173,22 @@ func TestSQSRefusesUnsigned(t *testing.T) {
 		})
 	}
 }
+
+func TestSellLowersTheListingNotBelowZero(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	s.SetListing("A", 3)
+	for _, c := range []struct {
+		n, want int64
+	}{{1, 2}, {5, 0}} {
+		if !s.Sell("A", c.n) {
+			t.Fatal("listed SKU reported unlisted")
+		}
+		if q, _ := s.Quantity("A"); q != c.want {
+			t.Fatalf("after selling %d: %d, want %d", c.n, q, c.want)
+		}
+	}
+	if s.Sell("NOPE", 1) {
+		t.Fatal("an unlisted SKU was sold")
+	}
+}

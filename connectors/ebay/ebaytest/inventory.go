@@ -49,6 +49,25 @@ func (s *Server) AddListing(sku string, quantity int64, offers int) []string {
 	return ids
 }
 
+// Sell takes n units off sku as an eBay sale does, in one step: the
+// inventory item's quantity and every offer's availableQuantity drop by n,
+// not below zero. It reports whether the SKU is listed.
+func (s *Server) Sell(sku string, n int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.items[sku]
+	if !ok {
+		return false
+	}
+	it.quantity = max(it.quantity-n, 0)
+	for _, o := range s.offers {
+		if o.sku == sku {
+			o.quantity = max(o.quantity-n, 0)
+		}
+	}
+	return true
+}
+
 // DeleteOffer withdraws and deletes an offer, as a seller can on eBay.
 func (s *Server) DeleteOffer(offerID string) {
 	s.mu.Lock()

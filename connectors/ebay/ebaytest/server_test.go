@@ -103,3 +103,27 @@ func TestOrdersFilterMustBeEncoded(t *testing.T) {
 		t.Fatalf("limit 201: %d %s; want 400", code, b)
 	}
 }
+
+func TestSellLowersItemAndOffersNotBelowZero(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	ids := s.AddListing("A", 5, 2)
+	for _, c := range []struct {
+		n, want int64
+	}{{2, 3}, {1, 2}, {4, 0}} {
+		if !s.Sell("A", c.n) {
+			t.Fatal("listed SKU reported unlisted")
+		}
+		if q, _ := s.Quantity("A"); q != c.want {
+			t.Fatalf("after selling %d: item quantity %d, want %d", c.n, q, c.want)
+		}
+		for _, id := range ids {
+			if q, _ := s.OfferQuantity(id); q != c.want {
+				t.Fatalf("after selling %d: offer %s quantity %d, want %d", c.n, id, q, c.want)
+			}
+		}
+	}
+	if s.Sell("NOPE", 1) {
+		t.Fatal("an unlisted SKU was sold")
+	}
+}

@@ -25,7 +25,7 @@ import (
 type Outbox struct {
 	rdb     redis.UniversalClient
 	channel string
-	keys    []string // want, accepted, urgent, normal, since, attempts, parked, reasons
+	keys    []string // want, accepted, urgent, normal, since, attempts, parked, reasons, taken, next
 }
 
 // Key indexes into Outbox.keys (and KEYS in the scripts).
@@ -38,12 +38,14 @@ const (
 	kAttempts
 	kParked
 	kReasons
+	kTaken
+	kNext
 )
 
 // New returns channel's outbox under prefix. No I/O.
 func New(rdb redis.UniversalClient, prefix, channel string) *Outbox {
 	tag := prefix + "{outbox:" + channel + "}:"
-	names := []string{"want", "accepted", "urgent", "normal", "since", "attempts", "parked", "reasons"}
+	names := []string{"want", "accepted", "urgent", "normal", "since", "attempts", "parked", "reasons", "taken", "next"}
 	keys := make([]string, len(names))
 	for i, n := range names {
 		keys[i] = tag + n
@@ -101,6 +103,11 @@ for i = 2, #ARGV, 4 do
     if due then due = math.min(tonumber(due), now) else due = now end
     redis.call('ZADD', into, due, sku)
     redis.call('ZADD', KEYS[5], 'NX', cause, sku)
+    -- A push of this SKU is on the wire with an older value: this is the
+    -- first change it does not carry (see completeScript).
+    if redis.call('HEXISTS', KEYS[9], sku) == 1 then
+      redis.call('ZADD', KEYS[10], 'NX', cause, sku)
+    end
     queued = queued + 1
   end
 end
@@ -195,6 +202,10 @@ if #skus < n then
 end
 local out = {}
 for _, s in ipairs(skus) do
+  -- Marked in flight; what is queued now travels with this take, so only
+  -- a change after it is "next".
+  redis.call('HSET', KEYS[9], s, '1')
+  redis.call('ZREM', KEYS[10], s)
   out[#out+1] = s
   out[#out+1] = redis.call('HGET', KEYS[1], s) or ''
   out[#out+1] = redis.call('HGET', KEYS[2], s) or ''
@@ -205,6 +216,8 @@ return out`)
 
 // Due returns up to n items whose time has come, urgent ones first. They
 // stay queued until Complete: the caller holds the channel's push lease.
+// Each is marked in flight until Complete, so a change that arrives
+// meanwhile is timed from its own arrival.
 func (o *Outbox) Due(ctx context.Context, n int, now time.Time) ([]Item, error) {
 	flat, err := takeScript.Run(ctx, o.rdb, o.keys, now.UnixMilli(), n).StringSlice()
 	if err != nil {
@@ -267,12 +280,16 @@ type Outcome struct {
 }
 
 // completeScript: ARGV = per item: sku, qty, kind (a=accepted, r=retry,
-// p=park), reported|”, retry_ms, reason. Returns, per accepted item, its
-// cause (ms) or ” when a newer want keeps it queued.
+// p=park, s=stale), reported|”, retry_ms, reason. Returns, per accepted
+// item, its cause (ms), or ” when it is not known which changes the pushed
+// value carried. Every outcome ends the item's flight (taken, next).
 var completeScript = redis.NewScript(`
 local out = {}
 for i = 1, #ARGV, 6 do
   local sku, qty, kind, reported, retry, reason = ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], tonumber(ARGV[i+4]), ARGV[i+5]
+  local nextc = redis.call('ZSCORE', KEYS[10], sku)
+  redis.call('HDEL', KEYS[9], sku)
+  redis.call('ZREM', KEYS[10], sku)
   if kind == 'a' then
     redis.call('HSET', KEYS[2], sku, qty)
     local cause = redis.call('ZSCORE', KEYS[5], sku) or ''
@@ -282,6 +299,12 @@ for i = 1, #ARGV, 6 do
       redis.call('ZREM', KEYS[4], sku)
       redis.call('ZREM', KEYS[5], sku)
       redis.call('HDEL', KEYS[6], sku)
+      out[#out+1] = cause
+    elseif nextc then
+      -- A newer want came while the push was on the wire: the accepted
+      -- value carried every change up to then (its latency ends now), and
+      -- the item waits on from the first change it did not carry.
+      redis.call('ZADD', KEYS[5], nextc, sku)
       out[#out+1] = cause
     else
       out[#out+1] = ''
@@ -306,9 +329,11 @@ for i = 1, #ARGV, 6 do
 end
 return out`)
 
-// Complete records the outcomes of a push. For each accepted item whose
-// want is now satisfied it returns the cause time (for the latency metric);
-// zero times for the rest.
+// Complete records the outcomes of a push. For each accepted item it
+// returns the cause time of the oldest change the pushed value carried
+// (for the latency metric); zero times for the rest. An item whose want
+// changed while it was on the wire stays queued, waiting from the first
+// change after its value was taken (Due), not from the one just pushed.
 func (o *Outbox) Complete(ctx context.Context, outcomes []Outcome) ([]time.Time, error) {
 	if len(outcomes) == 0 {
 		return nil, nil

@@ -134,19 +134,67 @@ func TestFailuresRetryLaterThenPark(t *testing.T) {
 func TestAcceptOfAnOlderValueKeepsTheNewerQueued(t *testing.T) {
 	ob := newOutbox(t)
 	ctx := context.Background()
-	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 4}})
+	t0 := time.UnixMilli(1_700_000_000_000)
+	t1 := t0.Add(300 * time.Millisecond)
+	if _, err := ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 4, Cause: t0}}); err != nil {
+		t.Fatal(err)
+	}
 	items, _ := ob.Due(ctx, 10, time.Now())
-	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 2}}) // a sale while the push was in flight
+	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 2, Cause: t1}}) // a sale while the push was in flight
 	causes, err := ob.Complete(ctx, []Outcome{{SKU: "A", Quantity: items[0].Quantity, Accepted: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !causes[0].IsZero() {
-		t.Fatal("latency recorded for a push that did not satisfy the want")
+	// The pushed 4 carried the change of t0: its latency ends here.
+	if !causes[0].Equal(t0) {
+		t.Fatalf("cause of the accepted older value = %v, want %v", causes[0], t0)
 	}
 	items, _ = ob.Due(ctx, 10, time.Now())
 	if len(items) != 1 || items[0].Quantity != 2 || items[0].Previous == nil || *items[0].Previous != 4 {
 		t.Fatalf("after accept of 4 with 2 wanted: %+v", items)
+	}
+	// The 2 waits from its own change, not from the one already pushed.
+	if !items[0].Cause.Equal(t1) {
+		t.Fatalf("queued item's cause = %v, want %v", items[0].Cause, t1)
+	}
+	causes, err = ob.Complete(ctx, []Outcome{{SKU: "A", Quantity: 2, Accepted: true}})
+	if err != nil || !causes[0].Equal(t1) {
+		t.Fatalf("second push: causes %v, err %v; want %v", causes, err, t1)
+	}
+	if items, _ := ob.Due(ctx, 10, time.Now()); len(items) != 0 {
+		t.Fatalf("still queued: %+v", items)
+	}
+}
+
+// A change between two takes of the same item (the pusher's coalescing
+// wait takes again) travels with the second take: it is not "next".
+func TestChangeBeforeARetakeTravelsWithIt(t *testing.T) {
+	ob := newOutbox(t)
+	ctx := context.Background()
+	t0 := time.UnixMilli(1_700_000_000_000)
+	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 4, Cause: t0}})
+	ob.Due(ctx, 10, time.Now())
+	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 3, Cause: t0.Add(time.Second)}})
+	items, _ := ob.Due(ctx, 10, time.Now())
+	if len(items) != 1 || items[0].Quantity != 3 || !items[0].Cause.Equal(t0) {
+		t.Fatalf("retake: %+v", items)
+	}
+	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 1, Cause: t0.Add(2 * time.Second)}})
+	causes, err := ob.Complete(ctx, []Outcome{{SKU: "A", Quantity: 3, Accepted: true}})
+	if err != nil || !causes[0].Equal(t0) {
+		t.Fatalf("causes %v, err %v", causes, err)
+	}
+	items, _ = ob.Due(ctx, 10, time.Now())
+	if len(items) != 1 || items[0].Quantity != 1 || !items[0].Cause.Equal(t0.Add(2*time.Second)) {
+		t.Fatalf("after the push of 3: %+v", items)
+	}
+	// A failed push ends the flight too: a change after it is timed with
+	// the item's oldest change, which the next push carries.
+	ob.Complete(ctx, []Outcome{{SKU: "A", Quantity: 1, RetryAt: time.Now().Add(-time.Millisecond)}})
+	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 0, Cause: t0.Add(3 * time.Second)}})
+	items, _ = ob.Due(ctx, 10, time.Now())
+	if len(items) != 1 || items[0].Quantity != 0 || !items[0].Cause.Equal(t0.Add(2*time.Second)) {
+		t.Fatalf("after a failed push: %+v", items)
 	}
 }
 

@@ -114,16 +114,17 @@ func (p *Pusher) loop(ctx context.Context) error {
 			p.sleep(ctx)
 			continue
 		}
-		// Coalesce: a batch that is not full waits until its newest change
-		// is a window old, so a burst of sales costs one call.
+		// Coalesce: a batch that is not full waits until its oldest new
+		// change is a window old, so a burst of sales costs one call and
+		// no change is held back longer than the window.
 		if len(items) < p.o.BatchSize && p.o.Window > 0 {
-			var newest time.Time
+			var oldest time.Time
 			for _, it := range items {
-				if it.Attempts == 0 && it.Cause.After(newest) {
-					newest = it.Cause
+				if it.Attempts == 0 && !it.Cause.IsZero() && (oldest.IsZero() || it.Cause.Before(oldest)) {
+					oldest = it.Cause
 				}
 			}
-			if wait := p.o.Window - time.Since(newest); !newest.IsZero() && wait > 0 {
+			if wait := p.o.Window - time.Since(oldest); !oldest.IsZero() && wait > 0 {
 				if err := connectors.WaitContext(ctx, min(wait, p.o.Window)); err != nil {
 					return nil
 				}

@@ -64,7 +64,10 @@ type Connector struct {
 	feedPoll    time.Duration
 	feedPollMax time.Duration
 	feedWait    time.Duration
-	// workers is how many listing calls run at once; the limiters pace them.
+	// workers is how many listing calls run at once; the limiters pace
+	// them. Enough to use a raised usage plan at ~100 ms per call (a
+	// plan's rate times the call's latency); at the published 5/s the
+	// limiter, not the workers, sets the pace.
 	workers int
 	// authErr is the last refusal of the credentials by Login with Amazon.
 	authErr atomic.Pointer[authFailure]
@@ -190,7 +193,7 @@ func newConnector(deps connectors.Deps, opts ...option) (*Connector, error) {
 		feedPoll:    5 * time.Second,
 		feedPollMax: time.Minute,
 		feedWait:    30 * time.Minute,
-		workers:     5,
+		workers:     16,
 	}
 	for _, s := range ch.Webhook.Secrets {
 		if s.IsSet() {

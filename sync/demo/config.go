@@ -118,12 +118,12 @@ channels:
     poll: POLL_SPEC
     reconcile: RECONCILE_SPEC
     locations: [%s, %s]
-    batch_size: 50
+    batch_size: 16
     amazon:
       seller_id: %s
       marketplace_ids: [%s]
       auth_url: %s
-      feed_threshold: 51
+      feed_threshold: 17
       sqs: {queue_url: %s, region: %s, endpoint: %s, wait_time: 2s}
 log:
   level: %s

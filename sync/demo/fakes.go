@@ -32,12 +32,15 @@ type Fakes struct {
 // 5/s) would let the demo's Amazon channel take one order every two
 // seconds; these are what a seller with a raised plan gets: realistic in
 // kind (the connector adapts and waits exactly as against Amazon), workable
-// at the demo's rates. Feeds keep Amazon's own limit (5 per 5 minutes),
-// which is why the demo's Amazon channel pushes below the feed threshold.
+// at the demo's rates. A patch sets one SKU, and at 100 orders/s every
+// channel sees about 100 changed SKUs a second, so the patch plan is twice
+// that: the demo then shows the daemon's latency, not a saturated channel.
+// Feeds keep Amazon's own limit (5 per 5 minutes), which is why the demo's
+// Amazon channel pushes below the feed threshold.
 func AmazonRateLimits() map[string]float64 {
 	return map[string]float64{
 		"getOrders": 1, "getOrder": 50, "getOrderItems": 50,
-		"patchListingsItem": 100, "getListingsItem": 100,
+		"patchListingsItem": 200, "getListingsItem": 100,
 	}
 }
 

@@ -6,11 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"runtime/pprof"
 	"time"
@@ -39,21 +37,10 @@ var _ demo.Engine = (*syncengine.Engine)(nil)
 const convergeBound = 60 * time.Second
 
 type demoFlags struct {
-	duration  time.Duration
-	rate      float64
-	skus      int
-	latency   time.Duration
-	listen    string
-	redis     string
-	keyPrefix string
-	quiet     bool
-	json      bool
-	logLevel  string
-	seed      uint64
-	cpuprof   string
-	workers   int
-	poll      time.Duration
-	reconcile time.Duration
+	simFlags
+	quiet   bool
+	json    bool
+	cpuprof string
 }
 
 // runDemo is `shelfsync demo`: the daemon's own wiring and engine, with a
@@ -63,30 +50,17 @@ type demoFlags struct {
 // second and a summary at the end; exit 1 when the channels did not
 // converge to the ledger.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var f demoFlags
-	fs.DurationVar(&f.duration, "duration", 0, "how long orders flow (0: until Ctrl-C)")
-	fs.Float64Var(&f.rate, "rate", 20, "orders per second over all channels (0: none, for loadgen runs)")
-	fs.IntVar(&f.skus, "skus", 200, "SKUs in the generated catalogue")
-	fs.DurationVar(&f.latency, "latency", 50*time.Millisecond, "API latency of the fake marketplaces")
-	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "the daemon's HTTP address (a free port is taken if it is busy)")
-	fs.StringVar(&f.redis, "redis", "", "a real Redis (host:port) instead of the embedded one")
-	fs.StringVar(&f.keyPrefix, "key-prefix", "", "key prefix on --redis (default: a fresh one, deleted at the end)")
+	fs := newSimFlagSet("demo", stderr, &f.simFlags, simPlaces{
+		listen:    "the daemon's HTTP address (a free port is taken if it is busy)",
+		redis:     "a real Redis (host:port) instead of the embedded one",
+		keyPrefix: "key prefix on --redis (default: a fresh one, deleted at the end)",
+	})
 	fs.BoolVar(&f.quiet, "quiet", false, "print the summary only")
 	fs.BoolVar(&f.json, "json", false, "print the summary as JSON on stdout (no live lines; the banner goes to stderr)")
-	fs.StringVar(&f.logLevel, "log-level", "warn", "the daemon's log level (logs go to stderr)")
-	fs.Uint64Var(&f.seed, "seed", 1, "seed of the catalogue and the order stream")
-	fs.DurationVar(&f.poll, "poll", 15*time.Second, "every channel's order poll interval")
-	fs.DurationVar(&f.reconcile, "reconcile", 30*time.Second, "every channel's reconcile interval")
-	fs.IntVar(&f.workers, "workers", 16, "the daemon's intake workers (sync.workers)")
 	fs.StringVar(&f.cpuprof, "cpuprofile", "", "write a CPU profile of the whole run to this file (to find bottlenecks)")
-	if code, done := parseFlags(fs, args); done {
+	if code, done := f.parse(fs, args); done {
 		return code
-	}
-	if f.duration < 0 || f.rate < 0 || f.skus < 1 || f.latency < 0 || f.workers < 1 || f.poll < time.Second || f.reconcile < time.Second {
-		fmt.Fprintln(stderr, "demo: --duration, --rate and --latency must not be negative, --skus and --workers must be at least 1, --poll and --reconcile at least 1s")
-		return 2
 	}
 	if f.cpuprof != "" {
 		pf, err := os.Create(f.cpuprof)
@@ -129,7 +103,7 @@ func demoMain(ctx context.Context, f demoFlags, stdout, stderr io.Writer) int {
 		defer m.Close()
 		addr, prefix = m.Addr(), "shelfsync:"
 	} else if prefix == "" {
-		prefix, cleanPrefix = "shelfsync-demo-"+randomHex(4)+":", true
+		prefix, cleanPrefix = freshPrefix("demo"), true
 	}
 	listen, moved, err := freeListen(f.listen)
 	if err != nil {
@@ -139,11 +113,7 @@ func demoMain(ctx context.Context, f demoFlags, stdout, stderr io.Writer) int {
 	if moved {
 		say("%s is taken; listening on %s instead\n", f.listen, listen)
 	}
-	token := randomHex(16)
-	cfg, err := demo.Config(fakes, demo.ConfigOptions{
-		RedisAddr: addr, KeyPrefix: prefix, Listen: listen, AdminToken: token, LogLevel: f.logLevel, Workers: f.workers,
-		Poll: f.poll, Reconcile: f.reconcile,
-	})
+	cfg, err := simConfig(fakes, f.simFlags, addr, prefix, listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "demo: %v\n", err)
 		return 1
@@ -159,13 +129,7 @@ func demoMain(ctx context.Context, f demoFlags, stdout, stderr io.Writer) int {
 	}
 	defer w.rdb.Close()
 	if cleanPrefix {
-		defer func() {
-			cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := demo.CleanPrefix(cctx, w.rdb, prefix); err != nil {
-				log.Warn().Err(err).Msg("demo: cleaning up")
-			}
-		}()
+		defer cleanSimPrefix(w, prefix)
 	}
 	eng, err := prepare(w) // the daemon's own engine, admin API included
 	if err != nil {
@@ -173,9 +137,9 @@ func demoMain(ctx context.Context, f demoFlags, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	cat := demo.NewCatalog(f.skus, f.seed)
-	if err := demo.Seed(ctx, eng, fakes, cfg, cat); err != nil {
-		log.Error().Err(err).Msg("demo: seeding the catalogue")
+	cat, err := seedCatalog(ctx, eng, fakes, cfg, f.simFlags)
+	if err != nil {
+		log.Error().Err(err).Msg("demo: cannot start")
 		return 1
 	}
 	base := "http://" + w.srv.Addr().String()
@@ -188,7 +152,7 @@ func demoMain(ctx context.Context, f demoFlags, stdout, stderr io.Writer) int {
 	say("  rate limits: Shopify Plus (1000 cost points/s); Amazon raised to a large seller's plan (getOrder/getOrderItems 50/s,\n")
 	say("  patchListingsItem 100/s; Amazon's published defaults are 0.5/s and 5/s); eBay unthrottled\n")
 	say("  metrics:   %s/metrics\n", base)
-	say("  admin API: curl -H 'Authorization: Bearer %s' %s/api/v1/channels\n", token, base)
+	say("  admin API: curl -H 'Authorization: Bearer %s' %s/api/v1/channels\n", cfg.HTTP.AdminToken.Value(), base)
 	say("  webhooks:  %s/webhooks/{shopify,ebay}; Amazon notifications go through its SQS fake\n", base)
 	say("  ready in %s; %.0f orders/s", time.Since(start).Round(time.Millisecond), f.rate)
 	if f.duration > 0 {
@@ -203,18 +167,9 @@ func demoMain(ctx context.Context, f demoFlags, stdout, stderr io.Writer) int {
 	defer stopDaemon()
 	g, gctx := startParts(dctx, w, eng)
 
-	orders := ctx
-	if f.duration > 0 {
-		var cancel context.CancelFunc
-		orders, cancel = context.WithTimeout(ctx, f.duration)
-		defer cancel()
-	}
-	orders, stopOrders := context.WithCancel(orders)
+	orders, stopOrders := ordersContext(ctx, f.duration)
 	defer stopOrders()
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	gen := demo.NewGenerator(fakes, cat, demo.GeneratorOptions{
-		Rate: f.rate, Target: base, Client: client, Seed: f.seed, Logger: log,
-	})
+	gen := newOrders(fakes, cat, f.simFlags, base, log)
 	genDone := make(chan struct{})
 	go func() {
 		defer close(genDone)

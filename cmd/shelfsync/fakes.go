@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shelfsync/shelfsync/config"
+	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/sync/demo"
+)
+
+func init() {
+	commands["fakes"] = command{
+		summary: "run the fake Shopify, eBay and Amazon for a separate `shelfsync run` (writes its config)",
+		run:     runFakes,
+	}
+}
+
+type fakesFlags struct {
+	simFlags
+	writeConfig string
+}
+
+// runFakes is `shelfsync fakes`: the demo's fake marketplaces and order
+// stream in a process of their own, so that the daemon runs alone, as in
+// production, with `shelfsync run --config FILE`. It starts the fakes on
+// loopback, seeds the catalogue exactly as the demo does (listings on the
+// fakes, the channels' reported quantities and the ledger's stock in
+// Redis), writes the daemon's config for the fakes to --write-config
+// (with the fakes' secrets, mode 0600), and once the daemon at --listen
+// answers /readyz places orders at --rate and delivers their
+// notifications to it, until SIGINT/SIGTERM or --duration. Then it
+// prints what it placed per channel and stops the fakes: stop the daemon
+// first.
+func runFakes(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var f fakesFlags
+	fs := newSimFlagSet("fakes", stderr, &f.simFlags, simPlaces{
+		listen:       "the daemon's HTTP address, written as its http.listen; notifications go there",
+		redisDefault: "127.0.0.1:6379",
+		redis:        "the daemon's Redis (host:port); the catalogue's stock is seeded there",
+		keyPrefix:    "the daemon's key prefix; it must hold no keys yet (default: a fresh one, deleted when the fakes stop)",
+	})
+	fs.StringVar(&f.writeConfig, "write-config", "", "write the daemon's config to this file (required; it holds the fakes' secrets, mode 0600)")
+	if code, done := f.parse(fs, args); done {
+		return code
+	}
+	if f.writeConfig == "" {
+		fmt.Fprintln(stderr, "fakes: --write-config is required")
+		fs.Usage()
+		return 2
+	}
+	return fakesMain(ctx, f, stdout, stderr)
+}
+
+func fakesMain(ctx context.Context, f fakesFlags, stdout, stderr io.Writer) int {
+	fakes := demo.StartFakes(f.latency)
+	defer fakes.Close()
+	prefix, fresh := f.keyPrefix, f.keyPrefix == ""
+	if fresh {
+		prefix = freshPrefix("fakes")
+	}
+	cfg, err := simConfig(fakes, f.simFlags, f.redis, prefix, f.listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "fakes: %v\n", err)
+		return 2
+	}
+	log, err := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
+	if err != nil {
+		fmt.Fprintf(stderr, "fakes: %v\n", err)
+		return 2
+	}
+	// The daemon's own wiring and engine, never run: the seeding writes
+	// the ledger and the outboxes exactly as the daemon will read them.
+	w, code := wire(cfg, log, connectors.New, stderr)
+	if w == nil {
+		return code
+	}
+	defer w.rdb.Close()
+	if fresh {
+		defer cleanSimPrefix(w, prefix)
+	} else if err := refuseUsedPrefix(ctx, w.rdb, prefix); err != nil {
+		fmt.Fprintf(stderr, "fakes: %v\n", err)
+		return 2
+	}
+	eng, err := newEngine(w)
+	if err != nil {
+		fmt.Fprintf(stderr, "fakes: %v\n", err)
+		return 1
+	}
+	start := time.Now()
+	cat, err := seedCatalog(ctx, eng, fakes, cfg, f.simFlags)
+	if err != nil {
+		fmt.Fprintf(stderr, "fakes: %v\n", err)
+		return 1
+	}
+	if err := writeConfigFile(f.writeConfig, cfg); err != nil {
+		fmt.Fprintf(stderr, "fakes: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "shelfsync fakes: Shopify %s, eBay %s, Amazon %s (%s API latency)\n",
+		fakes.Shopify.URL(), fakes.Ebay.URL(), fakes.Amazon.URL, f.latency)
+	fmt.Fprintf(stdout, "  seeded %d SKUs at 2 locations in %s: Redis %s, key prefix %q\n",
+		f.skus, time.Since(start).Round(time.Millisecond), f.redis, prefix)
+	fmt.Fprintf(stdout, "  config written to %s (admin token inside); start the daemon:\n    shelfsync run --config %s\n",
+		f.writeConfig, f.writeConfig)
+
+	base := "http://" + f.listen
+	if f.rate > 0 {
+		fmt.Fprintf(stdout, "  waiting for the daemon at %s/readyz\n", base)
+		if err := awaitReady(ctx, base+"/readyz"); err != nil {
+			fmt.Fprintf(stderr, "fakes: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "  the daemon is ready; %.0f orders/s", f.rate)
+	} else {
+		fmt.Fprint(stdout, "  no orders (--rate 0)")
+	}
+	if f.duration > 0 {
+		fmt.Fprintf(stdout, " for %s\n", f.duration)
+	} else {
+		fmt.Fprintln(stdout, " until Ctrl-C")
+	}
+	orders, stop := ordersContext(ctx, f.duration)
+	defer stop()
+	gen := newOrders(fakes, cat, f.simFlags, base, log)
+	_ = gen.Run(orders) // returns once the orders stop and the deliveries under way are done
+	failed, counts := int64(0), gen.Counts()
+	for _, ch := range demo.ChannelNames() {
+		c := counts[ch]
+		failed += c.Failed
+		fmt.Fprintf(stdout, "%-8s orders %d units %d cancels %d refunds %d duplicates %d statuses %s failed %d\n",
+			ch, c.Orders, c.Units, c.Cancels, c.Refunds, c.Duplicates, statusText(c.Statuses), c.Failed)
+	}
+	if failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+// refuseUsedPrefix makes sure the fakes' stock does not land in a ledger
+// already in use (a real merchant's, or an earlier run's).
+func refuseUsedPrefix(ctx context.Context, rdb redis.UniversalClient, prefix string) error {
+	keys, _, err := rdb.Scan(ctx, 0, prefix+"*", 1000).Result()
+	for cursor := uint64(1); err == nil && len(keys) == 0 && cursor != 0; {
+		keys, cursor, err = rdb.Scan(ctx, cursor, prefix+"*", 1000).Result()
+	}
+	if err != nil {
+		return fmt.Errorf("checking key prefix %q: %w", prefix, err)
+	}
+	if len(keys) > 0 {
+		return fmt.Errorf("key prefix %q already holds keys: pick another --key-prefix (or leave it out for a fresh one)", prefix)
+	}
+	return nil
+}
+
+// writeConfigFile writes cfg, secrets included, readable by its owner
+// only; it appears whole (written aside, then renamed), so a script may
+// wait for it.
+func writeConfigFile(path string, cfg *config.Config) error {
+	text, err := config.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".shelfsync-config-*")
+	if err != nil {
+		return fmt.Errorf("writing the config: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // after the rename there is nothing left to remove
+	if _, err := tmp.Write(text); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing the config: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing the config: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing the config: %w", err)
+	}
+	return nil
+}
+
+// awaitReady waits until url answers 200: orders placed before the
+// daemon listens would be refused deliveries.
+func awaitReady(ctx context.Context, url string) error {
+	client := &http.Client{Timeout: 2 * time.Second}
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return fmt.Errorf("waiting for the daemon: %w", err)
+		}
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return errors.New("stopped while waiting for the daemon to be ready")
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

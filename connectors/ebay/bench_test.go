@@ -83,3 +83,29 @@ func BenchmarkPush25(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReadQuantities1000 reads 1,000 listed SKUs as the engine's
+// reconcile does, in chunks of 100, against the local fake, and reports
+// the eBay calls it took per 1,000 SKUs: ceil(100/25) = 4 a chunk, 40 in
+// all, whatever the size of the merchant's catalogue.
+func BenchmarkReadQuantities1000(b *testing.B) {
+	const n, chunk = 1000, 100
+	e := newEnv(b, envConfig{})
+	skus := make([]string, n)
+	for i := range skus {
+		skus[i] = fmt.Sprintf("SKU-%04d", i)
+		e.fake.AddListing(skus[i], int64(i), 1)
+	}
+	b.ReportAllocs()
+	reads := 0
+	for b.Loop() {
+		for start := 0; start < n; start += chunk {
+			got, err := e.conn.ReadQuantities(context.Background(), skus[start:start+chunk])
+			if err != nil || len(got) != chunk {
+				b.Fatalf("ReadQuantities = %d quantities, %v", len(got), err)
+			}
+		}
+		reads++
+	}
+	b.ReportMetric(float64(e.fake.Calls("bulk_get_inventory_item"))/float64(reads), "calls/1000skus")
+}

@@ -13,8 +13,9 @@
 // the call is tried once more.
 //
 // The connector translates; it never decides. It must never log or return
-// a credential, keep state outside its Connector value, or start a
-// goroutine: every call blocks on the caller's context. Returns (eBay's
+// a credential, keep state outside its Connector value, or leave a
+// goroutine running: every call blocks on the caller's context (a push or
+// a read may run a few requests at once, all done before it returns). Returns (eBay's
 // Post-Order API) are not read: returned units come back through the
 // merchant's own restock.
 package ebay
@@ -84,9 +85,6 @@ type Options struct {
 	// KeyTTL is how long a notification public key is cached (default 1h,
 	// eBay's recommendation).
 	KeyTTL time.Duration
-	// SmallRead: ReadQuantities of at most this many SKUs reads each item
-	// by SKU; more page through every inventory item (default 20).
-	SmallRead int
 }
 
 // Connector is one eBay seller account.
@@ -173,9 +171,6 @@ func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
 	}
 	if opts.KeyTTL == 0 {
 		opts.KeyTTL = time.Hour
-	}
-	if opts.SmallRead == 0 {
-		opts.SmallRead = 20
 	}
 	now := deps.Now
 	if now == nil {

@@ -130,3 +130,64 @@ func mustMetrics(tb testing.TB) *metrics {
 	}
 	return m
 }
+
+// bulkGetFixture is a real-shaped bulkGetInventoryItem answer (written for
+// this project): two items, a 404 and a 500 entry.
+const bulkGetFixture = "testdata/inventory/bulk_get_inventory_item.json"
+
+// bulkGetAsked are the SKUs the fixture answers for, and one it does not.
+var bulkGetAsked = []string{"TSHIRT-RED-M", "MUG-WHITE", "POSTER-A2", "SOCKS-3PK", "NOT-ANSWERED"}
+
+// FuzzBulkGetResponse: any bulkGetInventoryItem answer, with any status,
+// is an error or sorts every SKU asked into exactly one of found, unknown,
+// retry and skipped, with no quantity below zero and no SKU not asked.
+func FuzzBulkGetResponse(f *testing.F) {
+	fixture, err := os.ReadFile(bulkGetFixture)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, status := range []int{200, 207, 400} {
+		f.Add(status, fixture)
+	}
+	f.Add(200, []byte(`{"responses":[{"statusCode":200,"sku":"MUG-WHITE","inventoryItem":{"sku":"MUG-WHITE","availability":{"shipToLocationAvailability":{"quantity":3}}}},{"statusCode":200,"sku":"MUG-WHITE","inventoryItem":{"availability":{"shipToLocationAvailability":{"quantity":4}}}}]}`))
+	f.Add(200, []byte(`{"responses":[{"statusCode":200,"sku":"TSHIRT-RED-M","inventoryItem":{"availability":{"shipToLocationAvailability":{"quantity":-1}}}},{"statusCode":200,"sku":"MUG-WHITE"}]}`))
+	f.Add(400, []byte(`{"errors":[{"errorId":25709,"message":"Invalid value for requests"}]}`))
+	f.Add(200, []byte(`{"responses":[]}`))
+	f.Add(500, []byte(`not json`))
+	f.Fuzz(func(t *testing.T, status int, data []byte) {
+		o, err := parseBulkGet(&response{status: status, body: data}, bulkGetAsked)
+		if err != nil {
+			if o.found != nil || o.unknown != nil || o.retry != nil || o.skipped != nil {
+				t.Fatalf("an outcome with the error %v: %+v", err, o)
+			}
+			return
+		}
+		if status != 200 && status != 207 && status != 400 {
+			t.Fatalf("status %d read as per-SKU entries", status)
+		}
+		seen := map[string]int{}
+		for sku, q := range o.found {
+			seen[sku]++
+			if q < 0 {
+				t.Fatalf("SKU %s found with quantity %d", sku, q)
+			}
+		}
+		for _, sku := range o.unknown {
+			seen[sku]++
+		}
+		for _, s := range append(o.retry, o.skipped...) {
+			seen[s.sku]++
+			if s.reason == "" {
+				t.Fatalf("SKU %s left out without a reason", s.sku)
+			}
+		}
+		if len(seen) != len(bulkGetAsked) {
+			t.Fatalf("outcome names %d SKUs; asked %d: %+v", len(seen), len(bulkGetAsked), o)
+		}
+		for _, sku := range bulkGetAsked {
+			if seen[sku] != 1 {
+				t.Fatalf("SKU %s sorted %d times: %+v", sku, seen[sku], o)
+			}
+		}
+	})
+}

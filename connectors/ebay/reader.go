@@ -2,20 +2,53 @@ package ebay
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/shelfsync/shelfsync/connectors"
 )
 
 const (
-	inventoryItemPath = "/sell/inventory/v1/inventory_item"
-	// inventoryPageSize is the items per getInventoryItems page.
-	inventoryPageSize = 100
+	bulkGetPath = "/sell/inventory/v1/bulk_get_inventory_item"
+	// maxBulkGet is the most SKUs one bulkGetInventoryItem call takes.
+	maxBulkGet = 25
+	// readWorkers is how many bulkGetInventoryItem calls run at once; the
+	// channel's limiter paces every one of them (in the HTTP client).
+	readWorkers = 4
+	// maxSKULength is the longest SKU eBay stores: a longer one can not be
+	// listed, so it is not asked about (eBay would refuse the request).
+	maxSKULength = 50
+	// errSKUNotFound and errEntityNotFound are eBay's "no such inventory
+	// item" error ids.
+	errSKUNotFound    = 25702
+	errEntityNotFound = 25710
 )
+
+type bulkGetRequest struct {
+	Requests []bulkGetSKU `json:"requests"`
+}
+
+type bulkGetSKU struct {
+	SKU string `json:"sku"`
+}
+
+// bulkGetResponse is bulkGetInventoryItem's answer: one entry per SKU asked.
+type bulkGetResponse struct {
+	Responses []bulkGetEntry `json:"responses"`
+	Errors    []ebayError    `json:"errors"`
+}
+
+type bulkGetEntry struct {
+	StatusCode    int               `json:"statusCode"`
+	SKU           string            `json:"sku"`
+	InventoryItem *apiInventoryItem `json:"inventoryItem"`
+	Errors        []ebayError       `json:"errors"`
+}
 
 type apiInventoryItem struct {
 	SKU          string `json:"sku"`
@@ -26,74 +59,224 @@ type apiInventoryItem struct {
 	} `json:"availability"`
 }
 
-type inventoryPage struct {
-	Total          int                `json:"total"`
-	InventoryItems []apiInventoryItem `json:"inventoryItems"`
-}
-
 // ReadQuantities implements connectors.QuantityReader: each SKU's
-// inventory item's ship-to-location quantity. A short list is read SKU by
-// SKU (getInventoryItem); a longer one pages through every inventory item
-// (getInventoryItems), which costs fewer calls once the list is longer
-// than a few pages' worth of the merchant's catalogue would be.
+// inventory item's ship-to-location quantity (what the pusher sets), read
+// with bulkGetInventoryItem, 25 SKUs a call, readWorkers calls at a time:
+// ceil(n/25) calls for n distinct SKUs. A SKU listed twice is asked and
+// reported once.
+//
+// Left out of the result, as the contract wants for SKUs the channel does
+// not list: SKUs eBay answers 404 for (or 25702/25710), SKUs that can not
+// be on eBay (empty, longer than 50 characters), and SKUs eBay refuses or
+// answers for in a way that can not be trusted (another 4xx, a 200 without
+// a usable item, conflicting entries, no entry at all): those are logged,
+// once per call, and never reported with a guessed quantity. A SKU whose
+// entry is a transient failure (429, 5xx) is asked again once; if it fails
+// again the call fails, as any call that still fails after the HTTP
+// client's retries does.
 func (c *Connector) ReadQuantities(ctx context.Context, skus []string) ([]connectors.LiveQuantity, error) {
-	if len(skus) == 0 {
+	ask := make([]string, 0, len(skus))
+	seen := make(map[string]bool, len(skus))
+	for _, sku := range skus {
+		if seen[sku] || sku == "" || utf8.RuneCountInString(sku) > maxSKULength {
+			continue
+		}
+		seen[sku] = true
+		ask = append(ask, sku)
+	}
+	if len(ask) == 0 {
 		return nil, nil
 	}
-	if len(skus) <= c.opts.SmallRead {
-		return c.readEach(ctx, skus)
+	chunks := make([]bulkGetOutcome, (len(ask)+maxBulkGet-1)/maxBulkGet)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(readWorkers)
+	for i := range chunks {
+		chunk := ask[i*maxBulkGet : min((i+1)*maxBulkGet, len(ask))]
+		g.Go(func() error {
+			out, err := c.readChunk(gctx, chunk)
+			chunks[i] = out
+			return err
+		})
 	}
-	return c.readAll(ctx, skus)
-}
-
-func (c *Connector) readEach(ctx context.Context, skus []string) ([]connectors.LiveQuantity, error) {
-	out := make([]connectors.LiveQuantity, 0, len(skus))
-	for _, sku := range skus {
-		if sku == "" {
-			continue
-		}
-		var it apiInventoryItem
-		err := c.getJSON(ctx, inventoryItemPath+"/"+url.PathEscape(sku), nil, &it)
-		var ae *APIError
-		if errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.hasError(25710)) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading the quantity of SKU %s: %w", sku, err)
-		}
-		out = append(out, connectors.LiveQuantity{SKU: sku, Quantity: it.Availability.ShipToLocationAvailability.Quantity})
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("reading quantities: %w", err)
 	}
-	return out, nil
-}
-
-func (c *Connector) readAll(ctx context.Context, skus []string) ([]connectors.LiveQuantity, error) {
-	want := make(map[string]bool, len(skus))
-	for _, s := range skus {
-		want[s] = true
-	}
-	found := make(map[string]int64, len(skus))
-	for offset := 0; ; {
-		q := url.Values{"limit": {strconv.Itoa(inventoryPageSize)}, "offset": {strconv.Itoa(offset)}}
-		var page inventoryPage
-		if err := c.getJSON(ctx, inventoryItemPath, q, &page); err != nil {
-			return nil, fmt.Errorf("reading inventory items (offset %d): %w", offset, err)
-		}
-		for _, it := range page.InventoryItems {
-			if want[it.SKU] {
-				found[it.SKU] = it.Availability.ShipToLocationAvailability.Quantity
+	out := make([]connectors.LiveQuantity, 0, len(ask))
+	var skipped []skippedSKU
+	for i, ch := range chunks {
+		for _, sku := range ask[i*maxBulkGet : min((i+1)*maxBulkGet, len(ask))] {
+			if q, ok := ch.found[sku]; ok {
+				out = append(out, connectors.LiveQuantity{SKU: sku, Quantity: q})
 			}
 		}
-		offset += len(page.InventoryItems)
-		if len(page.InventoryItems) == 0 || offset >= page.Total || len(found) == len(want) {
-			break
-		}
+		skipped = append(skipped, ch.skipped...)
 	}
-	out := make([]connectors.LiveQuantity, 0, len(found))
-	for _, s := range skus {
-		if q, ok := found[s]; ok {
-			out = append(out, connectors.LiveQuantity{SKU: s, Quantity: q})
-			delete(found, s) // a SKU listed twice is reported once
-		}
+	if len(skipped) > 0 {
+		c.logSkipped(skipped)
 	}
 	return out, nil
+}
+
+// readChunk reads at most maxBulkGet SKUs: one call, and one more for the
+// SKUs whose entries were transient failures.
+func (c *Connector) readChunk(ctx context.Context, skus []string) (bulkGetOutcome, error) {
+	total := bulkGetOutcome{found: make(map[string]int64, len(skus))}
+	ask := skus
+	for attempt := 0; ; attempt++ {
+		o, err := c.bulkGet(ctx, ask)
+		if err != nil {
+			return total, err
+		}
+		for sku, q := range o.found {
+			total.found[sku] = q
+		}
+		total.unknown = append(total.unknown, o.unknown...)
+		total.skipped = append(total.skipped, o.skipped...)
+		if len(o.retry) == 0 {
+			return total, nil
+		}
+		if attempt == 1 {
+			return total, fmt.Errorf("eBay failed to read SKU %s twice: %s", o.retry[0].sku, o.retry[0].reason)
+		}
+		ask = make([]string, 0, len(o.retry))
+		for _, r := range o.retry {
+			ask = append(ask, r.sku)
+		}
+	}
+}
+
+// bulkGet makes one bulkGetInventoryItem call.
+func (c *Connector) bulkGet(ctx context.Context, skus []string) (bulkGetOutcome, error) {
+	req := bulkGetRequest{Requests: make([]bulkGetSKU, len(skus))}
+	for i, sku := range skus {
+		req.Requests[i].SKU = sku
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return bulkGetOutcome{}, fmt.Errorf("encoding bulkGetInventoryItem: %w", err)
+	}
+	resp, err := c.send(ctx, http.MethodPost, bulkGetPath, nil, body, false)
+	if err != nil {
+		return bulkGetOutcome{}, err
+	}
+	return parseBulkGet(resp, skus)
+}
+
+// bulkGetOutcome sorts the SKUs of one call: each asked SKU is in exactly
+// one of found, unknown, retry and skipped.
+type bulkGetOutcome struct {
+	found   map[string]int64 // the listed quantity, never negative
+	unknown []string         // eBay has no inventory item for it
+	retry   []skippedSKU     // a transient failure of this SKU: ask again
+	skipped []skippedSKU     // refused or untrustworthy: left out
+}
+
+type skippedSKU struct {
+	sku    string
+	reason string
+}
+
+// parseBulkGet reads a bulkGetInventoryItem answer to a request for skus
+// (distinct). eBay answers 200 when every entry is 200, 207 when some
+// are, and 400 when none is; each of these with entries is read entry by
+// entry. Anything else (401/403 after the token retry, 429/5xx after the
+// HTTP client's retries, a 400 without entries, an undecodable answer) is
+// an error for the whole call.
+func parseBulkGet(resp *response, skus []string) (bulkGetOutcome, error) {
+	var br bulkGetResponse
+	jerr := json.Unmarshal(resp.body, &br)
+	switch {
+	case (resp.status == http.StatusOK || resp.status == http.StatusMultiStatus || resp.status == http.StatusBadRequest) &&
+		jerr == nil && len(br.Responses) > 0:
+		// Per-SKU entries: read below.
+	case resp.status >= 200 && resp.status <= 299 && jerr != nil:
+		return bulkGetOutcome{}, fmt.Errorf("eBay POST %s: decoding the answer: %w", bulkGetPath, jerr)
+	case resp.status >= 200 && resp.status <= 299:
+		return bulkGetOutcome{}, fmt.Errorf("eBay POST %s answered %d without per-SKU entries", bulkGetPath, resp.status)
+	default:
+		return bulkGetOutcome{}, newAPIError("POST "+bulkGetPath, resp)
+	}
+	bySKU := make(map[string][]bulkGetEntry, len(skus))
+	for _, e := range br.Responses {
+		bySKU[e.SKU] = append(bySKU[e.SKU], e)
+	}
+	o := bulkGetOutcome{found: make(map[string]int64, len(skus))}
+	for _, sku := range skus {
+		entries := bySKU[sku]
+		if len(entries) == 0 {
+			o.skipped = append(o.skipped, skippedSKU{sku, "eBay gave no entry for it"})
+			continue
+		}
+		kind, q, reason := classifyEntry(entries[0])
+		for _, e := range entries[1:] {
+			k, q2, _ := classifyEntry(e)
+			if k != kind || q2 != q {
+				kind, reason = entrySkip, fmt.Sprintf("eBay gave %d conflicting entries for it", len(entries))
+				break
+			}
+		}
+		switch kind {
+		case entryFound:
+			o.found[sku] = q
+		case entryUnknown:
+			o.unknown = append(o.unknown, sku)
+		case entryRetry:
+			o.retry = append(o.retry, skippedSKU{sku, reason})
+		default:
+			o.skipped = append(o.skipped, skippedSKU{sku, reason})
+		}
+	}
+	return o, nil
+}
+
+type entryKind int
+
+const (
+	entryFound entryKind = iota
+	entryUnknown
+	entryRetry
+	entrySkip
+)
+
+// classifyEntry reads one SKU's entry; q is the quantity when found.
+func classifyEntry(e bulkGetEntry) (kind entryKind, q int64, reason string) {
+	switch {
+	case e.StatusCode == http.StatusOK:
+		switch {
+		case e.InventoryItem == nil:
+			return entrySkip, 0, "status 200 without an inventory item"
+		case e.InventoryItem.SKU != "" && e.InventoryItem.SKU != e.SKU:
+			return entrySkip, 0, fmt.Sprintf("status 200 with the inventory item of SKU %q", e.InventoryItem.SKU)
+		}
+		q := e.InventoryItem.Availability.ShipToLocationAvailability.Quantity
+		if q < 0 {
+			return entrySkip, 0, fmt.Sprintf("negative quantity %d", q)
+		}
+		return entryFound, q, ""
+	case e.StatusCode == http.StatusNotFound || hasErrorID(e.Errors, errSKUNotFound, errEntityNotFound):
+		return entryUnknown, 0, ""
+	case e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500:
+		return entryRetry, 0, entryReason(e)
+	default:
+		return entrySkip, 0, entryReason(e)
+	}
+}
+
+func entryReason(e bulkGetEntry) string {
+	if len(e.Errors) == 0 {
+		return fmt.Sprintf("status %d", e.StatusCode)
+	}
+	return fmt.Sprintf("status %d: %s", e.StatusCode, messages(e.Errors))
+}
+
+// logSkipped reports, once per ReadQuantities, the SKUs left out for a
+// reason other than eBay not knowing them.
+func (c *Connector) logSkipped(skipped []skippedSKU) {
+	const show = 5
+	parts := make([]string, 0, min(len(skipped), show))
+	for _, s := range skipped[:min(len(skipped), show)] {
+		parts = append(parts, s.sku+" ("+s.reason+")")
+	}
+	c.log.Warn().Int("skus", len(skipped)).Str("first", strings.Join(parts, "; ")).
+		Msg("eBay quantities not read; these SKUs are left out of the reconcile")
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // maxBulkRequests is bulk_update_price_quantity's item limit.
@@ -320,6 +321,96 @@ func (s *Server) handleBulkUpdate(w http.ResponseWriter, r *http.Request) {
 			ok++
 		}
 	}
+	switch {
+	case ok == 0:
+		status = http.StatusBadRequest
+	case ok < len(out):
+		status = http.StatusMultiStatus
+	}
+	writeJSON(w, status, map[string]any{"responses": out})
+}
+
+// FailRead makes bulk_get_inventory_item answer f in the entry of sku: for
+// its next n reads, or for every read when n <= 0. A zero f clears it.
+func (s *Server) FailRead(sku string, f ItemFailure, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f.Status == 0 {
+		delete(s.failRead, sku)
+		return
+	}
+	s.failRead[sku] = &readFailure{ItemFailure: f, left: n}
+}
+
+type readFailure struct {
+	ItemFailure
+	left int // reads still to fail; <= 0 is every read
+}
+
+type bulkGetRequest struct {
+	Requests []struct {
+		SKU string `json:"sku"`
+	} `json:"requests"`
+}
+
+type bulkGetEntry struct {
+	StatusCode    int            `json:"statusCode"`
+	SKU           string         `json:"sku"`
+	InventoryItem map[string]any `json:"inventoryItem,omitempty"`
+	Errors        []Error        `json:"errors,omitempty"`
+}
+
+// handleBulkGet is POST /sell/inventory/v1/bulk_get_inventory_item: one
+// entry per SKU asked, 404 for a SKU without an inventory item; 200 when
+// every entry is 200, 207 when some are, 400 when none is. More than 25
+// SKUs, none, or a body that is not JSON is refused with 400 as a whole.
+func (s *Server) handleBulkGet(w http.ResponseWriter, r *http.Request) {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		writeErrors(w, http.StatusUnsupportedMediaType, Error{ErrorID: 25001, Domain: "API_INVENTORY", Category: "REQUEST",
+			Message: "Content-Type application/json is required."})
+		return
+	}
+	var req bulkGetRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil || len(req.Requests) == 0 {
+		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 25709, Domain: "API_INVENTORY", Category: "REQUEST",
+			Message: "Invalid value for requests. The request body is not valid."})
+		return
+	}
+	if len(req.Requests) > maxBulkRequests {
+		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 25709, Domain: "API_INVENTORY", Category: "REQUEST",
+			Message: "Invalid value for requests. The number of requests exceeds 25."})
+		return
+	}
+	s.mu.Lock()
+	out := make([]bulkGetEntry, 0, len(req.Requests))
+	ok := 0
+	for _, rq := range req.Requests {
+		e := bulkGetEntry{StatusCode: http.StatusOK, SKU: rq.SKU}
+		it, known := s.items[rq.SKU]
+		f := s.failRead[rq.SKU]
+		switch {
+		case f != nil:
+			e.StatusCode = f.Status
+			e.Errors = []Error{{ErrorID: f.ErrorID, Domain: "API_INVENTORY", Category: "REQUEST", Message: f.Message}}
+			if f.left > 0 {
+				if f.left--; f.left == 0 {
+					delete(s.failRead, rq.SKU)
+				}
+			}
+		case !known:
+			e.StatusCode = http.StatusNotFound
+			e.Errors = []Error{{ErrorID: 25710, Domain: "API_INVENTORY", Category: "REQUEST",
+				Message: "We didn't find the resource/entity you are requesting. Please verify the request"}}
+		default:
+			e.InventoryItem = it.json()
+			ok++
+		}
+		out = append(out, e)
+	}
+	s.mu.Unlock()
+	status := http.StatusOK
 	switch {
 	case ok == 0:
 		status = http.StatusBadRequest

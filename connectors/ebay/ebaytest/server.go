@@ -1,11 +1,12 @@
 // Package ebaytest is a fake of the eBay APIs the ebay connector uses,
 // on httptest: the OAuth token endpoint, the Notification API's public
 // keys, Fulfillment getOrders/getOrder, and the Inventory API's offers,
-// inventory items and bulk_update_price_quantity. It checks credentials
-// and bearer tokens the way eBay does (401 otherwise), holds listed
-// quantities the test can read, injects throttling and per-item failures,
-// and signs notifications with its own ECDSA key, so tests and the demo
-// exercise the connector end to end without the network.
+// inventory items (one, a page, or bulk_get_inventory_item) and
+// bulk_update_price_quantity. It checks credentials and bearer tokens the
+// way eBay does (401 otherwise), holds listed quantities the test can
+// read, injects throttling and per-item failures, and signs notifications
+// with its own ECDSA key, so tests and the demo exercise the connector end
+// to end without the network.
 //
 // It is a test double: it must never be pointed at, or proxy to, the real
 // eBay, and it holds no state outside a Server value. Safe for concurrent use.
@@ -69,7 +70,8 @@ type Server struct {
 	items       map[string]*inventoryItem // by SKU
 	offers      map[string]*offer         // by offer id
 	nextOfferID int
-	fail        map[string]ItemFailure // bulk update failures by SKU
+	fail        map[string]ItemFailure  // bulk update failures by SKU
+	failRead    map[string]*readFailure // bulk get failures by SKU
 	throttle    int
 	refuseBulk  int
 	retryAfter  string
@@ -118,6 +120,7 @@ func New(opts Options) *Server {
 		offers:      map[string]*offer{},
 		nextOfferID: 500000000001,
 		fail:        map[string]ItemFailure{},
+		failRead:    map[string]*readFailure{},
 		keys:        map[string]PublicKey{},
 		keyFailures: map[string]int{},
 		calls:       map[string]int{},
@@ -132,6 +135,7 @@ func New(opts Options) *Server {
 	mux.HandleFunc("GET /sell/inventory/v1/inventory_item", s.api("get_inventory_items", false, s.handleGetItems))
 	mux.HandleFunc("GET /sell/inventory/v1/inventory_item/{sku}", s.api("get_inventory_item", false, s.handleGetItem))
 	mux.HandleFunc("POST /sell/inventory/v1/bulk_update_price_quantity", s.api("bulk_update_price_quantity", false, s.handleBulkUpdate))
+	mux.HandleFunc("POST /sell/inventory/v1/bulk_get_inventory_item", s.api("bulk_get_inventory_item", false, s.handleBulkGet))
 	s.srv = httptest.NewServer(s.latency(mux))
 	return s
 }
@@ -161,8 +165,8 @@ func (s *Server) AppTokens() int {
 
 // Calls counts the authorised calls to one endpoint: public_key,
 // get_orders, get_order, get_offers, get_inventory_items,
-// get_inventory_item, bulk_update_price_quantity. Throttled and refused
-// calls count too.
+// get_inventory_item, bulk_get_inventory_item, bulk_update_price_quantity.
+// Throttled and refused calls count too.
 func (s *Server) Calls(endpoint string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

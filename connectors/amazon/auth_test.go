@@ -76,7 +76,7 @@ func TestTokenRevoked(t *testing.T) {
 	readConcurrently(t, c, 1)
 	srv.RevokeTokens()
 	readConcurrently(t, c, 1)
-	if n, calls := srv.TokenRefreshes(), srv.Calls("getListingsItem"); n != 2 || calls != 3 {
+	if n, calls := srv.TokenRefreshes(), srv.Calls("searchListingsItems"); n != 2 || calls != 3 {
 		t.Fatalf("%d refreshes, %d calls; want 2 and 3 (one refused)", n, calls)
 	}
 }
@@ -103,7 +103,7 @@ func TestTokenRefused(t *testing.T) {
 	if err := c.Ready(); err == nil {
 		t.Fatal("ready while Login with Amazon refuses the credentials")
 	}
-	if srv.Calls("getListingsItem") != 0 {
+	if srv.Calls("searchListingsItems") != 0 {
 		t.Error("called the API without a token")
 	}
 }
@@ -118,12 +118,12 @@ func TestThrottled(t *testing.T) {
 			srv := newFake(t, clk, nil)
 			srv.SetListing("SKU-1", 7)
 			c := newTestConnector(t, srv, clk, nil)
-			srv.Throttle("getListingsItem", 2, retryAfter)
+			srv.Throttle("searchListingsItems", 2, retryAfter)
 			got, err := c.ReadQuantities(context.Background(), []string{"SKU-1"})
 			if err != nil || len(got) != 1 || got[0].Quantity != 7 {
 				t.Fatalf("got %+v, %v", got, err)
 			}
-			if n := srv.Calls("getListingsItem"); n != 3 {
+			if n := srv.Calls("searchListingsItems"); n != 3 {
 				t.Errorf("%d calls, want 3 (two throttled)", n)
 			}
 		})

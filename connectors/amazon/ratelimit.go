@@ -16,6 +16,7 @@ const (
 	opGetOrderItems      = "getOrderItems"
 	opPatchListingsItem  = "patchListingsItem"
 	opGetListingsItem    = "getListingsItem"
+	opSearchListings     = "searchListingsItems"
 	opCreateFeedDocument = "createFeedDocument"
 	opCreateFeed         = "createFeed"
 	opGetFeed            = "getFeed"
@@ -37,6 +38,7 @@ var publishedLimits = map[string]opLimit{
 	opGetOrderItems:      {0.5, 30},
 	opPatchListingsItem:  {5, 5},
 	opGetListingsItem:    {5, 10},
+	opSearchListings:     {5, 5},
 	opCreateFeedDocument: {0.5, 15},
 	opCreateFeed:         {0.0083, 15},
 	opGetFeed:            {2, 15},

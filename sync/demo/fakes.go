@@ -40,7 +40,7 @@ type Fakes struct {
 func AmazonRateLimits() map[string]float64 {
 	return map[string]float64{
 		"getOrders": 1, "getOrder": 50, "getOrderItems": 50,
-		"patchListingsItem": 200, "getListingsItem": 100,
+		"patchListingsItem": 200, "getListingsItem": 100, "searchListingsItems": 100,
 	}
 }
 

@@ -3,6 +3,8 @@ package amazontest
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -166,4 +168,136 @@ func (s *Server) handleGetListing(w http.ResponseWriter, r *http.Request) {
 		resp["fulfillmentAvailability"] = []map[string]any{{"fulfillmentChannelCode": "DEFAULT", "quantity": q}}
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// searchListingsItems' bounds (Listings Items API 2021-08-01 model).
+const (
+	maxSearchIdentifiers  = 20
+	maxSearchPageSize     = 20
+	defaultSearchPageSize = 10
+)
+
+// searchState is what a searchListingsItems pageToken stands for: the rest
+// of a result.
+type searchState struct {
+	skus         []string
+	offset, size int
+	included     []string
+	marketplaces []string
+}
+
+// handleSearchListings is searchListingsItems: the seller's listings among
+// identifiers (SKUs only: the fake knows no other identifier), in the
+// order asked, or all of them by SKU without identifiers; paged by
+// pageSize (default 10, at most 20, capped by Options.SearchPageSize) with
+// nextToken and pageToken. Like Amazon it splits identifiers on every
+// comma, encoded or not, so a SKU with a comma is never found this way.
+func (s *Server) handleSearchListings(w http.ResponseWriter, r *http.Request) {
+	if !s.checkListingRequest(w, r) {
+		return
+	}
+	q := r.URL.Query()
+	if tok := q.Get("pageToken"); tok != "" {
+		s.mu.Lock()
+		st, ok := s.searches[tok]
+		delete(s.searches, tok)
+		s.mu.Unlock()
+		if !ok {
+			writeErrors(w, http.StatusBadRequest, "InvalidInput", "Invalid pageToken.")
+			return
+		}
+		s.writeSearchPage(w, st)
+		return
+	}
+	size := defaultSearchPageSize
+	if v := q.Get("pageSize"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxSearchPageSize {
+			writeErrors(w, http.StatusBadRequest, "InvalidInput", "pageSize must be an integer from 1 to 20.")
+			return
+		}
+		size = n
+	}
+	if s.opts.SearchPageSize > 0 {
+		size = min(size, s.opts.SearchPageSize)
+	}
+	st := searchState{size: size, included: splitCSV(q["includedData"]), marketplaces: splitCSV(q["marketplaceIds"])}
+	if len(st.included) == 0 {
+		st.included = []string{"summaries"}
+	}
+	idType := q.Get("identifiersType")
+	raw, byID := q["identifiers"]
+	switch {
+	case byID && idType == "":
+		writeErrors(w, http.StatusBadRequest, "InvalidInput", "identifiersType is required when identifiers is provided.")
+		return
+	case !byID && idType != "":
+		writeErrors(w, http.StatusBadRequest, "InvalidInput", "identifiers is required when identifiersType is provided.")
+		return
+	case byID && idType != "SKU":
+		writeErrors(w, http.StatusBadRequest, "InvalidInput", "amazontest searches by identifiersType SKU only.")
+		return
+	}
+	ids := splitCSV(raw)
+	if len(ids) > maxSearchIdentifiers {
+		writeErrors(w, http.StatusBadRequest, "InvalidInput", "identifiers takes at most 20 values, got "+strconv.Itoa(len(ids))+".")
+		return
+	}
+	if byID && slices.Contains(ids, "") {
+		writeErrors(w, http.StatusBadRequest, "InvalidInput", "identifiers must not hold an empty value.")
+		return
+	}
+	s.mu.Lock()
+	if byID {
+		for _, id := range ids {
+			if _, ok := s.listings[id]; ok && !slices.Contains(st.skus, id) {
+				st.skus = append(st.skus, id)
+			}
+		}
+	} else {
+		for sku := range s.listings {
+			st.skus = append(st.skus, sku)
+		}
+		slices.Sort(st.skus)
+	}
+	s.mu.Unlock()
+	s.writeSearchPage(w, st)
+}
+
+// splitCSV splits comma-delimited query values, as Amazon reads them.
+func splitCSV(vals []string) []string {
+	if len(vals) == 0 {
+		return nil
+	}
+	return strings.Split(strings.Join(vals, ","), ",")
+}
+
+func (s *Server) writeSearchPage(w http.ResponseWriter, st searchState) {
+	end := min(st.offset+st.size, len(st.skus))
+	items := make([]map[string]any, 0, end-st.offset)
+	s.mu.Lock()
+	for _, sku := range st.skus[st.offset:end] {
+		item := map[string]any{"sku": sku}
+		if slices.Contains(st.included, "summaries") {
+			var sums []map[string]any
+			for _, m := range st.marketplaces {
+				sums = append(sums, map[string]any{"marketplaceId": m, "status": []string{"BUYABLE"}})
+			}
+			item["summaries"] = sums
+		}
+		if slices.Contains(st.included, "fulfillmentAvailability") {
+			item["fulfillmentAvailability"] = []map[string]any{{"fulfillmentChannelCode": "DEFAULT", "quantity": s.listings[sku]}}
+		}
+		items = append(items, item)
+	}
+	payload := map[string]any{"numberOfResults": len(st.skus), "items": items}
+	if end < len(st.skus) {
+		tok := s.newID()
+		next := st
+		next.offset = end
+		s.searches[tok] = next
+		payload["pagination"] = map[string]string{"nextToken": tok}
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, payload)
 }

@@ -1,14 +1,16 @@
 // Package amazontest is a fake Amazon for tests and the demo: the Login
 // with Amazon token endpoint, the SP-API operations shelfsync calls
-// (Orders v0, Listings Items 2021-08-01, Feeds 2021-06-30 with pre-signed
-// document URLs) and an SQS queue speaking the AWS JSON 1.0 protocol the
-// AWS SDK for Go v2 uses, all on one httptest server.
+// (Orders v0, Listings Items 2021-08-01 with searchListingsItems, Feeds
+// 2021-06-30 with pre-signed document URLs) and an SQS queue speaking the
+// AWS JSON 1.0 protocol the AWS SDK for Go v2 uses, all on one httptest
+// server.
 //
 // It checks what the real services check where a client could get it
 // wrong: the refresh-token grant and client credentials, x-amz-access-token
 // on every SP-API call (403 like Amazon when missing or expired), the
-// 2-minute bound of LastUpdatedBefore, the feed document's content type and
-// pre-signed URL, SigV4 on SQS calls. It answers every SP-API call with an
+// 2-minute bound of LastUpdatedBefore, searchListingsItems' bounds (20
+// identifiers, pageSize 20, identifiersType with identifiers), the feed
+// document's content type and pre-signed URL, SigV4 on SQS calls. It answers every SP-API call with an
 // x-amzn-RateLimit-Limit header, and can be told to throttle (429, with or
 // without Retry-After), to refuse a SKU, to fail a feed, and to answer
 // slowly. It is for tests only: it must never be used as, or to reach, the
@@ -44,7 +46,7 @@ const (
 // x-amzn-RateLimit-Limit unless Options.RateLimits says otherwise.
 var publishedRates = map[string]float64{
 	"getOrders": 0.0167, "getOrder": 0.5, "getOrderItems": 0.5,
-	"patchListingsItem": 5, "getListingsItem": 5,
+	"patchListingsItem": 5, "getListingsItem": 5, "searchListingsItems": 5,
 	"createFeedDocument": 0.5, "createFeed": 0.0083, "getFeed": 2, "getFeedDocument": 0.0222,
 }
 
@@ -62,6 +64,9 @@ type Options struct {
 	// OrdersPageSize caps getOrders pages below MaxResultsPerPage;
 	// ItemsPageSize sizes getOrderItems pages (default 100 each).
 	OrdersPageSize, ItemsPageSize int
+	// SearchPageSize caps searchListingsItems pages below the pageSize
+	// asked for (Amazon's default 10, at most 20), to exercise paging.
+	SearchPageSize int
 	// FeedPolls is how many getFeed calls see a feed still processing
 	// before it is DONE (default 1).
 	FeedPolls int
@@ -90,6 +95,7 @@ type Server struct {
 	throttles map[string]*throttle
 	orders    map[string]*Order
 	pages     map[string]pageState
+	searches  map[string]searchState
 	listings  map[string]int64
 	failSKUs  map[string]string
 	docs      map[string]*document
@@ -137,6 +143,7 @@ func New(opts Options) *Server {
 		throttles: map[string]*throttle{},
 		orders:    map[string]*Order{},
 		pages:     map[string]pageState{},
+		searches:  map[string]searchState{},
 		listings:  map[string]int64{},
 		failSKUs:  map[string]string{},
 		docs:      map[string]*document{},
@@ -150,6 +157,7 @@ func New(opts Options) *Server {
 	mux.HandleFunc("GET /orders/v0/orders/{id}/orderItems", s.api("getOrderItems", s.handleGetOrderItems))
 	mux.HandleFunc("PATCH /listings/2021-08-01/items/{seller}/{sku}", s.api("patchListingsItem", s.handlePatchListing))
 	mux.HandleFunc("GET /listings/2021-08-01/items/{seller}/{sku}", s.api("getListingsItem", s.handleGetListing))
+	mux.HandleFunc("GET /listings/2021-08-01/items/{seller}", s.api("searchListingsItems", s.handleSearchListings))
 	mux.HandleFunc("POST /feeds/2021-06-30/documents", s.api("createFeedDocument", s.handleCreateDocument))
 	mux.HandleFunc("POST /feeds/2021-06-30/feeds", s.api("createFeed", s.handleCreateFeed))
 	mux.HandleFunc("GET /feeds/2021-06-30/feeds/{id}", s.api("getFeed", s.handleGetFeed))

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -190,5 +191,169 @@ func TestSellLowersTheListingNotBelowZero(t *testing.T) {
 	}
 	if s.Sell("NOPE", 1) {
 		t.Fatal("an unlisted SKU was sold")
+	}
+}
+
+type searchAnswer struct {
+	NumberOfResults int `json:"numberOfResults"`
+	Items           []struct {
+		SKU                     string `json:"sku"`
+		FulfillmentAvailability []struct {
+			FulfillmentChannelCode string `json:"fulfillmentChannelCode"`
+			Quantity               int64  `json:"quantity"`
+		} `json:"fulfillmentAvailability"`
+	} `json:"items"`
+	Pagination struct {
+		NextToken string `json:"nextToken"`
+	} `json:"pagination"`
+}
+
+func (a *searchAnswer) skus() string {
+	var out []string
+	for _, it := range a.Items {
+		s := it.SKU
+		for _, fa := range it.FulfillmentAvailability {
+			s += "=" + fa.FulfillmentChannelCode + ":" + strconv.FormatInt(fa.Quantity, 10)
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, " ")
+}
+
+func numberedSKUs(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = "S" + strconv.Itoa(i)
+	}
+	return out
+}
+
+// TestSearchListings: searchListingsItems checks the token and seller like
+// the other listing calls, holds Amazon's bounds, splits identifiers on
+// every comma, and answers only the listings it has, paged.
+func TestSearchListings(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	for _, sku := range numberedSKUs(25) {
+		s.SetListing(sku, 1)
+	}
+	s.SetListing("A", 3)
+	s.SetListing("B", 0)
+	s.SetListing("RED,M", 4)
+	s.SetListing("X Y&Z", 5)
+	_, tok := token(t, s, goodForm())
+	base := "/listings/2021-08-01/items/" + DefaultSellerID + "?marketplaceIds=" + DefaultMarketplace
+	byIDs := func(ids ...string) string {
+		for i := range ids {
+			ids[i] = url.QueryEscape(ids[i])
+		}
+		return base + "&identifiersType=SKU&includedData=fulfillmentAvailability&identifiers=" + strings.Join(ids, ",")
+	}
+	for _, tc := range []struct {
+		name, path, tok string
+		status          int
+		want            string // the items, when 200
+		total           int
+		next            bool
+	}{
+		{name: "no token", path: byIDs("A"), status: 403},
+		{name: "other seller", path: strings.Replace(byIDs("A"), DefaultSellerID, "A3OTHER", 1), tok: tok, status: 403},
+		{name: "no marketplace", path: "/listings/2021-08-01/items/" + DefaultSellerID + "?identifiersType=SKU&identifiers=A", tok: tok, status: 400},
+		{name: "identifiers without type", path: base + "&identifiers=A", tok: tok, status: 400},
+		{name: "type without identifiers", path: base + "&identifiersType=SKU", tok: tok, status: 400},
+		{name: "not by SKU", path: base + "&identifiersType=ASIN&identifiers=B071VG5N9D", tok: tok, status: 400},
+		{name: "21 identifiers", path: byIDs(numberedSKUs(21)...) + "&pageSize=20", tok: tok, status: 400},
+		{name: "empty identifier", path: byIDs("A", "", "B"), tok: tok, status: 400},
+		{name: "page size 21", path: byIDs("A") + "&pageSize=21", tok: tok, status: 400},
+		{name: "page size 0", path: byIDs("A") + "&pageSize=0", tok: tok, status: 400},
+		{name: "bad page token", path: byIDs("A") + "&pageToken=nope", tok: tok, status: 400},
+		{name: "known and unknown", path: byIDs("B", "NOPE", "A", "A"), tok: tok, status: 200,
+			want: "B=DEFAULT:0 A=DEFAULT:3", total: 2},
+		{name: "none known", path: byIDs("NOPE"), tok: tok, status: 200, want: "", total: 0},
+		{name: "encoded space and ampersand", path: byIDs("X Y&Z"), tok: tok, status: 200, want: "X Y&Z=DEFAULT:5", total: 1},
+		{name: "an encoded comma splits too", path: byIDs("RED,M"), tok: tok, status: 200, want: "", total: 0},
+		{name: "20 identifiers, default page of 10", path: byIDs(numberedSKUs(20)...), tok: tok, status: 200,
+			want:  "S0=DEFAULT:1 S1=DEFAULT:1 S2=DEFAULT:1 S3=DEFAULT:1 S4=DEFAULT:1 S5=DEFAULT:1 S6=DEFAULT:1 S7=DEFAULT:1 S8=DEFAULT:1 S9=DEFAULT:1",
+			total: 20, next: true},
+		{name: "summaries only by default", path: base + "&identifiersType=SKU&identifiers=A", tok: tok, status: 200, want: "A", total: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := get(t, s, tc.path, tc.tok)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("%d %s, want %d", resp.StatusCode, body, tc.status)
+			}
+			if rl := resp.Header.Get("x-amzn-RateLimit-Limit"); rl != "5" {
+				t.Errorf("x-amzn-RateLimit-Limit %q, want 5", rl)
+			}
+			if tc.status != 200 {
+				return
+			}
+			var a searchAnswer
+			if err := json.Unmarshal([]byte(body), &a); err != nil {
+				t.Fatal(err)
+			}
+			if got := a.skus(); got != tc.want || a.NumberOfResults != tc.total || (a.Pagination.NextToken != "") != tc.next {
+				t.Fatalf("got %q of %d, next %q; want %q of %d, next %v", got, a.NumberOfResults, a.Pagination.NextToken, tc.want, tc.total, tc.next)
+			}
+		})
+	}
+	if n := s.Calls("searchListingsItems"); n != 17 {
+		t.Errorf("%d searchListingsItems calls counted, want 17", n)
+	}
+}
+
+// TestSearchListingsPages: nextToken leads through the rest of the result,
+// once.
+func TestSearchListingsPages(t *testing.T) {
+	s := New(Options{SearchPageSize: 3})
+	defer s.Close()
+	for _, sku := range []string{"D", "A", "C", "B"} {
+		s.SetListing(sku, 2)
+	}
+	_, tok := token(t, s, goodForm())
+	base := "/listings/2021-08-01/items/" + DefaultSellerID + "?marketplaceIds=" + DefaultMarketplace + "&pageSize=20"
+	for _, tc := range []struct {
+		name, query string
+		pages       []string
+	}{
+		{"by identifiers, in their order", "&identifiersType=SKU&identifiers=D,NOPE,C,B,A", []string{"D C B", "A"}},
+		{"every listing, by SKU", "", []string{"A B C", "D"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := base + tc.query
+			var pages []string
+			var used []string
+			for range 5 {
+				resp, body := get(t, s, path, tok)
+				if resp.StatusCode != 200 {
+					t.Fatalf("%d %s", resp.StatusCode, body)
+				}
+				var a searchAnswer
+				if err := json.Unmarshal([]byte(body), &a); err != nil {
+					t.Fatal(err)
+				}
+				if a.NumberOfResults != 4 {
+					t.Errorf("numberOfResults %d, want 4", a.NumberOfResults)
+				}
+				page := strings.Fields(a.skus())
+				for i := range page {
+					page[i], _, _ = strings.Cut(page[i], "=")
+				}
+				pages = append(pages, strings.Join(page, " "))
+				if a.Pagination.NextToken == "" {
+					break
+				}
+				used = append(used, a.Pagination.NextToken)
+				path = base + tc.query + "&pageToken=" + url.QueryEscape(a.Pagination.NextToken)
+			}
+			if strings.Join(pages, "|") != strings.Join(tc.pages, "|") {
+				t.Fatalf("pages %q, want %q", pages, tc.pages)
+			}
+			for _, u := range used {
+				if resp, _ := get(t, s, base+tc.query+"&pageToken="+url.QueryEscape(u), tok); resp.StatusCode != 400 {
+					t.Errorf("a used pageToken answered %d, want 400", resp.StatusCode)
+				}
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -382,4 +383,58 @@ func TestConcurrentLedger(t *testing.T) {
 	}
 	t.Run("redis", func(t *testing.T) { testConcurrency(t, realRedis(t), ops, 32) })
 	t.Run("miniredis", func(t *testing.T) { testConcurrency(t, embedded(t), embeddedOps, 8) })
+}
+
+// TestWireSharesPipelines: concurrent one-line calls share pipelines (wire)
+// and each gets its own results; a call whose context ended before its
+// pipeline left is not sent at all.
+func TestWireSharesPipelines(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		l := e.ledger(Options{Intents: true})
+		for _, sku := range []string{"W1", "W2", "W3"} {
+			receive(t, l, sku, "A", 1000)
+		}
+		const callers, per = 40, 25
+		var wg gosync.WaitGroup
+		for c := 0; c < callers; c++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < per; i++ {
+					sku := []string{"W1", "W2", "W3"}[(c+i)%3]
+					s := LineState{Channel: "c", OrderID: fmt.Sprintf("%d-%d", c, i), LineID: "1", SKU: sku, Location: "A", Ordered: int64(1 + i%3), Version: 1}
+					got, err := l.ApplyLines(ctx, []LineState{s})
+					if err != nil || len(got) != 1 || !got[0].Applied || got[0].Location != "A" {
+						t.Errorf("%+v: %+v, %v", s, got, err)
+						return
+					}
+					again, err := l.ApplyLines(ctx, []LineState{s})
+					if err != nil || again[0].Ignored != IgnoredDuplicate {
+						t.Errorf("%+v again: %+v, %v", s, again, err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		var reserved int64
+		for _, sku := range []string{"W1", "W2", "W3"} {
+			reserved += stockOf(t, l, sku)["A"][1]
+		}
+		if want := int64(callers * (per/3*6 + []int64{0, 1, 3}[per%3])); reserved != want {
+			t.Errorf("reserved %d in all, want %d", reserved, want)
+		}
+		mustVerify(t, l, nil)
+
+		done, cancel := context.WithCancel(ctx)
+		cancel()
+		s := LineState{Channel: "c", OrderID: "cancelled", LineID: "1", SKU: "W1", Location: "A", Ordered: 1, Version: 1}
+		if _, err := l.ApplyLines(done, []LineState{s}); !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled call: %v", err)
+		}
+		if recs, err := l.Lines(ctx, "c", "cancelled"); err != nil || recs != nil {
+			t.Fatalf("a cancelled call was sent: %+v, %v", recs, err)
+		}
+	})
 }

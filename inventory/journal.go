@@ -3,6 +3,8 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -59,8 +61,23 @@ func decodeJournal(sku string, msgs []redis.XMessage, reverse bool) ([]JournalEn
 	return out, nil
 }
 
-// decodeJournalEntry parses one stream entry written by the scripts.
+// decodeJournalEntry parses one stream entry written by the scripts: one
+// field m (see decodeCompactEntry), or the nine fields of ledgers written
+// before it (o op, c cause, f ref, l location, h0 r0 before, h1 r1 after,
+// t time), which a ledger upgraded in place still holds.
 func decodeJournalEntry(id string, v map[string]any) (JournalEntry, error) {
+	if m, ok := v["m"]; ok {
+		s, ok := m.(string)
+		if !ok {
+			return JournalEntry{}, fmt.Errorf("entry %s: malformed field m", id)
+		}
+		e, err := decodeCompactEntry(s)
+		if err != nil {
+			return JournalEntry{}, fmt.Errorf("entry %s: %w", id, err)
+		}
+		e.ID = id
+		return e, nil
+	}
 	str := func(k string) (string, bool) {
 		s, ok := v[k].(string)
 		return s, ok
@@ -85,5 +102,50 @@ func decodeJournalEntry(id string, v map[string]any) (JournalEntry, error) {
 	}
 	e.Before, e.After = level(n[0], n[1]), level(n[2], n[3])
 	e.Time = time.UnixMilli(n[4]).UTC()
+	return e, nil
+}
+
+// decodeCompactEntry parses the journal field m that lib.lua writes:
+// "op,h0,r0,h1,r1,t,<rest>", where <rest> is, for OpLine,
+// "version,channel\x1forder\x1fline\x1flocation" (Cause "v=<version>", Ref
+// "channel/order/line"), and for every other op
+// "<len cause>,<len ref>,<cause><ref><location>" (byte lengths).
+func decodeCompactEntry(m string) (JournalEntry, error) {
+	parts := strings.SplitN(m, ",", 7)
+	if len(parts) != 7 || parts[0] == "" {
+		return JournalEntry{}, fmt.Errorf("malformed journal entry %q", m)
+	}
+	e := JournalEntry{Op: parts[0]}
+	var n [5]int64
+	for i := range n {
+		x, err := parseStoredInt(parts[i+1])
+		if err != nil {
+			return JournalEntry{}, fmt.Errorf("malformed journal entry %q", m)
+		}
+		n[i] = x
+	}
+	e.Before, e.After = level(n[0], n[1]), level(n[2], n[3])
+	e.Time = time.UnixMilli(n[4]).UTC()
+	rest := parts[6]
+	if e.Op == OpLine {
+		ver, ref, ok := strings.Cut(rest, ",")
+		ids := strings.SplitN(ref, string(fieldSep), 4)
+		if !ok || !isVersion(ver) || len(ids) != 4 || ids[0] == "" || ids[1] == "" || ids[2] == "" || ids[3] == "" {
+			return JournalEntry{}, fmt.Errorf("malformed line journal entry %q", m)
+		}
+		e.Cause, e.Ref, e.Location = "v="+ver, ids[0]+"/"+ids[1]+"/"+ids[2], ids[3]
+		return e, nil
+	}
+	lens := strings.SplitN(rest, ",", 3)
+	if len(lens) != 3 {
+		return JournalEntry{}, fmt.Errorf("malformed journal entry %q", m)
+	}
+	nc, err1 := strconv.Atoi(lens[0])
+	nr, err2 := strconv.Atoi(lens[1])
+	text := lens[2]
+	if err1 != nil || err2 != nil || nc < 0 || nr < 0 || lens[0][0] == '+' || lens[1][0] == '+' || nc > len(text) || nr > len(text)-nc || nc+nr == len(text) {
+		return JournalEntry{}, fmt.Errorf("malformed journal entry %q", m)
+	}
+	e.Cause, e.Ref, e.Location = text[:nc], text[nc:nc+nr], text[nc+nr:]
 	return e, nil
 }

@@ -66,6 +66,8 @@ type Ledger struct {
 	cluster bool
 
 	line, delta, count, mark, clear *redis.Script
+
+	wire wire // shared pipelines of concurrent calls (pipeline.go)
 }
 
 var (

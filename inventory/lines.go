@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -124,17 +125,26 @@ func (l *Ledger) ApplyLines(ctx context.Context, lines []LineState) ([]LineResul
 			skus = append(skus, s.SKU)
 		}
 		g.idx = append(g.idx, i)
+		flags := "0"
+		switch {
+		case s.Restock && s.Strict:
+			flags = "3"
+		case s.Strict:
+			flags = "2"
+		case s.Restock:
+			flags = "1"
+		}
 		g.call.args = append(g.call.args,
 			lineField(s.Channel, s.OrderID, s.LineID),
-			s.Channel+"/"+s.OrderID+"/"+s.LineID,
 			s.Location,
 			s.Ordered, s.Shipped, s.Cancelled, s.Returned,
-			boolArg(s.Restock),
 			strconv.FormatInt(s.Version, 10),
-			boolArg(s.Strict),
-			len(s.Candidates))
-		for _, c := range s.Candidates {
-			g.call.args = append(g.call.args, c)
+			flags)
+		if s.Location == "" {
+			g.call.args = append(g.call.args, len(s.Candidates))
+			for _, c := range s.Candidates {
+				g.call.args = append(g.call.args, c)
+			}
 		}
 	}
 	calls := make([]scriptCall, len(groups))
@@ -150,14 +160,17 @@ func (l *Ledger) ApplyLines(ctx context.Context, lines []LineState) ([]LineResul
 	failed := 0
 	for gi, g := range groups {
 		err := errs[gi]
-		var per []any
+		var reply string
 		if err == nil {
-			per, err = replyArray(replies[gi], len(g.idx))
+			reply, err = replyString(replies[gi])
 		}
-		for j, i := range g.idx {
+		for _, i := range g.idx {
 			lerr := err
 			if lerr == nil {
-				out[i], lerr = decodeLineReply(per[j])
+				out[i], reply, lerr = decodeLineReply(reply, lines[i].Location)
+				if lerr != nil {
+					err = lerr // the rest of the reply cannot be trusted either
+				}
 			}
 			if lerr != nil {
 				if failed == 0 {
@@ -165,6 +178,14 @@ func (l *Ledger) ApplyLines(ctx context.Context, lines []LineState) ([]LineResul
 				}
 				failed++
 			}
+		}
+		if err == nil && reply != "" {
+			// More results than lines: the reply is not what was asked for.
+			i := g.idx[len(g.idx)-1]
+			if failed == 0 {
+				firstErr = fmt.Errorf("order line %s/%s/%s: unexpected trailing script reply %q", lines[i].Channel, lines[i].OrderID, lines[i].LineID, reply)
+			}
+			failed++
 		}
 	}
 	if failed > 0 {
@@ -174,32 +195,71 @@ func (l *Ledger) ApplyLines(ctx context.Context, lines []LineState) ([]LineResul
 	return out, nil
 }
 
-func decodeLineReply(v any) (LineResult, error) {
-	a, err := replyArray(v, 4)
-	if err != nil {
-		return LineResult{}, err
-	}
-	status, err1 := replyString(a[0])
-	loc, err2 := replyString(a[1])
-	avail, err3 := replyInt(a[2])
-	over, err4 := replyInt(a[3])
-	if err := errors.Join(err1, err2, err3, err4); err != nil {
-		return LineResult{}, err
-	}
-	r := LineResult{Location: loc, Available: avail, Oversold: over}
-	switch status {
-	case "applied":
-		r.Applied = true
-	case "nochange":
-	case IgnoredDuplicate, IgnoredStale, IgnoredUnknownSKU, IgnoredRefused:
-		r.Ignored = status
-		if status == IgnoredUnknownSKU {
-			r.Available, r.Oversold = 0, 0
+// decodeLineReply decodes the first line's result off line.lua's reply and
+// returns the rest of the reply. Per line: a status letter; unless 'u', the
+// line's location's figures after, "onhand,reserved"; when the location is
+// not given (the one the line asked for), "=<byte length>:<location>"; ";".
+func decodeLineReply(reply, given string) (LineResult, string, error) {
+	bad := func() (LineResult, string, error) {
+		show := reply
+		if len(show) > 80 {
+			show = show[:80] + "…"
 		}
-	default:
-		return LineResult{}, fmt.Errorf("unexpected line status %q", status)
+		return LineResult{}, "", fmt.Errorf("unexpected script reply %q", show)
 	}
-	return r, nil
+	if reply == "" {
+		return bad()
+	}
+	var r LineResult
+	code, rest := reply[0], reply[1:]
+	switch code {
+	case 'a':
+		r.Applied = true
+	case 'n':
+	case 'd':
+		r.Ignored = IgnoredDuplicate
+	case 's':
+		r.Ignored = IgnoredStale
+	case 'r':
+		r.Ignored = IgnoredRefused
+	case 'u':
+		r.Ignored = IgnoredUnknownSKU
+	default:
+		return bad()
+	}
+	if code != 'u' {
+		comma := strings.IndexByte(rest, ',')
+		end := strings.IndexAny(rest, ";=")
+		if comma < 0 || end < comma {
+			return bad()
+		}
+		h, err1 := parseStoredInt(rest[:comma])
+		res, err2 := parseStoredInt(rest[comma+1 : end])
+		if err1 != nil || err2 != nil {
+			return bad()
+		}
+		r.Available = h - res
+		if r.Available < 0 {
+			r.Oversold = -r.Available
+		}
+		rest = rest[end:]
+	}
+	r.Location = given
+	if strings.HasPrefix(rest, "=") {
+		colon := strings.IndexByte(rest, ':')
+		if colon < 0 {
+			return bad()
+		}
+		n, err := strconv.Atoi(rest[1:colon])
+		if err != nil || n <= 0 || n > len(rest)-colon-1 {
+			return bad()
+		}
+		r.Location, rest = rest[colon+1:colon+1+n], rest[colon+1+n:]
+	}
+	if !strings.HasPrefix(rest, ";") || r.Location == "" {
+		return bad()
+	}
+	return r, rest[1:], nil
 }
 
 // indexOrders records which SKU each line of an order is on, so Lines can

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -429,6 +430,141 @@ func TestApplyLinesBatchOrder(t *testing.T) {
 		}
 		if f := stockOf(t, l, "G"); !sameFigs(f, figs{"A": {3, 7}, "B": {5, 1}}) {
 			t.Fatalf("figures %v", f)
+		}
+		mustVerify(t, l, nil)
+	})
+}
+
+// TestApplyLinesRunFailsMidway: a run of several lines of one SKU that meets
+// a corrupt record keeps the lines before it applied, figures, records and
+// journal in agreement, and the batch applies again once the data is fixed.
+func TestApplyLinesRunFailsMidway(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		l := e.ledger(Options{})
+		receive(t, l, "M", "A", 10)
+		k := l.keys("M")
+		if err := e.rdb.HSet(ctx, k.lines, lineField("c", "2", "1"), "garbage").Err(); err != nil {
+			t.Fatal(err)
+		}
+		ls := func(order string, o int64) LineState {
+			return LineState{Channel: "c", OrderID: order, LineID: "1", SKU: "M", Location: "A", Ordered: o, Version: 1}
+		}
+		batch := []LineState{ls("1", 2), ls("1b", 1), ls("2", 3), ls("3", 4)}
+		if _, err := l.ApplyLines(ctx, batch); err == nil || !strings.Contains(err.Error(), "corrupt line record") {
+			t.Fatalf("want the corrupt record reported, got %v", err)
+		}
+		if f := stockOf(t, l, "M"); !sameFigs(f, figs{"A": {10, 3}}) {
+			t.Fatalf("figures %v, want the two lines before the corrupt one", f)
+		}
+		inc, err := l.Verify(ctx, []string{"M"})
+		if err != nil || len(inc) != 1 || !strings.Contains(inc[0].What, "undecodable line record") {
+			t.Fatalf("Verify: %v, %v; want only the corrupt record", inc, err)
+		}
+		if err := e.rdb.HDel(ctx, k.lines, lineField("c", "2", "1")).Err(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := l.ApplyLines(ctx, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[0].Ignored != IgnoredDuplicate || got[1].Ignored != IgnoredDuplicate || !got[2].Applied || !got[3].Applied || got[3].Available != 0 {
+			t.Fatalf("again: %+v", got)
+		}
+		mustVerify(t, l, []string{"M"})
+	})
+}
+
+// TestDecodeLineReply covers line.lua's reply format, including what
+// the script never sends.
+func TestDecodeLineReply(t *testing.T) {
+	type res struct {
+		r    LineResult
+		rest string
+	}
+	for _, c := range []struct {
+		reply, given string
+		want         res
+		bad          bool
+	}{
+		{"a10,3;", "A", res{LineResult{Applied: true, Location: "A", Available: 7}, ""}, false},
+		{"n1,4;d0,0;", "A", res{LineResult{Location: "A", Available: -3, Oversold: 3}, "d0,0;"}, false},
+		{"s5,0=2:B,;", "A", res{LineResult{Ignored: IgnoredStale, Location: "B,", Available: 5}, ""}, false},
+		{"r-1,0=3:;x;;", "", res{LineResult{Ignored: IgnoredRefused, Location: ";x;", Available: -1, Oversold: 1}, ""}, false},
+		{"u;", "A", res{LineResult{Ignored: IgnoredUnknownSKU, Location: "A"}, ""}, false},
+		{"u=1:C;", "", res{LineResult{Ignored: IgnoredUnknownSKU, Location: "C"}, ""}, false},
+		{"", "A", res{}, true},
+		{"u;", "", res{}, true},    // no location at all
+		{"a1,2", "A", res{}, true}, // unterminated
+		{"a1;", "A", res{}, true},
+		{"a+1,2;", "A", res{}, true},
+		{"x1,2;", "A", res{}, true},
+		{"a1,2=5:B;", "A", res{}, true},
+		{"a1,2=0:;", "A", res{}, true},
+		{"a1,2=1:BB", "A", res{}, true},
+	} {
+		r, rest, err := decodeLineReply(c.reply, c.given)
+		if c.bad {
+			if err == nil {
+				t.Errorf("%q: decoded %+v, want an error", c.reply, r)
+			}
+			continue
+		}
+		if err != nil || r != c.want.r || rest != c.want.rest {
+			t.Errorf("%q: %+v %q %v, want %+v %q", c.reply, r, rest, err, c.want.r, c.want.rest)
+		}
+	}
+}
+
+// TestOneRunEqualsSeparateRuns: lines of one SKU applied in one run (one
+// batch) end exactly as the same lines applied one call each, including a
+// line whose record a closing line before it in the run prunes, and a line
+// repeated in the run.
+func TestOneRunEqualsSeparateRuns(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		l := e.ledger(Options{LineTTL: time.Hour})
+		at := func(sku string, s LineState) LineState { s.SKU = sku; return s }
+		states := []LineState{
+			line("2", "1", 1, 0, 1, 0, 1), // closes: prunes order 1's expired line
+			line("1", "1", 2, 0, 0, 0, 1), // order 1 again, version 1: new once pruned
+			line("3", "1", 4, 1, 0, 1, 1), // shipped and returned (written off)
+			line("3", "1", 4, 2, 0, 1, 2), // the same line, one more shipped
+			{Channel: "shop", OrderID: "4", LineID: "1", Candidates: []string{"B", "A"}, Ordered: 6, Version: 1},
+			line("3", "1", 4, 2, 0, 0, 1), // stale
+		}
+		for _, sku := range []string{"ONE", "SEP"} {
+			receive(t, l, sku, "A", 10)
+			receive(t, l, sku, "B", 5)
+			applyOne(t, l, at(sku, line("1", "1", 2, 0, 2, 0, 5))) // closed, expires
+		}
+		e.clock.Advance(2 * time.Hour)
+		one := make([]LineState, len(states))
+		for i, s := range states {
+			one[i] = at("ONE", s)
+		}
+		got, err := l.ApplyLines(ctx, one)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range states {
+			want := applyOne(t, l, at("SEP", s))
+			if got[i] != want {
+				t.Errorf("line %d: one run %+v, separate runs %+v", i, got[i], want)
+			}
+		}
+		if a, b := stockOf(t, l, "ONE"), stockOf(t, l, "SEP"); !sameFigs(a, b) {
+			t.Errorf("figures: one run %v, separate runs %v", a, b)
+		}
+		for _, order := range []string{"1", "2", "3", "4"} {
+			a, _ := e.rdb.HGet(ctx, l.keys("ONE").lines, lineField("shop", order, "1")).Result()
+			b, _ := e.rdb.HGet(ctx, l.keys("SEP").lines, lineField("shop", order, "1")).Result()
+			if a != b {
+				t.Errorf("order %s: record %q in one run, %q in separate runs", order, a, b)
+			}
+		}
+		if got[1].Applied != true {
+			t.Errorf("the pruned line did not apply as new: %+v", got[1])
 		}
 		mustVerify(t, l, nil)
 	})

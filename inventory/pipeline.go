@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -36,8 +37,9 @@ func (l *Ledger) run(ctx context.Context, skus []string, extra func(redis.Pipeli
 		}
 		cmds := make([]*redis.Cmd, len(pending))
 		var markCmd *redis.Cmd
-		_, _ = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			if l.opts.Intents && !l.cluster {
+		shared := attempt == 0 && !l.cluster
+		fill := func(p redis.Pipeliner) {
+			if l.opts.Intents && !l.cluster && !shared {
 				markCmd = l.markIntents(ctx, p, skus)
 			}
 			if extra != nil && attempt == 0 {
@@ -51,8 +53,19 @@ func (l *Ledger) run(ctx context.Context, skus []string, extra func(redis.Pipeli
 					cmds[j] = c.script.Eval(ctx, p, c.keys, c.args...)
 				}
 			}
-			return nil
-		})
+		}
+		if shared {
+			var mark []string
+			if l.opts.Intents {
+				mark = skus
+			}
+			var err error
+			if markCmd, err = l.send(ctx, mark, fill); err != nil {
+				return nil, nil, err
+			}
+		} else {
+			_, _ = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error { fill(p); return nil })
+		}
 		if markCmd != nil {
 			if err := markCmd.Err(); err != nil {
 				// The scripts behind the mark may have run without it; the
@@ -75,6 +88,137 @@ func (l *Ledger) run(ctx context.Context, skus []string, extra func(redis.Pipeli
 		errs[i] = fmt.Errorf("script still unknown to Redis after loading it")
 	}
 	return replies, errs, nil
+}
+
+// wire shares pipelines between concurrent calls on a single Redis (group
+// commit): a call finding fewer than wireInflight pipelines in flight sends
+// its own at once; otherwise it queues, and the next pipeline to go carries
+// every queued call: first one intent mark for all their SKUs, then each
+// call's commands in its own order (extra commands, scripts), one call
+// after another. Redis runs a connection's commands in order, so every
+// call's scripts still run after its mark (marking a SKU early costs at
+// most a recompute), and each call's commands stay together; what is shared
+// is the round trip, the write and read system calls on both sides and the
+// mark, which together cost more than a one-line script. Under no
+// concurrency nothing waits. (Not on a Cluster, whose pipelines are split by
+// node.)
+type wire struct {
+	mu       sync.Mutex
+	queue    []*wireCall
+	inflight int
+}
+
+// wireInflight is how many shared pipelines may be in flight at once: more
+// than one, so Redis has the next one to read while the client handles the
+// replies of the last.
+const wireInflight = 4
+
+type wireCall struct {
+	ctx  context.Context
+	mark []string // SKUs to mark for push before the commands
+	fill func(redis.Pipeliner)
+	done chan struct{}
+	// Set before done is closed:
+	sent    bool       // fill's commands went out
+	markCmd *redis.Cmd // the mark sent for mark, if any
+}
+
+// send queues fill's commands, behind an intent mark of the SKUs in mark
+// (none if empty), and returns once they were sent and answered (their
+// results are in the commands fill created) with the mark's command, or
+// when ctx ends first: then the commands may still be sent, unless ctx
+// ended before their pipeline left.
+func (l *Ledger) send(ctx context.Context, mark []string, fill func(redis.Pipeliner)) (*redis.Cmd, error) {
+	w := &l.wire
+	c := &wireCall{ctx: ctx, mark: mark, fill: fill, done: make(chan struct{})}
+	w.mu.Lock()
+	if w.inflight < wireInflight {
+		w.inflight++
+		batch := append(w.queue, c)
+		w.queue = nil
+		w.mu.Unlock()
+		l.exec(batch)
+		// Calls that queued meanwhile go in a pipeline of their own, sent
+		// from another goroutine: this caller has its answer.
+		if next := w.next(); next != nil {
+			go l.loop(next)
+		}
+	} else {
+		w.queue = append(w.queue, c)
+		w.mu.Unlock()
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if !c.sent {
+		return nil, ctx.Err()
+	}
+	return c.markCmd, nil
+}
+
+// next takes the queue, or gives up the in-flight slot when it is empty.
+func (w *wire) next() []*wireCall {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.queue) == 0 {
+		w.inflight--
+		return nil
+	}
+	batch := w.queue
+	w.queue = nil
+	return batch
+}
+
+func (l *Ledger) loop(batch []*wireCall) {
+	for batch != nil {
+		l.exec(batch)
+		batch = l.wire.next()
+	}
+}
+
+// exec sends the calls of batch whose context is still live as one
+// pipeline. A call's context only decides whether it is sent; once sent, a
+// shared pipeline runs to its end (the client's read and write timeouts
+// bound it), as a call that gave up cannot take the others' answers with it.
+func (l *Ledger) exec(batch []*wireCall) {
+	var pctx context.Context
+	var mark []string
+	live := 0
+	for _, c := range batch {
+		if c.ctx.Err() == nil {
+			c.sent = true
+			live++
+			if pctx == nil {
+				pctx = c.ctx
+			}
+			mark = append(mark, c.mark...)
+		}
+	}
+	if live > 0 {
+		if live > 1 {
+			pctx = context.WithoutCancel(pctx)
+		}
+		_, _ = l.rdb.Pipelined(pctx, func(p redis.Pipeliner) error {
+			var markCmd *redis.Cmd
+			if len(mark) > 0 {
+				markCmd = l.markIntents(pctx, p, mark)
+			}
+			for _, c := range batch {
+				if c.sent {
+					if len(c.mark) > 0 {
+						c.markCmd = markCmd
+					}
+					c.fill(p)
+				}
+			}
+			return nil
+		})
+	}
+	for _, c := range batch {
+		close(c.done)
+	}
 }
 
 // markIntents is sent with EVAL, never EVALSHA: a NOSCRIPT on the mark would

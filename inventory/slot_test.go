@@ -73,7 +73,8 @@ var monitorLine = regexp.MustCompile(`^\+?\d+\.\d+ \[(\d+) lua\] "([A-Za-z]+)" "
 // scriptCommands lists the commands the embedded scripts call.
 func scriptCommands() map[string]bool {
 	out := map[string]bool{}
-	call := regexp.MustCompile(`redis\.call\('([A-Z]+)'`)
+	// redis.call, or a local alias of it named call
+	call := regexp.MustCompile(`\bcall\('([A-Z]+)'`)
 	for _, src := range []string{luaLib, luaLine, luaDelta, luaCount, luaMark, luaClear} {
 		for _, m := range call.FindAllStringSubmatch(src, -1) {
 			out[m[1]] = true
@@ -199,6 +200,13 @@ func TestScriptsTouchOneSlot(t *testing.T) {
 				return err
 			}},
 			{"line chosen", ln("1", 3, 0, 1, "", "B", "A")},
+			{"two lines in one run", func() error {
+				_, err := l.ApplyLines(ctx, []LineState{
+					{Channel: "c", OrderID: "r", LineID: "1", SKU: sku, Location: "A", Ordered: 1, Version: 1},
+					{Channel: "c", OrderID: "r", LineID: "2", SKU: sku, Candidates: []string{"B", "A"}, Ordered: 1, Version: 1},
+				})
+				return err
+			}},
 			{"line duplicate", ln("1", 3, 0, 1, "", "B", "A")},
 			{"line closed", ln("1", 3, 3, 2, "", "B", "A")},
 			{"line reopened", ln("1", 3, 1, 3, "", "B", "A")},

@@ -166,7 +166,7 @@ func verifySKU(sku string, stock, lines map[string]string, newestFirst []redis.X
 		m := newestFirst[i]
 		e, err := decodeJournalEntry(m.ID, m.Values)
 		if err != nil {
-			add("", "undecodable journal entry "+m.ID, "o,c,f,l,h0,r0,h1,r1,t", err.Error())
+			add("", "undecodable journal entry "+m.ID, "m = op,h0,r0,h1,r1,t,...", err.Error())
 			continue
 		}
 		if prev, ok := last[e.Location]; ok && !sameFigures(prev.After, e.Before) {

@@ -6,7 +6,7 @@
 -- Returns {status, on_hand, reserved}.
 local skey, jkey = KEYS[1], KEYS[2]
 local loc, ver = ARGV[1], ARGV[3]
-local h, r, cv = getfig(skey, loc)
+local h, r, hs, rs, cv = getfig(skey, loc)
 if cv ~= '' and vcmp(ver, cv) <= 0 then return {'stale', h, r} end
 
 -- A net figure already excludes open reservations, so the physical count
@@ -14,8 +14,9 @@ if cv ~= '' and vcmp(ver, cv) <= 0 then return {'stale', h, r} end
 -- subtracted twice.
 local nh = tonumber(ARGV[2])
 if ARGV[4] == '1' then nh = nh + r end
-putfig(skey, loc, nh, r, ver)
+local nhs = n2s(nh)
+putfig(skey, loc, nhs, rs, ver)
 local op = 'count'
 if ARGV[4] == '1' then op = 'count_net' end
-journal(jkey, ARGV[7], ARGV[6], op, ARGV[5], 'v=' .. ver, loc, h, r, nh, r)
+journal(jkey, ARGV[7], ARGV[6], op, ARGV[5], 'v=' .. ver, loc, hs, rs, nhs, rs)
 return {'applied', nh, r}

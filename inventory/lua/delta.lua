@@ -16,13 +16,14 @@ if prev then
   return {'repeat', tonumber(h), tonumber(r)}
 end
 
-local h, r, cv, found = getfig(skey, loc)
+local h, r, hs, rs, cv, found = getfig(skey, loc)
 if not found and ARGV[6] ~= '1' and redis.call('EXISTS', skey) == 0 then
   return {'unknown_sku', 0, 0}
 end
 if ARGV[7] == '1' and h + dh < 0 then return {'insufficient', h, r} end
 
-putfig(skey, loc, h + dh, r, cv)
-journal(jkey, ARGV[10], ARGV[8], ARGV[3], ARGV[4], ARGV[5], loc, h, r, h + dh, r)
-redis.call('SET', kkey, n2s(h + dh) .. ',' .. n2s(r), 'PX', ARGV[9])
+local nhs = n2s(h + dh)
+putfig(skey, loc, nhs, rs, cv)
+journal(jkey, ARGV[10], ARGV[8], ARGV[3], ARGV[4], ARGV[5], loc, hs, rs, nhs, rs)
+redis.call('SET', kkey, nhs .. ',' .. rs, 'PX', ARGV[9])
 return {'applied', h + dh, r}

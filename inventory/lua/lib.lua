@@ -14,32 +14,51 @@ local function vcmp(a, b)
   return 1
 end
 
+-- '%d' prints every integer a double holds exactly ('..' would print
+-- '%.14g', which rounds beyond 14 digits).
+local format = string.format
 local function n2s(n)
-  return string.format('%d', n)
+  return format('%d', n)
 end
 
 -- One location's figures are one hash field: "onhand,reserved[,countversion]".
+-- getfig returns on_hand and reserved as numbers and as the stored digits
+-- (a figure that does not change is written back as read, never reformatted),
+-- the count version, and whether the location exists.
 local function getfig(skey, loc)
   local v = redis.call('HGET', skey, loc)
-  if not v then return 0, 0, '', false end
-  local h, r, cv = string.match(v, '^(-?%d+),(-?%d+),?(%d*)$')
-  if not h then
+  if not v then return 0, 0, '0', '0', '', false end
+  local hs, rs, cv = string.match(v, '^(-?%d+),(-?%d+),?(%d*)$')
+  if not hs then
     error('corrupt stock figures at location ' .. loc)
   end
-  return tonumber(h), tonumber(r), cv, true
+  return tonumber(hs), tonumber(rs), hs, rs, cv, true
 end
 
-local function putfig(skey, loc, h, r, cv)
-  local v = n2s(h) .. ',' .. n2s(r)
-  if cv ~= '' then v = v .. ',' .. cv end
-  redis.call('HSET', skey, loc, v)
+-- putfig takes on_hand and reserved as decimal strings.
+local function putfig(skey, loc, hs, rs, cv)
+  if cv == '' then
+    redis.call('HSET', skey, loc, hs .. ',' .. rs)
+  else
+    redis.call('HSET', skey, loc, hs .. ',' .. rs .. ',' .. cv)
+  end
 end
 
 -- Every movement is appended in the same script run as the change itself,
--- so the journal can never disagree with the figures it explains.
+-- so the journal can never disagree with the figures it explains. An entry
+-- is one field, m = "op,h0,r0,h1,r1,t,<rest>" (before, after, time in ms;
+-- the figures as decimal strings), where <rest> is, for op 'line',
+-- "version,channel␟order␟line␟location" (␟ = 0x1f, which ids never hold),
+-- and for every other op "#cause,#ref,<cause><ref><location>" (byte lengths:
+-- reasons, keys and locations may hold any byte).
 local function journal(jkey, maxlen, now, op, cause, ref, loc, h0, r0, h1, r1)
-  redis.call('XADD', jkey, 'MAXLEN', '~', maxlen, '*',
-    'o', op, 'c', cause, 'f', ref, 'l', loc,
-    'h0', n2s(h0), 'r0', n2s(r0), 'h1', n2s(h1), 'r1', n2s(r1), 't', now)
+  redis.call('XADD', jkey, 'MAXLEN', '~', maxlen, '*', 'm',
+    op .. ',' .. h0 .. ',' .. r0 .. ',' .. h1 .. ',' .. r1 .. ',' .. now .. ','
+      .. #cause .. ',' .. #ref .. ',' .. cause .. ref .. loc)
 end
 
+local function journal_line(jkey, maxlen, now, ver, field, loc, h0, r0, h1, r1)
+  redis.call('XADD', jkey, 'MAXLEN', '~', maxlen, '*', 'm',
+    'line,' .. h0 .. ',' .. r0 .. ',' .. h1 .. ',' .. r1 .. ',' .. now .. ','
+      .. ver .. ',' .. field .. '\31' .. loc)
+end

@@ -4,147 +4,234 @@
 -- the lines before it, exactly as separate runs in that order would.
 -- KEYS: 1 stock hash, 2 line records hash, 3 closed-lines zset, 4 journal
 -- ARGV: 1 now (ms), 2 prune cutoff (ms), 3 journal maxlen, then per line:
---       record field, journal ref, location ('' = choose), ordered, shipped,
---       cancelled, returned, restock '1'|'0', version, strict '1'|'0',
---       number of candidates, the candidate locations in priority order.
--- Returns one {status, location, available, oversold} per line.
+--       record field (channel␟order␟line, also the journal's reference),
+--       location ('' = choose), ordered, shipped, cancelled, returned,
+--       version, flags ('0'..'3': restock 1 + strict 2), and only when the
+--       location is '': the number of candidates, then the candidate
+--       locations in priority order.
+-- Returns one string, per line: a status letter (a applied, n nochange,
+-- d duplicate, s stale, r refused, u unknown_sku); unless u, the line's
+-- location's "onhand,reserved" after; when the location is not the one
+-- given, "=" .. #location .. ":" .. location; then ";".
+-- This is the ledger's hot path: it is written for the Lua VM's cost (no
+-- closure or table per line, figures kept as the stored digits, one reply
+-- string), and every branch mirrors the README's semantics.
 local skey, lkey, xkey, jkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now, cutoff, maxlen = ARGV[1], ARGV[2], ARGV[3]
+local call, tonumber, match = redis.call, tonumber, string.match
 
--- Figures are read once per run and kept current by move(): the choice,
--- the strict check and the moves of every line share them.
-local known = nil
+-- Figures are read once per run, as {on_hand, reserved, on_hand digits,
+-- reserved digits, count version, dirty}, and kept current by move(): the
+-- choice, the strict check, the moves and the results of every line share
+-- them.
+local known = nil -- the SKU exists: set by the first figure found
 local figs = {}
 local function fig(l)
-  local f = figs[l]
-  if not f then
-    local h, r, cv, found = getfig(skey, l)
-    if found then known = true end
-    f = {h, r, cv}
-    figs[l] = f
-  end
+  local h, r, hs, rs, cv, found = getfig(skey, l)
+  if found then known = true end
+  local f = {h, r, hs, rs, cv, false}
+  figs[l] = f
   return f
 end
-local function avail(l)
-  local f = fig(l)
-  return f[1] - f[2]
-end
-local function result(status, l)
-  local a = avail(l)
-  local o = 0
-  if a < 0 then o = -a end
-  return {status, l, a, o}
-end
--- An unknown SKU is only checked when no figure read has proved it exists:
--- the common path spends no extra call on it.
-local function exists()
-  if known == nil then known = redis.call('EXISTS', skey) == 1 end
-  return known
-end
 
-local function apply(b, ncand)
-  local field, ref, loc = ARGV[b], ARGV[b + 1], ARGV[b + 2]
-  local q, s, c, ret = tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4]), tonumber(ARGV[b + 5]), tonumber(ARGV[b + 6])
-  local restock = ARGV[b + 7] == '1'
-  local ver = ARGV[b + 8]
-  local strict = ARGV[b + 9] == '1'
-
-  local old = redis.call('HGET', lkey, field)
-  local oq, oS, oc, ors, owo, oloc = 0, 0, 0, 0, 0, nil
-  if old then
-    local over
-    over, oq, oS, oc, ors, owo, oloc = string.match(old, '^(%d+),(%d+),(%d+),(%d+),(%d+),(%d+),(.+)$')
-    if not over then error('corrupt line record') end
-    oq, oS, oc, ors, owo = tonumber(oq), tonumber(oS), tonumber(oc), tonumber(ors), tonumber(owo)
-    local cmp = vcmp(ver, over)
-    if cmp == 0 then return result('duplicate', oloc) end
-    if cmp < 0 then return result('stale', oloc) end
+-- A run of several lines writes the figures and line records once, at its
+-- end (the run is atomic: no one sees them in between), each HSET costing
+-- a call; the journal entry of each movement is appended as it happens. A
+-- run of one line (most runs) writes them as it goes.
+local last = #ARGV
+local single = last == 11 and ARGV[5] ~= ''
+if ARGV[5] == '' then single = last == 12 + tonumber(ARGV[12]) end
+local dirty, recs, rw, nrw = nil, nil, nil, 0
+if not single then
+  dirty = {} -- locations whose figures moved, in order
+  recs = {} -- field -> its record (false: none), read up front, kept current
+  rw = {} -- HSET arguments of the records this run wrote
+  -- One HMGET per 500 lines instead of one HGET per line (unpack() has a
+  -- limit).
+  local fields, nf, i = {}, 0, 4
+  while i <= last do
+    nf = nf + 1
+    fields[nf] = ARGV[i]
+    if ARGV[i + 1] == '' then i = i + 9 + tonumber(ARGV[i + 8]) else i = i + 8 end
   end
-
-  -- Returned units are split by policy at the moment they are first seen;
-  -- a lower returned count (a corrected return) takes back from the
-  -- current policy's pile first.
-  local nrs, nwo = ors, owo
-  local oret = ors + owo
-  if ret > oret then
-    if restock then nrs = nrs + (ret - oret) else nwo = nwo + (ret - oret) end
-  elseif ret < oret then
-    local d = oret - ret
-    if restock then
-      local t = math.min(d, nrs); nrs = nrs - t; nwo = nwo - (d - t)
-    else
-      local t = math.min(d, nwo); nwo = nwo - t; nrs = nrs - (d - t)
-    end
+  for a = 1, nf, 500 do
+    local b = math.min(a + 499, nf)
+    local got = call('HMGET', lkey, unpack(fields, a, b))
+    for k = a, b do recs[fields[k]] = got[k - a + 1] end
   end
+end
 
-  local rn = q - s - c
-  if loc == '' then
-    if oloc then
-      loc = oloc
-    else
-      for i = b + 11, b + 10 + ncand do
-        if avail(ARGV[i]) >= rn then loc = ARGV[i]; break end
+local function move(f, l, dh, dr, ver, field)
+  local h0, r0 = f[3], f[4]
+  local h, r, hs, rs = f[1] + dh, f[2] + dr, h0, r0
+  if dh ~= 0 then hs = n2s(h) end
+  if dr ~= 0 then rs = n2s(r) end
+  journal_line(jkey, maxlen, now, ver, field, l, h0, r0, hs, rs)
+  f[1], f[2], f[3], f[4] = h, r, hs, rs
+  if single then
+    putfig(skey, l, hs, rs, f[5])
+  elseif not f[6] then
+    f[6] = true; dirty[#dirty + 1] = l
+  end
+end
+
+local function flush()
+  for _, l in ipairs(dirty) do
+    local f = figs[l]
+    putfig(skey, l, f[3], f[4], f[5])
+    f[6] = false
+  end
+  dirty = {}
+  if nrw > 0 then
+    call('HSET', lkey, unpack(rw, 1, nrw))
+    rw, nrw = {}, 0
+  end
+end
+
+local out, n = {}, 0
+local i = 4
+local function run()
+  while i <= last do
+    local field, given = ARGV[i], ARGV[i + 1]
+    local qs, ss, cs = ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+    local s, ret = tonumber(ss), tonumber(ARGV[i + 5])
+    local ver, flags = ARGV[i + 6], ARGV[i + 7]
+    local rn = qs - s - cs -- the state's reservation
+    local loc, status, f = given, nil, nil
+
+    local old
+    if single then old = call('HGET', lkey, field) else old = recs[field] end
+    local oq, oS, oc, ors, owo, oloc
+    local rss, wos = '0', '0' -- the returned split, written back as stored unless it moves
+    if old then
+      local over
+      over, oq, oS, oc, rss, wos, oloc = match(old, '^(%d+),(%d+),(%d+),(%d+),(%d+),(%d+),(.+)$')
+      if not over then error('corrupt line record') end
+      local cmp = vcmp(ver, over)
+      if cmp <= 0 then
+        if cmp == 0 then status = 'd' else status = 's' end
+        loc = oloc
+        f = figs[loc] or fig(loc)
       end
-      if loc == '' then loc = ARGV[b + 11] end
+      oq, oS, oc, ors, owo = tonumber(oq), tonumber(oS), tonumber(oc), tonumber(rss), tonumber(wos)
+    else
+      oq, oS, oc, ors, owo = 0, 0, 0, 0, 0
     end
-  end
 
-  avail(loc)
-  if not exists() then return {'unknown_sku', loc, 0, 0} end
-  -- Every figure this line writes is read (and checked) before its first
-  -- write, so corrupt data aborts the line before it half-moves.
-  if oloc and oloc ~= loc then fig(oloc) end
+    if not status then
+      -- Returned units are split by policy at the moment they are first seen;
+      -- a lower returned count (a corrected return) takes back from the
+      -- current policy's pile first.
+      local nrs, nwo = ors, owo
+      local oret = ors + owo
+      if ret ~= oret then
+        local restock = flags == '1' or flags == '3'
+        if ret > oret then
+          if restock then nrs = nrs + (ret - oret) else nwo = nwo + (ret - oret) end
+        else
+          local d = oret - ret
+          if restock then
+            local t = math.min(d, nrs); nrs = nrs - t; nwo = nwo - (d - t)
+          else
+            local t = math.min(d, nwo); nwo = nwo - t; nrs = nrs - (d - t)
+          end
+        end
+        rss, wos = n2s(nrs), n2s(nwo)
+      end
 
-  local ro, ho = oq - oS - oc, ors - oS
-  local hn = nrs - s
-  if strict then
-    local inc = rn
-    if loc == oloc then inc = rn - ro end
-    if inc > 0 and inc > avail(loc) then return result('refused', loc) end
-  end
+      -- Location choice: the recorded one, else the first candidate with
+      -- enough available, else the first candidate.
+      if loc == '' then
+        if oloc then
+          loc = oloc
+        else
+          for k = i + 9, i + 8 + tonumber(ARGV[i + 8]) do
+            local c = figs[ARGV[k]] or fig(ARGV[k])
+            if c[1] - c[2] >= rn then loc = ARGV[k]; break end
+          end
+          if loc == '' then loc = ARGV[i + 9] end
+        end
+      end
+      f = figs[loc] or fig(loc)
 
-  local moved = false
-  local cause = 'v=' .. ver
-  local function move(l, dh, dr)
-    if dh == 0 and dr == 0 then return end
-    local f = fig(l)
-    local h, r = f[1], f[2]
-    putfig(skey, l, h + dh, r + dr, f[3])
-    journal(jkey, maxlen, now, 'line', cause, ref, l, h, r, h + dh, r + dr)
-    f[1], f[2] = h + dh, r + dr
-    moved = true
-  end
-  if oloc and oloc ~= loc then
-    move(oloc, -ho, -ro)
-    move(loc, hn, rn)
-  else
-    move(loc, hn - ho, rn - ro)
-  end
+      -- An unknown SKU is only checked when no figure read has proved it
+      -- exists: the common path spends no extra call on it.
+      if known == nil then known = call('EXISTS', skey) == 1 end
+      if not known then
+        status = 'u'
+      else
+        -- Every figure this line writes is read (and checked) before its
+        -- first write, so corrupt data aborts the line before it half-moves.
+        local of
+        if oloc and oloc ~= loc then of = figs[oloc] or fig(oloc) end
+        local ro, ho = oq - oS - oc, ors - oS -- the recorded contribution
+        local hn = nrs - s
+        local inc = rn
+        if loc == oloc then inc = rn - ro end
+        if flags >= '2' and inc > 0 and inc > f[1] - f[2] then
+          status = 'r' -- strict, and not enough available
+        else
+          status = 'n'
+          if of then
+            if ho ~= 0 or ro ~= 0 then move(of, oloc, -ho, -ro, ver, field); status = 'a' end
+            if hn ~= 0 or rn ~= 0 then move(f, loc, hn, rn, ver, field); status = 'a' end
+          elseif hn ~= ho or rn ~= ro then
+            move(f, loc, hn - ho, rn - ro, ver, field); status = 'a'
+          end
 
-  redis.call('HSET', lkey, field, ver .. ',' .. n2s(q) .. ',' .. n2s(s) .. ',' .. n2s(c) .. ',' .. n2s(nrs) .. ',' .. n2s(nwo) .. ',' .. loc)
+          local rec = ver .. ',' .. qs .. ',' .. ss .. ',' .. cs .. ',' .. rss .. ',' .. wos .. ',' .. loc
+          if single then
+            call('HSET', lkey, field, rec)
+          else
+            recs[field] = rec
+            rw[nrw + 1], rw[nrw + 2] = field, rec
+            nrw = nrw + 2
+            -- unpack() has a limit; a large run writes its records in slices.
+            if nrw >= 1000 then flush() end
+          end
 
-  -- Closed lines are remembered for the operation TTL (so a late webhook
-  -- cannot reopen them), then pruned a few at a time whenever a line closes.
-  if rn == 0 then
-    redis.call('ZADD', xkey, now, field)
-    local expired = redis.call('ZRANGEBYSCORE', xkey, '-inf', cutoff, 'LIMIT', 0, 8)
-    for _, f in ipairs(expired) do
-      if f ~= field then redis.call('HDEL', lkey, f) end
-      redis.call('ZREM', xkey, f)
+          -- Closed lines are remembered for the line TTL (so a late webhook
+          -- cannot reopen them), then pruned a few at a time whenever a line
+          -- closes.
+          if rn == 0 then
+            call('ZADD', xkey, now, field)
+            local expired = call('ZRANGEBYSCORE', xkey, '-inf', cutoff, 'LIMIT', 0, 8)
+            for _, e in ipairs(expired) do
+              -- (never a record this run wrote: those are closed at now or open)
+              if e ~= field then
+              call('HDEL', lkey, e)
+              if recs then recs[e] = false end
+            end
+              call('ZREM', xkey, e)
+            end
+          elseif old and ro == 0 then
+            call('ZREM', xkey, field)
+          end
+        end
+      end
     end
-  elseif old and ro == 0 then
-    redis.call('ZREM', xkey, field)
-  end
 
-  if moved then return result('applied', loc) end
-  return result('nochange', loc)
+    n = n + 1
+    if loc == given then
+      if status == 'u' then out[n] = 'u;' else out[n] = status .. f[3] .. ',' .. f[4] .. ';' end
+    elseif status == 'u' then
+      out[n] = 'u=' .. #loc .. ':' .. loc .. ';'
+    else
+      out[n] = status .. f[3] .. ',' .. f[4] .. '=' .. #loc .. ':' .. loc .. ';'
+    end
+    if given == '' then i = i + 9 + tonumber(ARGV[i + 8]) else i = i + 8 end
+  end
 end
 
-local out = {}
-local b = 4
-while b <= #ARGV do
-  local ncand = tonumber(ARGV[b + 10])
-  out[#out + 1] = apply(b, ncand)
-  b = b + 11 + ncand
+-- A line that fails (only corrupt stored data can make it) fails before
+-- it moves anything; the lines before it stay applied, as separate runs
+-- would have left them, so their figures and records are written before
+-- the error is raised again.
+if single then
+  run()
+else
+  local ok, err = pcall(run)
+  flush()
+  if not ok then error(err, 0) end
 end
-return out
+return table.concat(out)

@@ -99,6 +99,18 @@ type QuantityUpdate struct {
 	Previous *int64 `json:"previous,omitempty"`
 }
 
+// SaleEchoer is implemented by a QuantityPusher whose channel takes the
+// units of its own sales off its listing and whose pushes are
+// compare-and-set (QuantityUpdate.Previous). After a sale on such a
+// channel the engine lowers the quantity it believes the channel lists by
+// the units sold, so the next push compares against the right figure, and
+// no push is made when the channel already lists what the ledger wants. A
+// wrong belief costs one stale compare, never a wrong quantity: that is why
+// only compare-and-set channels may take part.
+type SaleEchoer interface {
+	EchoesSales() bool
+}
+
 // PushStatus is the outcome of one item of a push.
 type PushStatus string
 

@@ -84,6 +84,7 @@ const (
 // LineResult is what one line state did.
 type LineResult struct {
 	Applied   bool   // something changed
+	New       bool   // applied, and the ledger had no record of the line before
 	Ignored   string // "" or one of the Ignored... reasons
 	Location  string // where the line's stock is (chosen or given)
 	Available int64  // available at that location after
@@ -215,6 +216,8 @@ func decodeLineReply(reply, given string) (LineResult, string, error) {
 	switch code {
 	case 'a':
 		r.Applied = true
+	case 'c':
+		r.Applied, r.New = true, true
 	case 'n':
 	case 'd':
 		r.Ignored = IgnoredDuplicate

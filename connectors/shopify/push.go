@@ -32,6 +32,11 @@ func (c *Connector) MaxBatch() int {
 	return maxBatch
 }
 
+// EchoesSales implements connectors.SaleEchoer: Shopify takes a sale's
+// units off the location's available quantity, and every push compares
+// against the previous quantity (changeFromQuantity).
+func (c *Connector) EchoesSales() bool { return true }
+
 type setEntry struct {
 	idx        int // into updates
 	item       string

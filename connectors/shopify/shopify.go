@@ -29,6 +29,7 @@ var (
 	_ connectors.OrderFetcher    = (*Connector)(nil)
 	_ connectors.WebhookVerifier = (*Connector)(nil)
 	_ connectors.QuantityPusher  = (*Connector)(nil)
+	_ connectors.SaleEchoer      = (*Connector)(nil)
 	_ connectors.QuantityReader  = (*Connector)(nil)
 	_ connectors.SKUResolver     = (*Connector)(nil)
 	_ connectors.Checker         = (*Connector)(nil)

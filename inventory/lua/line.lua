@@ -9,7 +9,8 @@
 --       version, flags ('0'..'3': restock 1 + strict 2), and only when the
 --       location is '': the number of candidates, then the candidate
 --       locations in priority order.
--- Returns one string, per line: a status letter (a applied, n nochange,
+-- Returns one string, per line: a status letter (a applied, c applied and
+-- the line is new, n nochange,
 -- d duplicate, s stale, r refused, u unknown_sku); unless u, the line's
 -- location's "onhand,reserved" after; when the location is not the one
 -- given, "=" .. #location .. ":" .. location; then ";".
@@ -178,6 +179,7 @@ local function run()
           elseif hn ~= ho or rn ~= ro then
             move(f, loc, hn - ho, rn - ro, ver, field); status = 'a'
           end
+          if status == 'a' and not old then status = 'c' end
 
           local rec = ver .. ',' .. qs .. ',' .. ss .. ',' .. cs .. ',' .. rss .. ',' .. wos .. ',' .. loc
           if single then

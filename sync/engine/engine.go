@@ -80,6 +80,7 @@ type channel struct {
 	conn   connectors.Connector
 	outbox *outbox.Outbox
 	pusher *push.Pusher // nil when the connector can not push
+	echoes bool         // the channel's own sales lower its listing (connectors.SaleEchoer)
 }
 
 // New builds the engine. No I/O.
@@ -133,6 +134,9 @@ func New(o Options) (*Engine, error) {
 				Logger: o.Logger.With().Str("component", "push").Str("channel", cc.Name).Logger(),
 			})
 		}
+		if se, ok := conn.(connectors.SaleEchoer); ok && ch.pusher != nil {
+			ch.echoes = se.EchoesSales()
+		}
 		e.channels[cc.Name] = ch
 		e.names = append(e.names, cc.Name)
 		if err := e.addJobs(ch); err != nil {
@@ -142,7 +146,7 @@ func New(o Options) (*Engine, error) {
 	sort.Strings(e.names)
 	e.parking = ingest.NewParking(o.Redis, prefix)
 	e.ingest = ingest.New(ingest.Options{
-		Ledger: e.ledger, Parking: e.parking, Publisher: e.publisher, Reported: e, Propagate: e.Propagate,
+		Ledger: e.ledger, Parking: e.parking, Publisher: e.publisher, Reported: e, Propagate: e.PropagateSales,
 		Channels: cfg.Channels, Locations: cfg.Locations, Connectors: o.Connectors,
 		Metrics: ingest.NewMetrics(reg), Logger: o.Logger.With().Str("component", "ingest").Logger(),
 	})

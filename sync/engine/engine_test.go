@@ -138,6 +138,47 @@ func TestSaleOnOneChannelReachesEveryChannelOnce(t *testing.T) {
 	}
 }
 
+// A sale on a channel that takes its own sales off its listing and pushes
+// by compare-and-set costs that channel no push: it already lists what the
+// ledger wants. A sale elsewhere is pushed to it against the lowered figure.
+func TestOwnSaleOnAnEchoingChannelIsNotPushedBack(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	shop, bay := newMemChannel(), newMemChannel()
+	shop.echoes = true
+	h := newHarness(t, rdb, testConfig(prefix, "shop", "bay"), map[string]*memChannel{"shop": shop, "bay": bay})
+	ctx := context.Background()
+	if _, err := h.engine.Ledger().Receive(ctx, inventory.Delta{Key: "r1", SKU: "A", Location: "main", Quantity: 10, Reason: "initial"}); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("listed", h.listedEverywhere("A", 10))
+	pushed := func() int {
+		shop.mu.Lock()
+		defer shop.mu.Unlock()
+		return shop.pushedSKUs
+	}
+	before := pushed()
+
+	shop.set("A", 8) // the shop's own sale of 2
+	o := order("shop", "S1", 1000, connectors.StatusOpen, connectors.Line{LineID: "1", SKU: "A", Quantity: 2})
+	h.engine.Sink().Put(ctx, []connectors.Event{{Kind: connectors.EventOrder, Channel: "shop", Order: &o}})
+	h.eventually("the sale reaches the other channel", h.listedEverywhere("A", 8))
+	// Both outboxes were written in the one propagation that pushed to bay.
+	ob, _ := h.engine.Outbox("shop")
+	st, err := ob.Stats(ctx)
+	acc, _, _ := ob.Accepted(ctx, "A")
+	if err != nil || st.Backlog != 0 || acc != 8 {
+		t.Fatalf("shop outbox: backlog %d, believed %d (%v); want nothing queued, 8", st.Backlog, acc, err)
+	}
+
+	// A sale on bay: pushed to shop, comparing against 8, accepted at once.
+	b := order("bay", "B1", 1000, connectors.StatusOpen, connectors.Line{LineID: "1", SKU: "A", Quantity: 1})
+	h.engine.Sink().Put(ctx, []connectors.Event{{Kind: connectors.EventOrder, Channel: "bay", Order: &b}})
+	h.eventually("the bay sale is listed on shop", func() bool { q, _ := shop.listed("A"); return q == 7 })
+	if got := pushed() - before; got != 1 {
+		t.Fatalf("shop was pushed %d SKUs after the initial listing, want 1 (the bay sale only)", got)
+	}
+}
+
 func TestUnknownSKUIsParkedThenAppliedWhenItAppears(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	chans := map[string]*memChannel{"shop": newMemChannel()}

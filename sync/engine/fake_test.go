@@ -21,6 +21,7 @@ type memChannel struct {
 	pushes     int
 	pushedSKUs int
 	polls      int
+	echoes     bool // a compare-and-set channel that takes its own sales off (connectors.SaleEchoer)
 }
 
 var (
@@ -28,6 +29,7 @@ var (
 	_ connectors.OrderFetcher   = (*memChannel)(nil)
 	_ connectors.QuantityPusher = (*memChannel)(nil)
 	_ connectors.QuantityReader = (*memChannel)(nil)
+	_ connectors.SaleEchoer     = (*memChannel)(nil)
 )
 
 func newMemChannel() *memChannel {
@@ -75,6 +77,8 @@ func (m *memChannel) FetchOrder(_ context.Context, id string) (*connectors.Order
 }
 
 func (m *memChannel) MaxBatch() int { return 50 }
+
+func (m *memChannel) EchoesSales() bool { return m.echoes }
 
 func (m *memChannel) PushQuantities(_ context.Context, ups []connectors.QuantityUpdate) ([]connectors.PushResult, error) {
 	m.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/shelfsync/shelfsync/inventory"
+	"github.com/shelfsync/shelfsync/sync/ingest"
 	"github.com/shelfsync/shelfsync/sync/outbox"
 )
 
@@ -14,6 +15,16 @@ import (
 // channel's outbox (latest value wins; unchanged values are not queued).
 // cause is when the change arrived, for the latency metric.
 func (e *Engine) Propagate(ctx context.Context, skus []string, cause time.Time) error {
+	return e.PropagateSales(ctx, skus, cause, nil)
+}
+
+// PropagateSales is Propagate after new sales: sold gives, per channel and
+// SKU, the units the channel's own orders newly reserved. A channel that
+// takes its sales off its own listing and pushes by compare-and-set
+// (connectors.SaleEchoer) is then believed to list that much less, so its
+// next push compares right, and it is not pushed at all when that is what
+// the ledger wants.
+func (e *Engine) PropagateSales(ctx context.Context, skus []string, cause time.Time, sold ingest.Sold) error {
 	if len(skus) == 0 || len(e.names) == 0 {
 		return nil
 	}
@@ -34,7 +45,11 @@ func (e *Engine) Propagate(ctx context.Context, skus []string, cause time.Time) 
 			if !ok {
 				continue // not in the ledger: nothing to list
 			}
-			wants = append(wants, outbox.Want{SKU: sku, Quantity: e.ats(ch, st), Cause: cause})
+			w := outbox.Want{SKU: sku, Quantity: e.ats(ch, st), Cause: cause}
+			if ch.echoes {
+				w.Echo = sold[name][sku]
+			}
+			wants = append(wants, w)
 		}
 		batches = append(batches, outbox.Batch{Outbox: ch.outbox, Wants: wants})
 		pushers = append(pushers, ch)

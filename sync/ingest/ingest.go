@@ -42,8 +42,22 @@ type Reported interface {
 }
 
 // Propagate recomputes and queues the listed quantities of skus on every
-// channel; cause is when the change arrived.
-type Propagate func(ctx context.Context, skus []string, cause time.Time) error
+// channel; cause is when the change arrived; sold (may be nil) is what
+// each channel's own orders newly reserved.
+type Propagate func(ctx context.Context, skus []string, cause time.Time, sold Sold) error
+
+// Sold is, per channel and SKU, the units that channel's own orders newly
+// reserved in one batch: the channel has taken them off its listing itself.
+type Sold map[string]map[string]int64
+
+func (s Sold) add(channel, sku string, n int64) {
+	m := s[channel]
+	if m == nil {
+		m = map[string]int64{}
+		s[channel] = m
+	}
+	m[sku] += n
+}
 
 // Options configures an Ingester.
 type Options struct {
@@ -188,7 +202,7 @@ func (g *Ingester) stockChanged(ctx context.Context, e connectors.Event) error {
 		return err
 	}
 	g.o.Metrics.Applied.WithLabelValues(e.Channel, string(e.Kind)).Inc()
-	return g.o.Propagate(ctx, []string{e.Stock.SKU}, causeOf(e))
+	return g.o.Propagate(ctx, []string{e.Stock.SKU}, causeOf(e), nil)
 }
 
 // drop counts an event that can never be handled. It is acknowledged:
@@ -229,6 +243,7 @@ func (g *Ingester) applyOrders(ctx context.Context, orders []*connectors.Order, 
 	var valid []*connectors.Order
 	skuCause := map[string]time.Time{}
 	var skus []string
+	sold := Sold{}
 	for i, o := range orders {
 		if err := o.Validate(); err != nil {
 			g.o.Metrics.Dropped.WithLabelValues(o.Channel, string(connectors.EventOrder)).Inc()
@@ -288,6 +303,13 @@ func (g *Ingester) applyOrders(ctx context.Context, orders []*connectors.Order, 
 				park = append(park, states[k])
 			case r.Applied:
 				result = "applied"
+				if r.New {
+					// The channel took a new sale's units off its own listing.
+					st := states[k]
+					if n := st.Ordered - st.Shipped - st.Cancelled; n > 0 {
+						sold.add(o.Channel, st.SKU, n)
+					}
+				}
 			case result == "":
 				result = "unchanged"
 			}
@@ -327,7 +349,7 @@ func (g *Ingester) applyOrders(ctx context.Context, orders []*connectors.Order, 
 			earliest = c
 		}
 	}
-	return g.o.Propagate(ctx, skus, earliest)
+	return g.o.Propagate(ctx, skus, earliest, sold)
 }
 
 func (g *Ingester) lineState(o *connectors.Order, l connectors.Line) inventory.LineState {
@@ -371,7 +393,7 @@ func (g *Ingester) applyReturn(ctx context.Context, channel string, r *connector
 	if len(skus) == 0 {
 		return nil
 	}
-	return g.o.Propagate(ctx, skus, cause)
+	return g.o.Propagate(ctx, skus, cause, nil)
 }
 
 // Unpark applies the lines parked for skus (they exist now) and reports

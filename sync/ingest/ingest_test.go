@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -28,12 +29,14 @@ func TestBatchAppliesGoodOrdersAndDropsTheOnesThatCanNeverApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	var propagated []string
+	var sold []Sold
 	m := NewMetrics(prometheus.NewRegistry())
 	g := New(Options{
 		Ledger: ledger, Parking: NewParking(rdb, prefix), Reported: noReported{},
 		Publisher: downstream.NewPublisher(rdb, prefix, "orders", 0, time.Hour, nil),
-		Propagate: func(_ context.Context, skus []string, _ time.Time) error {
+		Propagate: func(_ context.Context, skus []string, _ time.Time, s Sold) error {
 			propagated = append(propagated, skus...)
+			sold = append(sold, s)
 			return nil
 		},
 		Channels:   []config.Channel{{Name: "shop", Locations: []string{"main"}}},
@@ -86,5 +89,28 @@ func TestBatchAppliesGoodOrdersAndDropsTheOnesThatCanNeverApply(t *testing.T) {
 	msgs, _ := rdb.XLen(ctx, downstream.StreamKey(prefix, "orders")).Result()
 	if msgs != 2 {
 		t.Fatalf("%d orders published, want 2 (orders 1 and 4, once each)", msgs)
+	}
+	// Only the new line is a sale the channel took off itself: not its
+	// duplicate, not the parked line.
+	if want := (Sold{"shop": {"A": 2}}); len(sold) != 1 || !reflect.DeepEqual(sold[0], want) {
+		t.Fatalf("sold %v, want %v", sold, want)
+	}
+
+	// An edit of a known line is not a new sale; a new order's shipped
+	// units are not reserved.
+	edit := order("shop", "1", "A", 3)
+	edit.UpdatedAt = time.UnixMilli(2000)
+	shipped := order("shop", "5", "A", 3)
+	shipped.Lines[0].Shipped = 1
+	for i, err := range g.HandleBatch(ctx, []connectors.Event{
+		{Kind: connectors.EventOrder, Channel: "shop", Order: edit},
+		{Kind: connectors.EventOrder, Channel: "shop", Order: shipped},
+	}) {
+		if err != nil {
+			t.Fatalf("second batch, event %d: %v", i, err)
+		}
+	}
+	if want := (Sold{"shop": {"A": 2}}); len(sold) != 2 || !reflect.DeepEqual(sold[1], want) {
+		t.Fatalf("sold %v, want %v second", sold, want)
 	}
 }

@@ -66,16 +66,26 @@ type Want struct {
 	// Force queues the item even if the channel already accepted this value
 	// (reconciliation found the channel differs) and un-parks it.
 	Force bool
+	// Echo is how many units the channel itself took off its listing since
+	// (a sale on that channel): the figure it is believed to list is
+	// lowered by as much before the comparison. Only for compare-and-set
+	// channels (connectors.SaleEchoer), where a wrong belief costs a stale
+	// compare and nothing else.
+	Echo int64
 }
 
-// enqueueScript: ARGV = now_ms, then per item sku, qty, cause_ms, force.
+// enqueueScript: ARGV = now_ms, then per item sku, qty, cause_ms, force, echo.
 // Returns the number of items queued (the rest were unchanged).
 var enqueueScript = redis.NewScript(`
 local now = tonumber(ARGV[1])
 local queued = 0
-for i = 2, #ARGV, 4 do
-  local sku, qty, cause, force = ARGV[i], tonumber(ARGV[i+1]), tonumber(ARGV[i+2]), ARGV[i+3] == '1'
+for i = 2, #ARGV, 5 do
+  local sku, qty, cause, force, echo = ARGV[i], tonumber(ARGV[i+1]), tonumber(ARGV[i+2]), ARGV[i+3] == '1', tonumber(ARGV[i+4])
   local acc = redis.call('HGET', KEYS[2], sku)
+  if acc and echo > 0 then
+    acc = tostring(tonumber(acc) - echo)
+    redis.call('HSET', KEYS[2], sku, acc)
+  end
   local parked = redis.call('HEXISTS', KEYS[7], sku) == 1
   -- A parked item comes back when forced (reconcile) or when a different
   -- value is wanted: the channel may take that one.
@@ -139,7 +149,7 @@ func EnqueueAll(ctx context.Context, rdb redis.UniversalClient, batches []Batch)
 		if len(b.Wants) == 0 {
 			continue
 		}
-		a := make([]any, 0, 1+4*len(b.Wants))
+		a := make([]any, 0, 1+5*len(b.Wants))
 		a = append(a, now.UnixMilli())
 		for _, w := range b.Wants {
 			cause := w.Cause
@@ -150,7 +160,7 @@ func EnqueueAll(ctx context.Context, rdb redis.UniversalClient, batches []Batch)
 			if w.Force {
 				force = "1"
 			}
-			a = append(a, w.SKU, w.Quantity, cause.UnixMilli(), force)
+			a = append(a, w.SKU, w.Quantity, cause.UnixMilli(), force, max(w.Echo, 0))
 		}
 		args[i] = a
 	}

@@ -233,3 +233,37 @@ func TestStaleRetriesAreNotFailedAttempts(t *testing.T) {
 		t.Fatalf("after stale retries: %+v", items)
 	}
 }
+
+// A sale on a compare-and-set channel lowers what the channel is believed
+// to list by the units sold: when that is what the ledger wants, nothing
+// is pushed; otherwise the push compares against the lowered figure.
+func TestEchoLowersTheBeliefBeforeComparing(t *testing.T) {
+	ob := newOutbox(t)
+	ctx := context.Background()
+	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 10}})
+	items, _ := ob.Due(ctx, 10, time.Now())
+	if _, err := ob.Complete(ctx, []Outcome{{SKU: "A", Quantity: items[0].Quantity, Accepted: true}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		want, echo, queued, believed int64
+	}{
+		{want: 9, echo: 1, queued: 0, believed: 9},  // the channel's own sale: it lists 9 already
+		{want: 7, echo: 2, queued: 0, believed: 7},  // two more units
+		{want: 6, echo: 0, queued: 1, believed: 7},  // a sale elsewhere: push, comparing against 7
+		{want: 4, echo: -3, queued: 1, believed: 7}, // a negative echo is ignored
+	} {
+		n, err := ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: c.want, Echo: c.echo}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		acc, _, _ := ob.Accepted(ctx, "A")
+		if int64(n) != c.queued || acc != c.believed {
+			t.Fatalf("want %d echo %d: queued %d believed %d; want queued %d believed %d", c.want, c.echo, n, acc, c.queued, c.believed)
+		}
+	}
+	items, _ = ob.Due(ctx, 10, time.Now())
+	if len(items) != 1 || items[0].Quantity != 4 || items[0].Previous == nil || *items[0].Previous != 7 {
+		t.Fatalf("queued: %+v", items)
+	}
+}

@@ -254,16 +254,7 @@ func (s *Server) handleBulkUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req bulkRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil || len(req.Requests) == 0 {
-		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 25709, Domain: "API_INVENTORY", Category: "REQUEST",
-			Message: "Invalid value for requests. The request body is not valid."})
-		return
-	}
-	if len(req.Requests) > maxBulkRequests {
-		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 25709, Domain: "API_INVENTORY", Category: "REQUEST",
-			Message: "Invalid value for requests. The number of requests exceeds 25."})
+	if !readBulk(w, r, &req, func() int { return len(req.Requests) }) {
 		return
 	}
 	s.mu.Lock()
@@ -371,16 +362,7 @@ func (s *Server) handleBulkGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req bulkGetRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil || len(req.Requests) == 0 {
-		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 25709, Domain: "API_INVENTORY", Category: "REQUEST",
-			Message: "Invalid value for requests. The request body is not valid."})
-		return
-	}
-	if len(req.Requests) > maxBulkRequests {
-		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 25709, Domain: "API_INVENTORY", Category: "REQUEST",
-			Message: "Invalid value for requests. The number of requests exceeds 25."})
+	if !readBulk(w, r, &req, func() int { return len(req.Requests) }) {
 		return
 	}
 	s.mu.Lock()
@@ -418,4 +400,22 @@ func (s *Server) handleBulkGet(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusMultiStatus
 	}
 	writeJSON(w, status, map[string]any{"responses": out})
+}
+
+// readBulk decodes a bulk call's body into req and checks it asks for 1 to
+// 25 items (n counts them), answering 400 as eBay does when not.
+func readBulk(w http.ResponseWriter, r *http.Request, req any, n func() int) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(req); err != nil || n() == 0 {
+		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 25709, Domain: "API_INVENTORY", Category: "REQUEST",
+			Message: "Invalid value for requests. The request body is not valid."})
+		return false
+	}
+	if n() > maxBulkRequests {
+		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 25709, Domain: "API_INVENTORY", Category: "REQUEST",
+			Message: "Invalid value for requests. The number of requests exceeds 25."})
+		return false
+	}
+	return true
 }

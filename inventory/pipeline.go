@@ -125,9 +125,11 @@ type wireCall struct {
 
 // send queues fill's commands, behind an intent mark of the SKUs in mark
 // (none if empty), and returns once they were sent and answered (their
-// results are in the commands fill created) with the mark's command, or
-// when ctx ends first: then the commands may still be sent, unless ctx
-// ended before their pipeline left.
+// results are in the commands fill created) with the mark's command. When
+// ctx ends first: a call still queued leaves the queue and returns ctx's
+// error (never sent); a call a pipeline has already taken waits for that
+// pipeline (bounded by the client's timeouts), which skips it (ctx's error)
+// or has sent it (its results, as above).
 func (l *Ledger) send(ctx context.Context, mark []string, fill func(redis.Pipeliner)) (*redis.Cmd, error) {
 	w := &l.wire
 	c := &wireCall{ctx: ctx, mark: mark, fill: fill, done: make(chan struct{})}
@@ -149,13 +151,32 @@ func (l *Ledger) send(ctx context.Context, mark []string, fill func(redis.Pipeli
 		select {
 		case <-c.done:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			if w.drop(c) {
+				return nil, ctx.Err() // never sent
+			}
+			// A pipeline has taken the call and sends or skips it: wait,
+			// so that nothing fills or answers the call's commands after
+			// this returns (the caller reads them, see settleIndex).
+			<-c.done
 		}
 	}
 	if !c.sent {
 		return nil, ctx.Err()
 	}
 	return c.markCmd, nil
+}
+
+// drop takes c out of the queue; false when a pipeline has taken it.
+func (w *wire) drop(c *wireCall) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, q := range w.queue {
+		if q == c {
+			w.queue = append(w.queue[:i], w.queue[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 // next takes the queue, or gives up the in-flight slot when it is empty.

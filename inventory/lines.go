@@ -266,9 +266,11 @@ func decodeLineReply(reply, given string) (LineResult, string, error) {
 }
 
 // indexOrders records which SKU each line of an order is on, so Lines can
-// find an order's records. The index is outside every SKU's slot, so it
-// rides in the same pipeline, before the scripts: a crash in between leaves
-// an index entry without a record, which Lines skips.
+// find an order's records, and when the order was last written (field
+// indexTime), which PruneOrderIndex reads: one HSET per order, no TTL to
+// set. The index is outside every SKU's slot, so it rides in the same
+// pipeline, before the scripts: a crash in between leaves an index entry
+// without a record, which Lines skips.
 func (l *Ledger) indexOrders(ctx context.Context, p redis.Pipeliner, lines []LineState) {
 	byOrder := map[string][]any{}
 	var order []string
@@ -279,9 +281,9 @@ func (l *Ledger) indexOrders(ctx context.Context, p redis.Pipeliner, lines []Lin
 		}
 		byOrder[k] = append(byOrder[k], s.LineID, s.SKU)
 	}
+	now := strconv.FormatInt(l.nowMS(), 10)
 	for _, k := range order {
-		p.HSet(ctx, k, byOrder[k]...)
-		p.PExpire(ctx, k, l.opts.LineTTL)
+		p.HSet(ctx, k, append(byOrder[k], indexTime, now)...)
 	}
 }
 
@@ -292,6 +294,7 @@ func (l *Ledger) Lines(ctx context.Context, channel, orderID string) ([]LineReco
 	if err != nil {
 		return nil, fmt.Errorf("reading order index of %s/%s: %w", channel, orderID, err)
 	}
+	delete(idx, indexTime)
 	if len(idx) == 0 {
 		return nil, nil
 	}

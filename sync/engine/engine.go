@@ -144,6 +144,10 @@ func New(o Options) (*Engine, error) {
 		}
 	}
 	sort.Strings(e.names)
+	if err := e.sched.Add(schedule.Job{Channel: ledgerJobs, Kind: "prune_order_index", Spec: pruneOrderIndexEvery,
+		Run: e.pruneOrderIndex}); err != nil {
+		return nil, err
+	}
 	e.parking = ingest.NewParking(o.Redis, prefix)
 	e.ingest = ingest.New(ingest.Options{
 		Ledger: e.ledger, Parking: e.parking, Publisher: e.publisher, Reported: e, Propagate: e.PropagateSales,

@@ -241,3 +241,27 @@ func TestReconcileHealsDrift(t *testing.T) {
 		t.Fatalf("status %+v, want drift_units 36", s.Records)
 	}
 }
+
+// The ledger's order index is pruned by an engine job (its keys carry no TTL).
+func TestOrderIndexPruneJob(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	h := newHarness(t, rdb, testConfig(prefix, "shop"), map[string]*memChannel{"shop": newMemChannel()})
+	ctx := context.Background()
+	l := h.engine.Ledger()
+	if _, err := l.Receive(ctx, inventory.Delta{Key: "r1", SKU: "A", Location: "main", Quantity: 10, Reason: "initial"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.ApplyLines(ctx, []inventory.LineState{{Channel: "shop", OrderID: "O1", LineID: "1", SKU: "A", Location: "main", Ordered: 1, Version: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	key := prefix + "o:shop\x1fO1"
+	if n, err := rdb.HLen(ctx, key).Result(); err != nil || n != 2 {
+		t.Fatalf("order index %s: %d fields, %v; want the line and the time", key, n, err)
+	}
+	// Last written at the epoch: far older than ledger.line_ttl.
+	rdb.HSet(ctx, key, "\x1ft", "1")
+	if !h.engine.sched.Trigger("ledger", "prune_order_index") {
+		t.Fatal("no prune_order_index job")
+	}
+	h.eventually("the stale order index is pruned", func() bool { return rdb.Exists(ctx, key).Val() == 0 })
+}

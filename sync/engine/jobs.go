@@ -34,6 +34,24 @@ func (e *Engine) addJobs(ch *channel) error {
 	return nil
 }
 
+// The ledger's own upkeep runs as a scheduled job under a lease like the
+// channels' jobs, labelled with this channel name.
+const (
+	ledgerJobs           = "ledger"
+	pruneOrderIndexEvery = "@every 1h"
+)
+
+// pruneOrderIndex deletes the order index of orders not written for
+// ledger.line_ttl (the index keys carry no TTL of their own).
+func (e *Engine) pruneOrderIndex(ctx context.Context) error {
+	n, err := e.ledger.PruneOrderIndex(ctx)
+	if err != nil {
+		return fmt.Errorf("pruning the order index: %w", err)
+	}
+	e.log.Debug().Int("deleted", n).Msg("order index pruned")
+	return nil
+}
+
 func (e *Engine) cursorKey(ch string) string { return e.cfg.Redis.KeyPrefix + "cursor:" + ch }
 
 // poll pulls the channel's orders changed since the stored cursor (minus

@@ -1,0 +1,133 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// indexTime is the order index field holding when the order was last
+// written (unix ms). It holds the field separator, so no line id (which
+// may not) can be it.
+const indexTime = string(fieldSep) + "t"
+
+// pruneIndexScript deletes an order index key whose last write is older
+// than the cutoff, checked and deleted in one step, so an order written
+// meanwhile keeps its index. KEYS: the index key; ARGV: the field, cutoff ms.
+var pruneIndexScript = redis.NewScript(`
+local t = redis.call('HGET', KEYS[1], ARGV[1])
+if not t then return 0 end
+local ms = tonumber(t)
+if ms == nil or ms < tonumber(ARGV[2]) then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`)
+
+// PruneOrderIndex deletes the order index of every order not written for
+// LineTTL, and returns how many it deleted. The index carries no TTL of
+// its own (setting one on every write would cost the hot path a command an
+// order), so the daemon runs this periodically (sync/engine: hourly, under
+// a lease). Keys of the older layout carry a TTL and no time: they expire
+// by themselves, unless written since (then they have a time, and their
+// TTL is dropped: the time governs). A key with neither gets the time now,
+// so it goes LineTTL later. A time that is not a number counts as expired.
+// Safe to run concurrently with writes and with itself.
+func (l *Ledger) PruneOrderIndex(ctx context.Context) (int, error) {
+	cutoff := l.nowMS() - l.opts.LineTTL.Milliseconds()
+	match := globEscape(l.opts.Prefix+"o:") + "*"
+	removed := 0
+	scan := func(ctx context.Context, c redis.UniversalClient) error {
+		iter := c.Scan(ctx, 0, match, 1000).Iterator()
+		var keys []string
+		flush := func() error {
+			n, err := l.pruneKeys(ctx, keys, cutoff)
+			removed += n
+			keys = keys[:0]
+			return err
+		}
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+			if len(keys) == 1000 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if err := iter.Err(); err != nil {
+			return fmt.Errorf("scanning the order index: %w", err)
+		}
+		return flush()
+	}
+	var err error
+	if cc, ok := l.rdb.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+	} else {
+		err = scan(ctx, l.rdb)
+	}
+	return removed, err
+}
+
+// pruneKeys handles one page of index keys: reads each one's time (and TTL,
+// for the older layout), then deletes the expired ones by script.
+func (l *Ledger) pruneKeys(ctx context.Context, keys []string, cutoff int64) (int, error) {
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	times := make([]*redis.StringCmd, len(keys))
+	ttls := make([]*redis.DurationCmd, len(keys))
+	_, _ = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			times[i] = p.HGet(ctx, k, indexTime)
+			ttls[i] = p.PTTL(ctx, k)
+		}
+		return nil
+	})
+	now := strconv.FormatInt(l.nowMS(), 10)
+	var old, adopt, persist []string
+	for i, k := range keys {
+		t, err := times[i].Result()
+		switch {
+		case errors.Is(err, redis.Nil):
+			// The older layout (a TTL of its own), a key gone meanwhile
+			// (-2), or an index without a time: stamp the last, so it is
+			// pruned one LineTTL from now.
+			if ttl, terr := ttls[i].Result(); terr == nil && ttl == -1 {
+				adopt = append(adopt, k)
+			}
+		case err != nil:
+			return 0, fmt.Errorf("reading the time of order index %s: %w", k, err)
+		default:
+			ms, perr := strconv.ParseInt(t, 10, 64)
+			if perr != nil || ms < cutoff {
+				old = append(old, k)
+			} else if ttl, terr := ttls[i].Result(); terr == nil && ttl > 0 {
+				persist = append(persist, k)
+			}
+		}
+	}
+	cmds := make([]*redis.Cmd, len(old))
+	_, _ = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range old {
+			cmds[i] = pruneIndexScript.Eval(ctx, p, []string{k}, indexTime, cutoff)
+		}
+		for _, k := range adopt {
+			p.HSetNX(ctx, k, indexTime, now)
+		}
+		for _, k := range persist {
+			p.Persist(ctx, k)
+		}
+		return nil
+	})
+	removed := 0
+	for i, c := range cmds {
+		n, err := c.Int()
+		if err != nil {
+			return removed, fmt.Errorf("pruning order index %s: %w", old[i], err)
+		}
+		removed += n
+	}
+	return removed, nil
+}

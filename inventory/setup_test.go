@@ -2,15 +2,14 @@ package inventory
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shelfsync/shelfsync/inventory/redistest"
 )
 
 // testEnv is one backend under a fresh key prefix.
@@ -32,52 +31,22 @@ func (e *testEnv) ledger(opts Options) *Ledger {
 	return New(e.rdb, opts)
 }
 
-func redisAddr() string {
-	if a := os.Getenv("REDIS_ADDR"); a != "" {
-		return a
-	}
-	return "127.0.0.1:6379"
-}
-
-func randomPrefix() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return "test:inv:" + hex.EncodeToString(b[:]) + ":"
-}
-
 // realRedis connects to the test Redis under a fresh prefix and deletes the
 // prefix's keys when the test ends. No Redis is a failure, never a skip.
 func realRedis(t testing.TB) *testEnv {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr(), PoolSize: 128})
+	rdb := redis.NewClient(&redis.Options{Addr: redistest.Addr(), PoolSize: 128})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if err := rdb.Ping(ctx).Err(); err != nil {
-		t.Fatalf("no Redis at %s (set REDIS_ADDR): %v", redisAddr(), err)
+		t.Fatalf("no Redis at %s (set REDIS_ADDR): %v", redistest.Addr(), err)
 	}
-	e := &testEnv{name: "redis", rdb: rdb, prefix: randomPrefix(), clock: newTestClock()}
+	e := &testEnv{name: "redis", rdb: rdb, prefix: redistest.Prefix(), clock: newTestClock()}
 	t.Cleanup(func() {
-		cleanPrefix(rdb, e.prefix)
+		redistest.Clean(rdb, e.prefix)
 		_ = rdb.Close()
 	})
 	return e
-}
-
-func cleanPrefix(rdb redis.UniversalClient, prefix string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	iter := rdb.Scan(ctx, 0, globEscape(prefix)+"*", 1000).Iterator()
-	var batch []string
-	for iter.Next(ctx) {
-		batch = append(batch, iter.Val())
-		if len(batch) == 1000 {
-			rdb.Unlink(ctx, batch...)
-			batch = batch[:0]
-		}
-	}
-	if len(batch) > 0 {
-		rdb.Unlink(ctx, batch...)
-	}
 }
 
 // embedded is the Redis-compatible store the demo runs on.
@@ -88,7 +57,7 @@ func embedded(t testing.TB) *testEnv {
 	// under -race, so a generous timeout.
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), PoolSize: 64, ReadTimeout: time.Minute, WriteTimeout: time.Minute})
 	t.Cleanup(func() { _ = rdb.Close() })
-	return &testEnv{name: "miniredis", rdb: rdb, prefix: randomPrefix(), clock: newTestClock()}
+	return &testEnv{name: "miniredis", rdb: rdb, prefix: redistest.Prefix(), clock: newTestClock()}
 }
 
 // eachBackend runs fn against the real Redis and against miniredis: the

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shelfsync/shelfsync/inventory/redistest"
 )
 
 // clusterSlot is Redis Cluster's key slot: CRC16/XMODEM of the hash tag (the
@@ -91,13 +93,13 @@ func scriptCommands() map[string]bool {
 func TestScriptsTouchOneSlot(t *testing.T) {
 	const db = 13 // MONITOR shows the db: other tests' scripts run on db 0
 	base := realRedis(t)
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr(), DB: db})
+	rdb := redis.NewClient(&redis.Options{Addr: redistest.Addr(), DB: db})
 	e := &testEnv{name: "redis-db13", rdb: rdb, prefix: base.prefix, clock: base.clock}
-	t.Cleanup(func() { cleanPrefix(rdb, e.prefix); _ = rdb.Close() })
+	t.Cleanup(func() { redistest.Clean(rdb, e.prefix); _ = rdb.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	conn, err := net.Dial("tcp", redisAddr())
+	conn, err := net.Dial("tcp", redistest.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shelfsync/shelfsync/inventory/redistest"
 	"github.com/shelfsync/shelfsync/sync/demo"
-	"github.com/shelfsync/shelfsync/sync/redistest"
 )
 
 // TestDemoConvergesOnEmbeddedRedis runs the demo as a newcomer would, on

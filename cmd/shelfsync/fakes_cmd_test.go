@@ -12,8 +12,8 @@ import (
 
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/inventory/redistest"
 	"github.com/shelfsync/shelfsync/sync/demo"
-	"github.com/shelfsync/shelfsync/sync/redistest"
 )
 
 // TestFakesFeedASeparateDaemon: `fakes` seeds the catalogue and writes a

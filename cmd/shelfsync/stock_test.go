@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/shelfsync/shelfsync/inventory"
-	"github.com/shelfsync/shelfsync/sync/redistest"
+	"github.com/shelfsync/shelfsync/inventory/redistest"
 )
 
 func runCLI(args ...string) (code int, stdout, stderr string) {

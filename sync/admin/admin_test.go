@@ -14,8 +14,8 @@ import (
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/inventory"
+	"github.com/shelfsync/shelfsync/inventory/redistest"
 	"github.com/shelfsync/shelfsync/sync/engine"
-	"github.com/shelfsync/shelfsync/sync/redistest"
 )
 
 // pushOnly is a channel that only takes pushes.

@@ -17,7 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/shelfsync/shelfsync/inventory"
-	"github.com/shelfsync/shelfsync/sync/redistest"
+	"github.com/shelfsync/shelfsync/inventory/redistest"
 )
 
 func TestQuantile(t *testing.T) {

@@ -22,8 +22,8 @@ import (
 	"github.com/shelfsync/shelfsync/connectors/ebay/ebaytest"
 	"github.com/shelfsync/shelfsync/connectors/shopify/shopifytest"
 	"github.com/shelfsync/shelfsync/inventory"
+	"github.com/shelfsync/shelfsync/inventory/redistest"
 	"github.com/shelfsync/shelfsync/sync/engine"
-	"github.com/shelfsync/shelfsync/sync/redistest"
 	"github.com/shelfsync/shelfsync/sync/webhook"
 )
 

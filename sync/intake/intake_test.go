@@ -12,7 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/shelfsync/shelfsync/connectors"
-	"github.com/shelfsync/shelfsync/sync/redistest"
+	"github.com/shelfsync/shelfsync/inventory/redistest"
 )
 
 func newIntake(t *testing.T, o Options) (*Intake, *Metrics) {

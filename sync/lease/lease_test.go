@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shelfsync/shelfsync/sync/redistest"
+	"github.com/shelfsync/shelfsync/inventory/redistest"
 )
 
 func TestAcquireIsExclusiveAndReleasable(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shelfsync/shelfsync/sync/redistest"
+	"github.com/shelfsync/shelfsync/inventory/redistest"
 )
 
 func newOutbox(t *testing.T) *Outbox {

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/inventory/redistest"
 	"github.com/shelfsync/shelfsync/sync/lease"
 	"github.com/shelfsync/shelfsync/sync/outbox"
-	"github.com/shelfsync/shelfsync/sync/redistest"
 )
 
 // recorder is a channel that accepts everything and remembers each call.

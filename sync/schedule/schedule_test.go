@@ -10,8 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
 
+	"github.com/shelfsync/shelfsync/inventory/redistest"
 	"github.com/shelfsync/shelfsync/sync/lease"
-	"github.com/shelfsync/shelfsync/sync/redistest"
 )
 
 func TestCronAndTriggerRunTheJobOnceAtATimeAcrossReplicas(t *testing.T) {

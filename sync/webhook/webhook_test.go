@@ -20,8 +20,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/inventory/redistest"
 	"github.com/shelfsync/shelfsync/sync/intake"
-	"github.com/shelfsync/shelfsync/sync/redistest"
 )
 
 const secret = "whsec-test"

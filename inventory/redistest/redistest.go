@@ -32,9 +32,7 @@ func New(t testing.TB) (*redis.Client, string) {
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		t.Fatalf("no Redis at %s (set REDIS_ADDR, or run .ci/run which starts one): %v", Addr(), err)
 	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "test:" + hex.EncodeToString(b[:]) + ":"
+	prefix := Prefix()
 	t.Cleanup(func() {
 		Clean(rdb, prefix)
 		_ = rdb.Close()
@@ -42,7 +40,14 @@ func New(t testing.TB) (*redis.Client, string) {
 	return rdb, prefix
 }
 
-// Clean deletes every key under prefix.
+// Prefix is a fresh key prefix, "test:<random hex>:".
+func Prefix() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "test:" + hex.EncodeToString(b[:]) + ":"
+}
+
+// Clean deletes every key under prefix (letters, digits and ':' only).
 func Clean(rdb redis.UniversalClient, prefix string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -570,3 +570,44 @@ func TestOneRunEqualsSeparateRuns(t *testing.T) {
 		mustVerify(t, l, nil)
 	})
 }
+
+// Channels whose versions are whole seconds (Shopify's updated_at) can
+// change an order twice within one: a state of the same version that is
+// further along (more shipped, cancelled or returned, nothing less, the
+// same quantity) applies; any other state of that version is a duplicate.
+func TestApplyLinesSameVersionFurtherAlong(t *testing.T) {
+	restock := func(s LineState) LineState { s.Restock = true; return s }
+	steps := []struct {
+		name    string
+		state   LineState
+		applied bool
+		after   figs
+	}{
+		{"new line", line("1", "1", 3, 0, 0, 0, 100), true, figs{"A": {10, 3}}},
+		{"cancel in the same second", line("1", "1", 3, 0, 1, 0, 100), true, figs{"A": {10, 2}}},
+		{"the earlier state again", line("1", "1", 3, 0, 0, 0, 100), false, figs{"A": {10, 2}}},
+		{"ship in the same second", line("1", "1", 3, 1, 1, 0, 100), true, figs{"A": {9, 1}}},
+		{"a quantity change is not further along", line("1", "1", 4, 1, 1, 0, 100), false, figs{"A": {9, 1}}},
+		{"less shipped but more cancelled is not", line("1", "1", 3, 0, 2, 0, 100), false, figs{"A": {9, 1}}},
+		{"the same state", line("1", "1", 3, 1, 1, 0, 100), false, figs{"A": {9, 1}}},
+		{"a restocked return in the same second", restock(line("1", "1", 3, 1, 1, 1, 100)), true, figs{"A": {10, 1}}},
+	}
+	eachBackend(t, func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		l := e.ledger(Options{})
+		receive(t, l, "SKU-1", "A", 10)
+		for _, s := range steps {
+			got, err := l.ApplyLines(ctx, []LineState{s.state})
+			if err != nil {
+				t.Fatalf("%s: %v", s.name, err)
+			}
+			if got[0].Applied != s.applied || (!s.applied && got[0].Ignored != IgnoredDuplicate) {
+				t.Errorf("%s: %+v, want applied %v (else duplicate)", s.name, got[0], s.applied)
+			}
+			if f := stockOf(t, l, "SKU-1"); !sameFigs(f, s.after) {
+				t.Fatalf("%s: figures %v, want %v", s.name, f, s.after)
+			}
+		}
+		mustVerify(t, l, []string{"SKU-1"})
+	})
+}

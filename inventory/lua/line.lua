@@ -108,13 +108,23 @@ local function run()
       local over
       over, oq, oS, oc, rss, wos, oloc = match(old, '^(%d+),(%d+),(%d+),(%d+),(%d+),(%d+),(.+)$')
       if not over then error('corrupt line record') end
+      oq, oS, oc, ors, owo = tonumber(oq), tonumber(oS), tonumber(oc), tonumber(rss), tonumber(wos)
       local cmp = vcmp(ver, over)
+      -- The same version further along (more shipped, cancelled or
+      -- returned, nothing less, the same quantity) is the later state of
+      -- that version: a channel whose versions are whole seconds can change
+      -- an order twice within one.
+      if cmp == 0 then
+        local c, oret = tonumber(cs), ors + owo
+        if tonumber(qs) == oq and s >= oS and c >= oc and ret >= oret and (s > oS or c > oc or ret > oret) then
+          cmp = 1
+        end
+      end
       if cmp <= 0 then
         if cmp == 0 then status = 'd' else status = 's' end
         loc = oloc
         f = figs[loc] or fig(loc)
       end
-      oq, oS, oc, ors, owo = tonumber(oq), tonumber(oS), tonumber(oc), tonumber(rss), tonumber(wos)
     else
       oq, oS, oc, ors, owo = 0, 0, 0, 0, 0
     end

@@ -31,9 +31,22 @@ type Message struct {
 	Order      *connectors.Order `json:"order"`
 }
 
-// DeliveryID identifies one version of one order.
+// DeliveryID identifies one state of one order: its version and how far
+// along its lines are (Progress).
 func DeliveryID(o *connectors.Order) string {
-	return o.Channel + ":" + o.OrderID + ":" + strconv.FormatInt(o.UpdatedAt.UnixMilli(), 10)
+	return o.Channel + ":" + o.OrderID + ":" + strconv.FormatInt(o.UpdatedAt.UnixMilli(), 10) + ":" + strconv.FormatInt(Progress(o), 10)
+}
+
+// Progress is the units of an order's lines shipped, cancelled or returned
+// so far. Two states of one version (a channel whose versions are whole
+// seconds) are told apart by it, as the ledger tells them apart: the one
+// further along is the later.
+func Progress(o *connectors.Order) int64 {
+	var n int64
+	for _, l := range o.Lines {
+		n += l.Shipped + l.Cancelled + l.Returned
+	}
+	return n
 }
 
 // Publisher appends orders to the downstream stream.
@@ -72,12 +85,21 @@ func NewPublisher(rdb redis.UniversalClient, prefix, stream string, maxLen int64
 func (p *Publisher) Stream() string { return p.stream }
 
 // publishScript: KEYS = stream, version key; ARGV = version, ttl_ms,
-// maxlen, delivery id, channel, order id, order json. Publishes only a
-// version newer than the last one published.
+// maxlen, delivery id, channel, order id, order json, progress. Publishes
+// only a version newer than the last one published, or the same version
+// further along. The version key holds "version:progress" (a bare version,
+// as written before progress was kept, counts as that version at its end).
 var publishScript = redis.NewScript(`
 local last = redis.call('GET', KEYS[2])
-if last and tonumber(last) >= tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+if last then
+  local lv, lp = string.match(last, '^(%d+):(%d+)$')
+  if not lv then lv, lp = last, nil end
+  local v, p = tonumber(ARGV[1]), tonumber(ARGV[8])
+  lv = tonumber(lv)
+  if lv > v then return 0 end
+  if lv == v and (lp == nil or tonumber(lp) >= p) then return 0 end
+end
+redis.call('SET', KEYS[2], ARGV[1] .. ':' .. ARGV[8], 'PX', ARGV[2])
 local maxlen = tonumber(ARGV[3])
 if maxlen > 0 then
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'delivery_id', ARGV[4], 'channel', ARGV[5], 'order_id', ARGV[6], 'order', ARGV[7])
@@ -113,7 +135,7 @@ func (p *Publisher) PublishMany(ctx context.Context, orders []*connectors.Order)
 		}
 		calls[i] = call{
 			keys: []string{p.stream, p.verPrefix + o.Channel + ":" + o.OrderID},
-			args: []any{o.UpdatedAt.UnixMilli(), p.ttl.Milliseconds(), p.maxLen, DeliveryID(o), o.Channel, o.OrderID, b},
+			args: []any{o.UpdatedAt.UnixMilli(), p.ttl.Milliseconds(), p.maxLen, DeliveryID(o), o.Channel, o.OrderID, b, Progress(o)},
 		}
 		cmds[i] = publishScript.EvalSha(ctx, pipe, calls[i].keys, calls[i].args...)
 	}

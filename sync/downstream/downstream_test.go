@@ -26,6 +26,7 @@ func TestPublishOncePerVersionNeverOlder(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	p := NewPublisher(rdb, prefix, "orders", 0, time.Hour, nil)
 	ctx := context.Background()
+	cancelled := func(o *connectors.Order) *connectors.Order { o.Lines[0].Cancelled = 1; return o }
 	steps := []struct {
 		order *connectors.Order
 		want  bool
@@ -35,6 +36,9 @@ func TestPublishOncePerVersionNeverOlder(t *testing.T) {
 		{order("1", 200), true},
 		{order("1", 150), false}, // late, older
 		{order("2", 150), true},
+		{cancelled(order("2", 150)), true}, // the same version further along (whole-second versions)
+		{order("2", 150), false},           // the earlier state of that version, late
+		{cancelled(order("2", 150)), false},
 	}
 	for i, s := range steps {
 		got, err := p.Publish(ctx, s.order)
@@ -43,11 +47,24 @@ func TestPublishOncePerVersionNeverOlder(t *testing.T) {
 		}
 	}
 	msgs, err := rdb.XRange(ctx, p.Stream(), "-", "+").Result()
-	if err != nil || len(msgs) != 3 {
-		t.Fatalf("stream has %d messages (%v), want 3", len(msgs), err)
+	if err != nil || len(msgs) != 4 {
+		t.Fatalf("stream has %d messages (%v), want 4", len(msgs), err)
 	}
-	if id := msgs[1].Values["delivery_id"]; id != "shop:1:200" {
-		t.Fatalf("delivery id %v", id)
+	for i, want := range []string{"shop:1:100:0", "shop:1:200:0", "shop:2:150:0", "shop:2:150:1"} {
+		if id := msgs[i].Values["delivery_id"]; id != want {
+			t.Fatalf("message %d: delivery id %v, want %s", i, id, want)
+		}
+	}
+	// A version key written before progress was kept (a bare version):
+	// that version is taken as published at its end.
+	if err := rdb.Set(ctx, p.verPrefix+"shop:3", "150", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.Publish(ctx, cancelled(order("3", 150))); err != nil || got {
+		t.Fatalf("same version over a bare version key: published %v (%v), want not", got, err)
+	}
+	if got, err := p.Publish(ctx, order("3", 151)); err != nil || !got {
+		t.Fatalf("newer version over a bare version key: published %v (%v), want it", got, err)
 	}
 }
 
@@ -105,7 +122,7 @@ func TestForwarderSignsAndRetriesUntilAccepted(t *testing.T) {
 	mu.Lock()
 	b := bodies[0]
 	mu.Unlock()
-	if err := json.Unmarshal([]byte(b[len("shop:9:5 "):]), &m); err != nil || m.DeliveryID != "shop:9:5" || m.Order.OrderID != "9" {
+	if err := json.Unmarshal([]byte(b[len("shop:9:5:0 "):]), &m); err != nil || m.DeliveryID != "shop:9:5:0" || m.Order.OrderID != "9" {
 		t.Fatalf("delivered %q (%v)", b, err)
 	}
 	pending, err := rdb.XPending(context.Background(), p.Stream(), "webhook").Result()

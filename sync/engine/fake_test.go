@@ -21,6 +21,7 @@ type memChannel struct {
 	pushes     int
 	pushedSKUs int
 	polls      int
+	stales     int  // pushes answered stale
 	echoes     bool // a compare-and-set channel that takes its own sales off (connectors.SaleEchoer)
 }
 
@@ -90,6 +91,7 @@ func (m *memChannel) PushQuantities(_ context.Context, ups []connectors.Quantity
 		cur, known := m.qty[u.SKU]
 		if m.staleNext[u.SKU] || (known && u.Previous != nil && *u.Previous != cur) {
 			delete(m.staleNext, u.SKU)
+			m.stales++
 			c := cur
 			out[i] = connectors.PushResult{SKU: u.SKU, Status: connectors.PushStale, ChannelQuantity: &c}
 			continue

@@ -304,9 +304,10 @@ func (g *Ingester) applyOrders(ctx context.Context, orders []*connectors.Order, 
 			case r.Applied:
 				result = "applied"
 				if r.New {
-					// The channel took a new sale's units off its own listing.
+					// The channel took a new sale's units off its own listing
+					// (shipped ones too: they left at the sale).
 					st := states[k]
-					if n := st.Ordered - st.Shipped - st.Cancelled; n > 0 {
+					if n := st.Ordered - st.Cancelled; n > 0 {
 						sold.add(o.Channel, st.SKU, n)
 					}
 				}

@@ -67,10 +67,11 @@ type Want struct {
 	// (reconciliation found the channel differs) and un-parks it.
 	Force bool
 	// Echo is how many units the channel itself took off its listing since
-	// (a sale on that channel): the figure it is believed to list is
-	// lowered by as much before the comparison. Only for compare-and-set
-	// channels (connectors.SaleEchoer), where a wrong belief costs a stale
-	// compare and nothing else.
+	// (a sale on that channel): the figure the next push compares from is
+	// lowered by as much, and the item is queued even if that equals
+	// Quantity (the figure may already have held the sale). Only for
+	// compare-and-set channels (connectors.SaleEchoer), where a wrong
+	// figure costs a stale compare and nothing else.
 	Echo int64
 }
 
@@ -96,7 +97,13 @@ for i = 2, #ARGV, 5 do
     parked = false
   end
   local queued_now = redis.call('ZSCORE', KEYS[3], sku) or redis.call('ZSCORE', KEYS[4], sku)
-  if not force and not queued_now and acc and tonumber(acc) == qty then
+  -- After the channel's own sale (echo) the item is always queued: the
+  -- lowered figure is only what the push compares from. Whether the channel
+  -- already shows the sale is not known here (a push or a reconcile read
+  -- may have recorded a figure that has it), so skipping would risk
+  -- leaving the channel a sale too high; a compare-and-set push of an
+  -- equal value costs one call and proves it.
+  if not force and not queued_now and acc and tonumber(acc) == qty and echo == 0 then
     -- The channel has this value already and no push is queued (or in
     -- flight): nothing to do. A queued item is never dropped here: its
     -- push may be on the wire with an older value, and the channel must

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -30,21 +31,23 @@ return 0`)
 // LineTTL, and returns how many it deleted. The index carries no TTL of
 // its own (setting one on every write would cost the hot path a command an
 // order), so the daemon runs this periodically (sync/engine: hourly, under
-// a lease). Keys of the older layout carry a TTL and no time: they expire
-// by themselves, unless written since (then they have a time, and their
-// TTL is dropped: the time governs). A key with neither gets the time now,
-// so it goes LineTTL later. A time that is not a number counts as expired.
+// a lease, and once at start). Keys of the older layout carry a TTL, which
+// every write refreshed to LineTTL: a pass gives each one the time of its
+// last write that the TTL implies (unless a write gave it a time already)
+// and drops the TTL, so after one pass every key follows its time. A key
+// with neither a time nor a TTL is left alone, and so is one that is not a
+// hash (not the ledger's). A time that is not a number counts as expired.
 // Safe to run concurrently with writes and with itself.
 func (l *Ledger) PruneOrderIndex(ctx context.Context) (int, error) {
 	cutoff := l.nowMS() - l.opts.LineTTL.Milliseconds()
 	match := globEscape(l.opts.Prefix+"o:") + "*"
-	removed := 0
+	var removed atomic.Int64 // a Cluster's masters are scanned concurrently
 	scan := func(ctx context.Context, c redis.UniversalClient) error {
 		iter := c.Scan(ctx, 0, match, 1000).Iterator()
 		var keys []string
 		flush := func() error {
 			n, err := l.pruneKeys(ctx, keys, cutoff)
-			removed += n
+			removed.Add(int64(n))
 			keys = keys[:0]
 			return err
 		}
@@ -67,7 +70,7 @@ func (l *Ledger) PruneOrderIndex(ctx context.Context) (int, error) {
 	} else {
 		err = scan(ctx, l.rdb)
 	}
-	return removed, err
+	return int(removed.Load()), err
 }
 
 // pruneKeys handles one page of index keys: reads each one's time (and TTL,
@@ -85,18 +88,22 @@ func (l *Ledger) pruneKeys(ctx context.Context, keys []string, cutoff int64) (in
 		}
 		return nil
 	})
-	now := strconv.FormatInt(l.nowMS(), 10)
-	var old, adopt, persist []string
+	var old, persist []string
+	type migrant struct {
+		key string
+		at  int64
+	}
+	var migrate []migrant
 	for i, k := range keys {
 		t, err := times[i].Result()
 		switch {
 		case errors.Is(err, redis.Nil):
-			// The older layout (a TTL of its own), a key gone meanwhile
-			// (-2), or an index without a time: stamp the last, so it is
-			// pruned one LineTTL from now.
-			if ttl, terr := ttls[i].Result(); terr == nil && ttl == -1 {
-				adopt = append(adopt, k)
+			// The older layout: the TTL tells when it was last written.
+			if ttl, terr := ttls[i].Result(); terr == nil && ttl > 0 {
+				migrate = append(migrate, migrant{k, l.nowMS() - l.opts.LineTTL.Milliseconds() + ttl.Milliseconds()})
 			}
+		case redis.HasErrorPrefix(err, "WRONGTYPE"):
+			// Not the ledger's.
 		case err != nil:
 			return 0, fmt.Errorf("reading the time of order index %s: %w", k, err)
 		default:
@@ -113,11 +120,12 @@ func (l *Ledger) pruneKeys(ctx context.Context, keys []string, cutoff int64) (in
 		for i, k := range old {
 			cmds[i] = pruneIndexScript.Eval(ctx, p, []string{k}, indexTime, cutoff)
 		}
-		for _, k := range adopt {
-			p.HSetNX(ctx, k, indexTime, now)
-		}
 		for _, k := range persist {
 			p.Persist(ctx, k)
+		}
+		for _, m := range migrate {
+			p.HSetNX(ctx, m.key, indexTime, m.at)
+			p.Persist(ctx, m.key)
 		}
 		return nil
 	})

@@ -45,6 +45,7 @@ func TestOrderIndexPrune(t *testing.T) {
 		e.rdb.PExpire(ctx, key("legacy-written"), ttl)
 		e.rdb.HSet(ctx, key("no-time"), "1", "P")
 		e.rdb.HSet(ctx, key("damaged"), "1", "P", indexTime, "soon")
+		e.rdb.Set(ctx, key("not-a-hash"), "x", 0) // not the ledger's: left alone
 
 		e.clock.Advance(ttl + time.Millisecond)
 		apply("new")
@@ -62,21 +63,29 @@ func TestOrderIndexPrune(t *testing.T) {
 				t.Errorf("Lines(%s) = %d, want %d", order, got, want)
 			}
 		}
-		// The older layout's TTL stays (it expires by itself); a key written
-		// since is governed by its time; a key with neither got the time now.
-		if d := e.rdb.PTTL(ctx, key("legacy")).Val(); d <= 0 {
-			t.Errorf("legacy key TTL %v, want its own", d)
+		// A key of the older layout gets the time its TTL implies (here
+		// about now: it was written an hour ago by the real clock, with a
+		// one-hour TTL, and the ledger's clock moved an hour) and loses the
+		// TTL; a key written since follows its time; a key with neither, or
+		// not a hash, is left alone.
+		if d := e.rdb.PTTL(ctx, key("legacy")).Val(); d != -1 {
+			t.Errorf("legacy key TTL %v, want none", d)
+		}
+		if at, err := e.rdb.HGet(ctx, key("legacy"), indexTime).Int64(); err != nil || at < e.clock.Now().Add(-time.Minute).UnixMilli() || at > e.clock.Now().UnixMilli() {
+			t.Errorf("legacy key's time %d (%v), want about %d", at, err, e.clock.Now().UnixMilli())
 		}
 		if d := e.rdb.PTTL(ctx, key("legacy-written")).Val(); d != -1 {
 			t.Errorf("legacy key written since: TTL %v, want none", d)
 		}
-		if v := e.rdb.HGet(ctx, key("no-time"), indexTime).Val(); v != e.rdb.HGet(ctx, key("new"), indexTime).Val() {
-			t.Errorf("key without a time got %q, want the time now", v)
+		for _, order := range []string{"no-time", "not-a-hash"} {
+			if e.rdb.Exists(ctx, key(order)).Val() != 1 {
+				t.Errorf("%s was deleted", order)
+			}
 		}
 
 		e.clock.Advance(ttl + time.Millisecond)
 		if n, err := l.PruneOrderIndex(ctx); err != nil || n != 3 {
-			t.Fatalf("second prune: %d, %v; want 3 (new, legacy-written, no-time)", n, err)
+			t.Fatalf("second prune: %d, %v; want 3 (new, legacy-written, legacy)", n, err)
 		}
 		if n, err := l.PruneOrderIndex(ctx); err != nil || n != 0 {
 			t.Fatalf("third prune: %d, %v; want 0", n, err)

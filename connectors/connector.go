@@ -102,11 +102,11 @@ type QuantityUpdate struct {
 // SaleEchoer is implemented by a QuantityPusher whose channel takes the
 // units of its own sales off its listing and whose pushes are
 // compare-and-set (QuantityUpdate.Previous). After a sale on such a
-// channel the engine lowers the quantity it believes the channel lists by
-// the units sold, so the next push compares against the right figure, and
-// no push is made when the channel already lists what the ledger wants. A
-// wrong belief costs one stale compare, never a wrong quantity: that is why
-// only compare-and-set channels may take part.
+// channel the engine lowers the quantity the next push compares from by
+// the units sold, so that push compares against the right figure (it is
+// made even if the figures are equal: only the channel can tell). A wrong
+// figure costs one stale compare, never a wrong quantity: that is why only
+// compare-and-set channels may take part.
 type SaleEchoer interface {
 	EchoesSales() bool
 }

@@ -21,9 +21,8 @@ func (e *Engine) Propagate(ctx context.Context, skus []string, cause time.Time) 
 // PropagateSales is Propagate after new sales: sold gives, per channel and
 // SKU, the units the channel's own orders newly reserved. A channel that
 // takes its sales off its own listing and pushes by compare-and-set
-// (connectors.SaleEchoer) is then believed to list that much less, so its
-// next push compares right, and it is not pushed at all when that is what
-// the ledger wants.
+// (connectors.SaleEchoer) then has its next push compare from that much
+// less, so the push compares right.
 func (e *Engine) PropagateSales(ctx context.Context, skus []string, cause time.Time, sold ingest.Sold) error {
 	if len(skus) == 0 || len(e.names) == 0 {
 		return nil

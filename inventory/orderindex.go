@@ -40,45 +40,18 @@ return 0`)
 // Safe to run concurrently with writes and with itself.
 func (l *Ledger) PruneOrderIndex(ctx context.Context) (int, error) {
 	cutoff := l.nowMS() - l.opts.LineTTL.Milliseconds()
-	match := globEscape(l.opts.Prefix+"o:") + "*"
 	var removed atomic.Int64 // a Cluster's masters are scanned concurrently
-	scan := func(ctx context.Context, c redis.UniversalClient) error {
-		iter := c.Scan(ctx, 0, match, 1000).Iterator()
-		var keys []string
-		flush := func() error {
-			n, err := l.pruneKeys(ctx, keys, cutoff)
-			removed.Add(int64(n))
-			keys = keys[:0]
-			return err
-		}
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-			if len(keys) == 1000 {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-		}
-		if err := iter.Err(); err != nil {
-			return fmt.Errorf("scanning the order index: %w", err)
-		}
-		return flush()
-	}
-	var err error
-	if cc, ok := l.rdb.(*redis.ClusterClient); ok {
-		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
-	} else {
-		err = scan(ctx, l.rdb)
-	}
+	err := l.scanKeys(ctx, globEscape(l.opts.Prefix+"o:")+"*", "the order index", func(keys []string) error {
+		n, err := l.pruneKeys(ctx, keys, cutoff)
+		removed.Add(int64(n))
+		return err
+	})
 	return int(removed.Load()), err
 }
 
 // pruneKeys handles one page of index keys: reads each one's time (and TTL,
 // for the older layout), then deletes the expired ones by script.
 func (l *Ledger) pruneKeys(ctx context.Context, keys []string, cutoff int64) (int, error) {
-	if len(keys) == 0 {
-		return 0, nil
-	}
 	times := make([]*redis.StringCmd, len(keys))
 	ttls := make([]*redis.DurationCmd, len(keys))
 	_, _ = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {

@@ -77,31 +77,46 @@ func decodeStock(sku string, m map[string]string) (SKUStock, error) {
 // created during the scan may be missed; none is reported twice within a
 // page). On a Cluster every master is scanned. An error from fn stops it.
 func (l *Ledger) SKUs(ctx context.Context, fn func([]string) error) error {
-	match := globEscape(l.opts.Prefix+"s:{") + "*}"
-	scan := func(ctx context.Context, c redis.UniversalClient) error {
-		iter := c.Scan(ctx, 0, match, 1000).Iterator()
-		page := make([]string, 0, 1000)
-		seen := map[string]bool{}
-		for iter.Next(ctx) {
-			sku, err := l.skuFromStockKey(iter.Val())
+	return l.scanKeys(ctx, globEscape(l.opts.Prefix+"s:{")+"*}", "SKUs", func(keys []string) error {
+		page := make([]string, 0, len(keys))
+		seen := make(map[string]bool, len(keys))
+		for _, k := range keys {
+			sku, err := l.skuFromStockKey(k)
 			if err != nil || seen[sku] {
 				continue // a foreign key that happens to match the pattern
 			}
 			seen[sku] = true
 			page = append(page, sku)
-			if len(page) == cap(page) {
-				if err := fn(page); err != nil {
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		return fn(page)
+	})
+}
+
+// scanKeys calls page with the keys matching match, up to 1000 at a time,
+// as SCAN finds them; on a Cluster it scans every master (concurrently).
+// Each slice is page's own. An error from page stops the scan; what names
+// the keys in a scan error.
+func (l *Ledger) scanKeys(ctx context.Context, match, what string, page func([]string) error) error {
+	scan := func(ctx context.Context, c redis.UniversalClient) error {
+		iter := c.Scan(ctx, 0, match, 1000).Iterator()
+		keys := make([]string, 0, 1000)
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+			if len(keys) == cap(keys) {
+				if err := page(keys); err != nil {
 					return err
 				}
-				page = make([]string, 0, 1000)
-				seen = map[string]bool{}
+				keys = make([]string, 0, 1000)
 			}
 		}
 		if err := iter.Err(); err != nil {
-			return fmt.Errorf("scanning SKUs: %w", err)
+			return fmt.Errorf("scanning %s: %w", what, err)
 		}
-		if len(page) > 0 {
-			return fn(page)
+		if len(keys) > 0 {
+			return page(keys)
 		}
 		return nil
 	}

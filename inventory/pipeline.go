@@ -156,7 +156,7 @@ func (l *Ledger) send(ctx context.Context, mark []string, fill func(redis.Pipeli
 			}
 			// A pipeline has taken the call and sends or skips it: wait,
 			// so that nothing fills or answers the call's commands after
-			// this returns (the caller reads them, see settleIndex).
+			// this returns (the caller reads them).
 			<-c.done
 		}
 	}

@@ -118,7 +118,8 @@ func (c *Connector) ReadQuantities(ctx context.Context, skus []string) ([]connec
 }
 
 // readChunk reads at most maxBulkGet SKUs: one call, and one more for the
-// SKUs whose entries were transient failures.
+// SKUs whose entries were transient failures. Its result has the SKUs found
+// and those skipped (unknown SKUs are simply not found).
 func (c *Connector) readChunk(ctx context.Context, skus []string) (bulkGetOutcome, error) {
 	total := bulkGetOutcome{found: make(map[string]int64, len(skus))}
 	ask := skus
@@ -130,7 +131,6 @@ func (c *Connector) readChunk(ctx context.Context, skus []string) (bulkGetOutcom
 		for sku, q := range o.found {
 			total.found[sku] = q
 		}
-		total.unknown = append(total.unknown, o.unknown...)
 		total.skipped = append(total.skipped, o.skipped...)
 		if len(o.retry) == 0 {
 			return total, nil

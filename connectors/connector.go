@@ -97,6 +97,14 @@ type QuantityUpdate struct {
 	// this SKU, for compare-and-set where the channel offers it (Shopify's
 	// changeFromQuantity); nil when unknown.
 	Previous *int64 `json:"previous,omitempty"`
+	// Attempt identifies one intended write of this SKU: the outbox gives
+	// every new wanted value (and every forced correction) a new one, and
+	// a retry of the same write carries the same one. A connector whose
+	// channel de-duplicates writes by a key (Shopify's @idempotent) builds
+	// the key from the batch's attempts, never from the values alone: a
+	// value wanted again later (A, B, A) is a new write. "" when unknown
+	// (the connector then makes each call its own write).
+	Attempt string `json:"attempt,omitempty"`
 }
 
 // SaleEchoer is implemented by a QuantityPusher whose channel takes the

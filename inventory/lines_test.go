@@ -78,7 +78,7 @@ func TestApplyLinesSequence(t *testing.T) {
 	steps := []step{
 		{"new line reserves", line("1", "1", 3, 0, 0, 0, 100), LineResult{Applied: true, New: true, Location: "A", Available: 7}, figs{"A": {10, 3}, "B": {5, 0}}},
 		{"same version is a no-op", line("1", "1", 3, 0, 0, 0, 100), LineResult{Ignored: "duplicate", Location: "A", Available: 7}, figs{"A": {10, 3}, "B": {5, 0}}},
-		{"same version with other figures is still a no-op", line("1", "1", 9, 0, 0, 0, 100), LineResult{Ignored: "duplicate", Location: "A", Available: 7}, figs{"A": {10, 3}, "B": {5, 0}}},
+		{"same version with a lower figure is still a no-op", line("1", "1", 2, 0, 0, 0, 100), LineResult{Ignored: "duplicate", Location: "A", Available: 7}, figs{"A": {10, 3}, "B": {5, 0}}},
 		{"older version is ignored", line("1", "1", 1, 0, 0, 0, 99), LineResult{Ignored: "stale", Location: "A", Available: 7}, figs{"A": {10, 3}, "B": {5, 0}}},
 		{"partial cancel releases the difference", line("1", "1", 3, 0, 1, 0, 101), LineResult{Applied: true, Location: "A", Available: 8}, figs{"A": {10, 2}, "B": {5, 0}}},
 		{"shipping one takes it off the shelf", line("1", "1", 3, 1, 1, 0, 102), LineResult{Applied: true, Location: "A", Available: 8}, figs{"A": {9, 1}, "B": {5, 0}}},
@@ -573,8 +573,8 @@ func TestOneRunEqualsSeparateRuns(t *testing.T) {
 
 // Channels whose versions are whole seconds (Shopify's updated_at) can
 // change an order twice within one: a state of the same version that is
-// further along (more shipped, cancelled or returned, nothing less, the
-// same quantity) applies; any other state of that version is a duplicate.
+// further along (no figure lower, one higher) applies; any other state of
+// that version is a duplicate.
 func TestApplyLinesSameVersionFurtherAlong(t *testing.T) {
 	restock := func(s LineState) LineState { s.Restock = true; return s }
 	steps := []struct {
@@ -587,10 +587,13 @@ func TestApplyLinesSameVersionFurtherAlong(t *testing.T) {
 		{"cancel in the same second", line("1", "1", 3, 0, 1, 0, 100), true, figs{"A": {10, 2}}},
 		{"the earlier state again", line("1", "1", 3, 0, 0, 0, 100), false, figs{"A": {10, 2}}},
 		{"ship in the same second", line("1", "1", 3, 1, 1, 0, 100), true, figs{"A": {9, 1}}},
-		{"a quantity change is not further along", line("1", "1", 4, 1, 1, 0, 100), false, figs{"A": {9, 1}}},
+		{"a lower quantity is not further along", line("1", "1", 2, 1, 1, 0, 100), false, figs{"A": {9, 1}}},
 		{"less shipped but more cancelled is not", line("1", "1", 3, 0, 2, 0, 100), false, figs{"A": {9, 1}}},
 		{"the same state", line("1", "1", 3, 1, 1, 0, 100), false, figs{"A": {9, 1}}},
 		{"a restocked return in the same second", restock(line("1", "1", 3, 1, 1, 1, 100)), true, figs{"A": {10, 1}}},
+		{"a quantity edit adding a unit in the same second", restock(line("1", "1", 4, 1, 1, 1, 100)), true, figs{"A": {10, 2}}},
+		{"and its cancel in the same second", restock(line("1", "1", 4, 1, 3, 1, 100)), true, figs{"A": {10, 0}}},
+		{"the edit again after the cancel", restock(line("1", "1", 4, 1, 1, 1, 100)), false, figs{"A": {10, 0}}},
 	}
 	eachBackend(t, func(t *testing.T, e *testEnv) {
 		ctx := context.Background()

@@ -110,13 +110,18 @@ local function run()
       if not over then error('corrupt line record') end
       oq, oS, oc, ors, owo = tonumber(oq), tonumber(oS), tonumber(oc), tonumber(rss), tonumber(wos)
       local cmp = vcmp(ver, over)
-      -- The same version further along (more shipped, cancelled or
-      -- returned, nothing less, the same quantity) is the later state of
+      -- The same version further along (no figure lower, one higher:
+      -- more ordered, shipped, cancelled or returned) is the later state of
       -- that version: a channel whose versions are whole seconds can change
-      -- an order twice within one.
+      -- an order twice within one (a sale and its cancel, an edit and a
+      -- cancel). Every figure of a line only grows over an order's life
+      -- (connectors express removals as cancelled units, never as a lower
+      -- quantity), so of two states of one version the one that dominates
+      -- is the later; a state that does not is a duplicate, and nothing
+      -- ever moves a line back within a version.
       if cmp == 0 then
-        local c, oret = tonumber(cs), ors + owo
-        if tonumber(qs) == oq and s >= oS and c >= oc and ret >= oret and (s > oS or c > oc or ret > oret) then
+        local q, c, oret = tonumber(qs), tonumber(cs), ors + owo
+        if q >= oq and s >= oS and c >= oc and ret >= oret and (q > oq or s > oS or c > oc or ret > oret) then
           cmp = 1
         end
       end

@@ -37,14 +37,15 @@ func DeliveryID(o *connectors.Order) string {
 	return o.Channel + ":" + o.OrderID + ":" + strconv.FormatInt(o.UpdatedAt.UnixMilli(), 10) + ":" + strconv.FormatInt(Progress(o), 10)
 }
 
-// Progress is the units of an order's lines shipped, cancelled or returned
-// so far. Two states of one version (a channel whose versions are whole
-// seconds) are told apart by it, as the ledger tells them apart: the one
-// further along is the later.
+// Progress is the units of an order's lines ordered, shipped, cancelled
+// or returned so far. Every one of those figures only grows over an
+// order's life, so two states of one version (a channel whose versions
+// are whole seconds) are told apart by it, as the ledger tells them apart:
+// the one further along is the later.
 func Progress(o *connectors.Order) int64 {
 	var n int64
 	for _, l := range o.Lines {
-		n += l.Shipped + l.Cancelled + l.Returned
+		n += l.Quantity + l.Shipped + l.Cancelled + l.Returned
 	}
 	return n
 }

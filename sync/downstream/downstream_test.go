@@ -50,7 +50,7 @@ func TestPublishOncePerVersionNeverOlder(t *testing.T) {
 	if err != nil || len(msgs) != 4 {
 		t.Fatalf("stream has %d messages (%v), want 4", len(msgs), err)
 	}
-	for i, want := range []string{"shop:1:100:0", "shop:1:200:0", "shop:2:150:0", "shop:2:150:1"} {
+	for i, want := range []string{"shop:1:100:1", "shop:1:200:1", "shop:2:150:1", "shop:2:150:2"} {
 		if id := msgs[i].Values["delivery_id"]; id != want {
 			t.Fatalf("message %d: delivery id %v, want %s", i, id, want)
 		}
@@ -122,7 +122,7 @@ func TestForwarderSignsAndRetriesUntilAccepted(t *testing.T) {
 	mu.Lock()
 	b := bodies[0]
 	mu.Unlock()
-	if err := json.Unmarshal([]byte(b[len("shop:9:5:0 "):]), &m); err != nil || m.DeliveryID != "shop:9:5:0" || m.Order.OrderID != "9" {
+	if err := json.Unmarshal([]byte(b[len("shop:9:5:1 "):]), &m); err != nil || m.DeliveryID != "shop:9:5:1" || m.Order.OrderID != "9" {
 		t.Fatalf("delivered %q (%v)", b, err)
 	}
 	pending, err := rdb.XPending(context.Background(), p.Stream(), "webhook").Result()

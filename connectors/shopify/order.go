@@ -81,22 +81,27 @@ func (r refundSource) restockType(l refundLineSource) string {
 // toCanonical maps an order to the canonical model. The rules (also in
 // README.md):
 //
+//   - Quantity: the line's original quantity (LineItem.quantity: every
+//     unit ever ordered, removed and refunded ones included). It never
+//     goes down, so a removal or a refund is never expressed as a lower
+//     quantity: Shopify's updated_at has whole seconds, and a state of the
+//     same second only applies if it is further along (no field lower,
+//     one higher).
 //   - Shipped: units in fulfillments whose status is success (a failed or
 //     cancelled fulfillment shipped nothing; open/pending ones not yet);
 //     without a fulfillment list, the line's fulfillment_status/
 //     fulfillable_quantity.
-//   - Refunds: "return" and "legacy_restock" units that had shipped come
-//     back restocked; "no_restock" units that had shipped come back
-//     written off; refunded units that never shipped (any restock type,
-//     "cancel" above all) simply leave the order: they are no longer
-//     ordered, so they reduce Quantity.
-//   - Quantity: current_quantity (which excludes every refunded and
-//     removed unit) plus the returned units (they were ordered and
-//     shipped), never less than Shipped; without current_quantity,
-//     quantity minus the refunded units that never shipped.
-//   - Cancelled: when the order is cancelled, every unit not shipped.
+//   - Returned: refunded units that had shipped: "return" and
+//     "legacy_restock" ones come back restocked, "no_restock" ones come
+//     back written off.
+//   - Cancelled: the units that left the order without shipping: removed
+//     by an edit or refunded before shipping (any restock type, "cancel"
+//     above all), that is quantity - current_quantity - Returned (without
+//     current_quantity: the refunded units that never shipped); and, when
+//     the order is cancelled, every unit still open as well. Never more
+//     than Quantity - Shipped.
 //   - Status: cancelled if cancelled_at is set; shipped when nothing is
-//     left to ship and something shipped or every line is gone;
+//     left to ship (something shipped, or every unit left the order);
 //     partially_shipped when some units shipped; pending while the
 //     payment is pending (financial_status pending: the order already
 //     holds stock); open otherwise (authorized and paid alike).
@@ -144,7 +149,7 @@ func (o *orderSource) toCanonical(channel string, locations map[string]string) (
 		Lines:     make([]connectors.Line, 0, len(o.Lines)),
 	}
 	out.Channel = channel
-	var totalShipped, totalOpen, totalQty int64
+	var totalShipped, totalOpen int64
 	for _, src := range o.Lines {
 		if src.ID == "" {
 			return nil, fmt.Errorf("order %s: a line without an id", o.ID)
@@ -164,20 +169,25 @@ func (o *orderSource) toCanonical(channel string, locations map[string]string) (
 		restocked := min(r.restock, s)
 		writtenOff := min(r.noRestock, s-restocked)
 		returned := restocked + writtenOff
-		var qty int64
+		// Units that left the order without shipping: removed by an edit
+		// or refunded before they shipped.
+		var gone int64
 		if src.CurrentQuantity != nil {
-			qty = *src.CurrentQuantity + returned
+			gone = q0 - max(*src.CurrentQuantity, 0) - returned
 		} else {
-			neverShipped := r.restock + r.noRestock + r.other - returned
-			qty = q0 - neverShipped
+			gone = r.restock + r.noRestock + r.other - returned
 		}
-		qty = min(max(qty, s), q0)
+		cancelled := min(max(gone, 0), q0-s)
+		if o.Cancelled {
+			cancelled = q0 - s // every unit still open goes too
+		}
 		line := connectors.Line{
-			LineID:   src.ID,
-			SKU:      strings.TrimSpace(src.SKU),
-			Quantity: qty,
-			Shipped:  s,
-			Returned: returned,
+			LineID:    src.ID,
+			SKU:       strings.TrimSpace(src.SKU),
+			Quantity:  q0,
+			Shipped:   s,
+			Cancelled: cancelled,
+			Returned:  returned,
 			// One flag for the line's returned units: a mix of restocked and
 			// written-off units (rare) counts as restocked if most were.
 			Restock: returned > 0 && restocked >= writtenOff,
@@ -185,18 +195,15 @@ func (o *orderSource) toCanonical(channel string, locations map[string]string) (
 		if line.SKU == "" {
 			line.NoSKU = true
 		}
-		if o.Cancelled {
-			line.Cancelled = qty - s
-		}
 		totalShipped += s
 		totalOpen += line.Open()
-		totalQty += qty
 		out.Lines = append(out.Lines, line)
 	}
 	switch {
 	case o.Cancelled:
 		out.Status = connectors.StatusCancelled
-	case len(out.Lines) > 0 && totalOpen == 0 && (totalShipped > 0 || totalQty == 0):
+	case len(out.Lines) > 0 && totalOpen == 0:
+		// Every unit shipped or left the order (removed, refunded).
 		out.Status = connectors.StatusShipped
 	case totalShipped > 0:
 		out.Status = connectors.StatusPartiallyShipped

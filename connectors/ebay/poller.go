@@ -33,19 +33,33 @@ func modifiedSince(t time.Time) string {
 // last modification date, paged by limit and offset until total is
 // reached. since is clamped to the 90 days eBay can reach. eBay leaves
 // out orders awaiting payment; they come through notifications and
-// getOrder. through is the newest lastModifiedDate seen, or since
-// (clamped) when no order changed.
+// getOrder.
+//
+// through is the time the channel was read "as of": the connector's clock
+// just before the first page was asked for (never earlier than since),
+// returned once every page is read. A change eBay had recorded by then
+// matched this walk's filter, whatever the orders' own dates, so the
+// caller may store it as its cursor: a quiet channel's window (cursor
+// minus the caller's overlap) then moves forward with the clock instead
+// of reaching back by the overlap at every poll. The overlap still covers
+// a skew between this clock and eBay's, and eBay's own indexing delay. On
+// an error through is, as before, the newest lastModifiedDate emitted, or
+// since (clamped) when none was.
 func (c *Connector) PollOrders(ctx context.Context, since time.Time, emit func(context.Context, []connectors.Order) error) (time.Time, error) {
 	if floor := c.deps.Now().Add(-lookBack); since.Before(floor) {
 		since = floor
 	}
 	since = since.UTC().Truncate(time.Millisecond)
 	through := since
+	var asOf time.Time // set just before the first page's request
 	for offset := 0; ; {
 		q := url.Values{
 			"filter": {modifiedSince(since)},
 			"limit":  {strconv.Itoa(ordersPageSize)},
 			"offset": {strconv.Itoa(offset)},
+		}
+		if asOf.IsZero() {
+			asOf = c.deps.Now().UTC()
 		}
 		var page ordersPage
 		if err := c.getJSON(ctx, ordersPath, q, &page); err != nil {
@@ -74,7 +88,10 @@ func (c *Connector) PollOrders(ctx context.Context, since time.Time, emit func(c
 		// An empty page ends the walk even if total says more: eBay's
 		// total can shrink while paging, and a loop must not spin.
 		if len(page.Orders) == 0 || offset >= page.Total {
-			return through, nil
+			if asOf.Before(since) {
+				asOf = since
+			}
+			return asOf, nil
 		}
 	}
 }

@@ -73,12 +73,9 @@ func TestPollOrdersPaging(t *testing.T) {
 			if len(seen) != tc.orders || pages != tc.wantPages || seen["99-old"] {
 				t.Fatalf("emitted %d orders in %d pages (old one: %v); want %d in %d", len(seen), pages, seen["99-old"], tc.orders, tc.wantPages)
 			}
-			want := modified
-			if tc.orders > 0 {
-				want = modified.Add(time.Duration(tc.orders-1) * time.Second)
-			}
-			if !through.Equal(want) {
-				t.Fatalf("through = %s; want %s", through, want)
+			// through is the time of the first request, whatever was found.
+			if want := e.clock.Now(); !through.Equal(want) {
+				t.Fatalf("through = %s; want %s (the poll's as-of time)", through, want)
 			}
 			if calls := e.fake.Calls("get_orders"); calls != max(tc.wantPages, 1) {
 				t.Fatalf("getOrders calls = %d; want %d", calls, max(tc.wantPages, 1))
@@ -108,9 +105,91 @@ func TestPollOrdersEmitError(t *testing.T) {
 	addOrders(e.fake, 250, since)
 	stop := errors.New("intake full")
 	pages := 0
-	_, err := e.conn.PollOrders(context.Background(), since, func(context.Context, []connectors.Order) error { pages++; return stop })
+	through, err := e.conn.PollOrders(context.Background(), since, func(context.Context, []connectors.Order) error { pages++; return stop })
 	if !errors.Is(err, stop) || pages != 1 {
 		t.Fatalf("PollOrders = %v after %d pages; want the emit error after 1", err, pages)
+	}
+	// On an error through stays what it was: nothing was taken in, so since.
+	if want := since.UTC().Truncate(time.Millisecond); !through.Equal(want) {
+		t.Fatalf("through after a failed emit = %s; want since %s", through, want)
+	}
+}
+
+// TestPollOrdersWindowNeverMovesBack polls a channel the way the engine
+// does (the cursor is the last through; the next since is the cursor less
+// the overlap) and checks that the window never reaches further back than
+// the one before, on a quiet channel whose clock stands still or moves,
+// and that every change between two polls is read by the next one.
+func TestPollOrdersWindowNeverMovesBack(t *testing.T) {
+	const overlap = 5 * time.Minute
+	tests := []struct {
+		name    string
+		step    time.Duration // the clock's advance between polls
+		changes bool          // an order changes between polls
+	}{
+		{name: "quiet, clock standing still", step: 0},
+		{name: "quiet, clock moving", step: 15 * time.Minute},
+		{name: "an order changing between polls", step: 15 * time.Minute, changes: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, envConfig{})
+			// An order changed long before the first poll's window.
+			e.fake.AddOrder(ebaytest.Order{OrderID: "00-old", LastModifiedDate: e.clock.Now().Add(-3 * time.Hour),
+				LineItems: []ebaytest.LineItem{{LineItemID: "x", SKU: "S", Quantity: 1}}})
+			seen := map[string]int{}
+			emit := func(_ context.Context, orders []connectors.Order) error {
+				for _, o := range orders {
+					seen[o.OrderID]++
+				}
+				return nil
+			}
+			since := e.clock.Now().Add(-time.Hour) // the first sync's look-back
+			var cursor time.Time
+			for poll := range 8 {
+				if poll > 0 {
+					next := cursor.Add(-overlap)
+					if next.Before(since) {
+						t.Fatalf("poll %d: window starts at %s, before the previous poll's %s", poll, next, since)
+					}
+					if reach := e.clock.Now().Sub(next); reach > overlap+tc.step {
+						t.Fatalf("poll %d: window reaches back %s; want at most the overlap and one step (%s)", poll, reach, overlap+tc.step)
+					}
+					since = next
+				}
+				through, err := e.conn.PollOrders(context.Background(), since, emit)
+				if err != nil {
+					t.Fatalf("poll %d: %v", poll, err)
+				}
+				// eBay's filter has milliseconds: since is taken to them.
+				if through.Before(since.Truncate(time.Millisecond)) || through.After(e.clock.Now()) {
+					t.Fatalf("poll %d: through %s outside [since %s, now %s]", poll, through, since, e.clock.Now())
+				}
+				cursor = through
+				if tc.changes {
+					e.clock.Advance(time.Minute)
+					e.fake.AddOrder(ebaytest.Order{OrderID: fmt.Sprintf("01-%05d-00000", poll),
+						LineItems: []ebaytest.LineItem{{LineItemID: "L", SKU: "S", Quantity: 1}}})
+					e.clock.Advance(tc.step - time.Minute)
+				} else {
+					e.clock.Advance(tc.step)
+				}
+			}
+			if seen["00-old"] != 0 {
+				t.Fatalf("an order changed before the first window was emitted %d times", seen["00-old"])
+			}
+			if tc.changes {
+				// Every change but the last (made after the last poll) is
+				// read once: by the next poll, and not again.
+				for poll := range 7 {
+					if id := fmt.Sprintf("01-%05d-00000", poll); seen[id] != 1 {
+						t.Errorf("order %s emitted %d times; want once", id, seen[id])
+					}
+				}
+			} else if len(seen) != 0 {
+				t.Fatalf("a quiet channel emitted %v", seen)
+			}
+		})
 	}
 }
 

@@ -224,8 +224,23 @@ type Amazon struct {
 	// FeedThreshold: a push of at least this many SKUs goes as one
 	// JSON_LISTINGS_FEED, fewer as patchListingsItem calls.
 	FeedThreshold int `yaml:"feed_threshold"`
-	SQS           SQS `yaml:"sqs"`
+	// OrdersAPI is the Orders API version the poller and order fetches
+	// use: v2026-01-01 (searchOrders and getOrder, items inline: one call
+	// per page or order) or v0 (getOrders, getOrder and getOrderItems,
+	// which Amazon removes; migrate by 2027-03-27).
+	OrdersAPI string `yaml:"orders_api"`
+	SQS       SQS    `yaml:"sqs"`
 }
+
+// The values of amazon.orders_api: the Orders API versions the Amazon
+// connector speaks.
+const (
+	AmazonOrdersV2026 = "v2026-01-01"
+	AmazonOrdersV0    = "v0"
+)
+
+// AmazonOrdersAPIs lists the values amazon.orders_api takes.
+var AmazonOrdersAPIs = []string{AmazonOrdersV2026, AmazonOrdersV0}
 
 // SQS is Amazon's notification queue for ORDER_CHANGE.
 type SQS struct {

@@ -91,6 +91,7 @@ func TestFullConfigValues(t *testing.T) {
 			[]string{"whsec-file-secret-DO-NOT-LEAK", "shpat_fake_token_from_file"}},
 		{"amazon percent zero kept", pct(&cfg.Channels[2]), 0.0},
 		{"amazon feed threshold default", cfg.Channels[2].Amazon.FeedThreshold, DefaultFeedThreshold},
+		{"amazon orders api default", cfg.Channels[2].Amazon.OrdersAPI, AmazonOrdersV2026},
 		{"amazon sqs wait", cfg.Channels[2].Amazon.SQS.WaitTime, 10 * time.Second},
 		{"downstream secret from file", cfg.Downstream.Webhook.Secret.Value(), "whsec-file-secret-DO-NOT-LEAK"},
 		{"downstream attempts default", cfg.Downstream.Webhook.MaxAttempts, DefaultDownstreamMaxAttempts},

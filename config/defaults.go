@@ -41,6 +41,7 @@ const (
 	DefaultAmazonRegion      = "na"
 	DefaultAmazonProductType = "PRODUCT"
 	DefaultFeedThreshold     = 50
+	DefaultAmazonOrdersAPI   = AmazonOrdersV2026
 	DefaultSQSWaitTime       = 20 * time.Second
 	DefaultSQSMaxMessages    = 10
 
@@ -134,6 +135,7 @@ func (ch *Channel) applyDefaults() {
 		setString(&a.Region, DefaultAmazonRegion)
 		setString(&a.ProductType, DefaultAmazonProductType)
 		setInt(&a.FeedThreshold, DefaultFeedThreshold)
+		setString(&a.OrdersAPI, DefaultAmazonOrdersAPI)
 		setDuration(&a.SQS.WaitTime, DefaultSQSWaitTime)
 		setInt(&a.SQS.MaxMessages, DefaultSQSMaxMessages)
 	}

@@ -254,6 +254,9 @@ func (ch *Channel) validate(c *checker, p string, locs, names map[string]bool) {
 		if am.FeedThreshold < 1 || am.FeedThreshold > 25000 {
 			c.addf(p+".amazon.feed_threshold", "must be between 1 and 25000, got %d", am.FeedThreshold)
 		}
+		if !slices.Contains(AmazonOrdersAPIs, am.OrdersAPI) {
+			c.addf(p+".amazon.orders_api", "must be %s or %s, got %q", AmazonOrdersV2026, AmazonOrdersV0, am.OrdersAPI)
+		}
 		c.url(p+".amazon.sqs.queue_url", am.SQS.QueueURL, "http", "https")
 		c.url(p+".amazon.sqs.endpoint", am.SQS.Endpoint, "http", "https")
 		if am.SQS.WaitTime < 0 || am.SQS.WaitTime.Seconds() > 20 {

@@ -95,7 +95,7 @@ func BenchmarkApplyLine(b *testing.B) {
 			for _, callers := range []int{1, 20, 100} {
 				b.Run(fmt.Sprintf("skus=%s/intents=%v/callers=%d", set.name, intents, callers), func(b *testing.B) {
 					e := realRedis(b)
-					l := e.ledger(Options{Intents: intents})
+					l := e.ledger(Options{NoIntents: !intents})
 					skus := benchSKUs(b, l, set.n)
 					runCallers(b, l, skus, callers, 1)
 				})
@@ -116,7 +116,7 @@ func BenchmarkApplyLinesBatched(b *testing.B) {
 			for _, batch := range []int{100, 1000} {
 				b.Run(fmt.Sprintf("skus=%s/intents=%v/batch=%d", set.name, intents, batch), func(b *testing.B) {
 					e := realRedis(b)
-					l := e.ledger(Options{Intents: intents})
+					l := e.ledger(Options{NoIntents: !intents})
 					skus := benchSKUs(b, l, set.n)
 					runCallers(b, l, skus, 4, batch)
 				})

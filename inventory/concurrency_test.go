@@ -176,7 +176,7 @@ func testConcurrency(t *testing.T, e *testEnv, minOps, workers int) {
 	}
 	t.Logf("seed %d (INVENTORY_CONC_SEED reproduces the plan)", seed)
 	p := newConcPlan(seed, skus, 150, minOps)
-	l := e.ledger(Options{Intents: true, JournalMaxLen: 10_000_000, VerifyDepth: 10_000_000})
+	l := e.ledger(Options{JournalMaxLen: 10_000_000, VerifyDepth: 10_000_000})
 	for _, sku := range skus {
 		for _, loc := range []string{"A", "B"} {
 			if _, err := l.Receive(ctx, Delta{Key: "init-" + loc, SKU: sku, Location: loc, Quantity: concBase}); err != nil {
@@ -391,7 +391,7 @@ func TestConcurrentLedger(t *testing.T) {
 func TestWireSharesPipelines(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *testEnv) {
 		ctx := context.Background()
-		l := e.ledger(Options{Intents: true})
+		l := e.ledger(Options{})
 		for _, sku := range []string{"W1", "W2", "W3"} {
 			receive(t, l, sku, "A", 1000)
 		}

@@ -137,7 +137,7 @@ func TestDeltas(t *testing.T) {
 
 func TestDeltaInvalid(t *testing.T) {
 	e := realRedis(t)
-	l := e.ledger(Options{Intents: true})
+	l := e.ledger(Options{})
 	ctx := context.Background()
 	cases := []struct {
 		name string

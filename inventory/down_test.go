@@ -15,7 +15,7 @@ import (
 func TestRedisDown(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond, DialerRetries: 1, DialerRetryTimeout: time.Millisecond})
 	defer rdb.Close()
-	l := New(rdb, Options{Prefix: "down:", Intents: true})
+	l := New(rdb, Options{Prefix: "down:"})
 	ctx := context.Background()
 	batch := make([]LineState, 50)
 	for i := range batch {

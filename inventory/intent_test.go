@@ -9,7 +9,7 @@ import (
 func TestIntents(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *testEnv) {
 		ctx := context.Background()
-		l := e.ledger(Options{Intents: true})
+		l := e.ledger(Options{})
 		pending := func() []Intent {
 			t.Helper()
 			in, err := l.PendingIntents(ctx, 100)
@@ -66,11 +66,18 @@ func TestIntents(t *testing.T) {
 		if _, err := l.PendingIntents(ctx, 0); !errors.Is(err, ErrInvalid) {
 			t.Fatal(err)
 		}
-		// Without Options.Intents nothing is marked.
-		quiet := e.ledger(Options{})
+		// With Options.NoIntents (benchmarks only) nothing is marked.
+		quiet := e.ledger(Options{NoIntents: true})
 		receive(t, quiet, "Z", "A", 1)
 		if in := pending(); len(in) != 1 {
-			t.Fatalf("intents written without Options.Intents: %+v", in)
+			t.Fatalf("intents written with Options.NoIntents: %+v", in)
+		}
+		// Any other ledger marks them: every writer (the CLI, the admin
+		// API) is seen by the daemon's sweeper.
+		plain := e.ledger(Options{})
+		receive(t, plain, "Y", "A", 1)
+		if in := pending(); len(in) != 2 {
+			t.Fatalf("intents not written by a default ledger: %+v", in)
 		}
 	})
 }
@@ -81,7 +88,7 @@ func TestIntents(t *testing.T) {
 func TestScriptReload(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *testEnv) {
 		ctx := context.Background()
-		l := e.ledger(Options{Intents: true})
+		l := e.ledger(Options{})
 		receive(t, l, "R", "A", 5)
 		flush := func() {
 			if err := e.rdb.ScriptFlush(ctx).Err(); err != nil {

@@ -48,9 +48,12 @@ type Options struct {
 	LineTTL time.Duration
 	// JournalMaxLen is the approximate MAXLEN of each SKU's journal; default 10000.
 	JournalMaxLen int64
-	// Intents writes a push intent for every SKU a mutating call touches
-	// (see PendingIntents). The daemon sets it.
-	Intents bool
+	// NoIntents stops the ledger writing a push intent for every SKU a
+	// mutating call touches (see PendingIntents). Only for measuring what
+	// intents cost: every writer of a live ledger (the engine, the admin
+	// API, `shelfsync stock`, imports) must leave them on, or the daemon
+	// never pushes what it wrote.
+	NoIntents bool
 	// VerifyDepth is how many of a SKU's newest journal entries Verify
 	// checks; default 1000.
 	VerifyDepth int64

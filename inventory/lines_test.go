@@ -306,7 +306,7 @@ func TestApplyLinesInvalid(t *testing.T) {
 		t.Fatalf("valid state rejected: %v", err)
 	}
 	e := realRedis(t)
-	l := e.ledger(Options{Intents: true})
+	l := e.ledger(Options{})
 	for _, c := range cases {
 		s := ok
 		c.mod(&s)

@@ -15,7 +15,7 @@ type scriptCall struct {
 	args   []any
 }
 
-// run sends, in one round trip: the push intent for skus (when Options.Intents
+// run sends, in one round trip: the push intent for skus (unless Options.NoIntents
 // is set), the extra commands, then the script calls, and returns each call's
 // reply or error. The intent comes first on the connection, so Redis has
 // marked the SKU before any script can change it (on a Cluster, where the
@@ -30,7 +30,7 @@ func (l *Ledger) run(ctx context.Context, skus []string, extra func(redis.Pipeli
 		pending[i] = i
 	}
 	for attempt := 0; attempt < 2 && len(pending) > 0; attempt++ {
-		if l.opts.Intents && l.cluster {
+		if !l.opts.NoIntents && l.cluster {
 			if err := l.markIntents(ctx, l.rdb, skus).Err(); err != nil {
 				return nil, nil, fmt.Errorf("marking push intents: %w", err)
 			}
@@ -39,7 +39,7 @@ func (l *Ledger) run(ctx context.Context, skus []string, extra func(redis.Pipeli
 		var markCmd *redis.Cmd
 		shared := attempt == 0 && !l.cluster
 		fill := func(p redis.Pipeliner) {
-			if l.opts.Intents && !l.cluster && !shared {
+			if !l.opts.NoIntents && !l.cluster && !shared {
 				markCmd = l.markIntents(ctx, p, skus)
 			}
 			if extra != nil && attempt == 0 {
@@ -56,7 +56,7 @@ func (l *Ledger) run(ctx context.Context, skus []string, extra func(redis.Pipeli
 		}
 		if shared {
 			var mark []string
-			if l.opts.Intents {
+			if !l.opts.NoIntents {
 				mark = skus
 			}
 			var err error

@@ -166,8 +166,8 @@ func TestScriptsTouchOneSlot(t *testing.T) {
 		}
 	}
 
-	l := e.ledger(Options{OperationTTL: time.Hour, LineTTL: time.Hour})
-	withIntents := e.ledger(Options{OperationTTL: time.Hour, LineTTL: time.Hour, Intents: true})
+	l := e.ledger(Options{OperationTTL: time.Hour, LineTTL: time.Hour, NoIntents: true})
+	withIntents := e.ledger(Options{OperationTTL: time.Hour, LineTTL: time.Hour})
 	for _, sku := range []string{"SLOT-1", "we{ir}d", "~x"} {
 		tag := keySKU(sku)
 		ln := func(order string, o, c, v int64, loc string, cands ...string) func() error {

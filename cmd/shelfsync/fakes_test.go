@@ -29,13 +29,42 @@ type fakeConnector struct {
 	release   chan struct{}
 	// runErr makes Run fail at once, as a loop that can not go on.
 	runErr error
+	// pushed records every accepted push, in order.
+	pushed []connectors.QuantityUpdate
 }
 
 var (
 	_ connectors.WebhookVerifier = (*fakeConnector)(nil)
 	_ connectors.Runner          = (*fakeConnector)(nil)
 	_ connectors.Checker         = (*fakeConnector)(nil)
+	_ connectors.QuantityPusher  = (*fakeConnector)(nil)
 )
+
+func (f *fakeConnector) MaxBatch() int { return 50 }
+
+// PushQuantities accepts every update and records it.
+func (f *fakeConnector) PushQuantities(_ context.Context, updates []connectors.QuantityUpdate) ([]connectors.PushResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]connectors.PushResult, len(updates))
+	for i, u := range updates {
+		f.pushed = append(f.pushed, u)
+		out[i] = connectors.PushResult{SKU: u.SKU, Status: connectors.PushAccepted}
+	}
+	return out, nil
+}
+
+// lastPushed is the last quantity pushed for sku, if any.
+func (f *fakeConnector) lastPushed(sku string) (int64, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := len(f.pushed) - 1; i >= 0; i-- {
+		if f.pushed[i].SKU == sku {
+			return f.pushed[i].Quantity, true
+		}
+	}
+	return 0, false
+}
 
 func (f *fakeConnector) Kind() string { return f.kind }
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shelfsync/shelfsync/inventory"
 	"github.com/shelfsync/shelfsync/inventory/redistest"
@@ -143,4 +144,37 @@ func TestStockCLIConfig(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "main") {
 		t.Fatalf("the config's prefix was not used: %d %s %s", code, out, errOut)
 	}
+}
+
+// TestStockCLIReachesTheChannels: `stock set` and `stock adjust` run
+// beside a live daemon are pushed to the channel by the daemon's intent
+// sweeper, as every ledger writer's changes are (no reconcile needed).
+func TestStockCLIReachesTheChannels(t *testing.T) {
+	_, prefix := redistest.New(t)
+	ff := &fakeFactory{}
+	d := startDaemon(t, ff.New, "--config", writeConfig(t, prefix, shopChannel))
+	fc := ff.get("shop")
+	conn := []string{"--redis", redistest.Addr(), "--prefix", prefix}
+	waitPushed := func(sku string, want int64) {
+		t.Helper()
+		deadline := time.Now().Add(hangGuard)
+		for {
+			if q, ok := fc.lastPushed(sku); ok && q == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				q, ok := fc.lastPushed(sku)
+				t.Fatalf("%s: last push %d (%v), want %d\n%s", sku, q, ok, want, d.stderr)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if code, _, stderr := runCLI(append([]string{"stock", "set", "CLI-1", "--location", "main", "--on-hand", "12"}, conn...)...); code != 0 {
+		t.Fatalf("stock set: %d %s", code, stderr)
+	}
+	waitPushed("CLI-1", 12)
+	if code, _, stderr := runCLI(append([]string{"stock", "adjust", "CLI-1", "--location", "main", "--delta", "-5", "--reason", "damaged"}, conn...)...); code != 0 {
+		t.Fatalf("stock adjust: %d %s", code, stderr)
+	}
+	waitPushed("CLI-1", 7)
 }

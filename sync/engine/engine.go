@@ -99,7 +99,7 @@ func New(o Options) (*Engine, error) {
 	e.board = status.New(o.Redis, prefix)
 	e.m = newMetrics(reg)
 	e.ledger = inventory.New(o.Redis, inventory.Options{
-		Prefix: prefix, OperationTTL: cfg.Ledger.OperationTTL, LineTTL: cfg.Ledger.LineTTL, JournalMaxLen: cfg.Ledger.JournalMaxLen, Intents: true,
+		Prefix: prefix, OperationTTL: cfg.Ledger.OperationTTL, LineTTL: cfg.Ledger.LineTTL, JournalMaxLen: cfg.Ledger.JournalMaxLen,
 	})
 	e.intake = intake.New(o.Redis, intake.Options{
 		Prefix: prefix, Consumer: e.leases.Holder(), Workers: cfg.Sync.Workers, MaxAttempts: cfg.Sync.MaxAttempts,

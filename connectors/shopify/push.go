@@ -2,26 +2,19 @@ package shopify
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/shelfsync/shelfsync/connectors"
 )
 
 // maxBatch is Shopify's cap on array inputs: 250 quantities a mutation.
 const maxBatch = 250
-
-// idempotencyWindow is folded into a batch's idempotency key: a retry of
-// the same batch within it is deduped by Shopify; the same content pushed
-// again later (the channel moved and came back) is a new operation. Even
-// a retry just past the window is safe: its changeFromQuantity no longer
-// matches, so it comes back stale instead of applying twice.
-const idempotencyWindow = 10 * time.Minute
 
 // MaxBatch implements connectors.QuantityPusher: 250, or the channel's
 // batch_size if smaller.
@@ -39,9 +32,12 @@ func (c *Connector) EchoesSales() bool { return true }
 
 type setEntry struct {
 	idx        int // into updates
+	sku        string
 	item       string
 	quantity   int64
 	changeFrom int64
+	// attempt is the update's QuantityUpdate.Attempt: one intended write.
+	attempt string
 }
 
 type userError struct {
@@ -104,7 +100,7 @@ func (c *Connector) PushQuantities(ctx context.Context, updates []connectors.Qua
 	entries := make([]setEntry, 0, len(order))
 	for _, i := range order {
 		u := updates[i]
-		e := setEntry{idx: i, item: items[u.SKU], quantity: u.Quantity}
+		e := setEntry{idx: i, sku: u.SKU, item: items[u.SKU], quantity: u.Quantity, attempt: u.Attempt}
 		if u.Previous != nil {
 			e.changeFrom = *u.Previous
 		} else if q, ok := current[e.item]; ok {
@@ -133,18 +129,24 @@ func (c *Connector) PushQuantities(ctx context.Context, updates []connectors.Qua
 // pushBatch sets up to maxBatch entries, taking out items Shopify refuses
 // and sending the rest again until it accepts them or none is left.
 func (c *Connector) pushBatch(ctx context.Context, entries []setEntry, updates []connectors.QuantityUpdate, results []connectors.PushResult) error {
-	salt := ""
+	renewed := false
 	for len(entries) > 0 {
-		applied, errs, err := c.setQuantities(ctx, entries, salt)
+		key := c.batchKey(entries)
+		if renewed {
+			key = randomKey()
+		}
+		applied, errs, err := c.setQuantities(ctx, entries, key)
 		if err != nil {
 			return err
 		}
-		if !applied && salt == "" && len(errs) == 1 && errs[0].Code == "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED" {
-			// Shopify remembers a failed attempt under this key and wants
-			// a new one: the key is derived, so salt it, once.
-			salt = "retry"
+		if !applied && !renewed && len(errs) == 1 && errs[0].Code == "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED" {
+			// This attempt was sent before and failed (a stale compare):
+			// Shopify applied nothing under its key and wants a new one
+			// to try again. A fresh random key, once.
+			renewed = true
 			continue
 		}
+		renewed = false
 		byItem := map[int]userError{}
 		var general []userError
 		for _, ue := range errs {
@@ -181,10 +183,10 @@ func (c *Connector) pushBatch(ctx context.Context, entries []setEntry, updates [
 	return nil
 }
 
-// setQuantities sends one mutation. applied says Shopify made the change
-// (it returned an adjustment group).
-func (c *Connector) setQuantities(ctx context.Context, entries []setEntry, salt string) (applied bool, errs []userError, err error) {
-	key := c.batchKey(entries, salt)
+// setQuantities sends one mutation under the @idempotent key. applied
+// says Shopify made the change (it returned an adjustment group) or
+// replays the answer of the key's first request, which made it.
+func (c *Connector) setQuantities(ctx context.Context, entries []setEntry, key string) (applied bool, errs []userError, err error) {
 	quantities := make([]map[string]any, 0, len(entries))
 	for _, e := range entries {
 		quantities = append(quantities, map[string]any{
@@ -221,15 +223,36 @@ func (c *Connector) setQuantities(ctx context.Context, entries []setEntry, salt 
 	return p.InventoryAdjustmentGroup != nil, p.UserErrors, nil
 }
 
-// batchKey derives the @idempotent key from the batch's content and the
-// current window, so a retried batch is deduped by Shopify.
-func (c *Connector) batchKey(entries []setEntry, salt string) string {
+// batchKey is the @idempotent key of one mutation: it stands for one
+// attempt of one intended write, never for "these values". Shopify
+// answers a key it has seen with the first request's result and applies
+// nothing (https://shopify.dev/docs/api/usage/implementing-idempotency),
+// so a key made of the values alone would turn a value wanted again (A,
+// B, A) into a replay that reads as accepted and changes nothing. The key hashes every
+// entry's Attempt (the outbox's id of one intended write, the same on its
+// retries) with its SKU, item, quantity and compare-from, and the
+// location: the engine retrying a batch sends the same key, a new write
+// a new one, and no time window is involved. If any entry has no
+// Attempt, the mutation is its own write: a fresh random key. Retries of
+// the very same request (the HTTP client's, THROTTLED ones) resend the
+// same body, so they carry the same key either way.
+func (c *Connector) batchKey(entries []setEntry) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s|%s|%d|%s", c.deps.Channel.Name, c.pushLocation, c.deps.Now().UTC().Truncate(idempotencyWindow).Unix(), salt)
+	fmt.Fprintf(h, "shelfsync-shopify-set/1|%q|%q", c.deps.Channel.Name, c.pushLocation)
 	for _, e := range entries {
-		fmt.Fprintf(h, "|%s=%d<%d", e.item, e.quantity, e.changeFrom)
+		if e.attempt == "" {
+			return randomKey()
+		}
+		fmt.Fprintf(h, "|%q|%q|%d|%d|%q", e.sku, e.item, e.quantity, e.changeFrom, e.attempt)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// randomKey is an idempotency key of its own: 128 random bits.
+func randomKey() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+) and panics if it could
+	return hex.EncodeToString(b[:])
 }
 
 // quantityIndex reads the item index of a user error's field path,

@@ -3,7 +3,9 @@ package shopify
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -83,13 +85,13 @@ func TestPushQuantities(t *testing.T) {
 }
 
 // TestPushIdempotentRetry: the same batch sent again (the engine retrying
-// after a lost answer) is deduped by Shopify through the @idempotent key,
-// instead of coming back stale.
+// after a lost answer: the same attempt) is deduped by Shopify through the
+// @idempotent key, instead of coming back stale.
 func TestPushIdempotentRetry(t *testing.T) {
 	s := newFake(t, shopifytest.Options{})
 	c := newTestConnector(t, s, nil)
 	s.SetLevel("A", 1)
-	batch := []connectors.QuantityUpdate{{SKU: "A", Quantity: 4, Previous: prev(1)}}
+	batch := []connectors.QuantityUpdate{{SKU: "A", Quantity: 4, Previous: prev(1), Attempt: "w-1"}}
 	for i := 0; i < 2; i++ {
 		res, err := c.PushQuantities(context.Background(), batch)
 		if err != nil {
@@ -99,8 +101,8 @@ func TestPushIdempotentRetry(t *testing.T) {
 			t.Fatalf("push %d: %s", i, statuses(res))
 		}
 	}
-	if s.Level("A") != 4 {
-		t.Errorf("level = %d, want 4", s.Level("A"))
+	if s.Level("A") != 4 || s.Replays() != 1 {
+		t.Errorf("level = %d, replays %d; want 4 and the retry answered from its key", s.Level("A"), s.Replays())
 	}
 }
 
@@ -181,14 +183,14 @@ func TestReadQuantitiesAndResolve(t *testing.T) {
 }
 
 // TestPushRetryAfterFailedAttempt: the engine sends a batch again
-// unchanged after a stale answer; Shopify refuses the reused key of a
-// failed attempt, and the connector retries with a fresh one, so the
-// item gets its real result instead of an idempotency error.
+// unchanged (the same attempt) after a stale answer; Shopify refuses the
+// reused key of a failed attempt, and the connector retries with a fresh
+// one, so the item gets its real result instead of an idempotency error.
 func TestPushRetryAfterFailedAttempt(t *testing.T) {
 	s := newFake(t, shopifytest.Options{})
 	c := newTestConnector(t, s, nil)
 	s.SetLevel("A", 3)
-	batch := []connectors.QuantityUpdate{{SKU: "A", Quantity: 9, Previous: prev(5)}}
+	batch := []connectors.QuantityUpdate{{SKU: "A", Quantity: 9, Previous: prev(5), Attempt: "w-1"}}
 	for i := 0; i < 2; i++ {
 		res, err := c.PushQuantities(context.Background(), batch)
 		if err != nil {
@@ -200,5 +202,103 @@ func TestPushRetryAfterFailedAttempt(t *testing.T) {
 	}
 	if n := s.Calls()["ShelfsyncSetQuantities"]; n != 3 {
 		t.Errorf("%d mutations, want 3 (the second push retries once with a new key)", n)
+	}
+}
+
+// TestPushValueWantedAgain: a SKU's wanted value goes A, B, A, B within
+// minutes, each a new intended write (a new Attempt). Every push applies:
+// Shopify replays the first answer of a key it has seen and applies
+// nothing, so a key made of the values (the third push is the first's
+// values: 5 compared from 7) would read as accepted and leave the
+// channel at B.
+func TestPushValueWantedAgain(t *testing.T) {
+	s := newFake(t, shopifytest.Options{})
+	c := newTestConnector(t, s, nil)
+	s.SetLevel("S", 7)
+	const a, b = 5, 7
+	for i, want := range []int64{a, b, a, b} {
+		from := int64(b + a - want) // the other value: what the channel holds
+		res, err := c.PushQuantities(context.Background(), []connectors.QuantityUpdate{
+			{SKU: "S", Quantity: want, Previous: prev(from), Attempt: fmt.Sprintf("write-%d", i)},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res[0].Status != connectors.PushAccepted {
+			t.Fatalf("push %d: %+v", i, res[0])
+		}
+		if got := s.Level("S"); got != want {
+			t.Fatalf("push %d of %d: the channel lists %d (a replay applied nothing)", i, want, got)
+		}
+	}
+	if s.Replays() != 0 {
+		t.Errorf("%d replays, want none: four writes, four keys", s.Replays())
+	}
+}
+
+// TestPushSameKeyReplays shows what the test above guards against: the
+// same key for A the second time (what a key made of the values did) is
+// replayed by Shopify, reads as accepted, and applies nothing.
+func TestPushSameKeyReplays(t *testing.T) {
+	s := newFake(t, shopifytest.Options{})
+	c := newTestConnector(t, s, nil)
+	s.SetLevel("S", 7)
+	push := func(q, from int64, attempt string) connectors.PushStatus {
+		t.Helper()
+		res, err := c.PushQuantities(context.Background(), []connectors.QuantityUpdate{{SKU: "S", Quantity: q, Previous: prev(from), Attempt: attempt}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res[0].Status
+	}
+	push(5, 7, "first-A")
+	push(7, 5, "B")
+	if st := push(5, 7, "first-A"); st != connectors.PushAccepted || s.Level("S") != 7 || s.Replays() != 1 {
+		t.Fatalf("the reused key: %s, level %d, replays %d; want accepted, 7 (nothing applied), 1", st, s.Level("S"), s.Replays())
+	}
+}
+
+// TestBatchKey: one attempt makes one key (a retry of the batch sends the
+// same); another attempt, quantity, compare-from, SKU or location makes
+// another; no attempt makes a fresh key every call; no time goes in.
+func TestBatchKey(t *testing.T) {
+	s := newFake(t, shopifytest.Options{})
+	c := newTestConnector(t, s, nil)
+	base := []setEntry{
+		{sku: "A", item: "gid://shopify/InventoryItem/1", quantity: 5, changeFrom: 7, attempt: "w-1"},
+		{sku: "B", item: "gid://shopify/InventoryItem/2", quantity: 1, changeFrom: 0, attempt: "w-2"},
+	}
+	key := c.batchKey(base)
+	if len(key) != 32 {
+		t.Errorf("key %q: want 32 hex digits", key)
+	}
+	c.deps.Now = func() time.Time { return time.Now().Add(48 * time.Hour) }
+	if again := c.batchKey(slices.Clone(base)); again != key {
+		t.Errorf("the same attempts gave %q, then %q (a day later): a retry must carry the same key", key, again)
+	}
+	changes := map[string]func(e *setEntry){
+		"attempt":    func(e *setEntry) { e.attempt = "w-3" },
+		"quantity":   func(e *setEntry) { e.quantity = 6 },
+		"compare":    func(e *setEntry) { e.changeFrom = 6 },
+		"sku":        func(e *setEntry) { e.sku = "C" },
+		"item":       func(e *setEntry) { e.item = "gid://shopify/InventoryItem/3" },
+		"no attempt": func(e *setEntry) { e.attempt = "" },
+	}
+	for name, change := range changes {
+		entries := slices.Clone(base)
+		change(&entries[1])
+		if got := c.batchKey(entries); got == key {
+			t.Errorf("%s changed, the key did not", name)
+		}
+	}
+	other := newTestConnector(t, s, func(ch *config.Channel) {
+		ch.Shopify.LocationIDs["main"] = "gid://shopify/Location/905684977"
+	})
+	if other.batchKey(base) == key {
+		t.Error("another location, the same key")
+	}
+	unknown := []setEntry{{sku: "A", item: "gid://shopify/InventoryItem/1", quantity: 5, changeFrom: 7}}
+	if k1, k2 := c.batchKey(unknown), c.batchKey(unknown); k1 == k2 {
+		t.Errorf("without an attempt two calls share the key %q: each call must be its own write", k1)
 	}
 }

@@ -229,9 +229,13 @@ func (s *Server) serveSetQuantities(req *gqlRequest) (any, []gqlError) {
 		return nil, []gqlError{{Message: "The @idempotent directive is required for this mutation.", Extensions: map[string]any{"code": "BAD_REQUEST"}}}
 	}
 	raw := req.Variables["input"]
-	sum := sha256.Sum256(raw)
-	inputHash := hex.EncodeToString(sum[:])
+	inputHash := canonicalHash(raw)
 	if prev, ok := s.idempotent[key]; ok {
+		// A key already used: Shopify applies nothing and answers with
+		// the first request's result (shopify.dev, "Implementing
+		// idempotency"; InventorySetQuantitiesUserErrorCode for the two
+		// refusals below).
+		s.replays++
 		if prev.input != inputHash {
 			return payload(nil, []userError{{Code: "IDEMPOTENCY_KEY_PARAMETER_MISMATCH", Message: "The same idempotency key cannot be used with different operation parameters."}}), nil
 		}
@@ -327,6 +331,19 @@ func (s *Server) serveSetQuantities(req *gqlRequest) (any, []gqlError) {
 	body, _ := json.Marshal(out)
 	s.idempotent[key] = idempotentResult{input: inputHash, body: body, failed: len(errs) > 0}
 	return out, nil
+}
+
+// canonicalHash hashes a JSON value whatever the order of its keys, so
+// the same parameters sent again compare equal.
+func canonicalHash(raw json.RawMessage) string {
+	var v any
+	if err := json.Unmarshal(raw, &v); err == nil {
+		if b, err := json.Marshal(v); err == nil { // map keys sorted
+			raw = b
+		}
+	}
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:])
 }
 
 func payload(group any, errs []userError) map[string]any {

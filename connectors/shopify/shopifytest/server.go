@@ -63,6 +63,7 @@ type Server struct {
 	bucketAt    time.Time
 	calls       map[string]int
 	idempotent  map[string]idempotentResult
+	replays     int                  // mutations answered from a used @idempotent key
 	failures    map[string]userError // SKU → injected error
 	staleNext   map[string]bool      // SKU → sell one unit before the next push
 	throttleFor int                  // answer the next n calls THROTTLED
@@ -144,6 +145,15 @@ func (s *Server) Calls() map[string]int {
 		out[k] = v
 	}
 	return out
+}
+
+// Replays is how many inventorySetQuantities calls carried an
+// @idempotent key already used, and so were answered from that key's
+// first request (or refused) without applying anything.
+func (s *Server) Replays() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.replays
 }
 
 // Throttle answers the next n calls THROTTLED, whatever the bucket holds.

@@ -141,3 +141,33 @@ func TestDeliverSigned(t *testing.T) {
 		t.Errorf("headers %v", got)
 	}
 }
+
+// TestIdempotentReplay: a key already used is answered with its first
+// request's result, the same adjustment group, and nothing is applied,
+// even when the same values are wanted again after the level moved (A,
+// B, A): the third request reads as a success and the level stays at B.
+func TestIdempotentReplay(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	tok := s.Options().AccessToken
+	s.SetLevel("A", 7)
+	item := s.ItemID("A")
+	group := func(b map[string]any) any {
+		return b["data"].(map[string]any)["inventorySetQuantities"].(map[string]any)["inventoryAdjustmentGroup"]
+	}
+	_, first := post(t, s, "/admin/api/2026-04/graphql.json", tok, setQuantities("k-A", item, 5, 7))
+	post(t, s, "/admin/api/2026-04/graphql.json", tok, setQuantities("k-B", item, 7, 5))
+	_, again := post(t, s, "/admin/api/2026-04/graphql.json", tok, setQuantities("k-A", item, 5, 7))
+	if len(userErrors(again)) != 0 || group(again) == nil || fmt.Sprint(group(again)) != fmt.Sprint(group(first)) {
+		t.Fatalf("replay = %v, want the first answer %v", again, first)
+	}
+	if s.Level("A") != 7 || s.Replays() != 1 {
+		t.Errorf("level %d, replays %d; want 7 (nothing applied) and 1", s.Level("A"), s.Replays())
+	}
+	// The same parameters in another key order are the same parameters.
+	reordered := `{"operationName":"ShelfsyncSetQuantities","query":"mutation ShelfsyncSetQuantities($input: InventorySetQuantitiesInput!, $key: String!) { inventorySetQuantities(input: $input) @idempotent(key: $key) { userErrors { code } } }",
+	"variables":{"key":"k-B","input":{"reason":"correction","name":"available","quantities":[{"changeFromQuantity":5,"quantity":7,"locationId":"gid://shopify/Location/1","inventoryItemId":` + fmt.Sprintf("%q", item) + `}]}}}`
+	if _, b := post(t, s, "/admin/api/2026-04/graphql.json", tok, reordered); len(userErrors(b)) != 0 {
+		t.Errorf("same parameters, other key order: %v", b)
+	}
+}

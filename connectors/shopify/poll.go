@@ -8,14 +8,35 @@ import (
 	"github.com/shelfsync/shelfsync/connectors"
 )
 
+// maxPaginated is how many objects Shopify pages through with cursors
+// before it stops (https://shopify.dev/docs/api/usage/limits,
+// "Pagination limits": 25,000).
+const maxPaginated = 25000
+
 // PollOrders implements connectors.OrderPoller with the orders query
 // (updated_at:>=since, sorted by update time), one emit per page of
-// c.pageSize orders. Shopify stops cursor pagination after 25,000
-// objects: through then lets the next poll go on from there.
+// c.pageSize orders.
+//
+// through is the channel's own "as of" time when every page was read:
+// the connector's clock read before the first page was asked for, cut to
+// whole seconds (Shopify's updated_at has whole seconds), never earlier
+// than since. Every change Shopify had made by then is in the pages, so
+// a quiet channel's cursor moves with the clock instead of staying at
+// since (and the caller's next window, from the cursor minus its
+// overlap, does not grow on every poll); the overlap covers the clocks'
+// skew and the search index's delay. When the next page would pass
+// maxPaginated orders (Shopify pages no further), or on an error,
+// through is the newest updated_at seen (since if none), so the next
+// poll goes on from there.
 func (c *Connector) PollOrders(ctx context.Context, since time.Time, emit func(context.Context, []connectors.Order) error) (time.Time, error) {
+	asOf := c.deps.Now().UTC().Truncate(time.Second)
+	if asOf.Before(since) {
+		asOf = since
+	}
 	query := fmt.Sprintf("updated_at:>='%s'", since.UTC().Format(time.RFC3339))
-	through := since
+	newest := since
 	var after *string
+	read := 0
 	for {
 		var data struct {
 			Orders struct {
@@ -25,26 +46,33 @@ func (c *Connector) PollOrders(ctx context.Context, since time.Time, emit func(c
 		}
 		vars := map[string]any{"first": c.pageSize, "after": after, "query": query}
 		if err := c.graphql(ctx, opOrders, vars, &data); err != nil {
-			return through, fmt.Errorf("polling orders since %s: %w", since.UTC().Format(time.RFC3339), err)
+			return newest, fmt.Errorf("polling orders since %s: %w", since.UTC().Format(time.RFC3339), err)
 		}
 		page := make([]connectors.Order, 0, len(data.Orders.Nodes))
 		for i := range data.Orders.Nodes {
 			o, err := c.canonical(ctx, &data.Orders.Nodes[i], "poll")
 			if err != nil {
-				return through, fmt.Errorf("polling orders: %w", err)
+				return newest, fmt.Errorf("polling orders: %w", err)
 			}
-			if o.UpdatedAt.After(through) {
-				through = o.UpdatedAt
+			if o.UpdatedAt.After(newest) {
+				newest = o.UpdatedAt
 			}
 			page = append(page, *o)
 		}
+		read += len(page)
 		if len(page) > 0 {
 			if err := emit(ctx, page); err != nil {
-				return through, fmt.Errorf("polling orders: emit: %w", err)
+				return newest, fmt.Errorf("polling orders: emit: %w", err)
 			}
 		}
 		if !data.Orders.PageInfo.HasNextPage || data.Orders.PageInfo.EndCursor == "" {
-			return through, nil
+			return asOf, nil
+		}
+		if read+c.pageSize > c.maxPaginated {
+			// Shopify pages no further: the next poll goes on from the
+			// newest order read (pages come sorted by update time).
+			c.log.Warn().Int("orders", read).Time("through", newest).Msg("poll stopped at Shopify's pagination limit")
+			return newest, nil
 		}
 		cursor := data.Orders.PageInfo.EndCursor
 		after = &cursor

@@ -17,6 +17,8 @@ func TestPollOrdersPages(t *testing.T) {
 	s := newFake(t, shopifytest.Options{MaxPageSize: 2})
 	c := newTestConnector(t, s, nil)
 	base := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	clock := base.Add(time.Hour + 1500*time.Millisecond)
+	c.deps.Now = func() time.Time { return clock }
 	s.AddOrder(shopifytest.Order{ID: 1, UpdatedAt: base.Add(-time.Hour), Lines: []shopifytest.OrderLine{{SKU: "OLD", Quantity: 1}}})
 	for i := int64(2); i <= 8; i++ {
 		var lines []shopifytest.OrderLine
@@ -45,8 +47,8 @@ func TestPollOrdersPages(t *testing.T) {
 	if got := fmt.Sprint(pages); got != "[[2 3] [4 5] [6 7] [8]]" {
 		t.Errorf("pages = %s, want pages of 2 from order 2 (order 1 is older than since)", got)
 	}
-	if want := base.Add(8 * time.Minute); !through.Equal(want) {
-		t.Errorf("through = %v, want %v", through, want)
+	if want := base.Add(time.Hour + time.Second); !through.Equal(want) {
+		t.Errorf("through = %v, want %v: the clock before the first page, in whole seconds", through, want)
 	}
 	if n := s.Calls()["ShelfsyncOrderLines"]; n == 0 {
 		t.Error("no nested line page was fetched")
@@ -57,18 +59,95 @@ func TestPollOrdersEmptyAndEmitError(t *testing.T) {
 	s := newFake(t, shopifytest.Options{})
 	c := newTestConnector(t, s, nil)
 	since := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	c.deps.Now = func() time.Time { return since.Add(10 * time.Minute) }
 	through, err := c.PollOrders(context.Background(), since, func(context.Context, []connectors.Order) error {
 		t.Error("emit called without orders")
 		return nil
 	})
-	if err != nil || !through.Equal(since) {
-		t.Fatalf("PollOrders = %v, %v; want since and no error", through, err)
+	if err != nil || !through.Equal(since.Add(10*time.Minute)) {
+		t.Fatalf("PollOrders = %v, %v; want the clock and no error", through, err)
 	}
 	s.AddOrder(shopifytest.Order{UpdatedAt: since.Add(time.Minute), Lines: []shopifytest.OrderLine{{SKU: "A", Quantity: 1}}})
 	boom := errors.New("intake down")
 	_, err = c.PollOrders(context.Background(), since, func(context.Context, []connectors.Order) error { return boom })
 	if !errors.Is(err, boom) {
 		t.Fatalf("PollOrders error = %v, want the emit error wrapped", err)
+	}
+}
+
+// TestPollOrdersThrough: through is the channel's "as of" time (the
+// clock before the first request, whole seconds, never before since)
+// when every page was read; the newest updated_at seen otherwise.
+func TestPollOrdersThrough(t *testing.T) {
+	since := time.Date(2026, 4, 1, 12, 0, 0, 0, time.UTC)
+	boom := errors.New("intake down")
+	tests := []struct {
+		name       string
+		sinceFrac  time.Duration // added to since
+		clock      time.Time
+		orders     []time.Duration // updated_at, after since
+		maxOrders  int             // the pagination limit (0: Shopify's)
+		emitErr    error
+		want       time.Time
+		wantErrors bool
+	}{
+		{name: "quiet channel: the clock, not since", clock: since.Add(10*time.Minute + 700*time.Millisecond), want: since.Add(10 * time.Minute)},
+		{name: "orders older than the clock", clock: since.Add(time.Hour), orders: []time.Duration{time.Minute, 2 * time.Minute}, want: since.Add(time.Hour)},
+		{name: "an order stamped after the clock reading (clock skew): the clock; the overlap reads it again",
+			clock: since.Add(time.Minute), orders: []time.Duration{90 * time.Second}, want: since.Add(time.Minute)},
+		{name: "clock behind since: since", clock: since.Add(-time.Hour), want: since},
+		{name: "since with a fraction, clock in the same second: since", sinceFrac: 200 * time.Millisecond, clock: since.Add(900 * time.Millisecond), want: since.Add(200 * time.Millisecond)},
+		{name: "emit fails: the newest seen", clock: since.Add(time.Hour), orders: []time.Duration{time.Minute, 2 * time.Minute}, emitErr: boom, want: since.Add(2 * time.Minute), wantErrors: true},
+		{name: "pagination limit: the newest read", clock: since.Add(time.Hour), maxOrders: 5,
+			orders: []time.Duration{1 * time.Minute, 2 * time.Minute, 3 * time.Minute, 4 * time.Minute, 5 * time.Minute, 6 * time.Minute, 7 * time.Minute},
+			want:   since.Add(3 * time.Minute)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newFake(t, shopifytest.Options{})
+			c := newTestConnector(t, s, nil)
+			c.deps.Now = func() time.Time { return tt.clock }
+			if tt.maxOrders > 0 {
+				c.maxPaginated = tt.maxOrders
+			}
+			for _, d := range tt.orders {
+				s.AddOrder(shopifytest.Order{UpdatedAt: since.Add(d), Lines: []shopifytest.OrderLine{{SKU: "A", Quantity: 1}}})
+			}
+			through, err := c.PollOrders(context.Background(), since.Add(tt.sinceFrac), func(context.Context, []connectors.Order) error { return tt.emitErr })
+			if (err != nil) != tt.wantErrors {
+				t.Fatalf("PollOrders error = %v", err)
+			}
+			if !through.Equal(tt.want) {
+				t.Errorf("through = %v, want %v", through, tt.want)
+			}
+		})
+	}
+}
+
+// TestPollQuietChannelWindow: the engine stores through as its cursor and
+// polls next from cursor - overlap. On a quiet channel the window must
+// stay overlap + the poll interval, not grow by an interval every poll
+// (through = since did that).
+func TestPollQuietChannelWindow(t *testing.T) {
+	s := newFake(t, shopifytest.Options{})
+	c := newTestConnector(t, s, nil)
+	const overlap, every = 2 * time.Minute, 10 * time.Minute
+	now := time.Date(2026, 4, 1, 12, 0, 0, 0, time.UTC)
+	c.deps.Now = func() time.Time { return now }
+	cursor := now.Add(-time.Hour) // the first sync's lookback
+	for poll := 0; poll < 6; poll++ {
+		since := cursor.Add(-overlap)
+		through, err := c.PollOrders(context.Background(), since, func(context.Context, []connectors.Order) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		cursor = through
+		if poll > 0 {
+			if window := now.Sub(since); window > overlap+every {
+				t.Fatalf("poll %d asked from %v at %v: a window of %v, more than overlap + interval", poll, since, now, window)
+			}
+		}
+		now = now.Add(every)
 	}
 }
 

@@ -55,6 +55,9 @@ type Connector struct {
 	// pageSize is the orders per poll page, small because Shopify refuses
 	// a query whose requested cost exceeds 1000 points (see queries.go).
 	pageSize int
+	// maxPaginated is how many orders one poll reads at most
+	// (maxPaginated, Shopify's cursor pagination limit; tests lower it).
+	maxPaginated int
 }
 
 type metrics struct {
@@ -97,14 +100,15 @@ func newConnector(deps connectors.Deps) (*Connector, error) {
 		errs = append(errs, errors.New("webhook.secrets: at least one secret is required (or webhook.disabled: true)"))
 	}
 	c := &Connector{
-		deps:      deps,
-		log:       deps.Logger,
-		endpoint:  base + "/admin/api/" + version + "/graphql.json",
-		token:     ch.Credentials.AccessToken,
-		secrets:   ch.Webhook.Secrets,
-		shop:      strings.ToLower(sh.Shop),
-		pageSize:  3,
-		locations: map[string]string{},
+		deps:         deps,
+		log:          deps.Logger,
+		endpoint:     base + "/admin/api/" + version + "/graphql.json",
+		token:        ch.Credentials.AccessToken,
+		secrets:      ch.Webhook.Secrets,
+		shop:         strings.ToLower(sh.Shop),
+		pageSize:     3,
+		maxPaginated: maxPaginated,
+		locations:    map[string]string{},
 	}
 	for loc, gid := range sh.LocationIDs {
 		id := numericID(gid)

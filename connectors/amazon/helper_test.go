@@ -117,6 +117,15 @@ func newTestConnector(t testing.TB, srv *amazontest.Server, clk *clock, mutate f
 	return c
 }
 
+// ordersAPIs are the Orders API versions the connector speaks
+// (amazon.orders_api): tests of orders run against each.
+var ordersAPIs = []string{config.AmazonOrdersV0}
+
+// withOrdersAPI sets amazon.orders_api.
+func withOrdersAPI(api string) func(*config.Channel) {
+	return func(ch *config.Channel) { ch.Amazon.OrdersAPI = api }
+}
+
 func readFixture(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))

@@ -38,12 +38,42 @@ type envelope struct {
 	Detail     json.RawMessage `json:"detail"`
 }
 
+// orderChangePayload is ORDER_CHANGE's payload (schemas/notifications/
+// OrderChangeNotification.json). The trigger and the summary are decoded
+// apart: a summary that can not be read leaves "fetch it", never a lost
+// notification.
 type orderChangePayload struct {
 	OrderChangeNotification struct {
-		AmazonOrderID   string `json:"AmazonOrderId"`
-		OrderChangeType string `json:"OrderChangeType"`
+		NotificationLevel  string          `json:"NotificationLevel"`
+		AmazonOrderID      string          `json:"AmazonOrderId"`
+		OrderChangeType    string          `json:"OrderChangeType"`
+		OrderChangeTrigger json.RawMessage `json:"OrderChangeTrigger"`
+		Summary            json.RawMessage `json:"Summary"`
 	} `json:"OrderChangeNotification"`
 }
+
+type orderChangeTrigger struct {
+	// TimeOfOrderChange is null "when there is no related timestamp".
+	TimeOfOrderChange *string `json:"TimeOfOrderChange"`
+	ChangeReason      string  `json:"ChangeReason"`
+}
+
+type orderChangeSummary struct {
+	OrderStatus     string `json:"OrderStatus"`
+	FulfillmentType string `json:"FulfillmentType"`
+	OrderItems      []struct {
+		OrderItemID     string `json:"OrderItemId"`
+		SellerSKU       string `json:"SellerSKU"`
+		OrderItemStatus string `json:"OrderItemStatus"`
+		Quantity        *int64 `json:"Quantity"`
+		QuantityShipped *int64 `json:"QuantityShipped"`
+	} `json:"OrderItems"`
+}
+
+// notificationLevelOrder: an OrderLevel notification carries every item of
+// the order; an OrderItemLevel one carries one item, which is not the
+// order's state (its other lines would read as gone).
+const notificationLevelOrder = "OrderLevel"
 
 type mfnQuantityPayload struct {
 	SellerID               string `json:"SellerId"`
@@ -65,7 +95,11 @@ var errMalformed = errors.New("malformed notification")
 
 // ParseNotification reads one SP-API notification, bare (an SQS message
 // body, an SQS-to-HTTPS relay) or wrapped in an EventBridge event, into
-// events for channel: ORDER_CHANGE is "order changed, fetch it",
+// events for channel. ORDER_CHANGE is the order's whole state (an
+// EventOrder built from its Summary, as the poller would build it: no
+// SP-API call per sale) when the notification says enough, else "order
+// changed, fetch it" (see orderFromNotification); an ORDER_CHANGE of an
+// Amazon-fulfilled order is ignored, as the poller never asks for those.
 // LISTINGS_ITEM_MFN_QUANTITY_CHANGE is "the channel's stock changed". A
 // well-formed notification of any other type (FEED_PROCESSING_FINISHED: the
 // pusher reads its feed's report itself) returns no events and an error
@@ -92,7 +126,16 @@ func ParseNotification(channel string, data []byte, receivedAt time.Time) ([]con
 		if id == "" {
 			return nil, fmt.Errorf("%w: ORDER_CHANGE without AmazonOrderId", errMalformed)
 		}
-		ev.Kind, ev.OrderID = connectors.EventOrderChanged, id
+		ev.OrderID = id
+		o, afn, _ := orderFromNotification(channel, &p)
+		switch {
+		case afn:
+			return nil, fmt.Errorf("%w: ORDER_CHANGE of Amazon-fulfilled order %s moves none of the seller's stock", connectors.ErrIgnored, id)
+		case o != nil:
+			ev.Kind, ev.Order = connectors.EventOrder, o
+		default:
+			ev.Kind = connectors.EventOrderChanged
+		}
 		return []connectors.Event{ev}, nil
 	case TypeMFNQuantityChange:
 		var p mfnQuantityPayload
@@ -146,4 +189,83 @@ func decodeNotification(data []byte) (*notification, error) {
 		return nil, fmt.Errorf("%w: no NotificationType", errMalformed)
 	}
 	return &n, nil
+}
+
+// orderFromNotification builds the order's absolute state from an
+// ORDER_CHANGE, with the poller's own mapping (orderState): status from
+// Summary.OrderStatus, lines from Summary.OrderItems (Quantity,
+// QuantityShipped), version TimeOfOrderChange. afn reports an
+// Amazon-fulfilled order (FulfillmentType AFN), which moves none of the
+// seller's stock. It returns nil and why when the notification does not say
+// enough to be the order's state, and the order must be fetched:
+//
+//   - not an OrderLevel notification (an OrderItemLevel one holds one item);
+//   - no readable Summary, no OrderItems, no FulfillmentType;
+//   - no TimeOfOrderChange (null is allowed by the schema): no version;
+//   - an OrderStatus the poller does not know;
+//   - an item without OrderItemId or Quantity, or without QuantityShipped
+//     in a state where units may have shipped (anything past Unshipped);
+//   - items that do not make a valid order (the same check the poller's
+//     orders pass).
+func orderFromNotification(channel string, p *orderChangePayload) (o *connectors.Order, afn bool, why string) {
+	n := &p.OrderChangeNotification
+	if n.NotificationLevel != notificationLevelOrder {
+		return nil, false, fmt.Sprintf("NotificationLevel %q is not OrderLevel", n.NotificationLevel)
+	}
+	var sum orderChangeSummary
+	if len(n.Summary) == 0 || string(n.Summary) == "null" {
+		return nil, false, "no Summary"
+	}
+	if err := json.Unmarshal(n.Summary, &sum); err != nil {
+		return nil, false, "unreadable Summary: " + err.Error()
+	}
+	switch sum.FulfillmentType {
+	case "AFN":
+		return nil, true, "Amazon-fulfilled"
+	case "MFN":
+	default:
+		return nil, false, fmt.Sprintf("FulfillmentType %q", sum.FulfillmentType)
+	}
+	st, err := statusV0(sum.OrderStatus)
+	if err != nil {
+		return nil, false, err.Error()
+	}
+	var trig orderChangeTrigger
+	if len(n.OrderChangeTrigger) > 0 {
+		if err := json.Unmarshal(n.OrderChangeTrigger, &trig); err != nil {
+			return nil, false, "unreadable OrderChangeTrigger: " + err.Error()
+		}
+	}
+	if trig.TimeOfOrderChange == nil {
+		return nil, false, "no TimeOfOrderChange"
+	}
+	at, err := parseTime("TimeOfOrderChange", *trig.TimeOfOrderChange)
+	if err != nil {
+		return nil, false, err.Error()
+	}
+	if len(sum.OrderItems) == 0 {
+		return nil, false, "no OrderItems"
+	}
+	// Before Unshipped nothing can have shipped ("no items in the order
+	// have been shipped"); past it, a missing QuantityShipped is unknown.
+	nothingShipped := st == connectors.StatusPending || st == connectors.StatusOpen
+	items := make([]orderItemV0, 0, len(sum.OrderItems))
+	for i, it := range sum.OrderItems {
+		if it.OrderItemID == "" || it.Quantity == nil {
+			return nil, false, fmt.Sprintf("item %d without OrderItemId or Quantity", i)
+		}
+		var shipped int64
+		switch {
+		case it.QuantityShipped != nil:
+			shipped = *it.QuantityShipped
+		case !nothingShipped:
+			return nil, false, fmt.Sprintf("item %s without QuantityShipped in status %s", it.OrderItemID, sum.OrderStatus)
+		}
+		items = append(items, orderItemV0{OrderItemID: it.OrderItemID, SellerSKU: it.SellerSKU, QuantityOrdered: *it.Quantity, QuantityShipped: shipped})
+	}
+	o, err = orderState(channel, n.AmazonOrderID, "", st, at, false, items)
+	if err != nil {
+		return nil, false, err.Error()
+	}
+	return o, false, ""
 }

@@ -32,9 +32,16 @@ func TestParseNotification(t *testing.T) {
 	orderChange := readFixture(t, "notification_ORDER_CHANGE.example.json")
 	mfn := readFixture(t, "notification_LISTINGS_ITEM_MFN_QUANTITY_CHANGE.example.json")
 	feed := readFixture(t, "notification_FEED_PROCESSING_FINISHED.example.json")
+	// The fixture is an OrderLevel, MFN, Unshipped order of 10 units: its
+	// whole state, versioned by TimeOfOrderChange; nothing to fetch.
 	wantOrder := connectors.Event{
-		Kind: connectors.EventOrderChanged, Channel: "c", ID: "d0e9e693-c3ad-4373-979f-ed4ec98dd746",
+		Kind: connectors.EventOrder, Channel: "c", ID: "d0e9e693-c3ad-4373-979f-ed4ec98dd746",
 		Topic: TypeOrderChange, ReceivedAt: at, OrderID: "903-8868176-2219830",
+		Order: &connectors.Order{
+			Channel: "c", OrderID: "903-8868176-2219830", Status: connectors.StatusOpen,
+			UpdatedAt: time.Date(2022, 11, 29, 19, 42, 4, 284000000, time.UTC),
+			Lines:     []connectors.Line{{LineID: "OIID34853450", SKU: "SellerSKUID1", Quantity: 10}},
+		},
 	}
 	wantStock := connectors.Event{
 		Kind: connectors.EventStockChanged, Channel: "c", ID: "8e009934-da2c-4f9c-9bc7-93f23b7e1f60",
@@ -116,6 +123,9 @@ func fixtureSeeds(f *testing.F) {
 func FuzzParseNotification(f *testing.F) {
 	fixtureSeeds(f)
 	f.Add(eventBridge(f, readFixture(f, "notification_ORDER_CHANGE.example.json"), "ORDER_CHANGE"))
+	for _, b := range orderChangeSeeds(f) {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		events, err := ParseNotification("c", data, time.Time{})
 		if err != nil {
@@ -130,8 +140,22 @@ func FuzzParseNotification(f *testing.F) {
 		for _, ev := range events {
 			switch ev.Kind {
 			case connectors.EventOrderChanged:
-				if ev.OrderID == "" {
-					t.Fatal("order_changed without order id")
+				if ev.OrderID == "" || ev.Order != nil {
+					t.Fatalf("order_changed %+v: without order id, or with an order", ev)
+				}
+			case connectors.EventOrder:
+				// A notification's own state must be as good as a polled one.
+				o := ev.Order
+				if o == nil || ev.Topic != TypeOrderChange || o.OrderID == "" || o.OrderID != ev.OrderID || o.Channel != "c" {
+					t.Fatalf("order event %+v", ev)
+				}
+				if err := o.Validate(); err != nil {
+					t.Fatalf("invalid order passed: %v", err)
+				}
+				for _, l := range o.Lines {
+					if o.Status == connectors.StatusCancelled && l.Open() != 0 {
+						t.Fatalf("cancelled order with open units: %+v", l)
+					}
 				}
 			case connectors.EventStockChanged:
 				if ev.Stock == nil || ev.Stock.SKU == "" {

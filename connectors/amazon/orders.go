@@ -51,18 +51,20 @@ type orderItemV0 struct {
 	QuantityShipped int64  `json:"QuantityShipped"`
 }
 
-// statusV0 maps an Orders v0 OrderStatus. Pending orders already hold stock
-// on Amazon's side, so they reserve here too; Unfulfillable orders will
-// never ship, like cancelled ones.
+// statusV0 maps an Orders v0 OrderStatus (the spelling ORDER_CHANGE's
+// Summary.OrderStatus uses too). Pending orders already hold stock on
+// Amazon's side, so they reserve here too; Unfulfillable orders will never
+// ship, like cancelled ones. InvoiceUnconfirmed is "all items in the order
+// have been shipped" (ordersV0.json, OrderStatus): shipped, not open.
 func statusV0(s string) (connectors.OrderStatus, error) {
 	switch s {
 	case "Pending", "PendingAvailability":
 		return connectors.StatusPending, nil
-	case "Unshipped", "InvoiceUnconfirmed":
+	case "Unshipped":
 		return connectors.StatusOpen, nil
 	case "PartiallyShipped":
 		return connectors.StatusPartiallyShipped, nil
-	case "Shipped":
+	case "Shipped", "InvoiceUnconfirmed":
 		return connectors.StatusShipped, nil
 	case "Canceled", "Unfulfillable":
 		return connectors.StatusCancelled, nil
@@ -85,8 +87,7 @@ func parseTime(field, v string) (time.Time, error) {
 // isAmazonFulfilled: FBA orders ship from Amazon's stock, not the seller's.
 func (o *orderV0) isAmazonFulfilled() bool { return strings.EqualFold(o.FulfillmentChannel, "AFN") }
 
-// toOrder builds the canonical order of o with items. An Amazon-fulfilled
-// order keeps no lines: it moves none of the seller's stock.
+// toOrder builds the canonical order of o with items.
 func (o *orderV0) toOrder(channel string, items []orderItemV0) (*connectors.Order, error) {
 	if o.AmazonOrderID == "" {
 		return nil, fmt.Errorf("order without AmazonOrderId")
@@ -99,22 +100,31 @@ func (o *orderV0) toOrder(channel string, items []orderItemV0) (*connectors.Orde
 	if err != nil {
 		return nil, fmt.Errorf("order %s: %w", o.AmazonOrderID, err)
 	}
+	return orderState(channel, o.AmazonOrderID, o.SellerOrderID, st, upd, o.isAmazonFulfilled(), items)
+}
+
+// orderState is the one place an Amazon order's canonical state is built,
+// whatever said it: getOrders/getOrder + getOrderItems (v0), searchOrders
+// or getOrder (v2026-01-01), or an ORDER_CHANGE notification's Summary. So
+// the poller, FetchOrder and a notification agree on the same facts. An
+// Amazon-fulfilled order keeps no lines: it moves none of the seller's stock.
+func orderState(channel, id, name string, st connectors.OrderStatus, updated time.Time, amazonFulfilled bool, items []orderItemV0) (*connectors.Order, error) {
 	ord := &connectors.Order{
 		Channel:   channel,
-		OrderID:   o.AmazonOrderID,
-		Name:      o.SellerOrderID,
+		OrderID:   id,
+		Name:      name,
 		Status:    st,
-		UpdatedAt: upd,
+		UpdatedAt: updated,
 		Lines:     []connectors.Line{},
 	}
-	if o.isAmazonFulfilled() {
+	if amazonFulfilled {
 		return ord, nil
 	}
 	for _, it := range items {
 		ord.Lines = append(ord.Lines, lineV0(st, it))
 	}
 	if err := ord.Validate(); err != nil {
-		return nil, fmt.Errorf("order %s: %w", o.AmazonOrderID, err)
+		return nil, fmt.Errorf("order %s: %w", id, err)
 	}
 	return ord, nil
 }

@@ -44,17 +44,19 @@ type orderV2026 struct {
 	} `json:"orderItems"`
 }
 
-// statusV2026 maps v2026-01-01's fulfillmentStatus (SCREAMING_SNAKE_CASE
-// spellings of the v0 states).
+// statusV2026 maps v2026-01-01's fulfillment.fulfillmentStatus (the
+// FulfillmentStatus enum of orders_2026-01-01.json: the v0 states in
+// SCREAMING_SNAKE_CASE, without InvoiceUnconfirmed). INVOICE_UNCONFIRMED is
+// not in that enum; it is read as v0's InvoiceUnconfirmed in case it comes.
 func statusV2026(s string) (connectors.OrderStatus, error) {
 	switch s {
 	case "PENDING", "PENDING_AVAILABILITY":
 		return connectors.StatusPending, nil
-	case "UNSHIPPED", "INVOICE_UNCONFIRMED":
+	case "UNSHIPPED":
 		return connectors.StatusOpen, nil
 	case "PARTIALLY_SHIPPED":
 		return connectors.StatusPartiallyShipped, nil
-	case "SHIPPED":
+	case "SHIPPED", "INVOICE_UNCONFIRMED":
 		return connectors.StatusShipped, nil
 	case "CANCELLED", "UNFULFILLABLE":
 		return connectors.StatusCancelled, nil
@@ -74,28 +76,26 @@ func (o *orderV2026) toOrder(channel string) (*connectors.Order, error) {
 	if err != nil {
 		return nil, fmt.Errorf("order %s: %w", o.OrderID, err)
 	}
-	ord := &connectors.Order{Channel: channel, OrderID: o.OrderID, Status: st, UpdatedAt: upd, Lines: []connectors.Line{}}
+	name := ""
 	for _, a := range o.OrderAliases {
 		if a.AliasType == "SELLER_ORDER_ID" {
-			ord.Name = a.AliasID
+			name = a.AliasID
 		}
 	}
-	if o.Fulfillment.FulfilledBy == "AMAZON" {
-		return ord, nil
-	}
+	items := make([]orderItemV0, 0, len(o.OrderItems))
 	for _, it := range o.OrderItems {
-		ord.Lines = append(ord.Lines, lineV0(st, orderItemV0{
+		items = append(items, orderItemV0{
 			OrderItemID:     it.OrderItemID,
 			SellerSKU:       it.Product.SellerSKU,
 			QuantityOrdered: it.QuantityOrdered,
 			QuantityShipped: it.Fulfillment.QuantityFulfilled,
-		}))
+		})
 	}
-	if err := ord.Validate(); err != nil {
-		return nil, fmt.Errorf("order %s: %w", o.OrderID, err)
-	}
-	return ord, nil
+	return orderState(channel, o.OrderID, name, st, upd, o.isAmazonFulfilled(), items)
 }
+
+// isAmazonFulfilled: fulfilledBy AMAZON (FBA) ships from Amazon's stock.
+func (o *orderV2026) isAmazonFulfilled() bool { return o.Fulfillment.FulfilledBy == "AMAZON" }
 
 // decodeSearchOrders parses a v2026-01-01 searchOrders answer into orders.
 func decodeSearchOrders(channel string, data []byte) ([]connectors.Order, string, error) {

@@ -107,7 +107,7 @@ func TestQueueRun(t *testing.T) {
 			t.Errorf("event %+v", e)
 		}
 	}
-	if kinds[connectors.EventOrderChanged] != "903-8868176-2219830" {
+	if kinds[connectors.EventOrder] != "903-8868176-2219830" {
 		t.Errorf("events %+v", ev)
 	}
 	if _, ok := kinds[connectors.EventStockChanged]; !ok {

@@ -28,9 +28,9 @@ func TestParseWebhook(t *testing.T) {
 		kind   connectors.EventKind
 		ignore bool
 	}{
-		{"current secret, bare ORDER_CHANGE", "POST", http.Header{testRelayHeader: {testSecretNew}}, order, 0, connectors.EventOrderChanged, false},
-		{"old secret during rotation", "POST", http.Header{testRelayHeader: {testSecretOld}}, order, 0, connectors.EventOrderChanged, false},
-		{"header name in another case", "POST", hdr("x-relay-secret", testSecretNew), order, 0, connectors.EventOrderChanged, false},
+		{"current secret, bare ORDER_CHANGE", "POST", http.Header{testRelayHeader: {testSecretNew}}, order, 0, connectors.EventOrder, false},
+		{"old secret during rotation", "POST", http.Header{testRelayHeader: {testSecretOld}}, order, 0, connectors.EventOrder, false},
+		{"header name in another case", "POST", hdr("x-relay-secret", testSecretNew), order, 0, connectors.EventOrder, false},
 		{"EventBridge MFN quantity", "POST", http.Header{testRelayHeader: {testSecretNew}}, eventBridge(t, mfn, TypeMFNQuantityChange), 0, connectors.EventStockChanged, false},
 		{"feed finished is ignored", "POST", http.Header{testRelayHeader: {testSecretNew}}, feed, 0, "", true},
 		{"missing secret", "POST", http.Header{}, order, 401, "", false},

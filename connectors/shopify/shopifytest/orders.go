@@ -56,7 +56,9 @@ type RefundLine struct {
 }
 
 // AddOrder stores o (replacing an order with its id) and returns its id.
-// A zero ID or line ID is assigned; a zero UpdatedAt is now.
+// A zero ID or line ID is assigned; a zero UpdatedAt is now. Times are
+// stored as Shopify keeps them, in whole seconds (cut, not rounded): two
+// states of an order within one second share their updated_at.
 func (s *Server) AddOrder(o Order) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -68,7 +70,16 @@ func (s *Server) AddOrder(o Order) int64 {
 		o.Name = "#" + strconv.FormatInt(o.ID, 10)
 	}
 	if o.UpdatedAt.IsZero() {
-		o.UpdatedAt = time.Now().UTC().Truncate(time.Second)
+		o.UpdatedAt = time.Now()
+	}
+	o.UpdatedAt = wholeSeconds(o.UpdatedAt)
+	if o.CancelledAt != nil {
+		at := wholeSeconds(*o.CancelledAt)
+		o.CancelledAt = &at
+	}
+	o.Refunds = append([]Refund(nil), o.Refunds...)
+	for i := range o.Refunds {
+		o.Refunds[i].CreatedAt = wholeSeconds(o.Refunds[i].CreatedAt)
 	}
 	o.Lines = append([]OrderLine(nil), o.Lines...)
 	for i := range o.Lines {
@@ -91,6 +102,9 @@ func (s *Server) Order(id int64) (Order, bool) {
 	}
 	return *o, true
 }
+
+// wholeSeconds is t as Shopify states times: UTC, whole seconds.
+func wholeSeconds(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
 
 func (o *Order) currentQuantity(l OrderLine) int64 {
 	q := l.Quantity - l.Removed

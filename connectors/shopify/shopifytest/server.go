@@ -2,11 +2,14 @@
 // and the demo simulator. It serves the GraphQL operations the shopify
 // connector sends (dispatching on the operation name), checks the access
 // token like Shopify (401 without the right X-Shopify-Access-Token),
-// keeps a cost bucket and answers THROTTLED when it is empty, reports
-// extensions.cost on every answer, pages with cursors, applies
-// inventorySetQuantities all or nothing with changeFromQuantity
-// compare-and-set and @idempotent keys, holds inventory levels and orders
-// a test can read and change, and sends correctly signed webhooks.
+// keeps a cost bucket at a standard plan's limits (raise them in Options)
+// and answers THROTTLED when it can not cover a call, refuses a query
+// over 1000 points, reports extensions.cost on every answer, pages with
+// cursors, applies inventorySetQuantities all or nothing with
+// changeFromQuantity compare-and-set, answers a used @idempotent key with
+// its first request's result and applies nothing, holds inventory levels
+// and orders a test can read and change (updated_at in whole seconds, as
+// Shopify's), and sends correctly signed webhooks.
 //
 // It is not a GraphQL engine: it reads the variables and the few sizes
 // (first: N) the connector's documents state, nothing else. It must never
@@ -26,6 +29,29 @@ import (
 	"time"
 )
 
+// Shopify's published GraphQL Admin API limits, the fake's defaults.
+//
+// The restore rate of a standard plan is 100 points a second (Advanced
+// 200, Plus 1000, enterprise 2000):
+// https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits.
+// That page gives each plan a bucket size without stating it; 2000
+// points (twenty seconds of restore) is what a standard store reports in
+// extensions.cost.throttleStatus.maximumAvailable (unverified in the
+// docs: Shopify's own answers, as in testdata/graphql_orders_page.json).
+// One query may ask for at most 1000 points, refused before it runs
+// (https://help.shopify.com/en/api/graphql-admin-api/call-limit, "Single
+// query limit"). A call the bucket can not cover is answered HTTP 200
+// with errors[].extensions.code THROTTLED, actualQueryCost null and the
+// throttle status, and runs nothing (Shopify's older page of the same
+// limits: "an {errors: [{ message: "Throttled" }]} error is returned",
+// https://help.shopify.com/en/api/graphql-admin-api/graphql-admin-api-rate-limits;
+// the HTTP status is stated on no page found: 200 is unverified).
+const (
+	StandardRestoreRate = 100
+	StandardBucketSize  = 2000
+	MaxQueryCostLimit   = 1000
+)
+
 // Options configures a fake store. Zero values take the defaults below.
 type Options struct {
 	// AccessToken is the token requests must carry (default "shpat_test_token").
@@ -39,9 +65,15 @@ type Options struct {
 	// LocationID is the store's location GID (default "gid://shopify/Location/1").
 	LocationID string
 	// BucketSize and RestoreRate are the GraphQL cost bucket (defaults
-	// 1000 points, 100 points a second: Shopify's standard plan).
+	// StandardBucketSize and StandardRestoreRate: Shopify's standard plan).
+	// Raise them for a bigger plan (Shopify Plus restores 1000 points a
+	// second), or for tests that must not wait.
 	BucketSize  float64
 	RestoreRate float64
+	// MaxQueryCost is the most one query may ask for (default
+	// MaxQueryCostLimit); a query over it, or over BucketSize, is refused
+	// with MAX_COST_EXCEEDED.
+	MaxQueryCost float64
 	// Latency delays every answer (the demo runs with ~50 ms).
 	Latency time.Duration
 	// MaxPageSize caps every connection's page (0: as asked), so tests
@@ -102,10 +134,13 @@ func New(opts Options) *Server {
 		opts.LocationID = "gid://shopify/Location/1"
 	}
 	if opts.BucketSize == 0 {
-		opts.BucketSize = 1000
+		opts.BucketSize = StandardBucketSize
 	}
 	if opts.RestoreRate == 0 {
-		opts.RestoreRate = 100
+		opts.RestoreRate = StandardRestoreRate
+	}
+	if opts.MaxQueryCost == 0 {
+		opts.MaxQueryCost = MaxQueryCostLimit
 	}
 	s := &Server{
 		opts:       opts,
@@ -232,11 +267,11 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	}
 	cost := h.cost(s, &req)
 	status := s.restoreLocked()
-	if cost > s.opts.BucketSize {
+	if maxCost := math.Min(s.opts.MaxQueryCost, s.opts.BucketSize); cost > maxCost {
 		s.mu.Unlock()
 		writeJSON(w, http.StatusOK, map[string]any{
-			"errors": []gqlError{{Message: fmt.Sprintf("Query cost is %.0f, which exceeds the single query max cost limit (%.0f).", cost, s.opts.BucketSize),
-				Extensions: map[string]any{"code": "MAX_COST_EXCEEDED", "cost": cost, "maxCost": s.opts.BucketSize}}},
+			"errors": []gqlError{{Message: fmt.Sprintf("Query cost is %.0f, which exceeds the single query max cost limit (%.0f).", cost, maxCost),
+				Extensions: map[string]any{"code": "MAX_COST_EXCEEDED", "cost": cost, "maxCost": maxCost, "documentation": "https://shopify.dev/api/usage/rate-limits"}}},
 			"extensions": map[string]any{"cost": map[string]any{"requestedQueryCost": cost, "actualQueryCost": nil, "throttleStatus": status}},
 		})
 		return

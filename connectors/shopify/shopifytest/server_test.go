@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 )
 
 func post(t *testing.T, s *Server, path, token, body string) (int, map[string]any) {
@@ -169,5 +170,93 @@ func TestIdempotentReplay(t *testing.T) {
 	"variables":{"key":"k-B","input":{"reason":"correction","name":"available","quantities":[{"changeFromQuantity":5,"quantity":7,"locationId":"gid://shopify/Location/1","inventoryItemId":` + fmt.Sprintf("%q", item) + `}]}}}`
 	if _, b := post(t, s, "/admin/api/2026-04/graphql.json", tok, reordered); len(userErrors(b)) != 0 {
 		t.Errorf("same parameters, other key order: %v", b)
+	}
+}
+
+func ordersQuery(first int, query string) string {
+	return fmt.Sprintf(`{"operationName":"ShelfsyncOrders","query":"query ShelfsyncOrders($first: Int!, $after: String, $query: String!) { orders(first: $first, after: $after, query: $query) { nodes { id updatedAt } } }","variables":{"first":%d,"query":%q}}`, first, query)
+}
+
+// TestCostLimits: by default the fake is a standard plan (a bucket of
+// 2000 points restoring 100 a second); a call the bucket can not cover is
+// answered HTTP 200 with THROTTLED and runs nothing; a query over 1000
+// points is refused whatever the bucket; Options raise the plan.
+func TestCostLimits(t *testing.T) {
+	const path = "/admin/api/2026-04/graphql.json"
+	cost := func(b map[string]any) map[string]any {
+		return b["extensions"].(map[string]any)["cost"].(map[string]any)
+	}
+	code := func(b map[string]any) any {
+		errs, _ := b["errors"].([]any)
+		if len(errs) == 0 {
+			return nil
+		}
+		return errs[0].(map[string]any)["extensions"].(map[string]any)["code"]
+	}
+
+	s := New(Options{})
+	defer s.Close()
+	tok := s.Options().AccessToken
+	var last map[string]any
+	var status int
+	for i := 0; i < 3; i++ { // 902 points each: the third finds ~196 left
+		status, last = post(t, s, path, tok, ordersQuery(30, ""))
+	}
+	ts := cost(last)["throttleStatus"].(map[string]any)
+	if status != 200 || code(last) != "THROTTLED" || last["data"] != nil || cost(last)["actualQueryCost"] != nil {
+		t.Errorf("third call: %d %v; want 200, THROTTLED, no data, actualQueryCost null", status, last)
+	}
+	if ts["maximumAvailable"] != float64(StandardBucketSize) || ts["restoreRate"] != float64(StandardRestoreRate) || ts["currentlyAvailable"].(float64) >= 902 {
+		t.Errorf("throttleStatus = %v", ts)
+	}
+	if _, b := post(t, s, path, tok, ordersQuery(34, "")); code(b) != "MAX_COST_EXCEEDED" { // 1022 points
+		t.Errorf("a query over 1000 points: %v", b)
+	}
+
+	plus := New(Options{BucketSize: 20000, RestoreRate: 1000})
+	defer plus.Close()
+	for i := 0; i < 3; i++ {
+		if _, b := post(t, plus, path, tok, ordersQuery(30, "")); code(b) != nil {
+			t.Fatalf("call %d on a raised plan: %v", i, b)
+		}
+	}
+	if _, b := post(t, plus, path, tok, ordersQuery(34, "")); code(b) != "MAX_COST_EXCEEDED" {
+		t.Errorf("a query over 1000 points on a raised plan: %v", b)
+	}
+}
+
+// TestWholeSeconds: the fake keeps and serves times as Shopify does, in
+// whole seconds: an order and its change within one second share their
+// updated_at, in GraphQL answers and webhook bodies alike.
+func TestWholeSeconds(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	at := time.Date(2026, 4, 1, 12, 0, 5, 0, time.UTC)
+	cancelled := at.Add(999 * time.Millisecond)
+	id := s.AddOrder(Order{UpdatedAt: at.Add(300 * time.Millisecond), Lines: []OrderLine{{SKU: "A", Quantity: 1}}})
+	first, _ := s.Order(id)
+	o := first
+	o.UpdatedAt, o.CancelledAt = at.Add(800*time.Millisecond), &cancelled
+	s.AddOrder(o)
+	second, _ := s.Order(id)
+	if !first.UpdatedAt.Equal(at) || !second.UpdatedAt.Equal(at) || !second.CancelledAt.Equal(at) {
+		t.Errorf("updated_at %v, then %v (cancelled %v); want both %v", first.UpdatedAt, second.UpdatedAt, second.CancelledAt, at)
+	}
+	body, err := s.WebhookBody(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hook struct {
+		UpdatedAt   string `json:"updated_at"`
+		CancelledAt string `json:"cancelled_at"`
+	}
+	if err := json.Unmarshal(body, &hook); err != nil || hook.UpdatedAt != "2026-04-01T12:00:05Z" || hook.CancelledAt != "2026-04-01T12:00:05Z" {
+		t.Errorf("webhook body times %+v (%v)", hook, err)
+	}
+	// The poll's updated_at:>= filter at that second finds it.
+	_, b := post(t, s, "/admin/api/2026-04/graphql.json", s.Options().AccessToken, ordersQuery(5, "updated_at:>='2026-04-01T12:00:05Z'"))
+	nodes := b["data"].(map[string]any)["orders"].(map[string]any)["nodes"].([]any)
+	if len(nodes) != 1 || nodes[0].(map[string]any)["updatedAt"] != "2026-04-01T12:00:05Z" {
+		t.Errorf("orders = %v", nodes)
 	}
 }

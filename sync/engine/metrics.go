@@ -58,7 +58,7 @@ func (e *Engine) gauges(ctx context.Context) error {
 		}
 		for _, name := range e.names {
 			for _, job := range []string{"poll", "reconcile", "push"} {
-				h, err := e.leases.HolderOf(ctx, job+":"+name)
+				h, err := e.leaseHolder(ctx, job, name)
 				if err != nil {
 					continue
 				}

@@ -35,7 +35,7 @@ func (e *Engine) Status(ctx context.Context, name string) (ChannelStatus, error)
 		return s, err
 	}
 	for _, job := range []string{"poll", "reconcile", "push"} {
-		if s.Leases[job], err = e.leases.HolderOf(ctx, job+":"+name); err != nil {
+		if s.Leases[job], err = e.leaseHolder(ctx, job, name); err != nil {
 			return s, err
 		}
 	}
@@ -52,4 +52,13 @@ func (e *Engine) Outbox(name string) (*outbox.Outbox, bool) {
 		return nil, false
 	}
 	return ch.outbox, true
+}
+
+// leaseHolder is who holds a channel's job lease ("" when free). The push
+// lease lives in the channel's outbox (it fences what the pusher records).
+func (e *Engine) leaseHolder(ctx context.Context, job, name string) (string, error) {
+	if job == "push" {
+		return e.leases.HolderOfKey(ctx, e.channels[name].outbox.LeaseKey())
+	}
+	return e.leases.HolderOf(ctx, job+":"+name)
 }

@@ -1,12 +1,28 @@
 // Package lease gives a scheduled job a Redis lease, so it runs once at a
 // time across every replica of the daemon and never overlaps itself.
 //
-// A lease is one key holding a random token, with an expiry. Acquire sets it
-// only if absent; Renew and Release touch it only while it still holds our
-// token, so a replica that lost its lease (a long GC pause, a network
-// partition) can never extend or delete another replica's lease. While a
-// job runs under Hold, the lease is renewed at a third of its TTL; if a
-// renewal finds the lease gone, the job's context is cancelled.
+// A lease is one key holding this process's name and a random token, with
+// an expiry. Acquire sets it only if absent; Renew and Release touch it
+// only while it still holds our value, so a replica that lost its lease (a
+// long GC pause, a network partition) can never extend or delete another
+// replica's lease. While a job runs under Hold, the lease is renewed at a
+// third of its TTL; if a renewal finds the lease gone, the job's context is
+// cancelled.
+//
+// A restarted process takes over the leases its dead predecessor held
+// instead of waiting for them to expire: a holder is named
+// "<instance>:<pid>" (instance: SHELFSYNC_INSTANCE_ID, else the host
+// name), and a lease held under our instance by a process that is not
+// running here any more — another pid that no longer exists, or our own
+// pid (a container restarted as pid 1) with a value this process never
+// wrote — is taken at once. Two live processes never take each other's
+// lease; replicas that share a host name must set distinct
+// SHELFSYNC_INSTANCE_ID values.
+//
+// The lease's value is unique per acquisition, so it is also a fencing
+// token: Lease.Key and Lease.Value let a writer check, atomically with its
+// write, that it still holds the lease (the pusher does, when it records
+// what a channel accepted).
 package lease
 
 import (
@@ -16,6 +32,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -37,21 +57,73 @@ end
 return 0`)
 )
 
+// takeoverScript replaces the lease's value only if it still is the one
+// seen (a dead predecessor's): KEYS[1] lease, ARGV: seen, new, ttl ms.
+var takeoverScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0`)
+
 // Manager hands out leases under a key prefix.
 type Manager struct {
 	rdb    redis.UniversalClient
 	prefix string
 	holder string // this process's name, stored in the lease for the admin API
+	// instance and pid parse holder when it has the "<instance>:<pid>"
+	// form; pid is 0 otherwise (no takeover).
+	instance string
+	pid      int
+	// alive says whether a process of this host runs with pid.
+	alive func(pid int) bool
+
+	mu   sync.Mutex
+	mine map[string]int // values this process wrote and still holds
+}
+
+// InstanceEnv names the environment variable that gives this replica a
+// stable identity across restarts (default: the host name).
+const InstanceEnv = "SHELFSYNC_INSTANCE_ID"
+
+// DefaultHolder is "<instance>:<pid>".
+func DefaultHolder() string {
+	inst := os.Getenv(InstanceEnv)
+	if inst == "" {
+		inst, _ = os.Hostname()
+	}
+	return fmt.Sprintf("%s:%d", inst, os.Getpid())
 }
 
 // NewManager makes leases under prefix+"lease:". holder names this process
-// (host:pid when empty).
+// (DefaultHolder when empty).
 func NewManager(rdb redis.UniversalClient, prefix, holder string) *Manager {
 	if holder == "" {
-		h, _ := os.Hostname()
-		holder = fmt.Sprintf("%s:%d", h, os.Getpid())
+		holder = DefaultHolder()
 	}
-	return &Manager{rdb: rdb, prefix: prefix + "lease:", holder: holder}
+	m := &Manager{rdb: rdb, prefix: prefix + "lease:", holder: holder, alive: processAlive, mine: map[string]int{}}
+	m.instance, m.pid = splitHolder(holder)
+	return m
+}
+
+// splitHolder parses "<instance>:<pid>"; pid 0 when holder is not of that form.
+func splitHolder(holder string) (string, int) {
+	i := strings.LastIndexByte(holder, ':')
+	if i <= 0 {
+		return holder, 0
+	}
+	pid, err := strconv.Atoi(holder[i+1:])
+	if err != nil || pid <= 0 {
+		return holder, 0
+	}
+	return holder[:i], pid
+}
+
+// processAlive reports whether a process with pid runs on this host (as
+// far as this process can see: EPERM means it exists).
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // Holder is this process's name.
@@ -65,36 +137,101 @@ type Lease struct {
 	ttl   time.Duration
 }
 
+// Key is the lease's Redis key.
+func (l *Lease) Key() string { return l.key }
+
+// Value is what the lease key holds while the lease is ours: a fencing
+// token, unique to this acquisition.
+func (l *Lease) Value() string { return l.token }
+
 // Acquire takes the lease name for ttl, or returns ErrHeld.
 func (m *Manager) Acquire(ctx context.Context, name string, ttl time.Duration) (*Lease, error) {
+	return m.AcquireKey(ctx, m.prefix+name, ttl)
+}
+
+// AcquireKey is Acquire with the lease at key, a full Redis key (a lease
+// that must share a hash tag with the keys it fences).
+func (m *Manager) AcquireKey(ctx context.Context, key string, ttl time.Duration) (*Lease, error) {
 	var b [12]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, fmt.Errorf("lease token: %w", err)
 	}
 	token := m.holder + "/" + hex.EncodeToString(b[:])
-	ok, err := m.rdb.SetNX(ctx, m.prefix+name, token, ttl).Result()
+	ok, err := m.rdb.SetNX(ctx, key, token, ttl).Result()
 	if err != nil {
-		return nil, fmt.Errorf("acquiring lease %s: %w", name, err)
+		return nil, fmt.Errorf("acquiring lease %s: %w", key, err)
 	}
 	if !ok {
-		return nil, ErrHeld
+		if ok, err = m.takeOver(ctx, key, token, ttl); err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, ErrHeld
+		}
 	}
-	return &Lease{m: m, key: m.prefix + name, token: token, ttl: ttl}, nil
+	m.mu.Lock()
+	m.mine[token]++
+	m.mu.Unlock()
+	return &Lease{m: m, key: key, token: token, ttl: ttl}, nil
+}
+
+// takeOver takes the lease at key if its holder is this instance's dead
+// predecessor (see the package comment).
+func (m *Manager) takeOver(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+	if m.pid == 0 {
+		return false, nil
+	}
+	seen, err := m.rdb.Get(ctx, key).Result()
+	if errors.Is(err, redis.Nil) {
+		return false, nil // released meanwhile: the next try takes it
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading lease %s: %w", key, err)
+	}
+	inst, pid := splitHolder(holderOf(seen))
+	if inst != m.instance || pid == 0 {
+		return false, nil
+	}
+	if pid == m.pid {
+		m.mu.Lock()
+		ours := m.mine[seen] > 0
+		m.mu.Unlock()
+		if ours {
+			return false, nil // this process holds it (a job still running)
+		}
+	} else if m.alive(pid) {
+		return false, nil
+	}
+	n, err := takeoverScript.Run(ctx, m.rdb, []string{key}, seen, token, ttl.Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("taking over lease %s: %w", key, err)
+	}
+	return n == 1, nil
+}
+
+// holderOf strips the token from a lease's value.
+func holderOf(v string) string {
+	if i := len(v) - 25; i > 0 && v[i] == '/' {
+		return v[:i]
+	}
+	return v
 }
 
 // HolderOf returns who holds the lease name ("" when free).
 func (m *Manager) HolderOf(ctx context.Context, name string) (string, error) {
-	v, err := m.rdb.Get(ctx, m.prefix+name).Result()
+	return m.HolderOfKey(ctx, m.prefix+name)
+}
+
+// HolderOfKey returns who holds the lease at key ("" when free).
+func (m *Manager) HolderOfKey(ctx context.Context, key string) (string, error) {
+	v, err := m.rdb.Get(ctx, key).Result()
 	if errors.Is(err, redis.Nil) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("reading lease %s: %w", name, err)
+		return "", fmt.Errorf("reading lease %s: %w", key, err)
 	}
-	if i := len(v) - 25; i > 0 && v[i] == '/' {
-		return v[:i], nil
-	}
-	return v, nil
+	return holderOf(v), nil
 }
 
 // Renew extends the lease; ErrHeld if it is no longer ours.
@@ -111,6 +248,11 @@ func (l *Lease) Renew(ctx context.Context) error {
 
 // Release gives the lease up if it is still ours.
 func (l *Lease) Release(ctx context.Context) error {
+	l.m.mu.Lock()
+	if l.m.mine[l.token]--; l.m.mine[l.token] <= 0 {
+		delete(l.m.mine, l.token)
+	}
+	l.m.mu.Unlock()
 	if err := releaseScript.Run(ctx, l.m.rdb, []string{l.key}, l.token).Err(); err != nil {
 		return fmt.Errorf("releasing lease: %w", err)
 	}
@@ -121,10 +263,17 @@ func (l *Lease) Release(ctx context.Context) error {
 // replica has it), renews it every ttl/3 while fn runs, cancels fn's
 // context if the lease is lost, and releases it when fn returns.
 func (m *Manager) Hold(ctx context.Context, name string, ttl time.Duration, fn func(context.Context) error) error {
-	l, err := m.Acquire(ctx, name, ttl)
+	return m.HoldKey(ctx, m.prefix+name, ttl, func(ctx context.Context, _ *Lease) error { return fn(ctx) })
+}
+
+// HoldKey is Hold with the lease at key (see AcquireKey); fn is given the
+// lease, for fencing its writes.
+func (m *Manager) HoldKey(ctx context.Context, key string, ttl time.Duration, fn func(context.Context, *Lease) error) error {
+	l, err := m.AcquireKey(ctx, key, ttl)
 	if err != nil {
 		return err
 	}
+	name := key
 	jobCtx, cancel := context.WithCancelCause(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -143,7 +292,7 @@ func (m *Manager) Hold(ctx context.Context, name string, ttl time.Duration, fn f
 			}
 		}
 	}()
-	err = fn(jobCtx)
+	err = fn(jobCtx, l)
 	cancel(nil)
 	<-done
 	// Release even when ctx is over: a fresh context bounded in time.

@@ -3,6 +3,7 @@ package lease
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -102,5 +103,106 @@ func TestHoldRunsOnceAcrossManagersAndCancelsOnLoss(t *testing.T) {
 	}
 	if v, _ := rdb.Get(ctx, prefix+"lease:job").Result(); v != "intruder" {
 		t.Fatalf("release removed the intruder's lease: %q", v)
+	}
+}
+
+// TestRestartTakesOverItsOwnLease: a process that restarts under the same
+// instance takes over the leases its dead predecessor held at once; a
+// live process's lease, another instance's, and its own running job's
+// are never taken.
+func TestRestartTakesOverItsOwnLease(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	running := map[int]bool{100: true, 200: true}
+	mgr := func(holder string) *Manager {
+		m := NewManager(rdb, prefix, holder)
+		m.alive = func(pid int) bool { return running[pid] }
+		return m
+	}
+	cases := []struct {
+		name      string
+		before    string // the holder that took the lease first
+		dies      bool   // its process is gone (not running any more)
+		after     string // the holder that asks next
+		takesOver bool
+	}{
+		{"restart with a new pid after kill -9", "host-a:100", true, "host-a:200", true},
+		{"another live process on the same host", "host-a:100", false, "host-a:200", false},
+		{"a container restarted as the same pid", "host-a:1", false, "host-a:1", true},
+		{"another instance", "host-a:100", true, "host-b:200", false},
+		{"holders without a pid", "a", true, "a", false},
+	}
+	for i, c := range cases {
+		name := fmt.Sprintf("job-%d", i)
+		first := mgr(c.before)
+		if _, err := first.Acquire(ctx, name, time.Minute); err != nil {
+			t.Fatalf("%s: first acquire: %v", c.name, err)
+		}
+		if c.dies {
+			_, pid := splitHolder(c.before)
+			delete(running, pid)
+		}
+		second := mgr(c.after)
+		l, err := second.Acquire(ctx, name, time.Minute)
+		if c.takesOver {
+			if err != nil {
+				t.Fatalf("%s: %v, want the lease taken over", c.name, err)
+			}
+			if h, _ := second.HolderOf(ctx, name); h != c.after {
+				t.Fatalf("%s: holder %q after takeover", c.name, h)
+			}
+			if err := l.Renew(ctx); err != nil {
+				t.Fatalf("%s: renew after takeover: %v", c.name, err)
+			}
+		} else if !errors.Is(err, ErrHeld) {
+			t.Fatalf("%s: %v, want ErrHeld", c.name, err)
+		}
+		running[100], running[200] = true, true
+	}
+
+	// A job of this very process that still runs is never taken over by
+	// the same process (a scheduled job never overlaps itself).
+	self := mgr("host-c:300")
+	running[300] = true
+	held, err := self.Acquire(ctx, "own", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := self.Acquire(ctx, "own", time.Minute); !errors.Is(err, ErrHeld) {
+		t.Fatalf("second acquire by the holder itself: %v, want ErrHeld", err)
+	}
+	if err := held.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := self.Acquire(ctx, "own", time.Minute); err != nil {
+		t.Fatalf("acquire after release: %v", err)
+	}
+}
+
+// TestLeaseValueFences: the old holder's value no longer matches after a
+// takeover, so a write fenced by it can tell.
+func TestLeaseValueFences(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	old := NewManager(rdb, prefix, "h:10")
+	old.alive = func(int) bool { return false }
+	lo, err := old.AcquireKey(ctx, prefix+"{x}:lease", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	neu := NewManager(rdb, prefix, "h:11")
+	neu.alive = func(int) bool { return false }
+	ln, err := neu.AcquireKey(ctx, prefix+"{x}:lease", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lo.Value() == ln.Value() {
+		t.Fatal("two acquisitions share a value")
+	}
+	if v, _ := rdb.Get(ctx, lo.Key()).Result(); v != ln.Value() {
+		t.Fatalf("lease holds %q, want the new holder's value", v)
+	}
+	if err := lo.Renew(ctx); !errors.Is(err, ErrHeld) {
+		t.Fatalf("old holder renews: %v, want ErrHeld", err)
 	}
 }

@@ -13,6 +13,8 @@ package outbox
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -25,7 +27,7 @@ import (
 type Outbox struct {
 	rdb     redis.UniversalClient
 	channel string
-	keys    []string // want, accepted, urgent, normal, since, attempts, parked, reasons, taken, next
+	keys    []string // want, accepted, urgent, normal, since, attempts, parked, reasons, taken, next, attempt, lease
 }
 
 // Key indexes into Outbox.keys (and KEYS in the scripts).
@@ -40,12 +42,14 @@ const (
 	kReasons
 	kTaken
 	kNext
+	kAttempt
+	kLease
 )
 
 // New returns channel's outbox under prefix. No I/O.
 func New(rdb redis.UniversalClient, prefix, channel string) *Outbox {
 	tag := prefix + "{outbox:" + channel + "}:"
-	names := []string{"want", "accepted", "urgent", "normal", "since", "attempts", "parked", "reasons", "taken", "next"}
+	names := []string{"want", "accepted", "urgent", "normal", "since", "attempts", "parked", "reasons", "taken", "next", "attempt", "lease"}
 	keys := make([]string, len(names))
 	for i, n := range names {
 		keys[i] = tag + n
@@ -55,6 +59,11 @@ func New(rdb redis.UniversalClient, prefix, channel string) *Outbox {
 
 // Channel is the channel's name.
 func (o *Outbox) Channel() string { return o.channel }
+
+// LeaseKey is where the channel's push lease lives: in the outbox's hash
+// tag, so Complete can check it (fencing) in the same script on a Redis
+// Cluster.
+func (o *Outbox) LeaseKey() string { return o.keys[kLease] }
 
 // Want is a quantity to list.
 type Want struct {
@@ -75,12 +84,16 @@ type Want struct {
 	Echo int64
 }
 
-// enqueueScript: ARGV = now_ms, then per item sku, qty, cause_ms, force, echo.
-// Returns the number of items queued (the rest were unchanged).
+// enqueueScript: ARGV = now_ms, nonce, then per item sku, qty, cause_ms,
+// force, echo. Returns the number of items queued (the rest were
+// unchanged). An item queued with a value other than the one it waited
+// with, or forced, or after an echo, is a new intended write: it gets a new
+// attempt id (nonce:index, unique since the nonce is random per call); one
+// queued again with the value it has keeps its attempt.
 var enqueueScript = redis.NewScript(`
-local now = tonumber(ARGV[1])
+local now, nonce = tonumber(ARGV[1]), ARGV[2]
 local queued = 0
-for i = 2, #ARGV, 5 do
+for i = 3, #ARGV, 5 do
   local sku, qty, cause, force, echo = ARGV[i], tonumber(ARGV[i+1]), tonumber(ARGV[i+2]), ARGV[i+3] == '1', tonumber(ARGV[i+4])
   local acc = redis.call('HGET', KEYS[2], sku)
   if acc and echo > 0 then
@@ -111,6 +124,9 @@ for i = 2, #ARGV, 5 do
   elseif parked then
     redis.call('HSET', KEYS[1], sku, qty)
   else
+    if force or echo > 0 or redis.call('HGET', KEYS[1], sku) ~= ARGV[i+1] or redis.call('HEXISTS', KEYS[11], sku) == 0 then
+      redis.call('HSET', KEYS[11], sku, nonce .. ':' .. i)
+    end
     redis.call('HSET', KEYS[1], sku, qty)
     local urgent = qty == 0 or (acc ~= false and qty < tonumber(acc))
     local into, other = KEYS[4], KEYS[3]
@@ -152,12 +168,17 @@ type Batch struct {
 func EnqueueAll(ctx context.Context, rdb redis.UniversalClient, batches []Batch) ([]int, error) {
 	now := time.Now()
 	args := make([][]any, len(batches))
+	var nb [8]byte
+	if _, err := rand.Read(nb[:]); err != nil {
+		return nil, fmt.Errorf("outbox enqueue: attempt nonce: %w", err)
+	}
+	nonce := hex.EncodeToString(nb[:])
 	for i, b := range batches {
 		if len(b.Wants) == 0 {
 			continue
 		}
-		a := make([]any, 0, 1+5*len(b.Wants))
-		a = append(a, now.UnixMilli())
+		a := make([]any, 0, 2+5*len(b.Wants))
+		a = append(a, now.UnixMilli(), nonce)
 		for _, w := range b.Wants {
 			cause := w.Cause
 			if cause.IsZero() {
@@ -207,9 +228,13 @@ type Item struct {
 	Previous *int64
 	Attempts int64
 	Cause    time.Time
+	// Attempt identifies the intended write (connectors.QuantityUpdate.Attempt):
+	// the same across retries of one wanted value, new for a new value or a
+	// forced correction.
+	Attempt string
 }
 
-// takeScript: ARGV = now_ms, n. Returns flat [sku, want, accepted|”, attempts|”, cause|”].
+// takeScript: ARGV = now_ms, n. Returns flat [sku, want, accepted|”, attempts|”, cause|”, attempt|”].
 var takeScript = redis.NewScript(`
 local now, n = tonumber(ARGV[1]), tonumber(ARGV[2])
 local skus = redis.call('ZRANGE', KEYS[3], '-inf', now, 'BYSCORE', 'LIMIT', 0, n)
@@ -228,6 +253,7 @@ for _, s in ipairs(skus) do
   out[#out+1] = redis.call('HGET', KEYS[2], s) or ''
   out[#out+1] = redis.call('HGET', KEYS[6], s) or ''
   out[#out+1] = redis.call('ZSCORE', KEYS[5], s) or ''
+  out[#out+1] = redis.call('HGET', KEYS[11], s) or ''
 end
 return out`)
 
@@ -240,8 +266,8 @@ func (o *Outbox) Due(ctx context.Context, n int, now time.Time) ([]Item, error) 
 	if err != nil {
 		return nil, fmt.Errorf("outbox %s due: %w", o.channel, err)
 	}
-	items := make([]Item, 0, len(flat)/5)
-	for i := 0; i+4 < len(flat); i += 5 {
+	items := make([]Item, 0, len(flat)/6)
+	for i := 0; i+5 < len(flat); i += 6 {
 		it := Item{SKU: flat[i]}
 		q, err := strconv.ParseInt(flat[i+1], 10, 64)
 		if err != nil {
@@ -256,6 +282,7 @@ func (o *Outbox) Due(ctx context.Context, n int, now time.Time) ([]Item, error) 
 		if ms, err := strconv.ParseFloat(flat[i+4], 64); err == nil {
 			it.Cause = time.UnixMilli(int64(ms))
 		}
+		it.Attempt = flat[i+5]
 		items = append(items, it)
 	}
 	return items, nil
@@ -296,13 +323,19 @@ type Outcome struct {
 	Stale bool
 }
 
-// completeScript: ARGV = per item: sku, qty, kind (a=accepted, r=retry,
-// p=park, s=stale), reported|”, retry_ms, reason. Returns, per accepted
-// item, its cause (ms), or ” when it is not known which changes the pushed
-// value carried. Every outcome ends the item's flight (taken, next).
+// completeScript: ARGV = the push lease's value (” for no check), then per
+// item: sku, qty, kind (a=accepted, r=retry, p=park, s=stale), reported|”,
+// retry_ms, reason. Returns, per accepted item, its cause (ms), or ” when
+// it is not known which changes the pushed value carried. Every outcome
+// ends the item's flight (taken, next). A pusher that no longer holds the
+// lease records nothing (error FENCED): its items stay queued for the
+// holder, who pushes them again.
 var completeScript = redis.NewScript(`
+if ARGV[1] ~= '' and redis.call('GET', KEYS[12]) ~= ARGV[1] then
+  return redis.error_reply('FENCED the push lease is held by another pusher')
+end
 local out = {}
-for i = 1, #ARGV, 6 do
+for i = 2, #ARGV, 6 do
   local sku, qty, kind, reported, retry, reason = ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], tonumber(ARGV[i+4]), ARGV[i+5]
   local nextc = redis.call('ZSCORE', KEYS[10], sku)
   redis.call('HDEL', KEYS[9], sku)
@@ -316,6 +349,7 @@ for i = 1, #ARGV, 6 do
       redis.call('ZREM', KEYS[4], sku)
       redis.call('ZREM', KEYS[5], sku)
       redis.call('HDEL', KEYS[6], sku)
+      redis.call('HDEL', KEYS[11], sku)
       out[#out+1] = cause
     elseif nextc then
       -- A newer want came while the push was on the wire: the accepted
@@ -334,6 +368,7 @@ for i = 1, #ARGV, 6 do
       redis.call('ZREM', KEYS[5], sku)
       redis.call('HSET', KEYS[7], sku, qty)
       redis.call('HSET', KEYS[8], sku, reason)
+      redis.call('HDEL', KEYS[11], sku)
     else
       if kind == 'r' then redis.call('HINCRBY', KEYS[6], sku, 1) end
       redis.call('HSET', KEYS[8], sku, reason)
@@ -346,16 +381,24 @@ for i = 1, #ARGV, 6 do
 end
 return out`)
 
+// ErrFenced: the pusher recording outcomes no longer holds the channel's
+// push lease; nothing was recorded.
+var ErrFenced = errors.New("push lease lost: outcomes not recorded")
+
 // Complete records the outcomes of a push. For each accepted item it
 // returns the cause time of the oldest change the pushed value carried
 // (for the latency metric); zero times for the rest. An item whose want
 // changed while it was on the wire stays queued, waiting from the first
 // change after its value was taken (Due), not from the one just pushed.
-func (o *Outbox) Complete(ctx context.Context, outcomes []Outcome) ([]time.Time, error) {
+// fence is the value of the push lease the caller holds (LeaseKey): when
+// the lease holds another value, nothing is recorded and ErrFenced is
+// returned. "" records without the check (tests, tools).
+func (o *Outbox) Complete(ctx context.Context, fence string, outcomes []Outcome) ([]time.Time, error) {
 	if len(outcomes) == 0 {
 		return nil, nil
 	}
-	args := make([]any, 0, 6*len(outcomes))
+	args := make([]any, 0, 1+6*len(outcomes))
+	args = append(args, fence)
 	for _, oc := range outcomes {
 		kind := "r"
 		switch {
@@ -373,6 +416,9 @@ func (o *Outbox) Complete(ctx context.Context, outcomes []Outcome) ([]time.Time,
 		args = append(args, oc.SKU, strconv.FormatInt(oc.Quantity, 10), kind, rep, oc.RetryAt.UnixMilli(), oc.Reason)
 	}
 	res, err := completeScript.Run(ctx, o.rdb, o.keys, args...).StringSlice()
+	if redis.HasErrorPrefix(err, "FENCED") {
+		return nil, fmt.Errorf("outbox %s complete: %w", o.channel, ErrFenced)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("outbox %s complete: %w", o.channel, err)
 	}

@@ -2,6 +2,8 @@ package outbox
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -36,7 +38,7 @@ func TestLatestValueWinsAndUnchangedIsNotQueued(t *testing.T) {
 	if len(items) != 1 || items[0].Quantity != 7 || items[0].Previous != nil {
 		t.Fatalf("due %+v, want one item A=7 with no previous", items)
 	}
-	if _, err := ob.Complete(ctx, []Outcome{{SKU: "A", Quantity: 7, Accepted: true}}); err != nil {
+	if _, err := ob.Complete(ctx, "", []Outcome{{SKU: "A", Quantity: 7, Accepted: true}}); err != nil {
 		t.Fatal(err)
 	}
 	n, err := ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 7}})
@@ -52,13 +54,13 @@ func TestLatestValueWinsAndUnchangedIsNotQueued(t *testing.T) {
 	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 5}})
 	inflight, _ := ob.Due(ctx, 10, time.Now())
 	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 7}})
-	if _, err := ob.Complete(ctx, []Outcome{{SKU: "A", Quantity: inflight[0].Quantity, Accepted: true}}); err != nil {
+	if _, err := ob.Complete(ctx, "", []Outcome{{SKU: "A", Quantity: inflight[0].Quantity, Accepted: true}}); err != nil {
 		t.Fatal(err)
 	}
 	if items, _ := ob.Due(ctx, 10, time.Now()); len(items) != 1 || items[0].Quantity != 7 || *items[0].Previous != 5 {
 		t.Fatalf("after the in-flight 5 was accepted, want 7 queued against 5: %+v", items)
 	}
-	ob.Complete(ctx, []Outcome{{SKU: "A", Quantity: 7, Accepted: true}})
+	ob.Complete(ctx, "", []Outcome{{SKU: "A", Quantity: 7, Accepted: true}})
 	// Force queues it anyway (reconcile: the channel really differs).
 	if n, _ := ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 7, Force: true}}); n != 1 {
 		t.Fatalf("forced enqueue queued %d", n)
@@ -92,7 +94,7 @@ func TestFailuresRetryLaterThenPark(t *testing.T) {
 	ctx := context.Background()
 	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 1}, {SKU: "B", Quantity: 2}})
 	later := time.Now().Add(time.Hour)
-	if _, err := ob.Complete(ctx, []Outcome{
+	if _, err := ob.Complete(ctx, "", []Outcome{
 		{SKU: "A", Quantity: 1, RetryAt: later, Reason: "retry: 500"},
 		{SKU: "B", Quantity: 2, Park: true, Reason: "unknown on channel"},
 	}); err != nil {
@@ -120,7 +122,7 @@ func TestFailuresRetryLaterThenPark(t *testing.T) {
 		t.Fatalf("parked item with a new value not queued: %+v", items)
 	}
 	// ...and so does a forced one.
-	ob.Complete(ctx, []Outcome{{SKU: "B", Quantity: 3, Park: true, Reason: "refused"}})
+	ob.Complete(ctx, "", []Outcome{{SKU: "B", Quantity: 3, Park: true, Reason: "refused"}})
 	ob.Enqueue(ctx, []Want{{SKU: "B", Quantity: 3, Force: true}})
 	if items, _ := ob.Due(ctx, 10, later.Add(time.Second)); len(items) != 2 {
 		t.Fatalf("forced parked item not queued: %+v", items)
@@ -141,7 +143,7 @@ func TestAcceptOfAnOlderValueKeepsTheNewerQueued(t *testing.T) {
 	}
 	items, _ := ob.Due(ctx, 10, time.Now())
 	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 2, Cause: t1}}) // a sale while the push was in flight
-	causes, err := ob.Complete(ctx, []Outcome{{SKU: "A", Quantity: items[0].Quantity, Accepted: true}})
+	causes, err := ob.Complete(ctx, "", []Outcome{{SKU: "A", Quantity: items[0].Quantity, Accepted: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +159,7 @@ func TestAcceptOfAnOlderValueKeepsTheNewerQueued(t *testing.T) {
 	if !items[0].Cause.Equal(t1) {
 		t.Fatalf("queued item's cause = %v, want %v", items[0].Cause, t1)
 	}
-	causes, err = ob.Complete(ctx, []Outcome{{SKU: "A", Quantity: 2, Accepted: true}})
+	causes, err = ob.Complete(ctx, "", []Outcome{{SKU: "A", Quantity: 2, Accepted: true}})
 	if err != nil || !causes[0].Equal(t1) {
 		t.Fatalf("second push: causes %v, err %v; want %v", causes, err, t1)
 	}
@@ -180,7 +182,7 @@ func TestChangeBeforeARetakeTravelsWithIt(t *testing.T) {
 		t.Fatalf("retake: %+v", items)
 	}
 	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 1, Cause: t0.Add(2 * time.Second)}})
-	causes, err := ob.Complete(ctx, []Outcome{{SKU: "A", Quantity: 3, Accepted: true}})
+	causes, err := ob.Complete(ctx, "", []Outcome{{SKU: "A", Quantity: 3, Accepted: true}})
 	if err != nil || !causes[0].Equal(t0) {
 		t.Fatalf("causes %v, err %v", causes, err)
 	}
@@ -190,7 +192,7 @@ func TestChangeBeforeARetakeTravelsWithIt(t *testing.T) {
 	}
 	// A failed push ends the flight too: a change after it is timed with
 	// the item's oldest change, which the next push carries.
-	ob.Complete(ctx, []Outcome{{SKU: "A", Quantity: 1, RetryAt: time.Now().Add(-time.Millisecond)}})
+	ob.Complete(ctx, "", []Outcome{{SKU: "A", Quantity: 1, RetryAt: time.Now().Add(-time.Millisecond)}})
 	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 0, Cause: t0.Add(3 * time.Second)}})
 	items, _ = ob.Due(ctx, 10, time.Now())
 	if len(items) != 1 || items[0].Quantity != 0 || !items[0].Cause.Equal(t0.Add(2*time.Second)) {
@@ -224,7 +226,7 @@ func TestStaleRetriesAreNotFailedAttempts(t *testing.T) {
 	seven := int64(7)
 	at := time.Now().Add(time.Minute)
 	for i := 0; i < 3; i++ {
-		if _, err := ob.Complete(ctx, []Outcome{{SKU: "A", Quantity: 5, Stale: true, Reported: &seven, RetryAt: at}}); err != nil {
+		if _, err := ob.Complete(ctx, "", []Outcome{{SKU: "A", Quantity: 5, Stale: true, Reported: &seven, RetryAt: at}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -244,7 +246,7 @@ func TestEchoLowersTheCompareFigureAndStillPushes(t *testing.T) {
 	ctx := context.Background()
 	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 10}})
 	items, _ := ob.Due(ctx, 10, time.Now())
-	if _, err := ob.Complete(ctx, []Outcome{{SKU: "A", Quantity: items[0].Quantity, Accepted: true}}); err != nil {
+	if _, err := ob.Complete(ctx, "", []Outcome{{SKU: "A", Quantity: items[0].Quantity, Accepted: true}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
@@ -271,8 +273,108 @@ func TestEchoLowersTheCompareFigureAndStillPushes(t *testing.T) {
 		if len(items) != 1 || items[0].Quantity != c.queueQty || items[0].Previous == nil || *items[0].Previous != c.prev {
 			t.Fatalf("%s: queued %+v", c.name, items)
 		}
-		if _, err := ob.Complete(ctx, []Outcome{{SKU: "A", Quantity: items[0].Quantity, Accepted: true}}); err != nil {
+		if _, err := ob.Complete(ctx, "", []Outcome{{SKU: "A", Quantity: items[0].Quantity, Accepted: true}}); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestAttemptsNameIntendedWrites: a wanted value keeps its attempt across
+// retries and re-queues of the same value; a new value, the same value
+// wanted again after another (A, B, A), and a forced correction are new
+// attempts. A channel that replays writes by key (Shopify's @idempotent)
+// builds its key from them, so A-B-A never replays the first A.
+func TestAttemptsNameIntendedWrites(t *testing.T) {
+	ob := newOutbox(t)
+	ctx := context.Background()
+	due := func() Item {
+		t.Helper()
+		items, err := ob.Due(ctx, 10, time.Now().Add(time.Hour))
+		if err != nil || len(items) != 1 {
+			t.Fatalf("due %+v %v, want one item", items, err)
+		}
+		if items[0].Attempt == "" {
+			t.Fatalf("item without an attempt: %+v", items[0])
+		}
+		return items[0]
+	}
+	enqueue := func(w Want) {
+		t.Helper()
+		if _, err := ob.Enqueue(ctx, []Want{w}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]string{}
+	fresh := func(what string, it Item) {
+		t.Helper()
+		if prev, ok := seen[it.Attempt]; ok {
+			t.Fatalf("%s reuses the attempt of %s (%s)", what, prev, it.Attempt)
+		}
+		seen[it.Attempt] = what
+	}
+
+	enqueue(Want{SKU: "A", Quantity: 5})
+	a1 := due()
+	fresh("A=5", a1)
+	// A retry keeps the attempt.
+	if _, err := ob.Complete(ctx, "", []Outcome{{SKU: "A", Quantity: 5, RetryAt: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	if r := due(); r.Attempt != a1.Attempt {
+		t.Fatalf("retry has attempt %s, want %s", r.Attempt, a1.Attempt)
+	}
+	// The same value queued again while it waits keeps it too.
+	enqueue(Want{SKU: "A", Quantity: 5})
+	if r := due(); r.Attempt != a1.Attempt {
+		t.Fatalf("same value re-queued: attempt %s, want %s", r.Attempt, a1.Attempt)
+	}
+	if _, err := ob.Complete(ctx, "", []Outcome{{SKU: "A", Quantity: 5, Accepted: true}}); err != nil {
+		t.Fatal(err)
+	}
+	for i, q := range []int64{6, 5, 6} {
+		enqueue(Want{SKU: "A", Quantity: q})
+		it := due()
+		fresh(fmt.Sprintf("write %d (A=%d)", i+2, q), it)
+		if _, err := ob.Complete(ctx, "", []Outcome{{SKU: "A", Quantity: q, Accepted: true}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A forced correction of the value the channel accepted is a new write.
+	enqueue(Want{SKU: "A", Quantity: 6, Force: true})
+	fresh("forced A=6", due())
+}
+
+// TestCompleteIsFencedByThePushLease: outcomes recorded under a lease
+// value that is no longer the lease's are refused whole, and the items
+// stay queued for the new holder.
+func TestCompleteIsFencedByThePushLease(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ob := New(rdb, prefix, "shop")
+	ctx := context.Background()
+	if _, err := ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ob.Due(ctx, 10, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.Set(ctx, ob.LeaseKey(), "new-holder", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ob.Complete(ctx, "old-holder", []Outcome{{SKU: "A", Quantity: 3, Accepted: true}})
+	if !errors.Is(err, ErrFenced) {
+		t.Fatalf("complete under a lost lease: %v, want ErrFenced", err)
+	}
+	if _, ok, _ := ob.Accepted(ctx, "A"); ok {
+		t.Fatal("a fenced pusher recorded an accepted value")
+	}
+	items, err := ob.Due(ctx, 10, time.Now())
+	if err != nil || len(items) != 1 || items[0].Quantity != 3 {
+		t.Fatalf("after a fenced complete: due %+v %v, want A=3 still queued", items, err)
+	}
+	if _, err := ob.Complete(ctx, "new-holder", []Outcome{{SKU: "A", Quantity: 3, Accepted: true}}); err != nil {
+		t.Fatalf("complete by the holder: %v", err)
+	}
+	if q, ok, _ := ob.Accepted(ctx, "A"); !ok || q != 3 {
+		t.Fatalf("accepted %d %v, want 3", q, ok)
 	}
 }

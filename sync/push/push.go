@@ -78,7 +78,7 @@ func (p *Pusher) Wake() {
 // tries again, so another replica's pusher works meanwhile.
 func (p *Pusher) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
-		err := p.o.Leases.Hold(ctx, "push:"+p.o.Channel, p.o.LeaseTTL, p.loop)
+		err := p.o.Leases.HoldKey(ctx, p.o.Outbox.LeaseKey(), p.o.LeaseTTL, p.loop)
 		switch {
 		case ctx.Err() != nil:
 		case errors.Is(err, lease.ErrHeld):
@@ -97,7 +97,7 @@ func (p *Pusher) Run(ctx context.Context) error {
 // ingest may have filled the outbox.
 const idle = 250 * time.Millisecond
 
-func (p *Pusher) loop(ctx context.Context) error {
+func (p *Pusher) loop(ctx context.Context, l *lease.Lease) error {
 	p.o.Metrics.LeaseHeld.WithLabelValues(p.o.Channel).Set(1)
 	defer p.o.Metrics.LeaseHeld.WithLabelValues(p.o.Channel).Set(0)
 	lastStats := time.Time{}
@@ -136,7 +136,9 @@ func (p *Pusher) loop(ctx context.Context) error {
 		if len(items) == 0 {
 			continue
 		}
-		p.push(ctx, items)
+		if err := p.push(ctx, l.Value(), items); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -157,11 +159,14 @@ func (p *Pusher) sleep(ctx context.Context) {
 	}
 }
 
-func (p *Pusher) push(ctx context.Context, items []outbox.Item) {
+// push sends one batch and records its outcomes under the lease value
+// fence. It returns an error only when the lease was lost (the outcomes
+// were not recorded: the new holder pushes the items again).
+func (p *Pusher) push(ctx context.Context, fence string, items []outbox.Item) error {
 	ch := p.o.Channel
 	updates := make([]connectors.QuantityUpdate, len(items))
 	for i, it := range items {
-		updates[i] = connectors.QuantityUpdate{SKU: it.SKU, Quantity: it.Quantity, Previous: it.Previous}
+		updates[i] = connectors.QuantityUpdate{SKU: it.SKU, Quantity: it.Quantity, Previous: it.Previous, Attempt: it.Attempt}
 	}
 	p.o.Metrics.Calls.WithLabelValues(ch).Inc()
 	p.o.Metrics.BatchSize.WithLabelValues(ch).Observe(float64(len(items)))
@@ -227,7 +232,10 @@ func (p *Pusher) push(ctx context.Context, items []outbox.Item) {
 	// be pushed again.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	causes, cerr := p.o.Outbox.Complete(cctx, outcomes)
+	causes, cerr := p.o.Outbox.Complete(cctx, fence, outcomes)
+	if errors.Is(cerr, outbox.ErrFenced) {
+		return cerr
+	}
 	if cerr != nil {
 		p.o.Logger.Error().Err(cerr).Msg("recording push results; the items will be pushed again")
 	}
@@ -247,6 +255,7 @@ func (p *Pusher) push(ctx context.Context, items []outbox.Item) {
 	if stale && p.o.OnStale != nil {
 		p.o.OnStale(ch)
 	}
+	return nil
 }
 
 // staleHold is how long an item refused by a stale compare waits for the

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,8 +18,10 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the testdata golden files")
 
-// sharedFixtures is the project's conformance set, beside the repository.
-const sharedFixtures = "../../../shared/conformance/fixtures/ebay"
+// sharedFixturesEnv names the project's shared conformance fixtures
+// directory (one folder per channel kind). CI sets it when the shared set
+// is checked out; when it is unset only the copies in testdata/ are read.
+const sharedFixturesEnv = "SHELFSYNC_FIXTURES"
 
 // vectorsSHA256 is the fixture's hash in the conformance SOURCES.md: the
 // local copy must stay verbatim.
@@ -35,15 +38,14 @@ func TestVectorsCopyIsVerbatim(t *testing.T) {
 	}
 }
 
-// TestNormalizeGolden: every testdata payload, and every shared eBay
-// fixture, normalizes to its golden events (or its golden error).
+// TestNormalizeGolden: every testdata payload (the published eBay
+// fixtures are copied there verbatim) normalizes to its golden events (or
+// its golden error).
 func TestNormalizeGolden(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	shared, _ := filepath.Glob(filepath.Join(sharedFixtures, "*.json"))
-	files = append(files, shared...)
 	n := 0
 	for _, f := range files {
 		if strings.HasSuffix(f, ".golden.json") {
@@ -55,30 +57,8 @@ func TestNormalizeGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			events, err := connectors.Normalize(Kind, "ebay-test", data)
-			got := struct {
-				Events  []connectors.Event `json:"events"`
-				Ignored string             `json:"ignored,omitempty"`
-			}{Events: events}
-			switch {
-			case errors.Is(err, connectors.ErrIgnored):
-				got.Ignored = err.Error()
-			case err != nil:
-				t.Fatalf("Normalize: %v", err)
-			}
-			for _, ev := range events {
-				if ev.Order != nil {
-					if err := ev.Order.Validate(); err != nil {
-						t.Errorf("order %s: %v", ev.Order.OrderID, err)
-					}
-				}
-			}
-			out, err := json.MarshalIndent(got, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, '\n')
-			golden := filepath.Join("testdata", strings.TrimSuffix(filepath.Base(f), ".json")+".golden.json")
+			out := normalizeForGolden(t, data)
+			golden := goldenFile(f)
 			if *update {
 				if err := os.WriteFile(golden, out, 0o644); err != nil {
 					t.Fatal(err)
@@ -96,6 +76,88 @@ func TestNormalizeGolden(t *testing.T) {
 	if n < 6 {
 		t.Fatalf("only %d payloads found", n)
 	}
+}
+
+// TestNormalizeSharedFixtures runs every eBay fixture of the shared set
+// named by SHELFSYNC_FIXTURES: each must have an identical copy in
+// testdata/ (so the default run reads it) and normalize to that copy's
+// golden events. Skipped only when the variable is unset.
+func TestNormalizeSharedFixtures(t *testing.T) {
+	root := os.Getenv(sharedFixturesEnv)
+	if root == "" {
+		t.Skipf("%s is not set: only the copies in testdata/ are read", sharedFixturesEnv)
+	}
+	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+		t.Fatalf("%s=%s is not a directory of conformance fixtures (%v)", sharedFixturesEnv, root, err)
+	}
+	files, err := filepath.Glob(filepath.Join(root, Kind, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatalf("%s=%s holds no %s/*.json", sharedFixturesEnv, root, Kind)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := normalizeForGolden(t, data)
+			local := filepath.Join("testdata", filepath.Base(f))
+			mine, err := os.ReadFile(local)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				t.Fatalf("no copy %s: copy it verbatim (and name its source in testdata/README.md), then run with -update", local)
+			case err != nil:
+				t.Fatal(err)
+			case !bytes.Equal(mine, data):
+				t.Fatalf("%s differs from the shared %s: copy it again", local, f)
+			}
+			want, err := os.ReadFile(goldenFile(local))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(out, want) {
+				t.Fatalf("Normalize(%s) differs from %s:\n%s", f, goldenFile(local), out)
+			}
+		})
+	}
+}
+
+// goldenFile is the golden file of a testdata payload.
+func goldenFile(payload string) string {
+	return filepath.Join("testdata", strings.TrimSuffix(filepath.Base(payload), ".json")+".golden.json")
+}
+
+// normalizeForGolden normalizes data and renders the events (or the
+// reason it was ignored) as the golden files hold them; a refusal fails
+// the test, and every order must be consistent.
+func normalizeForGolden(t *testing.T, data []byte) []byte {
+	t.Helper()
+	events, err := connectors.Normalize(Kind, "ebay-test", data)
+	got := struct {
+		Events  []connectors.Event `json:"events"`
+		Ignored string             `json:"ignored,omitempty"`
+	}{Events: events}
+	switch {
+	case errors.Is(err, connectors.ErrIgnored):
+		got.Ignored = err.Error()
+	case err != nil:
+		t.Fatalf("Normalize: %v", err)
+	}
+	for _, ev := range events {
+		if ev.Order != nil {
+			if err := ev.Order.Validate(); err != nil {
+				t.Errorf("order %s: %v", ev.Order.OrderID, err)
+			}
+		}
+	}
+	out, err := json.MarshalIndent(got, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(out, '\n')
 }
 
 // TestOrderMapping pins the status and line rules on the written page.

@@ -13,9 +13,11 @@ package downstream
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -117,6 +119,41 @@ func (p *Publisher) Publish(ctx context.Context, o *connectors.Order) (bool, err
 		return false, err
 	}
 	return done[0], nil
+}
+
+// Handled reports, per order, whether this state of it (or a later one)
+// was published already: ingest publishes an order only after the ledger
+// applied it, so such a state needs no new look (a poll's overlap window
+// re-reads it). One round trip.
+func (p *Publisher) Handled(ctx context.Context, orders []*connectors.Order) ([]bool, error) {
+	cmds := make([]*redis.StringCmd, len(orders))
+	pipe := p.rdb.Pipeline()
+	for i, o := range orders {
+		cmds[i] = pipe.Get(ctx, p.verPrefix+o.Channel+":"+o.OrderID)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("reading published order versions: %w", err)
+	}
+	out := make([]bool, len(orders))
+	for i, o := range orders {
+		last, err := cmds[i].Result()
+		if err != nil {
+			continue
+		}
+		lv, lp, hasP := strings.Cut(last, ":")
+		v, err := strconv.ParseInt(lv, 10, 64)
+		if err != nil {
+			continue
+		}
+		switch ver := o.UpdatedAt.UnixMilli(); {
+		case v > ver:
+			out[i] = true
+		case v == ver:
+			pr, err := strconv.ParseInt(lp, 10, 64)
+			out[i] = !hasP || (err == nil && pr >= Progress(o))
+		}
+	}
+	return out, nil
 }
 
 // PublishMany is Publish of several orders in one round trip; each order

@@ -130,3 +130,38 @@ func TestForwarderSignsAndRetriesUntilAccepted(t *testing.T) {
 		t.Fatalf("pending after delivery: %+v %v", pending, err)
 	}
 }
+
+// TestHandled: a state is handled once it, or a later state, was published.
+func TestHandled(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	p := NewPublisher(rdb, prefix, "orders", 0, time.Hour, nil)
+	ctx := context.Background()
+	cancelled := func(o *connectors.Order) *connectors.Order { o.Lines[0].Cancelled = 1; return o }
+	if _, err := p.Publish(ctx, order("1", 100)); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name  string
+		order *connectors.Order
+		want  bool
+	}{
+		{"the published state", order("1", 100), true},
+		{"an older version", order("1", 99), true},
+		{"the same version further along", cancelled(order("1", 100)), false},
+		{"a newer version", order("1", 101), false},
+		{"an order never published", order("2", 100), false},
+	}
+	orders := make([]*connectors.Order, len(cases))
+	for i, c := range cases {
+		orders[i] = c.order
+	}
+	got, err := p.Handled(ctx, orders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range cases {
+		if got[i] != c.want {
+			t.Errorf("%s: handled %v, want %v", c.name, got[i], c.want)
+		}
+	}
+}

@@ -56,41 +56,79 @@ func (e *Engine) cursorKey(ch string) string { return e.cfg.Redis.KeyPrefix + "c
 
 // poll pulls the channel's orders changed since the stored cursor (minus
 // the overlap window) onto the intake, page by page, and advances the
-// cursor only after every page is durably taken in.
+// cursor only after every page is durably taken in. The cursor only ever
+// moves forward: to the channel's own "as of" time of a complete poll
+// (connectors.OrderPoller), never back, so a quiet channel's window stays
+// the overlap. Orders whose state was already handled (the overlap re-reads
+// them) are not taken in again: they are counted as skipped.
 func (e *Engine) poll(ctx context.Context, ch *channel) error {
 	p := ch.conn.(connectors.OrderPoller)
 	since := time.Now().Add(-e.o.InitialLookback)
+	var cursor time.Time
 	if ms, err := e.o.Redis.Get(ctx, e.cursorKey(ch.cfg.Name)).Int64(); err == nil {
-		since = time.UnixMilli(ms).Add(-e.cfg.Sync.PollOverlap)
+		cursor = time.UnixMilli(ms)
+		since = cursor.Add(-e.cfg.Sync.PollOverlap)
 	} else if !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("reading poll cursor: %w", err)
 	}
-	orders := 0
+	orders, skipped := 0, 0
 	through, err := p.PollOrders(ctx, since, func(ctx context.Context, page []connectors.Order) error {
-		events := make([]connectors.Event, len(page))
-		now := time.Now()
-		for i := range page {
-			o := page[i]
-			if o.Channel == "" {
-				o.Channel = ch.cfg.Name
-			}
-			events[i] = connectors.Event{Kind: connectors.EventOrder, Channel: ch.cfg.Name, Topic: "poll", ReceivedAt: now, Order: &o}
+		fresh, err := e.unhandled(ctx, ch.cfg.Name, page)
+		if err != nil {
+			return err
 		}
-		orders += len(page)
+		skipped += len(page) - len(fresh)
+		if len(fresh) == 0 {
+			return nil
+		}
+		events := make([]connectors.Event, len(fresh))
+		now := time.Now()
+		for i, o := range fresh {
+			events[i] = connectors.Event{Kind: connectors.EventOrder, Channel: ch.cfg.Name, Topic: "poll", ReceivedAt: now, Order: o}
+		}
+		orders += len(fresh)
 		return e.intake.Put(ctx, events)
 	})
-	if err == nil && !through.IsZero() {
+	if through.Before(cursor) {
+		through = cursor
+	}
+	if err == nil && through.After(cursor) {
 		err = e.o.Redis.Set(ctx, e.cursorKey(ch.cfg.Name), through.UnixMilli(), 0).Err()
 	}
 	e.m.polledOrders.WithLabelValues(ch.cfg.Name).Add(float64(orders))
+	e.m.pollSkipped.WithLabelValues(ch.cfg.Name).Add(float64(skipped))
 	if rerr := e.board.Record(context.WithoutCancel(ctx), ch.cfg.Name, "poll", err,
-		map[string]any{"poll_orders": orders, "poll_cursor": through.UTC().Format(time.RFC3339)}); rerr != nil {
+		map[string]any{"poll_orders": orders, "poll_skipped": skipped, "poll_cursor": through.UTC().Format(time.RFC3339)}); rerr != nil {
 		e.log.Debug().Err(rerr).Msg("recording poll status")
 	}
 	if err != nil {
 		return fmt.Errorf("polling %s: %w", ch.cfg.Name, err)
 	}
 	return nil
+}
+
+// unhandled returns the orders of a polled page whose state was not
+// handled yet (downstream.Publisher.Handled), with their channel set.
+func (e *Engine) unhandled(ctx context.Context, channel string, page []connectors.Order) ([]*connectors.Order, error) {
+	orders := make([]*connectors.Order, len(page))
+	for i := range page {
+		o := page[i]
+		if o.Channel == "" {
+			o.Channel = channel
+		}
+		orders[i] = &o
+	}
+	handled, err := e.publisher.Handled(ctx, orders)
+	if err != nil {
+		return nil, err
+	}
+	fresh := orders[:0]
+	for i, o := range orders {
+		if !handled[i] {
+			fresh = append(fresh, o)
+		}
+	}
+	return fresh, nil
 }
 
 // reconcileChunk is how many SKUs one reconcile read asks the channel for.

@@ -11,6 +11,7 @@ type metrics struct {
 	driftUnits   *prometheus.GaugeVec
 	driftSKUs    *prometheus.GaugeVec
 	polledOrders *prometheus.CounterVec
+	pollSkipped  *prometheus.CounterVec
 	intentsSwept prometheus.Counter
 	intents      prometheus.Gauge
 	parkedSKUs   prometheus.Gauge
@@ -28,6 +29,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		polledOrders: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_polled_orders_total", Help: "Orders taken in by scheduled polls.",
 		}, []string{"channel"}),
+		pollSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_poll_orders_skipped_total", Help: "Orders a poll read again whose state was already handled (the overlap window); not taken in.",
+		}, []string{"channel"}),
 		intentsSwept: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shelfsync_push_intents_swept_total", Help: "Ledger push intents applied by the sweeper (crash recovery and writes by other tools).",
 		}),
@@ -41,7 +45,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "shelfsync_lease_held", Help: "1 when this replica holds the named lease at the last look.",
 		}, []string{"lease"}),
 	}
-	reg.MustRegister(m.driftUnits, m.driftSKUs, m.polledOrders, m.intentsSwept, m.intents, m.parkedSKUs, m.leaseHolder)
+	reg.MustRegister(m.driftUnits, m.driftSKUs, m.polledOrders, m.pollSkipped, m.intentsSwept, m.intents, m.parkedSKUs, m.leaseHolder)
 	return m
 }
 

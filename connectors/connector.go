@@ -46,9 +46,11 @@ type OrderPoller interface {
 	// (its error is returned, wrapped), or ctx ends. Transient HTTP failures
 	// are retried by the framework's client; what still fails is returned.
 	// through is the high-water mark the caller may store as the next
-	// cursor: the newest update time seen, or the channel's own upper bound
-	// (Amazon's LastUpdatedBefore); the caller subtracts its overlap window.
-	// The caller owns the cursor; the connector stores nothing.
+	// cursor: after a complete poll, the channel's own "as of" time (the
+	// clock when the first page was asked for, Amazon's LastUpdatedBefore),
+	// never earlier than since; after an error, the newest update time
+	// seen. The caller subtracts its overlap window and never moves its
+	// cursor back. The caller owns the cursor; the connector stores nothing.
 	PollOrders(ctx context.Context, since time.Time, emit func(context.Context, []Order) error) (through time.Time, err error)
 }
 

@@ -131,6 +131,14 @@ func (s *Server) handleCreateFeed(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusBadRequest, "InvalidInput", "feedType JSON_LISTINGS_FEED and marketplaceIds are required.")
 		return
 	}
+	// JSON_LISTINGS_FEED has a limit of its own, on top of createFeed's.
+	if !s.limits.allow(FeedTypeListings) {
+		s.mu.Lock()
+		s.throttled[FeedTypeListings]++
+		s.mu.Unlock()
+		writeQuotaExceeded(w)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d, ok := s.docs[body.InputFeedDocumentID]

@@ -14,6 +14,8 @@ type Order struct {
 	// Status is an Orders v0 OrderStatus (Pending, Unshipped, Shipped, Canceled...).
 	Status     string
 	LastUpdate time.Time
+	// Created is the purchase date (default LastUpdate).
+	Created time.Time
 	// FulfillmentChannel is MFN (default) or AFN.
 	FulfillmentChannel string
 	MarketplaceID      string
@@ -36,6 +38,9 @@ func (s *Server) AddOrder(o Order) {
 	if o.MarketplaceID == "" {
 		o.MarketplaceID = DefaultMarketplace
 	}
+	if o.Created.IsZero() {
+		o.Created = o.LastUpdate
+	}
 	o.Items = slices.Clone(o.Items)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -50,7 +55,9 @@ type pageState struct {
 	orderID  string // getOrderItems
 }
 
-// visibilityDelay: getOrders refuses a LastUpdatedBefore later than this before now.
+// visibilityDelay: getOrders and searchOrders refuse a LastUpdatedBefore
+// later than this before now ("at least two minutes before the time of the
+// request"), and take it as the end of the window when none is given.
 const visibilityDelay = 2 * time.Minute
 
 func (s *Server) handleGetOrders(w http.ResponseWriter, r *http.Request) {
@@ -118,17 +125,22 @@ func (s *Server) handleGetOrders(w http.ResponseWriter, r *http.Request) {
 		match = append(match, o)
 	}
 	s.mu.Unlock()
-	slices.SortFunc(match, func(a, b *Order) int {
-		if c := a.LastUpdate.Compare(b.LastUpdate); c != 0 {
-			return c
-		}
-		return strings.Compare(a.AmazonOrderID, b.AmazonOrderID)
-	})
+	sortOrders(match)
 	ids := make([]string, 0, len(match))
 	for _, o := range match {
 		ids = append(ids, o.AmazonOrderID)
 	}
 	s.writeOrdersPage(w, pageState{orderIDs: ids, size: size})
+}
+
+// sortOrders orders a result by update time, then id.
+func sortOrders(orders []*Order) {
+	slices.SortFunc(orders, func(a, b *Order) int {
+		if c := a.LastUpdate.Compare(b.LastUpdate); c != 0 {
+			return c
+		}
+		return strings.Compare(a.AmazonOrderID, b.AmazonOrderID)
+	})
 }
 
 func (s *Server) writeOrdersPage(w http.ResponseWriter, st pageState) {
@@ -158,7 +170,7 @@ func orderJSON(o *Order) map[string]any {
 	}
 	return map[string]any{
 		"AmazonOrderId":          o.AmazonOrderID,
-		"PurchaseDate":           o.LastUpdate.UTC().Format(time.RFC3339),
+		"PurchaseDate":           o.Created.UTC().Format(time.RFC3339),
 		"LastUpdateDate":         o.LastUpdate.UTC().Format(time.RFC3339),
 		"OrderStatus":            o.Status,
 		"FulfillmentChannel":     o.FulfillmentChannel,

@@ -1,20 +1,28 @@
 // Package amazontest is a fake Amazon for tests and the demo: the Login
 // with Amazon token endpoint, the SP-API operations shelfsync calls
-// (Orders v0, Listings Items 2021-08-01 with searchListingsItems, Feeds
-// 2021-06-30 with pre-signed document URLs) and an SQS queue speaking the
-// AWS JSON 1.0 protocol the AWS SDK for Go v2 uses, all on one httptest
-// server.
+// (Orders v0 and v2026-01-01, Listings Items 2021-08-01 with
+// searchListingsItems, Feeds 2021-06-30 with pre-signed document URLs) and
+// an SQS queue speaking the AWS JSON 1.0 protocol the AWS SDK for Go v2
+// uses, all on one httptest server.
 //
-// It checks what the real services check where a client could get it
-// wrong: the refresh-token grant and client credentials, x-amz-access-token
-// on every SP-API call (403 like Amazon when missing or expired), the
-// 2-minute bound of LastUpdatedBefore, searchListingsItems' bounds (20
-// identifiers, pageSize 20, identifiersType with identifiers), the feed
-// document's content type and pre-signed URL, SigV4 on SQS calls. It answers every SP-API call with an
-// x-amzn-RateLimit-Limit header, and can be told to throttle (429, with or
-// without Retry-After), to refuse a SKU, to fail a feed, and to answer
-// slowly. It is for tests only: it must never be used as, or to reach, the
-// real Amazon, and it keeps everything in memory. Safe for concurrent use.
+// It is strict where a client could get it wrong: the refresh-token grant
+// and client credentials, x-amz-access-token on every SP-API call (403
+// like Amazon when missing or expired), the two-minute rule of getOrders
+// and searchOrders (a LastUpdatedBefore later than now − 2 minutes is a
+// 400, and a change shows only once it is two minutes old),
+// searchOrders' parameters (one kind of window, the enums, 100 a page,
+// paginationToken with the same parameters, the FULFILLMENT dataset),
+// searchListingsItems' bounds (20 identifiers, pageSize 20,
+// identifiersType with identifiers), the feed document's content type and
+// pre-signed URL, SigV4 on SQS calls. Every operation holds Amazon's
+// published default usage plan (PublishedLimits) as a token bucket on the
+// wall clock and answers 429 QuotaExceeded when it is empty, with the
+// rate in x-amzn-RateLimit-Limit; Options.RateLimits raises a plan (a
+// large seller's), for load tests and the demo. It can also be told to
+// throttle (429, with or without Retry-After), to refuse a SKU, to fail a
+// feed, and to answer slowly. It is for tests only: it must never be used
+// as, or to reach, the real Amazon, and it keeps everything in memory.
+// Safe for concurrent use.
 package amazontest
 
 import (
@@ -23,7 +31,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -41,14 +48,6 @@ const (
 	DefaultQueueName    = "shelfsync-notifications"
 	awsAccountID        = "123456789012"
 )
-
-// publishedRates are Amazon's default usage plans, answered in
-// x-amzn-RateLimit-Limit unless Options.RateLimits says otherwise.
-var publishedRates = map[string]float64{
-	"getOrders": 0.0167, "getOrder": 0.5, "getOrderItems": 0.5,
-	"patchListingsItem": 5, "getListingsItem": 5, "searchListingsItems": 5,
-	"createFeedDocument": 0.5, "createFeed": 0.0083, "getFeed": 2, "getFeedDocument": 0.0222,
-}
 
 // Options configure a Server. Zero values take the defaults above.
 type Options struct {
@@ -72,8 +71,16 @@ type Options struct {
 	FeedPolls int
 	// GzipReports compresses processing reports (compressionAlgorithm GZIP).
 	GzipReports bool
-	// RateLimits overrides the x-amzn-RateLimit-Limit value per operation.
+	// RateLimits raises (or lowers) the usage plan of an operation:
+	// requests a second, both enforced (429 QuotaExceeded once the bucket
+	// is empty) and announced in x-amzn-RateLimit-Limit. An operation not
+	// named keeps Amazon's published default (PublishedLimits). The burst
+	// of a changed rate is the published burst or one second of the rate,
+	// whichever is larger, unless Bursts names it. The key FeedTypeListings
+	// is the JSON_LISTINGS_FEED limit (5 per 5 minutes).
 	RateLimits map[string]float64
+	// Bursts overrides the burst (bucket size) of an operation's plan.
+	Bursts map[string]int
 	// AWS credentials the SQS fake accepts, and the queue's name.
 	AWSAccessKeyID, AWSSecretAccessKey, QueueName string
 	// VisibilityTimeout hides a received message until it is deleted or
@@ -92,16 +99,20 @@ type Server struct {
 	tokens    map[string]time.Time
 	refreshes int
 	calls     map[string]int
+	limits    *buckets
+	throttled map[string]int
 	throttles map[string]*throttle
 	orders    map[string]*Order
 	pages     map[string]pageState
-	searches  map[string]searchState
-	listings  map[string]int64
-	failSKUs  map[string]string
-	docs      map[string]*document
-	feeds     map[string]*feed
-	failFeeds int
-	seq       int
+	// orderSearches are searchOrders' pagination tokens.
+	orderSearches map[string]searchOrdersState
+	searches      map[string]searchState
+	listings      map[string]int64
+	failSKUs      map[string]string
+	docs          map[string]*document
+	feeds         map[string]*feed
+	failFeeds     int
+	seq           int
 
 	queue *queue
 	// closing ends long polls, so Close does not wait out their wait time.
@@ -137,24 +148,29 @@ func New(opts Options) *Server {
 		opts.VisibilityTimeout = 30 * time.Second
 	}
 	s := &Server{
-		opts:      opts,
-		tokens:    map[string]time.Time{},
-		calls:     map[string]int{},
-		throttles: map[string]*throttle{},
-		orders:    map[string]*Order{},
-		pages:     map[string]pageState{},
-		searches:  map[string]searchState{},
-		listings:  map[string]int64{},
-		failSKUs:  map[string]string{},
-		docs:      map[string]*document{},
-		feeds:     map[string]*feed{},
-		closing:   make(chan struct{}),
+		opts:          opts,
+		tokens:        map[string]time.Time{},
+		calls:         map[string]int{},
+		limits:        newBuckets(&opts),
+		throttled:     map[string]int{},
+		throttles:     map[string]*throttle{},
+		orders:        map[string]*Order{},
+		pages:         map[string]pageState{},
+		orderSearches: map[string]searchOrdersState{},
+		searches:      map[string]searchState{},
+		listings:      map[string]int64{},
+		failSKUs:      map[string]string{},
+		docs:          map[string]*document{},
+		feeds:         map[string]*feed{},
+		closing:       make(chan struct{}),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /auth/o2/token", s.handleToken)
 	mux.HandleFunc("GET /orders/v0/orders", s.api("getOrders", s.handleGetOrders))
 	mux.HandleFunc("GET /orders/v0/orders/{id}", s.api("getOrder", s.handleGetOrder))
 	mux.HandleFunc("GET /orders/v0/orders/{id}/orderItems", s.api("getOrderItems", s.handleGetOrderItems))
+	mux.HandleFunc("GET /orders/2026-01-01/orders", s.api("searchOrders", s.handleSearchOrders))
+	mux.HandleFunc("GET /orders/2026-01-01/orders/{id}", s.api("getOrder_2026-01-01", s.handleGetOrder2026))
 	mux.HandleFunc("PATCH /listings/2021-08-01/items/{seller}/{sku}", s.api("patchListingsItem", s.handlePatchListing))
 	mux.HandleFunc("GET /listings/2021-08-01/items/{seller}/{sku}", s.api("getListingsItem", s.handleGetListing))
 	mux.HandleFunc("GET /listings/2021-08-01/items/{seller}", s.api("searchListingsItems", s.handleSearchListings))
@@ -224,17 +240,23 @@ func (s *Server) Throttle(op string, n int, retryAfter string) {
 	s.throttles[op] = &throttle{n: n, retryAfter: retryAfter}
 }
 
+// Throttled returns how many calls of op were answered 429 because its
+// usage plan's bucket was empty (injected Throttle answers not counted).
+func (s *Server) Throttled(op string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.throttled[op]
+}
+
 // api wraps an SP-API operation: latency, counting, the access token, 429
-// injection and the rate-limit header, as Amazon's front door does.
+// injection, the usage plan's token bucket and the rate-limit header, as
+// Amazon's front door does. A 403 carries no x-amzn-RateLimit-Limit (the
+// models document it on 200, 400 and 404 answers); the 429s carry it too,
+// which Amazon's models do not promise.
 func (s *Server) api(op string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.delay(r)
 		w.Header().Set("x-amzn-RequestId", s.newID())
-		rl, ok := s.opts.RateLimits[op]
-		if !ok {
-			rl = publishedRates[op]
-		}
-		w.Header().Set("x-amzn-RateLimit-Limit", strconv.FormatFloat(rl, 'f', -1, 64))
 		s.mu.Lock()
 		s.calls[op]++
 		exp, known := s.tokens[r.Header.Get("x-amz-access-token")]
@@ -249,11 +271,19 @@ func (s *Server) api(op string, h http.HandlerFunc) http.HandlerFunc {
 			writeErrors(w, http.StatusForbidden, "Unauthorized", "Access to requested resource is denied.")
 			return
 		}
+		s.setRateHeader(w, op)
 		if th != nil {
 			if th.retryAfter != "" {
 				w.Header().Set("Retry-After", th.retryAfter)
 			}
-			writeErrors(w, http.StatusTooManyRequests, "QuotaExceeded", "You exceeded your quota for the requested resource.")
+			writeQuotaExceeded(w)
+			return
+		}
+		if !s.limits.allow(op) {
+			s.mu.Lock()
+			s.throttled[op]++
+			s.mu.Unlock()
+			writeQuotaExceeded(w)
 			return
 		}
 		h(w, r)

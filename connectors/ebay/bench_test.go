@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/connectors/ebay/ebaytest"
 )
 
 // BenchmarkParseWebhook is the receiver's per-delivery cost with the
@@ -63,7 +64,9 @@ func BenchmarkNormalizeOrdersPage(b *testing.B) {
 // BenchmarkPush25 is one full batch against the local fake (offers
 // cached): the connector's and the fake's work, no network latency.
 func BenchmarkPush25(b *testing.B) {
-	e := newEnv(b, envConfig{opts: Options{RevisionCeiling: 250}})
+	// Neither the connector's revision budget nor the fake's daily limit
+	// (eBay's 250) may refuse the benchmark's thousands of revisions.
+	e := newEnv(b, envConfig{opts: Options{RevisionCeiling: 250}, fake: ebaytest.Options{RevisionsPerDay: -1}})
 	updates := make([]connectors.QuantityUpdate, 25)
 	for i := range updates {
 		sku := fmt.Sprintf("SKU-%02d", i)

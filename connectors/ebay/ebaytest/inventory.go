@@ -15,6 +15,10 @@ type inventoryItem struct {
 	sku       string
 	quantity  int64
 	revisions int
+	// day (UTC, 2006-01-02) and dayRevisions count the revisions of one
+	// day, for Options.RevisionsPerDay.
+	day          string
+	dayRevisions int
 }
 
 type offer struct {
@@ -166,8 +170,8 @@ func (s *Server) handleGetOffers(w http.ResponseWriter, r *http.Request) {
 
 // handleGetItems is GET /sell/inventory/v1/inventory_item?limit=&offset=.
 func (s *Server) handleGetItems(w http.ResponseWriter, r *http.Request) {
-	limit, offset, ok := paging(r.URL.Query(), 25, 200)
-	if !ok {
+	limit, offset, bad := paging(r.URL.Query(), 25, 200)
+	if bad != "" {
 		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 25706, Domain: "API_INVENTORY", Category: "REQUEST",
 			Message: "You have provided invalid pagination values."})
 		return
@@ -210,17 +214,34 @@ func (s *Server) handleGetItem(w http.ResponseWriter, r *http.Request) {
 }
 
 type bulkRequest struct {
-	Requests []struct {
-		SKU                        string `json:"sku"`
-		ShipToLocationAvailability *struct {
-			Quantity *int64 `json:"quantity"`
-		} `json:"shipToLocationAvailability"`
-		Offers []struct {
-			OfferID           string `json:"offerId"`
-			AvailableQuantity *int64 `json:"availableQuantity"`
-		} `json:"offers"`
-	} `json:"requests"`
+	Requests []bulkRequestItem `json:"requests"`
 }
+
+type bulkRequestItem struct {
+	SKU                        string `json:"sku"`
+	ShipToLocationAvailability *struct {
+		Quantity *int64 `json:"quantity"`
+	} `json:"shipToLocationAvailability"`
+	Offers []bulkRequestOffer `json:"offers"`
+}
+
+type bulkRequestOffer struct {
+	OfferID           string `json:"offerId"`
+	AvailableQuantity *int64 `json:"availableQuantity"`
+	// Price is accepted (eBay takes it) and left alone: the fake keeps no prices.
+	Price *struct {
+		Value    string `json:"value"`
+		Currency string `json:"currency"`
+	} `json:"price"`
+}
+
+// maxOffersPerItem is how many offers of one inventory item one call may
+// update ("up to 25 offers associated with an inventory item").
+const maxOffersPerItem = 25
+
+// DefaultRevisionsPerDay is eBay's limit: "each listing can be revised up
+// to 250 times in one calendar day".
+const DefaultRevisionsPerDay = 250
 
 type bulkResponse struct {
 	StatusCode int     `json:"statusCode"`
@@ -238,10 +259,20 @@ func (s *Server) RefuseBulk(n int) {
 	s.refuseBulk = n
 }
 
-// handleBulkUpdate is POST /sell/inventory/v1/bulk_update_price_quantity:
-// one response entry per offer (or per SKU when no offer is named); 200
-// when every entry succeeded, 207 when some did, 400 when none did.
+// handleBulkUpdate is POST /sell/inventory/v1/bulk_update_price_quantity,
+// as eBay documents it: a JSON body (Content-Type application/json) of 1
+// to 25 requests, each one SKU with at most 25 offers; one response entry
+// per offer (or per SKU when no offer is named) with its own statusCode;
+// the call answers 200 when every entry succeeded, 207 when some did, 400
+// when none did. Per entry it refuses (400, 25709) an offer named twice in
+// one request, an offer with neither availableQuantity nor price, a
+// negative quantity, and a request that updates nothing; an offer of
+// another SKU, or one eBay does not know, is 404 25713; a SKU past its
+// revisions of the UTC day (Options.RevisionsPerDay) is 400 25002.
 func (s *Server) handleBulkUpdate(w http.ResponseWriter, r *http.Request) {
+	if !jsonBody(w, r) {
+		return
+	}
 	s.mu.Lock()
 	refuse := s.refuseBulk > 0
 	if refuse {
@@ -257,53 +288,17 @@ func (s *Server) handleBulkUpdate(w http.ResponseWriter, r *http.Request) {
 	if !readBulk(w, r, &req, func() int { return len(req.Requests) }) {
 		return
 	}
-	s.mu.Lock()
-	var out []bulkResponse
 	for _, rq := range req.Requests {
-		fail, failing := s.fail[rq.SKU]
-		it, known := s.items[rq.SKU]
-		entry := func(offerID string) bulkResponse {
-			switch {
-			case failing:
-				return bulkResponse{StatusCode: fail.Status, SKU: rq.SKU, OfferID: offerID,
-					Errors: []Error{{ErrorID: fail.ErrorID, Domain: "API_INVENTORY", Category: "REQUEST", Message: fail.Message}}}
-			case !known:
-				return bulkResponse{StatusCode: http.StatusNotFound, SKU: rq.SKU, OfferID: offerID,
-					Errors: []Error{{ErrorID: 25710, Domain: "API_INVENTORY", Category: "REQUEST", Message: "We didn't find the resource/entity you are requesting."}}}
-			}
-			if offerID != "" {
-				if o, ok := s.offers[offerID]; !ok || o.sku != rq.SKU {
-					return bulkResponse{StatusCode: http.StatusNotFound, SKU: rq.SKU, OfferID: offerID,
-						Errors: []Error{{ErrorID: 25713, Domain: "API_INVENTORY", Category: "REQUEST", Message: "This Offer is not available."}}}
-				}
-			}
-			return bulkResponse{StatusCode: http.StatusOK, SKU: rq.SKU, OfferID: offerID}
+		if len(rq.Offers) > maxOffersPerItem {
+			writeErrors(w, http.StatusBadRequest, Error{ErrorID: 25709, Domain: "API_INVENTORY", Category: "REQUEST",
+				Message: "Invalid value for offers. At most 25 offers of an inventory item can be updated in one call."})
+			return
 		}
-		var entries []bulkResponse
-		if len(rq.Offers) == 0 {
-			entries = append(entries, entry(""))
-		}
-		for _, o := range rq.Offers {
-			entries = append(entries, entry(o.OfferID))
-		}
-		// Apply what succeeded.
-		okAny := false
-		for i, e := range entries {
-			if e.StatusCode != http.StatusOK {
-				continue
-			}
-			okAny = true
-			if len(rq.Offers) > 0 && rq.Offers[i].AvailableQuantity != nil {
-				s.offers[rq.Offers[i].OfferID].quantity = *rq.Offers[i].AvailableQuantity
-			}
-		}
-		if okAny && known {
-			if rq.ShipToLocationAvailability != nil && rq.ShipToLocationAvailability.Quantity != nil {
-				it.quantity = *rq.ShipToLocationAvailability.Quantity
-			}
-			it.revisions++
-		}
-		out = append(out, entries...)
+	}
+	s.mu.Lock()
+	out := make([]bulkResponse, 0, len(req.Requests))
+	for _, rq := range req.Requests {
+		out = append(out, s.bulkUpdateItem(rq)...)
 	}
 	s.mu.Unlock()
 	status, ok := http.StatusOK, 0
@@ -319,6 +314,102 @@ func (s *Server) handleBulkUpdate(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusMultiStatus
 	}
 	writeJSON(w, status, map[string]any{"responses": out})
+}
+
+// bulkUpdateItem applies one request of a bulk update and returns its
+// entries. s.mu is held.
+func (s *Server) bulkUpdateItem(rq bulkRequestItem) []bulkResponse {
+	invalid := func(msg string) Error {
+		return Error{ErrorID: 25709, Domain: "API_INVENTORY", Category: "REQUEST", Message: "Invalid value for " + msg}
+	}
+	// A refusal of the request as a whole: every entry says it.
+	var whole *Error
+	var shipTo *int64
+	if rq.ShipToLocationAvailability != nil {
+		shipTo = rq.ShipToLocationAvailability.Quantity
+	}
+	seen := map[string]bool{}
+	for _, o := range rq.Offers {
+		if seen[o.OfferID] {
+			e := invalid("offerId. Offer " + o.OfferID + " is given more than once.")
+			whole = &e
+		}
+		seen[o.OfferID] = true
+	}
+	switch {
+	case shipTo != nil && *shipTo < 0:
+		e := invalid("quantity. The quantity must be 0 or more.")
+		whole = &e
+	case shipTo == nil && len(rq.Offers) == 0:
+		e := invalid("requests. Nothing to update for SKU " + rq.SKU + ".")
+		whole = &e
+	}
+	fail, failing := s.fail[rq.SKU]
+	it, known := s.items[rq.SKU]
+	today := s.opts.Now().UTC().Format("2006-01-02")
+	overBudget := known && s.opts.RevisionsPerDay > 0 && it.day == today && it.dayRevisions >= s.opts.RevisionsPerDay
+	entry := func(o *bulkRequestOffer) bulkResponse {
+		e := bulkResponse{StatusCode: http.StatusOK, SKU: rq.SKU}
+		if o != nil {
+			e.OfferID = o.OfferID
+		}
+		refuse := func(status int, er Error) bulkResponse {
+			e.StatusCode, e.Errors = status, []Error{er}
+			return e
+		}
+		switch {
+		case whole != nil:
+			return refuse(http.StatusBadRequest, *whole)
+		case o != nil && o.AvailableQuantity == nil && o.Price == nil:
+			return refuse(http.StatusBadRequest, invalid("offers. Either availableQuantity or price is required."))
+		case o != nil && o.AvailableQuantity != nil && *o.AvailableQuantity < 0:
+			return refuse(http.StatusBadRequest, invalid("availableQuantity. The quantity must be 0 or more."))
+		case failing:
+			return refuse(fail.Status, Error{ErrorID: fail.ErrorID, Domain: "API_INVENTORY", Category: "REQUEST", Message: fail.Message})
+		case !known:
+			return refuse(http.StatusNotFound, Error{ErrorID: 25710, Domain: "API_INVENTORY", Category: "REQUEST",
+				Message: "We didn't find the resource/entity you are requesting."})
+		case overBudget:
+			return refuse(http.StatusBadRequest, Error{ErrorID: 25002, Domain: "API_INVENTORY", Category: "REQUEST",
+				Message: "A user error has occurred. This listing has been revised the maximum number of times today."})
+		}
+		if o != nil {
+			if of, ok := s.offers[o.OfferID]; !ok || of.sku != rq.SKU {
+				return refuse(http.StatusNotFound, Error{ErrorID: 25713, Domain: "API_INVENTORY", Category: "REQUEST",
+					Message: "This Offer is not available."})
+			}
+		}
+		return e
+	}
+	var entries []bulkResponse
+	if len(rq.Offers) == 0 {
+		entries = append(entries, entry(nil))
+	}
+	for i := range rq.Offers {
+		entries = append(entries, entry(&rq.Offers[i]))
+	}
+	// Apply what succeeded.
+	okAny := false
+	for i, e := range entries {
+		if e.StatusCode != http.StatusOK {
+			continue
+		}
+		okAny = true
+		if len(rq.Offers) > 0 && rq.Offers[i].AvailableQuantity != nil {
+			s.offers[rq.Offers[i].OfferID].quantity = *rq.Offers[i].AvailableQuantity
+		}
+	}
+	if okAny && known {
+		if shipTo != nil {
+			it.quantity = *shipTo
+		}
+		it.revisions++
+		if it.day != today {
+			it.day, it.dayRevisions = today, 0
+		}
+		it.dayRevisions++
+	}
+	return entries
 }
 
 // FailRead makes bulk_get_inventory_item answer f in the entry of sku: for
@@ -356,9 +447,7 @@ type bulkGetEntry struct {
 // every entry is 200, 207 when some are, 400 when none is. More than 25
 // SKUs, none, or a body that is not JSON is refused with 400 as a whole.
 func (s *Server) handleBulkGet(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		writeErrors(w, http.StatusUnsupportedMediaType, Error{ErrorID: 25001, Domain: "API_INVENTORY", Category: "REQUEST",
-			Message: "Content-Type application/json is required."})
+	if !jsonBody(w, r) {
 		return
 	}
 	var req bulkGetRequest
@@ -415,6 +504,17 @@ func readBulk(w http.ResponseWriter, r *http.Request, req any, n func() int) boo
 	if n() > maxBulkRequests {
 		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 25709, Domain: "API_INVENTORY", Category: "REQUEST",
 			Message: "Invalid value for requests. The number of requests exceeds 25."})
+		return false
+	}
+	return true
+}
+
+// jsonBody refuses (415) a body that is not declared JSON: eBay's bulk
+// calls require the Content-Type header, application/json.
+func jsonBody(w http.ResponseWriter, r *http.Request) bool {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		writeErrors(w, http.StatusUnsupportedMediaType, Error{ErrorID: 25001, Domain: "API_INVENTORY", Category: "REQUEST",
+			Message: "Content-Type application/json is required."})
 		return false
 	}
 	return true

@@ -95,37 +95,156 @@ func (o *Order) json() map[string]any {
 	}
 }
 
-// handleGetOrders is GET /sell/fulfillment/v1/order with
-// filter=lastmodifieddate:[FROM..] or [FROM..TO], limit and offset.
+// lookBack is how far back getOrders' date filters may start.
+const lookBack = 90 * 24 * time.Hour
+
+// orderFilter is a parsed getOrders filter.
+type orderFilter struct {
+	field    string // "creationdate" or "lastmodifieddate"
+	from, to time.Time
+	statuses map[string]bool // orderfulfillmentstatus; nil is any
+}
+
+func (f *orderFilter) match(o *Order) bool {
+	t := o.LastModifiedDate
+	if f.field == "creationdate" {
+		t = o.CreationDate
+	}
+	if t.Before(f.from) || (!f.to.IsZero() && t.After(f.to)) {
+		return false
+	}
+	return f.statuses == nil || f.statuses[o.OrderFulfillmentStatus]
+}
+
+// filterError is a getOrders filter eBay refuses: the error to answer.
+type filterError struct {
+	id  int
+	msg string
+}
+
+// parseOrderFilter reads getOrders' filter as eBay documents it: one or
+// more comma-separated criteria, creationdate:[FROM..] or [FROM..TO],
+// lastmodifieddate likewise (ignored when creationdate is given too), and
+// orderfulfillmentstatus:{NOT_STARTED|IN_PROGRESS} or
+// {FULFILLED|IN_PROGRESS}. Timestamps are UTC with milliseconds; a range
+// must start within the last 90 days, not after its end, and neither end
+// may be in the future. No filter at all is orders created within the
+// last 90 days.
+func parseOrderFilter(raw string, now time.Time) (*orderFilter, *filterError) {
+	f := &orderFilter{field: "creationdate", from: now.Add(-lookBack)}
+	if raw == "" {
+		return f, nil
+	}
+	var created, modified *orderFilter
+	for _, crit := range strings.Split(raw, ",") {
+		name, value, ok := strings.Cut(strings.TrimSpace(crit), ":")
+		if !ok {
+			return nil, &filterError{30700, "Invalid filter name: " + crit}
+		}
+		switch name {
+		case "creationdate", "lastmodifieddate":
+			from, to, ferr := parseDateRange(name, value, now)
+			if ferr != nil {
+				return nil, ferr
+			}
+			r := &orderFilter{field: name, from: from, to: to}
+			if name == "creationdate" {
+				created = r
+			} else {
+				modified = r
+			}
+		case "orderfulfillmentstatus":
+			switch value {
+			case "{NOT_STARTED|IN_PROGRESS}", "{IN_PROGRESS|NOT_STARTED}":
+				f.statuses = map[string]bool{"NOT_STARTED": true, "IN_PROGRESS": true}
+			case "{FULFILLED|IN_PROGRESS}", "{IN_PROGRESS|FULFILLED}":
+				f.statuses = map[string]bool{"FULFILLED": true, "IN_PROGRESS": true}
+			default:
+				return nil, &filterError{30800, "Invalid filter value " + value + " for filter orderfulfillmentstatus"}
+			}
+		default:
+			return nil, &filterError{30700, "Invalid filter name: " + name}
+		}
+	}
+	// "If creationdate and lastmodifieddate are both included, only
+	// creationdate is used."
+	switch {
+	case created != nil:
+		f.field, f.from, f.to = created.field, created.from, created.to
+	case modified != nil:
+		f.field, f.from, f.to = modified.field, modified.from, modified.to
+	}
+	return f, nil
+}
+
+// parseDateRange reads [FROM..] or [FROM..TO] with eBay's strict format.
+func parseDateRange(name, v string, now time.Time) (from, to time.Time, ferr *filterError) {
+	inner, ok := strings.CutPrefix(v, "[")
+	if ok {
+		inner, ok = strings.CutSuffix(inner, "]")
+	}
+	var a, b string
+	if ok {
+		a, b, ok = strings.Cut(inner, "..")
+	}
+	if !ok {
+		return from, to, &filterError{30800, "Invalid filter value " + v + " for filter " + name}
+	}
+	if a == "" {
+		return from, to, &filterError{30820, "Start date is missing"}
+	}
+	from, err := time.Parse(dateFormat, a)
+	if err != nil {
+		return from, to, &filterError{30810, "Invalid date format"}
+	}
+	if b != "" {
+		if to, err = time.Parse(dateFormat, b); err != nil {
+			return from, to, &filterError{30810, "Invalid date format"}
+		}
+	}
+	switch {
+	case from.After(now) || to.After(now):
+		return from, to, &filterError{30850, "Start and end dates can't be in the future"}
+	case !to.IsZero() && from.After(to):
+		return from, to, &filterError{30840, "Start date should be before end date"}
+	case from.Before(now.Add(-lookBack)):
+		return from, to, &filterError{30830, "Start date must be within 90 days of end date and current date."}
+	}
+	return from, to, nil
+}
+
+// handleGetOrders is GET /sell/fulfillment/v1/order with filter, limit
+// (1 to 200, default 50) and offset (default 0). Orders awaiting payment
+// are left out, as eBay leaves them out of getOrders; getOrder returns
+// them.
 func (s *Server) handleGetOrders(w http.ResponseWriter, r *http.Request) {
-	// eBay wants the filter's brackets percent-encoded.
+	// eBay wants the filter's brackets, braces and bar percent-encoded.
 	if strings.ContainsAny(r.URL.RawQuery, "[]{}|") {
-		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 30700, Domain: "API_FULFILLMENT", Category: "REQUEST",
+		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 30800, Domain: "API_FULFILLMENT", Category: "REQUEST",
 			Message: "Invalid filter value. The filter value must be URL encoded."})
 		return
 	}
 	q := r.URL.Query()
-	from, to, ok := parseModifiedFilter(q.Get("filter"))
-	if !ok {
-		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 30700, Domain: "API_FULFILLMENT", Category: "REQUEST",
-			Message: "Invalid filter value " + q.Get("filter") + "."})
+	filter, ferr := parseOrderFilter(q.Get("filter"), s.opts.Now())
+	if ferr != nil {
+		writeErrors(w, http.StatusBadRequest, Error{ErrorID: ferr.id, Domain: "API_FULFILLMENT", Category: "REQUEST", Message: ferr.msg})
 		return
 	}
-	if from.Before(s.opts.Now().Add(-90 * 24 * time.Hour)) {
-		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 30700, Domain: "API_FULFILLMENT", Category: "REQUEST",
-			Message: "Invalid filter value: dates can go back at most 90 days."})
+	limit, offset, bad := paging(q, 50, maxOrdersLimit)
+	switch bad {
+	case "limit":
+		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 31100, Domain: "API_FULFILLMENT", Category: "REQUEST",
+			Message: "Invalid limit: " + q.Get("limit")})
 		return
-	}
-	limit, offset, ok := paging(q, 50, maxOrdersLimit)
-	if !ok {
-		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 30800, Domain: "API_FULFILLMENT", Category: "REQUEST",
-			Message: "Invalid limit or offset."})
+	case "offset":
+		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 31000, Domain: "API_FULFILLMENT", Category: "REQUEST",
+			Message: "Invalid offset: " + q.Get("offset")})
 		return
 	}
 	s.mu.Lock()
 	var match []*Order
 	for _, o := range s.orders {
-		if !o.LastModifiedDate.Before(from) && (to.IsZero() || !o.LastModifiedDate.After(to)) {
+		if o.OrderPaymentStatus != "PENDING" && filter.match(o) {
 			match = append(match, o)
 		}
 	}
@@ -148,12 +267,18 @@ func (s *Server) handleGetOrders(w http.ResponseWriter, r *http.Request) {
 		"offset": offset,
 		"orders": page,
 	}
-	if offset+limit < total {
-		next := *r.URL
+	link := func(off int) string {
+		u := *r.URL
 		nq := r.URL.Query()
-		nq.Set("offset", strconv.Itoa(offset+limit))
-		next.RawQuery = nq.Encode()
-		resp["next"] = s.srv.URL + next.RequestURI()
+		nq.Set("offset", strconv.Itoa(off))
+		u.RawQuery = nq.Encode()
+		return s.srv.URL + u.RequestURI()
+	}
+	if offset+limit < total {
+		resp["next"] = link(offset + limit)
+	}
+	if offset > 0 {
+		resp["prev"] = link(max(offset-limit, 0))
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
@@ -175,41 +300,20 @@ func (s *Server) handleGetOrder(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, body)
 }
 
-// parseModifiedFilter reads lastmodifieddate:[FROM..] or [FROM..TO] with
-// eBay's strict timestamp format.
-func parseModifiedFilter(f string) (from, to time.Time, ok bool) {
-	rest, found := strings.CutPrefix(f, "lastmodifieddate:[")
-	if !found || !strings.HasSuffix(rest, "]") {
-		return from, to, false
-	}
-	a, b, found := strings.Cut(strings.TrimSuffix(rest, "]"), "..")
-	if !found {
-		return from, to, false
-	}
-	from, err := time.Parse(dateFormat, a)
-	if err != nil {
-		return from, to, false
-	}
-	if b != "" {
-		if to, err = time.Parse(dateFormat, b); err != nil {
-			return from, to, false
-		}
-	}
-	return from, to, true
-}
-
-func paging(q url.Values, def, max int) (limit, offset int, ok bool) {
+// paging reads limit (1 to max, default def) and offset (0 or more,
+// default 0); bad names the parameter that is not valid.
+func paging(q url.Values, def, max int) (limit, offset int, bad string) {
 	limit, offset = def, 0
 	var err error
 	if v := q.Get("limit"); v != "" {
 		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > max {
-			return 0, 0, false
+			return 0, 0, "limit"
 		}
 	}
 	if v := q.Get("offset"); v != "" {
 		if offset, err = strconv.Atoi(v); err != nil || offset < 0 {
-			return 0, 0, false
+			return 0, 0, "offset"
 		}
 	}
-	return limit, offset, true
+	return limit, offset, ""
 }

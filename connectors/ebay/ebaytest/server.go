@@ -51,8 +51,13 @@ type Options struct {
 	Latency time.Duration
 	// KeyID is the kid of the server's own signing key (default "ebaytest-key-1").
 	KeyID string
-	// Now is the clock used for token expiry (default time.Now).
+	// Now is the clock used for token expiry, getOrders' date checks and
+	// the day of the revision limit (default time.Now).
 	Now func() time.Time
+	// RevisionsPerDay is how many successful quantity updates a SKU takes
+	// in one UTC day before bulk_update_price_quantity refuses it (default
+	// DefaultRevisionsPerDay, eBay's limit; negative is no limit).
+	RevisionsPerDay int
 }
 
 // Server is the fake. Create it with New and Close it when done.
@@ -105,6 +110,9 @@ func New(opts Options) *Server {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.RevisionsPerDay == 0 {
+		opts.RevisionsPerDay = DefaultRevisionsPerDay
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

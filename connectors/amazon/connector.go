@@ -200,7 +200,9 @@ func newConnector(deps connectors.Deps, opts ...option) (*Connector, error) {
 			c.secrets = append(c.secrets, []byte(s.Value()))
 		}
 	}
-	c.orders = &ordersV0{c: c}
+	if c.orders, err = newOrderSource(c, am.OrdersAPI); err != nil {
+		return nil, fmt.Errorf("amazon: %w", err)
+	}
 	m, err := newMetrics(deps.Registerer)
 	if err != nil {
 		return nil, fmt.Errorf("amazon: %w", err)

@@ -1,15 +1,17 @@
 // Package amazon is shelfsync's connector for Amazon's Selling Partner API
-// (SP-API): it polls orders (getOrders, then getOrderItems per order),
-// fetches one order for an ORDER_CHANGE notification, takes notifications
-// from the seller's SQS queue (a Runner) and from relayed HTTP deliveries
-// (POST /webhooks/{channel}, bare or wrapped in an EventBridge event), sets
+// (SP-API): it polls orders (Orders API v2026-01-01 searchOrders, items
+// inline; or v0 getOrders, then getOrderItems per order), builds an order's
+// state from an ORDER_CHANGE notification (fetching it with getOrder only
+// when the notification does not say enough), takes notifications from the
+// seller's SQS queue (a Runner) and from relayed HTTP deliveries (POST
+// /webhooks/{channel}, bare or wrapped in an EventBridge event), sets
 // merchant-fulfilled quantities (patchListingsItem for a few SKUs, one
-// JSON_LISTINGS_FEED for many) and reads them back (getListingsItem).
+// JSON_LISTINGS_FEED for many) and reads them back (searchListingsItems).
 //
 // Every call carries a Login with Amazon access token in
 // x-amz-access-token (no SigV4 since 2023-10), is paced by a limiter per
-// operation at Amazon's published rate and burst, and retunes that limiter
-// to the x-amzn-RateLimit-Limit Amazon answers with.
+// operation a little inside Amazon's published rate and burst, and retunes
+// that limiter to the x-amzn-RateLimit-Limit Amazon answers with.
 //
 // It translates; it never decides. It must never delete an SQS message
 // before the events it carries are on the durable intake, never log or

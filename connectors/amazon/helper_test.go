@@ -40,15 +40,21 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// fastRates makes the fake answer x-amzn-RateLimit-Limit values that never
-// slow a test down.
+// fastRates is a usage plan far above Amazon's, for every operation the
+// connector calls and the JSON_LISTINGS_FEED limit: the fake enforces and
+// announces it, and it never slows a test down. Tests of pacing itself
+// leave the fake at the published plan.
 func fastRates() map[string]float64 {
-	m := map[string]float64{}
+	m := map[string]float64{amazontest.FeedTypeListings: 1000}
 	for op := range publishedLimits {
 		m[op] = 1000
 	}
 	return m
 }
+
+// pacedRate is the limiter rate of a plan's rate (computed at run time,
+// as the connector does).
+func pacedRate(v float64) float64 { return v * paceMargin }
 
 // newFake starts a fake Amazon on clk, closed when the test ends.
 func newFake(t testing.TB, clk *clock, mutate func(*amazontest.Options)) *amazontest.Server {
@@ -119,7 +125,7 @@ func newTestConnector(t testing.TB, srv *amazontest.Server, clk *clock, mutate f
 
 // ordersAPIs are the Orders API versions the connector speaks
 // (amazon.orders_api): tests of orders run against each.
-var ordersAPIs = []string{config.AmazonOrdersV0}
+var ordersAPIs = []string{config.AmazonOrdersV2026, config.AmazonOrdersV0}
 
 // withOrdersAPI sets amazon.orders_api.
 func withOrdersAPI(api string) func(*config.Channel) {

@@ -19,7 +19,9 @@ import (
 //   - a getOrderItems page: one order_changed event for its order: items
 //     alone carry no order status.
 //   - a searchOrders (v2026-01-01) page: one order event per order, items
-//     included.
+//     included; a v2026-01-01 getOrder answer ({"order": …}): its order.
+//   - an SP-API error answer ({"errors": […]}): an error naming Amazon's
+//     code and message.
 //   - a JSON_LISTINGS_FEED document, its processing report, a
 //     patchListingsItem answer: no events, no error. They are what the
 //     pusher sends and reads, not event sources.
@@ -46,6 +48,18 @@ func Normalize(channel string, data []byte) ([]connectors.Event, error) {
 			out = append(out, connectors.Event{Kind: connectors.EventOrder, Channel: channel, Topic: "searchOrders", Order: &orders[i]})
 		}
 		return out, nil
+	case has("order"):
+		o, err := decodeGetOrder2026(channel, data)
+		if err != nil {
+			return nil, err
+		}
+		return []connectors.Event{{Kind: connectors.EventOrder, Channel: channel, Topic: "getOrder", Order: o, OrderID: o.OrderID}}, nil
+	case has("errors"):
+		var eb errorBody
+		if err := json.Unmarshal(data, &eb); err != nil || len(eb.Errors) == 0 {
+			return nil, fmt.Errorf("amazon payload: an unreadable SP-API error answer")
+		}
+		return nil, fmt.Errorf("amazon payload: an SP-API error answer, no order: %s: %s", eb.Errors[0].Code, eb.Errors[0].Message)
 	case has("header") && has("messages"):
 		if _, err := decodeFeedDocument(data); err != nil {
 			return nil, err

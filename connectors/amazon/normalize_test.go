@@ -21,15 +21,26 @@ func TestNormalizeEveryFixture(t *testing.T) {
 		kinds   []connectors.EventKind
 		ids     []string // OrderID for order events, SKU for stock
 		ignored bool     // an error wrapping ErrIgnored
+		fails   bool     // an error (an SP-API error answer): no events
 	}
 	wants := map[string]want{
-		"getOrders_response.example.json":                             {kinds: []connectors.EventKind{connectors.EventOrderChanged}, ids: []string{"902-3159896-1390916"}},
-		"getOrders_response.sandbox_TEST_CASE_200.json":               {kinds: []connectors.EventKind{connectors.EventOrderChanged, connectors.EventOrderChanged}, ids: []string{"902-1845936-5435065", "902-8745147-1934268"}},
-		"getOrderItems_response.example.json":                         {kinds: []connectors.EventKind{connectors.EventOrderChanged}, ids: []string{"903-1671087-0812628"}},
-		"searchOrders_v2026-01-01_response.example.json":              {kinds: []connectors.EventKind{connectors.EventOrder}, ids: []string{"123-4567890-1234567"}},
-		"notification_ORDER_CHANGE.example.json":                      {kinds: []connectors.EventKind{connectors.EventOrder}, ids: []string{"903-8868176-2219830"}},
-		"notification_LISTINGS_ITEM_MFN_QUANTITY_CHANGE.example.json": {kinds: []connectors.EventKind{connectors.EventStockChanged}, ids: []string{"NLS-SHOES-03"}},
-		"notification_FEED_PROCESSING_FINISHED.example.json":          {ignored: true},
+		"getOrders_response.example.json":                                        {kinds: []connectors.EventKind{connectors.EventOrderChanged}, ids: []string{"902-3159896-1390916"}},
+		"getOrders_response.sandbox_TEST_CASE_200.json":                          {kinds: []connectors.EventKind{connectors.EventOrderChanged, connectors.EventOrderChanged}, ids: []string{"902-1845936-5435065", "902-8745147-1934268"}},
+		"getOrderItems_response.example.json":                                    {kinds: []connectors.EventKind{connectors.EventOrderChanged}, ids: []string{"903-1671087-0812628"}},
+		"searchOrders_v2026-01-01_response.example.json":                         {kinds: []connectors.EventKind{connectors.EventOrder}, ids: []string{"123-4567890-1234567"}},
+		"searchOrders_v2026-01-01_response.sandbox_createdAfter_2024-12-20.json": {kinds: []connectors.EventKind{connectors.EventOrder}, ids: []string{"171-2345678-9012345"}},
+		"searchOrders_v2026-01-01_response.sandbox_createdAfter_2024-12-23.json": {kinds: []connectors.EventKind{connectors.EventOrder}, ids: []string{"202-7654321-1098765"}},
+		// FBA: an order event without lines (Normalize keeps it; the poller asks for MERCHANT only).
+		"searchOrders_v2026-01-01_response.sandbox_createdAfter_2024-12-25.json": {kinds: []connectors.EventKind{connectors.EventOrder}, ids: []string{"250-1234567-8901234"}},
+		"searchOrders_v2026-01-01_response.sandbox_TEST_CASE_400.json":           {fails: true},
+		"getOrder_v2026-01-01_response.example.json":                             {kinds: []connectors.EventKind{connectors.EventOrder}, ids: []string{"202-1234567-8901234"}},
+		"getOrder_v2026-01-01_response.sandbox_028-1234567-8901234.json":         {kinds: []connectors.EventKind{connectors.EventOrder}, ids: []string{"028-1234567-8901234"}},
+		"getOrder_v2026-01-01_response.sandbox_114-9876543-1234567.json":         {kinds: []connectors.EventKind{connectors.EventOrder}, ids: []string{"114-9876543-1234567"}},
+		"getOrder_v2026-01-01_response.sandbox_171-9876543-2109876.json":         {kinds: []connectors.EventKind{connectors.EventOrder}, ids: []string{"171-9876543-2109876"}},
+		"getOrder_v2026-01-01_response.sandbox_TEST_CASE_400.json":               {fails: true},
+		"notification_ORDER_CHANGE.example.json":                                 {kinds: []connectors.EventKind{connectors.EventOrder}, ids: []string{"903-8868176-2219830"}},
+		"notification_LISTINGS_ITEM_MFN_QUANTITY_CHANGE.example.json":            {kinds: []connectors.EventKind{connectors.EventStockChanged}, ids: []string{"NLS-SHOES-03"}},
+		"notification_FEED_PROCESSING_FINISHED.example.json":                     {ignored: true},
 		// Not event sources: parsed properly by TestFeedRequestFixture,
 		// TestProcessingReportFixture and TestPatchResponseFixtures.
 		"json_listings_feed_request.example.json":                    {},
@@ -51,6 +62,12 @@ func TestNormalizeEveryFixture(t *testing.T) {
 				t.Fatalf("fixture %s has no expectation in this test", name)
 			}
 			events, err := connectors.Normalize(Kind, "amazon-us", readFixture(t, name))
+			if w.fails {
+				if err == nil || errors.Is(err, connectors.ErrIgnored) || len(events) != 0 || !strings.Contains(err.Error(), "InvalidInput") {
+					t.Fatalf("got %v, %v; want an error naming Amazon's code", events, err)
+				}
+				return
+			}
 			if w.ignored {
 				if !errors.Is(err, connectors.ErrIgnored) || len(events) != 0 {
 					t.Fatalf("got %v, %v; want no events and ErrIgnored", events, err)

@@ -9,8 +9,7 @@ import (
 
 // Orders API v2026-01-01 (searchOrders, getOrder) shapes: the camelCase model
 // that carries the items inside the order, so one call replaces getOrders +
-// getOrderItems. Only the parser is here; a v2026 orderSource beside
-// ordersV0 makes the poller use it.
+// getOrderItems. The source that calls it is ordersV2026 (poller.go).
 
 type searchOrdersPage struct {
 	Orders     []orderV2026 `json:"orders"`
@@ -18,6 +17,11 @@ type searchOrdersPage struct {
 		NextToken string `json:"nextToken"`
 	} `json:"pagination"`
 	LastUpdatedBefore string `json:"lastUpdatedBefore"`
+}
+
+// getOrderResponse2026 is v2026-01-01 getOrder's answer.
+type getOrderResponse2026 struct {
+	Order *orderV2026 `json:"order"`
 }
 
 type orderV2026 struct {
@@ -112,4 +116,20 @@ func decodeSearchOrders(channel string, data []byte) ([]connectors.Order, string
 		out = append(out, *o)
 	}
 	return out, p.Pagination.NextToken, nil
+}
+
+// decodeGetOrder2026 parses a v2026-01-01 getOrder answer into its order.
+func decodeGetOrder2026(channel string, data []byte) (*connectors.Order, error) {
+	var r getOrderResponse2026
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("getOrder response: %w", err)
+	}
+	if r.Order == nil {
+		return nil, fmt.Errorf("getOrder response without an order")
+	}
+	o, err := r.Order.toOrder(channel)
+	if err != nil {
+		return nil, fmt.Errorf("getOrder response: %w", err)
+	}
+	return o, nil
 }

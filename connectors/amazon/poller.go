@@ -9,15 +9,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
 )
 
-// ordersPageSize is getOrders' largest MaxResultsPerPage.
+// ordersPageSize is the largest page of getOrders (MaxResultsPerPage) and
+// of searchOrders (maxResultsPerPage): 1–100 in both models.
 const ordersPageSize = 100
 
 // orderSource is one version of the Orders API. The poller and FetchOrder
-// see only this, so moving to v2026-01-01 (searchOrders, items inline) is a
-// second implementation and a setting, not a rewrite.
+// see only this; amazon.orders_api picks one (v2026-01-01 by default).
 type orderSource interface {
 	// page returns the orders of one page updated in [since, before), items
 	// included, and the token of the next page ("" after the last).
@@ -26,10 +27,26 @@ type orderSource interface {
 	fetch(ctx context.Context, orderID string) (*connectors.Order, error)
 }
 
-// PollOrders implements connectors.OrderPoller with getOrders by
-// LastUpdatedAfter, NextToken paging and getOrderItems per order. Its upper
-// bound, LastUpdatedBefore, is now less Amazon's 2-minute visibility
-// delay; it is also the through it returns.
+// newOrderSource is the source of amazon.orders_api ("" is the default).
+func newOrderSource(c *Connector, api string) (orderSource, error) {
+	switch api {
+	case "", config.AmazonOrdersV2026:
+		return &ordersV2026{c: c}, nil
+	case config.AmazonOrdersV0:
+		return &ordersV0{c: c}, nil
+	}
+	return nil, fmt.Errorf("amazon.orders_api must be %s or %s, got %q", config.AmazonOrdersV2026, config.AmazonOrdersV0, api)
+}
+
+// PollOrders implements connectors.OrderPoller: orders updated from since
+// up to LastUpdatedBefore, which is now less Amazon's two-minute
+// visibility delay (searchOrders with items inline, or getOrders then
+// getOrderItems per order, per amazon.orders_api). The time it returns
+// never comes before since: on success it is LastUpdatedBefore, the
+// moment Amazon's answer is complete up to; when that moment is not
+// after since yet, nothing is asked and since comes back; on an error
+// since comes back too (pages are not in update order, so no later time
+// is safe). So a caller's cursor never moves back past its own since.
 func (c *Connector) PollOrders(ctx context.Context, since time.Time, emit func(context.Context, []connectors.Order) error) (time.Time, error) {
 	before := c.now().Add(-orderVisibilityDelay).UTC().Truncate(time.Second)
 	since = since.UTC()
@@ -40,11 +57,11 @@ func (c *Connector) PollOrders(ctx context.Context, since time.Time, emit func(c
 	for pageNo := 1; ; pageNo++ {
 		orders, next, err := c.orders.page(ctx, since, before, token)
 		if err != nil {
-			return time.Time{}, fmt.Errorf("polling orders since %s, page %d: %w", since.Format(time.RFC3339), pageNo, err)
+			return since, fmt.Errorf("polling orders since %s, page %d: %w", since.Format(time.RFC3339), pageNo, err)
 		}
 		if len(orders) > 0 {
 			if err := emit(ctx, orders); err != nil {
-				return time.Time{}, fmt.Errorf("polling orders, page %d: emit: %w", pageNo, err)
+				return since, fmt.Errorf("polling orders, page %d: emit: %w", pageNo, err)
 			}
 		}
 		if next == "" {
@@ -54,7 +71,8 @@ func (c *Connector) PollOrders(ctx context.Context, since time.Time, emit func(c
 	}
 }
 
-// FetchOrder implements connectors.OrderFetcher: getOrder and getOrderItems.
+// FetchOrder implements connectors.OrderFetcher: getOrder (v2026-01-01,
+// items inline), or getOrder and getOrderItems (v0).
 func (c *Connector) FetchOrder(ctx context.Context, orderID string) (*connectors.Order, error) {
 	o, err := c.orders.fetch(ctx, orderID)
 	if err != nil {
@@ -63,7 +81,9 @@ func (c *Connector) FetchOrder(ctx context.Context, orderID string) (*connectors
 	return o, nil
 }
 
-// ordersV0 is the Orders API v0.
+// ordersV0 is the Orders API v0 (models/orders-api-model/ordersV0.json):
+// getOrders by LastUpdatedAfter/LastUpdatedBefore, MFN only, NextToken
+// paging (the token alone), then getOrderItems per order.
 type ordersV0 struct{ c *Connector }
 
 func (s *ordersV0) page(ctx context.Context, since, before time.Time, token string) ([]connectors.Order, string, error) {
@@ -127,4 +147,63 @@ func (s *ordersV0) withItems(ctx context.Context, o *orderV0) (*connectors.Order
 		token = p.Payload.NextToken
 	}
 	return o.toOrder(s.c.name, items)
+}
+
+// ordersV2026 is the Orders API v2026-01-01 (models/orders-api-model/
+// orders_2026-01-01.json): searchOrders, whose orders carry their items,
+// so a page is one call; getOrder, items always included. The FULFILLMENT
+// dataset brings what moves stock: the order's fulfillmentStatus and
+// fulfilledBy, and each item's quantityFulfilled.
+type ordersV2026 struct{ c *Connector }
+
+// includedData2026 is the one dataset the connector needs.
+const includedData2026 = "FULFILLMENT"
+
+func (s *ordersV2026) page(ctx context.Context, since, before time.Time, token string) ([]connectors.Order, string, error) {
+	// A paginationToken comes back with every other parameter unchanged
+	// (maxResultsPerPage and includedData may change, and do not here).
+	q := url.Values{
+		"lastUpdatedAfter":  {since.Format(time.RFC3339)},
+		"lastUpdatedBefore": {before.Format(time.RFC3339)},
+		"marketplaceIds":    {strings.Join(s.c.marketplace, ",")},
+		// FBA orders ship from Amazon's stock: they move none of ours.
+		"fulfilledBy":       {"MERCHANT"},
+		"maxResultsPerPage": {strconv.Itoa(ordersPageSize)},
+		"includedData":      {includedData2026},
+	}
+	if token != "" {
+		q.Set("paginationToken", token)
+	}
+	var p searchOrdersPage
+	if _, err := s.c.call(ctx, opSearchOrders, http.MethodGet, "/orders/2026-01-01/orders", q, nil, &p); err != nil {
+		return nil, "", err
+	}
+	out := make([]connectors.Order, 0, len(p.Orders))
+	for i := range p.Orders {
+		if p.Orders[i].isAmazonFulfilled() {
+			continue // asked for MERCHANT only; never count on it
+		}
+		o, err := p.Orders[i].toOrder(s.c.name)
+		if err != nil {
+			return nil, "", fmt.Errorf("searchOrders response: %w", err)
+		}
+		out = append(out, *o)
+	}
+	return out, p.Pagination.NextToken, nil
+}
+
+func (s *ordersV2026) fetch(ctx context.Context, orderID string) (*connectors.Order, error) {
+	q := url.Values{"includedData": {includedData2026}}
+	var r getOrderResponse2026
+	if _, err := s.c.call(ctx, opGetOrder2026, http.MethodGet, "/orders/2026-01-01/orders/"+url.PathEscape(orderID), q, nil, &r); err != nil {
+		return nil, err
+	}
+	if r.Order == nil || r.Order.OrderID == "" {
+		return nil, fmt.Errorf("getOrder answered without an order: %w", connectors.ErrNotFound)
+	}
+	o, err := r.Order.toOrder(s.c.name)
+	if err != nil {
+		return nil, fmt.Errorf("getOrder response: %w", err)
+	}
+	return o, nil
 }

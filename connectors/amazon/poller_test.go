@@ -7,17 +7,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/connectors/amazon/amazontest"
 )
 
-// TestPollOrdersPaging: 250 orders over three getOrders pages, one order's
-// five items over three getOrderItems pages; orders changed in the last two
-// minutes, FBA orders and orders before since stay out.
+// TestPollOrdersPaging: 250 orders over three pages; orders changed in
+// the last two minutes, FBA orders and orders before since stay out. With
+// v0 that is three getOrders calls and one getOrderItems call per order
+// (one order's five items over three pages); with v2026-01-01 three
+// searchOrders calls and nothing else.
 func TestPollOrdersPaging(t *testing.T) {
+	for _, api := range ordersAPIs {
+		t.Run(api, func(t *testing.T) { testPollOrdersPaging(t, api) })
+	}
+}
+
+func testPollOrdersPaging(t *testing.T, api string) {
 	clk := newClock()
 	srv := newFake(t, clk, func(o *amazontest.Options) { o.ItemsPageSize = 2 })
-	c := newTestConnector(t, srv, clk, nil)
+	c := newTestConnector(t, srv, clk, withOrdersAPI(api))
 	now := clk.Now()
 	since := now.Add(-2 * time.Hour)
 	for i := range 250 {
@@ -69,11 +78,14 @@ func TestPollOrdersPaging(t *testing.T) {
 	if got.Status != connectors.StatusPending || len(got.Lines) != 5 || got.Lines[4].SKU != "SKU-4" || got.Lines[4].Quantity != 5 {
 		t.Errorf("big order: %+v", got)
 	}
-	if n := srv.Calls("getOrderItems"); n != 250+3 {
-		t.Errorf("getOrderItems calls %d, want 253", n)
+	want := map[string]int{"getOrders": 3, "getOrderItems": 250 + 3, "getOrder": 0, "searchOrders": 0, "getOrder_2026-01-01": 0}
+	if api == config.AmazonOrdersV2026 {
+		want = map[string]int{"getOrders": 0, "getOrderItems": 0, "getOrder": 0, "searchOrders": 3, "getOrder_2026-01-01": 0}
 	}
-	if n := srv.Calls("getOrders"); n != 3 {
-		t.Errorf("getOrders calls %d, want 3", n)
+	for op, n := range want {
+		if got := srv.Calls(op); got != n {
+			t.Errorf("%s calls %d, want %d", op, got, n)
+		}
 	}
 }
 
@@ -85,41 +97,89 @@ func pageSizes(pages [][]connectors.Order) []int {
 	return n
 }
 
-func TestPollOrdersNothingToAsk(t *testing.T) {
-	clk := newClock()
-	srv := newFake(t, clk, nil)
-	c := newTestConnector(t, srv, clk, nil)
-	since := clk.Now().Add(-time.Minute)
-	through, err := c.PollOrders(context.Background(), since, func(context.Context, []connectors.Order) error {
-		t.Fatal("emit called")
-		return nil
-	})
-	if err != nil || !through.Equal(since) || srv.Calls("getOrders") != 0 {
-		t.Fatalf("through %s err %v calls %d", through, err, srv.Calls("getOrders"))
+// TestPollOrdersWindow: PollOrders never returns a time before since, so
+// the caller's cursor only moves forward: LastUpdatedBefore (now − 2m10s)
+// after a complete poll; since itself when there is nothing to ask yet (no
+// call made), when a call fails or when emit fails.
+func TestPollOrdersWindow(t *testing.T) {
+	for _, api := range ordersAPIs {
+		t.Run(api, func(t *testing.T) {
+			op := map[string]string{config.AmazonOrdersV0: "getOrders", config.AmazonOrdersV2026: "searchOrders"}[api]
+			clk := newClock()
+			srv := newFake(t, clk, nil)
+			c := newTestConnector(t, srv, clk, func(ch *config.Channel) { ch.Amazon.OrdersAPI = api; ch.MaxRetries = 0 })
+			before := clk.Now().Add(-orderVisibilityDelay)
+			srv.AddOrder(amazontest.Order{AmazonOrderID: "1", Status: "Unshipped", LastUpdate: before.Add(-time.Minute),
+				Items: []amazontest.Item{{OrderItemID: "a", SellerSKU: "S", Ordered: 1}}})
+			none := func(context.Context, []connectors.Order) error { return nil }
+			for _, tc := range []struct {
+				name     string
+				since    time.Time
+				emit     func(context.Context, []connectors.Order) error
+				throttle bool
+				want     time.Time
+				err      bool
+				calls    int
+			}{
+				{"nothing to ask: since is LastUpdatedBefore", before, none, false, before, false, 0},
+				{"nothing to ask: since after it", before.Add(time.Minute), none, false, before.Add(time.Minute), false, 0},
+				{"nothing to ask: since within its second", before.Add(400 * time.Millisecond), none, false, before.Add(400 * time.Millisecond), false, 0},
+				{"a poll", before.Add(-time.Hour), none, false, before, false, 1},
+				{"a poll from within a second", before.Add(-time.Hour + 300*time.Millisecond), none, false, before, false, 1},
+				{"the call fails", before.Add(-time.Hour), none, true, before.Add(-time.Hour), true, 1},
+				{"emit fails", before.Add(-time.Hour), func(context.Context, []connectors.Order) error { return errors.New("intake down") },
+					false, before.Add(-time.Hour), true, 1},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					calls := srv.Calls(op)
+					if tc.throttle {
+						srv.Throttle(op, 1, "")
+					}
+					through, err := c.PollOrders(context.Background(), tc.since, tc.emit)
+					if (err != nil) != tc.err || !through.Equal(tc.want) || through.Before(tc.since) {
+						t.Fatalf("through %s, err %v; want %s, error %v", through, err, tc.want, tc.err)
+					}
+					if n := srv.Calls(op) - calls; n != tc.calls {
+						t.Errorf("%d %s calls, want %d", n, op, tc.calls)
+					}
+				})
+			}
+		})
 	}
 }
 
 func TestPollOrdersEmitError(t *testing.T) {
-	clk := newClock()
-	srv := newFake(t, clk, func(o *amazontest.Options) { o.OrdersPageSize = 1 })
-	c := newTestConnector(t, srv, clk, nil)
-	for i := range 3 {
-		srv.AddOrder(amazontest.Order{AmazonOrderID: fmt.Sprint(i), Status: "Shipped", LastUpdate: clk.Now().Add(-time.Hour), Items: []amazontest.Item{{OrderItemID: "a", SellerSKU: "S", Ordered: 1, Shipped: 1}}})
-	}
-	boom := errors.New("intake full")
-	_, err := c.PollOrders(context.Background(), clk.Now().Add(-2*time.Hour), func(context.Context, []connectors.Order) error { return boom })
-	if !errors.Is(err, boom) {
-		t.Fatalf("got %v, want the emit error", err)
-	}
-	if srv.Calls("getOrders") != 1 {
-		t.Errorf("asked for %d pages after emit failed, want 1", srv.Calls("getOrders"))
+	for _, api := range ordersAPIs {
+		t.Run(api, func(t *testing.T) {
+			op := map[string]string{config.AmazonOrdersV0: "getOrders", config.AmazonOrdersV2026: "searchOrders"}[api]
+			clk := newClock()
+			srv := newFake(t, clk, func(o *amazontest.Options) { o.OrdersPageSize = 1 })
+			c := newTestConnector(t, srv, clk, withOrdersAPI(api))
+			for i := range 3 {
+				srv.AddOrder(amazontest.Order{AmazonOrderID: fmt.Sprint(i), Status: "Shipped", LastUpdate: clk.Now().Add(-time.Hour), Items: []amazontest.Item{{OrderItemID: "a", SellerSKU: "S", Ordered: 1, Shipped: 1}}})
+			}
+			boom := errors.New("intake full")
+			_, err := c.PollOrders(context.Background(), clk.Now().Add(-2*time.Hour), func(context.Context, []connectors.Order) error { return boom })
+			if !errors.Is(err, boom) {
+				t.Fatalf("got %v, want the emit error", err)
+			}
+			if srv.Calls(op) != 1 {
+				t.Errorf("asked for %d pages after emit failed, want 1", srv.Calls(op))
+			}
+		})
 	}
 }
 
 func TestFetchOrder(t *testing.T) {
+	for _, api := range ordersAPIs {
+		t.Run(api, func(t *testing.T) { testFetchOrder(t, api) })
+	}
+}
+
+func testFetchOrder(t *testing.T, api string) {
 	clk := newClock()
 	srv := newFake(t, clk, nil)
-	c := newTestConnector(t, srv, clk, nil)
+	c := newTestConnector(t, srv, clk, withOrdersAPI(api))
 	upd := clk.Now().Add(-time.Minute).Truncate(time.Second)
 	srv.AddOrder(amazontest.Order{AmazonOrderID: "903-8868176-2219830", Status: "Canceled", LastUpdate: upd, Items: []amazontest.Item{
 		{OrderItemID: "OIID34853450", SellerSKU: "SellerSKUID1", Ordered: 10, Shipped: 0},
@@ -139,6 +199,16 @@ func TestFetchOrder(t *testing.T) {
 	if _, err := c.FetchOrder(context.Background(), "000-0000000-0000000"); !errors.Is(err, connectors.ErrNotFound) {
 		t.Errorf("unknown order: %v, want ErrNotFound", err)
 	}
+	// v2026-01-01 reads an order in one call; v0 needs its items too.
+	calls := map[string]int{"getOrder": 2, "getOrderItems": 1}
+	if api == config.AmazonOrdersV2026 {
+		calls = map[string]int{"getOrder_2026-01-01": 2}
+	}
+	for op, n := range calls {
+		if got := srv.Calls(op); got != n {
+			t.Errorf("%s calls %d, want %d", op, got, n)
+		}
+	}
 }
 
 // TestRateLimitHeaderAdapts: the limiter of an operation takes the rate
@@ -150,12 +220,12 @@ func TestRateLimitHeaderAdapts(t *testing.T) {
 		o.RateLimits["getOrder"] = 250
 		o.RateLimits["getOrderItems"] = 2.5
 	})
-	c := newTestConnector(t, srv, clk, nil, withLimits(1000, 100, true))
+	c := newTestConnector(t, srv, clk, withOrdersAPI(config.AmazonOrdersV0), withLimits(1000, 100, true))
 	srv.AddOrder(amazontest.Order{AmazonOrderID: "1", Status: "Shipped", LastUpdate: clk.Now(), Items: []amazontest.Item{{OrderItemID: "a", SellerSKU: "S", Ordered: 1, Shipped: 1}}})
 	if _, err := c.FetchOrder(context.Background(), "1"); err != nil {
 		t.Fatal(err)
 	}
-	for op, want := range map[string]float64{opGetOrder: 250, opGetOrderItems: 2.5, opGetOrders: 1000} {
+	for op, want := range map[string]float64{opGetOrder: pacedRate(250), opGetOrderItems: pacedRate(2.5), opGetOrders: pacedRate(1000)} {
 		if got := float64(c.limits.get(op).Limit()); got != want {
 			t.Errorf("%s limit %v, want %v", op, got, want)
 		}

@@ -179,3 +179,44 @@ func TestReadQuantities(t *testing.T) {
 		t.Errorf("got %+v", got)
 	}
 }
+
+// TestPushAtPublishedLimits: against a fake that holds Amazon's published
+// plan (patchListingsItem 5 a second, burst 5) and with the connector's
+// own published limiters, a push of 15 SKUs is paced, not refused: every
+// item is accepted, in about (15 − 5) / 5 = 2 seconds.
+func TestPushAtPublishedLimits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits on Amazon's pacing")
+	}
+	clk := newClock()
+	srv := newFake(t, clk, func(o *amazontest.Options) { o.RateLimits = nil })
+	ch := testChannel(srv)
+	deps := connectors.TestDeps(ch)
+	deps.Now = clk.Now
+	c, err := newConnector(deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var updates []connectors.QuantityUpdate
+	for i := range 15 {
+		sku := fmt.Sprintf("SKU-%02d", i)
+		srv.SetListing(sku, 1)
+		updates = append(updates, connectors.QuantityUpdate{SKU: sku, Quantity: int64(i)})
+	}
+	start := time.Now()
+	res, err := c.PushQuantities(context.Background(), updates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Status != connectors.PushAccepted {
+			t.Errorf("%+v", r)
+		}
+	}
+	if took := time.Since(start); took < 1500*time.Millisecond {
+		t.Errorf("15 patches in %s: faster than Amazon's published 5 a second", took)
+	}
+	if n := srv.Throttled("patchListingsItem"); n > 2 {
+		t.Errorf("%d patches refused with 429: the connector does not keep to the plan", n)
+	}
+}

@@ -14,6 +14,8 @@ const (
 	opGetOrders          = "getOrders"
 	opGetOrder           = "getOrder"
 	opGetOrderItems      = "getOrderItems"
+	opSearchOrders       = "searchOrders"
+	opGetOrder2026       = "getOrder_2026-01-01" // v2026-01-01's getOrder: a plan of its own
 	opPatchListingsItem  = "patchListingsItem"
 	opGetListingsItem    = "getListingsItem"
 	opSearchListings     = "searchListingsItems"
@@ -29,13 +31,19 @@ type opLimit struct {
 	Burst int
 }
 
-// publishedLimits are Amazon's default usage plans per operation (Orders v0,
-// Listings Items 2021-08-01 and Feeds 2021-06-30 reference pages). Sellers
-// with a larger plan get it told through x-amzn-RateLimit-Limit.
+// publishedLimits are Amazon's default usage plans per operation: the
+// "Usage Plan" table of each operation in Amazon's models
+// (github.com/amzn/selling-partner-api-models: models/orders-api-model/
+// ordersV0.json and orders_2026-01-01.json, models/listings-items-api-model/
+// listingsItems_2021-08-01.json, models/feeds-api-model/feeds_2021-06-30.json;
+// the same figures as the API reference pages). Sellers with a larger plan
+// get it told through x-amzn-RateLimit-Limit.
 var publishedLimits = map[string]opLimit{
 	opGetOrders:          {0.0167, 20},
 	opGetOrder:           {0.5, 30},
 	opGetOrderItems:      {0.5, 30},
+	opSearchOrders:       {0.0056, 20},
+	opGetOrder2026:       {0.5, 30},
 	opPatchListingsItem:  {5, 5},
 	opGetListingsItem:    {5, 10},
 	opSearchListings:     {5, 5},
@@ -45,8 +53,10 @@ var publishedLimits = map[string]opLimit{
 	opGetFeedDocument:    {0.0222, 10},
 }
 
-// feedsPerWindow: Amazon processes at most 5 JSON_LISTINGS_FEED submissions
-// per 5 minutes per seller and region; a bucket of 5 refilled one a minute
+// feedsPerWindow: Amazon takes at most 5 JSON_LISTINGS_FEED submissions
+// per 5 minutes per region (SP-API changelog, "Feed size and rate limit
+// changes for the JSON_LISTINGS_FEED", 2025-05-06; createFeed's own plan,
+// 0.0083/s burst 15, applies too); a bucket of 5 refilled one a minute
 // keeps within it.
 const (
 	feedBurst = 5
@@ -62,10 +72,24 @@ type limiters struct {
 	adapt bool
 }
 
+// paceMargin: each operation is paced at this share of its plan's rate,
+// and one request short of its burst. Amazon's bucket fills and drains
+// like the connector's, but requests reach it with the network's jitter,
+// and the framework's retries of a 429 do not wait on the limiter: paced
+// at exactly the plan, one early arrival starts a run of 429s, each retry
+// taking the token the next request was paced for (amazontest's strict
+// plan shows it: TestPushAtPublishedLimits). The margin absorbs both.
+const paceMargin = 0.9
+
+// paced is the limiter of a plan: its rate less the margin, its burst less one.
+func paced(p opLimit) *rate.Limiter {
+	return rate.NewLimiter(rate.Limit(p.Rate*paceMargin), max(p.Burst-1, 1))
+}
+
 func newLimiters(plans map[string]opLimit, feed *rate.Limiter) *limiters {
 	l := &limiters{ops: make(map[string]*rate.Limiter, len(plans)), feed: feed, adapt: true}
 	for op, p := range plans {
-		l.ops[op] = rate.NewLimiter(rate.Limit(p.Rate), p.Burst)
+		l.ops[op] = paced(p)
 	}
 	return l
 }
@@ -79,7 +103,8 @@ func (l *limiters) get(op string) *rate.Limiter {
 	return rate.NewLimiter(rate.Inf, 1)
 }
 
-// observe retunes op's limiter to the rate Amazon reports it applied.
+// observe retunes op's limiter to the rate Amazon reports it applied
+// (less the margin).
 // The header is absent on some errors and when Amazon has no value: then
 // the current rate stays.
 func (l *limiters) observe(op string, h http.Header) {
@@ -94,8 +119,8 @@ func (l *limiters) observe(op string, h http.Header) {
 	if !found {
 		return
 	}
-	if lim.Limit() != rate.Limit(v) {
-		lim.SetLimit(rate.Limit(v))
+	if want := rate.Limit(v * paceMargin); lim.Limit() != want {
+		lim.SetLimit(want)
 	}
 }
 

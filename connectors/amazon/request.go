@@ -85,13 +85,16 @@ func (c *Connector) call(ctx context.Context, op, method, path string, query url
 }
 
 func (c *Connector) roundTrip(ctx context.Context, op, method, path string, query url.Values, payload []byte) (int, []byte, error) {
-	if err := c.limits.get(op).Wait(ctx); err != nil {
-		return 0, nil, fmt.Errorf("amazon %s: waiting for the rate limit: %w", op, err)
-	}
+	// The access token first: a refresh takes a round trip to Login with
+	// Amazon, and a request the limiter let go must leave at once, or the
+	// next ones reach Amazon closer together than the plan allows.
 	token, err := c.tokens.Token(ctx)
 	c.noteAuth(err)
 	if err != nil {
 		return 0, nil, fmt.Errorf("amazon %s: access token: %w", op, err)
+	}
+	if err := c.limits.get(op).Wait(ctx); err != nil {
+		return 0, nil, fmt.Errorf("amazon %s: waiting for the rate limit: %w", op, err)
 	}
 	u := c.baseURL + path
 	if len(query) > 0 {

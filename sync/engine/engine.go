@@ -27,6 +27,7 @@ import (
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/inventory"
 	"github.com/shelfsync/shelfsync/sync/downstream"
+	"github.com/shelfsync/shelfsync/sync/fetch"
 	"github.com/shelfsync/shelfsync/sync/ingest"
 	"github.com/shelfsync/shelfsync/sync/intake"
 	"github.com/shelfsync/shelfsync/sync/lease"
@@ -80,8 +81,17 @@ type channel struct {
 	conn   connectors.Connector
 	outbox *outbox.Outbox
 	pusher *push.Pusher // nil when the connector can not push
+	fetch  *fetch.Queue // nil when the connector can not fetch orders
 	echoes bool         // the channel's own sales lower its listing (connectors.SaleEchoer)
 }
+
+// fetchConcurrency is how many order fetches of one channel run at once:
+// the channel's limiter paces them; more would only queue on it.
+const fetchConcurrency = 4
+
+// fetchDedupBound bounds how long a waiting fetch's order id is kept when
+// it could not be forgotten as the fetch began (see intake.Options.Coalesce).
+const fetchDedupBound = 10 * time.Minute
 
 // New builds the engine. No I/O.
 func New(o Options) (*Engine, error) {
@@ -120,6 +130,8 @@ func New(o Options) (*Engine, error) {
 	}
 	e.sched = schedule.New(e.leases, cfg.Sync.LeaseTTL, o.Logger.With().Str("component", "scheduler").Logger(), schedule.NewMetrics(reg))
 	pushMetrics := push.NewMetrics(reg)
+	fetchMetrics := fetch.NewMetrics(reg)
+	fetchers := map[string]connectors.EventSink{}
 	for _, cc := range cfg.Channels {
 		conn, ok := o.Connectors[cc.Name]
 		if !ok {
@@ -137,6 +149,18 @@ func New(o Options) (*Engine, error) {
 		if se, ok := conn.(connectors.SaleEchoer); ok && ch.pusher != nil {
 			ch.echoes = se.EchoesSales()
 		}
+		if f, ok := conn.(connectors.OrderFetcher); ok {
+			ch.fetch = fetch.New(o.Redis, fetch.Options{
+				Channel: cc.Name, Conn: f, Sink: e.intake, Concurrency: fetchConcurrency, Metrics: fetchMetrics,
+				Queue: intake.Options{
+					Prefix: prefix, Consumer: e.leases.Holder(), MaxAttempts: cfg.Sync.MaxAttempts,
+					ClaimIdle: cfg.Sync.ClaimIdle, DedupTTL: fetchDedupBound,
+					Logger: o.Logger.With().Str("component", "fetch").Str("channel", cc.Name).Logger(),
+				},
+				Logger: o.Logger.With().Str("component", "fetch").Str("channel", cc.Name).Logger(),
+			})
+			fetchers[cc.Name] = ch.fetch
+		}
 		e.channels[cc.Name] = ch
 		e.names = append(e.names, cc.Name)
 		if err := e.addJobs(ch); err != nil {
@@ -151,7 +175,7 @@ func New(o Options) (*Engine, error) {
 	e.parking = ingest.NewParking(o.Redis, prefix)
 	e.ingest = ingest.New(ingest.Options{
 		Ledger: e.ledger, Parking: e.parking, Publisher: e.publisher, Reported: e, Propagate: e.PropagateSales,
-		Channels: cfg.Channels, Locations: cfg.Locations, Connectors: o.Connectors,
+		Channels: cfg.Channels, Locations: cfg.Locations, Connectors: o.Connectors, Fetchers: fetchers,
 		Metrics: ingest.NewMetrics(reg), Logger: o.Logger.With().Str("component", "ingest").Logger(),
 	})
 	return e, nil
@@ -193,6 +217,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		ch := e.channels[name]
 		if ch.pusher != nil {
 			g.Go(func() error { return ch.pusher.Run(ctx) })
+		}
+		if ch.fetch != nil {
+			g.Go(func() error { return ch.fetch.Run(ctx) })
 		}
 	}
 	return g.Wait()

@@ -43,8 +43,18 @@ func testConfig(prefix string, names ...string) *config.Config {
 
 func newHarness(t *testing.T, rdb *redis.Client, cfg *config.Config, chans map[string]*memChannel) *harness {
 	t.Helper()
+	return newHarnessWith(t, rdb, cfg, chans, nil)
+}
+
+// newHarnessWith is newHarness with some channels' connectors replaced by
+// wrappers of their memChannel (over).
+func newHarnessWith(t *testing.T, rdb *redis.Client, cfg *config.Config, chans map[string]*memChannel, over map[string]connectors.Connector) *harness {
+	t.Helper()
 	conns := map[string]connectors.Connector{}
 	for n, c := range chans {
+		conns[n] = c
+	}
+	for n, c := range over {
 		conns[n] = c
 	}
 	e, err := New(Options{Config: cfg, Redis: rdb, Connectors: conns, Registry: prometheus.NewRegistry(), Logger: zerolog.Nop()})

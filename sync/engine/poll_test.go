@@ -45,21 +45,20 @@ func TestPollCursorOnlyMovesForwardAndSkipsHandledOrders(t *testing.T) {
 	cfg := testConfig(prefix, "shop")
 	overlap := cfg.Sync.PollOverlap
 	ch := &asOfChannel{memChannel: newMemChannel()}
-	h := newHarness(t, rdb, cfg, map[string]*memChannel{"shop": ch.memChannel})
-	// The harness built the engine on the plain memChannel: poll through
-	// the as-of one.
-	ec := *h.engine.channels["shop"]
-	ec.conn = ch
+	h := newHarnessWith(t, rdb, cfg, map[string]*memChannel{"shop": ch.memChannel}, map[string]connectors.Connector{"shop": ch})
+	ec := h.engine.channels["shop"]
 	ctx := context.Background()
 	h.engine.Ledger().Receive(ctx, inventory.Delta{Key: "r", SKU: "A", Location: "main", Quantity: 10, Reason: "initial"})
 
 	t0 := time.Now().Truncate(time.Second)
 	ch.putOrder(order("shop", "O1", t0.Add(-time.Minute).UnixMilli(), connectors.StatusOpen, connectors.Line{LineID: "1", SKU: "A", Quantity: 2}))
+	ch.mu.Lock()
 	ch.through = t0
+	ch.mu.Unlock()
 	polled := func() float64 {
 		return counterValue(t, h.engine.m.polledOrders.WithLabelValues("shop"))
 	}
-	if err := h.engine.poll(ctx, &ec); err != nil {
+	if err := h.engine.poll(ctx, ec); err != nil {
 		t.Fatal(err)
 	}
 	if got := polled(); got != 1 {
@@ -80,7 +79,7 @@ func TestPollCursorOnlyMovesForwardAndSkipsHandledOrders(t *testing.T) {
 		ch.mu.Lock()
 		ch.through = through
 		ch.mu.Unlock()
-		if err := h.engine.poll(ctx, &ec); err != nil {
+		if err := h.engine.poll(ctx, ec); err != nil {
 			t.Fatal(err)
 		}
 		if got := polled(); got != 1 {

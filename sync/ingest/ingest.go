@@ -1,19 +1,19 @@
 // Package ingest turns channel events into ledger state: a whole order
 // becomes the absolute state of each of its lines (so duplicates, late and
-// reordered events change nothing), "order changed" events fetch the order
-// through the channel's connector first, lines whose SKU the ledger does not
+// reordered events change nothing), lines whose SKU the ledger does not
 // know are parked until it does, and every order is published downstream.
-// After each change it asks for the affected SKUs' quantities to be pushed.
+// "Order changed" events are handed to the channel's fetch queue
+// (sync/fetch), which puts the fetched order back on the intake. After each
+// change it asks for the affected SKUs' quantities to be pushed.
 //
 // Ingest decides nothing about quantities (the ledger and the allocation
-// rules do) and talks to no channel except to fetch an order.
+// rules do) and talks to no channel: no marketplace I/O ever runs in the
+// shared intake workers.
 package ingest
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -69,8 +69,11 @@ type Options struct {
 	Channels   []config.Channel
 	Locations  []config.Location
 	Connectors map[string]connectors.Connector
-	Metrics    *Metrics
-	Logger     zerolog.Logger
+	// Fetchers takes, per channel, the events that name an order to fetch
+	// (sync/fetch queues); a channel without one drops such events.
+	Fetchers map[string]connectors.EventSink
+	Metrics  *Metrics
+	Logger   zerolog.Logger
 }
 
 // Ingester handles intake events.
@@ -114,19 +117,16 @@ func (g *Ingester) Handle(ctx context.Context, e connectors.Event) error {
 	return g.HandleBatch(ctx, []connectors.Event{e})[0]
 }
 
-// fetchConcurrency bounds the order fetches one batch makes at once.
-const fetchConcurrency = 8
-
 // HandleBatch processes events read together from the intake and returns
-// one error slot per event. Orders among them (whole, or fetched for
-// "order changed" events, concurrently) reach the ledger in one batch,
-// downstream in one round trip and the outboxes in one propagation, so a
-// busy intake costs a few round trips per batch, not per event.
+// one error slot per event. Orders among them reach the ledger in one
+// batch, downstream in one round trip and the outboxes in one propagation,
+// so a busy intake costs a few round trips per batch, not per event.
+// Events that name an order to fetch go to their channel's fetch queue,
+// one call per channel.
 func (g *Ingester) HandleBatch(ctx context.Context, events []connectors.Event) []error {
 	errs := make([]error, len(events))
 	orders := make([]*connectors.Order, len(events))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, fetchConcurrency)
+	toFetch := map[string][]int{}
 	for i, e := range events {
 		switch e.Kind {
 		case connectors.EventOrder:
@@ -142,27 +142,37 @@ func (g *Ingester) HandleBatch(ctx context.Context, events []connectors.Event) [
 					errs[i] = g.drop(e, "return event without a return")
 					continue
 				}
-				if _, ok := g.o.Connectors[e.Channel].(connectors.OrderFetcher); !ok {
+				if g.o.Fetchers[e.Channel] == nil {
 					errs[i] = g.applyReturn(ctx, e.Channel, e.Return, causeOf(e))
 					continue
 				}
 				// The whole order carries its returns as absolute state.
 				orderID = e.Return.OrderID
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				sem <- struct{}{}
-				defer func() { <-sem }()
-				orders[i], errs[i] = g.fetch(ctx, e, orderID)
-			}()
+			switch {
+			case g.o.Fetchers[e.Channel] == nil:
+				errs[i] = g.drop(e, "the channel's connector can not fetch orders")
+			case orderID == "":
+				errs[i] = g.drop(e, "no order id")
+			default:
+				toFetch[e.Channel] = append(toFetch[e.Channel], i)
+			}
 		case connectors.EventStockChanged:
 			errs[i] = g.stockChanged(ctx, e)
 		default:
 			errs[i] = g.drop(e, fmt.Sprintf("unknown event kind %q", e.Kind))
 		}
 	}
-	wg.Wait()
+	for ch, idx := range toFetch {
+		batch := make([]connectors.Event, len(idx))
+		for j, i := range idx {
+			batch[j] = events[i]
+		}
+		err := g.o.Fetchers[ch].Put(ctx, batch)
+		for _, i := range idx {
+			errs[i] = err
+		}
+	}
 
 	var batch []*connectors.Order
 	var idx []int
@@ -211,26 +221,6 @@ func (g *Ingester) drop(e connectors.Event, why string) error {
 	g.o.Metrics.Dropped.WithLabelValues(e.Channel, string(e.Kind)).Inc()
 	g.o.Logger.Warn().Str("channel", e.Channel).Str("kind", string(e.Kind)).Str("id", e.ID).Msg("event dropped: " + why)
 	return nil
-}
-
-// fetch reads the order an event names. (nil, nil) when the event can
-// never apply (it is dropped and counted).
-func (g *Ingester) fetch(ctx context.Context, e connectors.Event, orderID string) (*connectors.Order, error) {
-	f, ok := g.o.Connectors[e.Channel].(connectors.OrderFetcher)
-	if !ok {
-		return nil, g.drop(e, "the channel's connector can not fetch orders")
-	}
-	if orderID == "" {
-		return nil, g.drop(e, "no order id")
-	}
-	o, err := f.FetchOrder(ctx, orderID)
-	if errors.Is(err, connectors.ErrNotFound) {
-		return nil, g.drop(e, "order "+orderID+" not found on the channel")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("fetching order %s/%s: %w", e.Channel, orderID, err)
-	}
-	return o, nil
 }
 
 // applyOrders sets every line of orders to its state in one ledger batch,

@@ -38,8 +38,19 @@ type Options struct {
 	ClaimIdle   time.Duration // pending this long → reclaimed; default 30s
 	DedupTTL    time.Duration // how long delivery ids are remembered; default 7d
 	Block       time.Duration // XREADGROUP block; default 1s
-	Logger      zerolog.Logger
-	Metrics     *Metrics
+	// Name is the intake's hash tag: its keys are Prefix + "{" + Name + "}:…";
+	// default "intake". Other durable queues (a channel's fetch queue) are
+	// intakes with a name of their own.
+	Name string
+	// Coalesce makes delivery ids mean "pending": an event whose id is
+	// waiting is not queued again, and the id is forgotten (DedupTTL is
+	// only a bound) as soon as a worker takes the event, so a delivery
+	// that comes while it is being handled is queued anew. For "fetch
+	// order X" queues: ten notifications of one order waiting cost one
+	// fetch, and none that arrives after the fetch started is lost.
+	Coalesce bool
+	Logger   zerolog.Logger
+	Metrics  *Metrics
 }
 
 // Intake is the durable event inbox.
@@ -78,7 +89,10 @@ func New(rdb redis.UniversalClient, o Options) *Intake {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
 	}
-	tag := o.Prefix + "{intake}:"
+	if o.Name == "" {
+		o.Name = "intake"
+	}
+	tag := o.Prefix + "{" + o.Name + "}:"
 	return &Intake{
 		rdb: rdb, o: o,
 		stream:   tag + "stream",
@@ -273,6 +287,9 @@ func (in *Intake) handle(ctx context.Context, msgs []redis.XMessage, h Handler) 
 	if len(events) == 0 {
 		return
 	}
+	if in.o.Coalesce {
+		in.forget(ctx, events)
+	}
 	errs := h(ctx, events)
 	if len(errs) != len(events) {
 		panic(fmt.Sprintf("intake: handler returned %d results for %d events", len(errs), len(events)))
@@ -290,6 +307,31 @@ func (in *Intake) handle(ctx context.Context, msgs []redis.XMessage, h Handler) 
 		in.failed(ctx, m, e, err)
 	}
 	in.ack(ctx, done)
+}
+
+// forget deletes the delivery ids of events about to be handled (Coalesce).
+// If it fails, the ids expire with DedupTTL: a later delivery of one of
+// them meanwhile is dropped as waiting, which Coalesce queues are built to
+// bear (the channel's polls catch what it said).
+func (in *Intake) forget(ctx context.Context, events []connectors.Event) {
+	keys := make([]string, 0, len(events))
+	for _, e := range events {
+		if e.ID != "" {
+			keys = append(keys, in.dedup+e.Channel+":"+e.ID)
+		}
+	}
+	if len(keys) == 0 {
+		return
+	}
+	// One DEL per key: on a Cluster the keys share the intake's hash tag,
+	// but a pipeline keeps this indifferent to that.
+	pipe := in.rdb.Pipeline()
+	for _, k := range keys {
+		pipe.Del(ctx, k)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		in.o.Logger.Warn().Err(err).Msg("forgetting delivery ids of events being handled")
+	}
 }
 
 // failed counts a failed attempt and dead-letters the event after the last.

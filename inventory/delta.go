@@ -127,7 +127,7 @@ func (l *Ledger) applyDelta(ctx context.Context, op, sku, loc, key string, dh in
 	call := scriptCall{
 		script: l.delta,
 		keys:   []string{k.stock, k.journal, k.op(key)},
-		args:   []any{loc, dh, op, cause, key, boolArg(create), boolArg(floor), l.nowMS(), l.ttlMS(), l.maxLen()},
+		args:   []any{loc, dh, op, cause, key, boolArg(create), boolArg(floor), l.nowMS(), l.ttlMS(), l.maxLen(), MaxQuantity},
 	}
 	replies, errs, err := l.run(ctx, []string{sku}, nil, []scriptCall{call})
 	if err == nil {
@@ -148,6 +148,8 @@ func (l *Ledger) applyDelta(ctx context.Context, op, sku, loc, key string, dh in
 		return DeltaResult{}, fmt.Errorf("%s %s: %w", op, sku, ErrUnknownSKU)
 	case "insufficient":
 		return res, fmt.Errorf("%s %s at %s by %d: on_hand is %d: %w", op, sku, loc, dh, res.OnHand, ErrInsufficient)
+	case "out_of_range":
+		return res, fmt.Errorf("%s %s at %s by %d: on_hand is %d: %w", op, sku, loc, dh, res.OnHand, ErrOutOfRange)
 	default:
 		return DeltaResult{}, fmt.Errorf("%s %s: unexpected status %q", op, sku, status)
 	}
@@ -178,7 +180,7 @@ func (l *Ledger) SetCount(ctx context.Context, c Count) (DeltaResult, error) {
 	call := scriptCall{
 		script: l.count,
 		keys:   []string{k.stock, k.journal},
-		args:   []any{c.Location, c.Quantity, strconv.FormatInt(c.Version, 10), boolArg(c.Net), reason, l.nowMS(), l.maxLen()},
+		args:   []any{c.Location, c.Quantity, strconv.FormatInt(c.Version, 10), boolArg(c.Net), reason, l.nowMS(), l.maxLen(), MaxQuantity},
 	}
 	replies, errs, err := l.run(ctx, []string{c.SKU}, nil, []scriptCall{call})
 	if err == nil {
@@ -190,6 +192,9 @@ func (l *Ledger) SetCount(ctx context.Context, c Count) (DeltaResult, error) {
 	status, res, err := decodeFigureReply(replies[0])
 	if err != nil {
 		return DeltaResult{}, fmt.Errorf("set count of %s at %s: %w", c.SKU, c.Location, err)
+	}
+	if status == "out_of_range" {
+		return res, fmt.Errorf("set count of %s at %s to %d (net %v): reserved is %d: %w", c.SKU, c.Location, c.Quantity, c.Net, res.Reserved, ErrOutOfRange)
 	}
 	res.Applied = status == "applied"
 	return res, nil

@@ -233,3 +233,55 @@ func TestStockReads(t *testing.T) {
 		}
 	})
 }
+
+// TestFiguresStayWithinTheirBound: a movement that would take on_hand past
+// ±MaxQuantity is refused with ErrOutOfRange and changes nothing, so the
+// figures never reach where Lua's doubles stop adding exactly (past 2^53,
+// +1 used to be "applied" with on_hand unchanged).
+func TestFiguresStayWithinTheirBound(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		l := e.ledger(Options{})
+		if _, err := l.Receive(ctx, Delta{Key: "r1", SKU: "BIG", Location: "A", Quantity: MaxQuantity, Reason: "initial"}); err != nil {
+			t.Fatal(err)
+		}
+		steps := []struct {
+			name string
+			op   func() (DeltaResult, error)
+		}{
+			{"receive one more", func() (DeltaResult, error) {
+				return l.Receive(ctx, Delta{Key: "r2", SKU: "BIG", Location: "A", Quantity: 1, Reason: "more"})
+			}},
+			{"adjust one more", func() (DeltaResult, error) {
+				return l.Adjust(ctx, Delta{Key: "a1", SKU: "BIG", Location: "A", Quantity: 1, Reason: "found"})
+			}},
+			{"restock one more", func() (DeltaResult, error) {
+				return l.Return(ctx, ReturnOp{Key: "ret1", SKU: "BIG", Location: "A", Quantity: 1, Restock: true})
+			}},
+		}
+		for _, s := range steps {
+			res, err := s.op()
+			if !errors.Is(err, ErrOutOfRange) || res.Applied {
+				t.Fatalf("%s: %+v, %v; want ErrOutOfRange, nothing applied", s.name, res, err)
+			}
+		}
+		if _, err := l.SetCount(ctx, Count{SKU: "BIG", Location: "B", Quantity: MaxQuantity, Version: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.SetCount(ctx, Count{SKU: "BIG", Location: "A", Quantity: MaxQuantity, Version: 2}); err != nil {
+			t.Fatalf("a count at the bound: %v", err)
+		}
+		st, err := l.Stock(ctx, "BIG")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.Locations["A"].OnHand; got != MaxQuantity {
+			t.Fatalf("on_hand %d, want %d", got, MaxQuantity)
+		}
+		// The same key again after a refusal is still refused, not "repeat".
+		if _, err := l.Adjust(ctx, Delta{Key: "a1", SKU: "BIG", Location: "A", Quantity: 1, Reason: "found"}); !errors.Is(err, ErrOutOfRange) {
+			t.Fatalf("refused key again: %v", err)
+		}
+		mustVerify(t, l, []string{"BIG"})
+	})
+}

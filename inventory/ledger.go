@@ -18,6 +18,9 @@ var (
 	ErrInsufficient = errors.New("insufficient stock")
 	// ErrInvalid: the input was rejected before anything was sent to Redis.
 	ErrInvalid = errors.New("invalid ledger input")
+	// ErrOutOfRange: the movement would take a figure past ±MaxQuantity;
+	// nothing changed.
+	ErrOutOfRange = fmt.Errorf("figure would pass ±%d", MaxQuantity)
 )
 
 // MaxQuantity bounds every quantity the ledger accepts. Lua numbers are

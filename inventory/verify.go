@@ -29,6 +29,11 @@ func (i Inconsistency) String() string {
 //     entry's "after" equals the next entry's "before" at that location, and
 //     the last "after" equals the current figures (the journal is trimmed,
 //     so it is never replayed from zero);
+//   - each entry adds up: its op moved what that op moves (receive and
+//     restock raise on_hand, adjust moves it, none of them nor a count or
+//     write-off touches reserved, an order line moves something), so a
+//     movement recorded as applied that changed nothing is caught;
+//   - every figure, stored or journaled, within ±MaxQuantity;
 //   - no negative reserved; line records internally consistent and decodable.
 //
 // Each SKU is read in one MULTI/EXEC, so concurrent writes cannot fake an
@@ -121,6 +126,9 @@ func verifySKU(sku string, stock, lines map[string]string, newestFirst []redis.X
 			continue
 		}
 		figs[loc] = f.Level
+		if p := outOfRange(f.Level); p != "" {
+			add(loc, "figure out of range", fmt.Sprintf("within ±%d", MaxQuantity), p)
+		}
 		if f.Reserved < 0 {
 			add(loc, "negative reserved", ">= 0", strconv.FormatInt(f.Reserved, 10))
 		}
@@ -169,6 +177,9 @@ func verifySKU(sku string, stock, lines map[string]string, newestFirst []redis.X
 			add("", "undecodable journal entry "+m.ID, "m = op,h0,r0,h1,r1,t,...", err.Error())
 			continue
 		}
+		if p := entryProblem(e); p != "" {
+			add(e.Location, "journal entry "+e.ID+" ("+e.Op+") does not add up", p, figString(e.Before)+" -> "+figString(e.After))
+		}
 		if prev, ok := last[e.Location]; ok && !sameFigures(prev.After, e.Before) {
 			add(e.Location, "journal chain broken at "+e.ID+" (after "+prev.ID+")", figString(prev.After), figString(e.Before))
 		}
@@ -188,6 +199,44 @@ func verifySKU(sku string, stock, lines map[string]string, newestFirst []redis.X
 		}
 	}
 	return out
+}
+
+// outOfRange describes a figure past ±MaxQuantity ("" when none is).
+func outOfRange(lv Level) string {
+	for _, v := range []int64{lv.OnHand, lv.Reserved} {
+		if v > MaxQuantity || v < -MaxQuantity {
+			return figString(lv)
+		}
+	}
+	return ""
+}
+
+// entryProblem says what a journal entry's op should have moved, when its
+// figures do not show it ("" when they do).
+func entryProblem(e JournalEntry) string {
+	b, a := e.Before, e.After
+	if outOfRange(b) != "" || outOfRange(a) != "" {
+		return fmt.Sprintf("figures within ±%d", MaxQuantity)
+	}
+	switch e.Op {
+	case "receive", "restock":
+		if a.OnHand <= b.OnHand || a.Reserved != b.Reserved {
+			return "on_hand up, reserved unchanged"
+		}
+	case "adjust":
+		if a.OnHand == b.OnHand || a.Reserved != b.Reserved {
+			return "on_hand moved, reserved unchanged"
+		}
+	case "writeoff", "count", "count_net":
+		if a.Reserved != b.Reserved {
+			return "reserved unchanged"
+		}
+	case "line":
+		if sameFigures(a, b) {
+			return "on_hand or reserved moved"
+		}
+	}
+	return ""
 }
 
 func sameFigures(a, b Level) bool { return a.OnHand == b.OnHand && a.Reserved == b.Reserved }

@@ -139,3 +139,34 @@ func TestJournalUpgradedInPlace(t *testing.T) {
 		}
 	})
 }
+
+// TestVerifyCatchesEntriesThatDoNotAddUp: a journal entry whose op should
+// have moved a figure but did not (an adjust "applied" with on_hand
+// unchanged), or that moved one its op never moves, or holds a figure out
+// of range, is reported even when the chain links up.
+func TestVerifyCatchesEntriesThatDoNotAddUp(t *testing.T) {
+	lv := func(h, r int64) Level { return Level{OnHand: h, Reserved: r} }
+	cases := []struct {
+		name          string
+		op            string
+		before, after Level
+		bad           bool
+	}{
+		{"an adjust that moved on_hand", "adjust", lv(5, 0), lv(6, 0), false},
+		{"an adjust that moved nothing", "adjust", lv(1<<53, 0), lv(1<<53, 0), true},
+		{"a receive that lowered on_hand", "receive", lv(5, 0), lv(4, 0), true},
+		{"a restock that touched reserved", "restock", lv(5, 1), lv(6, 2), true},
+		{"a write-off moves nothing", "writeoff", lv(5, 1), lv(5, 1), false},
+		{"a count to the same figure", "count", lv(5, 1), lv(5, 1), false},
+		{"a count that touched reserved", "count", lv(5, 1), lv(5, 2), true},
+		{"an order line that moved nothing", "line", lv(5, 1), lv(5, 1), true},
+		{"an order line", "line", lv(5, 1), lv(5, 2), false},
+		{"a figure out of range", "receive", lv(MaxQuantity, 0), lv(MaxQuantity+1, 0), true},
+	}
+	for _, c := range cases {
+		got := entryProblem(JournalEntry{ID: "1-1", Op: c.op, Before: c.before, After: c.after}) != ""
+		if got != c.bad {
+			t.Errorf("%s: reported %v, want %v", c.name, got, c.bad)
+		}
+	}
+}

@@ -2,8 +2,9 @@
 -- unless a count with the same or a newer version was already applied.
 -- KEYS: 1 stock hash, 2 journal
 -- ARGV: 1 location, 2 quantity, 3 version, 4 net '1'|'0', 5 cause, 6 now (ms),
---       7 journal maxlen
--- Returns {status, on_hand, reserved}.
+--       7 journal maxlen, 8 the largest figure
+-- Returns {status, on_hand, reserved}; status out_of_range (nothing changed)
+-- when the physical count would pass the largest figure.
 local skey, jkey = KEYS[1], KEYS[2]
 local loc, ver = ARGV[1], ARGV[3]
 local h, r, hs, rs, cv = getfig(skey, loc)
@@ -14,6 +15,7 @@ if cv ~= '' and vcmp(ver, cv) <= 0 then return {'stale', h, r} end
 -- subtracted twice.
 local nh = tonumber(ARGV[2])
 if ARGV[4] == '1' then nh = nh + r end
+if not inrange(nh, tonumber(ARGV[8])) then return {'out_of_range', h, r} end
 local nhs = n2s(nh)
 putfig(skey, loc, nhs, rs, ver)
 local op = 'count'

@@ -3,8 +3,9 @@
 -- KEYS: 1 stock hash, 2 journal, 3 operation key
 -- ARGV: 1 location, 2 on_hand delta, 3 op, 4 cause, 5 ref, 6 may create
 --       the SKU '1'|'0', 7 refuse a negative on_hand '1'|'0', 8 now (ms),
---       9 operation TTL (ms), 10 journal maxlen
--- Returns {status, on_hand, reserved}.
+--       9 operation TTL (ms), 10 journal maxlen, 11 the largest figure
+-- Returns {status, on_hand, reserved}; status out_of_range (nothing changed)
+-- when on_hand would pass the largest figure either way.
 local skey, jkey, kkey = KEYS[1], KEYS[2], KEYS[3]
 local loc = ARGV[1]
 local dh = tonumber(ARGV[2])
@@ -21,6 +22,7 @@ if not found and ARGV[6] ~= '1' and redis.call('EXISTS', skey) == 0 then
   return {'unknown_sku', 0, 0}
 end
 if ARGV[7] == '1' and h + dh < 0 then return {'insufficient', h, r} end
+if not inrange(h + dh, tonumber(ARGV[11])) then return {'out_of_range', h, r} end
 
 local nhs = n2s(h + dh)
 putfig(skey, loc, nhs, rs, cv)

@@ -14,6 +14,13 @@ local function vcmp(a, b)
   return 1
 end
 
+-- maxq bounds every figure (inventory.MaxQuantity, passed in by Go so the
+-- two can not disagree): far below 2^53, so the doubles Lua adds in stay
+-- exact. A script refuses a movement whose result would pass it.
+local function inrange(n, maxq)
+  return n <= maxq and n >= -maxq
+end
+
 -- '%d' prints every integer a double holds exactly ('..' would print
 -- '%.14g', which rounds beyond 14 digits).
 local format = string.format

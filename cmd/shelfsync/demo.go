@@ -33,14 +33,31 @@ func init() {
 var _ demo.Engine = (*syncengine.Engine)(nil)
 
 // convergeBound is how long the demo waits, after the orders stop, for
-// every channel to list what the ledger says.
+// every channel to list what the ledger says, on top of the time the
+// Amazon channel may need to patch every SKU at its plan (AmazonDrain:
+// 44s for the default 200 SKUs at Amazon's published 5 a second).
 const convergeBound = 60 * time.Second
 
 type demoFlags struct {
 	simFlags
-	quiet   bool
-	json    bool
-	cpuprof string
+	quiet      bool
+	json       bool
+	cpuprof    string
+	amazonPlan string
+}
+
+// amazonPlanUsage words --amazon-plan for demo and fakes.
+const amazonPlanUsage = "the fake Amazon's usage plans: published (Amazon's defaults: getOrder 0.5/s, searchOrders 0.0056/s, " +
+	"patchListingsItem 5/s...) or raised (a large seller's: getOrder 50/s, patchListingsItem 200/s...); enforced with 429s"
+
+// amazonPlanLines describes the fake Amazon's plan in the banner.
+func amazonPlanLines(p demo.AmazonPlan) string {
+	if p == demo.AmazonRaised {
+		return "Amazon raised to a large seller's plan (--amazon-plan raised: getOrder 50/s, patchListingsItem 200/s;\n" +
+			"  Amazon's published defaults are 0.5/s and 5/s)"
+	}
+	return "Amazon at its published default plans (--amazon-plan published: patchListingsItem 5/s,\n" +
+		"  getOrder 0.5/s, searchOrders 0.0056/s; ORDER_CHANGE notifications carry the orders, no call per sale)"
 }
 
 // runDemo is `shelfsync demo`: the daemon's own wiring and engine, with a
@@ -59,8 +76,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.quiet, "quiet", false, "print the summary only")
 	fs.BoolVar(&f.json, "json", false, "print the summary as JSON on stdout (no live lines; the banner goes to stderr)")
 	fs.StringVar(&f.cpuprof, "cpuprofile", "", "write a CPU profile of the whole run to this file (to find bottlenecks)")
+	fs.StringVar(&f.amazonPlan, "amazon-plan", string(demo.AmazonPublished), amazonPlanUsage)
 	if code, done := f.parse(fs, args); done {
 		return code
+	}
+	if _, err := demo.ParseAmazonPlan(f.amazonPlan); err != nil {
+		fmt.Fprintf(stderr, "demo: --amazon-plan: %v\n", err)
+		return 2
 	}
 	if f.cpuprof != "" {
 		pf, err := os.Create(f.cpuprof)
@@ -90,7 +112,8 @@ func demoMain(ctx context.Context, f demoFlags, stdout, stderr io.Writer) int {
 			fmt.Fprintf(banner, format, a...)
 		}
 	}
-	fakes := demo.StartFakes(f.latency)
+	plan, _ := demo.ParseAmazonPlan(f.amazonPlan) // checked by runDemo
+	fakes := demo.StartFakes(f.latency, plan)
 	defer fakes.Close()
 
 	addr, prefix, cleanPrefix := f.redis, f.keyPrefix, false
@@ -149,8 +172,7 @@ func demoMain(ctx context.Context, f demoFlags, stdout, stderr io.Writer) int {
 	}
 	say("shelfsync demo: %d SKUs at 2 locations, %s; fakes: Shopify, eBay, Amazon with %s API latency\n",
 		f.skus, store, f.latency)
-	say("  rate limits: Shopify Plus (1000 cost points/s); Amazon raised to a large seller's plan (getOrder/getOrderItems 50/s,\n")
-	say("  patchListingsItem 100/s; Amazon's published defaults are 0.5/s and 5/s); eBay unthrottled\n")
+	say("  rate limits: Shopify Plus (1000 cost points/s); eBay unthrottled;\n  %s\n", amazonPlanLines(plan))
 	say("  metrics:   %s/metrics\n", base)
 	say("  admin API: curl -H 'Authorization: Bearer %s' %s/api/v1/channels\n", cfg.HTTP.AdminToken.Value(), base)
 	say("  webhooks:  %s/webhooks/{shopify,ebay}; Amazon notifications go through its SQS fake\n", base)
@@ -199,8 +221,9 @@ loop:
 	elapsed := time.Since(start)
 	var conv demo.Convergence
 	if !failed {
-		say("orders stopped; waiting up to %s for every channel to converge\n", convergeBound)
-		conv, err = demo.WaitConverged(gctx, eng.Ledger(), cfg, fakes, cat.SKUs(), convergeBound)
+		bound := convergeBound + fakes.AmazonDrain(f.skus)
+		say("orders stopped; waiting up to %s for every channel to converge\n", bound)
+		conv, err = demo.WaitConverged(gctx, eng.Ledger(), cfg, fakes, cat.SKUs(), bound)
 		if err != nil && gctx.Err() == nil {
 			log.Error().Err(err).Msg("demo: checking convergence")
 		}

@@ -27,6 +27,7 @@ func init() {
 type fakesFlags struct {
 	simFlags
 	writeConfig string
+	amazonPlan  string
 }
 
 // runFakes is `shelfsync fakes`: the demo's fake marketplaces and order
@@ -49,8 +50,13 @@ func runFakes(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		keyPrefix:    "the daemon's key prefix; it must hold no keys yet (default: a fresh one, deleted when the fakes stop)",
 	})
 	fs.StringVar(&f.writeConfig, "write-config", "", "write the daemon's config to this file (required; it holds the fakes' secrets, mode 0600)")
+	fs.StringVar(&f.amazonPlan, "amazon-plan", string(demo.AmazonPublished), amazonPlanUsage)
 	if code, done := f.parse(fs, args); done {
 		return code
+	}
+	if _, err := demo.ParseAmazonPlan(f.amazonPlan); err != nil {
+		fmt.Fprintf(stderr, "fakes: --amazon-plan: %v\n", err)
+		return 2
 	}
 	if f.writeConfig == "" {
 		fmt.Fprintln(stderr, "fakes: --write-config is required")
@@ -61,7 +67,8 @@ func runFakes(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 }
 
 func fakesMain(ctx context.Context, f fakesFlags, stdout, stderr io.Writer) int {
-	fakes := demo.StartFakes(f.latency)
+	plan, _ := demo.ParseAmazonPlan(f.amazonPlan) // checked by runFakes
+	fakes := demo.StartFakes(f.latency, plan)
 	defer fakes.Close()
 	prefix, fresh := f.keyPrefix, f.keyPrefix == ""
 	if fresh {
@@ -105,8 +112,8 @@ func fakesMain(ctx context.Context, f fakesFlags, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "fakes: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "shelfsync fakes: Shopify %s, eBay %s, Amazon %s (%s API latency)\n",
-		fakes.Shopify.URL(), fakes.Ebay.URL(), fakes.Amazon.URL, f.latency)
+	fmt.Fprintf(stdout, "shelfsync fakes: Shopify %s, eBay %s, Amazon %s (%s API latency; Amazon's %s plan)\n",
+		fakes.Shopify.URL(), fakes.Ebay.URL(), fakes.Amazon.URL, f.latency, plan)
 	fmt.Fprintf(stdout, "  seeded %d SKUs at 2 locations in %s: Redis %s, key prefix %q\n",
 		f.skus, time.Since(start).Round(time.Millisecond), f.redis, prefix)
 	fmt.Fprintf(stdout, "  config written to %s (admin token inside); start the daemon:\n    shelfsync run --config %s\n",

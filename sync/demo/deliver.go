@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shelfsync/shelfsync/connectors/amazon/amazontest"
 	"github.com/shelfsync/shelfsync/connectors/ebay"
 )
 
@@ -88,16 +89,33 @@ func ebayNotification(id, orderID, lineID string, at time.Time) ([]byte, error) 
 	})
 }
 
-// amazonNotification is an ORDER_CHANGE notification (order level).
-func amazonNotification(id, orderID, status, changeType string, at time.Time) ([]byte, error) {
-	ts := at.UTC().Format(time.RFC3339Nano)
+// amazonNotification is an ORDER_CHANGE notification (order level) of o,
+// as Amazon sends it: its Summary carries the order's status and items
+// (schemas/notifications/OrderChangeNotification.json), which is all the
+// connector needs: no SP-API call per sale.
+func amazonNotification(id string, o amazontest.Order, changeType string) ([]byte, error) {
+	ts := o.LastUpdate.UTC().Format(time.RFC3339Nano)
+	items := make([]map[string]any, 0, len(o.Items))
+	var shipped, unshipped int64
+	for _, it := range o.Items {
+		items = append(items, map[string]any{
+			"OrderItemId": it.OrderItemID, "SellerSKU": it.SellerSKU, "SupplySourceId": nil,
+			"Quantity": it.Ordered, "QuantityShipped": it.Shipped,
+		})
+		shipped += it.Shipped
+		unshipped += it.Ordered - it.Shipped
+	}
 	return json.Marshal(map[string]any{
 		"NotificationVersion": "1.0", "NotificationType": "ORDER_CHANGE", "PayloadVersion": "1.0", "EventTime": ts,
 		"Payload": map[string]any{"OrderChangeNotification": map[string]any{
-			"NotificationLevel": "OrderLevel", "SellerId": "A2SHELFSYNCTEST", "AmazonOrderId": orderID,
+			"NotificationLevel": "OrderLevel", "SellerId": amazontest.DefaultSellerID, "AmazonOrderId": o.AmazonOrderID,
 			"OrderChangeType":    changeType,
 			"OrderChangeTrigger": map[string]any{"TimeOfOrderChange": ts, "ChangeReason": changeType},
-			"Summary":            map[string]any{"MarketplaceId": "ATVPDKIKX0DER", "OrderStatus": status, "FulfillmentType": "MFN"},
+			"Summary": map[string]any{
+				"MarketplaceId": o.MarketplaceID, "OrderStatus": o.Status, "FulfillmentType": o.FulfillmentChannel,
+				"OrderType": "StandardOrder", "PurchaseDate": o.Created.UTC().Format(time.RFC3339Nano), "DestinationPostalCode": nil,
+				"NumberOfItemsShipped": shipped, "NumberOfItemsUnshipped": unshipped, "OrderItems": items,
+			},
 		}},
 		"NotificationMetadata": map[string]any{
 			"ApplicationId": "amzn1.sellerapps.app.shelfsync-demo", "SubscriptionId": "shelfsync-demo",

@@ -60,7 +60,7 @@ func TestHistogramSub(t *testing.T) {
 }
 
 func TestConfigPointsEveryChannelAtItsFake(t *testing.T) {
-	f := StartFakes(0)
+	f := StartFakes(0, AmazonPublished)
 	defer f.Close()
 	cfg, err := Config(f, ConfigOptions{RedisAddr: "127.0.0.1:6379", KeyPrefix: "p:", Listen: "127.0.0.1:9999", AdminToken: "tok"})
 	if err != nil {
@@ -114,7 +114,7 @@ func (r *recordingEngine) SetReported(_ context.Context, ch, sku string, q int64
 func TestSeedThenCheckFindsDrift(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	ctx := context.Background()
-	f := StartFakes(0)
+	f := StartFakes(0, AmazonPublished)
 	defer f.Close()
 	cfg, err := Config(f, ConfigOptions{RedisAddr: "127.0.0.1:6379", KeyPrefix: prefix, Listen: "127.0.0.1:9999", AdminToken: "tok"})
 	if err != nil {
@@ -154,7 +154,7 @@ func TestSeedThenCheckFindsDrift(t *testing.T) {
 // valid signature and every eBay one a signature header, and Amazon's
 // notifications land on its queue.
 func TestGeneratorSellsOnTheFakesAndDeliversSigned(t *testing.T) {
-	f := StartFakes(0)
+	f := StartFakes(0, AmazonPublished)
 	defer f.Close()
 	cat := NewCatalog(30, 3)
 	initial := map[string]int64{}

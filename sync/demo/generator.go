@@ -352,24 +352,23 @@ func (g *Generator) placeAmazon(sku string, qty int64) (*plan, error) {
 	now := time.Now()
 	orderID := fmt.Sprintf("113-%s%04d-%07d", g.run, (g.seq/10000000)%10000, g.seq%10000000)
 	o := amazontest.Order{
-		AmazonOrderID: orderID, Status: "Unshipped", LastUpdate: now, FulfillmentChannel: "MFN",
+		AmazonOrderID: orderID, Status: "Unshipped", LastUpdate: now, Created: now, FulfillmentChannel: "MFN",
 		MarketplaceID: amazontest.DefaultMarketplace,
 		Items:         []amazontest.Item{{OrderItemID: fmt.Sprintf("%s%011d", g.run, g.seq), SellerSKU: sku, Ordered: qty}},
 	}
 	s.AddOrder(o)
 	s.Sell(sku, qty) // and so does Amazon
-	body, err := amazonNotification(g.eventID(), orderID, "Unshipped", "OrderStatusChange", now)
+	body, err := amazonNotification(g.eventID(), o, "OrderStatusChange")
 	if err != nil {
 		return nil, err
 	}
 	p := &plan{channel: Amazon, first: notification{channel: Amazon, body: body}}
 	cancelID := g.eventID()
 	p.followUp = func() (notification, bool) {
-		now := time.Now()
 		o.Status = "Canceled"
-		o.LastUpdate = now
+		o.LastUpdate = time.Now()
 		s.AddOrder(o)
-		b, err := amazonNotification(cancelID, orderID, "Canceled", "OrderStatusChange", now)
+		b, err := amazonNotification(cancelID, o, "OrderStatusChange")
 		if err != nil {
 			return notification{}, false
 		}

@@ -36,8 +36,10 @@ type tokenSource interface {
 // returned as is. The error is for transport, auth and ctx failures only.
 func (c *Connector) send(ctx context.Context, method, path string, query url.Values, body []byte, app bool) (*response, error) {
 	var src tokenSource = c.user
+	client := c.deps.HTTP
 	if app {
-		src = c.app
+		// Application calls are key fetches: their own client and budget.
+		src, client = c.app, c.opts.KeyHTTP
 	}
 	u := c.api + path
 	if len(query) > 0 {
@@ -68,7 +70,7 @@ func (c *Connector) send(ctx context.Context, method, path string, query url.Val
 		if body != nil {
 			req.Header.Set("Content-Type", "application/json")
 		}
-		resp, err := c.deps.HTTP.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			return nil, fmt.Errorf("eBay %s %s: %w", method, path, err)
 		}

@@ -23,6 +23,7 @@ package ebay
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"sort"
 	"strings"
@@ -85,6 +86,23 @@ type Options struct {
 	// KeyTTL is how long a notification public key is cached (default 1h,
 	// eBay's recommendation).
 	KeyTTL time.Duration
+	// UnknownKeyTTL is how long a kid eBay does not know is answered 412
+	// without asking again (default DefaultUnknownKeyTTL).
+	UnknownKeyTTL time.Duration
+	// FailedKeyTTL is how long after a failed key fetch the kid is not
+	// asked for again (default DefaultFailedKeyTTL).
+	FailedKeyTTL time.Duration
+	// KeyFetchesPerMinute and KeyFetchBurst are the key-fetch budget, a
+	// token bucket of its own (defaults DefaultKeyFetchesPerMinute and
+	// DefaultKeyFetchBurst). A delivery whose kid would need a fetch
+	// beyond it is answered 503.
+	KeyFetchesPerMinute int
+	KeyFetchBurst       int
+	// KeyHTTP is the client of key fetches and of the application token
+	// they need. Default: the framework's client (retries, timeout) with
+	// no limiter, so key fetches never wait on or take from the channel's
+	// limiter, which paces pushes and polls; the budget above bounds them.
+	KeyHTTP *http.Client
 }
 
 // Connector is one eBay seller account.
@@ -172,6 +190,24 @@ func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
 	if opts.KeyTTL == 0 {
 		opts.KeyTTL = time.Hour
 	}
+	if opts.UnknownKeyTTL == 0 {
+		opts.UnknownKeyTTL = DefaultUnknownKeyTTL
+	}
+	if opts.FailedKeyTTL == 0 {
+		opts.FailedKeyTTL = DefaultFailedKeyTTL
+	}
+	if opts.KeyFetchesPerMinute == 0 {
+		opts.KeyFetchesPerMinute = DefaultKeyFetchesPerMinute
+	}
+	if opts.KeyFetchBurst == 0 {
+		opts.KeyFetchBurst = DefaultKeyFetchBurst
+	}
+	if opts.KeyFetchesPerMinute < 0 || opts.KeyFetchBurst < 0 {
+		return nil, fmt.Errorf("key fetch budget must not be negative (%d a minute, burst %d)", opts.KeyFetchesPerMinute, opts.KeyFetchBurst)
+	}
+	if opts.KeyHTTP == nil {
+		opts.KeyHTTP = newKeyHTTP(ch, deps.Logger)
+	}
 	now := deps.Now
 	if now == nil {
 		now = time.Now
@@ -197,18 +233,36 @@ func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
 			RefreshToken: cr.RefreshToken.Value(), Scopes: scopes, ClientAuth: oauth.AuthBasic,
 			HTTP: deps.HTTP, Now: now,
 		},
+		// The application token serves only key fetches: it is asked
+		// for on their client, outside the channel's limiter.
 		app: &oauth.ClientCredentialsSource{
 			TokenURL: tokenURL, ClientID: cr.ClientID.Value(), ClientSecret: cr.ClientSecret.Value(),
-			Scopes: []string{appScope}, ClientAuth: oauth.AuthBasic, HTTP: deps.HTTP, Now: now,
+			Scopes: []string{appScope}, ClientAuth: oauth.AuthBasic, HTTP: opts.KeyHTTP, Now: now,
 		},
 		opts:              opts,
 		metrics:           m,
 		verificationToken: ch.Webhook.VerificationToken,
 		endpointURL:       endpoint,
 	}
-	c.keys = newKeyCache(opts.KeyTTL, now)
+	c.keys = newKeyCache(opts)
 	c.budget = &revisionBudget{cache: deps.Cache, ceiling: opts.RevisionCeiling, now: now}
 	return c, nil
+}
+
+// newKeyHTTP is the default Options.KeyHTTP: the framework's client with
+// no limiter, one retry and a short timeout (a delivery waits for it).
+// Its calls are not in the shared shelfsync_channel_api_* metrics (Deps
+// does not hand those out); shelfsync_ebay_public_key_fetches_total
+// counts them.
+func newKeyHTTP(ch config.Channel, log zerolog.Logger) *http.Client {
+	timeout := 5 * time.Second
+	if ch.Timeout > 0 && ch.Timeout < timeout {
+		timeout = ch.Timeout
+	}
+	return connectors.NewHTTPClient(connectors.HTTPOptions{
+		Channel: ch.Name, Timeout: timeout, MaxRetries: 1,
+		MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond, Logger: log,
+	})
 }
 
 // Kind implements connectors.Connector.

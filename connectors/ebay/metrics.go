@@ -16,6 +16,7 @@ type metrics struct {
 	tokenRejections  prometheus.Counter
 	noSKULines       prometheus.Counter
 	ignoredDelivered *prometheus.CounterVec // topic-free reason
+	keyLookups       *prometheus.CounterVec // result
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -26,7 +27,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"status"}),
 		signatureChecks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_ebay_signature_checks_total",
-			Help: "Notification signature checks, by result (valid, invalid, key_error).",
+			Help: "Notification signature checks, by result (valid, invalid, key_error, key_limited: not checked, the key-fetch budget spent).",
 		}, []string{"result"}),
 		keyFetches: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shelfsync_ebay_public_key_fetches_total",
@@ -48,11 +49,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "shelfsync_ebay_ignored_notifications_total",
 			Help: "Verified notifications that move no stock, by reason (topic, no_order_id).",
 		}, []string{"reason"}),
+		keyLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_ebay_public_key_lookups_total",
+			Help: "Public key lookups of signed deliveries, by result: cached, fetched, stale (a known key past its TTL, eBay failing or the fetch budget spent), unknown (eBay does not know the kid, maybe remembered), failed (eBay did not answer, maybe remembered), limited (the key-fetch budget is spent).",
+		}, []string{"result"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, col := range []prometheus.Collector{m.pushItems, m.signatureChecks, m.keyFetches, m.budgetRefusals, m.tokenRejections, m.noSKULines, m.ignoredDelivered} {
+	for _, col := range []prometheus.Collector{m.pushItems, m.signatureChecks, m.keyFetches, m.budgetRefusals, m.tokenRejections, m.noSKULines, m.ignoredDelivered, m.keyLookups} {
 		if err := reg.Register(col); err != nil {
 			return nil, fmt.Errorf("registering eBay metrics: %w", err)
 		}

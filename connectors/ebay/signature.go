@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/ecdsa"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 
 	// The digests a signature header may name.
@@ -21,6 +23,14 @@ const SignatureHeader = "X-EBAY-SIGNATURE"
 
 // maxSignatureHeader bounds the header before it is decoded.
 const maxSignatureHeader = 4096
+
+// maxKid bounds a kid. eBay's are UUIDs (36 characters); the bound leaves
+// room for another form without letting a header name a long path.
+const maxKid = 128
+
+// maxSignatureBytes bounds the DER signature: an ECDSA signature on
+// P-521, the largest curve, is at most 139 bytes.
+const maxSignatureBytes = 160
 
 // signature is the decoded X-EBAY-SIGNATURE header.
 type signature struct {
@@ -43,7 +53,11 @@ var digests = map[string]crypto.Hash{
 
 // parseSignature decodes the header: base64 of JSON {alg, kid, signature,
 // digest}, signature being base64 of an ASN.1 DER ECDSA signature. It
-// refuses algorithms other than ECDSA and digests it does not know.
+// refuses algorithms other than ECDSA, digests it does not know, a kid
+// that is not 1 to 128 of [A-Za-z0-9._-] starting with a letter or digit,
+// and a signature that is not a DER SEQUENCE of two positive INTEGERs.
+// It does no I/O: a header it accepts is the only kind that may cost a
+// key fetch.
 func parseSignature(header string) (*signature, error) {
 	header = strings.TrimSpace(header)
 	if header == "" {
@@ -68,15 +82,63 @@ func parseSignature(header string) (*signature, error) {
 	if s.Kid == "" {
 		return nil, errors.New("signature has no kid")
 	}
+	if !validKid(s.Kid) {
+		return nil, fmt.Errorf("signature kid %q is not 1 to %d of [A-Za-z0-9._-]", truncate(s.Kid, 40), maxKid)
+	}
 	h, ok := digests[strings.ToUpper(s.Digest)]
 	if !ok {
-		return nil, fmt.Errorf("unknown signature digest %q", s.Digest)
+		return nil, fmt.Errorf("unknown signature digest %q", truncate(s.Digest, 40))
 	}
 	s.hash = h
 	if s.sig, err = base64.StdEncoding.DecodeString(s.Signature); err != nil || len(s.sig) == 0 {
 		return nil, fmt.Errorf("signature is not base64: %v", err)
 	}
+	if err := checkDER(s.sig); err != nil {
+		return nil, err
+	}
 	return &s, nil
+}
+
+// validKid: 1 to maxKid of [A-Za-z0-9._-], the first a letter or digit
+// (so never "." or ".."): a kid goes into getPublicKey's URL path.
+func validKid(kid string) bool {
+	if len(kid) == 0 || len(kid) > maxKid {
+		return false
+	}
+	for i := 0; i < len(kid); i++ {
+		c := kid[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case (c == '-' || c == '_' || c == '.') && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// checkDER refuses bytes that can not be an ASN.1 DER ECDSA signature:
+// SEQUENCE { r INTEGER, s INTEGER }, both positive, nothing after.
+func checkDER(sig []byte) error {
+	if len(sig) > maxSignatureBytes {
+		return fmt.Errorf("signature of %d bytes, an ECDSA signature has at most %d", len(sig), maxSignatureBytes)
+	}
+	var rs struct{ R, S *big.Int }
+	rest, err := asn1.Unmarshal(sig, &rs)
+	if err != nil {
+		return fmt.Errorf("signature is not a DER ECDSA signature: %v", err)
+	}
+	if len(rest) != 0 || rs.R.Sign() <= 0 || rs.S.Sign() <= 0 {
+		return errors.New("signature is not a DER ECDSA signature")
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // verify checks the signature over body. eBay signs the JSON it sends;

@@ -20,6 +20,17 @@ import (
 // unknown kid or digest is 412; a public key eBay would not hand out (its
 // Notification API failing: the test vectors' ERROR case) is 500, so eBay
 // delivers again later; a verified body that is not a notification is 400.
+//
+// What a delivery may cost: a header that can not be eBay's (not base64
+// JSON with alg, kid, signature and digest; a kid that is not 1 to 128 of
+// [A-Za-z0-9._-]; a signature that is not DER) is refused before any I/O.
+// A kid not in the cache costs at most one fetch however many deliveries
+// name it at once; a kid eBay does not know is remembered (412 without
+// asking) for Options.UnknownKeyTTL, a failed fetch for FailedKeyTTL;
+// fetches come out of a budget of their own (KeyFetchesPerMinute), and a
+// kid that would need a fetch beyond it is answered 503
+// ("key_fetch_limited"): it can not be checked now, and a genuine
+// delivery of a newly rotated key is delivered again by eBay.
 func (c *Connector) ParseWebhook(ctx context.Context, r *connectors.WebhookRequest) ([]connectors.Event, error) {
 	sig, err := parseSignature(r.Header.Get(SignatureHeader))
 	if err != nil {
@@ -31,6 +42,10 @@ func (c *Connector) ParseWebhook(ctx context.Context, r *connectors.WebhookReque
 	case errors.Is(err, errUnknownKey):
 		c.metrics.signatureChecks.WithLabelValues("invalid").Inc()
 		return nil, connectors.PreconditionFailed("unknown_key", err)
+	case errors.Is(err, errKeyBudget):
+		c.metrics.signatureChecks.WithLabelValues("key_limited").Inc()
+		return nil, &connectors.WebhookError{Status: http.StatusServiceUnavailable, Reason: "key_fetch_limited",
+			Err: fmt.Errorf("key %s: %w", sig.Kid, err)}
 	case err != nil:
 		c.metrics.signatureChecks.WithLabelValues("key_error").Inc()
 		return nil, &connectors.WebhookError{Status: http.StatusInternalServerError, Reason: "key_unavailable", Err: err}

@@ -3,6 +3,7 @@ package ebaytest
 import (
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
@@ -45,6 +46,32 @@ func (s *Server) FailPublicKey(kid string, status int) {
 	s.keyFailures[kid] = status
 }
 
+// AddSigningKey makes a new ECDSA key pair, serves its public key under
+// kid (as eBay does after a key rotation) and keeps the private key for
+// SignedNotificationKey.
+func (s *Server) AddSigningKey(kid string) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(fmt.Sprintf("ebaytest: generating a signing key: %v", err))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.signers[kid] = key
+	s.keys[kid] = PublicKey{Key: publicKeyPEM(&key.PublicKey), Algorithm: "ECDSA", Digest: "SHA1"}
+}
+
+// SignedNotificationKey signs body with SHA-1 and the key AddSigningKey
+// made for kid, and returns the X-EBAY-SIGNATURE header value.
+func (s *Server) SignedNotificationKey(kid string, body []byte) string {
+	s.mu.Lock()
+	key, ok := s.signers[kid]
+	s.mu.Unlock()
+	if !ok {
+		panic("ebaytest: no signing key " + kid)
+	}
+	return sign(key, kid, body, "SHA1")
+}
+
 // SignedNotification signs body with the server's key and SHA-1, as eBay
 // does, and returns the X-EBAY-SIGNATURE header value.
 func (s *Server) SignedNotification(body []byte) string {
@@ -54,19 +81,23 @@ func (s *Server) SignedNotification(body []byte) string {
 // SignedNotificationDigest signs body with the named digest (SHA1,
 // SHA256, SHA384, SHA512) and returns the X-EBAY-SIGNATURE header value.
 func (s *Server) SignedNotificationDigest(body []byte, digest string) string {
+	return sign(s.key, s.opts.KeyID, body, digest)
+}
+
+func sign(key *ecdsa.PrivateKey, kid string, body []byte, digest string) string {
 	h, ok := map[string]crypto.Hash{"SHA1": crypto.SHA1, "SHA256": crypto.SHA256, "SHA384": crypto.SHA384, "SHA512": crypto.SHA512}[digest]
 	if !ok {
 		panic("ebaytest: unknown digest " + digest)
 	}
 	d := h.New()
 	d.Write(body)
-	sig, err := ecdsa.SignASN1(rand.Reader, s.key, d.Sum(nil))
+	sig, err := ecdsa.SignASN1(rand.Reader, key, d.Sum(nil))
 	if err != nil {
 		panic(fmt.Sprintf("ebaytest: signing: %v", err))
 	}
 	hdr, _ := json.Marshal(map[string]string{
 		"alg":       "ecdsa",
-		"kid":       s.opts.KeyID,
+		"kid":       kid,
 		"signature": base64.StdEncoding.EncodeToString(sig),
 		"digest":    digest,
 	})

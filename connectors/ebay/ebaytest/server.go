@@ -81,8 +81,9 @@ type Server struct {
 	refuseBulk  int
 	retryAfter  string
 	keys        map[string]PublicKey
-	keyFailures map[string]int // kid → HTTP status to answer
-	calls       map[string]int // by endpoint name
+	keyFailures map[string]int               // kid → HTTP status to answer
+	signers     map[string]*ecdsa.PrivateKey // kid → key of AddSigningKey
+	calls       map[string]int               // by endpoint name
 }
 
 type issuedToken struct {
@@ -131,6 +132,7 @@ func New(opts Options) *Server {
 		failRead:    map[string]*readFailure{},
 		keys:        map[string]PublicKey{},
 		keyFailures: map[string]int{},
+		signers:     map[string]*ecdsa.PrivateKey{},
 		calls:       map[string]int{},
 	}
 	s.keys[opts.KeyID] = PublicKey{Key: publicKeyPEM(&key.PublicKey), Algorithm: "ECDSA", Digest: "SHA1"}

@@ -89,6 +89,10 @@ type LineResult struct {
 	Location  string // where the line's stock is (chosen or given)
 	Available int64  // available at that location after
 	Oversold  int64  // > 0 when available < 0 after this change: by how much
+	// Lowered: applied, and this change lowered available at Location (a
+	// sale, more units ordered): with Oversold > 0, it is the change that
+	// oversold (again). A repeat, a shipment or a cancel never is.
+	Lowered bool
 }
 
 // ApplyLines sets order lines to their absolute states in one round trip:
@@ -218,6 +222,10 @@ func decodeLineReply(reply, given string) (LineResult, string, error) {
 		r.Applied = true
 	case 'c':
 		r.Applied, r.New = true, true
+	case 'A':
+		r.Applied, r.Lowered = true, true
+	case 'C':
+		r.Applied, r.New, r.Lowered = true, true, true
 	case 'n':
 	case 'd':
 		r.Ignored = IgnoredDuplicate

@@ -76,24 +76,24 @@ func TestApplyLinesSequence(t *testing.T) {
 	restock := func(s LineState) LineState { s.Restock = true; return s }
 	at := func(s LineState, loc string) LineState { s.Location = loc; return s }
 	steps := []step{
-		{"new line reserves", line("1", "1", 3, 0, 0, 0, 100), LineResult{Applied: true, New: true, Location: "A", Available: 7}, figs{"A": {10, 3}, "B": {5, 0}}},
+		{"new line reserves", line("1", "1", 3, 0, 0, 0, 100), LineResult{Applied: true, Lowered: true, New: true, Location: "A", Available: 7}, figs{"A": {10, 3}, "B": {5, 0}}},
 		{"same version is a no-op", line("1", "1", 3, 0, 0, 0, 100), LineResult{Ignored: "duplicate", Location: "A", Available: 7}, figs{"A": {10, 3}, "B": {5, 0}}},
 		{"same version with a lower figure is still a no-op", line("1", "1", 2, 0, 0, 0, 100), LineResult{Ignored: "duplicate", Location: "A", Available: 7}, figs{"A": {10, 3}, "B": {5, 0}}},
 		{"older version is ignored", line("1", "1", 1, 0, 0, 0, 99), LineResult{Ignored: "stale", Location: "A", Available: 7}, figs{"A": {10, 3}, "B": {5, 0}}},
 		{"partial cancel releases the difference", line("1", "1", 3, 0, 1, 0, 101), LineResult{Applied: true, Location: "A", Available: 8}, figs{"A": {10, 2}, "B": {5, 0}}},
 		{"shipping one takes it off the shelf", line("1", "1", 3, 1, 1, 0, 102), LineResult{Applied: true, Location: "A", Available: 8}, figs{"A": {9, 1}, "B": {5, 0}}},
-		{"quantity edit moves the difference", line("1", "1", 5, 1, 1, 0, 103), LineResult{Applied: true, Location: "A", Available: 6}, figs{"A": {9, 3}, "B": {5, 0}}},
+		{"quantity edit moves the difference", line("1", "1", 5, 1, 1, 0, 103), LineResult{Applied: true, Lowered: true, Location: "A", Available: 6}, figs{"A": {9, 3}, "B": {5, 0}}},
 		{"newer version with equal figures changes nothing", line("1", "1", 5, 1, 1, 0, 104), LineResult{Location: "A", Available: 6}, figs{"A": {9, 3}, "B": {5, 0}}},
 		{"restocked return comes back", restock(line("1", "1", 5, 1, 1, 1, 105)), LineResult{Applied: true, Location: "A", Available: 7}, figs{"A": {10, 3}, "B": {5, 0}}},
 		{"repeated return is not restocked twice", restock(line("1", "1", 5, 1, 1, 1, 106)), LineResult{Location: "A", Available: 7}, figs{"A": {10, 3}, "B": {5, 0}}},
 		{"ship all and cancel the rest closes the line", line("1", "1", 5, 4, 1, 1, 107), LineResult{Applied: true, Location: "A", Available: 7}, figs{"A": {7, 0}, "B": {5, 0}}},
 		{"written-off return leaves on_hand", line("1", "1", 5, 4, 1, 2, 108), LineResult{Location: "A", Available: 7}, figs{"A": {7, 0}, "B": {5, 0}}},
-		{"oversold line still applies", line("2", "1", 9, 0, 0, 0, 1), LineResult{Applied: true, New: true, Location: "A", Available: -2, Oversold: 2}, figs{"A": {7, 9}, "B": {5, 0}}},
-		{"moving a line moves its reservation", at(line("2", "1", 9, 0, 0, 0, 2), "B"), LineResult{Applied: true, Location: "B", Available: -4, Oversold: 4}, figs{"A": {7, 0}, "B": {5, 9}}},
+		{"oversold line still applies", line("2", "1", 9, 0, 0, 0, 1), LineResult{Applied: true, Lowered: true, New: true, Location: "A", Available: -2, Oversold: 2}, figs{"A": {7, 9}, "B": {5, 0}}},
+		{"moving a line moves its reservation", at(line("2", "1", 9, 0, 0, 0, 2), "B"), LineResult{Applied: true, Lowered: true, Location: "B", Available: -4, Oversold: 4}, figs{"A": {7, 0}, "B": {5, 9}}},
 		{"cancel the oversold line", at(line("2", "1", 9, 0, 9, 0, 3), "B"), LineResult{Applied: true, Location: "B", Available: 5}, figs{"A": {7, 0}, "B": {5, 0}}},
 		{"a zero line records but moves nothing", line("3", "1", 0, 0, 0, 0, 1), LineResult{Location: "A", Available: 7}, figs{"A": {7, 0}, "B": {5, 0}}},
-		{"a line at a location the SKU lacks creates it", at(line("4", "1", 2, 0, 0, 0, 1), "C"), LineResult{Applied: true, New: true, Location: "C", Available: -2, Oversold: 2}, figs{"A": {7, 0}, "B": {5, 0}, "C": {0, 2}}},
-		{"nanosecond versions compare exactly", line("5", "1", 1, 0, 0, 0, 1_763_700_000_000_000_001), LineResult{Applied: true, New: true, Location: "A", Available: 6}, figs{"A": {7, 1}, "B": {5, 0}, "C": {0, 2}}},
+		{"a line at a location the SKU lacks creates it", at(line("4", "1", 2, 0, 0, 0, 1), "C"), LineResult{Applied: true, Lowered: true, New: true, Location: "C", Available: -2, Oversold: 2}, figs{"A": {7, 0}, "B": {5, 0}, "C": {0, 2}}},
+		{"nanosecond versions compare exactly", line("5", "1", 1, 0, 0, 0, 1_763_700_000_000_000_001), LineResult{Applied: true, Lowered: true, New: true, Location: "A", Available: 6}, figs{"A": {7, 1}, "B": {5, 0}, "C": {0, 2}}},
 		{"one nanosecond older is stale", line("5", "1", 1, 0, 1, 0, 1_763_700_000_000_000_000), LineResult{Ignored: "stale", Location: "A", Available: 6}, figs{"A": {7, 1}, "B": {5, 0}, "C": {0, 2}}},
 		{"shorter version string is older", line("5", "1", 1, 0, 1, 0, 999_999_999), LineResult{Ignored: "stale", Location: "A", Available: 6}, figs{"A": {7, 1}, "B": {5, 0}, "C": {0, 2}}},
 	}
@@ -134,13 +134,13 @@ func TestApplyLinesLocationChoice(t *testing.T) {
 		strict     bool
 		want       LineResult
 	}{
-		{"first with enough", []string{"A", "B"}, 2, false, LineResult{Applied: true, New: true, Location: "A", Available: 1}},
-		{"skips one without enough", []string{"A", "B"}, 4, false, LineResult{Applied: true, New: true, Location: "B", Available: 1}},
-		{"none with enough takes the first", []string{"A", "B"}, 9, false, LineResult{Applied: true, New: true, Location: "A", Available: -6, Oversold: 6}},
-		{"priority order is the caller's", []string{"B", "A"}, 2, false, LineResult{Applied: true, New: true, Location: "B", Available: 3}},
-		{"an unknown candidate has nothing", []string{"Z", "B"}, 2, false, LineResult{Applied: true, New: true, Location: "B", Available: 3}},
+		{"first with enough", []string{"A", "B"}, 2, false, LineResult{Applied: true, Lowered: true, New: true, Location: "A", Available: 1}},
+		{"skips one without enough", []string{"A", "B"}, 4, false, LineResult{Applied: true, Lowered: true, New: true, Location: "B", Available: 1}},
+		{"none with enough takes the first", []string{"A", "B"}, 9, false, LineResult{Applied: true, Lowered: true, New: true, Location: "A", Available: -6, Oversold: 6}},
+		{"priority order is the caller's", []string{"B", "A"}, 2, false, LineResult{Applied: true, Lowered: true, New: true, Location: "B", Available: 3}},
+		{"an unknown candidate has nothing", []string{"Z", "B"}, 2, false, LineResult{Applied: true, Lowered: true, New: true, Location: "B", Available: 3}},
 		{"strict with none enough refuses", []string{"A", "B"}, 9, true, LineResult{Ignored: "refused", Location: "A", Available: 3}},
-		{"strict with one enough takes it", []string{"A", "B"}, 5, true, LineResult{Applied: true, New: true, Location: "B", Available: 0}},
+		{"strict with one enough takes it", []string{"A", "B"}, 5, true, LineResult{Applied: true, Lowered: true, New: true, Location: "B", Available: 0}},
 		{"zero ordered takes the first", []string{"B", "A"}, 0, false, LineResult{Location: "B", Available: 5}},
 	}
 	eachBackend(t, func(t *testing.T, e *testEnv) {
@@ -257,8 +257,8 @@ func TestApplyLinesBatch(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := []LineResult{
-			{Applied: true, New: true, Location: "A", Available: 8},
-			{Applied: true, New: true, Location: "A", Available: 7},
+			{Applied: true, New: true, Lowered: true, Location: "A", Available: 8},
+			{Applied: true, New: true, Lowered: true, Location: "A", Available: 7},
 			{Ignored: "unknown_sku", Location: "A"},
 			{Ignored: "duplicate", Location: "A", Available: 8},
 		}
@@ -414,14 +414,14 @@ func TestApplyLinesBatchOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := []LineResult{
-			{Applied: true, New: true, Location: "A", Available: 0},
-			{Applied: true, New: true, Location: "A", Available: 0},
-			{Applied: true, New: true, Location: "B", Available: 4},
+			{Applied: true, New: true, Lowered: true, Location: "A", Available: 0},
+			{Applied: true, New: true, Lowered: true, Location: "A", Available: 0},
+			{Applied: true, New: true, Lowered: true, Location: "B", Available: 4},
 			{Ignored: "refused", Location: "B", Available: 4},
-			{Applied: true, New: true, Location: "A", Available: -2, Oversold: 2},
+			{Applied: true, New: true, Lowered: true, Location: "A", Available: -2, Oversold: 2},
 			{Ignored: "stale", Location: "A", Available: -2, Oversold: 2},
-			{Applied: true, New: true, Location: "A", Available: -3, Oversold: 3},
-			{Applied: true, Location: "A", Available: -4, Oversold: 4},
+			{Applied: true, New: true, Lowered: true, Location: "A", Available: -3, Oversold: 3},
+			{Applied: true, Lowered: true, Location: "A", Available: -4, Oversold: 4},
 		}
 		for i := range want {
 			if got[i] != want[i] {

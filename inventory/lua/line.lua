@@ -10,7 +10,8 @@
 --       location is '': the number of candidates, then the candidate
 --       locations in priority order.
 -- Returns one string, per line: a status letter (a applied, c applied and
--- the line is new, n nochange,
+-- the line is new, A and C the same when the line lowered available at its
+-- location (it may be what oversold it), n nochange,
 -- d duplicate, s stale, r refused, u unknown_sku); unless u, the line's
 -- location's "onhand,reserved" after; when the location is not the one
 -- given, "=" .. #location .. ":" .. location; then ";".
@@ -195,6 +196,15 @@ local function run()
             move(f, loc, hn - ho, rn - ro, ver, field); status = 'a'
           end
           if status == 'a' and not old then status = 'c' end
+          -- Did this line lower available where its stock is? (A sale,
+          -- a quantity edit up; shipping moves on_hand and reserved alike.)
+          if status ~= 'n' then
+            local da
+            if of then da = hn - rn else da = (hn - ho) - (rn - ro) end
+            if da < 0 then
+              if status == 'a' then status = 'A' else status = 'C' end
+            end
+          end
 
           local rec = ver .. ',' .. qs .. ',' .. ss .. ',' .. cs .. ',' .. rss .. ',' .. wos .. ',' .. loc
           if single then

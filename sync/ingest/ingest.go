@@ -22,6 +22,7 @@ import (
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/inventory"
+	"github.com/shelfsync/shelfsync/sync/intake"
 )
 
 // Ledger is what ingest needs of the stock ledger.
@@ -134,6 +135,10 @@ func (g *Ingester) HandleBatch(ctx context.Context, events []connectors.Event) [
 				errs[i] = g.drop(e, "order event without an order")
 				continue
 			}
+			if err := g.check(e.Order); err != nil {
+				errs[i] = g.drop(e, err.Error())
+				continue
+			}
 			orders[i] = e.Order
 		case connectors.EventOrderChanged, connectors.EventReturn:
 			orderID := e.OrderID
@@ -215,11 +220,37 @@ func (g *Ingester) stockChanged(ctx context.Context, e connectors.Event) error {
 	return g.o.Propagate(ctx, []string{e.Stock.SKU}, causeOf(e), nil)
 }
 
-// drop counts an event that can never be handled. It is acknowledged:
-// retrying would not help.
+// drop counts an event that can never be handled and refuses it: the
+// intake dead-letters it at once with why as its reason (retrying would
+// not help; nothing is dropped silently). The intake logs it.
 func (g *Ingester) drop(e connectors.Event, why string) error {
 	g.o.Metrics.Dropped.WithLabelValues(e.Channel, string(e.Kind)).Inc()
-	g.o.Logger.Warn().Str("channel", e.Channel).Str("kind", string(e.Kind)).Str("id", e.ID).Msg("event dropped: " + why)
+	return intake.Refuse(fmt.Sprintf("%s %s event %s: %s", e.Channel, e.Kind, e.ID, why))
+}
+
+// MaxClockSkew is how far past now an order's version may lie: a later
+// one (a channel's clock gone wrong, a forged year 9999) would rank above
+// every real state of the order to come, so it is refused.
+const MaxClockSkew = 5 * time.Minute
+
+// check refuses an order the ledger could never take: inconsistent
+// figures, a line state the ledger rejects (a channel the config does not
+// know has no locations), a version from the future.
+func (g *Ingester) check(o *connectors.Order) error {
+	if err := o.Validate(); err != nil {
+		return fmt.Errorf("order %s invalid: %w", o.OrderID, err)
+	}
+	if limit := time.Now().Add(MaxClockSkew); o.UpdatedAt.After(limit) {
+		return fmt.Errorf("order %s: updated_at %s is more than %s in the future", o.OrderID, o.UpdatedAt.UTC().Format(time.RFC3339), MaxClockSkew)
+	}
+	for _, l := range o.Lines {
+		if l.NoSKU || l.SKU == "" {
+			continue
+		}
+		if err := g.lineState(o, l).Validate(); err != nil {
+			return fmt.Errorf("order %s line %s: the ledger can not take it: %w", o.OrderID, l.LineID, err)
+		}
+	}
 	return nil
 }
 
@@ -235,31 +266,11 @@ func (g *Ingester) applyOrders(ctx context.Context, orders []*connectors.Order, 
 	var skus []string
 	sold := Sold{}
 	for i, o := range orders {
-		if err := o.Validate(); err != nil {
-			g.o.Metrics.Dropped.WithLabelValues(o.Channel, string(connectors.EventOrder)).Inc()
-			g.o.Logger.Warn().Err(err).Str("channel", o.Channel).Str("order", o.OrderID).Msg("order dropped: invalid")
-			continue
-		}
-		// A state the ledger would refuse must not fail the whole batch
-		// (the ledger rejects a batch with an invalid state before any
-		// write): such an order is dropped alone, counted and logged.
 		var mine []inventory.LineState
-		var bad error
 		for _, l := range o.Lines {
-			if l.NoSKU || l.SKU == "" {
-				continue
+			if !l.NoSKU && l.SKU != "" {
+				mine = append(mine, g.lineState(o, l))
 			}
-			st := g.lineState(o, l)
-			if err := st.Validate(); err != nil {
-				bad = fmt.Errorf("line %s: %w", l.LineID, err)
-				break
-			}
-			mine = append(mine, st)
-		}
-		if bad != nil {
-			g.o.Metrics.Dropped.WithLabelValues(o.Channel, string(connectors.EventOrder)).Inc()
-			g.o.Logger.Warn().Err(bad).Str("channel", o.Channel).Str("order", o.OrderID).Msg("order dropped: the ledger can not take it")
-			continue
 		}
 		valid = append(valid, o)
 		for _, l := range o.Lines {
@@ -305,7 +316,9 @@ func (g *Ingester) applyOrders(ctx context.Context, orders []*connectors.Order, 
 				result = "unchanged"
 			}
 			g.o.Metrics.LineUpdates.WithLabelValues(o.Channel, result).Inc()
-			if r.Oversold > 0 {
+			// An oversell is counted once, by the change that caused it
+			// (not by its repeats, re-reads or later shipments).
+			if r.Lowered && r.Oversold > 0 {
 				g.o.Metrics.Oversold.WithLabelValues(o.Channel).Inc()
 				g.o.Metrics.OversoldUnits.WithLabelValues(o.Channel).Add(float64(r.Oversold))
 				g.o.Logger.Warn().Str("channel", o.Channel).Str("order", o.OrderID).Str("sku", states[k].SKU).

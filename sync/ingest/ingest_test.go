@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/shelfsync/shelfsync/inventory"
 	"github.com/shelfsync/shelfsync/inventory/redistest"
 	"github.com/shelfsync/shelfsync/sync/downstream"
+	"github.com/shelfsync/shelfsync/sync/intake"
 )
 
 type noReported struct{}
@@ -60,8 +62,10 @@ func TestBatchAppliesGoodOrdersAndDropsTheOnesThatCanNeverApply(t *testing.T) {
 		{Kind: connectors.EventOrder, Channel: "shop", Order: order("shop", "1", "A", 2)},
 	}
 	for i, err := range g.HandleBatch(ctx, events) {
-		if err != nil {
-			t.Fatalf("event %d: %v", i, err)
+		// The ghost order and the unfetchable event can never apply: they
+		// are refused, so the intake dead-letters them with the reason.
+		if refused := i == 1 || i == 2; refused != errors.Is(err, intake.ErrRefused) {
+			t.Fatalf("event %d: %v (want refused: %v)", i, err, refused)
 		}
 	}
 	st, err := ledger.Stock(ctx, "A")
@@ -112,5 +116,63 @@ func TestBatchAppliesGoodOrdersAndDropsTheOnesThatCanNeverApply(t *testing.T) {
 	}
 	if want := (Sold{"shop": {"A": 3}}); len(sold) != 2 || !reflect.DeepEqual(sold[1], want) {
 		t.Fatalf("sold %v, want %v second", sold, want)
+	}
+}
+
+// TestOversoldCountedOnceAndFutureVersionsRefused: one oversold order state
+// delivered four times and re-read by polls counts one oversell; its
+// shipment (available unchanged, still below zero) counts none; an order
+// whose version lies in the future is refused (dead-lettered), not applied.
+func TestOversoldCountedOnceAndFutureVersionsRefused(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	ledger := inventory.New(rdb, inventory.Options{Prefix: prefix})
+	if _, err := ledger.Receive(ctx, inventory.Delta{Key: "r", SKU: "A", Location: "main", Quantity: 1, Reason: "initial"}); err != nil {
+		t.Fatal(err)
+	}
+	m := NewMetrics(prometheus.NewRegistry())
+	g := New(Options{
+		Ledger: ledger, Parking: NewParking(rdb, prefix), Reported: noReported{},
+		Publisher: downstream.NewPublisher(rdb, prefix, "orders", 0, time.Hour, nil),
+		Propagate: func(context.Context, []string, time.Time, Sold) error { return nil },
+		Channels:  []config.Channel{{Name: "shop", Locations: []string{"main"}}},
+		Locations: []config.Location{{ID: "main"}},
+		Metrics:   m, Logger: zerolog.Nop(),
+	})
+	sale := func(id string, v int64, shipped int64) connectors.Event {
+		st := connectors.StatusOpen
+		if shipped > 0 {
+			st = connectors.StatusShipped
+		}
+		return connectors.Event{Kind: connectors.EventOrder, Channel: "shop", Order: &connectors.Order{Channel: "shop", OrderID: id, Status: st,
+			UpdatedAt: time.UnixMilli(v), Lines: []connectors.Line{{LineID: "1", SKU: "A", Quantity: 2, Shipped: shipped}}}}
+	}
+	// Oversells by one; then the same state three more times, two of them
+	// in one batch (a webhook and its retries, then polls).
+	for _, batch := range [][]connectors.Event{{sale("1", 1000, 0)}, {sale("1", 1000, 0), sale("1", 1000, 0)}, {sale("1", 1000, 0)}} {
+		for _, err := range g.HandleBatch(ctx, batch) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got := testutil.ToFloat64(m.Oversold.WithLabelValues("shop")); got != 1 {
+		t.Fatalf("oversold counted %v times, want 1", got)
+	}
+	// Shipping both units leaves available at -1: not a new oversell.
+	for _, err := range g.HandleBatch(ctx, []connectors.Event{sale("1", 2000, 2)}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := testutil.ToFloat64(m.Oversold.WithLabelValues("shop")); got != 1 {
+		t.Fatalf("after the shipment oversold counted %v times, want 1", got)
+	}
+	future := sale("9", time.Now().Add(24*time.Hour*365*100).UnixMilli(), 0)
+	if err := g.HandleBatch(ctx, []connectors.Event{future})[0]; !errors.Is(err, intake.ErrRefused) {
+		t.Fatalf("an order from the future: %v, want refused", err)
+	}
+	if recs, _ := ledger.Lines(ctx, "shop", "9"); len(recs) != 0 {
+		t.Fatalf("the future order was applied: %+v", recs)
 	}
 }

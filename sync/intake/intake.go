@@ -334,12 +334,25 @@ func (in *Intake) forget(ctx context.Context, events []connectors.Event) {
 	}
 }
 
-// failed counts a failed attempt and dead-letters the event after the last.
+// ErrRefused marks a handler's error for an event that can never apply
+// (invalid, unknown channel): the event is dead-lettered at once with the
+// error as its reason, never retried and never dropped silently.
+var ErrRefused = errors.New("refused")
+
+// Refuse wraps why an event can never apply (see ErrRefused).
+func Refuse(why string) error { return fmt.Errorf("%w: %s", ErrRefused, why) }
+
+// failed counts a failed attempt and dead-letters the event after the last
+// (at once when the handler refused it).
 func (in *Intake) failed(ctx context.Context, m redis.XMessage, e connectors.Event, err error) {
 	if ctx.Err() != nil {
 		return // shutting down: leave it pending, it is handled after restart
 	}
 	raw, _ := m.Values[EventField].(string)
+	if errors.Is(err, ErrRefused) {
+		in.deadLetter(ctx, m.ID, raw, err.Error(), 1)
+		return
+	}
 	n, aerr := in.rdb.HIncrBy(ctx, in.attempts, m.ID, 1).Result()
 	if aerr != nil {
 		in.o.Logger.Warn().Err(aerr).Str("id", m.ID).Msg("counting intake attempt")

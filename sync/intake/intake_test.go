@@ -3,6 +3,7 @@ package intake
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,6 +37,8 @@ type collector struct {
 	mu   sync.Mutex
 	seen []string
 	fail map[string]bool
+	// refuse makes an order id be refused (never applies).
+	refuse map[string]bool
 }
 
 func (c *collector) handle(_ context.Context, events []connectors.Event) []error {
@@ -46,6 +49,9 @@ func (c *collector) handle(_ context.Context, events []connectors.Event) []error
 		c.seen = append(c.seen, e.OrderID)
 		if c.fail[e.OrderID] {
 			errs[i] = errors.New("boom")
+		}
+		if c.refuse[e.OrderID] {
+			errs[i] = Refuse("order " + e.OrderID + " can never apply")
 		}
 	}
 	return errs
@@ -202,4 +208,27 @@ func TestLostConsumerGroupIsRecreated(t *testing.T) {
 	waitFor(t, "an event after the group was lost", func() bool { return c.count("after") == 1 })
 	cancel()
 	<-done
+}
+
+// TestRefusedEventsAreDeadLetteredAtOnce: an event its handler refuses is
+// dead-lettered on its first attempt, with the reason, never retried.
+func TestRefusedEventsAreDeadLetteredAtOnce(t *testing.T) {
+	in, m := newIntake(t, Options{MaxAttempts: 5, ClaimIdle: 40 * time.Millisecond})
+	c := &collector{refuse: map[string]bool{"bad": true}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx, c.handle) }()
+	if err := in.Put(ctx, []connectors.Event{ev("1", "bad")}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "dead letter", func() bool { return testutil.ToFloat64(m.DeadLettered) == 1 })
+	cancel()
+	<-done
+	if c.count("bad") != 1 {
+		t.Fatalf("refused event handled %d times, want 1", c.count("bad"))
+	}
+	dl, err := in.DeadLetters(context.Background(), 10)
+	if err != nil || len(dl) != 1 || dl[0].Attempts != 1 || !strings.Contains(dl[0].Reason, "order bad can never apply") {
+		t.Fatalf("dead letters %+v %v", dl, err)
+	}
 }

@@ -17,6 +17,7 @@ type metrics struct {
 	noSKULines       prometheus.Counter
 	ignoredDelivered *prometheus.CounterVec // topic-free reason
 	keyLookups       *prometheus.CounterVec // result
+	refusedOrders    *prometheus.CounterVec // source, reason
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -53,11 +54,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "shelfsync_ebay_public_key_lookups_total",
 			Help: "Public key lookups of signed deliveries, by result: cached, fetched, stale (a known key past its TTL, eBay failing or the fetch budget spent), unknown (eBay does not know the kid, maybe remembered), failed (eBay did not answer, maybe remembered), limited (the key-fetch budget is spent).",
 		}, []string{"result"}),
+		refusedOrders: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_ebay_refused_orders_total",
+			Help: "eBay orders not handed on because the ledger would refuse them, by source (poll, fetch) and reason (quantity, identifier, version).",
+		}, []string{"source", "reason"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, col := range []prometheus.Collector{m.pushItems, m.signatureChecks, m.keyFetches, m.budgetRefusals, m.tokenRejections, m.noSKULines, m.ignoredDelivered, m.keyLookups} {
+	for _, col := range []prometheus.Collector{m.pushItems, m.signatureChecks, m.keyFetches, m.budgetRefusals, m.tokenRejections, m.noSKULines, m.ignoredDelivered, m.keyLookups, m.refusedOrders} {
 		if err := reg.Register(col); err != nil {
 			return nil, fmt.Errorf("registering eBay metrics: %w", err)
 		}

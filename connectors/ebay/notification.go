@@ -40,7 +40,8 @@ var errNoOrderID = errors.New("notification names no orderId")
 // parseNotification turns a notification body into events. A topic that
 // moves no stock, or an order topic without an order id, gives no events
 // and an error wrapping connectors.ErrIgnored; a body that is not a
-// notification is any other error.
+// notification is any other error, an order id holding a control
+// character a *refusal.
 func parseNotification(channel string, body []byte, receivedAt time.Time) ([]connectors.Event, error) {
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
@@ -56,6 +57,10 @@ func parseNotification(channel string, body []byte, receivedAt time.Time) ([]con
 	orderID := findOrderID(env.Notification.Data)
 	if orderID == "" {
 		return nil, fmt.Errorf("eBay topic %s: %w: %w", topic, errNoOrderID, connectors.ErrIgnored)
+	}
+	// An id the ledger could not key is refused here, not dropped later.
+	if err := checkID("orderId", orderID); err != nil {
+		return nil, fmt.Errorf("eBay topic %s: %w", topic, err)
 	}
 	ev := connectors.Event{
 		Kind:       connectors.EventOrderChanged,

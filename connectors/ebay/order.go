@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/shelfsync/shelfsync/connectors"
@@ -63,9 +64,17 @@ func parseTime(s string) (time.Time, error) {
 // packages out) ships nothing yet, so the units stay reserved until the
 // line is FULFILLED. Available stock is the same either way (shipping
 // lowers on-hand and reserved together); only the split waits.
+//
+// What the ledger would refuse is a *refusal: an order or line id, or a
+// SKU, holding a control character; a quantity below 0 or above
+// MaxQuantity. The version's distance from the clock is the connector's
+// check (Connector.order), not this one's: Normalize has no clock.
 func toOrder(channel string, o *apiOrder) (*connectors.Order, error) {
 	if o.OrderID == "" {
 		return nil, errors.New("order has no orderId")
+	}
+	if err := checkID("orderId", o.OrderID); err != nil {
+		return nil, err
 	}
 	updated, err := parseTime(o.LastModifiedDate)
 	if err != nil {
@@ -102,6 +111,16 @@ func toOrder(channel string, o *apiOrder) (*connectors.Order, error) {
 		if err != nil {
 			return nil, fmt.Errorf("order %s line %d: quantity: %w", o.OrderID, i, err)
 		}
+		if li.LineItemID != "" {
+			if err := checkID("lineItemId", li.LineItemID); err != nil {
+				return nil, fmt.Errorf("order %s line %d: %w", o.OrderID, i, err)
+			}
+		}
+		if li.SKU != "" {
+			if err := checkSKU(li.SKU); err != nil {
+				return nil, fmt.Errorf("order %s line %d: %w", o.OrderID, i, err)
+			}
+		}
 		l := connectors.Line{LineID: li.LineItemID, SKU: li.SKU, Quantity: qty, NoSKU: li.SKU == ""}
 		if li.LineItemFulfillmentStatus == "FULFILLED" || (o.OrderFulfillmentStatus == "FULFILLED" && !cancelled) {
 			l.Shipped = qty
@@ -118,17 +137,21 @@ func toOrder(channel string, o *apiOrder) (*connectors.Order, error) {
 }
 
 // quantity reads a line's quantity: eBay sends an integer; a missing one
-// is an error rather than a silent zero, which would release stock.
+// is an error rather than a silent zero, which would release stock. An
+// integer past int64 is refused like any quantity above MaxQuantity.
 func quantity(raw json.RawMessage) (int64, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return 0, errors.New("missing")
 	}
 	var n int64
 	if err := json.Unmarshal(raw, &n); err != nil {
+		var num json.Number
+		if json.Unmarshal(raw, &num) == nil {
+			if _, perr := strconv.ParseInt(num.String(), 10, 64); errors.Is(perr, strconv.ErrRange) {
+				return 0, refuse("quantity", "%s is out of range", num)
+			}
+		}
 		return 0, err
 	}
-	if n < 0 {
-		return 0, fmt.Errorf("negative (%d)", n)
-	}
-	return n, nil
+	return n, checkQuantity("quantity", n)
 }

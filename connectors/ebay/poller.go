@@ -67,7 +67,16 @@ func (c *Connector) PollOrders(ctx context.Context, since time.Time, emit func(c
 		}
 		orders := make([]connectors.Order, 0, len(page.Orders))
 		for i := range page.Orders {
-			o, err := toOrder(c.name, &page.Orders[i])
+			o, err := c.order(&page.Orders[i])
+			if reason := refusalReason(err); reason != "" {
+				// One impossible order must not stop every poll from
+				// here on: it is skipped, counted and logged. (Its
+				// version never becomes the cursor.)
+				c.metrics.refusedOrders.WithLabelValues("poll", reason).Inc()
+				c.log.Warn().Err(err).Str("order", page.Orders[i].OrderID).Str("reason", reason).
+					Msg("eBay order skipped: the ledger would refuse it")
+				continue
+			}
 			if err != nil {
 				return through, fmt.Errorf("polling orders (offset %d): %w", offset, err)
 			}
@@ -110,11 +119,30 @@ func (c *Connector) FetchOrder(ctx context.Context, orderID string) (*connectors
 	if err != nil {
 		return nil, fmt.Errorf("fetching eBay order %s: %w", orderID, err)
 	}
-	out, err := toOrder(c.name, &o)
+	out, err := c.order(&o)
+	if reason := refusalReason(err); reason != "" {
+		// An error, not "not found": the fetch queue retries it and
+		// dead-letters it in the end, where it can be seen.
+		c.metrics.refusedOrders.WithLabelValues("fetch", reason).Inc()
+		return nil, fmt.Errorf("fetching eBay order %s: the ledger would refuse it: %w", orderID, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("fetching eBay order %s: %w", orderID, err)
 	}
 	c.countNoSKU(out)
+	return out, nil
+}
+
+// order maps an eBay order (toOrder) and refuses a version further than
+// MaxClockSkew past the connector's clock.
+func (c *Connector) order(o *apiOrder) (*connectors.Order, error) {
+	out, err := toOrder(c.name, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkVersion("lastModifiedDate", out.UpdatedAt, c.deps.Now()); err != nil {
+		return nil, fmt.Errorf("order %s: %w", out.OrderID, err)
+	}
 	return out, nil
 }
 

@@ -19,7 +19,8 @@ import (
 // Answers, as eBay's own SDKs give them: a bad or missing signature, an
 // unknown kid or digest is 412; a public key eBay would not hand out (its
 // Notification API failing: the test vectors' ERROR case) is 500, so eBay
-// delivers again later; a verified body that is not a notification is 400.
+// delivers again later; a verified body that is not a notification, or
+// names an order id the ledger could not key, is 400.
 //
 // What a delivery may cost: a header that can not be eBay's (not base64
 // JSON with alg, kid, signature and digest; a kid that is not 1 to 128 of
@@ -65,7 +66,7 @@ func (c *Connector) ParseWebhook(ctx context.Context, r *connectors.WebhookReque
 		c.metrics.ignoredDelivered.WithLabelValues("topic").Inc()
 		return nil, err
 	case err != nil:
-		return nil, connectors.Malformed(err)
+		return nil, webhookRefusal(err)
 	}
 	return events, nil
 }

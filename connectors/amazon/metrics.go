@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shelfsync/shelfsync/connectors"
 )
 
 // metrics are the connector's own counters, on the registerer the framework
@@ -17,6 +19,9 @@ type metrics struct {
 	feeds *prometheus.CounterVec
 	// pushed counts pushed SKUs by path (patch, feed) and outcome.
 	pushed *prometheus.CounterVec
+	// orderChanges counts ORDER_CHANGE notifications taken in by what they
+	// became: state (the order's state, no call) or fetch (order_changed).
+	orderChanges *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -33,14 +38,31 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "shelfsync_amazon_pushed_skus_total",
 			Help: "SKU quantities pushed to Amazon, by path (patch, feed) and status.",
 		}, []string{"path", "status"}),
+		orderChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_amazon_order_changes_total",
+			Help: "ORDER_CHANGE notifications taken in, by result: state (the order's state from the notification, no SP-API call) or fetch (the order is fetched).",
+		}, []string{"result"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.sqsMessages, m.feeds, m.pushed} {
+	for _, c := range []prometheus.Collector{m.sqsMessages, m.feeds, m.pushed, m.orderChanges} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering metrics: %w", err)
 		}
 	}
 	return m, nil
+}
+
+// countOrderChanges counts the ORDER_CHANGE events among events.
+func (m *metrics) countOrderChanges(events []connectors.Event) {
+	for _, ev := range events {
+		switch {
+		case ev.Topic != TypeOrderChange:
+		case ev.Kind == connectors.EventOrder:
+			m.orderChanges.WithLabelValues("state").Inc()
+		case ev.Kind == connectors.EventOrderChanged:
+			m.orderChanges.WithLabelValues("fetch").Inc()
+		}
+	}
 }

@@ -120,6 +120,7 @@ func (q *QueueConnector) handle(ctx context.Context, sink connectors.EventSink, 
 		if err := sink.Put(ctx, events); err != nil {
 			return fmt.Errorf("putting %d events on the intake: %w", len(events), err)
 		}
+		q.metrics.countOrderChanges(events)
 	}
 	if len(done) == 0 {
 		return nil

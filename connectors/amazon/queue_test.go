@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
@@ -115,6 +116,10 @@ func TestQueueRun(t *testing.T) {
 	}
 	if srv.Received(garbage) == 0 {
 		t.Error("the unreadable message was deleted")
+	}
+	// The fixture's ORDER_CHANGE became the order's state: no fetch.
+	if s, f := testutil.ToFloat64(q.metrics.orderChanges.WithLabelValues("state")), testutil.ToFloat64(q.metrics.orderChanges.WithLabelValues("fetch")); s != 1 || f != 0 {
+		t.Errorf("order changes: %v as state, %v to fetch; want 1 and 0", s, f)
 	}
 }
 

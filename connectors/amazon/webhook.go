@@ -25,6 +25,7 @@ func (c *Connector) ParseWebhook(_ context.Context, r *connectors.WebhookRequest
 	events, err := ParseNotification(c.name, r.Body, r.ReceivedAt)
 	switch {
 	case err == nil:
+		c.metrics.countOrderChanges(events)
 		return events, nil
 	case errors.Is(err, connectors.ErrIgnored):
 		return nil, err

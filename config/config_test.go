@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -186,6 +187,84 @@ func TestBadConfigs(t *testing.T) {
 			want := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("problems:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+			}
+		})
+	}
+}
+
+// secretsPlanted are the secrets the bad configs about secrets put in
+// their files (or, through ${ENV}, in testdata/env.json). Every marker
+// starts with S3CRET, so one search covers the lot.
+var secretsPlanted = []struct {
+	file    string
+	secrets []string
+}{
+	{"secret_list_as_string", []string{"S3CRET-MARKER-hmac-key", "S3CRETkey9"}},
+	{"amazon_relay_secret_wrong_type", []string{"S3CRET-MARKER-relay", "8675309123", "S3CRET-MARKER-item"}},
+	{"secret_env_wrong_type", []string{"${SHELFSYNC_TEST_SECRET_LIST}", "${SHELFSYNC_TEST_NUMERIC_SECRET}"}},
+	{"access_token_map", []string{"S3CRET-MARKER-token"}},
+	{"secret_explicit_tag", []string{"S3CRET-MARKER-tagged"}},
+	{"secret_alias", []string{"S3CRET-MARKER-anchor"}},
+	{"url_with_password", []string{"S3CRET-MARKER-redis", "S3CRET-MARKER-erp", "S3CRET-MARKER-downstream"}},
+}
+
+// leaks lists how err's text shows any of secrets: whole, or as yaml.v3
+// cuts a value longer than 10 bytes (its first 7 and "..."), and the
+// marker prefix S3CRET anywhere.
+func leaks(err error, secrets []string) []string {
+	var found []string
+	text := err.Error()
+	for _, s := range append([]string{"S3CRET"}, secrets...) {
+		forms := []string{s}
+		if len(s) > 10 {
+			forms = append(forms, s[:7]+"...")
+		}
+		for _, f := range forms {
+			if strings.Contains(text, f) && !slices.Contains(found, f) {
+				found = append(found, f)
+			}
+		}
+	}
+	return found
+}
+
+// TestBadConfigsNeverQuoteSecrets: no problem of any bad config quotes a
+// secret, whatever went wrong with it (a wrong type, a wrong tag, ${ENV}
+// expanding to the wrong type, an anchor reused elsewhere, a URL with a
+// password): not the markers the files plant, not the environment's
+// secrets, not yaml.v3's cut of them.
+func TestBadConfigsNeverQuoteSecrets(t *testing.T) {
+	setTestEnv(t)
+	all := []string{"shpat_fake_token_from_file", "whsec-file-secret-DO-NOT-LEAK"}
+	for k, v := range testEnv {
+		if strings.Contains(v, "LEAK") || strings.Contains(k, "SECRET") {
+			all = append(all, v)
+		}
+	}
+	for _, tt := range secretsPlanted {
+		b, err := os.ReadFile("testdata/bad/" + tt.file + ".yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range tt.secrets {
+			if !strings.Contains(string(b), s) {
+				t.Fatalf("%s does not hold %q: this test would prove nothing", tt.file, s)
+			}
+			if v, ok := strings.CutPrefix(s, "${"); ok {
+				s = testEnv[strings.TrimSuffix(v, "}")]
+			}
+			all = append(all, s)
+		}
+	}
+	files, _ := filepath.Glob("testdata/bad/*.yaml")
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".yaml"), func(t *testing.T) {
+			_, err := Load(f)
+			if err == nil {
+				t.Fatal("Load accepted it")
+			}
+			if found := leaks(err, all); len(found) > 0 {
+				t.Errorf("the problems quote %q:\n%v", found, err)
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -92,19 +93,33 @@ func parse(name, dir string, data []byte) (*Config, error) {
 		problems = append(problems, syntaxProblem(err))
 	}
 	problems = append(problems, expandEnv(&root)...)
+	// Gathered as the file says them (after ${ENV}), before `_file` keys
+	// are rewritten: the values no message may quote.
+	hidden := hiddenValues{}
+	hidden.addTree(&root)
 	problems = append(problems, rewriteSecretFiles(&root, dir)...)
 
 	cfg := &Config{}
-	problems = append(problems, decodeStrict(&root, cfg)...)
+	decoded, complete := decodeStrict(&root, cfg)
+	problems = append(problems, decoded...)
+	hidden.addSecrets(reflect.ValueOf(cfg))
 	cfg.applyDefaults()
 	cfg.resolvePaths(dir)
 	// Values are checked even when decoding found problems, so one run
-	// reports everything (a value that failed to decode stays unset).
-	for _, p := range cfg.validate() {
-		p.Line = lineOf(&root, p.Path)
-		problems = append(problems, p)
+	// reports everything (a value that failed to decode stays unset);
+	// not when yaml.v3 gave up half-way, leaving any value unset.
+	if complete {
+		for _, p := range cfg.validate() {
+			p.Line = lineOf(&root, p.Path)
+			problems = append(problems, p)
+		}
 	}
 	if len(problems) > 0 {
+		// The messages are built not to quote a secret; this is the guard
+		// for whatever slips through (an anchor, a library's wording).
+		for i := range problems {
+			problems[i].Msg = hidden.scrub(problems[i].Msg)
+		}
 		sortProblems(problems)
 		return nil, &Error{File: name, Problems: problems}
 	}
@@ -141,25 +156,29 @@ func sortProblems(ps []Problem) {
 
 // decodeStrict decodes the node tree into cfg, rejecting unknown keys. yaml.v3
 // gathers every type and unknown-field error of the document in one
-// *yaml.TypeError, each message already carrying its line.
-func decodeStrict(root *yaml.Node, cfg *Config) []Problem {
+// *yaml.TypeError, each message already carrying its line. complete is
+// false when yaml.v3 gave up on the document half-way.
+func decodeStrict(root *yaml.Node, cfg *Config) (problems []Problem, complete bool) {
 	// Node.Decode does not reject unknown keys (yaml.v3 honours KnownFields
 	// only on a Decoder), so unknownKeys walks the tree against the types.
-	var problems []Problem
 	problems = append(problems, unknownKeys(root, cfg)...)
 	if err := root.Decode(cfg); err != nil {
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
 			for _, m := range te.Errors {
 				p := problemFromYAML(m)
-				p.Path = pathAt(root, p.Line, yamlNodeTag.FindStringSubmatch(m))
+				tm := yamlTypeMsg.FindStringSubmatch(p.Msg)
+				var sensitive bool
+				p.Path, p.Line, sensitive = pathAt(root, p.Line, tm)
+				// A value whose key is unknown may be a secret too.
+				p.Msg = friendlyType(tm, p.Msg, sensitive || p.Path == "")
 				problems = append(problems, p)
 			}
 		} else {
-			problems = append(problems, Problem{Msg: err.Error()})
+			return append(problems, decodeFailure(root, err)), false
 		}
 	}
-	return problems
+	return problems, true
 }
 
 // yamlParserProblems are the messages of yaml.v3's parser (as opposed to
@@ -196,43 +215,91 @@ func problemFromYAML(m string) Problem {
 		if sm2 := yamlLine.FindStringSubmatch(msg); sm2 != nil {
 			msg = sm2[2]
 		}
-		return Problem{Line: line, Msg: friendlyType(msg)}
+		return Problem{Line: line, Msg: msg}
 	}
 	return Problem{Msg: m}
 }
 
-// yamlNodeTag finds the tag and value yaml.v3 names in a type error:
-// "cannot unmarshal !!str `abc` into int", "cannot unmarshal !!seq into ...".
-var yamlNodeTag = regexp.MustCompile("cannot unmarshal !!(\\w+)(?: `(.*)`)? into")
+// yamlTypeMsg takes apart yaml.v3's type errors: the node's tag, the value
+// it quotes (only for scalars; cut to 7 bytes and "..." when longer than
+// 10) and the Go type: "cannot unmarshal !!str `abc` into int",
+// "cannot unmarshal !!seq into []string", "cannot unmarshal !x `v` into ...".
+var yamlTypeMsg = regexp.MustCompile("^cannot unmarshal (!\\S*)(?: `(.*)`)? into (.+)$")
 
-var yamlTypeMsg = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (.+)$")
-
-// friendlyType turns yaml.v3's "cannot unmarshal !!str `abc` into int" into
-// words an operator reads at a glance.
-func friendlyType(msg string) string {
-	m := yamlTypeMsg.FindStringSubmatch(msg)
+// friendlyType turns yaml.v3's "cannot unmarshal !!str `abc` into int" (m,
+// its yamlTypeMsg match; nil leaves msg as it is) into words an operator
+// reads at a glance. With hide it never quotes the value, only its kind:
+// "a string is not a list (value hidden)".
+func friendlyType(m []string, msg string, hide bool) string {
 	if m == nil {
 		return msg
 	}
-	want := map[string]string{
-		"int": "a whole number", "int64": "a whole number", "float64": "a number", "bool": "true or false",
-		"string": "a string", "time.Duration": "a duration such as 30s or 5m",
-	}[m[3]]
-	if want == "" {
-		switch {
-		case strings.HasPrefix(m[3], "[]"):
-			want = "a list"
-		case strings.HasPrefix(m[3], "map["), strings.HasPrefix(m[3], "config."):
-			want = "a mapping"
-		default:
-			want = m[3]
-		}
+	want := goTypeWords(m[3])
+	if m[1] == "!!seq" || m[1] == "!!map" {
+		return fmt.Sprintf("got %s, want %s", tagWords(m[1]), want)
 	}
-	if m[2] == "" && (m[1] == "seq" || m[1] == "map") {
-		got := map[string]string{"seq": "a list", "map": "a mapping"}[m[1]]
-		return fmt.Sprintf("got %s, want %s", got, want)
+	if hide {
+		return fmt.Sprintf("%s is not %s %s", tagWords(m[1]), want, valueHidden)
 	}
 	return fmt.Sprintf("%q is not %s", m[2], want)
+}
+
+// goTypeWords names what a Go type wants, in a config author's words.
+func goTypeWords(t string) string {
+	if w, ok := map[string]string{
+		"int": "a whole number", "int64": "a whole number", "float64": "a number", "bool": "true or false",
+		"string": "a string", "time.Duration": "a duration such as 30s or 5m",
+	}[t]; ok {
+		return w
+	}
+	switch {
+	case strings.HasPrefix(t, "[]"):
+		return "a list"
+	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "config."):
+		return "a mapping"
+	}
+	return t
+}
+
+// tagWords names what a YAML node is, by its tag, without its value.
+func tagWords(tag string) string {
+	if w, ok := map[string]string{
+		"!!str": "a string", "!!int": "a whole number", "!!float": "a number", "!!bool": "a boolean",
+		"!!null": "an empty value", "!!timestamp": "a timestamp", "!!binary": "binary data",
+		"!!seq": "a list", "!!map": "a mapping",
+	}[tag]; ok {
+		return w
+	}
+	return "a value tagged " + tag
+}
+
+// yamlDecodeMsg is yaml.v3's failure for a scalar its explicit tag does
+// not fit (`port: !!int abc`): it ends the decoding, with no line, and
+// quotes the whole value.
+var yamlDecodeMsg = regexp.MustCompile("^cannot decode (!\\S*) `(.*)` as a (!\\S*)$")
+
+// decodeFailure is the problem of a decoding yaml.v3 gave up on. Where it
+// names a value, the problem names its key and line instead, and the value
+// only when it is no secret.
+func decodeFailure(root *yaml.Node, err error) Problem {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	m := yamlDecodeMsg.FindStringSubmatch(msg)
+	if m == nil {
+		return Problem{Msg: msg}
+	}
+	p := Problem{}
+	eachValue(root, func(n *yaml.Node, path string, line int) {
+		if p.Line == 0 && n.Kind == yaml.ScalarNode && n.ShortTag() == m[3] && n.Value == m[2] {
+			p.Line, p.Path = line, path
+		}
+	})
+	want := tagWords(m[3])
+	if p.Path == "" || sensitivePath(p.Path) {
+		p.Msg = fmt.Sprintf("tagged %s, but the value is not %s %s", m[3], want, valueHidden)
+	} else {
+		p.Msg = fmt.Sprintf("%q is tagged %s, but is not %s", m[2], m[3], want)
+	}
+	return p
 }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)

@@ -47,11 +47,14 @@ func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
 // `key_file` key: its value is a path to read.
 const secretFileTag = "!shelfsync-secret-file"
 
+// secretTypeWords is what a Secret's type error says it wants.
+const secretTypeWords = "a secret (a string)"
+
 // UnmarshalYAML takes a scalar, or a path marked by rewriteSecretFiles.
 func (s *Secret) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
 		// Worded like yaml.v3's own type errors, so Parse names the key.
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: cannot unmarshal %s into a secret (a string)", n.Line, n.ShortTag())}}
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: cannot unmarshal %s into %s", n.Line, n.ShortTag(), secretTypeWords)}}
 	}
 	if n.Tag == secretFileTag {
 		b, err := os.ReadFile(n.Value)

@@ -149,20 +149,18 @@ func splitPath(path string) []pathPart {
 	return parts
 }
 
-// pathAt names the key whose value sits at line (the line yaml.v3 gives
-// for a value it could not decode), so the message names the key too. tag
-// is yamlNodeTag's match of the message (nil when it has none): its kind
-// and value pick one node when several share the line (a flow mapping).
-// "" when no single key fits.
-func pathAt(root *yaml.Node, line int, tag []string) string {
-	if line == 0 {
-		return ""
+// eachValue calls fn for every value node under root with its path and
+// line: the values of mapping keys and the items of lists, outermost
+// first. An alias is passed as the node it names (what yaml.v3 decodes,
+// whose line its errors give), with the alias's own path and line.
+func eachValue(root *yaml.Node, fn func(n *yaml.Node, path string, line int)) {
+	visit := func(n *yaml.Node, path string) {
+		line := n.Line
+		if n.Kind == yaml.AliasNode && n.Alias != nil {
+			n = n.Alias
+		}
+		fn(n, path, line)
 	}
-	type hit struct {
-		path string
-		n    *yaml.Node
-	}
-	var hits []hit
 	var walk func(n *yaml.Node, path string)
 	walk = func(n *yaml.Node, path string) {
 		switch n.Kind {
@@ -174,45 +172,121 @@ func pathAt(root *yaml.Node, line int, tag []string) string {
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, v := n.Content[i], n.Content[i+1]
 				p := join(path, k.Value)
-				if v.Line == line {
-					hits = append(hits, hit{p, v})
-				}
+				visit(v, p)
 				walk(v, p)
 			}
 		case yaml.SequenceNode:
 			for i, c := range n.Content {
 				p := fmt.Sprintf("%s[%d]", path, i)
-				if c.Line == line {
-					hits = append(hits, hit{p, c})
-				}
+				visit(c, p)
 				walk(c, p)
 			}
 		}
 	}
 	walk(root, "")
-	if tag != nil {
+}
+
+// pathAt names the key whose value sits at line (the line yaml.v3 gives
+// for a value it could not decode), so the message names the key too. m
+// is yamlTypeMsg's match of the message (nil when it has none): the
+// node's kind, the value it quotes and the Go type it was decoded into
+// pick one node when several share the line (a flow mapping, an anchor
+// and its aliases). "" when no single key fits; at is the line of the
+// value found (an alias's own, where yaml.v3 gives its anchor's).
+// sensitive reports that any node the message could be about is under a
+// sensitive key, so its value must not be quoted.
+func pathAt(root *yaml.Node, line int, m []string) (path string, at int, sensitive bool) {
+	if line == 0 {
+		return "", 0, false
+	}
+	type hit struct {
+		path string
+		n    *yaml.Node
+		at   int
+	}
+	var hits []hit
+	eachValue(root, func(n *yaml.Node, p string, at int) {
+		if n.Line == line {
+			hits = append(hits, hit{p, n, at})
+		}
+	})
+	if m != nil {
 		want := yaml.ScalarNode
-		switch tag[1] {
-		case "map":
+		switch m[1] {
+		case "!!map":
 			want = yaml.MappingNode
-		case "seq":
+		case "!!seq":
 			want = yaml.SequenceNode
 		}
 		var kept []hit
 		for _, h := range hits {
-			if h.n.Kind == want && (want != yaml.ScalarNode || tag[2] == "" || h.n.Value == tag[2]) {
+			if h.n.Kind == want && (want != yaml.ScalarNode || m[2] == "" || quotedAs(h.n.Value, m[2])) {
 				kept = append(kept, h)
 			}
 		}
 		hits = kept
 	}
+	for _, h := range hits {
+		sensitive = sensitive || sensitivePath(h.path)
+	}
+	if m != nil && len(hits) > 1 {
+		var typed []hit
+		for _, h := range hits {
+			if t := goTypeAt(h.path); t != nil && (t.String() == m[3] || t == secretType && m[3] == secretTypeWords) {
+				typed = append(typed, h)
+			}
+		}
+		if len(typed) > 0 {
+			hits = typed
+		}
+	}
 	switch {
 	case len(hits) == 0:
-		return ""
-	case tag == nil:
-		// Errors without a tag come from a Secret: the scalar itself, innermost.
-		return hits[len(hits)-1].path
+		return "", line, sensitive
+	case m == nil:
+		// Errors not in yaml.v3's words (a secret file not read): the
+		// scalar itself, innermost.
+		h := hits[len(hits)-1]
+		return h.path, h.at, sensitive
 	}
 	// Several left: the outermost, which holds the others.
-	return hits[0].path
+	return hits[0].path, hits[0].at, sensitive
+}
+
+// quotedAs reports whether q is how yaml.v3 quotes the value v in a type
+// error: whole, or its first 7 bytes and "..." when longer than 10.
+func quotedAs(v, q string) bool {
+	return v == q || len(v) > 10 && v[:7]+"..." == q
+}
+
+// goTypeAt is the Go type the value at path decodes into (pointers taken
+// off), nil when the path is not in the schema.
+func goTypeAt(path string) reflect.Type {
+	t := reflect.TypeOf(Config{})
+	for _, p := range splitPath(path) {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		switch {
+		case p.index >= 0:
+			if t.Kind() != reflect.Slice && t.Kind() != reflect.Array {
+				return nil
+			}
+			t = t.Elem()
+		case t.Kind() == reflect.Struct:
+			f, ok := yamlFields(t)[p.key]
+			if !ok {
+				return nil
+			}
+			t = f.Type
+		case t.Kind() == reflect.Map:
+			t = t.Elem()
+		default:
+			return nil
+		}
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
 }

@@ -46,7 +46,8 @@ func (c *checker) url(path, raw string, schemes ...string) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || !slices.Contains(schemes, u.Scheme) {
-		c.addf(path, "must be an absolute URL with scheme %s, got %q", strings.Join(schemes, " or "), raw)
+		// A URL may carry credentials (redis://:password@host): never quoted.
+		c.addf(path, "must be an absolute URL with scheme %s, got %q", strings.Join(schemes, " or "), redactURL(raw))
 	}
 }
 
@@ -64,7 +65,7 @@ func (cfg *Config) validate() []Problem {
 	if strings.Contains(r.Addr, "://") {
 		c.url("redis.addr", r.Addr, "redis", "rediss", "unix")
 	} else if !strings.Contains(r.Addr, ":") {
-		c.addf("redis.addr", "must be host:port or a redis:// URL, got %q", r.Addr)
+		c.addf("redis.addr", "must be host:port or a redis:// URL, got %q", redactURL(r.Addr))
 	}
 	c.nonNegative("redis.db", int64(r.DB))
 	if (r.TLS.CertFile == "") != (r.TLS.KeyFile == "") {

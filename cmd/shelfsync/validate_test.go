@@ -195,6 +195,62 @@ func TestValidateNeverPrintsSecrets(t *testing.T) {
 	}
 }
 
+// TestBadConfigOutputHidesSecrets: `validate` and `run` on every
+// config/testdata/bad file print problems that never quote a secret: the
+// S3CRET markers the files plant (a secrets list given as a string, an
+// inline Amazon relay secret of the wrong type, ${ENV} expanding to the
+// wrong type, an access token given as a mapping, ...), the environment's
+// secrets, nor yaml.v3's cut of a long value (its first 7 bytes and "...").
+func TestBadConfigOutputHidesSecrets(t *testing.T) {
+	env := configTestEnv(t)
+	secrets := []string{"S3CRET", "8675309123"}
+	for k, v := range env {
+		if strings.Contains(v, "LEAK") || strings.Contains(k, "SECRET") {
+			secrets = append(secrets, v)
+		}
+	}
+	files, _ := filepath.Glob("../../config/testdata/bad/*.yaml")
+	planted := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte("S3CRET")) || bytes.Contains(b, []byte("_SECRET")) {
+			planted++
+		}
+	}
+	if planted < 4 {
+		t.Fatalf("only %d bad configs plant a secret", planted)
+	}
+	commands := map[string]func(path string) (int, string){
+		"validate": func(path string) (int, string) {
+			code, out, errOut := runValidate(t, registeredOrFake, "--config", path)
+			return code, out + errOut
+		},
+		"run": func(path string) (int, string) {
+			var stderr syncBuffer
+			code := runDaemon(context.Background(), []string{"--config", path}, &stderr, registeredOrFake)
+			return code, stderr.String()
+		},
+	}
+	for _, f := range files {
+		for name, cmd := range commands {
+			t.Run(name+"/"+strings.TrimSuffix(filepath.Base(f), ".yaml"), func(t *testing.T) {
+				code, out := cmd(f)
+				if code != 2 {
+					t.Fatalf("exit %d:\n%s", code, out)
+				}
+				for _, s := range secrets {
+					if strings.Contains(out, s) || len(s) > 10 && strings.Contains(out, s[:7]+"...") {
+						t.Errorf("the output shows secret %q:\n%s", s, out)
+					}
+				}
+			})
+		}
+	}
+}
+
 // TestKubernetesConfigValidates: the config in the Kubernetes ConfigMap
 // validates, with its mounted secret paths pointed at the example secrets,
 // and the Deployment probes /healthz and /readyz.

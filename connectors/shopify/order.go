@@ -106,12 +106,18 @@ func (r refundSource) restockType(l refundLineSource) string {
 //     payment is pending (financial_status pending: the order already
 //     holds stock); open otherwise (authorized and paid alike).
 //   - Lines without a SKU are kept, marked NoSKU, and move no stock.
+//
+// What the ledger would refuse is a *refusal (check), before anything is
+// clamped: a negative quantity is refused, not read as 0.
 func (o *orderSource) toCanonical(channel string, locations map[string]string) (*connectors.Order, error) {
 	if o.ID == "" {
 		return nil, fmt.Errorf("order without an id")
 	}
 	if o.UpdatedAt.IsZero() {
 		return nil, fmt.Errorf("order %s: no updated_at", o.ID)
+	}
+	if err := o.check(); err != nil {
+		return nil, fmt.Errorf("order %s: %w", o.ID, err)
 	}
 	shipped := map[string]int64{}
 	for _, f := range o.Fulfillments {
@@ -218,6 +224,69 @@ func (o *orderSource) toCanonical(channel string, locations map[string]string) (
 	return out, nil
 }
 
+// check refuses what the ledger would refuse, as Shopify stated it: an
+// id or SKU holding a control character (or a SKU "." or ".."), any
+// quantity below 0 or above MaxQuantity, a version before 1970. How far
+// the version is from the clock is the connector's check (it has one).
+func (o *orderSource) check() error {
+	if err := checkID("id", o.ID); err != nil {
+		return err
+	}
+	if err := checkVersionFloor("updated_at", o.UpdatedAt); err != nil {
+		return err
+	}
+	for _, l := range o.Lines {
+		if err := checkID("line id", l.ID); err != nil {
+			return err
+		}
+		if sku := strings.TrimSpace(l.SKU); sku != "" {
+			if err := checkSKU(sku); err != nil {
+				return fmt.Errorf("line %s: %w", l.ID, err)
+			}
+		}
+		for _, q := range []struct {
+			what string
+			v    *int64
+		}{{"quantity", &l.Quantity}, {"current_quantity", l.CurrentQuantity}, {"fulfillable_quantity", l.FulfillableQuantity}} {
+			if q.v == nil {
+				continue
+			}
+			if err := checkQuantity(q.what, *q.v); err != nil {
+				return fmt.Errorf("line %s: %w", l.ID, err)
+			}
+		}
+	}
+	for _, f := range o.Fulfillments {
+		for _, l := range f.Lines {
+			if err := checkQuantity("fulfilled units", l.Quantity); err != nil {
+				return fmt.Errorf("fulfillment of line %s: %w", l.LineID, err)
+			}
+		}
+	}
+	for _, r := range o.Refunds {
+		if err := r.check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// check refuses a refund line's quantity below 0 or above MaxQuantity, and
+// a SKU the ledger could not key.
+func (r *refundSource) check() error {
+	for _, l := range r.Lines {
+		if err := checkQuantity("refunded units", l.Quantity); err != nil {
+			return fmt.Errorf("refund %s line %s: %w", r.ID, l.LineID, err)
+		}
+		if sku := strings.TrimSpace(l.SKU); sku != "" {
+			if err := checkSKU(sku); err != nil {
+				return fmt.Errorf("refund %s line %s: %w", r.ID, l.LineID, err)
+			}
+		}
+	}
+	return nil
+}
+
 // fallbackShipped reads a line's shipped units from its own fields when
 // the payload carries no fulfillment list.
 func fallbackShipped(l lineSource, q0 int64) int64 {
@@ -251,6 +320,9 @@ func noSKULines(o *connectors.Order) int {
 func (r *refundSource) toReturn() (*connectors.Return, error) {
 	if r.ID == "" || r.OrderID == "" {
 		return nil, fmt.Errorf("refund without an id or order_id")
+	}
+	if err := r.check(); err != nil {
+		return nil, err
 	}
 	out := &connectors.Return{
 		OrderID:   r.OrderID,

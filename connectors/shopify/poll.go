@@ -51,6 +51,15 @@ func (c *Connector) PollOrders(ctx context.Context, since time.Time, emit func(c
 		page := make([]connectors.Order, 0, len(data.Orders.Nodes))
 		for i := range data.Orders.Nodes {
 			o, err := c.canonical(ctx, &data.Orders.Nodes[i], "poll")
+			if reason := refusalReason(err); reason != "" {
+				// One impossible order must not stop every poll from
+				// here on: it is skipped, counted and logged, and its
+				// version never becomes the cursor.
+				c.metrics.refusedOrders.WithLabelValues("poll", reason).Inc()
+				c.log.Warn().Err(err).Str("order", data.Orders.Nodes[i].ID).Str("reason", reason).
+					Msg("Shopify order skipped: the ledger would refuse it")
+				continue
+			}
 			if err != nil {
 				return newest, fmt.Errorf("polling orders: %w", err)
 			}
@@ -96,13 +105,21 @@ func (c *Connector) FetchOrder(ctx context.Context, orderID string) (*connectors
 		return nil, fmt.Errorf("fetching order %s: %w", id, connectors.ErrNotFound)
 	}
 	o, err := c.canonical(ctx, data.Order, "fetch")
+	if reason := refusalReason(err); reason != "" {
+		// An error, not "not found": the fetch queue retries it and
+		// dead-letters it in the end, where it can be seen.
+		c.metrics.refusedOrders.WithLabelValues("fetch", reason).Inc()
+		return nil, fmt.Errorf("fetching order %s: the ledger would refuse it: %w", id, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("fetching order %s: %w", id, err)
 	}
 	return o, nil
 }
 
-// canonical completes an order's lines beyond the first page and maps it.
+// canonical completes an order's lines beyond the first page and maps it;
+// what the ledger would refuse (an updatedAt more than MaxClockSkew past
+// the clock among it) is a *refusal.
 func (c *Connector) canonical(ctx context.Context, o *gqlOrder, source string) (*connectors.Order, error) {
 	for pi := o.LineItems.PageInfo; pi.HasNextPage && pi.EndCursor != ""; {
 		var data struct {
@@ -126,6 +143,9 @@ func (c *Connector) canonical(ctx context.Context, o *gqlOrder, source string) (
 	out, err := src.toCanonical(c.deps.Channel.Name, c.locations)
 	if err != nil {
 		return nil, err
+	}
+	if err := checkVersion("updatedAt", out.UpdatedAt, c.deps.Now()); err != nil {
+		return nil, fmt.Errorf("order %s: %w", out.OrderID, err)
 	}
 	if n := noSKULines(out); n > 0 {
 		c.metrics.noSKULines.WithLabelValues(source).Add(float64(n))

@@ -61,9 +61,10 @@ type Connector struct {
 }
 
 type metrics struct {
-	noSKULines *prometheus.CounterVec // source: webhook, poll
-	pushItems  *prometheus.CounterVec // status
-	throttled  prometheus.Counter
+	noSKULines    *prometheus.CounterVec // source: webhook, poll
+	pushItems     *prometheus.CounterVec // status
+	throttled     prometheus.Counter
+	refusedOrders *prometheus.CounterVec // source: poll, fetch; reason: quantity, identifier, version
 }
 
 // New builds a Shopify connector from the channel's configuration. It does
@@ -155,13 +156,17 @@ func newConnector(deps connectors.Deps) (*Connector, error) {
 			Name: "shelfsync_shopify_throttled_total",
 			Help: "GraphQL calls Shopify answered with THROTTLED.",
 		}),
+		refusedOrders: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_shopify_refused_orders_total",
+			Help: "Polled or fetched orders not handed on because the ledger would refuse them, by source (poll, fetch) and reason (quantity, identifier, version).",
+		}, []string{"source", "reason"}),
 	}
 	c.bucket = newCostBucket()
 	available := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "shelfsync_shopify_cost_available",
 		Help: "GraphQL cost points Shopify last reported available in the bucket (estimated, restored since).",
 	}, c.bucket.estimate)
-	for _, col := range []prometheus.Collector{c.metrics.noSKULines, c.metrics.pushItems, c.metrics.throttled, available} {
+	for _, col := range []prometheus.Collector{c.metrics.noSKULines, c.metrics.pushItems, c.metrics.throttled, c.metrics.refusedOrders, available} {
 		if err := reg.Register(col); err != nil {
 			return nil, fmt.Errorf("registering metrics: %w", err)
 		}

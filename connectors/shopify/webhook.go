@@ -46,6 +46,13 @@ var stockTopics = map[string]bool{
 // X-Shopify-Event-Id (the same for every delivery of one merchant
 // action), falling back to X-Shopify-Webhook-Id. orders/edited carries
 // no order, only its id: it becomes an order_changed event.
+//
+// A signed body the ledger would refuse is a 400 and returns no events
+// (the framework stores nothing): an id or SKU with a control character
+// ("invalid_identifier"), a quantity below 0 or above MaxQuantity, an
+// inventory level past ±MaxQuantity ("invalid_quantity"), an updated_at
+// before 1970 or more than MaxClockSkew past the connector's clock
+// ("invalid_version"); a body that can not be read is "malformed".
 func (c *Connector) ParseWebhook(ctx context.Context, r *connectors.WebhookRequest) ([]connectors.Event, error) {
 	if err := c.verify(r.Header, r.Body); err != nil {
 		return nil, err
@@ -72,11 +79,19 @@ func (c *Connector) ParseWebhook(ctx context.Context, r *connectors.WebhookReque
 		events, err = payloadReader{channel: c.deps.Channel.Name, locations: c.locations}.parse(r.Body)
 	}
 	if err != nil {
-		return nil, connectors.Malformed(fmt.Errorf("topic %s: %w", topic, err))
+		return nil, webhookRefusal(fmt.Errorf("topic %s: %w", topic, err))
 	}
+	now := c.deps.Now()
 	for _, e := range events {
 		if want := topicKind(topic); e.Kind != want {
 			return nil, connectors.Malformed(fmt.Errorf("topic %s: the body holds a %s, not a %s", topic, e.Kind, want))
+		}
+		// A version from the future would block every later state of
+		// the order in the ledger: refused, with nothing stored.
+		if e.Order != nil {
+			if err := checkVersion("updated_at", e.Order.UpdatedAt, now); err != nil {
+				return nil, webhookRefusal(fmt.Errorf("topic %s: order %s: %w", topic, e.Order.OrderID, err))
+			}
 		}
 	}
 	if len(events) == 0 {

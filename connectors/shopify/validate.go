@@ -20,7 +20,9 @@ const MaxQuantity = 1_000_000_000_000
 // MaxClockSkew is how far past the connector's clock an order's version
 // (updated_at) may be. The ledger keeps the newest version of an
 // order and ignores older ones, so a version from the future would block
-// every later state of the order until the clock caught up.
+// every later state of the order until the clock caught up. It is the
+// allowance ingest refuses beyond too (sync/ingest.MaxClockSkew): refused
+// here, such an order never gets that far.
 const MaxClockSkew = 5 * time.Minute
 
 // refusal is an order, refund or inventory level the ledger would

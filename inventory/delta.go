@@ -110,11 +110,11 @@ func (l *Ledger) Return(ctx context.Context, r ReturnOp) (DeltaResult, error) {
 }
 
 func (d Delta) check() error {
-	if err := checkName("sku", d.SKU); err != nil {
+	if err := checkSKU(d.SKU); err != nil {
 		return err
 	}
-	if d.Location == "" {
-		return fmt.Errorf("%w: location is required", ErrInvalid)
+	if err := checkLocation("location", d.Location); err != nil {
+		return err
 	}
 	if d.Key == "" {
 		return fmt.Errorf("%w: an operation key is required", ErrInvalid)
@@ -160,11 +160,11 @@ func (l *Ledger) applyDelta(ctx context.Context, op, sku, loc, key string, dh in
 // the same or a newer version was applied (then Applied is false and the
 // current figures are returned). It creates the SKU if new.
 func (l *Ledger) SetCount(ctx context.Context, c Count) (DeltaResult, error) {
-	if err := checkName("sku", c.SKU); err != nil {
+	if err := checkSKU(c.SKU); err != nil {
 		return DeltaResult{}, fmt.Errorf("set count: %w", err)
 	}
-	if c.Location == "" {
-		return DeltaResult{}, fmt.Errorf("set count: %w: location is required", ErrInvalid)
+	if err := checkLocation("location", c.Location); err != nil {
+		return DeltaResult{}, fmt.Errorf("set count: %w", err)
 	}
 	if err := checkQuantity("quantity", c.Quantity); err != nil {
 		return DeltaResult{}, fmt.Errorf("set count: %w", err)

@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -161,10 +162,50 @@ func TestDeltaInvalid(t *testing.T) {
 		}},
 		{"count without location", func() error { _, err := l.SetCount(ctx, Count{SKU: "s", Quantity: 1}); return err }},
 		{"count without sku", func() error { _, err := l.SetCount(ctx, Count{Location: "A", Quantity: 1}); return err }},
+		{"receive sku .", func() error {
+			_, err := l.Receive(ctx, Delta{Key: "k", SKU: ".", Location: "A", Quantity: 1})
+			return err
+		}},
+		{"receive sku ..", func() error {
+			_, err := l.Receive(ctx, Delta{Key: "k", SKU: "..", Location: "A", Quantity: 1})
+			return err
+		}},
+		{"receive at location .", func() error {
+			_, err := l.Receive(ctx, Delta{Key: "k", SKU: "s", Location: ".", Quantity: 1})
+			return err
+		}},
+		{"adjust sku ..", func() error {
+			_, err := l.Adjust(ctx, Delta{Key: "k", SKU: "..", Location: "A", Quantity: 1, Reason: "x"})
+			return err
+		}},
+		{"adjust at location ..", func() error {
+			_, err := l.Adjust(ctx, Delta{Key: "k", SKU: "s", Location: "..", Quantity: 1, Reason: "x"})
+			return err
+		}},
+		{"return sku .", func() error {
+			_, err := l.Return(ctx, ReturnOp{Key: "k", SKU: ".", Location: "A", Quantity: 1, Restock: true})
+			return err
+		}},
+		{"return at location ..", func() error {
+			_, err := l.Return(ctx, ReturnOp{Key: "k", SKU: "s", Location: "..", Quantity: 1, Restock: true})
+			return err
+		}},
+		{"count sku ..", func() error { _, err := l.SetCount(ctx, Count{SKU: "..", Location: "A", Quantity: 1}); return err }},
+		{"count sku .", func() error { _, err := l.SetCount(ctx, Count{SKU: ".", Location: "A", Quantity: 1}); return err }},
+		{"count at location .", func() error { _, err := l.SetCount(ctx, Count{SKU: "s", Location: ".", Quantity: 1}); return err }},
 	}
 	for _, c := range cases {
 		if err := c.do(); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: %v, want ErrInvalid", c.name, err)
+		}
+	}
+	// The refusal of "." and ".." says why; a dot elsewhere is a name.
+	if _, err := l.Receive(ctx, Delta{Key: "k", SKU: "..", Location: "A", Quantity: 1}); err == nil || !strings.Contains(err.Error(), `sku ".." is not allowed: URL paths resolve`) {
+		t.Errorf("sku ..: %v", err)
+	}
+	for _, ok := range []string{"...", ".a", "a.", "./"} {
+		if err := (Delta{Key: "k", SKU: ok, Location: ok, Quantity: 1}).check(); err != nil {
+			t.Errorf("%q: %v", ok, err)
 		}
 	}
 	if keys, _ := e.rdb.Keys(ctx, globEscape(e.prefix)+"*").Result(); len(keys) != 0 {

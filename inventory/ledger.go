@@ -150,6 +150,37 @@ func checkName(what, v string) error {
 	return nil
 }
 
+// checkSKU checks a SKU: a name (checkName) that is also a usable URL path
+// segment (checkSegment).
+func checkSKU(v string) error {
+	if err := checkName("sku", v); err != nil {
+		return err
+	}
+	return checkSegment("sku", v)
+}
+
+// checkLocation checks a location id: required, and a usable URL path
+// segment. (A location may hold 0x1f: it is always the last part of what
+// stores it.)
+func checkLocation(what, v string) error {
+	if v == "" {
+		return fmt.Errorf("%w: %s is required", ErrInvalid, what)
+	}
+	return checkSegment(what, v)
+}
+
+// checkSegment refuses "." and "..": SKUs and locations are path segments
+// of the admin API (/api/v1/stock/{sku}/{location}), and HTTP clients,
+// proxies and Go's router resolve those two as "this" and "the parent"
+// directory, so stock held under them could never be read or corrected
+// there.
+func checkSegment(what, v string) error {
+	if v == "." || v == ".." {
+		return fmt.Errorf("%w: %s %q is not allowed: URL paths resolve %q as a directory step, so the admin API could not address it", ErrInvalid, what, v, v)
+	}
+	return nil
+}
+
 func boolArg(b bool) string {
 	if b {
 		return "1"

@@ -40,17 +40,28 @@ type LineState struct {
 // Validate checks a state without I/O; ApplyLines rejects a batch holding
 // an invalid state before sending anything.
 func (s LineState) Validate() error {
-	for _, f := range []struct{ what, v string }{{"channel", s.Channel}, {"order id", s.OrderID}, {"line id", s.LineID}, {"sku", s.SKU}} {
+	for _, f := range []struct{ what, v string }{{"channel", s.Channel}, {"order id", s.OrderID}, {"line id", s.LineID}} {
 		if err := checkName(f.what, f.v); err != nil {
 			return err
 		}
 	}
+	if err := checkSKU(s.SKU); err != nil {
+		return err
+	}
 	if s.Location == "" && len(s.Candidates) == 0 {
 		return fmt.Errorf("%w: line %s/%s/%s has neither a location nor candidate locations", ErrInvalid, s.Channel, s.OrderID, s.LineID)
+	}
+	if s.Location != "" {
+		if err := checkLocation("location", s.Location); err != nil {
+			return err
+		}
 	}
 	for _, c := range s.Candidates {
 		if c == "" {
 			return fmt.Errorf("%w: empty candidate location", ErrInvalid)
+		}
+		if err := checkLocation("candidate location", c); err != nil {
+			return err
 		}
 	}
 	for _, q := range []struct {

@@ -2,14 +2,19 @@ package inventory
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
 )
 
 // Delta is a relative change of on_hand at one location. Key identifies the
-// operation (e.g. "po-1234/line-2"): a repeated key, for the same SKU, within
-// Options.OperationTTL, is a no-op that returns the first result.
+// operation (e.g. "po-1234/line-2"): the same request again with the same
+// key, for the same SKU, within Options.OperationTTL, is a no-op that returns
+// the first result; another request (operation, location, quantity or
+// reason) under a key already used is refused with ErrKeyConflict.
 type Delta struct {
 	Key, SKU, Location string
 	Quantity           int64
@@ -60,7 +65,7 @@ func (l *Ledger) Receive(ctx context.Context, d Delta) (DeltaResult, error) {
 	if reason == "" {
 		reason = "receive"
 	}
-	return l.applyDelta(ctx, "receive", d.SKU, d.Location, d.Key, d.Quantity, reason, true, false)
+	return l.applyDelta(ctx, "receive", d.SKU, d.Location, d.Key, d.Quantity, d.Quantity, reason, true, false)
 }
 
 // Adjust changes on_hand by a signed, non-zero Quantity for a Reason
@@ -83,7 +88,7 @@ func (l *Ledger) Adjust(ctx context.Context, d Delta) (DeltaResult, error) {
 	if d.Reason == "" {
 		return DeltaResult{}, fmt.Errorf("adjust: %w: a reason is required", ErrInvalid)
 	}
-	return l.applyDelta(ctx, "adjust", d.SKU, d.Location, d.Key, d.Quantity, d.Reason, true, true)
+	return l.applyDelta(ctx, "adjust", d.SKU, d.Location, d.Key, d.Quantity, d.Quantity, d.Reason, true, true)
 }
 
 // Return books a return of Quantity (> 0) units at a location, once per Key:
@@ -106,7 +111,7 @@ func (l *Ledger) Return(ctx context.Context, r ReturnOp) (DeltaResult, error) {
 	} else {
 		reason += " (" + strconv.FormatInt(r.Quantity, 10) + ")"
 	}
-	return l.applyDelta(ctx, op, r.SKU, r.Location, r.Key, dh, reason, false, false)
+	return l.applyDelta(ctx, op, r.SKU, r.Location, r.Key, r.Quantity, dh, reason, false, false)
 }
 
 func (d Delta) check() error {
@@ -122,12 +127,15 @@ func (d Delta) check() error {
 	return checkQuantity("quantity", d.Quantity)
 }
 
-func (l *Ledger) applyDelta(ctx context.Context, op, sku, loc, key string, dh int64, cause string, create, floor bool) (DeltaResult, error) {
+// applyDelta runs delta.lua: q is the quantity as requested (it goes into
+// the request's fingerprint), dh the change of on_hand.
+func (l *Ledger) applyDelta(ctx context.Context, op, sku, loc, key string, q, dh int64, cause string, create, floor bool) (DeltaResult, error) {
 	k := l.keys(sku)
 	call := scriptCall{
 		script: l.delta,
 		keys:   []string{k.stock, k.journal, k.op(key)},
-		args:   []any{loc, dh, op, cause, key, boolArg(create), boolArg(floor), l.nowMS(), l.ttlMS(), l.maxLen(), MaxQuantity},
+		args: []any{loc, dh, op, cause, key, boolArg(create), boolArg(floor), l.nowMS(), l.ttlMS(), l.maxLen(), MaxQuantity,
+			requestFingerprint(op, sku, loc, q, cause)},
 	}
 	replies, errs, err := l.run(ctx, []string{sku}, nil, []scriptCall{call})
 	if err == nil {
@@ -144,6 +152,8 @@ func (l *Ledger) applyDelta(ctx context.Context, op, sku, loc, key string, dh in
 	case "applied":
 		res.Applied = true
 	case "repeat":
+	case "conflict":
+		return DeltaResult{}, fmt.Errorf("%s %s at %s: %w", op, sku, loc, ErrKeyConflict)
 	case "unknown_sku":
 		return DeltaResult{}, fmt.Errorf("%s %s: %w", op, sku, ErrUnknownSKU)
 	case "insufficient":
@@ -212,4 +222,24 @@ func decodeFigureReply(v any) (string, DeltaResult, error) {
 		return "", DeltaResult{}, err
 	}
 	return status, DeltaResult{OnHand: h, Reserved: r, Available: h - r}, nil
+}
+
+// requestFingerprint identifies a keyed request: delta.lua stores it with
+// the first result under the operation key, and refuses a later request
+// under that key whose fingerprint differs (status conflict). It covers
+// the operation (receive, adjust, restock, writeoff), the SKU, the
+// location, the quantity as requested and the reason as journaled; 16 hex
+// digits (64 bits) of SHA-256 over the length-prefixed fields, so no two
+// different requests can be spelled alike and an accidental match is out
+// of reach.
+func requestFingerprint(op, sku, loc string, q int64, reason string) string {
+	h := sha256.New()
+	var n [binary.MaxVarintLen64]byte
+	for _, f := range []string{op, sku, loc, reason} {
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(f)))])
+		h.Write([]byte(f))
+	}
+	h.Write(n[:binary.PutVarint(n[:], q)])
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:8])
 }

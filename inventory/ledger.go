@@ -21,6 +21,11 @@ var (
 	// ErrOutOfRange: the movement would take a figure past ±MaxQuantity;
 	// nothing changed.
 	ErrOutOfRange = fmt.Errorf("figure would pass ±%d", MaxQuantity)
+	// ErrKeyConflict: the operation key was already used, for the same SKU,
+	// by a different request (another operation, location, quantity or
+	// reason); nothing changed. A retry of the same request returns the
+	// first result instead.
+	ErrKeyConflict = errors.New("operation key already used for a different request; nothing changed (send the same request again, or use a new key)")
 )
 
 // MaxQuantity bounds every quantity the ledger accepts. Lua numbers are

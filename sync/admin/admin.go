@@ -5,16 +5,21 @@
 //
 // Every request needs "Authorization: Bearer <http.admin_token>", compared
 // in constant time; errors are JSON {"error": "..."}. With no token
-// configured the API is not mounted at all.
+// configured the API is not mounted at all. Request bodies are read
+// strictly (decode): one JSON object, no key twice, no unknown field.
 package admin
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -78,10 +83,15 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
-// fail maps an error to a status: invalid input 400, unknown things 404,
-// the rest 500 (logged here, where it is handled).
+// fail maps an error to a status: invalid input 400 (a body too large
+// 413), unknown things 404, the rest 500 (logged here, where it is
+// handled; the answer says no more, so it can not carry anything
+// internal).
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var body *bodyError
 	switch {
+	case errors.As(err, &body):
+		writeError(w, body.status, body.Error())
 	case errors.Is(err, inventory.ErrInvalid), errors.Is(err, inventory.ErrInsufficient):
 		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, inventory.ErrUnknownSKU), errors.Is(err, engine.ErrUnknownChannel), errors.Is(err, intake.ErrNoDeadLetter):
@@ -92,13 +102,72 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<16))
+// maxBody is the largest request body read.
+const maxBody = 1 << 16
+
+// bodyError is a request body that was refused before anything happened:
+// 400 (413 when too large), its message returned as is.
+type bodyError struct {
+	status int
+	msg    string
+}
+
+func (e *bodyError) Error() string { return "request body: " + e.msg }
+
+// decode reads a request body strictly into v: exactly one JSON object
+// (nothing but whitespace after it), no key twice (checkStrictJSON), no
+// field v does not have, and values of the fields' types.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return &bodyError{http.StatusRequestEntityTooLarge, fmt.Sprintf("larger than %d bytes", maxBody)}
+		}
+		return &bodyError{http.StatusBadRequest, "could not be read"}
+	}
+	if err := checkStrictJSON(data); err != nil {
+		return &bodyError{http.StatusBadRequest, err.Error()}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: body: %v", inventory.ErrInvalid, err)
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return &bodyError{http.StatusBadRequest, fmt.Sprintf("field %q must be %s, got %s", typeErr.Field, jsonKind(typeErr.Type), typeErr.Value)}
+		}
+		// Unknown fields: `json: unknown field "reasn"`.
+		return &bodyError{http.StatusBadRequest, strings.TrimPrefix(err.Error(), "json: ")}
 	}
 	return nil
+}
+
+// jsonKind names what a field of type t takes, for an error message.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "another type"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "an integer"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a non-negative integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	default:
+		return "another type"
+	}
 }
 
 type stockView struct {
@@ -126,7 +195,7 @@ type adjustBody struct {
 
 func (a *API) adjust(w http.ResponseWriter, r *http.Request) {
 	var b adjustBody
-	if err := decode(r, &b); err != nil {
+	if err := decode(w, r, &b); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -154,7 +223,7 @@ type countBody struct {
 
 func (a *API) setCount(w http.ResponseWriter, r *http.Request) {
 	var b countBody
-	if err := decode(r, &b); err != nil {
+	if err := decode(w, r, &b); err != nil {
 		a.fail(w, r, err)
 		return
 	}

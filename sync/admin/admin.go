@@ -11,7 +11,9 @@ package admin
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,9 +86,9 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 }
 
 // fail maps an error to a status: invalid input 400 (a body too large
-// 413), unknown things 404, the rest 500 (logged here, where it is
-// handled; the answer says no more, so it can not carry anything
-// internal).
+// 413), unknown things 404, an idempotency key reused for a different
+// request 409, the rest 500 (logged here, where it is handled; the
+// answer says no more, so it can not carry anything internal).
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var body *bodyError
 	switch {
@@ -94,6 +96,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, body.status, body.Error())
 	case errors.Is(err, inventory.ErrInvalid), errors.Is(err, inventory.ErrInsufficient):
 		writeError(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, inventory.ErrKeyConflict):
+		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, inventory.ErrUnknownSKU), errors.Is(err, engine.ErrUnknownChannel), errors.Is(err, intake.ErrNoDeadLetter):
 		writeError(w, http.StatusNotFound, err.Error())
 	default:
@@ -189,7 +193,10 @@ type adjustBody struct {
 	Location string `json:"location"`
 	Delta    int64  `json:"delta"`
 	Reason   string `json:"reason"`
-	// Key makes the request idempotent; else the Idempotency-Key header; else none.
+	// Key makes the request idempotent, else the Idempotency-Key header
+	// (both: they must agree); else a random key. The same request again
+	// under a key answers the first result ("Applied": false); another
+	// request under a used key is refused with 409 Conflict.
 	Key string `json:"key"`
 }
 
@@ -199,12 +206,20 @@ func (a *API) adjust(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	key := b.Key
-	if key == "" {
-		key = r.Header.Get("Idempotency-Key")
+	key, header := b.Key, r.Header.Get("Idempotency-Key")
+	switch {
+	case key != "" && header != "" && key != header:
+		a.fail(w, r, &bodyError{http.StatusBadRequest, `"key" and the Idempotency-Key header differ: send one, or the same in both`})
+		return
+	case key == "":
+		key = header
 	}
 	if key == "" {
-		key = "admin:" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		// A key of its own, so the request applies once: random, since two
+		// requests can not both be meant under one key.
+		var n [12]byte
+		_, _ = rand.Read(n[:])
+		key = "admin:" + hex.EncodeToString(n[:])
 	}
 	res, err := a.e.Ledger().Adjust(r.Context(), inventory.Delta{Key: key, SKU: r.PathValue("sku"), Location: b.Location, Quantity: b.Delta, Reason: b.Reason})
 	if err != nil {

@@ -73,10 +73,20 @@ func TestAdminAPI(t *testing.T) {
 		{"stock with ATS per channel", "GET", "/api/v1/stock/A", "tok", "", 200, `"ats":{"shop":5}`},
 		{"unknown SKU", "GET", "/api/v1/stock/NOPE", "tok", "", 404, "error"},
 		{"adjust", "POST", "/api/v1/stock/A/adjust", "tok", `{"location":"main","delta":-2,"reason":"damaged","key":"adj-1"}`, 200, `"OnHand":10`},
-		{"adjust repeated key is a no-op", "POST", "/api/v1/stock/A/adjust", "tok", `{"location":"main","delta":-2,"reason":"damaged","key":"adj-1"}`, 200, `"OnHand":10`},
+		{"adjust repeated key is a no-op", "POST", "/api/v1/stock/A/adjust", "tok", `{"location":"main","delta":-2,"reason":"damaged","key":"adj-1"}`, 200, `"Applied":false,"OnHand":10`},
+		{"adjust key reused with another delta", "POST", "/api/v1/stock/A/adjust", "tok", `{"location":"main","delta":-20,"reason":"damaged","key":"adj-1"}`, 409, "adjust A at main: operation key already used for a different request"},
+		{"adjust key reused at another location", "POST", "/api/v1/stock/A/adjust", "tok", `{"location":"back","delta":-2,"reason":"damaged","key":"adj-1"}`, 409, "adjust A at back: operation key already used for a different request"},
+		{"adjust key reused with another reason", "POST", "/api/v1/stock/A/adjust", "tok", `{"location":"main","delta":-2,"reason":"lost","key":"adj-1"}`, 409, "different request"},
+		{"adjust key retried after the conflicts", "POST", "/api/v1/stock/A/adjust", "tok", `{"location":"main","delta":-2,"reason":"damaged","key":"adj-1"}`, 200, `"Applied":false,"OnHand":10`},
+		{"stock unchanged by the conflicts", "GET", "/api/v1/stock/A", "tok", "", 200, `"main":{"OnHand":10`},
 		{"adjust unknown field", "POST", "/api/v1/stock/A/adjust", "tok", `{"location":"main","delta":1,"reasn":"x"}`, 400, "unknown field"},
 		{"set count", "PUT", "/api/v1/stock/A/main", "tok", `{"on_hand":40,"reason":"cycle count"}`, 200, `"OnHand":40`},
 		{"set count needs on_hand", "PUT", "/api/v1/stock/A/main", "tok", `{}`, 400, "on_hand"},
+		{"set count at location ..", "PUT", "/api/v1/stock/A/%2E%2E", "tok", `{"on_hand":1}`, 400, `location \"..\" is not allowed`},
+		{"set count at location .", "PUT", "/api/v1/stock/A/%2e", "tok", `{"on_hand":1}`, 400, `location \".\" is not allowed`},
+		{"set count of SKU ..", "PUT", "/api/v1/stock/%2E%2E/main", "tok", `{"on_hand":1}`, 400, `sku \"..\" is not allowed`},
+		{"adjust of SKU .", "POST", "/api/v1/stock/%2E/adjust", "tok", `{"location":"main","delta":1,"reason":"r"}`, 400, `sku \".\" is not allowed`},
+		{"adjust at location ..", "POST", "/api/v1/stock/A/adjust", "tok", `{"location":"..","delta":1,"reason":"r"}`, 400, `location \"..\" is not allowed`},
 		{"history", "GET", "/api/v1/stock/A/history?limit=5", "tok", "", 200, "cycle count"},
 		{"channels", "GET", "/api/v1/channels", "tok", "", 200, `"name":"shop"`},
 		{"unknown channel", "GET", "/api/v1/channels/nope", "tok", "", 404, "unknown channel"},
@@ -100,5 +110,49 @@ func TestAdminAPI(t *testing.T) {
 				t.Fatalf("body is not JSON: %v", err)
 			}
 		})
+	}
+}
+
+// TestAdminAdjustIdempotencyKey: the key comes from the body or the
+// Idempotency-Key header (both: they must agree); the same request again
+// answers the first result, another request under the key is a 409 that
+// names the SKU and location but not the key; no key at all applies every
+// request once.
+func TestAdminAdjustIdempotencyKey(t *testing.T) {
+	h, e := newAPI(t)
+	ctx := context.Background()
+	if _, err := e.Ledger().Receive(ctx, inventory.Delta{Key: "k", SKU: "A", Location: "main", Quantity: 12, Reason: "initial"}); err != nil {
+		t.Fatal(err)
+	}
+	const secretish = "idem-7f3a9c"
+	steps := []struct {
+		name, header, body string
+		status             int
+		contains           string
+	}{
+		{"header key", secretish, `{"location":"main","delta":-1,"reason":"damaged"}`, 200, `"Applied":true,"OnHand":11`},
+		{"header key retried", secretish, `{"location":"main","delta":-1,"reason":"damaged"}`, 200, `"Applied":false,"OnHand":11`},
+		{"the same key in body and header", secretish, `{"location":"main","delta":-1,"reason":"damaged","key":"` + secretish + `"}`, 200, `"Applied":false,"OnHand":11`},
+		{"the same key in the body only", "", `{"location":"main","delta":-1,"reason":"damaged","key":"` + secretish + `"}`, 200, `"Applied":false,"OnHand":11`},
+		{"header key, another delta", secretish, `{"location":"main","delta":-5,"reason":"damaged"}`, 409, "adjust A at main: operation key already used for a different request"},
+		{"body key, another reason", "", `{"location":"main","delta":-1,"reason":"lost","key":"` + secretish + `"}`, 409, "different request"},
+		{"body and header disagree", "other", `{"location":"main","delta":-1,"reason":"damaged","key":"` + secretish + `"}`, 400, "Idempotency-Key header differ"},
+		{"no key", "", `{"location":"main","delta":-1,"reason":"damaged"}`, 200, `"Applied":true,"OnHand":10`},
+		{"no key again applies again", "", `{"location":"main","delta":-1,"reason":"damaged"}`, 200, `"Applied":true,"OnHand":9`},
+	}
+	for _, s := range steps {
+		r := httptest.NewRequest("POST", "/api/v1/stock/A/adjust", strings.NewReader(s.body))
+		r.Header.Set("Authorization", "Bearer tok")
+		if s.header != "" {
+			r.Header.Set("Idempotency-Key", s.header)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != s.status || !strings.Contains(w.Body.String(), s.contains) {
+			t.Fatalf("%s: %d %s; want %d containing %q", s.name, w.Code, w.Body, s.status, s.contains)
+		}
+		if w.Code != 200 && strings.Contains(w.Body.String(), secretish) {
+			t.Fatalf("%s: the error echoes the key: %s", s.name, w.Body)
+		}
 	}
 }

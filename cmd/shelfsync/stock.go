@@ -35,12 +35,14 @@ const stockUsage = `usage: shelfsync stock <get|set|adjust|history|verify> [flag
                                                        a counted on_hand (WMS count)
   stock adjust SKU --location L --delta N --reason R [--key K]
                                                        a signed correction, once per key
+                                                       (a key reused for another request fails)
   stock history SKU [-n 20]                            the newest journal entries
   stock verify [SKU...]                                check figures, order lines and journal
 
 Every subcommand takes --config FILE (Redis settings and key prefix from the
 config), or --redis ADDR and --prefix P, and --json for machine output.
-Exit status: 0 ok, 1 failure (unknown SKU, Redis down, inconsistencies), 2 bad usage.
+Exit status: 0 ok, 1 failure (unknown SKU, Redis down, inconsistencies, a
+reused --key), 2 bad usage.
 `
 
 // stockCmd is one stock subcommand's shared flags and, once connected, the ledger.
@@ -327,6 +329,11 @@ func stockAdjust(ctx context.Context, c *stockCmd, args []string) int {
 	}
 	defer c.close()
 	r, err := c.ledger.Adjust(ctx, inventory.Delta{Key: *key, SKU: sku, Location: *loc, Quantity: *delta, Reason: *reason})
+	if errors.Is(err, inventory.ErrKeyConflict) {
+		fmt.Fprintf(c.stderr, "%s: --key %s was already used for a different request of %s (another delta, location or reason): nothing changed; repeat that request exactly, or use a new --key\n",
+			c.fs.Name(), *key, sku)
+		return 1
+	}
 	if err != nil {
 		return c.fail(err)
 	}

@@ -39,6 +39,11 @@ func TestStockCLI(t *testing.T) {
 		{"older set is not applied", with("set", "SKU-1", "--location", "A", "--on-hand", "7", "--version", "9"), 0, []string{"on_hand 40", "not applied"}, nil, false},
 		{"flags before the SKU", append([]string{"stock", "adjust", "--location", "A", "--delta", "-3", "--reason", "damaged", "--key", "k1", "SKU-1"}, conn...), 0, []string{"on_hand 37", "key k1"}, nil, false},
 		{"repeated key", with("adjust", "SKU-1", "--location", "A", "--delta", "-3", "--reason", "damaged", "--key", "k1"), 0, []string{"on_hand 37", "already applied"}, nil, false},
+		{"key reused with another delta", with("adjust", "SKU-1", "--location", "A", "--delta", "-4", "--reason", "damaged", "--key", "k1"), 1, nil, []string{"--key k1 was already used for a different request of SKU-1", "nothing changed"}, true},
+		{"key reused with another reason", with("adjust", "SKU-1", "--location", "A", "--delta", "-3", "--reason", "lost", "--key", "k1"), 1, nil, []string{"different request"}, true},
+		{"key reused at another location", with("adjust", "SKU-1", "--location", "B", "--delta", "-3", "--reason", "damaged", "--key", "k1"), 1, nil, []string{"different request"}, true},
+		{"SKU ..", with("set", "..", "--location", "A", "--on-hand", "1"), 2, nil, []string{`sku ".." is not allowed`}, true},
+		{"location .", with("adjust", "SKU-1", "--location", ".", "--delta", "1", "--reason", "found"), 2, nil, []string{`location "." is not allowed`}, true},
 		{"adjust below zero", with("adjust", "SKU-1", "--location", "A", "--delta", "-99", "--reason", "lost"), 1, nil, []string{"insufficient stock"}, true},
 		{"get", with("get", "SKU-1"), 0, []string{"LOCATION", "A         37       0         37"}, nil, false},
 		{"history", with("history", "SKU-1", "-n", "5"), 0, []string{"count", "0 -> 40", "adjust", "40 -> 37", "damaged", "k1"}, nil, false},
@@ -177,4 +182,31 @@ func TestStockCLIReachesTheChannels(t *testing.T) {
 		t.Fatalf("stock adjust: %d %s", code, stderr)
 	}
 	waitPushed("CLI-1", 7)
+}
+
+// TestStockCLIErrorsHideSecrets: a Redis URL's password never reaches the
+// output of `stock verify` (or any stock subcommand), whether the URL is
+// malformed or Redis does not answer.
+func TestStockCLIErrorsHideSecrets(t *testing.T) {
+	const pw = "s3cr3t-pw"
+	cases := []struct {
+		name, addr string
+		code       int
+		stderr     string
+	}{
+		{"Redis down", "redis://user:" + pw + "@127.0.0.1:1/0", 1, "Redis at redis://127.0.0.1:1/0 does not answer"},
+		{"malformed URL", "redis://user:" + pw + "@127.0.0.1:1/%zz", 2, "not a valid redis URL"},
+	}
+	for _, c := range cases {
+		for _, sub := range [][]string{{"verify"}, {"verify", "SKU-1"}, {"get", "SKU-1"}, {"adjust", "SKU-1", "--location", "A", "--delta", "1", "--reason", "r"}} {
+			args := append(append([]string{"stock"}, sub...), "--redis", c.addr, "--prefix", "nothing:")
+			code, out, errOut := runCLI(args...)
+			if code != c.code || !strings.Contains(errOut, c.stderr) {
+				t.Errorf("%s %v: exit %d, stderr %q; want %d containing %q", c.name, sub, code, errOut, c.code, c.stderr)
+			}
+			if strings.Contains(out+errOut, pw) {
+				t.Errorf("%s %v: the password is printed:\n%s%s", c.name, sub, out, errOut)
+			}
+		}
+	}
 }

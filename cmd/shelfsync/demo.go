@@ -220,12 +220,18 @@ loop:
 	}
 	elapsed := time.Since(start)
 	var conv demo.Convergence
+	var oc demo.OrderCheck
 	if !failed {
 		bound := convergeBound + fakes.AmazonDrain(f.skus)
 		say("orders stopped; waiting up to %s for every channel to converge\n", bound)
 		conv, err = demo.WaitConverged(gctx, eng.Ledger(), cfg, fakes, cat.SKUs(), bound)
 		if err != nil && gctx.Err() == nil {
 			log.Error().Err(err).Msg("demo: checking convergence")
+		}
+		// Orders whose notification was dropped reach the ledger by a poll.
+		oc, err = demo.WaitOrders(gctx, eng.Ledger(), gen.Placed(), 2*f.poll)
+		if err != nil && gctx.Err() == nil {
+			log.Error().Err(err).Msg("demo: checking orders")
 		}
 	}
 	figs, _ := demo.Gather(w.reg)
@@ -235,7 +241,7 @@ loop:
 		log.Error().Err(derr).Msg("the daemon stopped on an error")
 		failed = true
 	}
-	sum := demo.Summarize(elapsed, f.rate, f.latency, figs, gen.Counts(), conv)
+	sum := demo.Summarize(elapsed, f.rate, f.latency, figs, gen.Counts(), conv).WithOrders(oc)
 	if f.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

@@ -15,6 +15,7 @@ import (
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/sync/demo"
+	syncengine "github.com/shelfsync/shelfsync/sync/engine"
 )
 
 func init() {
@@ -28,6 +29,7 @@ type fakesFlags struct {
 	simFlags
 	writeConfig string
 	amazonPlan  string
+	converge    time.Duration
 }
 
 // runFakes is `shelfsync fakes`: the demo's fake marketplaces and order
@@ -51,6 +53,8 @@ func runFakes(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	})
 	fs.StringVar(&f.writeConfig, "write-config", "", "write the daemon's config to this file (required; it holds the fakes' secrets, mode 0600)")
 	fs.StringVar(&f.amazonPlan, "amazon-plan", string(demo.AmazonPublished), amazonPlanUsage)
+	fs.DurationVar(&f.converge, "converge", 0, "after the orders stop, wait up to this long for every channel to list the ledger's ATS "+
+		"and every placed order to be in the ledger as placed; exit 1 if not (0: do not check; failed deliveries then exit 1)")
 	if code, done := f.parse(fs, args); done {
 		return code
 	}
@@ -143,10 +147,49 @@ func fakesMain(ctx context.Context, f fakesFlags, stdout, stderr io.Writer) int 
 	for _, ch := range demo.ChannelNames() {
 		c := counts[ch]
 		failed += c.Failed
-		fmt.Fprintf(stdout, "%-8s orders %d units %d cancels %d refunds %d duplicates %d statuses %s failed %d\n",
-			ch, c.Orders, c.Units, c.Cancels, c.Refunds, c.Duplicates, statusText(c.Statuses), c.Failed)
+		fmt.Fprintf(stdout, "%-8s orders %d units %d cancels %d (within the second %d) refunds %d duplicates %d dropped %d statuses %s failed %d\n",
+			ch, c.Orders, c.Units, c.Cancels, c.Immediate, c.Refunds, c.Duplicates, c.Dropped, statusText(c.Statuses), c.Failed)
+	}
+	if f.converge > 0 {
+		return fakesConverge(ctx, eng, cfg, fakes, cat, gen, f.converge, stdout, stderr)
 	}
 	if failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+// fakesConverge waits until every channel lists the ledger's ATS and every
+// placed order is in the ledger as placed, and says so (exit 1 if not
+// within bound). Deliveries that failed while the daemon was down are
+// expected here: the daemon's polls must find those orders.
+func fakesConverge(ctx context.Context, eng *syncengine.Engine, cfg *config.Config, fakes *demo.Fakes, cat *demo.Catalog,
+	gen *demo.Generator, bound time.Duration, stdout, stderr io.Writer) int {
+	start := time.Now()
+	conv, err := demo.WaitConverged(ctx, eng.Ledger(), cfg, fakes, cat.SKUs(), bound)
+	if err != nil {
+		fmt.Fprintf(stderr, "fakes: checking convergence: %v\n", err)
+		return 1
+	}
+	oc, err := demo.WaitOrders(ctx, eng.Ledger(), gen.Placed(), max(bound-time.Since(start), time.Second))
+	if err != nil {
+		fmt.Fprintf(stderr, "fakes: checking orders: %v\n", err)
+		return 1
+	}
+	word := "converged"
+	if !conv.Converged() || !oc.OK() {
+		word = "NOT converged"
+	}
+	fmt.Fprintf(stdout, "%s after %s: %d/%d SKUs match the ledger's ATS on every channel; %d/%d orders are in the ledger as placed (lost %d, doubled %d, wrong %d)\n",
+		word, time.Since(start).Round(100*time.Millisecond), conv.Matching, conv.SKUs, oc.Matching, oc.Orders, oc.Lost, oc.Doubled, oc.Wrong)
+	for _, m := range conv.Sample {
+		fmt.Fprintf(stdout, "  %s %s lists %d, ATS %d\n", m.Channel, m.SKU, m.Listed, m.ATS)
+	}
+	for _, m := range oc.Sample {
+		fmt.Fprintf(stdout, "  order %s/%s (%s ×%d, open %d): ledger has %d lines, ordered %d, reserved %d\n",
+			m.Order.Channel, m.Order.OrderID, m.Order.SKU, m.Order.Units, m.Order.Open, m.Lines, m.Ordered, m.Reserved)
+	}
+	if word != "converged" {
 		return 1
 	}
 	return 0

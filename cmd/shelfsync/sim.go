@@ -30,6 +30,8 @@ type simFlags struct {
 	workers   int
 	poll      time.Duration
 	reconcile time.Duration
+	immediate float64
+	drop      float64
 }
 
 // simPlaces words --listen, --redis and --key-prefix, whose meaning
@@ -55,6 +57,8 @@ func newSimFlagSet(cmd string, stderr io.Writer, f *simFlags, p simPlaces) *flag
 	fs.DurationVar(&f.poll, "poll", 15*time.Second, "every channel's order poll interval")
 	fs.DurationVar(&f.reconcile, "reconcile", 30*time.Second, "every channel's reconcile interval")
 	fs.IntVar(&f.workers, "workers", 16, "the daemon's intake workers (sync.workers)")
+	fs.Float64Var(&f.immediate, "immediate-cancels", 0.5, "share of cancels made within the sale's second (same Shopify updated_at)")
+	fs.Float64Var(&f.drop, "drop", 0.02, "share of Shopify and eBay webhook notifications never delivered (found by polls)")
 	return fs
 }
 
@@ -63,6 +67,10 @@ func newSimFlagSet(cmd string, stderr io.Writer, f *simFlags, p simPlaces) *flag
 func (f *simFlags) parse(fs *flag.FlagSet, args []string) (code int, done bool) {
 	if code, done := parseFlags(fs, args); done {
 		return code, true
+	}
+	if f.immediate < 0 || f.immediate > 1 || f.drop < 0 || f.drop > 1 {
+		fmt.Fprintf(fs.Output(), "%s: --immediate-cancels and --drop are shares between 0 and 1\n", fs.Name())
+		return 2, true
 	}
 	if f.duration < 0 || f.rate < 0 || f.skus < 1 || f.latency < 0 || f.workers < 1 || f.poll < time.Second || f.reconcile < time.Second {
 		fmt.Fprintf(fs.Output(), "%s: --duration, --rate and --latency must not be negative, --skus and --workers must be at least 1, --poll and --reconcile at least 1s\n", fs.Name())
@@ -100,6 +108,7 @@ func newOrders(fakes *demo.Fakes, cat *demo.Catalog, f simFlags, base string, lo
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	return demo.NewGenerator(fakes, cat, demo.GeneratorOptions{
 		Rate: f.rate, Target: base, Client: client, Seed: f.seed, Logger: log,
+		ImmediateCancels: f.immediate, Drop: f.drop,
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -38,6 +39,15 @@ type GeneratorOptions struct {
 	Client *http.Client
 	Seed   uint64
 	Logger zerolog.Logger
+	// ImmediateCancels is the share of cancelled orders cancelled at once,
+	// within the second of the sale (Shopify's updated_at has whole
+	// seconds: the cancel then carries the sale's version). The others are
+	// cancelled two to five seconds later.
+	ImmediateCancels float64
+	// Drop is the share of webhook notifications (Shopify, eBay) that never
+	// arrive: only the daemon's polls find those changes. Amazon's SQS queue
+	// loses nothing, so its messages are never dropped.
+	Drop float64
 }
 
 // ChannelCounts is what the generator did on one channel.
@@ -49,6 +59,8 @@ type ChannelCounts struct {
 	Duplicates   int64         `json:"duplicates"`
 	Redeliveries int64         `json:"late_redeliveries"`
 	SoldOut      int64         `json:"sold_out_picks"`
+	Immediate    int64         `json:"immediate_cancels"`
+	Dropped      int64         `json:"dropped_notifications"`
 	Failed       int64         `json:"failed_deliveries"`
 	Statuses     map[int]int64 `json:"statuses,omitempty"`
 }
@@ -66,6 +78,26 @@ type Generator struct {
 	mu     sync.Mutex
 	counts map[string]*ChannelCounts
 	seq    int64
+	placed []*PlacedOrder // guarded by mu
+}
+
+// PlacedOrder is an order the generator placed on a fake, with the units
+// the ledger must end up holding for it: Open is Units until its cancel or
+// refund happened on the fake, 0 after.
+type PlacedOrder struct {
+	Channel, OrderID, SKU string
+	Units, Open           int64
+}
+
+// Placed returns a copy of every order placed so far.
+func (g *Generator) Placed() []PlacedOrder {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]PlacedOrder, len(g.placed))
+	for i, p := range g.placed {
+		out[i] = *p
+	}
+	return out
 }
 
 // NewGenerator builds a generator over the catalogue c on the fakes f.
@@ -142,6 +174,9 @@ type plan struct {
 	after     time.Duration
 	kind      string // "cancel" or "refund"
 	late      bool   // redeliver first after the follow-up
+	// dropFirst and dropFollow: the notification never arrives.
+	dropFirst, dropFollow bool
+	order                 *PlacedOrder
 }
 
 // place places one order on a random channel.
@@ -168,7 +203,11 @@ func (g *Generator) place(ctx context.Context) {
 		g.o.Logger.Warn().Err(err).Str("channel", ch).Msg("demo: placing an order")
 		return
 	}
-	g.count(ch, func(c *ChannelCounts) { c.Orders++; c.Units += qty })
+	g.mu.Lock()
+	g.counts[ch].Orders++
+	g.counts[ch].Units += qty
+	g.placed = append(g.placed, p.order)
+	g.mu.Unlock()
 	p.duplicate = g.rng.Float64() < duplicateShare
 	r := g.rng.Float64()
 	switch {
@@ -180,10 +219,17 @@ func (g *Generator) place(ctx context.Context) {
 		p.followUp = nil
 	}
 	if p.kind != "" {
-		// At least two seconds: Shopify's updated_at has whole seconds,
-		// and a later version must look later.
 		p.after = 2*time.Second + time.Duration(g.rng.IntN(3000))*time.Millisecond
+		if p.kind == "cancel" && g.rng.Float64() < g.o.ImmediateCancels {
+			// Within the sale's second, mostly: Shopify's updated_at has
+			// whole seconds, so the cancel shares the sale's version.
+			p.after = time.Duration(g.rng.IntN(150)) * time.Millisecond
+		}
 		p.late = p.kind == "cancel" && g.rng.Float64() < lateShare
+	}
+	if ch != Amazon {
+		p.dropFirst = g.rng.Float64() < g.o.Drop
+		p.dropFollow = g.rng.Float64() < g.o.Drop
 	}
 	g.wg.Add(1)
 	go g.live(ctx, p)
@@ -193,10 +239,14 @@ func (g *Generator) place(ctx context.Context) {
 // when due, its cancel or refund (and maybe the first one again, late).
 func (g *Generator) live(ctx context.Context, p *plan) {
 	defer g.wg.Done()
-	g.send(ctx, p.first)
-	if p.duplicate {
-		g.count(p.channel, func(c *ChannelCounts) { c.Duplicates++ })
+	if p.dropFirst {
+		g.count(p.channel, func(c *ChannelCounts) { c.Dropped++ })
+	} else {
 		g.send(ctx, p.first)
+		if p.duplicate {
+			g.count(p.channel, func(c *ChannelCounts) { c.Duplicates++ })
+			g.send(ctx, p.first)
+		}
 	}
 	if p.kind == "" || p.followUp == nil {
 		return
@@ -212,12 +262,22 @@ func (g *Generator) live(ctx context.Context, p *plan) {
 	if !ok {
 		return
 	}
-	if p.kind == "cancel" {
-		g.count(p.channel, func(c *ChannelCounts) { c.Cancels++ })
-	} else {
-		g.count(p.channel, func(c *ChannelCounts) { c.Refunds++ })
-	}
-	if n.body != nil {
+	g.count(p.channel, func(c *ChannelCounts) {
+		p.order.Open = 0
+		if p.kind == "cancel" {
+			c.Cancels++
+			if p.after < time.Second {
+				c.Immediate++
+			}
+		} else {
+			c.Refunds++
+		}
+	})
+	switch {
+	case n.body == nil:
+	case p.dropFollow:
+		g.count(p.channel, func(c *ChannelCounts) { c.Dropped++ })
+	default:
 		g.send(ctx, n)
 	}
 	if p.late {
@@ -281,7 +341,8 @@ func (g *Generator) placeShopify(sku string, qty int64) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{channel: Shopify, first: notification{channel: Shopify, topic: "orders/create", eventID: g.eventID(), body: body}}
+	p := &plan{channel: Shopify, first: notification{channel: Shopify, topic: "orders/create", eventID: g.eventID(), body: body},
+		order: &PlacedOrder{Channel: Shopify, OrderID: strconv.FormatInt(id, 10), SKU: sku, Units: qty, Open: qty}}
 	cancelID, refundID := g.eventID(), g.eventID()
 	p.followUp = func() (notification, bool) {
 		o, ok := s.Order(id)
@@ -334,7 +395,8 @@ func (g *Generator) placeEbay(sku string, qty int64) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{channel: Ebay, first: notification{channel: Ebay, body: body}}
+	p := &plan{channel: Ebay, first: notification{channel: Ebay, body: body},
+		order: &PlacedOrder{Channel: Ebay, OrderID: orderID, SKU: sku, Units: qty, Open: qty}}
 	p.followUp = func() (notification, bool) {
 		// eBay sends no notification for a cancellation: the daemon's
 		// scheduled poll finds it.
@@ -362,7 +424,8 @@ func (g *Generator) placeAmazon(sku string, qty int64) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{channel: Amazon, first: notification{channel: Amazon, body: body}}
+	p := &plan{channel: Amazon, first: notification{channel: Amazon, body: body},
+		order: &PlacedOrder{Channel: Amazon, OrderID: orderID, SKU: sku, Units: qty, Open: qty}}
 	cancelID := g.eventID()
 	p.followUp = func() (notification, bool) {
 		o.Status = "Canceled"

@@ -49,6 +49,8 @@ type ChannelSummary struct {
 	P50Seconds     float64 `json:"propagation_p50_seconds"`
 	P99Seconds     float64 `json:"propagation_p99_seconds"`
 	FailedDelivery int64   `json:"failed_deliveries"`
+	Immediate      int64   `json:"immediate_cancels"`
+	Dropped        int64   `json:"dropped_notifications"`
 }
 
 // Summary is what the demo prints at the end.
@@ -64,7 +66,18 @@ type Summary struct {
 	Propagations  float64          `json:"propagations"`
 	Channels      []ChannelSummary `json:"channels"`
 	Convergence   Convergence      `json:"convergence"`
-	Converged     bool             `json:"converged"`
+	// Orders compares every placed order with the ledger (nothing lost,
+	// nothing doubled, every cancel applied).
+	Orders    OrderCheck `json:"orders"`
+	Converged bool       `json:"converged"`
+}
+
+// WithOrders records the order check: the run converged only if every
+// placed order is in the ledger as placed, too.
+func (s Summary) WithOrders(c OrderCheck) Summary {
+	s.Orders = c
+	s.Converged = s.Converged && c.OK()
+	return s
 }
 
 // Summarize builds the summary from the last reading, the generator's
@@ -83,8 +96,8 @@ func Summarize(elapsed time.Duration, rate float64, latency time.Duration, f Fig
 		cs := ChannelSummary{
 			Name: name, OrdersPlaced: g.Orders, OrdersApplied: c.Orders, Cancels: g.Cancels, Refunds: g.Refunds,
 			Pushes: c.Pushes, Items: c.Items, Accepted: c.Accepted, APICalls: c.APICalls, Parked: c.Parked,
-			FailedDelivery: g.Failed,
-			P50Seconds:     nanToZero(c.Propagation.Quantile(0.5)), P99Seconds: nanToZero(c.Propagation.Quantile(0.99)),
+			FailedDelivery: g.Failed, Immediate: g.Immediate, Dropped: g.Dropped,
+			P50Seconds: nanToZero(c.Propagation.Quantile(0.5)), P99Seconds: nanToZero(c.Propagation.Quantile(0.99)),
 		}
 		if c.Accepted > 0 {
 			cs.CallsPerSKU = c.APICalls / c.Accepted
@@ -122,8 +135,19 @@ func (s Summary) Print(w io.Writer) {
 	if !s.Converged {
 		word = "NOT converged"
 	}
-	fmt.Fprintf(w, "%s: %d/%d SKUs match the ledger's ATS on every channel\n", word, s.Convergence.Matching, s.Convergence.SKUs)
+	var immediate, dropped int64
+	for _, c := range s.Channels {
+		immediate += c.Immediate
+		dropped += c.Dropped
+	}
+	fmt.Fprintf(w, "  (%d cancels within the sale's second; %d webhook notifications dropped, found by polls)\n", immediate, dropped)
+	fmt.Fprintf(w, "%s: %d/%d SKUs match the ledger's ATS on every channel; %d/%d orders are in the ledger as placed (lost %d, doubled %d, wrong %d)\n",
+		word, s.Convergence.Matching, s.Convergence.SKUs, s.Orders.Matching, s.Orders.Orders, s.Orders.Lost, s.Orders.Doubled, s.Orders.Wrong)
 	for _, m := range s.Convergence.Sample {
 		fmt.Fprintf(w, "  %s %s lists %d, ATS %d\n", m.Channel, m.SKU, m.Listed, m.ATS)
+	}
+	for _, m := range s.Orders.Sample {
+		fmt.Fprintf(w, "  order %s/%s (%s ×%d, open %d): ledger has %d lines, ordered %d, reserved %d\n",
+			m.Order.Channel, m.Order.OrderID, m.Order.SKU, m.Order.Units, m.Order.Open, m.Lines, m.Ordered, m.Reserved)
 	}
 }

@@ -1,0 +1,234 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	gosync "sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shelfsync/shelfsync/inventory/redistest"
+)
+
+// TestKill9ConvergesAgainstStrictFakes runs the daemon as production does
+// (`shelfsync run`, its own process) against the three fakes at their
+// published limits (`shelfsync fakes`: Shopify's whole-second updated_at,
+// Amazon's two-minute rule and published plan, eBay's and Amazon's atomic
+// sells), with half the cancels made within the sale's second and 5 % of
+// webhook notifications never delivered (only polls find them), and kills
+// the daemon with SIGKILL mid-load. The restarted daemon must take its
+// dead predecessor's push leases over at once — the lease TTL is ten
+// minutes here, so a push before then can only come from the takeover —
+// and the run must end converged: every channel lists the ledger's ATS,
+// every placed order is in the ledger exactly as placed (nothing lost,
+// nothing doubled, every cancel applied), and `shelfsync stock verify` is
+// clean.
+func TestKill9ConvergesAgainstStrictFakes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary for about a minute")
+	}
+	bin := buildBinary(t)
+	_, prefix := redistest.New(t)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "shelfsync.yaml")
+	listen := freeAddr(t)
+
+	fakes := start(t, bin, "fakes", "--redis", redistest.Addr(), "--key-prefix", prefix, "--listen", listen,
+		"--write-config", cfgPath, "--skus", "60", "--rate", "25", "--duration", "16s", "--latency", "10ms",
+		"--poll", "2s", "--reconcile", "20s", "--immediate-cancels", "0.5", "--drop", "0.05", "--seed", "7",
+		"--converge", "150s")
+	waitFor(t, "the fakes to write the daemon's config", func() bool { _, err := os.Stat(cfgPath); return err == nil }, fakes)
+	setLeaseTTL(t, cfgPath, "10m")
+
+	daemon := start(t, bin, "run", "--config", cfgPath)
+	waitFor(t, "orders to flow", func() bool { return strings.Contains(fakes.stdout(), "the daemon is ready") }, fakes)
+	base := "http://" + listen
+	waitFor(t, "pushes on every channel", func() bool { return len(acceptedChannels(base)) == 3 }, daemon)
+	time.Sleep(3 * time.Second) // mid-load
+
+	if err := daemon.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = daemon.cmd.Wait()
+	restarted := time.Now()
+	daemon = start(t, bin, "run", "--config", cfgPath)
+	firstPush := map[string]time.Duration{}
+	waitFor(t, "the restarted daemon to push on every channel (its predecessor's leases taken over)", func() bool {
+		for _, ch := range acceptedChannels(base) {
+			if _, ok := firstPush[ch]; !ok {
+				firstPush[ch] = time.Since(restarted)
+			}
+		}
+		return len(firstPush) == 3
+	}, daemon)
+	t.Logf("after kill -9: first accepted push per channel %v (lease TTL 10m)", firstPush)
+
+	if code := fakes.wait(t, 4*time.Minute); code != 0 {
+		t.Fatalf("fakes exit %d:\n%s\n%s\ndaemon:\n%s", code, fakes.stdout(), fakes.stderr(), daemon.stderr())
+	}
+	out := fakes.stdout()
+	t.Logf("fakes:\n%s", out)
+	if !strings.Contains(out, "\nconverged after") {
+		t.Fatalf("not converged:\n%s", out)
+	}
+	verify := exec.Command(bin, "stock", "verify", "--redis", redistest.Addr(), "--prefix", prefix)
+	if b, err := verify.CombinedOutput(); err != nil || !strings.Contains(string(b), "ok: no inconsistencies") {
+		t.Fatalf("stock verify: %v\n%s", err, b)
+	}
+	_ = daemon.cmd.Process.Signal(syscall.SIGTERM)
+	if code := daemon.wait(t, time.Minute); code != 0 {
+		t.Errorf("daemon exit %d after SIGTERM:\n%s", code, daemon.stderr())
+	}
+}
+
+// buildBinary builds cmd/shelfsync once into a temp dir.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "shelfsync")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/shelfsync")
+	cmd.Dir = filepath.Join("..", "..")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// setLeaseTTL sets sync.lease_ttl in the written config.
+func setLeaseTTL(t *testing.T, path, ttl string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`(?m)^(\s+lease_ttl:).*$`)
+	if !re.Match(b) {
+		t.Fatalf("no lease_ttl in the written config:\n%s", b)
+	}
+	if err := os.WriteFile(path, re.ReplaceAll(b, []byte("${1} "+ttl)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// acceptedChannels lists the channels for which the daemon's /metrics
+// show an accepted push.
+func acceptedChannels(base string) []string {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	var out []string
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	re := regexp.MustCompile(`^shelfsync_push_items_total\{channel="([a-z]+)",result="accepted"\} ([0-9.e+]+)$`)
+	for sc.Scan() {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil && m[2] != "0" {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+// proc is a child process with its output kept.
+type proc struct {
+	cmd      *exec.Cmd
+	mu       gosync.Mutex
+	out, err bytes.Buffer
+	done     chan struct{}
+	code     int
+}
+
+func (p *proc) stdout() string { p.mu.Lock(); defer p.mu.Unlock(); return p.out.String() }
+func (p *proc) stderr() string { p.mu.Lock(); defer p.mu.Unlock(); return tail(p.err.String(), 4000) }
+
+type lockedWriter struct {
+	mu *gosync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(b []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.w.Write(b) }
+
+func start(t *testing.T, bin string, args ...string) *proc {
+	t.Helper()
+	p := &proc{done: make(chan struct{})}
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Stdout = lockedWriter{&p.mu, &p.out}
+	p.cmd.Stderr = lockedWriter{&p.mu, &p.err}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(p.done)
+		err := p.cmd.Wait()
+		if ee, ok := err.(*exec.ExitError); ok {
+			p.code = ee.ExitCode()
+		} else if err != nil {
+			p.code = -1
+		}
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+func (p *proc) wait(t *testing.T, bound time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.code
+	case <-time.After(bound):
+		t.Fatalf("%s did not end within %s:\n%s\n%s", p.cmd.Args[1], bound, p.stdout(), p.stderr())
+		return -1
+	}
+}
+
+// waitFor polls cond until it holds; a hang guard, not a timing assertion.
+// It fails at once if watched ends first.
+func waitFor(t *testing.T, what string, cond func() bool, watched *proc) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for !cond() {
+		select {
+		case <-watched.done:
+			t.Fatalf("waiting for %s: %s exited %d:\n%s\n%s", what, watched.cmd.Args[1], watched.code, watched.stdout(), watched.stderr())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s:\n%s\n%s", what, watched.stdout(), watched.stderr())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
+

@@ -13,6 +13,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -388,6 +389,15 @@ func (g *Ingester) applyReturn(ctx context.Context, channel string, r *connector
 			SKU: rec.SKU, Location: rec.Location, Quantity: rl.Quantity, Restock: rl.Restock,
 			Reason: "return " + r.ReturnID,
 		})
+		if errors.Is(err, inventory.ErrKeyConflict) {
+			// The channel says otherwise of a return line it announced
+			// before (another quantity or restock): the first booking
+			// stands; retrying would never change that.
+			g.o.Metrics.Dropped.WithLabelValues(channel, string(connectors.EventReturn)).Inc()
+			g.o.Logger.Warn().Str("channel", channel).Str("order", r.OrderID).Str("return", r.ReturnID).Str("line", rl.LineID).
+				Msg("return line announced again with other figures; the first booking stands")
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("booking return %s of %s/%s: %w", r.ReturnID, channel, r.OrderID, err)
 		}

@@ -176,3 +176,45 @@ func TestOversoldCountedOnceAndFutureVersionsRefused(t *testing.T) {
 		t.Fatalf("the future order was applied: %+v", recs)
 	}
 }
+
+// TestReturnAnnouncedAgainWithOtherFigures: a return line booked once is
+// not booked again, and a later announcement of it with other figures is
+// counted and left (the first booking stands), never retried for ever.
+func TestReturnAnnouncedAgainWithOtherFigures(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	ledger := inventory.New(rdb, inventory.Options{Prefix: prefix})
+	if _, err := ledger.Receive(ctx, inventory.Delta{Key: "r", SKU: "A", Location: "main", Quantity: 5, Reason: "initial"}); err != nil {
+		t.Fatal(err)
+	}
+	m := NewMetrics(prometheus.NewRegistry())
+	g := New(Options{
+		Ledger: ledger, Parking: NewParking(rdb, prefix), Reported: noReported{},
+		Publisher: downstream.NewPublisher(rdb, prefix, "orders", 0, time.Hour, nil),
+		Propagate: func(context.Context, []string, time.Time, Sold) error { return nil },
+		Channels:  []config.Channel{{Name: "shop", Locations: []string{"main"}}},
+		Locations: []config.Location{{ID: "main"}},
+		Metrics:   m, Logger: zerolog.Nop(),
+	})
+	order := connectors.Event{Kind: connectors.EventOrder, Channel: "shop", Order: &connectors.Order{Channel: "shop", OrderID: "1", Status: connectors.StatusShipped,
+		UpdatedAt: time.UnixMilli(1000), Lines: []connectors.Line{{LineID: "1", SKU: "A", Quantity: 2, Shipped: 2}}}}
+	ret := func(q int64) connectors.Event {
+		return connectors.Event{Kind: connectors.EventReturn, Channel: "shop", Return: &connectors.Return{OrderID: "1", ReturnID: "R1",
+			Lines: []connectors.ReturnLine{{LineID: "1", Quantity: q, Restock: true}}}}
+	}
+	for _, e := range []connectors.Event{order, ret(1), ret(1), ret(2)} {
+		if err := g.HandleBatch(ctx, []connectors.Event{e})[0]; err != nil {
+			t.Fatalf("%s: %v", e.Kind, err)
+		}
+	}
+	st, err := ledger.Stock(ctx, "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Locations["main"].OnHand; got != 4 {
+		t.Fatalf("on_hand %d, want 4 (5 - 2 shipped + 1 restocked once)", got)
+	}
+	if got := testutil.ToFloat64(m.Dropped.WithLabelValues("shop", "return")); got != 1 {
+		t.Fatalf("conflicting return counted %v, want 1", got)
+	}
+}

@@ -42,10 +42,13 @@ func TestKill9ConvergesAgainstStrictFakes(t *testing.T) {
 	cfgPath := filepath.Join(dir, "shelfsync.yaml")
 	listen := freeAddr(t)
 
+	// KILL9_RATE, KILL9_SKUS, KILL9_LATENCY and KILL9_DURATION make the
+	// same run the benchmark of BENCHMARKS.md (100 orders/s, 50 ms).
 	fakes := start(t, bin, "fakes", "--redis", redistest.Addr(), "--key-prefix", prefix, "--listen", listen,
-		"--write-config", cfgPath, "--skus", "60", "--rate", "25", "--duration", "16s", "--latency", "10ms",
+		"--write-config", cfgPath, "--skus", env("KILL9_SKUS", "60"), "--rate", env("KILL9_RATE", "25"),
+		"--duration", env("KILL9_DURATION", "16s"), "--latency", env("KILL9_LATENCY", "10ms"),
 		"--poll", "2s", "--reconcile", "20s", "--immediate-cancels", "0.5", "--drop", "0.05", "--seed", "7",
-		"--converge", "150s")
+		"--converge", "240s")
 	waitFor(t, "the fakes to write the daemon's config", func() bool { _, err := os.Stat(cfgPath); return err == nil }, fakes)
 	setLeaseTTL(t, cfgPath, "10m")
 
@@ -72,7 +75,7 @@ func TestKill9ConvergesAgainstStrictFakes(t *testing.T) {
 	}, daemon)
 	t.Logf("after kill -9: first accepted push per channel %v (lease TTL 10m)", firstPush)
 
-	if code := fakes.wait(t, 4*time.Minute); code != 0 {
+	if code := fakes.wait(t, 6*time.Minute); code != 0 {
 		t.Fatalf("fakes exit %d:\n%s\n%s\ndaemon:\n%s", code, fakes.stdout(), fakes.stderr(), daemon.stderr())
 	}
 	out := fakes.stdout()
@@ -88,6 +91,13 @@ func TestKill9ConvergesAgainstStrictFakes(t *testing.T) {
 	if code := daemon.wait(t, time.Minute); code != 0 {
 		t.Errorf("daemon exit %d after SIGTERM:\n%s", code, daemon.stderr())
 	}
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }
 
 // buildBinary builds cmd/shelfsync once into a temp dir.

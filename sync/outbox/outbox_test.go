@@ -378,3 +378,40 @@ func TestCompleteIsFencedByThePushLease(t *testing.T) {
 		t.Fatalf("accepted %d %v, want 3", q, ok)
 	}
 }
+
+// TestIncreasesAreNotStarvedByUrgentItems: while urgent items keep the
+// urgent queue full, an increase waits at most StarveAfter, then takes up
+// to half a batch ahead of them.
+func TestIncreasesAreNotStarvedByUrgentItems(t *testing.T) {
+	ob := newOutbox(t)
+	ctx := context.Background()
+	if _, err := ob.Enqueue(ctx, []Want{{SKU: "UP", Quantity: 5}}); err != nil {
+		t.Fatal(err)
+	}
+	var drops []Want
+	for i := range 20 {
+		drops = append(drops, Want{SKU: fmt.Sprintf("Z%02d", i), Quantity: 0})
+	}
+	if _, err := ob.Enqueue(ctx, drops); err != nil {
+		t.Fatal(err)
+	}
+	has := func(items []Item, sku string) bool {
+		for _, it := range items {
+			if it.SKU == sku {
+				return true
+			}
+		}
+		return false
+	}
+	soon, err := ob.Due(ctx, 4, time.Now().Add(time.Second))
+	if err != nil || len(soon) != 4 || has(soon, "UP") {
+		t.Fatalf("before StarveAfter: %v %v, want 4 urgent drops", skus(soon), err)
+	}
+	late, err := ob.Due(ctx, 4, time.Now().Add(StarveAfter+time.Second))
+	if err != nil || len(late) != 4 || !has(late, "UP") {
+		t.Fatalf("after StarveAfter: %v %v, want the waiting increase among 4", skus(late), err)
+	}
+	if late[0].SKU != "UP" || !has(late[1:], "Z00") {
+		t.Fatalf("after StarveAfter: %v, want UP then the urgent drops", skus(late))
+	}
+}

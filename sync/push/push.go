@@ -311,7 +311,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Propagation: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "shelfsync_propagation_seconds",
 			Help:    "From the arrival of the change (a sale's webhook or poll) to the channel accepting the new quantity.",
-			Buckets: []float64{.025, .05, .1, .15, .2, .3, .4, .5, .75, 1, 1.5, 2, 3, 5, 10, 30, 60},
+			Buckets: []float64{.025, .05, .1, .15, .2, .3, .4, .5, .75, 1, 1.5, 2, 3, 5, 10, 20, 30, 45, 60, 90, 120, 300},
 		}, []string{"channel"}),
 		Parked: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_push_parked_total", Help: "Push items parked after their last attempt or as unknown on the channel.",

@@ -86,7 +86,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{opt: o, mux: http.NewServeMux(), checks: &checks{}, metrics: m}
 	s.srv = &http.Server{
-		Handler:           s.mux,
+		Handler:           s.guard(),
 		ReadHeaderTimeout: o.HTTP.ReadHeaderTimeout,
 		ReadTimeout:       o.HTTP.ReadTimeout,
 		WriteTimeout:      o.HTTP.WriteTimeout,
@@ -102,14 +102,17 @@ func New(o Options) (*Server, error) {
 }
 
 // Mount routes pattern (net/http ServeMux syntax: "POST /webhooks/{channel}")
-// to h, counted in the HTTP metrics under the pattern. It panics on a
+// to h, counted in the HTTP metrics under the pattern, with the body limit
+// (http.body_limit) applied: a declared Content-Length over it is answered
+// 413 before h runs, a longer chunked body fails h's reads. It panics on a
 // conflicting pattern, as ServeMux does: a wiring mistake found at start-up.
 func (s *Server) Mount(pattern string, h http.Handler) {
-	s.mux.Handle(pattern, s.metrics.instrument(pattern, h))
+	s.mux.Handle(pattern, s.metrics.instrument(pattern, limitBody(s.opt.HTTP.BodyLimit, h)))
 }
 
-// Handler is the whole routing tree, for tests that use httptest.
-func (s *Server) Handler() http.Handler { return s.mux }
+// Handler is the whole routing tree as the listener serves it, for tests
+// that use httptest.
+func (s *Server) Handler() http.Handler { return s.srv.Handler }
 
 // Listen binds the configured address, so a port in use fails before
 // anything else starts.

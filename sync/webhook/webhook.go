@@ -31,7 +31,8 @@ type Options struct {
 	// Challenger answers GET; nil answers GET with 405.
 	Challenger connectors.WebhookChallenger
 	Sink       connectors.EventSink
-	// BodyLimit caps the body in bytes; larger deliveries get 413.
+	// BodyLimit caps the body in bytes; larger deliveries get 413, at
+	// once when their Content-Length says so.
 	BodyLimit int64
 	Logger    zerolog.Logger
 	Metrics   *Metrics
@@ -164,13 +165,19 @@ func (h *Handler) challenge(w http.ResponseWriter, r *http.Request) {
 
 // read takes the whole body within the limit; on failure it has answered.
 func (h *Handler) read(w http.ResponseWriter, r *http.Request) (*connectors.WebhookRequest, bool) {
+	// A body declared too large is refused from the head, before any of
+	// it is read: reading would wait for it until the read timeout (a
+	// client may send it only once answered, an attacker never).
+	if r.ContentLength > h.o.BodyLimit {
+		h.tooLarge(w)
+		return nil, false
+	}
+	// A body of unknown length (chunked) is cut at the limit as it comes.
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.o.BodyLimit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			h.o.Logger.Warn().Int64("limit", h.o.BodyLimit).Msg("webhook body over the limit")
-			h.o.Metrics.count(h.o.Channel, ResultRejected)
-			h.refuse(w, http.StatusRequestEntityTooLarge, "body_too_large")
+			h.tooLarge(w)
 			return nil, false
 		}
 		// The sender went away or stalled: nothing to answer to, but count it.
@@ -186,6 +193,15 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request) (*connectors.Webh
 		Body:       body,
 		ReceivedAt: h.o.Now().UTC(),
 	}, true
+}
+
+// tooLarge answers 413 and closes the connection after it: the rest of
+// the body must neither be taken for a next request nor be waited for.
+func (h *Handler) tooLarge(w http.ResponseWriter) {
+	h.o.Logger.Warn().Int64("limit", h.o.BodyLimit).Msg("webhook body over the limit")
+	h.o.Metrics.count(h.o.Channel, ResultRejected)
+	w.Header().Set("Connection", "close")
+	h.refuse(w, http.StatusRequestEntityTooLarge, "body_too_large")
 }
 
 func (h *Handler) refuse(w http.ResponseWriter, status int, reason string) {

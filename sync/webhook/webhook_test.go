@@ -115,6 +115,7 @@ func TestHandler(t *testing.T) {
 		sinkErr    error
 		challenger bool
 		stamp      bool
+		chunked    bool // the body's length not declared
 		wantStatus int
 		wantBody   string
 		wantResult string // "" when no delivery is counted
@@ -131,6 +132,8 @@ func TestHandler(t *testing.T) {
 		{name: "verifier fails", body: good, sig: sign(good), verifyErr: errors.New("key fetch: connection refused"), wantStatus: 500, wantBody: `{"error":"internal"}`, wantResult: ResultError},
 		{name: "sink fails", body: good, sig: sign(good), sinkErr: errors.New("redis down"), wantStatus: 500, wantBody: `{"error":"intake_unavailable"}`, wantResult: ResultError},
 		{name: "body over the limit", body: strings.Repeat("x", 65), sig: "irrelevant", wantStatus: 413, wantBody: `{"error":"body_too_large"}`, wantResult: ResultRejected},
+		{name: "chunked body over the limit", body: strings.Repeat("x", 65), chunked: true, sig: "irrelevant", wantStatus: 413, wantBody: `{"error":"body_too_large"}`, wantResult: ResultRejected},
+		{name: "chunked body within the limit", body: good, chunked: true, sig: sign(good), wantStatus: 200, wantBody: `{"status":"accepted"}`, wantResult: ResultAccepted, wantStored: 1},
 		{name: "get without challenger", method: "GET", wantStatus: 405},
 		{name: "put", method: "PUT", body: good, wantStatus: 405},
 		{name: "challenge", method: "GET", target: "/webhooks/shop?challenge_code=abc", challenger: true, wantStatus: 200, wantBody: `{"challengeResponse":"answer-abc"}`},
@@ -160,7 +163,14 @@ func TestHandler(t *testing.T) {
 			if target == "" {
 				target = "/webhooks/shop"
 			}
-			req := httptest.NewRequest(method, target, strings.NewReader(tt.body))
+			var body io.Reader = strings.NewReader(tt.body)
+			if tt.chunked {
+				body = io.MultiReader(body)
+			}
+			req := httptest.NewRequest(method, target, body)
+			if tt.chunked && req.ContentLength != -1 {
+				t.Fatalf("Content-Length %d, want none", req.ContentLength)
+			}
 			if tt.sig != "" {
 				req.Header.Set("X-Signature", tt.sig)
 			}

@@ -61,8 +61,9 @@ func New(rdb redis.UniversalClient, prefix, channel string) *Outbox {
 func (o *Outbox) Channel() string { return o.channel }
 
 // StarveAfter is how long an increase may wait behind urgent items (drops
-// and decreases) before it takes up to half of a batch ahead of them.
-const StarveAfter = 10 * time.Second
+// and decreases, which close oversell windows) before it takes up to a
+// quarter of a batch ahead of them.
+const StarveAfter = 30 * time.Second
 
 // LeaseKey is where the channel's push lease lives: in the outbox's hash
 // tag, so Complete can check it (fencing) in the same script on a Redis
@@ -240,13 +241,13 @@ type Item struct {
 
 // takeScript: ARGV = now_ms, n, starve_ms. Returns flat [sku, want,
 // accepted|”, attempts|”, cause|”, attempt|”]. Urgent items go first, but
-// increases due for longer than starve take up to half the batch ahead of
-// them: on a channel whose rate limit lets the urgent queue never empty
+// increases due for longer than starve take up to a quarter of the batch
+// ahead of them: on a channel whose rate limit lets the urgent queue never empty
 // (Amazon's 5 patches a second under a steady stream of sales), an
 // increase would otherwise wait for ever.
 var takeScript = redis.NewScript(`
 local now, n, starve = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local skus = redis.call('ZRANGE', KEYS[4], '-inf', now - starve, 'BYSCORE', 'LIMIT', 0, math.floor((n + 1) / 2))
+local skus = redis.call('ZRANGE', KEYS[4], '-inf', now - starve, 'BYSCORE', 'LIMIT', 0, math.floor((n + 3) / 4))
 local starved = #skus
 local urgent = redis.call('ZRANGE', KEYS[3], '-inf', now, 'BYSCORE', 'LIMIT', 0, n - #skus)
 for _, s in ipairs(urgent) do skus[#skus+1] = s end
@@ -270,7 +271,7 @@ end
 return out`)
 
 // Due returns up to n items whose time has come, urgent ones first (but
-// increases waiting longer than StarveAfter take up to half). They
+// increases waiting longer than StarveAfter take up to a quarter). They
 // stay queued until Complete: the caller holds the channel's push lease.
 // Each is marked in flight until Complete, so a change that arrives
 // meanwhile is timed from its own arrival.

@@ -381,7 +381,7 @@ func TestCompleteIsFencedByThePushLease(t *testing.T) {
 
 // TestIncreasesAreNotStarvedByUrgentItems: while urgent items keep the
 // urgent queue full, an increase waits at most StarveAfter, then takes up
-// to half a batch ahead of them.
+// to a quarter of a batch ahead of them.
 func TestIncreasesAreNotStarvedByUrgentItems(t *testing.T) {
 	ob := newOutbox(t)
 	ctx := context.Background()

@@ -36,13 +36,18 @@ type Options struct {
 	BodyLimit int64
 	Logger    zerolog.Logger
 	Metrics   *Metrics
+	// LogEvery is how often at most a refusal of one reason is logged
+	// (the first at once, then one a window with the number left out);
+	// 0 takes DefaultLogEvery. Metrics count every refusal.
+	LogEvery time.Duration
 	// Now is the clock; nil takes time.Now.
 	Now func() time.Time
 }
 
 // Handler is one channel's receiver.
 type Handler struct {
-	o Options
+	o    Options
+	logs *logLimiter
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -64,7 +69,7 @@ func New(o Options) (*Handler, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Handler{o: o}, nil
+	return &Handler{o: o, logs: newLogLimiter(o.LogEvery)}, nil
 }
 
 // Results of a delivery, the result label of shelfsync_webhooks_total.
@@ -102,8 +107,9 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request) {
 		if werr.Status == http.StatusUnauthorized || werr.Status == http.StatusPreconditionFailed {
 			h.o.Metrics.failures.WithLabelValues(h.o.Channel, werr.Reason).Inc()
 		}
-		// Warn, not error: anyone on the internet can send a bad delivery.
-		log.Warn().Err(err).Int("status", werr.Status).Msg("webhook refused")
+		// Warn, not error, and not every one: anyone on the internet can
+		// send bad deliveries, as many as they like.
+		h.warn(werr.Reason, werr.Status).Err(err).Msg("webhook refused")
 		h.o.Metrics.count(h.o.Channel, ResultRejected)
 		h.refuse(w, werr.Status, werr.Reason)
 		return
@@ -152,7 +158,7 @@ func (h *Handler) challenge(w http.ResponseWriter, r *http.Request) {
 	var werr *connectors.WebhookError
 	switch {
 	case errors.As(err, &werr):
-		h.o.Logger.Warn().Err(err).Int("status", werr.Status).Msg("webhook challenge refused")
+		h.warn("challenge_"+werr.Reason, werr.Status).Err(err).Msg("webhook challenge refused")
 		h.refuse(w, werr.Status, werr.Reason)
 	case err != nil:
 		h.o.Logger.Error().Err(err).Msg("webhook challenge failed")
@@ -181,7 +187,7 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request) (*connectors.Webh
 			return nil, false
 		}
 		// The sender went away or stalled: nothing to answer to, but count it.
-		h.o.Logger.Warn().Err(err).Msg("webhook body unreadable")
+		h.warn("unreadable_body", http.StatusBadRequest).Err(err).Msg("webhook body unreadable")
 		h.o.Metrics.count(h.o.Channel, ResultRejected)
 		h.refuse(w, http.StatusBadRequest, "unreadable_body")
 		return nil, false
@@ -198,10 +204,26 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request) (*connectors.Webh
 // tooLarge answers 413 and closes the connection after it: the rest of
 // the body must neither be taken for a next request nor be waited for.
 func (h *Handler) tooLarge(w http.ResponseWriter) {
-	h.o.Logger.Warn().Int64("limit", h.o.BodyLimit).Msg("webhook body over the limit")
+	h.warn("body_too_large", http.StatusRequestEntityTooLarge).Int64("limit", h.o.BodyLimit).Msg("webhook body over the limit")
 	h.o.Metrics.count(h.o.Channel, ResultRejected)
 	w.Header().Set("Connection", "close")
 	h.refuse(w, http.StatusRequestEntityTooLarge, "body_too_large")
+}
+
+// warn starts the warning about a refusal for reason, or returns nil
+// (on which zerolog's methods do nothing) when this channel logged that
+// reason less than LogEvery ago. A line logged after some were left out
+// says how many ("suppressed").
+func (h *Handler) warn(reason string, status int) *zerolog.Event {
+	suppressed, ok := h.logs.allow(reason, h.o.Now())
+	if !ok {
+		return nil
+	}
+	ev := h.o.Logger.Warn().Str("reason", reason).Int("status", status)
+	if suppressed > 0 {
+		ev = ev.Int("suppressed", suppressed)
+	}
+	return ev
 }
 
 func (h *Handler) refuse(w http.ResponseWriter, status int, reason string) {

@@ -36,7 +36,7 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 }
 
 // lines decodes the JSON log lines written.
-func (l *lockedBuffer) lines(t *testing.T) []map[string]any {
+func (l *lockedBuffer) lines(t testing.TB) []map[string]any {
 	t.Helper()
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -206,6 +206,7 @@ var secretsPlanted = []struct {
 	{"secret_explicit_tag", []string{"S3CRET-MARKER-tagged"}},
 	{"secret_alias", []string{"S3CRET-MARKER-anchor"}},
 	{"url_with_password", []string{"S3CRET-MARKER-redis", "S3CRET-MARKER-erp", "S3CRET-MARKER-downstream"}},
+	{"env_secret_misplaced", []string{"${SHELFSYNC_TEST_REDIS_PASSWORD}", "${SHELFSYNC_TEST_SHOPIFY_TOKEN}"}},
 }
 
 // leaks lists how err's text shows any of secrets: whole, or as yaml.v3

@@ -92,15 +92,17 @@ func parse(name, dir string, data []byte) (*Config, error) {
 	} else if !errors.Is(err, io.EOF) {
 		problems = append(problems, syntaxProblem(err))
 	}
-	problems = append(problems, expandEnv(&root)...)
-	// Gathered as the file says them (after ${ENV}), before `_file` keys
-	// are rewritten: the values no message may quote.
+	// The values no message may quote: what a variable named like a
+	// secret gives, wherever it goes, and every value under a sensitive
+	// key, gathered as the file says them (after ${ENV}) before `_file`
+	// keys are rewritten.
 	hidden := hiddenValues{}
+	problems = append(problems, expandEnv(&root, hidden)...)
 	hidden.addTree(&root)
 	problems = append(problems, rewriteSecretFiles(&root, dir)...)
 
 	cfg := &Config{}
-	decoded, complete := decodeStrict(&root, cfg)
+	decoded, complete := decodeStrict(&root, cfg, hidden)
 	problems = append(problems, decoded...)
 	hidden.addSecrets(reflect.ValueOf(cfg))
 	cfg.applyDefaults()
@@ -157,8 +159,9 @@ func sortProblems(ps []Problem) {
 // decodeStrict decodes the node tree into cfg, rejecting unknown keys. yaml.v3
 // gathers every type and unknown-field error of the document in one
 // *yaml.TypeError, each message already carrying its line. complete is
-// false when yaml.v3 gave up on the document half-way.
-func decodeStrict(root *yaml.Node, cfg *Config) (problems []Problem, complete bool) {
+// false when yaml.v3 gave up on the document half-way. No message quotes
+// a value that is hidden or sits under a sensitive key.
+func decodeStrict(root *yaml.Node, cfg *Config, hidden hiddenValues) (problems []Problem, complete bool) {
 	// Node.Decode does not reject unknown keys (yaml.v3 honours KnownFields
 	// only on a Decoder), so unknownKeys walks the tree against the types.
 	problems = append(problems, unknownKeys(root, cfg)...)
@@ -171,7 +174,8 @@ func decodeStrict(root *yaml.Node, cfg *Config) (problems []Problem, complete bo
 				var sensitive bool
 				p.Path, p.Line, sensitive = pathAt(root, p.Line, tm)
 				// A value whose key is unknown may be a secret too.
-				p.Msg = friendlyType(tm, p.Msg, sensitive || p.Path == "")
+				hide := sensitive || p.Path == "" || tm != nil && hidden.quoted(tm[2])
+				p.Msg = friendlyType(tm, p.Msg, hide)
 				problems = append(problems, p)
 			}
 		} else {
@@ -305,20 +309,31 @@ func decodeFailure(root *yaml.Node, err error) Problem {
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // expandEnv replaces ${VAR} in every scalar with the environment's value.
-// An unset variable is a problem naming the variable, never a value.
-func expandEnv(n *yaml.Node) []Problem {
+// An unset variable is a problem naming the variable, never a value. A
+// variable whose name says it is a credential (SHOPIFY_TOKEN,
+// AWS_SECRET_ACCESS_KEY, ...) adds its value, and the scalar it fills, to
+// hidden: under whatever key it lands, no message may quote it.
+func expandEnv(n *yaml.Node, hidden hiddenValues) []Problem {
 	var problems []Problem
 	var walk func(*yaml.Node)
 	walk = func(n *yaml.Node) {
 		if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
+			secret := false
 			n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
 				name := envRef.FindStringSubmatch(ref)[1]
 				v, ok := os.LookupEnv(name)
 				if !ok {
 					problems = append(problems, Problem{Line: n.Line, Msg: fmt.Sprintf("environment variable %s is not set", name)})
 				}
+				if sensitiveEnv(name) {
+					secret = true
+					hidden[v] = true
+				}
 				return v
 			})
+			if secret {
+				hidden[n.Value] = true
+			}
 			// The scalar was resolved as a string while it still read
 			// "${VAR}"; a plain one is resolved again from what it holds
 			// now, so `port: ${PORT}` can fill an int. Quoted stays a string.

@@ -32,6 +32,22 @@ func sensitiveName(name string) bool {
 	return false
 }
 
+// sensitiveEnv reports whether an environment variable's name says it
+// holds a credential: a sensitive word, or a Secret field's key at its
+// end (SHOPIFY_CLIENT_ID).
+func sensitiveEnv(name string) bool {
+	n := strings.ToLower(name)
+	if sensitiveName(n) {
+		return true
+	}
+	for k := range secretKeys {
+		if strings.HasSuffix(n, k) {
+			return true
+		}
+	}
+	return false
+}
+
 // sensitivePath reports whether the value at path (a.b[2].c) sits under a
 // sensitive key: the key itself, or a list or mapping it holds (a secrets
 // list's items, everything under credentials).
@@ -113,6 +129,22 @@ func (h hiddenValues) addSecrets(v reflect.Value) {
 			h.addSecrets(it.Value())
 		}
 	}
+}
+
+// quoted reports whether q is how yaml.v3 quotes a hidden value.
+func (h hiddenValues) quoted(q string) bool {
+	if q == "" {
+		return false
+	}
+	if h[q] {
+		return true
+	}
+	for v := range h {
+		if quotedAs(v, q) {
+			return true
+		}
+	}
+	return false
 }
 
 // scrub takes every hidden value out of msg: quoted as %q or as yaml.v3

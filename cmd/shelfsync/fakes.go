@@ -30,6 +30,7 @@ type fakesFlags struct {
 	writeConfig string
 	amazonPlan  string
 	converge    time.Duration
+	linger      time.Duration
 }
 
 // runFakes is `shelfsync fakes`: the demo's fake marketplaces and order
@@ -55,6 +56,7 @@ func runFakes(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&f.amazonPlan, "amazon-plan", string(demo.AmazonPublished), amazonPlanUsage)
 	fs.DurationVar(&f.converge, "converge", 0, "after the orders stop, wait up to this long for every channel to list the ledger's ATS "+
 		"and every placed order to be in the ledger as placed; exit 1 if not (0: do not check; failed deliveries then exit 1)")
+	fs.DurationVar(&f.linger, "linger", 0, "keep the fakes serving this long after the orders (and --converge) ended, for a look at the quiet daemon")
 	if code, done := f.parse(fs, args); done {
 		return code
 	}
@@ -150,13 +152,18 @@ func fakesMain(ctx context.Context, f fakesFlags, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stdout, "%-8s orders %d units %d cancels %d (within the second %d) refunds %d duplicates %d dropped %d statuses %s failed %d\n",
 			ch, c.Orders, c.Units, c.Cancels, c.Immediate, c.Refunds, c.Duplicates, c.Dropped, statusText(c.Statuses), c.Failed)
 	}
-	if f.converge > 0 {
-		return fakesConverge(ctx, eng, cfg, fakes, cat, gen, f.converge, stdout, stderr)
+	exit := 0
+	switch {
+	case f.converge > 0:
+		exit = fakesConverge(ctx, eng, cfg, fakes, cat, gen, f.converge, stdout, stderr)
+	case failed > 0:
+		exit = 1
 	}
-	if failed > 0 {
-		return 1
+	if f.linger > 0 {
+		fmt.Fprintf(stdout, "  the fakes keep serving for %s\n", f.linger)
+		_ = connectors.WaitContext(ctx, f.linger)
 	}
-	return 0
+	return exit
 }
 
 // fakesConverge waits until every channel lists the ledger's ATS and every

@@ -9,23 +9,23 @@
 // Deliveries that carry an id (Shopify's event id) are de-duplicated at the
 // door, atomically with the append. All intake keys share one hash tag, so
 // the scripts run unchanged on Redis Cluster.
+//
+// The consumer group loop (workers, reclaim, attempts, dead letters, the
+// group made again after Redis lost it) is sync/stream's; the intake adds
+// its event codec, the de-duplication at the door and Coalesce.
 package intake
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"regexp"
-	"strconv"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/sync/stream"
 )
 
 // Options configures an Intake.
@@ -55,13 +55,11 @@ type Options struct {
 
 // Intake is the durable event inbox.
 type Intake struct {
-	rdb      redis.UniversalClient
-	o        Options
-	stream   string
-	dead     string
-	attempts string
-	reasons  string
-	dedup    string
+	rdb    redis.UniversalClient
+	o      Options
+	stream string
+	dedup  string
+	c      *stream.Consumer // the consumer group loop
 }
 
 var _ connectors.EventSink = (*Intake)(nil)
@@ -93,14 +91,19 @@ func New(rdb redis.UniversalClient, o Options) *Intake {
 		o.Name = "intake"
 	}
 	tag := o.Prefix + "{" + o.Name + "}:"
-	return &Intake{
-		rdb: rdb, o: o,
-		stream:   tag + "stream",
-		dead:     tag + "dead",
-		attempts: tag + "attempts",
-		reasons:  tag + "reasons",
-		dedup:    tag + "dedup:",
-	}
+	in := &Intake{rdb: rdb, o: o, stream: tag + "stream", dedup: tag + "dedup:"}
+	in.c = stream.New(rdb, stream.Options{
+		Stream: in.stream, Dead: tag + "dead", Attempts: tag + "attempts", Reasons: tag + "reasons",
+		Group: o.Group, Consumer: o.Consumer, Workers: o.Workers, Count: 32, Block: o.Block,
+		ClaimIdle: o.ClaimIdle, MaxAttempts: o.MaxAttempts, Logger: o.Logger, LogFields: logFields,
+		Hooks: stream.Hooks{
+			Failed:       in.failedHook,
+			DeadLettered: func(stream.Message, string, int64) { o.Metrics.DeadLettered.Inc() },
+			Reclaimed:    func(n int) { o.Metrics.Reclaimed.Add(float64(n)) },
+			Backlog:      func(n int64) { o.Metrics.Backlog.Set(float64(n)) },
+		},
+	})
+	return in
 }
 
 // putScript appends each event unless its dedup key (KEYS[i+1], or "" for
@@ -171,142 +174,40 @@ type Handler func(ctx context.Context, events []connectors.Event) []error
 
 // Run starts the workers and the reclaimer and blocks until ctx ends. An
 // event being handled when ctx ends is not acknowledged: it is handled
-// again after a restart (handlers are idempotent).
+// again after a restart (handlers are idempotent). The consumer loop is
+// sync/stream's; see its contract.
 func (in *Intake) Run(ctx context.Context, h Handler) error {
-	if err := in.createGroup(ctx); err != nil {
-		return err
-	}
-	var wg sync.WaitGroup
-	for i := 0; i < in.o.Workers; i++ {
-		consumer := fmt.Sprintf("%s-%d", in.o.Consumer, i)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			in.work(ctx, consumer, h)
-		}()
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		in.reclaim(ctx, in.o.Consumer+"-reclaim", h)
-	}()
-	wg.Wait()
-	return nil
-}
-
-func (in *Intake) createGroup(ctx context.Context) error {
-	err := in.rdb.XGroupCreateMkStream(ctx, in.stream, in.o.Group, "0").Err()
-	if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
-		return fmt.Errorf("creating intake consumer group: %w", err)
-	}
-	return nil
-}
-
-func (in *Intake) work(ctx context.Context, consumer string, h Handler) {
-	backoff := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		streams, err := in.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
-			Group: in.o.Group, Consumer: consumer, Streams: []string{in.stream, ">"},
-			Count: 32, Block: in.o.Block,
-		}).Result()
-		if errors.Is(err, redis.Nil) {
-			continue
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return
+	return in.c.Run(ctx, func(ctx context.Context, msgs []stream.Message) []error {
+		errs := make([]error, len(msgs))
+		events := make([]connectors.Event, 0, len(msgs))
+		idx := make([]int, 0, len(msgs))
+		for i, m := range msgs {
+			var e connectors.Event
+			if err := json.Unmarshal([]byte(m.Field(EventField)), &e); err != nil {
+				errs[i] = stream.Refuse(fmt.Sprintf("undecodable event: %v", err))
+				continue
 			}
-			if redis.HasErrorPrefix(err, "NOGROUP") {
-				// Redis lost the group (a failover to an empty replica, a
-				// flush): make it again, or nothing would read the intake.
-				if cerr := in.createGroup(ctx); cerr != nil {
-					in.o.Logger.Error().Err(cerr).Msg("recreating the intake consumer group")
-				}
-			}
-			in.o.Logger.Warn().Err(err).Msg("reading intake; retrying")
-			_ = connectors.WaitContext(ctx, backoff)
-			backoff = min(backoff*2, 5*time.Second)
-			continue
+			events = append(events, e)
+			idx = append(idx, i)
 		}
-		backoff = 100 * time.Millisecond
-		for _, s := range streams {
-			in.handle(ctx, s.Messages, h)
+		if len(events) == 0 {
+			return errs
 		}
-	}
-}
-
-// reclaim takes over events left pending longer than ClaimIdle (a crashed
-// or failing worker) and handles them again.
-func (in *Intake) reclaim(ctx context.Context, consumer string, h Handler) {
-	t := time.NewTicker(max(in.o.ClaimIdle/4, 50*time.Millisecond))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+		if in.o.Coalesce {
+			in.forget(ctx, events)
 		}
-		if n, err := in.rdb.XLen(ctx, in.stream).Result(); err == nil {
-			in.o.Metrics.Backlog.Set(float64(n))
+		res := h(ctx, events)
+		if len(res) != len(events) {
+			panic(fmt.Sprintf("intake: handler returned %d results for %d events", len(res), len(events)))
 		}
-		start := "0-0"
-		for ctx.Err() == nil {
-			msgs, next, err := in.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-				Stream: in.stream, Group: in.o.Group, Consumer: consumer,
-				MinIdle: in.o.ClaimIdle, Start: start, Count: 64,
-			}).Result()
-			if err != nil {
-				if ctx.Err() == nil {
-					in.o.Logger.Warn().Err(err).Msg("reclaiming intake events")
-				}
-				break
-			}
-			in.o.Metrics.Reclaimed.Add(float64(len(msgs)))
-			in.handle(ctx, msgs, h)
-			if next == "0-0" || len(msgs) == 0 {
-				break
-			}
-			start = next
-		}
-	}
-}
-
-func (in *Intake) handle(ctx context.Context, msgs []redis.XMessage, h Handler) {
-	events := make([]connectors.Event, 0, len(msgs))
-	kept := make([]redis.XMessage, 0, len(msgs))
-	for _, m := range msgs {
-		raw, _ := m.Values[EventField].(string)
-		var e connectors.Event
-		if err := json.Unmarshal([]byte(raw), &e); err != nil {
-			in.deadLetter(ctx, m.ID, raw, fmt.Sprintf("undecodable event: %v", err), 0)
-			continue
-		}
-		events = append(events, e)
-		kept = append(kept, m)
-	}
-	if len(events) == 0 {
-		return
-	}
-	if in.o.Coalesce {
-		in.forget(ctx, events)
-	}
-	errs := h(ctx, events)
-	if len(errs) != len(events) {
-		panic(fmt.Sprintf("intake: handler returned %d results for %d events", len(errs), len(events)))
-	}
-	var done []string
-	for i, err := range errs {
-		e, m := events[i], kept[i]
-		if err == nil {
-			if !e.ReceivedAt.IsZero() {
+		for j, err := range res {
+			errs[idx[j]] = err
+			if e := events[j]; err == nil && !e.ReceivedAt.IsZero() {
 				in.o.Metrics.Lag.Observe(time.Since(e.ReceivedAt).Seconds())
 			}
-			done = append(done, m.ID)
-			continue
 		}
-		in.failed(ctx, m, e, err)
-	}
-	in.ack(ctx, done)
+		return errs
+	})
 }
 
 // forget deletes the delivery ids of events about to be handled (Coalesce).
@@ -336,88 +237,33 @@ func (in *Intake) forget(ctx context.Context, events []connectors.Event) {
 
 // ErrRefused marks a handler's error for an event that can never apply
 // (invalid, unknown channel): the event is dead-lettered at once with the
-// error as its reason, never retried and never dropped silently.
-var ErrRefused = errors.New("refused")
+// error as its reason, never retried and never dropped silently. It is
+// stream.ErrRefused.
+var ErrRefused = stream.ErrRefused
 
 // Refuse wraps why an event can never apply (see ErrRefused).
-func Refuse(why string) error { return fmt.Errorf("%w: %s", ErrRefused, why) }
+func Refuse(why string) error { return stream.Refuse(why) }
 
-// failed counts a failed attempt and dead-letters the event after the last
-// (at once when the handler refused it).
-func (in *Intake) failed(ctx context.Context, m redis.XMessage, e connectors.Event, err error) {
-	if ctx.Err() != nil {
-		return // shutting down: leave it pending, it is handled after restart
-	}
-	raw, _ := m.Values[EventField].(string)
-	if errors.Is(err, ErrRefused) {
-		in.deadLetter(ctx, m.ID, raw, err.Error(), 1)
-		return
-	}
-	n, aerr := in.rdb.HIncrBy(ctx, in.attempts, m.ID, 1).Result()
-	if aerr != nil {
-		in.o.Logger.Warn().Err(aerr).Str("id", m.ID).Msg("counting intake attempt")
-		return
-	}
-	if int(n) >= in.o.MaxAttempts {
-		in.deadLetter(ctx, m.ID, raw, err.Error(), n)
-		return
-	}
-	in.rdb.HSet(ctx, in.reasons, m.ID, err.Error())
+// failedHook counts a failed attempt that will be retried, by the event's
+// channel and kind.
+func (in *Intake) failedHook(m stream.Message, _ error, _ int64) {
+	e := peek(m)
 	in.o.Metrics.Failures.WithLabelValues(e.Channel, string(e.Kind)).Inc()
-	in.o.Logger.Warn().Err(err).Str("id", m.ID).Str("channel", e.Channel).Str("kind", string(e.Kind)).
-		Int64("attempt", n).Msg("event failed; it will be retried")
 }
 
-var ackScript = redis.NewScript(`
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
-redis.call('HDEL', KEYS[2], ARGV[2])
-redis.call('HDEL', KEYS[3], ARGV[2])
-return 1`)
-
-// ack acknowledges and deletes handled events, in one round trip.
-func (in *Intake) ack(ctx context.Context, ids []string) {
-	if len(ids) == 0 {
-		return
-	}
-	// The acknowledgement must happen even if ctx ended right after handling.
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	keys := []string{in.stream, in.attempts, in.reasons}
-	pipe := in.rdb.Pipeline()
-	cmds := make([]*redis.Cmd, len(ids))
-	for i, id := range ids {
-		cmds[i] = ackScript.EvalSha(actx, pipe, keys, in.o.Group, id)
-	}
-	_, _ = pipe.Exec(actx)
-	for i, c := range cmds {
-		err := c.Err()
-		if redis.HasErrorPrefix(err, "NOSCRIPT") {
-			err = ackScript.Run(actx, in.rdb, keys, in.o.Group, ids[i]).Err()
-		}
-		if err != nil {
-			in.o.Logger.Warn().Err(err).Str("id", ids[i]).Msg("acknowledging intake event; it will be handled again (harmless)")
-		}
-	}
+// logFields names an event's channel and kind in the consumer's log lines.
+func logFields(ev *zerolog.Event, m stream.Message) {
+	e := peek(m)
+	ev.Str("channel", e.Channel).Str("kind", string(e.Kind))
 }
 
-var deadScript = redis.NewScript(`
-redis.call('XADD', KEYS[2], '*', 'id', ARGV[2], 'e', ARGV[3], 'reason', ARGV[4], 'attempts', ARGV[5], 'at', ARGV[6])
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
-redis.call('HDEL', KEYS[3], ARGV[2])
-redis.call('HDEL', KEYS[4], ARGV[2])
-return 1`)
-
-func (in *Intake) deadLetter(ctx context.Context, id, raw, reason string, attempts int64) {
-	err := deadScript.Run(ctx, in.rdb, []string{in.stream, in.dead, in.attempts, in.reasons},
-		in.o.Group, id, raw, reason, attempts, time.Now().UTC().Format(time.RFC3339Nano)).Err()
-	if err != nil {
-		in.o.Logger.Error().Err(err).Str("id", id).Msg("dead-lettering intake event; it stays pending")
-		return
-	}
-	in.o.Metrics.DeadLettered.Inc()
-	in.o.Logger.Error().Str("id", id).Str("reason", reason).Int64("attempts", attempts).Msg("event dead-lettered")
+// peek decodes an event's channel and kind (zero if undecodable).
+func peek(m stream.Message) (e struct {
+	Channel string
+	Kind    connectors.EventKind
+}) {
+	_ = json.Unmarshal([]byte(m.Field(EventField)), &e)
+	return e
 }
 
 // DeadLetter is an event that failed every attempt.
@@ -433,20 +279,14 @@ type DeadLetter struct {
 
 // DeadLetters lists up to n dead-lettered events, newest first.
 func (in *Intake) DeadLetters(ctx context.Context, n int64) ([]DeadLetter, error) {
-	msgs, err := in.rdb.XRevRangeN(ctx, in.dead, "+", "-", n).Result()
+	dls, err := in.c.DeadLetters(ctx, n)
 	if err != nil {
-		return nil, fmt.Errorf("reading dead letters: %w", err)
+		return nil, err
 	}
-	out := make([]DeadLetter, 0, len(msgs))
-	for _, m := range msgs {
-		d := DeadLetter{ID: m.ID}
-		d.EventID, _ = m.Values["id"].(string)
-		d.Reason, _ = m.Values["reason"].(string)
-		d.At, _ = m.Values["at"].(string)
-		if a, ok := m.Values["attempts"].(string); ok {
-			d.Attempts, _ = strconv.ParseInt(a, 10, 64)
-		}
-		raw, _ := m.Values["e"].(string)
+	out := make([]DeadLetter, 0, len(dls))
+	for _, dl := range dls {
+		d := DeadLetter{ID: dl.ID, EventID: dl.MessageID, Reason: dl.Reason, Attempts: dl.Attempts, At: dl.At}
+		raw := dl.Values[EventField]
 		var e connectors.Event
 		if json.Unmarshal([]byte(raw), &e) == nil {
 			d.Event = &e
@@ -458,34 +298,12 @@ func (in *Intake) DeadLetters(ctx context.Context, n int64) ([]DeadLetter, error
 	return out, nil
 }
 
-var streamID = regexp.MustCompile(`^[0-9]+-[0-9]+$`)
-
-// ErrNoDeadLetter: no dead letter with that id.
-var ErrNoDeadLetter = errors.New("no such dead letter")
-
-var replayScript = redis.NewScript(`
-local m = redis.call('XRANGE', KEYS[2], ARGV[1], ARGV[1])
-if #m == 0 then return false end
-local f = m[1][2]
-local e
-for i = 1, #f, 2 do if f[i] == 'e' then e = f[i+1] end end
-local id = redis.call('XADD', KEYS[1], '*', 'e', e)
-redis.call('XDEL', KEYS[2], ARGV[1])
-return id`)
+// ErrNoDeadLetter: no dead letter with that id. It is stream.ErrNoDeadLetter.
+var ErrNoDeadLetter = stream.ErrNoDeadLetter
 
 // Replay moves a dead letter back onto the intake stream, for another try.
 func (in *Intake) Replay(ctx context.Context, deadID string) (string, error) {
-	if !streamID.MatchString(deadID) {
-		return "", ErrNoDeadLetter
-	}
-	id, err := replayScript.Run(ctx, in.rdb, []string{in.stream, in.dead}, deadID).Text()
-	if errors.Is(err, redis.Nil) {
-		return "", ErrNoDeadLetter
-	}
-	if err != nil {
-		return "", fmt.Errorf("replaying %s: %w", deadID, err)
-	}
-	return id, nil
+	return in.c.Replay(ctx, deadID)
 }
 
 // EventField is the stream entry field that holds an event's JSON.
@@ -497,7 +315,7 @@ func (in *Intake) Stream() string { return in.stream }
 // Backlog is the number of events on the stream not yet acknowledged and
 // deleted (waiting or in progress).
 func (in *Intake) Backlog(ctx context.Context) (int64, error) {
-	n, err := in.rdb.XLen(ctx, in.stream).Result()
+	n, err := in.c.Backlog(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("intake backlog: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/shelfsync/shelfsync/connectors"
@@ -230,5 +231,32 @@ func TestRefusedEventsAreDeadLetteredAtOnce(t *testing.T) {
 	dl, err := in.DeadLetters(context.Background(), 10)
 	if err != nil || len(dl) != 1 || dl[0].Attempts != 1 || !strings.Contains(dl[0].Reason, "order bad can never apply") {
 		t.Fatalf("dead letters %+v %v", dl, err)
+	}
+}
+
+// TestUndecodableEventIsDeadLetteredRaw: an entry that is no event never
+// reaches the handler; it is dead-lettered at once with its raw text.
+func TestUndecodableEventIsDeadLetteredRaw(t *testing.T) {
+	in, m := newIntake(t, Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &collector{}
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx, c.handle) }()
+	if err := in.rdb.XAdd(ctx, &redis.XAddArgs{Stream: in.Stream(), Values: []any{EventField, "{not json"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Put(ctx, []connectors.Event{ev("1", "fine")}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "dead letter", func() bool { return testutil.ToFloat64(m.DeadLettered) == 1 })
+	waitFor(t, "the good event", func() bool { return c.count("fine") == 1 })
+	cancel()
+	<-done
+	dl, err := in.DeadLetters(context.Background(), 10)
+	if err != nil || len(dl) != 1 || dl[0].Event != nil || dl[0].Raw != "{not json" || !strings.Contains(dl[0].Reason, "undecodable event") {
+		t.Fatalf("dead letters %+v %v", dl, err)
+	}
+	if len(c.seen) != 1 {
+		t.Fatalf("handler saw %v", c.seen)
 	}
 }

@@ -55,6 +55,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -127,7 +128,7 @@ type Hooks struct {
 	Backlog func(n int64)
 }
 
-// Options configures a Consumer. Stream, Group and Consumer are required.
+// Options configures a Consumer. Stream and Group are required.
 type Options struct {
 	Stream   string // the stream's key
 	Dead     string // dead-letter stream; default Stream + ":dead"
@@ -136,6 +137,7 @@ type Options struct {
 	Group    string // consumer group
 	// Consumer is this process's name in the group; its workers are
 	// Consumer-0 … Consumer-(Workers-1), its reclaimer Consumer-reclaim.
+	// Default: host name and process id.
 	Consumer  string
 	Workers   int           // default 1
 	Count     int           // messages per read (a handler's batch at most); default 32
@@ -152,7 +154,10 @@ type Options struct {
 	RetryBackoff    time.Duration
 	MaxRetryBackoff time.Duration
 	Logger          zerolog.Logger
-	Hooks           Hooks
+	// LogFields, if set, adds fields that describe a message to each log
+	// line about it (its channel, its kind).
+	LogFields func(ev *zerolog.Event, m Message)
+	Hooks     Hooks
 }
 
 // Consumer reads one stream with one consumer group.
@@ -171,6 +176,10 @@ func New(rdb redis.UniversalClient, o Options) *Consumer {
 	}
 	if o.Reasons == "" {
 		o.Reasons = o.Stream + ":reasons"
+	}
+	if o.Consumer == "" {
+		host, _ := os.Hostname()
+		o.Consumer = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
 	if o.Workers <= 0 {
 		o.Workers = 1
@@ -201,8 +210,8 @@ func (c *Consumer) Stream() string { return c.o.Stream }
 
 // Run handles messages until ctx ends (see the package comment).
 func (c *Consumer) Run(ctx context.Context, h Handler) error {
-	if c.o.Stream == "" || c.o.Group == "" || c.o.Consumer == "" {
-		return errors.New("stream consumer: Stream, Group and Consumer are required")
+	if c.o.Stream == "" || c.o.Group == "" {
+		return errors.New("stream consumer: Stream and Group are required")
 	}
 	if err := c.createGroup(ctx); err != nil {
 		return err
@@ -429,10 +438,9 @@ func (c *Consumer) failed(ctx context.Context, m Message, err error) {
 	if ctx.Err() != nil {
 		return // shutting down: left pending, handled after a restart
 	}
-	log := c.o.Logger
 	refused := errors.Is(err, ErrRefused)
 	if !refused && errors.Is(err, ErrRetry) {
-		log.Debug().Err(err).Str("stream", c.o.Stream).Str("id", m.ID).Msg("message left pending, to be retried")
+		c.about(c.o.Logger.Debug(), m).Err(err).Msg("message left pending, to be retried")
 		if c.o.Hooks.Failed != nil {
 			c.o.Hooks.Failed(m, err, 0)
 		}
@@ -450,7 +458,7 @@ func (c *Consumer) failed(ctx context.Context, m Message, err error) {
 	}
 	n, serr := failScript.Run(ctx, c.rdb, []string{c.o.Stream, c.o.Dead, c.o.Attempts, c.o.Reasons}, args...).Int64()
 	if serr != nil {
-		log.Error().Err(serr).AnErr("failure", err).Str("stream", c.o.Stream).Str("id", m.ID).
+		c.about(c.o.Logger.Error(), m).Err(serr).AnErr("failure", err).
 			Msg("recording a failed attempt; the message stays pending")
 		return
 	}
@@ -458,15 +466,24 @@ func (c *Consumer) failed(ctx context.Context, m Message, err error) {
 		if c.o.Hooks.DeadLettered != nil {
 			c.o.Hooks.DeadLettered(m, err.Error(), -n)
 		}
-		log.Error().Str("stream", c.o.Stream).Str("id", m.ID).Str("reason", err.Error()).Int64("attempts", -n).
+		c.about(c.o.Logger.Error(), m).Str("reason", err.Error()).Int64("attempts", -n).
 			Msg("message dead-lettered")
 		return
 	}
 	if c.o.Hooks.Failed != nil {
 		c.o.Hooks.Failed(m, err, n)
 	}
-	log.Warn().Err(err).Str("stream", c.o.Stream).Str("id", m.ID).Int64("attempt", n).
+	c.about(c.o.Logger.Warn(), m).Err(err).Int64("attempt", n).
 		Msg("message failed; it will be retried")
+}
+
+// about adds the stream, the message id and LogFields to a log line.
+func (c *Consumer) about(ev *zerolog.Event, m Message) *zerolog.Event {
+	ev = ev.Str("stream", c.o.Stream).Str("id", m.ID)
+	if c.o.LogFields != nil && ev.Enabled() {
+		c.o.LogFields(ev, m)
+	}
+	return ev
 }
 
 func flag(b bool) string {

@@ -9,6 +9,13 @@
 // is published once: a repeat of a version already published (a duplicate
 // webhook, a reprocessed event after a crash) is not published again, and
 // an older version arriving late is not published at all.
+//
+// The HTTP forwarder reads the stream with sync/stream's consumer (group
+// "webhook"): a receiver that is down is retried for ever, in order; a
+// delivery the receiver keeps refusing (400, 409, 413, 422) is
+// dead-lettered after 8 attempts to <stream>:webhook:dead, and the
+// deliveries after it are not held up; a lost group (Redis flushed or
+// failed over) is made again and delivery goes on. See Forwarder.
 package downstream
 
 import (

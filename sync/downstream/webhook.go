@@ -19,7 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
-	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/sync/stream"
 )
 
 // Signature headers of a downstream POST. The signature is
@@ -41,133 +41,175 @@ func Sign(secret []byte, timestamp string, body []byte) string {
 }
 
 // Forwarder POSTs every message of the downstream stream to a URL, reading
-// it with its own consumer group. A message is acknowledged only after the
-// receiver answered 2xx; until then it is retried with backoff, forever
-// (at least once: nothing is dropped; the backlog is a metric).
+// it with its own consumer group ("webhook") through sync/stream's
+// consumer, one message at a time, in stream order. A message is
+// acknowledged (never deleted: the ERP's own groups read the stream too)
+// only after the receiver answered 2xx.
+//
+// What happens to a delivery that fails:
+//
+//   - The receiver unreachable or answering 5xx, 408, 429, or any 4xx not
+//     listed below (401/403/404: a wrong secret or URL is a configuration
+//     fault, not the message's): retried for ever, nothing is dropped. The
+//     forwarder stops taking new messages, waits (1s, doubling up to 30s)
+//     and retries the failed one and those after it, in order. The backlog
+//     grows meanwhile (shelfsync_downstream_deliveries_total{result="failed"}).
+//   - The receiver refusing this delivery (400, 409, 413, 422): the attempt
+//     is counted and the message retried about once a minute, while the
+//     messages after it go on; after 8 such answers it is dead-lettered to
+//     <stream>:webhook:dead with the receiver's status and the start of
+//     its answer (result="dead_lettered", DeadLetters), and never sent
+//     again by the forwarder. It stays on the stream for the ERP's own
+//     consumer groups; the next version of the order is delivered as usual.
+//   - A message trimmed off the stream (downstream.stream_max_len) before
+//     it was delivered is dropped and counted (result="trimmed").
+//
+// If Redis lost the stream or the group (a flush, a failover to an empty
+// replica), the group is made again from the start of the stream and
+// delivery goes on without a restart: what is still on the stream is
+// delivered again (the receiver de-duplicates on the delivery id).
 type Forwarder struct {
-	rdb      redis.UniversalClient
-	stream   string
-	group    string
-	consumer string
-	url      string
-	secret   []byte
-	client   *http.Client
-	log      zerolog.Logger
-	results  *prometheus.CounterVec
+	c       *stream.Consumer
+	url     string
+	secret  []byte
+	client  *http.Client
+	log     zerolog.Logger
+	results *prometheus.CounterVec
 }
+
+const (
+	// claimIdle is how long a message stays with the replica that read it
+	// before another may take it over: longer than a delivery with its
+	// retries takes, so a message in flight is never delivered twice by two
+	// replicas at once.
+	claimIdle = time.Minute
+	// refusedAttempts is how many refusals of one delivery are tried
+	// before it is dead-lettered.
+	refusedAttempts = 8
+)
 
 // NewForwarder builds a Forwarder; client should retry transient failures
 // (connectors.NewHTTPClient). No I/O.
-func NewForwarder(rdb redis.UniversalClient, stream, consumer, url string, secret []byte, client *http.Client, log zerolog.Logger, reg prometheus.Registerer) *Forwarder {
+func NewForwarder(rdb redis.UniversalClient, streamKey, consumer, url string, secret []byte, client *http.Client, log zerolog.Logger, reg prometheus.Registerer) *Forwarder {
+	return newForwarder(rdb, streamKey, consumer, url, secret, client, log, reg, nil)
+}
+
+// newForwarder is NewForwarder with the consumer's options tunable (tests).
+func newForwarder(rdb redis.UniversalClient, streamKey, consumer, url string, secret []byte, client *http.Client, log zerolog.Logger, reg prometheus.Registerer, tune func(*stream.Options)) *Forwarder {
 	f := &Forwarder{
-		rdb: rdb, stream: stream, group: "webhook", consumer: consumer, url: url, secret: secret, client: client, log: log,
+		url: url, secret: secret, client: client, log: log,
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_downstream_deliveries_total",
-			Help: "Downstream HTTP deliveries by result (ok, failed, trimmed: gone from the stream before delivery).",
+			Help: "Downstream HTTP deliveries by result (ok; failed: an attempt that failed, retried; dead_lettered: refused by the receiver too often; trimmed: gone from the stream before delivery).",
 		}, []string{"result"}),
 	}
 	if reg != nil {
 		reg.MustRegister(f.results)
 	}
+	o := stream.Options{
+		Stream: streamKey, Group: "webhook", Consumer: consumer,
+		Dead: streamKey + ":webhook:dead", Attempts: streamKey + ":webhook:attempts", Reasons: streamKey + ":webhook:reasons",
+		Workers: 1, Count: 16, Block: time.Second, ClaimIdle: claimIdle, MaxAttempts: refusedAttempts,
+		KeepAcked: true, RetryBackoff: time.Second, MaxRetryBackoff: 30 * time.Second,
+		Logger: log,
+		Hooks: stream.Hooks{
+			DeadLettered: func(stream.Message, string, int64) { f.results.WithLabelValues("dead_lettered").Inc() },
+			Gone: func(id string) {
+				f.results.WithLabelValues("trimmed").Inc()
+				f.log.Error().Str("id", id).Msg("downstream message trimmed before delivery; raise downstream.stream_max_len")
+			},
+		},
+	}
+	if tune != nil {
+		tune(&o)
+	}
+	f.c = stream.New(rdb, o)
 	return f
 }
 
-// claimIdle is how long a message stays with the replica that read it
-// before another may take it over: longer than a delivery with its
-// retries takes, so a message in flight is never delivered twice by two
-// replicas at once.
-const claimIdle = time.Minute
-
-// next returns what to deliver now: this replica's own pending messages
-// first (failed before), then messages a dead replica left pending longer
-// than claimIdle, then new ones (blocking up to a second).
-func (f *Forwarder) next(ctx context.Context) ([]redis.XMessage, error) {
-	streams, err := f.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
-		Group: f.group, Consumer: f.consumer, Streams: []string{f.stream, "0"}, Count: 16,
-	}).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, err
-	}
-	if len(streams) == 1 && len(streams[0].Messages) > 0 {
-		return streams[0].Messages, nil
-	}
-	msgs, _, err := f.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-		Stream: f.stream, Group: f.group, Consumer: f.consumer, MinIdle: claimIdle, Start: "0-0", Count: 16,
-	}).Result()
-	if err != nil || len(msgs) > 0 {
-		return msgs, err
-	}
-	streams, err = f.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
-		Group: f.group, Consumer: f.consumer, Streams: []string{f.stream, ">"}, Count: 16, Block: time.Second,
-	}).Result()
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range streams {
-		msgs = append(msgs, s.Messages...)
-	}
-	return msgs, nil
-}
-
-// Run forwards until ctx ends.
+// Run forwards until ctx ends. It fails only if the consumer group can not
+// be made at the start.
 func (f *Forwarder) Run(ctx context.Context) error {
-	err := f.rdb.XGroupCreateMkStream(ctx, f.stream, f.group, "0").Err()
-	if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
-		return fmt.Errorf("creating downstream consumer group: %w", err)
-	}
-	backoff := time.Second
-	for ctx.Err() == nil {
-		msgs, err := f.next(ctx)
-		if errors.Is(err, redis.Nil) {
-			continue
-		}
-		if err != nil {
-			if ctx.Err() == nil {
-				f.log.Warn().Err(err).Msg("reading downstream stream")
-				_ = connectors.WaitContext(ctx, time.Second)
-			}
-			continue
-		}
-		failed := false
-		for _, m := range msgs {
-			if len(m.Values) == 0 {
-				// Trimmed off the stream (downstream.stream_max_len) before
-				// it was delivered: nothing left to send.
-				f.results.WithLabelValues("trimmed").Inc()
-				f.log.Error().Str("id", m.ID).Msg("downstream message trimmed before delivery; raise downstream.stream_max_len")
-				f.rdb.XAck(context.WithoutCancel(ctx), f.stream, f.group, m.ID)
-				continue
-			}
-			if err := f.deliver(ctx, m); err != nil {
-				failed = true
-				f.results.WithLabelValues("failed").Inc()
-				if ctx.Err() == nil {
-					f.log.Warn().Err(err).Str("id", m.ID).Msg("downstream delivery failed; will retry")
-				}
-				continue
-			}
-			f.results.WithLabelValues("ok").Inc()
-			f.rdb.XAck(context.WithoutCancel(ctx), f.stream, f.group, m.ID)
-		}
-		if failed {
-			_ = connectors.WaitContext(ctx, backoff)
-			backoff = min(backoff*2, 5*time.Minute)
-		} else {
-			backoff = time.Second
-		}
+	if err := f.c.Run(ctx, f.handle); err != nil {
+		return fmt.Errorf("downstream forwarder: %w", err)
 	}
 	return nil
 }
 
-func (f *Forwarder) deliver(ctx context.Context, m redis.XMessage) error {
-	id, _ := m.Values["delivery_id"].(string)
-	raw, _ := m.Values["order"].(string)
+// DeadLetters lists up to n deliveries the receiver refused too often,
+// newest first.
+func (f *Forwarder) DeadLetters(ctx context.Context, n int64) ([]stream.DeadLetter, error) {
+	return f.c.DeadLetters(ctx, n)
+}
+
+// handle delivers a batch in order. After a failure that is not the
+// message's (see Forwarder) the rest is not tried: it is retried, in
+// order, after the consumer's backoff.
+func (f *Forwarder) handle(ctx context.Context, msgs []stream.Message) []error {
+	errs := make([]error, len(msgs))
+	var down error
+	for i, m := range msgs {
+		if down != nil {
+			errs[i] = stream.Retry(fmt.Errorf("not tried after a failed delivery: %w", down))
+			continue
+		}
+		err := f.deliver(ctx, m)
+		if err == nil {
+			f.results.WithLabelValues("ok").Inc()
+			continue
+		}
+		f.results.WithLabelValues("failed").Inc()
+		if ctx.Err() != nil {
+			errs[i], down = err, err // shutting down: left pending
+			continue
+		}
+		var de *deliveryError
+		if errors.As(err, &de) && refused(de.code) {
+			errs[i] = err // counted; dead-lettered after refusedAttempts
+			continue
+		}
+		f.log.Warn().Err(err).Str("id", m.ID).Msg("downstream delivery failed; will retry")
+		errs[i] = stream.Retry(err)
+		down = err
+	}
+	return errs
+}
+
+// refused reports whether a status is the receiver refusing this delivery
+// (rather than being down or misconfigured).
+func refused(status int) bool {
+	switch status {
+	case http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
+		return true
+	}
+	return false
+}
+
+// deliveryError is a receiver's answer outside 2xx.
+type deliveryError struct {
+	id     string
+	status string
+	code   int
+	body   string // the start of the answer
+}
+
+func (e *deliveryError) Error() string {
+	s := fmt.Sprintf("posting delivery %s: receiver answered %s", e.id, e.status)
+	if e.body != "" {
+		s += ": " + e.body
+	}
+	return s
+}
+
+func (f *Forwarder) deliver(ctx context.Context, m stream.Message) error {
+	id := m.Field("delivery_id")
+	raw := m.Field("order")
 	body, err := json.Marshal(struct {
 		DeliveryID string          `json:"delivery_id"`
 		Order      json.RawMessage `json:"order"`
 	}{id, json.RawMessage(raw)})
 	if err != nil {
-		return fmt.Errorf("encoding delivery: %w", err)
+		return stream.Refuse(fmt.Sprintf("encoding delivery %s: %v", id, err))
 	}
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.url, bytes.NewReader(body))
@@ -183,9 +225,17 @@ func (f *Forwarder) deliver(ctx context.Context, m redis.XMessage) error {
 		return fmt.Errorf("posting delivery %s: %w", id, err)
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("posting delivery %s: receiver answered %s", id, resp.Status)
+		return &deliveryError{id: id, status: resp.Status, code: resp.StatusCode, body: snippet(answer, 200)}
 	}
 	return nil
+}
+
+// snippet is the start of an answer, on one line.
+func snippet(b []byte, n int) string {
+	if len(b) > n {
+		b = b[:n]
+	}
+	return strings.Join(strings.Fields(strings.ToValidUTF8(string(b), "")), " ")
 }

@@ -11,6 +11,7 @@ package admin
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
@@ -27,20 +28,55 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/shelfsync/shelfsync/inventory"
-	"github.com/shelfsync/shelfsync/sync/engine"
 	"github.com/shelfsync/shelfsync/sync/intake"
+	"github.com/shelfsync/shelfsync/sync/status"
 )
+
+// Ledger is what the admin API reads and writes of the stock ledger.
+type Ledger interface {
+	Adjust(ctx context.Context, d inventory.Delta) (inventory.DeltaResult, error)
+	SetCount(ctx context.Context, c inventory.Count) (inventory.DeltaResult, error)
+	History(ctx context.Context, sku string, n int64) ([]inventory.JournalEntry, error)
+	Lines(ctx context.Context, channel, orderID string) ([]inventory.LineRecord, error)
+}
+
+// Listings says what each channel lists for a SKU.
+type Listings interface {
+	ATS(ctx context.Context, sku string) (inventory.SKUStock, map[string]int64, error)
+}
+
+// Channels reports on the channels and runs their jobs on demand.
+type Channels interface {
+	Channels() []string
+	Status(ctx context.Context, name string) (status.ChannelStatus, error)
+	TriggerReconcile(channel string) bool
+	TriggerPoll(channel string) bool
+}
+
+// DeadLetters lists and replays the intake's dead letters.
+type DeadLetters interface {
+	DeadLetters(ctx context.Context, n int64) ([]intake.DeadLetter, error)
+	Replay(ctx context.Context, deadID string) (string, error)
+}
+
+// Deps is what the admin API works on (the engine's parts).
+type Deps struct {
+	Ledger      Ledger
+	Listings    Listings
+	Channels    Channels
+	DeadLetters DeadLetters
+}
 
 // API serves /api/v1.
 type API struct {
-	e     *engine.Engine
+	e     Deps
 	token []byte
 	log   zerolog.Logger
 	mux   *http.ServeMux
 }
 
 // New builds the admin API handler. token must not be empty.
-func New(e *engine.Engine, token string, log zerolog.Logger) http.Handler {
+func New(e Deps, token string, log zerolog.Logger) http.Handler {
 	a := &API{e: e, token: []byte(token), log: log, mux: http.NewServeMux()}
 	a.mux.HandleFunc("GET /api/v1/stock/{sku}", a.getStock)
 	a.mux.HandleFunc("POST /api/v1/stock/{sku}/adjust", a.adjust)
@@ -98,7 +134,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, inventory.ErrKeyConflict):
 		writeError(w, http.StatusConflict, err.Error())
-	case errors.Is(err, inventory.ErrUnknownSKU), errors.Is(err, engine.ErrUnknownChannel), errors.Is(err, intake.ErrNoDeadLetter):
+	case errors.Is(err, inventory.ErrUnknownSKU), errors.Is(err, status.ErrUnknownChannel), errors.Is(err, intake.ErrNoDeadLetter):
 		writeError(w, http.StatusNotFound, err.Error())
 	default:
 		a.log.Error().Err(err).Str("path", r.URL.Path).Msg("admin request failed")
@@ -181,7 +217,7 @@ type stockView struct {
 }
 
 func (a *API) getStock(w http.ResponseWriter, r *http.Request) {
-	st, ats, err := a.e.ATS(r.Context(), r.PathValue("sku"))
+	st, ats, err := a.e.Listings.ATS(r.Context(), r.PathValue("sku"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -221,7 +257,7 @@ func (a *API) adjust(w http.ResponseWriter, r *http.Request) {
 		_, _ = rand.Read(n[:])
 		key = "admin:" + hex.EncodeToString(n[:])
 	}
-	res, err := a.e.Ledger().Adjust(r.Context(), inventory.Delta{Key: key, SKU: r.PathValue("sku"), Location: b.Location, Quantity: b.Delta, Reason: b.Reason})
+	res, err := a.e.Ledger.Adjust(r.Context(), inventory.Delta{Key: key, SKU: r.PathValue("sku"), Location: b.Location, Quantity: b.Delta, Reason: b.Reason})
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -252,7 +288,7 @@ func (a *API) setCount(w http.ResponseWriter, r *http.Request) {
 	if b.Reason == "" {
 		b.Reason = "admin api"
 	}
-	res, err := a.e.Ledger().SetCount(r.Context(), inventory.Count{SKU: r.PathValue("sku"), Location: r.PathValue("location"),
+	res, err := a.e.Ledger.SetCount(r.Context(), inventory.Count{SKU: r.PathValue("sku"), Location: r.PathValue("location"),
 		Quantity: *b.OnHand, Version: b.Version, Net: b.Net, Reason: b.Reason})
 	if err != nil {
 		a.fail(w, r, err)
@@ -270,7 +306,7 @@ func (a *API) history(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	h, err := a.e.Ledger().History(r.Context(), r.PathValue("sku"), n)
+	h, err := a.e.Ledger.History(r.Context(), r.PathValue("sku"), n)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -279,7 +315,7 @@ func (a *API) history(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) getOrder(w http.ResponseWriter, r *http.Request) {
-	lines, err := a.e.Ledger().Lines(r.Context(), r.PathValue("channel"), r.PathValue("order"))
+	lines, err := a.e.Ledger.Lines(r.Context(), r.PathValue("channel"), r.PathValue("order"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -292,9 +328,9 @@ func (a *API) getOrder(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listChannels(w http.ResponseWriter, r *http.Request) {
-	out := make([]engine.ChannelStatus, 0)
-	for _, name := range a.e.Channels() {
-		s, err := a.e.Status(r.Context(), name)
+	out := make([]status.ChannelStatus, 0)
+	for _, name := range a.e.Channels.Channels() {
+		s, err := a.e.Channels.Status(r.Context(), name)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -305,7 +341,7 @@ func (a *API) listChannels(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) getChannel(w http.ResponseWriter, r *http.Request) {
-	s, err := a.e.Status(r.Context(), r.PathValue("channel"))
+	s, err := a.e.Channels.Status(r.Context(), r.PathValue("channel"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -318,9 +354,9 @@ func (a *API) trigger(job string) http.HandlerFunc {
 		ch := r.PathValue("channel")
 		var ok bool
 		if job == "reconcile" {
-			ok = a.e.TriggerReconcile(ch)
+			ok = a.e.Channels.TriggerReconcile(ch)
 		} else {
-			ok = a.e.TriggerPoll(ch)
+			ok = a.e.Channels.TriggerPoll(ch)
 		}
 		if !ok {
 			writeError(w, http.StatusNotFound, fmt.Sprintf("channel %q has no %s job", ch, job))
@@ -339,7 +375,7 @@ func (a *API) deadLetters(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	d, err := a.e.Intake().DeadLetters(r.Context(), n)
+	d, err := a.e.DeadLetters.DeadLetters(r.Context(), n)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -348,7 +384,7 @@ func (a *API) deadLetters(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) replay(w http.ResponseWriter, r *http.Request) {
-	id, err := a.e.Intake().Replay(r.Context(), r.PathValue("id"))
+	id, err := a.e.DeadLetters.Replay(r.Context(), r.PathValue("id"))
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -44,7 +44,7 @@ func newAPI(t *testing.T) (http.Handler, *engine.Engine) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(e, "tok", zerolog.Nop()), e
+	return New(Deps{Ledger: e.Ledger(), Listings: e, Channels: e, DeadLetters: e.Intake()}, "tok", zerolog.Nop()), e
 }
 
 func do(h http.Handler, method, path, token, body string) *httptest.ResponseRecorder {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/inventory"
+	"github.com/shelfsync/shelfsync/sync/propagate"
 )
 
 // Engine is what the simulator needs of the running engine: the ledger
@@ -76,7 +77,7 @@ func Seed(ctx context.Context, eng Engine, f *Fakes, cfg *config.Config, c *Cata
 		g.Go(func() error {
 			avail := map[string]int64{LocationWarehouse: it.Warehouse, LocationStore: it.Store}
 			for _, ch := range cfg.Channels {
-				qty := inventory.ATS(avail, ch.Locations, ch.Allocation)
+				qty := propagate.ATS(avail, ch.Locations, propagate.Allocation(ch.Allocation))
 				if err := eng.SetReported(ctx, ch.Name, it.SKU, qty); err != nil {
 					return fmt.Errorf("seeding %s on %s: %w", it.SKU, ch.Name, err)
 				}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/inventory"
+	"github.com/shelfsync/shelfsync/sync/propagate"
 )
 
 // Mismatch is a SKU a channel lists at another quantity than the ledger's ATS.
@@ -52,7 +53,7 @@ func Check(ctx context.Context, l *inventory.Ledger, cfg *config.Config, f *Fake
 			}
 			ok := true
 			for _, ch := range cfg.Channels {
-				want := inventory.ATS(avail, ch.Locations, ch.Allocation)
+				want := propagate.ATS(avail, ch.Locations, propagate.Allocation(ch.Allocation))
 				listed, exists := f.Listed(ch.Name, sku)
 				if exists && listed == want {
 					continue

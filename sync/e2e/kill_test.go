@@ -62,7 +62,7 @@ func TestKill9ConvergesAgainstStrictFakes(t *testing.T) {
 	if err := daemon.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	_ = daemon.cmd.Wait()
+	daemon.wait(t, time.Minute)
 	restarted := time.Now()
 	daemon = start(t, bin, "run", "--config", cfgPath)
 	firstPush := map[string]time.Duration{}

@@ -32,6 +32,7 @@ import (
 	"github.com/shelfsync/shelfsync/sync/intake"
 	"github.com/shelfsync/shelfsync/sync/lease"
 	"github.com/shelfsync/shelfsync/sync/outbox"
+	"github.com/shelfsync/shelfsync/sync/propagate"
 	"github.com/shelfsync/shelfsync/sync/push"
 	"github.com/shelfsync/shelfsync/sync/schedule"
 	"github.com/shelfsync/shelfsync/sync/status"
@@ -64,6 +65,8 @@ type Engine struct {
 	parking   *ingest.Parking
 	publisher *downstream.Publisher
 	forwarder *downstream.Forwarder
+	prop      *propagate.Propagator
+	sweeper   *propagate.Sweeper
 	leases    *lease.Manager
 	sched     *schedule.Scheduler
 	board     *status.Board
@@ -168,17 +171,43 @@ func New(o Options) (*Engine, error) {
 		}
 	}
 	sort.Strings(e.names)
+	pchans := make([]propagate.Channel, 0, len(e.names))
+	for _, name := range e.names {
+		ch := e.channels[name]
+		pc := propagate.Channel{Name: name, Locations: ch.cfg.Locations, Allocation: propagate.Allocation(ch.cfg.Allocation), Outbox: ch.outbox, Echoes: ch.echoes}
+		if ch.pusher != nil {
+			pc.Wake = ch.pusher.Wake
+		}
+		pchans = append(pchans, pc)
+	}
+	e.prop = propagate.New(o.Redis, e.ledger, pchans)
 	if err := e.sched.Add(schedule.Job{Channel: ledgerJobs, Kind: "prune_order_index", Spec: pruneOrderIndexEvery,
 		Run: e.pruneOrderIndex}); err != nil {
 		return nil, err
 	}
 	e.parking = ingest.NewParking(o.Redis, prefix)
 	e.ingest = ingest.New(ingest.Options{
-		Ledger: e.ledger, Parking: e.parking, Publisher: e.publisher, Reported: e, Propagate: e.PropagateSales,
+		Ledger: e.ledger, Parking: e.parking, Publisher: e.publisher, Propagator: e.prop,
 		Channels: cfg.Channels, Locations: cfg.Locations, Connectors: o.Connectors, Fetchers: fetchers,
 		Metrics: ingest.NewMetrics(reg), Logger: o.Logger.With().Str("component", "ingest").Logger(),
 	})
+	e.sweeper = &propagate.Sweeper{Intents: e.ledger, Unparker: e.ingest, P: e.prop, Swept: e.m.intentsSwept,
+		Logger: o.Logger.With().Str("component", "sweeper").Logger()}
 	return e, nil
+}
+
+// Propagator computes and queues every channel's quantities.
+func (e *Engine) Propagator() *propagate.Propagator { return e.prop }
+
+// SetReported records what a channel lists before shelfsync pushed to it
+// (tools that seed a channel: the demo).
+func (e *Engine) SetReported(ctx context.Context, ch, sku string, qty int64) error {
+	return e.prop.SetReported(ctx, ch, sku, qty)
+}
+
+// ATS returns sku's stock and what each channel lists for it now.
+func (e *Engine) ATS(ctx context.Context, sku string) (inventory.SKUStock, map[string]int64, error) {
+	return e.prop.ATS(ctx, sku)
 }
 
 // Sink is the durable intake: webhook receivers and connector runners put
@@ -203,7 +232,7 @@ func (e *Engine) Channels() []string { return e.names }
 func (e *Engine) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return e.intake.Run(ctx, e.ingest.HandleBatch) })
-	g.Go(func() error { return e.sweepIntents(ctx) })
+	g.Go(func() error { return e.sweeper.Run(ctx) })
 	// The order index is pruned once at start as well as hourly: after an
 	// upgrade, index keys of the older layout lose their TTL only when a
 	// prune sees them.
@@ -223,15 +252,6 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 	}
 	return g.Wait()
-}
-
-// SetReported records what a channel says it lists (ingest.Reported).
-func (e *Engine) SetReported(ctx context.Context, ch, sku string, qty int64) error {
-	c, ok := e.channels[ch]
-	if !ok {
-		return nil
-	}
-	return c.outbox.SetReported(ctx, sku, qty)
 }
 
 // staleRepoll is the least time between two order polls that stale

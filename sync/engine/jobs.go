@@ -139,6 +139,7 @@ const reconcileChunk = 100
 // drift and queues a correction for every SKU that differs.
 func (e *Engine) reconcile(ctx context.Context, ch *channel) error {
 	r := ch.conn.(connectors.QuantityReader)
+	pc, _ := e.prop.Channel(ch.cfg.Name)
 	var units, skus int64
 	var checked int
 	err := e.ledger.SKUs(ctx, func(page []string) error {
@@ -159,7 +160,7 @@ func (e *Engine) reconcile(ctx context.Context, ch *channel) error {
 					continue
 				}
 				checked++
-				want := e.ats(ch, st)
+				want := pc.ATS(st)
 				if lq.Quantity == want {
 					continue
 				}

@@ -2,31 +2,18 @@ package engine
 
 import (
 	"context"
-	"errors"
 
 	"github.com/shelfsync/shelfsync/sync/outbox"
+	"github.com/shelfsync/shelfsync/sync/status"
 )
 
-// ErrUnknownChannel: no channel of that name.
-var ErrUnknownChannel = errors.New("unknown channel")
-
-// ChannelStatus is what the admin API shows of a channel.
-type ChannelStatus struct {
-	Name    string              `json:"name"`
-	Kind    string              `json:"kind"`
-	Outbox  outbox.Stats        `json:"outbox"`
-	Parked  []outbox.ParkedItem `json:"parked"`
-	Leases  map[string]string   `json:"leases"` // job → holder ("" when free)
-	Records map[string]string   `json:"status"` // last poll/push/reconcile, errors, drift
-}
-
 // Status reads channel name's status.
-func (e *Engine) Status(ctx context.Context, name string) (ChannelStatus, error) {
+func (e *Engine) Status(ctx context.Context, name string) (status.ChannelStatus, error) {
 	ch, ok := e.channels[name]
 	if !ok {
-		return ChannelStatus{}, ErrUnknownChannel
+		return status.ChannelStatus{}, status.ErrUnknownChannel
 	}
-	s := ChannelStatus{Name: name, Kind: ch.cfg.Kind, Leases: map[string]string{}}
+	s := status.ChannelStatus{Name: name, Kind: ch.cfg.Kind, Leases: map[string]string{}}
 	var err error
 	if s.Outbox, err = ch.outbox.Stats(ctx); err != nil {
 		return s, err

@@ -24,6 +24,7 @@ import (
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/inventory"
 	"github.com/shelfsync/shelfsync/sync/intake"
+	"github.com/shelfsync/shelfsync/sync/propagate"
 )
 
 // Ledger is what ingest needs of the stock ledger.
@@ -38,27 +39,14 @@ type Publisher interface {
 	PublishMany(ctx context.Context, orders []*connectors.Order) ([]bool, error)
 }
 
-// Reported records what a channel says it lists (stock_changed events).
-type Reported interface {
+// Propagator recomputes and queues what every channel lists (sync/propagate).
+type Propagator interface {
+	// Propagate queues the listed quantities of skus on every channel;
+	// cause is when the change arrived; sold (may be nil) is what each
+	// channel's own orders newly reserved.
+	Propagate(ctx context.Context, skus []string, cause time.Time, sold propagate.Sold) error
+	// SetReported records what a channel says it lists (stock_changed events).
 	SetReported(ctx context.Context, channel, sku string, qty int64) error
-}
-
-// Propagate recomputes and queues the listed quantities of skus on every
-// channel; cause is when the change arrived; sold (may be nil) is what
-// each channel's own orders newly reserved.
-type Propagate func(ctx context.Context, skus []string, cause time.Time, sold Sold) error
-
-// Sold is, per channel and SKU, the units that channel's own orders newly
-// reserved in one batch: the channel has taken them off its listing itself.
-type Sold map[string]map[string]int64
-
-func (s Sold) add(channel, sku string, n int64) {
-	m := s[channel]
-	if m == nil {
-		m = map[string]int64{}
-		s[channel] = m
-	}
-	m[sku] += n
 }
 
 // Options configures an Ingester.
@@ -66,8 +54,7 @@ type Options struct {
 	Ledger     Ledger
 	Parking    *Parking
 	Publisher  Publisher
-	Reported   Reported
-	Propagate  Propagate
+	Propagator Propagator
 	Channels   []config.Channel
 	Locations  []config.Location
 	Connectors map[string]connectors.Connector
@@ -214,11 +201,11 @@ func (g *Ingester) stockChanged(ctx context.Context, e connectors.Event) error {
 	if e.Stock == nil || e.Stock.SKU == "" {
 		return g.drop(e, "stock change without a SKU")
 	}
-	if err := g.o.Reported.SetReported(ctx, e.Channel, e.Stock.SKU, e.Stock.Quantity); err != nil {
+	if err := g.o.Propagator.SetReported(ctx, e.Channel, e.Stock.SKU, e.Stock.Quantity); err != nil {
 		return err
 	}
 	g.o.Metrics.Applied.WithLabelValues(e.Channel, string(e.Kind)).Inc()
-	return g.o.Propagate(ctx, []string{e.Stock.SKU}, causeOf(e), nil)
+	return g.o.Propagator.Propagate(ctx, []string{e.Stock.SKU}, causeOf(e), nil)
 }
 
 // drop counts an event that can never be handled and refuses it: the
@@ -265,7 +252,7 @@ func (g *Ingester) applyOrders(ctx context.Context, orders []*connectors.Order, 
 	var valid []*connectors.Order
 	skuCause := map[string]time.Time{}
 	var skus []string
-	sold := Sold{}
+	sold := propagate.Sold{}
 	for i, o := range orders {
 		var mine []inventory.LineState
 		for _, l := range o.Lines {
@@ -310,7 +297,7 @@ func (g *Ingester) applyOrders(ctx context.Context, orders []*connectors.Order, 
 					// (shipped ones too: they left at the sale).
 					st := states[k]
 					if n := st.Ordered - st.Cancelled; n > 0 {
-						sold.add(o.Channel, st.SKU, n)
+						sold.Add(o.Channel, st.SKU, n)
 					}
 				}
 			case result == "":
@@ -354,7 +341,7 @@ func (g *Ingester) applyOrders(ctx context.Context, orders []*connectors.Order, 
 			earliest = c
 		}
 	}
-	return g.o.Propagate(ctx, skus, earliest, sold)
+	return g.o.Propagator.Propagate(ctx, skus, earliest, sold)
 }
 
 func (g *Ingester) lineState(o *connectors.Order, l connectors.Line) inventory.LineState {
@@ -407,7 +394,7 @@ func (g *Ingester) applyReturn(ctx context.Context, channel string, r *connector
 	if len(skus) == 0 {
 		return nil
 	}
-	return g.o.Propagate(ctx, skus, cause, nil)
+	return g.o.Propagator.Propagate(ctx, skus, cause, nil)
 }
 
 // Unpark applies the lines parked for skus (they exist now) and reports

@@ -17,11 +17,22 @@ import (
 	"github.com/shelfsync/shelfsync/inventory/redistest"
 	"github.com/shelfsync/shelfsync/sync/downstream"
 	"github.com/shelfsync/shelfsync/sync/intake"
+	"github.com/shelfsync/shelfsync/sync/propagate"
 )
 
-type noReported struct{}
+// propagator records what ingest asks to propagate (fn may be nil).
+type propagator struct {
+	fn func(ctx context.Context, skus []string, cause time.Time, sold propagate.Sold) error
+}
 
-func (noReported) SetReported(context.Context, string, string, int64) error { return nil }
+func (p propagator) Propagate(ctx context.Context, skus []string, cause time.Time, sold propagate.Sold) error {
+	if p.fn == nil {
+		return nil
+	}
+	return p.fn(ctx, skus, cause, sold)
+}
+
+func (propagator) SetReported(context.Context, string, string, int64) error { return nil }
 
 func TestBatchAppliesGoodOrdersAndDropsTheOnesThatCanNeverApply(t *testing.T) {
 	rdb, prefix := redistest.New(t)
@@ -31,16 +42,16 @@ func TestBatchAppliesGoodOrdersAndDropsTheOnesThatCanNeverApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	var propagated []string
-	var sold []Sold
+	var sold []propagate.Sold
 	m := NewMetrics(prometheus.NewRegistry())
 	g := New(Options{
-		Ledger: ledger, Parking: NewParking(rdb, prefix), Reported: noReported{},
+		Ledger: ledger, Parking: NewParking(rdb, prefix),
 		Publisher: downstream.NewPublisher(rdb, prefix, "orders", 0, time.Hour, nil),
-		Propagate: func(_ context.Context, skus []string, _ time.Time, s Sold) error {
+		Propagator: propagator{func(_ context.Context, skus []string, _ time.Time, s propagate.Sold) error {
 			propagated = append(propagated, skus...)
 			sold = append(sold, s)
 			return nil
-		},
+		}},
 		Channels:   []config.Channel{{Name: "shop", Locations: []string{"main"}}},
 		Locations:  []config.Location{{ID: "main"}},
 		Connectors: map[string]connectors.Connector{},
@@ -96,7 +107,7 @@ func TestBatchAppliesGoodOrdersAndDropsTheOnesThatCanNeverApply(t *testing.T) {
 	}
 	// Only the new line is a sale the channel took off itself: not its
 	// duplicate, not the parked line.
-	if want := (Sold{"shop": {"A": 2}}); len(sold) != 1 || !reflect.DeepEqual(sold[0], want) {
+	if want := (propagate.Sold{"shop": {"A": 2}}); len(sold) != 1 || !reflect.DeepEqual(sold[0], want) {
 		t.Fatalf("sold %v, want %v", sold, want)
 	}
 
@@ -114,7 +125,7 @@ func TestBatchAppliesGoodOrdersAndDropsTheOnesThatCanNeverApply(t *testing.T) {
 			t.Fatalf("second batch, event %d: %v", i, err)
 		}
 	}
-	if want := (Sold{"shop": {"A": 3}}); len(sold) != 2 || !reflect.DeepEqual(sold[1], want) {
+	if want := (propagate.Sold{"shop": {"A": 3}}); len(sold) != 2 || !reflect.DeepEqual(sold[1], want) {
 		t.Fatalf("sold %v, want %v second", sold, want)
 	}
 }
@@ -132,12 +143,12 @@ func TestOversoldCountedOnceAndFutureVersionsRefused(t *testing.T) {
 	}
 	m := NewMetrics(prometheus.NewRegistry())
 	g := New(Options{
-		Ledger: ledger, Parking: NewParking(rdb, prefix), Reported: noReported{},
-		Publisher: downstream.NewPublisher(rdb, prefix, "orders", 0, time.Hour, nil),
-		Propagate: func(context.Context, []string, time.Time, Sold) error { return nil },
-		Channels:  []config.Channel{{Name: "shop", Locations: []string{"main"}}},
-		Locations: []config.Location{{ID: "main"}},
-		Metrics:   m, Logger: zerolog.Nop(),
+		Ledger: ledger, Parking: NewParking(rdb, prefix),
+		Publisher:  downstream.NewPublisher(rdb, prefix, "orders", 0, time.Hour, nil),
+		Propagator: propagator{},
+		Channels:   []config.Channel{{Name: "shop", Locations: []string{"main"}}},
+		Locations:  []config.Location{{ID: "main"}},
+		Metrics:    m, Logger: zerolog.Nop(),
 	})
 	sale := func(id string, v int64, shipped int64) connectors.Event {
 		st := connectors.StatusOpen
@@ -189,12 +200,12 @@ func TestReturnAnnouncedAgainWithOtherFigures(t *testing.T) {
 	}
 	m := NewMetrics(prometheus.NewRegistry())
 	g := New(Options{
-		Ledger: ledger, Parking: NewParking(rdb, prefix), Reported: noReported{},
-		Publisher: downstream.NewPublisher(rdb, prefix, "orders", 0, time.Hour, nil),
-		Propagate: func(context.Context, []string, time.Time, Sold) error { return nil },
-		Channels:  []config.Channel{{Name: "shop", Locations: []string{"main"}}},
-		Locations: []config.Location{{ID: "main"}},
-		Metrics:   m, Logger: zerolog.Nop(),
+		Ledger: ledger, Parking: NewParking(rdb, prefix),
+		Publisher:  downstream.NewPublisher(rdb, prefix, "orders", 0, time.Hour, nil),
+		Propagator: propagator{},
+		Channels:   []config.Channel{{Name: "shop", Locations: []string{"main"}}},
+		Locations:  []config.Location{{ID: "main"}},
+		Metrics:    m, Logger: zerolog.Nop(),
 	})
 	order := connectors.Event{Kind: connectors.EventOrder, Channel: "shop", Order: &connectors.Order{Channel: "shop", OrderID: "1", Status: connectors.StatusShipped,
 		UpdatedAt: time.UnixMilli(1000), Lines: []connectors.Line{{LineID: "1", SKU: "A", Quantity: 2, Shipped: 2}}}}

@@ -6,11 +6,27 @@ package status
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shelfsync/shelfsync/sync/outbox"
 )
+
+// ErrUnknownChannel: no channel of that name.
+var ErrUnknownChannel = errors.New("unknown channel")
+
+// ChannelStatus is what the admin API shows of a channel.
+type ChannelStatus struct {
+	Name    string              `json:"name"`
+	Kind    string              `json:"kind"`
+	Outbox  outbox.Stats        `json:"outbox"`
+	Parked  []outbox.ParkedItem `json:"parked"`
+	Leases  map[string]string   `json:"leases"` // job → holder ("" when free)
+	Records map[string]string   `json:"status"` // last poll/push/reconcile, errors, drift
+}
 
 // Board records channel status.
 type Board struct {

@@ -1,10 +1,23 @@
-package inventory
+package propagate
 
-import (
-	"math"
+import "math"
 
-	"github.com/shelfsync/shelfsync/config"
-)
+// Allocation is a channel's rules for turning available stock into a
+// listed quantity. It has config.Allocation's fields in the same order, so
+// the engine converts one to the other (propagate.Allocation(cfg)) and
+// this package needs no config.
+type Allocation struct {
+	// Buffer units are held back from the channel.
+	Buffer int64
+	// Percent of what remains is listed, rounded down; nil is 100.
+	Percent *float64
+	// Max caps the listed quantity; 0 means no cap.
+	Max int64
+	// Min is listed at least while any stock is available.
+	Min int64
+	// OutOfStockThreshold: at or below it, list zero.
+	OutOfStockThreshold int64
+}
 
 // ATS is the quantity to list on a channel: the available stock of the
 // channel's locations, summed (an oversold location's negative figure
@@ -18,7 +31,7 @@ import (
 //   - never negative.
 //
 // It is pure: no Redis, no clock.
-func ATS(available map[string]int64, locations []string, a config.Allocation) int64 {
+func ATS(available map[string]int64, locations []string, a Allocation) int64 {
 	var sum int64
 	for _, loc := range locations {
 		sum += available[loc]

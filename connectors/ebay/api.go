@@ -1,21 +1,17 @@
 package ebay
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 
+	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/connectors/oauth"
 )
-
-// maxResponse bounds what is read of one API answer.
-const maxResponse = 16 << 20
 
 // response is an API answer read whole.
 type response struct {
@@ -23,10 +19,34 @@ type response struct {
 	body   []byte
 }
 
-// tokenSource is the part of the two OAuth sources a call needs.
-type tokenSource interface {
-	Token(ctx context.Context) (string, error)
-	Invalidate()
+// rest is the authenticated JSON call with the seller's user token, or the
+// application token when app is set (connectors.API: the token as
+// "Authorization: Bearer", one more try with a fresh token after a 401,
+// answers read up to connectors.DefaultMaxAnswer, eBay's error list).
+func (c *Connector) rest(app bool) connectors.API {
+	a := connectors.API{
+		Channel: "eBay", Client: c.deps.HTTP, Tokens: c.user,
+		Authorize: connectors.BearerToken,
+		Header:    http.Header{"X-Ebay-C-Marketplace-Id": {c.marketplace}},
+		RefreshOn: []int{http.StatusUnauthorized},
+		OnToken: func(err error) {
+			if err != nil {
+				c.noteAuthError(err)
+			} else {
+				c.authErr.Store(nil)
+			}
+		},
+		OnRefresh: c.metrics.tokenRejections.Inc,
+		Error: func(op string, status int, body []byte) error {
+			return newAPIError(op, &response{status: status, body: body})
+		},
+	}
+	if app {
+		// Application calls are key fetches: their own client and budget,
+		// and no bearing on the seller's credentials.
+		a.Tokens, a.Client, a.OnToken = c.app, c.opts.KeyHTTP, nil
+	}
+	return a
 }
 
 // send makes one API call with the seller's user token (or the app token
@@ -35,57 +55,19 @@ type tokenSource interface {
 // retried by the framework's HTTP client; what comes back after that is
 // returned as is. The error is for transport, auth and ctx failures only.
 func (c *Connector) send(ctx context.Context, method, path string, query url.Values, body []byte, app bool) (*response, error) {
-	var src tokenSource = c.user
-	client := c.deps.HTTP
-	if app {
-		// Application calls are key fetches: their own client and budget.
-		src, client = c.app, c.opts.KeyHTTP
+	resp, err := c.rest(app).Send(ctx, c.request(method, path, query, body))
+	if err != nil {
+		return nil, err
 	}
+	return &response{status: resp.Status, body: resp.Body}, nil
+}
+
+func (c *Connector) request(method, path string, query url.Values, body []byte) connectors.APIRequest {
 	u := c.api + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	for attempt := 0; ; attempt++ {
-		tok, err := src.Token(ctx)
-		if err != nil {
-			if !app {
-				c.noteAuthError(err)
-			}
-			return nil, fmt.Errorf("eBay access token: %w", err)
-		}
-		if !app {
-			c.authErr.Store(nil)
-		}
-		var rd io.Reader
-		if body != nil {
-			rd = bytes.NewReader(body)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, u, rd)
-		if err != nil {
-			return nil, fmt.Errorf("eBay %s %s: %w", method, path, err)
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("X-EBAY-C-MARKETPLACE-ID", c.marketplace)
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("eBay %s %s: %w", method, path, err)
-		}
-		data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-		resp.Body.Close()
-		if err != nil {
-			return nil, fmt.Errorf("eBay %s %s: reading the answer: %w", method, path, err)
-		}
-		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
-			c.metrics.tokenRejections.Inc()
-			src.Invalidate()
-			continue
-		}
-		return &response{status: resp.StatusCode, body: data}, nil
-	}
+	return connectors.APIRequest{Op: method + " " + path, Method: method, URL: u, Body: body}
 }
 
 // noteAuthError remembers a refusal of the credentials themselves for
@@ -100,17 +82,8 @@ func (c *Connector) noteAuthError(err error) {
 // getJSON makes a GET with the user token and decodes a 2xx answer into
 // out; anything else is an *APIError.
 func (c *Connector) getJSON(ctx context.Context, path string, query url.Values, out any) error {
-	resp, err := c.send(ctx, http.MethodGet, path, query, nil, false)
-	if err != nil {
-		return err
-	}
-	if resp.status < 200 || resp.status > 299 {
-		return newAPIError("GET "+path, resp)
-	}
-	if err := json.Unmarshal(resp.body, out); err != nil {
-		return fmt.Errorf("eBay GET %s: decoding the answer: %w", path, err)
-	}
-	return nil
+	_, err := c.rest(false).Call(ctx, c.request(http.MethodGet, path, query, nil), out)
+	return err
 }
 
 // APIError is an eBay answer outside 2xx, with eBay's own error list.

@@ -1,12 +1,10 @@
 package amazon
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -63,68 +61,38 @@ func (c *Connector) call(ctx context.Context, op, method, path string, query url
 		}
 		payload = b
 	}
-	for attempt := 0; ; attempt++ {
-		status, raw, err := c.roundTrip(ctx, op, method, path, query, payload)
-		if err != nil {
-			return status, err
-		}
-		if status == http.StatusForbidden && attempt == 0 {
-			c.tokens.Invalidate()
-			continue
-		}
-		if status < 200 || status > 299 {
-			return status, apiError(op, status, raw)
-		}
-		if out != nil && len(raw) > 0 {
-			if err := json.Unmarshal(raw, out); err != nil {
-				return status, fmt.Errorf("amazon %s: decoding response: %w", op, err)
-			}
-		}
-		return status, nil
-	}
-}
-
-func (c *Connector) roundTrip(ctx context.Context, op, method, path string, query url.Values, payload []byte) (int, []byte, error) {
-	// The access token first: a refresh takes a round trip to Login with
-	// Amazon, and a request the limiter let go must leave at once, or the
-	// next ones reach Amazon closer together than the plan allows.
-	token, err := c.tokens.Token(ctx)
-	c.noteAuth(err)
-	if err != nil {
-		return 0, nil, fmt.Errorf("amazon %s: access token: %w", op, err)
-	}
-	if err := c.limits.get(op).Wait(ctx); err != nil {
-		return 0, nil, fmt.Errorf("amazon %s: waiting for the rate limit: %w", op, err)
-	}
 	u := c.baseURL + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	var rd io.Reader
-	if payload != nil {
-		rd = bytes.NewReader(payload)
+	resp, err := c.rest(op).Call(ctx, connectors.APIRequest{Op: op, Method: method, URL: u, Body: payload}, out)
+	if resp == nil {
+		return 0, err
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return 0, nil, fmt.Errorf("amazon %s: %w", op, err)
+	return resp.Status, err
+}
+
+// rest is the authenticated JSON call of operation op (connectors.API):
+// the token in x-amz-access-token, taken before op's limiter is waited on
+// (a refresh takes a round trip to Login with Amazon, and a request the
+// limiter let go must leave at once, or the next ones reach Amazon closer
+// together than the plan allows); one more try with a fresh token after a
+// 403; the limiter adapted to every answer's rate-limit header; answers
+// read up to maxResponse; SP-API's error body as an *APIError.
+func (c *Connector) rest(op string) connectors.API {
+	return connectors.API{
+		Channel: "amazon", Client: c.http, Tokens: c.tokens,
+		Authorize: connectors.TokenHeader("x-amz-access-token"),
+		Header:    http.Header{"User-Agent": {"shelfsync (Language=Go)"}},
+		RefreshOn: []int{http.StatusForbidden},
+		MaxAnswer: maxResponse,
+		OnToken:   c.noteAuth,
+		Wait:      c.limits.get(op).Wait,
+		Observe:   func(resp *http.Response) { c.limits.observe(op, resp.Header) },
+		Error:     apiError,
+		// A 2xx answer without a body leaves out as it was.
+		AllowEmpty: true,
 	}
-	req.Header.Set("x-amz-access-token", token)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "shelfsync (Language=Go)")
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, nil, fmt.Errorf("amazon %s: %w", op, err)
-	}
-	defer resp.Body.Close()
-	c.limits.observe(op, resp.Header)
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return resp.StatusCode, nil, fmt.Errorf("amazon %s: reading response: %w", op, err)
-	}
-	return resp.StatusCode, raw, nil
 }
 
 // noteAuth remembers whether Login with Amazon refused the credentials, for Ready.

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"unicode/utf8"
 )
 
 func seedLines(f *testing.F, file string) {
@@ -132,30 +131,6 @@ func FuzzSplitLineField(f *testing.F) {
 		}
 		if c == "" || o == "" || l == "" || lineField(c, o, l) != v {
 			t.Fatalf("%q split to %q %q %q", v, c, o, l)
-		}
-	})
-}
-
-// FuzzDecodeJournalEntry: journal entries decode or fail, never panic.
-func FuzzDecodeJournalEntry(f *testing.F) {
-	f.Add("line", "v=1", "shop/1/1", "A", "10", "0", "10", "3", "1763700000000")
-	f.Add("adjust", "damaged", "k", "A", "-1", "2", "x", "3", "")
-	f.Fuzz(func(t *testing.T, op, cause, ref, loc, h0, r0, h1, r1, ts string) {
-		e, err := decodeJournalEntry("1-0", map[string]any{"o": op, "c": cause, "f": ref, "l": loc, "h0": h0, "r0": r0, "h1": h1, "r1": r1, "t": ts})
-		if err != nil {
-			return
-		}
-		if e.Op != op || e.Location != loc || e.Before.Available != e.Before.OnHand-e.Before.Reserved || !utf8.ValidString(e.ID) {
-			t.Fatalf("decoded %+v", e)
-		}
-		// The decoded figures are the numbers the fields hold.
-		for _, c := range []struct {
-			field string
-			got   int64
-		}{{h0, e.Before.OnHand}, {r0, e.Before.Reserved}, {h1, e.After.OnHand}, {r1, e.After.Reserved}} {
-			if n, err := strconv.ParseInt(c.field, 10, 64); err != nil || n != c.got {
-				t.Fatalf("field %q decoded to %d", c.field, c.got)
-			}
 		}
 	})
 }

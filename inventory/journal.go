@@ -62,46 +62,17 @@ func decodeJournal(sku string, msgs []redis.XMessage, reverse bool) ([]JournalEn
 }
 
 // decodeJournalEntry parses one stream entry written by the scripts: one
-// field m (see decodeCompactEntry), or the nine fields of ledgers written
-// before it (o op, c cause, f ref, l location, h0 r0 before, h1 r1 after,
-// t time), which a ledger upgraded in place still holds.
+// field m (see decodeCompactEntry).
 func decodeJournalEntry(id string, v map[string]any) (JournalEntry, error) {
-	if m, ok := v["m"]; ok {
-		s, ok := m.(string)
-		if !ok {
-			return JournalEntry{}, fmt.Errorf("entry %s: malformed field m", id)
-		}
-		e, err := decodeCompactEntry(s)
-		if err != nil {
-			return JournalEntry{}, fmt.Errorf("entry %s: %w", id, err)
-		}
-		e.ID = id
-		return e, nil
+	s, ok := v["m"].(string)
+	if !ok {
+		return JournalEntry{}, fmt.Errorf("entry %s: no field m", id)
 	}
-	str := func(k string) (string, bool) {
-		s, ok := v[k].(string)
-		return s, ok
+	e, err := decodeCompactEntry(s)
+	if err != nil {
+		return JournalEntry{}, fmt.Errorf("entry %s: %w", id, err)
 	}
-	e := JournalEntry{ID: id}
-	var ok [4]bool
-	e.Op, ok[0] = str("o")
-	e.Cause, ok[1] = str("c")
-	e.Ref, ok[2] = str("f")
-	e.Location, ok[3] = str("l")
-	if !ok[0] || !ok[1] || !ok[2] || !ok[3] || e.Op == "" || e.Location == "" {
-		return JournalEntry{}, fmt.Errorf("entry %s: missing fields", id)
-	}
-	var n [5]int64
-	for i, k := range []string{"h0", "r0", "h1", "r1", "t"} {
-		s, _ := str(k)
-		x, err := parseStoredInt(s)
-		if err != nil {
-			return JournalEntry{}, fmt.Errorf("entry %s: field %s: %w", id, k, err)
-		}
-		n[i] = x
-	}
-	e.Before, e.After = level(n[0], n[1]), level(n[2], n[3])
-	e.Time = time.UnixMilli(n[4]).UTC()
+	e.ID = id
 	return e, nil
 }
 

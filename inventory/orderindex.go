@@ -31,13 +31,9 @@ return 0`)
 // LineTTL, and returns how many it deleted. The index carries no TTL of
 // its own (setting one on every write would cost the hot path a command an
 // order), so the daemon runs this periodically (sync/engine: hourly, under
-// a lease, and once at start). Keys of the older layout carry a TTL, which
-// every write refreshed to LineTTL: a pass gives each one the time of its
-// last write that the TTL implies (unless a write gave it a time already)
-// and drops the TTL, so after one pass every key follows its time. A key
-// with neither a time nor a TTL is left alone, and so is one that is not a
-// hash (not the ledger's). A time that is not a number counts as expired.
-// Safe to run concurrently with writes and with itself.
+// a lease). A key without a time, or not a hash, is not the ledger's and
+// is left alone; a time that is not a number counts as expired. Safe to
+// run concurrently with writes and with itself.
 func (l *Ledger) PruneOrderIndex(ctx context.Context) (int, error) {
 	cutoff := l.nowMS() - l.opts.LineTTL.Milliseconds()
 	var removed atomic.Int64 // a Cluster's masters are scanned concurrently
@@ -49,42 +45,27 @@ func (l *Ledger) PruneOrderIndex(ctx context.Context) (int, error) {
 	return int(removed.Load()), err
 }
 
-// pruneKeys handles one page of index keys: reads each one's time (and TTL,
-// for the older layout), then deletes the expired ones by script.
+// pruneKeys handles one page of index keys: reads each one's time, then
+// deletes the expired ones by script.
 func (l *Ledger) pruneKeys(ctx context.Context, keys []string, cutoff int64) (int, error) {
 	times := make([]*redis.StringCmd, len(keys))
-	ttls := make([]*redis.DurationCmd, len(keys))
 	_, _ = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, k := range keys {
 			times[i] = p.HGet(ctx, k, indexTime)
-			ttls[i] = p.PTTL(ctx, k)
 		}
 		return nil
 	})
-	var old, persist []string
-	type migrant struct {
-		key string
-		at  int64
-	}
-	var migrate []migrant
+	var old []string
 	for i, k := range keys {
 		t, err := times[i].Result()
 		switch {
-		case errors.Is(err, redis.Nil):
-			// The older layout: the TTL tells when it was last written.
-			if ttl, terr := ttls[i].Result(); terr == nil && ttl > 0 {
-				migrate = append(migrate, migrant{k, l.nowMS() - l.opts.LineTTL.Milliseconds() + ttl.Milliseconds()})
-			}
-		case redis.HasErrorPrefix(err, "WRONGTYPE"):
+		case errors.Is(err, redis.Nil), redis.HasErrorPrefix(err, "WRONGTYPE"):
 			// Not the ledger's.
 		case err != nil:
 			return 0, fmt.Errorf("reading the time of order index %s: %w", k, err)
 		default:
-			ms, perr := strconv.ParseInt(t, 10, 64)
-			if perr != nil || ms < cutoff {
+			if ms, perr := strconv.ParseInt(t, 10, 64); perr != nil || ms < cutoff {
 				old = append(old, k)
-			} else if ttl, terr := ttls[i].Result(); terr == nil && ttl > 0 {
-				persist = append(persist, k)
 			}
 		}
 	}
@@ -92,13 +73,6 @@ func (l *Ledger) pruneKeys(ctx context.Context, keys []string, cutoff int64) (in
 	_, _ = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, k := range old {
 			cmds[i] = pruneIndexScript.Eval(ctx, p, []string{k}, indexTime, cutoff)
-		}
-		for _, k := range persist {
-			p.Persist(ctx, k)
-		}
-		for _, m := range migrate {
-			p.HSetNX(ctx, m.key, indexTime, m.at)
-			p.Persist(ctx, m.key)
 		}
 		return nil
 	})

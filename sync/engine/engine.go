@@ -233,10 +233,6 @@ func (e *Engine) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return e.intake.Run(ctx, e.ingest.HandleBatch) })
 	g.Go(func() error { return e.sweeper.Run(ctx) })
-	// The order index is pruned once at start as well as hourly: after an
-	// upgrade, index keys of the older layout lose their TTL only when a
-	// prune sees them.
-	e.sched.Trigger(ledgerJobs, "prune_order_index")
 	g.Go(func() error { return e.sched.Run(ctx) })
 	g.Go(func() error { return e.gauges(ctx) })
 	if e.forwarder != nil {

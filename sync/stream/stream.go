@@ -6,8 +6,8 @@
 //
 //   - Run creates the group (from the start of the stream, making the stream
 //     if it is missing) and returns an error only if that first creation
-//     fails. Otherwise it blocks until ctx ends, then waits for the handler
-//     calls in flight and returns nil.
+//     fails (or Stream or Group is empty). Otherwise it blocks until ctx
+//     ends, then waits for the handler calls in flight and returns nil.
 //   - Workers (Options.Workers of them) read new entries, up to Count at a
 //     time, blocking up to Block per read, and hand each read to the
 //     handler as one batch. Handler calls run concurrently (one per worker,

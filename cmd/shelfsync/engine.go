@@ -26,7 +26,7 @@ func newEngine(w *wiring) (*syncengine.Engine, error) {
 	}
 	e, err := syncengine.New(syncengine.Options{
 		Config: w.cfg, Redis: w.rdb, Connectors: conns, Registry: w.reg,
-		Logger: w.log.With().Str("component", "engine").Logger(),
+		Logger: w.log, // the engine names its components itself
 	})
 	if err != nil {
 		return nil, err

@@ -107,7 +107,7 @@ func New(o Options) (*Engine, error) {
 		reg = prometheus.NewRegistry()
 	}
 	prefix := cfg.Redis.KeyPrefix
-	e := &Engine{o: o, cfg: cfg, log: o.Logger, channels: map[string]*channel{}, lastStalePoll: map[string]time.Time{}}
+	e := &Engine{o: o, cfg: cfg, log: o.Logger.With().Str("component", "engine").Logger(), channels: map[string]*channel{}, lastStalePoll: map[string]time.Time{}}
 	e.leases = lease.NewManager(o.Redis, prefix, o.Holder)
 	e.board = status.New(o.Redis, prefix)
 	e.m = newMetrics(reg)

@@ -1,0 +1,216 @@
+package woocommerce
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/shelfsync/shelfsync/config"
+	"github.com/shelfsync/shelfsync/connectors"
+)
+
+// Kind is the registry kind of this connector.
+const Kind = "woocommerce"
+
+// Registration: NOT DONE YET. The registry is being reworked so that a
+// kind registers its settings type with its factory; until that lands
+// this package registers nothing (no init) and connectors/all does not
+// import it. What will be registered:
+//
+//	kind        "woocommerce" (Kind)
+//	settings    *Settings: decoded strictly from the channel's
+//	            `woocommerce:` block, then Defaults(), then Validate()
+//	            (problems carry paths relative to the channel:
+//	            woocommerce.url, woocommerce.statuses.shipped…)
+//	credentials Credentials{ConsumerKey, ConsumerSecret, WebhookSecrets}
+//	            from the channel's credentials and webhook.secrets;
+//	            Credentials.Validate(webhook disabled?) names their paths
+//	factory     func(deps) → New(deps, settings, credentials)
+//	normalizer  Normalize (connectors.RegisterNormalizer(Kind, Normalize))
+//
+// and connectors/all gains the blank import.
+
+// Compile-time checks of the roles this connector plays.
+var (
+	_ connectors.Connector       = (*Connector)(nil)
+	_ connectors.OrderPoller     = (*Connector)(nil)
+	_ connectors.OrderFetcher    = (*Connector)(nil)
+	_ connectors.WebhookVerifier = (*Connector)(nil)
+	_ connectors.QuantityPusher  = (*Connector)(nil)
+	_ connectors.QuantityReader  = (*Connector)(nil)
+	_ connectors.SKUResolver     = (*Connector)(nil)
+	_ connectors.Checker         = (*Connector)(nil)
+)
+
+// Credentials are the secrets the connector needs. None is ever logged,
+// printed or put in a URL (config.Secret redacts itself).
+type Credentials struct {
+	// ConsumerKey (ck_…) and ConsumerSecret (cs_…) are a WooCommerce REST
+	// API key with Read/Write access (WooCommerce > Settings > Advanced >
+	// REST API), sent as HTTP Basic auth over HTTPS.
+	ConsumerKey    config.Secret
+	ConsumerSecret config.Secret
+	// WebhookSecrets verify X-WC-Webhook-Signature: the Secret of each
+	// webhook that delivers to the channel. Several are tried (rotation, or
+	// one secret per webhook); none means every signed delivery is refused.
+	WebhookSecrets []config.Secret
+}
+
+// Validate reports missing credentials with the YAML paths they come from
+// (relative to the channel). webhookDisabled: the channel takes no
+// webhooks, so no webhook secret is needed.
+func (c Credentials) Validate(webhookDisabled bool) []Problem {
+	var ps []Problem
+	if !c.ConsumerKey.IsSet() {
+		ps = append(ps, Problem{Path: "credentials.consumer_key", Msg: "required: the REST API key's consumer key (ck_…)"})
+	}
+	if !c.ConsumerSecret.IsSet() {
+		ps = append(ps, Problem{Path: "credentials.consumer_secret", Msg: "required: the REST API key's consumer secret (cs_…)"})
+	}
+	if !webhookDisabled && len(c.WebhookSecrets) == 0 {
+		ps = append(ps, Problem{Path: "webhook.secrets", Msg: "at least one secret is required: the Secret of the WooCommerce webhooks (or webhook.disabled: true)"})
+	}
+	for i, s := range c.WebhookSecrets {
+		if !s.IsSet() {
+			ps = append(ps, Problem{Path: fmt.Sprintf("webhook.secrets[%d]", i), Msg: "is empty"})
+		}
+	}
+	return ps
+}
+
+// Connector is one WooCommerce store.
+type Connector struct {
+	deps    connectors.Deps
+	log     zerolog.Logger
+	base    string // store URL + API path, no trailing slash
+	timeout time.Duration
+	auth    basicAuth
+	hooks   []config.Secret
+	mapping mapping
+	// pageSize is the orders per poll page.
+	pageSize int
+	// batchLimit is the most updates one batch call takes: 100, lowered
+	// when the store answers 413 (the limit is a WordPress filter).
+	batchLimit atomic.Int64
+	// authFailedAt is when WooCommerce last refused the credentials
+	// (UnixNano, 0: the last answer accepted them); authStatus its status.
+	authFailedAt atomic.Int64
+	authStatus   atomic.Int64
+	metrics      *metrics
+}
+
+type metrics struct {
+	noSKULines     *prometheus.CounterVec // source: webhook, poll, fetch
+	pushItems      *prometheus.CounterVec // status
+	unmanaged      *prometheus.CounterVec // source: push, read
+	refusedOrders  *prometheus.CounterVec // source, reason
+	unknownStatus  *prometheus.CounterVec // source
+	draftOrders    *prometheus.CounterVec // source
+	batchLimitSeen prometheus.Gauge
+}
+
+// New builds a WooCommerce connector. It does no I/O and starts nothing.
+// It trusts settings that passed Defaults and Validate and credentials
+// that passed Credentials.Validate; it still refuses what it can not work
+// with at all (an error naming the setting), so a wiring mistake fails at
+// start-up.
+func New(deps connectors.Deps, s *Settings, cred Credentials) (*Connector, error) {
+	if s == nil {
+		return nil, errors.New("woocommerce: no settings")
+	}
+	st := *s
+	st.Defaults()
+	var errs []error
+	for _, p := range st.Validate() {
+		errs = append(errs, p)
+	}
+	for _, p := range cred.Validate(true) {
+		errs = append(errs, p)
+	}
+	if deps.HTTP == nil {
+		errs = append(errs, errors.New("no HTTP client in deps"))
+	}
+	if deps.Cache == nil {
+		errs = append(errs, errors.New("no cache in deps"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	c := &Connector{
+		deps:     deps,
+		log:      deps.Logger,
+		base:     strings.TrimRight(st.URL, "/") + strings.TrimRight(st.APIPath, "/"),
+		timeout:  st.Timeout,
+		auth:     newBasicAuth(cred.ConsumerKey.Value(), cred.ConsumerSecret.Value()),
+		hooks:    append([]config.Secret(nil), cred.WebhookSecrets...),
+		mapping:  newMapping(deps.Channel.Name, st.Location, st.Statuses),
+		pageSize: st.PageSize,
+	}
+	c.batchLimit.Store(maxBatch)
+	if c.deps.Now == nil {
+		c.deps.Now = time.Now
+	}
+	reg := deps.Registerer
+	if reg == nil {
+		reg = prometheus.NewRegistry() // unexported: metrics go nowhere
+	}
+	c.metrics = &metrics{
+		noSKULines: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_woocommerce_nosku_lines_total",
+			Help: "Order lines without a SKU (deleted products, products without one): kept, moving no stock.",
+		}, []string{"source"}),
+		pushItems: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_woocommerce_push_items_total",
+			Help: "Stock quantities pushed to WooCommerce, by per-item outcome.",
+		}, []string{"status"}),
+		unmanaged: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_woocommerce_unmanaged_stock_total",
+			Help: "Listings WooCommerce does not manage stock for (manage_stock off, or managed on the parent product), met by a push (refused as failed) or a read (left out).",
+		}, []string{"source"}),
+		refusedOrders: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_woocommerce_refused_orders_total",
+			Help: "Polled or fetched orders not handed on because the ledger would refuse them, by source (poll, fetch) and reason (quantity, identifier, version).",
+		}, []string{"source", "reason"}),
+		unknownStatus: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_woocommerce_unknown_status_orders_total",
+			Help: "Orders in a status neither WooCommerce core nor woocommerce.statuses names, mapped as open (reserving).",
+		}, []string{"source"}),
+		draftOrders: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_woocommerce_draft_orders_total",
+			Help: "Orders skipped because their status says they are not orders yet (checkout-draft, draft, or a status mapped to ignore).",
+		}, []string{"source"}),
+		batchLimitSeen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "shelfsync_woocommerce_batch_limit",
+			Help: "Updates per batch call in use: 100, lowered when the store answered 413.",
+		}),
+	}
+	c.metrics.batchLimitSeen.Set(maxBatch)
+	for _, col := range []prometheus.Collector{c.metrics.noSKULines, c.metrics.pushItems, c.metrics.unmanaged,
+		c.metrics.refusedOrders, c.metrics.unknownStatus, c.metrics.draftOrders, c.metrics.batchLimitSeen} {
+		if err := reg.Register(col); err != nil {
+			return nil, fmt.Errorf("registering metrics: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// Kind implements connectors.Connector.
+func (c *Connector) Kind() string { return Kind }
+
+// Ready implements connectors.Checker without I/O: the connector needs
+// nothing at run time that construction did not check, except that
+// WooCommerce keeps accepting its key. Not ready while the store's last
+// answer refused the credentials (401/403: a revoked key, a key without
+// write access, a server that drops the Authorization header); the next
+// accepted call clears it.
+func (c *Connector) Ready() error {
+	if msg := c.authError(); msg != "" {
+		return errors.New(msg)
+	}
+	return nil
+}

@@ -150,3 +150,5 @@ func (c *collect) orders() map[string]connectors.Order {
 	}
 	return out
 }
+
+func secret(v string) config.Secret { return config.NewSecret(v) }

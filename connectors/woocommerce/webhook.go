@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/shelfsync/shelfsync/connectors"
 )
@@ -166,8 +167,13 @@ func readOrderPayload(m mapping, body []byte) (e connectors.Event, noSKU int, un
 	return connectors.Event{Kind: connectors.EventOrder, Channel: m.channel, Order: res.order}, res.noSKULines, res.unknownStatus, nil
 }
 
-// decodeObject decodes one JSON object, and nothing after it.
+// decodeObject decodes one JSON object, and nothing after it. A body that
+// is not UTF-8 is refused: encoding/json would replace the bad bytes, and
+// a SKU would silently become another one.
 func decodeObject(body []byte, v any) error {
+	if !utf8.Valid(body) {
+		return errors.New("the body is not UTF-8")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("not the documented JSON object: %w", err)

@@ -120,67 +120,13 @@ func New(o Options) (*Engine, error) {
 		Logger: o.Logger.With().Str("component", "intake").Logger(), Metrics: intake.NewMetrics(reg),
 	})
 	e.publisher = downstream.NewPublisher(o.Redis, prefix, cfg.Downstream.Stream, cfg.Downstream.StreamMaxLen, cfg.Sync.DedupTTL, reg)
-	if wh := cfg.Downstream.Webhook; wh.URL != "" {
-		client := o.DownstreamHTTP
-		if client == nil {
-			client = connectors.NewHTTPClient(connectors.HTTPOptions{
-				Channel: "downstream", Timeout: wh.Timeout, MaxRetries: wh.MaxAttempts,
-				Metrics: nil, Logger: o.Logger,
-			})
-		}
-		e.forwarder = downstream.NewForwarder(o.Redis, e.publisher.Stream(), e.leases.Holder(), wh.URL,
-			[]byte(wh.Secret.Value()), client, o.Logger.With().Str("component", "downstream").Logger(), reg)
-	}
+	e.forwarder = e.newForwarder(reg)
 	e.sched = schedule.New(e.leases, cfg.Sync.LeaseTTL, o.Logger.With().Str("component", "scheduler").Logger(), schedule.NewMetrics(reg))
-	pushMetrics := push.NewMetrics(reg)
-	fetchMetrics := fetch.NewMetrics(reg)
-	fetchers := map[string]connectors.EventSink{}
-	for _, cc := range cfg.Channels {
-		conn, ok := o.Connectors[cc.Name]
-		if !ok {
-			return nil, fmt.Errorf("channel %s has no connector", cc.Name)
-		}
-		ch := &channel{cfg: cc, conn: conn, outbox: outbox.New(o.Redis, prefix, cc.Name)}
-		if p, ok := conn.(connectors.QuantityPusher); ok {
-			ch.pusher = push.New(push.Options{
-				Channel: cc.Name, Conn: p, Outbox: ch.outbox, Leases: e.leases, LeaseTTL: cfg.Sync.LeaseTTL,
-				BatchSize: cc.BatchSize, Window: cfg.Sync.CoalesceWindow, MaxAttempts: cfg.Sync.MaxAttempts,
-				OnStale: e.onStale, Status: e.board, Metrics: pushMetrics,
-				Logger: o.Logger.With().Str("component", "push").Str("channel", cc.Name).Logger(),
-			})
-		}
-		if se, ok := conn.(connectors.SaleEchoer); ok && ch.pusher != nil {
-			ch.echoes = se.EchoesSales()
-		}
-		if f, ok := conn.(connectors.OrderFetcher); ok {
-			ch.fetch = fetch.New(o.Redis, fetch.Options{
-				Channel: cc.Name, Conn: f, Sink: e.intake, Concurrency: fetchConcurrency, Metrics: fetchMetrics,
-				Queue: intake.Options{
-					Prefix: prefix, Consumer: e.leases.Holder(), MaxAttempts: cfg.Sync.MaxAttempts,
-					ClaimIdle: cfg.Sync.ClaimIdle, DedupTTL: fetchDedupBound,
-					Logger: o.Logger.With().Str("component", "fetch").Str("channel", cc.Name).Logger(),
-				},
-				Logger: o.Logger.With().Str("component", "fetch").Str("channel", cc.Name).Logger(),
-			})
-			fetchers[cc.Name] = ch.fetch
-		}
-		e.channels[cc.Name] = ch
-		e.names = append(e.names, cc.Name)
-		if err := e.addJobs(ch); err != nil {
-			return nil, err
-		}
+	fetchers, err := e.addChannels(reg)
+	if err != nil {
+		return nil, err
 	}
-	sort.Strings(e.names)
-	pchans := make([]propagate.Channel, 0, len(e.names))
-	for _, name := range e.names {
-		ch := e.channels[name]
-		pc := propagate.Channel{Name: name, Locations: ch.cfg.Locations, Allocation: propagate.Allocation(ch.cfg.Allocation), Outbox: ch.outbox, Echoes: ch.echoes}
-		if ch.pusher != nil {
-			pc.Wake = ch.pusher.Wake
-		}
-		pchans = append(pchans, pc)
-	}
-	e.prop = propagate.New(o.Redis, e.ledger, pchans)
+	e.prop = propagate.New(o.Redis, e.ledger, e.propagateChannels())
 	if err := e.sched.Add(schedule.Job{Channel: ledgerJobs, Kind: "prune_order_index", Spec: pruneOrderIndexEvery,
 		Run: e.pruneOrderIndex}); err != nil {
 		return nil, err
@@ -194,6 +140,88 @@ func New(o Options) (*Engine, error) {
 	e.sweeper = &propagate.Sweeper{Intents: e.ledger, Unparker: e.ingest, P: e.prop, Swept: e.m.intentsSwept,
 		Logger: o.Logger.With().Str("component", "sweeper").Logger()}
 	return e, nil
+}
+
+// newForwarder is the downstream webhook forwarder, nil when none is configured.
+func (e *Engine) newForwarder(reg prometheus.Registerer) *downstream.Forwarder {
+	wh := e.cfg.Downstream.Webhook
+	if wh.URL == "" {
+		return nil
+	}
+	client := e.o.DownstreamHTTP
+	if client == nil {
+		client = connectors.NewHTTPClient(connectors.HTTPOptions{
+			Channel: "downstream", Timeout: wh.Timeout, MaxRetries: wh.MaxAttempts, Logger: e.o.Logger,
+		})
+	}
+	return downstream.NewForwarder(e.o.Redis, e.publisher.Stream(), e.leases.Holder(), wh.URL,
+		[]byte(wh.Secret.Value()), client, e.o.Logger.With().Str("component", "downstream").Logger(), reg)
+}
+
+// addChannels builds every channel's part (outbox, pusher, fetch queue,
+// jobs) and returns the fetch queues by channel.
+func (e *Engine) addChannels(reg prometheus.Registerer) (map[string]connectors.EventSink, error) {
+	pushMetrics, fetchMetrics := push.NewMetrics(reg), fetch.NewMetrics(reg)
+	fetchers := map[string]connectors.EventSink{}
+	for _, cc := range e.cfg.Channels {
+		conn, ok := e.o.Connectors[cc.Name]
+		if !ok {
+			return nil, fmt.Errorf("channel %s has no connector", cc.Name)
+		}
+		ch := &channel{cfg: cc, conn: conn, outbox: outbox.New(e.o.Redis, e.cfg.Redis.KeyPrefix, cc.Name)}
+		if p, ok := conn.(connectors.QuantityPusher); ok {
+			ch.pusher = e.newPusher(ch, p, pushMetrics)
+		}
+		if se, ok := conn.(connectors.SaleEchoer); ok && ch.pusher != nil {
+			ch.echoes = se.EchoesSales()
+		}
+		if f, ok := conn.(connectors.OrderFetcher); ok {
+			ch.fetch = e.newFetchQueue(cc.Name, f, fetchMetrics)
+			fetchers[cc.Name] = ch.fetch
+		}
+		e.channels[cc.Name] = ch
+		e.names = append(e.names, cc.Name)
+		if err := e.addJobs(ch); err != nil {
+			return nil, err
+		}
+	}
+	sort.Strings(e.names)
+	return fetchers, nil
+}
+
+func (e *Engine) newPusher(ch *channel, p connectors.QuantityPusher, m *push.Metrics) *push.Pusher {
+	cfg := e.cfg
+	return push.New(push.Options{
+		Channel: ch.cfg.Name, Conn: p, Outbox: ch.outbox, Leases: e.leases, LeaseTTL: cfg.Sync.LeaseTTL,
+		BatchSize: ch.cfg.BatchSize, Window: cfg.Sync.CoalesceWindow, MaxAttempts: cfg.Sync.MaxAttempts,
+		OnStale: e.onStale, Status: e.board, Metrics: m,
+		Logger: e.o.Logger.With().Str("component", "push").Str("channel", ch.cfg.Name).Logger(),
+	})
+}
+
+func (e *Engine) newFetchQueue(name string, f connectors.OrderFetcher, m *fetch.Metrics) *fetch.Queue {
+	log := e.o.Logger.With().Str("component", "fetch").Str("channel", name).Logger()
+	return fetch.New(e.o.Redis, fetch.Options{
+		Channel: name, Conn: f, Sink: e.intake, Concurrency: fetchConcurrency, Metrics: m, Logger: log,
+		Queue: intake.Options{
+			Prefix: e.cfg.Redis.KeyPrefix, Consumer: e.leases.Holder(), MaxAttempts: e.cfg.Sync.MaxAttempts,
+			ClaimIdle: e.cfg.Sync.ClaimIdle, DedupTTL: fetchDedupBound, Logger: log,
+		},
+	})
+}
+
+// propagateChannels is every channel as propagation sees it, by name.
+func (e *Engine) propagateChannels() []propagate.Channel {
+	out := make([]propagate.Channel, 0, len(e.names))
+	for _, name := range e.names {
+		ch := e.channels[name]
+		pc := propagate.Channel{Name: name, Locations: ch.cfg.Locations, Allocation: propagate.Allocation(ch.cfg.Allocation), Outbox: ch.outbox, Echoes: ch.echoes}
+		if ch.pusher != nil {
+			pc.Wake = ch.pusher.Wake
+		}
+		out = append(out, pc)
+	}
+	return out
 }
 
 // Propagator computes and queues every channel's quantities.

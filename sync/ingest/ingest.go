@@ -114,40 +114,19 @@ func (g *Ingester) Handle(ctx context.Context, e connectors.Event) error {
 // one call per channel.
 func (g *Ingester) HandleBatch(ctx context.Context, events []connectors.Event) []error {
 	errs := make([]error, len(events))
-	orders := make([]*connectors.Order, len(events))
+	var orders []*connectors.Order
+	var idx []int // orders[j] came from events[idx[j]]
 	toFetch := map[string][]int{}
 	for i, e := range events {
 		switch e.Kind {
 		case connectors.EventOrder:
-			if e.Order == nil {
-				errs[i] = g.drop(e, "order event without an order")
-				continue
+			if errs[i] = g.orderEvent(e); errs[i] == nil {
+				orders = append(orders, e.Order)
+				idx = append(idx, i)
 			}
-			if err := g.check(e.Order); err != nil {
-				errs[i] = g.drop(e, err.Error())
-				continue
-			}
-			orders[i] = e.Order
 		case connectors.EventOrderChanged, connectors.EventReturn:
-			orderID := e.OrderID
-			if e.Kind == connectors.EventReturn {
-				if e.Return == nil {
-					errs[i] = g.drop(e, "return event without a return")
-					continue
-				}
-				if g.o.Fetchers[e.Channel] == nil {
-					errs[i] = g.applyReturn(ctx, e.Channel, e.Return, causeOf(e))
-					continue
-				}
-				// The whole order carries its returns as absolute state.
-				orderID = e.Return.OrderID
-			}
-			switch {
-			case g.o.Fetchers[e.Channel] == nil:
-				errs[i] = g.drop(e, "the channel's connector can not fetch orders")
-			case orderID == "":
-				errs[i] = g.drop(e, "no order id")
-			default:
+			var fetch bool
+			if fetch, errs[i] = g.changeEvent(ctx, e); fetch {
 				toFetch[e.Channel] = append(toFetch[e.Channel], i)
 			}
 		case connectors.EventStockChanged:
@@ -156,6 +135,60 @@ func (g *Ingester) HandleBatch(ctx context.Context, events []connectors.Event) [
 			errs[i] = g.drop(e, fmt.Sprintf("unknown event kind %q", e.Kind))
 		}
 	}
+	g.queueFetches(ctx, events, toFetch, errs)
+	if len(orders) == 0 {
+		return errs
+	}
+	causes := make([]time.Time, len(idx))
+	for j, i := range idx {
+		causes[j] = causeOf(events[i])
+	}
+	if err := g.applyOrders(ctx, orders, causes); err != nil {
+		for _, i := range idx {
+			errs[i] = err
+		}
+	}
+	return errs
+}
+
+// orderEvent refuses a whole-order event the ledger could never take.
+func (g *Ingester) orderEvent(e connectors.Event) error {
+	if e.Order == nil {
+		return g.drop(e, "order event without an order")
+	}
+	if err := g.check(e.Order); err != nil {
+		return g.drop(e, err.Error())
+	}
+	return nil
+}
+
+// changeEvent handles an "order changed" or return event: fetch reports
+// that the channel's fetch queue must read the order; otherwise the event
+// is done (a return booked alone, or refused) with err.
+func (g *Ingester) changeEvent(ctx context.Context, e connectors.Event) (fetch bool, err error) {
+	orderID := e.OrderID
+	if e.Kind == connectors.EventReturn {
+		if e.Return == nil {
+			return false, g.drop(e, "return event without a return")
+		}
+		if g.o.Fetchers[e.Channel] == nil {
+			return false, g.applyReturn(ctx, e.Channel, e.Return, causeOf(e))
+		}
+		// The whole order carries its returns as absolute state.
+		orderID = e.Return.OrderID
+	}
+	switch {
+	case g.o.Fetchers[e.Channel] == nil:
+		return false, g.drop(e, "the channel's connector can not fetch orders")
+	case orderID == "":
+		return false, g.drop(e, "no order id")
+	}
+	return true, nil
+}
+
+// queueFetches hands each channel's events to its fetch queue in one call
+// and sets their error slots.
+func (g *Ingester) queueFetches(ctx context.Context, events []connectors.Event, toFetch map[string][]int, errs []error) {
 	for ch, idx := range toFetch {
 		batch := make([]connectors.Event, len(idx))
 		for j, i := range idx {
@@ -166,28 +199,6 @@ func (g *Ingester) HandleBatch(ctx context.Context, events []connectors.Event) [
 			errs[i] = err
 		}
 	}
-
-	var batch []*connectors.Order
-	var idx []int
-	for i, o := range orders {
-		if o != nil && errs[i] == nil {
-			batch = append(batch, o)
-			idx = append(idx, i)
-		}
-	}
-	if len(batch) == 0 {
-		return errs
-	}
-	causes := make([]time.Time, len(idx))
-	for j, i := range idx {
-		causes[j] = causeOf(events[i])
-	}
-	if err := g.applyOrders(ctx, batch, causes); err != nil {
-		for _, i := range idx {
-			errs[i] = err
-		}
-	}
-	return errs
 }
 
 func causeOf(e connectors.Event) time.Time {
@@ -247,101 +258,109 @@ func (g *Ingester) check(o *connectors.Order) error {
 // propagates the SKUs they touched. An error fails the whole batch (every
 // step is idempotent, so a retry is safe).
 func (g *Ingester) applyOrders(ctx context.Context, orders []*connectors.Order, causes []time.Time) error {
-	var states []inventory.LineState
-	var owner []int // states[k] belongs to orders[owner[k]]
-	var valid []*connectors.Order
-	skuCause := map[string]time.Time{}
-	var skus []string
+	b := g.batchOf(orders, causes)
 	sold := propagate.Sold{}
-	for i, o := range orders {
-		var mine []inventory.LineState
-		for _, l := range o.Lines {
-			if !l.NoSKU && l.SKU != "" {
-				mine = append(mine, g.lineState(o, l))
-			}
-		}
-		valid = append(valid, o)
-		for _, l := range o.Lines {
-			if l.NoSKU || l.SKU == "" {
-				g.o.Metrics.NoSKULines.WithLabelValues(o.Channel).Inc()
-			}
-		}
-		for _, st := range mine {
-			l := st
-			states = append(states, st)
-			owner = append(owner, i)
-			if c, ok := skuCause[l.SKU]; !ok || causes[i].Before(c) {
-				if !ok {
-					skus = append(skus, l.SKU)
-				}
-				skuCause[l.SKU] = causes[i]
-			}
-		}
-	}
-	if len(states) > 0 {
-		res, err := g.o.Ledger.ApplyLines(ctx, states)
+	if len(b.states) > 0 {
+		res, err := g.o.Ledger.ApplyLines(ctx, b.states)
 		if err != nil {
-			return fmt.Errorf("applying %d order lines: %w", len(states), err)
+			return fmt.Errorf("applying %d order lines: %w", len(b.states), err)
 		}
 		var park []inventory.LineState
 		for k, r := range res {
-			o := orders[owner[k]]
-			result := r.Ignored
-			switch {
-			case r.Ignored == inventory.IgnoredUnknownSKU:
-				park = append(park, states[k])
-			case r.Applied:
-				result = "applied"
-				if r.New {
-					// The channel took a new sale's units off its own listing
-					// (shipped ones too: they left at the sale).
-					st := states[k]
-					if n := st.Ordered - st.Cancelled; n > 0 {
-						sold.Add(o.Channel, st.SKU, n)
-					}
-				}
-			case result == "":
-				result = "unchanged"
+			if r.Ignored == inventory.IgnoredUnknownSKU {
+				park = append(park, b.states[k])
 			}
-			g.o.Metrics.LineUpdates.WithLabelValues(o.Channel, result).Inc()
-			// An oversell is counted once, by the change that caused it
-			// (not by its repeats, re-reads or later shipments).
-			if r.Lowered && r.Oversold > 0 {
-				g.o.Metrics.Oversold.WithLabelValues(o.Channel).Inc()
-				g.o.Metrics.OversoldUnits.WithLabelValues(o.Channel).Add(float64(r.Oversold))
-				g.o.Logger.Warn().Str("channel", o.Channel).Str("order", o.OrderID).Str("sku", states[k].SKU).
-					Str("location", r.Location).Int64("oversold", r.Oversold).Msg("SKU oversold")
-			}
+			g.count(orders[b.owner[k]], b.states[k], r, sold)
 		}
-		if len(park) > 0 {
-			if err := g.o.Parking.Park(ctx, park); err != nil {
-				return err
-			}
-			for _, s := range park {
-				g.o.Metrics.Parked.WithLabelValues(s.Channel).Inc()
-			}
-		}
-	}
-	if len(valid) > 0 {
-		if _, err := g.o.Publisher.PublishMany(ctx, valid); err != nil {
+		if err := g.park(ctx, park); err != nil {
 			return err
 		}
 	}
-	for _, o := range valid {
+	if _, err := g.o.Publisher.PublishMany(ctx, orders); err != nil {
+		return err
+	}
+	for _, o := range orders {
 		g.o.Metrics.Applied.WithLabelValues(o.Channel, string(connectors.EventOrder)).Inc()
 	}
-	if len(skus) == 0 {
+	if len(b.skus) == 0 {
 		return nil
 	}
 	// One propagation for the batch; its cause is the earliest arrival
 	// among the changes, so the latency metric never flatters.
-	earliest := skuCause[skus[0]]
-	for _, c := range skuCause {
-		if c.Before(earliest) {
-			earliest = c
+	return g.o.Propagator.Propagate(ctx, b.skus, b.earliest, sold)
+}
+
+// lineBatch is the ledger's share of a batch of orders.
+type lineBatch struct {
+	states   []inventory.LineState
+	owner    []int    // states[k] belongs to orders[owner[k]]
+	skus     []string // the SKUs touched, each once
+	earliest time.Time
+}
+
+// batchOf turns orders into line states (lines without a SKU are counted
+// and move no stock).
+func (g *Ingester) batchOf(orders []*connectors.Order, causes []time.Time) lineBatch {
+	var b lineBatch
+	seen := map[string]bool{}
+	for i, o := range orders {
+		for _, l := range o.Lines {
+			if l.NoSKU || l.SKU == "" {
+				g.o.Metrics.NoSKULines.WithLabelValues(o.Channel).Inc()
+				continue
+			}
+			b.states = append(b.states, g.lineState(o, l))
+			b.owner = append(b.owner, i)
+			if !seen[l.SKU] {
+				seen[l.SKU] = true
+				b.skus = append(b.skus, l.SKU)
+			}
+			if b.earliest.IsZero() || causes[i].Before(b.earliest) {
+				b.earliest = causes[i]
+			}
 		}
 	}
-	return g.o.Propagator.Propagate(ctx, skus, earliest, sold)
+	return b
+}
+
+// count records what one line state did: its result, a new sale the
+// channel took off its own listing (sold), and an oversell — counted once,
+// by the change that caused it (not by its repeats, re-reads or later
+// shipments).
+func (g *Ingester) count(o *connectors.Order, st inventory.LineState, r inventory.LineResult, sold propagate.Sold) {
+	result := r.Ignored
+	switch {
+	case r.Applied:
+		result = "applied"
+		// The channel took a new sale's units off its own listing
+		// (shipped ones too: they left at the sale).
+		if n := st.Ordered - st.Cancelled; r.New && n > 0 {
+			sold.Add(o.Channel, st.SKU, n)
+		}
+	case result == "":
+		result = "unchanged"
+	}
+	g.o.Metrics.LineUpdates.WithLabelValues(o.Channel, result).Inc()
+	if r.Lowered && r.Oversold > 0 {
+		g.o.Metrics.Oversold.WithLabelValues(o.Channel).Inc()
+		g.o.Metrics.OversoldUnits.WithLabelValues(o.Channel).Add(float64(r.Oversold))
+		g.o.Logger.Warn().Str("channel", o.Channel).Str("order", o.OrderID).Str("sku", st.SKU).
+			Str("location", r.Location).Int64("oversold", r.Oversold).Msg("SKU oversold")
+	}
+}
+
+// park keeps the lines of SKUs the ledger does not know until they appear.
+func (g *Ingester) park(ctx context.Context, lines []inventory.LineState) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	if err := g.o.Parking.Park(ctx, lines); err != nil {
+		return err
+	}
+	for _, s := range lines {
+		g.o.Metrics.Parked.WithLabelValues(s.Channel).Inc()
+	}
+	return nil
 }
 
 func (g *Ingester) lineState(o *connectors.Order, l connectors.Line) inventory.LineState {

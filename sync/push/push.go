@@ -178,82 +178,97 @@ func (p *Pusher) push(ctx context.Context, fence string, items []outbox.Item) er
 	outcomes := make([]outbox.Outcome, len(items))
 	stale := false
 	for i, it := range items {
-		oc := outbox.Outcome{SKU: it.SKU, Quantity: it.Quantity}
-		var r connectors.PushResult
+		r := connectors.PushResult{SKU: it.SKU, Status: connectors.PushRetry}
 		if err != nil {
-			r = connectors.PushResult{SKU: it.SKU, Status: connectors.PushRetry, Reason: err.Error()}
+			r.Reason = err.Error()
 		} else {
 			r = results[i]
 		}
 		p.o.Metrics.Items.WithLabelValues(ch, string(r.Status)).Inc()
-		switch r.Status {
-		case connectors.PushAccepted:
-			oc.Accepted = true
-		case connectors.PushStale:
-			oc.Reported = r.ChannelQuantity
-			if r.ChannelQuantity != nil && *r.ChannelQuantity == it.Quantity {
-				// The channel sold the units we were about to take off:
-				// it already lists what we want.
-				oc.Accepted = true
-				break
-			}
-			// The channel moved since our last push: its own sales (whose
-			// webhooks may still be on their way) or an edit. Give the
-			// ledger staleHold to catch up (a new value makes the item due
-			// at once), then push against the channel's figure; an order
-			// poll is triggered as the backstop for a missed webhook.
-			stale = true
-			oc.Stale = true
-			oc.Reason = "stale compare: " + r.Reason
-			oc.RetryAt = now.Add(staleHold)
-		case connectors.PushUnknownSKU:
-			oc.Park, oc.Reason = true, "unknown on channel: "+r.Reason
-		case connectors.PushFailed:
-			// The channel refused this value: retry a few times (it may be
-			// a passing state on the channel's side), then park it until a
-			// different value is wanted or a reconcile forces it.
-			oc.Reason = string(r.Status) + ": " + r.Reason
-			if it.Attempts+1 >= int64(p.o.MaxAttempts) {
-				oc.Park = true
-			} else {
-				oc.RetryAt = now.Add(p.backoff(it.Attempts))
-			}
-		default: // retry, or the whole call failed: never parked, backoff capped
-			oc.Reason = string(r.Status) + ": " + r.Reason
-			oc.RetryAt = now.Add(p.backoff(it.Attempts))
-		}
-		if oc.Park {
-			p.o.Metrics.Parked.WithLabelValues(ch).Inc()
-			p.o.Logger.Warn().Str("sku", it.SKU).Str("reason", oc.Reason).Msg("push item parked")
-		}
-		outcomes[i] = oc
+		outcomes[i] = p.outcome(it, r, now)
+		stale = stale || outcomes[i].Stale
 	}
-	// Record even if ctx ended mid-push: what the channel accepted must not
-	// be pushed again.
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	causes, cerr := p.o.Outbox.Complete(cctx, fence, outcomes)
-	if errors.Is(cerr, outbox.ErrFenced) {
-		return cerr
-	}
-	if cerr != nil {
-		p.o.Logger.Error().Err(cerr).Msg("recording push results; the items will be pushed again")
-	}
-	for _, c := range causes {
-		if !c.IsZero() {
-			p.o.Metrics.Propagation.WithLabelValues(ch).Observe(now.Sub(c).Seconds())
-		}
+	if err := p.record(ctx, fence, outcomes, now); err != nil {
+		return err
 	}
 	if p.o.Status != nil {
-		if serr := p.o.Status.Record(cctx, ch, "push", err, map[string]any{"push_items": len(items)}); serr != nil {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		if serr := p.o.Status.Record(sctx, ch, "push", err, map[string]any{"push_items": len(items)}); serr != nil {
 			p.o.Logger.Debug().Err(serr).Msg("recording push status")
 		}
+		cancel()
 	}
 	if err != nil {
 		p.o.Logger.Warn().Err(err).Int("items", len(items)).Msg("push failed; items will be retried")
 	}
 	if stale && p.o.OnStale != nil {
 		p.o.OnStale(ch)
+	}
+	return nil
+}
+
+// outcome decides what one item's result means for the outbox.
+func (p *Pusher) outcome(it outbox.Item, r connectors.PushResult, now time.Time) outbox.Outcome {
+	oc := outbox.Outcome{SKU: it.SKU, Quantity: it.Quantity}
+	switch r.Status {
+	case connectors.PushAccepted:
+		oc.Accepted = true
+	case connectors.PushStale:
+		oc.Reported = r.ChannelQuantity
+		if r.ChannelQuantity != nil && *r.ChannelQuantity == it.Quantity {
+			// The channel sold the units we were about to take off: it
+			// already lists what we want.
+			oc.Accepted = true
+			break
+		}
+		// The channel moved since our last push: its own sales (whose
+		// webhooks may still be on their way) or an edit. Give the ledger
+		// staleHold to catch up (a new value makes the item due at once),
+		// then push against the channel's figure; an order poll is
+		// triggered as the backstop for a missed webhook.
+		oc.Stale = true
+		oc.Reason = "stale compare: " + r.Reason
+		oc.RetryAt = now.Add(staleHold)
+	case connectors.PushUnknownSKU:
+		oc.Park, oc.Reason = true, "unknown on channel: "+r.Reason
+	case connectors.PushFailed:
+		// The channel refused this value: retry a few times (it may be a
+		// passing state on the channel's side), then park it until a
+		// different value is wanted or a reconcile forces it.
+		oc.Reason = string(r.Status) + ": " + r.Reason
+		if it.Attempts+1 >= int64(p.o.MaxAttempts) {
+			oc.Park = true
+		} else {
+			oc.RetryAt = now.Add(p.backoff(it.Attempts))
+		}
+	default: // retry, or the whole call failed: never parked, backoff capped
+		oc.Reason = string(r.Status) + ": " + r.Reason
+		oc.RetryAt = now.Add(p.backoff(it.Attempts))
+	}
+	if oc.Park {
+		p.o.Metrics.Parked.WithLabelValues(p.o.Channel).Inc()
+		p.o.Logger.Warn().Str("sku", it.SKU).Str("reason", oc.Reason).Msg("push item parked")
+	}
+	return oc
+}
+
+// record completes the outcomes in the outbox, even if ctx ended mid-push
+// (what the channel accepted must not be pushed again), and observes the
+// latency of what was accepted. Only a lost lease is an error.
+func (p *Pusher) record(ctx context.Context, fence string, outcomes []outbox.Outcome, now time.Time) error {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	causes, err := p.o.Outbox.Complete(cctx, fence, outcomes)
+	if errors.Is(err, outbox.ErrFenced) {
+		return err
+	}
+	if err != nil {
+		p.o.Logger.Error().Err(err).Msg("recording push results; the items will be pushed again")
+	}
+	for _, c := range causes {
+		if !c.IsZero() {
+			p.o.Metrics.Propagation.WithLabelValues(p.o.Channel).Observe(now.Sub(c).Seconds())
+		}
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
@@ -152,3 +153,12 @@ func (c *collect) orders() map[string]connectors.Order {
 }
 
 func secret(v string) config.Secret { return config.NewSecret(v) }
+
+// newStub is a bare test server standing in for a store (answers the
+// fake would not give).
+func newStub(t *testing.T, h http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return s
+}

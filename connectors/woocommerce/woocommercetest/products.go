@@ -87,6 +87,24 @@ func (s *Server) ProductBySKU(sku string) (Product, bool) {
 	return Product{}, false
 }
 
+// DeleteProduct removes a listing for good (its variations too): batch
+// updates of its id answer woocommerce_rest_…_invalid_id from then on.
+func (s *Server) DeleteProduct(sku string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.bySKULocked(sku)
+	if p == nil {
+		return ErrNoListing
+	}
+	for id, v := range s.products {
+		if v.ParentID == p.ID {
+			delete(s.products, id)
+		}
+	}
+	delete(s.products, p.ID)
+	return nil
+}
+
 // SetStock sets a listing's stock_quantity, as a merchant's edit would
 // (it must manage stock).
 func (s *Server) SetStock(sku string, qty int64) error {

@@ -189,69 +189,107 @@ type feedMessage struct {
 	RawPatches    json.RawMessage `json:"patches"`
 }
 
+// feedDocument is a JSON_LISTINGS_FEED input document.
+type feedDocument struct {
+	Header struct {
+		SellerID string `json:"sellerId"`
+		Version  string `json:"version"`
+	} `json:"header"`
+	Messages []feedMessage `json:"messages"`
+}
+
+// feedReport is the tally of a feed's messages that its processing
+// report carries.
+type feedReport struct {
+	issues            []map[string]any
+	accepted, invalid int
+}
+
+// fail records a message's error in the report.
+func (rep *feedReport) fail(m feedMessage, code, msg string) {
+	rep.issues = append(rep.issues, map[string]any{"messageId": m.MessageID, "sku": m.SKU, "code": code, "severity": "ERROR", "message": msg})
+	rep.invalid++
+}
+
 // processFeed applies a feed's messages and writes its report; s.mu is held.
 func (s *Server) processFeed(f *feed) {
-	var doc struct {
-		Header struct {
-			SellerID string `json:"sellerId"`
-			Version  string `json:"version"`
-		} `json:"header"`
-		Messages []feedMessage `json:"messages"`
-	}
-	if f.fatal || json.Unmarshal(s.docs[f.inputDoc].data, &doc) != nil || doc.Header.SellerID != s.opts.SellerID || doc.Header.Version != "2.0" {
+	doc, ok := s.readFeedDocument(f)
+	if !ok {
 		f.status = "FATAL"
 		return
 	}
-	var issues []map[string]any
-	accepted, invalid := 0, 0
+	var rep feedReport
 	for _, m := range doc.Messages {
-		fail := func(code, msg string) {
-			issues = append(issues, map[string]any{"messageId": m.MessageID, "sku": m.SKU, "code": code, "severity": "ERROR", "message": msg})
-			invalid++
-		}
-		pb := patchBody{ProductType: m.ProductType}
-		if m.OperationType != "PATCH" || json.Unmarshal(m.RawPatches, &pb.Patches) != nil {
-			fail("4000001", "Only PATCH messages with patches are supported by this fake.")
-			continue
-		}
-		q, found, bad := pb.defaultQuantity()
-		_, exists := s.listings[m.SKU]
-		reason, refused := s.failSKUs[m.SKU]
-		switch {
-		case bad != "":
-			fail("4000001", bad)
-		case !exists:
-			fail("4000002", "SKU "+m.SKU+" does not exist.")
-		case refused:
-			fail("90000900", reason)
-		default:
-			if found {
-				s.listings[m.SKU] = q
-			}
-			accepted++
-		}
+		s.applyFeedMessage(&rep, m)
 	}
-	rep := map[string]any{
+	f.reportDoc, f.status = s.storeFeedReport(f, len(doc.Messages), &rep), "DONE"
+}
+
+// readFeedDocument decodes a feed's input document; a feed told to fail, an
+// unreadable document or a header for another seller or version is fatal,
+// as Amazon ends such feeds without a report. s.mu is held.
+func (s *Server) readFeedDocument(f *feed) (*feedDocument, bool) {
+	var doc feedDocument
+	if f.fatal || json.Unmarshal(s.docs[f.inputDoc].data, &doc) != nil || doc.Header.SellerID != s.opts.SellerID || doc.Header.Version != "2.0" {
+		return nil, false
+	}
+	return &doc, true
+}
+
+// applyFeedMessage applies one message's quantity, or records why it was
+// refused; s.mu is held.
+func (s *Server) applyFeedMessage(rep *feedReport, m feedMessage) {
+	pb := patchBody{ProductType: m.ProductType}
+	if m.OperationType != "PATCH" || json.Unmarshal(m.RawPatches, &pb.Patches) != nil {
+		rep.fail(m, "4000001", "Only PATCH messages with patches are supported by this fake.")
+		return
+	}
+	q, found, bad := pb.defaultQuantity()
+	_, exists := s.listings[m.SKU]
+	reason, refused := s.failSKUs[m.SKU]
+	switch {
+	case bad != "":
+		rep.fail(m, "4000001", bad)
+	case !exists:
+		rep.fail(m, "4000002", "SKU "+m.SKU+" does not exist.")
+	case refused:
+		rep.fail(m, "90000900", reason)
+	default:
+		if found {
+			s.listings[m.SKU] = q
+		}
+		rep.accepted++
+	}
+}
+
+// storeFeedReport stores a feed's processing report as a document
+// (gzipped when Options.GzipReports asks) and returns its id; s.mu is held.
+func (s *Server) storeFeedReport(f *feed, processed int, rep *feedReport) string {
+	data, _ := json.Marshal(map[string]any{
 		"header": map[string]any{"sellerId": s.opts.SellerID, "version": "2.0", "feedId": f.id},
-		"issues": issues,
+		"issues": rep.issues,
 		"summary": map[string]any{
-			"errors": len(issues), "warnings": 0, "messagesProcessed": len(doc.Messages),
-			"messagesAccepted": accepted, "messagesInvalid": invalid,
+			"errors": len(rep.issues), "warnings": 0, "messagesProcessed": processed,
+			"messagesAccepted": rep.accepted, "messagesInvalid": rep.invalid,
 		},
-	}
-	data, _ := json.Marshal(rep)
+	})
 	d := &document{contentType: "application/json", signature: s.newID(), gzip: s.opts.GzipReports}
 	if d.gzip {
-		var b bytes.Buffer
-		zw := gzip.NewWriter(&b)
-		_, _ = zw.Write(data)
-		_ = zw.Close()
-		data = b.Bytes()
+		data = gzipped(data)
 	}
 	d.data = data
 	id := "amzn1.tortuga.4.na.report." + strconv.Itoa(s.nextSeq())
 	s.docs[id] = d
-	f.reportDoc, f.status = id, "DONE"
+	return id
+}
+
+// gzipped compresses data with gzip.
+func gzipped(data []byte) []byte {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	_, _ = zw.Write(data)
+	_ = zw.Close()
+	return b.Bytes()
 }
 
 func (s *Server) handleGetDocument(w http.ResponseWriter, r *http.Request) {

@@ -122,6 +122,32 @@ type Server struct {
 
 // New starts a fake Amazon. Close it when done.
 func New(opts Options) *Server {
+	fillDefaults(&opts)
+	s := &Server{
+		opts:          opts,
+		tokens:        map[string]time.Time{},
+		calls:         map[string]int{},
+		limits:        newBuckets(&opts),
+		throttled:     map[string]int{},
+		throttles:     map[string]*throttle{},
+		orders:        map[string]*Order{},
+		pages:         map[string]pageState{},
+		orderSearches: map[string]searchOrdersState{},
+		searches:      map[string]searchState{},
+		listings:      map[string]int64{},
+		failSKUs:      map[string]string{},
+		docs:          map[string]*document{},
+		feeds:         map[string]*feed{},
+		closing:       make(chan struct{}),
+	}
+	s.srv = httptest.NewServer(s.routes())
+	s.URL = s.srv.URL
+	s.queue = newQueue(s.URL + "/" + awsAccountID + "/" + opts.QueueName)
+	return s
+}
+
+// fillDefaults gives the zero values of opts the documented defaults.
+func fillDefaults(opts *Options) {
 	setDefault(&opts.ClientID, DefaultClientID)
 	setDefault(&opts.ClientSecret, DefaultClientSecret)
 	setDefault(&opts.RefreshToken, DefaultRefreshToken)
@@ -147,23 +173,12 @@ func New(opts Options) *Server {
 	if opts.VisibilityTimeout <= 0 {
 		opts.VisibilityTimeout = 30 * time.Second
 	}
-	s := &Server{
-		opts:          opts,
-		tokens:        map[string]time.Time{},
-		calls:         map[string]int{},
-		limits:        newBuckets(&opts),
-		throttled:     map[string]int{},
-		throttles:     map[string]*throttle{},
-		orders:        map[string]*Order{},
-		pages:         map[string]pageState{},
-		orderSearches: map[string]searchOrdersState{},
-		searches:      map[string]searchState{},
-		listings:      map[string]int64{},
-		failSKUs:      map[string]string{},
-		docs:          map[string]*document{},
-		feeds:         map[string]*feed{},
-		closing:       make(chan struct{}),
-	}
+}
+
+// routes is every API on one mux: the token endpoint, the SP-API
+// operations (each wrapped by api under its operation's name), the
+// pre-signed storage URLs and SQS at the root.
+func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /auth/o2/token", s.handleToken)
 	mux.HandleFunc("GET /orders/v0/orders", s.api("getOrders", s.handleGetOrders))
@@ -181,10 +196,7 @@ func New(opts Options) *Server {
 	mux.HandleFunc("PUT /_storage/{id}", s.handleUpload)
 	mux.HandleFunc("GET /_storage/{id}", s.handleDownload)
 	mux.HandleFunc("POST /{$}", s.handleSQS)
-	s.srv = httptest.NewServer(mux)
-	s.URL = s.srv.URL
-	s.queue = newQueue(s.URL + "/" + awsAccountID + "/" + opts.QueueName)
-	return s
+	return mux
 }
 
 func setDefault(p *string, v string) {

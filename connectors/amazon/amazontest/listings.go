@@ -3,6 +3,7 @@ package amazontest
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -198,70 +199,110 @@ func (s *Server) handleSearchListings(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	if tok := q.Get("pageToken"); tok != "" {
-		s.mu.Lock()
-		st, ok := s.searches[tok]
-		delete(s.searches, tok)
-		s.mu.Unlock()
-		if !ok {
-			writeErrors(w, http.StatusBadRequest, "InvalidInput", "Invalid pageToken.")
-			return
-		}
-		s.writeSearchPage(w, st)
+		s.continueSearch(w, tok)
 		return
 	}
+	st, bad := s.newSearch(q)
+	if bad != "" {
+		writeErrors(w, http.StatusBadRequest, "InvalidInput", bad)
+		return
+	}
+	s.writeSearchPage(w, st)
+}
+
+// continueSearch answers the next page of a search; a pageToken is good
+// for one page only.
+func (s *Server) continueSearch(w http.ResponseWriter, tok string) {
+	s.mu.Lock()
+	st, ok := s.searches[tok]
+	delete(s.searches, tok)
+	s.mu.Unlock()
+	if !ok {
+		writeErrors(w, http.StatusBadRequest, "InvalidInput", "Invalid pageToken.")
+		return
+	}
+	s.writeSearchPage(w, st)
+}
+
+// newSearch reads a first page's parameters and finds the listings they
+// ask for; "" when the parameters are good, else the InvalidInput message.
+func (s *Server) newSearch(q url.Values) (searchState, string) {
+	size, bad := s.searchPageSize(q.Get("pageSize"))
+	if bad != "" {
+		return searchState{}, bad
+	}
+	st := searchState{size: size, included: splitCSV(q["includedData"]), marketplaces: splitCSV(q["marketplaceIds"])}
+	if len(st.included) == 0 {
+		st.included = []string{"summaries"}
+	}
+	ids, byID, bad := searchIdentifiers(q)
+	if bad != "" {
+		return searchState{}, bad
+	}
+	s.mu.Lock()
+	st.skus = s.searchSKUs(ids, byID)
+	s.mu.Unlock()
+	return st, ""
+}
+
+// searchPageSize is the page size asked for (Amazon's default 10, at
+// most 20), capped by Options.SearchPageSize to exercise paging.
+func (s *Server) searchPageSize(v string) (int, string) {
 	size := defaultSearchPageSize
-	if v := q.Get("pageSize"); v != "" {
+	if v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxSearchPageSize {
-			writeErrors(w, http.StatusBadRequest, "InvalidInput", "pageSize must be an integer from 1 to 20.")
-			return
+			return 0, "pageSize must be an integer from 1 to 20."
 		}
 		size = n
 	}
 	if s.opts.SearchPageSize > 0 {
 		size = min(size, s.opts.SearchPageSize)
 	}
-	st := searchState{size: size, included: splitCSV(q["includedData"]), marketplaces: splitCSV(q["marketplaceIds"])}
-	if len(st.included) == 0 {
-		st.included = []string{"summaries"}
-	}
+	return size, ""
+}
+
+// searchIdentifiers reads identifiers and identifiersType, which come
+// together or not at all, and whether the search is by identifier.
+func searchIdentifiers(q url.Values) ([]string, bool, string) {
 	idType := q.Get("identifiersType")
 	raw, byID := q["identifiers"]
 	switch {
 	case byID && idType == "":
-		writeErrors(w, http.StatusBadRequest, "InvalidInput", "identifiersType is required when identifiers is provided.")
-		return
+		return nil, false, "identifiersType is required when identifiers is provided."
 	case !byID && idType != "":
-		writeErrors(w, http.StatusBadRequest, "InvalidInput", "identifiers is required when identifiersType is provided.")
-		return
+		return nil, false, "identifiers is required when identifiersType is provided."
 	case byID && idType != "SKU":
-		writeErrors(w, http.StatusBadRequest, "InvalidInput", "amazontest searches by identifiersType SKU only.")
-		return
+		return nil, false, "amazontest searches by identifiersType SKU only."
 	}
 	ids := splitCSV(raw)
 	if len(ids) > maxSearchIdentifiers {
-		writeErrors(w, http.StatusBadRequest, "InvalidInput", "identifiers takes at most 20 values, got "+strconv.Itoa(len(ids))+".")
-		return
+		return nil, false, "identifiers takes at most 20 values, got " + strconv.Itoa(len(ids)) + "."
 	}
 	if byID && slices.Contains(ids, "") {
-		writeErrors(w, http.StatusBadRequest, "InvalidInput", "identifiers must not hold an empty value.")
-		return
+		return nil, false, "identifiers must not hold an empty value."
 	}
-	s.mu.Lock()
+	return ids, byID, ""
+}
+
+// searchSKUs is the listings a search finds: those among ids that exist,
+// once each in the order asked, or every listing by SKU when the search
+// is not by identifier. s.mu is held.
+func (s *Server) searchSKUs(ids []string, byID bool) []string {
+	var skus []string
 	if byID {
 		for _, id := range ids {
-			if _, ok := s.listings[id]; ok && !slices.Contains(st.skus, id) {
-				st.skus = append(st.skus, id)
+			if _, ok := s.listings[id]; ok && !slices.Contains(skus, id) {
+				skus = append(skus, id)
 			}
 		}
-	} else {
-		for sku := range s.listings {
-			st.skus = append(st.skus, sku)
-		}
-		slices.Sort(st.skus)
+		return skus
 	}
-	s.mu.Unlock()
-	s.writeSearchPage(w, st)
+	for sku := range s.listings {
+		skus = append(skus, sku)
+	}
+	slices.Sort(skus)
+	return skus
 }
 
 // splitCSV splits comma-delimited query values, as Amazon reads them.

@@ -2,6 +2,7 @@ package amazontest
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,59 +68,109 @@ func (s *Server) handleGetOrders(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if tok := q.Get("NextToken"); tok != "" {
-		s.mu.Lock()
-		st, ok := s.pages[tok]
-		delete(s.pages, tok)
-		s.mu.Unlock()
-		if !ok || st.orderIDs == nil {
-			writeErrors(w, http.StatusBadRequest, "InvalidInput", "Invalid NextToken.")
-			return
-		}
-		s.writeOrdersPage(w, st)
+		s.continueOrders(w, tok)
 		return
 	}
+	f, bad := s.parseGetOrders(q)
+	if bad != "" {
+		writeErrors(w, http.StatusBadRequest, "InvalidInput", bad)
+		return
+	}
+	s.writeOrdersPage(w, pageState{orderIDs: s.matchOrders(f), size: f.size})
+}
+
+// continueOrders answers the next page of a getOrders result; a NextToken
+// is good for one page only, and only getOrders' own.
+func (s *Server) continueOrders(w http.ResponseWriter, tok string) {
+	s.mu.Lock()
+	st, ok := s.pages[tok]
+	delete(s.pages, tok)
+	s.mu.Unlock()
+	if !ok || st.orderIDs == nil {
+		writeErrors(w, http.StatusBadRequest, "InvalidInput", "Invalid NextToken.")
+		return
+	}
+	s.writeOrdersPage(w, st)
+}
+
+// getOrdersQuery is a first getOrders call's parameters.
+type getOrdersQuery struct {
+	// after and before bound LastUpdateDate, both included.
+	after, before time.Time
+	size          int
+	markets       []string
+	// channels are the FulfillmentChannels asked for; nil is any.
+	channels []string
+}
+
+// parseGetOrders reads a first getOrders call's parameters; "" when they
+// are good, else the InvalidInput message.
+func (s *Server) parseGetOrders(q url.Values) (getOrdersQuery, string) {
+	var f getOrdersQuery
+	var bad string
+	if f.after, f.before, bad = s.updatedWindow(q); bad != "" {
+		return f, bad
+	}
+	if f.size, bad = s.ordersPageSize(q.Get("MaxResultsPerPage")); bad != "" {
+		return f, bad
+	}
+	f.markets = strings.Split(q.Get("MarketplaceIds"), ",")
+	if channels := q.Get("FulfillmentChannels"); channels != "" {
+		f.channels = strings.Split(channels, ",")
+	}
+	return f, ""
+}
+
+// updatedWindow reads LastUpdatedAfter and LastUpdatedBefore, holding the
+// two-minute rule: a LastUpdatedBefore later than now − 2 minutes is
+// refused, and that is the window's end when none is given.
+func (s *Server) updatedWindow(q url.Values) (after, before time.Time, bad string) {
 	now := s.opts.Now()
 	after, err := time.Parse(time.RFC3339, q.Get("LastUpdatedAfter"))
 	if err != nil {
-		writeErrors(w, http.StatusBadRequest, "InvalidInput", "LastUpdatedAfter is required and must be ISO 8601.")
-		return
+		return after, before, "LastUpdatedAfter is required and must be ISO 8601."
 	}
-	before := now.Add(-visibilityDelay)
+	before = now.Add(-visibilityDelay)
 	if v := q.Get("LastUpdatedBefore"); v != "" {
 		b, err := time.Parse(time.RFC3339, v)
 		if err != nil {
-			writeErrors(w, http.StatusBadRequest, "InvalidInput", "LastUpdatedBefore must be ISO 8601.")
-			return
+			return after, before, "LastUpdatedBefore must be ISO 8601."
 		}
 		if b.After(before) {
-			writeErrors(w, http.StatusBadRequest, "InvalidInput", "LastUpdatedBefore must be at least 2 minutes before the time of the request.")
-			return
+			return after, before, "LastUpdatedBefore must be at least 2 minutes before the time of the request."
 		}
 		before = b
 	}
 	if !after.Before(before) {
-		writeErrors(w, http.StatusBadRequest, "InvalidInput", "LastUpdatedAfter must be before LastUpdatedBefore.")
-		return
+		return after, before, "LastUpdatedAfter must be before LastUpdatedBefore."
 	}
+	return after, before, ""
+}
+
+// ordersPageSize is MaxResultsPerPage (1 to 100, default 100), capped by
+// Options.OrdersPageSize to exercise paging.
+func (s *Server) ordersPageSize(v string) (int, string) {
 	size := 100
-	if v := q.Get("MaxResultsPerPage"); v != "" {
+	if v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {
-			writeErrors(w, http.StatusBadRequest, "InvalidInput", "MaxResultsPerPage must be between 1 and 100.")
-			return
+			return 0, "MaxResultsPerPage must be between 1 and 100."
 		}
 		size = n
 	}
-	size = min(size, s.opts.OrdersPageSize)
-	markets := strings.Split(q.Get("MarketplaceIds"), ",")
-	channels := q.Get("FulfillmentChannels")
+	return min(size, s.opts.OrdersPageSize), ""
+}
+
+// matchOrders is the ids of the orders a getOrders call finds, by update
+// time, then id.
+func (s *Server) matchOrders(f getOrdersQuery) []string {
 	s.mu.Lock()
 	var match []*Order
 	for _, o := range s.orders {
-		if o.LastUpdate.Before(after) || o.LastUpdate.After(before) || !slices.Contains(markets, o.MarketplaceID) {
+		if o.LastUpdate.Before(f.after) || o.LastUpdate.After(f.before) || !slices.Contains(f.markets, o.MarketplaceID) {
 			continue
 		}
-		if channels != "" && !slices.Contains(strings.Split(channels, ","), o.FulfillmentChannel) {
+		if f.channels != nil && !slices.Contains(f.channels, o.FulfillmentChannel) {
 			continue
 		}
 		match = append(match, o)
@@ -130,7 +181,7 @@ func (s *Server) handleGetOrders(w http.ResponseWriter, r *http.Request) {
 	for _, o := range match {
 		ids = append(ids, o.AmazonOrderID)
 	}
-	s.writeOrdersPage(w, pageState{orderIDs: ids, size: size})
+	return ids
 }
 
 // sortOrders orders a result by update time, then id.

@@ -96,112 +96,186 @@ func searchKey(q url.Values) string {
 func (s *Server) handleSearchOrders(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	now := s.opts.Now()
-	size := 100
+	pg, bad := s.parseSearchOrdersPage(q)
+	if bad != "" {
+		writeErrors(w, http.StatusBadRequest, "InvalidInput", bad)
+		return
+	}
+	if tok := q.Get("paginationToken"); tok != "" {
+		s.continueSearchOrders(w, q, tok, now, pg)
+		return
+	}
+	f, bad := parseSearchOrders(q, now)
+	if bad != "" {
+		writeErrors(w, http.StatusBadRequest, "InvalidInput", bad)
+		return
+	}
+	st := searchOrdersState{query: searchKey(q), orderIDs: s.searchOrderIDs(f), expires: now.Add(searchOrdersTokenLifetime)}
+	s.writeSearchOrdersPage(w, q, st, pg.size, pg.included)
+}
+
+// searchOrdersPage is what shapes every searchOrders page, the first or a
+// later one: both may change between calls.
+type searchOrdersPage struct {
+	size     int
+	included []string
+}
+
+// parseSearchOrdersPage reads maxResultsPerPage (1–100, default 100,
+// capped by Options.OrdersPageSize) and includedData; "" when they are
+// good, else the InvalidInput message.
+func (s *Server) parseSearchOrdersPage(q url.Values) (searchOrdersPage, string) {
+	pg := searchOrdersPage{size: 100}
 	if v := q.Get("maxResultsPerPage"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {
-			writeErrors(w, http.StatusBadRequest, "InvalidInput", "maxResultsPerPage must be between 1 and 100.")
-			return
+			return pg, "maxResultsPerPage must be between 1 and 100."
 		}
-		size = n
+		pg.size = n
 	}
-	size = min(size, s.opts.OrdersPageSize)
-	included := csvParam(q, "includedData")
-	for _, v := range included {
-		if !slices.Contains(includedDataValues, v) {
-			writeErrors(w, http.StatusBadRequest, "InvalidInput", "Invalid includedData value "+v+".")
-			return
-		}
-	}
-	if tok := q.Get("paginationToken"); tok != "" {
-		s.mu.Lock()
-		st, ok := s.orderSearches[tok]
-		delete(s.orderSearches, tok)
-		s.mu.Unlock()
-		switch {
-		case !ok || now.After(st.expires):
-			writeErrors(w, http.StatusBadRequest, "InvalidInput", "Invalid or expired paginationToken.")
-			return
-		case st.query != searchKey(q):
-			writeErrors(w, http.StatusBadRequest, "InvalidInput", "The parameters must be the same as those of the request that returned the paginationToken.")
-			return
-		}
-		s.writeSearchOrdersPage(w, q, st, size, included)
-		return
-	}
+	pg.size = min(pg.size, s.opts.OrdersPageSize)
+	pg.included = csvParam(q, "includedData")
+	return pg, badEnumValue(pg.included, includedDataValues, "includedData")
+}
 
-	createdAfter, updatedAfter := q.Get("createdAfter"), q.Get("lastUpdatedAfter")
-	byCreation := createdAfter != ""
+// badEnumValue is the InvalidInput message for the first of vals that is
+// not among allowed, or "" when all are.
+func badEnumValue(vals, allowed []string, name string) string {
+	for _, v := range vals {
+		if !slices.Contains(allowed, v) {
+			return "Invalid " + name + " value " + v + "."
+		}
+	}
+	return ""
+}
+
+// continueSearchOrders answers the next page of a search: a
+// paginationToken is good for one page, within its lifetime, and only
+// with the parameters of the request that returned it.
+func (s *Server) continueSearchOrders(w http.ResponseWriter, q url.Values, tok string, now time.Time, pg searchOrdersPage) {
+	s.mu.Lock()
+	st, ok := s.orderSearches[tok]
+	delete(s.orderSearches, tok)
+	s.mu.Unlock()
 	switch {
-	case byCreation == (updatedAfter != ""):
-		writeErrors(w, http.StatusBadRequest, "InvalidInput", "Exactly one of createdAfter and lastUpdatedAfter is required.")
+	case !ok || now.After(st.expires):
+		writeErrors(w, http.StatusBadRequest, "InvalidInput", "Invalid or expired paginationToken.")
 		return
-	case byCreation && (q.Has("lastUpdatedBefore")):
-		writeErrors(w, http.StatusBadRequest, "InvalidInput", "lastUpdatedBefore can not be used with createdAfter.")
+	case st.query != searchKey(q):
+		writeErrors(w, http.StatusBadRequest, "InvalidInput", "The parameters must be the same as those of the request that returned the paginationToken.")
 		return
+	}
+	s.writeSearchOrdersPage(w, q, st, pg.size, pg.included)
+}
+
+// searchOrdersQuery is what a first searchOrders call asks for.
+type searchOrdersQuery struct {
+	// byCreation windows on the creation time, else on the update time.
+	byCreation bool
+	// after and before bound the window, both included.
+	after, before time.Time
+	// markets, by and statuses filter when not empty.
+	markets, by, statuses []string
+}
+
+// searchWindowKind names the parameters of one kind of window.
+type searchWindowKind struct {
+	byCreation            bool
+	afterName, beforeName string
+}
+
+// parseSearchOrders reads a first searchOrders call's window and filters;
+// "" when they are good, else the InvalidInput message.
+func parseSearchOrders(q url.Values, now time.Time) (searchOrdersQuery, string) {
+	var f searchOrdersQuery
+	kind, bad := parseSearchWindowKind(q)
+	if bad != "" {
+		return f, bad
+	}
+	f.byCreation = kind.byCreation
+	if f.after, f.before, bad = parseSearchWindow(q, kind, now); bad != "" {
+		return f, bad
+	}
+	f.markets = csvParam(q, "marketplaceIds")
+	if len(f.markets) > maxSearchMarketplaces {
+		return f, "marketplaceIds takes at most 50 values."
+	}
+	f.by = csvParam(q, "fulfilledBy")
+	if bad := badEnumValue(f.by, fulfilledByValues, "fulfilledBy"); bad != "" {
+		return f, bad
+	}
+	f.statuses = csvParam(q, "fulfillmentStatuses")
+	return f, badEnumValue(f.statuses, fulfillmentStatusValues, "fulfillmentStatuses")
+}
+
+// parseSearchWindowKind tells which kind of window a call asks for:
+// exactly one of createdAfter and lastUpdatedAfter, and no end of the
+// other kind.
+func parseSearchWindowKind(q url.Values) (searchWindowKind, string) {
+	byCreation := q.Get("createdAfter") != ""
+	switch {
+	case byCreation == (q.Get("lastUpdatedAfter") != ""):
+		return searchWindowKind{}, "Exactly one of createdAfter and lastUpdatedAfter is required."
+	case byCreation && q.Has("lastUpdatedBefore"):
+		return searchWindowKind{}, "lastUpdatedBefore can not be used with createdAfter."
 	case !byCreation && q.Has("createdBefore"):
-		writeErrors(w, http.StatusBadRequest, "InvalidInput", "createdBefore can not be used with lastUpdatedAfter.")
-		return
+		return searchWindowKind{}, "createdBefore can not be used with lastUpdatedAfter."
 	}
-	afterName, beforeName, afterValue := "lastUpdatedAfter", "lastUpdatedBefore", updatedAfter
 	if byCreation {
-		afterName, beforeName, afterValue = "createdAfter", "createdBefore", createdAfter
+		return searchWindowKind{byCreation: true, afterName: "createdAfter", beforeName: "createdBefore"}, ""
 	}
-	after, err := time.Parse(time.RFC3339, afterValue)
+	return searchWindowKind{afterName: "lastUpdatedAfter", beforeName: "lastUpdatedBefore"}, ""
+}
+
+// parseSearchWindow reads a window's bounds, holding the two-minute rule:
+// an end later than now − 2 minutes is refused, and that is the end when
+// none is given.
+func parseSearchWindow(q url.Values, kind searchWindowKind, now time.Time) (after, before time.Time, bad string) {
+	after, err := time.Parse(time.RFC3339, q.Get(kind.afterName))
 	if err != nil {
-		writeErrors(w, http.StatusBadRequest, "InvalidInput", afterName+" must be an ISO 8601 date-time.")
-		return
+		return after, before, kind.afterName + " must be an ISO 8601 date-time."
 	}
 	latest := now.Add(-visibilityDelay)
-	before := latest
-	if v := q.Get(beforeName); v != "" {
+	before = latest
+	if v := q.Get(kind.beforeName); v != "" {
 		b, err := time.Parse(time.RFC3339, v)
 		switch {
 		case err != nil:
-			writeErrors(w, http.StatusBadRequest, "InvalidInput", beforeName+" must be an ISO 8601 date-time.")
-			return
+			return after, before, kind.beforeName + " must be an ISO 8601 date-time."
 		case b.After(latest):
-			writeErrors(w, http.StatusBadRequest, "InvalidInput", beforeName+" must be at least two minutes before the time of the request.")
-			return
+			return after, before, kind.beforeName + " must be at least two minutes before the time of the request."
 		case b.Before(after):
-			writeErrors(w, http.StatusBadRequest, "InvalidInput", beforeName+" must be equal to or after "+afterName+".")
-			return
+			return after, before, kind.beforeName + " must be equal to or after " + kind.afterName + "."
 		}
 		before = b
 	}
-	markets := csvParam(q, "marketplaceIds")
-	if len(markets) > maxSearchMarketplaces {
-		writeErrors(w, http.StatusBadRequest, "InvalidInput", "marketplaceIds takes at most 50 values.")
-		return
-	}
-	by := csvParam(q, "fulfilledBy")
-	for _, v := range by {
-		if !slices.Contains(fulfilledByValues, v) {
-			writeErrors(w, http.StatusBadRequest, "InvalidInput", "Invalid fulfilledBy value "+v+".")
-			return
-		}
-	}
-	statuses := csvParam(q, "fulfillmentStatuses")
-	for _, v := range statuses {
-		if !slices.Contains(fulfillmentStatusValues, v) {
-			writeErrors(w, http.StatusBadRequest, "InvalidInput", "Invalid fulfillmentStatuses value "+v+".")
-			return
-		}
-	}
+	return after, before, ""
+}
 
+// matches tells whether o is in the window and passes the filters.
+func (f *searchOrdersQuery) matches(o *Order) bool {
+	at := o.LastUpdate
+	if f.byCreation {
+		at = o.Created
+	}
+	switch {
+	case at.Before(f.after) || at.After(f.before):
+	case len(f.markets) > 0 && !slices.Contains(f.markets, o.MarketplaceID):
+	case len(f.by) > 0 && !slices.Contains(f.by, fulfilledBy(o)):
+	case len(f.statuses) > 0 && !slices.Contains(f.statuses, statusV2026(o.Status)):
+	default:
+		return true
+	}
+	return false
+}
+
+// searchOrderIDs is the ids of the orders a search finds, by update time,
+// then id.
+func (s *Server) searchOrderIDs(f searchOrdersQuery) []string {
 	s.mu.Lock()
 	var match []*Order
 	for _, o := range s.orders {
-		at := o.LastUpdate
-		if byCreation {
-			at = o.Created
-		}
-		switch {
-		case at.Before(after) || at.After(before):
-		case len(markets) > 0 && !slices.Contains(markets, o.MarketplaceID):
-		case len(by) > 0 && !slices.Contains(by, fulfilledBy(o)):
-		case len(statuses) > 0 && !slices.Contains(statuses, statusV2026(o.Status)):
-		default:
+		if f.matches(o) {
 			match = append(match, o)
 		}
 	}
@@ -211,8 +285,7 @@ func (s *Server) handleSearchOrders(w http.ResponseWriter, r *http.Request) {
 	for _, o := range match {
 		ids = append(ids, o.AmazonOrderID)
 	}
-	st := searchOrdersState{query: searchKey(q), orderIDs: ids, expires: now.Add(searchOrdersTokenLifetime)}
-	s.writeSearchOrdersPage(w, q, st, size, included)
+	return ids
 }
 
 func (s *Server) writeSearchOrdersPage(w http.ResponseWriter, q url.Values, st searchOrdersState, size int, included []string) {
@@ -283,11 +356,9 @@ func orderJSON2026(o *Order, fulfillment bool) map[string]any {
 // and the datasets includedData names.
 func (s *Server) handleGetOrder2026(w http.ResponseWriter, r *http.Request) {
 	included := csvParam(r.URL.Query(), "includedData")
-	for _, v := range included {
-		if !slices.Contains(includedDataValues, v) {
-			writeErrors(w, http.StatusBadRequest, "InvalidInput", "Invalid includedData value "+v+".")
-			return
-		}
+	if bad := badEnumValue(included, includedDataValues, "includedData"); bad != "" {
+		writeErrors(w, http.StatusBadRequest, "InvalidInput", bad)
+		return
 	}
 	s.mu.Lock()
 	o, ok := s.orders[r.PathValue("id")]

@@ -101,88 +101,122 @@ func writeAWSJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// sqsInput is the request body of every action the fake serves, each
+// reading its own fields.
+type sqsInput struct {
+	QueueURL            string `json:"QueueUrl"`
+	MaxNumberOfMessages int    `json:"MaxNumberOfMessages"`
+	WaitTimeSeconds     int    `json:"WaitTimeSeconds"`
+	ReceiptHandle       string `json:"ReceiptHandle"`
+	MessageBody         string `json:"MessageBody"`
+	Entries             []struct {
+		ID            string `json:"Id"`
+		ReceiptHandle string `json:"ReceiptHandle"`
+	} `json:"Entries"`
+}
+
 func (s *Server) handleSQS(w http.ResponseWriter, r *http.Request) {
-	target := r.Header.Get("X-Amz-Target")
-	action, ok := strings.CutPrefix(target, "AmazonSQS.")
+	action, in, ok := s.readSQSRequest(w, r)
 	if !ok {
-		writeAWSError(w, http.StatusBadRequest, "UnknownOperationException", "X-Amz-Target must name an AmazonSQS operation.")
-		return
-	}
-	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-amz-json-1.0") {
-		writeAWSError(w, http.StatusBadRequest, "InvalidParameterValue", "Content-Type must be application/x-amz-json-1.0.")
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err != nil {
-		writeAWSError(w, http.StatusBadRequest, "InvalidParameterValue", "unreadable body")
-		return
-	}
-	if msg := s.verifySigV4(r, body); msg != "" {
-		writeAWSError(w, http.StatusForbidden, "SignatureDoesNotMatch", msg)
-		return
-	}
-	var in struct {
-		QueueURL            string `json:"QueueUrl"`
-		MaxNumberOfMessages int    `json:"MaxNumberOfMessages"`
-		WaitTimeSeconds     int    `json:"WaitTimeSeconds"`
-		ReceiptHandle       string `json:"ReceiptHandle"`
-		MessageBody         string `json:"MessageBody"`
-		Entries             []struct {
-			ID            string `json:"Id"`
-			ReceiptHandle string `json:"ReceiptHandle"`
-		} `json:"Entries"`
-	}
-	if err := json.Unmarshal(body, &in); err != nil {
-		writeAWSError(w, http.StatusBadRequest, "InvalidParameterValue", "body is not JSON")
-		return
-	}
-	if in.QueueURL != s.queue.url {
-		writeAWSError(w, http.StatusBadRequest, "QueueDoesNotExist", "The specified queue does not exist.")
 		return
 	}
 	switch action {
 	case "SendMessage":
-		if in.MessageBody == "" {
-			writeAWSError(w, http.StatusBadRequest, "MissingParameter", "MessageBody is required.")
-			return
-		}
-		id := s.SendMessage(in.MessageBody)
-		writeAWSJSON(w, map[string]string{"MessageId": id, "MD5OfMessageBody": md5Hex(in.MessageBody)})
+		s.sqsSendMessage(w, in)
 	case "ReceiveMessage":
-		n := in.MaxNumberOfMessages
-		if n == 0 {
-			n = 1
-		}
-		if n < 1 || n > 10 || in.WaitTimeSeconds < 0 || in.WaitTimeSeconds > 20 {
-			writeAWSError(w, http.StatusBadRequest, "InvalidParameterValue", "MaxNumberOfMessages must be 1-10 and WaitTimeSeconds 0-20.")
-			return
-		}
-		msgs := s.receive(r, n, time.Duration(in.WaitTimeSeconds)*time.Second)
-		writeAWSJSON(w, map[string]any{"Messages": msgs})
+		s.sqsReceiveMessage(w, r, in)
 	case "DeleteMessage":
-		if !s.deleteMessage(in.ReceiptHandle) {
-			writeAWSError(w, http.StatusBadRequest, "ReceiptHandleIsInvalid", "The input receipt handle is invalid.")
-			return
-		}
-		writeAWSJSON(w, map[string]any{})
+		s.sqsDeleteMessage(w, in)
 	case "DeleteMessageBatch":
-		if len(in.Entries) == 0 || len(in.Entries) > 10 {
-			writeAWSError(w, http.StatusBadRequest, "EmptyBatchRequest", "A batch holds 1 to 10 entries.")
-			return
-		}
-		ok := []map[string]string{}
-		failed := []map[string]any{}
-		for _, e := range in.Entries {
-			if s.deleteMessage(e.ReceiptHandle) {
-				ok = append(ok, map[string]string{"Id": e.ID})
-			} else {
-				failed = append(failed, map[string]any{"Id": e.ID, "Code": "ReceiptHandleIsInvalid", "Message": "The input receipt handle is invalid.", "SenderFault": true})
-			}
-		}
-		writeAWSJSON(w, map[string]any{"Successful": ok, "Failed": failed})
+		s.sqsDeleteMessageBatch(w, in)
 	default:
 		writeAWSError(w, http.StatusBadRequest, "UnsupportedOperation", action+" is not supported by this fake.")
 	}
+}
+
+// readSQSRequest checks what every action shares (the target, the
+// content type, SigV4 over the body, the queue) and reads the action and
+// its input; when it answers false it has written the error.
+func (s *Server) readSQSRequest(w http.ResponseWriter, r *http.Request) (string, *sqsInput, bool) {
+	action, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "AmazonSQS.")
+	if !ok {
+		writeAWSError(w, http.StatusBadRequest, "UnknownOperationException", "X-Amz-Target must name an AmazonSQS operation.")
+		return "", nil, false
+	}
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-amz-json-1.0") {
+		writeAWSError(w, http.StatusBadRequest, "InvalidParameterValue", "Content-Type must be application/x-amz-json-1.0.")
+		return "", nil, false
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		writeAWSError(w, http.StatusBadRequest, "InvalidParameterValue", "unreadable body")
+		return "", nil, false
+	}
+	if msg := s.verifySigV4(r, body); msg != "" {
+		writeAWSError(w, http.StatusForbidden, "SignatureDoesNotMatch", msg)
+		return "", nil, false
+	}
+	var in sqsInput
+	if err := json.Unmarshal(body, &in); err != nil {
+		writeAWSError(w, http.StatusBadRequest, "InvalidParameterValue", "body is not JSON")
+		return "", nil, false
+	}
+	if in.QueueURL != s.queue.url {
+		writeAWSError(w, http.StatusBadRequest, "QueueDoesNotExist", "The specified queue does not exist.")
+		return "", nil, false
+	}
+	return action, &in, true
+}
+
+func (s *Server) sqsSendMessage(w http.ResponseWriter, in *sqsInput) {
+	if in.MessageBody == "" {
+		writeAWSError(w, http.StatusBadRequest, "MissingParameter", "MessageBody is required.")
+		return
+	}
+	id := s.SendMessage(in.MessageBody)
+	writeAWSJSON(w, map[string]string{"MessageId": id, "MD5OfMessageBody": md5Hex(in.MessageBody)})
+}
+
+// sqsReceiveMessage takes up to MaxNumberOfMessages (default 1, at most
+// 10), long polling up to WaitTimeSeconds (at most 20).
+func (s *Server) sqsReceiveMessage(w http.ResponseWriter, r *http.Request, in *sqsInput) {
+	n := in.MaxNumberOfMessages
+	if n == 0 {
+		n = 1
+	}
+	if n < 1 || n > 10 || in.WaitTimeSeconds < 0 || in.WaitTimeSeconds > 20 {
+		writeAWSError(w, http.StatusBadRequest, "InvalidParameterValue", "MaxNumberOfMessages must be 1-10 and WaitTimeSeconds 0-20.")
+		return
+	}
+	msgs := s.receive(r, n, time.Duration(in.WaitTimeSeconds)*time.Second)
+	writeAWSJSON(w, map[string]any{"Messages": msgs})
+}
+
+func (s *Server) sqsDeleteMessage(w http.ResponseWriter, in *sqsInput) {
+	if !s.deleteMessage(in.ReceiptHandle) {
+		writeAWSError(w, http.StatusBadRequest, "ReceiptHandleIsInvalid", "The input receipt handle is invalid.")
+		return
+	}
+	writeAWSJSON(w, map[string]any{})
+}
+
+// sqsDeleteMessageBatch deletes 1 to 10 messages, answering each entry's
+// outcome apart, as SQS does.
+func (s *Server) sqsDeleteMessageBatch(w http.ResponseWriter, in *sqsInput) {
+	if len(in.Entries) == 0 || len(in.Entries) > 10 {
+		writeAWSError(w, http.StatusBadRequest, "EmptyBatchRequest", "A batch holds 1 to 10 entries.")
+		return
+	}
+	ok := []map[string]string{}
+	failed := []map[string]any{}
+	for _, e := range in.Entries {
+		if s.deleteMessage(e.ReceiptHandle) {
+			ok = append(ok, map[string]string{"Id": e.ID})
+		} else {
+			failed = append(failed, map[string]any{"Id": e.ID, "Code": "ReceiptHandleIsInvalid", "Message": "The input receipt handle is invalid.", "SenderFault": true})
+		}
+	}
+	writeAWSJSON(w, map[string]any{"Successful": ok, "Failed": failed})
 }
 
 // receive takes up to n visible messages, waiting up to wait for the first.

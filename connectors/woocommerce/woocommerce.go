@@ -199,6 +199,13 @@ func New(deps connectors.Deps, s *Settings, cred Credentials) (*Connector, error
 	return c, nil
 }
 
+// Format prints the connector as its kind and store, whatever the verb:
+// fmt does not call String on unexported fields, so a %+v of the struct
+// would print the credentials it holds.
+func (c *Connector) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "woocommerce.Connector{%s}", c.base)
+}
+
 // Kind implements connectors.Connector.
 func (c *Connector) Kind() string { return Kind }
 

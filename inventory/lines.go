@@ -215,19 +215,41 @@ func (l *Ledger) ApplyLines(ctx context.Context, lines []LineState) ([]LineResul
 // returns the rest of the reply. Per line: a status letter; unless 'u', the
 // line's location's figures after, "onhand,reserved"; when the location is
 // not given (the one the line asked for), "=<byte length>:<location>"; ";".
+// It is on the hot path (once per line): the parts are cut in place, never
+// split into new strings.
 func decodeLineReply(reply, given string) (LineResult, string, error) {
-	bad := func() (LineResult, string, error) {
-		show := reply
-		if len(show) > 80 {
-			show = show[:80] + "…"
-		}
-		return LineResult{}, "", fmt.Errorf("unexpected script reply %q", show)
-	}
 	if reply == "" {
-		return bad()
+		return LineResult{}, "", badLineReply(reply)
 	}
 	var r LineResult
-	code, rest := reply[0], reply[1:]
+	ok := r.setStatus(reply[0])
+	if !ok {
+		return LineResult{}, "", badLineReply(reply)
+	}
+	rest := reply[1:]
+	if reply[0] != 'u' { // an unknown SKU has no figures to report
+		if r.Available, rest, ok = cutLineFigures(rest); !ok {
+			return LineResult{}, "", badLineReply(reply)
+		}
+		if r.Available < 0 {
+			r.Oversold = -r.Available
+		}
+	}
+	r.Location = given
+	if strings.HasPrefix(rest, "=") { // the location the script chose
+		if r.Location, rest, ok = cutChosenLocation(rest); !ok {
+			return LineResult{}, "", badLineReply(reply)
+		}
+	}
+	if !strings.HasPrefix(rest, ";") || r.Location == "" {
+		return LineResult{}, "", badLineReply(reply)
+	}
+	return r, rest[1:], nil
+}
+
+// setStatus records what line.lua's status letter says the line did;
+// false for a letter the script never sends.
+func (r *LineResult) setStatus(code byte) bool {
 	switch code {
 	case 'a':
 		r.Applied = true
@@ -247,41 +269,50 @@ func decodeLineReply(reply, given string) (LineResult, string, error) {
 	case 'u':
 		r.Ignored = IgnoredUnknownSKU
 	default:
-		return bad()
+		return false
 	}
-	if code != 'u' {
-		comma := strings.IndexByte(rest, ',')
-		end := strings.IndexAny(rest, ";=")
-		if comma < 0 || end < comma {
-			return bad()
-		}
-		h, err1 := parseStoredInt(rest[:comma])
-		res, err2 := parseStoredInt(rest[comma+1 : end])
-		if err1 != nil || err2 != nil {
-			return bad()
-		}
-		r.Available = h - res
-		if r.Available < 0 {
-			r.Oversold = -r.Available
-		}
-		rest = rest[end:]
+	return true
+}
+
+// cutLineFigures cuts "onhand,reserved" off the front of rest and returns
+// what is available, and the rest from the ';' or '=' that ends them.
+func cutLineFigures(rest string) (available int64, after string, ok bool) {
+	comma := strings.IndexByte(rest, ',')
+	end := strings.IndexAny(rest, ";=")
+	if comma < 0 || end < comma {
+		return 0, "", false
 	}
-	r.Location = given
-	if strings.HasPrefix(rest, "=") {
-		colon := strings.IndexByte(rest, ':')
-		if colon < 0 {
-			return bad()
-		}
-		n, err := strconv.Atoi(rest[1:colon])
-		if err != nil || n <= 0 || n > len(rest)-colon-1 {
-			return bad()
-		}
-		r.Location, rest = rest[colon+1:colon+1+n], rest[colon+1+n:]
+	h, err1 := parseStoredInt(rest[:comma])
+	res, err2 := parseStoredInt(rest[comma+1 : end])
+	if err1 != nil || err2 != nil {
+		return 0, "", false
 	}
-	if !strings.HasPrefix(rest, ";") || r.Location == "" {
-		return bad()
+	return h - res, rest[end:], true
+}
+
+// cutChosenLocation cuts "=<byte length>:<location>", the location the
+// script chose for a line that gave none, off the front of rest. A byte
+// length, not a terminator, as a location may hold any byte.
+func cutChosenLocation(rest string) (location, after string, ok bool) {
+	colon := strings.IndexByte(rest, ':')
+	if colon < 0 {
+		return "", "", false
 	}
-	return r, rest[1:], nil
+	n, err := strconv.Atoi(rest[1:colon])
+	if err != nil || n <= 0 || n > len(rest)-colon-1 {
+		return "", "", false
+	}
+	return rest[colon+1 : colon+1+n], rest[colon+1+n:], true
+}
+
+// badLineReply is the error for a reply line.lua never sends, showing its
+// start (a batch's reply can be long).
+func badLineReply(reply string) error {
+	show := reply
+	if len(show) > 80 {
+		show = show[:80] + "…"
+	}
+	return fmt.Errorf("unexpected script reply %q", show)
 }
 
 // indexOrders records which SKU each line of an order is on, so Lines can

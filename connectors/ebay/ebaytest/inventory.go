@@ -319,97 +319,149 @@ func (s *Server) handleBulkUpdate(w http.ResponseWriter, r *http.Request) {
 // bulkUpdateItem applies one request of a bulk update and returns its
 // entries. s.mu is held.
 func (s *Server) bulkUpdateItem(rq bulkRequestItem) []bulkResponse {
-	invalid := func(msg string) Error {
-		return Error{ErrorID: 25709, Domain: "API_INVENTORY", Category: "REQUEST", Message: "Invalid value for " + msg}
+	u := s.checkBulkItem(rq)
+	var entries []bulkResponse
+	if len(rq.Offers) == 0 {
+		entries = append(entries, s.bulkEntry(&u, nil))
 	}
-	// A refusal of the request as a whole: every entry says it.
-	var whole *Error
-	var shipTo *int64
+	for i := range rq.Offers {
+		entries = append(entries, s.bulkEntry(&u, &rq.Offers[i]))
+	}
+	s.applyBulkItem(&u, entries)
+	return entries
+}
+
+// bulkItemUpdate is one request of a bulk update with what the fake knows
+// of its SKU, read before anything of it is applied.
+type bulkItemUpdate struct {
+	rq bulkRequestItem
+	// shipTo is the inventory item's new quantity, if the request sets it.
+	shipTo *int64
+	// whole is a refusal of the request as a whole: every entry says it.
+	whole *Error
+	// fail is FailItem's failure of the SKU, if failing.
+	fail    ItemFailure
+	failing bool
+	// it is the SKU's inventory item, if known.
+	it    *inventoryItem
+	known bool
+	// today is the UTC day the revisions are counted in; overBudget says
+	// the SKU has no revision left in it.
+	today      string
+	overBudget bool
+}
+
+// checkBulkItem reads what the outcome of a request's entries depends on.
+// s.mu is held.
+func (s *Server) checkBulkItem(rq bulkRequestItem) bulkItemUpdate {
+	u := bulkItemUpdate{rq: rq}
 	if rq.ShipToLocationAvailability != nil {
-		shipTo = rq.ShipToLocationAvailability.Quantity
+		u.shipTo = rq.ShipToLocationAvailability.Quantity
 	}
+	u.whole = wholeBulkItemError(rq, u.shipTo)
+	u.fail, u.failing = s.fail[rq.SKU]
+	u.it, u.known = s.items[rq.SKU]
+	u.today = s.opts.Now().UTC().Format("2006-01-02")
+	u.overBudget = u.known && s.opts.RevisionsPerDay > 0 && u.it.day == u.today && u.it.dayRevisions >= s.opts.RevisionsPerDay
+	return u
+}
+
+// wholeBulkItemError is what makes a request invalid as a whole, or nil:
+// a negative quantity, then nothing to update, then the last offer named
+// twice.
+func wholeBulkItemError(rq bulkRequestItem, shipTo *int64) *Error {
+	var whole *Error
 	seen := map[string]bool{}
 	for _, o := range rq.Offers {
 		if seen[o.OfferID] {
-			e := invalid("offerId. Offer " + o.OfferID + " is given more than once.")
+			e := invalidValue("offerId. Offer " + o.OfferID + " is given more than once.")
 			whole = &e
 		}
 		seen[o.OfferID] = true
 	}
 	switch {
 	case shipTo != nil && *shipTo < 0:
-		e := invalid("quantity. The quantity must be 0 or more.")
+		e := invalidValue("quantity. The quantity must be 0 or more.")
 		whole = &e
 	case shipTo == nil && len(rq.Offers) == 0:
-		e := invalid("requests. Nothing to update for SKU " + rq.SKU + ".")
+		e := invalidValue("requests. Nothing to update for SKU " + rq.SKU + ".")
 		whole = &e
 	}
-	fail, failing := s.fail[rq.SKU]
-	it, known := s.items[rq.SKU]
-	today := s.opts.Now().UTC().Format("2006-01-02")
-	overBudget := known && s.opts.RevisionsPerDay > 0 && it.day == today && it.dayRevisions >= s.opts.RevisionsPerDay
-	entry := func(o *bulkRequestOffer) bulkResponse {
-		e := bulkResponse{StatusCode: http.StatusOK, SKU: rq.SKU}
-		if o != nil {
-			e.OfferID = o.OfferID
-		}
-		refuse := func(status int, er Error) bulkResponse {
-			e.StatusCode, e.Errors = status, []Error{er}
-			return e
-		}
-		switch {
-		case whole != nil:
-			return refuse(http.StatusBadRequest, *whole)
-		case o != nil && o.AvailableQuantity == nil && o.Price == nil:
-			return refuse(http.StatusBadRequest, invalid("offers. Either availableQuantity or price is required."))
-		case o != nil && o.AvailableQuantity != nil && *o.AvailableQuantity < 0:
-			return refuse(http.StatusBadRequest, invalid("availableQuantity. The quantity must be 0 or more."))
-		case failing:
-			return refuse(fail.Status, Error{ErrorID: fail.ErrorID, Domain: "API_INVENTORY", Category: "REQUEST", Message: fail.Message})
-		case !known:
-			return refuse(http.StatusNotFound, Error{ErrorID: 25710, Domain: "API_INVENTORY", Category: "REQUEST",
-				Message: "We didn't find the resource/entity you are requesting."})
-		case overBudget:
-			return refuse(http.StatusBadRequest, Error{ErrorID: 25002, Domain: "API_INVENTORY", Category: "REQUEST",
-				Message: "A user error has occurred. This listing has been revised the maximum number of times today."})
-		}
-		if o != nil {
-			if of, ok := s.offers[o.OfferID]; !ok || of.sku != rq.SKU {
-				return refuse(http.StatusNotFound, Error{ErrorID: 25713, Domain: "API_INVENTORY", Category: "REQUEST",
-					Message: "This Offer is not available."})
-			}
-		}
-		return e
+	return whole
+}
+
+// invalidValue is eBay's 25709 error, "Invalid value for " what.
+func invalidValue(msg string) Error {
+	return Error{ErrorID: 25709, Domain: "API_INVENTORY", Category: "REQUEST", Message: "Invalid value for " + msg}
+}
+
+// bulkEntry is the response entry of one offer of a request, or of the
+// SKU when the request names no offer (o nil). s.mu is held.
+func (s *Server) bulkEntry(u *bulkItemUpdate, o *bulkRequestOffer) bulkResponse {
+	e := bulkResponse{StatusCode: http.StatusOK, SKU: u.rq.SKU}
+	if o != nil {
+		e.OfferID = o.OfferID
 	}
-	var entries []bulkResponse
-	if len(rq.Offers) == 0 {
-		entries = append(entries, entry(nil))
+	if status, er, refused := s.bulkRefusal(u, o); refused {
+		e.StatusCode, e.Errors = status, []Error{er}
 	}
-	for i := range rq.Offers {
-		entries = append(entries, entry(&rq.Offers[i]))
+	return e
+}
+
+// bulkRefusal is why an entry fails, the first reason in eBay's order of
+// checks, or false when it succeeds. s.mu is held.
+func (s *Server) bulkRefusal(u *bulkItemUpdate, o *bulkRequestOffer) (int, Error, bool) {
+	switch {
+	case u.whole != nil:
+		return http.StatusBadRequest, *u.whole, true
+	case o != nil && o.AvailableQuantity == nil && o.Price == nil:
+		return http.StatusBadRequest, invalidValue("offers. Either availableQuantity or price is required."), true
+	case o != nil && o.AvailableQuantity != nil && *o.AvailableQuantity < 0:
+		return http.StatusBadRequest, invalidValue("availableQuantity. The quantity must be 0 or more."), true
+	case u.failing:
+		return u.fail.Status, Error{ErrorID: u.fail.ErrorID, Domain: "API_INVENTORY", Category: "REQUEST", Message: u.fail.Message}, true
+	case !u.known:
+		return http.StatusNotFound, Error{ErrorID: 25710, Domain: "API_INVENTORY", Category: "REQUEST",
+			Message: "We didn't find the resource/entity you are requesting."}, true
+	case u.overBudget:
+		return http.StatusBadRequest, Error{ErrorID: 25002, Domain: "API_INVENTORY", Category: "REQUEST",
+			Message: "A user error has occurred. This listing has been revised the maximum number of times today."}, true
 	}
-	// Apply what succeeded.
+	if o != nil {
+		if of, ok := s.offers[o.OfferID]; !ok || of.sku != u.rq.SKU {
+			return http.StatusNotFound, Error{ErrorID: 25713, Domain: "API_INVENTORY", Category: "REQUEST",
+				Message: "This Offer is not available."}, true
+		}
+	}
+	return 0, Error{}, false
+}
+
+// applyBulkItem applies what succeeded: each such offer's quantity, and
+// when any entry did, the inventory item's quantity and one revision of
+// its day. s.mu is held.
+func (s *Server) applyBulkItem(u *bulkItemUpdate, entries []bulkResponse) {
 	okAny := false
 	for i, e := range entries {
 		if e.StatusCode != http.StatusOK {
 			continue
 		}
 		okAny = true
-		if len(rq.Offers) > 0 && rq.Offers[i].AvailableQuantity != nil {
-			s.offers[rq.Offers[i].OfferID].quantity = *rq.Offers[i].AvailableQuantity
+		if len(u.rq.Offers) > 0 && u.rq.Offers[i].AvailableQuantity != nil {
+			s.offers[u.rq.Offers[i].OfferID].quantity = *u.rq.Offers[i].AvailableQuantity
 		}
 	}
-	if okAny && known {
-		if shipTo != nil {
-			it.quantity = *shipTo
-		}
-		it.revisions++
-		if it.day != today {
-			it.day, it.dayRevisions = today, 0
-		}
-		it.dayRevisions++
+	if !okAny || !u.known {
+		return
 	}
-	return entries
+	it := u.it
+	if u.shipTo != nil {
+		it.quantity = *u.shipTo
+	}
+	it.revisions++
+	if it.day != u.today {
+		it.day, it.dayRevisions = u.today, 0
+	}
+	it.dayRevisions++
 }
 
 // FailRead makes bulk_get_inventory_item answer f in the entry of sku: for

@@ -218,33 +218,67 @@ func parseDateRange(name, v string, now time.Time) (from, to time.Time, ferr *fi
 // are left out, as eBay leaves them out of getOrders; getOrder returns
 // them.
 func (s *Server) handleGetOrders(w http.ResponseWriter, r *http.Request) {
+	q, bad := s.parseGetOrders(r)
+	if bad != nil {
+		writeErrors(w, http.StatusBadRequest, *bad)
+		return
+	}
+	page, total := s.ordersPage(q)
+	resp := map[string]any{
+		"href":   s.srv.URL + r.URL.RequestURI(),
+		"total":  total,
+		"limit":  q.limit,
+		"offset": q.offset,
+		"orders": page,
+	}
+	if q.offset+q.limit < total {
+		resp["next"] = s.ordersLink(r, q.offset+q.limit)
+	}
+	if q.offset > 0 {
+		resp["prev"] = s.ordersLink(r, max(q.offset-q.limit, 0))
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// getOrdersQuery is a getOrders call's parameters.
+type getOrdersQuery struct {
+	filter        *orderFilter
+	limit, offset int
+}
+
+// parseGetOrders reads a getOrders call's parameters, or the error eBay
+// answers (400) for the first one it refuses.
+func (s *Server) parseGetOrders(r *http.Request) (getOrdersQuery, *Error) {
 	// eBay wants the filter's brackets, braces and bar percent-encoded.
 	if strings.ContainsAny(r.URL.RawQuery, "[]{}|") {
-		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 30800, Domain: "API_FULFILLMENT", Category: "REQUEST",
-			Message: "Invalid filter value. The filter value must be URL encoded."})
-		return
+		return getOrdersQuery{}, &Error{ErrorID: 30800, Domain: "API_FULFILLMENT", Category: "REQUEST",
+			Message: "Invalid filter value. The filter value must be URL encoded."}
 	}
 	q := r.URL.Query()
 	filter, ferr := parseOrderFilter(q.Get("filter"), s.opts.Now())
 	if ferr != nil {
-		writeErrors(w, http.StatusBadRequest, Error{ErrorID: ferr.id, Domain: "API_FULFILLMENT", Category: "REQUEST", Message: ferr.msg})
-		return
+		return getOrdersQuery{}, &Error{ErrorID: ferr.id, Domain: "API_FULFILLMENT", Category: "REQUEST", Message: ferr.msg}
 	}
 	limit, offset, bad := paging(q, 50, maxOrdersLimit)
 	switch bad {
 	case "limit":
-		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 31100, Domain: "API_FULFILLMENT", Category: "REQUEST",
-			Message: "Invalid limit: " + q.Get("limit")})
-		return
+		return getOrdersQuery{}, &Error{ErrorID: 31100, Domain: "API_FULFILLMENT", Category: "REQUEST",
+			Message: "Invalid limit: " + q.Get("limit")}
 	case "offset":
-		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 31000, Domain: "API_FULFILLMENT", Category: "REQUEST",
-			Message: "Invalid offset: " + q.Get("offset")})
-		return
+		return getOrdersQuery{}, &Error{ErrorID: 31000, Domain: "API_FULFILLMENT", Category: "REQUEST",
+			Message: "Invalid offset: " + q.Get("offset")}
 	}
+	return getOrdersQuery{filter: filter, limit: limit, offset: offset}, nil
+}
+
+// ordersPage is the page of matching orders q asks for, newest first as
+// eBay answers, and how many match. Orders awaiting payment are left out.
+func (s *Server) ordersPage(q getOrdersQuery) ([]map[string]any, int) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	var match []*Order
 	for _, o := range s.orders {
-		if o.OrderPaymentStatus != "PENDING" && filter.match(o) {
+		if o.OrderPaymentStatus != "PENDING" && q.filter.match(o) {
 			match = append(match, o)
 		}
 	}
@@ -254,33 +288,21 @@ func (s *Server) handleGetOrders(w http.ResponseWriter, r *http.Request) {
 		}
 		return match[i].OrderID < match[j].OrderID
 	})
-	total := len(match)
 	page := []map[string]any{}
-	for i := offset; i < total && i < offset+limit; i++ {
+	for i := q.offset; i < len(match) && i < q.offset+q.limit; i++ {
 		page = append(page, match[i].json())
 	}
-	s.mu.Unlock()
-	resp := map[string]any{
-		"href":   s.srv.URL + r.URL.RequestURI(),
-		"total":  total,
-		"limit":  limit,
-		"offset": offset,
-		"orders": page,
-	}
-	link := func(off int) string {
-		u := *r.URL
-		nq := r.URL.Query()
-		nq.Set("offset", strconv.Itoa(off))
-		u.RawQuery = nq.Encode()
-		return s.srv.URL + u.RequestURI()
-	}
-	if offset+limit < total {
-		resp["next"] = link(offset + limit)
-	}
-	if offset > 0 {
-		resp["prev"] = link(max(offset-limit, 0))
-	}
-	writeJSON(w, http.StatusOK, resp)
+	return page, len(match)
+}
+
+// ordersLink is the URL of the request's page at offset off: the same
+// parameters, re-encoded.
+func (s *Server) ordersLink(r *http.Request, off int) string {
+	u := *r.URL
+	nq := r.URL.Query()
+	nq.Set("offset", strconv.Itoa(off))
+	u.RawQuery = nq.Encode()
+	return s.srv.URL + u.RequestURI()
 }
 
 // handleGetOrder is GET /sell/fulfillment/v1/order/{orderId}.

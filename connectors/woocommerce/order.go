@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/shelfsync/shelfsync/connectors"
 )
@@ -327,13 +326,4 @@ func addCapped(a, b int64) int64 {
 		return 2 * MaxQuantity
 	}
 	return a + b
-}
-
-// orderVersion is the version an order would carry, for logs (zero if
-// unreadable).
-func orderVersion(o *wcOrder) time.Time {
-	if !o.DateModifiedGMT.t.IsZero() {
-		return o.DateModifiedGMT.t
-	}
-	return o.DateCreatedGMT.t
 }

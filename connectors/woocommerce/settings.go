@@ -76,7 +76,7 @@ func (s *Settings) Defaults() {
 
 // Problem is one thing wrong with the settings or credentials: where,
 // as a YAML path relative to the channel ("woocommerce.url",
-// "credentials.consumer_key"), and what. It never quotes a secret.
+// "credentials.client_id"), and what. It never quotes a secret.
 type Problem struct {
 	Path string
 	Msg  string

@@ -99,7 +99,7 @@ func TestCredentialsValidate(t *testing.T) {
 	for _, p := range ps {
 		paths = append(paths, p.Path)
 	}
-	if strings.Join(paths, ",") != "credentials.consumer_key,credentials.consumer_secret,webhook.secrets" {
+	if strings.Join(paths, ",") != "credentials.client_id,credentials.client_secret,webhook.secrets" {
 		t.Fatalf("problems %v", ps)
 	}
 	if ps := c.Validate(true); len(ps) != 2 {
@@ -122,7 +122,7 @@ func TestNew(t *testing.T) {
 	if _, err := New(deps, &Settings{URL: "http://shop.example.com"}, good); err == nil || !strings.Contains(err.Error(), "woocommerce.url") {
 		t.Fatalf("plain http: %v", err)
 	}
-	if _, err := New(deps, &Settings{URL: "https://shop.example.com"}, Credentials{}); err == nil || !strings.Contains(err.Error(), "credentials.consumer_key") {
+	if _, err := New(deps, &Settings{URL: "https://shop.example.com"}, Credentials{}); err == nil || !strings.Contains(err.Error(), "credentials.client_id") {
 		t.Fatalf("no key: %v", err)
 	}
 	noHTTP := deps

@@ -20,20 +20,24 @@ const Kind = "woocommerce"
 // Registration: NOT DONE YET. The registry is being reworked so that a
 // kind registers its settings type with its factory; until that lands
 // this package registers nothing (no init) and connectors/all does not
-// import it. What will be registered:
+// import it. What will be registered, once, from init:
 //
 //	kind        "woocommerce" (Kind)
 //	settings    *Settings: decoded strictly from the channel's
-//	            `woocommerce:` block, then Defaults(), then Validate()
-//	            (problems carry paths relative to the channel:
-//	            woocommerce.url, woocommerce.statuses.shipped…)
-//	credentials Credentials{ConsumerKey, ConsumerSecret, WebhookSecrets}
-//	            from the channel's credentials and webhook.secrets;
-//	            Credentials.Validate(webhook disabled?) names their paths
-//	factory     func(deps) → New(deps, settings, credentials)
-//	normalizer  Normalize (connectors.RegisterNormalizer(Kind, Normalize))
+//	            `woocommerce:` block, then Defaults(), then the checks of
+//	            Settings.Validate and Credentials.Validate (problems carry
+//	            paths relative to the channel: woocommerce.url,
+//	            woocommerce.statuses.shipped, credentials.client_id,
+//	            webhook.secrets). If the registry's settings interface
+//	            wants Validate(ch) instead, it wraps these two.
+//	factory     func(deps) → New(deps, deps.Channel's *Settings,
+//	            Credentials{ConsumerKey: ch.Credentials.ClientID,
+//	            ConsumerSecret: ch.Credentials.ClientSecret,
+//	            WebhookSecrets: ch.Webhook.Secrets})
+//	normalizer  Normalize
 //
-// and connectors/all gains the blank import.
+// and connectors/all gains the blank import. README.md's key table is
+// the reference of every key.
 
 // Compile-time checks of the roles this connector plays.
 var (
@@ -62,15 +66,18 @@ type Credentials struct {
 }
 
 // Validate reports missing credentials with the YAML paths they come from
-// (relative to the channel). webhookDisabled: the channel takes no
+// (relative to the channel): the channel's generic credentials keys, the
+// consumer key as credentials.client_id and the consumer secret as
+// credentials.client_secret (a key and secret pair, like an OAuth
+// client's), and webhook.secrets. webhookDisabled: the channel takes no
 // webhooks, so no webhook secret is needed.
 func (c Credentials) Validate(webhookDisabled bool) []Problem {
 	var ps []Problem
 	if !c.ConsumerKey.IsSet() {
-		ps = append(ps, Problem{Path: "credentials.consumer_key", Msg: "required: the REST API key's consumer key (ck_…)"})
+		ps = append(ps, Problem{Path: "credentials.client_id", Msg: "required: the WooCommerce REST API key's consumer key (ck_…)"})
 	}
 	if !c.ConsumerSecret.IsSet() {
-		ps = append(ps, Problem{Path: "credentials.consumer_secret", Msg: "required: the REST API key's consumer secret (cs_…)"})
+		ps = append(ps, Problem{Path: "credentials.client_secret", Msg: "required: the WooCommerce REST API key's consumer secret (cs_…)"})
 	}
 	if !webhookDisabled && len(c.WebhookSecrets) == 0 {
 		ps = append(ps, Problem{Path: "webhook.secrets", Msg: "at least one secret is required: the Secret of the WooCommerce webhooks (or webhook.disabled: true)"})

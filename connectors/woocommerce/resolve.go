@@ -117,9 +117,10 @@ func (c *Connector) resolve(ctx context.Context, skus []string) (map[string]list
 }
 
 // lookup asks the store for SKUs with GET /products?sku=A,B,…
-// (#list-all-products: sku takes a comma-separated list; WooCommerce
-// widens the query to variations when sku is given, so a variation comes
-// back with type "variation" and its parent_id). Only exact matches count
+// (#list-all-products: sku takes a comma-separated list; with sku,
+// WC_REST_Products_Controller::prepare_objects_query widens the query to
+// variations, so a variation comes back with type "variation" and its
+// parent_id). Only exact matches count
 // (the database compares without case). Every answer is cached, unknown
 // SKUs too; several listings with one SKU: the first is taken and logged.
 func (c *Connector) lookup(ctx context.Context, skus []string) (map[string]listing, error) {

@@ -231,21 +231,48 @@ func (s *Server) serveSetQuantities(req *gqlRequest) (any, []gqlError) {
 	raw := req.Variables["input"]
 	inputHash := canonicalHash(raw)
 	if prev, ok := s.idempotent[key]; ok {
-		// A key already used: Shopify applies nothing and answers with
-		// the first request's result (shopify.dev, "Implementing
-		// idempotency"; InventorySetQuantitiesUserErrorCode for the two
-		// refusals below).
-		s.replays++
-		if prev.input != inputHash {
-			return payload(nil, []userError{{Code: "IDEMPOTENCY_KEY_PARAMETER_MISMATCH", Message: "The same idempotency key cannot be used with different operation parameters."}}), nil
-		}
-		if prev.failed {
-			return payload(nil, []userError{{Code: "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED", Message: "A previous request with this idempotency key failed. Retry with a new idempotency key."}}), nil
-		}
-		var replay any
-		_ = json.Unmarshal(prev.body, &replay)
-		return replay, nil
+		return s.replaySetQuantities(prev, inputHash), nil
 	}
+	in, gerrs := parseSetInput(raw)
+	if gerrs != nil {
+		return nil, gerrs
+	}
+	errs := in.userErrors()
+	changes, qerrs, gerrs := s.checkQuantities(in.Quantities)
+	if gerrs != nil {
+		return nil, gerrs
+	}
+	errs = append(errs, qerrs...)
+	var group any
+	if len(errs) == 0 {
+		group = s.applyQuantities(changes)
+	}
+	out := payload(group, errs)
+	body, _ := json.Marshal(out)
+	s.idempotent[key] = idempotentResult{input: inputHash, body: body, failed: len(errs) > 0}
+	return out, nil
+}
+
+// replaySetQuantities answers a key already used: Shopify applies nothing
+// and answers with the first request's result (shopify.dev, "Implementing
+// idempotency"; InventorySetQuantitiesUserErrorCode for the two refusals
+// below).
+func (s *Server) replaySetQuantities(prev idempotentResult, inputHash string) any {
+	s.replays++
+	if prev.input != inputHash {
+		return payload(nil, []userError{{Code: "IDEMPOTENCY_KEY_PARAMETER_MISMATCH", Message: "The same idempotency key cannot be used with different operation parameters."}})
+	}
+	if prev.failed {
+		return payload(nil, []userError{{Code: "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED", Message: "A previous request with this idempotency key failed. Retry with a new idempotency key."}})
+	}
+	var replay any
+	_ = json.Unmarshal(prev.body, &replay)
+	return replay
+}
+
+// parseSetInput reads $input, refusing (a GraphQL error, nothing run) one
+// that is not an InventorySetQuantitiesInput or holds over 250 quantities.
+func parseSetInput(raw json.RawMessage) (*setInput, []gqlError) {
 	var in setInput
 	if err := json.Unmarshal(raw, &in); err != nil {
 		return nil, []gqlError{{Message: "Variable $input of type InventorySetQuantitiesInput! was provided invalid value"}}
@@ -253,6 +280,11 @@ func (s *Server) serveSetQuantities(req *gqlRequest) (any, []gqlError) {
 	if len(in.Quantities) > 250 {
 		return nil, []gqlError{{Message: "The input array size of " + strconv.Itoa(len(in.Quantities)) + " is greater than the maximum allowed of 250."}}
 	}
+	return &in, nil
+}
+
+// userErrors are the input's own user errors: its name and its reason.
+func (in *setInput) userErrors() []userError {
 	var errs []userError
 	if in.Name != "available" && in.Name != "on_hand" {
 		errs = append(errs, userError{Code: "INVALID_NAME", Field: []string{"input", "name"}, Message: "The quantity name must be either 'available' or 'on_hand'."})
@@ -260,77 +292,121 @@ func (s *Server) serveSetQuantities(req *gqlRequest) (any, []gqlError) {
 	if !validReasons[in.Reason] {
 		errs = append(errs, userError{Code: "INVALID_REASON", Field: []string{"input", "reason"}, Message: "The specified reason is invalid."})
 	}
-	type change struct {
-		it  *item
-		loc string
-		qty int64
+	return errs
+}
+
+// quantityChange is one checked quantity, to apply if all are good.
+type quantityChange struct {
+	it  *item
+	loc string
+	qty int64
+}
+
+// setQuantity is one entry of the input's quantities.
+type setQuantity struct {
+	itemID, loc string
+	qty         int64
+	// changeFrom is changeFromQuantity as sent: null skips the check.
+	changeFrom json.RawMessage
+}
+
+// checkQuantities checks the input's quantities in order: the changes
+// they make, their user errors, or the GraphQL error of the first entry
+// that lacks a quantity or changeFromQuantity (nothing run, though the
+// entries before it were checked). s.mu is held.
+func (s *Server) checkQuantities(quantities []map[string]json.RawMessage) ([]quantityChange, []userError, []gqlError) {
+	var changes []quantityChange
+	var errs []userError
+	for i, q := range quantities {
+		sq, gerrs := readSetQuantity(i, q)
+		if gerrs != nil {
+			return nil, nil, gerrs
+		}
+		c, uerr := s.checkQuantity(i, sq)
+		if uerr != nil {
+			errs = append(errs, *uerr)
+			continue
+		}
+		changes = append(changes, c)
 	}
-	var changes []change
-	for i, q := range in.Quantities {
-		field := func(f string) []string { return []string{"input", "quantities", strconv.Itoa(i), f} }
-		var itemID, loc string
-		var qty int64
-		_ = json.Unmarshal(q["inventoryItemId"], &itemID)
-		_ = json.Unmarshal(q["locationId"], &loc)
-		if err := json.Unmarshal(q["quantity"], &qty); err != nil {
-			return nil, []gqlError{{Message: "quantities[" + strconv.Itoa(i) + "].quantity: Int! required"}}
-		}
-		cfRaw, present := q["changeFromQuantity"]
-		if !present {
-			return nil, []gqlError{{Message: "quantities[" + strconv.Itoa(i) + "].changeFromQuantity must be given (null skips the check)"}}
-		}
-		it := s.itemByGID(itemID)
-		switch {
-		case it == nil:
-			errs = append(errs, userError{Code: "INVALID_INVENTORY_ITEM", Field: field("inventoryItemId"), Message: "The specified inventory item could not be found."})
-			continue
-		case loc != s.opts.LocationID:
-			errs = append(errs, userError{Code: "INVALID_LOCATION", Field: field("locationId"), Message: "The specified location could not be found."})
-			continue
-		}
-		if f, ok := s.failures[it.sku]; ok {
-			errs = append(errs, userError{Code: f.Code, Field: field("quantity"), Message: f.Message})
-			continue
-		}
-		if s.staleNext[it.sku] {
-			delete(s.staleNext, it.sku)
-			if _, stocked := it.levels[loc]; stocked {
-				it.levels[loc]--
-			}
-		}
-		cur, stocked := it.levels[loc]
-		switch {
-		case !stocked:
-			errs = append(errs, userError{Code: "ITEM_NOT_STOCKED_AT_LOCATION", Field: field("locationId"), Message: "The specified inventory item is not stocked at the location."})
-			continue
-		case qty < 0:
-			errs = append(errs, userError{Code: "INVALID_QUANTITY_NEGATIVE", Field: field("quantity"), Message: "The quantity can't be negative."})
-			continue
-		case qty > 1_000_000_000:
-			errs = append(errs, userError{Code: "INVALID_QUANTITY_TOO_HIGH", Field: field("quantity"), Message: "The quantity can't be higher than 1,000,000,000."})
-			continue
-		}
-		if string(cfRaw) != "null" {
-			var cf int64
-			if err := json.Unmarshal(cfRaw, &cf); err != nil || cf != cur {
-				errs = append(errs, userError{Code: "CHANGE_FROM_QUANTITY_STALE", Field: field("changeFromQuantity"), Message: "The changeFromQuantity value does not match persisted value."})
-				continue
-			}
-		}
-		changes = append(changes, change{it: it, loc: loc, qty: qty})
+	return changes, errs, nil
+}
+
+// readSetQuantity reads the i-th quantity; a quantity that is not an Int,
+// or a changeFromQuantity left out, is a GraphQL error.
+func readSetQuantity(i int, q map[string]json.RawMessage) (setQuantity, []gqlError) {
+	var sq setQuantity
+	_ = json.Unmarshal(q["inventoryItemId"], &sq.itemID)
+	_ = json.Unmarshal(q["locationId"], &sq.loc)
+	if err := json.Unmarshal(q["quantity"], &sq.qty); err != nil {
+		return sq, []gqlError{{Message: "quantities[" + strconv.Itoa(i) + "].quantity: Int! required"}}
 	}
-	var group any
-	if len(errs) == 0 {
-		for _, c := range changes {
-			c.it.levels[c.loc] = c.qty
-		}
-		s.nextID++
-		group = map[string]any{"id": "gid://shopify/InventoryAdjustmentGroup/" + strconv.FormatInt(s.nextID, 10)}
+	cf, present := q["changeFromQuantity"]
+	if !present {
+		return sq, []gqlError{{Message: "quantities[" + strconv.Itoa(i) + "].changeFromQuantity must be given (null skips the check)"}}
 	}
-	out := payload(group, errs)
-	body, _ := json.Marshal(out)
-	s.idempotent[key] = idempotentResult{input: inputHash, body: body, failed: len(errs) > 0}
-	return out, nil
+	sq.changeFrom = cf
+	return sq, nil
+}
+
+// checkQuantity checks the i-th quantity against the store, in Shopify's
+// order: the item, the location, an injected failure, the item stocked
+// there, the quantity's range, then changeFromQuantity against the level.
+// A sale MakeNextPushStale set up happens first. s.mu is held.
+func (s *Server) checkQuantity(i int, sq setQuantity) (quantityChange, *userError) {
+	field := func(f string) []string { return []string{"input", "quantities", strconv.Itoa(i), f} }
+	refuse := func(code, f, msg string) (quantityChange, *userError) {
+		return quantityChange{}, &userError{Code: code, Field: field(f), Message: msg}
+	}
+	it := s.itemByGID(sq.itemID)
+	switch {
+	case it == nil:
+		return refuse("INVALID_INVENTORY_ITEM", "inventoryItemId", "The specified inventory item could not be found.")
+	case sq.loc != s.opts.LocationID:
+		return refuse("INVALID_LOCATION", "locationId", "The specified location could not be found.")
+	}
+	if f, ok := s.failures[it.sku]; ok {
+		return refuse(f.Code, "quantity", f.Message)
+	}
+	s.sellIfStale(it, sq.loc)
+	cur, stocked := it.levels[sq.loc]
+	switch {
+	case !stocked:
+		return refuse("ITEM_NOT_STOCKED_AT_LOCATION", "locationId", "The specified inventory item is not stocked at the location.")
+	case sq.qty < 0:
+		return refuse("INVALID_QUANTITY_NEGATIVE", "quantity", "The quantity can't be negative.")
+	case sq.qty > 1_000_000_000:
+		return refuse("INVALID_QUANTITY_TOO_HIGH", "quantity", "The quantity can't be higher than 1,000,000,000.")
+	}
+	if string(sq.changeFrom) != "null" {
+		var cf int64
+		if err := json.Unmarshal(sq.changeFrom, &cf); err != nil || cf != cur {
+			return refuse("CHANGE_FROM_QUANTITY_STALE", "changeFromQuantity", "The changeFromQuantity value does not match persisted value.")
+		}
+	}
+	return quantityChange{it: it, loc: sq.loc, qty: sq.qty}, nil
+}
+
+// sellIfStale sells one unit of it at loc if MakeNextPushStale asked, so
+// the push's changeFromQuantity is stale. s.mu is held.
+func (s *Server) sellIfStale(it *item, loc string) {
+	if !s.staleNext[it.sku] {
+		return
+	}
+	delete(s.staleNext, it.sku)
+	if _, stocked := it.levels[loc]; stocked {
+		it.levels[loc]--
+	}
+}
+
+// applyQuantities applies checked changes and returns their adjustment
+// group. s.mu is held.
+func (s *Server) applyQuantities(changes []quantityChange) any {
+	for _, c := range changes {
+		c.it.levels[c.loc] = c.qty
+	}
+	s.nextID++
+	return map[string]any{"id": "gid://shopify/InventoryAdjustmentGroup/" + strconv.FormatInt(s.nextID, 10)}
 }
 
 // canonicalHash hashes a JSON value whatever the order of its keys, so

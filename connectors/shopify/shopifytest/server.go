@@ -219,89 +219,121 @@ type gqlError struct {
 var opNameRE = regexp.MustCompile(`^\s*(?:query|mutation)\s+([A-Za-z_][A-Za-z0-9_]*)`)
 
 func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
-	if s.opts.Latency > 0 {
-		t := time.NewTimer(s.opts.Latency)
-		select {
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
+	if !s.delay(r) {
+		return
 	}
+	req, ok := s.readGraphQLRequest(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, s.execute(req))
+}
+
+// delay waits Options.Latency; false when the client went away first,
+// and nothing is answered.
+func (s *Server) delay(r *http.Request) bool {
+	if s.opts.Latency <= 0 {
+		return true
+	}
+	t := time.NewTimer(s.opts.Latency)
+	defer t.Stop()
+	select {
+	case <-r.Context().Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// readGraphQLRequest checks what Shopify checks before GraphQL runs (the
+// API version, POST, the access token, a body with a query) and reads the
+// request; when it answers false it has written the error.
+func (s *Server) readGraphQLRequest(w http.ResponseWriter, r *http.Request) (*gqlRequest, bool) {
 	if r.PathValue("version") != s.opts.APIVersion {
 		http.Error(w, `{"errors":"Not Found"}`, http.StatusNotFound)
-		return
+		return nil, false
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, `{"errors":"Method Not Allowed"}`, http.StatusMethodNotAllowed)
-		return
+		return nil, false
 	}
 	if r.Header.Get("X-Shopify-Access-Token") != s.opts.AccessToken {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
-		return
+		return nil, false
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 10<<20))
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"errors": "bad request body"})
-		return
+		return nil, false
 	}
 	var req gqlRequest
 	if err := json.Unmarshal(body, &req); err != nil || req.Query == "" {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"errors": map[string]any{"query": "Required parameter missing or invalid"}})
-		return
+		return nil, false
 	}
-	name := req.OperationName
-	if name == "" {
-		if m := opNameRE.FindStringSubmatch(req.Query); m != nil {
-			name = m[1]
-		}
+	return &req, true
+}
+
+// operationName is the request's operationName, or else the name the
+// document gives its operation.
+func operationName(req *gqlRequest) string {
+	if req.OperationName != "" {
+		return req.OperationName
 	}
+	if m := opNameRE.FindStringSubmatch(req.Query); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// execute counts the operation, charges its cost to the bucket and runs
+// it, or refuses it (unknown, over the single query limit, throttled);
+// it returns the answer, always HTTP 200.
+func (s *Server) execute(req *gqlRequest) map[string]any {
+	name := operationName(req)
 	h, ok := handlers[name]
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.calls[name]++
 	if !ok {
-		s.mu.Unlock()
-		writeJSON(w, http.StatusOK, map[string]any{"errors": []gqlError{{Message: "shopifytest: unknown operation " + name}}})
-		return
+		return map[string]any{"errors": []gqlError{{Message: "shopifytest: unknown operation " + name}}}
 	}
-	cost := h.cost(s, &req)
+	cost := h.cost(s, req)
 	status := s.restoreLocked()
 	if maxCost := math.Min(s.opts.MaxQueryCost, s.opts.BucketSize); cost > maxCost {
-		s.mu.Unlock()
-		writeJSON(w, http.StatusOK, map[string]any{
+		return map[string]any{
 			"errors": []gqlError{{Message: fmt.Sprintf("Query cost is %.0f, which exceeds the single query max cost limit (%.0f).", cost, maxCost),
 				Extensions: map[string]any{"code": "MAX_COST_EXCEEDED", "cost": cost, "maxCost": maxCost, "documentation": "https://shopify.dev/api/usage/rate-limits"}}},
-			"extensions": map[string]any{"cost": map[string]any{"requestedQueryCost": cost, "actualQueryCost": nil, "throttleStatus": status}},
-		})
-		return
+			"extensions": costExtensions(cost, nil, status),
+		}
 	}
 	if s.throttleFor > 0 || s.available < cost {
 		if s.throttleFor > 0 {
 			s.throttleFor--
 		}
-		status = s.throttleStatusLocked()
-		s.mu.Unlock()
-		writeJSON(w, http.StatusOK, map[string]any{
+		return map[string]any{
 			"errors":     []gqlError{{Message: "Throttled", Extensions: map[string]any{"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}},
-			"extensions": map[string]any{"cost": map[string]any{"requestedQueryCost": cost, "actualQueryCost": nil, "throttleStatus": status}},
-		})
-		return
+			"extensions": costExtensions(cost, nil, s.throttleStatusLocked()),
+		}
 	}
 	s.available -= cost
 	status = s.throttleStatusLocked()
-	data, errs := h.serve(s, &req)
-	s.mu.Unlock()
-	resp := map[string]any{
-		"extensions": map[string]any{"cost": map[string]any{"requestedQueryCost": cost, "actualQueryCost": cost, "throttleStatus": status}},
-	}
+	data, errs := h.serve(s, req)
+	resp := map[string]any{"extensions": costExtensions(cost, cost, status)}
 	if data != nil {
 		resp["data"] = data
 	}
 	if len(errs) > 0 {
 		resp["errors"] = errs
 	}
-	writeJSON(w, http.StatusOK, resp)
+	return resp
+}
+
+// costExtensions is extensions.cost: actual is nil for a call that did
+// not run.
+func costExtensions(requested float64, actual any, status map[string]float64) map[string]any {
+	return map[string]any{"cost": map[string]any{"requestedQueryCost": requested, "actualQueryCost": actual, "throttleStatus": status}}
 }
 
 // restoreLocked refills the bucket for the time passed. Call with mu held.

@@ -116,53 +116,10 @@ func (l *Ledger) ApplyLines(ctx context.Context, lines []LineState) ([]LineResul
 	if len(lines) == 0 {
 		return nil, nil
 	}
-	for i := range lines {
-		if err := lines[i].Validate(); err != nil {
-			return nil, fmt.Errorf("order line %d: %w", i, err)
-		}
+	if err := validateLines(lines); err != nil {
+		return nil, err
 	}
-	now := l.nowMS()
-	head := []any{now, now - l.opts.LineTTL.Milliseconds(), l.maxLen()}
-	// One script run per SKU: lines of one SKU share it, in batch order.
-	type group struct {
-		call scriptCall
-		idx  []int
-	}
-	var groups []*group
-	bySKU := make(map[string]*group, len(lines))
-	skus := make([]string, 0, len(lines))
-	for i, s := range lines {
-		g := bySKU[s.SKU]
-		if g == nil {
-			k := l.keys(s.SKU)
-			g = &group{call: scriptCall{script: l.line, keys: []string{k.stock, k.lines, k.closed, k.journal}, args: append([]any(nil), head...)}}
-			bySKU[s.SKU] = g
-			groups = append(groups, g)
-			skus = append(skus, s.SKU)
-		}
-		g.idx = append(g.idx, i)
-		flags := "0"
-		switch {
-		case s.Restock && s.Strict:
-			flags = "3"
-		case s.Strict:
-			flags = "2"
-		case s.Restock:
-			flags = "1"
-		}
-		g.call.args = append(g.call.args,
-			lineField(s.Channel, s.OrderID, s.LineID),
-			s.Location,
-			s.Ordered, s.Shipped, s.Cancelled, s.Returned,
-			strconv.FormatInt(s.Version, 10),
-			flags)
-		if s.Location == "" {
-			g.call.args = append(g.call.args, len(s.Candidates))
-			for _, c := range s.Candidates {
-				g.call.args = append(g.call.args, c)
-			}
-		}
-	}
+	groups, skus := l.groupLines(lines)
 	calls := make([]scriptCall, len(groups))
 	for i, g := range groups {
 		calls[i] = g.call
@@ -172,43 +129,137 @@ func (l *Ledger) ApplyLines(ctx context.Context, lines []LineState) ([]LineResul
 		return nil, fmt.Errorf("applying %d order lines: %w", len(lines), err)
 	}
 	out := make([]LineResult, len(lines))
-	var firstErr error
-	failed := 0
+	var failed lineFailures
 	for gi, g := range groups {
-		err := errs[gi]
-		var reply string
-		if err == nil {
-			reply, err = replyString(replies[gi])
-		}
-		for _, i := range g.idx {
-			lerr := err
-			if lerr == nil {
-				out[i], reply, lerr = decodeLineReply(reply, lines[i].Location)
-				if lerr != nil {
-					err = lerr // the rest of the reply cannot be trusted either
-				}
-			}
-			if lerr != nil {
-				if failed == 0 {
-					firstErr = fmt.Errorf("order line %s/%s/%s: %w", lines[i].Channel, lines[i].OrderID, lines[i].LineID, lerr)
-				}
-				failed++
-			}
-		}
-		if err == nil && reply != "" {
-			// More results than lines: the reply is not what was asked for.
-			i := g.idx[len(g.idx)-1]
-			if failed == 0 {
-				firstErr = fmt.Errorf("order line %s/%s/%s: unexpected trailing script reply %q", lines[i].Channel, lines[i].OrderID, lines[i].LineID, reply)
-			}
-			failed++
-		}
+		failed.decodeRun(lines, g.idx, replies[gi], errs[gi], out)
 	}
-	if failed > 0 {
+	if failed.n > 0 {
 		// One message, not one per line: a Redis outage fails them all alike.
-		return out, fmt.Errorf("applying order lines: %d of %d failed, first: %w", failed, len(lines), firstErr)
+		return out, fmt.Errorf("applying order lines: %d of %d failed, first: %w", failed.n, len(lines), failed.first)
 	}
 	return out, nil
+}
+
+// validateLines checks every state before anything is sent: one invalid
+// state rejects the whole batch.
+func validateLines(lines []LineState) error {
+	for i := range lines {
+		if err := lines[i].Validate(); err != nil {
+			return fmt.Errorf("order line %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// lineGroup is one SKU's script run: the call, and the indexes in the batch
+// of the lines it carries, in batch order.
+type lineGroup struct {
+	call scriptCall
+	idx  []int
+}
+
+// groupLines builds one script run per SKU, in the order the SKUs first
+// appear, each carrying its SKU's lines in batch order (line.lua applies
+// them in turn, so a line sees the lines before it), and returns the runs
+// with their SKUs (for the push intent).
+func (l *Ledger) groupLines(lines []LineState) ([]*lineGroup, []string) {
+	now := l.nowMS()
+	head := []any{now, now - l.opts.LineTTL.Milliseconds(), l.maxLen()}
+	var groups []*lineGroup
+	bySKU := make(map[string]*lineGroup, len(lines))
+	skus := make([]string, 0, len(lines))
+	for i := range lines {
+		s := &lines[i]
+		g := bySKU[s.SKU]
+		if g == nil {
+			k := l.keys(s.SKU)
+			g = &lineGroup{call: scriptCall{script: l.line, keys: []string{k.stock, k.lines, k.closed, k.journal}, args: append([]any(nil), head...)}}
+			bySKU[s.SKU] = g
+			groups = append(groups, g)
+			skus = append(skus, s.SKU)
+		}
+		g.idx = append(g.idx, i)
+		g.call.args = appendLineArgs(g.call.args, s)
+	}
+	return groups, skus
+}
+
+// appendLineArgs appends one line's arguments to its SKU's script run, as
+// line.lua reads them: field, location, the four totals, version, flags,
+// and, when the line gives no location, the count of candidates and the
+// candidates.
+func appendLineArgs(args []any, s *LineState) []any {
+	args = append(args,
+		lineField(s.Channel, s.OrderID, s.LineID),
+		s.Location,
+		s.Ordered, s.Shipped, s.Cancelled, s.Returned,
+		strconv.FormatInt(s.Version, 10),
+		lineFlags(s))
+	if s.Location == "" {
+		args = append(args, len(s.Candidates))
+		for _, c := range s.Candidates {
+			args = append(args, c)
+		}
+	}
+	return args
+}
+
+// lineFlags is the flags argument of line.lua: bit 1 restock, bit 2 strict.
+// Constant strings, so nothing is formatted per line.
+func lineFlags(s *LineState) string {
+	switch {
+	case s.Restock && s.Strict:
+		return "3"
+	case s.Strict:
+		return "2"
+	case s.Restock:
+		return "1"
+	}
+	return "0"
+}
+
+// lineFailures counts a batch's failed lines and keeps the first one's
+// error, so the batch fails with one message, not one per line.
+type lineFailures struct {
+	n     int
+	first error
+}
+
+// decodeRun decodes the reply of one SKU's script run into out, at the
+// batch indexes idx of its lines, and counts the lines that failed: every
+// line of a run that failed, and from the first line whose result cannot
+// be decoded on, as the rest of the reply cannot be trusted either.
+func (f *lineFailures) decodeRun(lines []LineState, idx []int, reply any, err error, out []LineResult) {
+	var rest string
+	if err == nil {
+		rest, err = replyString(reply)
+	}
+	for _, i := range idx {
+		if err == nil {
+			out[i], rest, err = decodeLineReply(rest, lines[i].Location)
+		}
+		if err != nil {
+			f.fail(&lines[i], err)
+		}
+	}
+	if err == nil && rest != "" {
+		// More results than lines: the reply is not what was asked for.
+		f.trailing(&lines[idx[len(idx)-1]], rest)
+	}
+}
+
+func (f *lineFailures) fail(s *LineState, err error) {
+	if f.n == 0 {
+		f.first = fmt.Errorf("order line %s/%s/%s: %w", s.Channel, s.OrderID, s.LineID, err)
+	}
+	f.n++
+}
+
+func (f *lineFailures) trailing(s *LineState, rest string) {
+	if f.n == 0 {
+		f.first = fmt.Errorf("order line %s/%s/%s: unexpected trailing script reply %q", s.Channel, s.OrderID, s.LineID, rest)
+	}
+	f.n++
 }
 
 // decodeLineReply decodes the first line's result off line.lua's reply and

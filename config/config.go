@@ -11,16 +11,6 @@ import (
 	"time"
 )
 
-// Channel kinds shelfsync has connectors for.
-const (
-	KindShopify = "shopify"
-	KindEbay    = "ebay"
-	KindAmazon  = "amazon"
-)
-
-// Kinds lists every known channel kind, in a stable order.
-var Kinds = []string{KindShopify, KindEbay, KindAmazon}
-
 // Config is the whole daemon's configuration.
 type Config struct {
 	Redis      Redis      `yaml:"redis"`
@@ -66,7 +56,8 @@ type TLS struct {
 type HTTP struct {
 	Listen string `yaml:"listen"`
 	// PublicURL is the externally visible base URL (https://sync.example.com);
-	// webhook endpoints that must know their own URL (eBay's challenge) use it.
+	// webhook endpoints that must know their own URL (an endpoint
+	// challenge) use it.
 	PublicURL string `yaml:"public_url"`
 	// AdminToken is the bearer token of /api/v1. Empty disables the admin API.
 	AdminToken        Secret        `yaml:"admin_token"`
@@ -118,7 +109,9 @@ type Location struct {
 	Priority int    `yaml:"priority"`
 }
 
-// Channel is one marketplace account.
+// Channel is one marketplace account. Its kind's own settings are the
+// block keyed by the kind's name (see KindSettings); Load decodes it into
+// Settings.
 type Channel struct {
 	Name string `yaml:"name"`
 	Kind string `yaml:"kind"`
@@ -145,22 +138,26 @@ type Channel struct {
 	Timeout    time.Duration `yaml:"timeout"`
 	MaxRetries int           `yaml:"max_retries"`
 
-	Shopify *Shopify `yaml:"shopify"`
-	Ebay    *Ebay    `yaml:"ebay"`
-	Amazon  *Amazon  `yaml:"amazon"`
+	// Settings are the kind's own settings, from the block keyed by the
+	// kind's name, defaults applied: a value of the type the kind
+	// registered (RegisterKind), nil for a kind that is not registered.
+	// A connector type-asserts its own type and trusts it: Load validated it.
+	Settings KindSettings `yaml:"-"`
 }
 
-// Credentials holds every secret a connector may need; each kind says which it requires.
+// Credentials holds every secret a connector may need; each kind's
+// Validate says which it requires.
 type Credentials struct {
-	// Shopify: the Admin API access token.
+	// AccessToken is a static API token.
 	AccessToken Secret `yaml:"access_token"`
-	// eBay and Amazon (Login with Amazon): OAuth client and refresh token.
+	// ClientID, ClientSecret and RefreshToken are an OAuth client and a
+	// refresh token.
 	ClientID     Secret `yaml:"client_id"`
 	ClientSecret Secret `yaml:"client_secret"`
 	RefreshToken Secret `yaml:"refresh_token"`
-	// Amazon SQS: AWS credentials of the notification queue. Empty takes
-	// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) from
-	// the environment; the Amazon connector refuses a queue with neither.
+	// AWSAccessKeyID and AWSSecretAccessKey are AWS credentials (a
+	// notification queue on AWS); a kind that uses them may take them
+	// from the environment when empty.
 	AWSAccessKeyID     Secret `yaml:"aws_access_key_id"`
 	AWSSecretAccessKey Secret `yaml:"aws_secret_access_key"`
 }
@@ -169,12 +166,12 @@ type Credentials struct {
 type Webhook struct {
 	// Disabled turns the receiver off (polling only).
 	Disabled bool `yaml:"disabled"`
-	// Secrets verify deliveries: Shopify's HMAC keys (several during a
-	// rotation), Amazon relay header secrets.
+	// Secrets verify deliveries: signing keys (several during a
+	// rotation), or the shared secrets a relay sends in Header.
 	Secrets []Secret `yaml:"secrets"`
-	// Header names the header that carries the shared secret (Amazon relays).
+	// Header names the header that carries the shared secret (relays).
 	Header string `yaml:"header"`
-	// VerificationToken and EndpointURL answer eBay's endpoint challenge.
+	// VerificationToken and EndpointURL answer an endpoint challenge.
 	VerificationToken Secret `yaml:"verification_token"`
 	EndpointURL       string `yaml:"endpoint_url"`
 }
@@ -192,64 +189,6 @@ type Allocation struct {
 	Min int64 `yaml:"min"`
 	// OutOfStockThreshold: at or below it, list zero.
 	OutOfStockThreshold int64 `yaml:"out_of_stock_threshold"`
-}
-
-// Shopify settings of a channel of kind shopify.
-type Shopify struct {
-	// Shop is the myshopify domain (example.myshopify.com); the API URL is
-	// derived from it unless api_url is set.
-	Shop       string `yaml:"shop"`
-	APIVersion string `yaml:"api_version"`
-	// LocationIDs maps shelfsync location ids to Shopify location GIDs.
-	LocationIDs map[string]string `yaml:"location_ids"`
-}
-
-// Ebay settings of a channel of kind ebay.
-type Ebay struct {
-	MarketplaceID string `yaml:"marketplace_id"`
-	// AuthURL overrides the OAuth token endpoint's base URL.
-	AuthURL string   `yaml:"auth_url"`
-	Scopes  []string `yaml:"scopes"`
-}
-
-// Amazon settings of a channel of kind amazon.
-type Amazon struct {
-	SellerID       string   `yaml:"seller_id"`
-	MarketplaceIDs []string `yaml:"marketplace_ids"`
-	// Region is na, eu or fe; it picks the SP-API endpoint unless api_url is set.
-	Region string `yaml:"region"`
-	// AuthURL overrides the Login with Amazon token endpoint.
-	AuthURL     string `yaml:"auth_url"`
-	ProductType string `yaml:"product_type"`
-	// FeedThreshold: a push of at least this many SKUs goes as one
-	// JSON_LISTINGS_FEED, fewer as patchListingsItem calls.
-	FeedThreshold int `yaml:"feed_threshold"`
-	// OrdersAPI is the Orders API version the poller and order fetches
-	// use: v2026-01-01 (searchOrders and getOrder, items inline: one call
-	// per page or order) or v0 (getOrders, getOrder and getOrderItems,
-	// which Amazon removes; migrate by 2027-03-27).
-	OrdersAPI string `yaml:"orders_api"`
-	SQS       SQS    `yaml:"sqs"`
-}
-
-// The values of amazon.orders_api: the Orders API versions the Amazon
-// connector speaks.
-const (
-	AmazonOrdersV2026 = "v2026-01-01"
-	AmazonOrdersV0    = "v0"
-)
-
-// AmazonOrdersAPIs lists the values amazon.orders_api takes.
-var AmazonOrdersAPIs = []string{AmazonOrdersV2026, AmazonOrdersV0}
-
-// SQS is Amazon's notification queue for ORDER_CHANGE.
-type SQS struct {
-	QueueURL string `yaml:"queue_url"`
-	Region   string `yaml:"region"`
-	// Endpoint overrides the SQS endpoint (tests, VPC endpoints).
-	Endpoint    string        `yaml:"endpoint"`
-	WaitTime    time.Duration `yaml:"wait_time"`
-	MaxMessages int           `yaml:"max_messages"`
 }
 
 // Downstream is where normalized orders go.

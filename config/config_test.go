@@ -84,22 +84,18 @@ func TestFullConfigValues(t *testing.T) {
 		{"webhook secrets", len(cfg.Channels[0].Webhook.Secrets), 2},
 		{"rotated secret", cfg.Channels[0].Webhook.Secrets[1].Value(), "old-secret"},
 		{"percent", pct(&cfg.Channels[0]), 80.0},
-		{"shopify api version default", cfg.Channels[0].Shopify.APIVersion, DefaultShopifyAPIVersion},
 		{"channel timeout default", cfg.Channels[0].Timeout, DefaultChannelTimeout},
-		{"ebay marketplace", cfg.Channels[1].Ebay.MarketplaceID, "EBAY_GB"},
 		{"ebay percent default", pct(&cfg.Channels[1]), DefaultPercent},
 		{"secrets from a list of files", []string{cfg.Channels[2].Webhook.Secrets[0].Value(), cfg.Channels[2].Webhook.Secrets[1].Value()},
 			[]string{"whsec-file-secret-DO-NOT-LEAK", "shpat_fake_token_from_file"}},
 		{"amazon percent zero kept", pct(&cfg.Channels[2]), 0.0},
-		{"amazon feed threshold default", cfg.Channels[2].Amazon.FeedThreshold, DefaultFeedThreshold},
-		{"amazon orders api default", cfg.Channels[2].Amazon.OrdersAPI, AmazonOrdersV2026},
-		{"amazon sqs wait", cfg.Channels[2].Amazon.SQS.WaitTime, 10 * time.Second},
 		{"downstream secret from file", cfg.Downstream.Webhook.Secret.Value(), "whsec-file-secret-DO-NOT-LEAK"},
 		{"downstream attempts default", cfg.Downstream.Webhook.MaxAttempts, DefaultDownstreamMaxAttempts},
 		{"log format", cfg.Log.Format, "console"},
 		{"shutdown timeout", cfg.ShutdownTimeout, 20 * time.Second},
-		{"channel by name", cfg.ChannelByName("ebay-us").Kind, KindEbay},
+		{"channel by name", cfg.ChannelByName("ebay-us").Name, "ebay-us"},
 		{"channel by name missing", cfg.ChannelByName("nope") == nil, true},
+		// The kinds' own settings: TestFullConfigKindSettings.
 	}
 	for _, tt := range tests {
 		if !reflect.DeepEqual(tt.got, tt.want) {

@@ -2,8 +2,9 @@ package config
 
 import "time"
 
-// Defaults of every setting, in one place. Load applies them to whatever
-// the file leaves unset.
+// Defaults of every generic setting, in one place. Load applies them to
+// whatever the file leaves unset; a kind's settings have their own
+// (KindSettings.Defaults).
 const (
 	DefaultRedisAddr         = "127.0.0.1:6379"
 	DefaultKeyPrefix         = "shelfsync:"
@@ -13,7 +14,7 @@ const (
 	DefaultRedisWriteTimeout = 3 * time.Second
 
 	DefaultListen            = ":8080"
-	DefaultBodyLimit         = 1 << 20 // 1 MiB: Shopify orders with many lines stay far below.
+	DefaultBodyLimit         = 1 << 20 // 1 MiB: order webhooks with many lines stay far below.
 	DefaultReadHeaderTimeout = 5 * time.Second
 	DefaultReadTimeout       = 10 * time.Second
 	DefaultWriteTimeout      = 10 * time.Second
@@ -35,15 +36,6 @@ const (
 
 	DefaultChannelTimeout = 30 * time.Second
 	DefaultMaxRetries     = 5
-
-	DefaultShopifyAPIVersion = "2026-04"
-	DefaultEbayMarketplace   = "EBAY_US"
-	DefaultAmazonRegion      = "na"
-	DefaultAmazonProductType = "PRODUCT"
-	DefaultFeedThreshold     = 50
-	DefaultAmazonOrdersAPI   = AmazonOrdersV2026
-	DefaultSQSWaitTime       = 20 * time.Second
-	DefaultSQSMaxMessages    = 10
 
 	DefaultDownstreamStream       = "orders"
 	DefaultDownstreamStreamMaxLen = 1000000
@@ -116,28 +108,12 @@ func (ch *Channel) applyDefaults() {
 	}
 	setDuration(&ch.Timeout, DefaultChannelTimeout)
 	setInt(&ch.MaxRetries, DefaultMaxRetries)
-	switch ch.Kind {
-	case KindShopify:
-		if ch.Shopify == nil {
-			ch.Shopify = &Shopify{}
-		}
-		setString(&ch.Shopify.APIVersion, DefaultShopifyAPIVersion)
-	case KindEbay:
-		if ch.Ebay == nil {
-			ch.Ebay = &Ebay{}
-		}
-		setString(&ch.Ebay.MarketplaceID, DefaultEbayMarketplace)
-	case KindAmazon:
-		if ch.Amazon == nil {
-			ch.Amazon = &Amazon{}
-		}
-		a := ch.Amazon
-		setString(&a.Region, DefaultAmazonRegion)
-		setString(&a.ProductType, DefaultAmazonProductType)
-		setInt(&a.FeedThreshold, DefaultFeedThreshold)
-		setString(&a.OrdersAPI, DefaultAmazonOrdersAPI)
-		setDuration(&a.SQS.WaitTime, DefaultSQSWaitTime)
-		setInt(&a.SQS.MaxMessages, DefaultSQSMaxMessages)
+	// A channel without its kind's block gets the kind's defaults too.
+	if ch.Settings == nil {
+		ch.Settings = NewSettings(ch.Kind)
+	}
+	if ch.Settings != nil {
+		ch.Settings.Defaults()
 	}
 }
 

@@ -128,6 +128,26 @@ func parse(name, dir string, data []byte) (*Config, error) {
 	return cfg, nil
 }
 
+// Check fills the unset settings of a configuration built in code (a
+// test, a tool) with their defaults, as Load does, then validates it as
+// Load validates a file: every problem at once, in an *Error for File
+// "config", each with its key path and no line (there is no file). A
+// channel's Settings must be of its kind's type, or nil for the kind's
+// defaults.
+func (c *Config) Check() error {
+	c.applyDefaults()
+	problems := c.validate()
+	if len(problems) == 0 {
+		return nil
+	}
+	hidden := hiddenValues{}
+	hidden.addSecrets(reflect.ValueOf(c))
+	for i := range problems {
+		problems[i].Msg = hidden.scrub(problems[i].Msg)
+	}
+	return &Error{File: "config", Problems: problems}
+}
+
 // isEmptyDocument: a file of only comments, or a lone "---", or "~".
 func isEmptyDocument(root *yaml.Node) bool {
 	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
@@ -156,8 +176,9 @@ func sortProblems(ps []Problem) {
 	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Line < ps[j].Line })
 }
 
-// decodeStrict decodes the node tree into cfg, rejecting unknown keys. yaml.v3
-// gathers every type and unknown-field error of the document in one
+// decodeStrict decodes the node tree into cfg, rejecting unknown keys, and
+// each channel's kind block into the kind's settings. yaml.v3 gathers
+// every type and unknown-field error of the document in one
 // *yaml.TypeError, each message already carrying its line. complete is
 // false when yaml.v3 gave up on the document half-way. No message quotes
 // a value that is hidden or sits under a sensitive key.
@@ -165,24 +186,108 @@ func decodeStrict(root *yaml.Node, cfg *Config, hidden hiddenValues) (problems [
 	// Node.Decode does not reject unknown keys (yaml.v3 honours KnownFields
 	// only on a Decoder), so unknownKeys walks the tree against the types.
 	problems = append(problems, unknownKeys(root, cfg)...)
-	if err := root.Decode(cfg); err != nil {
-		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			for _, m := range te.Errors {
-				p := problemFromYAML(m)
-				tm := yamlTypeMsg.FindStringSubmatch(p.Msg)
-				var sensitive bool
-				p.Path, p.Line, sensitive = pathAt(root, p.Line, tm)
-				// A value whose key is unknown may be a secret too.
-				hide := sensitive || p.Path == "" || tm != nil && hidden.quoted(tm[2])
-				p.Msg = friendlyType(tm, p.Msg, hide)
-				problems = append(problems, p)
-			}
-		} else {
-			return append(problems, decodeFailure(root, err)), false
-		}
+	decoded, complete := decodeNode(root, root, cfg, hidden)
+	problems = append(problems, decoded...)
+	if !complete {
+		return problems, false
+	}
+	blocks, complete := decodeKindBlocks(root, cfg, hidden)
+	return append(problems, blocks...), complete
+}
+
+// decodeNode decodes n (a node of the tree root) into v. Type errors
+// become problems with their key and line; complete is false when yaml.v3
+// gave up half-way.
+func decodeNode(root, n *yaml.Node, v any, hidden hiddenValues) (problems []Problem, complete bool) {
+	err := n.Decode(v)
+	if err == nil {
+		return nil, true
+	}
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return []Problem{decodeFailure(root, err)}, false
+	}
+	for _, m := range te.Errors {
+		p := problemFromYAML(m)
+		tm := yamlTypeMsg.FindStringSubmatch(p.Msg)
+		var sensitive bool
+		p.Path, p.Line, sensitive = pathAt(root, p.Line, tm)
+		// A value whose key is unknown may be a secret too.
+		hide := sensitive || p.Path == "" || tm != nil && hidden.quoted(tm[2])
+		p.Msg = friendlyType(tm, p.Msg, hide)
+		problems = append(problems, p)
 	}
 	return problems, true
+}
+
+// decodeKindBlocks decodes each channel's block keyed by its kind into a
+// fresh value of the kind's settings (Channel.Settings). A block of
+// another registered kind is a problem; a channel whose kind is not
+// registered keeps nil settings (validation says the kind is unknown).
+func decodeKindBlocks(root *yaml.Node, cfg *Config, hidden hiddenValues) (problems []Problem, complete bool) {
+	complete = true
+	items := channelNodes(root)
+	for i := range cfg.Channels {
+		if i >= len(items) {
+			break
+		}
+		ch := &cfg.Channels[i]
+		m := items[i]
+		for j := 0; j+1 < len(m.Content); j += 2 {
+			k, v := m.Content[j], m.Content[j+1]
+			if !isKind(k.Value) {
+				continue
+			}
+			if k.Value != ch.Kind {
+				problems = append(problems, Problem{Line: k.Line, Path: fmt.Sprintf("channels[%d].%s", i, k.Value),
+					Msg: fmt.Sprintf("%s settings on a channel of kind %q", k.Value, ch.Kind)})
+				continue
+			}
+			s := NewSettings(ch.Kind)
+			decoded, ok := decodeNode(root, v, s, hidden)
+			problems = append(problems, decoded...)
+			complete = complete && ok
+			ch.Settings = s
+		}
+	}
+	return problems, complete
+}
+
+// channelNodes are the mappings of the channels list, in the order
+// yaml.v3 decodes them into Config.Channels (it drops an item that is
+// no mapping, having reported it), aliases followed.
+func channelNodes(root *yaml.Node) []*yaml.Node {
+	top := deref(root)
+	if top.Kind == yaml.DocumentNode && len(top.Content) == 1 {
+		top = deref(top.Content[0])
+	}
+	if top.Kind != yaml.MappingNode {
+		return nil
+	}
+	var list *yaml.Node
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if top.Content[i].Value == "channels" {
+			list = deref(top.Content[i+1])
+		}
+	}
+	if list == nil || list.Kind != yaml.SequenceNode {
+		return nil
+	}
+	var items []*yaml.Node
+	for _, it := range list.Content {
+		if it = deref(it); it.Kind == yaml.MappingNode {
+			items = append(items, it)
+		}
+	}
+	return items
+}
+
+// deref follows an alias to the node it names.
+func deref(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
 }
 
 // yamlParserProblems are the messages of yaml.v3's parser (as opposed to
@@ -259,7 +364,7 @@ func goTypeWords(t string) string {
 	switch {
 	case strings.HasPrefix(t, "[]"):
 		return "a list"
-	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "config."):
+	case strings.HasPrefix(t, "map["), schema().structs[t]:
 		return "a mapping"
 	}
 	return t
@@ -375,7 +480,7 @@ func rewriteSecretFiles(root *yaml.Node, dir string) []Problem {
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, v := n.Content[i], n.Content[i+1]
 				base, ok := strings.CutSuffix(k.Value, "_file")
-				isList, known := secretKeys[base]
+				isList, known := schema().secretKeys[base]
 				switch {
 				case !ok || !known:
 				case keys[base]:
@@ -427,13 +532,4 @@ func markSecretFiles(v *yaml.Node, dir string, list bool) bool {
 		n.Style = 0
 	}
 	return true
-}
-
-// secretKeys are the YAML keys of Secret fields, each of which also has a
-// `_file` variant; true marks a list of secrets (`secrets_file: [a, b]`).
-var secretKeys = map[string]bool{
-	"password": false, "admin_token": false, "access_token": false, "client_id": false,
-	"client_secret": false, "refresh_token": false, "aws_access_key_id": false,
-	"aws_secret_access_key": false, "verification_token": false, "secret": false,
-	"secrets": true,
 }

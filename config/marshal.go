@@ -40,6 +40,26 @@ func Marshal(cfg *Config) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
+// MarshalYAML writes the channel with its kind's settings as the block
+// keyed by the kind's name, as Load reads it. Secrets are redacted, as
+// everywhere; Marshal puts their values back.
+func (ch Channel) MarshalYAML() (any, error) {
+	type fields Channel // without this method
+	var n yaml.Node
+	if err := n.Encode(fields(ch)); err != nil {
+		return nil, err
+	}
+	if ch.Settings == nil || ch.Kind == "" {
+		return &n, nil
+	}
+	var block yaml.Node
+	if err := block.Encode(ch.Settings); err != nil {
+		return nil, fmt.Errorf("channel %s: its %s settings: %w", ch.Name, ch.Kind, err)
+	}
+	n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: ch.Kind}, &block)
+	return &n, nil
+}
+
 // revealSecrets walks v and its encoding n together and writes each
 // Secret's value into its scalar.
 func revealSecrets(v reflect.Value, n *yaml.Node) {
@@ -47,7 +67,7 @@ func revealSecrets(v reflect.Value, n *yaml.Node) {
 	case v.Type() == secretType:
 		n.Kind, n.Tag, n.Style = yaml.ScalarNode, "!!str", yaml.DoubleQuotedStyle
 		n.Value = v.Interface().(Secret).Value()
-	case v.Kind() == reflect.Pointer:
+	case v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface:
 		if !v.IsNil() {
 			revealSecrets(v.Elem(), n)
 		}
@@ -58,8 +78,12 @@ func revealSecrets(v reflect.Value, n *yaml.Node) {
 	case v.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
 		fields := yamlFields(v.Type())
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if f, ok := fields[n.Content[i].Value]; ok {
+			key := n.Content[i].Value
+			if f, ok := fields[key]; ok {
 				revealSecrets(v.FieldByIndex(f.Index), n.Content[i+1])
+			} else if v.Type() == channelType && key == v.FieldByName("Kind").String() {
+				// The kind's block, which MarshalYAML added.
+				revealSecrets(v.FieldByName("Settings"), n.Content[i+1])
 			}
 		}
 	}

@@ -16,12 +16,13 @@ const valueHidden = "(value hidden)"
 var sensitiveWords = []string{"secret", "token", "password", "passwd", "key", "credential"}
 
 // sensitiveName reports whether the value of the mapping key name is a
-// credential: a Secret field of the schema (client_id too), its `_file`
+// credential: a Secret field of the schema, a registered kind's settings
+// included (client_id too), its `_file`
 // variant, or any key whose name says secret, token, password or key
 // (client_secret, access_token, api_key, ...).
 func sensitiveName(name string) bool {
 	n := strings.ToLower(name)
-	if _, ok := secretKeys[strings.TrimSuffix(n, "_file")]; ok {
+	if _, ok := schema().secretKeys[strings.TrimSuffix(n, "_file")]; ok {
 		return true
 	}
 	for _, w := range sensitiveWords {
@@ -40,7 +41,7 @@ func sensitiveEnv(name string) bool {
 	if sensitiveName(n) {
 		return true
 	}
-	for k := range secretKeys {
+	for k := range schema().secretKeys {
 		if strings.HasSuffix(n, k) {
 			return true
 		}

@@ -32,22 +32,54 @@ func walkKnown(n *yaml.Node, t reflect.Type, path string, problems *[]Problem) {
 	case t == secretType:
 		return
 	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
-		fields := yamlFields(t)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, val := n.Content[i], n.Content[i+1]
-			f, ok := fields[k.Value]
-			if !ok {
-				*problems = append(*problems, Problem{Line: k.Line, Path: join(path, k.Value),
-					Msg: fmt.Sprintf("unknown key %q (known here: %s)", k.Value, strings.Join(sortedKeys(fields), ", "))})
-				continue
-			}
-			walkKnown(val, f.Type, join(path, k.Value), problems)
-		}
+		walkKnownStruct(n, t, path, problems)
 	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
 		for i, c := range n.Content {
 			walkKnown(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i), problems)
 		}
 	}
+}
+
+// walkKnownStruct checks the keys of the mapping n against the struct t.
+// A channel's mapping also holds its kind's block, walked against the
+// kind's settings; a block of another registered kind is not walked
+// (decodeKindBlocks reports it).
+func walkKnownStruct(n *yaml.Node, t reflect.Type, path string, problems *[]Problem) {
+	fields := yamlFields(t)
+	var kind reflect.Type // the channel's kind's settings
+	known := sortedKeys(fields)
+	if t == channelType {
+		k := scalarAt(n, "kind")
+		if kind = settingsType(k); kind != nil {
+			known = append(known, k)
+			sort.Strings(known)
+		}
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		p := join(path, k.Value)
+		if f, ok := fields[k.Value]; ok {
+			walkKnown(val, f.Type, p, problems)
+			continue
+		}
+		switch {
+		case t != channelType || !isKind(k.Value):
+			*problems = append(*problems, Problem{Line: k.Line, Path: p,
+				Msg: fmt.Sprintf("unknown key %q (known here: %s)", k.Value, strings.Join(known, ", "))})
+		case kind != nil && k.Value == scalarAt(n, "kind"):
+			walkKnown(val, kind, p, problems)
+		}
+	}
+}
+
+// scalarAt is the value of the scalar under key in the mapping n ("" if none).
+func scalarAt(n *yaml.Node, key string) string {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if v := deref(n.Content[i+1]); n.Content[i].Value == key && v.Kind == yaml.ScalarNode {
+			return v.Value
+		}
+	}
+	return ""
 }
 
 func yamlFields(t reflect.Type) map[string]reflect.StructField {
@@ -199,46 +231,20 @@ func pathAt(root *yaml.Node, line int, m []string) (path string, at int, sensiti
 	if line == 0 {
 		return "", 0, false
 	}
-	type hit struct {
-		path string
-		n    *yaml.Node
-		at   int
-	}
-	var hits []hit
+	var hits []valueHit
 	eachValue(root, func(n *yaml.Node, p string, at int) {
 		if n.Line == line {
-			hits = append(hits, hit{p, n, at})
+			hits = append(hits, valueHit{p, n, at})
 		}
 	})
 	if m != nil {
-		want := yaml.ScalarNode
-		switch m[1] {
-		case "!!map":
-			want = yaml.MappingNode
-		case "!!seq":
-			want = yaml.SequenceNode
-		}
-		var kept []hit
-		for _, h := range hits {
-			if h.n.Kind == want && (want != yaml.ScalarNode || m[2] == "" || quotedAs(h.n.Value, m[2])) {
-				kept = append(kept, h)
-			}
-		}
-		hits = kept
+		hits = hitsOfKind(hits, m)
 	}
 	for _, h := range hits {
 		sensitive = sensitive || sensitivePath(h.path)
 	}
 	if m != nil && len(hits) > 1 {
-		var typed []hit
-		for _, h := range hits {
-			if t := goTypeAt(h.path); t != nil && (t.String() == m[3] || t == secretType && m[3] == secretTypeWords) {
-				typed = append(typed, h)
-			}
-		}
-		if len(typed) > 0 {
-			hits = typed
-		}
+		hits = hitsOfType(hits, m[3])
 	}
 	switch {
 	case len(hits) == 0:
@@ -251,6 +257,47 @@ func pathAt(root *yaml.Node, line int, m []string) (path string, at int, sensiti
 	}
 	// Several left: the outermost, which holds the others.
 	return hits[0].path, hits[0].at, sensitive
+}
+
+// valueHit is a value node pathAt may mean: its path, the node, its line.
+type valueHit struct {
+	path string
+	n    *yaml.Node
+	at   int
+}
+
+// hitsOfKind keeps the hits whose node is of the kind the message m
+// names, and for a scalar the value it quotes.
+func hitsOfKind(hits []valueHit, m []string) []valueHit {
+	want := yaml.ScalarNode
+	switch m[1] {
+	case "!!map":
+		want = yaml.MappingNode
+	case "!!seq":
+		want = yaml.SequenceNode
+	}
+	var kept []valueHit
+	for _, h := range hits {
+		if h.n.Kind == want && (want != yaml.ScalarNode || m[2] == "" || quotedAs(h.n.Value, m[2])) {
+			kept = append(kept, h)
+		}
+	}
+	return kept
+}
+
+// hitsOfType keeps the hits whose key decodes into the Go type goType
+// (as yaml.v3 names it), or all of them when none does.
+func hitsOfType(hits []valueHit, goType string) []valueHit {
+	var typed []valueHit
+	for _, h := range hits {
+		if t := goTypeAt(h.path); t != nil && (t.String() == goType || t == secretType && goType == secretTypeWords) {
+			typed = append(typed, h)
+		}
+	}
+	if len(typed) == 0 {
+		return hits
+	}
+	return typed
 }
 
 // quotedAs reports whether q is how yaml.v3 quotes the value v in a type
@@ -274,11 +321,10 @@ func goTypeAt(path string) reflect.Type {
 			}
 			t = t.Elem()
 		case t.Kind() == reflect.Struct:
-			f, ok := yamlFields(t)[p.key]
-			if !ok {
+			t = fieldType(t, p.key)
+			if t == nil {
 				return nil
 			}
-			t = f.Type
 		case t.Kind() == reflect.Map:
 			t = t.Elem()
 		default:
@@ -289,4 +335,16 @@ func goTypeAt(path string) reflect.Type {
 		t = t.Elem()
 	}
 	return t
+}
+
+// fieldType is the type of the struct t's field keyed key, nil if none;
+// under a channel, a registered kind's key is its settings' type.
+func fieldType(t reflect.Type, key string) reflect.Type {
+	if f, ok := yamlFields(t)[key]; ok {
+		return f.Type
+	}
+	if t == channelType {
+		return settingsType(key)
+	}
+	return nil
 }

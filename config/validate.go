@@ -5,6 +5,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -41,14 +42,23 @@ func (c *checker) nonNegative(path string, v int64) {
 }
 
 func (c *checker) url(path, raw string, schemes ...string) {
+	if msg := urlProblem(raw, schemes); msg != "" {
+		c.addf(path, "%s", msg)
+	}
+}
+
+// urlProblem says what is wrong with raw as an absolute URL with one of
+// schemes ("" when nothing, or when raw is empty).
+func urlProblem(raw string, schemes []string) string {
 	if raw == "" {
-		return
+		return ""
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || !slices.Contains(schemes, u.Scheme) {
 		// A URL may carry credentials (redis://:password@host): never quoted.
-		c.addf(path, "must be an absolute URL with scheme %s, got %q", strings.Join(schemes, " or "), redactURL(raw))
+		return fmt.Sprintf("must be an absolute URL with scheme %s, got %q", strings.Join(schemes, " or "), redactURL(raw))
 	}
+	return ""
 }
 
 func (c *checker) required(path string, set bool) {
@@ -61,7 +71,22 @@ func (c *checker) required(path string, set bool) {
 // that Parse turns into a line.
 func (cfg *Config) validate() []Problem {
 	c := &checker{}
-	r := cfg.Redis
+	cfg.Redis.validate(c, cfg.Sync.Workers)
+	cfg.HTTP.validate(c)
+	cfg.Ledger.validate(c)
+	cfg.Sync.validate(c)
+	locs := validateLocations(c, cfg.Locations)
+	names := map[string]bool{}
+	for i := range cfg.Channels {
+		cfg.Channels[i].validate(c, fmt.Sprintf("channels[%d]", i), locs, names)
+	}
+	cfg.Downstream.validate(c)
+	cfg.Log.validate(c)
+	c.positive("shutdown_timeout", int64(cfg.ShutdownTimeout))
+	return c.problems
+}
+
+func (r *Redis) validate(c *checker, workers int) {
 	if strings.Contains(r.Addr, "://") {
 		c.url("redis.addr", r.Addr, "redis", "rediss", "unix")
 	} else if !strings.Contains(r.Addr, ":") {
@@ -75,8 +100,16 @@ func (cfg *Config) validate() []Problem {
 	c.positive("redis.dial_timeout", int64(r.DialTimeout))
 	c.positive("redis.read_timeout", int64(r.ReadTimeout))
 	c.positive("redis.write_timeout", int64(r.WriteTimeout))
+	// Each intake worker holds a pooled connection while it waits on the
+	// stream; the pushers, the ledger and the API need the rest. (Out of
+	// range workers are sync.workers' problem.)
+	if workers >= 1 && workers <= maxWorkers && r.PoolSize > 0 && r.PoolSize < workers+minSpareConns {
+		c.addf("redis.pool_size", "must be at least sync.workers + %d (%d): each intake worker holds a connection while it waits; got %d",
+			minSpareConns, workers+minSpareConns, r.PoolSize)
+	}
+}
 
-	h := cfg.HTTP
+func (h *HTTP) validate(c *checker) {
 	if _, port, err := net.SplitHostPort(h.Listen); err != nil || port == "" {
 		c.addf("http.listen", "must be host:port or :port, got %q", h.Listen)
 	}
@@ -86,19 +119,20 @@ func (cfg *Config) validate() []Problem {
 	c.positive("http.read_timeout", int64(h.ReadTimeout))
 	c.positive("http.write_timeout", int64(h.WriteTimeout))
 	c.positive("http.idle_timeout", int64(h.IdleTimeout))
+}
 
-	c.positive("ledger.operation_ttl", int64(cfg.Ledger.OperationTTL))
-	c.positive("ledger.line_ttl", int64(cfg.Ledger.LineTTL))
-	c.positive("ledger.journal_max_len", cfg.Ledger.JournalMaxLen)
+func (l *Ledger) validate(c *checker) {
+	c.positive("ledger.operation_ttl", int64(l.OperationTTL))
+	c.positive("ledger.line_ttl", int64(l.LineTTL))
+	c.positive("ledger.journal_max_len", l.JournalMaxLen)
+}
 
-	s := cfg.Sync
-	if s.Workers < 1 || s.Workers > 1024 {
-		c.addf("sync.workers", "must be between 1 and 1024, got %d", s.Workers)
-	} else if r.PoolSize > 0 && r.PoolSize < s.Workers+minSpareConns {
-		// Each intake worker holds a pooled connection while it waits on
-		// the stream; the pushers, the ledger and the API need the rest.
-		c.addf("redis.pool_size", "must be at least sync.workers + %d (%d): each intake worker holds a connection while it waits; got %d",
-			minSpareConns, s.Workers+minSpareConns, r.PoolSize)
+// maxWorkers bounds sync.workers.
+const maxWorkers = 1024
+
+func (s *Sync) validate(c *checker) {
+	if s.Workers < 1 || s.Workers > maxWorkers {
+		c.addf("sync.workers", "must be between 1 and %d, got %d", maxWorkers, s.Workers)
 	}
 	c.nonNegative("sync.coalesce_window", int64(s.CoalesceWindow))
 	c.positive("sync.max_attempts", int64(s.MaxAttempts))
@@ -106,9 +140,12 @@ func (cfg *Config) validate() []Problem {
 	c.nonNegative("sync.poll_overlap", int64(s.PollOverlap))
 	c.positive("sync.lease_ttl", int64(s.LeaseTTL))
 	c.positive("sync.dedup_ttl", int64(s.DedupTTL))
+}
 
+// validateLocations checks the locations and returns their ids.
+func validateLocations(c *checker, locations []Location) map[string]bool {
 	locs := map[string]bool{}
-	for i, l := range cfg.Locations {
+	for i, l := range locations {
 		p := fmt.Sprintf("locations[%d]", i)
 		switch {
 		case l.ID == "":
@@ -118,13 +155,10 @@ func (cfg *Config) validate() []Problem {
 		}
 		locs[l.ID] = true
 	}
+	return locs
+}
 
-	names := map[string]bool{}
-	for i := range cfg.Channels {
-		cfg.Channels[i].validate(c, fmt.Sprintf("channels[%d]", i), locs, names)
-	}
-
-	d := cfg.Downstream
+func (d *Downstream) validate(c *checker) {
 	c.nonNegative("downstream.stream_max_len", d.StreamMaxLen)
 	if d.Webhook.URL != "" {
 		c.url("downstream.webhook.url", d.Webhook.URL, "http", "https")
@@ -132,18 +166,31 @@ func (cfg *Config) validate() []Problem {
 		c.positive("downstream.webhook.timeout", int64(d.Webhook.Timeout))
 		c.positive("downstream.webhook.max_attempts", int64(d.Webhook.MaxAttempts))
 	}
-
-	if !slices.Contains([]string{"trace", "debug", "info", "warn", "error", "fatal", "panic", "disabled"}, cfg.Log.Level) {
-		c.addf("log.level", "must be one of trace, debug, info, warn, error, disabled; got %q", cfg.Log.Level)
-	}
-	if cfg.Log.Format != "json" && cfg.Log.Format != "console" {
-		c.addf("log.format", "must be json or console, got %q", cfg.Log.Format)
-	}
-	c.positive("shutdown_timeout", int64(cfg.ShutdownTimeout))
-	return c.problems
 }
 
+func (l *Log) validate(c *checker) {
+	if !slices.Contains([]string{"trace", "debug", "info", "warn", "error", "fatal", "panic", "disabled"}, l.Level) {
+		c.addf("log.level", "must be one of trace, debug, info, warn, error, disabled; got %q", l.Level)
+	}
+	if l.Format != "json" && l.Format != "console" {
+		c.addf("log.format", "must be json or console, got %q", l.Format)
+	}
+}
+
+// validate checks one channel at path p: the generic keys here, the
+// kind's own through its KindSettings.
 func (ch *Channel) validate(c *checker, p string, locs, names map[string]bool) {
+	ch.validateName(c, p, names)
+	ch.validateKind(c, p)
+	c.url(p+".api_url", ch.APIURL, "http", "https")
+	ch.validateSchedules(c, p)
+	ch.validateLocations(c, p, locs)
+	ch.Allocation.validate(c, p+".allocation")
+	ch.validateLimits(c, p)
+	ch.validateSettings(c, p)
+}
+
+func (ch *Channel) validateName(c *checker, p string, names map[string]bool) {
 	switch {
 	case ch.Name == "":
 		c.addf(p+".name", "is required")
@@ -153,13 +200,17 @@ func (ch *Channel) validate(c *checker, p string, locs, names map[string]bool) {
 		c.addf(p+".name", "duplicate channel name %q", ch.Name)
 	}
 	names[ch.Name] = true
+}
 
+func (ch *Channel) validateKind(c *checker, p string) {
 	if ch.Kind == "" {
-		c.addf(p+".kind", "is required (one of %s)", strings.Join(Kinds, ", "))
-	} else if !slices.Contains(Kinds, ch.Kind) {
-		c.addf(p+".kind", "unknown channel kind %q (known: %s)", ch.Kind, strings.Join(Kinds, ", "))
+		c.addf(p+".kind", "is required (one of %s)", kindList())
+	} else if NewSettings(ch.Kind) == nil {
+		c.addf(p+".kind", "unknown channel kind %q (known: %s)", ch.Kind, kindList())
 	}
-	c.url(p+".api_url", ch.APIURL, "http", "https")
+}
+
+func (ch *Channel) validateSchedules(c *checker, p string) {
 	for _, job := range []struct{ key, spec string }{{"poll", ch.Poll}, {"reconcile", ch.Reconcile}} {
 		if job.spec == "" {
 			continue
@@ -168,6 +219,9 @@ func (ch *Channel) validate(c *checker, p string, locs, names map[string]bool) {
 			c.addf(p+"."+job.key, "not a valid cron schedule %q: %v", job.spec, err)
 		}
 	}
+}
+
+func (ch *Channel) validateLocations(c *checker, p string, locs map[string]bool) {
 	if len(ch.Locations) == 0 {
 		c.addf(p+".locations", "at least one location is required")
 	}
@@ -182,13 +236,15 @@ func (ch *Channel) validate(c *checker, p string, locs, names map[string]bool) {
 		}
 		seen[l] = true
 	}
+}
 
-	a := ch.Allocation
-	ap := p + ".allocation"
+func (a *Allocation) validate(c *checker, ap string) {
 	c.nonNegative(ap+".buffer", a.Buffer)
 	// Written so NaN (".nan" in YAML) fails too.
-	if pct := *a.Percent; !(pct >= 0 && pct <= 100) {
-		c.addf(ap+".percent", "must be between 0 and 100, got %g", pct)
+	if a.Percent != nil {
+		if pct := *a.Percent; !(pct >= 0 && pct <= 100) {
+			c.addf(ap+".percent", "must be between 0 and 100, got %g", pct)
+		}
 	}
 	c.nonNegative(ap+".max", a.Max)
 	c.nonNegative(ap+".min", a.Min)
@@ -196,7 +252,9 @@ func (ch *Channel) validate(c *checker, p string, locs, names map[string]bool) {
 		c.addf(ap+".min", "must not exceed max (%d), got %d", a.Max, a.Min)
 	}
 	c.nonNegative(ap+".out_of_stock_threshold", a.OutOfStockThreshold)
+}
 
+func (ch *Channel) validateLimits(c *checker, p string) {
 	c.nonNegative(p+".batch_size", int64(ch.BatchSize))
 	if !(ch.RateLimit >= 0) || math.IsInf(ch.RateLimit, 1) {
 		c.addf(p+".rate_limit", "must be a finite number, 0 or more, got %g", ch.RateLimit)
@@ -206,73 +264,20 @@ func (ch *Channel) validate(c *checker, p string, locs, names map[string]bool) {
 	if ch.MaxRetries < 0 || ch.MaxRetries > 20 {
 		c.addf(p+".max_retries", "must be between 0 and 20, got %d", ch.MaxRetries)
 	}
+}
 
-	for kind, set := range map[string]bool{KindShopify: ch.Shopify != nil, KindEbay: ch.Ebay != nil, KindAmazon: ch.Amazon != nil} {
-		if set && kind != ch.Kind {
-			c.addf(p+"."+kind, "%s settings on a channel of kind %q", kind, ch.Kind)
-		}
+// validateSettings hands the channel to its kind's Validate. A kind that
+// is not registered was reported by validateKind.
+func (ch *Channel) validateSettings(c *checker, p string) {
+	want := settingsType(ch.Kind)
+	if want == nil {
+		return
 	}
-	cr, wh := ch.Credentials, ch.Webhook
-	switch ch.Kind {
-	case KindShopify:
-		c.required(p+".credentials.access_token", cr.AccessToken.IsSet())
-		if ch.APIURL == "" && ch.Shopify.Shop == "" {
-			c.addf(p+".shopify.shop", "is required unless api_url is set")
-		}
-		for _, l := range ch.Locations {
-			if ch.Shopify.LocationIDs[l] == "" {
-				c.addf(p+".shopify.location_ids", "no Shopify location id for location %q", l)
-			}
-		}
-		if !wh.Disabled && len(wh.Secrets) == 0 {
-			c.addf(p+".webhook.secrets", "at least one secret is required (or set webhook.disabled: true)")
-		}
-	case KindEbay:
-		c.required(p+".credentials.client_id", cr.ClientID.IsSet())
-		c.required(p+".credentials.client_secret", cr.ClientSecret.IsSet())
-		c.required(p+".credentials.refresh_token", cr.RefreshToken.IsSet())
-		c.url(p+".ebay.auth_url", ch.Ebay.AuthURL, "http", "https")
-		if !wh.Disabled {
-			c.required(p+".webhook.verification_token", wh.VerificationToken.IsSet())
-			if wh.EndpointURL == "" {
-				c.addf(p+".webhook.endpoint_url", "is required: eBay's challenge hashes the endpoint URL")
-			}
-			c.url(p+".webhook.endpoint_url", wh.EndpointURL, "https", "http")
-		}
-	case KindAmazon:
-		am := ch.Amazon
-		c.required(p+".credentials.client_id", cr.ClientID.IsSet())
-		c.required(p+".credentials.client_secret", cr.ClientSecret.IsSet())
-		c.required(p+".credentials.refresh_token", cr.RefreshToken.IsSet())
-		c.required(p+".amazon.seller_id", am.SellerID != "")
-		if len(am.MarketplaceIDs) == 0 {
-			c.addf(p+".amazon.marketplace_ids", "at least one marketplace id is required")
-		}
-		if !slices.Contains([]string{"na", "eu", "fe"}, am.Region) {
-			c.addf(p+".amazon.region", "must be na, eu or fe, got %q", am.Region)
-		}
-		c.url(p+".amazon.auth_url", am.AuthURL, "http", "https")
-		if am.FeedThreshold < 1 || am.FeedThreshold > 25000 {
-			c.addf(p+".amazon.feed_threshold", "must be between 1 and 25000, got %d", am.FeedThreshold)
-		}
-		if !slices.Contains(AmazonOrdersAPIs, am.OrdersAPI) {
-			c.addf(p+".amazon.orders_api", "must be %s or %s, got %q", AmazonOrdersV2026, AmazonOrdersV0, am.OrdersAPI)
-		}
-		c.url(p+".amazon.sqs.queue_url", am.SQS.QueueURL, "http", "https")
-		c.url(p+".amazon.sqs.endpoint", am.SQS.Endpoint, "http", "https")
-		if am.SQS.WaitTime < 0 || am.SQS.WaitTime.Seconds() > 20 {
-			c.addf(p+".amazon.sqs.wait_time", "must be between 0s and 20s (SQS long polling), got %s", am.SQS.WaitTime)
-		}
-		if am.SQS.MaxMessages < 1 || am.SQS.MaxMessages > 10 {
-			c.addf(p+".amazon.sqs.max_messages", "must be between 1 and 10, got %d", am.SQS.MaxMessages)
-		}
-		if !wh.Disabled {
-			if len(wh.Secrets) == 0 {
-				c.addf(p+".webhook.secrets", "at least one secret is required (or set webhook.disabled: true)")
-			}
-			if wh.Header == "" {
-				c.addf(p+".webhook.header", "is required: the header that carries the relay's secret")
-			}
-		}
+	if got := reflect.TypeOf(ch.Settings); got != want {
+		c.addf(p+"."+ch.Kind, "settings of type %v on a channel of kind %q, want %v", got, ch.Kind, want)
+		return
+	}
+	for _, fp := range ch.Settings.Validate(ch) {
+		c.problems = append(c.problems, Problem{Path: join(p, fp.Path), Msg: fp.Msg})
 	}
 }

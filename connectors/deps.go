@@ -107,3 +107,16 @@ func TestDeps(ch config.Channel) Deps {
 		Now:     time.Now,
 	}
 }
+
+// CheckChannel defaults and validates ch as config.Load does, in a
+// configuration of that channel and its locations only, and returns it as
+// the daemon would hand it to a factory: for connector tests that build a
+// channel in code. The error is config's, every problem at once.
+func CheckChannel(ch config.Channel) (config.Channel, error) {
+	cfg := &config.Config{Channels: []config.Channel{ch}}
+	for i, l := range ch.Locations {
+		cfg.Locations = append(cfg.Locations, config.Location{ID: l, Priority: i + 1})
+	}
+	err := cfg.Check()
+	return cfg.Channels[0], err
+}

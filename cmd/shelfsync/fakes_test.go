@@ -113,7 +113,7 @@ func (ff *fakeFactory) New(d connectors.Deps) (connectors.Connector, error) {
 	if d.Channel.Name == "refused" {
 		return nil, fmt.Errorf("channel %s: shop: not a myshopify.com domain", d.Channel.Name)
 	}
-	if !slices.Contains(config.Kinds, d.Channel.Kind) {
+	if !slices.Contains(config.Kinds(), d.Channel.Kind) {
 		return nil, errors.New("unknown kind")
 	}
 	f := &fakeConnector{kind: d.Channel.Kind, started: make(chan struct{}), release: make(chan struct{})}

@@ -37,7 +37,7 @@ func BenchmarkNormalizeSearchOrders(b *testing.B) {
 func BenchmarkPushFeed(b *testing.B) {
 	clk := newClock()
 	srv := newFake(b, clk, func(o *amazontest.Options) { o.GzipReports = true })
-	c := newTestConnector(b, srv, clk, func(ch *config.Channel) { ch.Amazon.FeedThreshold = 1 })
+	c := newTestConnector(b, srv, clk, func(ch *config.Channel) { settingsOf(ch).FeedThreshold = 1 })
 	updates := make([]connectors.QuantityUpdate, 5000)
 	for i := range updates {
 		updates[i] = connectors.QuantityUpdate{SKU: fmt.Sprintf("SKU-%05d", i), Quantity: int64(i)}

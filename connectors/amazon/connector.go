@@ -1,10 +1,8 @@
 package amazon
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -18,7 +16,7 @@ import (
 )
 
 // Kind is the registry kind.
-const Kind = config.KindAmazon
+const Kind = "amazon"
 
 // DefaultAuthURL is Login with Amazon's token endpoint.
 const DefaultAuthURL = "https://api.amazon.com/auth/o2/token"
@@ -32,8 +30,12 @@ const maxBatch = 25000
 const orderVisibilityDelay = 2*time.Minute + 10*time.Second
 
 func init() {
-	connectors.Register(Kind, New)
-	connectors.RegisterNormalizer(Kind, Normalize)
+	connectors.Register(connectors.Kind{
+		Name:      Kind,
+		Settings:  func() config.KindSettings { return &Settings{} },
+		New:       New,
+		Normalize: Normalize,
+	})
 }
 
 // Connector is one Amazon seller account in one region. It implements
@@ -111,10 +113,11 @@ func New(deps connectors.Deps) (connectors.Connector, error) {
 	if err != nil {
 		return nil, err
 	}
-	if deps.Channel.Amazon.SQS.QueueURL == "" {
+	am := deps.Channel.Settings.(*Settings) // newConnector checked
+	if am.SQS.QueueURL == "" {
 		return c, nil
 	}
-	q, err := newQueue(deps.Channel)
+	q, err := newQueue(deps.Channel.Credentials, am.SQS)
 	if err != nil {
 		return nil, err
 	}
@@ -123,59 +126,26 @@ func New(deps connectors.Deps) (connectors.Connector, error) {
 
 func newConnector(deps connectors.Deps, opts ...option) (*Connector, error) {
 	ch := deps.Channel
-	am := ch.Amazon
-	if am == nil {
-		return nil, errors.New("amazon: settings missing (channel.amazon)")
-	}
-	var errs []error
-	if am.SellerID == "" {
-		errs = append(errs, errors.New("amazon.seller_id is required"))
-	}
-	if len(am.MarketplaceIDs) == 0 {
-		errs = append(errs, errors.New("amazon.marketplace_ids needs at least one marketplace"))
+	am, ok := ch.Settings.(*Settings)
+	if !ok {
+		return nil, connectors.SettingsError(Kind, ch.Settings)
 	}
 	cr := ch.Credentials
-	if !cr.ClientID.IsSet() || !cr.ClientSecret.IsSet() || !cr.RefreshToken.IsSet() {
-		errs = append(errs, errors.New("credentials.client_id, client_secret and refresh_token (Login with Amazon) are required"))
-	}
-	base, err := apiBaseURL(ch.APIURL, am.Region)
-	if err != nil {
-		errs = append(errs, err)
-	}
 	authURL := am.AuthURL
 	if authURL == "" {
 		authURL = DefaultAuthURL
-	}
-	if !ch.Webhook.Disabled {
-		if ch.Webhook.Header == "" {
-			errs = append(errs, errors.New("webhook.header is required: the header the relay puts its secret in"))
-		}
-		if len(ch.Webhook.Secrets) == 0 {
-			errs = append(errs, errors.New("webhook.secrets needs at least one secret (or webhook.disabled: true)"))
-		}
-	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("amazon: %w", errors.Join(errs...))
 	}
 	now := deps.Now
 	if now == nil {
 		now = time.Now
 	}
-	productType := am.ProductType
-	if productType == "" {
-		productType = config.DefaultAmazonProductType
-	}
-	threshold := am.FeedThreshold
-	if threshold <= 0 {
-		threshold = config.DefaultFeedThreshold
-	}
 	c := &Connector{
 		name:        ch.Name,
 		sellerID:    am.SellerID,
 		marketplace: append([]string(nil), am.MarketplaceIDs...),
-		productType: productType,
-		threshold:   threshold,
-		baseURL:     base,
+		productType: am.ProductType,
+		threshold:   am.FeedThreshold,
+		baseURL:     apiBaseURL(ch.APIURL, am.Region),
 		log:         deps.Logger,
 		http:        deps.HTTP,
 		now:         now,
@@ -200,9 +170,7 @@ func newConnector(deps connectors.Deps, opts ...option) (*Connector, error) {
 			c.secrets = append(c.secrets, []byte(s.Value()))
 		}
 	}
-	if c.orders, err = newOrderSource(c, am.OrdersAPI); err != nil {
-		return nil, fmt.Errorf("amazon: %w", err)
-	}
+	c.orders = newOrderSource(c, am.OrdersAPI)
 	m, err := newMetrics(deps.Registerer)
 	if err != nil {
 		return nil, fmt.Errorf("amazon: %w", err)
@@ -215,21 +183,11 @@ func newConnector(deps connectors.Deps, opts ...option) (*Connector, error) {
 }
 
 // apiBaseURL is api_url when set, else the region's SP-API endpoint.
-func apiBaseURL(apiURL, region string) (string, error) {
+func apiBaseURL(apiURL, region string) string {
 	if apiURL != "" {
-		u, err := url.Parse(apiURL)
-		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return "", fmt.Errorf("api_url %q is not an http(s) URL", apiURL)
-		}
-		return strings.TrimRight(apiURL, "/"), nil
+		return strings.TrimRight(apiURL, "/")
 	}
-	switch region {
-	case "", "na":
-		return "https://sellingpartnerapi-na.amazon.com", nil
-	case "eu", "fe":
-		return "https://sellingpartnerapi-" + region + ".amazon.com", nil
-	}
-	return "", fmt.Errorf("amazon.region must be na, eu or fe, got %q", region)
+	return "https://sellingpartnerapi-" + region + ".amazon.com"
 }
 
 // Kind implements connectors.Connector.

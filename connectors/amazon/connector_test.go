@@ -17,24 +17,30 @@ func TestNewSettings(t *testing.T) {
 		wantErr string // "" : builds
 	}{
 		{"as configured", func(*config.Channel) {}, ""},
-		{"no amazon block", func(ch *config.Channel) { ch.Amazon = nil }, "settings missing"},
-		{"no seller", func(ch *config.Channel) { ch.Amazon.SellerID = "" }, "seller_id"},
-		{"no marketplace", func(ch *config.Channel) { ch.Amazon.MarketplaceIDs = nil }, "marketplace_ids"},
+		{"no amazon block", func(ch *config.Channel) { ch.Settings = nil }, "amazon.seller_id"},
+		{"no seller", func(ch *config.Channel) { settingsOf(ch).SellerID = "" }, "seller_id"},
+		{"no marketplace", func(ch *config.Channel) { settingsOf(ch).MarketplaceIDs = nil }, "marketplace_ids"},
 		{"no refresh token", func(ch *config.Channel) { ch.Credentials.RefreshToken = config.Secret{} }, "refresh_token"},
-		{"bad region", func(ch *config.Channel) { ch.APIURL = ""; ch.Amazon.Region = "us" }, "region"},
+		{"bad region", func(ch *config.Channel) { ch.APIURL = ""; settingsOf(ch).Region = "us" }, "region"},
 		{"bad api_url", func(ch *config.Channel) { ch.APIURL = "ftp://x" }, "api_url"},
 		{"no webhook header", func(ch *config.Channel) { ch.Webhook.Header = "" }, "webhook.header"},
 		{"half the AWS keys", func(ch *config.Channel) { ch.Credentials.AWSSecretAccessKey = config.Secret{} }, "go together"},
-		{"queue without region", func(ch *config.Channel) { ch.Amazon.SQS.Region = "" }, "sqs.region"},
+		{"queue without region", func(ch *config.Channel) { settingsOf(ch).SQS.Region = "" }, "sqs.region"},
 		{"region from the queue URL", func(ch *config.Channel) {
-			ch.Amazon.SQS.Region = ""
-			ch.Amazon.SQS.QueueURL = "https://sqs.eu-west-1.amazonaws.com/123456789012/q"
+			settingsOf(ch).SQS.Region = ""
+			settingsOf(ch).SQS.QueueURL = "https://sqs.eu-west-1.amazonaws.com/123456789012/q"
 		}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ch := testChannel(srv)
+			ch.Locations = []string{"main"}
 			tc.mutate(&ch)
-			c, err := New(connectors.TestDeps(ch))
+			// As the daemon does: config validates, the constructor trusts.
+			ch, err := connectors.CheckChannel(ch)
+			var c connectors.Connector
+			if err == nil {
+				c, err = New(connectors.TestDeps(ch))
+			}
 			if tc.wantErr == "" {
 				if err != nil || c.Kind() != Kind {
 					t.Fatalf("got %v, %v", c, err)
@@ -45,6 +51,12 @@ func TestNewSettings(t *testing.T) {
 				t.Fatalf("got %v, want an error naming %q", err, tc.wantErr)
 			}
 		})
+	}
+	// A channel that did not come through config has no settings: refused.
+	ch := testChannel(srv)
+	ch.Settings = nil
+	if _, err := New(connectors.TestDeps(ch)); err == nil || !strings.Contains(err.Error(), "settings") {
+		t.Fatalf("no settings: got %v, want an error naming the settings", err)
 	}
 }
 
@@ -72,11 +84,11 @@ func TestAPIBaseURL(t *testing.T) {
 		"eu": "https://sellingpartnerapi-eu.amazon.com",
 		"fe": "https://sellingpartnerapi-fe.amazon.com",
 	} {
-		if got, err := apiBaseURL("", region); err != nil || got != want {
-			t.Errorf("%s: %q %v", region, got, err)
+		if got := apiBaseURL("", region); got != want {
+			t.Errorf("%s: %q", region, got)
 		}
 	}
-	if got, _ := apiBaseURL("https://sandbox.sellingpartnerapi-na.amazon.com/", "eu"); got != "https://sandbox.sellingpartnerapi-na.amazon.com" {
+	if got := apiBaseURL("https://sandbox.sellingpartnerapi-na.amazon.com/", "eu"); got != "https://sandbox.sellingpartnerapi-na.amazon.com" {
 		t.Errorf("api_url: %q", got)
 	}
 }

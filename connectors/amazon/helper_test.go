@@ -73,7 +73,7 @@ func testChannel(srv *amazontest.Server) config.Channel {
 	o := srv.Options()
 	return config.Channel{
 		Name:       "amazon-us",
-		Kind:       config.KindAmazon,
+		Kind:       Kind,
 		APIURL:     srv.URL,
 		MaxRetries: 3,
 		Timeout:    10 * time.Second,
@@ -88,23 +88,32 @@ func testChannel(srv *amazontest.Server) config.Channel {
 			Header:  testRelayHeader,
 			Secrets: []config.Secret{config.NewSecret(testSecretOld), config.NewSecret(testSecretNew)},
 		},
-		Amazon: &config.Amazon{
+		Settings: defaulted(&Settings{
 			SellerID:       o.SellerID,
 			MarketplaceIDs: []string{amazontest.DefaultMarketplace},
 			Region:         "na",
 			AuthURL:        srv.TokenURL(),
 			ProductType:    "PRODUCT",
-			FeedThreshold:  config.DefaultFeedThreshold,
-			SQS: config.SQS{
+			FeedThreshold:  DefaultFeedThreshold,
+			SQS: SQS{
 				QueueURL:    srv.QueueURL(),
 				Region:      amazontest.DefaultAWSRegion,
 				Endpoint:    srv.URL,
 				WaitTime:    time.Second,
 				MaxMessages: 10,
 			},
-		},
+		}),
 	}
 }
+
+// defaulted is s with its defaults applied, as config.Load hands settings on.
+func defaulted(s *Settings) *Settings {
+	s.Defaults()
+	return s
+}
+
+// settingsOf is ch's Amazon settings.
+func settingsOf(ch *config.Channel) *Settings { return ch.Settings.(*Settings) }
 
 // newTestConnector builds a connector on srv with fast limits and feed polling.
 func newTestConnector(t testing.TB, srv *amazontest.Server, clk *clock, mutate func(*config.Channel), opts ...option) *Connector {
@@ -125,11 +134,11 @@ func newTestConnector(t testing.TB, srv *amazontest.Server, clk *clock, mutate f
 
 // ordersAPIs are the Orders API versions the connector speaks
 // (amazon.orders_api): tests of orders run against each.
-var ordersAPIs = []string{config.AmazonOrdersV2026, config.AmazonOrdersV0}
+var ordersAPIs = OrdersAPIs
 
 // withOrdersAPI sets amazon.orders_api.
 func withOrdersAPI(api string) func(*config.Channel) {
-	return func(ch *config.Channel) { ch.Amazon.OrdersAPI = api }
+	return func(ch *config.Channel) { settingsOf(ch).OrdersAPI = api }
 }
 
 func readFixture(t testing.TB, name string) []byte {

@@ -58,7 +58,7 @@ func fixtureConnector(t *testing.T, api *fixtureAPI) *Connector {
 	return newTestConnector(t, srv, clk, func(ch *config.Channel) {
 		ch.APIURL = hs.URL
 		ch.MaxRetries = 0
-		ch.Amazon.OrdersAPI = config.AmazonOrdersV2026
+		settingsOf(ch).OrdersAPI = OrdersV2026
 	})
 }
 

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
 )
 
@@ -27,15 +26,12 @@ type orderSource interface {
 	fetch(ctx context.Context, orderID string) (*connectors.Order, error)
 }
 
-// newOrderSource is the source of amazon.orders_api ("" is the default).
-func newOrderSource(c *Connector, api string) (orderSource, error) {
-	switch api {
-	case "", config.AmazonOrdersV2026:
-		return &ordersV2026{c: c}, nil
-	case config.AmazonOrdersV0:
-		return &ordersV0{c: c}, nil
+// newOrderSource is the source of amazon.orders_api (validated: v0 or v2026-01-01).
+func newOrderSource(c *Connector, api string) orderSource {
+	if api == OrdersV0 {
+		return &ordersV0{c: c}
 	}
-	return nil, fmt.Errorf("amazon.orders_api must be %s or %s, got %q", config.AmazonOrdersV2026, config.AmazonOrdersV0, api)
+	return &ordersV2026{c: c}
 }
 
 // PollOrders implements connectors.OrderPoller: orders updated from since

@@ -79,7 +79,7 @@ func testPollOrdersPaging(t *testing.T, api string) {
 		t.Errorf("big order: %+v", got)
 	}
 	want := map[string]int{"getOrders": 3, "getOrderItems": 250 + 3, "getOrder": 0, "searchOrders": 0, "getOrder_2026-01-01": 0}
-	if api == config.AmazonOrdersV2026 {
+	if api == OrdersV2026 {
 		want = map[string]int{"getOrders": 0, "getOrderItems": 0, "getOrder": 0, "searchOrders": 3, "getOrder_2026-01-01": 0}
 	}
 	for op, n := range want {
@@ -104,10 +104,10 @@ func pageSizes(pages [][]connectors.Order) []int {
 func TestPollOrdersWindow(t *testing.T) {
 	for _, api := range ordersAPIs {
 		t.Run(api, func(t *testing.T) {
-			op := map[string]string{config.AmazonOrdersV0: "getOrders", config.AmazonOrdersV2026: "searchOrders"}[api]
+			op := map[string]string{OrdersV0: "getOrders", OrdersV2026: "searchOrders"}[api]
 			clk := newClock()
 			srv := newFake(t, clk, nil)
-			c := newTestConnector(t, srv, clk, func(ch *config.Channel) { ch.Amazon.OrdersAPI = api; ch.MaxRetries = 0 })
+			c := newTestConnector(t, srv, clk, func(ch *config.Channel) { settingsOf(ch).OrdersAPI = api; ch.MaxRetries = 0 })
 			before := clk.Now().Add(-orderVisibilityDelay)
 			srv.AddOrder(amazontest.Order{AmazonOrderID: "1", Status: "Unshipped", LastUpdate: before.Add(-time.Minute),
 				Items: []amazontest.Item{{OrderItemID: "a", SellerSKU: "S", Ordered: 1}}})
@@ -151,7 +151,7 @@ func TestPollOrdersWindow(t *testing.T) {
 func TestPollOrdersEmitError(t *testing.T) {
 	for _, api := range ordersAPIs {
 		t.Run(api, func(t *testing.T) {
-			op := map[string]string{config.AmazonOrdersV0: "getOrders", config.AmazonOrdersV2026: "searchOrders"}[api]
+			op := map[string]string{OrdersV0: "getOrders", OrdersV2026: "searchOrders"}[api]
 			clk := newClock()
 			srv := newFake(t, clk, func(o *amazontest.Options) { o.OrdersPageSize = 1 })
 			c := newTestConnector(t, srv, clk, withOrdersAPI(api))
@@ -201,7 +201,7 @@ func testFetchOrder(t *testing.T, api string) {
 	}
 	// v2026-01-01 reads an order in one call; v0 needs its items too.
 	calls := map[string]int{"getOrder": 2, "getOrderItems": 1}
-	if api == config.AmazonOrdersV2026 {
+	if api == OrdersV2026 {
 		calls = map[string]int{"getOrder_2026-01-01": 2}
 	}
 	for op, n := range calls {
@@ -220,7 +220,7 @@ func TestRateLimitHeaderAdapts(t *testing.T) {
 		o.RateLimits["getOrder"] = 250
 		o.RateLimits["getOrderItems"] = 2.5
 	})
-	c := newTestConnector(t, srv, clk, withOrdersAPI(config.AmazonOrdersV0), withLimits(1000, 100, true))
+	c := newTestConnector(t, srv, clk, withOrdersAPI(OrdersV0), withLimits(1000, 100, true))
 	srv.AddOrder(amazontest.Order{AmazonOrderID: "1", Status: "Shipped", LastUpdate: clk.Now(), Items: []amazontest.Item{{OrderItemID: "a", SellerSKU: "S", Ordered: 1, Shipped: 1}}})
 	if _, err := c.FetchOrder(context.Background(), "1"); err != nil {
 		t.Fatal(err)

@@ -52,7 +52,7 @@ func TestPushPatch(t *testing.T) {
 func TestPushFeed(t *testing.T) {
 	clk := newClock()
 	srv := newFake(t, clk, func(o *amazontest.Options) { o.GzipReports = true; o.FeedPolls = 3 })
-	c := newTestConnector(t, srv, clk, func(ch *config.Channel) { ch.Amazon.FeedThreshold = 10 })
+	c := newTestConnector(t, srv, clk, func(ch *config.Channel) { settingsOf(ch).FeedThreshold = 10 })
 	var updates []connectors.QuantityUpdate
 	for i := range 60 {
 		sku := fmt.Sprintf("SKU-%03d", i)
@@ -96,7 +96,7 @@ func TestPushFeedNotProcessed(t *testing.T) {
 	t.Run("FATAL", func(t *testing.T) {
 		clk := newClock()
 		srv := newFake(t, clk, nil)
-		c := newTestConnector(t, srv, clk, func(ch *config.Channel) { ch.Amazon.FeedThreshold = 1 })
+		c := newTestConnector(t, srv, clk, func(ch *config.Channel) { settingsOf(ch).FeedThreshold = 1 })
 		srv.SetListing("A", 0)
 		srv.SetListing("B", 0)
 		srv.FailNextFeeds(1)
@@ -113,7 +113,7 @@ func TestPushFeedNotProcessed(t *testing.T) {
 	t.Run("still processing", func(t *testing.T) {
 		clk := newClock()
 		srv := newFake(t, clk, func(o *amazontest.Options) { o.FeedPolls = 1 << 30 })
-		c := newTestConnector(t, srv, clk, func(ch *config.Channel) { ch.Amazon.FeedThreshold = 1 },
+		c := newTestConnector(t, srv, clk, func(ch *config.Channel) { settingsOf(ch).FeedThreshold = 1 },
 			withFeedPolling(0, 0, 0))
 		srv.SetListing("A", 0)
 		res, err := c.PushQuantities(context.Background(), updates)
@@ -129,7 +129,7 @@ func TestPushFeedNotProcessed(t *testing.T) {
 	t.Run("context ends while waiting", func(t *testing.T) {
 		clk := newClock()
 		srv := newFake(t, clk, func(o *amazontest.Options) { o.FeedPolls = 1 << 30 })
-		c := newTestConnector(t, srv, clk, func(ch *config.Channel) { ch.Amazon.FeedThreshold = 1 },
+		c := newTestConnector(t, srv, clk, func(ch *config.Channel) { settingsOf(ch).FeedThreshold = 1 },
 			withFeedPolling(time.Millisecond, time.Millisecond, time.Hour))
 		srv.SetListing("A", 0)
 		ctx, cancel := context.WithCancel(context.Background())

@@ -40,22 +40,14 @@ type queue struct {
 	minBackoff, maxBackoff time.Duration
 }
 
-func newQueue(ch config.Channel) (*queue, error) {
-	client, err := newSQSClient(ch)
+func newQueue(cr config.Credentials, s SQS) (*queue, error) {
+	client, err := newSQSClient(cr, s)
 	if err != nil {
 		return nil, fmt.Errorf("amazon: %w", err)
 	}
-	s := ch.Amazon.SQS
-	wait, maxMsgs := s.WaitTime, s.MaxMessages
-	if wait <= 0 || wait > 20*time.Second {
-		wait = config.DefaultSQSWaitTime
-	}
-	if maxMsgs < 1 || maxMsgs > 10 {
-		maxMsgs = config.DefaultSQSMaxMessages
-	}
 	return &queue{
 		api: client, url: s.QueueURL,
-		wait: int32(wait / time.Second), maxMessages: int32(maxMsgs),
+		wait: int32(s.WaitTime / time.Second), maxMessages: int32(s.MaxMessages),
 		minBackoff: time.Second, maxBackoff: time.Minute,
 	}, nil
 }

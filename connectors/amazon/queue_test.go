@@ -164,7 +164,7 @@ func TestNewWithoutQueue(t *testing.T) {
 	clk := newClock()
 	srv := newFake(t, clk, nil)
 	ch := testChannel(srv)
-	ch.Amazon.SQS = config.SQS{}
+	settingsOf(&ch).SQS = SQS{}
 	c, err := New(connectors.TestDeps(ch))
 	if err != nil {
 		t.Fatal(err)

@@ -251,7 +251,7 @@ func TestReadQuantitiesErrors(t *testing.T) {
 			setup:  func(s *amazontest.Server) { s.Throttle("searchListingsItems", 10, "") },
 			mutate: func(ch *config.Channel) { ch.MaxRetries = 1 }, status: http.StatusTooManyRequests},
 		{name: "another seller's listings", read: []string{"A"},
-			mutate: func(ch *config.Channel) { ch.Amazon.SellerID = "A3SOMEONEELSE" }, status: http.StatusForbidden},
+			mutate: func(ch *config.Channel) { settingsOf(ch).SellerID = "A3SOMEONEELSE" }, status: http.StatusForbidden},
 		{name: "comma SKU read fails", read: []string{"A", "A,B"},
 			setup:  func(s *amazontest.Server) { s.Throttle("getListingsItem", 10, "") },
 			mutate: func(ch *config.Channel) { ch.MaxRetries = 1 }, status: http.StatusTooManyRequests},

@@ -2,7 +2,6 @@ package amazon
 
 import (
 	"errors"
-	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -20,16 +19,12 @@ import (
 // (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN). Instance
 // and container roles would need the SDK's config module, which shelfsync
 // does not take on.
-func newSQSClient(ch config.Channel) (*sqs.Client, error) {
-	s := ch.Amazon.SQS
+func newSQSClient(cr config.Credentials, s SQS) (*sqs.Client, error) {
 	region := s.Region
 	if region == "" {
-		region = regionOfQueue(s.QueueURL)
+		region = regionOfQueue(s.QueueURL) // Validate checked there is one
 	}
-	if region == "" {
-		return nil, fmt.Errorf("amazon.sqs.region is required (the queue URL %q does not name one)", s.QueueURL)
-	}
-	creds, err := sqsCredentials(ch.Credentials)
+	creds, err := sqsCredentials(cr)
 	if err != nil {
 		return nil, err
 	}
@@ -41,10 +36,8 @@ func newSQSClient(ch config.Channel) (*sqs.Client, error) {
 }
 
 func sqsCredentials(cr config.Credentials) (aws.CredentialsProvider, error) {
-	if cr.AWSAccessKeyID.IsSet() || cr.AWSSecretAccessKey.IsSet() {
-		if !cr.AWSAccessKeyID.IsSet() || !cr.AWSSecretAccessKey.IsSet() {
-			return nil, errors.New("credentials.aws_access_key_id and aws_secret_access_key go together")
-		}
+	// Validate checked that the two go together.
+	if cr.AWSAccessKeyID.IsSet() {
 		return credentials.NewStaticCredentialsProvider(cr.AWSAccessKeyID.Value(), cr.AWSSecretAccessKey.Value(), ""), nil
 	}
 	id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")

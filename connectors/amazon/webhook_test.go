@@ -73,8 +73,10 @@ func TestWebhookNeedsSecrets(t *testing.T) {
 	clk := newClock()
 	srv := newFake(t, clk, nil)
 	ch := testChannel(srv)
+	ch.Locations = []string{"main"}
 	ch.Webhook.Secrets = nil
-	if _, err := newConnector(connectors.TestDeps(ch)); err == nil || !strings.Contains(err.Error(), "webhook.secrets") {
+	// Refused by validation, which config.Load runs before any connector is built.
+	if _, err := connectors.CheckChannel(ch); err == nil || !strings.Contains(err.Error(), "webhook.secrets") {
 		t.Fatalf("got %v, want an error naming webhook.secrets", err)
 	}
 	ch.Webhook = config.Webhook{Disabled: true}

@@ -68,7 +68,7 @@ func TestCredentialsRefused(t *testing.T) {
 		{name: "revoked refresh token", channel: func(ch *config.Channel) { ch.Credentials.RefreshToken = config.NewSecret("v^1.1#revoked-token") },
 			wantCode: "invalid_grant", secret: "v^1.1#revoked-token"},
 		{name: "scope not granted", channel: func(ch *config.Channel) {
-			ch.Ebay.Scopes = []string{"https://api.ebay.com/oauth/api_scope/sell.account"}
+			settingsOf(ch).Scopes = []string{"https://api.ebay.com/oauth/api_scope/sell.account"}
 		}, wantCode: "invalid_scope"},
 	}
 	for _, tc := range tests {
@@ -94,7 +94,7 @@ func TestCredentialsRefused(t *testing.T) {
 func TestNewValidates(t *testing.T) {
 	base := func() config.Channel {
 		return config.Channel{
-			Name: "e", Kind: config.KindEbay,
+			Name: "e", Kind: Kind, Locations: []string{"main"}, Webhook: config.Webhook{Disabled: true},
 			Credentials: config.Credentials{ClientID: config.NewSecret("id"), ClientSecret: config.NewSecret("s"), RefreshToken: config.NewSecret("r")},
 		}
 	}
@@ -111,22 +111,22 @@ func TestNewValidates(t *testing.T) {
 				t.Fatalf("defaults not applied: api %s token %s marketplace %s scopes %v", c.api, c.user.TokenURL, c.marketplace, c.user.Scopes)
 			}
 		}},
-		{name: "auth_url as base", mutate: func(ch *config.Channel) { ch.Ebay = &config.Ebay{AuthURL: "https://api.sandbox.ebay.com/"} },
+		{name: "auth_url as base", mutate: func(ch *config.Channel) { ch.Settings = &Settings{AuthURL: "https://api.sandbox.ebay.com/"} },
 			check: func(t *testing.T, c *Connector) {
 				if c.user.TokenURL != "https://api.sandbox.ebay.com"+tokenPath || c.app.TokenURL != c.user.TokenURL {
 					t.Fatalf("token URL = %s", c.user.TokenURL)
 				}
 			}},
 		{name: "auth_url as the full endpoint", mutate: func(ch *config.Channel) {
-			ch.Ebay = &config.Ebay{AuthURL: "https://api.sandbox.ebay.com/identity/v1/oauth2/token"}
+			ch.Settings = &Settings{AuthURL: "https://api.sandbox.ebay.com/identity/v1/oauth2/token"}
 		}, check: func(t *testing.T, c *Connector) {
 			if c.user.TokenURL != "https://api.sandbox.ebay.com"+tokenPath {
 				t.Fatalf("token URL = %s", c.user.TokenURL)
 			}
 		}},
 		{name: "missing secrets", mutate: func(ch *config.Channel) { ch.Credentials = config.Credentials{} },
-			wantErr: "credentials.client_id, credentials.client_secret, credentials.refresh_token: required"},
-		{name: "wrong kind", mutate: func(ch *config.Channel) { ch.Kind = config.KindShopify }, wantErr: "kind"},
+			wantErr: "channels[0].credentials.client_id: is required\n  channels[0].credentials.client_secret: is required\n  channels[0].credentials.refresh_token: is required"},
+		{name: "wrong kind", mutate: func(ch *config.Channel) { ch.Kind = "shopify" }, wantErr: "kind"},
 		{name: "bad api_url", mutate: func(ch *config.Channel) { ch.APIURL = "ftp://x" }, wantErr: "api_url"},
 		{name: "ceiling above eBay's limit", opts: Options{RevisionCeiling: 251}, wantErr: "revision ceiling"},
 	}
@@ -136,7 +136,12 @@ func TestNewValidates(t *testing.T) {
 			if tc.mutate != nil {
 				tc.mutate(&ch)
 			}
-			c, err := NewWithOptions(connectors.TestDeps(ch), tc.opts)
+			// As the daemon does: config validates, the constructor trusts.
+			ch, err := connectors.CheckChannel(ch)
+			var c *Connector
+			if err == nil {
+				c, err = NewWithOptions(connectors.TestDeps(ch), tc.opts)
+			}
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error = %v; want %q", err, tc.wantErr)
@@ -153,7 +158,7 @@ func TestNewValidates(t *testing.T) {
 
 // TestRegistered: the daemon builds the connector through the registry.
 func TestRegistered(t *testing.T) {
-	ch := config.Channel{Name: "e", Kind: config.KindEbay,
+	ch := config.Channel{Name: "e", Kind: Kind, Settings: defaultSettings(),
 		Credentials: config.Credentials{ClientID: config.NewSecret("id"), ClientSecret: config.NewSecret("s"), RefreshToken: config.NewSecret("r")}}
 	c, err := connectors.New(connectors.TestDeps(ch))
 	if err != nil {

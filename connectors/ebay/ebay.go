@@ -24,8 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -38,11 +36,15 @@ import (
 )
 
 // Kind is the registry kind of this connector.
-const Kind = config.KindEbay
+const Kind = "ebay"
 
 func init() {
-	connectors.Register(Kind, New)
-	connectors.RegisterNormalizer(Kind, Normalize)
+	connectors.Register(connectors.Kind{
+		Name:      Kind,
+		Settings:  func() config.KindSettings { return &Settings{} },
+		New:       New,
+		Normalize: Normalize,
+	})
 }
 
 // Compile-time checks of the roles this connector plays.
@@ -135,25 +137,9 @@ func New(deps connectors.Deps) (connectors.Connector, error) {
 // NewWithOptions is New with explicit Options.
 func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
 	ch := deps.Channel
-	if ch.Kind != Kind {
-		return nil, fmt.Errorf("ebay connector built for a channel of kind %q", ch.Kind)
-	}
-	eb := ch.Ebay
-	if eb == nil {
-		eb = &config.Ebay{}
-	}
-	var missing []string
-	for name, s := range map[string]config.Secret{
-		"credentials.client_id": ch.Credentials.ClientID, "credentials.client_secret": ch.Credentials.ClientSecret,
-		"credentials.refresh_token": ch.Credentials.RefreshToken,
-	} {
-		if !s.IsSet() {
-			missing = append(missing, name)
-		}
-	}
-	if len(missing) > 0 {
-		sort.Strings(missing)
-		return nil, fmt.Errorf("%s: required for eBay", strings.Join(missing, ", "))
+	eb, ok := ch.Settings.(*Settings)
+	if !ok {
+		return nil, connectors.SettingsError(Kind, ch.Settings)
 	}
 	if deps.HTTP == nil {
 		return nil, errors.New("ebay connector needs an HTTP client")
@@ -161,9 +147,6 @@ func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
 	api := strings.TrimRight(ch.APIURL, "/")
 	if api == "" {
 		api = DefaultAPIURL
-	}
-	if u, err := url.Parse(api); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("api_url %q is not an http(s) URL", ch.APIURL)
 	}
 	tokenURL := api + tokenPath
 	if eb.AuthURL != "" {
@@ -173,37 +156,8 @@ func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
 			tokenURL += tokenPath
 		}
 	}
-	scopes := eb.Scopes
-	if len(scopes) == 0 {
-		scopes = DefaultScopes
-	}
-	marketplace := eb.MarketplaceID
-	if marketplace == "" {
-		marketplace = config.DefaultEbayMarketplace
-	}
-	if opts.RevisionCeiling == 0 {
-		opts.RevisionCeiling = DefaultRevisionCeiling
-	}
-	if opts.RevisionCeiling < 1 || opts.RevisionCeiling > 250 {
-		return nil, fmt.Errorf("revision ceiling must be between 1 and 250 (eBay's daily limit), got %d", opts.RevisionCeiling)
-	}
-	if opts.KeyTTL == 0 {
-		opts.KeyTTL = time.Hour
-	}
-	if opts.UnknownKeyTTL == 0 {
-		opts.UnknownKeyTTL = DefaultUnknownKeyTTL
-	}
-	if opts.FailedKeyTTL == 0 {
-		opts.FailedKeyTTL = DefaultFailedKeyTTL
-	}
-	if opts.KeyFetchesPerMinute == 0 {
-		opts.KeyFetchesPerMinute = DefaultKeyFetchesPerMinute
-	}
-	if opts.KeyFetchBurst == 0 {
-		opts.KeyFetchBurst = DefaultKeyFetchBurst
-	}
-	if opts.KeyFetchesPerMinute < 0 || opts.KeyFetchBurst < 0 {
-		return nil, fmt.Errorf("key fetch budget must not be negative (%d a minute, burst %d)", opts.KeyFetchesPerMinute, opts.KeyFetchBurst)
+	if err := opts.defaults(); err != nil {
+		return nil, err
 	}
 	if opts.KeyHTTP == nil {
 		opts.KeyHTTP = newKeyHTTP(ch, deps.Logger)
@@ -227,10 +181,10 @@ func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
 		name:        ch.Name,
 		log:         deps.Logger,
 		api:         api,
-		marketplace: marketplace,
+		marketplace: eb.MarketplaceID,
 		user: &oauth.RefreshSource{
 			TokenURL: tokenURL, ClientID: cr.ClientID.Value(), ClientSecret: cr.ClientSecret.Value(),
-			RefreshToken: cr.RefreshToken.Value(), Scopes: scopes, ClientAuth: oauth.AuthBasic,
+			RefreshToken: cr.RefreshToken.Value(), Scopes: eb.Scopes, ClientAuth: oauth.AuthBasic,
 			HTTP: deps.HTTP, Now: now,
 		},
 		// The application token serves only key fetches: it is asked
@@ -247,6 +201,36 @@ func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
 	c.keys = newKeyCache(opts)
 	c.budget = &revisionBudget{cache: deps.Cache, ceiling: opts.RevisionCeiling, now: now}
 	return c, nil
+}
+
+// defaults fills the zero Options with their defaults and refuses what
+// eBay would not allow (Options are set in code, not in the config file).
+func (opts *Options) defaults() error {
+	if opts.RevisionCeiling == 0 {
+		opts.RevisionCeiling = DefaultRevisionCeiling
+	}
+	if opts.RevisionCeiling < 1 || opts.RevisionCeiling > 250 {
+		return fmt.Errorf("revision ceiling must be between 1 and 250 (eBay's daily limit), got %d", opts.RevisionCeiling)
+	}
+	if opts.KeyTTL == 0 {
+		opts.KeyTTL = time.Hour
+	}
+	if opts.UnknownKeyTTL == 0 {
+		opts.UnknownKeyTTL = DefaultUnknownKeyTTL
+	}
+	if opts.FailedKeyTTL == 0 {
+		opts.FailedKeyTTL = DefaultFailedKeyTTL
+	}
+	if opts.KeyFetchesPerMinute == 0 {
+		opts.KeyFetchesPerMinute = DefaultKeyFetchesPerMinute
+	}
+	if opts.KeyFetchBurst == 0 {
+		opts.KeyFetchBurst = DefaultKeyFetchBurst
+	}
+	if opts.KeyFetchesPerMinute < 0 || opts.KeyFetchBurst < 0 {
+		return fmt.Errorf("key fetch budget must not be negative (%d a minute, burst %d)", opts.KeyFetchesPerMinute, opts.KeyFetchBurst)
+	}
+	return nil
 }
 
 // newKeyHTTP is the default Options.KeyHTTP: the framework's client with

@@ -53,6 +53,16 @@ type envConfig struct {
 	channel func(*config.Channel)
 }
 
+// defaultSettings are eBay settings with every default, as Load hands them on.
+func defaultSettings() *Settings {
+	s := &Settings{}
+	s.Defaults()
+	return s
+}
+
+// settingsOf is ch's eBay settings.
+func settingsOf(ch *config.Channel) *Settings { return ch.Settings.(*Settings) }
+
 func newEnv(t testing.TB, ec envConfig) *env {
 	t.Helper()
 	clk := newClock()
@@ -63,7 +73,7 @@ func newEnv(t testing.TB, ec envConfig) *env {
 	t.Cleanup(fake.Close)
 	ch := config.Channel{
 		Name:   "ebay-test",
-		Kind:   config.KindEbay,
+		Kind:   Kind,
 		APIURL: fake.URL(),
 		Credentials: config.Credentials{
 			ClientID:     config.NewSecret("test-client-id"),
@@ -75,7 +85,7 @@ func newEnv(t testing.TB, ec envConfig) *env {
 			EndpointURL:       testEndpointURL,
 		},
 		MaxRetries: 3,
-		Ebay:       &config.Ebay{MarketplaceID: "EBAY_US"},
+		Settings:   defaultSettings(),
 	}
 	if ec.channel != nil {
 		ec.channel(&ch)

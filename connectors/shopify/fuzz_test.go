@@ -34,6 +34,7 @@ func FuzzParseWebhook(f *testing.F) {
 		Name: "shop", Kind: Kind, APIURL: "http://127.0.0.1:9",
 		Credentials: config.Credentials{AccessToken: config.NewSecret("shpat_fuzz")},
 		Webhook:     config.Webhook{Secrets: []config.Secret{config.NewSecret(secret)}},
+		Settings:    &Settings{APIVersion: DefaultAPIVersion},
 	}))
 	if err != nil {
 		f.Fatal(err)

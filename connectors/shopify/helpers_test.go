@@ -36,13 +36,16 @@ func channelFor(s *shopifytest.Server) config.Channel {
 		Webhook:     config.Webhook{Secrets: []config.Secret{config.NewSecret(o.WebhookSecret)}},
 		Locations:   []string{"main"},
 		MaxRetries:  2,
-		Shopify: &config.Shopify{
+		Settings: &Settings{
 			Shop:        o.Shop,
 			APIVersion:  o.APIVersion,
 			LocationIDs: map[string]string{"main": o.LocationID, "pos": "gid://shopify/Location/905684977"},
 		},
 	}
 }
+
+// settingsOf is ch's Shopify settings.
+func settingsOf(ch *config.Channel) *Settings { return ch.Settings.(*Settings) }
 
 func newTestConnector(t *testing.T, s *shopifytest.Server, mod func(*config.Channel)) *Connector {
 	t.Helper()

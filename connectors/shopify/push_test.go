@@ -292,7 +292,7 @@ func TestBatchKey(t *testing.T) {
 		}
 	}
 	other := newTestConnector(t, s, func(ch *config.Channel) {
-		ch.Shopify.LocationIDs["main"] = "gid://shopify/Location/905684977"
+		settingsOf(ch).LocationIDs["main"] = "gid://shopify/Location/905684977"
 	})
 	if other.batchKey(base) == key {
 		t.Error("another location, the same key")

@@ -3,7 +3,6 @@ package shopify
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -15,11 +14,15 @@ import (
 )
 
 // Kind is the registry kind of this connector.
-const Kind = config.KindShopify
+const Kind = "shopify"
 
 func init() {
-	connectors.Register(Kind, New)
-	connectors.RegisterNormalizer(Kind, Normalize)
+	connectors.Register(connectors.Kind{
+		Name:      Kind,
+		Settings:  func() config.KindSettings { return &Settings{} },
+		New:       New,
+		Normalize: Normalize,
+	})
 }
 
 // Compile-time checks of the roles this connector plays.
@@ -75,35 +78,19 @@ func New(deps connectors.Deps) (connectors.Connector, error) {
 
 func newConnector(deps connectors.Deps) (*Connector, error) {
 	ch := deps.Channel
-	sh := ch.Shopify
-	if sh == nil {
-		sh = &config.Shopify{}
-	}
-	version := sh.APIVersion
-	if version == "" {
-		version = config.DefaultShopifyAPIVersion
+	sh, ok := ch.Settings.(*Settings)
+	if !ok {
+		return nil, connectors.SettingsError(Kind, ch.Settings)
 	}
 	var errs []error
 	base := strings.TrimRight(ch.APIURL, "/")
 	if base == "" {
-		if sh.Shop == "" {
-			errs = append(errs, errors.New("shopify.shop: required unless api_url is set"))
-		}
 		base = "https://" + sh.Shop
-	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("api_url: %q is not an http(s) URL", base))
-	}
-	if !ch.Credentials.AccessToken.IsSet() {
-		errs = append(errs, errors.New("credentials.access_token: required"))
-	}
-	if !ch.Webhook.Disabled && len(ch.Webhook.Secrets) == 0 {
-		errs = append(errs, errors.New("webhook.secrets: at least one secret is required (or webhook.disabled: true)"))
 	}
 	c := &Connector{
 		deps:         deps,
 		log:          deps.Logger,
-		endpoint:     base + "/admin/api/" + version + "/graphql.json",
+		endpoint:     base + "/admin/api/" + sh.APIVersion + "/graphql.json",
 		token:        ch.Credentials.AccessToken,
 		secrets:      ch.Webhook.Secrets,
 		shop:         strings.ToLower(sh.Shop),
@@ -111,21 +98,13 @@ func newConnector(deps connectors.Deps) (*Connector, error) {
 		maxPaginated: maxPaginated,
 		locations:    map[string]string{},
 	}
-	for loc, gid := range sh.LocationIDs {
-		id := numericID(gid)
-		if id == "" {
-			errs = append(errs, fmt.Errorf("shopify.location_ids.%s: %q is not a Shopify location id", loc, gid))
-			continue
-		}
-		c.locations[id] = loc
+	// Validate checked that every id is one, and that every location of
+	// the channel has one.
+	for loc, id := range sh.LocationIDs {
+		c.locations[numericID(id)] = loc
 	}
 	if len(ch.Locations) > 0 {
-		first := sh.LocationIDs[ch.Locations[0]]
-		if first == "" {
-			errs = append(errs, fmt.Errorf("shopify.location_ids: no Shopify location for %q, the channel's first location", ch.Locations[0]))
-		} else {
-			c.pushLocation = gid("Location", numericID(first))
-		}
+		c.pushLocation = gid("Location", numericID(sh.LocationIDs[ch.Locations[0]]))
 	}
 	if deps.HTTP == nil {
 		errs = append(errs, errors.New("no HTTP client in deps"))

@@ -10,6 +10,8 @@ import (
 	"github.com/shelfsync/shelfsync/connectors/shopify/shopifytest"
 )
 
+// TestNewRejects: a channel the connector could not work with is refused
+// with the setting named, by validation (config.Load's) before New.
 func TestNewRejects(t *testing.T) {
 	s := newFake(t, shopifytest.Options{})
 	tests := []struct {
@@ -17,18 +19,21 @@ func TestNewRejects(t *testing.T) {
 		mod  func(ch *config.Channel)
 		want string
 	}{
-		{"no shop and no api_url", func(ch *config.Channel) { ch.APIURL, ch.Shopify.Shop = "", "" }, "shopify.shop"},
+		{"no shop and no api_url", func(ch *config.Channel) { ch.APIURL, settingsOf(ch).Shop = "", "" }, "shopify.shop"},
 		{"api_url not http", func(ch *config.Channel) { ch.APIURL = "ftp://x" }, "api_url"},
 		{"no token", func(ch *config.Channel) { ch.Credentials.AccessToken = config.Secret{} }, "credentials.access_token"},
 		{"no webhook secret", func(ch *config.Channel) { ch.Webhook.Secrets = nil }, "webhook.secrets"},
-		{"first location unmapped", func(ch *config.Channel) { ch.Locations = []string{"paris"} }, `no Shopify location for "paris"`},
-		{"location id not an id", func(ch *config.Channel) { ch.Shopify.LocationIDs["main"] = "warehouse-1" }, "shopify.location_ids.main"},
+		{"first location unmapped", func(ch *config.Channel) { ch.Locations = []string{"paris"} }, `shopify.location_ids: no Shopify location id for location "paris"`},
+		{"location id not an id", func(ch *config.Channel) { settingsOf(ch).LocationIDs["main"] = "warehouse-1" }, "shopify.location_ids.main"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ch := channelFor(s)
 			tt.mod(&ch)
-			_, err := connectors.New(connectors.TestDeps(ch))
+			ch, err := connectors.CheckChannel(ch)
+			if err == nil {
+				_, err = connectors.New(connectors.TestDeps(ch))
+			}
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("New = %v, want an error naming %q", err, tt.want)
 			}
@@ -45,7 +50,7 @@ func TestRegistered(t *testing.T) {
 	s := newFake(t, shopifytest.Options{})
 	ch := channelFor(s)
 	ch.Webhook = config.Webhook{Disabled: true}
-	ch.Shopify.LocationIDs["main"] = "905684977" // a bare number works too
+	settingsOf(&ch).LocationIDs["main"] = "905684977" // a bare number works too
 	c, err := connectors.New(connectors.TestDeps(ch))
 	if err != nil {
 		t.Fatal(err)

@@ -2,12 +2,14 @@ package demo
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/shelfsync/shelfsync/config"
+	"github.com/shelfsync/shelfsync/connectors/amazon"
 	"github.com/shelfsync/shelfsync/connectors/amazon/amazontest"
+	"github.com/shelfsync/shelfsync/connectors/ebay"
 	"github.com/shelfsync/shelfsync/connectors/ebay/ebaytest"
+	"github.com/shelfsync/shelfsync/connectors/shopify"
 )
 
 // The demo's stock locations: every channel sells from both, the warehouse first.
@@ -29,11 +31,12 @@ type ConfigOptions struct {
 	Poll, Reconcile time.Duration
 }
 
-// Config builds the daemon's configuration for the fakes f, as YAML run
-// through config.Parse, so it gets the same defaults and validation as a
-// file the merchant writes. Every channel polls and reconciles on the
-// given schedules (default every 15s and 30s); the secrets are the fakes'
-// own test credentials.
+// Config builds the daemon's configuration for the fakes f, each channel
+// with its kind's own settings type, and runs it through config's Check,
+// so it gets the same defaults and validation as a file the merchant
+// writes. Every channel polls and reconciles on the given schedules
+// (default every 15s and 30s); the secrets are the fakes' own test
+// credentials.
 //
 // Two settings differ from the defaults, for the demo's order rates:
 // 16 intake workers (eBay and Amazon notifications carry no order, so each
@@ -55,90 +58,61 @@ func Config(f *Fakes, o ConfigOptions) (*config.Config, error) {
 	if o.Reconcile == 0 {
 		o.Reconcile = 30 * time.Second
 	}
-	every := func(d time.Duration) string { return fmt.Sprintf("%q", "@every "+d.String()) }
-	sh := f.Shopify.Options()
-	am := f.Amazon.Options()
-	q := func(s string) string { return fmt.Sprintf("%q", s) }
-	var b strings.Builder
-	fmt.Fprintf(&b, `redis:
-  addr: %s
-  key_prefix: %s
-  pool_size: %d
-http:
-  listen: %s
-  admin_token: %s
-sync:
-  workers: %d
-  poll_overlap: 30s
-locations:
-  - {id: %s, priority: 1}
-  - {id: %s, priority: 2}
-channels:
-  - name: %s
-    kind: shopify
-    api_url: %s
-    credentials: {access_token: %s}
-    webhook: {secrets: [%s]}
-    poll: POLL_SPEC
-    reconcile: RECONCILE_SPEC
-    locations: [%s, %s]
-    shopify:
-      shop: %s
-      api_version: %s
-      location_ids: {%s: %s, %s: "gid://shopify/Location/999002"}
-`, q(o.RedisAddr), q(o.KeyPrefix), poolSize(o.Workers), q(o.Listen), q(o.AdminToken), o.Workers,
-		LocationWarehouse, LocationStore,
-		Shopify, q(f.Shopify.URL()), q(sh.AccessToken), q(sh.WebhookSecret),
-		LocationWarehouse, LocationStore, q(sh.Shop), q(sh.APIVersion),
-		LocationWarehouse, q(sh.LocationID), LocationStore)
-	fmt.Fprintf(&b, `  - name: %s
-    kind: ebay
-    api_url: %s
-    credentials: {client_id: %s, client_secret: %s, refresh_token: %s}
-    webhook:
-      verification_token: %s
-      endpoint_url: %s
-    poll: POLL_SPEC
-    reconcile: RECONCILE_SPEC
-    locations: [%s, %s]
-    ebay: {auth_url: %s}
-`, Ebay, q(f.Ebay.URL()), q(ebaytest.DefaultClientID), q(ebaytest.DefaultClientSecret), q(ebaytest.DefaultRefreshToken),
-		q("shelfsync-demo-verification-token-0123456789"), q("http://"+o.Listen+"/webhooks/"+Ebay),
-		LocationWarehouse, LocationStore, q(f.Ebay.URL()))
-	fmt.Fprintf(&b, `  - name: %s
-    kind: amazon
-    api_url: %s
-    credentials:
-      client_id: %s
-      client_secret: %s
-      refresh_token: %s
-      aws_access_key_id: %s
-      aws_secret_access_key: %s
-    webhook: {disabled: true}
-    poll: POLL_SPEC
-    reconcile: RECONCILE_SPEC
-    locations: [%s, %s]
-    batch_size: 16
-    amazon:
-      seller_id: %s
-      marketplace_ids: [%s]
-      auth_url: %s
-      feed_threshold: 17
-      sqs: {queue_url: %s, region: %s, endpoint: %s, wait_time: 2s}
-log:
-  level: %s
-  format: console
-shutdown_timeout: 10s
-`, Amazon, q(f.Amazon.URL), q(am.ClientID), q(am.ClientSecret), q(am.RefreshToken),
-		q(am.AWSAccessKeyID), q(am.AWSSecretAccessKey), LocationWarehouse, LocationStore,
-		q(am.SellerID), q(amazontest.DefaultMarketplace), q(f.Amazon.TokenURL()),
-		q(f.Amazon.QueueURL()), q(amazontest.DefaultAWSRegion), q(f.Amazon.URL), q(o.LogLevel))
-	text := strings.NewReplacer("POLL_SPEC", every(o.Poll), "RECONCILE_SPEC", every(o.Reconcile)).Replace(b.String())
-	cfg, err := config.Parse("demo", []byte(text))
-	if err != nil {
+	cfg := &config.Config{
+		Redis:           config.Redis{Addr: o.RedisAddr, KeyPrefix: o.KeyPrefix, PoolSize: poolSize(o.Workers)},
+		HTTP:            config.HTTP{Listen: o.Listen, AdminToken: config.NewSecret(o.AdminToken)},
+		Sync:            config.Sync{Workers: o.Workers, PollOverlap: 30 * time.Second},
+		Locations:       []config.Location{{ID: LocationWarehouse, Priority: 1}, {ID: LocationStore, Priority: 2}},
+		Channels:        []config.Channel{shopifyChannel(f), ebayChannel(f, o), amazonChannel(f)},
+		Log:             config.Log{Level: o.LogLevel, Format: "console"},
+		ShutdownTimeout: 10 * time.Second,
+	}
+	for i := range cfg.Channels {
+		ch := &cfg.Channels[i]
+		ch.Poll, ch.Reconcile = "@every "+o.Poll.String(), "@every "+o.Reconcile.String()
+		ch.Locations = []string{LocationWarehouse, LocationStore}
+	}
+	if err := cfg.Check(); err != nil {
 		return nil, fmt.Errorf("the demo's configuration: %w", err)
 	}
 	return cfg, nil
+}
+
+func shopifyChannel(f *Fakes) config.Channel {
+	sh := f.Shopify.Options()
+	return config.Channel{
+		Name: Shopify, Kind: shopify.Kind, APIURL: f.Shopify.URL(),
+		Credentials: config.Credentials{AccessToken: config.NewSecret(sh.AccessToken)},
+		Webhook:     config.Webhook{Secrets: []config.Secret{config.NewSecret(sh.WebhookSecret)}},
+		Settings: &shopify.Settings{Shop: sh.Shop, APIVersion: sh.APIVersion,
+			LocationIDs: map[string]string{LocationWarehouse: sh.LocationID, LocationStore: "gid://shopify/Location/999002"}},
+	}
+}
+
+func ebayChannel(f *Fakes, o ConfigOptions) config.Channel {
+	return config.Channel{
+		Name: Ebay, Kind: ebay.Kind, APIURL: f.Ebay.URL(),
+		Credentials: config.Credentials{ClientID: config.NewSecret(ebaytest.DefaultClientID),
+			ClientSecret: config.NewSecret(ebaytest.DefaultClientSecret), RefreshToken: config.NewSecret(ebaytest.DefaultRefreshToken)},
+		Webhook: config.Webhook{VerificationToken: config.NewSecret("shelfsync-demo-verification-token-0123456789"),
+			EndpointURL: "http://" + o.Listen + "/webhooks/" + Ebay},
+		Settings: &ebay.Settings{AuthURL: f.Ebay.URL()},
+	}
+}
+
+func amazonChannel(f *Fakes) config.Channel {
+	am := f.Amazon.Options()
+	return config.Channel{
+		Name: Amazon, Kind: amazon.Kind, APIURL: f.Amazon.URL,
+		Credentials: config.Credentials{ClientID: config.NewSecret(am.ClientID), ClientSecret: config.NewSecret(am.ClientSecret),
+			RefreshToken: config.NewSecret(am.RefreshToken), AWSAccessKeyID: config.NewSecret(am.AWSAccessKeyID),
+			AWSSecretAccessKey: config.NewSecret(am.AWSSecretAccessKey)},
+		Webhook:   config.Webhook{Disabled: true},
+		BatchSize: 16,
+		Settings: &amazon.Settings{SellerID: am.SellerID, MarketplaceIDs: []string{amazontest.DefaultMarketplace},
+			AuthURL: f.Amazon.TokenURL(), FeedThreshold: 17,
+			SQS: amazon.SQS{QueueURL: f.Amazon.QueueURL(), Region: amazontest.DefaultAWSRegion, Endpoint: f.Amazon.URL, WaitTime: 2 * time.Second}},
+	}
 }
 
 // poolSize sizes the Redis pool for the workers: each intake worker holds

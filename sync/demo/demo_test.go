@@ -16,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/shelfsync/shelfsync/connectors/amazon"
 	"github.com/shelfsync/shelfsync/inventory"
 	"github.com/shelfsync/shelfsync/inventory/redistest"
 )
@@ -86,8 +87,9 @@ func TestConfigPointsEveryChannelAtItsFake(t *testing.T) {
 		t.Error("the Shopify channel does not verify with the fake's webhook secret")
 	}
 	am := cfg.ChannelByName(Amazon)
-	if am.Amazon.SQS.QueueURL != f.Amazon.QueueURL() || am.Amazon.FeedThreshold <= am.BatchSize {
-		t.Errorf("amazon sqs %q, feed threshold %d, batch %d", am.Amazon.SQS.QueueURL, am.Amazon.FeedThreshold, am.BatchSize)
+	as := am.Settings.(*amazon.Settings)
+	if as.SQS.QueueURL != f.Amazon.QueueURL() || as.FeedThreshold <= am.BatchSize {
+		t.Errorf("amazon sqs %q, feed threshold %d, batch %d", as.SQS.QueueURL, as.FeedThreshold, am.BatchSize)
 	}
 	if cfg.HTTP.AdminToken.Value() != "tok" || cfg.Redis.KeyPrefix != "p:" {
 		t.Error("admin token or key prefix not taken")

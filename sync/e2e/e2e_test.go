@@ -18,8 +18,11 @@ import (
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
 	_ "github.com/shelfsync/shelfsync/connectors/all"
+	"github.com/shelfsync/shelfsync/connectors/amazon"
 	"github.com/shelfsync/shelfsync/connectors/amazon/amazontest"
+	"github.com/shelfsync/shelfsync/connectors/ebay"
 	"github.com/shelfsync/shelfsync/connectors/ebay/ebaytest"
+	"github.com/shelfsync/shelfsync/connectors/shopify"
 	"github.com/shelfsync/shelfsync/connectors/shopify/shopifytest"
 	"github.com/shelfsync/shelfsync/inventory"
 	"github.com/shelfsync/shelfsync/inventory/redistest"
@@ -68,23 +71,23 @@ func newWorld(t testing.TB, nSKUs int) *world {
 	cfg.Sync.ClaimIdle = time.Second
 	cfg.Locations = []config.Location{{ID: "main", Priority: 1}, {ID: "backup", Priority: 2}}
 	locs := []string{"main", "backup"}
-	shopCh := config.Channel{Name: "shop", Kind: config.KindShopify, APIURL: w.shop.URL(), Locations: locs,
+	shopCh := config.Channel{Name: "shop", Kind: shopify.Kind, APIURL: w.shop.URL(), Locations: locs,
 		Credentials: config.Credentials{AccessToken: config.NewSecret(w.shop.Options().AccessToken)},
 		Webhook:     config.Webhook{Secrets: []config.Secret{config.NewSecret(shopSecret)}},
-		Shopify: &config.Shopify{Shop: w.shop.Options().Shop,
+		Settings: &shopify.Settings{Shop: w.shop.Options().Shop,
 			LocationIDs: map[string]string{"main": w.shop.Options().LocationID, "backup": w.shop.Options().LocationID}}}
-	bayCh := config.Channel{Name: "bay", Kind: config.KindEbay, APIURL: w.bay.URL(), Locations: locs,
+	bayCh := config.Channel{Name: "bay", Kind: ebay.Kind, APIURL: w.bay.URL(), Locations: locs,
 		Credentials: config.Credentials{ClientID: config.NewSecret(ebaytest.DefaultClientID),
 			ClientSecret: config.NewSecret(ebaytest.DefaultClientSecret), RefreshToken: config.NewSecret(ebaytest.DefaultRefreshToken)},
-		Webhook: config.Webhook{VerificationToken: config.NewSecret(ebayToken), EndpointURL: w.daemon.URL + "/webhooks/bay"},
-		Ebay:    &config.Ebay{}}
-	amzCh := config.Channel{Name: "amz", Kind: config.KindAmazon, APIURL: w.amz.URL, Locations: locs,
+		Webhook:  config.Webhook{VerificationToken: config.NewSecret(ebayToken), EndpointURL: w.daemon.URL + "/webhooks/bay"},
+		Settings: &ebay.Settings{}}
+	amzCh := config.Channel{Name: "amz", Kind: amazon.Kind, APIURL: w.amz.URL, Locations: locs,
 		Credentials: config.Credentials{ClientID: config.NewSecret(amazontest.DefaultClientID),
 			ClientSecret: config.NewSecret(amazontest.DefaultClientSecret), RefreshToken: config.NewSecret(amazontest.DefaultRefreshToken),
 			AWSAccessKeyID: config.NewSecret(amazontest.DefaultAWSKeyID), AWSSecretAccessKey: config.NewSecret(amazontest.DefaultAWSSecret)},
 		Webhook: config.Webhook{Secrets: []config.Secret{config.NewSecret(amzSecret)}, Header: "X-Relay-Secret"},
-		Amazon: &config.Amazon{SellerID: amazontest.DefaultSellerID, MarketplaceIDs: []string{amazontest.DefaultMarketplace},
-			AuthURL: w.amz.TokenURL(), SQS: config.SQS{QueueURL: w.amz.QueueURL(), Region: amazontest.DefaultAWSRegion,
+		Settings: &amazon.Settings{SellerID: amazontest.DefaultSellerID, MarketplaceIDs: []string{amazontest.DefaultMarketplace},
+			AuthURL: w.amz.TokenURL(), SQS: amazon.SQS{QueueURL: w.amz.QueueURL(), Region: amazontest.DefaultAWSRegion,
 				Endpoint: w.amz.URL, WaitTime: time.Second}}}
 	cfg.Channels = []config.Channel{shopCh, bayCh, amzCh}
 	for i := range cfg.Channels {
@@ -180,19 +183,9 @@ func reparse(t testing.TB, cfg *config.Config) *config.Config {
 		if ch.MaxRetries == 0 {
 			ch.MaxRetries = 3
 		}
-		p := 100.0
-		ch.Allocation.Percent = &p
-		switch ch.Kind {
-		case config.KindShopify:
-			ch.Shopify.APIVersion = config.DefaultShopifyAPIVersion
-		case config.KindEbay:
-			ch.Ebay.MarketplaceID = config.DefaultEbayMarketplace
-		case config.KindAmazon:
-			ch.Amazon.Region = "na"
-			ch.Amazon.ProductType = config.DefaultAmazonProductType
-			ch.Amazon.FeedThreshold = config.DefaultFeedThreshold
-			ch.Amazon.SQS.MaxMessages = 10
-		}
+	}
+	if err := cfg.Check(); err != nil {
+		t.Fatal(err)
 	}
 	return cfg
 }

@@ -1,0 +1,64 @@
+package ebay
+
+import (
+	"github.com/shelfsync/shelfsync/config"
+)
+
+// DefaultMarketplace is ebay.marketplace_id's default.
+const DefaultMarketplace = "EBAY_US"
+
+// Settings are a channel's `ebay:` block.
+type Settings struct {
+	// MarketplaceID is the marketplace whose offers are updated.
+	MarketplaceID string `yaml:"marketplace_id"`
+	// AuthURL overrides the OAuth token endpoint's base URL (or is the
+	// whole .../oauth2/token URL).
+	AuthURL string `yaml:"auth_url"`
+	// Scopes are the user token's scopes (default DefaultScopes).
+	Scopes []string `yaml:"scopes"`
+}
+
+var _ config.KindSettings = (*Settings)(nil)
+
+// Defaults implements config.KindSettings.
+func (s *Settings) Defaults() {
+	if s.MarketplaceID == "" {
+		s.MarketplaceID = DefaultMarketplace
+	}
+	if len(s.Scopes) == 0 {
+		s.Scopes = append([]string(nil), DefaultScopes...)
+	}
+}
+
+// Validate implements config.KindSettings: the OAuth client and refresh
+// token, and the endpoint challenge's token and URL unless webhooks are off.
+func (s *Settings) Validate(ch *config.Channel) []config.FieldProblem {
+	var ps config.FieldProblems
+	cr, wh := ch.Credentials, ch.Webhook
+	ps.Required("credentials.client_id", cr.ClientID.IsSet())
+	ps.Required("credentials.client_secret", cr.ClientSecret.IsSet())
+	ps.Required("credentials.refresh_token", cr.RefreshToken.IsSet())
+	ps.URL("ebay.auth_url", s.AuthURL, "http", "https")
+	if !wh.Disabled {
+		ps.Required("webhook.verification_token", wh.VerificationToken.IsSet())
+		if wh.EndpointURL == "" {
+			ps.Addf("webhook.endpoint_url", "is required: eBay's challenge hashes the endpoint URL")
+		}
+		ps.URL("webhook.endpoint_url", wh.EndpointURL, "https", "http")
+	}
+	return ps
+}
+
+// Reference implements connectors.Documented.
+func (s *Settings) Reference() []config.KeyDoc {
+	return []config.KeyDoc{
+		{Key: "credentials.client_id", Default: "required", Meaning: "App ID of the keyset"},
+		{Key: "credentials.client_secret", Default: "required", Meaning: "Cert ID of the keyset"},
+		{Key: "credentials.refresh_token", Default: "required", Meaning: "the seller's refresh token (user consent)"},
+		{Key: "webhook.verification_token", Default: "required", Meaning: "the endpoint challenge's token, as registered with eBay; not needed with `webhook.disabled`"},
+		{Key: "webhook.endpoint_url", Default: "required", Meaning: "exactly the endpoint URL registered with eBay (the challenge hashes it); not needed with `webhook.disabled`"},
+		{Key: "ebay.marketplace_id", Default: "`" + DefaultMarketplace + "`", Meaning: "the marketplace whose offers are updated"},
+		{Key: "ebay.auth_url", Default: "eBay's", Meaning: "OAuth token endpoint base URL override (or the full `.../oauth2/token` URL)"},
+		{Key: "ebay.scopes", Default: "sell.fulfillment, sell.inventory", Meaning: "OAuth scopes of the user token"},
+	}
+}

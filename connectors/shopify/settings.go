@@ -1,0 +1,73 @@
+package shopify
+
+import (
+	"maps"
+	"net/url"
+	"slices"
+
+	"github.com/shelfsync/shelfsync/config"
+)
+
+// DefaultAPIVersion is the Admin API version of shopify.api_version.
+const DefaultAPIVersion = "2026-04"
+
+// Settings are a channel's `shopify:` block.
+type Settings struct {
+	// Shop is the myshopify domain (example.myshopify.com); the API URL is
+	// derived from it unless api_url is set.
+	Shop       string `yaml:"shop"`
+	APIVersion string `yaml:"api_version"`
+	// LocationIDs maps shelfsync location ids to Shopify location GIDs
+	// (or their bare numbers).
+	LocationIDs map[string]string `yaml:"location_ids"`
+}
+
+var _ config.KindSettings = (*Settings)(nil)
+
+// Defaults implements config.KindSettings.
+func (s *Settings) Defaults() {
+	if s.APIVersion == "" {
+		s.APIVersion = DefaultAPIVersion
+	}
+}
+
+// Validate implements config.KindSettings: the access token, the shop (or
+// api_url), a Shopify location for every location the channel sells from,
+// and webhook secrets unless webhooks are off.
+func (s *Settings) Validate(ch *config.Channel) []config.FieldProblem {
+	var ps config.FieldProblems
+	ps.Required("credentials.access_token", ch.Credentials.AccessToken.IsSet())
+	if ch.APIURL == "" {
+		switch u, err := url.Parse("https://" + s.Shop); {
+		case s.Shop == "":
+			ps.Addf("shopify.shop", "is required unless api_url is set")
+		case err != nil || u.Host != s.Shop:
+			ps.Addf("shopify.shop", "must be the store's myshopify domain (example.myshopify.com), got %q", s.Shop)
+		}
+	}
+	for _, l := range ch.Locations {
+		if s.LocationIDs[l] == "" {
+			ps.Addf("shopify.location_ids", "no Shopify location id for location %q", l)
+		}
+	}
+	for _, loc := range slices.Sorted(maps.Keys(s.LocationIDs)) {
+		if id := s.LocationIDs[loc]; id != "" && numericID(id) == "" {
+			ps.Addf("shopify.location_ids."+loc, "%q is not a Shopify location id (gid://shopify/Location/N or N)", id)
+		}
+	}
+	if !ch.Webhook.Disabled && len(ch.Webhook.Secrets) == 0 {
+		ps.Addf("webhook.secrets", "at least one secret is required (or set webhook.disabled: true)")
+	}
+	return ps
+}
+
+// Reference implements connectors.Documented.
+func (s *Settings) Reference() []config.KeyDoc {
+	return []config.KeyDoc{
+		{Key: "credentials.access_token", Default: "required", Meaning: "Admin API access token (`shpat_…`)"},
+		{Key: "webhook.secrets", Default: "required", Meaning: "HMAC keys of the deliveries (the app's client secret; several during a rotation); not needed with `webhook.disabled`"},
+		{Key: "shopify.shop", Default: "required", Meaning: "`example.myshopify.com`; the API URL is `https://{shop}` unless `api_url` is set (then optional)"},
+		{Key: "shopify.api_version", Default: "`" + DefaultAPIVersion + "`", Meaning: "Admin API version"},
+		{Key: "shopify.location_ids", Default: "required", Meaning: "shelfsync location id → Shopify location GID (or its number), for every location the channel sells from; pushes go to the first one's"},
+	}
+}

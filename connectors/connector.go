@@ -1,14 +1,16 @@
 // Package connectors is the contract between shelfsync's engine and the
 // marketplaces: the canonical order model, the small interfaces a
 // marketplace implements (one per role), the registry that maps a channel
-// kind to its constructor, and what the framework hands every connector
-// instance (logger, metrics, HTTP client, rate limiter, cache).
+// kind to its settings type, constructor and normalizer, and what the
+// framework hands every connector instance (logger, metrics, HTTP client,
+// rate limiter, cache).
 //
 // A connector translates; it never decides. It does not import the ledger,
 // keeps no globals (two Shopify stores in one config never share state), and
 // owns no goroutine that outlives the context it was given. Each
 // marketplace lives in its own subpackage (connectors/shopify, ...) and
-// registers itself from init(); connectors/all imports them all.
+// registers itself from init() with Register; connectors/all imports them
+// all. connectors/README.md says how to add one.
 //
 // Roles, each an interface a connector may implement (found by type
 // assertion on the value New returns):

@@ -1,6 +1,8 @@
 // Package all links every connector into the binary: each blank import
-// registers its kind (and its payload normalizer) from init(). Import it
-// from cmd only; library code names the connectors it needs.
+// registers its kind (settings, factory and payload normalizer) from
+// init(). Adding a kind is its folder plus one line here (see
+// connectors/README.md). Import it from cmd only; library code names the
+// connectors it needs.
 package all
 
 import (

@@ -30,64 +30,120 @@ func (l *Ledger) run(ctx context.Context, skus []string, extra func(redis.Pipeli
 		pending[i] = i
 	}
 	for attempt := 0; attempt < 2 && len(pending) > 0; attempt++ {
-		if !l.opts.NoIntents && l.cluster {
-			if err := l.markIntents(ctx, l.rdb, skus).Err(); err != nil {
-				return nil, nil, fmt.Errorf("marking push intents: %w", err)
-			}
+		cmds, err := l.runAttempt(ctx, attempt == 0, skus, extra, calls, pending)
+		if err != nil {
+			return nil, nil, err
 		}
-		cmds := make([]*redis.Cmd, len(pending))
-		var markCmd *redis.Cmd
-		shared := attempt == 0 && !l.cluster
-		fill := func(p redis.Pipeliner) {
-			if !l.opts.NoIntents && !l.cluster && !shared {
-				markCmd = l.markIntents(ctx, p, skus)
-			}
-			if extra != nil && attempt == 0 {
-				extra(p)
-			}
-			for j, i := range pending {
-				c := calls[i]
-				if attempt == 0 {
-					cmds[j] = c.script.EvalSha(ctx, p, c.keys, c.args...)
-				} else {
-					cmds[j] = c.script.Eval(ctx, p, c.keys, c.args...)
-				}
-			}
-		}
-		if shared {
-			var mark []string
-			if !l.opts.NoIntents {
-				mark = skus
-			}
-			var err error
-			if markCmd, err = l.send(ctx, mark, fill); err != nil {
-				return nil, nil, err
-			}
-		} else {
-			_, _ = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error { fill(p); return nil })
-		}
-		if markCmd != nil {
-			if err := markCmd.Err(); err != nil {
-				// The scripts behind the mark may have run without it; the
-				// caller's retry (every operation is safe to repeat) marks again.
-				return nil, nil, fmt.Errorf("marking push intents: %w", err)
-			}
-		}
-		var again []int
-		for j, i := range pending {
-			v, err := cmds[j].Result()
-			if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-				again = append(again, i)
-				continue
-			}
-			replies[i], errs[i] = v, err
-		}
-		pending = again
+		pending = collectReplies(cmds, pending, replies, errs)
 	}
 	for _, i := range pending {
 		errs[i] = fmt.Errorf("script still unknown to Redis after loading it")
 	}
 	return replies, errs, nil
+}
+
+// runAttempt sends the pending calls in one round trip and returns their
+// commands, in the order of pending. The first attempt sends the extra
+// commands and each script by its SHA, through the shared wire on a single
+// Redis; a second attempt (after NOSCRIPT) sends only the scripts, with
+// their source, in a pipeline of its own. The extra commands are not sent
+// again: NOSCRIPT is per script, and they were not refused.
+func (l *Ledger) runAttempt(ctx context.Context, first bool, skus []string, extra func(redis.Pipeliner), calls []scriptCall, pending []int) ([]*redis.Cmd, error) {
+	cmds := make([]*redis.Cmd, len(pending))
+	fill := func(p redis.Pipeliner) {
+		if extra != nil && first {
+			extra(p)
+		}
+		queueScripts(ctx, p, calls, pending, cmds, first)
+	}
+	var markCmd *redis.Cmd
+	if first && !l.cluster {
+		var err error
+		if markCmd, err = l.sendShared(ctx, skus, fill); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := l.markOnCluster(ctx, skus); err != nil {
+			return nil, err
+		}
+		markCmd = l.sendOwn(ctx, skus, fill)
+	}
+	if markCmd != nil {
+		if err := markCmd.Err(); err != nil {
+			// The scripts behind the mark may have run without it; the
+			// caller's retry (every operation is safe to repeat) marks again.
+			return nil, fmt.Errorf("marking push intents: %w", err)
+		}
+	}
+	return cmds, nil
+}
+
+// queueScripts queues the pending calls on p, into cmds: by SHA (EVALSHA),
+// or with their source (EVAL) once Redis has answered NOSCRIPT.
+func queueScripts(ctx context.Context, p redis.Pipeliner, calls []scriptCall, pending []int, cmds []*redis.Cmd, bySHA bool) {
+	for j, i := range pending {
+		c := &calls[i]
+		if bySHA {
+			cmds[j] = c.script.EvalSha(ctx, p, c.keys, c.args...)
+		} else {
+			cmds[j] = c.script.Eval(ctx, p, c.keys, c.args...)
+		}
+	}
+}
+
+// sendShared sends fill's commands through the wire (group commit), behind
+// the wire's one mark of every queued call's SKUs, and returns that mark's
+// command (nil when the SKUs are not to be marked).
+func (l *Ledger) sendShared(ctx context.Context, skus []string, fill func(redis.Pipeliner)) (*redis.Cmd, error) {
+	var mark []string
+	if !l.opts.NoIntents {
+		mark = skus
+	}
+	return l.send(ctx, mark, fill)
+}
+
+// markOnCluster marks skus in a round trip of its own on a Cluster, where
+// the intent key lives on another node than the SKUs' keys, so no pipeline
+// can order the mark before the scripts.
+func (l *Ledger) markOnCluster(ctx context.Context, skus []string) error {
+	if l.opts.NoIntents || !l.cluster {
+		return nil
+	}
+	if err := l.markIntents(ctx, l.rdb, skus).Err(); err != nil {
+		return fmt.Errorf("marking push intents: %w", err)
+	}
+	return nil
+}
+
+// sendOwn sends fill's commands in a pipeline of their own, on a single
+// Redis behind a mark of skus, which it returns (nil on a Cluster, marked
+// before, or when the SKUs are not to be marked).
+func (l *Ledger) sendOwn(ctx context.Context, skus []string, fill func(redis.Pipeliner)) *redis.Cmd {
+	var markCmd *redis.Cmd
+	_, _ = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if !l.opts.NoIntents && !l.cluster {
+			markCmd = l.markIntents(ctx, p, skus)
+		}
+		fill(p)
+		return nil
+	})
+	return markCmd
+}
+
+// collectReplies stores each pending call's reply or error, and returns the
+// calls answered NOSCRIPT: they changed nothing, and are sent again with
+// their source.
+func collectReplies(cmds []*redis.Cmd, pending []int, replies []any, errs []error) []int {
+	var again []int
+	for j, i := range pending {
+		v, err := cmds[j].Result()
+		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			again = append(again, i)
+			continue
+		}
+		replies[i], errs[i] = v, err
+	}
+	return again
 }
 
 // wire shares pipelines between concurrent calls on a single Redis (group

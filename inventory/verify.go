@@ -114,43 +114,73 @@ func (l *Ledger) verifyPage(ctx context.Context, skus []string, named bool) ([]I
 
 // verifySKU is Verify's pure part, on one SKU's stored data.
 func verifySKU(sku string, stock, lines map[string]string, newestFirst []redis.XMessage) []Inconsistency {
-	var out []Inconsistency
-	add := func(loc, what, exp, act string) {
-		out = append(out, Inconsistency{SKU: sku, Location: loc, What: what, Expected: exp, Actual: act})
-	}
+	r := &skuReport{sku: sku}
+	figs := r.checkFigures(stock)
+	reserved := r.checkLineRecords(lines)
+	r.checkReserved(stock, figs, reserved)
+	last := r.checkJournalChain(newestFirst)
+	r.checkJournalEnd(stock, figs, last)
+	return r.out
+}
+
+// skuReport collects what Verify finds wrong with one SKU.
+type skuReport struct {
+	sku string
+	out []Inconsistency
+}
+
+func (r *skuReport) add(loc, what, exp, act string) {
+	r.out = append(r.out, Inconsistency{SKU: r.sku, Location: loc, What: what, Expected: exp, Actual: act})
+}
+
+// checkFigures decodes each location's figures and checks their range and
+// that reserved is not negative; it returns the figures that decode (a
+// location whose figures do not is reported here, and skipped later).
+func (r *skuReport) checkFigures(stock map[string]string) map[string]Level {
 	figs := map[string]Level{}
 	for loc, v := range stock {
 		f, err := decodeFigures(v)
 		if err != nil {
-			add(loc, "undecodable figures", "onhand,reserved[,version]", strconv.Quote(v))
+			r.add(loc, "undecodable figures", "onhand,reserved[,version]", strconv.Quote(v))
 			continue
 		}
 		figs[loc] = f.Level
 		if p := outOfRange(f.Level); p != "" {
-			add(loc, "figure out of range", fmt.Sprintf("within ±%d", MaxQuantity), p)
+			r.add(loc, "figure out of range", fmt.Sprintf("within ±%d", MaxQuantity), p)
 		}
 		if f.Reserved < 0 {
-			add(loc, "negative reserved", ">= 0", strconv.FormatInt(f.Reserved, 10))
+			r.add(loc, "negative reserved", ">= 0", strconv.FormatInt(f.Reserved, 10))
 		}
 	}
+	return figs
+}
 
+// checkLineRecords checks each line record decodes and is internally
+// consistent, and returns what the open lines reserve per location.
+func (r *skuReport) checkLineRecords(lines map[string]string) map[string]int64 {
 	reserved := map[string]int64{}
 	for field, v := range lines {
-		r, err := decodeLineRecord(v)
+		rec, err := decodeLineRecord(v)
 		if err != nil {
-			add("", "undecodable line record "+strconv.Quote(field), "version,ordered,shipped,cancelled,restocked,writtenoff,location", strconv.Quote(v))
+			r.add("", "undecodable line record "+strconv.Quote(field), "version,ordered,shipped,cancelled,restocked,writtenoff,location", strconv.Quote(v))
 			continue
 		}
 		if _, _, _, err := splitLineField(field); err != nil {
-			add(r.Location, "undecodable line field", "channel\\x1forder\\x1fline", strconv.Quote(field))
+			r.add(rec.Location, "undecodable line field", "channel\\x1forder\\x1fline", strconv.Quote(field))
 		}
-		for _, p := range r.problems() {
-			add(r.Location, "line record "+strconv.Quote(field)+" inconsistent", "shipped+cancelled <= ordered, returned <= shipped", p)
+		for _, p := range rec.problems() {
+			r.add(rec.Location, "line record "+strconv.Quote(field)+" inconsistent", "shipped+cancelled <= ordered, returned <= shipped", p)
 		}
-		if r.Reserved > 0 {
-			reserved[r.Location] += r.Reserved
+		if rec.Reserved > 0 {
+			reserved[rec.Location] += rec.Reserved
 		}
 	}
+	return reserved
+}
+
+// checkReserved compares, at every location with figures or open lines,
+// reserved with what the open lines reserve.
+func (r *skuReport) checkReserved(stock map[string]string, figs map[string]Level, reserved map[string]int64) {
 	locs := map[string]bool{}
 	for loc := range figs {
 		locs[loc] = true
@@ -161,44 +191,54 @@ func verifySKU(sku string, stock, lines map[string]string, newestFirst []redis.X
 	for _, loc := range sortedKeys(locs) {
 		fig, ok := figs[loc]
 		if !ok && stock[loc] != "" {
-			continue // undecodable, reported above
+			continue // undecodable, reported by checkFigures
 		}
 		if fig.Reserved != reserved[loc] {
-			add(loc, "reserved differs from the open order lines", strconv.FormatInt(reserved[loc], 10), strconv.FormatInt(fig.Reserved, 10))
+			r.add(loc, "reserved differs from the open order lines", strconv.FormatInt(reserved[loc], 10), strconv.FormatInt(fig.Reserved, 10))
 		}
 	}
+}
 
-	// The chain runs oldest first, per location.
+// checkJournalChain checks each journal entry adds up and, per location,
+// starts from the figures the one before it ended with; it returns each
+// location's last entry. The chain runs oldest first.
+func (r *skuReport) checkJournalChain(newestFirst []redis.XMessage) map[string]JournalEntry {
 	last := map[string]JournalEntry{}
 	for i := len(newestFirst) - 1; i >= 0; i-- {
 		m := newestFirst[i]
 		e, err := decodeJournalEntry(m.ID, m.Values)
 		if err != nil {
-			add("", "undecodable journal entry "+m.ID, "m = op,h0,r0,h1,r1,t,...", err.Error())
+			r.add("", "undecodable journal entry "+m.ID, "m = op,h0,r0,h1,r1,t,...", err.Error())
 			continue
 		}
 		if p := entryProblem(e); p != "" {
-			add(e.Location, "journal entry "+e.ID+" ("+e.Op+") does not add up", p, figString(e.Before)+" -> "+figString(e.After))
+			r.add(e.Location, "journal entry "+e.ID+" ("+e.Op+") does not add up", p, figString(e.Before)+" -> "+figString(e.After))
 		}
 		if prev, ok := last[e.Location]; ok && !sameFigures(prev.After, e.Before) {
-			add(e.Location, "journal chain broken at "+e.ID+" (after "+prev.ID+")", figString(prev.After), figString(e.Before))
+			r.add(e.Location, "journal chain broken at "+e.ID+" (after "+prev.ID+")", figString(prev.After), figString(e.Before))
 		}
 		last[e.Location] = e
 	}
+	return last
+}
+
+// checkJournalEnd checks each journaled location's figures are what its
+// last entry left (the journal is trimmed, so it is never replayed from
+// zero: its end is what can be checked).
+func (r *skuReport) checkJournalEnd(stock map[string]string, figs map[string]Level, last map[string]JournalEntry) {
 	for _, loc := range sortedKeys(locsOf(last)) {
 		e := last[loc]
 		fig, ok := figs[loc]
 		if !ok {
 			if stock[loc] == "" {
-				add(loc, "journaled location without figures", figString(e.After), "missing")
+				r.add(loc, "journaled location without figures", figString(e.After), "missing")
 			}
 			continue
 		}
 		if !sameFigures(e.After, fig) {
-			add(loc, "figures differ from the journal's last entry "+e.ID, figString(e.After), figString(fig))
+			r.add(loc, "figures differ from the journal's last entry "+e.ID, figString(e.After), figString(fig))
 		}
 	}
-	return out
 }
 
 // outOfRange describes a figure past ±MaxQuantity ("" when none is).

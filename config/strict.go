@@ -82,6 +82,9 @@ func scalarAt(n *yaml.Node, key string) string {
 	return ""
 }
 
+// yamlFields maps the YAML keys of the struct t to its fields, as yaml.v3
+// names them; the fields of an inlined struct (`yaml:",inline"`) are t's,
+// their Index the path from t.
 func yamlFields(t reflect.Type) map[string]reflect.StructField {
 	m := map[string]reflect.StructField{}
 	for i := 0; i < t.NumField(); i++ {
@@ -89,8 +92,15 @@ func yamlFields(t reflect.Type) map[string]reflect.StructField {
 		if !f.IsExported() {
 			continue
 		}
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 		if name == "-" {
+			continue
+		}
+		if opts == "inline" && f.Type.Kind() == reflect.Struct {
+			for k, inner := range yamlFields(f.Type) {
+				inner.Index = append([]int{i}, inner.Index...)
+				m[k] = inner
+			}
 			continue
 		}
 		if name == "" {

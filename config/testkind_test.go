@@ -15,6 +15,13 @@ type testKind struct {
 	Host    string   `yaml:"host"`
 	Phrase  Secret   `yaml:"phrase"`
 	Phrases []Secret `yaml:"phrases"`
+	Inlined `yaml:",inline"`
+}
+
+// Inlined is a struct whose keys are its holder's (yaml.v3's inline).
+type Inlined struct {
+	Word Secret `yaml:"word"`
+	Size int    `yaml:"size"`
 }
 
 func (k *testKind) Defaults() {
@@ -64,13 +71,16 @@ func parseTestKind(t *testing.T, block string) (*Config, error) {
 
 func TestKindBlockSecrets(t *testing.T) {
 	withTestKind(t)
-	cfg, err := parseTestKind(t, "    testkind:\n      phrase_file: good.txt\n      phrases_file: [phrase.txt, good.txt]\n")
+	cfg, err := parseTestKind(t, "    testkind:\n      phrase_file: good.txt\n      phrases_file: [phrase.txt, good.txt]\n      word_file: good.txt\n      size: 3\n")
 	if err != nil {
 		t.Fatal(err)
 	}
 	k := cfg.Channels[0].Settings.(*testKind)
 	if k.Phrase.Value() != "fine-from-file" || len(k.Phrases) != 2 || k.Phrases[0].Value() != "S3CRET-from-file" || k.Host != "https://default.example" {
 		t.Fatalf("settings %+v", k)
+	}
+	if k.Word.Value() != "fine-from-file" || k.Size != 3 {
+		t.Fatalf("inlined settings %+v", k.Inlined)
 	}
 	// Marshal writes the block, secrets in clear, and it reads back.
 	text, err := Marshal(cfg)
@@ -84,7 +94,7 @@ func TestKindBlockSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, text)
 	}
-	if back.Channels[0].Settings.(*testKind).Phrases[0].Value() != "S3CRET-from-file" {
+	if b := back.Channels[0].Settings.(*testKind); b.Phrases[0].Value() != "S3CRET-from-file" || b.Word.Value() != "fine-from-file" {
 		t.Fatal("the secret did not read back")
 	}
 }
@@ -109,7 +119,9 @@ func TestKindBlockSecretProblems(t *testing.T) {
 			[]string{"line 6: channels[0].testkind.host: must be an absolute URL with scheme https, got \"http://x\"",
 				"line 6: channels[0].testkind.phrase: (value hidden) is not accepted"}},
 		{"unknown key", "    testkind: {phrase: ok, phras: S3CRET-typo}\n",
-			[]string{`line 6: channels[0].testkind.phras: unknown key "phras" (known here: host, phrase, phrases)`}},
+			[]string{`line 6: channels[0].testkind.phras: unknown key "phras" (known here: host, phrase, phrases, size, word)`}},
+		{"inlined secret of the wrong type", "    testkind: {phrase: ok, word: [S3CRET-in-a-list]}\n",
+			[]string{"line 6: channels[0].testkind.word: got a list, want a secret (a string)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -86,37 +86,69 @@ func decodeCompactEntry(m string) (JournalEntry, error) {
 	if len(parts) != 7 || parts[0] == "" {
 		return JournalEntry{}, fmt.Errorf("malformed journal entry %q", m)
 	}
-	e := JournalEntry{Op: parts[0]}
-	var n [5]int64
+	n, ok := parseEntryInts(parts[1:6])
+	if !ok {
+		return JournalEntry{}, fmt.Errorf("malformed journal entry %q", m)
+	}
+	e := JournalEntry{Op: parts[0], Before: level(n[0], n[1]), After: level(n[2], n[3]), Time: time.UnixMilli(n[4]).UTC()}
+	if e.Op == OpLine {
+		if e.Cause, e.Ref, e.Location, ok = decodeLineEntryRest(parts[6]); !ok {
+			return JournalEntry{}, fmt.Errorf("malformed line journal entry %q", m)
+		}
+		return e, nil
+	}
+	if e.Cause, e.Ref, e.Location, ok = decodeEntryRest(parts[6]); !ok {
+		return JournalEntry{}, fmt.Errorf("malformed journal entry %q", m)
+	}
+	return e, nil
+}
+
+// parseEntryInts parses an entry's five integers: h0, r0, h1, r1, t.
+func parseEntryInts(parts []string) (n [5]int64, ok bool) {
 	for i := range n {
-		x, err := parseStoredInt(parts[i+1])
+		x, err := parseStoredInt(parts[i])
 		if err != nil {
-			return JournalEntry{}, fmt.Errorf("malformed journal entry %q", m)
+			return n, false
 		}
 		n[i] = x
 	}
-	e.Before, e.After = level(n[0], n[1]), level(n[2], n[3])
-	e.Time = time.UnixMilli(n[4]).UTC()
-	rest := parts[6]
-	if e.Op == OpLine {
-		ver, ref, ok := strings.Cut(rest, ",")
-		ids := strings.SplitN(ref, string(fieldSep), 4)
-		if !ok || !isVersion(ver) || len(ids) != 4 || ids[0] == "" || ids[1] == "" || ids[2] == "" || ids[3] == "" {
-			return JournalEntry{}, fmt.Errorf("malformed line journal entry %q", m)
-		}
-		e.Cause, e.Ref, e.Location = "v="+ver, ids[0]+"/"+ids[1]+"/"+ids[2], ids[3]
-		return e, nil
+	return n, true
+}
+
+// decodeLineEntryRest parses the rest of an OpLine entry,
+// "version,channel\x1forder\x1fline\x1flocation": a line's ids are
+// names, which never hold the separator, so no lengths are needed; the
+// location, last, keeps whatever follows them.
+func decodeLineEntryRest(rest string) (cause, ref, location string, ok bool) {
+	ver, field, ok := strings.Cut(rest, ",")
+	ids := strings.SplitN(field, string(fieldSep), 4)
+	if !ok || !isVersion(ver) || len(ids) != 4 || ids[0] == "" || ids[1] == "" || ids[2] == "" || ids[3] == "" {
+		return "", "", "", false
 	}
+	return "v=" + ver, ids[0] + "/" + ids[1] + "/" + ids[2], ids[3], true
+}
+
+// decodeEntryRest parses the rest of any other entry,
+// "<len cause>,<len ref>,<cause><ref><location>": a cause or a reference
+// may hold any byte, so their byte lengths come first; the location, last,
+// is what remains, and is never empty.
+func decodeEntryRest(rest string) (cause, ref, location string, ok bool) {
 	lens := strings.SplitN(rest, ",", 3)
 	if len(lens) != 3 {
-		return JournalEntry{}, fmt.Errorf("malformed journal entry %q", m)
+		return "", "", "", false
 	}
-	nc, err1 := strconv.Atoi(lens[0])
-	nr, err2 := strconv.Atoi(lens[1])
+	nc, ok1 := parseEntryLen(lens[0])
+	nr, ok2 := parseEntryLen(lens[1])
 	text := lens[2]
-	if err1 != nil || err2 != nil || nc < 0 || nr < 0 || lens[0][0] == '+' || lens[1][0] == '+' || nc > len(text) || nr > len(text)-nc || nc+nr == len(text) {
-		return JournalEntry{}, fmt.Errorf("malformed journal entry %q", m)
+	if !ok1 || !ok2 || nc > len(text) || nr > len(text)-nc || nc+nr == len(text) {
+		return "", "", "", false
 	}
-	e.Cause, e.Ref, e.Location = text[:nc], text[nc:nc+nr], text[nc+nr:]
-	return e, nil
+	return text[:nc], text[nc : nc+nr], text[nc+nr:], true
+}
+
+// parseEntryLen parses a byte length as lib.lua writes it: decimal, not
+// negative, no '+'.
+func parseEntryLen(s string) (int, bool) {
+	n, err := strconv.Atoi(s)
+	return n, err == nil && n >= 0 && s[0] != '+'
 }

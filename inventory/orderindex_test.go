@@ -38,9 +38,9 @@ func TestOrderIndexPrune(t *testing.T) {
 		if n := lines("old"); n != 1 {
 			t.Fatalf("Lines(old) = %d lines, want 1 (the time field is not a line)", n)
 		}
-		e.rdb.HSet(ctx, key("no-time"), "1", "P")                   // not the ledger's: left alone
+		e.rdb.HSet(ctx, key("no-time"), "1", "P")                    // not the ledger's: left alone
 		e.rdb.HSet(ctx, key("damaged"), "1", "P", indexTime, "soon") // a time that is not a number: expired
-		e.rdb.Set(ctx, key("not-a-hash"), "x", 0)                   // not the ledger's: left alone
+		e.rdb.Set(ctx, key("not-a-hash"), "x", 0)                    // not the ledger's: left alone
 
 		e.clock.Advance(ttl + time.Millisecond)
 		apply("new")

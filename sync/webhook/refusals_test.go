@@ -62,7 +62,7 @@ func (l *lockedBuffer) lines(t testing.TB) []map[string]any {
 func TestDeclaredBodyTooLarge(t *testing.T) {
 	m, _ := NewMetrics(prometheus.NewRegistry())
 	v := &fakeVerifier{}
-	h, err := New(Options{Channel: "shop", Verifier: v, Sink: &fakeSink{}, BodyLimit: 64, Logger: zerolog.Nop(), Metrics: m})
+	h, err := New(Options{Channel: "shop", Verifier: v, Sink: &fakeSink{}, BodyLimit: 64, Logger: zerolog.Nop(), Metrics: m, RefusalDelay: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestDeclaredBodyTooLarge(t *testing.T) {
 func TestRefusalLogIsRateLimited(t *testing.T) {
 	var logs lockedBuffer
 	m, _ := NewMetrics(prometheus.NewRegistry())
-	h, err := New(Options{Channel: "shop", Verifier: &fakeVerifier{}, Sink: &fakeSink{}, BodyLimit: 1 << 10,
+	h, err := New(Options{Channel: "shop", Verifier: &fakeVerifier{}, Sink: &fakeSink{}, BodyLimit: 1 << 10, RefusalDelay: -1,
 		Logger: zerolog.New(&logs), Metrics: m})
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +196,7 @@ func TestRefusalLogSaysSuppressed(t *testing.T) {
 	var logs lockedBuffer
 	clock := now
 	m, _ := NewMetrics(prometheus.NewRegistry())
-	h, err := New(Options{Channel: "shop", Verifier: &fakeVerifier{}, Sink: &fakeSink{}, BodyLimit: 64,
+	h, err := New(Options{Channel: "shop", Verifier: &fakeVerifier{}, Sink: &fakeSink{}, BodyLimit: 64, RefusalDelay: -1,
 		Logger: zerolog.New(&logs).With().Str("channel", "shop").Logger(), Metrics: m,
 		Now: func() time.Time { return clock }})
 	if err != nil {

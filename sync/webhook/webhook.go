@@ -11,9 +11,11 @@
 package webhook
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -42,12 +44,27 @@ type Options struct {
 	LogEvery time.Duration
 	// Now is the clock; nil takes time.Now.
 	Now func() time.Time
+	// RefusalDelay holds the answer to a delivery whose authentication
+	// failed (401, 412) this long (up to half as much again, at random): a flood of forged deliveries then
+	// costs its sender a connection a delay each, and the daemon's CPU
+	// stays with the real ones (a genuine channel retries a refusal far
+	// later anyway). At most MaxTarpitted answers are held at once; the
+	// rest are answered at once. 0 takes DefaultRefusalDelay; negative
+	// answers at once.
+	RefusalDelay time.Duration
 }
+
+// DefaultRefusalDelay is the default Options.RefusalDelay.
+const DefaultRefusalDelay = time.Second
+
+// MaxTarpitted bounds the refusals one receiver holds at once.
+const MaxTarpitted = 1024
 
 // Handler is one channel's receiver.
 type Handler struct {
-	o    Options
-	logs *logLimiter
+	o      Options
+	logs   *logLimiter
+	tarpit chan struct{} // a slot per refusal held
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -69,7 +86,10 @@ func New(o Options) (*Handler, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Handler{o: o, logs: newLogLimiter(o.LogEvery)}, nil
+	if o.RefusalDelay == 0 {
+		o.RefusalDelay = DefaultRefusalDelay
+	}
+	return &Handler{o: o, logs: newLogLimiter(o.LogEvery), tarpit: make(chan struct{}, MaxTarpitted)}, nil
 }
 
 // Results of a delivery, the result label of shelfsync_webhooks_total.
@@ -104,13 +124,17 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request) {
 	var werr *connectors.WebhookError
 	switch {
 	case errors.As(err, &werr):
-		if werr.Status == http.StatusUnauthorized || werr.Status == http.StatusPreconditionFailed {
+		authFailed := werr.Status == http.StatusUnauthorized || werr.Status == http.StatusPreconditionFailed
+		if authFailed {
 			h.o.Metrics.failures.WithLabelValues(h.o.Channel, werr.Reason).Inc()
 		}
 		// Warn, not error, and not every one: anyone on the internet can
 		// send bad deliveries, as many as they like.
 		h.warn(werr.Reason, werr.Status).Err(err).Msg("webhook refused")
 		h.o.Metrics.count(h.o.Channel, ResultRejected)
+		if authFailed {
+			h.hold(ctx)
+		}
 		h.refuse(w, werr.Status, werr.Reason)
 		return
 	case errors.Is(err, connectors.ErrIgnored):
@@ -208,6 +232,28 @@ func (h *Handler) tooLarge(w http.ResponseWriter) {
 	h.o.Metrics.count(h.o.Channel, ResultRejected)
 	w.Header().Set("Connection", "close")
 	h.refuse(w, http.StatusRequestEntityTooLarge, "body_too_large")
+}
+
+// hold waits RefusalDelay before a refusal is answered, when a slot is
+// free (see Options.RefusalDelay) and until the request ends.
+func (h *Handler) hold(ctx context.Context) {
+	if h.o.RefusalDelay < 0 {
+		return
+	}
+	select {
+	case h.tarpit <- struct{}{}:
+	default:
+		return // as many held as allowed: answer this one at once
+	}
+	defer func() { <-h.tarpit }()
+	// Between the delay and half as much again, at random: a flood's
+	// senders, held alike, would otherwise all come back in one burst.
+	t := time.NewTimer(h.o.RefusalDelay + rand.N(h.o.RefusalDelay/2+1))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 // warn starts the warning about a refusal for reason, or returns nil

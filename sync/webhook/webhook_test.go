@@ -148,7 +148,7 @@ func TestHandler(t *testing.T) {
 			}
 			v := &fakeVerifier{fail: tt.verifyErr, stamp: tt.stamp}
 			sink := &fakeSink{err: tt.sinkErr}
-			o := Options{Channel: "shop", Verifier: v, Sink: sink, BodyLimit: 64, Logger: zerolog.Nop(), Metrics: m, Now: func() time.Time { return now }}
+			o := Options{Channel: "shop", Verifier: v, Sink: sink, BodyLimit: 64, Logger: zerolog.Nop(), Metrics: m, Now: func() time.Time { return now }, RefusalDelay: -1}
 			if tt.challenger {
 				o.Challenger = fakeChallenger{}
 			}
@@ -278,5 +278,43 @@ func TestIntoRedisIntake(t *testing.T) {
 	}
 	if e.Channel != "shop" || e.OrderID != "1001" || e.Topic != "orders/create" || e.ReceivedAt.IsZero() {
 		t.Fatalf("stored %+v", e)
+	}
+}
+
+// TestForgedDeliveriesAreHeld: the answer to a delivery whose
+// authentication failed is held RefusalDelay (a forger's connection pays
+// for it, not the daemon's CPU); a valid delivery is answered at once.
+func TestForgedDeliveriesAreHeld(t *testing.T) {
+	m, _ := NewMetrics(prometheus.NewRegistry())
+	const delay = 300 * time.Millisecond
+	h, err := New(Options{Channel: "shop", Verifier: &fakeVerifier{}, Sink: &fakeSink{}, BodyLimit: 1 << 10,
+		Logger: zerolog.Nop(), Metrics: m, RefusalDelay: delay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"topic":"orders/create","order_id":"1"}`
+	forged := httptest.NewRequest(http.MethodPost, "/webhooks/shop", strings.NewReader(body))
+	forged.Header.Set("X-Signature", "bm90IGl0")
+	start := time.Now()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, forged)
+	if rec.Code != http.StatusUnauthorized {
+		t.Fatalf("forged delivery: %d, want 401", rec.Code)
+	}
+	if held := time.Since(start); held < delay {
+		t.Fatalf("forged delivery answered after %v, before the %v it must be held", held, delay)
+	}
+	// A request that ends while held is answered (and released) at once.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	again := httptest.NewRequest(http.MethodPost, "/webhooks/shop", strings.NewReader(body)).WithContext(ctx)
+	again.Header.Set("X-Signature", "bm90IGl0")
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, again)
+	if rec.Code != http.StatusUnauthorized {
+		t.Fatalf("forged delivery, request gone: %d", rec.Code)
+	}
+	if n := len(h.tarpit); n != 0 {
+		t.Fatalf("%d slots still held", n)
 	}
 }

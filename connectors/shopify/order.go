@@ -119,34 +119,8 @@ func (o *orderSource) toCanonical(channel string, locations map[string]string) (
 	if err := o.check(); err != nil {
 		return nil, fmt.Errorf("order %s: %w", o.ID, err)
 	}
-	shipped := map[string]int64{}
-	for _, f := range o.Fulfillments {
-		if f.Status != "success" {
-			continue
-		}
-		for _, l := range f.Lines {
-			shipped[l.LineID] += l.Quantity
-		}
-	}
-	type refunded struct{ restock, noRestock, other int64 }
-	refunds := map[string]*refunded{}
-	for _, r := range o.Refunds {
-		for _, l := range r.Lines {
-			x := refunds[l.LineID]
-			if x == nil {
-				x = &refunded{}
-				refunds[l.LineID] = x
-			}
-			switch r.restockType(l) {
-			case "return", "legacy_restock":
-				x.restock += l.Quantity
-			case "no_restock":
-				x.noRestock += l.Quantity
-			default: // cancel: refunded before shipping
-				x.other += l.Quantity
-			}
-		}
-	}
+	shipped := o.shippedByLine()
+	refunds := o.refundsByLine()
 	out := &connectors.Order{
 		OrderID:   o.ID,
 		Name:      o.Name,
@@ -160,68 +134,129 @@ func (o *orderSource) toCanonical(channel string, locations map[string]string) (
 		if src.ID == "" {
 			return nil, fmt.Errorf("order %s: a line without an id", o.ID)
 		}
-		q0 := max(src.Quantity, 0)
-		var s int64
-		if o.HasFulfillments {
-			s = shipped[src.ID]
-		} else {
-			s = fallbackShipped(src, q0)
-		}
-		s = min(max(s, 0), q0)
-		r := refunds[src.ID]
-		if r == nil {
-			r = &refunded{}
-		}
-		restocked := min(r.restock, s)
-		writtenOff := min(r.noRestock, s-restocked)
-		returned := restocked + writtenOff
-		// Units that left the order without shipping: removed by an edit
-		// or refunded before they shipped.
-		var gone int64
-		if src.CurrentQuantity != nil {
-			gone = q0 - max(*src.CurrentQuantity, 0) - returned
-		} else {
-			gone = r.restock + r.noRestock + r.other - returned
-		}
-		cancelled := min(max(gone, 0), q0-s)
-		if o.Cancelled {
-			cancelled = q0 - s // every unit still open goes too
-		}
-		line := connectors.Line{
-			LineID:    src.ID,
-			SKU:       strings.TrimSpace(src.SKU),
-			Quantity:  q0,
-			Shipped:   s,
-			Cancelled: cancelled,
-			Returned:  returned,
-			// One flag for the line's returned units: a mix of restocked and
-			// written-off units (rare) counts as restocked if most were.
-			Restock: returned > 0 && restocked >= writtenOff,
-		}
-		if line.SKU == "" {
-			line.NoSKU = true
-		}
-		totalShipped += s
+		line := o.lineToCanonical(src, shipped, refunds[src.ID])
+		totalShipped += line.Shipped
 		totalOpen += line.Open()
 		out.Lines = append(out.Lines, line)
 	}
-	switch {
-	case o.Cancelled:
-		out.Status = connectors.StatusCancelled
-	case len(out.Lines) > 0 && totalOpen == 0:
-		// Every unit shipped or left the order (removed, refunded).
-		out.Status = connectors.StatusShipped
-	case totalShipped > 0:
-		out.Status = connectors.StatusPartiallyShipped
-	case o.FinancialStatus == "pending":
-		out.Status = connectors.StatusPending
-	default:
-		out.Status = connectors.StatusOpen
-	}
+	out.Status = o.status(len(out.Lines), totalShipped, totalOpen)
 	if err := out.Validate(); err != nil {
 		return nil, fmt.Errorf("order %s: %w", o.ID, err)
 	}
 	return out, nil
+}
+
+// shippedByLine sums, per line id, the units in successful fulfillments:
+// a failed or cancelled fulfillment shipped nothing and an open or
+// pending one has not shipped yet.
+func (o *orderSource) shippedByLine() map[string]int64 {
+	shipped := map[string]int64{}
+	for _, f := range o.Fulfillments {
+		if f.Status != "success" {
+			continue
+		}
+		for _, l := range f.Lines {
+			shipped[l.LineID] += l.Quantity
+		}
+	}
+	return shipped
+}
+
+// refundedUnits are a line's refunded units by what their restock type
+// says became of them: restocked, written off, or (other) refunded before
+// shipping.
+type refundedUnits struct{ restock, noRestock, other int64 }
+
+// refundsByLine sums every refund's lines per line id, split by restock
+// type, so a line's refunds can be weighed against what it shipped.
+func (o *orderSource) refundsByLine() map[string]*refundedUnits {
+	refunds := map[string]*refundedUnits{}
+	for _, r := range o.Refunds {
+		for _, l := range r.Lines {
+			x := refunds[l.LineID]
+			if x == nil {
+				x = &refundedUnits{}
+				refunds[l.LineID] = x
+			}
+			switch r.restockType(l) {
+			case "return", "legacy_restock":
+				x.restock += l.Quantity
+			case "no_restock":
+				x.noRestock += l.Quantity
+			default: // cancel: refunded before shipping
+				x.other += l.Quantity
+			}
+		}
+	}
+	return refunds
+}
+
+// lineToCanonical maps one line (its id already checked) by the rules on
+// toCanonical, given the units shipped per line id and the line's refunds
+// (nil if none).
+func (o *orderSource) lineToCanonical(src lineSource, shipped map[string]int64, r *refundedUnits) connectors.Line {
+	q0 := max(src.Quantity, 0)
+	var s int64
+	if o.HasFulfillments {
+		s = shipped[src.ID]
+	} else {
+		s = fallbackShipped(src, q0)
+	}
+	s = min(max(s, 0), q0)
+	if r == nil {
+		r = &refundedUnits{}
+	}
+	restocked := min(r.restock, s)
+	writtenOff := min(r.noRestock, s-restocked)
+	returned := restocked + writtenOff
+	cancelled := min(max(goneUnshipped(src, q0, r, returned), 0), q0-s)
+	if o.Cancelled {
+		cancelled = q0 - s // every unit still open goes too
+	}
+	line := connectors.Line{
+		LineID:    src.ID,
+		SKU:       strings.TrimSpace(src.SKU),
+		Quantity:  q0,
+		Shipped:   s,
+		Cancelled: cancelled,
+		Returned:  returned,
+		// One flag for the line's returned units: a mix of restocked and
+		// written-off units (rare) counts as restocked if most were.
+		Restock: returned > 0 && restocked >= writtenOff,
+	}
+	if line.SKU == "" {
+		line.NoSKU = true
+	}
+	return line
+}
+
+// goneUnshipped is how many of a line's q0 units left the order without
+// shipping (removed by an edit or refunded before they shipped), before
+// clamping: from current_quantity when Shopify sent it, else from the
+// refunds that were not returns.
+func goneUnshipped(src lineSource, q0 int64, r *refundedUnits, returned int64) int64 {
+	if src.CurrentQuantity != nil {
+		return q0 - max(*src.CurrentQuantity, 0) - returned
+	}
+	return r.restock + r.noRestock + r.other - returned
+}
+
+// status is the order's status by the rules on toCanonical, given how
+// many lines it has and its units shipped and still open.
+func (o *orderSource) status(lines int, totalShipped, totalOpen int64) connectors.OrderStatus {
+	switch {
+	case o.Cancelled:
+		return connectors.StatusCancelled
+	case lines > 0 && totalOpen == 0:
+		// Every unit shipped or left the order (removed, refunded).
+		return connectors.StatusShipped
+	case totalShipped > 0:
+		return connectors.StatusPartiallyShipped
+	case o.FinancialStatus == "pending":
+		return connectors.StatusPending
+	default:
+		return connectors.StatusOpen
+	}
 }
 
 // check refuses what the ledger would refuse, as Shopify stated it: an

@@ -54,29 +54,64 @@ var stockTopics = map[string]bool{
 // before 1970 or more than MaxClockSkew past the connector's clock
 // ("invalid_version"); a body that can not be read is "malformed".
 func (c *Connector) ParseWebhook(ctx context.Context, r *connectors.WebhookRequest) ([]connectors.Event, error) {
-	if err := c.verify(r.Header, r.Body); err != nil {
+	topic, id, err := c.delivery(r)
+	if err != nil {
 		return nil, err
 	}
+	events, err := c.topicEvents(topic, r.Body)
+	if err != nil {
+		return nil, err
+	}
+	if len(events) == 0 {
+		// An inventory level of an untracked item (available: null).
+		return nil, fmt.Errorf("topic %s: nothing to report: %w", topic, connectors.ErrIgnored)
+	}
+	for i := range events {
+		e := &events[i]
+		e.Topic = topic
+		e.ReceivedAt = r.ReceivedAt
+		if id != "" {
+			e.ID = eventID(topic, id, i, len(events))
+		}
+		c.enrich(ctx, e)
+	}
+	return events, nil
+}
+
+// delivery authenticates a delivery (signature, then shop) before reading
+// anything else from it, and returns its topic (lower case) and its
+// dedup id ("" if it has none). A topic that moves no stock is ignored.
+func (c *Connector) delivery(r *connectors.WebhookRequest) (topic, id string, err error) {
+	if err := c.verify(r.Header, r.Body); err != nil {
+		return "", "", err
+	}
 	if shop := strings.ToLower(header(r.Header, headerShop)); c.shop != "" && shop != "" && shop != c.shop {
-		return nil, connectors.Unauthorized("wrong_shop", fmt.Errorf("delivery for shop %q, the channel is %q", shop, c.shop))
+		return "", "", connectors.Unauthorized("wrong_shop", fmt.Errorf("delivery for shop %q, the channel is %q", shop, c.shop))
 	}
-	topic := strings.ToLower(strings.TrimSpace(header(r.Header, headerTopic)))
+	topic = strings.ToLower(strings.TrimSpace(header(r.Header, headerTopic)))
 	if topic == "" {
-		return nil, connectors.Malformed(errors.New("no X-Shopify-Topic header"))
+		return "", "", connectors.Malformed(errors.New("no X-Shopify-Topic header"))
 	}
-	id := header(r.Header, headerEventID)
+	id = header(r.Header, headerEventID)
 	if id == "" {
 		id = header(r.Header, headerWebhookID)
 	}
 	if !stockTopics[topic] {
-		return nil, fmt.Errorf("topic %s: %w", topic, connectors.ErrIgnored)
+		return "", "", fmt.Errorf("topic %s: %w", topic, connectors.ErrIgnored)
 	}
+	return topic, id, nil
+}
+
+// topicEvents parses a signed body by its topic and refuses what the
+// ledger would refuse: events of another kind than the topic's, and
+// orders versioned in the future.
+func (c *Connector) topicEvents(topic string, body []byte) ([]connectors.Event, error) {
 	var events []connectors.Event
 	var err error
 	if topic == "orders/edited" {
-		events, err = c.orderEditEvents(r.Body)
+		events, err = c.orderEditEvents(body)
 	} else {
-		events, err = payloadReader{channel: c.deps.Channel.Name, locations: c.locations}.parse(r.Body)
+		events, err = payloadReader{channel: c.deps.Channel.Name, locations: c.locations}.parse(body)
 	}
 	if err != nil {
 		return nil, webhookRefusal(fmt.Errorf("topic %s: %w", topic, err))
@@ -94,34 +129,33 @@ func (c *Connector) ParseWebhook(ctx context.Context, r *connectors.WebhookReque
 			}
 		}
 	}
-	if len(events) == 0 {
-		// An inventory level of an untracked item (available: null).
-		return nil, fmt.Errorf("topic %s: nothing to report: %w", topic, connectors.ErrIgnored)
-	}
-	for i := range events {
-		e := &events[i]
-		e.Topic = topic
-		e.ReceivedAt = r.ReceivedAt
-		if id != "" {
-			e.ID = topic + ":" + id
-			if len(events) > 1 {
-				e.ID = fmt.Sprintf("%s:%d", e.ID, i)
-			}
-		}
-		if e.Order != nil {
-			if n := noSKULines(e.Order); n > 0 {
-				c.metrics.noSKULines.WithLabelValues("webhook").Add(float64(n))
-			}
-		}
-		if e.Stock != nil && e.Stock.SKU == "" {
-			// Best effort: the engine maps the item itself when the cache
-			// has not seen it yet, so a cache failure only costs a lookup.
-			if sku, ok, err := c.deps.Cache.Get(ctx, itemKey(e.Stock.ItemID)); err == nil && ok {
-				e.Stock.SKU = sku
-			}
-		}
-	}
 	return events, nil
+}
+
+// eventID is the dedup id of event i of the n one delivery holds: topic
+// and delivery id, suffixed by i when the delivery holds several.
+func eventID(topic, id string, i, n int) string {
+	if n > 1 {
+		return fmt.Sprintf("%s:%s:%d", topic, id, i)
+	}
+	return topic + ":" + id
+}
+
+// enrich counts an order event's lines without a SKU and names a stock
+// event's SKU from the cache.
+func (c *Connector) enrich(ctx context.Context, e *connectors.Event) {
+	if e.Order != nil {
+		if n := noSKULines(e.Order); n > 0 {
+			c.metrics.noSKULines.WithLabelValues("webhook").Add(float64(n))
+		}
+	}
+	if e.Stock != nil && e.Stock.SKU == "" {
+		// Best effort: the engine maps the item itself when the cache
+		// has not seen it yet, so a cache failure only costs a lookup.
+		if sku, ok, err := c.deps.Cache.Get(ctx, itemKey(e.Stock.ItemID)); err == nil && ok {
+			e.Stock.SKU = sku
+		}
+	}
 }
 
 // topicKind is the kind of event a topic's body must hold.

@@ -69,6 +69,31 @@ func (c *Connector) PushQuantities(ctx context.Context, updates []connectors.Qua
 	if err != nil {
 		return nil, fmt.Errorf("pushing quantities: %w", err)
 	}
+	last := pushable(updates, items, results)
+	entries, err := c.setEntries(ctx, updates, items, last, results)
+	if err != nil {
+		return nil, err
+	}
+	for start := 0; start < len(entries); start += maxBatch {
+		if err := c.pushBatch(ctx, entries[start:min(start+maxBatch, len(entries))], updates, results); err != nil {
+			return nil, fmt.Errorf("pushing quantities: %w", err)
+		}
+	}
+	c.fillStale(ctx, items, results)
+	for i, u := range updates {
+		// A SKU given twice gets the result of its last update.
+		if j, ok := last[u.SKU]; ok && j != i {
+			results[i] = results[j]
+		}
+		c.metrics.pushItems.WithLabelValues(string(results[i].Status)).Inc()
+	}
+	return results, nil
+}
+
+// pushable fails the updates that can not be sent (no SKU, a negative
+// quantity, a SKU no variant has) in results, and returns, for every
+// other SKU, the index of its last update: the one that is sent.
+func pushable(updates []connectors.QuantityUpdate, items map[string]string, results []connectors.PushResult) map[string]int {
 	last := map[string]int{}
 	for i, u := range updates {
 		switch {
@@ -82,6 +107,14 @@ func (c *Connector) PushQuantities(ctx context.Context, updates []connectors.Qua
 			last[u.SKU] = i
 		}
 	}
+	return last
+}
+
+// setEntries builds, in the updates' order, the entries to send for the
+// updates last names, each compared against its Previous or, when the
+// engine does not know it, the level read now (never overwritten blind).
+// An item not stocked at the push location fails in results instead.
+func (c *Connector) setEntries(ctx context.Context, updates []connectors.QuantityUpdate, items map[string]string, last map[string]int, results []connectors.PushResult) ([]setEntry, error) {
 	order := make([]int, 0, len(last))
 	var unknownPrev []string
 	for _, i := range last {
@@ -93,6 +126,7 @@ func (c *Connector) PushQuantities(ctx context.Context, updates []connectors.Qua
 	slices.Sort(order)
 	var current map[string]int64
 	if len(unknownPrev) > 0 {
+		var err error
 		if current, err = c.readLevels(ctx, unknownPrev); err != nil {
 			return nil, fmt.Errorf("pushing quantities: reading current levels: %w", err)
 		}
@@ -111,19 +145,7 @@ func (c *Connector) PushQuantities(ctx context.Context, updates []connectors.Qua
 		}
 		entries = append(entries, e)
 	}
-	for start := 0; start < len(entries); start += maxBatch {
-		if err := c.pushBatch(ctx, entries[start:min(start+maxBatch, len(entries))], updates, results); err != nil {
-			return nil, fmt.Errorf("pushing quantities: %w", err)
-		}
-	}
-	c.fillStale(ctx, items, results)
-	for i, u := range updates {
-		if j, ok := last[u.SKU]; ok && j != i {
-			results[i] = results[j]
-		}
-		c.metrics.pushItems.WithLabelValues(string(results[i].Status)).Inc()
-	}
-	return results, nil
+	return entries, nil
 }
 
 // pushBatch sets up to maxBatch entries, taking out items Shopify refuses

@@ -39,44 +39,71 @@ func Normalize(channel string, data []byte) ([]connectors.Event, error) {
 	case has("payload"):
 		return normalizePayload(channel, probe["payload"])
 	case has("orders"):
-		orders, _, err := decodeSearchOrders(channel, data)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]connectors.Event, 0, len(orders))
-		for i := range orders {
-			out = append(out, connectors.Event{Kind: connectors.EventOrder, Channel: channel, Topic: "searchOrders", Order: &orders[i]})
-		}
-		return out, nil
+		return normalizeSearchOrders(channel, data)
 	case has("order"):
-		o, err := decodeGetOrder2026(channel, data)
-		if err != nil {
-			return nil, err
-		}
-		return []connectors.Event{{Kind: connectors.EventOrder, Channel: channel, Topic: "getOrder", Order: o, OrderID: o.OrderID}}, nil
+		return normalizeGetOrder2026(channel, data)
 	case has("errors"):
-		var eb errorBody
-		if err := json.Unmarshal(data, &eb); err != nil || len(eb.Errors) == 0 {
-			return nil, fmt.Errorf("amazon payload: an unreadable SP-API error answer")
-		}
-		return nil, fmt.Errorf("amazon payload: an SP-API error answer, no order: %s: %s", eb.Errors[0].Code, eb.Errors[0].Message)
-	case has("header") && has("messages"):
-		if _, err := decodeFeedDocument(data); err != nil {
-			return nil, err
-		}
-		return []connectors.Event{}, nil
-	case has("header") && (has("issues") || has("summary")):
-		if _, err := decodeReport(data); err != nil {
-			return nil, err
-		}
-		return []connectors.Event{}, nil
-	case has("sku") && has("status"):
-		if _, err := decodePatchResponse(data); err != nil {
+		return nil, errorAnswer(data)
+	}
+	if known, err := checkListingsDocument(data, has); known {
+		if err != nil {
 			return nil, err
 		}
 		return []connectors.Event{}, nil
 	}
 	return nil, fmt.Errorf("amazon payload: not a notification, orders page, feed document, report or listings answer")
+}
+
+// normalizeSearchOrders turns a searchOrders (v2026-01-01) page into one
+// order event per order, items included.
+func normalizeSearchOrders(channel string, data []byte) ([]connectors.Event, error) {
+	orders, _, err := decodeSearchOrders(channel, data)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]connectors.Event, 0, len(orders))
+	for i := range orders {
+		out = append(out, connectors.Event{Kind: connectors.EventOrder, Channel: channel, Topic: "searchOrders", Order: &orders[i]})
+	}
+	return out, nil
+}
+
+// normalizeGetOrder2026 turns a v2026-01-01 getOrder answer into its
+// order's event.
+func normalizeGetOrder2026(channel string, data []byte) ([]connectors.Event, error) {
+	o, err := decodeGetOrder2026(channel, data)
+	if err != nil {
+		return nil, err
+	}
+	return []connectors.Event{{Kind: connectors.EventOrder, Channel: channel, Topic: "getOrder", Order: o, OrderID: o.OrderID}}, nil
+}
+
+// errorAnswer is the error an SP-API error answer ({"errors": […]}) saved
+// as a payload stands for: Amazon's first code and message.
+func errorAnswer(data []byte) error {
+	var eb errorBody
+	if err := json.Unmarshal(data, &eb); err != nil || len(eb.Errors) == 0 {
+		return fmt.Errorf("amazon payload: an unreadable SP-API error answer")
+	}
+	return fmt.Errorf("amazon payload: an SP-API error answer, no order: %s: %s", eb.Errors[0].Code, eb.Errors[0].Message)
+}
+
+// checkListingsDocument reports whether data is one of the documents the
+// pusher sends or reads (a JSON_LISTINGS_FEED document, its processing
+// report, a patchListingsItem answer), judged by its top-level keys, and
+// whether it decodes. They hold no events.
+func checkListingsDocument(data []byte, has func(string) bool) (known bool, err error) {
+	switch {
+	case has("header") && has("messages"):
+		_, err = decodeFeedDocument(data)
+	case has("header") && (has("issues") || has("summary")):
+		_, err = decodeReport(data)
+	case has("sku") && has("status"):
+		_, err = decodePatchResponse(data)
+	default:
+		return false, nil
+	}
+	return true, err
 }
 
 func normalizePayload(channel string, raw json.RawMessage) ([]connectors.Event, error) {

@@ -9,4 +9,6 @@ import (
 	_ "github.com/shelfsync/shelfsync/connectors/amazon"  // kind amazon
 	_ "github.com/shelfsync/shelfsync/connectors/ebay"    // kind ebay
 	_ "github.com/shelfsync/shelfsync/connectors/shopify" // kind shopify
+
+	_ "github.com/shelfsync/shelfsync/connectors/woocommerce" // kind woocommerce
 )

@@ -12,8 +12,8 @@
 // changed), and never puts the consumer key, the consumer secret or a
 // webhook secret in a log line, an error or a URL.
 //
-// Files: woocommerce.go (construction, roles, metrics, the registration
-// to come), settings.go (the channel's woocommerce: block), rest.go (the
+// Files: woocommerce.go (registration, construction, roles, metrics),
+// settings.go (the channel's woocommerce: block), rest.go (the
 // authenticated HTTP transport and WooCommerce's error shape),
 // resource.go (WooCommerce's JSON shapes), order.go (the one mapping of an
 // order and its refunds to the canonical model), validate.go (what the

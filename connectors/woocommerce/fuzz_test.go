@@ -38,7 +38,9 @@ func fixtureSeeds(f *testing.F) [][]byte {
 func fuzzConnector(f *testing.F, secret string) *Connector {
 	deps := connectors.TestDeps(config.Channel{Name: "woo", Kind: Kind})
 	deps.Now = func() time.Time { return testNow }
-	c, err := New(deps, &Settings{URL: "http://127.0.0.1:9"}, Credentials{
+	st := &Settings{URL: "http://127.0.0.1:9"}
+	st.Defaults()
+	c, err := newConnector(deps, st, Credentials{
 		ConsumerKey: config.NewSecret("ck"), ConsumerSecret: config.NewSecret("cs"),
 		WebhookSecrets: []config.Secret{config.NewSecret(secret)},
 	})

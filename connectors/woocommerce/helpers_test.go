@@ -35,7 +35,8 @@ type fixture struct {
 	reg   *prometheus.Registry
 }
 
-// newTestConnector builds a connector against s through New, with the
+// newTestConnector builds a connector against s through the factory New
+// (the settings defaulted and validated as config.Load does), with the
 // channel name "woo" and the fake's credentials; mod may change the
 // settings, the credentials or the deps first.
 func newTestConnector(t *testing.T, s *woocommercetest.Server, mod func(*Settings, *Credentials, *connectors.Deps)) *fixture {
@@ -54,14 +55,19 @@ func newTestConnector(t *testing.T, s *woocommercetest.Server, mod func(*Setting
 		mod(st, &cred, &deps)
 	}
 	st.Defaults()
-	if ps := st.Validate(); len(ps) > 0 {
+	ch := &deps.Channel
+	ch.Credentials.ClientID, ch.Credentials.ClientSecret = cred.ConsumerKey, cred.ConsumerSecret
+	ch.Webhook.Secrets = cred.WebhookSecrets
+	ch.Webhook.Disabled = ch.Webhook.Disabled || len(cred.WebhookSecrets) == 0
+	ch.Settings = st
+	if ps := st.Validate(ch); len(ps) > 0 {
 		t.Fatalf("settings: %v", ps)
 	}
-	c, err := New(deps, st, cred)
+	c, err := New(deps)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	return &fixture{store: s, c: c, reg: reg}
+	return &fixture{store: s, c: c.(*Connector), reg: reg}
 }
 
 // webhookRequest turns a request built by the fake into what the

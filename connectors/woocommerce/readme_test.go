@@ -53,7 +53,7 @@ func TestReadmeConfig(t *testing.T) {
 		t.Fatalf("the sample's woocommerce block: %v", err)
 	}
 	s.Defaults()
-	if ps := s.Validate(); len(ps) != 0 {
+	if ps := s.check(); len(ps) != 0 {
 		t.Fatalf("the sample does not validate: %v", ps)
 	}
 	if s.URL != "https://shop.example.com" || s.Timeout != 2*time.Minute || s.Statuses["shipped"] != ClassShipped {

@@ -4,10 +4,14 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/shelfsync/shelfsync/config"
+	"github.com/shelfsync/shelfsync/connectors"
 )
 
 // Defaults of the settings.
@@ -22,8 +26,8 @@ const (
 	MaxPageSize = 100
 )
 
-// Settings is a channel's `woocommerce:` block. Decode it, call Defaults,
-// then Validate; New trusts what Validate passed.
+// Settings is a channel's `woocommerce:` block. config.Load decodes it,
+// calls Defaults, then Validate; New trusts what Validate passed.
 type Settings struct {
 	// URL is the store's address, the WordPress site URL (a sub-directory
 	// install keeps its path): https://shop.example.com. HTTPS is
@@ -74,23 +78,49 @@ func (s *Settings) Defaults() {
 	}
 }
 
-// Problem is one thing wrong with the settings or credentials: where,
-// as a YAML path relative to the channel ("woocommerce.url",
-// "credentials.client_id"), and what. It never quotes a secret.
-type Problem struct {
-	Path string
-	Msg  string
+var (
+	_ config.KindSettings   = (*Settings)(nil)
+	_ connectors.Documented = (*Settings)(nil)
+)
+
+// Validate implements config.KindSettings: every problem of the block
+// (woocommerce.url, woocommerce.statuses.shipped, …), of the credentials
+// the kind needs (credentials.client_id, credentials.client_secret,
+// webhook.secrets unless webhook.disabled), and a woocommerce.location
+// that is not one of the channel's locations. Each path is relative to
+// the channel. It does no network I/O and never quotes a secret. Load
+// calls it after Defaults: an unset field with a default is not a problem.
+func (s *Settings) Validate(ch *config.Channel) []config.FieldProblem {
+	ps := s.check()
+	if s.Location != "" && !slices.Contains(ch.Locations, s.Location) {
+		ps.Addf("woocommerce.location", "%q is not one of the channel's locations %v", s.Location, ch.Locations)
+	}
+	ps = append(ps, credentialsOf(ch).Validate(ch.Webhook.Disabled)...)
+	return ps
 }
 
-func (p Problem) Error() string { return p.Path + ": " + p.Msg }
+// Reference implements connectors.Documented: every key of the block and
+// every generic key the kind requires.
+func (s *Settings) Reference() []config.KeyDoc {
+	return []config.KeyDoc{
+		{Key: "credentials.client_id", Default: "required", Meaning: "The REST API key's consumer key (`ck_…`), sent as HTTP Basic auth over HTTPS"},
+		{Key: "credentials.client_secret", Default: "required", Meaning: "The REST API key's consumer secret (`cs_…`)"},
+		{Key: "webhook.secrets", Default: "required", Meaning: "The Secret of the WooCommerce webhooks (several are tried); not needed with `webhook.disabled`"},
+		{Key: "woocommerce.url", Default: "required", Meaning: "The store's address (the WordPress site URL; a sub-directory install keeps its path); `https://`, `http://` only for a loopback host"},
+		{Key: "woocommerce.api_path", Default: "`" + DefaultAPIPath + "`", Meaning: "The REST API's path under `url`"},
+		{Key: "woocommerce.timeout", Default: "`2m`", Meaning: "Bounds one API call, the HTTP client's retries included (the channel's `timeout` bounds each attempt)"},
+		{Key: "woocommerce.location", Default: "none", Meaning: "The location (one of the channel's `locations`) WooCommerce orders take stock from; none lets the ledger choose by priority"},
+		{Key: "woocommerce.page_size", Default: "`100`", Meaning: "Orders per poll page, 1 to 100"},
+		{Key: "woocommerce.statuses", Default: "none", Meaning: "Order status (without `wc-`) → `pending`, `open`, `shipped`, `cancelled` or `ignore`: a plugin's status, or a core one remapped"},
+	}
+}
 
-// Validate reports every problem of the settings, each with its YAML path
-// relative to the channel (woocommerce.url). It does no network I/O.
-// Call it after Defaults: an unset field with a default is not a problem.
-func (s *Settings) Validate() []Problem {
-	var ps []Problem
+// check reports every problem of the block itself, each with its YAML
+// path relative to the channel (woocommerce.url).
+func (s *Settings) check() config.FieldProblems {
+	var ps config.FieldProblems
 	add := func(path, format string, args ...any) {
-		ps = append(ps, Problem{Path: "woocommerce." + path, Msg: fmt.Sprintf(format, args...)})
+		ps.Addf("woocommerce."+path, format, args...)
 	}
 	if msg := checkStoreURL(s.URL); msg != "" {
 		add("url", "%s", msg)

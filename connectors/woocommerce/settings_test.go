@@ -26,7 +26,7 @@ func TestSettingsDefaults(t *testing.T) {
 	if fmt.Sprint(before) != fmt.Sprint(*s) {
 		t.Fatal("Defaults is not idempotent")
 	}
-	if ps := s.Validate(); len(ps) != 0 {
+	if ps := s.check(); len(ps) != 0 {
 		t.Fatalf("the defaults do not validate: %v", ps)
 	}
 }
@@ -64,15 +64,15 @@ func TestSettingsValidate(t *testing.T) {
 			s := &Settings{URL: "https://shop.example.com"}
 			s.Defaults()
 			tt.mod(s)
-			ps := s.Validate()
+			ps := s.check()
 			if len(ps) != 1 {
 				t.Fatalf("problems %v, want one", ps)
 			}
 			if ps[0].Path != tt.path || !strings.Contains(ps[0].Msg, tt.msg) {
 				t.Fatalf("problem %q: %q, want %q containing %q", ps[0].Path, ps[0].Msg, tt.path, tt.msg)
 			}
-			if tt.absent != "" && strings.Contains(ps[0].Error(), tt.absent) {
-				t.Fatalf("the message quotes %q: %s", tt.absent, ps[0].Error())
+			if tt.absent != "" && strings.Contains(ps[0].Path+ps[0].Msg, tt.absent) {
+				t.Fatalf("the message quotes %q: %s", tt.absent, ps[0].Msg)
 			}
 		})
 	}
@@ -80,14 +80,14 @@ func TestSettingsValidate(t *testing.T) {
 	for _, u := range ok {
 		s := &Settings{URL: u}
 		s.Defaults()
-		if ps := s.Validate(); len(ps) != 0 {
+		if ps := s.check(); len(ps) != 0 {
 			t.Errorf("%s: %v", u, ps)
 		}
 	}
 	s := &Settings{Statuses: map[string]string{"shipped": "shipped", "awaiting-pickup": "open", "pending": "cancelled", "quote": "ignore"}}
 	s.Defaults()
 	s.URL = "https://shop.example.com"
-	if ps := s.Validate(); len(ps) != 0 {
+	if ps := s.check(); len(ps) != 0 {
 		t.Errorf("statuses: %v", ps)
 	}
 }
@@ -111,39 +111,73 @@ func TestCredentialsValidate(t *testing.T) {
 	}
 }
 
-// TestNew: construction refuses what it can not work with, naming it; it
-// starts nothing.
+// TestNew: the kind is registered; a channel checked as config.Load
+// checks it builds through the registry; validation refuses what the
+// connector can not work with, naming the path; the factory refuses
+// settings of another type and deps it can not use, and starts nothing.
 func TestNew(t *testing.T) {
-	deps := connectors.TestDeps(config.Channel{Name: "woo", Kind: Kind})
-	good := Credentials{ConsumerKey: secret("ck"), ConsumerSecret: secret("cs")}
-	if _, err := New(deps, nil, good); err == nil {
-		t.Fatal("nil settings")
+	if _, ok := connectors.Lookup(Kind); !ok {
+		t.Fatal("kind woocommerce is not registered")
 	}
-	if _, err := New(deps, &Settings{URL: "http://shop.example.com"}, good); err == nil || !strings.Contains(err.Error(), "woocommerce.url") {
-		t.Fatalf("plain http: %v", err)
+	good := func() config.Channel {
+		return config.Channel{
+			Name: "woo", Kind: Kind, Locations: []string{"berlin"},
+			Credentials: config.Credentials{ClientID: secret("ck"), ClientSecret: secret("cs")},
+			Webhook:     config.Webhook{Secrets: []config.Secret{secret("wh")}},
+			Settings:    &Settings{URL: "https://shop.example.com/", Location: "berlin"},
+		}
 	}
-	if _, err := New(deps, &Settings{URL: "https://shop.example.com"}, Credentials{}); err == nil || !strings.Contains(err.Error(), "credentials.client_id") {
-		t.Fatalf("no key: %v", err)
+	for _, tt := range []struct {
+		name string
+		mod  func(*config.Channel)
+		path string
+	}{
+		{"plain http", func(ch *config.Channel) { ch.Settings.(*Settings).URL = "http://shop.example.com" }, "woocommerce.url"},
+		{"no consumer key", func(ch *config.Channel) { ch.Credentials.ClientID = config.Secret{} }, "credentials.client_id"},
+		{"no consumer secret", func(ch *config.Channel) { ch.Credentials.ClientSecret = config.Secret{} }, "credentials.client_secret"},
+		{"no webhook secret", func(ch *config.Channel) { ch.Webhook.Secrets = nil }, "webhook.secrets"},
+		{"a location the channel does not sell from", func(ch *config.Channel) { ch.Settings.(*Settings).Location = "paris" }, "woocommerce.location"},
+	} {
+		ch := good()
+		tt.mod(&ch)
+		if _, err := connectors.CheckChannel(ch); err == nil || !strings.Contains(err.Error(), tt.path) {
+			t.Errorf("%s: %v, want a problem at %s", tt.name, err, tt.path)
+		}
 	}
-	noHTTP := deps
-	noHTTP.HTTP = nil
-	if _, err := New(noHTTP, &Settings{URL: "https://shop.example.com"}, good); err == nil {
-		t.Fatal("no HTTP client")
+	noHooks := good()
+	noHooks.Webhook = config.Webhook{Disabled: true}
+	if _, err := connectors.CheckChannel(noHooks); err != nil {
+		t.Errorf("webhooks disabled, no secret: %v", err)
 	}
-	// Settings without defaults get them; the caller's value is left alone.
-	st := &Settings{URL: "https://shop.example.com/"}
-	c, err := New(deps, st, good)
+
+	ch, err := connectors.CheckChannel(good())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.base != "https://shop.example.com/wp-json/wc/v3" || c.pageSize != 100 || st.APIPath != "" {
-		t.Fatalf("base %q page %d settings %+v", c.base, c.pageSize, st)
+	deps := connectors.TestDeps(ch)
+	wrong := deps
+	wrong.Channel.Settings = nil
+	if _, err := New(wrong); err == nil || !strings.Contains(err.Error(), "woocommerce") {
+		t.Fatalf("no settings: %v", err)
+	}
+	noHTTP := deps
+	noHTTP.HTTP = nil
+	if _, err := New(noHTTP); err == nil {
+		t.Fatal("no HTTP client")
+	}
+	conn, err := connectors.New(deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := conn.(*Connector)
+	if c.base != "https://shop.example.com/wp-json/wc/v3" || c.pageSize != 100 || c.mapping.location != "berlin" {
+		t.Fatalf("base %q page %d location %q", c.base, c.pageSize, c.mapping.location)
 	}
 	if c.Kind() != "woocommerce" || c.Ready() != nil {
 		t.Fatal("kind or ready")
 	}
 	// Two instances register their metrics on their own registries.
-	if _, err := New(connectors.TestDeps(config.Channel{Name: "woo2", Kind: Kind}), st, good); err != nil {
+	if _, err := New(connectors.TestDeps(ch)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -17,27 +17,14 @@ import (
 // Kind is the registry kind of this connector.
 const Kind = "woocommerce"
 
-// Registration: NOT DONE YET. The registry is being reworked so that a
-// kind registers its settings type with its factory; until that lands
-// this package registers nothing (no init) and connectors/all does not
-// import it. What will be registered, once, from init:
-//
-//	kind        "woocommerce" (Kind)
-//	settings    *Settings: decoded strictly from the channel's
-//	            `woocommerce:` block, then Defaults(), then the checks of
-//	            Settings.Validate and Credentials.Validate (problems carry
-//	            paths relative to the channel: woocommerce.url,
-//	            woocommerce.statuses.shipped, credentials.client_id,
-//	            webhook.secrets). If the registry's settings interface
-//	            wants Validate(ch) instead, it wraps these two.
-//	factory     func(deps) → New(deps, deps.Channel's *Settings,
-//	            Credentials{ConsumerKey: ch.Credentials.ClientID,
-//	            ConsumerSecret: ch.Credentials.ClientSecret,
-//	            WebhookSecrets: ch.Webhook.Secrets})
-//	normalizer  Normalize
-//
-// and connectors/all gains the blank import. README.md's key table is
-// the reference of every key.
+func init() {
+	connectors.Register(connectors.Kind{
+		Name:      Kind,
+		Settings:  func() config.KindSettings { return &Settings{} },
+		New:       New,
+		Normalize: Normalize,
+	})
+}
 
 // Compile-time checks of the roles this connector plays.
 var (
@@ -65,26 +52,35 @@ type Credentials struct {
 	WebhookSecrets []config.Secret
 }
 
+// credentialsOf takes the connector's credentials from the channel's
+// generic keys: the consumer key is credentials.client_id, the consumer
+// secret credentials.client_secret (a key and secret pair, like an OAuth
+// client's), the webhook secrets webhook.secrets.
+func credentialsOf(ch *config.Channel) Credentials {
+	return Credentials{
+		ConsumerKey:    ch.Credentials.ClientID,
+		ConsumerSecret: ch.Credentials.ClientSecret,
+		WebhookSecrets: ch.Webhook.Secrets,
+	}
+}
+
 // Validate reports missing credentials with the YAML paths they come from
-// (relative to the channel): the channel's generic credentials keys, the
-// consumer key as credentials.client_id and the consumer secret as
-// credentials.client_secret (a key and secret pair, like an OAuth
-// client's), and webhook.secrets. webhookDisabled: the channel takes no
-// webhooks, so no webhook secret is needed.
-func (c Credentials) Validate(webhookDisabled bool) []Problem {
-	var ps []Problem
+// (relative to the channel, see credentialsOf). webhookDisabled: the
+// channel takes no webhooks, so no webhook secret is needed.
+func (c Credentials) Validate(webhookDisabled bool) []config.FieldProblem {
+	var ps config.FieldProblems
 	if !c.ConsumerKey.IsSet() {
-		ps = append(ps, Problem{Path: "credentials.client_id", Msg: "required: the WooCommerce REST API key's consumer key (ck_…)"})
+		ps.Addf("credentials.client_id", "required: the WooCommerce REST API key's consumer key (ck_…)")
 	}
 	if !c.ConsumerSecret.IsSet() {
-		ps = append(ps, Problem{Path: "credentials.client_secret", Msg: "required: the WooCommerce REST API key's consumer secret (cs_…)"})
+		ps.Addf("credentials.client_secret", "required: the WooCommerce REST API key's consumer secret (cs_…)")
 	}
 	if !webhookDisabled && len(c.WebhookSecrets) == 0 {
-		ps = append(ps, Problem{Path: "webhook.secrets", Msg: "at least one secret is required: the Secret of the WooCommerce webhooks (or webhook.disabled: true)"})
+		ps.Addf("webhook.secrets", "at least one secret is required: the Secret of the WooCommerce webhooks (or webhook.disabled: true)")
 	}
 	for i, s := range c.WebhookSecrets {
 		if !s.IsSet() {
-			ps = append(ps, Problem{Path: fmt.Sprintf("webhook.secrets[%d]", i), Msg: "is empty"})
+			ps.Addf(fmt.Sprintf("webhook.secrets[%d]", i), "is empty")
 		}
 	}
 	return ps
@@ -121,29 +117,32 @@ type metrics struct {
 	batchLimitSeen prometheus.Gauge
 }
 
-// New builds a WooCommerce connector. It does no I/O and starts nothing.
-// It trusts settings that passed Defaults and Validate and credentials
-// that passed Credentials.Validate; it still refuses what it can not work
-// with at all (an error naming the setting), so a wiring mistake fails at
-// start-up.
-func New(deps connectors.Deps, s *Settings, cred Credentials) (*Connector, error) {
-	if s == nil {
-		return nil, errors.New("woocommerce: no settings")
+// New is the kind's factory (connectors.Factory): the channel's
+// *Settings, as config.Load defaulted and validated them, and the
+// credentials from its generic keys. It trusts them, does no I/O and
+// starts nothing; it refuses only deps it can not work with.
+func New(deps connectors.Deps) (connectors.Connector, error) {
+	st, ok := deps.Channel.Settings.(*Settings)
+	if !ok || st == nil {
+		return nil, connectors.SettingsError(Kind, deps.Channel.Settings)
 	}
-	st := *s
-	st.Defaults()
+	c, err := newConnector(deps, st, credentialsOf(&deps.Channel))
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// newConnector builds a connector from settings that passed Defaults and
+// Validate and credentials that passed Credentials.Validate (it checks
+// neither again). It refuses deps it can not work with.
+func newConnector(deps connectors.Deps, st *Settings, cred Credentials) (*Connector, error) {
 	var errs []error
-	for _, p := range st.Validate() {
-		errs = append(errs, p)
-	}
-	for _, p := range cred.Validate(true) {
-		errs = append(errs, p)
-	}
 	if deps.HTTP == nil {
-		errs = append(errs, errors.New("no HTTP client in deps"))
+		errs = append(errs, errors.New("woocommerce: no HTTP client in deps"))
 	}
 	if deps.Cache == nil {
-		errs = append(errs, errors.New("no cache in deps"))
+		errs = append(errs, errors.New("woocommerce: no cache in deps"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -18,9 +18,9 @@ test:
 vet:
 	$(GO) vet ./...
 
-## build: the one binary, stamped with version and revision
+## build: the production binary (-tags nosim: no simulator), stamped with version and revision
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/shelfsync
+	CGO_ENABLED=0 $(GO) build -trimpath -tags nosim -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/shelfsync
 
 ## bench: every benchmark, no tests
 bench:

@@ -208,15 +208,42 @@ func decodeNotification(data []byte) (*notification, error) {
 //   - items that do not make a valid order (the same check the poller's
 //     orders pass).
 func orderFromNotification(channel string, p *orderChangePayload) (o *connectors.Order, afn bool, why string) {
+	sum, afn, why := notificationSummary(p)
+	if why != "" {
+		return nil, afn, why
+	}
+	st, err := statusV0(sum.OrderStatus)
+	if err != nil {
+		return nil, false, err.Error()
+	}
+	at, why := timeOfOrderChange(p)
+	if why != "" {
+		return nil, false, why
+	}
+	items, why := summaryItems(sum, st)
+	if why != "" {
+		return nil, false, why
+	}
+	o, err = orderState(channel, p.OrderChangeNotification.AmazonOrderID, "", st, at, false, items)
+	if err != nil {
+		return nil, false, err.Error()
+	}
+	return o, false, ""
+}
+
+// notificationSummary reads the Summary of an OrderLevel notification of
+// a seller-fulfilled order; otherwise it returns why not (and afn for an
+// Amazon-fulfilled order), and the order must be fetched.
+func notificationSummary(p *orderChangePayload) (sum *orderChangeSummary, afn bool, why string) {
 	n := &p.OrderChangeNotification
 	if n.NotificationLevel != notificationLevelOrder {
 		return nil, false, fmt.Sprintf("NotificationLevel %q is not OrderLevel", n.NotificationLevel)
 	}
-	var sum orderChangeSummary
 	if len(n.Summary) == 0 || string(n.Summary) == "null" {
 		return nil, false, "no Summary"
 	}
-	if err := json.Unmarshal(n.Summary, &sum); err != nil {
+	sum = &orderChangeSummary{}
+	if err := json.Unmarshal(n.Summary, sum); err != nil {
 		return nil, false, "unreadable Summary: " + err.Error()
 	}
 	switch sum.FulfillmentType {
@@ -226,46 +253,50 @@ func orderFromNotification(channel string, p *orderChangePayload) (o *connectors
 	default:
 		return nil, false, fmt.Sprintf("FulfillmentType %q", sum.FulfillmentType)
 	}
-	st, err := statusV0(sum.OrderStatus)
-	if err != nil {
-		return nil, false, err.Error()
-	}
+	return sum, false, ""
+}
+
+// timeOfOrderChange is the notification's version, its trigger's
+// TimeOfOrderChange, or why there is none.
+func timeOfOrderChange(p *orderChangePayload) (at time.Time, why string) {
 	var trig orderChangeTrigger
-	if len(n.OrderChangeTrigger) > 0 {
-		if err := json.Unmarshal(n.OrderChangeTrigger, &trig); err != nil {
-			return nil, false, "unreadable OrderChangeTrigger: " + err.Error()
+	if raw := p.OrderChangeNotification.OrderChangeTrigger; len(raw) > 0 {
+		if err := json.Unmarshal(raw, &trig); err != nil {
+			return time.Time{}, "unreadable OrderChangeTrigger: " + err.Error()
 		}
 	}
 	if trig.TimeOfOrderChange == nil {
-		return nil, false, "no TimeOfOrderChange"
+		return time.Time{}, "no TimeOfOrderChange"
 	}
 	at, err := parseTime("TimeOfOrderChange", *trig.TimeOfOrderChange)
 	if err != nil {
-		return nil, false, err.Error()
+		return time.Time{}, err.Error()
 	}
+	return at, ""
+}
+
+// summaryItems are the summary's items as the poller reads them, for an
+// order in status st, or why they do not say enough.
+func summaryItems(sum *orderChangeSummary, st connectors.OrderStatus) (items []orderItemV0, why string) {
 	if len(sum.OrderItems) == 0 {
-		return nil, false, "no OrderItems"
+		return nil, "no OrderItems"
 	}
 	// Before Unshipped nothing can have shipped ("no items in the order
 	// have been shipped"); past it, a missing QuantityShipped is unknown.
 	nothingShipped := st == connectors.StatusPending || st == connectors.StatusOpen
-	items := make([]orderItemV0, 0, len(sum.OrderItems))
+	items = make([]orderItemV0, 0, len(sum.OrderItems))
 	for i, it := range sum.OrderItems {
 		if it.OrderItemID == "" || it.Quantity == nil {
-			return nil, false, fmt.Sprintf("item %d without OrderItemId or Quantity", i)
+			return nil, fmt.Sprintf("item %d without OrderItemId or Quantity", i)
 		}
 		var shipped int64
 		switch {
 		case it.QuantityShipped != nil:
 			shipped = *it.QuantityShipped
 		case !nothingShipped:
-			return nil, false, fmt.Sprintf("item %s without QuantityShipped in status %s", it.OrderItemID, sum.OrderStatus)
+			return nil, fmt.Sprintf("item %s without QuantityShipped in status %s", it.OrderItemID, sum.OrderStatus)
 		}
 		items = append(items, orderItemV0{OrderItemID: it.OrderItemID, SellerSKU: it.SellerSKU, QuantityOrdered: *it.Quantity, QuantityShipped: shipped})
 	}
-	o, err = orderState(channel, n.AmazonOrderID, "", st, at, false, items)
-	if err != nil {
-		return nil, false, err.Error()
-	}
-	return o, false, ""
+	return items, ""
 }

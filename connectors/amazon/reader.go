@@ -30,12 +30,25 @@ const searchBatch = 20
 // separator too), so it is read alone with getListingsItem. A SKU asked
 // twice is read, and returned, once; the result follows the order of skus.
 func (c *Connector) ReadQuantities(ctx context.Context, skus []string) ([]connectors.LiveQuantity, error) {
-	var (
-		order   []string // distinct non-empty SKUs, in the caller's order
-		batches [][]string
-		alone   []string // SKUs with a comma
-		batch   []string
-	)
+	order, batches, alone := planReads(skus)
+	listed, err := c.readListed(ctx, len(order), batches, alone)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]connectors.LiveQuantity, 0, len(listed))
+	for _, sku := range order {
+		if q, ok := listed[sku]; ok {
+			out = append(out, connectors.LiveQuantity{SKU: sku, Quantity: q})
+		}
+	}
+	return out, nil
+}
+
+// planReads sorts the distinct non-empty SKUs (order, in the caller's
+// order) into batches of up to searchBatch for searchListingsItems and
+// the SKUs with a comma, which must be read alone.
+func planReads(skus []string) (order []string, batches [][]string, alone []string) {
+	var batch []string
 	seen := make(map[string]bool, len(skus))
 	for _, sku := range skus {
 		if sku == "" || seen[sku] {
@@ -56,9 +69,15 @@ func (c *Connector) ReadQuantities(ctx context.Context, skus []string) ([]connec
 	if len(batch) > 0 {
 		batches = append(batches, batch)
 	}
+	return order, batches, alone
+}
 
+// readListed reads the batches and the lone SKUs, c.workers calls at a
+// time, and returns the DEFAULT quantity of every listed SKU (n is how
+// many SKUs there are, to size the map).
+func (c *Connector) readListed(ctx context.Context, n int, batches [][]string, alone []string) (map[string]int64, error) {
 	var mu sync.Mutex
-	listed := make(map[string]int64, len(order))
+	listed := make(map[string]int64, n)
 	found := func(sku string, q int64) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -81,13 +100,7 @@ func (c *Connector) ReadQuantities(ctx context.Context, skus []string) ([]connec
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	out := make([]connectors.LiveQuantity, 0, len(listed))
-	for _, sku := range order {
-		if q, ok := listed[sku]; ok {
-			out = append(out, connectors.LiveQuantity{SKU: sku, Quantity: q})
-		}
-	}
-	return out, nil
+	return listed, nil
 }
 
 // searchQuantities reads the DEFAULT quantities of up to 20 SKUs, none with

@@ -88,45 +88,16 @@ func toOrder(channel string, o *apiOrder) (*connectors.Order, error) {
 		OrderID:   o.OrderID,
 		Name:      o.LegacyOrderID,
 		UpdatedAt: updated,
+		Status:    orderStatus(o),
 		Lines:     make([]connectors.Line, 0, len(o.LineItems)),
 	}
 	if out.Name == "" {
 		out.Name = o.OrderID
 	}
-	cancelled := o.CancelStatus.CancelState == "CANCELED"
-	switch {
-	case cancelled:
-		out.Status = connectors.StatusCancelled
-	case o.OrderPaymentStatus == "PENDING":
-		out.Status = connectors.StatusPending
-	case o.OrderFulfillmentStatus == "FULFILLED":
-		out.Status = connectors.StatusShipped
-	case o.OrderFulfillmentStatus == "IN_PROGRESS":
-		out.Status = connectors.StatusPartiallyShipped
-	default:
-		out.Status = connectors.StatusOpen
-	}
-	for i, li := range o.LineItems {
-		qty, err := quantity(li.Quantity)
+	for i := range o.LineItems {
+		l, err := toLine(o, i)
 		if err != nil {
-			return nil, fmt.Errorf("order %s line %d: quantity: %w", o.OrderID, i, err)
-		}
-		if li.LineItemID != "" {
-			if err := checkID("lineItemId", li.LineItemID); err != nil {
-				return nil, fmt.Errorf("order %s line %d: %w", o.OrderID, i, err)
-			}
-		}
-		if li.SKU != "" {
-			if err := checkSKU(li.SKU); err != nil {
-				return nil, fmt.Errorf("order %s line %d: %w", o.OrderID, i, err)
-			}
-		}
-		l := connectors.Line{LineID: li.LineItemID, SKU: li.SKU, Quantity: qty, NoSKU: li.SKU == ""}
-		if li.LineItemFulfillmentStatus == "FULFILLED" || (o.OrderFulfillmentStatus == "FULFILLED" && !cancelled) {
-			l.Shipped = qty
-		}
-		if cancelled {
-			l.Cancelled = qty - l.Shipped
+			return nil, err
 		}
 		out.Lines = append(out.Lines, l)
 	}
@@ -134,6 +105,51 @@ func toOrder(channel string, o *apiOrder) (*connectors.Order, error) {
 		return nil, fmt.Errorf("order %s: %w", o.OrderID, err)
 	}
 	return out, nil
+}
+
+// orderStatus is the order's status by the rules on toOrder.
+func orderStatus(o *apiOrder) connectors.OrderStatus {
+	switch {
+	case o.CancelStatus.CancelState == "CANCELED":
+		return connectors.StatusCancelled
+	case o.OrderPaymentStatus == "PENDING":
+		return connectors.StatusPending
+	case o.OrderFulfillmentStatus == "FULFILLED":
+		return connectors.StatusShipped
+	case o.OrderFulfillmentStatus == "IN_PROGRESS":
+		return connectors.StatusPartiallyShipped
+	default:
+		return connectors.StatusOpen
+	}
+}
+
+// toLine maps the order's line i by the rules on toOrder, refusing what
+// the ledger would refuse.
+func toLine(o *apiOrder, i int) (connectors.Line, error) {
+	li := &o.LineItems[i]
+	qty, err := quantity(li.Quantity)
+	if err != nil {
+		return connectors.Line{}, fmt.Errorf("order %s line %d: quantity: %w", o.OrderID, i, err)
+	}
+	if li.LineItemID != "" {
+		if err := checkID("lineItemId", li.LineItemID); err != nil {
+			return connectors.Line{}, fmt.Errorf("order %s line %d: %w", o.OrderID, i, err)
+		}
+	}
+	if li.SKU != "" {
+		if err := checkSKU(li.SKU); err != nil {
+			return connectors.Line{}, fmt.Errorf("order %s line %d: %w", o.OrderID, i, err)
+		}
+	}
+	cancelled := o.CancelStatus.CancelState == "CANCELED"
+	l := connectors.Line{LineID: li.LineItemID, SKU: li.SKU, Quantity: qty, NoSKU: li.SKU == ""}
+	if li.LineItemFulfillmentStatus == "FULFILLED" || (o.OrderFulfillmentStatus == "FULFILLED" && !cancelled) {
+		l.Shipped = qty
+	}
+	if cancelled {
+		l.Cancelled = qty - l.Shipped
+	}
+	return l, nil
 }
 
 // quantity reads a line's quantity: eBay sends an integer; a missing one

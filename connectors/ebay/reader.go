@@ -183,18 +183,9 @@ type skippedSKU struct {
 // HTTP client's retries, a 400 without entries, an undecodable answer) is
 // an error for the whole call.
 func parseBulkGet(resp *response, skus []string) (bulkGetOutcome, error) {
-	var br bulkGetResponse
-	jerr := json.Unmarshal(resp.body, &br)
-	switch {
-	case (resp.status == http.StatusOK || resp.status == http.StatusMultiStatus || resp.status == http.StatusBadRequest) &&
-		jerr == nil && len(br.Responses) > 0:
-		// Per-SKU entries: read below.
-	case resp.status >= 200 && resp.status <= 299 && jerr != nil:
-		return bulkGetOutcome{}, fmt.Errorf("eBay POST %s: decoding the answer: %w", bulkGetPath, jerr)
-	case resp.status >= 200 && resp.status <= 299:
-		return bulkGetOutcome{}, fmt.Errorf("eBay POST %s answered %d without per-SKU entries", bulkGetPath, resp.status)
-	default:
-		return bulkGetOutcome{}, newAPIError("POST "+bulkGetPath, resp)
+	br, err := decodeBulkGet(resp)
+	if err != nil {
+		return bulkGetOutcome{}, err
 	}
 	bySKU := make(map[string][]bulkGetEntry, len(skus))
 	for _, e := range br.Responses {
@@ -207,26 +198,56 @@ func parseBulkGet(resp *response, skus []string) (bulkGetOutcome, error) {
 			o.skipped = append(o.skipped, skippedSKU{sku, "eBay gave no entry for it"})
 			continue
 		}
-		kind, q, reason := classifyEntry(entries[0])
-		for _, e := range entries[1:] {
-			k, q2, _ := classifyEntry(e)
-			if k != kind || q2 != q {
-				kind, reason = entrySkip, fmt.Sprintf("eBay gave %d conflicting entries for it", len(entries))
-				break
-			}
-		}
-		switch kind {
-		case entryFound:
-			o.found[sku] = q
-		case entryUnknown:
-			o.unknown = append(o.unknown, sku)
-		case entryRetry:
-			o.retry = append(o.retry, skippedSKU{sku, reason})
-		default:
-			o.skipped = append(o.skipped, skippedSKU{sku, reason})
-		}
+		kind, q, reason := classifyEntries(entries)
+		o.add(sku, kind, q, reason)
 	}
 	return o, nil
+}
+
+// decodeBulkGet decodes an answer that holds per-SKU entries (200, 207,
+// or 400 with entries); any other answer is an error for the whole call.
+func decodeBulkGet(resp *response) (bulkGetResponse, error) {
+	var br bulkGetResponse
+	jerr := json.Unmarshal(resp.body, &br)
+	success := resp.status >= 200 && resp.status <= 299
+	switch {
+	case (resp.status == http.StatusOK || resp.status == http.StatusMultiStatus || resp.status == http.StatusBadRequest) &&
+		jerr == nil && len(br.Responses) > 0:
+		return br, nil
+	case success && jerr != nil:
+		return br, fmt.Errorf("eBay POST %s: decoding the answer: %w", bulkGetPath, jerr)
+	case success:
+		return br, fmt.Errorf("eBay POST %s answered %d without per-SKU entries", bulkGetPath, resp.status)
+	default:
+		return br, newAPIError("POST "+bulkGetPath, resp)
+	}
+}
+
+// classifyEntries reads one SKU's entries (at least one): several that do
+// not all say the same are not to be trusted, and the SKU is skipped.
+func classifyEntries(entries []bulkGetEntry) (kind entryKind, q int64, reason string) {
+	kind, q, reason = classifyEntry(entries[0])
+	for _, e := range entries[1:] {
+		k, q2, _ := classifyEntry(e)
+		if k != kind || q2 != q {
+			return entrySkip, q, fmt.Sprintf("eBay gave %d conflicting entries for it", len(entries))
+		}
+	}
+	return kind, q, reason
+}
+
+// add files sku in the outcome by what its entries said.
+func (o *bulkGetOutcome) add(sku string, kind entryKind, q int64, reason string) {
+	switch kind {
+	case entryFound:
+		o.found[sku] = q
+	case entryUnknown:
+		o.unknown = append(o.unknown, sku)
+	case entryRetry:
+		o.retry = append(o.retry, skippedSKU{sku, reason})
+	default:
+		o.skipped = append(o.skipped, skippedSKU{sku, reason})
+	}
 }
 
 type entryKind int

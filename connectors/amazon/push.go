@@ -45,18 +45,31 @@ func (c *Connector) PushQuantities(ctx context.Context, updates []connectors.Qua
 	return res, nil
 }
 
-// patchAll patches every SKU, a few at a time under patchListingsItem's limiter.
+// patchAll patches every SKU, a few at a time under patchListingsItem's
+// limiter. The updates of one SKU go one after the other, in the batch's
+// order, so the last accepted one is what the channel keeps: concurrent
+// patches of the same SKU could land in either order.
 func (c *Connector) patchAll(ctx context.Context, updates []connectors.QuantityUpdate) ([]connectors.PushResult, error) {
 	res := make([]connectors.PushResult, len(updates))
+	var skus []string
+	bySKU := map[string][]int{}
+	for i, u := range updates {
+		if _, ok := bySKU[u.SKU]; !ok {
+			skus = append(skus, u.SKU)
+		}
+		bySKU[u.SKU] = append(bySKU[u.SKU], i)
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.workers)
-	for i, u := range updates {
+	for _, sku := range skus {
 		g.Go(func() error {
-			r, err := c.patchOne(gctx, u)
-			if err != nil {
-				return err
+			for _, i := range bySKU[sku] {
+				r, err := c.patchOne(gctx, updates[i])
+				if err != nil {
+					return err
+				}
+				res[i] = r
 			}
-			res[i] = r
 			return nil
 		})
 	}

@@ -132,48 +132,13 @@ func (a API) Send(ctx context.Context, r APIRequest) (*APIResponse, error) {
 		limit = DefaultMaxAnswer
 	}
 	for attempt := 0; ; attempt++ {
-		tok, err := a.Tokens.Token(ctx)
-		if a.OnToken != nil {
-			a.OnToken(err)
-		}
+		out, err := a.sendOnce(ctx, r, limit)
 		if err != nil {
-			return nil, fmt.Errorf("%s %s: access token: %w", a.Channel, r.Op, err)
+			return out, err
 		}
-		if a.Wait != nil {
-			if err := a.Wait(ctx); err != nil {
-				return nil, fmt.Errorf("%s %s: waiting for the rate limit: %w", a.Channel, r.Op, err)
-			}
-		}
-		var body io.Reader
-		if r.Body != nil {
-			body = bytes.NewReader(r.Body)
-		}
-		req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, body)
-		if err != nil {
-			return nil, fmt.Errorf("%s %s: %w", a.Channel, r.Op, err)
-		}
-		req.Header.Set("Accept", "application/json")
-		if r.Body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		for k, v := range a.Header {
-			req.Header[k] = slices.Clone(v)
-		}
-		a.Authorize(req.Header, tok)
-		resp, err := a.Client.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("%s %s: %w", a.Channel, r.Op, err)
-		}
-		if a.Observe != nil {
-			a.Observe(resp)
-		}
-		data, err := io.ReadAll(io.LimitReader(resp.Body, limit))
-		resp.Body.Close()
-		out := &APIResponse{Status: resp.StatusCode, Header: resp.Header, Body: data}
-		if err != nil {
-			return out, fmt.Errorf("%s %s: reading the answer: %w", a.Channel, r.Op, err)
-		}
-		if attempt == 0 && slices.Contains(refreshOn, resp.StatusCode) {
+		// A token the channel no longer takes is dropped and the call
+		// made again with a fresh one, once.
+		if attempt == 0 && slices.Contains(refreshOn, out.Status) {
 			if a.OnRefresh != nil {
 				a.OnRefresh()
 			}
@@ -182,6 +147,64 @@ func (a API) Send(ctx context.Context, r APIRequest) (*APIResponse, error) {
 		}
 		return out, nil
 	}
+}
+
+// sendOnce is one try of Send (steps 1 to 4 on API), reading at most
+// limit bytes of the answer. On a failed read the answer so far comes
+// with the error.
+func (a API) sendOnce(ctx context.Context, r APIRequest, limit int64) (*APIResponse, error) {
+	tok, err := a.Tokens.Token(ctx)
+	if a.OnToken != nil {
+		a.OnToken(err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: access token: %w", a.Channel, r.Op, err)
+	}
+	if a.Wait != nil {
+		if err := a.Wait(ctx); err != nil {
+			return nil, fmt.Errorf("%s %s: waiting for the rate limit: %w", a.Channel, r.Op, err)
+		}
+	}
+	req, err := a.newRequest(ctx, r, tok)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", a.Channel, r.Op, err)
+	}
+	resp, err := a.Client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", a.Channel, r.Op, err)
+	}
+	if a.Observe != nil {
+		a.Observe(resp)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	resp.Body.Close()
+	out := &APIResponse{Status: resp.StatusCode, Header: resp.Header, Body: data}
+	if err != nil {
+		return out, fmt.Errorf("%s %s: reading the answer: %w", a.Channel, r.Op, err)
+	}
+	return out, nil
+}
+
+// newRequest builds r's HTTP request with its headers (the JSON defaults,
+// then a.Header) and the token attached by a.Authorize.
+func (a API) newRequest(ctx context.Context, r APIRequest, tok string) (*http.Request, error) {
+	var body io.Reader
+	if r.Body != nil {
+		body = bytes.NewReader(r.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if r.Body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range a.Header {
+		req.Header[k] = slices.Clone(v)
+	}
+	a.Authorize(req.Header, tok)
+	return req, nil
 }
 
 // Call is Send, then: a 2xx answer is decoded into out (unless out is

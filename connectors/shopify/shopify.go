@@ -118,11 +118,36 @@ func newConnector(deps connectors.Deps) (*Connector, error) {
 	if deps.Now == nil {
 		c.deps.Now = time.Now
 	}
-	reg := deps.Registerer
+	if err := c.registerMetrics(deps.Registerer); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// registerMetrics builds the connector's metrics and its cost bucket and
+// registers the metrics with reg (nil: a registry of their own, so they
+// go nowhere).
+func (c *Connector) registerMetrics(reg prometheus.Registerer) error {
 	if reg == nil {
 		reg = prometheus.NewRegistry() // unexported, so metrics go nowhere
 	}
-	c.metrics = &metrics{
+	c.metrics = newMetrics()
+	c.bucket = newCostBucket()
+	available := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "shelfsync_shopify_cost_available",
+		Help: "GraphQL cost points Shopify last reported available in the bucket (estimated, restored since).",
+	}, c.bucket.estimate)
+	for _, col := range []prometheus.Collector{c.metrics.noSKULines, c.metrics.pushItems, c.metrics.throttled, c.metrics.refusedOrders, available} {
+		if err := reg.Register(col); err != nil {
+			return fmt.Errorf("registering metrics: %w", err)
+		}
+	}
+	return nil
+}
+
+// newMetrics builds the connector's counters, not yet registered.
+func newMetrics() *metrics {
+	return &metrics{
 		noSKULines: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_shopify_nosku_lines_total",
 			Help: "Order lines without a SKU (custom items): kept, moving no stock.",
@@ -140,17 +165,6 @@ func newConnector(deps connectors.Deps) (*Connector, error) {
 			Help: "Polled or fetched orders not handed on because the ledger would refuse them, by source (poll, fetch) and reason (quantity, identifier, version).",
 		}, []string{"source", "reason"}),
 	}
-	c.bucket = newCostBucket()
-	available := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "shelfsync_shopify_cost_available",
-		Help: "GraphQL cost points Shopify last reported available in the bucket (estimated, restored since).",
-	}, c.bucket.estimate)
-	for _, col := range []prometheus.Collector{c.metrics.noSKULines, c.metrics.pushItems, c.metrics.throttled, c.metrics.refusedOrders, available} {
-		if err := reg.Register(col); err != nil {
-			return nil, fmt.Errorf("registering metrics: %w", err)
-		}
-	}
-	return c, nil
 }
 
 // Kind implements connectors.Connector.

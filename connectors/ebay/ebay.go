@@ -148,14 +148,7 @@ func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
 	if api == "" {
 		api = DefaultAPIURL
 	}
-	tokenURL := api + tokenPath
-	if eb.AuthURL != "" {
-		tokenURL = strings.TrimRight(eb.AuthURL, "/")
-		// auth_url is the endpoint's base; a full token URL is taken as is.
-		if !strings.HasSuffix(tokenURL, "/oauth2/token") {
-			tokenURL += tokenPath
-		}
-	}
+	tokenURL := tokenEndpoint(api, eb)
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
@@ -167,10 +160,7 @@ func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
 		now = time.Now
 		deps.Now = now
 	}
-	endpoint := ch.Webhook.EndpointURL
-	if endpoint == "" && deps.PublicURL != "" {
-		endpoint = strings.TrimRight(deps.PublicURL, "/") + "/webhooks/" + ch.Name
-	}
+	endpoint := notificationEndpoint(deps)
 	m, err := newMetrics(deps.Registerer)
 	if err != nil {
 		return nil, err
@@ -201,6 +191,30 @@ func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
 	c.keys = newKeyCache(opts)
 	c.budget = &revisionBudget{cache: deps.Cache, ceiling: opts.RevisionCeiling, now: now}
 	return c, nil
+}
+
+// tokenEndpoint is the OAuth token URL: the API's, unless the settings
+// name an auth_url (the endpoint's base, or a full token URL taken as is).
+func tokenEndpoint(api string, eb *Settings) string {
+	if eb.AuthURL == "" {
+		return api + tokenPath
+	}
+	tokenURL := strings.TrimRight(eb.AuthURL, "/")
+	if !strings.HasSuffix(tokenURL, "/oauth2/token") {
+		tokenURL += tokenPath
+	}
+	return tokenURL
+}
+
+// notificationEndpoint is the URL eBay delivers the channel's
+// notifications to: the configured one, else the daemon's public URL's
+// webhook path for the channel ("" when neither is known).
+func notificationEndpoint(deps connectors.Deps) string {
+	ch := deps.Channel
+	if ch.Webhook.EndpointURL != "" || deps.PublicURL == "" {
+		return ch.Webhook.EndpointURL
+	}
+	return strings.TrimRight(deps.PublicURL, "/") + "/webhooks/" + ch.Name
 }
 
 // defaults fills the zero Options with their defaults and refuses what

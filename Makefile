@@ -11,8 +11,11 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
 
 all: test build
 
-## test: go vet, then every test with the race detector (needs Redis on REDIS_ADDR, default 127.0.0.1:6379)
+## test: a Redis when none answers (.ci/redis.sh), go vet, then every test with the race detector;
+## the shared conformance fixtures are checked too when ../shared lies beside the repo
 test:
+	bash .ci/redis.sh
+	if [ -d ../shared/conformance/fixtures ]; then export SHELFSYNC_FIXTURES="$$(cd ../shared/conformance/fixtures && pwd)"; fi; \
 	$(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 vet:

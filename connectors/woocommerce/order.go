@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/shelfsync/shelfsync/connectors"
 )
@@ -126,141 +127,223 @@ type mapped struct {
 // What the ledger would refuse is a *refusal, before anything is clamped;
 // a payload that can not be read is a plain error.
 func (m mapping) canonical(o *wcOrder, refunds []wcRefund) (*mapped, error) {
-	id, err := o.ID.id("order id")
+	h, err := m.readHeader(o)
 	if err != nil {
 		return nil, err
 	}
-	oid := strconv.FormatInt(id, 10)
-	status := strings.ToLower(strings.TrimSpace(o.Status))
-	if status == "" {
-		return nil, fmt.Errorf("order %s: no status", oid)
+	lines, index, err := readLines(o.LineItems, h.oid)
+	if err != nil {
+		return nil, err
 	}
-	class, known := m.class(status)
-	if class == classIgnore {
-		return nil, fmt.Errorf("order %s: status %s: %w", oid, status, errNotAnOrder)
-	}
-	version := o.DateModifiedGMT.t
-	if version.IsZero() {
-		version = o.DateCreatedGMT.t
-	}
-	if version.IsZero() {
-		return nil, fmt.Errorf("order %s: no date_modified_gmt (a webhook must deliver the WP REST API Integration v3 payload)", oid)
-	}
-	if err := checkVersionFloor("date_modified_gmt", version); err != nil {
-		return nil, fmt.Errorf("order %s: %w", oid, err)
-	}
-	completed := o.DateCompletedGMT.t
-	shippedState := class == classShipped || ((class == classCancelled || class == classRefunded) && !completed.IsZero())
-
-	lines := make([]lineState, 0, len(o.LineItems))
-	index := make(map[int64]int, len(o.LineItems))
-	for i := range o.LineItems {
-		l, err := readLine(&o.LineItems[i])
-		if err != nil {
-			return nil, fmt.Errorf("order %s: %w", oid, err)
-		}
-		if _, dup := index[l.id]; dup {
-			return nil, fmt.Errorf("order %s: line %d twice", oid, l.id)
-		}
-		index[l.id] = len(lines)
-		lines = append(lines, l)
-	}
-	for i := range refunds {
-		r := &refunds[i]
-		rid, err := r.ID.id("refund id")
-		if err != nil {
-			return nil, fmt.Errorf("order %s: %w", oid, err)
-		}
-		// A refund made at or after completion is a return; one without a
-		// date (never seen) counts as one too when the order shipped.
-		isReturn := shippedState && (completed.IsZero() || r.DateCreatedGMT.t.IsZero() || !r.DateCreatedGMT.t.Before(completed))
-		for j := range r.LineItems {
-			rl := &r.LineItems[j]
-			target, ok, err := rl.metaInt(metaRefundedItem)
-			if err != nil {
-				return nil, fmt.Errorf("order %s refund %d: %w", oid, rid, err)
-			}
-			q, err := rl.Quantity.int64()
-			if err != nil {
-				return nil, quantityError(fmt.Sprintf("order %s refund %d: quantity", oid, rid), err)
-			}
-			if q > 0 {
-				return nil, refuse("quantity", "order %s refund %d: a refund line's quantity %d is positive (WooCommerce records refunded units as a negative quantity)", oid, rid, q)
-			}
-			if err := checkQuantity(fmt.Sprintf("order %s refund %d: refunded units", oid, rid), -q); err != nil {
-				return nil, err
-			}
-			k, found := index[target]
-			if !ok || !found {
-				// A refund of a shipping or fee line, or of a line the order
-				// no longer has: no stock to move.
-				continue
-			}
-			if isReturn {
-				lines[k].returned = addCapped(lines[k].returned, -q)
-			} else {
-				lines[k].cancelled = addCapped(lines[k].cancelled, -q)
-			}
-		}
+	if err := h.applyRefunds(refunds, lines, index); err != nil {
+		return nil, err
 	}
 
 	out := &connectors.Order{
 		Channel:   m.channel,
-		OrderID:   oid,
-		UpdatedAt: version,
+		OrderID:   h.oid,
+		UpdatedAt: h.version,
 		Location:  m.location,
+		Name:      orderName(o.Number),
 		Lines:     make([]connectors.Line, 0, len(lines)),
 	}
-	if n := strings.TrimSpace(string(o.Number)); n != "" {
-		if !strings.HasPrefix(n, "#") {
-			n = "#" + n
-		}
-		out.Name = n
-	}
-	res := &mapped{order: out, unknownStatus: !known}
-	var open, shippedUnits int64
+	res := &mapped{order: out, unknownStatus: !h.known}
+	var open int64
 	for _, l := range lines {
-		line := connectors.Line{LineID: strconv.FormatInt(l.id, 10), SKU: l.sku, Quantity: l.quantity, NoSKU: l.sku == ""}
-		if shippedState {
-			line.Cancelled = min(l.cancelled, l.quantity)
-			line.Shipped = l.quantity - line.Cancelled
-			line.Returned = min(l.returned, line.Shipped)
-			// _restock_refunded_items counts the restocked cancels too:
-			// the units beyond them are the restocked returns.
-			restocked := min(max(l.restocked-l.cancelled, 0), line.Returned)
-			line.Restock = line.Returned > 0 && 2*restocked >= line.Returned
-		} else {
-			line.Cancelled = min(addCapped(l.cancelled, l.returned), l.quantity)
-			if class == classCancelled || class == classRefunded {
-				line.Cancelled = l.quantity
-			}
-		}
+		line := h.line(l)
 		if line.NoSKU {
 			res.noSKULines++
 		}
 		open += line.Open()
-		shippedUnits += line.Shipped
 		out.Lines = append(out.Lines, line)
 	}
-	switch {
-	case class == classCancelled:
-		out.Status = connectors.StatusCancelled
-	case shippedState:
-		out.Status = connectors.StatusShipped
-	case class == classRefunded:
-		out.Status = connectors.StatusCancelled
-	case len(out.Lines) > 0 && open == 0:
-		// Every unit refunded before it shipped.
-		out.Status = connectors.StatusCancelled
-	case class == classPending:
-		out.Status = connectors.StatusPending
-	default:
-		out.Status = connectors.StatusOpen
-	}
+	out.Status = h.status(len(out.Lines) > 0, open)
 	if err := out.Validate(); err != nil {
-		return nil, fmt.Errorf("order %s: %w", oid, err)
+		return nil, fmt.Errorf("order %s: %w", h.oid, err)
 	}
 	return res, nil
+}
+
+// orderHeader is what the whole order says about each of its lines: its
+// id, its status class and when (and whether) it completed.
+type orderHeader struct {
+	oid       string
+	class     statusClass
+	known     bool // the mapping knows the status
+	version   time.Time
+	completed time.Time // date_completed_gmt; zero when it never completed
+	// shipped: the order's units left (completed, or cancelled or
+	// refunded after it had completed).
+	shipped bool
+}
+
+// readHeader reads and checks the order's id, status and dates, before
+// any line: a draft is errNotAnOrder, a missing version a plain error.
+func (m mapping) readHeader(o *wcOrder) (orderHeader, error) {
+	id, err := o.ID.id("order id")
+	if err != nil {
+		return orderHeader{}, err
+	}
+	h := orderHeader{oid: strconv.FormatInt(id, 10)}
+	status := strings.ToLower(strings.TrimSpace(o.Status))
+	if status == "" {
+		return orderHeader{}, fmt.Errorf("order %s: no status", h.oid)
+	}
+	h.class, h.known = m.class(status)
+	if h.class == classIgnore {
+		return orderHeader{}, fmt.Errorf("order %s: status %s: %w", h.oid, status, errNotAnOrder)
+	}
+	h.version = o.DateModifiedGMT.t
+	if h.version.IsZero() {
+		h.version = o.DateCreatedGMT.t
+	}
+	if h.version.IsZero() {
+		return orderHeader{}, fmt.Errorf("order %s: no date_modified_gmt (a webhook must deliver the WP REST API Integration v3 payload)", h.oid)
+	}
+	if err := checkVersionFloor("date_modified_gmt", h.version); err != nil {
+		return orderHeader{}, fmt.Errorf("order %s: %w", h.oid, err)
+	}
+	h.completed = o.DateCompletedGMT.t
+	h.shipped = h.class == classShipped || (h.endedClass() && !h.completed.IsZero())
+	return h, nil
+}
+
+// endedClass says whether the status ends the order (cancelled, failed,
+// trash, refunded): nothing more ships.
+func (h orderHeader) endedClass() bool {
+	return h.class == classCancelled || h.class == classRefunded
+}
+
+// readLines reads the order's lines in order, and indexes them by line
+// id so refund lines can find the line they refund.
+func readLines(items []wcLine, oid string) ([]lineState, map[int64]int, error) {
+	lines := make([]lineState, 0, len(items))
+	index := make(map[int64]int, len(items))
+	for i := range items {
+		l, err := readLine(&items[i])
+		if err != nil {
+			return nil, nil, fmt.Errorf("order %s: %w", oid, err)
+		}
+		if _, dup := index[l.id]; dup {
+			return nil, nil, fmt.Errorf("order %s: line %d twice", oid, l.id)
+		}
+		index[l.id] = len(lines)
+		lines = append(lines, l)
+	}
+	return lines, index, nil
+}
+
+// applyRefunds counts each refund's units on the lines they refund, as
+// cancelled or returned.
+func (h orderHeader) applyRefunds(refunds []wcRefund, lines []lineState, index map[int64]int) error {
+	for i := range refunds {
+		r := &refunds[i]
+		rid, err := r.ID.id("refund id")
+		if err != nil {
+			return fmt.Errorf("order %s: %w", h.oid, err)
+		}
+		isReturn := h.isReturn(r)
+		for j := range r.LineItems {
+			k, units, err := h.refundLine(rid, &r.LineItems[j], index)
+			if err != nil {
+				return err
+			}
+			if k < 0 {
+				continue
+			}
+			if isReturn {
+				lines[k].returned = addCapped(lines[k].returned, units)
+			} else {
+				lines[k].cancelled = addCapped(lines[k].cancelled, units)
+			}
+		}
+	}
+	return nil
+}
+
+// isReturn says whether a refund is a return: one made at or after
+// completion; one without a date (never seen) counts as one too when the
+// order shipped.
+func (h orderHeader) isReturn(r *wcRefund) bool {
+	created := r.DateCreatedGMT.t
+	return h.shipped && (h.completed.IsZero() || created.IsZero() || !created.Before(h.completed))
+}
+
+// refundLine reads and checks a refund line: the index of the order line
+// it refunds and the units refunded. The index is -1 for a refund of a
+// shipping or fee line, or of a line the order no longer has: no stock to
+// move.
+func (h orderHeader) refundLine(rid int64, rl *wcLine, index map[int64]int) (int, int64, error) {
+	target, ok, err := rl.metaInt(metaRefundedItem)
+	if err != nil {
+		return 0, 0, fmt.Errorf("order %s refund %d: %w", h.oid, rid, err)
+	}
+	q, err := rl.Quantity.int64()
+	if err != nil {
+		return 0, 0, quantityError(fmt.Sprintf("order %s refund %d: quantity", h.oid, rid), err)
+	}
+	if q > 0 {
+		return 0, 0, refuse("quantity", "order %s refund %d: a refund line's quantity %d is positive (WooCommerce records refunded units as a negative quantity)", h.oid, rid, q)
+	}
+	if err := checkQuantity(fmt.Sprintf("order %s refund %d: refunded units", h.oid, rid), -q); err != nil {
+		return 0, 0, err
+	}
+	k, found := index[target]
+	if !ok || !found {
+		return -1, 0, nil
+	}
+	return k, -q, nil
+}
+
+// orderName is the order's number as WooCommerce shows it ("#1234"); ""
+// when it has none.
+func orderName(number wcText) string {
+	n := strings.TrimSpace(string(number))
+	if n != "" && !strings.HasPrefix(n, "#") {
+		n = "#" + n
+	}
+	return n
+}
+
+// line maps a line as read, with its refunded units, to the canonical
+// model under the order's status.
+func (h orderHeader) line(l lineState) connectors.Line {
+	line := connectors.Line{LineID: strconv.FormatInt(l.id, 10), SKU: l.sku, Quantity: l.quantity, NoSKU: l.sku == ""}
+	if h.shipped {
+		line.Cancelled = min(l.cancelled, l.quantity)
+		line.Shipped = l.quantity - line.Cancelled
+		line.Returned = min(l.returned, line.Shipped)
+		// _restock_refunded_items counts the restocked cancels too:
+		// the units beyond them are the restocked returns.
+		restocked := min(max(l.restocked-l.cancelled, 0), line.Returned)
+		line.Restock = line.Returned > 0 && 2*restocked >= line.Returned
+		return line
+	}
+	line.Cancelled = min(addCapped(l.cancelled, l.returned), l.quantity)
+	if h.endedClass() {
+		line.Cancelled = l.quantity
+	}
+	return line
+}
+
+// status is the canonical order status, given whether the order has
+// lines and how many of its units are still open.
+func (h orderHeader) status(hasLines bool, open int64) connectors.OrderStatus {
+	switch {
+	case h.class == classCancelled:
+		return connectors.StatusCancelled
+	case h.shipped:
+		return connectors.StatusShipped
+	case h.class == classRefunded:
+		return connectors.StatusCancelled
+	case hasLines && open == 0:
+		// Every unit refunded before it shipped.
+		return connectors.StatusCancelled
+	case h.class == classPending:
+		return connectors.StatusPending
+	default:
+		return connectors.StatusOpen
+	}
 }
 
 // lineState is an order line as read, with its refunded units.

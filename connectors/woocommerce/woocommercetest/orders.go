@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -433,17 +434,74 @@ func (s *Server) parseDateParam(v string) (time.Time, bool) {
 }
 
 func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
 	page, perPage, ok := paging(w, r)
 	if !ok {
 		return
 	}
+	oq, bad := s.parseOrderQuery(r.URL.Query())
+	if bad != "" {
+		writeError(w, http.StatusBadRequest, "rest_invalid_param", "Invalid parameter(s): "+bad)
+		return
+	}
+	s.mu.Lock()
+	var list []*Order
+	for _, o := range s.orders {
+		if oq.matches(o, s.opts.SiteOffset) {
+			list = append(list, o)
+		}
+	}
+	oq.sort(list)
+	out := make([]orderResource, 0, len(list))
+	for _, o := range list {
+		out = append(out, s.orderResourceLocked(o))
+	}
+	s.mu.Unlock()
+	s.runHook("GET /orders", page)
+	writePage(w, out, page, perPage)
+}
+
+// orderQuery is a GET /orders query's filters and sort order.
+type orderQuery struct {
+	statuses map[string]bool // {"any": true} for every status but trash
+	gmtDates bool            // dates_are_gmt: compare the GMT columns
+	filters  []dateFilter
+	orderby  string
+	desc     bool
+}
+
+// parseOrderQuery reads GET /orders' parameters, checked in the order
+// WooCommerce checks them; bad names the first invalid parameter.
+func (s *Server) parseOrderQuery(q url.Values) (oq orderQuery, bad string) {
+	var ok bool
+	if oq.statuses, ok = parseStatuses(q); !ok {
+		return oq, "status"
+	}
+	oq.gmtDates = q.Get("dates_are_gmt") == "true" || q.Get("dates_are_gmt") == "1"
+	if oq.filters, bad = s.parseDateFilters(q); bad != "" {
+		return oq, bad
+	}
+	oq.orderby = q.Get("orderby")
+	if oq.orderby == "" {
+		oq.orderby = "date"
+	}
+	if !validOrderby[oq.orderby] {
+		return oq, "orderby"
+	}
+	oq.desc = q.Get("order") != "asc"
+	return oq, ""
+}
+
+// validOrderby are the orderby values the orders endpoint accepts.
+var validOrderby = map[string]bool{"date": true, "id": true, "modified": true, "include": true, "title": true, "slug": true}
+
+// parseStatuses reads status= and status[]= (each comma separated); ok
+// is false for a status the endpoint does not accept.
+func parseStatuses(q url.Values) (map[string]bool, bool) {
 	statuses := map[string]bool{}
 	for _, v := range append(q["status"], q["status[]"]...) {
 		for _, st := range strings.Split(v, ",") {
 			if st != "any" && !orderStatuses[st] {
-				writeError(w, http.StatusBadRequest, "rest_invalid_param", "Invalid parameter(s): status")
-				return
+				return nil, false
 			}
 			statuses[st] = true
 		}
@@ -453,7 +511,12 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) {
 		// those WordPress excludes from search (trash).
 		statuses = map[string]bool{"any": true}
 	}
-	gmtDates := q.Get("dates_are_gmt") == "true" || q.Get("dates_are_gmt") == "1"
+	return statuses, true
+}
+
+// parseDateFilters reads after, before, modified_after and
+// modified_before; bad names the first that is not a date.
+func (s *Server) parseDateFilters(q url.Values) ([]dateFilter, string) {
 	var filters []dateFilter
 	for _, f := range []struct {
 		name            string
@@ -465,51 +528,54 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) {
 		}
 		at, ok := s.parseDateParam(v)
 		if !ok {
-			writeError(w, http.StatusBadRequest, "rest_invalid_param", "Invalid parameter(s): "+f.name)
-			return
+			return nil, f.name
 		}
 		filters = append(filters, dateFilter{modified: f.modified, after: f.after, at: at})
 	}
-	orderby := q.Get("orderby")
-	if orderby == "" {
-		orderby = "date"
-	}
-	if orderby != "date" && orderby != "id" && orderby != "modified" && orderby != "include" && orderby != "title" && orderby != "slug" {
-		writeError(w, http.StatusBadRequest, "rest_invalid_param", "Invalid parameter(s): orderby")
-		return
-	}
-	desc := q.Get("order") != "asc"
-	s.mu.Lock()
-	var list []*Order
-	for _, o := range s.orders {
-		if statuses["any"] {
-			if o.Status == "trash" {
-				continue
-			}
-		} else if !statuses[o.Status] {
-			continue
+	return filters, ""
+}
+
+// matches says whether the query lists the order: its status is asked
+// for and it passes every date filter.
+func (oq orderQuery) matches(o *Order, siteOffset time.Duration) bool {
+	if oq.statuses["any"] {
+		if o.Status == "trash" {
+			return false
 		}
-		keep := true
-		for _, f := range filters {
-			col := o.Created
-			if f.modified {
-				col = o.Modified
-			}
-			col = wholeSeconds(col)
-			if !gmtDates {
-				col = col.Add(s.opts.SiteOffset)
-			}
-			// WP_Date_Query: after is >, before is < (not inclusive).
-			if (f.after && !col.After(f.at)) || (!f.after && !col.Before(f.at)) {
-				keep = false
-			}
-		}
-		if keep {
-			list = append(list, o)
+	} else if !oq.statuses[o.Status] {
+		return false
+	}
+	for _, f := range oq.filters {
+		if !f.passes(o, oq.gmtDates, siteOffset) {
+			return false
 		}
 	}
+	return true
+}
+
+// passes compares the order's column as WordPress stores it: whole
+// seconds, in GMT with dates_are_gmt and in site time without.
+func (f dateFilter) passes(o *Order, gmtDates bool, siteOffset time.Duration) bool {
+	col := o.Created
+	if f.modified {
+		col = o.Modified
+	}
+	col = wholeSeconds(col)
+	if !gmtDates {
+		col = col.Add(siteOffset)
+	}
+	// WP_Date_Query: after is >, before is < (not inclusive).
+	if f.after {
+		return col.After(f.at)
+	}
+	return col.Before(f.at)
+}
+
+// sort orders the list by the orderby column, ties by id; orderby values
+// without a column here (id, include, title, slug) sort by id alone.
+func (oq orderQuery) sort(list []*Order) {
 	key := func(o *Order) time.Time {
-		switch orderby {
+		switch oq.orderby {
 		case "modified":
 			return o.Modified
 		case "date":
@@ -521,17 +587,10 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) {
 		a, b := list[i], list[j]
 		ka, kb := key(a), key(b)
 		if !ka.Equal(kb) {
-			return ka.Before(kb) != desc
+			return ka.Before(kb) != oq.desc
 		}
-		return (a.ID < b.ID) != desc
+		return (a.ID < b.ID) != oq.desc
 	})
-	out := make([]orderResource, 0, len(list))
-	for _, o := range list {
-		out = append(out, s.orderResourceLocked(o))
-	}
-	s.mu.Unlock()
-	s.runHook("GET /orders", page)
-	writePage(w, out, page, perPage)
 }
 
 func (s *Server) getOrder(w http.ResponseWriter, r *http.Request) {

@@ -3,6 +3,7 @@ package woocommerce
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -125,6 +126,18 @@ func (c *Connector) resolve(ctx context.Context, skus []string) (map[string]list
 // SKUs too; several listings with one SKU: the first is taken and logged.
 func (c *Connector) lookup(ctx context.Context, skus []string) (map[string]listing, error) {
 	found := map[string]listing{}
+	for _, chunk := range skuQueries(skus) {
+		if err := c.lookupChunk(ctx, chunk, found); err != nil {
+			return nil, err
+		}
+		c.cacheChunk(ctx, chunk, found)
+	}
+	return found, nil
+}
+
+// skuQueries groups SKUs into the sku= lists to ask for: up to
+// skusPerQuery SKUs a query, a SKU with a comma alone.
+func skuQueries(skus []string) [][]string {
 	var plain, alone []string
 	for _, s := range skus {
 		if strings.Contains(s, ",") {
@@ -142,53 +155,74 @@ func (c *Connector) lookup(ctx context.Context, skus []string) (map[string]listi
 	for _, s := range alone {
 		queries = append(queries, []string{s})
 	}
-	for _, chunk := range queries {
-		want := make(map[string]bool, len(chunk))
-		for _, s := range chunk {
-			want[s] = true
+	return queries
+}
+
+// lookupChunk reads every page of one sku= query into found.
+func (c *Connector) lookupChunk(ctx context.Context, chunk []string, found map[string]listing) error {
+	want := make(map[string]bool, len(chunk))
+	for _, s := range chunk {
+		want[s] = true
+	}
+	for page := 1; ; page++ {
+		q := url.Values{}
+		q.Set("sku", strings.Join(chunk, ","))
+		q.Set("per_page", strconv.Itoa(MaxPageSize))
+		q.Set("page", strconv.Itoa(page))
+		var products []wcProduct
+		h, err := c.call(ctx, "GET", "/products", q, nil, &products)
+		if err != nil {
+			return fmt.Errorf("looking up %d SKUs: %w", len(chunk), err)
 		}
-		for page := 1; ; page++ {
-			q := url.Values{}
-			q.Set("sku", strings.Join(chunk, ","))
-			q.Set("per_page", strconv.Itoa(MaxPageSize))
-			q.Set("page", strconv.Itoa(page))
-			var products []wcProduct
-			h, err := c.call(ctx, "GET", "/products", q, nil, &products)
-			if err != nil {
-				return nil, fmt.Errorf("looking up %d SKUs: %w", len(chunk), err)
-			}
-			for i := range products {
-				p := &products[i]
-				if p.SKU == nil || !want[*p.SKU] {
-					continue
-				}
-				l, err := p.listing()
-				if err != nil {
-					c.log.Warn().Err(err).Str("sku", *p.SKU).Msg("WooCommerce product unreadable")
-					continue
-				}
-				if prev, dup := found[*p.SKU]; dup {
-					if prev.id != l.id {
-						c.log.Warn().Str("sku", *p.SKU).Int64("kept", prev.id).Int64("ignored", l.id).Msg("several WooCommerce listings share a SKU")
-					}
-					continue
-				}
-				found[*p.SKU] = l
-			}
-			pages, ok := totalPages(h)
-			if len(products) == 0 || (ok && page >= pages) || (!ok && len(products) < MaxPageSize) || page >= 100 {
-				break
-			}
-		}
-		for _, s := range chunk {
-			if l, ok := found[s]; ok {
-				c.cacheSet(ctx, skuKey(s), l.encode(), mappingTTL)
-			} else {
-				c.cacheSet(ctx, skuKey(s), "", unknownTTL)
-			}
+		c.keepMatches(products, want, found)
+		if lastPage(h, page, len(products)) {
+			return nil
 		}
 	}
-	return found, nil
+}
+
+// lastPage says whether a listing page is the last to read: an empty
+// page, the last X-WP-TotalPages names, a short page when the header is
+// missing, or the 100th page (a bound against a store that never ends).
+func lastPage(h http.Header, page, n int) bool {
+	pages, ok := totalPages(h)
+	return n == 0 || (ok && page >= pages) || (!ok && n < MaxPageSize) || page >= 100
+}
+
+// keepMatches records the products whose SKU is exactly one asked for;
+// the first listing of a SKU wins, an unreadable one is logged and
+// skipped.
+func (c *Connector) keepMatches(products []wcProduct, want map[string]bool, found map[string]listing) {
+	for i := range products {
+		p := &products[i]
+		if p.SKU == nil || !want[*p.SKU] {
+			continue
+		}
+		l, err := p.listing()
+		if err != nil {
+			c.log.Warn().Err(err).Str("sku", *p.SKU).Msg("WooCommerce product unreadable")
+			continue
+		}
+		if prev, dup := found[*p.SKU]; dup {
+			if prev.id != l.id {
+				c.log.Warn().Str("sku", *p.SKU).Int64("kept", prev.id).Int64("ignored", l.id).Msg("several WooCommerce listings share a SKU")
+			}
+			continue
+		}
+		found[*p.SKU] = l
+	}
+}
+
+// cacheChunk caches every SKU of a query, the unknown ones too (for
+// less long), so they are not asked for again on every push.
+func (c *Connector) cacheChunk(ctx context.Context, chunk []string, found map[string]listing) {
+	for _, s := range chunk {
+		if l, ok := found[s]; ok {
+			c.cacheSet(ctx, skuKey(s), l.encode(), mappingTTL)
+		} else {
+			c.cacheSet(ctx, skuKey(s), "", unknownTTL)
+		}
+	}
 }
 
 // listing reads where a product answer lives.

@@ -120,33 +120,41 @@ func (c *Connector) PushQuantities(ctx context.Context, updates []connectors.Qua
 // mend (transport, authentication, 429 and 5xx after the client's
 // retries, an unreadable answer).
 func (c *Connector) pushChunk(ctx context.Context, path string, es []pushEntry, updates []connectors.QuantityUpdate, results []connectors.PushResult) error {
-	type item struct {
-		ID            int64 `json:"id"`
-		StockQuantity int64 `json:"stock_quantity"`
-	}
-	body := struct {
-		Update []item `json:"update"`
-	}{Update: make([]item, 0, len(es))}
-	for _, e := range es {
-		body.Update = append(body.Update, item{ID: e.id, StockQuantity: e.quantity})
-	}
 	var ans wcBatch
-	_, err := c.call(ctx, "POST", path, nil, body, &ans)
+	if _, err := c.call(ctx, "POST", path, nil, batchBody(es), &ans); err != nil {
+		return c.chunkFailed(ctx, path, es, updates, results, err)
+	}
+	c.applyAnswers(ctx, &ans, es, updates, results)
+	return nil
+}
+
+// batchItem is one item of a batch update: the stock quantity to set.
+type batchItem struct {
+	ID            int64 `json:"id"`
+	StockQuantity int64 `json:"stock_quantity"`
+}
+
+// batchRequest is a batch call's body, {"update": [...]}.
+type batchRequest struct {
+	Update []batchItem `json:"update"`
+}
+
+// batchBody is the batch call that sets the entries' quantities.
+func batchBody(es []pushEntry) batchRequest {
+	body := batchRequest{Update: make([]batchItem, 0, len(es))}
+	for _, e := range es {
+		body.Update = append(body.Update, batchItem{ID: e.id, StockQuantity: e.quantity})
+	}
+	return body
+}
+
+// chunkFailed handles a batch call that failed as a whole: a 413 is sent
+// again in halves, a gone parent or a refused input fills the items'
+// results, anything else is returned for a later retry.
+func (c *Connector) chunkFailed(ctx context.Context, path string, es []pushEntry, updates []connectors.QuantityUpdate, results []connectors.PushResult, err error) error {
 	switch status := statusOf(err); {
-	case err == nil:
 	case status == http.StatusRequestEntityTooLarge && len(es) > 1:
-		// The store's batch limit is below this chunk: halve it, remember
-		// it for the next calls, and send the halves.
-		half := len(es) / 2
-		if int(c.batchLimit.Load()) > half {
-			c.batchLimit.Store(int64(half))
-			c.metrics.batchLimitSeen.Set(float64(half))
-			c.log.Warn().Int("limit", half).Msg("WooCommerce refused a batch as too large (413): sending smaller batches")
-		}
-		if err := c.pushChunk(ctx, path, es[:half], updates, results); err != nil {
-			return err
-		}
-		return c.pushChunk(ctx, path, es[half:], updates, results)
+		return c.pushHalves(ctx, path, es, updates, results)
 	case status == http.StatusNotFound && strings.Contains(path, "/variations/"):
 		// The parent product is gone: every variation of it is unknown now.
 		for _, e := range es {
@@ -155,8 +163,7 @@ func (c *Connector) pushChunk(ctx context.Context, path string, es []pushEntry, 
 			results[e.idx] = connectors.PushResult{SKU: sku, Status: connectors.PushUnknownSKU, Reason: err.Error()}
 		}
 		return nil
-	case status >= 400 && status < 500 && status != http.StatusUnauthorized && status != http.StatusForbidden &&
-		status != http.StatusTooManyRequests && status != http.StatusRequestTimeout:
+	case inputRefused(status):
 		// WooCommerce refused the call's input as a whole: retrying it
 		// unchanged will not help.
 		for _, e := range es {
@@ -166,6 +173,34 @@ func (c *Connector) pushChunk(ctx context.Context, path string, es []pushEntry, 
 	default:
 		return err
 	}
+}
+
+// inputRefused says whether a 4xx answer refuses the request itself, not
+// the credentials (401, 403) or the pace (408, 429) a retry may mend.
+func inputRefused(status int) bool {
+	return status >= 400 && status < 500 && status != http.StatusUnauthorized && status != http.StatusForbidden &&
+		status != http.StatusTooManyRequests && status != http.StatusRequestTimeout
+}
+
+// pushHalves sends a chunk the store refused as too large (413) in two
+// halves. The store's batch limit is below this chunk: the halved limit
+// is remembered for the next calls.
+func (c *Connector) pushHalves(ctx context.Context, path string, es []pushEntry, updates []connectors.QuantityUpdate, results []connectors.PushResult) error {
+	half := len(es) / 2
+	if int(c.batchLimit.Load()) > half {
+		c.batchLimit.Store(int64(half))
+		c.metrics.batchLimitSeen.Set(float64(half))
+		c.log.Warn().Int("limit", half).Msg("WooCommerce refused a batch as too large (413): sending smaller batches")
+	}
+	if err := c.pushChunk(ctx, path, es[:half], updates, results); err != nil {
+		return err
+	}
+	return c.pushChunk(ctx, path, es[half:], updates, results)
+}
+
+// applyAnswers fills each entry's result from the batch answer's item
+// with its id; an entry the answer does not mention is retried.
+func (c *Connector) applyAnswers(ctx context.Context, ans *wcBatch, es []pushEntry, updates []connectors.QuantityUpdate, results []connectors.PushResult) {
 	answers := make(map[int64]*wcProduct, len(ans.Update))
 	for i := range ans.Update {
 		a := &ans.Update[i]
@@ -182,7 +217,6 @@ func (c *Connector) pushChunk(ctx context.Context, path string, es []pushEntry, 
 		}
 		results[e.idx] = c.itemResult(ctx, sku, e, a)
 	}
-	return nil
 }
 
 // itemResult maps one item of a batch answer.

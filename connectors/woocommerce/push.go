@@ -64,6 +64,23 @@ func (c *Connector) PushQuantities(ctx context.Context, updates []connectors.Qua
 	if err != nil {
 		return nil, fmt.Errorf("pushing quantities: %w", err)
 	}
+	last := checkUpdates(updates, targets, results)
+	if err := c.pushGroups(ctx, groupEntries(updates, targets, last), updates, results); err != nil {
+		return nil, fmt.Errorf("pushing quantities: %w", err)
+	}
+	for i, u := range updates {
+		if j, ok := last[u.SKU]; ok && j != i {
+			results[i] = results[j]
+		}
+		c.metrics.pushItems.WithLabelValues(string(results[i].Status)).Inc()
+	}
+	return results, nil
+}
+
+// checkUpdates fails the updates that can not be sent (no SKU, a quantity
+// out of range, a SKU the store does not have) and returns, for each SKU
+// to send, the index of its last update: a SKU given twice takes it.
+func checkUpdates(updates []connectors.QuantityUpdate, targets map[string]listing, results []connectors.PushResult) map[string]int {
 	last := map[string]int{}
 	for i, u := range updates {
 		switch {
@@ -81,14 +98,29 @@ func (c *Connector) PushQuantities(ctx context.Context, updates []connectors.Qua
 			last[u.SKU] = i
 		}
 	}
-	groups := map[int64][]pushEntry{} // parent (0: products) → entries
+	return last
+}
+
+// groupEntries groups the updates to send by the batch endpoint that
+// takes them: parent 0 for products, the parent product's id for
+// variations. Each group is in update order.
+func groupEntries(updates []connectors.QuantityUpdate, targets map[string]listing, last map[string]int) map[int64][]pushEntry {
+	groups := map[int64][]pushEntry{}
 	for _, i := range last {
 		t := targets[updates[i].SKU]
 		groups[t.parent] = append(groups[t.parent], pushEntry{idx: i, id: t.id, quantity: updates[i].Quantity})
 	}
-	parents := make([]int64, 0, len(groups))
-	for p, es := range groups {
+	for _, es := range groups {
 		slices.SortFunc(es, func(a, b pushEntry) int { return a.idx - b.idx })
+	}
+	return groups
+}
+
+// pushGroups sends each group, parents in order (products first), in
+// chunks of the store's batch limit.
+func (c *Connector) pushGroups(ctx context.Context, groups map[int64][]pushEntry, updates []connectors.QuantityUpdate, results []connectors.PushResult) error {
+	parents := make([]int64, 0, len(groups))
+	for p := range groups {
 		parents = append(parents, p)
 	}
 	slices.Sort(parents)
@@ -101,18 +133,12 @@ func (c *Connector) PushQuantities(ctx context.Context, updates []connectors.Qua
 		for len(es) > 0 {
 			n := min(len(es), int(c.batchLimit.Load()))
 			if err := c.pushChunk(ctx, path, es[:n], updates, results); err != nil {
-				return nil, fmt.Errorf("pushing quantities: %w", err)
+				return err
 			}
 			es = es[n:]
 		}
 	}
-	for i, u := range updates {
-		if j, ok := last[u.SKU]; ok && j != i {
-			results[i] = results[j]
-		}
-		c.metrics.pushItems.WithLabelValues(string(results[i].Status)).Inc()
-	}
-	return results, nil
+	return nil
 }
 
 // pushChunk sends one batch call and fills its items' results. It returns

@@ -68,54 +68,21 @@ func (c *Connector) pollPass(ctx context.Context, status, after string, emit fun
 		if reads > 10000 {
 			return errors.New("more than 10000 page reads in one pass: the store's order count keeps falling")
 		}
-		q := url.Values{}
-		q.Set("status", status)
-		q.Set("per_page", strconv.Itoa(c.pageSize))
-		q.Set("page", strconv.Itoa(page))
-		q.Set("orderby", "id")
-		q.Set("order", "asc")
-		q.Set("dates_are_gmt", "true")
-		if after != "" {
-			q.Set("modified_after", after)
-		}
 		var orders []wcOrder
-		h, err := c.call(ctx, "GET", "/orders", q, nil, &orders)
+		h, err := c.call(ctx, "GET", "/orders", c.pollQuery(status, after, page), nil, &orders)
 		if err != nil {
 			return err
 		}
 		if t, ok := total(h); ok {
-			if lastTotal >= 0 && t < lastTotal && page > 1 {
-				// Orders left the result: as many of the orders from here
-				// on moved onto the pages before. Read those again first.
-				back := (lastTotal - t + c.pageSize - 1) / c.pageSize
-				lastTotal = t
+			back := c.pagesBack(lastTotal, t, page)
+			lastTotal = t
+			if back > 0 {
 				page = max(page-back, 1)
 				continue
 			}
-			lastTotal = t
 		}
-		batch := make([]connectors.Order, 0, len(orders))
-		for i := range orders {
-			o, err := c.complete(ctx, &orders[i], "poll")
-			if errors.Is(err, errNotAnOrder) {
-				continue
-			}
-			if reason := refusalReason(err); reason != "" {
-				// One impossible order must not stop every poll from here
-				// on: skipped, counted, logged.
-				c.metrics.refusedOrders.WithLabelValues("poll", reason).Inc()
-				c.log.Warn().Err(err).Str("reason", reason).Msg("WooCommerce order skipped: the ledger would refuse it")
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			batch = append(batch, *o)
-		}
-		if len(batch) > 0 {
-			if err := emit(ctx, batch); err != nil {
-				return fmt.Errorf("emit: %w", err)
-			}
+		if err := c.emitPage(ctx, orders, emit); err != nil {
+			return err
 		}
 		pages, ok := totalPages(h)
 		switch {
@@ -128,6 +95,62 @@ func (c *Connector) pollPass(ctx context.Context, status, after string, emit fun
 		}
 		page++
 	}
+}
+
+// pollQuery is one page of a pass: the status's orders by id, modified
+// after after (GMT; "" for every order).
+func (c *Connector) pollQuery(status, after string, page int) url.Values {
+	q := url.Values{}
+	q.Set("status", status)
+	q.Set("per_page", strconv.Itoa(c.pageSize))
+	q.Set("page", strconv.Itoa(page))
+	q.Set("orderby", "id")
+	q.Set("order", "asc")
+	q.Set("dates_are_gmt", "true")
+	if after != "" {
+		q.Set("modified_after", after)
+	}
+	return q
+}
+
+// pagesBack is how many pages to step back when the result's total fell
+// from lastTotal (-1: none seen yet) to t while reading page: orders left
+// the result, so as many of the orders from here on moved onto the pages
+// before. Read those again first. 0 when nothing moved.
+func (c *Connector) pagesBack(lastTotal, t, page int) int {
+	if lastTotal >= 0 && t < lastTotal && page > 1 {
+		return (lastTotal - t + c.pageSize - 1) / c.pageSize
+	}
+	return 0
+}
+
+// emitPage maps a page's orders and hands them on in one batch; drafts
+// and orders the ledger would refuse are skipped.
+func (c *Connector) emitPage(ctx context.Context, orders []wcOrder, emit func(context.Context, []connectors.Order) error) error {
+	batch := make([]connectors.Order, 0, len(orders))
+	for i := range orders {
+		o, err := c.complete(ctx, &orders[i], "poll")
+		if errors.Is(err, errNotAnOrder) {
+			continue
+		}
+		if reason := refusalReason(err); reason != "" {
+			// One impossible order must not stop every poll from here
+			// on: skipped, counted, logged.
+			c.metrics.refusedOrders.WithLabelValues("poll", reason).Inc()
+			c.log.Warn().Err(err).Str("reason", reason).Msg("WooCommerce order skipped: the ledger would refuse it")
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		batch = append(batch, *o)
+	}
+	if len(batch) > 0 {
+		if err := emit(ctx, batch); err != nil {
+			return fmt.Errorf("emit: %w", err)
+		}
+	}
+	return nil
 }
 
 // FetchOrder implements connectors.OrderFetcher with GET /orders/{id}

@@ -442,56 +442,14 @@ func (s *Server) batchVariations(w http.ResponseWriter, r *http.Request) {
 // POST /products/{parent}/variations/batch: the limit first (413 over
 // it), then each update on its own, answered in order.
 func (s *Server) batch(w http.ResponseWriter, r *http.Request, parent int64) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 10<<20))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "rest_invalid_json", "Invalid JSON body passed.")
+	req, ok := s.readBatch(w, r)
+	if !ok {
 		return
-	}
-	var req batchRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		writeError(w, http.StatusBadRequest, "rest_invalid_json", "Invalid JSON body passed.")
-		return
-	}
-	if n := len(req.Create) + len(req.Update) + len(req.Delete); n > s.opts.BatchLimit {
-		writeError(w, http.StatusRequestEntityTooLarge, "woocommerce_rest_request_entity_too_large",
-			fmt.Sprintf("Unable to accept more than %d items for this request.", s.opts.BatchLimit))
-		return
-	}
-	invalid := "woocommerce_rest_product_invalid_id"
-	if parent > 0 {
-		invalid = "woocommerce_rest_product_variation_invalid_id"
 	}
 	s.mu.Lock()
 	answers := make([]any, 0, len(req.Update))
 	for _, raw := range req.Update {
-		var u batchUpdate
-		if err := json.Unmarshal(raw, &u); err != nil {
-			answers = append(answers, itemError{Error: wcError{Code: "rest_invalid_param", Message: "Invalid parameter(s): update", Data: map[string]int{"status": 400}}})
-			continue
-		}
-		id, _ := strconv.ParseInt(u.ID.String(), 10, 64)
-		p, ok := s.products[id]
-		if !ok || (parent == 0 && p.ParentID > 0) || (parent > 0 && p.ParentID != parent) {
-			answers = append(answers, itemError{ID: id, Error: wcError{Code: invalid, Message: "Invalid ID.", Data: map[string]int{"status": 400}}})
-			continue
-		}
-		if f, bad := s.failures[p.SKU]; bad {
-			answers = append(answers, itemError{ID: id, Error: wcError{Code: f.code, Message: f.message, Data: map[string]int{"status": f.status}}})
-			continue
-		}
-		if u.StockQuantity != nil && p.ManageStock {
-			// Stock is set only where the listing manages it; otherwise
-			// WooCommerce stores no quantity and ignores the field.
-			if q, err := strconv.ParseInt(u.StockQuantity.String(), 10, 64); err == nil {
-				p.Stock = q
-			}
-		}
-		p.Modified = wholeSeconds(s.opts.Now())
-		if parent > 0 {
-			answers = append(answers, s.variationResourceLocked(p))
-		} else {
-			answers = append(answers, s.productResourceLocked(p))
-		}
+		answers = append(answers, s.updateItemLocked(raw, parent))
 	}
 	s.mu.Unlock()
 	out := map[string]any{"update": answers}
@@ -503,4 +461,59 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request, parent int64) {
 		out["create"] = refused
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// readBatch reads a batch body and checks it against the batch limit,
+// answering the request itself when ok is false: 400 for a body that is
+// not JSON, 413 over the limit.
+func (s *Server) readBatch(w http.ResponseWriter, r *http.Request) (req batchRequest, ok bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 10<<20))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "rest_invalid_json", "Invalid JSON body passed.")
+		return req, false
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeError(w, http.StatusBadRequest, "rest_invalid_json", "Invalid JSON body passed.")
+		return req, false
+	}
+	if n := len(req.Create) + len(req.Update) + len(req.Delete); n > s.opts.BatchLimit {
+		writeError(w, http.StatusRequestEntityTooLarge, "woocommerce_rest_request_entity_too_large",
+			fmt.Sprintf("Unable to accept more than %d items for this request.", s.opts.BatchLimit))
+		return req, false
+	}
+	return req, true
+}
+
+// updateItemLocked applies one update of a batch under parent (0:
+// products) and returns its answer: the listing as it now is, or the
+// item's error. s.mu must be held.
+func (s *Server) updateItemLocked(raw json.RawMessage, parent int64) any {
+	var u batchUpdate
+	if err := json.Unmarshal(raw, &u); err != nil {
+		return itemError{Error: wcError{Code: "rest_invalid_param", Message: "Invalid parameter(s): update", Data: map[string]int{"status": 400}}}
+	}
+	id, _ := strconv.ParseInt(u.ID.String(), 10, 64)
+	p, ok := s.products[id]
+	if !ok || (parent == 0 && p.ParentID > 0) || (parent > 0 && p.ParentID != parent) {
+		invalid := "woocommerce_rest_product_invalid_id"
+		if parent > 0 {
+			invalid = "woocommerce_rest_product_variation_invalid_id"
+		}
+		return itemError{ID: id, Error: wcError{Code: invalid, Message: "Invalid ID.", Data: map[string]int{"status": 400}}}
+	}
+	if f, bad := s.failures[p.SKU]; bad {
+		return itemError{ID: id, Error: wcError{Code: f.code, Message: f.message, Data: map[string]int{"status": f.status}}}
+	}
+	if u.StockQuantity != nil && p.ManageStock {
+		// Stock is set only where the listing manages it; otherwise
+		// WooCommerce stores no quantity and ignores the field.
+		if q, err := strconv.ParseInt(u.StockQuantity.String(), 10, 64); err == nil {
+			p.Stock = q
+		}
+	}
+	p.Modified = wholeSeconds(s.opts.Now())
+	if parent > 0 {
+		return s.variationResourceLocked(p)
+	}
+	return s.productResourceLocked(p)
 }

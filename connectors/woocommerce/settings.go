@@ -125,6 +125,27 @@ func (s *Settings) check() config.FieldProblems {
 	if msg := checkStoreURL(s.URL); msg != "" {
 		add("url", "%s", msg)
 	}
+	s.checkAPIPath(add)
+	if s.Timeout < time.Second {
+		add("timeout", "%s is too short: at least 1s (a batch of 100 stock updates takes seconds)", s.Timeout)
+	}
+	if s.PageSize < 1 || s.PageSize > MaxPageSize {
+		add("page_size", "%d is out of range: 1 to %d (WooCommerce's per_page maximum)", s.PageSize, MaxPageSize)
+	}
+	if s.Location != "" && (strings.TrimSpace(s.Location) != s.Location || hasControl(s.Location)) {
+		add("location", "%q must not hold spaces at its ends or control characters", s.Location)
+	}
+	s.checkStatuses(add)
+	return ps
+}
+
+// addProblem records a problem at a path relative to the block
+// (api_path, statuses.x).
+type addProblem func(path, format string, args ...any)
+
+// checkAPIPath reports what is wrong with api_path: it is joined to the
+// store's URL, so it must be a plain absolute path.
+func (s *Settings) checkAPIPath(add addProblem) {
 	switch {
 	case s.APIPath == "":
 		add("api_path", "required (the default is %s)", DefaultAPIPath)
@@ -135,15 +156,12 @@ func (s *Settings) check() config.FieldProblems {
 	case containsDotSegment(s.APIPath):
 		add("api_path", "%q must not hold a . or .. segment", s.APIPath)
 	}
-	if s.Timeout < time.Second {
-		add("timeout", "%s is too short: at least 1s (a batch of 100 stock updates takes seconds)", s.Timeout)
-	}
-	if s.PageSize < 1 || s.PageSize > MaxPageSize {
-		add("page_size", "%d is out of range: 1 to %d (WooCommerce's per_page maximum)", s.PageSize, MaxPageSize)
-	}
-	if s.Location != "" && (strings.TrimSpace(s.Location) != s.Location || hasControl(s.Location)) {
-		add("location", "%q must not hold spaces at its ends or control characters", s.Location)
-	}
+}
+
+// checkStatuses reports each statuses entry whose status is not written
+// as the REST API answers it, or whose class is unknown; in key order,
+// so the report is stable.
+func (s *Settings) checkStatuses(add addProblem) {
 	keys := make([]string, 0, len(s.Statuses))
 	for k := range s.Statuses {
 		keys = append(keys, k)
@@ -160,7 +178,6 @@ func (s *Settings) check() config.FieldProblems {
 			add("statuses."+k, "%q is not one of %s", v, strings.Join(statusClasses, ", "))
 		}
 	}
-	return ps
 }
 
 func validClass(v string) bool {

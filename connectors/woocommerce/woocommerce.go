@@ -165,7 +165,17 @@ func newConnector(deps connectors.Deps, st *Settings, cred Credentials) (*Connec
 	if reg == nil {
 		reg = prometheus.NewRegistry() // unexported: metrics go nowhere
 	}
-	c.metrics = &metrics{
+	c.metrics = newMetrics()
+	if err := c.metrics.register(reg); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// newMetrics makes the connector's metrics, unregistered; the batch limit
+// gauge starts at WooCommerce's default limit.
+func newMetrics() *metrics {
+	m := &metrics{
 		noSKULines: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_woocommerce_nosku_lines_total",
 			Help: "Order lines without a SKU (deleted products, products without one): kept, moving no stock.",
@@ -195,14 +205,20 @@ func newConnector(deps connectors.Deps, st *Settings, cred Credentials) (*Connec
 			Help: "Updates per batch call in use: 100, lowered when the store answered 413.",
 		}),
 	}
-	c.metrics.batchLimitSeen.Set(maxBatch)
-	for _, col := range []prometheus.Collector{c.metrics.noSKULines, c.metrics.pushItems, c.metrics.unmanaged,
-		c.metrics.refusedOrders, c.metrics.unknownStatus, c.metrics.draftOrders, c.metrics.batchLimitSeen} {
+	m.batchLimitSeen.Set(maxBatch)
+	return m
+}
+
+// register registers every metric with reg; the first refusal (a
+// registry already holding them) is the error.
+func (m *metrics) register(reg prometheus.Registerer) error {
+	for _, col := range []prometheus.Collector{m.noSKULines, m.pushItems, m.unmanaged,
+		m.refusedOrders, m.unknownStatus, m.draftOrders, m.batchLimitSeen} {
 		if err := reg.Register(col); err != nil {
-			return nil, fmt.Errorf("registering metrics: %w", err)
+			return fmt.Errorf("registering metrics: %w", err)
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // Format prints the connector as its kind and store, whatever the verb:

@@ -204,8 +204,8 @@ func appendLineArgs(args []any, s *LineState) []any {
 	return args
 }
 
-// lineFlags is the flags argument of line.lua: bit 1 restock, bit 2 strict.
-// Constant strings, so nothing is formatted per line.
+// lineFlags is the flags argument of line.lua: "1" restock, "2" strict,
+// "3" both, "0" neither. Constant strings, so nothing is formatted per line.
 func lineFlags(s *LineState) string {
 	switch {
 	case s.Restock && s.Strict:
@@ -248,6 +248,7 @@ func (f *lineFailures) decodeRun(lines []LineState, idx []int, reply any, err er
 	}
 }
 
+// fail counts the line s as failed with err.
 func (f *lineFailures) fail(s *LineState, err error) {
 	if f.n == 0 {
 		f.first = fmt.Errorf("order line %s/%s/%s: %w", s.Channel, s.OrderID, s.LineID, err)
@@ -255,6 +256,8 @@ func (f *lineFailures) fail(s *LineState, err error) {
 	f.n++
 }
 
+// trailing counts a run whose reply has results left after its last line,
+// s, as a failed line (once, not once per extra result).
 func (f *lineFailures) trailing(s *LineState, rest string) {
 	if f.n == 0 {
 		f.first = fmt.Errorf("order line %s/%s/%s: unexpected trailing script reply %q", s.Channel, s.OrderID, s.LineID, rest)

@@ -17,8 +17,10 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/sync/demo"
 	syncengine "github.com/shelfsync/shelfsync/sync/engine"
@@ -103,144 +105,46 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func demoMain(ctx context.Context, f demoFlags, stdout, stderr io.Writer) int {
-	start := time.Now()
-	// With --json, stdout carries the summary only; the banner goes to stderr.
-	banner := stdout
+	d := &demoRun{f: f, start: time.Now(), stdout: stdout, stderr: stderr, banner: stdout}
 	if f.json {
-		banner = stderr
-	}
-	say := func(format string, a ...any) {
-		if !f.quiet {
-			fmt.Fprintf(banner, format, a...)
-		}
+		d.banner = stderr // stdout carries the summary only
 	}
 	plan, _ := demo.ParseAmazonPlan(f.amazonPlan) // checked by runDemo
-	fakes := demo.StartFakes(f.latency, plan)
-	defer fakes.Close()
-
-	addr, prefix, cleanPrefix := f.redis, f.keyPrefix, false
-	if addr == "" {
-		m, err := miniredis.Run()
-		if err != nil {
-			fmt.Fprintf(stderr, "demo: starting the embedded Redis: %v\n", err)
-			return 1
-		}
-		defer m.Close()
-		addr, prefix = m.Addr(), "shelfsync:"
-	} else if prefix == "" {
-		prefix, cleanPrefix = freshPrefix("demo"), true
-	}
-	listen, moved, err := freeListen(f.listen)
+	d.fakes = demo.StartFakes(f.latency, plan)
+	defer d.fakes.Close()
+	addr, prefix, closeStore, err := d.store()
 	if err != nil {
 		fmt.Fprintf(stderr, "demo: %v\n", err)
 		return 1
 	}
-	if moved {
-		say("%s is taken; listening on %s instead\n", f.listen, listen)
-	}
-	cfg, err := simConfig(fakes, f.simFlags, addr, prefix, listen)
-	if err != nil {
-		fmt.Fprintf(stderr, "demo: %v\n", err)
-		return 1
-	}
-	log, err := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
-	if err != nil {
-		fmt.Fprintf(stderr, "demo: %v\n", err)
-		return 2
-	}
-	w, code := wire(cfg, log, connectors.New, stderr)
-	if w == nil {
+	defer closeStore()
+	eng, code := d.startDaemon(ctx, addr, prefix)
+	if eng == nil {
 		return code
 	}
-	defer w.rdb.Close()
-	if cleanPrefix {
-		defer cleanSimPrefix(w, prefix)
+	defer d.w.rdb.Close()
+	if d.cleanPrefix {
+		defer cleanSimPrefix(d.w, prefix)
 	}
-	eng, err := prepare(w) // the daemon's own engine, admin API included
-	if err != nil {
-		log.Error().Err(err).Msg("starting")
-		return 1
-	}
-
-	cat, err := seedCatalog(ctx, eng, fakes, cfg, f.simFlags)
-	if err != nil {
-		log.Error().Err(err).Msg("demo: cannot start")
-		return 1
-	}
-	base := "http://" + w.srv.Addr().String()
-	store := "embedded Redis (miniredis)"
-	if f.redis != "" {
-		store = fmt.Sprintf("Redis at %s, key prefix %q", f.redis, prefix)
-	}
-	say("shelfsync demo: %d SKUs at 2 locations, %s; fakes: Shopify, eBay, Amazon with %s API latency\n",
-		f.skus, store, f.latency)
-	say("  rate limits: Shopify Plus (1000 cost points/s); eBay unthrottled;\n  %s\n", amazonPlanLines(plan))
-	say("  metrics:   %s/metrics\n", base)
-	say("  admin API: curl -H 'Authorization: Bearer %s' %s/api/v1/channels\n", cfg.HTTP.AdminToken.Value(), base)
-	say("  webhooks:  %s/webhooks/{shopify,ebay}; Amazon notifications go through its SQS fake\n", base)
-	say("  ready in %s; %.0f orders/s", time.Since(start).Round(time.Millisecond), f.rate)
-	if f.duration > 0 {
-		say(" for %s\n", f.duration)
-	} else {
-		say(" until Ctrl-C\n")
-	}
+	d.printBanner(plan, prefix)
 
 	// The daemon runs on its own context: after the orders stop (Ctrl-C
 	// or --duration) it keeps working until the channels converge.
 	dctx, stopDaemon := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopDaemon()
-	g, gctx := startParts(dctx, w, eng)
-
-	orders, stopOrders := ordersContext(ctx, f.duration)
-	defer stopOrders()
-	gen := newOrders(fakes, cat, f.simFlags, base, log)
-	genDone := make(chan struct{})
-	go func() {
-		defer close(genDone)
-		_ = gen.Run(orders)
-	}()
-
-	live := newLiveLines(w.reg, time.Now()) // t= counts from the first order
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	failed := false
-loop:
-	for {
-		select {
-		case <-genDone:
-			break loop
-		case <-gctx.Done():
-			failed = true
-			stopOrders()
-			<-genDone
-			break loop
-		case <-tick.C:
-			if line, err := live.next(gen); err == nil && !f.quiet && !f.json {
-				fmt.Fprintln(stdout, line)
-			}
-		}
-	}
-	elapsed := time.Since(start)
+	g, gctx := startParts(dctx, d.w, eng)
+	gen := newOrders(d.fakes, d.cat, f.simFlags, d.base, d.log)
+	failed := d.runOrders(ctx, gctx, gen)
+	elapsed := time.Since(d.start)
 	var conv demo.Convergence
 	var oc demo.OrderCheck
 	if !failed {
-		bound := convergeBound + fakes.AmazonDrain(f.skus)
-		say("orders stopped; waiting up to %s for every channel to converge\n", bound)
-		conv, err = demo.WaitConverged(gctx, eng.Ledger(), cfg, fakes, cat.SKUs(), bound)
-		if err != nil && gctx.Err() == nil {
-			log.Error().Err(err).Msg("demo: checking convergence")
-		}
-		// Orders whose notification was dropped reach the ledger by a poll.
-		oc, err = demo.WaitOrders(gctx, eng.Ledger(), gen.Placed(), 2*f.poll)
-		if err != nil && gctx.Err() == nil {
-			log.Error().Err(err).Msg("demo: checking orders")
-		}
+		conv, oc = d.check(gctx, eng, gen)
 	}
-	figs, _ := demo.Gather(w.reg)
+	figs, _ := demo.Gather(d.w.reg)
 	stopDaemon()
-	derr := waitBounded(g, cfg.ShutdownTimeout)
-	if derr != nil && !errors.Is(derr, context.Canceled) {
-		log.Error().Err(derr).Msg("the daemon stopped on an error")
+	if derr := waitBounded(g, d.cfg.ShutdownTimeout); derr != nil && !errors.Is(derr, context.Canceled) {
+		d.log.Error().Err(derr).Msg("the daemon stopped on an error")
 		failed = true
 	}
 	sum := demo.Summarize(elapsed, f.rate, f.latency, figs, gen.Counts(), conv).WithOrders(oc)
@@ -255,6 +159,146 @@ loop:
 		return 1
 	}
 	return 0
+}
+
+// demoRun is one run of the demo: its flags, outputs and parts.
+type demoRun struct {
+	f                      demoFlags
+	start                  time.Time
+	stdout, stderr, banner io.Writer
+	fakes                  *demo.Fakes
+	cleanPrefix            bool
+	cfg                    *config.Config
+	log                    zerolog.Logger
+	w                      *wiring
+	cat                    *demo.Catalog
+	base                   string
+}
+
+// say prints to the banner's writer unless --quiet.
+func (d *demoRun) say(format string, a ...any) {
+	if !d.f.quiet {
+		fmt.Fprintf(d.banner, format, a...)
+	}
+}
+
+// store is the Redis the demo runs on: the embedded one unless --redis
+// names one (then under a fresh key prefix unless --key-prefix names one).
+func (d *demoRun) store() (addr, prefix string, closeStore func(), err error) {
+	addr, prefix = d.f.redis, d.f.keyPrefix
+	if addr != "" {
+		if prefix == "" {
+			prefix, d.cleanPrefix = freshPrefix("demo"), true
+		}
+		return addr, prefix, func() {}, nil
+	}
+	m, err := miniredis.Run()
+	if err != nil {
+		return "", "", nil, fmt.Errorf("starting the embedded Redis: %w", err)
+	}
+	return m.Addr(), "shelfsync:", m.Close, nil
+}
+
+// startDaemon wires the daemon for the fakes and seeds the catalogue; a
+// nil engine means the demo can not go on, with the exit code.
+func (d *demoRun) startDaemon(ctx context.Context, addr, prefix string) (*syncengine.Engine, int) {
+	listen, moved, err := freeListen(d.f.listen)
+	if err != nil {
+		fmt.Fprintf(d.stderr, "demo: %v\n", err)
+		return nil, 1
+	}
+	if moved {
+		d.say("%s is taken; listening on %s instead\n", d.f.listen, listen)
+	}
+	if d.cfg, err = simConfig(d.fakes, d.f.simFlags, addr, prefix, listen); err != nil {
+		fmt.Fprintf(d.stderr, "demo: %v\n", err)
+		return nil, 1
+	}
+	if d.log, err = newLogger(d.stderr, d.cfg.Log.Level, d.cfg.Log.Format); err != nil {
+		fmt.Fprintf(d.stderr, "demo: %v\n", err)
+		return nil, 2
+	}
+	w, code := wire(d.cfg, d.log, connectors.New, d.stderr)
+	if w == nil {
+		return nil, code
+	}
+	d.w = w
+	eng, err := prepare(w) // the daemon's own engine, admin API included
+	if err == nil {
+		d.cat, err = seedCatalog(ctx, eng, d.fakes, d.cfg, d.f.simFlags)
+	}
+	if err != nil {
+		d.log.Error().Err(err).Msg("demo: cannot start")
+		w.rdb.Close()
+		return nil, 1
+	}
+	d.base = "http://" + w.srv.Addr().String()
+	return eng, 0
+}
+
+func (d *demoRun) printBanner(plan demo.AmazonPlan, prefix string) {
+	store := "embedded Redis (miniredis)"
+	if d.f.redis != "" {
+		store = fmt.Sprintf("Redis at %s, key prefix %q", d.f.redis, prefix)
+	}
+	d.say("shelfsync demo: %d SKUs at 2 locations, %s; fakes: Shopify, eBay, Amazon with %s API latency\n",
+		d.f.skus, store, d.f.latency)
+	d.say("  rate limits: Shopify Plus (1000 cost points/s); eBay unthrottled;\n  %s\n", amazonPlanLines(plan))
+	d.say("  metrics:   %s/metrics\n", d.base)
+	d.say("  admin API: curl -H 'Authorization: Bearer %s' %s/api/v1/channels\n", d.cfg.HTTP.AdminToken.Value(), d.base)
+	d.say("  webhooks:  %s/webhooks/{shopify,ebay}; Amazon notifications go through its SQS fake\n", d.base)
+	d.say("  ready in %s; %.0f orders/s", time.Since(d.start).Round(time.Millisecond), d.f.rate)
+	if d.f.duration > 0 {
+		d.say(" for %s\n", d.f.duration)
+	} else {
+		d.say(" until Ctrl-C\n")
+	}
+}
+
+// runOrders places orders until Ctrl-C or --duration, printing the live
+// line each second; failed when the daemon stopped first.
+func (d *demoRun) runOrders(ctx, daemon context.Context, gen *demo.Generator) (failed bool) {
+	orders, stopOrders := ordersContext(ctx, d.f.duration)
+	defer stopOrders()
+	genDone := make(chan struct{})
+	go func() {
+		defer close(genDone)
+		_ = gen.Run(orders)
+	}()
+	live := newLiveLines(d.w.reg, time.Now()) // t= counts from the first order
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-genDone:
+			return false
+		case <-daemon.Done():
+			stopOrders()
+			<-genDone
+			return true
+		case <-tick.C:
+			if line, err := live.next(gen); err == nil && !d.f.quiet && !d.f.json {
+				fmt.Fprintln(d.stdout, line)
+			}
+		}
+	}
+}
+
+// check waits for every channel to converge and every placed order to be
+// in the ledger as placed.
+func (d *demoRun) check(ctx context.Context, eng *syncengine.Engine, gen *demo.Generator) (demo.Convergence, demo.OrderCheck) {
+	bound := convergeBound + d.fakes.AmazonDrain(d.f.skus)
+	d.say("orders stopped; waiting up to %s for every channel to converge\n", bound)
+	conv, err := demo.WaitConverged(ctx, eng.Ledger(), d.cfg, d.fakes, d.cat.SKUs(), bound)
+	if err != nil && ctx.Err() == nil {
+		d.log.Error().Err(err).Msg("demo: checking convergence")
+	}
+	// Orders whose notification was dropped reach the ledger by a poll.
+	oc, err := demo.WaitOrders(ctx, eng.Ledger(), gen.Placed(), 2*d.f.poll)
+	if err != nil && ctx.Err() == nil {
+		d.log.Error().Err(err).Msg("demo: checking orders")
+	}
+	return conv, oc
 }
 
 // liveLines keeps the readings the live line compares with.

@@ -82,41 +82,21 @@ func fakesMain(ctx context.Context, f fakesFlags, stdout, stderr io.Writer) int 
 	if fresh {
 		prefix = freshPrefix("fakes")
 	}
-	cfg, err := simConfig(fakes, f.simFlags, f.redis, prefix, f.listen)
-	if err != nil {
-		fmt.Fprintf(stderr, "fakes: %v\n", err)
-		return 2
-	}
-	log, err := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
-	if err != nil {
-		fmt.Fprintf(stderr, "fakes: %v\n", err)
-		return 2
-	}
-	// The daemon's own wiring and engine, never run: the seeding writes
-	// the ledger and the outboxes exactly as the daemon will read them.
-	w, code := wire(cfg, log, connectors.New, stderr)
+	w, eng, code := fakesDaemon(ctx, f, fakes, prefix, fresh, stderr)
 	if w == nil {
 		return code
 	}
 	defer w.rdb.Close()
 	if fresh {
 		defer cleanSimPrefix(w, prefix)
-	} else if err := refuseUsedPrefix(ctx, w.rdb, prefix); err != nil {
-		fmt.Fprintf(stderr, "fakes: %v\n", err)
-		return 2
 	}
-	eng, err := newEngine(w)
-	if err != nil {
-		fmt.Fprintf(stderr, "fakes: %v\n", err)
-		return 1
-	}
+	cfg, log := w.cfg, w.log
 	start := time.Now()
 	cat, err := seedCatalog(ctx, eng, fakes, cfg, f.simFlags)
-	if err != nil {
-		fmt.Fprintf(stderr, "fakes: %v\n", err)
-		return 1
+	if err == nil {
+		err = writeConfigFile(f.writeConfig, cfg)
 	}
-	if err := writeConfigFile(f.writeConfig, cfg); err != nil {
+	if err != nil {
 		fmt.Fprintf(stderr, "fakes: %v\n", err)
 		return 1
 	}
@@ -126,34 +106,16 @@ func fakesMain(ctx context.Context, f fakesFlags, stdout, stderr io.Writer) int 
 		f.skus, time.Since(start).Round(time.Millisecond), f.redis, prefix)
 	fmt.Fprintf(stdout, "  config written to %s (admin token inside); start the daemon:\n    shelfsync run --config %s\n",
 		f.writeConfig, f.writeConfig)
-
 	base := "http://" + f.listen
-	if f.rate > 0 {
-		fmt.Fprintf(stdout, "  waiting for the daemon at %s/readyz\n", base)
-		if err := awaitReady(ctx, base+"/readyz"); err != nil {
-			fmt.Fprintf(stderr, "fakes: %v\n", err)
-			return 1
-		}
-		fmt.Fprintf(stdout, "  the daemon is ready; %.0f orders/s", f.rate)
-	} else {
-		fmt.Fprint(stdout, "  no orders (--rate 0)")
-	}
-	if f.duration > 0 {
-		fmt.Fprintf(stdout, " for %s\n", f.duration)
-	} else {
-		fmt.Fprintln(stdout, " until Ctrl-C")
+	if err := announceOrders(ctx, f, base, stdout); err != nil {
+		fmt.Fprintf(stderr, "fakes: %v\n", err)
+		return 1
 	}
 	orders, stop := ordersContext(ctx, f.duration)
 	defer stop()
 	gen := newOrders(fakes, cat, f.simFlags, base, log)
 	_ = gen.Run(orders) // returns once the orders stop and the deliveries under way are done
-	failed, counts := int64(0), gen.Counts()
-	for _, ch := range demo.ChannelNames() {
-		c := counts[ch]
-		failed += c.Failed
-		fmt.Fprintf(stdout, "%-8s orders %d units %d cancels %d (within the second %d) refunds %d duplicates %d dropped %d statuses %s failed %d\n",
-			ch, c.Orders, c.Units, c.Cancels, c.Immediate, c.Refunds, c.Duplicates, c.Dropped, statusText(c.Statuses), c.Failed)
-	}
+	failed := printPlaced(gen, stdout)
 	exit := 0
 	switch {
 	case f.converge > 0:
@@ -166,6 +128,74 @@ func fakesMain(ctx context.Context, f fakesFlags, stdout, stderr io.Writer) int 
 		_ = connectors.WaitContext(ctx, f.linger)
 	}
 	return exit
+}
+
+// fakesDaemon is the daemon's own wiring and engine for the fakes, never
+// run: the seeding writes the ledger and the outboxes exactly as the
+// daemon will read them. A nil wiring means fakes can not go on, with the
+// exit code.
+func fakesDaemon(ctx context.Context, f fakesFlags, fakes *demo.Fakes, prefix string, fresh bool, stderr io.Writer) (*wiring, *syncengine.Engine, int) {
+	cfg, err := simConfig(fakes, f.simFlags, f.redis, prefix, f.listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "fakes: %v\n", err)
+		return nil, nil, 2
+	}
+	log, err := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
+	if err != nil {
+		fmt.Fprintf(stderr, "fakes: %v\n", err)
+		return nil, nil, 2
+	}
+	w, code := wire(cfg, log, connectors.New, stderr)
+	if w == nil {
+		return nil, nil, code
+	}
+	if !fresh {
+		if err := refuseUsedPrefix(ctx, w.rdb, prefix); err != nil {
+			w.rdb.Close()
+			fmt.Fprintf(stderr, "fakes: %v\n", err)
+			return nil, nil, 2
+		}
+	}
+	eng, err := newEngine(w)
+	if err != nil {
+		w.rdb.Close()
+		fmt.Fprintf(stderr, "fakes: %v\n", err)
+		return nil, nil, 1
+	}
+	return w, eng, 0
+}
+
+// announceOrders waits for the daemon to be ready when orders will flow,
+// and says what will happen.
+func announceOrders(ctx context.Context, f fakesFlags, base string, stdout io.Writer) error {
+	if f.rate > 0 {
+		fmt.Fprintf(stdout, "  waiting for the daemon at %s/readyz\n", base)
+		if err := awaitReady(ctx, base+"/readyz"); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "  the daemon is ready; %.0f orders/s", f.rate)
+	} else {
+		fmt.Fprint(stdout, "  no orders (--rate 0)")
+	}
+	if f.duration > 0 {
+		fmt.Fprintf(stdout, " for %s\n", f.duration)
+	} else {
+		fmt.Fprintln(stdout, " until Ctrl-C")
+	}
+	return nil
+}
+
+// printPlaced says what the generator did per channel and returns how many
+// deliveries failed.
+func printPlaced(gen *demo.Generator, stdout io.Writer) int64 {
+	failed, counts := int64(0), gen.Counts()
+	for _, ch := range demo.ChannelNames() {
+		c := counts[ch]
+		failed += c.Failed
+		fmt.Fprintf(stdout, "%-8s orders %d units %d cancels %d (within the second %d) refunds %d duplicates %d dropped %d statuses %s failed %d\n",
+			ch, c.Orders, c.Units, c.Cancels, c.Immediate, c.Refunds, c.Duplicates, c.Dropped, statusText(c.Statuses), c.Failed)
+	}
+	return failed
 }
 
 // fakesConverge waits until every channel lists the ledger's ATS and every

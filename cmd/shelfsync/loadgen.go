@@ -48,24 +48,9 @@ type loadgenFlags struct {
 // ingest rate: events applied per second, from the first webhook sent to
 // the last event applied. Exit 1 if any webhook was refused or failed.
 func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var f loadgenFlags
-	fs.StringVar(&f.url, "url", "http://127.0.0.1:8080/webhooks/shopify", "the daemon's Shopify webhook endpoint")
-	fs.StringVar(&f.secret, "secret", "shopifytest-webhook-secret", "the channel's webhook secret (signs X-Shopify-Hmac-Sha256)")
-	fs.StringVar(&f.shop, "shop", "shelfsync-test.myshopify.com", "X-Shopify-Shop-Domain")
-	fs.Float64Var(&f.rate, "rate", 100, "webhooks per second (0: as fast as --concurrency allows)")
-	fs.DurationVar(&f.duration, "duration", 10*time.Second, "how long to send")
-	fs.IntVar(&f.skus, "skus", 200, "order SKUs among DEMO-000001…, as the demo's catalogue")
-	fs.IntVar(&f.concurrency, "concurrency", 64, "requests in flight at most")
-	fs.StringVar(&f.metrics, "metrics", "", "the daemon's /metrics URL, to report the ingest rate")
-	fs.DurationVar(&f.drain, "drain", time.Minute, "with --metrics: how long to wait for the daemon to apply what was sent")
-	if code, done := parseFlags(fs, args); done {
+	f, code, done := parseLoadgen(args, stderr)
+	if done {
 		return code
-	}
-	if f.rate < 0 || f.duration <= 0 || f.skus < 1 || f.concurrency < 1 || f.secret == "" {
-		fmt.Fprintln(stderr, "loadgen: --rate must not be negative, --duration, --skus and --concurrency must be positive, --secret is required")
-		return 2
 	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		MaxIdleConns: f.concurrency, MaxIdleConnsPerHost: f.concurrency,
@@ -86,13 +71,43 @@ func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if res.lastErr != nil {
 		fmt.Fprintf(stdout, "  last error: %v\n", res.lastErr)
 	}
-	code := 0
+	code = 0
 	if res.errors > 0 || res.refused() > 0 {
 		code = 1
 	}
 	if f.metrics == "" {
 		return code
 	}
+	return max(code, reportIngest(ctx, client, f, before, res, stdout, stderr))
+}
+
+// parseLoadgen reads loadgen's flags; done (with the exit code) when the
+// command must not go on.
+func parseLoadgen(args []string, stderr io.Writer) (f loadgenFlags, code int, done bool) {
+	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.url, "url", "http://127.0.0.1:8080/webhooks/shopify", "the daemon's Shopify webhook endpoint")
+	fs.StringVar(&f.secret, "secret", "shopifytest-webhook-secret", "the channel's webhook secret (signs X-Shopify-Hmac-Sha256)")
+	fs.StringVar(&f.shop, "shop", "shelfsync-test.myshopify.com", "X-Shopify-Shop-Domain")
+	fs.Float64Var(&f.rate, "rate", 100, "webhooks per second (0: as fast as --concurrency allows)")
+	fs.DurationVar(&f.duration, "duration", 10*time.Second, "how long to send")
+	fs.IntVar(&f.skus, "skus", 200, "order SKUs among DEMO-000001…, as the demo's catalogue")
+	fs.IntVar(&f.concurrency, "concurrency", 64, "requests in flight at most")
+	fs.StringVar(&f.metrics, "metrics", "", "the daemon's /metrics URL, to report the ingest rate")
+	fs.DurationVar(&f.drain, "drain", time.Minute, "with --metrics: how long to wait for the daemon to apply what was sent")
+	if code, done := parseFlags(fs, args); done {
+		return f, code, true
+	}
+	if f.rate < 0 || f.duration <= 0 || f.skus < 1 || f.concurrency < 1 || f.secret == "" {
+		fmt.Fprintln(stderr, "loadgen: --rate must not be negative, --duration, --skus and --concurrency must be positive, --secret is required")
+		return f, 2, true
+	}
+	return f, 0, false
+}
+
+// reportIngest waits for the daemon to apply what was accepted (up to
+// --drain) and reports the ingest rate; 1 when it fell behind.
+func reportIngest(ctx context.Context, client *http.Client, f loadgenFlags, before float64, res *loadResult, stdout, stderr io.Writer) int {
 	want := before + float64(res.accepted())
 	after, at, err := awaitCounter(ctx, client, f.metrics, want, f.drain)
 	if err != nil {
@@ -102,6 +117,7 @@ func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	applied := after - before
 	span := at.Sub(res.start).Seconds()
 	fmt.Fprintf(stdout, "ingest: %.0f events applied in %.1fs from the first webhook: %.0f/s", applied, span, applied/span)
+	code := 0
 	if after < want {
 		fmt.Fprintf(stdout, " (still %.0f behind after --drain %s)", want-after, f.drain)
 		code = 1
@@ -170,53 +186,66 @@ func sendLoad(ctx context.Context, client *http.Client, f loadgenFlags) *loadRes
 			for n := range jobs {
 				t0 := time.Now()
 				code, err := sendOrder(ctx, client, f, base+n, n)
-				d := time.Since(t0)
 				mu.Lock()
-				res.sent++
-				if err != nil {
-					res.errors++
-					res.lastErr = err
-				} else {
-					res.statuses[code]++
-					res.latencies = append(res.latencies, d)
-				}
+				res.record(code, err, time.Since(t0))
 				mu.Unlock()
 			}
 		}()
 	}
-	var n int64
 	if f.rate > 0 {
-		t := time.NewTicker(5 * time.Millisecond)
-	pace:
-		for {
-			select {
-			case <-pacing.Done():
-				break pace
-			case <-t.C:
-			}
-			for due := int64(f.rate*time.Since(res.start).Seconds()) - n; due > 0; due-- {
-				select {
-				case jobs <- n:
-					n++
-				case <-pacing.Done():
-					break pace
-				}
-			}
-		}
-		t.Stop()
+		pace(pacing, jobs, f.rate, res.start)
 	} else {
-		for pacing.Err() == nil {
-			select {
-			case jobs <- n:
-				n++
-			case <-pacing.Done():
-			}
-		}
+		flood(pacing, jobs)
 	}
 	close(jobs)
 	wg.Wait()
 	res.elapsed = time.Since(res.start)
 	return res
+}
+
+// record counts one request's outcome.
+func (r *loadResult) record(code int, err error, d time.Duration) {
+	r.sent++
+	if err != nil {
+		r.errors++
+		r.lastErr = err
+		return
+	}
+	r.statuses[code]++
+	r.latencies = append(r.latencies, d)
+}
+
+// pace hands out order numbers at rate a second from start until ctx ends.
+func pace(ctx context.Context, jobs chan<- int64, rate float64, start time.Time) {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	var n int64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for due := int64(rate*time.Since(start).Seconds()) - n; due > 0; due-- {
+			select {
+			case jobs <- n:
+				n++
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// flood hands out order numbers as fast as the workers take them until ctx ends.
+func flood(ctx context.Context, jobs chan<- int64) {
+	for n := int64(0); ctx.Err() == nil; {
+		select {
+		case jobs <- n:
+			n++
+		case <-ctx.Done():
+		}
+	}
 }
 
 // sendOrder posts one new orders/create webhook: order id, one line of

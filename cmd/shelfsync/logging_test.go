@@ -186,7 +186,7 @@ func TestDaemonLogKeysOnce(t *testing.T) {
 	}
 	logs := d.stderr.String()
 	checkLogLines(t, logs)
-	for _, want := range []string{`"component":"engine"`, `"component":"webhook"`, `"component":"http"`} {
+	for _, want := range []string{`"component":"intake"`, `"component":"webhook"`, `"component":"http"`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("no line with %s: the test saw too little of the daemon:\n%s", want, logs)
 		}

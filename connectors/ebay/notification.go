@@ -59,7 +59,7 @@ func parseNotification(channel string, body []byte, receivedAt time.Time) ([]con
 		return nil, fmt.Errorf("eBay topic %s: %w: %w", topic, errNoOrderID, connectors.ErrIgnored)
 	}
 	// An id the ledger could not key is refused here, not dropped later.
-	if err := checkID("orderId", orderID); err != nil {
+	if err := connectors.CheckID("orderId", orderID); err != nil {
 		return nil, fmt.Errorf("eBay topic %s: %w", topic, err)
 	}
 	ev := connectors.Event{

@@ -73,7 +73,7 @@ func toOrder(channel string, o *apiOrder) (*connectors.Order, error) {
 	if o.OrderID == "" {
 		return nil, errors.New("order has no orderId")
 	}
-	if err := checkID("orderId", o.OrderID); err != nil {
+	if err := connectors.CheckID("orderId", o.OrderID); err != nil {
 		return nil, err
 	}
 	updated, err := parseTime(o.LastModifiedDate)
@@ -132,12 +132,12 @@ func toLine(o *apiOrder, i int) (connectors.Line, error) {
 		return connectors.Line{}, fmt.Errorf("order %s line %d: quantity: %w", o.OrderID, i, err)
 	}
 	if li.LineItemID != "" {
-		if err := checkID("lineItemId", li.LineItemID); err != nil {
+		if err := connectors.CheckID("lineItemId", li.LineItemID); err != nil {
 			return connectors.Line{}, fmt.Errorf("order %s line %d: %w", o.OrderID, i, err)
 		}
 	}
 	if li.SKU != "" {
-		if err := checkSKU(li.SKU); err != nil {
+		if err := connectors.CheckSKU(li.SKU); err != nil {
 			return connectors.Line{}, fmt.Errorf("order %s line %d: %w", o.OrderID, i, err)
 		}
 	}
@@ -164,10 +164,10 @@ func quantity(raw json.RawMessage) (int64, error) {
 		var num json.Number
 		if json.Unmarshal(raw, &num) == nil {
 			if _, perr := strconv.ParseInt(num.String(), 10, 64); errors.Is(perr, strconv.ErrRange) {
-				return 0, refuse("quantity", "%s is out of range", num)
+				return 0, connectors.Refuse("quantity", "%s is out of range", num)
 			}
 		}
 		return 0, err
 	}
-	return n, checkQuantity("quantity", n)
+	return n, connectors.CheckQuantity("quantity", n)
 }

@@ -93,7 +93,7 @@ func TestFetchOrderRefusesHostile(t *testing.T) {
 		})
 	}
 	// Within the clock-skew allowance an order is taken.
-	e.fake.AddOrder(ebaytest.Order{OrderID: "OK-1", LastModifiedDate: e.clock.Now().Add(MaxClockSkew - time.Second),
+	e.fake.AddOrder(ebaytest.Order{OrderID: "OK-1", LastModifiedDate: e.clock.Now().Add(connectors.MaxClockSkew - time.Second),
 		LineItems: []ebaytest.LineItem{{LineItemID: "L1", SKU: "SKU-1", Quantity: 1_000_000_000_000}}})
 	if _, err := e.conn.FetchOrder(context.Background(), "OK-1"); err != nil {
 		t.Fatalf("an order a little ahead of the clock with 10^12 units: %v", err)

@@ -68,7 +68,7 @@ func (c *Connector) PollOrders(ctx context.Context, since time.Time, emit func(c
 		orders := make([]connectors.Order, 0, len(page.Orders))
 		for i := range page.Orders {
 			o, err := c.order(&page.Orders[i])
-			if reason := refusalReason(err); reason != "" {
+			if reason := connectors.RefusalReason(err); reason != "" {
 				// One impossible order must not stop every poll from
 				// here on: it is skipped, counted and logged. (Its
 				// version never becomes the cursor.)
@@ -120,7 +120,7 @@ func (c *Connector) FetchOrder(ctx context.Context, orderID string) (*connectors
 		return nil, fmt.Errorf("fetching eBay order %s: %w", orderID, err)
 	}
 	out, err := c.order(&o)
-	if reason := refusalReason(err); reason != "" {
+	if reason := connectors.RefusalReason(err); reason != "" {
 		// An error, not "not found": the fetch queue retries it and
 		// dead-letters it in the end, where it can be seen.
 		c.metrics.refusedOrders.WithLabelValues("fetch", reason).Inc()
@@ -140,7 +140,7 @@ func (c *Connector) order(o *apiOrder) (*connectors.Order, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkVersion("lastModifiedDate", out.UpdatedAt, c.deps.Now()); err != nil {
+	if err := connectors.CheckVersion("lastModifiedDate", out.UpdatedAt, c.deps.Now()); err != nil {
 		return nil, fmt.Errorf("order %s: %w", out.OrderID, err)
 	}
 	return out, nil

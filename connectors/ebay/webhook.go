@@ -66,7 +66,7 @@ func (c *Connector) ParseWebhook(ctx context.Context, r *connectors.WebhookReque
 		c.metrics.ignoredDelivered.WithLabelValues("topic").Inc()
 		return nil, err
 	case err != nil:
-		return nil, webhookRefusal(err)
+		return nil, connectors.WebhookRefusal(err)
 	}
 	return events, nil
 }

@@ -139,7 +139,7 @@ func (p payloadReader) stockEvents(raw json.RawMessage, list bool) ([]connectors
 			// Shopify sends null for an untracked item: no quantity to report.
 			continue
 		}
-		if err := checkLevel("available", *l.Available); err != nil {
+		if err := connectors.CheckLevel("available", *l.Available); err != nil {
 			return nil, fmt.Errorf("inventory level %d: %w", i, err)
 		}
 		sc := &connectors.StockChange{ItemID: item, Quantity: *l.Available, At: l.UpdatedAt.UTC()}

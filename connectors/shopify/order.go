@@ -264,18 +264,18 @@ func (o *orderSource) status(lines int, totalShipped, totalOpen int64) connector
 // quantity below 0 or above MaxQuantity, a version before 1970. How far
 // the version is from the clock is the connector's check (it has one).
 func (o *orderSource) check() error {
-	if err := checkID("id", o.ID); err != nil {
+	if err := connectors.CheckID("id", o.ID); err != nil {
 		return err
 	}
-	if err := checkVersionFloor("updated_at", o.UpdatedAt); err != nil {
+	if err := connectors.CheckVersionFloor("updated_at", o.UpdatedAt); err != nil {
 		return err
 	}
 	for _, l := range o.Lines {
-		if err := checkID("line id", l.ID); err != nil {
+		if err := connectors.CheckID("line id", l.ID); err != nil {
 			return err
 		}
 		if sku := strings.TrimSpace(l.SKU); sku != "" {
-			if err := checkSKU(sku); err != nil {
+			if err := connectors.CheckSKU(sku); err != nil {
 				return fmt.Errorf("line %s: %w", l.ID, err)
 			}
 		}
@@ -286,14 +286,14 @@ func (o *orderSource) check() error {
 			if q.v == nil {
 				continue
 			}
-			if err := checkQuantity(q.what, *q.v); err != nil {
+			if err := connectors.CheckQuantity(q.what, *q.v); err != nil {
 				return fmt.Errorf("line %s: %w", l.ID, err)
 			}
 		}
 	}
 	for _, f := range o.Fulfillments {
 		for _, l := range f.Lines {
-			if err := checkQuantity("fulfilled units", l.Quantity); err != nil {
+			if err := connectors.CheckQuantity("fulfilled units", l.Quantity); err != nil {
 				return fmt.Errorf("fulfillment of line %s: %w", l.LineID, err)
 			}
 		}
@@ -310,11 +310,11 @@ func (o *orderSource) check() error {
 // a SKU the ledger could not key.
 func (r *refundSource) check() error {
 	for _, l := range r.Lines {
-		if err := checkQuantity("refunded units", l.Quantity); err != nil {
+		if err := connectors.CheckQuantity("refunded units", l.Quantity); err != nil {
 			return fmt.Errorf("refund %s line %s: %w", r.ID, l.LineID, err)
 		}
 		if sku := strings.TrimSpace(l.SKU); sku != "" {
-			if err := checkSKU(sku); err != nil {
+			if err := connectors.CheckSKU(sku); err != nil {
 				return fmt.Errorf("refund %s line %s: %w", r.ID, l.LineID, err)
 			}
 		}

@@ -51,7 +51,7 @@ func (c *Connector) PollOrders(ctx context.Context, since time.Time, emit func(c
 		page := make([]connectors.Order, 0, len(data.Orders.Nodes))
 		for i := range data.Orders.Nodes {
 			o, err := c.canonical(ctx, &data.Orders.Nodes[i], "poll")
-			if reason := refusalReason(err); reason != "" {
+			if reason := connectors.RefusalReason(err); reason != "" {
 				// One impossible order must not stop every poll from
 				// here on: it is skipped, counted and logged, and its
 				// version never becomes the cursor.
@@ -105,7 +105,7 @@ func (c *Connector) FetchOrder(ctx context.Context, orderID string) (*connectors
 		return nil, fmt.Errorf("fetching order %s: %w", id, connectors.ErrNotFound)
 	}
 	o, err := c.canonical(ctx, data.Order, "fetch")
-	if reason := refusalReason(err); reason != "" {
+	if reason := connectors.RefusalReason(err); reason != "" {
 		// An error, not "not found": the fetch queue retries it and
 		// dead-letters it in the end, where it can be seen.
 		c.metrics.refusedOrders.WithLabelValues("fetch", reason).Inc()
@@ -144,7 +144,7 @@ func (c *Connector) canonical(ctx context.Context, o *gqlOrder, source string) (
 	if err != nil {
 		return nil, err
 	}
-	if err := checkVersion("updatedAt", out.UpdatedAt, c.deps.Now()); err != nil {
+	if err := connectors.CheckVersion("updatedAt", out.UpdatedAt, c.deps.Now()); err != nil {
 		return nil, fmt.Errorf("order %s: %w", out.OrderID, err)
 	}
 	if n := noSKULines(out); n > 0 {

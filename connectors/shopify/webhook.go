@@ -114,7 +114,7 @@ func (c *Connector) topicEvents(topic string, body []byte) ([]connectors.Event, 
 		events, err = payloadReader{channel: c.deps.Channel.Name, locations: c.locations}.parse(body)
 	}
 	if err != nil {
-		return nil, webhookRefusal(fmt.Errorf("topic %s: %w", topic, err))
+		return nil, connectors.WebhookRefusal(fmt.Errorf("topic %s: %w", topic, err))
 	}
 	now := c.deps.Now()
 	for _, e := range events {
@@ -124,8 +124,8 @@ func (c *Connector) topicEvents(topic string, body []byte) ([]connectors.Event, 
 		// A version from the future would block every later state of
 		// the order in the ledger: refused, with nothing stored.
 		if e.Order != nil {
-			if err := checkVersion("updated_at", e.Order.UpdatedAt, now); err != nil {
-				return nil, webhookRefusal(fmt.Errorf("topic %s: order %s: %w", topic, e.Order.OrderID, err))
+			if err := connectors.CheckVersion("updated_at", e.Order.UpdatedAt, now); err != nil {
+				return nil, connectors.WebhookRefusal(fmt.Errorf("topic %s: order %s: %w", topic, e.Order.OrderID, err))
 			}
 		}
 	}

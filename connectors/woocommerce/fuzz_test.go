@@ -62,7 +62,7 @@ func checkEvents(t *testing.T, ev []connectors.Event) {
 				t.Fatalf("accepted an inconsistent order: %v", err)
 			}
 			for _, l := range e.Order.Lines {
-				if l.Quantity > MaxQuantity || l.Cancelled > l.Quantity || l.Returned > l.Shipped {
+				if l.Quantity > connectors.MaxQuantity || l.Cancelled > l.Quantity || l.Returned > l.Shipped {
 					t.Fatalf("line out of bounds: %+v", l)
 				}
 				if l.SKU != "" && checkSKU(l.SKU) != nil {

@@ -200,7 +200,7 @@ func (m mapping) readHeader(o *wcOrder) (orderHeader, error) {
 	if h.version.IsZero() {
 		return orderHeader{}, fmt.Errorf("order %s: no date_modified_gmt (a webhook must deliver the WP REST API Integration v3 payload)", h.oid)
 	}
-	if err := checkVersionFloor("date_modified_gmt", h.version); err != nil {
+	if err := connectors.CheckVersionFloor("date_modified_gmt", h.version); err != nil {
 		return orderHeader{}, fmt.Errorf("order %s: %w", h.oid, err)
 	}
 	h.completed = o.DateCompletedGMT.t
@@ -283,9 +283,9 @@ func (h orderHeader) refundLine(rid int64, rl *wcLine, index map[int64]int) (int
 		return 0, 0, quantityError(fmt.Sprintf("order %s refund %d: quantity", h.oid, rid), err)
 	}
 	if q > 0 {
-		return 0, 0, refuse("quantity", "order %s refund %d: a refund line's quantity %d is positive (WooCommerce records refunded units as a negative quantity)", h.oid, rid, q)
+		return 0, 0, connectors.Refuse("quantity", "order %s refund %d: a refund line's quantity %d is positive (WooCommerce records refunded units as a negative quantity)", h.oid, rid, q)
 	}
-	if err := checkQuantity(fmt.Sprintf("order %s refund %d: refunded units", h.oid, rid), -q); err != nil {
+	if err := connectors.CheckQuantity(fmt.Sprintf("order %s refund %d: refunded units", h.oid, rid), -q); err != nil {
 		return 0, 0, err
 	}
 	k, found := index[target]
@@ -367,7 +367,7 @@ func readLine(l *wcLine) (lineState, error) {
 	if err != nil {
 		return lineState{}, quantityError(fmt.Sprintf("line %d: quantity", id), err)
 	}
-	if err := checkQuantity(fmt.Sprintf("line %d: quantity", id), q); err != nil {
+	if err := connectors.CheckQuantity(fmt.Sprintf("line %d: quantity", id), q); err != nil {
 		return lineState{}, err
 	}
 	s := lineState{id: id, quantity: q}
@@ -385,7 +385,7 @@ func readLine(l *wcLine) (lineState, error) {
 		return lineState{}, fmt.Errorf("line %d: %w", id, err)
 	}
 	if ok {
-		if err := checkQuantity(fmt.Sprintf("line %d: %s", id, metaRestocked), r); err != nil {
+		if err := connectors.CheckQuantity(fmt.Sprintf("line %d: %s", id, metaRestocked), r); err != nil {
 			return lineState{}, err
 		}
 		s.restocked = r
@@ -397,7 +397,7 @@ func readLine(l *wcLine) (lineState, error) {
 // the ledger counts whole units) or not a number at all (malformed).
 func quantityError(what string, err error) error {
 	if errors.Is(err, errNotWhole) {
-		return refuse("quantity", "%s: %v", what, err)
+		return connectors.Refuse("quantity", "%s: %v", what, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
@@ -405,8 +405,8 @@ func quantityError(what string, err error) error {
 // addCapped adds two checked quantities, never past 2·MaxQuantity (many
 // refund lines of one order line can not overflow).
 func addCapped(a, b int64) int64 {
-	if a+b > 2*MaxQuantity {
-		return 2 * MaxQuantity
+	if a+b > 2*connectors.MaxQuantity {
+		return 2 * connectors.MaxQuantity
 	}
 	return a + b
 }

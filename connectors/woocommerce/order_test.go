@@ -253,7 +253,7 @@ func TestCanonicalRefusals(t *testing.T) {
 		draft   bool
 	}{
 		{name: "negative quantity", status: "processing", mod: mod, lines: []ol{{id: 1, sku: "A", qty: int64(-1)}}, reason: "quantity"},
-		{name: "quantity past 10^12", status: "processing", mod: mod, lines: []ol{{id: 1, sku: "A", qty: int64(MaxQuantity + 1)}}, reason: "quantity"},
+		{name: "quantity past 10^12", status: "processing", mod: mod, lines: []ol{{id: 1, sku: "A", qty: int64(connectors.MaxQuantity + 1)}}, reason: "quantity"},
 		{name: "fractional quantity", status: "processing", mod: mod, lines: []ol{{id: 1, sku: "A", qty: "1.5"}}, reason: "quantity"},
 		{name: "quantity not a number", status: "processing", mod: mod, lines: []ol{{id: 1, sku: "A", qty: `"many"`}}},
 		{name: "control character in a SKU", status: "processing", mod: mod, lines: []ol{{id: 1, sku: "A\x1fB", qty: int64(1)}}, reason: "identifier"},
@@ -261,7 +261,7 @@ func TestCanonicalRefusals(t *testing.T) {
 		{name: "SKU ..", status: "processing", mod: mod, lines: []ol{{id: 1, sku: " .. ", qty: int64(1)}}, reason: "identifier"},
 		{name: "version before 1970", status: "processing", mod: "1969-12-31T23:59:59", lines: []ol{{id: 1, sku: "A", qty: int64(1)}}, reason: "version"},
 		{name: "refunded units past 10^12", status: "processing", mod: mod, lines: []ol{{id: 1, sku: "A", qty: int64(1)}},
-			refunds: []rf{{created: mod, units: map[int64]int64{1: MaxQuantity + 1}}}, reason: "quantity"},
+			refunds: []rf{{created: mod, units: map[int64]int64{1: connectors.MaxQuantity + 1}}}, reason: "quantity"},
 		{name: "refund line with a positive quantity", status: "processing", mod: mod, lines: []ol{{id: 1, sku: "A", qty: int64(1)}},
 			refunds: []rf{{created: mod, units: map[int64]int64{1: -1}}}, reason: "quantity"},
 		{name: "no status", status: "", mod: mod, lines: []ol{{id: 1, sku: "A", qty: int64(1)}}},
@@ -279,7 +279,7 @@ func TestCanonicalRefusals(t *testing.T) {
 			if err == nil {
 				t.Fatal("accepted")
 			}
-			if got := refusalReason(err); got != tt.reason {
+			if got := connectors.RefusalReason(err); got != tt.reason {
 				t.Fatalf("reason %q, want %q (%v)", got, tt.reason, err)
 			}
 			if errors.Is(err, errNotAnOrder) != tt.draft {

@@ -133,7 +133,7 @@ func (c *Connector) emitPage(ctx context.Context, orders []wcOrder, emit func(co
 		if errors.Is(err, errNotAnOrder) {
 			continue
 		}
-		if reason := refusalReason(err); reason != "" {
+		if reason := connectors.RefusalReason(err); reason != "" {
 			// One impossible order must not stop every poll from here
 			// on: skipped, counted, logged.
 			c.metrics.refusedOrders.WithLabelValues("poll", reason).Inc()
@@ -170,7 +170,7 @@ func (c *Connector) FetchOrder(ctx context.Context, orderID string) (*connectors
 	if errors.Is(err, errNotAnOrder) {
 		return nil, fmt.Errorf("fetching order %d: %w: %w", id, err, connectors.ErrNotFound)
 	}
-	if reason := refusalReason(err); reason != "" {
+	if reason := connectors.RefusalReason(err); reason != "" {
 		// An error, not "not found": the fetch queue retries it and
 		// dead-letters it in the end, where it can be seen.
 		c.metrics.refusedOrders.WithLabelValues("fetch", reason).Inc()
@@ -204,7 +204,7 @@ func (c *Connector) complete(ctx context.Context, o *wcOrder, source string) (*c
 	if err != nil {
 		return nil, err
 	}
-	if err := checkVersion("date_modified_gmt", res.order.UpdatedAt, c.deps.Now()); err != nil {
+	if err := connectors.CheckVersion("date_modified_gmt", res.order.UpdatedAt, c.deps.Now()); err != nil {
 		return nil, fmt.Errorf("order %s: %w", res.order.OrderID, err)
 	}
 	if res.noSKULines > 0 {

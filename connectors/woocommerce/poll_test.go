@@ -252,7 +252,7 @@ func TestFetchOrder(t *testing.T) {
 		}
 	}
 	_, err = f.c.FetchOrder(ctx, idStr(future))
-	if err == nil || errors.Is(err, connectors.ErrNotFound) || refusalReason(err) != "version" {
+	if err == nil || errors.Is(err, connectors.ErrNotFound) || connectors.RefusalReason(err) != "version" {
 		t.Fatalf("future version: %v", err)
 	}
 	if n := f.counter(t, "shelfsync_woocommerce_refused_orders_total", "source", "fetch", "reason", "version"); n != 1 {

@@ -88,8 +88,8 @@ func checkUpdates(updates []connectors.QuantityUpdate, targets map[string]listin
 			results[i] = connectors.PushResult{Status: connectors.PushFailed, Reason: "empty SKU"}
 		case u.Quantity < 0:
 			results[i] = connectors.PushResult{SKU: u.SKU, Status: connectors.PushFailed, Reason: "negative quantity"}
-		case u.Quantity > MaxQuantity:
-			results[i] = connectors.PushResult{SKU: u.SKU, Status: connectors.PushFailed, Reason: fmt.Sprintf("quantity %d exceeds %d", u.Quantity, int64(MaxQuantity))}
+		case u.Quantity > connectors.MaxQuantity:
+			results[i] = connectors.PushResult{SKU: u.SKU, Status: connectors.PushFailed, Reason: fmt.Sprintf("quantity %d exceeds %d", u.Quantity, int64(connectors.MaxQuantity))}
 		default:
 			if _, ok := targets[u.SKU]; !ok {
 				results[i] = connectors.PushResult{SKU: u.SKU, Status: connectors.PushUnknownSKU, Reason: "no WooCommerce product or variation has this SKU"}

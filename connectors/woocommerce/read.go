@@ -37,7 +37,7 @@ func (c *Connector) ReadQuantities(ctx context.Context, skus []string) ([]connec
 			c.metrics.unmanaged.WithLabelValues("read").Inc()
 			continue
 		}
-		if l.stock.v > MaxQuantity || l.stock.v < -MaxQuantity {
+		if l.stock.v > connectors.MaxQuantity || l.stock.v < -connectors.MaxQuantity {
 			c.log.Warn().Str("sku", sku).Int64("stock_quantity", l.stock.v).Msg("WooCommerce stock quantity out of range, left out")
 			continue
 		}

@@ -98,18 +98,18 @@ func (c *Connector) ParseWebhook(_ context.Context, r *connectors.WebhookRequest
 			return nil, fmt.Errorf("topic %s: %w: %w", topic, err, connectors.ErrIgnored)
 		}
 		if err != nil {
-			return nil, webhookRefusal(fmt.Errorf("topic %s: %w", topic, err))
+			return nil, connectors.WebhookRefusal(fmt.Errorf("topic %s: %w", topic, err))
 		}
 		if e.Order != nil {
-			if err := checkVersion("date_modified_gmt", e.Order.UpdatedAt, c.deps.Now()); err != nil {
-				return nil, webhookRefusal(fmt.Errorf("topic %s: order %s: %w", topic, e.Order.OrderID, err))
+			if err := connectors.CheckVersion("date_modified_gmt", e.Order.UpdatedAt, c.deps.Now()); err != nil {
+				return nil, connectors.WebhookRefusal(fmt.Errorf("topic %s: order %s: %w", topic, e.Order.OrderID, err))
 			}
 		}
 		events = []connectors.Event{e}
 	case topicDeleted:
 		id, err := deletedID(r.Body)
 		if err != nil {
-			return nil, webhookRefusal(fmt.Errorf("topic %s: %w", topic, err))
+			return nil, connectors.WebhookRefusal(fmt.Errorf("topic %s: %w", topic, err))
 		}
 		events = []connectors.Event{{Kind: connectors.EventOrderChanged, Channel: c.deps.Channel.Name, OrderID: id}}
 	default:

@@ -21,7 +21,6 @@
 //	WebhookChallenger  answer a GET endpoint challenge (eBay)
 //	QuantityPusher     set listed quantities in batches, per-item results
 //	QuantityReader     read listed quantities (reconciliation)
-//	SKUResolver        map a SKU to the channel's identifiers
 //	Runner             a background loop of its own (Amazon's SQS poller)
 //	Checker            a readiness check
 package connectors
@@ -176,14 +175,6 @@ type QuantityReader interface {
 	// knows among skus (unknown SKUs are left out), paging as needed. It
 	// blocks for the calls it needs; the caller chunks long lists.
 	ReadQuantities(ctx context.Context, skus []string) ([]LiveQuantity, error)
-}
-
-// SKUResolver maps a SKU to the channel's identifiers.
-type SKUResolver interface {
-	// ResolveSKU returns the channel's identifiers of the SKU (inventory
-	// item, offer ids...) by name, cached by the connector in its Cache.
-	// ErrNotFound (wrapped) when the channel has no listing for it.
-	ResolveSKU(ctx context.Context, sku string) (map[string]string, error)
 }
 
 // Runner is a connector with a loop of its own: Amazon's SQS long-poller.

@@ -56,7 +56,6 @@ var (
 	_ connectors.WebhookChallenger = (*Connector)(nil)
 	_ connectors.QuantityPusher    = (*Connector)(nil)
 	_ connectors.QuantityReader    = (*Connector)(nil)
-	_ connectors.SKUResolver       = (*Connector)(nil)
 	_ connectors.Checker           = (*Connector)(nil)
 )
 

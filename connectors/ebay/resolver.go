@@ -33,7 +33,7 @@ type offerRef struct {
 	ListingIDs []string `json:"l,omitempty"`
 }
 
-// ResolveSKU implements connectors.SKUResolver: the SKU's fixed-price
+// ResolveSKU maps a SKU to the channel's identifiers, cached: the SKU's fixed-price
 // offers on the channel's marketplace (getOffers), cached in the channel's
 // Cache. ErrNotFound when the SKU has none: nothing is listed to update.
 func (c *Connector) ResolveSKU(ctx context.Context, sku string) (map[string]string, error) {

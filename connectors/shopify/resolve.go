@@ -24,7 +24,7 @@ const (
 func skuKey(sku string) string   { return "shopify:sku:" + sku }
 func itemKey(item string) string { return "shopify:item:" + item }
 
-// ResolveSKU implements connectors.SKUResolver: "inventory_item_id" is the
+// ResolveSKU maps a SKU to the channel's identifiers, cached: "inventory_item_id" is the
 // inventory item's GID.
 func (c *Connector) ResolveSKU(ctx context.Context, sku string) (map[string]string, error) {
 	items, err := c.resolve(ctx, []string{sku})

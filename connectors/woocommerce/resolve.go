@@ -60,7 +60,7 @@ func decodeListing(v string) (listing, bool) {
 
 func skuKey(sku string) string { return "woocommerce:sku:" + sku }
 
-// ResolveSKU implements connectors.SKUResolver: "product_id" names the
+// ResolveSKU maps a SKU to the channel's identifiers, cached: "product_id" names the
 // product (the parent, for a variation) and "variation_id" the variation.
 func (c *Connector) ResolveSKU(ctx context.Context, sku string) (map[string]string, error) {
 	found, err := c.resolve(ctx, []string{sku})

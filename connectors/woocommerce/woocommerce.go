@@ -34,7 +34,6 @@ var (
 	_ connectors.WebhookVerifier = (*Connector)(nil)
 	_ connectors.QuantityPusher  = (*Connector)(nil)
 	_ connectors.QuantityReader  = (*Connector)(nil)
-	_ connectors.SKUResolver     = (*Connector)(nil)
 	_ connectors.Checker         = (*Connector)(nil)
 )
 

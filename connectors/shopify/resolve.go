@@ -43,26 +43,7 @@ func (c *Connector) ResolveSKU(ctx context.Context, sku string) (map[string]stri
 // directions are cached: the item → SKU side names the SKU of
 // inventory_levels/update webhooks.
 func (c *Connector) resolve(ctx context.Context, skus []string) (map[string]string, error) {
-	out := make(map[string]string, len(skus))
-	var missing []string
-	seen := map[string]bool{}
-	for _, sku := range skus {
-		if sku == "" || seen[sku] {
-			continue
-		}
-		seen[sku] = true
-		v, ok, err := c.deps.Cache.Get(ctx, skuKey(sku))
-		switch {
-		case err != nil:
-			// The cache only saves calls: look the SKU up instead.
-			c.log.Debug().Err(err).Str("sku", sku).Msg("SKU cache unavailable, querying Shopify")
-			missing = append(missing, sku)
-		case !ok:
-			missing = append(missing, sku)
-		case v != "":
-			out[sku] = v
-		}
-	}
+	out, missing := connectors.CachedSKUs(ctx, c.deps.Cache, skus, skuKey, c.log)
 	for start := 0; start < len(missing); start += skusPerQuery {
 		chunk := missing[start:min(start+skusPerQuery, len(missing))]
 		found, err := c.lookupVariants(ctx, chunk)

@@ -80,28 +80,13 @@ func (c *Connector) ResolveSKU(ctx context.Context, sku string) (map[string]stri
 // resolve maps SKUs to listings, from the cache or by looking them up;
 // SKUs the store does not know are left out.
 func (c *Connector) resolve(ctx context.Context, skus []string) (map[string]listing, error) {
-	out := make(map[string]listing, len(skus))
-	var missing []string
-	seen := map[string]bool{}
-	for _, sku := range skus {
-		if sku == "" || seen[sku] {
-			continue
-		}
-		seen[sku] = true
-		v, ok, err := c.deps.Cache.Get(ctx, skuKey(sku))
-		switch {
-		case err != nil:
-			// The cache only saves calls: look the SKU up instead.
-			c.log.Debug().Err(err).Str("sku", sku).Msg("SKU cache unavailable, asking WooCommerce")
-			missing = append(missing, sku)
-		case !ok:
-			missing = append(missing, sku)
-		case v != "":
-			if l, ok := decodeListing(v); ok {
-				out[sku] = l
-			} else {
-				missing = append(missing, sku)
-			}
+	cached, missing := connectors.CachedSKUs(ctx, c.deps.Cache, skus, skuKey, c.log)
+	out := make(map[string]listing, len(cached)+len(missing))
+	for sku, v := range cached {
+		if l, ok := decodeListing(v); ok {
+			out[sku] = l
+		} else {
+			missing = append(missing, sku) // a value of an older shape: look it up again
 		}
 	}
 	if len(missing) == 0 {

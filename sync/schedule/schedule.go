@@ -148,24 +148,28 @@ func (s *Scheduler) runOnce(ctx context.Context, e *entry) {
 
 // Metrics of the scheduled jobs.
 type Metrics struct {
-	Runs        *prometheus.CounterVec   // channel, job, result
-	Duration    *prometheus.HistogramVec // channel, job
-	LastSuccess *prometheus.GaugeVec     // channel, job
+	Runs        *prometheus.CounterVec   // channel, task, result
+	Duration    *prometheus.HistogramVec // channel, task
+	LastSuccess *prometheus.GaugeVec     // channel, task
 }
+
+// The job's kind (poll, reconcile, ...) is the label "task", not "job":
+// Prometheus attaches its own "job" (the scrape job) to every series and
+// would store ours as "exported_job", which rules and panels do not match.
 
 // NewMetrics registers the job metrics on reg (nil: unregistered).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_job_runs_total", Help: "Scheduled job runs by result (ok, error, skipped: held by another replica).",
-		}, []string{"channel", "job", "result"}),
+		}, []string{"channel", "task", "result"}),
 		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "shelfsync_job_duration_seconds", Help: "Duration of scheduled job runs.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 3, 10),
-		}, []string{"channel", "job"}),
+		}, []string{"channel", "task"}),
 		LastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "shelfsync_job_last_success_timestamp_seconds", Help: "When a scheduled job last succeeded on this replica.",
-		}, []string{"channel", "job"}),
+		}, []string{"channel", "task"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.Runs, m.Duration, m.LastSuccess)

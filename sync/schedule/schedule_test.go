@@ -79,3 +79,37 @@ func TestCronAndTriggerRunTheJobOnceAtATimeAcrossReplicas(t *testing.T) {
 		t.Fatal("trigger of an unknown job reported success")
 	}
 }
+
+// TestMetricsAvoidPrometheusTargetLabels: a label named job or instance
+// clashes with the labels Prometheus attaches at scrape (ours would become
+// exported_job and no rule or panel would match it).
+func TestMetricsAvoidPrometheusTargetLabels(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	m.Runs.WithLabelValues("shop", "poll", "ok").Inc()
+	m.Duration.WithLabelValues("shop", "poll").Observe(1)
+	m.LastSuccess.WithLabelValues("shop", "poll").Set(1)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mfs) != 3 {
+		t.Fatalf("gathered %d metric families, want 3", len(mfs))
+	}
+	for _, mf := range mfs {
+		for _, mt := range mf.GetMetric() {
+			var task bool
+			for _, lp := range mt.GetLabel() {
+				switch lp.GetName() {
+				case "job", "instance":
+					t.Errorf("%s has the label %q, which Prometheus owns", mf.GetName(), lp.GetName())
+				case "task":
+					task = lp.GetValue() == "poll"
+				}
+			}
+			if !task {
+				t.Errorf("%s lacks task=\"poll\"", mf.GetName())
+			}
+		}
+	}
+}

@@ -287,7 +287,7 @@ func (d *demoRun) runOrders(ctx, daemon context.Context, gen *demo.Generator) (f
 // check waits for every channel to converge and every placed order to be
 // in the ledger as placed.
 func (d *demoRun) check(ctx context.Context, eng *syncengine.Engine, gen *demo.Generator) (demo.Convergence, demo.OrderCheck) {
-	bound := convergeBound + d.fakes.AmazonDrain(d.f.skus)
+	bound := convergeBound + d.fakes.Drain(d.f.skus)
 	d.say("orders stopped; waiting up to %s for every channel to converge\n", bound)
 	conv, err := demo.WaitConverged(ctx, eng.Ledger(), d.cfg, d.fakes, d.cat.SKUs(), bound)
 	if err != nil && ctx.Err() == nil {

@@ -100,8 +100,15 @@ func fakesMain(ctx context.Context, f fakesFlags, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "fakes: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "shelfsync fakes: Shopify %s, eBay %s, Amazon %s (%s API latency; Amazon's %s plan)\n",
-		fakes.Shopify.URL(), fakes.Ebay.URL(), fakes.Amazon.URL, f.latency, plan)
+	fmt.Fprint(stdout, "shelfsync fakes:")
+	for i, ch := range demo.ChannelNames() {
+		sep := ","
+		if i == 0 {
+			sep = ""
+		}
+		fmt.Fprintf(stdout, "%s %s %s", sep, ch, fakes.Channel(ch).URL())
+	}
+	fmt.Fprintf(stdout, " (%s API latency; Amazon's %s plan)\n", f.latency, plan)
 	fmt.Fprintf(stdout, "  seeded %d SKUs at 2 locations in %s: Redis %s, key prefix %q\n",
 		f.skus, time.Since(start).Round(time.Millisecond), f.redis, prefix)
 	fmt.Fprintf(stdout, "  config written to %s (admin token inside); start the daemon:\n    shelfsync run --config %s\n",

@@ -7,6 +7,8 @@ import (
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/connectors/amazon"
 	"github.com/shelfsync/shelfsync/connectors/amazon/amazontest"
+	"github.com/shelfsync/shelfsync/connectors/ebay/ebaytest"
+	"github.com/shelfsync/shelfsync/connectors/shopify/shopifytest"
 )
 
 // TestAmazonPlans: --amazon-plan picks the fake Amazon's usage plan:
@@ -28,20 +30,20 @@ func TestAmazonPlans(t *testing.T) {
 			t.Fatalf("ParseAmazonPlan(%q) = %q, %v; want %q", tc.in, p, err, tc.want)
 		}
 		f := StartFakes(0, p)
-		if got := f.Amazon.Plan("patchListingsItem"); got != tc.patch {
+		if got := amz(f).Plan("patchListingsItem"); got != tc.patch {
 			t.Errorf("%s: patchListingsItem %+v, want %+v", p, got, tc.patch)
 		}
-		if got := f.Amazon.Plan("getOrder_2026-01-01"); got != tc.order {
+		if got := amz(f).Plan("getOrder_2026-01-01"); got != tc.order {
 			t.Errorf("%s: getOrder %+v, want %+v", p, got, tc.order)
 		}
-		if got := f.Amazon.Plan(amazontest.FeedTypeListings); got != (amazontest.Limit{Rate: 5.0 / 300, Burst: 5}) {
+		if got := amz(f).Plan(amazontest.FeedTypeListings); got != (amazontest.Limit{Rate: 5.0 / 300, Burst: 5}) {
 			t.Errorf("%s: JSON_LISTINGS_FEED %+v, want Amazon's 5 per 5 minutes", p, got)
 		}
 		if f.AmazonPlan() != p {
 			t.Errorf("AmazonPlan %q, want %q", f.AmazonPlan(), p)
 		}
 		// 200 SKUs at 90% of the patch plan.
-		if d, want := f.AmazonDrain(200), time.Duration(200/(tc.patch.Rate*0.9)*float64(time.Second)).Round(time.Second); d != want {
+		if d, want := f.Drain(200), time.Duration(200/(tc.patch.Rate*0.9)*float64(time.Second)).Round(time.Second); d != want {
 			t.Errorf("%s: drain of 200 SKUs %s, want %s", p, d, want)
 		}
 		f.Close()
@@ -65,7 +67,7 @@ func TestAmazonNotificationCarriesTheOrder(t *testing.T) {
 		cancelled int64
 	}{{"Unshipped", 3, 0}, {"Canceled", 0, 3}} {
 		o.Status = tc.status
-		body, err := amazonNotification("n-"+tc.status, o, "OrderStatusChange")
+		body, err := amazontest.OrderChangeNotification("n-"+tc.status, o, "OrderStatusChange")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,3 +85,15 @@ func TestAmazonNotificationCarriesTheOrder(t *testing.T) {
 		}
 	}
 }
+
+// The demo's channel names, as the tests name them.
+const (
+	Shopify     = "shopify"
+	Ebay        = "ebay"
+	Amazon      = "amazon"
+	WooCommerce = "woocommerce"
+)
+
+func amz(f *Fakes) *amazontest.Server   { return f.Channel(Amazon).(*amazontest.Sim).Server }
+func shop(f *Fakes) *shopifytest.Server { return f.Channel(Shopify).(*shopifytest.Sim).Server }
+func eb(f *Fakes) *ebaytest.Server      { return f.Channel(Ebay).(*ebaytest.Sim).Server }

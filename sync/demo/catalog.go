@@ -97,15 +97,3 @@ func Seed(ctx context.Context, eng Engine, f *Fakes, cfg *config.Config, c *Cata
 	}
 	return g.Wait()
 }
-
-// list creates or sets sku's listing on channel's fake.
-func (f *Fakes) list(channel, sku string, qty int64) {
-	switch channel {
-	case Shopify:
-		f.Shopify.SetLevel(sku, qty)
-	case Ebay:
-		f.Ebay.AddListing(sku, qty, 1)
-	case Amazon:
-		f.Amazon.SetListing(sku, qty)
-	}
-}

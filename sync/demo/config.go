@@ -5,11 +5,7 @@ import (
 	"time"
 
 	"github.com/shelfsync/shelfsync/config"
-	"github.com/shelfsync/shelfsync/connectors/amazon"
-	"github.com/shelfsync/shelfsync/connectors/amazon/amazontest"
-	"github.com/shelfsync/shelfsync/connectors/ebay"
-	"github.com/shelfsync/shelfsync/connectors/ebay/ebaytest"
-	"github.com/shelfsync/shelfsync/connectors/shopify"
+	"github.com/shelfsync/shelfsync/connectors/sim"
 )
 
 // The demo's stock locations: every channel sells from both, the warehouse first.
@@ -63,9 +59,15 @@ func Config(f *Fakes, o ConfigOptions) (*config.Config, error) {
 		HTTP:            config.HTTP{Listen: o.Listen, AdminToken: config.NewSecret(o.AdminToken)},
 		Sync:            config.Sync{Workers: o.Workers, PollOverlap: 30 * time.Second},
 		Locations:       []config.Location{{ID: LocationWarehouse, Priority: 1}, {ID: LocationStore, Priority: 2}},
-		Channels:        []config.Channel{shopifyChannel(f), ebayChannel(f, o), amazonChannel(f)},
 		Log:             config.Log{Level: o.LogLevel, Format: "console"},
 		ShutdownTimeout: 10 * time.Second,
+	}
+	for _, name := range f.names {
+		ch, err := f.channels[name].Config(sim.Env{Name: name, Listen: o.Listen, Locations: []string{LocationWarehouse, LocationStore}})
+		if err != nil {
+			return nil, fmt.Errorf("the demo's %s channel: %w", name, err)
+		}
+		cfg.Channels = append(cfg.Channels, ch)
 	}
 	for i := range cfg.Channels {
 		ch := &cfg.Channels[i]
@@ -76,43 +78,6 @@ func Config(f *Fakes, o ConfigOptions) (*config.Config, error) {
 		return nil, fmt.Errorf("the demo's configuration: %w", err)
 	}
 	return cfg, nil
-}
-
-func shopifyChannel(f *Fakes) config.Channel {
-	sh := f.Shopify.Options()
-	return config.Channel{
-		Name: Shopify, Kind: shopify.Kind, APIURL: f.Shopify.URL(),
-		Credentials: config.Credentials{AccessToken: config.NewSecret(sh.AccessToken)},
-		Webhook:     config.Webhook{Secrets: []config.Secret{config.NewSecret(sh.WebhookSecret)}},
-		Settings: &shopify.Settings{Shop: sh.Shop, APIVersion: sh.APIVersion,
-			LocationIDs: map[string]string{LocationWarehouse: sh.LocationID, LocationStore: "gid://shopify/Location/999002"}},
-	}
-}
-
-func ebayChannel(f *Fakes, o ConfigOptions) config.Channel {
-	return config.Channel{
-		Name: Ebay, Kind: ebay.Kind, APIURL: f.Ebay.URL(),
-		Credentials: config.Credentials{ClientID: config.NewSecret(ebaytest.DefaultClientID),
-			ClientSecret: config.NewSecret(ebaytest.DefaultClientSecret), RefreshToken: config.NewSecret(ebaytest.DefaultRefreshToken)},
-		Webhook: config.Webhook{VerificationToken: config.NewSecret("shelfsync-demo-verification-token-0123456789"),
-			EndpointURL: "http://" + o.Listen + "/webhooks/" + Ebay},
-		Settings: &ebay.Settings{AuthURL: f.Ebay.URL()},
-	}
-}
-
-func amazonChannel(f *Fakes) config.Channel {
-	am := f.Amazon.Options()
-	return config.Channel{
-		Name: Amazon, Kind: amazon.Kind, APIURL: f.Amazon.URL,
-		Credentials: config.Credentials{ClientID: config.NewSecret(am.ClientID), ClientSecret: config.NewSecret(am.ClientSecret),
-			RefreshToken: config.NewSecret(am.RefreshToken), AWSAccessKeyID: config.NewSecret(am.AWSAccessKeyID),
-			AWSSecretAccessKey: config.NewSecret(am.AWSSecretAccessKey)},
-		Webhook:   config.Webhook{Disabled: true},
-		BatchSize: 16,
-		Settings: &amazon.Settings{SellerID: am.SellerID, MarketplaceIDs: []string{amazontest.DefaultMarketplace},
-			AuthURL: f.Amazon.TokenURL(), FeedThreshold: 17,
-			SQS: amazon.SQS{QueueURL: f.Amazon.QueueURL(), Region: amazontest.DefaultAWSRegion, Endpoint: f.Amazon.URL, WaitTime: 2 * time.Second}},
-	}
 }
 
 // poolSize sizes the Redis pool for the workers: each intake worker holds

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"github.com/shelfsync/shelfsync/connectors/woocommerce/woocommercetest"
 	"io"
 	"math"
 	"net/http"
@@ -67,7 +68,7 @@ func TestConfigPointsEveryChannelAtItsFake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{Shopify: f.Shopify.URL(), Ebay: f.Ebay.URL(), Amazon: f.Amazon.URL}
+	want := map[string]string{Shopify: shop(f).URL(), Ebay: eb(f).URL(), Amazon: amz(f).URL, WooCommerce: f.Channel(WooCommerce).URL()}
 	if len(cfg.Channels) != len(want) {
 		t.Fatalf("%d channels, want %d", len(cfg.Channels), len(want))
 	}
@@ -83,12 +84,12 @@ func TestConfigPointsEveryChannelAtItsFake(t *testing.T) {
 		}
 	}
 	sh := cfg.ChannelByName(Shopify)
-	if sh.Webhook.Secrets[0].Value() != f.Shopify.Options().WebhookSecret {
+	if sh.Webhook.Secrets[0].Value() != shop(f).Options().WebhookSecret {
 		t.Error("the Shopify channel does not verify with the fake's webhook secret")
 	}
 	am := cfg.ChannelByName(Amazon)
 	as := am.Settings.(*amazon.Settings)
-	if as.SQS.QueueURL != f.Amazon.QueueURL() || as.FeedThreshold <= am.BatchSize {
+	if as.SQS.QueueURL != amz(f).QueueURL() || as.FeedThreshold <= am.BatchSize {
 		t.Errorf("amazon sqs %q, feed threshold %d, batch %d", as.SQS.QueueURL, as.FeedThreshold, am.BatchSize)
 	}
 	if cfg.HTTP.AdminToken.Value() != "tok" || cfg.Redis.KeyPrefix != "p:" {
@@ -127,8 +128,8 @@ func TestSeedThenCheckFindsDrift(t *testing.T) {
 	if err := Seed(ctx, eng, f, cfg, cat); err != nil {
 		t.Fatal(err)
 	}
-	if len(eng.reported) != 40*3 {
-		t.Fatalf("%d reported quantities, want %d", len(eng.reported), 40*3)
+	if len(eng.reported) != 40*len(ChannelNames()) {
+		t.Fatalf("%d reported quantities, want %d", len(eng.reported), 40*len(ChannelNames()))
 	}
 	it := cat.Items[3]
 	if got := eng.reported[Ebay+"/"+it.SKU]; got != it.Warehouse+it.Store {
@@ -141,7 +142,7 @@ func TestSeedThenCheckFindsDrift(t *testing.T) {
 	if !c.Converged() || c.Matching != 40 {
 		t.Fatalf("after seeding: %+v, want 40/40", c)
 	}
-	f.Amazon.SetListing(it.SKU, it.Warehouse+it.Store+5) // someone edits a listing
+	amz(f).SetListing(it.SKU, it.Warehouse+it.Store+5) // someone edits a listing
 	c, err = Check(ctx, eng.l, cfg, f, cat.SKUs())
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +170,8 @@ func TestGeneratorSellsOnTheFakesAndDeliversSigned(t *testing.T) {
 	var mu sync.Mutex
 	got := map[string]int{}
 	bad := 0
-	secret := f.Shopify.Options().WebhookSecret
+	secret := shop(f).Options().WebhookSecret
+	wooSecret := f.Channel(WooCommerce).(*woocommercetest.Sim).Options().WebhookSecret
 	daemon := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		mu.Lock()
@@ -187,6 +189,11 @@ func TestGeneratorSellsOnTheFakesAndDeliversSigned(t *testing.T) {
 				bad++
 			}
 			got[Ebay]++
+		case strings.HasSuffix(r.URL.Path, "/"+WooCommerce):
+			if r.Header.Get("X-WC-Webhook-Signature") != woocommercetest.Sign(wooSecret, body) || !strings.HasPrefix(r.Header.Get("X-WC-Webhook-Topic"), "order.") {
+				bad++
+			}
+			got[WooCommerce]++
 		default:
 			bad++
 		}
@@ -202,7 +209,7 @@ func TestGeneratorSellsOnTheFakesAndDeliversSigned(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		c := g.Counts()
-		if c[Shopify].Orders >= 5 && c[Ebay].Orders >= 5 && c[Amazon].Orders >= 5 {
+		if c[Shopify].Orders >= 5 && c[Ebay].Orders >= 5 && c[Amazon].Orders >= 5 && c[WooCommerce].Orders >= 5 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -228,10 +235,10 @@ func TestGeneratorSellsOnTheFakesAndDeliversSigned(t *testing.T) {
 	if bad != 0 {
 		t.Fatalf("%d deliveries badly signed or misdirected", bad)
 	}
-	if int64(got[Shopify]) < counts[Shopify].Orders || int64(got[Ebay]) < counts[Ebay].Orders {
+	if int64(got[Shopify]) < counts[Shopify].Orders || int64(got[Ebay]) < counts[Ebay].Orders || int64(got[WooCommerce]) < counts[WooCommerce].Orders {
 		t.Fatalf("deliveries %v for orders %+v: some orders were never notified", got, counts)
 	}
-	if total, _ := f.Amazon.QueueDepth(); int64(total) < counts[Amazon].Orders {
+	if total, _ := amz(f).QueueDepth(); int64(total) < counts[Amazon].Orders {
 		t.Fatalf("amazon queue holds %d notifications for %d orders", total, counts[Amazon].Orders)
 	}
 }

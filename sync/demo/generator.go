@@ -6,22 +6,19 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 
-	"github.com/shelfsync/shelfsync/connectors/amazon/amazontest"
-	"github.com/shelfsync/shelfsync/connectors/ebay/ebaytest"
-	"github.com/shelfsync/shelfsync/connectors/shopify/shopifytest"
+	"github.com/shelfsync/shelfsync/connectors/sim"
 )
 
 // The shares of the order stream's irregularities, as the issue asks.
 const (
 	duplicateShare = 0.03 // a notification delivered twice at once
 	cancelShare    = 0.10 // the order is cancelled a few seconds later
-	refundShare    = 0.03 // a Shopify order is refunded (restocked) later
+	refundShare    = 0.03 // an order of a channel that refunds (Shopify) is refunded (restocked) later
 	lateShare      = 0.20 // of cancelled orders: the first notification comes again after the cancel
 )
 
@@ -44,9 +41,10 @@ type GeneratorOptions struct {
 	// seconds: the cancel then carries the sale's version). The others are
 	// cancelled two to five seconds later.
 	ImmediateCancels float64
-	// Drop is the share of webhook notifications (Shopify, eBay) that never
-	// arrive: only the daemon's polls find those changes. Amazon's SQS queue
-	// loses nothing, so its messages are never dropped.
+	// Drop is the share of webhook notifications (of every Droppable
+	// channel: Shopify, eBay, WooCommerce) that never arrive: only the
+	// daemon's polls find those changes. Amazon's SQS queue loses nothing,
+	// so its messages are never dropped.
 	Drop float64
 }
 
@@ -170,7 +168,7 @@ type plan struct {
 	channel   string
 	first     notification
 	duplicate bool
-	followUp  func() (notification, bool) // the cancel or refund, applied to the fake when due
+	followUp  func(kind string) (sim.Notification, bool) // the cancel or refund, applied to the fake when due
 	after     time.Duration
 	kind      string // "cancel" or "refund"
 	late      bool   // redeliver first after the follow-up
@@ -189,20 +187,14 @@ func (g *Generator) place(ctx context.Context) {
 		return
 	}
 	g.seq++
-	var p *plan
-	var err error
-	switch ch {
-	case Shopify:
-		p, err = g.placeShopify(sku, qty)
-	case Ebay:
-		p, err = g.placeEbay(sku, qty)
-	case Amazon:
-		p, err = g.placeAmazon(sku, qty)
-	}
+	sc := g.f.Channel(ch)
+	o, err := sc.PlaceOrder(sim.Placement{SKU: sku, Qty: qty, Run: g.run, Seq: g.seq, EventID: g.eventID})
 	if err != nil {
 		g.o.Logger.Warn().Err(err).Str("channel", ch).Msg("demo: placing an order")
 		return
 	}
+	p := &plan{channel: ch, first: notification{channel: ch, n: o.First}, followUp: o.FollowUp,
+		order: &PlacedOrder{Channel: ch, OrderID: o.ID, SKU: sku, Units: qty, Open: qty}}
 	g.mu.Lock()
 	g.counts[ch].Orders++
 	g.counts[ch].Units += qty
@@ -213,7 +205,7 @@ func (g *Generator) place(ctx context.Context) {
 	switch {
 	case r < cancelShare:
 		p.kind = "cancel"
-	case r < cancelShare+refundShare && ch == Shopify:
+	case r < cancelShare+refundShare && sc.Refunds():
 		p.kind = "refund"
 	default:
 		p.followUp = nil
@@ -227,7 +219,7 @@ func (g *Generator) place(ctx context.Context) {
 		}
 		p.late = p.kind == "cancel" && g.rng.Float64() < lateShare
 	}
-	if ch != Amazon {
+	if sc.Droppable() {
 		p.dropFirst = g.rng.Float64() < g.o.Drop
 		p.dropFollow = g.rng.Float64() < g.o.Drop
 	}
@@ -239,9 +231,11 @@ func (g *Generator) place(ctx context.Context) {
 // when due, its cancel or refund (and maybe the first one again, late).
 func (g *Generator) live(ctx context.Context, p *plan) {
 	defer g.wg.Done()
-	if p.dropFirst {
+	switch {
+	case p.first.n == nil:
+	case p.dropFirst:
 		g.count(p.channel, func(c *ChannelCounts) { c.Dropped++ })
-	} else {
+	default:
 		g.send(ctx, p.first)
 		if p.duplicate {
 			g.count(p.channel, func(c *ChannelCounts) { c.Duplicates++ })
@@ -258,7 +252,7 @@ func (g *Generator) live(ctx context.Context, p *plan) {
 		return
 	case <-t.C:
 	}
-	n, ok := p.followUp()
+	fn, ok := p.followUp(p.kind)
 	if !ok {
 		return
 	}
@@ -274,13 +268,13 @@ func (g *Generator) live(ctx context.Context, p *plan) {
 		}
 	})
 	switch {
-	case n.body == nil:
+	case fn == nil:
 	case p.dropFollow:
 		g.count(p.channel, func(c *ChannelCounts) { c.Dropped++ })
 	default:
-		g.send(ctx, n)
+		g.send(ctx, notification{channel: p.channel, n: fn})
 	}
-	if p.late {
+	if p.late && p.first.n != nil {
 		g.count(p.channel, func(c *ChannelCounts) { c.Redeliveries++ })
 		g.send(ctx, p.first)
 	}
@@ -327,117 +321,6 @@ func (g *Generator) pick(ch string) (string, int64, bool) {
 		return it.SKU, min(qty, listed), true
 	}
 	return "", 0, false
-}
-
-func (g *Generator) placeShopify(sku string, qty int64) (*plan, error) {
-	s := g.f.Shopify
-	now := time.Now()
-	id := s.AddOrder(shopifytest.Order{
-		Name: fmt.Sprintf("#D%s%06d", g.run, g.seq), FinancialStatus: "PAID", UpdatedAt: now,
-		Lines: []shopifytest.OrderLine{{SKU: sku, Quantity: qty}},
-	})
-	s.Sell(sku, qty) // Shopify takes the units off the location at once
-	body, err := s.WebhookBody(id)
-	if err != nil {
-		return nil, err
-	}
-	p := &plan{channel: Shopify, first: notification{channel: Shopify, topic: "orders/create", eventID: g.eventID(), body: body},
-		order: &PlacedOrder{Channel: Shopify, OrderID: strconv.FormatInt(id, 10), SKU: sku, Units: qty, Open: qty}}
-	cancelID, refundID := g.eventID(), g.eventID()
-	p.followUp = func() (notification, bool) {
-		o, ok := s.Order(id)
-		if !ok {
-			return notification{}, false
-		}
-		now := time.Now()
-		o.UpdatedAt = now
-		if p.kind == "cancel" {
-			o.CancelledAt = &now
-			o.FinancialStatus = "VOIDED"
-			s.AddOrder(o)
-			b, err := s.WebhookBody(id)
-			if err != nil {
-				return notification{}, false
-			}
-			return notification{channel: Shopify, topic: "orders/cancelled", eventID: cancelID, body: b}, true
-		}
-		// A refund of the unfulfilled line, restocked: restock_type
-		// "cancel", as Shopify records a refund before fulfilment.
-		line := o.Lines[0]
-		rid := id*10 + 1
-		o.Refunds = append(o.Refunds, shopifytest.Refund{ID: rid, CreatedAt: now,
-			Lines: []shopifytest.RefundLine{{LineID: line.ID, Quantity: line.Quantity, RestockType: "CANCEL"}}})
-		o.FinancialStatus = "REFUNDED"
-		s.AddOrder(o)
-		b, err := shopifyRefund(rid, id, line.ID, line.SKU, line.Quantity, "cancel", now)
-		if err != nil {
-			return notification{}, false
-		}
-		return notification{channel: Shopify, topic: "refunds/create", eventID: refundID, body: b}, true
-	}
-	return p, nil
-}
-
-func (g *Generator) placeEbay(sku string, qty int64) (*plan, error) {
-	s := g.f.Ebay
-	now := time.Now()
-	orderID := fmt.Sprintf("27-%s%02d-%05d", g.run, (g.seq/100000)%100, g.seq%100000)
-	lineID := fmt.Sprintf("10%s%09d", g.run, g.seq)
-	o := ebaytest.Order{
-		OrderID: orderID, LegacyOrderID: lineID + "-" + lineID, CreationDate: now, LastModifiedDate: now,
-		OrderFulfillmentStatus: "NOT_STARTED", OrderPaymentStatus: "PAID", CancelState: "NONE_REQUESTED",
-		LineItems: []ebaytest.LineItem{{LineItemID: lineID, LegacyItemID: "11" + lineID, SKU: sku, Title: "Demo item " + sku,
-			Quantity: qty, LineItemFulfillmentStatus: "NOT_STARTED"}},
-	}
-	s.AddOrder(o)
-	s.Sell(sku, qty) // eBay lowers the listing's quantity on a sale
-	body, err := ebayNotification(g.eventID(), orderID, lineID, now)
-	if err != nil {
-		return nil, err
-	}
-	p := &plan{channel: Ebay, first: notification{channel: Ebay, body: body},
-		order: &PlacedOrder{Channel: Ebay, OrderID: orderID, SKU: sku, Units: qty, Open: qty}}
-	p.followUp = func() (notification, bool) {
-		// eBay sends no notification for a cancellation: the daemon's
-		// scheduled poll finds it.
-		o.CancelState = "CANCELED"
-		o.OrderPaymentStatus = "FULLY_REFUNDED"
-		o.LastModifiedDate = time.Now()
-		s.AddOrder(o)
-		return notification{channel: Ebay}, true
-	}
-	return p, nil
-}
-
-func (g *Generator) placeAmazon(sku string, qty int64) (*plan, error) {
-	s := g.f.Amazon
-	now := time.Now()
-	orderID := fmt.Sprintf("113-%s%04d-%07d", g.run, (g.seq/10000000)%10000, g.seq%10000000)
-	o := amazontest.Order{
-		AmazonOrderID: orderID, Status: "Unshipped", LastUpdate: now, Created: now, FulfillmentChannel: "MFN",
-		MarketplaceID: amazontest.DefaultMarketplace,
-		Items:         []amazontest.Item{{OrderItemID: fmt.Sprintf("%s%011d", g.run, g.seq), SellerSKU: sku, Ordered: qty}},
-	}
-	s.AddOrder(o)
-	s.Sell(sku, qty) // and so does Amazon
-	body, err := amazonNotification(g.eventID(), o, "OrderStatusChange")
-	if err != nil {
-		return nil, err
-	}
-	p := &plan{channel: Amazon, first: notification{channel: Amazon, body: body},
-		order: &PlacedOrder{Channel: Amazon, OrderID: orderID, SKU: sku, Units: qty, Open: qty}}
-	cancelID := g.eventID()
-	p.followUp = func() (notification, bool) {
-		o.Status = "Canceled"
-		o.LastUpdate = time.Now()
-		s.AddOrder(o)
-		b, err := amazonNotification(cancelID, o, "OrderStatusChange")
-		if err != nil {
-			return notification{}, false
-		}
-		return notification{channel: Amazon, body: b}, true
-	}
-	return p, nil
 }
 
 // eventID is a fresh delivery id (only Run's goroutine calls it).

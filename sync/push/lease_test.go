@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/inventory/redistest"
 	"github.com/shelfsync/shelfsync/sync/lease"
@@ -136,6 +139,55 @@ func TestPusherThatLostItsLeaseRecordsNothing(t *testing.T) {
 	}
 	if items, _ := ob.Due(ctx, 10, time.Now()); len(items) != 1 {
 		t.Fatalf("the item left the queue: %+v", items)
+	}
+	cancel()
+	<-done
+}
+
+// TestPusherThatLostItsLeaseDropsTheOutboxGauges: the outbox gauges only
+// the lease holder updates do not linger, stale, on a replica that lost the
+// lease; its lease_held reads 0.
+func TestPusherThatLostItsLeaseDropsTheOutboxGauges(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ob := outbox.New(rdb, prefix, "shop")
+	if _, err := ob.Enqueue(ctx, []outbox.Want{{SKU: "A", Quantity: 4}}); err != nil {
+		t.Fatal(err)
+	}
+	m := NewMetrics(prometheus.NewRegistry())
+	ch := &blocking{onWire: make(chan struct{}, 1), release: make(chan struct{})}
+	p := New(Options{Channel: "shop", Conn: ch, Outbox: ob, LeaseTTL: time.Hour, Metrics: m,
+		Leases: lease.NewManager(rdb, prefix, "old")})
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Run(ctx) }()
+	select {
+	case <-ch.onWire:
+	case <-time.After(hangGuard):
+		t.Fatal("no push")
+	}
+	gauges := func() int {
+		return testutil.CollectAndCount(m.Backlog) + testutil.CollectAndCount(m.ParkedItems) + testutil.CollectAndCount(m.OldestAge)
+	}
+	if n := gauges(); n != 3 {
+		t.Fatalf("the holder exports %d outbox gauge series, want 3", n)
+	}
+	if v := testutil.ToFloat64(m.LeaseHeld.WithLabelValues("shop")); v != 1 {
+		t.Fatalf("lease_held %v while holding", v)
+	}
+	if err := rdb.Set(ctx, ob.LeaseKey(), "new/0123456789abcdef01234567", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	close(ch.release)
+	deadline := time.Now().Add(hangGuard)
+	for gauges() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d outbox gauge series left on the replica that lost the lease", gauges())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if v := testutil.ToFloat64(m.LeaseHeld.WithLabelValues("shop")); v != 0 {
+		t.Fatalf("lease_held %v after losing the lease", v)
 	}
 	cancel()
 	<-done

@@ -99,7 +99,7 @@ const idle = 250 * time.Millisecond
 
 func (p *Pusher) loop(ctx context.Context, l *lease.Lease) error {
 	p.o.Metrics.LeaseHeld.WithLabelValues(p.o.Channel).Set(1)
-	defer p.o.Metrics.LeaseHeld.WithLabelValues(p.o.Channel).Set(0)
+	defer p.dropHolderGauges()
 	lastStats := time.Time{}
 	for ctx.Err() == nil {
 		if time.Since(lastStats) > time.Second {
@@ -297,7 +297,20 @@ func (p *Pusher) recordStats(ctx context.Context) {
 	p.o.Metrics.OldestAge.WithLabelValues(ch).Set(s.OldestAgeSec)
 }
 
-// Metrics of the pushers.
+// dropHolderGauges runs when the pusher stops holding the lease: the
+// outbox gauges only the holder updates (backlog, oldest age, parked items)
+// lose their series here, so a replica that lost the lease does not go on
+// exporting the value it last saw while the new holder exports the truth.
+func (p *Pusher) dropHolderGauges() {
+	ch := p.o.Channel
+	p.o.Metrics.LeaseHeld.WithLabelValues(ch).Set(0)
+	p.o.Metrics.Backlog.DeleteLabelValues(ch)
+	p.o.Metrics.ParkedItems.DeleteLabelValues(ch)
+	p.o.Metrics.OldestAge.DeleteLabelValues(ch)
+}
+
+// Metrics of the pushers. Backlog, ParkedItems and OldestAge exist only on
+// the replica holding the channel's push lease.
 type Metrics struct {
 	Calls       *prometheus.CounterVec   // channel
 	Items       *prometheus.CounterVec   // channel, result

@@ -2,7 +2,8 @@
 // holds the small Redis-backed types the daemon's wiring needs before the
 // engine exists: the per-channel connector cache and the event intake stream.
 //
-// It never logs, and never puts a password or a TLS key into an error: what
+// It never logs itself (SetLogger routes go-redis's own lines through the
+// daemon's zerolog logger), and never puts a password or a TLS key into an error: what
 // fails says which setting, not its value. Opening a client does no network
 // I/O; Ping does.
 package store

@@ -154,6 +154,9 @@ func startParts(ctx context.Context, w *wiring, eng engine) (*errgroup.Group, co
 // exit code when something is wrong; it has printed why.
 func wire(cfg *config.Config, log zerolog.Logger, newConnector connectorFactory, stderr io.Writer) (*wiring, int) {
 	reg := prometheus.NewRegistry()
+	// go-redis's own lines (pool dials, retries) go through the daemon's
+	// logger, so --log-format json stays JSON.
+	store.SetLogger(log)
 	rdb, err := store.Open(cfg.Redis)
 	if err != nil {
 		fmt.Fprintf(stderr, "run: %v\n", err)

@@ -100,15 +100,7 @@ func fakesMain(ctx context.Context, f fakesFlags, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "fakes: %v\n", err)
 		return 1
 	}
-	fmt.Fprint(stdout, "shelfsync fakes:")
-	for i, ch := range demo.ChannelNames() {
-		sep := ","
-		if i == 0 {
-			sep = ""
-		}
-		fmt.Fprintf(stdout, "%s %s %s", sep, ch, fakes.Channel(ch).URL())
-	}
-	fmt.Fprintf(stdout, " (%s API latency; Amazon's %s plan)\n", f.latency, plan)
+	printFakes(stdout, fakes, f.latency, plan)
 	fmt.Fprintf(stdout, "  seeded %d SKUs at 2 locations in %s: Redis %s, key prefix %q\n",
 		f.skus, time.Since(start).Round(time.Millisecond), f.redis, prefix)
 	fmt.Fprintf(stdout, "  config written to %s (admin token inside); start the daemon:\n    shelfsync run --config %s\n",
@@ -304,4 +296,17 @@ func awaitReady(ctx context.Context, url string) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// printFakes says where every fake listens.
+func printFakes(stdout io.Writer, fakes *demo.Fakes, latency time.Duration, plan demo.AmazonPlan) {
+	fmt.Fprint(stdout, "shelfsync fakes:")
+	for i, ch := range demo.ChannelNames() {
+		sep := ","
+		if i == 0 {
+			sep = ""
+		}
+		fmt.Fprintf(stdout, "%s %s %s", sep, ch, fakes.Channel(ch).URL())
+	}
+	fmt.Fprintf(stdout, " (%s API latency; Amazon's %s plan)\n", latency, plan)
 }

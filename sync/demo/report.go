@@ -120,10 +120,10 @@ func nanToZero(v float64) float64 {
 // Print writes the summary for a person.
 func (s Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "\nsummary: %.0fs at %.0f orders/s, %d SKUs, fake API latency %dms\n", s.Duration, s.Rate, s.SKUs, s.LatencyMS)
-	fmt.Fprintf(w, "  %-8s %7s %7s %7s %7s %7s %7s %8s %9s %10s %6s %7s %7s\n",
+	fmt.Fprintf(w, "  %-11s %7s %7s %7s %7s %7s %7s %8s %9s %10s %6s %7s %7s\n",
 		"channel", "orders", "applied", "cancels", "refunds", "pushes", "items", "api", "calls/SKU", "items/push", "parked", "p50", "p99")
 	for _, c := range s.Channels {
-		fmt.Fprintf(w, "  %-8s %7d %7.0f %7d %7d %7.0f %7.0f %8.0f %9.2f %10.1f %6.0f %7s %7s\n",
+		fmt.Fprintf(w, "  %-11s %7d %7.0f %7d %7d %7.0f %7.0f %8.0f %9.2f %10.1f %6.0f %7s %7s\n",
 			c.Name, c.OrdersPlaced, c.OrdersApplied, c.Cancels, c.Refunds, c.Pushes, c.Items, c.APICalls, c.CallsPerSKU,
 			c.ItemsPerPush, c.Parked, formatSeconds(c.P50Seconds), formatSeconds(c.P99Seconds))
 	}

@@ -56,7 +56,7 @@ func TestFakesFeedASeparateDaemon(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the written config does not load: %v", err)
 	}
-	if cfg.Redis.KeyPrefix != prefix || cfg.HTTP.Listen != listen || len(cfg.Channels) != 3 || !cfg.HTTP.AdminToken.IsSet() {
+	if cfg.Redis.KeyPrefix != prefix || cfg.HTTP.Listen != listen || len(cfg.Channels) != len(demo.ChannelNames()) || !cfg.HTTP.AdminToken.IsSet() {
 		t.Fatalf("config: prefix %q listen %q %d channels admin token %v", cfg.Redis.KeyPrefix, cfg.HTTP.Listen, len(cfg.Channels), cfg.HTTP.AdminToken.IsSet())
 	}
 

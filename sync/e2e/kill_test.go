@@ -17,11 +17,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shelfsync/shelfsync/connectors/sim"
+	_ "github.com/shelfsync/shelfsync/connectors/sim/all"
 	"github.com/shelfsync/shelfsync/inventory/redistest"
 )
 
 // TestKill9ConvergesAgainstStrictFakes runs the daemon as production does
-// (`shelfsync run`, its own process) against the three fakes at their
+// (`shelfsync run`, its own process) against every simulated channel at its
 // published limits (`shelfsync fakes`: Shopify's whole-second updated_at,
 // Amazon's two-minute rule and published plan, eBay's and Amazon's atomic
 // sells), with half the cancels made within the sale's second and 5 % of
@@ -53,10 +55,11 @@ func TestKill9ConvergesAgainstStrictFakes(t *testing.T) {
 	waitFor(t, "the fakes to write the daemon's config", func() bool { _, err := os.Stat(cfgPath); return err == nil }, fakes)
 	setLeaseTTL(t, cfgPath, "10m")
 
+	channels := len(sim.Channels())
 	daemon := start(t, bin, "run", "--config", cfgPath)
 	waitFor(t, "orders to flow", func() bool { return strings.Contains(fakes.stdout(), "the daemon is ready") }, fakes)
 	base := "http://" + listen
-	waitFor(t, "pushes on every channel", func() bool { return len(acceptedChannels(base)) == 3 }, daemon)
+	waitFor(t, "pushes on every channel", func() bool { return len(acceptedChannels(base)) == channels }, daemon)
 	time.Sleep(3 * time.Second) // mid-load
 
 	if err := daemon.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -72,7 +75,7 @@ func TestKill9ConvergesAgainstStrictFakes(t *testing.T) {
 				firstPush[ch] = time.Since(restarted)
 			}
 		}
-		return len(firstPush) == 3
+		return len(firstPush) == channels
 	}, daemon)
 	t.Logf("after kill -9: first accepted push per channel %v (lease TTL 10m)", firstPush)
 

@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -241,12 +242,12 @@ func (d *demoRun) printBanner(plan demo.AmazonPlan, prefix string) {
 	if d.f.redis != "" {
 		store = fmt.Sprintf("Redis at %s, key prefix %q", d.f.redis, prefix)
 	}
-	d.say("shelfsync demo: %d SKUs at 2 locations, %s; fakes: Shopify, eBay, Amazon with %s API latency\n",
-		d.f.skus, store, d.f.latency)
+	d.say("shelfsync demo: %d SKUs at 2 locations, %s; fakes: %s with %s API latency\n",
+		d.f.skus, store, strings.Join(demo.ChannelNames(), ", "), d.f.latency)
 	d.say("  rate limits: Shopify Plus (1000 cost points/s); eBay unthrottled;\n  %s\n", amazonPlanLines(plan))
 	d.say("  metrics:   %s/metrics\n", d.base)
 	d.say("  admin API: curl -H 'Authorization: Bearer %s' %s/api/v1/channels\n", d.cfg.HTTP.AdminToken.Value(), d.base)
-	d.say("  webhooks:  %s/webhooks/{shopify,ebay}; Amazon notifications go through its SQS fake\n", d.base)
+	d.say("  webhooks:  %s/webhooks/{channel}; Amazon notifications go through its SQS fake\n", d.base)
 	d.say("  ready in %s; %.0f orders/s", time.Since(d.start).Round(time.Millisecond), d.f.rate)
 	if d.f.duration > 0 {
 		d.say(" for %s\n", d.f.duration)

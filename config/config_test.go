@@ -385,3 +385,38 @@ func TestProblemError(t *testing.T) {
 		}
 	}
 }
+
+// TestEnvDefaultsAndEscape: ${VAR:-default} takes the default when VAR is
+// unset or empty, and the variable's value otherwise; $$ is a literal $
+// (so a value may hold "${" as text); ${VAR} unset stays an error.
+func TestEnvDefaultsAndEscape(t *testing.T) {
+	t.Setenv("SHELFSYNC_TEST_SET", "shop:")
+	t.Setenv("SHELFSYNC_TEST_EMPTY", "")
+	cases := []struct {
+		name, prefix, want, problem string
+	}{
+		{"set variable with a default", "${SHELFSYNC_TEST_SET:-other:}", "shop:", ""},
+		{"unset variable with a default", "${SHELFSYNC_TEST_UNSET:-fallback:}", "fallback:", ""},
+		{"empty variable with a default", "${SHELFSYNC_TEST_EMPTY:-fallback:}", "fallback:", ""},
+		{"an empty default", "x${SHELFSYNC_TEST_UNSET:-}:", "x:", ""},
+		{"escaped dollar", "a$$b:", "a$b:", ""},
+		{"escaped reference stays text", "$${SHELFSYNC_TEST_SET}:", "${SHELFSYNC_TEST_SET}:", ""},
+		{"unset variable without a default", "${SHELFSYNC_TEST_UNSET}", "", "environment variable SHELFSYNC_TEST_UNSET is not set"},
+	}
+	for _, c := range cases {
+		cfg, err := Parse("env", []byte("redis: {key_prefix: \""+c.prefix+"\"}\n"))
+		if c.problem != "" {
+			if err == nil || !strings.Contains(err.Error(), c.problem) {
+				t.Errorf("%s: %v, want %q", c.name, err, c.problem)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if cfg.Redis.KeyPrefix != c.want {
+			t.Errorf("%s: key_prefix %q, want %q", c.name, cfg.Redis.KeyPrefix, c.want)
+		}
+	}
+}

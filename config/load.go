@@ -411,23 +411,32 @@ func decodeFailure(root *yaml.Node, err error) Problem {
 	return p
 }
 
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+var envRef = regexp.MustCompile(`\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
 
-// expandEnv replaces ${VAR} in every scalar with the environment's value.
-// An unset variable is a problem naming the variable, never a value. A
-// variable whose name says it is a credential (SHOPIFY_TOKEN,
+// expandEnv replaces ${VAR} in every scalar with the environment's value,
+// ${VAR:-default} with default when VAR is unset or empty, and $$ with a
+// literal $ (so a value may hold "${" as text). An unset variable without
+// a default is a problem naming the variable, never a value. A variable
+// whose name says it is a credential (SHOPIFY_TOKEN,
 // AWS_SECRET_ACCESS_KEY, ...) adds its value, and the scalar it fills, to
 // hidden: under whatever key it lands, no message may quote it.
 func expandEnv(n *yaml.Node, hidden hiddenValues) []Problem {
 	var problems []Problem
 	var walk func(*yaml.Node)
 	walk = func(n *yaml.Node) {
-		if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
+		if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "$") && envRef.MatchString(n.Value) {
 			secret := false
 			n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
-				name := envRef.FindStringSubmatch(ref)[1]
+				m := envRef.FindStringSubmatch(ref)
+				if ref == "$$" {
+					return "$"
+				}
+				name, hasDefault, def := m[1], m[2] != "", m[3]
 				v, ok := os.LookupEnv(name)
-				if !ok {
+				switch {
+				case hasDefault && v == "":
+					v = def
+				case !ok:
 					problems = append(problems, Problem{Line: n.Line, Msg: fmt.Sprintf("environment variable %s is not set", name)})
 				}
 				if sensitiveEnv(name) {

@@ -1,0 +1,71 @@
+package sim_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+
+	"github.com/shelfsync/shelfsync/connectors/sim"
+	_ "github.com/shelfsync/shelfsync/connectors/sim/all"
+)
+
+// TestRegistry: every linked fake is registered, in the demo's order; an
+// unknown channel is an error; a second registration of a name panics.
+func TestRegistry(t *testing.T) {
+	got := sim.Channels()
+	want := []string{"shopify", "ebay", "amazon", "woocommerce"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("channels %v, want %v", got, want)
+	}
+	if _, err := sim.Start("etsy", sim.Options{}); err == nil {
+		t.Fatal("starting an unknown channel: no error")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("registering shopify twice did not panic")
+		}
+	}()
+	sim.Register(sim.Registration{Name: "shopify", Start: func(sim.Options) sim.Channel { return nil }})
+}
+
+// TestEveryChannelStartsAndConfigures: each registered fake starts, gives a
+// channel config that names its kind and holds its settings, and lists
+// what it is told to.
+func TestEveryChannelStartsAndConfigures(t *testing.T) {
+	for _, name := range sim.Channels() {
+		t.Run(name, func(t *testing.T) {
+			ch, err := sim.Start(name, sim.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ch.Close()
+			cfg, err := ch.Config(sim.Env{Name: name, Listen: "127.0.0.1:9", Locations: []string{"warehouse"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Kind != name || cfg.Settings == nil {
+				t.Fatalf("config kind %q settings %v", cfg.Kind, cfg.Settings)
+			}
+			ch.List("SIM-1", 7)
+			if q, ok := ch.Listed("SIM-1"); !ok || q != 7 {
+				t.Fatalf("listed %d %v, want 7", q, ok)
+			}
+		})
+	}
+}
+
+// TestPost signs and posts a delivery.
+func TestPost(t *testing.T) {
+	var got string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Get("X-Sig")
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	code, err := sim.Post(context.Background(), srv.Client(), srv.URL+"/webhooks/x", []byte(`{}`), func(h http.Header) { h.Set("X-Sig", "s") })
+	if err != nil || code != http.StatusAccepted || got != "s" {
+		t.Fatalf("post: %d %v, header %q", code, err, got)
+	}
+}

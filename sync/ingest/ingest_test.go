@@ -34,6 +34,27 @@ func (p propagator) Propagate(ctx context.Context, skus []string, cause time.Tim
 
 func (propagator) SetReported(context.Context, string, string, int64) error { return nil }
 
+// newIngester is an ingester of channel "shop" (location "main") over a
+// real ledger in which SKU A has stock on hand, with prop as propagation.
+func newIngester(t *testing.T, stock int64, prop propagator) (*Ingester, *inventory.Ledger, *Metrics) {
+	t.Helper()
+	rdb, prefix := redistest.New(t)
+	ledger := inventory.New(rdb, inventory.Options{Prefix: prefix})
+	if _, err := ledger.Receive(context.Background(), inventory.Delta{Key: "r", SKU: "A", Location: "main", Quantity: stock, Reason: "initial"}); err != nil {
+		t.Fatal(err)
+	}
+	m := NewMetrics(prometheus.NewRegistry())
+	g := New(Options{
+		Ledger: ledger, Parking: NewParking(rdb, prefix),
+		Publisher:  downstream.NewPublisher(rdb, prefix, "orders", 0, time.Hour, nil),
+		Propagator: prop,
+		Channels:   []config.Channel{{Name: "shop", Locations: []string{"main"}}},
+		Locations:  []config.Location{{ID: "main"}},
+		Metrics:    m, Logger: zerolog.Nop(),
+	})
+	return g, ledger, m
+}
+
 func TestBatchAppliesGoodOrdersAndDropsTheOnesThatCanNeverApply(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	ctx := context.Background()
@@ -135,21 +156,8 @@ func TestBatchAppliesGoodOrdersAndDropsTheOnesThatCanNeverApply(t *testing.T) {
 // shipment (available unchanged, still below zero) counts none; an order
 // whose version lies in the future is refused (dead-lettered), not applied.
 func TestOversoldCountedOnceAndFutureVersionsRefused(t *testing.T) {
-	rdb, prefix := redistest.New(t)
 	ctx := context.Background()
-	ledger := inventory.New(rdb, inventory.Options{Prefix: prefix})
-	if _, err := ledger.Receive(ctx, inventory.Delta{Key: "r", SKU: "A", Location: "main", Quantity: 1, Reason: "initial"}); err != nil {
-		t.Fatal(err)
-	}
-	m := NewMetrics(prometheus.NewRegistry())
-	g := New(Options{
-		Ledger: ledger, Parking: NewParking(rdb, prefix),
-		Publisher:  downstream.NewPublisher(rdb, prefix, "orders", 0, time.Hour, nil),
-		Propagator: propagator{},
-		Channels:   []config.Channel{{Name: "shop", Locations: []string{"main"}}},
-		Locations:  []config.Location{{ID: "main"}},
-		Metrics:    m, Logger: zerolog.Nop(),
-	})
+	g, ledger, m := newIngester(t, 1, propagator{})
 	sale := func(id string, v int64, shipped int64) connectors.Event {
 		st := connectors.StatusOpen
 		if shipped > 0 {
@@ -192,21 +200,8 @@ func TestOversoldCountedOnceAndFutureVersionsRefused(t *testing.T) {
 // not booked again, and a later announcement of it with other figures is
 // counted and left (the first booking stands), never retried for ever.
 func TestReturnAnnouncedAgainWithOtherFigures(t *testing.T) {
-	rdb, prefix := redistest.New(t)
 	ctx := context.Background()
-	ledger := inventory.New(rdb, inventory.Options{Prefix: prefix})
-	if _, err := ledger.Receive(ctx, inventory.Delta{Key: "r", SKU: "A", Location: "main", Quantity: 5, Reason: "initial"}); err != nil {
-		t.Fatal(err)
-	}
-	m := NewMetrics(prometheus.NewRegistry())
-	g := New(Options{
-		Ledger: ledger, Parking: NewParking(rdb, prefix),
-		Publisher:  downstream.NewPublisher(rdb, prefix, "orders", 0, time.Hour, nil),
-		Propagator: propagator{},
-		Channels:   []config.Channel{{Name: "shop", Locations: []string{"main"}}},
-		Locations:  []config.Location{{ID: "main"}},
-		Metrics:    m, Logger: zerolog.Nop(),
-	})
+	g, ledger, m := newIngester(t, 5, propagator{})
 	order := connectors.Event{Kind: connectors.EventOrder, Channel: "shop", Order: &connectors.Order{Channel: "shop", OrderID: "1", Status: connectors.StatusShipped,
 		UpdatedAt: time.UnixMilli(1000), Lines: []connectors.Line{{LineID: "1", SKU: "A", Quantity: 2, Shipped: 2}}}}
 	ret := func(q int64) connectors.Event {

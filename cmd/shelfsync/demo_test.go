@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shelfsync/shelfsync/inventory/redistest"
+	"github.com/shelfsync/shelfsync/internal/redistest"
 	"github.com/shelfsync/shelfsync/sync/demo"
 )
 

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shelfsync/shelfsync/inventory/redistest"
+	"github.com/shelfsync/shelfsync/internal/redistest"
 )
 
 func TestNewLogger(t *testing.T) {

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/shelfsync/shelfsync/connectors"
-	"github.com/shelfsync/shelfsync/inventory/redistest"
+	"github.com/shelfsync/shelfsync/internal/redistest"
 )
 
 // hangGuard bounds waits that only a hang could exceed; it is not a

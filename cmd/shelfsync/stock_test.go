@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/shelfsync/shelfsync/inventory"
-	"github.com/shelfsync/shelfsync/inventory/redistest"
+	"github.com/shelfsync/shelfsync/internal/redistest"
 )
 
 func runCLI(args ...string) (code int, stdout, stderr string) {

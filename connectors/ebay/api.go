@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/shelfsync/shelfsync/connectors"
-	"github.com/shelfsync/shelfsync/connectors/oauth"
+	"github.com/shelfsync/shelfsync/connectors/internal/oauth"
 )
 
 // response is an API answer read whole.

@@ -32,7 +32,7 @@ import (
 
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
-	"github.com/shelfsync/shelfsync/connectors/oauth"
+	"github.com/shelfsync/shelfsync/connectors/internal/oauth"
 )
 
 // Kind is the registry kind of this connector.

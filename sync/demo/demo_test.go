@@ -19,7 +19,7 @@ import (
 
 	"github.com/shelfsync/shelfsync/connectors/amazon"
 	"github.com/shelfsync/shelfsync/inventory"
-	"github.com/shelfsync/shelfsync/inventory/redistest"
+	"github.com/shelfsync/shelfsync/internal/redistest"
 )
 
 func TestQuantile(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
 
-	"github.com/shelfsync/shelfsync/inventory/redistest"
+	"github.com/shelfsync/shelfsync/internal/redistest"
 	"github.com/shelfsync/shelfsync/sync/stream"
 )
 

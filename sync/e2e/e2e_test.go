@@ -25,7 +25,7 @@ import (
 	"github.com/shelfsync/shelfsync/connectors/shopify"
 	"github.com/shelfsync/shelfsync/connectors/shopify/shopifytest"
 	"github.com/shelfsync/shelfsync/inventory"
-	"github.com/shelfsync/shelfsync/inventory/redistest"
+	"github.com/shelfsync/shelfsync/internal/redistest"
 	"github.com/shelfsync/shelfsync/sync/engine"
 	"github.com/shelfsync/shelfsync/sync/webhook"
 )

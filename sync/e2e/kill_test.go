@@ -19,7 +19,7 @@ import (
 
 	"github.com/shelfsync/shelfsync/connectors/sim"
 	_ "github.com/shelfsync/shelfsync/connectors/sim/all"
-	"github.com/shelfsync/shelfsync/inventory/redistest"
+	"github.com/shelfsync/shelfsync/internal/redistest"
 )
 
 // TestKill9ConvergesAgainstStrictFakes runs the daemon as production does

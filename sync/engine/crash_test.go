@@ -9,7 +9,7 @@ import (
 
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/inventory"
-	"github.com/shelfsync/shelfsync/inventory/redistest"
+	"github.com/shelfsync/shelfsync/internal/redistest"
 )
 
 // TestCrashMidLoadLosesNothingAndDoublesNothing stops the engine abruptly

@@ -8,7 +8,7 @@ import (
 
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/inventory"
-	"github.com/shelfsync/shelfsync/inventory/redistest"
+	"github.com/shelfsync/shelfsync/internal/redistest"
 )
 
 // stuckFetcher is a channel whose order reads hang (a marketplace at its

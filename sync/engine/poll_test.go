@@ -11,7 +11,7 @@ import (
 
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/inventory"
-	"github.com/shelfsync/shelfsync/inventory/redistest"
+	"github.com/shelfsync/shelfsync/internal/redistest"
 )
 
 // asOfChannel is a channel whose poller answers with the orders updated at

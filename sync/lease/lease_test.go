@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shelfsync/shelfsync/inventory/redistest"
+	"github.com/shelfsync/shelfsync/internal/redistest"
 )
 
 func TestAcquireIsExclusiveAndReleasable(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shelfsync/shelfsync/inventory/redistest"
+	"github.com/shelfsync/shelfsync/internal/redistest"
 )
 
 func newOutbox(t *testing.T) *Outbox {

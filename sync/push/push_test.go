@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/shelfsync/shelfsync/connectors"
-	"github.com/shelfsync/shelfsync/inventory/redistest"
+	"github.com/shelfsync/shelfsync/internal/redistest"
 	"github.com/shelfsync/shelfsync/sync/lease"
 	"github.com/shelfsync/shelfsync/sync/outbox"
 )

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shelfsync/shelfsync/inventory"
 	"github.com/shelfsync/shelfsync/internal/redistest"
+	"github.com/shelfsync/shelfsync/inventory"
 )
 
 func runCLI(args ...string) (code int, stdout, stderr string) {

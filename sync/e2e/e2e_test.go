@@ -24,8 +24,8 @@ import (
 	"github.com/shelfsync/shelfsync/connectors/ebay/ebaytest"
 	"github.com/shelfsync/shelfsync/connectors/shopify"
 	"github.com/shelfsync/shelfsync/connectors/shopify/shopifytest"
-	"github.com/shelfsync/shelfsync/inventory"
 	"github.com/shelfsync/shelfsync/internal/redistest"
+	"github.com/shelfsync/shelfsync/inventory"
 	"github.com/shelfsync/shelfsync/sync/engine"
 	"github.com/shelfsync/shelfsync/sync/webhook"
 )

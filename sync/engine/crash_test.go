@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/shelfsync/shelfsync/connectors"
-	"github.com/shelfsync/shelfsync/inventory"
 	"github.com/shelfsync/shelfsync/internal/redistest"
+	"github.com/shelfsync/shelfsync/inventory"
 )
 
 // TestCrashMidLoadLosesNothingAndDoublesNothing stops the engine abruptly

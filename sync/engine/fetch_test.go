@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/shelfsync/shelfsync/connectors"
-	"github.com/shelfsync/shelfsync/inventory"
 	"github.com/shelfsync/shelfsync/internal/redistest"
+	"github.com/shelfsync/shelfsync/inventory"
 )
 
 // stuckFetcher is a channel whose order reads hang (a marketplace at its

@@ -10,8 +10,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/shelfsync/shelfsync/connectors"
-	"github.com/shelfsync/shelfsync/inventory"
 	"github.com/shelfsync/shelfsync/internal/redistest"
+	"github.com/shelfsync/shelfsync/inventory"
 )
 
 // asOfChannel is a channel whose poller answers with the orders updated at

@@ -13,8 +13,8 @@ import (
 
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
-	"github.com/shelfsync/shelfsync/inventory"
 	"github.com/shelfsync/shelfsync/internal/redistest"
+	"github.com/shelfsync/shelfsync/inventory"
 	"github.com/shelfsync/shelfsync/sync/downstream"
 	"github.com/shelfsync/shelfsync/sync/intake"
 	"github.com/shelfsync/shelfsync/sync/propagate"

@@ -23,6 +23,7 @@
 //	QuantityReader     read listed quantities (reconciliation)
 //	Runner             a background loop of its own (Amazon's SQS poller)
 //	Checker            a readiness check
+//	AccessChecker      one cheap authenticated call (shelfsync check, start-up)
 package connectors
 
 import (
@@ -196,4 +197,13 @@ type EventSink interface {
 // cheap: it is called on every readiness probe. No network I/O.
 type Checker interface {
 	Ready() error
+}
+
+// AccessChecker makes one cheap authenticated call to the channel: it
+// proves the credentials are accepted and the account is reachable
+// (`shelfsync check`, and the daemon once at start for /readyz). It reads
+// nothing the engine uses and writes nothing. The error says what failed
+// and never holds a secret.
+type AccessChecker interface {
+	Check(ctx context.Context) error
 }

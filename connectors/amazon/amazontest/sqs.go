@@ -129,6 +129,8 @@ func (s *Server) handleSQS(w http.ResponseWriter, r *http.Request) {
 		s.sqsDeleteMessage(w, in)
 	case "DeleteMessageBatch":
 		s.sqsDeleteMessageBatch(w, in)
+	case "GetQueueAttributes": // shelfsync check resolves the queue
+		writeAWSJSON(w, map[string]any{"Attributes": map[string]string{"QueueArn": "arn:aws:sqs:us-east-1:000000000000:shelfsync-fake"}})
 	default:
 		writeAWSError(w, http.StatusBadRequest, "UnsupportedOperation", action+" is not supported by this fake.")
 	}

@@ -16,14 +16,9 @@ import (
 // maxBatch is Shopify's cap on array inputs: 250 quantities a mutation.
 const maxBatch = 250
 
-// MaxBatch implements connectors.QuantityPusher: 250, or the channel's
-// batch_size if smaller.
-func (c *Connector) MaxBatch() int {
-	if bs := c.deps.Channel.BatchSize; bs > 0 && bs < maxBatch {
-		return bs
-	}
-	return maxBatch
-}
+// MaxBatch implements connectors.QuantityPusher: 250, what one mutation
+// takes. The channel's batch_size is the pusher's to apply, not this.
+func (c *Connector) MaxBatch() int { return maxBatch }
 
 // EchoesSales implements connectors.SaleEchoer: Shopify takes a sale's
 // units off the location's available quantity, and every push compares

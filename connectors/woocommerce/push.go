@@ -18,14 +18,11 @@ import (
 // 413 woocommerce_rest_request_entity_too_large.
 const maxBatch = 100
 
-// MaxBatch implements connectors.QuantityPusher: 100, or the channel's
-// batch_size if smaller.
-func (c *Connector) MaxBatch() int {
-	if bs := c.deps.Channel.BatchSize; bs > 0 && bs < maxBatch {
-		return bs
-	}
-	return maxBatch
-}
+// MaxBatch implements connectors.QuantityPusher: 100, what one batch call
+// takes by default. The channel's batch_size (for a store whose limit is
+// lower) is the pusher's to apply, not this; a call over the store's limit
+// is answered 413 and PushQuantities halves its chunks (batchLimit).
+func (c *Connector) MaxBatch() int { return maxBatch }
 
 // pushEntry is one stock quantity to set.
 type pushEntry struct {

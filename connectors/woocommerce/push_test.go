@@ -268,14 +268,17 @@ func TestPushWholeCallErrors(t *testing.T) {
 	}
 }
 
+// TestMaxBatch: MaxBatch is what one batch call takes (WooCommerce's
+// default 100), whatever the channel's batch_size: that cap is the
+// pusher's (sync/push), applied before PushQuantities is called.
 func TestMaxBatch(t *testing.T) {
 	s := newFake(t, woocommercetest.Options{})
 	if n := newTestConnector(t, s, nil).c.MaxBatch(); n != 100 {
 		t.Fatalf("MaxBatch %d", n)
 	}
 	f := newTestConnector(t, s, func(_ *Settings, _ *Credentials, d *connectors.Deps) { d.Channel.BatchSize = 40 })
-	if n := f.c.MaxBatch(); n != 40 {
-		t.Fatalf("MaxBatch with batch_size 40: %d", n)
+	if n := f.c.MaxBatch(); n != 100 {
+		t.Fatalf("MaxBatch with batch_size 40: %d, want 100", n)
 	}
 }
 

@@ -25,33 +25,6 @@ type Config struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
 
-// Redis is where the ledger, the intake, the outboxes and the leases live.
-type Redis struct {
-	// Addr is host:port, or a redis:// or rediss:// URL.
-	Addr     string `yaml:"addr"`
-	Username string `yaml:"username"`
-	Password Secret `yaml:"password"`
-	DB       int    `yaml:"db"`
-	// KeyPrefix is put before every key shelfsync writes, so several
-	// merchants (or tests) can share one Redis.
-	KeyPrefix    string        `yaml:"key_prefix"`
-	TLS          TLS           `yaml:"tls"`
-	PoolSize     int           `yaml:"pool_size"`
-	DialTimeout  time.Duration `yaml:"dial_timeout"`
-	ReadTimeout  time.Duration `yaml:"read_timeout"`
-	WriteTimeout time.Duration `yaml:"write_timeout"`
-}
-
-// TLS configures a TLS client connection.
-type TLS struct {
-	Enabled            bool   `yaml:"enabled"`
-	CAFile             string `yaml:"ca_file"`
-	CertFile           string `yaml:"cert_file"`
-	KeyFile            string `yaml:"key_file"`
-	ServerName         string `yaml:"server_name"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
-}
-
 // HTTP is the daemon's one listener: webhooks, admin API, health, metrics.
 type HTTP struct {
 	Listen string `yaml:"listen"`

@@ -51,13 +51,7 @@ const (
 // applyDefaults fills every unset setting. Zero is "unset" except where a
 // pointer tells the two apart (Allocation.Percent).
 func (c *Config) applyDefaults() {
-	r := &c.Redis
-	setString(&r.Addr, DefaultRedisAddr)
-	setString(&r.KeyPrefix, DefaultKeyPrefix)
-	setInt(&r.PoolSize, DefaultRedisPoolSize)
-	setDuration(&r.DialTimeout, DefaultRedisDialTimeout)
-	setDuration(&r.ReadTimeout, DefaultRedisReadTimeout)
-	setDuration(&r.WriteTimeout, DefaultRedisWriteTimeout)
+	c.Redis.applyDefaults()
 
 	h := &c.HTTP
 	setString(&h.Listen, DefaultListen)

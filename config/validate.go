@@ -17,10 +17,6 @@ import (
 // (minute hour dom month dow) or descriptors such as "@every 5m", "@hourly".
 var CronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
-// minSpareConns is how many pooled Redis connections the daemon needs
-// besides those its intake workers hold.
-const minSpareConns = 8
-
 var channelName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 type checker struct{ problems []Problem }
@@ -84,29 +80,6 @@ func (cfg *Config) validate() []Problem {
 	cfg.Log.validate(c)
 	c.positive("shutdown_timeout", int64(cfg.ShutdownTimeout))
 	return c.problems
-}
-
-func (r *Redis) validate(c *checker, workers int) {
-	if strings.Contains(r.Addr, "://") {
-		c.url("redis.addr", r.Addr, "redis", "rediss", "unix")
-	} else if !strings.Contains(r.Addr, ":") {
-		c.addf("redis.addr", "must be host:port or a redis:// URL, got %q", redactURL(r.Addr))
-	}
-	c.nonNegative("redis.db", int64(r.DB))
-	if (r.TLS.CertFile == "") != (r.TLS.KeyFile == "") {
-		c.addf("redis.tls", "cert_file and key_file go together: set both or neither")
-	}
-	c.positive("redis.pool_size", int64(r.PoolSize))
-	c.positive("redis.dial_timeout", int64(r.DialTimeout))
-	c.positive("redis.read_timeout", int64(r.ReadTimeout))
-	c.positive("redis.write_timeout", int64(r.WriteTimeout))
-	// Each intake worker holds a pooled connection while it waits on the
-	// stream; the pushers, the ledger and the API need the rest. (Out of
-	// range workers are sync.workers' problem.)
-	if workers >= 1 && workers <= maxWorkers && r.PoolSize > 0 && r.PoolSize < workers+minSpareConns {
-		c.addf("redis.pool_size", "must be at least sync.workers + %d (%d): each intake worker holds a connection while it waits; got %d",
-			minSpareConns, workers+minSpareConns, r.PoolSize)
-	}
 }
 
 func (h *HTTP) validate(c *checker) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -24,11 +25,24 @@ import (
 
 // Signature headers of a downstream POST. The signature is
 // "sha256=" + hex(HMAC-SHA256(secret, timestamp + "." + body)), so a
-// receiver can verify the body and reject old replays.
+// receiver can verify the body and reject old replays. Kept for receivers
+// written against it; new ones should verify the Standard Webhooks headers.
 const (
 	HeaderDelivery  = "X-Shelfsync-Delivery"
 	HeaderTimestamp = "X-Shelfsync-Timestamp"
 	HeaderSignature = "X-Shelfsync-Signature"
+)
+
+// The Standard Webhooks headers (https://www.standardwebhooks.com, spec
+// 1.0.0, symmetric scheme) sent with every delivery beside the headers
+// above, so a receiver can verify with one of its libraries:
+// webhook-signature is "v1," + base64(HMAC-SHA256(key, id + "." +
+// timestamp + "." + body)), webhook-timestamp integer Unix seconds of the
+// attempt, webhook-id the same on every retry of a delivery.
+const (
+	HeaderStandardID        = "webhook-id"
+	HeaderStandardTimestamp = "webhook-timestamp"
+	HeaderStandardSignature = "webhook-signature"
 )
 
 // Sign computes the signature header value.
@@ -38,6 +52,45 @@ func Sign(secret []byte, timestamp string, body []byte) string {
 	m.Write([]byte("."))
 	m.Write(body)
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// StandardKey is the HMAC key of the Standard Webhooks signature made from
+// downstream.webhook.secret. A secret in the spec's serialization,
+// "whsec_" + base64(key), signs with the decoded key, as the libraries do
+// with it; any other secret signs with its own bytes, and the receiver's
+// library takes "whsec_" + base64(secret). A "whsec_" secret whose rest is
+// not base64 (padded or not) is used as it is, whole.
+func StandardKey(secret []byte) []byte {
+	rest, ok := bytes.CutPrefix(secret, []byte("whsec_"))
+	if !ok {
+		return secret
+	}
+	key, err := base64.StdEncoding.DecodeString(string(rest))
+	if err != nil { // the libraries take it unpadded too
+		key, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(string(rest), "="))
+	}
+	if err != nil || len(key) == 0 {
+		return secret
+	}
+	return key
+}
+
+// StandardID is the webhook-id of a delivery id: the spec wants no "." in
+// it (the signed content is dot-separated), so "%" and "." are
+// percent-encoded; other delivery ids are unchanged.
+func StandardID(deliveryID string) string {
+	return strings.NewReplacer("%", "%25", ".", "%2E").Replace(deliveryID)
+}
+
+// SignStandard computes the webhook-signature value: one "v1," signature.
+func SignStandard(key []byte, id, timestamp string, body []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(id))
+	m.Write([]byte("."))
+	m.Write([]byte(timestamp))
+	m.Write([]byte("."))
+	m.Write(body)
+	return "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
 // Forwarder POSTs every message of the downstream stream to a URL, reading
@@ -72,6 +125,7 @@ type Forwarder struct {
 	c       *stream.Consumer
 	url     string
 	secret  []byte
+	key     []byte // StandardKey(secret)
 	client  *http.Client
 	log     zerolog.Logger
 	results *prometheus.CounterVec
@@ -97,7 +151,7 @@ func NewForwarder(rdb redis.UniversalClient, streamKey, consumer, url string, se
 // newForwarder is NewForwarder with the consumer's options tunable (tests).
 func newForwarder(rdb redis.UniversalClient, streamKey, consumer, url string, secret []byte, client *http.Client, log zerolog.Logger, reg prometheus.Registerer, tune func(*stream.Options)) *Forwarder {
 	f := &Forwarder{
-		url: url, secret: secret, client: client, log: log,
+		url: url, secret: secret, key: StandardKey(secret), client: client, log: log,
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_downstream_deliveries_total",
 			Help: "Downstream HTTP deliveries by result (ok; failed: an attempt that failed, retried; dead_lettered: refused by the receiver too often; trimmed: gone from the stream before delivery).",
@@ -220,6 +274,10 @@ func (f *Forwarder) deliver(ctx context.Context, m stream.Message) error {
 	req.Header.Set(HeaderDelivery, id)
 	req.Header.Set(HeaderTimestamp, ts)
 	req.Header.Set(HeaderSignature, Sign(f.secret, ts, body))
+	sid := StandardID(id)
+	req.Header.Set(HeaderStandardID, sid)
+	req.Header.Set(HeaderStandardTimestamp, ts)
+	req.Header.Set(HeaderStandardSignature, SignStandard(f.key, sid, ts, body))
 	resp, err := f.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("posting delivery %s: %w", id, err)

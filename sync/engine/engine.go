@@ -26,6 +26,7 @@ import (
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/inventory"
+	"github.com/shelfsync/shelfsync/inventory/catalog"
 	"github.com/shelfsync/shelfsync/sync/downstream"
 	"github.com/shelfsync/shelfsync/sync/fetch"
 	"github.com/shelfsync/shelfsync/sync/ingest"
@@ -60,6 +61,7 @@ type Engine struct {
 	cfg       *config.Config
 	log       zerolog.Logger
 	ledger    *inventory.Ledger
+	catalog   *catalog.Catalog
 	intake    *intake.Intake
 	ingest    *ingest.Ingester
 	parking   *ingest.Parking
@@ -126,18 +128,19 @@ func New(o Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.prop = propagate.New(o.Redis, e.ledger, e.propagateChannels())
+	e.catalog = catalog.New(o.Redis, prefix)
+	e.prop = propagate.New(o.Redis, e.ledger, e.propagateChannels()).WithCatalog(e.catalog)
 	if err := e.sched.Add(schedule.Job{Channel: ledgerJobs, Kind: "prune_order_index", Spec: pruneOrderIndexEvery,
 		Run: e.pruneOrderIndex}); err != nil {
 		return nil, err
 	}
 	e.parking = ingest.NewParking(o.Redis, prefix)
 	e.ingest = ingest.New(ingest.Options{
-		Ledger: e.ledger, Parking: e.parking, Publisher: e.publisher, Propagator: e.prop,
+		Ledger: e.ledger, Parking: e.parking, Publisher: e.publisher, Propagator: e.prop, Catalog: e.catalog,
 		Channels: cfg.Channels, Locations: cfg.Locations, Connectors: o.Connectors, Fetchers: fetchers,
 		Metrics: ingest.NewMetrics(reg), Logger: o.Logger.With().Str("component", "ingest").Logger(),
 	})
-	e.sweeper = &propagate.Sweeper{Intents: e.ledger, Unparker: e.ingest, P: e.prop, Swept: e.m.intentsSwept,
+	e.sweeper = &propagate.Sweeper{Intents: e.ledger, Catalog: e.catalog, Unparker: e.ingest, P: e.prop, Swept: e.m.intentsSwept,
 		Logger: o.Logger.With().Str("component", "sweeper").Logger()}
 	return e, nil
 }
@@ -244,6 +247,9 @@ func (e *Engine) Sink() connectors.EventSink { return e.intake }
 
 // Intake is the durable intake (for the admin API's dead letters).
 func (e *Engine) Intake() *intake.Intake { return e.intake }
+
+// Catalog is the catalog the engine translates orders and pushes through.
+func (e *Engine) Catalog() *catalog.Catalog { return e.catalog }
 
 // Ledger is the stock ledger the engine writes.
 func (e *Engine) Ledger() *inventory.Ledger { return e.ledger }

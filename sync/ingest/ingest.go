@@ -55,6 +55,9 @@ type Options struct {
 	Parking    *Parking
 	Publisher  Publisher
 	Propagator Propagator
+	// Catalog translates listings (mapped channel SKUs, kits) into ledger
+	// SKUs; nil: every listing is the ledger SKU of its name.
+	Catalog    Catalog
 	Channels   []config.Channel
 	Locations  []config.Location
 	Connectors map[string]connectors.Connector
@@ -253,28 +256,28 @@ func (g *Ingester) check(o *connectors.Order) error {
 	return nil
 }
 
-// applyOrders sets every line of orders to its state in one ledger batch,
-// parks lines of unknown SKUs, publishes the orders downstream and
-// propagates the SKUs they touched. An error fails the whole batch (every
-// step is idempotent, so a retry is safe).
+// applyOrders sets every line of orders to its state in one ledger batch
+// (translated through the catalog: mapped listings, kits), parks lines of
+// unknown SKUs, publishes the orders downstream and propagates the SKUs
+// they touched. An error fails the whole batch (every step is idempotent,
+// so a retry is safe).
 func (g *Ingester) applyOrders(ctx context.Context, orders []*connectors.Order, causes []time.Time) error {
 	b := g.batchOf(orders, causes)
 	sold := propagate.Sold{}
+	var skus []string
 	if len(b.states) > 0 {
-		res, err := g.o.Ledger.ApplyLines(ctx, b.states)
+		x, err := g.expand(ctx, b.states)
 		if err != nil {
-			return fmt.Errorf("applying %d order lines: %w", len(b.states), err)
-		}
-		var park []inventory.LineState
-		for k, r := range res {
-			if r.Ignored == inventory.IgnoredUnknownSKU {
-				park = append(park, b.states[k])
-			}
-			g.count(orders[b.owner[k]], b.states[k], r, sold)
-		}
-		if err := g.park(ctx, park); err != nil {
 			return err
 		}
+		res, err := g.o.Ledger.ApplyLines(ctx, x.states)
+		if err != nil {
+			return fmt.Errorf("applying %d order lines: %w", len(x.states), err)
+		}
+		if err := g.park(ctx, g.settle(orders, b.owner, b.states, x, res, sold)); err != nil {
+			return err
+		}
+		skus = x.skus
 	}
 	if _, err := g.o.Publisher.PublishMany(ctx, orders); err != nil {
 		return err
@@ -282,19 +285,18 @@ func (g *Ingester) applyOrders(ctx context.Context, orders []*connectors.Order, 
 	for _, o := range orders {
 		g.o.Metrics.Applied.WithLabelValues(o.Channel, string(connectors.EventOrder)).Inc()
 	}
-	if len(b.skus) == 0 {
+	if len(skus) == 0 {
 		return nil
 	}
 	// One propagation for the batch; its cause is the earliest arrival
 	// among the changes, so the latency metric never flatters.
-	return g.o.Propagator.Propagate(ctx, b.skus, b.earliest, sold)
+	return g.o.Propagator.Propagate(ctx, skus, b.earliest, sold)
 }
 
 // lineBatch is the ledger's share of a batch of orders.
 type lineBatch struct {
-	states   []inventory.LineState
-	owner    []int    // states[k] belongs to orders[owner[k]]
-	skus     []string // the SKUs touched, each once
+	states   []inventory.LineState // as the channels name them
+	owner    []int                 // states[k] belongs to orders[owner[k]]
 	earliest time.Time
 }
 
@@ -302,7 +304,6 @@ type lineBatch struct {
 // and move no stock).
 func (g *Ingester) batchOf(orders []*connectors.Order, causes []time.Time) lineBatch {
 	var b lineBatch
-	seen := map[string]bool{}
 	for i, o := range orders {
 		for _, l := range o.Lines {
 			if l.NoSKU || l.SKU == "" {
@@ -311,10 +312,6 @@ func (g *Ingester) batchOf(orders []*connectors.Order, causes []time.Time) lineB
 			}
 			b.states = append(b.states, g.lineState(o, l))
 			b.owner = append(b.owner, i)
-			if !seen[l.SKU] {
-				seen[l.SKU] = true
-				b.skus = append(b.skus, l.SKU)
-			}
 			if b.earliest.IsZero() || causes[i].Before(b.earliest) {
 				b.earliest = causes[i]
 			}
@@ -323,20 +320,14 @@ func (g *Ingester) batchOf(orders []*connectors.Order, causes []time.Time) lineB
 	return b
 }
 
-// count records what one line state did: its result, a new sale the
-// channel took off its own listing (sold), and an oversell — counted once,
-// by the change that caused it (not by its repeats, re-reads or later
-// shipments).
-func (g *Ingester) count(o *connectors.Order, st inventory.LineState, r inventory.LineResult, sold propagate.Sold) {
+// count records what one ledger line state did: its result, and an
+// oversell — counted once, by the change that caused it (not by its
+// repeats, re-reads or later shipments).
+func (g *Ingester) count(o *connectors.Order, st inventory.LineState, r inventory.LineResult) {
 	result := r.Ignored
 	switch {
 	case r.Applied:
 		result = "applied"
-		// The channel took a new sale's units off its own listing
-		// (shipped ones too: they left at the sale).
-		if n := st.Ordered - st.Cancelled; r.New && n > 0 {
-			sold.Add(o.Channel, st.SKU, n)
-		}
 	case result == "":
 		result = "unchanged"
 	}
@@ -416,21 +407,30 @@ func (g *Ingester) applyReturn(ctx context.Context, channel string, r *connector
 	return g.o.Propagator.Propagate(ctx, skus, cause, nil)
 }
 
-// Unpark applies the lines parked for skus (they exist now) and reports
-// how many applied. Lines still unknown stay parked.
+// Unpark applies the lines parked under skus (a SKU or a mapping of that
+// name appeared), translated through the catalog as it is now, and
+// reports how many applied. Lines still unknown stay parked.
 func (g *Ingester) Unpark(ctx context.Context, skus []string) (int, error) {
 	lines, err := g.o.Parking.Lines(ctx, skus)
 	if err != nil || len(lines) == 0 {
 		return 0, err
 	}
-	res, err := g.o.Ledger.ApplyLines(ctx, lines)
+	x, err := g.expand(ctx, lines)
+	if err != nil {
+		return 0, err
+	}
+	res, err := g.o.Ledger.ApplyLines(ctx, x.states)
 	if err != nil {
 		return 0, fmt.Errorf("applying parked lines: %w", err)
 	}
+	unknown := make([]bool, len(lines))
+	for k, r := range res {
+		unknown[x.from[k]] = unknown[x.from[k]] || r.Ignored == inventory.IgnoredUnknownSKU
+	}
 	var done []inventory.LineState
-	for i, r := range res {
-		if r.Ignored != inventory.IgnoredUnknownSKU {
-			done = append(done, lines[i])
+	for i, s := range lines {
+		if !unknown[i] {
+			done = append(done, s)
 		}
 	}
 	if err := g.o.Parking.Remove(ctx, done); err != nil {

@@ -12,7 +12,6 @@ package propagate
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"time"
 
@@ -63,6 +62,7 @@ type Propagator struct {
 	stock  Stock
 	chans  []*Channel // by name
 	byName map[string]*Channel
+	cat    Catalog // nil: every SKU is listed under its own name only
 }
 
 // New builds a Propagator over the channels. No I/O.
@@ -78,16 +78,18 @@ func New(rdb redis.UniversalClient, stock Stock, channels []Channel) *Propagator
 }
 
 // Propagate recomputes the listed quantity of skus on every channel that
-// pushes and queues it in the channel's outbox, in one round trip. cause is
+// pushes and queues it in the channel's outbox: under each SKU's own name,
+// on every listing mapped to it, and on every kit that contains it (see
+// WithCatalog); the outbox writes are one round trip. cause is
 // when the change arrived (for the latency metric); sold (may be nil) is
 // what each channel's own orders newly reserved.
 func (p *Propagator) Propagate(ctx context.Context, skus []string, cause time.Time, sold Sold) error {
 	if len(skus) == 0 || len(p.chans) == 0 {
 		return nil
 	}
-	stock, err := p.stock.StockMany(ctx, skus)
+	f, err := p.fanOut(ctx, skus)
 	if err != nil {
-		return fmt.Errorf("reading stock to propagate: %w", err)
+		return err
 	}
 	var batches []outbox.Batch
 	var woken []*Channel
@@ -95,17 +97,12 @@ func (p *Propagator) Propagate(ctx context.Context, skus []string, cause time.Ti
 		if ch.Wake == nil {
 			continue
 		}
-		wants := make([]outbox.Want, 0, len(skus))
-		for _, sku := range skus {
-			st, ok := stock[sku]
-			if !ok {
-				continue // not in the ledger: nothing to list
-			}
-			w := outbox.Want{SKU: sku, Quantity: ch.ATS(st), Cause: cause}
+		wants := f.wants(ch)
+		for i := range wants {
+			wants[i].Cause = cause
 			if ch.Echoes {
-				w.Echo = sold[ch.Name][sku]
+				wants[i].Echo = sold[ch.Name][wants[i].SKU]
 			}
-			wants = append(wants, w)
 		}
 		batches = append(batches, outbox.Batch{Outbox: ch.Outbox, Wants: wants})
 		woken = append(woken, ch)

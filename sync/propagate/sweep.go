@@ -35,7 +35,11 @@ const SweepEvery = time.Second
 // never lost; writes by other tools (`shelfsync stock`, the admin API)
 // reach the channels the same way.
 type Sweeper struct {
-	Intents  Intents
+	Intents Intents
+	// Catalog, when set, is swept the same way: the names a catalog change
+	// moved (a new mapping applies the lines parked under its listing id;
+	// a kit or a mapping is pushed).
+	Catalog  Intents
 	Unparker Unparker
 	P        *Propagator
 	Swept    prometheus.Counter // intents applied; may be nil
@@ -44,7 +48,11 @@ type Sweeper struct {
 
 // Run sweeps until ctx ends.
 func (s *Sweeper) Run(ctx context.Context) error {
-	seen := map[string]float64{}
+	sources := []Intents{s.Intents}
+	if s.Catalog != nil {
+		sources = append(sources, s.Catalog)
+	}
+	seen := make([]map[string]float64, len(sources))
 	t := time.NewTicker(SweepEvery)
 	defer t.Stop()
 	for {
@@ -53,16 +61,18 @@ func (s *Sweeper) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		seen = s.sweep(ctx, seen)
+		for i, src := range sources {
+			seen[i] = s.sweep(ctx, src, seen[i])
+		}
 	}
 }
 
 // sweep applies the intents seen unchanged since the last sweep, and
 // returns the ones to look at again next time.
-func (s *Sweeper) sweep(ctx context.Context, seen map[string]float64) map[string]float64 {
+func (s *Sweeper) sweep(ctx context.Context, src Intents, seen map[string]float64) map[string]float64 {
 	next := map[string]float64{}
 	for ctx.Err() == nil {
-		intents, err := s.Intents.PendingIntents(ctx, 1000)
+		intents, err := src.PendingIntents(ctx, 1000)
 		if err != nil {
 			s.Logger.Warn().Err(err).Msg("reading push intents")
 			break
@@ -78,7 +88,7 @@ func (s *Sweeper) sweep(ctx context.Context, seen map[string]float64) map[string
 		if len(ripe) == 0 {
 			break
 		}
-		if err := s.apply(ctx, ripe); err != nil {
+		if err := s.apply(ctx, src, ripe); err != nil {
 			s.Logger.Warn().Err(err).Msg("applying push intents; will retry")
 			break
 		}
@@ -89,7 +99,7 @@ func (s *Sweeper) sweep(ctx context.Context, seen map[string]float64) map[string
 	return next
 }
 
-func (s *Sweeper) apply(ctx context.Context, ripe []inventory.Intent) error {
+func (s *Sweeper) apply(ctx context.Context, src Intents, ripe []inventory.Intent) error {
 	skus := make([]string, len(ripe))
 	for i, in := range ripe {
 		skus[i] = in.SKU
@@ -101,7 +111,7 @@ func (s *Sweeper) apply(ctx context.Context, ripe []inventory.Intent) error {
 		return err
 	}
 	for _, in := range ripe {
-		if err := s.Intents.ClearIntent(ctx, in); err != nil {
+		if err := src.ClearIntent(ctx, in); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,83 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/inventory"
+	"github.com/shelfsync/shelfsync/inventory/catalog"
+	"github.com/shelfsync/shelfsync/sync/propagate"
+)
+
+// Catalog translates listings into ledger SKUs (inventory/catalog).
+type Catalog interface {
+	Resolve(ctx context.Context, refs []catalog.Ref) (map[catalog.Ref]catalog.Resolution, error)
+}
+
+// expansion is a batch of order line states as the channels name them
+// (raw), translated into the ledger lines they stand for: a mapped
+// listing's SKU and multiplied quantities, a kit's components.
+type expansion struct {
+	states []inventory.LineState // ledger lines
+	from   []int                 // states[k] came from raw[from[k]]
+	skus   []string              // ledger SKUs touched, each once
+}
+
+// expand translates raw line states through the catalog, in one round
+// trip. Without a catalog every line stands for its same-named SKU.
+func (g *Ingester) expand(ctx context.Context, raw []inventory.LineState) (expansion, error) {
+	var res map[catalog.Ref]catalog.Resolution
+	if g.o.Catalog != nil {
+		refs := make([]catalog.Ref, len(raw))
+		for i, s := range raw {
+			refs[i] = catalog.Ref{Channel: s.Channel, SKU: s.SKU}
+		}
+		var err error
+		if res, err = g.o.Catalog.Resolve(ctx, refs); err != nil {
+			return expansion{}, fmt.Errorf("translating %d order lines: %w", len(raw), err)
+		}
+	}
+	x := expansion{states: make([]inventory.LineState, 0, len(raw)), from: make([]int, 0, len(raw))}
+	seen := map[string]bool{}
+	for i, s := range raw {
+		for _, st := range catalog.ExpandLine(s, res[catalog.Ref{Channel: s.Channel, SKU: s.SKU}]) {
+			x.states = append(x.states, st)
+			x.from = append(x.from, i)
+			if !seen[st.SKU] {
+				seen[st.SKU] = true
+				x.skus = append(x.skus, st.SKU)
+			}
+		}
+	}
+	return x, nil
+}
+
+// settle counts what each ledger line did and returns the raw lines to
+// park: those of which any ledger line's SKU is unknown (the whole line
+// is parked as the channel named it, and translated again when it
+// applies, so a mapping that arrives meanwhile is used). A raw line whose
+// ledger lines are new is a new sale of the channel's own listing (sold).
+func (g *Ingester) settle(orders []*connectors.Order, owner []int, raw []inventory.LineState, x expansion, res []inventory.LineResult, sold propagate.Sold) []inventory.LineState {
+	unknown := make([]bool, len(raw))
+	fresh := make([]bool, len(raw))
+	for k, r := range res {
+		i := x.from[k]
+		g.count(orders[owner[i]], x.states[k], r)
+		unknown[i] = unknown[i] || r.Ignored == inventory.IgnoredUnknownSKU
+		fresh[i] = fresh[i] || r.Applied && r.New
+	}
+	var park []inventory.LineState
+	for i, s := range raw {
+		if unknown[i] {
+			park = append(park, s)
+			continue
+		}
+		// The channel took a new sale's units off its own listing
+		// (shipped ones too: they left at the sale).
+		if n := s.Ordered - s.Cancelled; fresh[i] && n > 0 {
+			sold.Add(s.Channel, s.SKU, n)
+		}
+	}
+	return park
+}

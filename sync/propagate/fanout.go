@@ -1,0 +1,153 @@
+package propagate
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/shelfsync/shelfsync/inventory"
+	"github.com/shelfsync/shelfsync/inventory/catalog"
+	"github.com/shelfsync/shelfsync/sync/outbox"
+)
+
+// Catalog is what propagation reads of the catalog (inventory/catalog):
+// the listings a SKU backs, the kits it is in, a kit's components.
+type Catalog interface {
+	Entries(ctx context.Context, names []string) (map[string]catalog.Entry, error)
+}
+
+// WithCatalog makes propagation translate through c: every listing a
+// changed SKU backs and every kit containing it is recomputed. Without a
+// catalog each SKU is listed under its own name only. Call before use.
+func (p *Propagator) WithCatalog(c Catalog) *Propagator {
+	p.cat = c
+	return p
+}
+
+// fanout is what a change of some names moves: the ledger SKUs among them
+// (plain), every kit among them or containing one of them, what the
+// catalog says of each, and the stock of every ledger SKU involved.
+type fanout struct {
+	plain   []string
+	kits    []string
+	entries map[string]catalog.Entry
+	stock   map[string]inventory.SKUStock
+}
+
+// fanOut reads what changing names moves: the catalog of the names (one
+// round trip), of the kits containing them (one more, when there are
+// such kits), and the stock of the plain SKUs and every kit component
+// (one more). The reverse index names the kits: nothing is scanned.
+func (p *Propagator) fanOut(ctx context.Context, names []string) (fanout, error) {
+	f := fanout{entries: map[string]catalog.Entry{}}
+	if p.cat != nil {
+		var err error
+		if f.entries, err = p.cat.Entries(ctx, names); err != nil {
+			return f, fmt.Errorf("reading the catalog to propagate: %w", err)
+		}
+	}
+	seenKit := map[string]bool{}
+	var missing []string
+	addKit := func(k string) {
+		if !seenKit[k] {
+			seenKit[k] = true
+			f.kits = append(f.kits, k)
+			if _, ok := f.entries[k]; !ok {
+				missing = append(missing, k)
+			}
+		}
+	}
+	for _, n := range names {
+		e := f.entries[n]
+		if e.IsKit() {
+			addKit(n)
+			continue
+		}
+		f.plain = append(f.plain, n)
+		for k := range e.Kits {
+			addKit(k)
+		}
+	}
+	if len(missing) > 0 {
+		more, err := p.cat.Entries(ctx, missing)
+		if err != nil {
+			return f, fmt.Errorf("reading the kits to propagate: %w", err)
+		}
+		for k, e := range more {
+			f.entries[k] = e
+		}
+	}
+	stockOf := append([]string(nil), f.plain...)
+	for _, k := range f.kits {
+		for _, c := range f.entries[k].Components {
+			stockOf = append(stockOf, c.SKU)
+		}
+	}
+	var err error
+	if f.stock, err = p.stock.StockMany(ctx, stockOf); err != nil {
+		return f, fmt.Errorf("reading stock to propagate: %w", err)
+	}
+	return f, nil
+}
+
+// wants is what ch lists of everything the change moved, one item per
+// listing: a plain SKU's ATS under its own name (unless its name is a
+// listing mapped to something else on ch) and floor(ATS / multiplier) on
+// each listing mapped to it; a kit's the same with the kit's ATS (the
+// least of its components' ATS on ch divided by the units per kit).
+func (f *fanout) wants(ch *Channel) []outbox.Want {
+	var out []outbox.Want
+	at := map[string]int{} // listing → index in out: the last value wins
+	emit := func(name string, q int64) {
+		e := f.entries[name]
+		put := func(listing string, q int64) {
+			if i, ok := at[listing]; ok {
+				out[i].Quantity = q
+				return
+			}
+			at[listing] = len(out)
+			out = append(out, outbox.Want{SKU: listing, Quantity: q})
+		}
+		if _, shadowed := e.MappedOn[ch.Name]; !shadowed {
+			put(name, q)
+		}
+		for _, l := range e.Listings {
+			if l.Channel == ch.Name {
+				put(l.ID, catalog.ListingQuantity(q, l.Multiplier))
+			}
+		}
+	}
+	for _, s := range f.plain {
+		if st, ok := f.stock[s]; ok {
+			emit(s, ch.ATS(st))
+		}
+	}
+	for _, k := range f.kits {
+		emit(k, catalog.KitATS(f.entries[k].Components, func(c string) int64 {
+			st, ok := f.stock[c]
+			if !ok {
+				return 0
+			}
+			return ch.ATS(st)
+		}))
+	}
+	return out
+}
+
+// Listed is what every channel would list, per listing, if names changed
+// now: each name's own listings and those of every kit containing it
+// (channel → listing → quantity).
+func (p *Propagator) Listed(ctx context.Context, names ...string) (map[string]map[string]int64, error) {
+	f, err := p.fanOut(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]map[string]int64, len(p.chans))
+	for _, ch := range p.chans {
+		m := map[string]int64{}
+		for _, w := range f.wants(ch) {
+			m[w.SKU] = w.Quantity
+		}
+		out[ch.Name] = m
+	}
+	return out, nil
+}

@@ -73,6 +73,7 @@ channels:
     kind: ebay
     credentials: {client_id: a, client_secret: b, refresh_token: c}
     webhook: {disabled: true}
+    poll: "@every 5m"
     locations: [main]
 `))
 	if err != nil {
@@ -86,30 +87,30 @@ channels:
 // TestKindBlockDecoding: the kind's block is decoded as strictly as the
 // rest, with lines, paths and hidden secrets.
 func TestKindBlockDecoding(t *testing.T) {
-	head := "locations: [{id: main}]\nchannels:\n  - name: a\n    kind: amazon\n    webhook: {disabled: true}\n    locations: [main]\n" +
+	head := "locations: [{id: main}]\nchannels:\n  - name: a\n    kind: amazon\n    webhook: {disabled: true}\n    poll: \"@every 5m\"\n    locations: [main]\n" +
 		"    credentials: {client_id: a, client_secret: S3CRET-client, refresh_token: c}\n"
 	tests := []struct {
 		name, block string
 		want        []string
 	}{
 		{"unknown key", "    amazon: {seller_id: s, marketplace_ids: [m], sellr: x}\n",
-			[]string{`line 8: channels[0].amazon.sellr: unknown key "sellr" (known here: auth_url, feed_threshold, marketplace_ids, orders_api, product_type, region, seller_id, sqs)`}},
+			[]string{`line 9: channels[0].amazon.sellr: unknown key "sellr" (known here: auth_url, feed_threshold, marketplace_ids, orders_api, product_type, region, seller_id, sqs)`}},
 		{"unknown nested key", "    amazon:\n      seller_id: s\n      marketplace_ids: [m]\n      sqs: {queue: x}\n",
-			[]string{`line 11: channels[0].amazon.sqs.queue: unknown key "queue" (known here: endpoint, max_messages, queue_url, region, wait_time)`}},
+			[]string{`line 12: channels[0].amazon.sqs.queue: unknown key "queue" (known here: endpoint, max_messages, queue_url, region, wait_time)`}},
 		{"wrong type", "    amazon: {seller_id: s, marketplace_ids: [m], feed_threshold: many}\n",
-			[]string{`line 8: channels[0].amazon.feed_threshold: "many" is not a whole number`}},
+			[]string{`line 9: channels[0].amazon.feed_threshold: "many" is not a whole number`}},
 		{"a struct given a scalar", "    amazon: {seller_id: s, marketplace_ids: [m], sqs: none}\n",
-			[]string{`line 8: channels[0].amazon.sqs: "none" is not a mapping`}},
+			[]string{`line 9: channels[0].amazon.sqs: "none" is not a mapping`}},
 		{"block not a mapping", "    amazon: [a]\n",
-			[]string{`line 8: channels[0].amazon: got a list, want a mapping`,
-				`line 8: channels[0].amazon.seller_id: is required`,
-				`line 8: channels[0].amazon.marketplace_ids: at least one marketplace id is required`}},
+			[]string{`line 9: channels[0].amazon: got a list, want a mapping`,
+				`line 9: channels[0].amazon.seller_id: is required`,
+				`line 9: channels[0].amazon.marketplace_ids: at least one marketplace id is required`}},
 		{"validation", "    amazon:\n      seller_id: s\n      marketplace_ids: [m]\n      region: mars\n",
-			[]string{`line 11: channels[0].amazon.region: must be na, eu or fe, got "mars"`}},
+			[]string{`line 12: channels[0].amazon.region: must be na, eu or fe, got "mars"`}},
 		{"unknown key next to the kind's", "    amazon: {seller_id: s, marketplace_ids: [m]}\n    shopfy: {}\n",
-			[]string{`line 9: channels[0].shopfy: unknown key "shopfy" (known here: allocation, amazon, api_url, batch_size, burst, credentials, kind, locations, max_retries, name, poll, rate_limit, reconcile, timeout, webhook)`}},
+			[]string{`line 10: channels[0].shopfy: unknown key "shopfy" (known here: allocation, amazon, api_url, batch_size, burst, credentials, kind, locations, max_retries, name, poll, rate_limit, reconcile, timeout, webhook)`}},
 		{"block of another kind", "    amazon: {seller_id: s, marketplace_ids: [m]}\n    shopify: {shop: x}\n",
-			[]string{`line 9: channels[0].shopify: shopify settings on a channel of kind "amazon"`}},
+			[]string{`line 10: channels[0].shopify: shopify settings on a channel of kind "amazon"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -76,6 +76,7 @@ func (cfg *Config) validate() []Problem {
 	for i := range cfg.Channels {
 		cfg.Channels[i].validate(c, fmt.Sprintf("channels[%d]", i), locs, names)
 	}
+	validateAccounts(c, cfg.Channels)
 	cfg.Downstream.validate(c)
 	cfg.Log.validate(c)
 	c.positive("shutdown_timeout", int64(cfg.ShutdownTimeout))
@@ -161,6 +162,7 @@ func (ch *Channel) validate(c *checker, p string, locs, names map[string]bool) {
 	ch.Allocation.validate(c, p+".allocation")
 	ch.validateLimits(c, p)
 	ch.validateSettings(c, p)
+	ch.validateOrderSource(c, p)
 }
 
 func (ch *Channel) validateName(c *checker, p string, names map[string]bool) {

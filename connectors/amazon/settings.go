@@ -161,3 +161,19 @@ func (s *Settings) Reference() []config.KeyDoc {
 		{Key: "amazon.sqs.max_messages", Default: fmt.Sprintf("`%d`", DefaultSQSMaxMessages), Meaning: "per receive, 1–10"},
 	}
 }
+
+var (
+	_ config.Identifier    = (*Settings)(nil)
+	_ config.OrderNotifier = (*Settings)(nil)
+)
+
+// Identity implements config.Identifier: the seller id in its SP-API
+// region (the listings of a seller's marketplaces in one region share its
+// SKUs' quantities), and api_url when set.
+func (s *Settings) Identity(ch *config.Channel) string {
+	return config.AccountIdentity(fmt.Sprintf("seller %s in region %s", s.SellerID, s.Region), s.SellerID != "", ch.APIURL)
+}
+
+// NotifiesOrders implements config.OrderNotifier: a channel with an SQS
+// queue hears of its orders through it, webhooks and polls aside.
+func (s *Settings) NotifiesOrders() bool { return s.SQS.QueueURL != "" }

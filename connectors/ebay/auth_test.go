@@ -94,7 +94,7 @@ func TestCredentialsRefused(t *testing.T) {
 func TestNewValidates(t *testing.T) {
 	base := func() config.Channel {
 		return config.Channel{
-			Name: "e", Kind: Kind, Locations: []string{"main"}, Webhook: config.Webhook{Disabled: true},
+			Name: "e", Kind: Kind, Locations: []string{"main"}, Webhook: config.Webhook{Disabled: true}, Poll: "@every 5m",
 			Credentials: config.Credentials{ClientID: config.NewSecret("id"), ClientSecret: config.NewSecret("s"), RefreshToken: config.NewSecret("r")},
 		}
 	}

@@ -1,6 +1,9 @@
 package ebay
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+
 	"github.com/shelfsync/shelfsync/config"
 )
 
@@ -61,4 +64,16 @@ func (s *Settings) Reference() []config.KeyDoc {
 		{Key: "ebay.auth_url", Default: "eBay's", Meaning: "OAuth token endpoint base URL override (or the full `.../oauth2/token` URL)"},
 		{Key: "ebay.scopes", Default: "sell.fulfillment, sell.inventory", Meaning: "OAuth scopes of the user token"},
 	}
+}
+
+var _ config.Identifier = (*Settings)(nil)
+
+// Identity implements config.Identifier: the seller, as far as the config
+// tells it: the refresh token (one per seller's consent), shown only as
+// the start of its SHA-256, and api_url when set. Two tokens of one
+// seller are not found.
+func (s *Settings) Identity(ch *config.Channel) string {
+	tok := ch.Credentials.RefreshToken
+	sum := sha256.Sum256([]byte(tok.Value()))
+	return config.AccountIdentity("seller of the refresh token sha256:"+hex.EncodeToString(sum[:4]), tok.IsSet(), ch.APIURL)
 }

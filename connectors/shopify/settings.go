@@ -3,6 +3,7 @@ package shopify
 import (
 	"maps"
 	"net/url"
+	"strings"
 	"slices"
 
 	"github.com/shelfsync/shelfsync/config"
@@ -70,4 +71,12 @@ func (s *Settings) Reference() []config.KeyDoc {
 		{Key: "shopify.api_version", Default: "`" + DefaultAPIVersion + "`", Meaning: "Admin API version"},
 		{Key: "shopify.location_ids", Default: "required", Meaning: "shelfsync location id → Shopify location GID (or its number), for every location the channel sells from; pushes go to the first one's"},
 	}
+}
+
+var _ config.Identifier = (*Settings)(nil)
+
+// Identity implements config.Identifier: the shop's domain (lower case),
+// and api_url when set (a test server or a proxy).
+func (s *Settings) Identity(ch *config.Channel) string {
+	return config.AccountIdentity("shop "+strings.ToLower(strings.TrimSpace(s.Shop)), s.Shop != "", ch.APIURL)
 }

@@ -251,3 +251,15 @@ func containsDotSegment(p string) bool {
 	}
 	return false
 }
+
+var _ config.Identifier = (*Settings)(nil)
+
+// Identity implements config.Identifier: the store's address, its scheme
+// and host in lower case, without a trailing slash.
+func (s *Settings) Identity(*config.Channel) string {
+	u, err := url.Parse(strings.TrimSpace(s.URL))
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return "store " + strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host) + strings.TrimRight(u.EscapedPath(), "/")
+}

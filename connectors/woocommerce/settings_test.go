@@ -146,6 +146,7 @@ func TestNew(t *testing.T) {
 	}
 	noHooks := good()
 	noHooks.Webhook = config.Webhook{Disabled: true}
+	noHooks.Poll = "@every 5m"
 	if _, err := connectors.CheckChannel(noHooks); err != nil {
 		t.Errorf("webhooks disabled, no secret: %v", err)
 	}

@@ -22,16 +22,87 @@ import (
 	"github.com/shelfsync/shelfsync/config"
 )
 
-// Open builds the client of cfg: addr is host:port or a redis://, rediss://
-// or unix:// URL (whose user, password and db the separate settings
-// override when set). It dials lazily: a wrong address shows on the first
-// command (see Ping), so construction has no side effects.
+// Open builds the client of cfg.Mode: a single server (standalone: addr is
+// host:port or a redis://, rediss:// or unix:// URL, whose user, password
+// and db the separate settings override when set), a Redis Cluster
+// (cluster: addrs are seed nodes; the client follows MOVED and ASK and
+// scans every master where the ledger asks it to), or the primary that
+// Sentinel names (sentinel: the client asks the sentinels again after a
+// failover). It dials lazily: a wrong address shows on the first command
+// (see Ping), so construction has no side effects.
 func Open(cfg config.Redis) (redis.UniversalClient, error) {
-	opt, err := options(cfg)
+	switch cfg.Mode {
+	case config.RedisCluster:
+		opt, err := clusterOptions(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return redis.NewClusterClient(opt), nil
+	case config.RedisSentinel:
+		opt, err := failoverOptions(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return redis.NewFailoverClient(opt), nil
+	case "", config.RedisStandalone:
+		opt, err := options(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return redis.NewClient(opt), nil
+	default:
+		return nil, fmt.Errorf("redis.mode: unknown mode %q", cfg.Mode)
+	}
+}
+
+// clusterOptions are the settings of a Cluster client: seed nodes, ACL
+// user and password, pool, timeouts and TLS (a Cluster has only db 0).
+func clusterOptions(cfg config.Redis) (*redis.ClusterOptions, error) {
+	if len(cfg.Addrs) == 0 {
+		return nil, errors.New("redis.addrs: a cluster needs at least one seed node")
+	}
+	opt := &redis.ClusterOptions{
+		Addrs: cfg.Addrs, Username: cfg.Username, Password: cfg.Password.Value(),
+		PoolSize: cfg.PoolSize, DialTimeout: cfg.DialTimeout, ReadTimeout: cfg.ReadTimeout,
+		WriteTimeout: cfg.WriteTimeout, ContextTimeoutEnabled: true,
+	}
+	tc, err := tlsFor(cfg.TLS, nil)
 	if err != nil {
 		return nil, err
 	}
-	return redis.NewClient(opt), nil
+	opt.TLSConfig = tc
+	return opt, nil
+}
+
+// failoverOptions are the settings of a Sentinel-backed client: the
+// master's name, the sentinels and their credentials, and for the Redis
+// servers the same user, password, db, pool, timeouts and TLS as standalone.
+func failoverOptions(cfg config.Redis) (*redis.FailoverOptions, error) {
+	if cfg.MasterName == "" || len(cfg.SentinelAddrs) == 0 {
+		return nil, errors.New("redis.master_name and redis.sentinel_addrs: sentinel mode needs both")
+	}
+	opt := &redis.FailoverOptions{
+		MasterName: cfg.MasterName, SentinelAddrs: cfg.SentinelAddrs,
+		SentinelUsername: cfg.SentinelUsername, SentinelPassword: cfg.SentinelPassword.Value(),
+		Username: cfg.Username, Password: cfg.Password.Value(), DB: cfg.DB,
+		PoolSize: cfg.PoolSize, DialTimeout: cfg.DialTimeout, ReadTimeout: cfg.ReadTimeout,
+		WriteTimeout: cfg.WriteTimeout, ContextTimeoutEnabled: true,
+	}
+	tc, err := tlsFor(cfg.TLS, nil)
+	if err != nil {
+		return nil, err
+	}
+	opt.TLSConfig = tc
+	return opt, nil
+}
+
+// tlsFor is the TLS config of t on top of base, or base when t asks for
+// no TLS.
+func tlsFor(t config.TLS, base *tls.Config) (*tls.Config, error) {
+	if !t.Enabled && t.CAFile == "" && t.CertFile == "" {
+		return base, nil
+	}
+	return tlsConfig(t, base)
 }
 
 func options(cfg config.Redis) (*redis.Options, error) {
@@ -60,13 +131,11 @@ func options(cfg config.Redis) (*redis.Options, error) {
 	// Honour ctx deadlines as well as the timeouts above, so a shutdown
 	// is not held up by a slow Redis.
 	opt.ContextTimeoutEnabled = true
-	if cfg.TLS.Enabled || cfg.TLS.CAFile != "" || cfg.TLS.CertFile != "" {
-		tc, err := tlsConfig(cfg.TLS, opt.TLSConfig)
-		if err != nil {
-			return nil, err
-		}
-		opt.TLSConfig = tc
+	tc, err := tlsFor(cfg.TLS, opt.TLSConfig)
+	if err != nil {
+		return nil, err
 	}
+	opt.TLSConfig = tc
 	return opt, nil
 }
 

@@ -165,6 +165,7 @@ func (e *Engine) newForwarder(reg prometheus.Registerer) *downstream.Forwarder {
 // jobs) and returns the fetch queues by channel.
 func (e *Engine) addChannels(reg prometheus.Registerer) (map[string]connectors.EventSink, error) {
 	pushMetrics, fetchMetrics := push.NewMetrics(reg), fetch.NewMetrics(reg)
+	pushMetrics.LeaseHeld = e.m.leaseHolder // one lease_held metric for every lease
 	fetchers := map[string]connectors.EventSink{}
 	for _, cc := range e.cfg.Channels {
 		conn, ok := e.o.Connectors[cc.Name]

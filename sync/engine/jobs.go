@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"time"
 
@@ -134,67 +135,127 @@ func (e *Engine) unhandled(ctx context.Context, channel string, page []connector
 // reconcileChunk is how many SKUs one reconcile read asks the channel for.
 const reconcileChunk = 100
 
+// drift is what a reconcile found: SKUs the channel lists wrong although
+// no push of them is due (see reconcileChunk), and by how many units.
+type drift struct {
+	units, skus int64
+	checked     int
+}
+
 // reconcile reads the channel's live quantities of every SKU in the
 // ledger, compares them with what the channel should list, exports the
-// drift and queues a correction for every SKU that differs.
+// drift and queues a correction for every SKU that differs. Only the
+// replica that ran the last reconcile of a channel exports its drift
+// (dropStaleDrift).
 func (e *Engine) reconcile(ctx context.Context, ch *channel) error {
-	r := ch.conn.(connectors.QuantityReader)
-	pc, _ := e.prop.Channel(ch.cfg.Name)
-	var units, skus int64
-	var checked int
+	var d drift
 	err := e.ledger.SKUs(ctx, func(page []string) error {
 		for start := 0; start < len(page); start += reconcileChunk {
-			chunk := page[start:min(start+reconcileChunk, len(page))]
-			live, err := r.ReadQuantities(ctx, chunk)
-			if err != nil {
-				return fmt.Errorf("reading %s quantities: %w", ch.cfg.Name, err)
-			}
-			stock, err := e.ledger.StockMany(ctx, chunk)
-			if err != nil {
+			if err := e.reconcileChunk(ctx, ch, page[start:min(start+reconcileChunk, len(page))], &d); err != nil {
 				return err
-			}
-			var fixes []outbox.Want
-			for _, lq := range live {
-				st, ok := stock[lq.SKU]
-				if !ok {
-					continue
-				}
-				checked++
-				want := pc.ATS(st)
-				if lq.Quantity == want {
-					continue
-				}
-				units += abs(lq.Quantity - want)
-				skus++
-				if err := ch.outbox.SetReported(ctx, lq.SKU, lq.Quantity); err != nil {
-					return err
-				}
-				fixes = append(fixes, outbox.Want{SKU: lq.SKU, Quantity: want, Force: true})
-			}
-			if _, err := ch.outbox.Enqueue(ctx, fixes); err != nil {
-				return err
-			}
-			if len(fixes) > 0 && ch.pusher != nil {
-				ch.pusher.Wake()
 			}
 		}
 		return nil
 	})
+	extra := map[string]any{"reconcile_checked": d.checked, "drift_units": strconv.FormatInt(d.units, 10), "drift_skus": d.skus}
 	if err == nil {
-		e.m.driftUnits.WithLabelValues(ch.cfg.Name).Set(float64(units))
-		e.m.driftSKUs.WithLabelValues(ch.cfg.Name).Set(float64(skus))
+		e.m.driftUnits.WithLabelValues(ch.cfg.Name).Set(float64(d.units))
+		e.m.driftSKUs.WithLabelValues(ch.cfg.Name).Set(float64(d.skus))
+		extra[reconcileByField] = e.leases.Holder()
 	}
-	extra := map[string]any{"reconcile_checked": checked, "drift_units": strconv.FormatInt(units, 10), "drift_skus": skus}
 	if rerr := e.board.Record(context.WithoutCancel(ctx), ch.cfg.Name, "reconcile", err, extra); rerr != nil {
 		e.log.Debug().Err(rerr).Msg("recording reconcile status")
 	}
 	if err != nil {
 		return fmt.Errorf("reconciling %s: %w", ch.cfg.Name, err)
 	}
-	if skus > 0 {
-		e.log.Info().Str("channel", ch.cfg.Name).Int64("drift_skus", skus).Int64("drift_units", units).Msg("reconcile found drift; corrections queued")
+	if d.skus > 0 {
+		e.log.Info().Str("channel", ch.cfg.Name).Int64("drift_skus", d.skus).Int64("drift_units", d.units).Msg("reconcile found drift; corrections queued")
 	}
 	return nil
+}
+
+// reconcileChunk compares one chunk of SKUs and queues a forced correction
+// of each that drifted. Drift is "still wrong after the pushes that were
+// due": a SKU with a push queued or on the wire (outbox.Pending) is not
+// drift, its push is about to set it; and a SKU is counted only when a
+// second read, after the first found it wrong, finds it wrong again with
+// no push due (a sale and its push may land between reading the channel
+// and reading the ledger).
+func (e *Engine) reconcileChunk(ctx context.Context, ch *channel, chunk []string, d *drift) error {
+	first, checked, err := e.differing(ctx, ch, chunk)
+	d.checked += checked
+	if err != nil || len(first) == 0 {
+		return err
+	}
+	second, _, err := e.differing(ctx, ch, sortedKeys(first))
+	if err != nil {
+		return err
+	}
+	fixes := make([]outbox.Want, 0, len(second))
+	for _, sku := range sortedKeys(second) {
+		q := second[sku]
+		d.units += abs(q.live - q.want)
+		d.skus++
+		if err := ch.outbox.SetReported(ctx, sku, q.live); err != nil {
+			return err
+		}
+		fixes = append(fixes, outbox.Want{SKU: sku, Quantity: q.want, Force: true})
+	}
+	if _, err := ch.outbox.Enqueue(ctx, fixes); err != nil {
+		return err
+	}
+	if len(fixes) > 0 && ch.pusher != nil {
+		ch.pusher.Wake()
+	}
+	return nil
+}
+
+// listing is what a channel lists of a SKU and what it should.
+type listing struct{ live, want int64 }
+
+// differing reads skus' live quantities and ledger stock and returns those
+// the channel lists differently from what it should, leaving out SKUs
+// with a push queued or in flight; checked counts the SKUs compared.
+func (e *Engine) differing(ctx context.Context, ch *channel, skus []string) (map[string]listing, int, error) {
+	live, err := ch.conn.(connectors.QuantityReader).ReadQuantities(ctx, skus)
+	if err != nil {
+		return nil, 0, fmt.Errorf("reading %s quantities: %w", ch.cfg.Name, err)
+	}
+	stock, err := e.ledger.StockMany(ctx, skus)
+	if err != nil {
+		return nil, 0, err
+	}
+	pc, _ := e.prop.Channel(ch.cfg.Name)
+	out := map[string]listing{}
+	checked := 0
+	for _, lq := range live {
+		st, ok := stock[lq.SKU]
+		if !ok {
+			continue
+		}
+		checked++
+		if want := pc.ATS(st); lq.Quantity != want {
+			out[lq.SKU] = listing{live: lq.Quantity, want: want}
+		}
+	}
+	pending, err := ch.outbox.Pending(ctx, sortedKeys(out))
+	if err != nil {
+		return nil, 0, err
+	}
+	for sku := range pending {
+		delete(out, sku)
+	}
+	return out, checked, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func abs(n int64) int64 {

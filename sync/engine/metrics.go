@@ -21,10 +21,10 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		driftUnits: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "shelfsync_drift_units", Help: "Units by which a channel's listed quantities differed from the ledger's at the last reconcile (sum over SKUs).",
+			Name: "shelfsync_drift_units", Help: "Units by which a channel's listed quantities differed from the ledger's at the last reconcile (sum over the SKUs of shelfsync_drift_skus); exported by the replica that ran it.",
 		}, []string{"channel"}),
 		driftSKUs: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "shelfsync_drift_skus", Help: "SKUs whose listed quantity on a channel differed from the ledger's at the last reconcile.",
+			Name: "shelfsync_drift_skus", Help: "SKUs a channel listed wrong at the last reconcile with no push of them queued or in flight, on two reads (corrections were queued); exported by the replica that ran it.",
 		}, []string{"channel"}),
 		polledOrders: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_polled_orders_total", Help: "Orders taken in by scheduled polls.",
@@ -42,7 +42,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "shelfsync_parked_skus", Help: "SKUs with order lines parked because the ledger does not know them.",
 		}),
 		leaseHolder: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "shelfsync_lease_held", Help: "1 when this replica holds the named lease at the last look.",
+			Name: "shelfsync_lease_held", Help: "1 when this replica holds the lease (job:channel): the push lease as the pusher takes and loses it, the others at the last look.",
 		}, []string{"lease"}),
 	}
 	reg.MustRegister(m.driftUnits, m.driftSKUs, m.polledOrders, m.pollSkipped, m.intentsSwept, m.intents, m.parkedSKUs, m.leaseHolder)
@@ -61,22 +61,49 @@ func (e *Engine) gauges(ctx context.Context) error {
 			e.m.intents.Set(float64(n))
 		}
 		for _, name := range e.names {
-			for _, job := range []string{"poll", "reconcile", "push"} {
-				h, err := e.leaseHolder(ctx, job, name)
-				if err != nil {
-					continue
-				}
-				v := 0.0
-				if h == e.leases.Holder() {
-					v = 1
-				}
-				e.m.leaseHolder.WithLabelValues(job + ":" + name).Set(v)
-			}
+			e.leaseGauges(ctx, name)
+			e.dropStaleDrift(ctx, name)
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
+	}
+}
+
+// leaseGauges samples who holds channel name's poll and reconcile leases
+// (the pusher sets its own push lease's series when it takes or loses it).
+func (e *Engine) leaseGauges(ctx context.Context, name string) {
+	for _, job := range []string{"poll", "reconcile"} {
+		h, err := e.leaseHolder(ctx, job, name)
+		if err != nil {
+			continue
+		}
+		v := 0.0
+		if h == e.leases.Holder() {
+			v = 1
+		}
+		e.m.leaseHolder.WithLabelValues(job + ":" + name).Set(v)
+	}
+}
+
+// reconcileByField is the status board field naming the replica that ran
+// a channel's last successful reconcile.
+const reconcileByField = "reconcile_by"
+
+// dropStaleDrift removes channel name's drift series once another replica
+// has run a later reconcile: the drift gauges are the last reconcile's
+// finding, and only the replica that ran it exports them, so a replica
+// whose reconcile lease went elsewhere does not go on exporting a value
+// the other replica has since replaced (sum over replicas stays right).
+func (e *Engine) dropStaleDrift(ctx context.Context, name string) {
+	rec, err := e.board.Get(ctx, name)
+	if err != nil {
+		return
+	}
+	if by := rec[reconcileByField]; by != "" && by != e.leases.Holder() {
+		e.m.driftUnits.DeleteLabelValues(name)
+		e.m.driftSKUs.DeleteLabelValues(name)
 	}
 }

@@ -467,6 +467,41 @@ func (o *Outbox) Accepted(ctx context.Context, sku string) (int64, bool, error) 
 	return v, true, nil
 }
 
+// pendingScript: ARGV = skus. Returns per SKU 1 when a push of it is
+// queued (urgent or normal) or on the wire (taken), else 0.
+var pendingScript = redis.NewScript(`
+local out = {}
+for i, sku in ipairs(ARGV) do
+  local p = redis.call('ZSCORE', KEYS[3], sku) or redis.call('ZSCORE', KEYS[4], sku) or redis.call('HEXISTS', KEYS[9], sku) == 1
+  out[i] = p and 1 or 0
+end
+return out`)
+
+// Pending returns the SKUs among skus that have a push queued or in flight:
+// the channel is about to be told their quantity, so what it lists now may
+// rightly differ from the ledger (reconcile does not call that drift). A
+// parked item is not pending. Read-only; one round trip.
+func (o *Outbox) Pending(ctx context.Context, skus []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(skus))
+	if len(skus) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(skus))
+	for i, s := range skus {
+		args[i] = s
+	}
+	flags, err := pendingScript.Run(ctx, o.rdb, o.keys, args...).Int64Slice()
+	if err != nil {
+		return nil, fmt.Errorf("outbox %s pending: %w", o.channel, err)
+	}
+	for i, f := range flags {
+		if f == 1 && i < len(skus) {
+			out[skus[i]] = true
+		}
+	}
+	return out, nil
+}
+
 // Stats is the outbox's state for metrics and the admin API.
 type Stats struct {
 	Backlog      int64     `json:"backlog"`

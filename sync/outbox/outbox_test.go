@@ -415,3 +415,54 @@ func TestIncreasesAreNotStarvedByUrgentItems(t *testing.T) {
 		t.Fatalf("after StarveAfter: %v, want UP then the urgent drops", skus(late))
 	}
 }
+
+// TestPendingIsQueuedOrInFlight: Pending names the SKUs a push is still
+// due for (queued, or taken and on the wire), not those pushed, parked or
+// never queued.
+func TestPendingIsQueuedOrInFlight(t *testing.T) {
+	ob := newOutbox(t)
+	ctx := context.Background()
+	// D and E are pushed first: D accepted (done), E parked.
+	if _, err := ob.Enqueue(ctx, []Want{{SKU: "D", Quantity: 4}, {SKU: "E", Quantity: 5}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ob.Due(ctx, 10, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ob.Complete(ctx, "", []Outcome{{SKU: "D", Quantity: 4, Accepted: true}, {SKU: "E", Quantity: 5, Park: true, Reason: "refused"}}); err != nil {
+		t.Fatal(err)
+	}
+	// C is taken (on the wire), A (a drop: urgent) and B (an increase) wait.
+	if _, err := ob.Enqueue(ctx, []Want{{SKU: "C", Quantity: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	if items, err := ob.Due(ctx, 10, time.Now()); err != nil || len(items) != 1 {
+		t.Fatalf("due %+v %v", items, err)
+	}
+	if _, err := ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 0}, {SKU: "B", Quantity: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ob.Pending(ctx, []string{"A", "B", "C", "D", "E", "F"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		sku  string
+		want bool
+	}{
+		{"A", true},  // queued, urgent
+		{"B", true},  // queued, normal
+		{"C", true},  // in flight
+		{"D", false}, // accepted
+		{"E", false}, // parked
+		{"F", false}, // never queued
+	}
+	for _, tc := range tests {
+		if got[tc.sku] != tc.want {
+			t.Errorf("Pending[%s] = %v, want %v", tc.sku, got[tc.sku], tc.want)
+		}
+	}
+	if empty, err := ob.Pending(ctx, nil); err != nil || len(empty) != 0 {
+		t.Fatalf("Pending(nil) = %v, %v", empty, err)
+	}
+}

@@ -156,6 +156,7 @@ func TestPusherThatLostItsLeaseDropsTheOutboxGauges(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := NewMetrics(prometheus.NewRegistry())
+	m.LeaseHeld = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "shelfsync_lease_held", Help: "h"}, []string{"lease"})
 	ch := &blocking{onWire: make(chan struct{}, 1), release: make(chan struct{})}
 	p := New(Options{Channel: "shop", Conn: ch, Outbox: ob, LeaseTTL: time.Hour, Metrics: m,
 		Leases: lease.NewManager(rdb, prefix, "old")})
@@ -172,7 +173,7 @@ func TestPusherThatLostItsLeaseDropsTheOutboxGauges(t *testing.T) {
 	if n := gauges(); n != 3 {
 		t.Fatalf("the holder exports %d outbox gauge series, want 3", n)
 	}
-	if v := testutil.ToFloat64(m.LeaseHeld.WithLabelValues("shop")); v != 1 {
+	if v := testutil.ToFloat64(m.LeaseHeld.WithLabelValues("push:shop")); v != 1 {
 		t.Fatalf("lease_held %v while holding", v)
 	}
 	if err := rdb.Set(ctx, ob.LeaseKey(), "new/0123456789abcdef01234567", time.Hour).Err(); err != nil {
@@ -186,7 +187,7 @@ func TestPusherThatLostItsLeaseDropsTheOutboxGauges(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if v := testutil.ToFloat64(m.LeaseHeld.WithLabelValues("shop")); v != 0 {
+	if v := testutil.ToFloat64(m.LeaseHeld.WithLabelValues("push:shop")); v != 0 {
 		t.Fatalf("lease_held %v after losing the lease", v)
 	}
 	cancel()

@@ -82,10 +82,10 @@ func (p *Pusher) Run(ctx context.Context) error {
 		switch {
 		case ctx.Err() != nil:
 		case errors.Is(err, lease.ErrHeld):
-			p.o.Metrics.LeaseHeld.WithLabelValues(p.o.Channel).Set(0)
+			p.leaseHeld(0)
 			_ = connectors.WaitContext(ctx, p.o.LeaseTTL/3)
 		case err != nil:
-			p.o.Metrics.LeaseHeld.WithLabelValues(p.o.Channel).Set(0)
+			p.leaseHeld(0)
 			p.o.Logger.Warn().Err(err).Msg("pusher stopped; restarting")
 			_ = connectors.WaitContext(ctx, time.Second)
 		}
@@ -98,7 +98,7 @@ func (p *Pusher) Run(ctx context.Context) error {
 const idle = 250 * time.Millisecond
 
 func (p *Pusher) loop(ctx context.Context, l *lease.Lease) error {
-	p.o.Metrics.LeaseHeld.WithLabelValues(p.o.Channel).Set(1)
+	p.leaseHeld(1)
 	defer p.dropHolderGauges()
 	lastStats := time.Time{}
 	for ctx.Err() == nil {
@@ -303,10 +303,17 @@ func (p *Pusher) recordStats(ctx context.Context) {
 // exporting the value it last saw while the new holder exports the truth.
 func (p *Pusher) dropHolderGauges() {
 	ch := p.o.Channel
-	p.o.Metrics.LeaseHeld.WithLabelValues(ch).Set(0)
+	p.leaseHeld(0)
 	p.o.Metrics.Backlog.DeleteLabelValues(ch)
 	p.o.Metrics.ParkedItems.DeleteLabelValues(ch)
 	p.o.Metrics.OldestAge.DeleteLabelValues(ch)
+}
+
+// leaseHeld sets the push lease's series of Metrics.LeaseHeld, if any.
+func (p *Pusher) leaseHeld(v float64) {
+	if p.o.Metrics.LeaseHeld != nil {
+		p.o.Metrics.LeaseHeld.WithLabelValues("push:" + p.o.Channel).Set(v)
+	}
 }
 
 // Metrics of the pushers. Backlog, ParkedItems and OldestAge exist only on
@@ -320,7 +327,10 @@ type Metrics struct {
 	ParkedItems *prometheus.GaugeVec     // channel
 	Backlog     *prometheus.GaugeVec     // channel
 	OldestAge   *prometheus.GaugeVec     // channel
-	LeaseHeld   *prometheus.GaugeVec     // channel
+	// LeaseHeld is shelfsync_lease_held (label lease, "push:<channel>"),
+	// which the engine owns with its other leases' series and shares here;
+	// nil: not exported. NewMetrics leaves it nil.
+	LeaseHeld *prometheus.GaugeVec
 }
 
 // NewMetrics registers the push metrics on reg (nil: unregistered).
@@ -353,12 +363,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		OldestAge: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "shelfsync_outbox_oldest_age_seconds", Help: "Age of the oldest change waiting in a channel's outbox.",
 		}, []string{"channel"}),
-		LeaseHeld: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "shelfsync_push_lease_held", Help: "1 while this replica holds the channel's push lease.",
-		}, []string{"channel"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Calls, m.Items, m.BatchSize, m.Propagation, m.Parked, m.ParkedItems, m.Backlog, m.OldestAge, m.LeaseHeld)
+		reg.MustRegister(m.Calls, m.Items, m.BatchSize, m.Propagation, m.Parked, m.ParkedItems, m.Backlog, m.OldestAge)
 	}
 	return m
 }

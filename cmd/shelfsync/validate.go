@@ -25,7 +25,8 @@ func init() {
 
 // validate loads the config and builds every channel's connector without
 // network I/O (a fresh registry, in-memory caches, no Redis), so problems
-// only a connector understands show too. Exit 2 on any problem.
+// only a connector understands show too. Exit 2 on any problem; warnings
+// (config.Config.Warnings) go to stderr and exit 0.
 func validate(_ context.Context, args []string, stdout, stderr io.Writer, newConnector connectorFactory) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -50,8 +51,17 @@ func validate(_ context.Context, args []string, stdout, stderr io.Writer, newCon
 		}
 		return 2
 	}
+	printWarnings(stderr, cfg)
 	fmt.Fprintf(stdout, "ok: %d channels\n", len(cfg.Channels))
 	return 0
+}
+
+// printWarnings prints what the config allows but is likely a mistake
+// (config.Config.Warnings); it fails nothing.
+func printWarnings(w io.Writer, cfg *config.Config) {
+	for _, p := range cfg.Warnings() {
+		fmt.Fprintf(w, "warning: %v\n", p)
+	}
 }
 
 // loadConfig loads path; on failure it prints every problem and returns a

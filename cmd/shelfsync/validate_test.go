@@ -139,12 +139,14 @@ channels:
     kind: shopify
     credentials: {access_token: tok}
     webhook: {disabled: true}
+    poll: "@every 5m"
     locations: [main]
     shopify: {shop: nowhere, location_ids: {main: "gid://shopify/Location/1"}}
   - name: fine
     kind: shopify
     credentials: {access_token: tok}
     webhook: {disabled: true}
+    poll: "@every 5m"
     locations: [main]
     shopify: {shop: a.myshopify.com, location_ids: {main: "gid://shopify/Location/1"}}
 `

@@ -2,12 +2,14 @@
 // demo`: a connector's fake (its *test package) implements Channel and
 // registers itself from init(), as the connector registers its kind, and
 // the demo (sync/demo) iterates the registry instead of naming
-// marketplaces. Linking a simulated channel into the demo is one blank
-// import in connectors/sim/all.
+// marketplaces. The connector links its fake: a file sim.go in its folder
+// (build tag !nosim) blank-imports the fake, so linking the connector
+// (connectors/all) links its simulated channel, and a production build
+// (-tags nosim) links none.
 //
 // It imports config only: the fakes may not import sync, and a kind's
-// settings are built from its YAML block (Settings), so a fake need not
-// import its connector (whose tests import the fake).
+// settings are built from its YAML block (Settings), so a fake never
+// imports its connector (which imports the fake: that would be a cycle).
 package sim
 
 import (

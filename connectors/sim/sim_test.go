@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/shelfsync/shelfsync/connectors/sim"
-	_ "github.com/shelfsync/shelfsync/connectors/sim/all"
+	_ "github.com/shelfsync/shelfsync/connectors/all" // every kind, and through its sim.go its fake
 )
 
 // TestRegistry: every linked fake is registered, in the demo's order; an

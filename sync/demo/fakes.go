@@ -5,12 +5,12 @@ import (
 	"time"
 
 	"github.com/shelfsync/shelfsync/connectors/sim"
-	_ "github.com/shelfsync/shelfsync/connectors/sim/all" // every simulated channel
 )
 
 // ChannelNames lists the demo's channels in the order the output shows
-// them: every simulated channel registered with connectors/sim, one
-// channel of each kind, named after it.
+// them: every simulated channel registered with connectors/sim (the
+// command links them all through connectors/all), one channel of each
+// kind, named after it.
 func ChannelNames() []string { return sim.Channels() }
 
 // Fakes are the running fake marketplaces, one per simulated channel.

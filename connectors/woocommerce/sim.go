@@ -1,0 +1,9 @@
+//go:build !nosim
+
+package woocommerce
+
+// The connector brings its fake into `shelfsync demo`: woocommercetest registers
+// the simulated channel with connectors/sim from init(), so linking the
+// connector (connectors/all) links its fake too. A production build
+// (-tags nosim) leaves this file, and with it the fake, out.
+import _ "github.com/shelfsync/shelfsync/connectors/woocommerce/woocommercetest" // the simulated channel woocommerce

@@ -60,24 +60,6 @@ func TestNewSettings(t *testing.T) {
 	}
 }
 
-func TestSQSCredentialsFromEnvironment(t *testing.T) {
-	t.Setenv("AWS_ACCESS_KEY_ID", "")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
-	if _, err := sqsCredentials(config.Credentials{}); err == nil || !strings.Contains(err.Error(), "AWS_ACCESS_KEY_ID") {
-		t.Fatalf("no credentials anywhere: %v", err)
-	}
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAENV")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "env-secret")
-	p, err := sqsCredentials(config.Credentials{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	creds, err := p.Retrieve(t.Context())
-	if err != nil || creds.AccessKeyID != "AKIAENV" {
-		t.Fatalf("got %+v, %v", creds, err)
-	}
-}
-
 func TestAPIBaseURL(t *testing.T) {
 	for region, want := range map[string]string{
 		"na": "https://sellingpartnerapi-na.amazon.com",

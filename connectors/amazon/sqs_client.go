@@ -1,12 +1,14 @@
 package amazon
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/url"
-	"os"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -14,17 +16,21 @@ import (
 )
 
 // newSQSClient builds the AWS SDK v2 SQS client of a channel's queue. It
-// does no network I/O. Credentials come from credentials.aws_access_key_id
-// and aws_secret_access_key, else from the standard environment variables
-// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN). Instance
-// and container roles would need the SDK's config module, which shelfsync
-// does not take on.
+// does no network I/O. Configured keys (credentials.aws_access_key_id and
+// aws_secret_access_key) win; without them the SDK's default credential
+// chain finds them as any AWS tool does: the environment
+// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), the shared
+// config and credentials files (AWS_PROFILE), a web identity token (IAM
+// roles for service accounts: AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE),
+// the ECS container endpoint, then the EC2 instance profile. The chain is
+// asked lazily, at the first request, and its credentials are cached and
+// refreshed before they expire.
 func newSQSClient(cr config.Credentials, s SQS) (*sqs.Client, error) {
 	region := s.Region
 	if region == "" {
 		region = regionOfQueue(s.QueueURL) // Validate checked there is one
 	}
-	creds, err := sqsCredentials(cr)
+	creds, err := sqsCredentials(context.Background(), cr)
 	if err != nil {
 		return nil, err
 	}
@@ -35,16 +41,22 @@ func newSQSClient(cr config.Credentials, s SQS) (*sqs.Client, error) {
 	return sqs.New(o), nil
 }
 
-func sqsCredentials(cr config.Credentials) (aws.CredentialsProvider, error) {
+// sqsCredentials is the configured keys, else the default chain. Loading
+// the chain reads the environment and the shared files only; it fails on
+// a broken shared file or an AWS_PROFILE that names no profile.
+func sqsCredentials(ctx context.Context, cr config.Credentials) (aws.CredentialsProvider, error) {
 	// Validate checked that the two go together.
 	if cr.AWSAccessKeyID.IsSet() {
 		return credentials.NewStaticCredentialsProvider(cr.AWSAccessKeyID.Value(), cr.AWSSecretAccessKey.Value(), ""), nil
 	}
-	id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
-	if id == "" || secret == "" {
-		return nil, errors.New("no AWS credentials for the SQS queue: set credentials.aws_access_key_id and aws_secret_access_key, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("AWS default credential chain for the SQS queue (or set credentials.aws_access_key_id and aws_secret_access_key): %w", err)
 	}
-	return credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN")), nil
+	if cfg.Credentials == nil {
+		return nil, errors.New("AWS default credential chain for the SQS queue: no credentials provider")
+	}
+	return cfg.Credentials, nil
 }
 
 // regionOfQueue reads the region of https://sqs.{region}.amazonaws.com/...

@@ -1,0 +1,193 @@
+package ingest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/shelfsync/shelfsync/config"
+	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/internal/redistest"
+	"github.com/shelfsync/shelfsync/inventory"
+	"github.com/shelfsync/shelfsync/inventory/catalog"
+	"github.com/shelfsync/shelfsync/sync/downstream"
+	"github.com/shelfsync/shelfsync/sync/propagate"
+)
+
+// catalogWorld is an ingester of channels "shop" and "bay" over a real
+// ledger (A and B, 100 units each at "main") and a catalog: on shop the
+// listing 6-PACK is 6 A; the kit KIT is 2 A + 1 B; on bay the listing
+// BUNDLE is 3 KIT.
+type catalogWorld struct {
+	g      *Ingester
+	ledger *inventory.Ledger
+	cat    *catalog.Catalog
+	rdb    *redis.Client
+	sold   []propagate.Sold
+	pushed [][]string
+}
+
+func newCatalogWorld(t *testing.T) *catalogWorld {
+	t.Helper()
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	w := &catalogWorld{rdb: rdb, ledger: inventory.New(rdb, inventory.Options{Prefix: prefix}), cat: catalog.New(rdb, prefix)}
+	for _, s := range []string{"A", "B"} {
+		if _, err := w.ledger.Receive(ctx, inventory.Delta{Key: "r", SKU: s, Location: "main", Quantity: 100, Reason: "initial"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plan := catalog.Plan{
+		Mappings: []catalog.Mapping{{Channel: "shop", Listing: "6-PACK", SKU: "A", Multiplier: 6}, {Channel: "bay", Listing: "BUNDLE", SKU: "KIT", Multiplier: 3}},
+		Kits:     []catalog.Kit{{SKU: "KIT", Components: []catalog.Component{{SKU: "A", Quantity: 2}, {SKU: "B", Quantity: 1}}}},
+	}
+	if probs, err := w.cat.Check(ctx, plan, w.ledger, nil); err != nil || len(probs) > 0 {
+		t.Fatal(probs, err)
+	}
+	if _, err := w.cat.Apply(ctx, plan, "test"); err != nil {
+		t.Fatal(err)
+	}
+	chans := []config.Channel{{Name: "shop", Locations: []string{"main"}}, {Name: "bay", Locations: []string{"main"}}}
+	w.g = New(Options{
+		Ledger: w.ledger, Parking: NewParking(rdb, prefix), Catalog: w.cat,
+		Publisher: downstream.NewPublisher(rdb, prefix, "orders", 0, time.Hour, nil),
+		Propagator: propagator{func(_ context.Context, skus []string, _ time.Time, s propagate.Sold) error {
+			w.pushed = append(w.pushed, skus)
+			w.sold = append(w.sold, s)
+			return nil
+		}},
+		Channels: chans, Locations: []config.Location{{ID: "main"}},
+		Metrics:  NewMetrics(prometheus.NewRegistry()), Logger: zerolog.Nop(),
+	})
+	return w
+}
+
+func (w *catalogWorld) figures(t *testing.T, sku string) (onHand, reserved int64) {
+	t.Helper()
+	st, err := w.ledger.Stock(context.Background(), sku)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range st.Locations {
+		onHand += f.OnHand
+		reserved += f.Reserved
+	}
+	return onHand, reserved
+}
+
+func catOrder(ch, id string, v int64, l connectors.Line) connectors.Event {
+	o := connectors.Order{Channel: ch, OrderID: id, Status: connectors.StatusOpen, UpdatedAt: time.UnixMilli(v), Lines: []connectors.Line{l}}
+	return connectors.Event{Kind: connectors.EventOrder, Channel: ch, Order: &o, ReceivedAt: time.Now()}
+}
+
+// TestTranslationThroughTheCatalog: each step is an order state as the
+// channel sends it (in sequence, over one ledger), and the figures of A
+// and B after it. Mapped listings move their multiple; kits move their
+// components; repeats, older states, cancels, shipments and returns move
+// only the difference, as for any line.
+func TestTranslationThroughTheCatalog(t *testing.T) {
+	w := newCatalogWorld(t)
+	ctx := context.Background()
+	type figs struct{ aOn, aRes, bOn, bRes int64 }
+	steps := []struct {
+		name string
+		ev   connectors.Event
+		want figs
+	}{
+		{"a 6-pack reserves 6 A", catOrder("shop", "S1", 1000, connectors.Line{LineID: "1", SKU: "6-PACK", Quantity: 1}), figs{100, 6, 100, 0}},
+		{"the same state again changes nothing", catOrder("shop", "S1", 1000, connectors.Line{LineID: "1", SKU: "6-PACK", Quantity: 1}), figs{100, 6, 100, 0}},
+		{"unmapped A on shop is the ledger's A", catOrder("shop", "S2", 1000, connectors.Line{LineID: "1", SKU: "A", Quantity: 2}), figs{100, 8, 100, 0}},
+		{"a kit sold alone reserves its components", catOrder("shop", "S3", 1000, connectors.Line{LineID: "9", SKU: "KIT", Quantity: 2}), figs{100, 12, 100, 2}},
+		{"a mapped bundle of 3 kits on bay", catOrder("bay", "B1", 1000, connectors.Line{LineID: "1", SKU: "BUNDLE", Quantity: 1}), figs{100, 18, 100, 5}},
+		{"6-PACK on bay is not mapped there: unknown, parked", catOrder("bay", "B2", 1000, connectors.Line{LineID: "1", SKU: "6-PACK", Quantity: 1}), figs{100, 18, 100, 5}},
+		{"the kit shipped", catOrder("shop", "S3", 2000, connectors.Line{LineID: "9", SKU: "KIT", Quantity: 2, Shipped: 2}), figs{96, 14, 98, 3}},
+		{"an older state of the kit after it changes nothing", catOrder("shop", "S3", 1500, connectors.Line{LineID: "9", SKU: "KIT", Quantity: 2}), figs{96, 14, 98, 3}},
+		{"one kit returned and restocked", catOrder("shop", "S3", 3000, connectors.Line{LineID: "9", SKU: "KIT", Quantity: 2, Shipped: 2, Returned: 1, Restock: true}), figs{98, 14, 99, 3}},
+		{"the bundle cancelled", catOrder("bay", "B1", 2000, connectors.Line{LineID: "1", SKU: "BUNDLE", Quantity: 1, Cancelled: 1}), figs{98, 8, 99, 0}},
+		{"the bundle cancelled, delivered again", catOrder("bay", "B1", 2000, connectors.Line{LineID: "1", SKU: "BUNDLE", Quantity: 1, Cancelled: 1}), figs{98, 8, 99, 0}},
+	}
+	for _, s := range steps {
+		if err := w.g.Handle(ctx, s.ev); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		aOn, aRes := w.figures(t, "A")
+		bOn, bRes := w.figures(t, "B")
+		if got := (figs{aOn, aRes, bOn, bRes}); got != s.want {
+			t.Errorf("%s: A %d/%d B %d/%d (on hand/reserved), want %+v", s.name, aOn, aRes, bOn, bRes, s.want)
+		}
+	}
+	recs, err := w.ledger.Lines(ctx, "shop", "S3")
+	if err != nil || len(recs) != 2 || recs[0].LineID != catalog.KitLineID("9", "A") || recs[1].LineID != catalog.KitLineID("9", "B") {
+		t.Fatalf("kit order's ledger lines: %+v %v", recs, err)
+	}
+	if errs, err := w.ledger.Verify(ctx, []string{"A", "B"}); err != nil || len(errs) > 0 {
+		t.Fatalf("verify: %v %v", errs, err)
+	}
+}
+
+// TestKitSaleIsTheKitListingsOwnSale: a new sale counts against the
+// listing the channel sold (its own listing took the units off), and the
+// propagation names the components, whose kits propagation fans out to.
+func TestKitSaleIsTheKitListingsOwnSale(t *testing.T) {
+	w := newCatalogWorld(t)
+	if err := w.g.Handle(context.Background(), catOrder("bay", "B1", 1000, connectors.Line{LineID: "1", SKU: "BUNDLE", Quantity: 2})); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.sold) != 1 || w.sold[0]["bay"]["BUNDLE"] != 2 || len(w.sold[0]["bay"]) != 1 {
+		t.Fatalf("sold: %v", w.sold)
+	}
+	if len(w.pushed) != 1 || len(w.pushed[0]) != 2 || w.pushed[0][0] != "A" || w.pushed[0][1] != "B" {
+		t.Fatalf("propagated: %v", w.pushed)
+	}
+}
+
+// TestParkedLineAppliesOnceItsMappingArrives: a listing neither mapped nor
+// known is parked under its own name; once a mapping of it is imported,
+// unparking translates it (here 2 B per unit) and applies it once.
+func TestParkedLineAppliesOnceItsMappingArrives(t *testing.T) {
+	w := newCatalogWorld(t)
+	ctx := context.Background()
+	ev := catOrder("shop", "S9", 1000, connectors.Line{LineID: "1", SKU: "TWIN-B", Quantity: 3})
+	if err := w.g.Handle(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	if _, res := w.figures(t, "B"); res != 0 {
+		t.Fatalf("B reserved %d before the mapping", res)
+	}
+	if n, err := w.g.Unpark(ctx, []string{"TWIN-B"}); err != nil || n != 0 {
+		t.Fatalf("unpark before the mapping: %d %v", n, err)
+	}
+	plan := catalog.Plan{Mappings: []catalog.Mapping{{Channel: "shop", Listing: "TWIN-B", SKU: "B", Multiplier: 2}}}
+	if _, err := w.cat.Apply(ctx, plan, "test"); err != nil {
+		t.Fatal(err)
+	}
+	pend, err := w.cat.PendingIntents(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, in := range pend {
+		names = append(names, in.SKU)
+	}
+	n, err := w.g.Unpark(ctx, names) // what the sweeper does with the catalog's pending names
+	if err != nil || n != 1 {
+		t.Fatalf("unpark after the mapping: %d %v (pending %v)", n, err, names)
+	}
+	if _, res := w.figures(t, "B"); res != 6 {
+		t.Fatalf("B reserved %d after the mapping, want 6", res)
+	}
+	// Redelivered: the same line, already applied, changes nothing.
+	if err := w.g.Handle(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := w.g.Unpark(ctx, names); err != nil || n != 0 {
+		t.Fatalf("unpark again: %d %v", n, err)
+	}
+	if _, res := w.figures(t, "B"); res != 6 {
+		t.Fatalf("B reserved %d after a redelivery, want 6", res)
+	}
+}

@@ -1,0 +1,60 @@
+package propagate
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/shelfsync/shelfsync/internal/redistest"
+	"github.com/shelfsync/shelfsync/inventory"
+	"github.com/shelfsync/shelfsync/inventory/catalog"
+	"github.com/shelfsync/shelfsync/sync/outbox"
+)
+
+// BenchmarkKitFanOut: one component (X) in 100 kits (each X + a component
+// of its own), three channels; each op changes X's stock (outside the
+// timer) and propagates X: reading the catalog of X, of its 100 kits, the
+// stock of the 101 components, and writing 303 outbox items (X and the
+// 100 kits on each channel), against the real Redis.
+//
+//	go test -run '^$' -bench BenchmarkKitFanOut -benchtime 200x ./sync/propagate/
+func BenchmarkKitFanOut(b *testing.B) {
+	rdb, prefix := redistest.New(b)
+	ctx := context.Background()
+	l := inventory.New(rdb, inventory.Options{Prefix: prefix})
+	receive := func(key, sku string, q int64) {
+		if _, err := l.Receive(ctx, inventory.Delta{Key: key, SKU: sku, Location: "main", Quantity: q, Reason: "bench"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	receive("r", "X", 1000)
+	var plan catalog.Plan
+	for i := 0; i < 100; i++ {
+		own := fmt.Sprintf("Y%03d", i)
+		receive("r", own, 500)
+		plan.Kits = append(plan.Kits, catalog.Kit{SKU: fmt.Sprintf("KIT%03d", i),
+			Components: []catalog.Component{{SKU: "X", Quantity: int64(1 + i%3)}, {SKU: own, Quantity: 1}}})
+	}
+	cat := catalog.New(rdb, prefix)
+	if probs, err := cat.Check(ctx, plan, l, nil); err != nil || len(probs) > 0 {
+		b.Fatal(probs, err)
+	}
+	if _, err := cat.Apply(ctx, plan, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	var chans []Channel
+	for _, n := range []string{"shop", "bay", "amz"} {
+		chans = append(chans, Channel{Name: n, Locations: []string{"main"}, Outbox: outbox.New(rdb, prefix, n), Wake: func() {}})
+	}
+	p := New(rdb, l, chans).WithCatalog(cat)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		receive(fmt.Sprintf("k%d", i), "X", 1)
+		b.StartTimer()
+		if err := p.Propagate(ctx, []string{"X"}, time.Now(), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -47,20 +47,43 @@ func Prefix() string {
 	return "test:" + hex.EncodeToString(b[:]) + ":"
 }
 
-// Clean deletes every key under prefix (letters, digits and ':' only).
+// Clean deletes every key under prefix (letters, digits and ':' only); on
+// a Cluster, on every primary.
 func Clean(rdb redis.UniversalClient, prefix string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		_ = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			cleanOne(ctx, c, prefix)
+			return nil
+		})
+		return
+	}
+	cleanOne(ctx, rdb, prefix)
+}
+
+func cleanOne(ctx context.Context, rdb redis.UniversalClient, prefix string) {
 	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
 	var batch []string
 	for iter.Next(ctx) {
 		batch = append(batch, iter.Val())
 		if len(batch) == 1000 {
-			rdb.Unlink(ctx, batch...)
+			unlink(ctx, rdb, batch)
 			batch = batch[:0]
 		}
 	}
-	if len(batch) > 0 {
-		rdb.Unlink(ctx, batch...)
+	unlink(ctx, rdb, batch)
+}
+
+// unlink deletes keys one by one in a pipeline: on a Cluster node they may
+// hash to different slots, which one UNLINK refuses.
+func unlink(ctx context.Context, rdb redis.UniversalClient, keys []string) {
+	if len(keys) == 0 {
+		return
 	}
+	pipe := rdb.Pipeline()
+	for _, k := range keys {
+		pipe.Unlink(ctx, k)
+	}
+	_, _ = pipe.Exec(ctx)
 }

@@ -1,0 +1,307 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	gosync "sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/shelfsync/shelfsync/config"
+	"github.com/shelfsync/shelfsync/connectors"
+	_ "github.com/shelfsync/shelfsync/connectors/all"
+	"github.com/shelfsync/shelfsync/internal/redistest"
+	"github.com/shelfsync/shelfsync/sync/demo"
+	"github.com/shelfsync/shelfsync/sync/engine"
+	"github.com/shelfsync/shelfsync/sync/store"
+	"github.com/shelfsync/shelfsync/sync/webhook"
+)
+
+// TestFlowOnRedisCluster runs the daemon's flow on a Redis Cluster of its
+// own (3 primaries, 3 replicas), through the client store.Open builds for
+// redis.mode: cluster: the demo's fakes of every simulated channel, the
+// demo's order stream (signed webhooks, Amazon's queue; duplicates, late
+// redeliveries, cancels, refunds) into the webhook receivers and the
+// engine. At the end every placed order is in the ledger as placed, every
+// channel lists the ledger's ATS, the intake is empty, and `shelfsync stock
+// verify` (the binary, on the same config) finds nothing wrong; the
+// ledger's and the sync packages' keys are spread over all three primaries.
+func TestFlowOnRedisCluster(t *testing.T) {
+	c := redistest.StartCluster(t)
+	prefix := redistest.Prefix()
+	f := runFlow(t, func(r *config.Redis) {
+		r.Mode, r.Addr, r.Addrs, r.KeyPrefix = config.RedisCluster, "", c.Addrs()[:2], prefix
+	})
+	cc := c.Client(t)
+	ctx := context.Background()
+	perNode := map[string]int64{}
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		n, err := m.DBSize(ctx).Result()
+		perNode[m.Options().Addr] = n
+		return err
+	})
+	if err != nil || len(perNode) != 3 {
+		t.Fatalf("keys per primary %v (%v)", perNode, err)
+	}
+	for addr, n := range perNode {
+		if n == 0 {
+			t.Errorf("primary %s holds no key: %v", addr, perNode)
+		}
+	}
+	stockVerify(t, f.cfg)
+	// The slot watch runFlow relies on sees a refused cross-slot command.
+	probe := &slotErrors{}
+	cc.AddHook(probe)
+	_ = cc.MGet(ctx, prefix+"a", prefix+"b").Err()
+	if len(probe.list()) != 1 {
+		t.Fatalf("the slot watch missed a cross-slot MGET: %v", probe.list())
+	}
+}
+
+// TestFlowOnSentinel is TestFlowOnRedisCluster on a primary with one
+// replica behind three sentinels (redis.mode: sentinel), without the
+// binary's verify (runFlow verifies the ledger); the replica holds what the
+// primary does.
+func TestFlowOnSentinel(t *testing.T) {
+	r := redistest.StartSentinel(t)
+	prefix := redistest.Prefix()
+	f := runFlow(t, func(rc *config.Redis) {
+		rc.Mode, rc.Addr, rc.MasterName, rc.SentinelAddrs, rc.KeyPrefix = config.RedisSentinel, "", redistest.MasterName, r.SentinelAddrs(), prefix
+	})
+	ctx := context.Background()
+	p, rep := r.Primary.Client(t), r.Replica.Client(t)
+	if n, err := p.Wait(ctx, 1, 5*time.Second).Result(); err != nil || n != 1 {
+		t.Fatalf("WAIT 1: %d %v", n, err)
+	}
+	if a, b := p.DBSize(ctx).Val(), rep.DBSize(ctx).Val(); a == 0 || a != b {
+		t.Errorf("primary holds %d keys, replica %d", a, b)
+	}
+	if f.rdb.(*redis.Client) == nil {
+		t.Fatal("sentinel mode did not build a failover client")
+	}
+}
+
+// flow is what runFlow leaves for the caller's own checks.
+type flow struct {
+	cfg *config.Config
+	rdb redis.UniversalClient
+}
+
+// runFlow configures the daemon for the fakes with set's Redis settings,
+// runs orders for a few seconds and checks the end state (see
+// TestFlowOnRedisCluster).
+func runFlow(t *testing.T, set func(*config.Redis)) flow {
+	t.Helper()
+	ctx := context.Background()
+	fakes := demo.StartFakes(0, demo.AmazonRaised)
+	t.Cleanup(fakes.Close)
+	mux := http.NewServeMux()
+	daemon := httptest.NewServer(mux)
+	t.Cleanup(daemon.Close)
+	cfg, err := demo.Config(fakes, demo.ConfigOptions{RedisAddr: "127.0.0.1:1", KeyPrefix: "unused:", Listen: daemon.Listener.Addr().String(),
+		AdminToken: "topology", Workers: 8, Poll: 2 * time.Second, Reconcile: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set(&cfg.Redis)
+	cfg.Sync.ClaimIdle = time.Second
+	if err := cfg.Check(); err != nil {
+		t.Fatalf("the config of this topology: %v", err)
+	}
+	rdb, err := store.Open(cfg.Redis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slots := &slotErrors{}
+	rdb.AddHook(slots)
+	t.Cleanup(func() {
+		if s := slots.list(); len(s) > 0 {
+			t.Errorf("%d commands refused for their keys' slots, e.g. %v", len(s), s[:min(len(s), 5)])
+		}
+	})
+	t.Cleanup(func() { redistest.Clean(rdb, cfg.Redis.KeyPrefix); _ = rdb.Close() })
+	if err := store.Ping(ctx, rdb); err != nil {
+		t.Fatal(err)
+	}
+	eng := startEngine(t, cfg, rdb, daemon.URL, mux)
+	cat := demo.NewCatalog(40, 11)
+	if err := demo.Seed(ctx, eng, fakes, cfg, cat); err != nil {
+		t.Fatal(err)
+	}
+	gen := demo.NewGenerator(fakes, cat, demo.GeneratorOptions{Rate: 30, Target: daemon.URL, Seed: 11, Logger: zerolog.Nop(), ImmediateCancels: 0.3})
+	orders, stop := context.WithTimeout(ctx, 4*time.Second)
+	defer stop()
+	_ = gen.Run(orders)
+
+	oc, err := demo.WaitOrders(ctx, eng.Ledger(), gen.Placed(), 60*time.Second)
+	if err != nil || !oc.OK() || oc.Orders < 20 {
+		t.Fatalf("orders in the ledger: %+v (%v)", oc, err)
+	}
+	conv, err := demo.WaitConverged(ctx, eng.Ledger(), cfg, fakes, cat.SKUs(), 60*time.Second)
+	if err != nil || !conv.Converged() {
+		t.Fatalf("channels not converged: %+v (%v)", conv, err)
+	}
+	if n, err := eng.Intake().Backlog(ctx); err != nil || n != 0 {
+		t.Fatalf("intake backlog %d (%v)", n, err)
+	}
+	if dl, err := eng.Intake().DeadLetters(ctx, 10); err != nil || len(dl) != 0 {
+		t.Fatalf("dead letters %+v (%v)", dl, err)
+	}
+	if bad, err := eng.Ledger().Verify(ctx, nil); err != nil || len(bad) != 0 {
+		t.Fatalf("verify: %v %v", bad, err)
+	}
+	t.Logf("%d orders placed, all in the ledger; %d SKUs converged on %d channels", oc.Orders, conv.SKUs, len(cfg.Channels))
+	return flow{cfg: cfg, rdb: rdb}
+}
+
+// startEngine builds the engine on rdb with every channel's connector,
+// mounts the webhook receivers on mux, and runs the engine and the
+// connectors' own readers (Amazon's queue) until the test ends.
+func startEngine(t *testing.T, cfg *config.Config, rdb redis.UniversalClient, publicURL string, mux *http.ServeMux) *engine.Engine {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	conns := map[string]connectors.Connector{}
+	for _, ch := range cfg.Channels {
+		deps := connectors.TestDeps(ch)
+		deps.PublicURL = publicURL
+		c, err := connectors.New(deps)
+		if err != nil {
+			t.Fatalf("building %s: %v", ch.Name, err)
+		}
+		conns[ch.Name] = c
+	}
+	eng, err := engine.New(engine.Options{Config: cfg, Redis: rdb, Connectors: conns, Registry: reg, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := webhook.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range conns {
+		v, ok := c.(connectors.WebhookVerifier)
+		if !ok {
+			continue
+		}
+		ch, _ := c.(connectors.WebhookChallenger)
+		h, err := webhook.New(webhook.Options{Channel: name, Verifier: v, Challenger: ch, Sink: eng.Sink(),
+			BodyLimit: 1 << 20, Logger: zerolog.Nop(), Metrics: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux.Handle("/webhooks/"+name, h)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, len(conns)+1)
+	go func() { done <- eng.Run(runCtx) }()
+	running := 1
+	for name, c := range conns {
+		if r, ok := c.(connectors.Runner); ok {
+			running++
+			go func() {
+				err := r.Run(runCtx, eng.Sink())
+				if err != nil {
+					err = fmt.Errorf("runner of %s: %w", name, err)
+				}
+				done <- err
+			}()
+		}
+	}
+	t.Cleanup(func() {
+		cancel()
+		for i := 0; i < running; i++ {
+			if err := <-done; err != nil {
+				t.Errorf("engine: %v", err)
+			}
+		}
+	})
+	return eng
+}
+
+// stockVerify runs `shelfsync stock verify` with a config file of cfg's
+// Redis settings: the command opens the same topology and finds nothing
+// wrong.
+func stockVerify(t *testing.T, cfg *config.Config) {
+	t.Helper()
+	bin := buildBinary(t)
+	r := cfg.Redis
+	var b strings.Builder
+	fmt.Fprintf(&b, "redis:\n  mode: %s\n  key_prefix: %q\n", r.Mode, r.KeyPrefix)
+	list := func(key string, addrs []string) {
+		if len(addrs) > 0 {
+			fmt.Fprintf(&b, "  %s: [%s]\n", key, `"`+strings.Join(addrs, `", "`)+`"`)
+		}
+	}
+	list("addrs", r.Addrs)
+	list("sentinel_addrs", r.SentinelAddrs)
+	if r.MasterName != "" {
+		fmt.Fprintf(&b, "  master_name: %s\n", r.MasterName)
+	}
+	path := filepath.Join(t.TempDir(), "shelfsync.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "stock", "verify", "--config", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("shelfsync stock verify on %s: %v\n%s", r.Mode, err, out)
+	}
+	t.Logf("stock verify (%s): %s", r.Mode, strings.TrimSpace(string(out)))
+}
+
+// slotErrors records every command Redis refused because its keys span
+// slots or live on another node (CROSSSLOT, a script touching a key it did
+// not declare, a key not served here): on a Cluster any such command is a
+// bug in how shelfsync names or groups its keys, even when a retry hides it.
+type slotErrors struct {
+	mu   gosync.Mutex
+	seen []string
+}
+
+func (s *slotErrors) record(cmds ...redis.Cmder) {
+	for _, c := range cmds {
+		err := c.Err()
+		if err == nil {
+			continue
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "CROSSSLOT") || strings.Contains(msg, "same slot") || strings.Contains(msg, "non local key") {
+			s.mu.Lock()
+			s.seen = append(s.seen, fmt.Sprintf("%v: %s", c.Args()[:min(len(c.Args()), 3)], msg))
+			s.mu.Unlock()
+		}
+	}
+}
+
+func (s *slotErrors) list() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.seen...)
+}
+
+func (s *slotErrors) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (s *slotErrors) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		s.record(cmd)
+		return err
+	}
+}
+
+func (s *slotErrors) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		s.record(cmds...)
+		return err
+	}
+}

@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -18,15 +20,49 @@ import (
 	"github.com/shelfsync/shelfsync/connectors"
 )
 
-// fixturesDir holds the in-repo copies of the conformance fixtures, one
-// folder per channel kind (testdata/fixtures/SOURCES.md says where each
-// comes from).
-const fixturesDir = "testdata/fixtures"
+// connectorsDir holds one folder per connector, named after its kind.
+// Each keeps its copies of the shared conformance fixtures in testdata/,
+// listed with their sha256 in testdata/SOURCES.md: this command's tests
+// read them there, so adding a kind needs nothing here.
+const connectorsDir = "../../connectors"
 
 // sharedFixturesEnv names the shared conformance fixtures directory (one
 // folder per kind). CI sets it when the shared set is checked out; when it
 // is unset only the in-repo copies are read.
 const sharedFixturesEnv = "SHELFSYNC_FIXTURES"
+
+// fixtureDir is the folder of kind's fixtures, and sourcesFile the list
+// of its conformance copies.
+func fixtureDir(kind string) string { return filepath.Join(connectorsDir, kind, "testdata") }
+
+func sourcesFile(kind string) string { return filepath.Join(fixtureDir(kind), "SOURCES.md") }
+
+// sha256Line is a line of a SOURCES.md sha256 block: the sum, then the
+// file (sha256sum's format).
+var sha256Line = regexp.MustCompile(`^([0-9a-f]{64}) +(\S+\.json)$`)
+
+// conformanceCopies lists kind's conformance copies (file name -> sha256)
+// from its testdata/SOURCES.md; a kind without the file has none.
+func conformanceCopies(t *testing.T, kind string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(sourcesFile(kind))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if m := sha256Line.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
+			if _, dup := out[m[2]]; dup {
+				t.Errorf("%s lists %s twice", sourcesFile(kind), m[2])
+			}
+			out[m[2]] = m[1]
+		}
+	}
+	return out
+}
 
 // normalizableKinds are the registered kinds, which have a normalizer.
 func normalizableKinds(t *testing.T) []string {
@@ -38,30 +74,52 @@ func normalizableKinds(t *testing.T) []string {
 	return kinds
 }
 
-// knownUnreadable are fixtures, by kind/file, that the kind's normalizer
-// does not read yet: a gap of that connector, not of this command. They
-// are still run; while they fail the subtest is skipped with the reason,
-// and once one is read it is logged, to be taken off this list.
-var knownUnreadable = map[string]string{
-	"amazon/getOrder_v2026-01-01_response.sandbox_TEST_CASE_400.json":     "an SP-API error body ({\"errors\": …}) is refused rather than ignored by amazon.Normalize",
-	"amazon/searchOrders_v2026-01-01_response.sandbox_TEST_CASE_400.json": "an SP-API error body ({\"errors\": …}) is refused rather than ignored by amazon.Normalize",
-	"woocommerce/order_refunds_list_response.example.json":                "a refunds list says nothing of stock without its order: woocommerce.Normalize refuses it (the connector fetches the order)",
-	"woocommerce/products_batch_response.example.json":                    "a batch answer is a push result, not an order or a stock change: woocommerce.Normalize refuses it",
-	"woocommerce/product_variations_batch_response.example.json":          "a batch answer is a push result, not an order or a stock change: woocommerce.Normalize refuses it",
+// unreadableLine is a line of the "### Not read by Normalize" list of a
+// connector's testdata/SOURCES.md: "- `file`: reason".
+var unreadableLine = regexp.MustCompile("^- `(\\S+\\.json)`: (.+)$")
+
+// knownUnreadable are the fixtures of kind, by file, that the kind's
+// normalizer does not read on its own, with the reason: the list under
+// "### Not read by Normalize" in the connector's testdata/SOURCES.md (a
+// gap or a choice of that connector, not of this command). They are still
+// run; while they fail the subtest is skipped with the reason, and once
+// one is read it is logged, to be taken off the list.
+func knownUnreadable(t *testing.T, kind string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(sourcesFile(kind))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	in := false
+	for _, line := range strings.Split(string(b), "\n") {
+		switch {
+		case strings.HasPrefix(line, "#"):
+			in = strings.HasPrefix(line, "### Not read by Normalize")
+		case in:
+			if m := unreadableLine.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
+				out[m[1]] = m[2]
+			}
+		}
+	}
+	return out
 }
 
 // checkFixture runs the command on one fixture of kind (see normalizeFixture),
 // allowing for knownUnreadable.
 func checkFixture(t *testing.T, kind, file string) {
 	t.Helper()
-	name := kind + "/" + filepath.Base(file)
-	why, known := knownUnreadable[name]
+	name := filepath.Base(file)
+	why, known := knownUnreadable(t, kind)[name]
 	problems := normalizeFixture(kind, file)
 	switch {
 	case known && len(problems) > 0:
 		t.Skipf("known gap (%s): %s", why, strings.Join(problems, "; "))
 	case known:
-		t.Logf("%s is read now: take it off knownUnreadable", name)
+		t.Logf("%s is read now: take it off the \"Not read by Normalize\" list of %s", name, sourcesFile(kind))
 	}
 	for _, p := range problems {
 		t.Error(p)
@@ -98,61 +156,58 @@ func normalizeFixture(kind, file string) []string {
 	return problems
 }
 
-// TestNormalizeEveryFixture runs the command on every in-repo fixture of
-// every kind with a registered normalizer. Every such kind must have
-// fixtures: a kind without any would pass unread.
+// TestNormalizeEveryFixture runs the command on every conformance copy of
+// every kind with a registered normalizer, read from the connector's own
+// testdata/ (the files its SOURCES.md lists). Every such kind must have
+// some: a kind without any would pass unread.
 func TestNormalizeEveryFixture(t *testing.T) {
 	for _, kind := range normalizableKinds(t) {
-		files, err := filepath.Glob(filepath.Join(fixturesDir, kind, "*.json"))
-		if err != nil {
-			t.Fatal(err)
+		copies := conformanceCopies(t, kind)
+		if len(copies) == 0 {
+			t.Errorf("no conformance fixtures of registered kind %s: copy its shared fixtures (verbatim) into %s and list them with their sha256 in %s", kind, fixtureDir(kind), sourcesFile(kind))
 		}
-		if len(files) == 0 {
-			t.Errorf("no fixtures of registered kind %s in %s/%s: copy its shared conformance fixtures there (verbatim) and their rows into %s/SOURCES.md", kind, fixturesDir, kind, fixturesDir)
-		}
-		for _, file := range files {
-			t.Run(kind+"/"+filepath.Base(file), func(t *testing.T) { checkFixture(t, kind, file) })
+		for _, name := range slices.Sorted(maps.Keys(copies)) {
+			file := filepath.Join(fixtureDir(kind), name)
+			t.Run(kind+"/"+name, func(t *testing.T) { checkFixture(t, kind, file) })
 		}
 	}
 }
 
 // TestNormalizeSharedFixtures runs the command on every fixture of a
 // registered kind in the shared set named by SHELFSYNC_FIXTURES, and
-// checks that the in-repo copy of each is identical, so the in-repo run
-// misses none. Skipped only when the variable is unset.
+// checks that the connector's testdata/ holds an identical copy of each,
+// listed in its SOURCES.md, so the in-repo run misses none; and that every
+// copy listed there is in the shared set. Skipped only when the variable
+// is unset.
 func TestNormalizeSharedFixtures(t *testing.T) {
 	root := os.Getenv(sharedFixturesEnv)
 	if root == "" {
-		t.Skipf("%s is not set: only the in-repo copies in %s are read", sharedFixturesEnv, fixturesDir)
+		t.Skipf("%s is not set: only the in-repo copies in %s/<kind>/testdata are read", sharedFixturesEnv, connectorsDir)
 	}
 	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
 		t.Fatalf("%s=%s is not a directory of conformance fixtures (%v)", sharedFixturesEnv, root, err)
 	}
 	n := 0
 	for _, kind := range normalizableKinds(t) {
+		copies := conformanceCopies(t, kind)
 		files, err := filepath.Glob(filepath.Join(root, kind, "*.json"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, file := range files {
 			n++
-			t.Run(kind+"/"+filepath.Base(file), func(t *testing.T) {
-				shared, err := os.ReadFile(file)
-				if err != nil {
-					t.Fatal(err)
+			name := filepath.Base(file)
+			t.Run(kind+"/"+name, func(t *testing.T) {
+				if _, listed := copies[name]; !listed {
+					t.Errorf("%s does not list %s: copy it verbatim into %s, with its row and sha256 line", sourcesFile(kind), name, fixtureDir(kind))
 				}
-				local := filepath.Join(fixturesDir, kind, filepath.Base(file))
-				mine, err := os.ReadFile(local)
-				switch {
-				case errors.Is(err, fs.ErrNotExist):
-					t.Errorf("no in-repo copy %s: copy it verbatim, with its row and sha256 line in %s/SOURCES.md", local, fixturesDir)
-				case err != nil:
-					t.Fatal(err)
-				case !bytes.Equal(mine, shared):
-					t.Errorf("%s differs from the shared %s: copy it again", local, file)
-				}
+				compareCopy(t, file, filepath.Join(fixtureDir(kind), name))
 				checkFixture(t, kind, file)
 			})
+			delete(copies, name)
+		}
+		for name := range copies {
+			t.Errorf("%s lists %s as a conformance copy, but the shared set has no %s/%s", sourcesFile(kind), name, kind, name)
 		}
 	}
 	if n == 0 {
@@ -160,44 +215,50 @@ func TestNormalizeSharedFixtures(t *testing.T) {
 	}
 }
 
-// TestFixtureCopiesMatchSources: every in-repo fixture has its sha256 line
-// in SOURCES.md and matches it, and every line has its file.
+// compareCopy fails unless local is a byte-for-byte copy of shared.
+func compareCopy(t *testing.T, shared, local string) {
+	t.Helper()
+	want, err := os.ReadFile(shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(local)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		t.Errorf("no in-repo copy %s: copy %s there verbatim", local, shared)
+	case err != nil:
+		t.Fatal(err)
+	case !bytes.Equal(got, want):
+		t.Errorf("%s differs from the shared %s: copy it again", local, shared)
+	}
+}
+
+// TestFixtureCopiesMatchSources: every conformance copy a connector's
+// testdata/SOURCES.md lists is there and matches its sha256 (the copies
+// stay verbatim), for every registered kind.
 func TestFixtureCopiesMatchSources(t *testing.T) {
-	sources, err := os.ReadFile(filepath.Join(fixturesDir, "SOURCES.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]string{} // kind/file -> sha256
-	for _, line := range strings.Split(string(sources), "\n") {
-		sum, name, ok := strings.Cut(strings.TrimSpace(line), " ")
-		if ok && len(sum) == sha256.Size*2 && strings.Trim(sum, "0123456789abcdef") == "" {
-			want[strings.TrimSpace(name)] = sum
+	total := 0
+	for _, kind := range normalizableKinds(t) {
+		copies := conformanceCopies(t, kind)
+		for name := range knownUnreadable(t, kind) {
+			if _, ok := copies[name]; !ok {
+				t.Errorf("%s: %s is not read by Normalize, it says, but is not a conformance copy it lists", sourcesFile(kind), name)
+			}
+		}
+		for name, want := range copies {
+			total++
+			data, err := os.ReadFile(filepath.Join(fixtureDir(kind), name))
+			if err != nil {
+				t.Errorf("%s lists %s: %v", sourcesFile(kind), name, err)
+				continue
+			}
+			if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != want {
+				t.Errorf("%s/%s: sha256 %x; %s says %s (the copy must stay verbatim)", fixtureDir(kind), name, sum, sourcesFile(kind), want)
+			}
 		}
 	}
-	files, err := filepath.Glob(filepath.Join(fixturesDir, "*", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 || len(want) == 0 {
-		t.Fatalf("%d fixtures, %d sha256 lines in SOURCES.md", len(files), len(want))
-	}
-	for _, f := range files {
-		name := filepath.ToSlash(strings.TrimPrefix(f, fixturesDir+string(filepath.Separator)))
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum := sha256.Sum256(data)
-		switch w, ok := want[name]; {
-		case !ok:
-			t.Errorf("%s has no sha256 line in SOURCES.md", name)
-		case hex.EncodeToString(sum[:]) != w:
-			t.Errorf("%s: sha256 %x; SOURCES.md says %s (the copy must stay verbatim)", name, sum, w)
-		}
-		delete(want, name)
-	}
-	for name := range want {
-		t.Errorf("SOURCES.md lists %s, which is not in %s", name, fixturesDir)
+	if total == 0 {
+		t.Fatal("no conformance copy listed in any connector's testdata/SOURCES.md")
 	}
 }
 

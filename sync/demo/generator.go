@@ -42,9 +42,9 @@ type GeneratorOptions struct {
 	// cancelled two to five seconds later.
 	ImmediateCancels float64
 	// Drop is the share of webhook notifications (of every Droppable
-	// channel: Shopify, eBay, WooCommerce) that never arrive: only the
-	// daemon's polls find those changes. Amazon's SQS queue loses nothing,
-	// so its messages are never dropped.
+	// channel) that never arrive: only the daemon's polls find those
+	// changes. A queue (Amazon's SQS) loses nothing, so its messages are
+	// never dropped.
 	Drop float64
 }
 

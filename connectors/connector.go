@@ -152,7 +152,10 @@ type PushResult struct {
 
 // QuantityPusher sets listed quantities.
 type QuantityPusher interface {
-	// MaxBatch is the most updates one PushQuantities call takes.
+	// MaxBatch is the most updates one PushQuantities call takes: what
+	// the channel's API allows, nothing less. The channel's batch_size is
+	// not the connector's to apply: the pusher (sync/push) sends at most
+	// min(batch_size, MaxBatch) updates a call.
 	MaxBatch() int
 	// PushQuantities sets every update's quantity, in as few API calls as
 	// the channel allows, paced by the rate limiter. It blocks until done or

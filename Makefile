@@ -7,7 +7,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
 
-.PHONY: all test vet build bench fuzz clean
+.PHONY: all test vet build bench fuzz footprint clean
 
 all: test build
 
@@ -32,6 +32,10 @@ bench:
 ## fuzz: a short run of the config parser's fuzz test
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 10s ./config/
+
+## footprint: per connector, the files outside its folder that name it (a new connector: connectors/all only)
+footprint:
+	$(GO) test -count=1 -v -run TestConnectorFootprint ./internal/codeshape/
 
 clean:
 	rm -rf bin

@@ -1,7 +1,8 @@
 // Package admin is the daemon's admin API under /api/v1: stock of a SKU
 // (per location, and what each channel lists), adjusting and setting stock,
 // an order as the ledger holds it, each channel's status, the dead-letter
-// stream with replay, and triggers for reconcile and poll.
+// stream with replay, triggers for reconcile and poll, and the catalog
+// (mappings and kits, catalog.go).
 //
 // Every request needs "Authorization: Bearer <http.admin_token>", compared
 // in constant time; errors are JSON {"error": "..."}. With no token
@@ -65,6 +66,8 @@ type Deps struct {
 	Listings    Listings
 	Channels    Channels
 	DeadLetters DeadLetters
+	// Catalog mounts the catalog endpoints (catalog.go); nil leaves them out.
+	Catalog *Catalog
 }
 
 // API serves /api/v1.
@@ -89,6 +92,9 @@ func New(e Deps, token string, log zerolog.Logger) http.Handler {
 	a.mux.HandleFunc("POST /api/v1/channels/{channel}/poll", a.trigger("poll"))
 	a.mux.HandleFunc("GET /api/v1/deadletters", a.deadLetters)
 	a.mux.HandleFunc("POST /api/v1/deadletters/{id}/replay", a.replay)
+	if e.Catalog != nil {
+		a.mountCatalog()
+	}
 	return a
 }
 

@@ -1,7 +1,9 @@
 // Package status keeps each channel's operational status in Redis (last
 // poll, push and reconcile, their errors, drift), so the admin API of any
 // replica shows what every replica did. It is a record for people; nothing
-// decides anything from it.
+// decides anything from it, except readiness: Health is this process's
+// own view of each channel (credentials accepted, poll and push not
+// failing too long), fed by the Board, for /readyz.
 package status
 
 import (
@@ -32,6 +34,7 @@ type ChannelStatus struct {
 type Board struct {
 	rdb    redis.UniversalClient
 	prefix string
+	health *Health
 }
 
 // New returns a Board under prefix. No I/O.
@@ -39,11 +42,20 @@ func New(rdb redis.UniversalClient, prefix string) *Board {
 	return &Board{rdb: rdb, prefix: prefix + "status:"}
 }
 
+// Feed makes the board hand every outcome it records to h (readiness)
+// too, before it writes Redis: a Redis failure must not hide a channel's
+// failing. h may be nil. It returns b.
+func (b *Board) Feed(h *Health) *Board {
+	b.health = h
+	return b
+}
+
 // Record stores the outcome of a job ("poll", "push", "reconcile") now:
 // <job>_at, and <job>_error (cleared on success). Extra fields are stored
 // as given. Recording is best effort: a failure is returned for the caller
 // to log, and never stops the job.
 func (b *Board) Record(ctx context.Context, channel, job string, jobErr error, extra map[string]any) error {
+	b.health.Observe(channel, job, jobErr)
 	f := map[string]any{job + "_at": time.Now().UTC().Format(time.RFC3339Nano)}
 	if jobErr != nil {
 		f[job+"_error"] = jobErr.Error()

@@ -53,6 +53,9 @@ type Options struct {
 	// InitialLookback is how far back the first poll of a channel reaches
 	// when no cursor is stored; default 24h.
 	InitialLookback time.Duration
+	// Health gets every poll, push and reconcile outcome the status board
+	// records (the daemon's /readyz); nil: none.
+	Health *status.Health
 }
 
 // Engine is the running core of the daemon.
@@ -111,7 +114,7 @@ func New(o Options) (*Engine, error) {
 	prefix := cfg.Redis.KeyPrefix
 	e := &Engine{o: o, cfg: cfg, log: o.Logger.With().Str("component", "engine").Logger(), channels: map[string]*channel{}, lastStalePoll: map[string]time.Time{}}
 	e.leases = lease.NewManager(o.Redis, prefix, o.Holder)
-	e.board = status.New(o.Redis, prefix)
+	e.board = status.New(o.Redis, prefix).Feed(o.Health)
 	e.m = newMetrics(reg)
 	e.ledger = inventory.New(o.Redis, inventory.Options{
 		Prefix: prefix, OperationTTL: cfg.Ledger.OperationTTL, LineTTL: cfg.Ledger.LineTTL, JournalMaxLen: cfg.Ledger.JournalMaxLen,

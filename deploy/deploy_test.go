@@ -461,3 +461,119 @@ func labelsMatch(selector, labels map[string]string) bool {
 	}
 	return true
 }
+
+// composeFile is what the compose checks read of deploy/compose.
+type composeFile struct {
+	Services map[string]struct {
+		Image       string   `yaml:"image"`
+		Command     []string `yaml:"command"`
+		NetworkMode string   `yaml:"network_mode"`
+		Volumes     []string `yaml:"volumes"`
+		Build       *struct {
+			Context    string `yaml:"context"`
+			Dockerfile string `yaml:"dockerfile"`
+			Target     string `yaml:"target"`
+		} `yaml:"build"`
+	} `yaml:"services"`
+}
+
+// TestComposeStackFitsTogether: what `docker compose config` cannot see
+// (it checks the file's schema; .ci/deploy-check.sh runs it): Redis as
+// docs/redis.md says, the fakes from the simulator stage and the daemon
+// from the production one in the fakes' network, every mounted file
+// present, Prometheus scraping the daemon as job shelfsync with the rules
+// loaded, Grafana given the dashboard.
+func TestComposeStackFitsTogether(t *testing.T) {
+	var c composeFile
+	b, err := os.ReadFile("compose/compose.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range c.Services {
+		for _, v := range s.Volumes {
+			src, _, _ := strings.Cut(v, ":")
+			if strings.HasPrefix(src, ".") {
+				if _, err := os.Stat(filepath.Join("compose", src)); err != nil {
+					t.Errorf("service %s mounts %s: %v", name, src, err)
+				}
+			}
+		}
+		if s.Image == "" || strings.HasSuffix(s.Image, ":latest") || !strings.Contains(s.Image, ":") {
+			t.Errorf("service %s: image %q is not pinned", name, s.Image)
+		}
+	}
+	redis := strings.Join(c.Services["redis"].Command, " ")
+	for _, want := range []string{"--appendonly yes", "--appendfsync everysec", "--maxmemory-policy noeviction"} {
+		if !strings.Contains(redis, want) {
+			t.Errorf("redis command %q lacks %q", redis, want)
+		}
+	}
+	fakes, daemon := c.Services["fakes"], c.Services["shelfsync"]
+	if fakes.Build == nil || fakes.Build.Target != "sim" || fakes.Command[0] != "fakes" {
+		t.Errorf("fakes must run `shelfsync fakes` from the sim stage: %+v", fakes)
+	}
+	if daemon.Build == nil || daemon.Build.Target != "" || daemon.Command[0] != "run" || daemon.NetworkMode != "service:fakes" {
+		t.Errorf("the daemon must run the production stage in the fakes' network: %+v", daemon)
+	}
+	var prom struct {
+		RuleFiles     []string `yaml:"rule_files"`
+		ScrapeConfigs []struct {
+			JobName       string `yaml:"job_name"`
+			StaticConfigs []struct {
+				Targets []string `yaml:"targets"`
+			} `yaml:"static_configs"`
+		} `yaml:"scrape_configs"`
+	}
+	b, err = os.ReadFile("compose/prometheus.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, &prom); err != nil {
+		t.Fatal(err)
+	}
+	if len(prom.ScrapeConfigs) == 0 || prom.ScrapeConfigs[0].JobName != "shelfsync" || prom.ScrapeConfigs[0].StaticConfigs[0].Targets[0] != "fakes:8080" {
+		t.Errorf("prometheus must scrape the daemon (fakes:8080) as job shelfsync: %+v", prom.ScrapeConfigs)
+	}
+	mounts := strings.Join(c.Services["prometheus"].Volumes, " ") + " " + strings.Join(c.Services["grafana"].Volumes, " ")
+	for _, want := range []string{"../prometheus/alerts.yml:/etc/prometheus/rules/", "../grafana/shelfsync.json:", "./grafana/provisioning:/etc/grafana/provisioning"} {
+		if !strings.Contains(mounts, want) {
+			t.Errorf("mounts %q lack %q", mounts, want)
+		}
+	}
+}
+
+// TestImageCarriesNoSecretsAndChecksHealth: the production stage (the
+// last) copies only the binary, checks health with `shelfsync health`,
+// and the build context leaves the example secrets out.
+func TestImageCarriesNoSecretsAndChecksHealth(t *testing.T) {
+	b, err := os.ReadFile("docker/Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stages := strings.Split(string(b), "\nFROM ")
+	final := stages[len(stages)-1]
+	if !strings.HasPrefix(final, "gcr.io/distroless/static-debian12:nonroot AS production") {
+		t.Fatalf("the last stage is not the production one: %.60q", final)
+	}
+	for _, line := range strings.Split(final, "\n") {
+		if strings.HasPrefix(line, "COPY") && !strings.Contains(line, "/out/shelfsync /usr/local/bin/shelfsync") {
+			t.Errorf("the production stage copies more than the binary: %s", line)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^HEALTHCHECK .*\n\s+CMD \["/usr/local/bin/shelfsync", "health"`).MatchString(final) {
+		t.Error("the production stage has no HEALTHCHECK running shelfsync health")
+	}
+	if !strings.Contains(stages[len(stages)-2], "AS sim") {
+		t.Error("no sim stage for the compose stack's fakes")
+	}
+	ignore, err := os.ReadFile("../.dockerignore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^deploy/examples/secrets$`).Match(ignore) || !regexp.MustCompile(`(?m)^\.git$`).Match(ignore) {
+		t.Error(".dockerignore must leave out .git and deploy/examples/secrets")
+	}
+}

@@ -31,6 +31,11 @@ type Deps struct {
 	// in the shared API metrics, and bounds each request by the channel's
 	// timeout. After the last retry the final response is returned as is.
 	HTTP *http.Client
+	// Throttled is the channel's series of the 429 counter
+	// (shelfsync_channel_api_throttled_total), for a throttle the channel
+	// signals without a 429 (Shopify's GraphQL THROTTLED, in an HTTP 200
+	// answer), so every throttle is counted in one metric; nil: not counted.
+	Throttled prometheus.Counter
 	// Limiter paces every HTTP attempt. A connector may retune it from
 	// what the channel reports (SetLimit/SetBurst), and may keep finer
 	// limiters of its own per operation.
@@ -102,9 +107,10 @@ func TestDeps(ch config.Channel) Deps {
 			MinBackoff: 10 * time.Millisecond, MaxBackoff: 2 * time.Second,
 			Limiter: lim, Metrics: m, Logger: zerolog.Nop(),
 		}),
-		Limiter: lim,
-		Cache:   &MemoryCache{},
-		Now:     time.Now,
+		Throttled: m.Throttled.WithLabelValues(ch.Name),
+		Limiter:   lim,
+		Cache:     &MemoryCache{},
+		Now:       time.Now,
 	}
 }
 

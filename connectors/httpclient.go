@@ -20,7 +20,7 @@ import (
 type APIMetrics struct {
 	Requests  *prometheus.CounterVec   // channel, code
 	Duration  *prometheus.HistogramVec // channel
-	Throttled *prometheus.CounterVec   // channel: 429 answers
+	Throttled *prometheus.CounterVec   // channel: 429 answers and Deps.Throttled
 	Errors    *prometheus.CounterVec   // channel: transport errors and 5xx
 	Waits     *prometheus.CounterVec   // channel: seconds spent waiting on the limiter
 }
@@ -39,7 +39,7 @@ func NewAPIMetrics(reg prometheus.Registerer) *APIMetrics {
 		}, []string{"channel"}),
 		Throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_channel_api_throttled_total",
-			Help: "Requests a channel answered with 429 Too Many Requests.",
+			Help: "Requests a channel throttled: answered with 429 Too Many Requests, or with its own throttle signal in a 200 answer (Shopify's GraphQL THROTTLED).",
 		}, []string{"channel"}),
 		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_channel_api_errors_total",
@@ -86,6 +86,11 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 32
 		base = t
+	}
+	if o.Metrics != nil { // the channel's throttle and error series exist from the start, at 0
+		o.Metrics.Throttled.WithLabelValues(o.Channel)
+		o.Metrics.Errors.WithLabelValues(o.Channel)
+		o.Metrics.Waits.WithLabelValues(o.Channel)
 	}
 	rc := retryablehttp.NewClient()
 	rc.HTTPClient = &http.Client{

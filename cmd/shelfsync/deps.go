@@ -47,9 +47,10 @@ func (b *depsBuilder) deps(ch config.Channel) connectors.Deps {
 			Channel: ch.Name, Timeout: ch.Timeout, MaxRetries: ch.MaxRetries,
 			Limiter: lim, Metrics: b.api, Logger: log,
 		}),
-		Limiter: lim,
-		Cache:   cache,
-		Now:     b.now,
+		Throttled: b.api.Throttled.WithLabelValues(ch.Name),
+		Limiter:   lim,
+		Cache:     cache,
+		Now:       b.now,
 	}
 }
 

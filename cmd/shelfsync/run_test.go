@@ -210,7 +210,7 @@ func TestRunWiresConnectors(t *testing.T) {
 	}
 	_, metrics := httpGet(t, d.base+"/metrics")
 	for _, want := range []string{
-		`shelfsync_webhooks_total{channel="shop",result="accepted"} 1`,
+		`shelfsync_webhooks_total{channel="shop",outcome="accepted"} 1`,
 		`shelfsync_webhook_verification_failures_total{channel="shop",reason="bad_secret"} 1`,
 	} {
 		if !strings.Contains(metrics, want) {

@@ -28,20 +28,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		sqsMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_amazon_sqs_messages_total",
-			Help: "SQS notification messages, by result (received, deleted, ignored, unparsable).",
-		}, []string{"result"}),
+			Help: "SQS notification messages, by outcome (received, deleted, ignored, unparsable).",
+		}, []string{"outcome"}),
 		feeds: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_amazon_feeds_total",
-			Help: "JSON_LISTINGS_FEED submissions, by final processing status (DONE, FATAL, CANCELLED, TIMEOUT).",
-		}, []string{"status"}),
+			Help: "JSON_LISTINGS_FEED submissions, by outcome: the final processing status (DONE, FATAL, CANCELLED, TIMEOUT).",
+		}, []string{"outcome"}),
 		pushed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_amazon_pushed_skus_total",
-			Help: "SKU quantities pushed to Amazon, by path (patch, feed) and status.",
-		}, []string{"path", "status"}),
+			Help: "SKU quantities pushed to Amazon, by path (patch, feed) and outcome (the push result: accepted, retry, ...); shelfsync_push_items_total has the outcomes of every channel.",
+		}, []string{"path", "outcome"}),
 		orderChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_amazon_order_changes_total",
-			Help: "ORDER_CHANGE notifications taken in, by result: state (the order's state from the notification, no SP-API call) or fetch (the order is fetched).",
-		}, []string{"result"}),
+			Help: "ORDER_CHANGE notifications taken in, by outcome: state (the order's state from the notification, no SP-API call) or fetch (the order is fetched).",
+		}, []string{"outcome"}),
 	}
 	if reg == nil {
 		return m, nil

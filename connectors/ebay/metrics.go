@@ -9,27 +9,22 @@ import (
 // metrics are the connector's own, on the channel-labelled registerer;
 // the shared API metrics (requests, throttling) are the HTTP client's.
 type metrics struct {
-	pushItems        *prometheus.CounterVec // status
-	signatureChecks  *prometheus.CounterVec // result
+	signatureChecks  *prometheus.CounterVec // outcome
 	keyFetches       prometheus.Counter
 	budgetRefusals   prometheus.Counter
 	tokenRejections  prometheus.Counter
 	noSKULines       prometheus.Counter
 	ignoredDelivered *prometheus.CounterVec // topic-free reason
-	keyLookups       *prometheus.CounterVec // result
+	keyLookups       *prometheus.CounterVec // outcome
 	refusedOrders    *prometheus.CounterVec // source, reason
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
-		pushItems: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shelfsync_ebay_push_items_total",
-			Help: "Quantity updates sent to eBay, by the item's own outcome.",
-		}, []string{"status"}),
 		signatureChecks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_ebay_signature_checks_total",
-			Help: "Notification signature checks, by result (valid, invalid, key_error, key_limited: not checked, the key-fetch budget spent).",
-		}, []string{"result"}),
+			Help: "Notification signature checks, by outcome (valid, invalid, key_error, key_limited: not checked, the key-fetch budget spent).",
+		}, []string{"outcome"}),
 		keyFetches: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shelfsync_ebay_public_key_fetches_total",
 			Help: "Notification public keys fetched from eBay (cache misses).",
@@ -52,8 +47,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"reason"}),
 		keyLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_ebay_public_key_lookups_total",
-			Help: "Public key lookups of signed deliveries, by result: cached, fetched, stale (a known key past its TTL, eBay failing or the fetch budget spent), unknown (eBay does not know the kid, maybe remembered), failed (eBay did not answer, maybe remembered), limited (the key-fetch budget is spent).",
-		}, []string{"result"}),
+			Help: "Public key lookups of signed deliveries, by outcome: cached, fetched, stale (a known key past its TTL, eBay failing or the fetch budget spent), unknown (eBay does not know the kid, maybe remembered), failed (eBay did not answer, maybe remembered), limited (the key-fetch budget is spent).",
+		}, []string{"outcome"}),
 		refusedOrders: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_ebay_refused_orders_total",
 			Help: "eBay orders not handed on because the ledger would refuse them, by source (poll, fetch) and reason (quantity, identifier, version).",
@@ -62,7 +57,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, col := range []prometheus.Collector{m.pushItems, m.signatureChecks, m.keyFetches, m.budgetRefusals, m.tokenRejections, m.noSKULines, m.ignoredDelivered, m.keyLookups, m.refusedOrders} {
+	for _, col := range []prometheus.Collector{m.signatureChecks, m.keyFetches, m.budgetRefusals, m.tokenRejections, m.noSKULines, m.ignoredDelivered, m.keyLookups, m.refusedOrders} {
 		if err := reg.Register(col); err != nil {
 			return nil, fmt.Errorf("registering eBay metrics: %w", err)
 		}

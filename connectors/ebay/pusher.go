@@ -125,9 +125,6 @@ func (c *Connector) PushQuantities(ctx context.Context, updates []connectors.Qua
 			results[i].Reason = "superseded by a later update of the SKU in the same batch; " + results[j].Reason
 		}
 	}
-	for _, r := range results {
-		c.metrics.pushItems.WithLabelValues(string(r.Status)).Inc()
-	}
 	return results, nil
 }
 

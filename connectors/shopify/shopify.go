@@ -63,8 +63,9 @@ type Connector struct {
 }
 
 type metrics struct {
-	noSKULines    *prometheus.CounterVec // source: webhook, poll
-	pushItems     *prometheus.CounterVec // status
+	noSKULines *prometheus.CounterVec // source: webhook, poll
+	// throttled is Deps.Throttled (the channel's 429 counter), counting
+	// THROTTLED answers with the 429s.
 	throttled     prometheus.Counter
 	refusedOrders *prometheus.CounterVec // source: poll, fetch; reason: quantity, identifier, version
 }
@@ -130,13 +131,13 @@ func (c *Connector) registerMetrics(reg prometheus.Registerer) error {
 	if reg == nil {
 		reg = prometheus.NewRegistry() // unexported, so metrics go nowhere
 	}
-	c.metrics = newMetrics()
+	c.metrics = newMetrics(c.deps.Throttled)
 	c.bucket = newCostBucket()
 	available := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "shelfsync_shopify_cost_available",
 		Help: "GraphQL cost points Shopify last reported available in the bucket (estimated, restored since).",
 	}, c.bucket.estimate)
-	for _, col := range []prometheus.Collector{c.metrics.noSKULines, c.metrics.pushItems, c.metrics.throttled, c.metrics.refusedOrders, available} {
+	for _, col := range []prometheus.Collector{c.metrics.noSKULines, c.metrics.refusedOrders, available} {
 		if err := reg.Register(col); err != nil {
 			return fmt.Errorf("registering metrics: %w", err)
 		}
@@ -144,21 +145,18 @@ func (c *Connector) registerMetrics(reg prometheus.Registerer) error {
 	return nil
 }
 
-// newMetrics builds the connector's counters, not yet registered.
-func newMetrics() *metrics {
+// newMetrics builds the connector's counters, not yet registered;
+// throttled is the shared one (nil: a counter that goes nowhere).
+func newMetrics(throttled prometheus.Counter) *metrics {
+	if throttled == nil {
+		throttled = prometheus.NewCounter(prometheus.CounterOpts{Name: "shelfsync_channel_api_throttled_total", Help: "unexported"})
+	}
 	return &metrics{
+		throttled: throttled,
 		noSKULines: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_shopify_nosku_lines_total",
 			Help: "Order lines without a SKU (custom items): kept, moving no stock.",
 		}, []string{"source"}),
-		pushItems: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shelfsync_shopify_push_items_total",
-			Help: "Quantities pushed to Shopify, by per-item outcome.",
-		}, []string{"status"}),
-		throttled: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "shelfsync_shopify_throttled_total",
-			Help: "GraphQL calls Shopify answered with THROTTLED.",
-		}),
 		refusedOrders: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_shopify_refused_orders_total",
 			Help: "Polled or fetched orders not handed on because the ledger would refuse them, by source (poll, fetch) and reason (quantity, identifier, version).",

@@ -3,6 +3,8 @@ package shopify
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,18 +15,30 @@ import (
 	"github.com/shelfsync/shelfsync/connectors/shopify/shopifytest"
 )
 
-// TestThrottledRetries: a THROTTLED answer is waited out and retried.
+// TestThrottledRetries: a THROTTLED answer is waited out and retried, and
+// counted with the 429s, in the channel's series of
+// shelfsync_channel_api_throttled_total (an HTTP 200 that the HTTP client
+// can not tell from a success).
 func TestThrottledRetries(t *testing.T) {
 	s := newFake(t, shopifytest.Options{})
-	c := newTestConnector(t, s, nil)
+	ch := channelFor(s)
+	reg := prometheus.NewRegistry()
+	deps := connectors.TestDeps(ch)
+	deps.Throttled = connectors.NewAPIMetrics(reg).Throttled.WithLabelValues(ch.Name)
+	c, err := newConnector(deps)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s.SetLevel("A", 1)
 	s.Throttle(2)
 	got, err := c.ReadQuantities(context.Background(), []string{"A"})
 	if err != nil || len(got) != 1 || got[0].Quantity != 1 {
 		t.Fatalf("ReadQuantities = %v, %v", got, err)
 	}
-	if n := testutil.ToFloat64(c.metrics.throttled); n != 2 {
-		t.Errorf("throttled = %v, want 2", n)
+	want := fmt.Sprintf("# HELP shelfsync_channel_api_throttled_total %s\n# TYPE shelfsync_channel_api_throttled_total counter\nshelfsync_channel_api_throttled_total{channel=%q} 2\n",
+		"Requests a channel throttled: answered with 429 Too Many Requests, or with its own throttle signal in a 200 answer (Shopify's GraphQL THROTTLED).", ch.Name)
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "shelfsync_channel_api_throttled_total"); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -69,7 +69,6 @@ func (c *Connector) PushQuantities(ctx context.Context, updates []connectors.Qua
 		if j, ok := last[u.SKU]; ok && j != i {
 			results[i] = results[j]
 		}
-		c.metrics.pushItems.WithLabelValues(string(results[i].Status)).Inc()
 	}
 	return results, nil
 }

@@ -108,7 +108,6 @@ type Connector struct {
 
 type metrics struct {
 	noSKULines     *prometheus.CounterVec // source: webhook, poll, fetch
-	pushItems      *prometheus.CounterVec // status
 	unmanaged      *prometheus.CounterVec // source: push, read
 	refusedOrders  *prometheus.CounterVec // source, reason
 	unknownStatus  *prometheus.CounterVec // source
@@ -179,10 +178,6 @@ func newMetrics() *metrics {
 			Name: "shelfsync_woocommerce_nosku_lines_total",
 			Help: "Order lines without a SKU (deleted products, products without one): kept, moving no stock.",
 		}, []string{"source"}),
-		pushItems: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shelfsync_woocommerce_push_items_total",
-			Help: "Stock quantities pushed to WooCommerce, by per-item outcome.",
-		}, []string{"status"}),
 		unmanaged: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_woocommerce_unmanaged_stock_total",
 			Help: "Listings WooCommerce does not manage stock for (manage_stock off, or managed on the parent product), met by a push (refused as failed) or a read (left out).",
@@ -211,7 +206,7 @@ func newMetrics() *metrics {
 // register registers every metric with reg; the first refusal (a
 // registry already holding them) is the error.
 func (m *metrics) register(reg prometheus.Registerer) error {
-	for _, col := range []prometheus.Collector{m.noSKULines, m.pushItems, m.unmanaged,
+	for _, col := range []prometheus.Collector{m.noSKULines, m.unmanaged,
 		m.refusedOrders, m.unknownStatus, m.draftOrders, m.batchLimitSeen} {
 		if err := reg.Register(col); err != nil {
 			return fmt.Errorf("registering metrics: %w", err)

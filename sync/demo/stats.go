@@ -65,7 +65,7 @@ func Gather(g prometheus.Gatherer) (Figures, error) {
 		for _, m := range mf.GetMetric() {
 			switch mf.GetName() {
 			case "shelfsync_ledger_line_updates_total":
-				if label(m, "result") == "applied" {
+				if label(m, "outcome") == "applied" {
 					ch(m).Orders += m.GetCounter().GetValue()
 				}
 			case "shelfsync_push_batches_total":
@@ -73,7 +73,7 @@ func Gather(g prometheus.Gatherer) (Figures, error) {
 			case "shelfsync_push_items_total":
 				c := ch(m)
 				c.Items += m.GetCounter().GetValue()
-				if label(m, "result") == "accepted" {
+				if label(m, "outcome") == "accepted" {
 					c.Accepted += m.GetCounter().GetValue()
 				}
 			case "shelfsync_channel_api_requests_total":

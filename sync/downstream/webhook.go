@@ -106,16 +106,16 @@ func SignStandard(key []byte, id, timestamp string, body []byte) string {
 //     fault, not the message's): retried for ever, nothing is dropped. The
 //     forwarder stops taking new messages, waits (1s, doubling up to 30s)
 //     and retries the failed one and those after it, in order. The backlog
-//     grows meanwhile (shelfsync_downstream_deliveries_total{result="failed"}).
+//     grows meanwhile (shelfsync_downstream_deliveries_total{outcome="failed"}).
 //   - The receiver refusing this delivery (400, 409, 413, 422): the attempt
 //     is counted and the message retried about once a minute, while the
 //     messages after it go on; after 8 such answers it is dead-lettered to
 //     <stream>:webhook:dead with the receiver's status and the start of
-//     its answer (result="dead_lettered", DeadLetters), and never sent
+//     its answer (outcome="dead_lettered", DeadLetters), and never sent
 //     again by the forwarder. It stays on the stream for the ERP's own
 //     consumer groups; the next version of the order is delivered as usual.
 //   - A message trimmed off the stream (downstream.stream_max_len) before
-//     it was delivered is dropped and counted (result="trimmed").
+//     it was delivered is dropped and counted (outcome="trimmed").
 //
 // If Redis lost the stream or the group (a flush, a failover to an empty
 // replica), the group is made again from the start of the stream and
@@ -154,8 +154,8 @@ func newForwarder(rdb redis.UniversalClient, streamKey, consumer, url string, se
 		url: url, secret: secret, key: StandardKey(secret), client: client, log: log,
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_downstream_deliveries_total",
-			Help: "Downstream HTTP deliveries by result (ok; failed: an attempt that failed, retried; dead_lettered: refused by the receiver too often; trimmed: gone from the stream before delivery).",
-		}, []string{"result"}),
+			Help: "Downstream HTTP deliveries by outcome (ok; failed: an attempt that failed, retried; dead_lettered: refused by the receiver too often; trimmed: gone from the stream before delivery).",
+		}, []string{"outcome"}),
 	}
 	if reg != nil {
 		reg.MustRegister(f.results)

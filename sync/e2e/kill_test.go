@@ -189,7 +189,7 @@ func acceptedChannels(base string) []string {
 	var out []string
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	re := regexp.MustCompile(`^shelfsync_push_items_total\{channel="([a-z]+)",result="accepted"\} ([0-9.e+]+)$`)
+	re := regexp.MustCompile(`^shelfsync_push_items_total\{channel="([a-z]+)",outcome="accepted"\} ([0-9.e+]+)$`)
 	for sc.Scan() {
 		if m := re.FindStringSubmatch(sc.Text()); m != nil && m[2] != "0" {
 			out = append(out, m[1])

@@ -5,6 +5,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shelfsync/shelfsync/sync/ingest"
+	"github.com/shelfsync/shelfsync/sync/intake"
 )
 
 type metrics struct {
@@ -16,6 +19,8 @@ type metrics struct {
 	intents      prometheus.Gauge
 	parkedSKUs   prometheus.Gauge
 	leaseHolder  *prometheus.GaugeVec
+	intake       *intake.Metrics
+	ingest       *ingest.Metrics
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -46,7 +51,20 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"lease"}),
 	}
 	reg.MustRegister(m.driftUnits, m.driftSKUs, m.polledOrders, m.pollSkipped, m.intentsSwept, m.intents, m.parkedSKUs, m.leaseHolder)
+	m.intake, m.ingest = intake.NewMetrics(reg), ingest.NewMetrics(reg)
 	return m
+}
+
+// init exports a configured channel's series at 0 from the start (the
+// pusher's and fetch queue's are the engine's to init when it has them):
+// a counter that appeared only at its first increment would hide that
+// event from increase() (the first oversell after a restart). The drift
+// gauges are left to the replica that reconciles.
+func (m *metrics) init(channel string) {
+	m.polledOrders.WithLabelValues(channel)
+	m.pollSkipped.WithLabelValues(channel)
+	m.intake.Init(channel)
+	m.ingest.Init(channel)
 }
 
 // gauges refreshes the gauges that reflect state in Redis.

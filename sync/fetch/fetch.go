@@ -161,7 +161,14 @@ func (q *Queue) fetch(ctx context.Context, e connectors.Event) (*connectors.Orde
 
 // Metrics of the fetch queues.
 type Metrics struct {
-	Fetches *prometheus.CounterVec // channel, result
+	Fetches *prometheus.CounterVec // channel, outcome
+}
+
+// Init exports channel's series at 0, every outcome.
+func (m *Metrics) Init(channel string) {
+	for _, o := range []string{"ok", "not_found", "error"} {
+		m.Fetches.WithLabelValues(channel, o)
+	}
 }
 
 // NewMetrics registers the fetch queues' metrics on reg (nil: unregistered).
@@ -169,8 +176,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Fetches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_order_fetches_total",
-			Help: "Orders read from a channel for \"order changed\" events, by result: ok, not_found (dropped), error (retried).",
-		}, []string{"channel", "result"}),
+			Help: "Orders read from a channel for \"order changed\" events, by outcome: ok, not_found (dropped), error (retried).",
+		}, []string{"channel", "outcome"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.Fetches)

@@ -444,12 +444,34 @@ func (g *Ingester) Unpark(ctx context.Context, skus []string) (int, error) {
 type Metrics struct {
 	Applied       *prometheus.CounterVec // channel, kind
 	Dropped       *prometheus.CounterVec // channel, kind
-	LineUpdates   *prometheus.CounterVec // channel, result
+	LineUpdates   *prometheus.CounterVec // channel, outcome
 	NoSKULines    *prometheus.CounterVec // channel
 	Parked        *prometheus.CounterVec // channel
 	Unparked      prometheus.Counter
 	Oversold      *prometheus.CounterVec // channel
 	OversoldUnits *prometheus.CounterVec // channel
+}
+
+// lineOutcomes are the outcome label values of LineUpdates.
+var lineOutcomes = []string{"applied", "unchanged", inventory.IgnoredDuplicate, inventory.IgnoredStale, inventory.IgnoredUnknownSKU, inventory.IgnoredRefused}
+
+// eventKinds are the kind label values of Applied and Dropped.
+var eventKinds = []connectors.EventKind{connectors.EventOrder, connectors.EventOrderChanged, connectors.EventReturn, connectors.EventStockChanged}
+
+// Init exports channel's series at 0 before anything happens, so the first
+// event (an oversell, a parked line) is an increase from 0 that rules see,
+// not a new series at 1 that increase() misses.
+func (m *Metrics) Init(channel string) {
+	for _, k := range eventKinds {
+		m.Applied.WithLabelValues(channel, string(k))
+		m.Dropped.WithLabelValues(channel, string(k))
+	}
+	for _, o := range lineOutcomes {
+		m.LineUpdates.WithLabelValues(channel, o)
+	}
+	for _, c := range []*prometheus.CounterVec{m.NoSKULines, m.Parked, m.Oversold, m.OversoldUnits} {
+		c.WithLabelValues(channel)
+	}
 }
 
 // NewMetrics registers ingest's metrics on reg (nil: unregistered).
@@ -463,8 +485,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"channel", "kind"}),
 		LineUpdates: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_ledger_line_updates_total",
-			Help: "Order line states sent to the ledger, by result: applied, unchanged, duplicate (same version), stale (older version), unknown_sku (parked).",
-		}, []string{"channel", "result"}),
+			Help: "Order line states sent to the ledger, by outcome: applied, unchanged, duplicate (same version), stale (older version), unknown_sku (parked).",
+		}, []string{"channel", "outcome"}),
 		NoSKULines: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_order_lines_without_sku_total", Help: "Order lines without a SKU (custom items): kept downstream, moving no stock.",
 		}, []string{"channel"}),

@@ -1,6 +1,10 @@
 package intake
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shelfsync/shelfsync/connectors"
+)
 
 // Metrics of the intake.
 type Metrics struct {
@@ -11,6 +15,16 @@ type Metrics struct {
 	Reclaimed    prometheus.Counter
 	Backlog      prometheus.Gauge
 	Lag          prometheus.Histogram
+}
+
+// Init exports channel's series at 0, every event kind, so the first
+// failure is an increase rules see.
+func (m *Metrics) Init(channel string) {
+	for _, k := range []connectors.EventKind{connectors.EventOrder, connectors.EventOrderChanged, connectors.EventReturn, connectors.EventStockChanged} {
+		m.Received.WithLabelValues(channel, string(k))
+		m.Duplicate.WithLabelValues(channel, string(k))
+		m.Failures.WithLabelValues(channel, string(k))
+	}
 }
 
 // NewMetrics registers the intake's metrics on reg (nil: unregistered).

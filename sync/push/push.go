@@ -320,7 +320,7 @@ func (p *Pusher) leaseHeld(v float64) {
 // the replica holding the channel's push lease.
 type Metrics struct {
 	Calls       *prometheus.CounterVec   // channel
-	Items       *prometheus.CounterVec   // channel, result
+	Items       *prometheus.CounterVec   // channel, outcome
 	BatchSize   *prometheus.HistogramVec // channel
 	Propagation *prometheus.HistogramVec // channel
 	Parked      *prometheus.CounterVec   // channel
@@ -333,6 +333,19 @@ type Metrics struct {
 	LeaseHeld *prometheus.GaugeVec
 }
 
+// Init exports channel's counters and histograms at 0 before the first
+// push (every outcome), so the first parked item is an increase rules see.
+// The outbox gauges are left to the lease holder.
+func (m *Metrics) Init(channel string) {
+	m.Calls.WithLabelValues(channel)
+	for _, s := range []connectors.PushStatus{connectors.PushAccepted, connectors.PushStale, connectors.PushRetry, connectors.PushFailed, connectors.PushUnknownSKU} {
+		m.Items.WithLabelValues(channel, string(s))
+	}
+	m.BatchSize.WithLabelValues(channel)
+	m.Propagation.WithLabelValues(channel)
+	m.Parked.WithLabelValues(channel)
+}
+
 // NewMetrics registers the push metrics on reg (nil: unregistered).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
@@ -340,8 +353,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "shelfsync_push_batches_total", Help: "Push calls (batches) made to a channel's connector.",
 		}, []string{"channel"}),
 		Items: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shelfsync_push_items_total", Help: "Pushed quantities by the channel's per-item result.",
-		}, []string{"channel", "result"}),
+			Name: "shelfsync_push_items_total", Help: "Pushed quantities by the channel's per-item outcome (accepted, stale, retry, failed, unknown_sku).",
+		}, []string{"channel", "outcome"}),
 		BatchSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "shelfsync_push_batch_items", Help: "Items per push batch.",
 			Buckets: []float64{1, 2, 5, 10, 25, 50, 100, 250, 1000, 5000, 25000},

@@ -68,6 +68,9 @@ func (s *Scheduler) Add(j Job) error {
 		return fmt.Errorf("job %s added twice", j.name())
 	}
 	s.entries[j.name()] = &entry{job: j, trigger: make(chan struct{}, 1)}
+	for _, o := range []string{"ok", "error", "skipped"} { // exported at 0 from the start
+		s.m.Runs.WithLabelValues(j.Channel, j.Kind, o)
+	}
 	return nil
 }
 
@@ -148,7 +151,7 @@ func (s *Scheduler) runOnce(ctx context.Context, e *entry) {
 
 // Metrics of the scheduled jobs.
 type Metrics struct {
-	Runs        *prometheus.CounterVec   // channel, task, result
+	Runs        *prometheus.CounterVec   // channel, task, outcome
 	Duration    *prometheus.HistogramVec // channel, task
 	LastSuccess *prometheus.GaugeVec     // channel, task
 }
@@ -161,8 +164,8 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Runs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shelfsync_job_runs_total", Help: "Scheduled job runs by result (ok, error, skipped: held by another replica).",
-		}, []string{"channel", "task", "result"}),
+			Name: "shelfsync_job_runs_total", Help: "Scheduled job runs by outcome (ok, error, skipped: held by another replica).",
+		}, []string{"channel", "task", "outcome"}),
 		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "shelfsync_job_duration_seconds", Help: "Duration of scheduled job runs.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 3, 10),

@@ -14,8 +14,8 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_webhooks_total",
-			Help: "Webhook deliveries received, by channel and result (accepted, ignored, rejected, error).",
-		}, []string{"channel", "result"}),
+			Help: "Webhook deliveries received, by channel and outcome (accepted, ignored, rejected, error).",
+		}, []string{"channel", "outcome"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_webhook_verification_failures_total",
 			Help: "Webhook deliveries refused for failed authentication (401/412), by channel and reason.",

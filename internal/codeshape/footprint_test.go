@@ -24,8 +24,6 @@ const footprintFile = "internal/codeshape/footprint_test.go"
 // names the kind fails the test, to be taken off.
 var footprintHeld = map[string]map[string]string{
 	"woocommerce": {
-		"sync/demo/amazon_test.go":    "the demo's tests name each fake (a const per channel)",
-		"sync/demo/demo_test.go":      "the demo's tests check each fake's signed deliveries by name",
 		"cmd/shelfsync/check_test.go": "shelfsync check's test blank-imports each fake (linked through connectors/all anyway) and expects each channel's line by name",
 	},
 }

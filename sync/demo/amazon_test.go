@@ -86,12 +86,12 @@ func TestAmazonNotificationCarriesTheOrder(t *testing.T) {
 	}
 }
 
-// The demo's channel names, as the tests name them.
+// The demo's channel names the tests name; the others are taken from
+// ChannelNames.
 const (
-	Shopify     = "shopify"
-	Ebay        = "ebay"
-	Amazon      = "amazon"
-	WooCommerce = "woocommerce"
+	Shopify = "shopify"
+	Ebay    = "ebay"
+	Amazon  = "amazon"
 )
 
 func amz(f *Fakes) *amazontest.Server   { return f.Channel(Amazon).(*amazontest.Sim).Server }

@@ -113,6 +113,10 @@ func (r *Redis) validate(c *checker, workers int) {
 		c.addf("redis.min_replicas_acked", "must be between 0 and %d, got %d", maxMinReplicas, r.MinReplicasAcked)
 	}
 	c.positive("redis.min_replicas_timeout", int64(r.MinReplicasTimeout))
+	if r.MinReplicasAcked > 0 && r.ReadTimeout > 0 && r.MinReplicasTimeout >= r.ReadTimeout {
+		// WAIT answers after its timeout: the read must wait longer.
+		c.addf("redis.min_replicas_timeout", "must be less than redis.read_timeout (%s), got %s", r.ReadTimeout, r.MinReplicasTimeout)
+	}
 	// Each intake worker holds a pooled connection while it waits on the
 	// stream; the pushers, the ledger and the API need the rest. (Out of
 	// range workers are sync.workers' problem.)

@@ -38,6 +38,7 @@ func TestRedisModes(t *testing.T) {
 			`redis.sentinel_password: is only used in sentinel mode`}},
 		{"min replicas", `{min_replicas_acked: 1, min_replicas_timeout: 1s}`, nil},
 		{"negative min replicas", `{min_replicas_acked: -1}`, []string{`redis.min_replicas_acked: must be between 0 and 16, got -1`}},
+		{"min replicas timeout beyond the read timeout", `{min_replicas_acked: 1, min_replicas_timeout: 5s, read_timeout: 3s}`, []string{`redis.min_replicas_timeout: must be less than redis.read_timeout (3s), got 5s`}},
 		{"negative min replicas timeout", `{min_replicas_acked: 1, min_replicas_timeout: -1s}`, []string{`redis.min_replicas_timeout: must be greater than 0`}},
 	}
 	for _, tt := range tests {

@@ -25,7 +25,12 @@ var (
 	// by a different request (another operation, location, quantity or
 	// reason); nothing changed. A retry of the same request returns the
 	// first result instead.
-	ErrKeyConflict = errors.New("operation key already used for a different request; nothing changed (send the same request again, or use a new key)")
+	// ErrNotReplicated: the write was applied on the primary, but fewer
+	// replicas than Options.MinReplicas confirmed it in time; a failover
+	// now could lose it. Repeating the call is safe (every operation is
+	// idempotent) and waits again.
+	ErrNotReplicated = errors.New("write not confirmed by enough replicas")
+	ErrKeyConflict   = errors.New("operation key already used for a different request; nothing changed (send the same request again, or use a new key)")
 )
 
 // MaxQuantity bounds every quantity the ledger accepts. Lua numbers are
@@ -41,6 +46,8 @@ const (
 	DefaultLineTTL       = 120 * 24 * time.Hour
 	DefaultJournalMaxLen = 10000
 	DefaultVerifyDepth   = 1000
+	// DefaultReplicaTimeout bounds the wait for replicas (Options.MinReplicas).
+	DefaultReplicaTimeout = 500 * time.Millisecond
 )
 
 // Options configure a Ledger. The zero value is usable.
@@ -67,6 +74,12 @@ type Options struct {
 	VerifyDepth int64
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// MinReplicas is how many replicas must confirm (WAIT) the writes of a
+	// call before it reports them applied; otherwise it fails with
+	// ErrNotReplicated. 0 waits for none. ReplicaTimeout bounds the wait
+	// (default 500ms).
+	MinReplicas    int
+	ReplicaTimeout time.Duration
 }
 
 // Ledger is the stock ledger on one Redis (or Redis Cluster). It is safe for
@@ -113,6 +126,9 @@ func New(rdb redis.UniversalClient, opts Options) *Ledger {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.ReplicaTimeout <= 0 {
+		opts.ReplicaTimeout = DefaultReplicaTimeout
 	}
 	_, cluster := rdb.(*redis.ClusterClient)
 	return &Ledger{

@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -30,11 +31,14 @@ func (l *Ledger) run(ctx context.Context, skus []string, extra func(redis.Pipeli
 		pending[i] = i
 	}
 	for attempt := 0; attempt < 2 && len(pending) > 0; attempt++ {
-		cmds, err := l.runAttempt(ctx, attempt == 0, skus, extra, calls, pending)
+		cmds, waits, err := l.runAttempt(ctx, attempt == 0, skus, extra, calls, pending)
 		if err != nil {
 			return nil, nil, err
 		}
 		pending = collectReplies(cmds, pending, replies, errs)
+		if err := l.replicated(waits); err != nil {
+			return nil, nil, err
+		}
 	}
 	for _, i := range pending {
 		errs[i] = fmt.Errorf("script still unknown to Redis after loading it")
@@ -48,7 +52,7 @@ func (l *Ledger) run(ctx context.Context, skus []string, extra func(redis.Pipeli
 // Redis; a second attempt (after NOSCRIPT) sends only the scripts, with
 // their source, in a pipeline of its own. The extra commands are not sent
 // again: NOSCRIPT is per script, and they were not refused.
-func (l *Ledger) runAttempt(ctx context.Context, first bool, skus []string, extra func(redis.Pipeliner), calls []scriptCall, pending []int) ([]*redis.Cmd, error) {
+func (l *Ledger) runAttempt(ctx context.Context, first bool, skus []string, extra func(redis.Pipeliner), calls []scriptCall, pending []int) ([]*redis.Cmd, []*redis.Cmd, error) {
 	cmds := make([]*redis.Cmd, len(pending))
 	fill := func(p redis.Pipeliner) {
 		if extra != nil && first {
@@ -57,25 +61,108 @@ func (l *Ledger) runAttempt(ctx context.Context, first bool, skus []string, extr
 		queueScripts(ctx, p, calls, pending, cmds, first)
 	}
 	var markCmd *redis.Cmd
-	if first && !l.cluster {
-		var err error
-		if markCmd, err = l.sendShared(ctx, skus, fill); err != nil {
-			return nil, err
+	var waits []*redis.Cmd
+	var err error
+	switch {
+	case first && !l.cluster:
+		if markCmd, waits, err = l.sendShared(ctx, skus, fill); err != nil {
+			return nil, nil, err
 		}
-	} else {
+	case l.cluster && l.opts.MinReplicas > 0:
 		if err := l.markOnCluster(ctx, skus); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		markCmd = l.sendOwn(ctx, skus, fill)
+		if waits, err = l.sendPerNode(ctx, fill); err != nil {
+			return nil, nil, err
+		}
+	default:
+		if err := l.markOnCluster(ctx, skus); err != nil {
+			return nil, nil, err
+		}
+		markCmd, waits = l.sendOwn(ctx, skus, fill)
 	}
 	if markCmd != nil {
 		if err := markCmd.Err(); err != nil {
 			// The scripts behind the mark may have run without it; the
 			// caller's retry (every operation is safe to repeat) marks again.
-			return nil, fmt.Errorf("marking push intents: %w", err)
+			return nil, nil, fmt.Errorf("marking push intents: %w", err)
 		}
 	}
-	return cmds, nil
+	return cmds, waits, nil
+}
+
+// waitCmd queues WAIT on p when Options.MinReplicas asks for replicas: it
+// counts the replicas that have every write p's connection made.
+func (l *Ledger) waitCmd(ctx context.Context, p redis.Pipeliner) *redis.Cmd {
+	if l.opts.MinReplicas <= 0 {
+		return nil
+	}
+	return p.Do(ctx, "wait", l.opts.MinReplicas, l.opts.ReplicaTimeout.Milliseconds())
+}
+
+// replicated checks the WAITs sent behind a call's writes: ErrNotReplicated
+// when any counted fewer replicas than Options.MinReplicas.
+func (l *Ledger) replicated(waits []*redis.Cmd) error {
+	for _, w := range waits {
+		if w == nil {
+			continue
+		}
+		n, err := w.Int64()
+		if err != nil {
+			return fmt.Errorf("waiting for replicas: %w", err)
+		}
+		if n < int64(l.opts.MinReplicas) {
+			return fmt.Errorf("%w: %d of %d within %s", ErrNotReplicated, n, l.opts.MinReplicas, l.opts.ReplicaTimeout)
+		}
+	}
+	return nil
+}
+
+// sendPerNode sends fill's commands on a Cluster as one pipeline per
+// primary, each followed by WAIT on the same connection (a Cluster
+// client's own pipeline would send a WAIT to any node). Commands are
+// routed by their first key; it returns the WAITs.
+func (l *Ledger) sendPerNode(ctx context.Context, fill func(redis.Pipeliner)) ([]*redis.Cmd, error) {
+	cc := l.rdb.(*redis.ClusterClient)
+	rec := cc.Pipeline()
+	fill(rec)
+	byNode := map[*redis.Client][]redis.Cmder{}
+	var order []*redis.Client
+	for _, c := range rec.Cmds() {
+		node, err := cc.MasterForKey(ctx, firstKey(c))
+		if err != nil {
+			return nil, fmt.Errorf("finding the primary of %s: %w", firstKey(c), err)
+		}
+		if _, ok := byNode[node]; !ok {
+			order = append(order, node)
+		}
+		byNode[node] = append(byNode[node], c)
+	}
+	rec.Discard()
+	waits := make([]*redis.Cmd, len(order))
+	for i, node := range order {
+		_, _ = node.Pipelined(ctx, func(p redis.Pipeliner) error {
+			_ = p.BatchProcess(ctx, byNode[node]...)
+			waits[i] = l.waitCmd(ctx, p)
+			return nil
+		})
+	}
+	return waits, nil
+}
+
+// firstKey is a command's first key: after the script and the key count
+// of EVAL and EVALSHA, else its first argument.
+func firstKey(c redis.Cmder) string {
+	args := c.Args()
+	name := strings.ToLower(fmt.Sprint(args[0]))
+	i := 1
+	if name == "eval" || name == "evalsha" {
+		i = 3
+	}
+	if i >= len(args) {
+		return ""
+	}
+	return fmt.Sprint(args[i])
 }
 
 // queueScripts queues the pending calls on p, into cmds: by SHA (EVALSHA),
@@ -94,7 +181,7 @@ func queueScripts(ctx context.Context, p redis.Pipeliner, calls []scriptCall, pe
 // sendShared sends fill's commands through the wire (group commit), behind
 // the wire's one mark of every queued call's SKUs, and returns that mark's
 // command (nil when the SKUs are not to be marked).
-func (l *Ledger) sendShared(ctx context.Context, skus []string, fill func(redis.Pipeliner)) (*redis.Cmd, error) {
+func (l *Ledger) sendShared(ctx context.Context, skus []string, fill func(redis.Pipeliner)) (*redis.Cmd, []*redis.Cmd, error) {
 	var mark []string
 	if !l.opts.NoIntents {
 		mark = skus
@@ -118,16 +205,19 @@ func (l *Ledger) markOnCluster(ctx context.Context, skus []string) error {
 // sendOwn sends fill's commands in a pipeline of their own, on a single
 // Redis behind a mark of skus, which it returns (nil on a Cluster, marked
 // before, or when the SKUs are not to be marked).
-func (l *Ledger) sendOwn(ctx context.Context, skus []string, fill func(redis.Pipeliner)) *redis.Cmd {
-	var markCmd *redis.Cmd
+func (l *Ledger) sendOwn(ctx context.Context, skus []string, fill func(redis.Pipeliner)) (*redis.Cmd, []*redis.Cmd) {
+	var markCmd, wait *redis.Cmd
 	_, _ = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		if !l.opts.NoIntents && !l.cluster {
 			markCmd = l.markIntents(ctx, p, skus)
 		}
 		fill(p)
+		if !l.cluster {
+			wait = l.waitCmd(ctx, p)
+		}
 		return nil
 	})
-	return markCmd
+	return markCmd, []*redis.Cmd{wait}
 }
 
 // collectReplies stores each pending call's reply or error, and returns the
@@ -177,6 +267,7 @@ type wireCall struct {
 	// Set before done is closed:
 	sent    bool       // fill's commands went out
 	markCmd *redis.Cmd // the mark sent for mark, if any
+	wait    *redis.Cmd // the WAIT behind the pipeline, if replicas are asked for
 }
 
 // send queues fill's commands, behind an intent mark of the SKUs in mark
@@ -186,7 +277,7 @@ type wireCall struct {
 // error (never sent); a call a pipeline has already taken waits for that
 // pipeline (bounded by the client's timeouts), which skips it (ctx's error)
 // or has sent it (its results, as above).
-func (l *Ledger) send(ctx context.Context, mark []string, fill func(redis.Pipeliner)) (*redis.Cmd, error) {
+func (l *Ledger) send(ctx context.Context, mark []string, fill func(redis.Pipeliner)) (*redis.Cmd, []*redis.Cmd, error) {
 	w := &l.wire
 	c := &wireCall{ctx: ctx, mark: mark, fill: fill, done: make(chan struct{})}
 	w.mu.Lock()
@@ -208,7 +299,7 @@ func (l *Ledger) send(ctx context.Context, mark []string, fill func(redis.Pipeli
 		case <-c.done:
 		case <-ctx.Done():
 			if w.drop(c) {
-				return nil, ctx.Err() // never sent
+				return nil, nil, ctx.Err() // never sent
 			}
 			// A pipeline has taken the call and sends or skips it: wait,
 			// so that nothing fills or answers the call's commands after
@@ -217,9 +308,9 @@ func (l *Ledger) send(ctx context.Context, mark []string, fill func(redis.Pipeli
 		}
 	}
 	if !c.sent {
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	}
-	return c.markCmd, nil
+	return c.markCmd, []*redis.Cmd{c.wait}, nil
 }
 
 // drop takes c out of the queue; false when a pipeline has taken it.
@@ -289,6 +380,12 @@ func (l *Ledger) exec(batch []*wireCall) {
 					}
 					c.fill(p)
 				}
+			}
+			// One WAIT behind every call of the pipeline: they share the
+			// connection, so it confirms all their writes.
+			wait := l.waitCmd(pctx, p)
+			for _, c := range batch {
+				c.wait = wait
 			}
 			return nil
 		})

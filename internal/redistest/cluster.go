@@ -129,3 +129,17 @@ func (c *Cluster) Primary(t testing.TB, key string) *Server {
 
 // port is a Server's port as a string.
 func (s *Server) port() string { return strconv.Itoa(s.Port) }
+
+// ReplicaOf is the node that replicates primary now.
+func (c *Cluster) ReplicaOf(t testing.TB, primary *Server) *Server {
+	t.Helper()
+	ctx := context.Background()
+	for _, n := range c.Nodes {
+		info, err := n.Client(t).Info(ctx, "replication").Result()
+		if err == nil && strings.Contains(info, "role:slave") && strings.Contains(info, "master_port:"+primary.port()+"\r\n") {
+			return n
+		}
+	}
+	t.Fatalf("no replica of %s", primary.Addr)
+	return nil
+}

@@ -68,6 +68,20 @@ func (s *Server) Client(t testing.TB) *redis.Client {
 	return c
 }
 
+// ReplicaClient is a client of this server that reads from it even when
+// it is a Cluster replica (READONLY on every connection).
+func (s *Server) ReplicaClient(t testing.TB) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, DialTimeout: time.Second, ReadTimeout: 2 * time.Second,
+		OnConnect: func(ctx context.Context, cn *redis.Conn) error {
+			if err := cn.ReadOnly(ctx).Err(); err != nil && !strings.Contains(err.Error(), "cluster support disabled") {
+				return err
+			}
+			return nil
+		}})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
 func (s *Server) exited() bool {
 	select {
 	case <-s.done:

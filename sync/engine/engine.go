@@ -37,6 +37,7 @@ import (
 	"github.com/shelfsync/shelfsync/sync/push"
 	"github.com/shelfsync/shelfsync/sync/schedule"
 	"github.com/shelfsync/shelfsync/sync/status"
+	"github.com/shelfsync/shelfsync/sync/store"
 )
 
 // Options configures an Engine.
@@ -118,11 +119,12 @@ func New(o Options) (*Engine, error) {
 	e.m = newMetrics(reg)
 	e.ledger = inventory.New(o.Redis, inventory.Options{
 		Prefix: prefix, OperationTTL: cfg.Ledger.OperationTTL, LineTTL: cfg.Ledger.LineTTL, JournalMaxLen: cfg.Ledger.JournalMaxLen,
+		MinReplicas: cfg.Redis.MinReplicasAcked, ReplicaTimeout: cfg.Redis.MinReplicasTimeout,
 	})
 	e.intake = intake.New(o.Redis, intake.Options{
 		Prefix: prefix, Consumer: e.leases.Holder(), Workers: cfg.Sync.Workers, MaxAttempts: cfg.Sync.MaxAttempts,
-		ClaimIdle: cfg.Sync.ClaimIdle, DedupTTL: cfg.Sync.DedupTTL,
-		Logger: o.Logger.With().Str("component", "intake").Logger(), Metrics: e.m.intake,
+		ClaimIdle: cfg.Sync.ClaimIdle, DedupTTL: cfg.Sync.DedupTTL, Durability: durability(cfg.Redis),
+		Logger: o.Logger.With().Str("component", "intake").Logger(), Metrics: intake.NewMetrics(reg),
 	})
 	e.publisher = downstream.NewPublisher(o.Redis, prefix, cfg.Downstream.Stream, cfg.Downstream.StreamMaxLen, cfg.Sync.DedupTTL, reg)
 	e.forwarder = e.newForwarder(reg)
@@ -141,7 +143,7 @@ func New(o Options) (*Engine, error) {
 	e.ingest = ingest.New(ingest.Options{
 		Ledger: e.ledger, Parking: e.parking, Publisher: e.publisher, Propagator: e.prop, Catalog: e.catalog,
 		Channels: cfg.Channels, Locations: cfg.Locations, Connectors: o.Connectors, Fetchers: fetchers,
-		Metrics: e.m.ingest, Logger: o.Logger.With().Str("component", "ingest").Logger(),
+		Metrics: ingest.NewMetrics(reg), Logger: o.Logger.With().Str("component", "ingest").Logger(),
 	})
 	e.sweeper = &propagate.Sweeper{Intents: e.ledger, Catalog: e.catalog, Unparker: e.ingest, P: e.prop, Swept: e.m.intentsSwept,
 		Logger: o.Logger.With().Str("component", "sweeper").Logger()}
@@ -176,17 +178,14 @@ func (e *Engine) addChannels(reg prometheus.Registerer) (map[string]connectors.E
 			return nil, fmt.Errorf("channel %s has no connector", cc.Name)
 		}
 		ch := &channel{cfg: cc, conn: conn, outbox: outbox.New(e.o.Redis, e.cfg.Redis.KeyPrefix, cc.Name)}
-		e.m.init(cc.Name)
 		if p, ok := conn.(connectors.QuantityPusher); ok {
 			ch.pusher = e.newPusher(ch, p, pushMetrics)
-			pushMetrics.Init(cc.Name)
 		}
 		if se, ok := conn.(connectors.SaleEchoer); ok && ch.pusher != nil {
 			ch.echoes = se.EchoesSales()
 		}
 		if f, ok := conn.(connectors.OrderFetcher); ok {
 			ch.fetch = e.newFetchQueue(cc.Name, f, fetchMetrics)
-			fetchMetrics.Init(cc.Name)
 			fetchers[cc.Name] = ch.fetch
 		}
 		e.channels[cc.Name] = ch
@@ -215,9 +214,15 @@ func (e *Engine) newFetchQueue(name string, f connectors.OrderFetcher, m *fetch.
 		Channel: name, Conn: f, Sink: e.intake, Concurrency: fetchConcurrency, Metrics: m, Logger: log,
 		Queue: intake.Options{
 			Prefix: e.cfg.Redis.KeyPrefix, Consumer: e.leases.Holder(), MaxAttempts: e.cfg.Sync.MaxAttempts,
-			ClaimIdle: e.cfg.Sync.ClaimIdle, DedupTTL: fetchDedupBound, Logger: log,
+			ClaimIdle: e.cfg.Sync.ClaimIdle, DedupTTL: fetchDedupBound, Durability: durability(e.cfg.Redis), Logger: log,
 		},
 	})
+}
+
+// durability is how many replicas confirm an acknowledged enqueue
+// (redis.min_replicas_acked).
+func durability(r config.Redis) store.Durability {
+	return store.Durability{Replicas: r.MinReplicasAcked, Timeout: r.MinReplicasTimeout}
 }
 
 // propagateChannels is every channel as propagation sees it, by name.

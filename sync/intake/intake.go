@@ -25,6 +25,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/sync/store"
 	"github.com/shelfsync/shelfsync/sync/stream"
 )
 
@@ -49,8 +50,13 @@ type Options struct {
 	// order X" queues: ten notifications of one order waiting cost one
 	// fetch, and none that arrives after the fetch started is lost.
 	Coalesce bool
-	Logger   zerolog.Logger
-	Metrics  *Metrics
+	// Durability is how many replicas must confirm Put's append (WAIT on
+	// the stream's primary) before Put returns nil; when they do not, Put
+	// fails with store.ErrNotReplicated (a webhook then answers 503). The
+	// zero value waits for none.
+	Durability store.Durability
+	Logger     zerolog.Logger
+	Metrics    *Metrics
 }
 
 // Intake is the durable event inbox.
@@ -151,7 +157,7 @@ func (in *Intake) Put(ctx context.Context, events []connectors.Event) error {
 		}
 		args = append(args, b)
 	}
-	res, err := putScript.Run(ctx, in.rdb, keys, args...).StringSlice()
+	res, err := in.append(ctx, keys, args)
 	if err != nil {
 		return fmt.Errorf("intake append: %w", err)
 	}
@@ -164,6 +170,36 @@ func (in *Intake) Put(ctx context.Context, events []connectors.Event) error {
 		}
 	}
 	return nil
+}
+
+// append runs the put script; with a Durability, on the stream's primary
+// followed by WAIT (the script by its SHA, and again with its source after
+// NOSCRIPT: a script that was not known ran nothing).
+func (in *Intake) append(ctx context.Context, keys []string, args []any) ([]string, error) {
+	if in.o.Durability.Replicas == 0 {
+		return putScript.Run(ctx, in.rdb, keys, args...).StringSlice()
+	}
+	var put *redis.Cmd
+	for _, bySHA := range []bool{true, false} {
+		err := store.Replicated(ctx, in.rdb, keys[0], in.o.Durability, func(p redis.Pipeliner) {
+			if bySHA {
+				put = putScript.EvalSha(ctx, p, keys, args...)
+			} else {
+				put = putScript.Eval(ctx, p, keys, args...)
+			}
+		})
+		if perr := put.Err(); bySHA && redis.HasErrorPrefix(perr, "NOSCRIPT") {
+			continue
+		}
+		if perr := put.Err(); perr != nil {
+			return nil, perr
+		}
+		if err != nil {
+			return nil, err
+		}
+		break
+	}
+	return put.StringSlice()
 }
 
 // Handler processes a batch of events (what one read of the stream

@@ -22,6 +22,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/sync/store"
 )
 
 // Options configures New.
@@ -89,13 +90,10 @@ func New(o Options) (*Handler, error) {
 	if o.RefusalDelay == 0 {
 		o.RefusalDelay = DefaultRefusalDelay
 	}
-	for _, r := range []string{ResultAccepted, ResultIgnored, ResultRejected, ResultError} { // exported at 0 from the start
-		o.Metrics.deliveries.WithLabelValues(o.Channel, r)
-	}
 	return &Handler{o: o, logs: newLogLimiter(o.LogEvery), tarpit: make(chan struct{}, MaxTarpitted)}, nil
 }
 
-// Results of a delivery, the outcome label of shelfsync_webhooks_total.
+// Results of a delivery, the result label of shelfsync_webhooks_total.
 const (
 	ResultAccepted = "accepted"
 	ResultIgnored  = "ignored"
@@ -160,9 +158,14 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := h.o.Sink.Put(ctx, events); err != nil {
-		// 500 makes the channel deliver again later; nothing is lost.
+		// 5xx makes the channel deliver again later; nothing is lost.
 		log.Error().Err(err).Int("events", len(events)).Msg("webhook events not stored")
 		h.o.Metrics.count(h.o.Channel, ResultError)
+		if errors.Is(err, store.ErrNotReplicated) {
+			// Stored on the primary only: a failover now would lose it.
+			h.refuse(w, http.StatusServiceUnavailable, "not_replicated")
+			return
+		}
 		h.refuse(w, http.StatusInternalServerError, "intake_unavailable")
 		return
 	}

@@ -124,7 +124,7 @@ func New(o Options) (*Engine, error) {
 	e.intake = intake.New(o.Redis, intake.Options{
 		Prefix: prefix, Consumer: e.leases.Holder(), Workers: cfg.Sync.Workers, MaxAttempts: cfg.Sync.MaxAttempts,
 		ClaimIdle: cfg.Sync.ClaimIdle, DedupTTL: cfg.Sync.DedupTTL, Durability: durability(cfg.Redis),
-		Logger: o.Logger.With().Str("component", "intake").Logger(), Metrics: intake.NewMetrics(reg),
+		Logger: o.Logger.With().Str("component", "intake").Logger(), Metrics: e.m.intake,
 	})
 	e.publisher = downstream.NewPublisher(o.Redis, prefix, cfg.Downstream.Stream, cfg.Downstream.StreamMaxLen, cfg.Sync.DedupTTL, reg)
 	e.forwarder = e.newForwarder(reg)
@@ -143,7 +143,7 @@ func New(o Options) (*Engine, error) {
 	e.ingest = ingest.New(ingest.Options{
 		Ledger: e.ledger, Parking: e.parking, Publisher: e.publisher, Propagator: e.prop, Catalog: e.catalog,
 		Channels: cfg.Channels, Locations: cfg.Locations, Connectors: o.Connectors, Fetchers: fetchers,
-		Metrics: ingest.NewMetrics(reg), Logger: o.Logger.With().Str("component", "ingest").Logger(),
+		Metrics: e.m.ingest, Logger: o.Logger.With().Str("component", "ingest").Logger(),
 	})
 	e.sweeper = &propagate.Sweeper{Intents: e.ledger, Catalog: e.catalog, Unparker: e.ingest, P: e.prop, Swept: e.m.intentsSwept,
 		Logger: o.Logger.With().Str("component", "sweeper").Logger()}
@@ -178,14 +178,17 @@ func (e *Engine) addChannels(reg prometheus.Registerer) (map[string]connectors.E
 			return nil, fmt.Errorf("channel %s has no connector", cc.Name)
 		}
 		ch := &channel{cfg: cc, conn: conn, outbox: outbox.New(e.o.Redis, e.cfg.Redis.KeyPrefix, cc.Name)}
+		e.m.init(cc.Name)
 		if p, ok := conn.(connectors.QuantityPusher); ok {
 			ch.pusher = e.newPusher(ch, p, pushMetrics)
+			pushMetrics.Init(cc.Name)
 		}
 		if se, ok := conn.(connectors.SaleEchoer); ok && ch.pusher != nil {
 			ch.echoes = se.EchoesSales()
 		}
 		if f, ok := conn.(connectors.OrderFetcher); ok {
 			ch.fetch = e.newFetchQueue(cc.Name, f, fetchMetrics)
+			fetchMetrics.Init(cc.Name)
 			fetchers[cc.Name] = ch.fetch
 		}
 		e.channels[cc.Name] = ch

@@ -90,10 +90,13 @@ func New(o Options) (*Handler, error) {
 	if o.RefusalDelay == 0 {
 		o.RefusalDelay = DefaultRefusalDelay
 	}
+	for _, r := range []string{ResultAccepted, ResultIgnored, ResultRejected, ResultError} { // exported at 0 from the start
+		o.Metrics.deliveries.WithLabelValues(o.Channel, r)
+	}
 	return &Handler{o: o, logs: newLogLimiter(o.LogEvery), tarpit: make(chan struct{}, MaxTarpitted)}, nil
 }
 
-// Results of a delivery, the result label of shelfsync_webhooks_total.
+// Results of a delivery, the outcome label of shelfsync_webhooks_total.
 const (
 	ResultAccepted = "accepted"
 	ResultIgnored  = "ignored"

@@ -29,7 +29,8 @@ import (
 
 // TestFlowOnRedisCluster runs the daemon's flow on a Redis Cluster of its
 // own (3 primaries, 3 replicas), through the client store.Open builds for
-// redis.mode: cluster: the demo's fakes of every simulated channel, the
+// redis.mode: cluster, with redis.min_replicas_acked 1 (every acknowledged
+// enqueue and ledger write waits for its primary's replica): the demo's fakes of every simulated channel, the
 // demo's order stream (signed webhooks, Amazon's queue; duplicates, late
 // redeliveries, cancels, refunds) into the webhook receivers and the
 // engine. At the end every placed order is in the ledger as placed, every
@@ -41,6 +42,7 @@ func TestFlowOnRedisCluster(t *testing.T) {
 	prefix := redistest.Prefix()
 	f := runFlow(t, func(r *config.Redis) {
 		r.Mode, r.Addr, r.Addrs, r.KeyPrefix = config.RedisCluster, "", c.Addrs()[:2], prefix
+		r.MinReplicasAcked = 1
 	})
 	cc := c.Client(t)
 	ctx := context.Background()
@@ -77,6 +79,7 @@ func TestFlowOnSentinel(t *testing.T) {
 	prefix := redistest.Prefix()
 	f := runFlow(t, func(rc *config.Redis) {
 		rc.Mode, rc.Addr, rc.MasterName, rc.SentinelAddrs, rc.KeyPrefix = config.RedisSentinel, "", redistest.MasterName, r.SentinelAddrs(), prefix
+		rc.MinReplicasAcked = 1
 	})
 	ctx := context.Background()
 	p, rep := r.Primary.Client(t), r.Replica.Client(t)

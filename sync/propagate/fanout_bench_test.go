@@ -14,9 +14,17 @@ import (
 
 // BenchmarkKitFanOut: one component (X) in 100 kits (each X + a component
 // of its own), three channels; each op changes X's stock (outside the
-// timer) and propagates X: reading the catalog of X, of its 100 kits, the
-// stock of the 101 components, and writing 303 outbox items (X and the
-// 100 kits on each channel), against the real Redis.
+// timer), then
+//
+//   - fanout: computes what every channel lists after the change (Listed):
+//     the catalog of X, of its 100 kits (the reverse index names them),
+//     the stock of the 101 components, 303 quantities — the fan-out's own
+//     reads and arithmetic;
+//   - propagate: the whole Propagate, which also writes the 303 items into
+//     the three outboxes (one outbox script per channel, each item checked
+//     against what the channel has);
+//
+// against the real Redis.
 //
 //	go test -run '^$' -bench BenchmarkKitFanOut -benchtime 200x ./sync/propagate/
 func BenchmarkKitFanOut(b *testing.B) {
@@ -48,13 +56,26 @@ func BenchmarkKitFanOut(b *testing.B) {
 		chans = append(chans, Channel{Name: n, Locations: []string{"main"}, Outbox: outbox.New(rdb, prefix, n), Wake: func() {}})
 	}
 	p := New(rdb, l, chans).WithCatalog(cat)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		receive(fmt.Sprintf("k%d", i), "X", 1)
-		b.StartTimer()
-		if err := p.Propagate(ctx, []string{"X"}, time.Now(), nil); err != nil {
-			b.Fatal(err)
-		}
+	ops := map[string]func() error{
+		"fanout": func() error {
+			listed, err := p.Listed(ctx, "X")
+			if err == nil && len(listed["amz"]) != 101 {
+				err = fmt.Errorf("amz lists %d, want 101", len(listed["amz"]))
+			}
+			return err
+		},
+		"propagate": func() error { return p.Propagate(ctx, []string{"X"}, time.Now(), nil) },
+	}
+	for _, name := range []string{"fanout", "propagate"} {
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				receive(fmt.Sprintf("%s%d", name, i), "X", 1)
+				b.StartTimer()
+				if err := ops[name](); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

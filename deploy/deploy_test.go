@@ -6,7 +6,6 @@ package deploy
 import (
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -24,32 +23,6 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
-var metricName = regexp.MustCompile(`shelfsync_[a-z_]+`)
-
-// definedMetrics collects every metric name the Go code defines.
-func definedMetrics(t *testing.T) map[string]bool {
-	t.Helper()
-	defined := map[string]bool{}
-	def := regexp.MustCompile(`Name:\s*"(shelfsync_[a-z_]+)"`)
-	err := filepath.WalkDir("..", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		for _, m := range def.FindAllStringSubmatch(string(b), -1) {
-			defined[m[1]] = true
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return defined
-}
-
 // used strips histogram suffixes so a _bucket query matches its histogram.
 func base(name string) string {
 	for _, s := range []string{"_bucket", "_count", "_sum"} {
@@ -59,7 +32,7 @@ func base(name string) string {
 }
 
 func TestAlertRulesAreWellFormedAndUseRealMetrics(t *testing.T) {
-	defined := definedMetrics(t)
+	live := liveMetrics(t)
 	b, err := os.ReadFile("prometheus/alerts.yml")
 	if err != nil {
 		t.Fatal(err)
@@ -88,10 +61,8 @@ func TestAlertRulesAreWellFormedAndUseRealMetrics(t *testing.T) {
 			if r.Alert == "" || r.Expr == "" || r.Labels["severity"] == "" || r.Annotations["summary"] == "" {
 				t.Errorf("rule %+v lacks alert, expr, severity or summary", r)
 			}
-			for _, m := range metricName.FindAllString(r.Expr, -1) {
-				if !defined[base(m)] {
-					t.Errorf("alert %s uses %s, which no code defines", r.Alert, m)
-				}
+			for _, p := range checkQuery(live, r.Expr) {
+				t.Errorf("alert %s: %s", r.Alert, p)
 			}
 		}
 	}
@@ -100,33 +71,121 @@ func TestAlertRulesAreWellFormedAndUseRealMetrics(t *testing.T) {
 	}
 }
 
-func TestDashboardUsesRealMetrics(t *testing.T) {
-	defined := definedMetrics(t)
+// dashboard is the part of the Grafana dashboard the tests read.
+type dashboard struct {
+	Templating struct {
+		List []struct {
+			Name  string `json:"name"`
+			Type  string `json:"type"`
+			Query any    `json:"query"`
+			Multi bool   `json:"multi"`
+		} `json:"list"`
+	} `json:"templating"`
+	Panels []struct {
+		Title       string `json:"title"`
+		Type        string `json:"type"`
+		FieldConfig struct {
+			Defaults struct {
+				Unit string `json:"unit"`
+			} `json:"defaults"`
+			Overrides []struct {
+				Properties []struct {
+					ID string `json:"id"`
+				} `json:"properties"`
+			} `json:"overrides"`
+		} `json:"fieldConfig"`
+		Targets []struct {
+			Expr string `json:"expr"`
+		} `json:"targets"`
+	} `json:"panels"`
+}
+
+func readDashboard(t *testing.T) dashboard {
+	t.Helper()
 	b, err := os.ReadFile("grafana/shelfsync.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var d struct {
-		Panels []struct {
-			Title   string `json:"title"`
-			Targets []struct {
-				Expr string `json:"expr"`
-			} `json:"targets"`
-		} `json:"panels"`
-	}
+	var d dashboard
 	if err := json.Unmarshal(b, &d); err != nil {
 		t.Fatal(err)
 	}
-	if len(d.Panels) == 0 {
-		t.Fatal("no panels")
-	}
+	return d
+}
+
+// TestDashboardUsesRealMetrics: every query names only metrics, and labels,
+// that the daemon's registry really has (liveMetrics).
+func TestDashboardUsesRealMetrics(t *testing.T) {
+	live := liveMetrics(t)
+	d := readDashboard(t)
+	n := 0
 	for _, p := range d.Panels {
 		for _, tg := range p.Targets {
-			for _, m := range metricName.FindAllString(tg.Expr, -1) {
-				if !defined[base(m)] {
-					t.Errorf("panel %q uses %s, which no code defines", p.Title, m)
+			n++
+			for _, prob := range checkQuery(live, tg.Expr) {
+				t.Errorf("panel %q: %s", p.Title, prob)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no queries")
+	}
+}
+
+// aggregated: a query that sums (or takes the max) over replicas.
+var aggregated = regexp.MustCompile(`\b(sum|max|min|avg|count)\b`)
+
+// TestDashboardShape: one unit per panel (no override changes it, so an
+// axis never mixes units); every shelfsync query follows the replica and
+// channel variables and aggregates over replicas; the panels an operator
+// needs are there.
+func TestDashboardShape(t *testing.T) {
+	d := readDashboard(t)
+	vars := map[string]bool{}
+	for _, v := range d.Templating.List {
+		vars[v.Name] = v.Type == "datasource" || (v.Type == "query" && v.Multi)
+	}
+	for _, v := range []string{"datasource", "instance", "channel"} {
+		if !vars[v] {
+			t.Errorf("no variable %s (a multi-value query variable)", v)
+		}
+	}
+	var all strings.Builder
+	for _, p := range d.Panels {
+		if p.Type == "row" {
+			continue
+		}
+		if p.FieldConfig.Defaults.Unit == "" {
+			t.Errorf("panel %q has no unit", p.Title)
+		}
+		for _, o := range p.FieldConfig.Overrides {
+			for _, prop := range o.Properties {
+				if prop.ID == "unit" {
+					t.Errorf("panel %q overrides the unit of some series: two units on one axis", p.Title)
 				}
 			}
+		}
+		for _, tg := range p.Targets {
+			all.WriteString(tg.Expr + "\n")
+			if !strings.Contains(tg.Expr, "shelfsync_") && !strings.Contains(tg.Expr, `job="shelfsync"`) {
+				t.Errorf("panel %q: %s is not about shelfsync", p.Title, tg.Expr)
+			}
+			if !strings.Contains(tg.Expr, `instance=~"$instance"`) {
+				t.Errorf("panel %q: %s ignores the instance variable", p.Title, tg.Expr)
+			}
+			if strings.Contains(tg.Expr, "channel") && !strings.Contains(tg.Expr, `channel=~"$channel"`) {
+				t.Errorf("panel %q: %s ignores the channel variable", p.Title, tg.Expr)
+			}
+			if !strings.HasPrefix(tg.Expr, "up{") && !aggregated.MatchString(tg.Expr) {
+				t.Errorf("panel %q: %s does not aggregate over replicas", p.Title, tg.Expr)
+			}
+		}
+	}
+	for _, want := range []string{`up{job="shelfsync"`, `handler="GET /readyz"`, "shelfsync_webhook_verification_failures_total",
+		`shelfsync_job_last_success_timestamp_seconds{instance=~"$instance",channel=~"$channel",task="poll"}`,
+		"shelfsync_events_dead_lettered_total", `outcome="dead_lettered"`, "process_cpu_seconds_total", "process_resident_memory_bytes"} {
+		if !strings.Contains(all.String(), want) {
+			t.Errorf("no panel queries %s", want)
 		}
 	}
 }

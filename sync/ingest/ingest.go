@@ -1,7 +1,11 @@
 // Package ingest turns channel events into ledger state: a whole order
 // becomes the absolute state of each of its lines (so duplicates, late and
-// reordered events change nothing), lines whose SKU the ledger does not
-// know are parked until it does, and every order is published downstream.
+// reordered events change nothing), translated through the catalog (a
+// mapped listing is its ledger SKU times the multiplier, a kit its
+// components, each component line with an id derived from the kit line's),
+// lines whose SKU the ledger does not know are parked as the channel named
+// them until the SKU or a mapping appears, and every order is published
+// downstream.
 // "Order changed" events are handed to the channel's fetch queue
 // (sync/fetch), which puts the fetched order back on the intake. After each
 // change it asks for the affected SKUs' quantities to be pushed.

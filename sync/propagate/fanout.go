@@ -122,6 +122,11 @@ func (f *fanout) wants(ch *Channel) []outbox.Want {
 		}
 	}
 	for _, k := range f.kits {
+		if !f.entries[k].IsKit() {
+			// A component names a kit whose definition is not written
+			// (yet, or any more): nothing to list for it.
+			continue
+		}
 		emit(k, catalog.KitATS(f.entries[k].Components, func(c string) int64 {
 			st, ok := f.stock[c]
 			if !ok {

@@ -160,6 +160,9 @@ func newForwarder(rdb redis.UniversalClient, streamKey, consumer, url string, se
 	if reg != nil {
 		reg.MustRegister(f.results)
 	}
+	for _, o := range []string{"ok", "failed", "dead_lettered", "trimmed"} { // exported at 0 from the start
+		f.results.WithLabelValues(o)
+	}
 	o := stream.Options{
 		Stream: streamKey, Group: "webhook", Consumer: consumer,
 		Dead: streamKey + ":webhook:dead", Attempts: streamKey + ":webhook:attempts", Reasons: streamKey + ":webhook:reasons",

@@ -126,3 +126,21 @@ func TestPropagateQueuesEveryListing(t *testing.T) {
 		t.Fatalf("amz outbox %v, want %v", got, want)
 	}
 }
+
+// TestFanOutSkipsAKitWithoutADefinition: a crash between an import's
+// reverse entries and its definitions leaves a component naming a kit the
+// catalog does not define: nothing is listed for it.
+func TestFanOutSkipsAKitWithoutADefinition(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	p, _, _ := catalogPropagator(t, rdb, prefix)
+	if err := rdb.HSet(context.Background(), prefix+"cat:{C}", "u\x1fGHOST", 1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.Listed(context.Background(), "C")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int64{"C": 3, "K2": 3}; !reflect.DeepEqual(got["shop"], want) {
+		t.Fatalf("shop lists %v, want %v", got["shop"], want)
+	}
+}

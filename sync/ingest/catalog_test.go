@@ -191,3 +191,28 @@ func TestParkedLineAppliesOnceItsMappingArrives(t *testing.T) {
 		t.Fatalf("B reserved %d after a redelivery, want 6", res)
 	}
 }
+
+// TestTranslationPastTheLedgersMaximumSkipsOnlyThatLine: a multiplier that
+// takes a line's figures past what the ledger takes drops that line (counted)
+// and applies the rest of the batch.
+func TestTranslationPastTheLedgersMaximumSkipsOnlyThatLine(t *testing.T) {
+	w := newCatalogWorld(t)
+	ctx := context.Background()
+	plan := catalog.Plan{Mappings: []catalog.Mapping{{Channel: "shop", Listing: "HUGE", SKU: "A", Multiplier: inventory.MaxQuantity}}}
+	if _, err := w.cat.Apply(ctx, plan, "test"); err != nil {
+		t.Fatal(err)
+	}
+	huge := catOrder("shop", "H1", 1000, connectors.Line{LineID: "1", SKU: "HUGE", Quantity: 2})
+	fine := catOrder("shop", "H2", 1000, connectors.Line{LineID: "1", SKU: "B", Quantity: 1})
+	for i, err := range w.g.HandleBatch(ctx, []connectors.Event{huge, fine}) {
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+	}
+	if _, res := w.figures(t, "A"); res != 0 {
+		t.Errorf("A reserved %d", res)
+	}
+	if _, res := w.figures(t, "B"); res != 1 {
+		t.Errorf("B reserved %d, want 1", res)
+	}
+}

@@ -42,6 +42,15 @@ func (g *Ingester) expand(ctx context.Context, raw []inventory.LineState) (expan
 	seen := map[string]bool{}
 	for i, s := range raw {
 		for _, st := range catalog.ExpandLine(s, res[catalog.Ref{Channel: s.Channel, SKU: s.SKU}]) {
+			if err := st.Validate(); err != nil {
+				// Only a translation can make a line the ledger refuses
+				// (figures times a multiplier past its maximum): one such
+				// line must not fail the whole batch for ever.
+				g.o.Metrics.Dropped.WithLabelValues(s.Channel, string(connectors.EventOrder)).Inc()
+				g.o.Logger.Warn().Err(err).Str("channel", s.Channel).Str("order", s.OrderID).Str("line", s.LineID).
+					Str("sku", st.SKU).Msg("translated order line refused by the ledger; skipped")
+				continue
+			}
 			x.states = append(x.states, st)
 			x.from = append(x.from, i)
 			if !seen[st.SKU] {

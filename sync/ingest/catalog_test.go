@@ -61,7 +61,7 @@ func newCatalogWorld(t *testing.T) *catalogWorld {
 			return nil
 		}},
 		Channels: chans, Locations: []config.Location{{ID: "main"}},
-		Metrics:  NewMetrics(prometheus.NewRegistry()), Logger: zerolog.Nop(),
+		Metrics: NewMetrics(prometheus.NewRegistry()), Logger: zerolog.Nop(),
 	})
 	return w
 }

@@ -27,7 +27,16 @@ type Config struct {
 
 // HTTP is the daemon's one listener: webhooks, admin API, health, metrics.
 type HTTP struct {
+	// Listen serves the webhooks, and everything else too unless
+	// AdminListen is set.
 	Listen string `yaml:"listen"`
+	// AdminListen, when set, is a second listener for the admin API,
+	// /metrics, /healthz and /readyz: Listen then serves only the
+	// webhooks, the one part that must face the internet.
+	AdminListen string `yaml:"admin_listen"`
+	// ReadyFailingAfter is how long a channel's order poll or push may
+	// keep failing before /readyz says the daemon is not ready.
+	ReadyFailingAfter time.Duration `yaml:"ready_failing_after"`
 	// PublicURL is the externally visible base URL (https://sync.example.com);
 	// webhook endpoints that must know their own URL (an endpoint
 	// challenge) use it.

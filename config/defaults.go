@@ -19,6 +19,9 @@ const (
 	DefaultReadTimeout       = 10 * time.Second
 	DefaultWriteTimeout      = 10 * time.Second
 	DefaultIdleTimeout       = 60 * time.Second
+	// DefaultReadyFailingAfter: a channel's poll or push failing this long
+	// makes /readyz 503 (a few retries' worth; shorter blips stay ready).
+	DefaultReadyFailingAfter = 5 * time.Minute
 
 	DefaultOperationTTL  = 7 * 24 * time.Hour   // longer than any channel's redelivery window
 	DefaultLineTTL       = 120 * 24 * time.Hour // longer than channels' return windows
@@ -62,6 +65,7 @@ func (c *Config) applyDefaults() {
 	setDuration(&h.ReadTimeout, DefaultReadTimeout)
 	setDuration(&h.WriteTimeout, DefaultWriteTimeout)
 	setDuration(&h.IdleTimeout, DefaultIdleTimeout)
+	setDuration(&h.ReadyFailingAfter, DefaultReadyFailingAfter)
 
 	setDuration(&c.Ledger.OperationTTL, DefaultOperationTTL)
 	setDuration(&c.Ledger.LineTTL, DefaultLineTTL)

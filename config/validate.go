@@ -93,6 +93,16 @@ func (h *HTTP) validate(c *checker) {
 	c.positive("http.read_timeout", int64(h.ReadTimeout))
 	c.positive("http.write_timeout", int64(h.WriteTimeout))
 	c.positive("http.idle_timeout", int64(h.IdleTimeout))
+	if h.ReadyFailingAfter <= 0 {
+		c.addf("http.ready_failing_after", "must be a positive duration, got %s", h.ReadyFailingAfter)
+	}
+	if h.AdminListen != "" {
+		if _, port, err := net.SplitHostPort(h.AdminListen); err != nil || port == "" {
+			c.addf("http.admin_listen", "must be host:port or :port, got %q", h.AdminListen)
+		} else if h.AdminListen == h.Listen && port != "0" {
+			c.addf("http.admin_listen", "must differ from http.listen (%q): leave it unset for one listener", h.Listen)
+		}
+	}
 }
 
 func (l *Ledger) validate(c *checker) {

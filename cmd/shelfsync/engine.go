@@ -27,13 +27,14 @@ func newEngine(w *wiring) (*syncengine.Engine, error) {
 	e, err := syncengine.New(syncengine.Options{
 		Config: w.cfg, Redis: w.rdb, Connectors: conns, Registry: w.reg,
 		Logger: w.log, // the engine names its components itself
+		Health: w.health,
 	})
 	if err != nil {
 		return nil, err
 	}
 	if tok := w.cfg.HTTP.AdminToken; tok.IsSet() {
 		var h http.Handler = admin.New(admin.Deps{Ledger: e.Ledger(), Listings: e, Channels: e, DeadLetters: e.Intake(), Catalog: &admin.Catalog{Book: e.Catalog(), Ledger: e.Ledger(), Channels: e.Channels(), Listings: e.Propagator()}}, tok.Value(), w.log.With().Str("component", "admin").Logger())
-		w.srv.Mount("/api/v1/", h)
+		w.srv.MountAdmin("/api/v1/", h)
 		w.log.Info().Str("path", "/api/v1/").Msg("admin API mounted")
 	} else {
 		w.log.Info().Msg("admin API off: set http.admin_token to enable it")

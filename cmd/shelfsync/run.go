@@ -18,6 +18,7 @@ import (
 	_ "github.com/shelfsync/shelfsync/connectors/all" // every channel kind run and validate can build
 	syncengine "github.com/shelfsync/shelfsync/sync/engine"
 	"github.com/shelfsync/shelfsync/sync/server"
+	"github.com/shelfsync/shelfsync/sync/status"
 	"github.com/shelfsync/shelfsync/sync/store"
 	"github.com/shelfsync/shelfsync/sync/webhook"
 )
@@ -39,6 +40,11 @@ type wiring struct {
 	rdb      redis.UniversalClient
 	srv      *server.Server
 	channels []*channel
+	// health is each channel's readiness, fed by the engine's status
+	// board and the access checks at start.
+	health *status.Health
+	// accessRetry is the first wait before an access check is retried.
+	accessRetry time.Duration
 }
 
 // runDaemon is `shelfsync run`. Everything that can be checked is checked
@@ -123,10 +129,13 @@ func prepare(w *wiring) (*syncengine.Engine, error) {
 // startParts runs the daemon's parts as one group on ctx: the HTTP server,
 // the engine, and every connector that is a Runner (Amazon's queue
 // reader), with the engine's intake as its sink. The group's context ends
-// when ctx does or any part fails.
+// when ctx does or any part fails. Each channel's access check runs
+// beside them until it passes (readiness), outside the group: a channel
+// refusing its credentials must not stop the daemon.
 func startParts(ctx context.Context, w *wiring, eng engine) (*errgroup.Group, context.Context) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return w.srv.Serve(gctx) })
+	startAccessChecks(gctx, w)
 	g.Go(func() error {
 		if err := eng.Run(gctx); err != nil {
 			return fmt.Errorf("engine: %w", err)
@@ -150,7 +159,7 @@ func startParts(ctx context.Context, w *wiring, eng engine) (*errgroup.Group, co
 }
 
 // wire builds the parts that need no listener yet: registry, Redis
-// client, connectors, HTTP server with its readiness checks. nil and the
+// client, connectors, HTTP server with its readiness checks (addChecks). nil and the
 // exit code when something is wrong; it has printed why.
 func wire(cfg *config.Config, log zerolog.Logger, newConnector connectorFactory, stderr io.Writer) (*wiring, int) {
 	reg := prometheus.NewRegistry()
@@ -179,13 +188,14 @@ func wire(cfg *config.Config, log zerolog.Logger, newConnector connectorFactory,
 		fmt.Fprintf(stderr, "run: %v\n", err)
 		return nil, 1
 	}
-	srv.AddCheck("redis", func(ctx context.Context) error { return store.Ping(ctx, rdb) })
-	for _, ch := range chans {
-		if c, ok := ch.conn.(connectors.Checker); ok {
-			srv.AddCheck("channel "+ch.cfg.Name, func(context.Context) error { return c.Ready() })
-		}
+	names := make([]string, len(chans))
+	for i, ch := range chans {
+		names[i] = ch.cfg.Name
 	}
-	return &wiring{cfg: cfg, log: log, reg: reg, rdb: rdb, srv: srv, channels: chans}, 0
+	w := &wiring{cfg: cfg, log: log, reg: reg, rdb: rdb, srv: srv, channels: chans,
+		health: status.NewHealth(cfg.HTTP.ReadyFailingAfter, nil, names...), accessRetry: accessFirstRetry}
+	addChecks(w)
+	return w, 0
 }
 
 // mountWebhooks puts a receiver at /webhooks/{name} for every channel whose

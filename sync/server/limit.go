@@ -36,19 +36,19 @@ func refuseTooLarge(w http.ResponseWriter) {
 	io.WriteString(w, `{"error":"body_too_large"}`+"\n")
 }
 
-// guard is the server's handler: the mux, with the body limit applied to
+// guard is a listener's handler: its mux, with the body limit applied to
 // requests no mounted route matches too (a 404 or 405 would otherwise
 // wait for the body before answering). Matched routes apply it inside
 // their instrumentation (Mount), so their 413s are counted per route.
-func (s *Server) guard() http.Handler {
+func (s *Server) guard(mux *http.ServeMux) http.Handler {
 	limit := s.opt.HTTP.BodyLimit
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if limit > 0 && r.ContentLength > limit {
-			if _, pattern := s.mux.Handler(r); pattern == "" {
+			if _, pattern := mux.Handler(r); pattern == "" {
 				refuseTooLarge(w)
 				return
 			}
 		}
-		s.mux.ServeHTTP(w, r)
+		mux.ServeHTTP(w, r)
 	})
 }

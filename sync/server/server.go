@@ -1,6 +1,9 @@
-// Package server is shelfsync's one HTTP listener: /healthz, /readyz,
+// Package server is shelfsync's HTTP listener: /healthz, /readyz,
 // /metrics, and whatever other parts Mount (webhook receivers under
-// /webhooks/, the admin API under /api/v1/).
+// /webhooks/) or MountAdmin (the admin API under /api/v1/). With
+// http.admin_listen set there are two listeners: the public one serves
+// only what Mount routes, the admin one the rest, so only the webhooks
+// need face the internet.
 //
 // It owns the listener's lifecycle: Listen binds, Serve answers until its
 // context ends and then drains in-flight requests within the shutdown
@@ -46,19 +49,29 @@ type Options struct {
 	CheckTimeout time.Duration
 }
 
-// Server is the listener and its routes. Mount and AddCheck may be called
-// before or while it serves.
+// Server is the listener (or the two: http.admin_listen) and its routes.
+// Mount, MountAdmin and AddCheck may be called before or while it serves.
 type Server struct {
 	opt     Options
-	mux     *http.ServeMux
-	srv     *http.Server
-	ln      net.Listener
+	public  *endpoint
+	admin   *endpoint // nil: one listener serves everything
 	checks  *checks
 	metrics *httpMetrics
 }
 
+// endpoint is one listener with its own routes.
+type endpoint struct {
+	name string // "http" or "admin", in logs and errors
+	addr string
+	mux  *http.ServeMux
+	srv  *http.Server
+	ln   net.Listener
+}
+
 // New builds the server and registers its metrics on o.Registry. It does
-// not listen yet.
+// not listen yet. With o.HTTP.AdminListen set, /healthz, /readyz,
+// /metrics and what MountAdmin routes are served there, and
+// o.HTTP.Listen serves only what Mount routes (the webhooks).
 func New(o Options) (*Server, error) {
 	if o.Registry == nil {
 		return nil, errors.New("server: no registry")
@@ -66,6 +79,26 @@ func New(o Options) (*Server, error) {
 	if o.CheckTimeout <= 0 {
 		o.CheckTimeout = 2 * time.Second
 	}
+	m, err := registerMetrics(o)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opt: o, checks: &checks{}, metrics: m}
+	s.public = s.newEndpoint("http", o.HTTP.Listen)
+	if o.HTTP.AdminListen != "" {
+		s.admin = s.newEndpoint("admin", o.HTTP.AdminListen)
+	}
+	s.MountAdmin("GET /healthz", http.HandlerFunc(healthz))
+	s.MountAdmin("GET /readyz", http.HandlerFunc(s.readyz))
+	s.MountAdmin("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{
+		ErrorLog: newErrorLog(o.Logger), ErrorHandling: promhttp.ContinueOnError,
+	}))
+	return s, nil
+}
+
+// registerMetrics registers the Go and process collectors, the build info
+// and the HTTP metrics on o.Registry.
+func registerMetrics(o Options) (*httpMetrics, error) {
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "shelfsync_build_info",
 		Help: "Always 1; the labels say which build runs.",
@@ -84,81 +117,159 @@ func New(o Options) (*Server, error) {
 			return nil, fmt.Errorf("server: registering metrics: %w", err)
 		}
 	}
-	s := &Server{opt: o, mux: http.NewServeMux(), checks: &checks{}, metrics: m}
-	s.srv = &http.Server{
-		Handler:           s.guard(),
-		ReadHeaderTimeout: o.HTTP.ReadHeaderTimeout,
-		ReadTimeout:       o.HTTP.ReadTimeout,
-		WriteTimeout:      o.HTTP.WriteTimeout,
-		IdleTimeout:       o.HTTP.IdleTimeout,
-		ErrorLog:          newErrorLog(o.Logger),
+	return m, nil
+}
+
+func (s *Server) newEndpoint(name, addr string) *endpoint {
+	e := &endpoint{name: name, addr: addr, mux: http.NewServeMux()}
+	e.srv = &http.Server{
+		Handler:           s.guard(e.mux),
+		ReadHeaderTimeout: s.opt.HTTP.ReadHeaderTimeout,
+		ReadTimeout:       s.opt.HTTP.ReadTimeout,
+		WriteTimeout:      s.opt.HTTP.WriteTimeout,
+		IdleTimeout:       s.opt.HTTP.IdleTimeout,
+		ErrorLog:          newErrorLog(s.opt.Logger),
 	}
-	s.Mount("GET /healthz", http.HandlerFunc(healthz))
-	s.Mount("GET /readyz", http.HandlerFunc(s.readyz))
-	s.Mount("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{
-		ErrorLog: newErrorLog(o.Logger), ErrorHandling: promhttp.ContinueOnError,
-	}))
-	return s, nil
+	return e
+}
+
+// endpoints are the listeners, the public one first.
+func (s *Server) endpoints() []*endpoint {
+	if s.admin == nil {
+		return []*endpoint{s.public}
+	}
+	return []*endpoint{s.public, s.admin}
 }
 
 // Mount routes pattern (net/http ServeMux syntax: "POST /webhooks/{channel}")
-// to h, counted in the HTTP metrics under the pattern, with the body limit
-// (http.body_limit) applied: a declared Content-Length over it is answered
-// 413 before h runs, a longer chunked body fails h's reads. It panics on a
-// conflicting pattern, as ServeMux does: a wiring mistake found at start-up.
+// to h on the public listener (http.listen), counted in the HTTP metrics
+// under the pattern, with the body limit (http.body_limit) applied: a
+// declared Content-Length over it is answered 413 before h runs, a longer
+// chunked body fails h's reads. It panics on a conflicting pattern, as
+// ServeMux does: a wiring mistake found at start-up.
 func (s *Server) Mount(pattern string, h http.Handler) {
-	s.mux.Handle(pattern, s.metrics.instrument(pattern, limitBody(s.opt.HTTP.BodyLimit, h)))
+	s.public.mux.Handle(pattern, s.metrics.instrument(pattern, limitBody(s.opt.HTTP.BodyLimit, h)))
 }
 
-// Handler is the whole routing tree as the listener serves it, for tests
-// that use httptest.
-func (s *Server) Handler() http.Handler { return s.srv.Handler }
-
-// Listen binds the configured address, so a port in use fails before
-// anything else starts.
-func (s *Server) Listen() error {
-	ln, err := net.Listen("tcp", s.opt.HTTP.Listen)
-	if err != nil {
-		return fmt.Errorf("http listen: %w", err)
+// MountAdmin routes pattern to h as Mount does, on the admin listener
+// (http.admin_listen) when there is one, else on the public one: for
+// what must not face the internet (the admin API).
+func (s *Server) MountAdmin(pattern string, h http.Handler) {
+	e := s.public
+	if s.admin != nil {
+		e = s.admin
 	}
-	s.ln = ln
+	e.mux.Handle(pattern, s.metrics.instrument(pattern, limitBody(s.opt.HTTP.BodyLimit, h)))
+}
+
+// Handler is the public listener's routing tree as it serves it, for
+// tests that use httptest.
+func (s *Server) Handler() http.Handler { return s.public.srv.Handler }
+
+// AdminHandler is the admin listener's routing tree (the public one's when
+// there is no admin listener).
+func (s *Server) AdminHandler() http.Handler {
+	if s.admin == nil {
+		return s.Handler()
+	}
+	return s.admin.srv.Handler
+}
+
+// Listen binds the configured address (and the admin one), so a port in
+// use fails before anything else starts.
+func (s *Server) Listen() error {
+	for _, e := range s.endpoints() {
+		if e.ln != nil {
+			continue
+		}
+		ln, err := net.Listen("tcp", e.addr)
+		if err != nil {
+			s.closeListeners()
+			if e == s.admin {
+				return fmt.Errorf("http admin listen: %w", err)
+			}
+			return fmt.Errorf("http listen: %w", err)
+		}
+		e.ln = ln
+	}
 	return nil
 }
 
-// Addr is the bound address (useful with ":0"); nil before Listen.
-func (s *Server) Addr() net.Addr {
-	if s.ln == nil {
-		return nil
-	}
-	return s.ln.Addr()
-}
-
-// Serve answers on the bound listener (Listen is called if it was not)
-// until ctx ends, then stops accepting and waits for in-flight requests
-// up to the shutdown timeout. It returns nil after a clean drain.
-func (s *Server) Serve(ctx context.Context) error {
-	if s.ln == nil {
-		if err := s.Listen(); err != nil {
-			return err
+func (s *Server) closeListeners() {
+	for _, e := range s.endpoints() {
+		if e.ln != nil {
+			e.ln.Close()
+			e.ln = nil
 		}
 	}
-	s.opt.Logger.Info().Str("addr", s.ln.Addr().String()).Msg("http server listening")
-	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(s.ln) }()
+}
+
+// Addr is the public listener's bound address (useful with ":0"); nil
+// before Listen.
+func (s *Server) Addr() net.Addr { return s.public.bound() }
+
+// AdminAddr is the admin listener's bound address, the public one's when
+// there is no admin listener; nil before Listen.
+func (s *Server) AdminAddr() net.Addr {
+	if s.admin == nil {
+		return s.Addr()
+	}
+	return s.admin.bound()
+}
+
+func (e *endpoint) bound() net.Addr {
+	if e.ln == nil {
+		return nil
+	}
+	return e.ln.Addr()
+}
+
+// Serve answers on the bound listeners (Listen is called if it was not)
+// until ctx ends, then stops accepting and waits for in-flight requests
+// up to the shutdown timeout. It returns nil after a clean drain. If one
+// listener fails, both stop and the error is returned.
+func (s *Server) Serve(ctx context.Context) error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	eps := s.endpoints()
+	errc := make(chan error, len(eps))
+	for _, e := range eps {
+		s.opt.Logger.Info().Str("addr", e.ln.Addr().String()).Str("listener", e.name).Msg("http server listening")
+		go func() { errc <- fmt.Errorf("%s serve: %w", e.name, e.srv.Serve(e.ln)) }()
+	}
+	var failed error
 	select {
-	case err := <-errc:
-		return fmt.Errorf("http serve: %w", err)
+	case failed = <-errc:
 	case <-ctx.Done():
 	}
-	// The parent ctx is over: drain on a fresh one, bounded by the timeout.
+	// The parent ctx is over (or a listener failed): drain on a fresh
+	// one, bounded by the timeout.
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opt.ShutdownTimeout)
 	defer cancel()
-	err := s.srv.Shutdown(dctx)
-	<-errc // Serve returns ErrServerClosed at once on Shutdown.
-	if err != nil {
-		s.srv.Close()
-		return fmt.Errorf("http drain: %w", err)
+	var drainErr error
+	for _, e := range eps {
+		if err := e.srv.Shutdown(dctx); err != nil {
+			e.srv.Close()
+			drainErr = fmt.Errorf("http drain: %w", err)
+		}
+	}
+	for range len(eps) - boolInt(failed != nil) {
+		<-errc // Serve returns ErrServerClosed at once on Shutdown.
+	}
+	if failed != nil {
+		return failed
+	}
+	if drainErr != nil {
+		return drainErr
 	}
 	s.opt.Logger.Info().Msg("http server drained")
 	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -7,7 +7,8 @@
 #     miscased fields and wrong types fail) into the k8s.io/api types of its
 #     apiVersion/kind, then checked to fit together (secrets readable by
 #     the non-root user, pinned image, probes and scrape on the admin port,
-#     only the webhooks public, PodDisruptionBudget, job name shelfsync);
+#     only the webhooks public, PodDisruptionBudget, job name shelfsync, the
+#     ConfigMap's config accepted by shelfsync's own loader);
 #   - Docker and compose (deploy/docker, deploy/compose): `docker compose
 #     config` (Debian's docker-compose when the compose plugin is missing),
 #     `promtool check config` of the stack's Prometheus with the rules, and
@@ -39,7 +40,7 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
 echo "== kubernetes: strict decoding into k8s.io/api types and the checks that the manifests fit together"
-go test -count=1 -run 'TestManifestsDecodeStrictly|TestDeploymentStarts|TestOnlyWebhooksArePublic|TestScrapeJobIsShelfsync' ./deploy
+go test -count=1 -run 'TestManifestsDecodeStrictly|TestDeploymentStarts|TestOnlyWebhooksArePublic|TestScrapeJobIsShelfsync|TestConfigMapConfigLoads' ./deploy
 
 echo "== docker compose config"
 compose_file=deploy/compose/compose.yaml

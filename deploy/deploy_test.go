@@ -21,6 +21,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sjson "sigs.k8s.io/json"
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/shelfsync/shelfsync/config"
+	_ "github.com/shelfsync/shelfsync/connectors/all" // the kinds' settings
 )
 
 // used strips histogram suffixes so a _bucket query matches its histogram.
@@ -634,5 +637,35 @@ func TestImageCarriesNoSecretsAndChecksHealth(t *testing.T) {
 	}
 	if !regexp.MustCompile(`(?m)^deploy/examples/secrets$`).Match(ignore) || !regexp.MustCompile(`(?m)^\.git$`).Match(ignore) {
 		t.Error(".dockerignore must leave out .git and deploy/examples/secrets")
+	}
+}
+
+// TestConfigMapConfigLoads: the daemon's config in the ConfigMap is one
+// shelfsync accepts (strict decoding: a key the daemon does not know, such
+// as an http.admin_listen it lacked, would stop the pod at start), with the
+// Secret's files in place.
+func TestConfigMapConfigLoads(t *testing.T) {
+	m := loadManifest(t)
+	dir := t.TempDir()
+	var ex corev1.Secret
+	for _, o := range decodeManifests(t, "kubernetes/secret.example.yaml") {
+		ex = *o.(*corev1.Secret)
+	}
+	for name := range ex.StringData {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("fake-"+name), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	text := strings.ReplaceAll(m.cm.Data["shelfsync.yaml"], "/etc/shelfsync/secrets/", dir+"/")
+	path := filepath.Join(dir, "shelfsync.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatalf("the ConfigMap's config: %v", err)
+	}
+	if cfg.HTTP.AdminListen == "" || cfg.HTTP.AdminListen == cfg.HTTP.Listen {
+		t.Errorf("admin listener %q, webhooks %q: want two listeners", cfg.HTTP.AdminListen, cfg.HTTP.Listen)
 	}
 }

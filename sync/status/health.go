@@ -1,6 +1,7 @@
 package status
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -87,7 +88,8 @@ func (h *Health) Observe(channel, job string, err error) {
 }
 
 // Check is nil when channel is ready, else why not (no secret: the
-// errors are the connectors', which hold none).
+// errors are the connectors', which hold none). The caller names the
+// channel (/readyz reports it under "channel <name>").
 func (h *Health) Check(channel string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -97,9 +99,9 @@ func (h *Health) Check(channel string) error {
 	}
 	if !c.accepted {
 		if c.accessErr != "" {
-			return fmt.Errorf("channel %s: credentials not accepted since start: %s", channel, c.accessErr)
+			return fmt.Errorf("credentials not accepted since start: %s", c.accessErr)
 		}
-		return fmt.Errorf("channel %s: credentials not accepted since start (no access check or job has succeeded yet)", channel)
+		return errors.New("credentials not accepted since start (no access check or job has succeeded yet)")
 	}
 	if h.bound <= 0 {
 		return nil
@@ -111,7 +113,7 @@ func (h *Health) Check(channel string) error {
 	sort.Strings(jobs)
 	for _, job := range jobs {
 		if d := h.now().Sub(c.failing[job]); d > h.bound {
-			return fmt.Errorf("channel %s: %s failing for %s (over %s): %s", channel, job, d.Round(time.Second), h.bound, c.lastErr[job])
+			return fmt.Errorf("%s failing for %s (over %s): %s", job, d.Round(time.Millisecond), h.bound, c.lastErr[job])
 		}
 	}
 	return nil

@@ -58,8 +58,6 @@ func TestHealth(t *testing.T) {
 				t.Fatalf("not ready: %v", err)
 			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 				t.Fatalf("Check = %v, want an error with %q", err, tt.want)
-			case err != nil && !strings.Contains(err.Error(), "channel shop"):
-				t.Errorf("the error does not name the channel: %v", err)
 			}
 			if err := h.Check("other"); err == nil {
 				t.Error("an untouched channel is ready")

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -44,8 +43,9 @@ type Server struct {
 	Port int
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the process exited
-	mu   sync.Mutex
 	log  string
+	dir  string
+	args []string
 }
 
 // Kill sends SIGKILL and waits for the process to exit.
@@ -125,14 +125,32 @@ func portsFree(base, n int, bus bool) bool {
 // answers PING; an error if it exits first (its port was taken) or does not
 // answer within 10 s.
 func startServer(dir string, port int, args ...string) (*Server, error) {
-	s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), Port: port, done: make(chan struct{})}
-	logPath := filepath.Join(dir, fmt.Sprintf("redis-%d.log", port))
-	s.log = logPath
-	args = append(args, "--logfile", logPath)
-	s.cmd = exec.Command("redis-server", args...)
-	s.cmd.Dir = dir
+	s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), Port: port, dir: dir}
+	s.log = filepath.Join(dir, fmt.Sprintf("redis-%d.log", port))
+	s.args = append(args, "--logfile", s.log)
+	return s, s.run()
+}
+
+// Restart starts a killed server again, with the same arguments (a killed
+// primary comes back empty, and the sentinels make it a replica).
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	if !s.exited() {
+		t.Fatalf("%s is still running", s.Addr)
+	}
+	if err := s.run(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// run starts the process and waits until it answers PING.
+func (s *Server) run() error {
+	port, logPath := s.Port, s.log
+	s.done = make(chan struct{})
+	s.cmd = exec.Command("redis-server", s.args...)
+	s.cmd.Dir = s.dir
 	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting redis-server: %w", err)
+		return fmt.Errorf("starting redis-server: %w", err)
 	}
 	go func() { _ = s.cmd.Wait(); close(s.done) }()
 	c := redis.NewClient(&redis.Options{Addr: s.Addr, DialTimeout: 200 * time.Millisecond, MaxRetries: -1})
@@ -143,12 +161,12 @@ func startServer(dir string, port int, args ...string) (*Server, error) {
 		err := c.Ping(ctx).Err()
 		cancel()
 		if err == nil {
-			return s, nil
+			return nil
 		}
 		if s.exited() || time.Now().After(deadline) {
 			s.Kill()
 			b, _ := os.ReadFile(logPath)
-			return nil, fmt.Errorf("redis-server on %d did not start: %v; log: %s", port, err, tail(string(b)))
+			return fmt.Errorf("redis-server on %d did not start: %v; log: %s", port, err, tail(string(b)))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -1,13 +1,21 @@
 package amazon
 
 import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors/amazon/amazontest"
@@ -104,5 +112,72 @@ func TestSQSCredentials(t *testing.T) {
 				t.Fatalf("ReceiveMessage: %v, want an error naming %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestSQSCredentialsWebIdentity: IAM roles for service accounts. With no
+// keys anywhere but AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE (what EKS
+// sets in the pod), the chain exchanges the token at STS
+// (AssumeRoleWithWebIdentity, here a fake at AWS_ENDPOINT_URL_STS) and the
+// SQS client signs with the temporary credentials STS returned, session
+// token included; the fake SQS accepts only those keys.
+func TestSQSCredentialsWebIdentity(t *testing.T) {
+	dir := isolateAWS(t)
+	const roleARN, token = "arn:aws:iam::123456789012:role/shelfsync", "eyJ.projected-service-account-token.sig"
+	var stsCalls atomic.Int32
+	sts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil || r.Form.Get("Action") != "AssumeRoleWithWebIdentity" ||
+			r.Form.Get("RoleArn") != roleARN || r.Form.Get("WebIdentityToken") != token {
+			http.Error(w, "unexpected STS request", http.StatusBadRequest)
+			return
+		}
+		stsCalls.Add(1)
+		w.Header().Set("Content-Type", "text/xml")
+		fmt.Fprintf(w, `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleWithWebIdentityResult>
+    <Credentials>
+      <AccessKeyId>%s</AccessKeyId>
+      <SecretAccessKey>%s</SecretAccessKey>
+      <SessionToken>session-token-from-sts</SessionToken>
+      <Expiration>%s</Expiration>
+    </Credentials>
+    <AssumedRoleUser><Arn>%s/pod</Arn><AssumedRoleId>AROATEST:pod</AssumedRoleId></AssumedRoleUser>
+  </AssumeRoleWithWebIdentityResult>
+  <ResponseMetadata><RequestId>test</RequestId></ResponseMetadata>
+</AssumeRoleWithWebIdentityResponse>`, amazontest.DefaultAWSKeyID, amazontest.DefaultAWSSecret, time.Now().Add(time.Hour).UTC().Format(time.RFC3339), roleARN)
+	}))
+	defer sts.Close()
+	tokenFile := filepath.Join(dir, "token")
+	if err := os.WriteFile(tokenFile, []byte(token), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ROLE_ARN", roleARN)
+	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", tokenFile)
+	t.Setenv("AWS_ENDPOINT_URL_STS", sts.URL)
+	t.Setenv("AWS_REGION", amazontest.DefaultAWSRegion)
+	var sawToken atomic.Value
+	srv := amazontest.New(amazontest.Options{})
+	defer srv.Close()
+	s := testChannel(srv).Settings.(*Settings).SQS
+	client, err := newSQSClient(config.Credentials{}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.ReceiveMessage(t.Context(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(s.QueueURL), MaxNumberOfMessages: 1},
+		func(o *sqs.Options) {
+			o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+				return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("sawToken", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+					if req, ok := in.Request.(*smithyhttp.Request); ok {
+						sawToken.Store(req.Header.Get("X-Amz-Security-Token"))
+					}
+					return next.HandleFinalize(ctx, in)
+				}), middleware.After)
+			})
+		})
+	if err != nil {
+		t.Fatalf("ReceiveMessage with the web identity's credentials: %v", err)
+	}
+	if stsCalls.Load() != 1 || sawToken.Load() != "session-token-from-sts" {
+		t.Fatalf("STS calls %d, session token sent %q", stsCalls.Load(), sawToken.Load())
 	}
 }

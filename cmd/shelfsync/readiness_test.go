@@ -164,3 +164,65 @@ func TestReadinessRedisDown(t *testing.T) {
 		t.Errorf("the channel is ready, yet named: %v", failures)
 	}
 }
+
+// pushConn is a channel whose pushes fail while the test says so; its
+// access check passes.
+type pushConn struct {
+	mu     sync.Mutex
+	failed error
+	pushes int
+}
+
+func (c *pushConn) Kind() string                { return "shopify" }
+func (c *pushConn) Check(context.Context) error { return nil }
+func (c *pushConn) MaxBatch() int               { return 50 }
+
+func (c *pushConn) PushQuantities(_ context.Context, updates []connectors.QuantityUpdate) ([]connectors.PushResult, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pushes++
+	if c.failed != nil {
+		return nil, c.failed
+	}
+	out := make([]connectors.PushResult, len(updates))
+	for i, u := range updates {
+		out[i] = connectors.PushResult{SKU: u.SKU, Status: connectors.PushAccepted}
+	}
+	return out, nil
+}
+
+func (c *pushConn) fail(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failed = err
+}
+
+// TestReadinessFollowsThePusher: the running daemon's pushes reach its
+// readiness through the engine's status board: a push failing beyond
+// http.ready_failing_after makes /readyz 503 naming the channel and the
+// push's error, and the push succeeding again makes it 200.
+func TestReadinessFollowsThePusher(t *testing.T) {
+	_, prefix := redistest.New(t)
+	path := writeConfig(t, prefix, shopChannel)
+	writeFile(t, path, strings.Replace(mustRead(t, path), "http:\n  listen: 127.0.0.1:0\n", "http:\n  listen: 127.0.0.1:0\n  ready_failing_after: 1ms\n", 1))
+	conn := &pushConn{}
+	d := startDaemon(t, func(connectors.Deps) (connectors.Connector, error) { return conn, nil }, "--config", path)
+	ready := func() (int, string) { return httpGet(t, d.base+"/readyz") }
+	waitFor(t, "ready after the access check", func() bool { c, _ := ready(); return c == 200 })
+
+	conn.fail(errors.New("shopify ShelfsyncSetQuantities: HTTP 502"))
+	if code, _, stderr := runCLI("stock", "set", "READY-1", "--location", "main", "--on-hand", "3", "--redis", redistest.Addr(), "--prefix", prefix); code != 0 {
+		t.Fatalf("stock set: %d %s", code, stderr)
+	}
+	var body string
+	waitFor(t, "503 naming the failing push", func() bool {
+		var c int
+		c, body = ready()
+		return c == 503 && strings.Contains(body, `"channel shop":"push failing for`) && strings.Contains(body, "HTTP 502")
+	})
+	conn.fail(nil)
+	waitFor(t, "ready once the push succeeds", func() bool { c, _ := ready(); return c == 200 })
+	if code := d.stop(t); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, d.stderr)
+	}
+}

@@ -22,9 +22,10 @@ var (
 // Check implements connectors.AccessChecker: an access token from Login
 // with Amazon (refused: the seller must authorize again), then
 // searchListingsItems for one listing of the seller in its marketplaces
-// (pageSize 1), which proves the token, the seller id and the
-// marketplaces go together. It waits on the operation's limiter like any
-// reconcile read.
+// (pageSize 1, no identifiers: a search "by other listings parameters",
+// developer-docs.amazon.com/sp-api/docs/search-for-listings-items-by-id),
+// which proves the token, the seller id and the marketplaces go together.
+// It waits on the operation's limiter like any reconcile read.
 func (c *Connector) Check(ctx context.Context) error {
 	q := url.Values{
 		"marketplaceIds": {strings.Join(c.marketplace, ",")},

@@ -3,8 +3,8 @@ package shopify
 import (
 	"maps"
 	"net/url"
-	"strings"
 	"slices"
+	"strings"
 
 	"github.com/shelfsync/shelfsync/config"
 )

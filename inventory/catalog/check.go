@@ -133,11 +133,15 @@ func (k *checker) checkKitHead(kt *Kit) {
 	if _, ok := k.known[kt.SKU]; ok {
 		k.add(kt.Line, "kit %s is a ledger SKU: a kit holds no stock of its own", kt.SKU)
 	}
+	var users []string // kits that take this one as a component, and are not redefined here
 	for other := range k.entries[kt.SKU].Kits {
 		if _, redefined := k.kits[other]; !redefined {
-			k.add(kt.Line, "kit %s is a component of kit %s: kits of kits are refused", kt.SKU, other)
-			break
+			users = append(users, other)
 		}
+	}
+	if len(users) > 0 {
+		sort.Strings(users)
+		k.add(kt.Line, "kit %s is a component of kit %s: kits of kits are refused", kt.SKU, strings.Join(users, ", "))
 	}
 	if len(kt.Components) == 0 {
 		k.add(kt.Line, "kit %s has no components", kt.SKU)

@@ -42,6 +42,8 @@ func TestImportFileProblems(t *testing.T) {
 		{"good yaml", "c.yaml", "mappings:\n  - {channel: shop, listing: 6-PACK, sku: A, multiplier: 6}\nkits:\n  - sku: KIT\n    components: [{sku: A, quantity: 2}]\n", nil},
 		{"wrong csv header", "c.csv", "kind,channel,listing,sku,qty\nmapping,shop,X,A,1\n", []string{"line 1: wrong CSV header"}},
 		{"empty csv", "c.csv", "", []string{"line 1: empty file"}},
+		{"csv with a byte order mark", "c.csv", "\ufeff" + head + "mapping,shop,X,A,,1\n", nil},
+		{"a component of an existing kit becoming a kit", "c.csv", head + "kit,,,A,B,1\n", []string{"kit A is a ledger SKU", "kit A is a component of kit OLD-KIT"}},
 		{"non-numeric count", "c.csv", head + "mapping,shop,X,A,,six\n", []string{`line 2: quantity "six" is not a whole number`}},
 		{"short row", "c.csv", head + "mapping,shop,X,A\n", []string{"line 2: 4 fields, want 6"}},
 		{"unknown kind", "c.csv", head + "alias,shop,X,A,,1\n", []string{`line 2: kind "alias"`}},

@@ -31,6 +31,8 @@ func ParseFile(name string, data []byte) (Plan, []Problem) {
 // ParseCSV reads a catalog CSV (CSVHeader). Rows of one kit are gathered
 // in the order they come; the kit's line is its first row's.
 func ParseCSV(data []byte) (Plan, []Problem) {
+	// Spreadsheets save CSV with a UTF-8 byte order mark first.
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
 	var p Plan

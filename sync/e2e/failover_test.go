@@ -76,7 +76,6 @@ func failoverRun(t *testing.T, minAcked, kills int) failoverResult {
 	primary, replica := r.Primary, r.Replica
 	for k := 0; k < kills; k++ {
 		w.waitAcked(t, w.count()+200, 30*time.Second)
-		before := w.count()
 		killed := time.Now()
 		primary.Kill()
 		r.WaitPrimary(t, replica.Addr, 30*time.Second)
@@ -85,8 +84,7 @@ func failoverRun(t *testing.T, minAcked, kills int) failoverResult {
 		// replica, no write is acknowledged until then.)
 		primary.Restart(t)
 		waitReplicaOf(t, primary, replica)
-		w.waitAcked(t, before+1, 30*time.Second)
-		res.recover = append(res.recover, w.firstAckAfter(killed).Sub(killed).Round(10*time.Millisecond))
+		res.recover = append(res.recover, w.waitAckAfter(t, killed, 30*time.Second).Sub(killed).Round(10*time.Millisecond))
 		primary, replica = replica, primary
 	}
 	w.waitAcked(t, w.count()+200, 30*time.Second)
@@ -152,6 +150,22 @@ func (w *writers) waitAcked(t *testing.T, n int, bound time.Duration) {
 
 // ack is when an acknowledged write was sent and when it was answered.
 type ack struct{ sent, answered time.Time }
+
+// waitAckAfter waits until a write sent after at is acknowledged, and
+// returns when the first such write was.
+func (w *writers) waitAckAfter(t *testing.T, at time.Time, bound time.Duration) time.Time {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	for {
+		if first := w.firstAckAfter(at); !first.IsZero() {
+			return first
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no write sent after %s acknowledged within %s", at.Format(time.TimeOnly), bound)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
 
 // firstAckAfter is when the first write sent after at was acknowledged.
 func (w *writers) firstAckAfter(at time.Time) time.Time {

@@ -1,0 +1,4 @@
+package catalog
+
+// TagOf is tagOf for the external tests.
+var TagOf = tagOf

@@ -27,9 +27,12 @@ func init() {
 
 const catalogUsage = `usage: shelfsync catalog <import|export|get|history> [flags]
 
-  catalog import FILE [--dry-run]     mappings and kits from a CSV (.csv) or YAML file;
+  catalog import FILE [--dry-run] [--replace]
+                                      mappings and kits from a CSV (.csv) or YAML file;
                                       the whole file is checked first and nothing is
-                                      applied if any row is bad (each problem names its line)
+                                      applied if any row is bad (each problem names its line);
+                                      changing an existing mapping or kit needs --replace
+                                      (order lines booked under the old one stay there)
   catalog export [--format yaml|csv]  the whole catalog, as import reads it
   catalog get SKU                     what the catalog knows of a SKU, kit or listing id
   catalog history [-n 20]             the newest catalog changes
@@ -121,6 +124,7 @@ func (c *catalogCmd) open(ctx context.Context) int {
 
 func catalogImport(ctx context.Context, c *catalogCmd, args []string) int {
 	dry := c.fs.Bool("dry-run", false, "check the file, apply nothing")
+	replace := c.fs.Bool("replace", false, "allow changing what an existing mapping or kit stands for")
 	pos, code, done := c.parse(args)
 	if done {
 		return code
@@ -137,6 +141,7 @@ func catalogImport(ctx context.Context, c *catalogCmd, args []string) int {
 	if len(probs) > 0 {
 		return c.problems(pos[0], probs)
 	}
+	plan.Replace = *replace
 	if code := c.open(ctx); code != 0 {
 		return code
 	}

@@ -33,6 +33,7 @@ func TestCatalogCLI(t *testing.T) {
 	const head = "kind,channel,listing,sku,component,quantity\n"
 	good := write("good.csv", head+"mapping,shop,6-PACK,A,,6\nkit,,,KIT,A,2\nkit,,,KIT,B,1\nmapping,bay,KIT-L,KIT,,\n")
 	bad := write("bad.csv", head+"mapping,shop,X,A,,1\nmapping,shop,Y,NOPE,,1\nkit,,,K2,A,zero\n")
+	change := write("change.csv", head+"mapping,shop,6-PACK,A,,12\n")
 	badRefs := write("refs.yaml", "mappings:\n  - {channel: shop, listing: Z, sku: NOPE}\nkits:\n  - sku: K3\n    components: [{sku: KIT, quantity: 1}]\n")
 	conn := []string{"--redis", redistest.Addr(), "--prefix", prefix}
 	with := func(args ...string) []string { return append(append([]string{"catalog"}, args...), conn...) }
@@ -50,6 +51,9 @@ func TestCatalogCLI(t *testing.T) {
 		{"import", with("import", good), 0, []string{"ok: 3 changed, 0 unchanged"}, nil},
 		{"import again", with("import", good), 0, []string{"ok: 0 changed, 3 unchanged"}, nil},
 		{"now a kit of kits is refused", with("import", badRefs), 2, nil, []string{"line 5: kit K3: component KIT is a kit"}},
+		{"a change needs --replace", with("import", change), 2, nil, []string{"line 2: listing 6-PACK on shop already stands for 6 x A; changing it needs --replace"}},
+		{"with --replace", with("import", change, "--replace"), 0, []string{"ok: 1 changed, 0 unchanged"}, nil},
+		{"back as it was", with("import", good, "--replace"), 0, []string{"ok: 1 changed, 2 unchanged"}, nil},
 		{"export csv", with("export", "--format", "csv"), 0, []string{head + "mapping,bay,KIT-L,KIT,,1\nmapping,shop,6-PACK,A,,6\nkit,,,KIT,A,2\nkit,,,KIT,B,1\n"}, nil},
 		{"export yaml", with("export"), 0, []string{"mappings:", "listing: 6-PACK", "multiplier: 6", "kits:", "sku: KIT"}, nil},
 		{"get a component", with("get", "A"), 0, []string{"ledger SKU", "listing", "shop/6-PACK", "in kit", "KIT"}, nil},

@@ -15,6 +15,12 @@ import (
 type Plan struct {
 	Mappings []Mapping `json:"mappings" yaml:"mappings"`
 	Kits     []Kit     `json:"kits" yaml:"kits"`
+	// Replace allows changing what an existing mapping stands for or what
+	// an existing kit is made of. Without it such a change is a problem:
+	// order lines already booked under the old translation stay where
+	// they are, and a later state of such a line would be booked again
+	// under the new one.
+	Replace bool `json:"-" yaml:"-"`
 }
 
 // Problem is one thing wrong with a plan, with the line (or item) it is on.
@@ -146,6 +152,9 @@ func (k *checker) checkKitHead(kt *Kit) {
 	if len(kt.Components) == 0 {
 		k.add(kt.Line, "kit %s has no components", kt.SKU)
 	}
+	if old := k.entries[kt.SKU].Components; !k.plan.Replace && len(old) > 0 && encodeComponents(old) != encodeComponents(kt.Components) {
+		k.add(kt.Line, "kit %s is already %s; changing it needs --replace (?replace=true in the API; order lines booked under the old components stay there)", kt.SKU, describeComponents(old))
+	}
 }
 
 // checkComponents checks a kit's components: known ledger SKUs, no kits,
@@ -213,6 +222,9 @@ func (k *checker) checkMappings() {
 		}
 		if okS && !k.isLedgerSKU(m.SKU) && !k.isKit(m.SKU) {
 			k.add(m.Line, "listing %s on %s: unknown ledger SKU %s (neither in the ledger nor a kit)", m.Listing, m.Channel, m.SKU)
+		}
+		if old, had := k.entries[m.Listing].MappedOn[m.Channel]; had && !k.plan.Replace && old != (Target{SKU: m.SKU, Multiplier: m.Multiplier}) {
+			k.add(m.Line, "listing %s on %s already stands for %s; changing it needs --replace (?replace=true in the API; order lines booked under the old mapping stay there)", m.Listing, m.Channel, describeTarget(old))
 		}
 	}
 }

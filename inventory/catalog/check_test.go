@@ -99,7 +99,8 @@ func TestApplyExportResolve(t *testing.T) {
 	if len(probs) > 0 {
 		t.Fatal(probs)
 	}
-	if probs, err := c.Check(ctx, plan, l, nil); err != nil || len(probs) > 0 {
+	probs, err := c.Check(ctx, plan, l, nil)
+	if err != nil || len(probs) > 0 {
 		t.Fatal(probs, err)
 	}
 	res, err := c.Apply(ctx, plan, "test.csv")
@@ -142,8 +143,21 @@ func TestApplyExportResolve(t *testing.T) {
 	check(catalog.Ref{Channel: "shop", SKU: "KIT-L"}, "KIT", catalog.Part{SKU: "A", Per: 4}, catalog.Part{SKU: "B", Per: 2})
 	check(catalog.Ref{Channel: "bay", SKU: "KIT"}, "KIT", catalog.Part{SKU: "A", Per: 2}, catalog.Part{SKU: "B", Per: 1})
 
-	// KIT drops B for C: B no longer points at it.
-	if _, err := c.Apply(ctx, catalog.Plan{Kits: []catalog.Kit{{SKU: "KIT", Components: []catalog.Component{{SKU: "A", Quantity: 2}, {SKU: "C", Quantity: 1}}}}}, "api"); err != nil {
+	// KIT drops B for C: refused without Replace; with it, B no longer
+	// points at KIT.
+	change := catalog.Plan{Kits: []catalog.Kit{{SKU: "KIT", Components: []catalog.Component{{SKU: "A", Quantity: 2}, {SKU: "C", Quantity: 1}}}},
+		Mappings: []catalog.Mapping{{Channel: "shop", Listing: "6-PACK", SKU: "A", Multiplier: 12}}}
+	probs, err = c.Check(ctx, change, l, nil)
+	if err != nil || len(probs) != 2 || !strings.Contains(probs[0].Msg, "kit KIT is already 2 x A + 1 x B; changing it needs --replace") ||
+		!strings.Contains(probs[1].Msg, "listing 6-PACK on shop already stands for 6 x A; changing it needs --replace") {
+		t.Fatalf("a change without Replace: %v %v", probs, err)
+	}
+	change.Replace = true
+	if probs, err := c.Check(ctx, change, l, nil); err != nil || len(probs) > 0 {
+		t.Fatalf("a change with Replace: %v %v", probs, err)
+	}
+	change.Mappings = nil
+	if _, err := c.Apply(ctx, change, "api"); err != nil {
 		t.Fatal(err)
 	}
 	b, err := c.Entry(ctx, "B")

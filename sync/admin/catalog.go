@@ -25,6 +25,8 @@ type Catalog struct {
 
 // mountCatalog adds the catalog endpoints:
 //
+// Each PUT changes an existing mapping or kit only with ?replace=true.
+//
 //	GET /api/v1/catalog                                the whole catalog (as PUT takes it)
 //	PUT /api/v1/catalog                                mappings and kits, checked as a whole first
 //	GET /api/v1/catalog/history?n=20                   the newest changes
@@ -131,6 +133,7 @@ func (a *API) putCatalog(w http.ResponseWriter, r *http.Request) {
 func (a *API) applyPlan(w http.ResponseWriter, r *http.Request, b planBody) {
 	c := a.e.Catalog
 	plan := b.plan()
+	plan.Replace = r.URL.Query().Get("replace") == "true"
 	probs, err := c.Book.Check(r.Context(), plan, c.Ledger, c.Channels)
 	if err != nil {
 		a.fail(w, r, err)

@@ -60,7 +60,9 @@ func TestCatalogAPI(t *testing.T) {
 		{"one mapping", "PUT", "/api/v1/catalog/mappings/shop/K-LISTING", `{"sku":"K"}`, 200, []string{`"changed":1`}},
 		{"one kit, a kit of kits refused", "PUT", "/api/v1/catalog/kits/K2", `{"components":[{"sku":"K","quantity":1}]}`, 422, []string{"component K is a kit"}},
 		{"one kit, zero quantity refused", "PUT", "/api/v1/catalog/kits/K2", `{"components":[{"sku":"B","quantity":0}]}`, 422, []string{"quantity 0"}},
-		{"one kit", "PUT", "/api/v1/catalog/kits/K2", `{"components":[{"sku":"B","quantity":3}]}`, 200, []string{`"changed":1`}},
+		{"one kit", "PUT", "/api/v1/catalog/kits/K2", `{"components":[{"sku":"B","quantity":2}]}`, 200, []string{`"changed":1`}},
+		{"changing it needs replace", "PUT", "/api/v1/catalog/kits/K2", `{"components":[{"sku":"B","quantity":3}]}`, 422, []string{"needs --replace"}},
+		{"with replace", "PUT", "/api/v1/catalog/kits/K2?replace=true", `{"components":[{"sku":"B","quantity":3}]}`, 200, []string{`"changed":1`}},
 		// shop lists A: (20-2)*50% = 9; 6-PACK: 1; K = min(9/2, 9/1) = 4, K-LISTING 4.
 		{"a component and its listings", "GET", "/api/v1/catalog/skus/A", "", 200,
 			[]string{`"in_ledger":true`, `"listings":[{"channel":"shop","listing":"6-PACK","multiplier":6}]`, `"kits":{"K":2}`, `"shop":{"6-PACK":1,"A":9,"K":4,"K-LISTING":4}`}},

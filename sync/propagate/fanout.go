@@ -34,9 +34,11 @@ type fanout struct {
 }
 
 // fanOut reads what changing names moves: the catalog of the names (one
-// round trip), of the kits containing them (one more, when there are
-// such kits), and the stock of the plain SKUs and every kit component
-// (one more). The reverse index names the kits: nothing is scanned.
+// round trip); of the kits containing them and of what the mapped
+// listings among them stand for (one more, when there are any: a listing
+// the channel itself changed is listed again from its SKU); and the stock
+// of the plain SKUs and every kit component (one more). The reverse index
+// names the kits: nothing is scanned.
 func (p *Propagator) fanOut(ctx context.Context, names []string) (fanout, error) {
 	f := fanout{entries: map[string]catalog.Entry{}}
 	if p.cat != nil {
@@ -45,11 +47,11 @@ func (p *Propagator) fanOut(ctx context.Context, names []string) (fanout, error)
 			return f, fmt.Errorf("reading the catalog to propagate: %w", err)
 		}
 	}
-	seenKit := map[string]bool{}
-	var missing []string
+	seen := map[string]bool{}
+	var missing, targets []string
 	addKit := func(k string) {
-		if !seenKit[k] {
-			seenKit[k] = true
+		if !seen[k] {
+			seen[k] = true
 			f.kits = append(f.kits, k)
 			if _, ok := f.entries[k]; !ok {
 				missing = append(missing, k)
@@ -58,11 +60,20 @@ func (p *Propagator) fanOut(ctx context.Context, names []string) (fanout, error)
 	}
 	for _, n := range names {
 		e := f.entries[n]
+		for _, t := range e.MappedOn {
+			targets = append(targets, t.SKU)
+			if _, ok := f.entries[t.SKU]; !ok {
+				missing = append(missing, t.SKU)
+			}
+		}
 		if e.IsKit() {
 			addKit(n)
 			continue
 		}
-		f.plain = append(f.plain, n)
+		if !seen[n] {
+			seen[n] = true
+			f.plain = append(f.plain, n)
+		}
 		for k := range e.Kits {
 			addKit(k)
 		}
@@ -74,6 +85,15 @@ func (p *Propagator) fanOut(ctx context.Context, names []string) (fanout, error)
 		}
 		for k, e := range more {
 			f.entries[k] = e
+		}
+	}
+	for _, t := range targets {
+		switch {
+		case f.entries[t].IsKit():
+			addKit(t)
+		case !seen[t]:
+			seen[t] = true
+			f.plain = append(f.plain, t)
 		}
 	}
 	stockOf := append([]string(nil), f.plain...)

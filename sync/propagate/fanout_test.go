@@ -74,10 +74,12 @@ func TestFanOutThroughTheCatalog(t *testing.T) {
 		names []string
 		want  listed
 	}{
+		// "A" is also a listing on bay (standing for B): B is listed
+		// again too, as if bay had changed that listing.
 		{"a component sold alone, in two kits, mapped", []string{"A"}, listed{
-			"shop": {"A": 20, "6-PACK": 3, "K1": 7, "K2": 3},
-			"bay":  {"A-ALIAS": 18, "K1": 5, "K2": 1},
-			"amz":  {"A": 10, "K1": 3, "K1-L": 3, "K2": 1},
+			"shop": {"A": 20, "6-PACK": 3, "K1": 7, "K2": 3, "B": 7},
+			"bay":  {"A-ALIAS": 18, "K1": 5, "K2": 1, "B": 5, "A": 5},
+			"amz":  {"A": 10, "K1": 3, "K1-L": 3, "K2": 1, "B": 3},
 		}},
 		{"a SKU behind another name on one channel", []string{"B"}, listed{
 			"shop": {"B": 7, "K1": 7},
@@ -91,6 +93,14 @@ func TestFanOutThroughTheCatalog(t *testing.T) {
 			"shop": {"C": 3, "K2": 3}, "bay": {"C": 1, "K2": 1}, "amz": {"C": 1, "K2": 1},
 		}},
 		{"a name neither in the ledger nor the catalog", []string{"NOPE"}, listed{"shop": {}, "bay": {}, "amz": {}}},
+		{"a mapped listing (its channel changed it): listed again from its SKU", []string{"6-PACK"}, listed{
+			"shop": {"A": 20, "6-PACK": 3},
+			"bay":  {"A-ALIAS": 18},
+			"amz":  {"A": 10},
+		}},
+		{"a listing mapped to a kit", []string{"K1-L"}, listed{
+			"shop": {"K1": 7}, "bay": {"K1": 5}, "amz": {"K1": 3, "K1-L": 3},
+		}},
 	}
 	for _, c := range cases {
 		got, err := p.Listed(context.Background(), c.names...)
@@ -122,7 +132,7 @@ func TestPropagateQueuesEveryListing(t *testing.T) {
 	for _, it := range items {
 		got[it.SKU] = it.Quantity
 	}
-	if want := map[string]int64{"A": 10, "K1": 3, "K1-L": 3, "K2": 1}; !reflect.DeepEqual(got, want) {
+	if want := map[string]int64{"A": 10, "B": 3, "K1": 3, "K1-L": 3, "K2": 1}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("amz outbox %v, want %v", got, want)
 	}
 }

@@ -31,6 +31,8 @@ type fanout struct {
 	kits    []string
 	entries map[string]catalog.Entry
 	stock   map[string]inventory.SKUStock
+	seen    map[string]bool // names already in plain or kits
+	missing []string        // names whose catalog entry is still to read
 }
 
 // fanOut reads what changing names moves: the catalog of the names (one
@@ -40,46 +42,16 @@ type fanout struct {
 // of the plain SKUs and every kit component (one more). The reverse index
 // names the kits: nothing is scanned.
 func (p *Propagator) fanOut(ctx context.Context, names []string) (fanout, error) {
-	f := fanout{entries: map[string]catalog.Entry{}}
+	f := fanout{entries: map[string]catalog.Entry{}, seen: map[string]bool{}}
 	if p.cat != nil {
 		var err error
 		if f.entries, err = p.cat.Entries(ctx, names); err != nil {
 			return f, fmt.Errorf("reading the catalog to propagate: %w", err)
 		}
 	}
-	seen := map[string]bool{}
-	var missing, targets []string
-	addKit := func(k string) {
-		if !seen[k] {
-			seen[k] = true
-			f.kits = append(f.kits, k)
-			if _, ok := f.entries[k]; !ok {
-				missing = append(missing, k)
-			}
-		}
-	}
-	for _, n := range names {
-		e := f.entries[n]
-		for _, t := range e.MappedOn {
-			targets = append(targets, t.SKU)
-			if _, ok := f.entries[t.SKU]; !ok {
-				missing = append(missing, t.SKU)
-			}
-		}
-		if e.IsKit() {
-			addKit(n)
-			continue
-		}
-		if !seen[n] {
-			seen[n] = true
-			f.plain = append(f.plain, n)
-		}
-		for k := range e.Kits {
-			addKit(k)
-		}
-	}
-	if len(missing) > 0 {
-		more, err := p.cat.Entries(ctx, missing)
+	targets := f.classify(names)
+	if len(f.missing) > 0 {
+		more, err := p.cat.Entries(ctx, f.missing)
 		if err != nil {
 			return f, fmt.Errorf("reading the kits to propagate: %w", err)
 		}
@@ -88,12 +60,10 @@ func (p *Propagator) fanOut(ctx context.Context, names []string) (fanout, error)
 		}
 	}
 	for _, t := range targets {
-		switch {
-		case f.entries[t].IsKit():
-			addKit(t)
-		case !seen[t]:
-			seen[t] = true
-			f.plain = append(f.plain, t)
+		if f.entries[t].IsKit() {
+			f.addKit(t)
+		} else {
+			f.addPlain(t)
 		}
 	}
 	stockOf := append([]string(nil), f.plain...)
@@ -107,6 +77,48 @@ func (p *Propagator) fanOut(ctx context.Context, names []string) (fanout, error)
 		return f, fmt.Errorf("reading stock to propagate: %w", err)
 	}
 	return f, nil
+}
+
+// classify sorts the changed names into kits and plain SKUs, adds the kits
+// containing them, and returns what the mapped listings among them stand
+// for; every name not read yet is in missing.
+func (f *fanout) classify(names []string) (targets []string) {
+	for _, n := range names {
+		e := f.entries[n]
+		for _, t := range e.MappedOn {
+			targets = append(targets, t.SKU)
+			if _, ok := f.entries[t.SKU]; !ok {
+				f.missing = append(f.missing, t.SKU)
+			}
+		}
+		if e.IsKit() {
+			f.addKit(n)
+			continue
+		}
+		f.addPlain(n)
+		for k := range e.Kits {
+			f.addKit(k)
+		}
+	}
+	return targets
+}
+
+func (f *fanout) addKit(k string) {
+	if f.seen[k] {
+		return
+	}
+	f.seen[k] = true
+	f.kits = append(f.kits, k)
+	if _, ok := f.entries[k]; !ok {
+		f.missing = append(f.missing, k)
+	}
+}
+
+func (f *fanout) addPlain(n string) {
+	if !f.seen[n] {
+		f.seen[n] = true
+		f.plain = append(f.plain, n)
+	}
 }
 
 // wants is what ch lists of everything the change moved, one item per

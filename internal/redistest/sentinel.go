@@ -15,12 +15,13 @@ import (
 // MasterName is the name the test sentinels monitor their primary by.
 const MasterName = "shelfsync-test"
 
-// Replicated is a primary and one replica a test started on ports in
+// Replicated is a primary and its replicas a test started on ports in
 // 7100-7199, and, for a Sentinel setup, three sentinels watching them.
 // Everything is killed, and its files removed, when the test ends.
 type Replicated struct {
 	Primary   *Server
-	Replica   *Server
+	Replica   *Server // the first of Replicas
+	Replicas  []*Server
 	Sentinels []*Server
 }
 
@@ -45,7 +46,7 @@ func (r *Replicated) FailoverClient(t testing.TB) *redis.Client {
 // installed.
 func StartReplicated(t testing.TB) *Replicated {
 	t.Helper()
-	return startReplicated(t, false)
+	return startReplicated(t, 1, false)
 }
 
 // StartSentinel is StartReplicated plus three sentinels (quorum 2, the
@@ -53,34 +54,45 @@ func StartReplicated(t testing.TB) *Replicated {
 // the replica and the other sentinels.
 func StartSentinel(t testing.TB) *Replicated {
 	t.Helper()
-	return startReplicated(t, true)
+	return startReplicated(t, 1, true)
 }
 
-func startReplicated(t testing.TB, sentinels bool) *Replicated {
+// StartSentinelReplicas is StartSentinel with n replicas (1 or 2).
+func StartSentinelReplicas(t testing.TB, n int) *Replicated {
+	t.Helper()
+	return startReplicated(t, n, true)
+}
+
+func startReplicated(t testing.TB, replicas int, sentinels bool) *Replicated {
 	t.Helper()
 	NeedServer(t)
 	dir := t.TempDir()
 	r := &Replicated{}
 	withRetries(t, func(g *group) error {
 		*r = Replicated{}
-		base, err := pickBase(sentinelPorts, 5, false)
+		base, err := pickBase(sentinelPorts, 1+replicas+3, false)
 		if err != nil {
 			return err
 		}
 		if r.Primary, err = g.start(dir, base, baseArgs(base)...); err != nil {
 			return err
 		}
-		args := append(baseArgs(base+1), "--replicaof", "127.0.0.1", r.Primary.port())
-		if r.Replica, err = g.start(dir, base+1, args...); err != nil {
-			return err
+		for p := base + 1; p <= base+replicas; p++ {
+			args := append(baseArgs(p), "--replicaof", "127.0.0.1", r.Primary.port())
+			s, err := g.start(dir, p, args...)
+			if err != nil {
+				return err
+			}
+			r.Replicas = append(r.Replicas, s)
 		}
+		r.Replica = r.Replicas[0]
 		if err := r.waitInSync(10 * time.Second); err != nil {
 			return err
 		}
 		if !sentinels {
 			return nil
 		}
-		for p := base + 2; p < base+5; p++ {
+		for p := base + 1 + replicas; p < base+4+replicas; p++ {
 			s, err := startSentinel(g, dir, p, r.Primary.port())
 			if err != nil {
 				return err
@@ -111,21 +123,25 @@ sentinel parallel-syncs %s 1
 	return g.start(dir, port, conf, "--sentinel", "--daemonize", "no")
 }
 
-// waitInSync waits until the replica's link is up and the primary counts
-// it as connected.
+// waitInSync waits until every replica's link is up and the primary
+// counts them all as connected.
 func (r *Replicated) waitInSync(bound time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), bound)
 	defer cancel()
 	p := redis.NewClient(&redis.Options{Addr: r.Primary.Addr})
 	defer p.Close()
-	rep := redis.NewClient(&redis.Options{Addr: r.Replica.Addr})
-	defer rep.Close()
-	if err := poll(ctx, func() bool {
-		a, err1 := rep.Info(ctx, "replication").Result()
-		b, err2 := p.Info(ctx, "replication").Result()
-		return err1 == nil && err2 == nil && strings.Contains(a, "master_link_status:up") && strings.Contains(b, "connected_slaves:1")
-	}); err != nil {
-		return fmt.Errorf("replica %s never in sync: %w", r.Replica.Addr, err)
+	want := fmt.Sprintf("connected_slaves:%d", len(r.Replicas))
+	for _, s := range r.Replicas {
+		rep := redis.NewClient(&redis.Options{Addr: s.Addr})
+		err := poll(ctx, func() bool {
+			a, err1 := rep.Info(ctx, "replication").Result()
+			b, err2 := p.Info(ctx, "replication").Result()
+			return err1 == nil && err2 == nil && strings.Contains(a, "master_link_status:up") && strings.Contains(b, want)
+		})
+		_ = rep.Close()
+		if err != nil {
+			return fmt.Errorf("replica %s never in sync: %w", s.Addr, err)
+		}
 	}
 	return nil
 }
@@ -139,7 +155,7 @@ func (r *Replicated) waitSentinels(bound time.Duration) error {
 		sc := redis.NewSentinelClient(&redis.Options{Addr: s.Addr})
 		err := poll(ctx, func() bool {
 			m, err := sc.Master(ctx, MasterName).Result()
-			return err == nil && m["num-slaves"] == "1" && m["num-other-sentinels"] == "2"
+			return err == nil && m["num-slaves"] == fmt.Sprint(len(r.Replicas)) && m["num-other-sentinels"] == "2"
 		})
 		_ = sc.Close()
 		if err != nil {
@@ -162,4 +178,32 @@ func (r *Replicated) WaitPrimary(t testing.TB, addr string, bound time.Duration)
 	}); err != nil {
 		t.Fatalf("the sentinels never named %s the primary", addr)
 	}
+}
+
+// WaitNewPrimary waits until the sentinels name a primary other than old,
+// and returns it.
+func (r *Replicated) WaitNewPrimary(t testing.TB, old *Server, bound time.Duration) *Server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	sc := redis.NewSentinelClient(&redis.Options{Addr: r.Sentinels[0].Addr})
+	defer sc.Close()
+	var now string
+	if err := poll(ctx, func() bool {
+		a, err := sc.GetMasterAddrByName(ctx, MasterName).Result()
+		if err != nil || len(a) != 2 {
+			return false
+		}
+		now = a[0] + ":" + a[1]
+		return now != old.Addr
+	}); err != nil {
+		t.Fatalf("the sentinels never replaced %s", old.Addr)
+	}
+	for _, s := range r.Replicas {
+		if s.Addr == now {
+			return s
+		}
+	}
+	t.Fatalf("the sentinels name %s, not one of the replicas", now)
+	return nil
 }

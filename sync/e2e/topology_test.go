@@ -43,7 +43,7 @@ func TestFlowOnRedisCluster(t *testing.T) {
 	f := runFlow(t, func(r *config.Redis) {
 		r.Mode, r.Addr, r.Addrs, r.KeyPrefix = config.RedisCluster, "", c.Addrs()[:2], prefix
 		r.MinReplicasAcked = 1
-	})
+	}, nil)
 	cc := c.Client(t)
 	ctx := context.Background()
 	perNode := map[string]int64{}
@@ -80,7 +80,7 @@ func TestFlowOnSentinel(t *testing.T) {
 	f := runFlow(t, func(rc *config.Redis) {
 		rc.Mode, rc.Addr, rc.MasterName, rc.SentinelAddrs, rc.KeyPrefix = config.RedisSentinel, "", redistest.MasterName, r.SentinelAddrs(), prefix
 		rc.MinReplicasAcked = 1
-	})
+	}, nil)
 	ctx := context.Background()
 	p, rep := r.Primary.Client(t), r.Replica.Client(t)
 	if n, err := p.Wait(ctx, 1, 5*time.Second).Result(); err != nil || n != 1 {
@@ -94,6 +94,32 @@ func TestFlowOnSentinel(t *testing.T) {
 	}
 }
 
+// TestDaemonContinuesThroughFailover is the flow on a primary with two
+// replicas behind Sentinel, with redis.min_replicas_acked 1, whose primary
+// is killed with SIGKILL a second into the orders: the sentinels promote a
+// replica, the daemon goes on (writes refused meanwhile are redelivered by
+// the channels or found by the polls), and the end state is as in
+// TestFlowOnRedisCluster: every order as placed, every channel converged,
+// no dead letters, verify clean. Two replicas, so that one is left to
+// confirm writes after the failover.
+func TestDaemonContinuesThroughFailover(t *testing.T) {
+	r := redistest.StartSentinelReplicas(t, 2)
+	prefix := redistest.Prefix()
+	var promoted *redistest.Server
+	runFlow(t, func(rc *config.Redis) {
+		rc.Mode, rc.Addr, rc.MasterName, rc.SentinelAddrs, rc.KeyPrefix = config.RedisSentinel, "", redistest.MasterName, r.SentinelAddrs(), prefix
+		rc.MinReplicasAcked = 1
+	}, func() {
+		killed := time.Now()
+		r.Primary.Kill()
+		promoted = r.WaitNewPrimary(t, r.Primary, 30*time.Second)
+		t.Logf("primary killed; %s promoted after %s", promoted.Addr, time.Since(killed).Round(10*time.Millisecond))
+	})
+	if promoted == nil {
+		t.Fatal("no failover happened")
+	}
+}
+
 // flow is what runFlow leaves for the caller's own checks.
 type flow struct {
 	cfg *config.Config
@@ -102,8 +128,9 @@ type flow struct {
 
 // runFlow configures the daemon for the fakes with set's Redis settings,
 // runs orders for a few seconds and checks the end state (see
-// TestFlowOnRedisCluster).
-func runFlow(t *testing.T, set func(*config.Redis)) flow {
+// TestFlowOnRedisCluster). during, if not nil, runs a second into the
+// orders (a fault); the checks wait for it to return.
+func runFlow(t *testing.T, set func(*config.Redis), during func()) flow {
 	t.Helper()
 	ctx := context.Background()
 	fakes := demo.StartFakes(0, demo.AmazonRaised)
@@ -144,7 +171,16 @@ func runFlow(t *testing.T, set func(*config.Redis)) flow {
 	gen := demo.NewGenerator(fakes, cat, demo.GeneratorOptions{Rate: 30, Target: daemon.URL, Seed: 11, Logger: zerolog.Nop(), ImmediateCancels: 0.3})
 	orders, stop := context.WithTimeout(ctx, 4*time.Second)
 	defer stop()
+	fault := make(chan struct{})
+	go func() {
+		defer close(fault)
+		if during != nil {
+			time.Sleep(time.Second)
+			during()
+		}
+	}()
 	_ = gen.Run(orders)
+	<-fault
 
 	oc, err := demo.WaitOrders(ctx, eng.Ledger(), gen.Placed(), 60*time.Second)
 	if err != nil || !oc.OK() || oc.Orders < 20 {

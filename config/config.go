@@ -83,6 +83,28 @@ type Sync struct {
 	LeaseTTL time.Duration `yaml:"lease_ttl"`
 	// DedupTTL is how long webhook delivery ids are remembered.
 	DedupTTL time.Duration `yaml:"dedup_ttl"`
+	// Mode is live (the default: quantities are pushed) or shadow:
+	// everything runs but no quantity is written to a channel; each
+	// would-be push is recorded instead (channels[].sync_mode overrides).
+	Mode string `yaml:"mode"`
+}
+
+// Sync modes (sync.mode, channels[].sync_mode).
+const (
+	ModeLive   = "live"
+	ModeShadow = "shadow"
+)
+
+// ChannelMode is the sync mode of ch: its own sync_mode, else sync.mode,
+// else live.
+func (c *Config) ChannelMode(ch Channel) string {
+	switch {
+	case ch.SyncMode != "":
+		return ch.SyncMode
+	case c.Sync.Mode != "":
+		return c.Sync.Mode
+	}
+	return ModeLive
 }
 
 // Location is a stock location (warehouse, store). Lower Priority is taken first.
@@ -105,6 +127,12 @@ type Channel struct {
 	// descriptors such as "@every 5m"). Empty disables the job.
 	Poll      string `yaml:"poll"`
 	Reconcile string `yaml:"reconcile"`
+	// PollLookback is how far back the first poll reaches when no poll
+	// cursor is stored yet; nil: 24h; 0: from now (older orders are
+	// never read).
+	PollLookback *time.Duration `yaml:"poll_lookback"`
+	// SyncMode overrides sync.mode for this channel (live or shadow).
+	SyncMode string `yaml:"sync_mode"`
 	// Locations are the ids of the locations this channel sells from, in the
 	// order stock is taken for lines without a location.
 	Locations  []string   `yaml:"locations"`

@@ -34,6 +34,7 @@ const (
 	DefaultPollOverlap    = 5 * time.Minute
 	DefaultLeaseTTL       = 30 * time.Second
 	DefaultDedupTTL       = 7 * 24 * time.Hour
+	DefaultPollLookback   = 24 * time.Hour // a channel's first poll
 
 	DefaultPercent = 100.0
 
@@ -105,6 +106,10 @@ func (ch *Channel) applyDefaults() {
 		ch.Allocation.Percent = &p
 	}
 	setDuration(&ch.Timeout, DefaultChannelTimeout)
+	if ch.PollLookback == nil {
+		d := DefaultPollLookback
+		ch.PollLookback = &d
+	}
 	setInt(&ch.MaxRetries, DefaultMaxRetries)
 	// A channel without its kind's block gets the kind's defaults too.
 	if ch.Settings == nil {

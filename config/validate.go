@@ -124,6 +124,9 @@ func (s *Sync) validate(c *checker) {
 	c.nonNegative("sync.poll_overlap", int64(s.PollOverlap))
 	c.positive("sync.lease_ttl", int64(s.LeaseTTL))
 	c.positive("sync.dedup_ttl", int64(s.DedupTTL))
+	if s.Mode != "" && s.Mode != ModeLive && s.Mode != ModeShadow {
+		c.addf("sync.mode", "must be live or shadow, got %q", s.Mode)
+	}
 }
 
 // validateLocations checks the locations and returns their ids.
@@ -245,6 +248,12 @@ func (ch *Channel) validateLimits(c *checker, p string) {
 		c.addf(p+".rate_limit", "must be a finite number, 0 or more, got %g", ch.RateLimit)
 	}
 	c.nonNegative(p+".burst", int64(ch.Burst))
+	if ch.PollLookback != nil {
+		c.nonNegative(p+".poll_lookback", int64(*ch.PollLookback))
+	}
+	if ch.SyncMode != "" && ch.SyncMode != ModeLive && ch.SyncMode != ModeShadow {
+		c.addf(p+".sync_mode", "must be live or shadow, got %q", ch.SyncMode)
+	}
 	c.positive(p+".timeout", int64(ch.Timeout))
 	if ch.MaxRetries < 0 || ch.MaxRetries > 20 {
 		c.addf(p+".max_retries", "must be between 0 and 20, got %d", ch.MaxRetries)

@@ -2,6 +2,12 @@
 // default 127.0.0.1:6379) under a fresh key prefix, and deletes that
 // prefix's keys when the test ends. Tests fail, never skip, when no Redis
 // answers: CI starts one.
+//
+// Tests of topologies start servers of their own instead (StartCluster,
+// StartReplicated, StartSentinel: redis-server processes on ports
+// 7000-7199, never the shared server), and may kill, freeze and restart
+// them; everything is killed and its files removed when the test ends.
+// Those tests skip only when redis-server is not installed.
 package redistest
 
 import (

@@ -52,7 +52,8 @@ type Options struct {
 	// DownstreamHTTP posts to downstream.webhook.url; nil builds a default.
 	DownstreamHTTP *http.Client
 	// InitialLookback is how far back the first poll of a channel reaches
-	// when no cursor is stored; default 24h.
+	// when no cursor is stored and its channels[].poll_lookback is unset
+	// (a config not from config.Load); default 24h.
 	InitialLookback time.Duration
 	// Health gets every poll, push and reconcile outcome the status board
 	// records (the daemon's /readyz); nil: none.

@@ -53,6 +53,15 @@ func (e *Engine) pruneOrderIndex(ctx context.Context) error {
 	return nil
 }
 
+// lookback is how far back ch's first poll reaches: its poll_lookback
+// (0: from now), else Options.InitialLookback.
+func (e *Engine) lookback(ch *channel) time.Duration {
+	if ch.cfg.PollLookback != nil {
+		return *ch.cfg.PollLookback
+	}
+	return e.o.InitialLookback
+}
+
 func (e *Engine) cursorKey(ch string) string { return e.cfg.Redis.KeyPrefix + "cursor:" + ch }
 
 // poll pulls the channel's orders changed since the stored cursor (minus
@@ -64,7 +73,7 @@ func (e *Engine) cursorKey(ch string) string { return e.cfg.Redis.KeyPrefix + "c
 // them) are not taken in again: they are counted as skipped.
 func (e *Engine) poll(ctx context.Context, ch *channel) error {
 	p := ch.conn.(connectors.OrderPoller)
-	since := time.Now().Add(-e.o.InitialLookback)
+	since := time.Now().Add(-e.lookback(ch))
 	var cursor time.Time
 	if ms, err := e.o.Redis.Get(ctx, e.cursorKey(ch.cfg.Name)).Int64(); err == nil {
 		cursor = time.UnixMilli(ms)

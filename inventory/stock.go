@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -96,7 +97,8 @@ func (l *Ledger) SKUs(ctx context.Context, fn func([]string) error) error {
 }
 
 // scanKeys calls page with the keys matching match, up to 1000 at a time,
-// as SCAN finds them; on a Cluster it scans every master (concurrently).
+// as SCAN finds them; on a Cluster it scans every master (concurrently),
+// but calls page from one goroutine at a time, so callers need no lock.
 // Each slice is page's own. An error from page stops the scan; what names
 // the keys in a scan error.
 func (l *Ledger) scanKeys(ctx context.Context, match, what string, page func([]string) error) error {
@@ -121,6 +123,13 @@ func (l *Ledger) scanKeys(ctx context.Context, match, what string, page func([]s
 		return nil
 	}
 	if cc, ok := l.rdb.(*redis.ClusterClient); ok {
+		var mu sync.Mutex
+		one := page
+		page = func(keys []string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			return one(keys)
+		}
 		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
 	}
 	return scan(ctx, l.rdb)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,15 +26,16 @@ func TestStartCluster(t *testing.T) {
 				t.Fatalf("set %s: %v", k, err)
 			}
 		}
-		masters, replicas := 0, 0
-		_ = cc.ForEachMaster(ctx, func(context.Context, *redis.Client) error { masters++; return nil })
+		var masters atomic.Int32
+		replicas := 0
+		_ = cc.ForEachMaster(ctx, func(context.Context, *redis.Client) error { masters.Add(1); return nil })
 		for _, n := range c.Nodes {
 			if strings.Contains(n.Client(t).Info(ctx, "replication").Val(), "role:slave") {
 				replicas++
 			}
 		}
-		if masters != 3 || replicas != 3 {
-			t.Fatalf("%d primaries, %d replicas; want 3 and 3", masters, replicas)
+		if masters.Load() != 3 || replicas != 3 {
+			t.Fatalf("%d primaries, %d replicas; want 3 and 3", masters.Load(), replicas)
 		}
 		for _, n := range c.Nodes {
 			dirs = append(dirs, n.log)

@@ -133,7 +133,7 @@ func (l *Ledger) applyDelta(ctx context.Context, op, sku, loc, key string, q, dh
 	k := l.keys(sku)
 	call := scriptCall{
 		script: l.delta,
-		keys:   []string{k.stock, k.journal, k.op(key)},
+		keys:   l.withSignals(sku, k.stock, k.journal, k.op(key)),
 		args: []any{loc, dh, op, cause, key, boolArg(create), boolArg(floor), l.nowMS(), l.ttlMS(), l.maxLen(), MaxQuantity,
 			requestFingerprint(op, sku, loc, q, cause)},
 	}
@@ -189,7 +189,7 @@ func (l *Ledger) SetCount(ctx context.Context, c Count) (DeltaResult, error) {
 	k := l.keys(c.SKU)
 	call := scriptCall{
 		script: l.count,
-		keys:   []string{k.stock, k.journal},
+		keys:   l.withSignals(c.SKU, k.stock, k.journal),
 		args:   []any{c.Location, c.Quantity, strconv.FormatInt(c.Version, 10), boolArg(c.Net), reason, l.nowMS(), l.maxLen(), MaxQuantity},
 	}
 	replies, errs, err := l.run(ctx, []string{c.SKU}, nil, []scriptCall{call})

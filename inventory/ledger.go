@@ -69,6 +69,10 @@ type Options struct {
 	// API, `shelfsync stock`, imports) must leave them on, or the daemon
 	// never pushes what it wrote.
 	NoIntents bool
+	// NoSignals stops the ledger's scripts evaluating stock signals
+	// (signals.go): no stock.low/out/back events. Only for measuring what
+	// signals cost; a live ledger leaves them on.
+	NoSignals bool
 	// VerifyDepth is how many of a SKU's newest journal entries Verify
 	// checks; default 1000.
 	VerifyDepth int64
@@ -90,6 +94,7 @@ type Ledger struct {
 	cluster bool
 
 	line, delta, count, mark, clear *redis.Script
+	reorder, sigack                 *redis.Script
 
 	wire wire // shared pipelines of concurrent calls (pipeline.go)
 }
@@ -107,6 +112,10 @@ var (
 	luaMark string
 	//go:embed lua/intent_clear.lua
 	luaClear string
+	//go:embed lua/reorder.lua
+	luaReorder string
+	//go:embed lua/signal_ack.lua
+	luaSigAck string
 )
 
 // New returns a Ledger on rdb. It does no I/O: scripts are loaded on first
@@ -140,6 +149,8 @@ func New(rdb redis.UniversalClient, opts Options) *Ledger {
 		count:   redis.NewScript(luaLib + luaCount),
 		mark:    redis.NewScript(luaMark),
 		clear:   redis.NewScript(luaClear),
+		reorder: redis.NewScript(luaLib + luaReorder),
+		sigack:  redis.NewScript(luaSigAck),
 	}
 }
 

@@ -173,7 +173,7 @@ func (l *Ledger) groupLines(lines []LineState) ([]*lineGroup, []string) {
 		g := bySKU[s.SKU]
 		if g == nil {
 			k := l.keys(s.SKU)
-			g = &lineGroup{call: scriptCall{script: l.line, keys: []string{k.stock, k.lines, k.closed, k.journal}, args: append([]any(nil), head...)}}
+			g = &lineGroup{call: scriptCall{script: l.line, keys: l.withSignals(s.SKU, k.stock, k.lines, k.closed, k.journal), args: append([]any(nil), head...)}}
 			bySKU[s.SKU] = g
 			groups = append(groups, g)
 			skus = append(skus, s.SKU)

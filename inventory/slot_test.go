@@ -77,7 +77,7 @@ func scriptCommands() map[string]bool {
 	out := map[string]bool{}
 	// redis.call, or a local alias of it named call
 	call := regexp.MustCompile(`\bcall\('([A-Z]+)'`)
-	for _, src := range []string{luaLib, luaLine, luaDelta, luaCount, luaMark, luaClear} {
+	for _, src := range []string{luaLib, luaLine, luaDelta, luaCount, luaMark, luaClear, luaReorder, luaSigAck} {
 		for _, m := range call.FindAllStringSubmatch(src, -1) {
 			out[m[1]] = true
 		}
@@ -189,6 +189,11 @@ func TestScriptsTouchOneSlot(t *testing.T) {
 				_, err := l.Receive(ctx, Delta{Key: "r", SKU: sku, Location: "A", Quantity: 5})
 				return err
 			}},
+			{"reorder point (signals)", func() error {
+				_, err := l.SetReorder(ctx, Reorder{SKU: sku, Location: "A", Point: 10}, "test") // below it: stock.low at once
+				return err
+			}},
+			{"signal ack", func() error { return l.AckSignals(ctx, sku, 1) }},
 			{"adjust", func() error {
 				_, err := l.Adjust(ctx, Delta{Key: "a", SKU: sku, Location: "B", Quantity: 2, Reason: "found"})
 				return err

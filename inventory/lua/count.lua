@@ -1,6 +1,7 @@
 -- count.lua sets on_hand at one location to an absolute count from a WMS,
 -- unless a count with the same or a newer version was already applied.
--- KEYS: 1 stock hash, 2 journal
+-- KEYS: 1 stock hash, 2 journal, and with signals on 3 reorder hash,
+--       4 pending signal events (lib.lua signal)
 -- ARGV: 1 location, 2 quantity, 3 version, 4 net '1'|'0', 5 cause, 6 now (ms),
 --       7 journal maxlen, 8 the largest figure
 -- Returns {status, on_hand, reserved}; status out_of_range (nothing changed)
@@ -21,4 +22,5 @@ putfig(skey, loc, nhs, rs, ver)
 local op = 'count'
 if ARGV[4] == '1' then op = 'count_net' end
 journal(jkey, ARGV[7], ARGV[6], op, ARGV[5], 'v=' .. ver, loc, hs, rs, nhs, rs)
+signal(skey, KEYS[3], KEYS[4], ARGV[6])
 return {'applied', nh, r}

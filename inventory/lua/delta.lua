@@ -1,7 +1,8 @@
 -- delta.lua moves on_hand at one location by a signed amount, once per
 -- operation key: the same request again returns the figures of its first
 -- run (repeat); another request under a used key changes nothing (conflict).
--- KEYS: 1 stock hash, 2 journal, 3 operation key
+-- KEYS: 1 stock hash, 2 journal, 3 operation key, and with signals on
+--       4 reorder hash, 5 pending signal events (lib.lua signal)
 -- ARGV: 1 location, 2 on_hand delta, 3 op, 4 cause, 5 ref, 6 may create
 --       the SKU '1'|'0', 7 refuse a negative on_hand '1'|'0', 8 now (ms),
 --       9 operation TTL (ms), 10 journal maxlen, 11 the largest figure,
@@ -36,4 +37,5 @@ local nhs = n2s(h + dh)
 putfig(skey, loc, nhs, rs, cv)
 journal(jkey, ARGV[10], ARGV[8], ARGV[3], ARGV[4], ARGV[5], loc, hs, rs, nhs, rs)
 redis.call('SET', kkey, nhs .. ',' .. rs .. ',' .. ARGV[12], 'PX', ARGV[9])
+signal(skey, KEYS[4], KEYS[5], ARGV[8])
 return {'applied', h + dh, r}

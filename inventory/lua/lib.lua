@@ -69,3 +69,47 @@ local function journal_line(jkey, maxlen, now, ver, field, loc, h0, r0, h1, r1)
     'line,' .. h0 .. ',' .. r0 .. ',' .. h1 .. ',' .. r1 .. ',' .. now .. ','
       .. ver .. ',' .. field .. '\31' .. loc)
 end
+
+-- Stock signals (signals.go). rkey is the SKU's reorder hash, ekey its
+-- list of events not yet moved downstream; a run given neither
+-- (Options.NoSignals) skips this. rkey holds "p:<location>" =
+-- "point,qty" per location, P and Q their sums (P absent: no signals for
+-- this SKU), st the state ('' above the point and armed, 'low', 'out')
+-- and seq the last event's sequence number. signal is called once at the
+-- end of a run, after its figures are written: the figures it reports are
+-- the ones the run left, and a crossing made and undone within one run
+-- (nobody saw it) is none. Each transition appends "<seq> <type> <json>"
+-- to ekey (the sweeper adds the SKU and the id); type rearm (low and back
+-- above the point) is kept for the counts, not published.
+local function sigpush(rkey, ekey, typ, now, st, a, h, r, c)
+  local seq = redis.call('HINCRBY', rkey, 'seq', 1)
+  local q = ''
+  if c[2] then q = ',"reorder_qty":' .. c[2] end
+  redis.call('RPUSH', ekey, seq .. ' ' .. typ .. ' {"type":"' .. typ .. '","seq":' .. seq
+    .. ',"state":"' .. st .. '","available":' .. n2s(a) .. ',"on_hand":' .. n2s(h)
+    .. ',"reserved":' .. n2s(r) .. ',"reorder_point":' .. c[1] .. q .. ',"at":' .. now .. '}')
+end
+
+local function signal(skey, rkey, ekey, now)
+  if not ekey then return end
+  local c = redis.call('HMGET', rkey, 'P', 'Q', 'st')
+  if not c[1] then return end
+  local h, r = 0, 0
+  for _, v in ipairs(redis.call('HVALS', skey)) do
+    local hs, rs = string.match(v, '^(-?%d+),(-?%d+)')
+    if hs then h, r = h + tonumber(hs), r + tonumber(rs) end
+  end
+  local a, p, st = h - r, tonumber(c[1]), c[3] or ''
+  local ns = ''
+  if a <= 0 then ns = 'out' elseif a <= p then ns = 'low' end
+  if ns == st then return end
+  redis.call('HSET', rkey, 'st', ns)
+  if st == 'out' then
+    sigpush(rkey, ekey, 'stock.back', now, ns, a, h, r, c)
+  elseif ns == '' then
+    sigpush(rkey, ekey, 'rearm', now, ns, a, h, r, c)
+  else
+    if st == '' and p > 0 then sigpush(rkey, ekey, 'stock.low', now, ns, a, h, r, c) end
+    if ns == 'out' then sigpush(rkey, ekey, 'stock.out', now, ns, a, h, r, c) end
+  end
+end

@@ -2,7 +2,8 @@
 -- the difference to the SKU's figures. The lines of one SKU in a batch share
 -- one run: the per-call cost is paid once, and each line sees the writes of
 -- the lines before it, exactly as separate runs in that order would.
--- KEYS: 1 stock hash, 2 line records hash, 3 closed-lines zset, 4 journal
+-- KEYS: 1 stock hash, 2 line records hash, 3 closed-lines zset, 4 journal,
+--       and with signals on 5 reorder hash, 6 pending signal events
 -- ARGV: 1 now (ms), 2 prune cutoff (ms), 3 journal maxlen, then per line:
 --       record field (channel␟order␟line, also the journal's reference),
 --       location ('' = choose), ordered, shipped, cancelled, returned,
@@ -256,9 +257,11 @@ end
 -- the error is raised again.
 if single then
   run()
+  signal(skey, KEYS[5], KEYS[6], now)
 else
   local ok, err = pcall(run)
   flush()
+  signal(skey, KEYS[5], KEYS[6], now)
   if not ok then error(err, 0) end
 end
 return table.concat(out)

@@ -20,6 +20,7 @@ type Reorder struct {
 	Location string `json:"location"`
 	Point    int64  `json:"reorder_point"`
 	Qty      *int64 `json:"reorder_qty,omitempty"` // nil: none
+	Line     int    `json:"-"`                     // the file's line (ParseReorderCSV)
 }
 
 // ReorderSetting is a SKU's reorder settings and signal state.
@@ -251,7 +252,7 @@ func parseReorderRow(rec []string, cols, line int, known map[string]bool) (Reord
 	}
 	var errs []ReorderLineError
 	bad := func(key string, err error) { errs = append(errs, ReorderLineError{Line: line, Key: key, Err: err}) }
-	r := Reorder{SKU: strings.TrimSpace(rec[0]), Location: strings.TrimSpace(rec[1])}
+	r := Reorder{SKU: strings.TrimSpace(rec[0]), Location: strings.TrimSpace(rec[1]), Line: line}
 	if err := checkSKU(r.SKU); err != nil {
 		bad("sku", err)
 	}
@@ -286,9 +287,9 @@ func parseFigure(s string) (int64, error) {
 	return n, nil
 }
 
-// UnknownReorderSKUs returns the rows' SKUs the ledger does not know, in
-// the rows' order (one round trip).
-func (l *Ledger) UnknownReorderSKUs(ctx context.Context, rows []Reorder) ([]string, error) {
+// UnknownReorderSKUs returns the rows whose SKU the ledger does not know,
+// as line errors (one round trip).
+func (l *Ledger) UnknownReorderSKUs(ctx context.Context, rows []Reorder) ([]ReorderLineError, error) {
 	seen := map[string]bool{}
 	var skus []string
 	for _, r := range rows {
@@ -301,10 +302,10 @@ func (l *Ledger) UnknownReorderSKUs(ctx context.Context, rows []Reorder) ([]stri
 	if err != nil {
 		return nil, err
 	}
-	var unknown []string
-	for _, s := range skus {
-		if _, ok := got[s]; !ok {
-			unknown = append(unknown, s)
+	var unknown []ReorderLineError
+	for _, r := range rows {
+		if _, ok := got[r.SKU]; !ok {
+			unknown = append(unknown, ReorderLineError{Line: r.Line, Key: "sku", Err: fmt.Errorf("unknown SKU %q (no stock in the ledger)", r.SKU)})
 		}
 	}
 	return unknown, nil

@@ -68,6 +68,9 @@ type Deps struct {
 	DeadLetters DeadLetters
 	// Catalog mounts the catalog endpoints (catalog.go); nil leaves them out.
 	Catalog *Catalog
+	// Reorder mounts the reorder point endpoints (reorder.go); nil leaves
+	// them out.
+	Reorder *Reorder
 }
 
 // API serves /api/v1.
@@ -94,6 +97,9 @@ func New(e Deps, token string, log zerolog.Logger) http.Handler {
 	a.mux.HandleFunc("POST /api/v1/deadletters/{id}/replay", a.replay)
 	if e.Catalog != nil {
 		a.mountCatalog()
+	}
+	if e.Reorder != nil {
+		a.mountReorder()
 	}
 	return a
 }

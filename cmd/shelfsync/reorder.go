@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/shelfsync/shelfsync/inventory"
+)
+
+const reorderUsage = `usage: shelfsync stock reorder <import|set|get> [flags]
+
+  stock reorder import FILE.csv --config F   reorder points from a file: header
+                     sku,location,reorder_point[,reorder_qty]; every row is
+                     checked first (numbers, the config's locations, known
+                     SKUs) and nothing is applied if any is bad
+  stock reorder set SKU --location L --point N [--qty Q]  one location's point
+  stock reorder set SKU --location L --remove              remove it
+  stock reorder get SKU [-n 10]              the SKU's points, state and changes
+
+A SKU's signals compare its available stock summed over its locations with
+the sum of its locations' points.
+`
+
+func stockReorder(ctx context.Context, c *stockCmd, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(c.stderr, reorderUsage)
+		return 2
+	}
+	run, ok := map[string]func(context.Context, *stockCmd, []string) int{
+		"import": reorderImport, "set": reorderSet, "get": reorderGet,
+	}[args[0]]
+	if !ok {
+		fmt.Fprintf(c.stderr, "stock reorder: unknown subcommand %q\n\n%s", args[0], reorderUsage)
+		return 2
+	}
+	c.fs.Init("stock reorder "+args[0], c.fs.ErrorHandling())
+	return run(ctx, c, args[1:])
+}
+
+func reorderImport(ctx context.Context, c *stockCmd, args []string) int {
+	pos, code, done := c.parse(args)
+	if done {
+		return code
+	}
+	if len(pos) != 1 {
+		return c.usageErr("exactly one file is required")
+	}
+	if c.config == "" {
+		return c.usageErr("--config is required: the locations come from it")
+	}
+	cfg, code := loadConfig(c.config, c.stderr)
+	if cfg == nil {
+		return code
+	}
+	locs := make([]string, len(cfg.Locations))
+	for i, l := range cfg.Locations {
+		locs[i] = l.ID
+	}
+	f, err := os.Open(pos[0])
+	if err != nil {
+		return c.usageErr("%v", err)
+	}
+	defer f.Close()
+	rows, errs := inventory.ParseReorderCSV(f, locs)
+	if code := c.connect(ctx); code != 0 {
+		return code
+	}
+	defer c.close()
+	if len(errs) == 0 {
+		unknown, err := c.ledger.UnknownReorderSKUs(ctx, rows)
+		if err != nil {
+			return c.fail(err)
+		}
+		errs = unknown
+	}
+	if len(errs) > 0 {
+		for _, e := range errs {
+			fmt.Fprintf(c.stderr, "%s: %s\n", pos[0], e.Error())
+		}
+		fmt.Fprintf(c.stderr, "%s: %d bad rows; nothing applied\n", c.fs.Name(), len(errs))
+		return 1
+	}
+	for _, r := range rows {
+		if _, err := c.ledger.SetReorder(ctx, r, "import:"+pos[0]); err != nil {
+			return c.fail(fmt.Errorf("line %d: %w", r.Line, err))
+		}
+	}
+	fmt.Fprintf(c.stdout, "%d reorder points applied\n", len(rows))
+	return 0
+}
+
+func reorderSet(ctx context.Context, c *stockCmd, args []string) int {
+	loc := c.fs.String("location", "", "location id")
+	point := c.fs.Int64("point", -1, "reorder point (>= 0)")
+	qty := c.fs.String("qty", "", "reorder quantity (optional)")
+	remove := c.fs.Bool("remove", false, "remove the location's reorder point")
+	pos, code, done := c.parse(args)
+	if done {
+		return code
+	}
+	sku, code, ok := oneSKU(c, pos)
+	if !ok {
+		return code
+	}
+	if *remove == (*point >= 0) {
+		return c.usageErr("give either --point N (N >= 0) or --remove")
+	}
+	r := inventory.Reorder{SKU: sku, Location: *loc, Point: *point}
+	if *qty != "" {
+		q, err := strconv.ParseInt(*qty, 10, 64)
+		if err != nil {
+			return c.usageErr("--qty %q is not a whole number", *qty)
+		}
+		r.Qty = &q
+	}
+	if code := c.connect(ctx); code != 0 {
+		return code
+	}
+	defer c.close()
+	var err error
+	if *remove {
+		_, err = c.ledger.RemoveReorder(ctx, sku, *loc, "cli")
+	} else {
+		_, err = c.ledger.SetReorder(ctx, r, "cli")
+	}
+	if err != nil {
+		return c.fail(err)
+	}
+	return reorderShow(ctx, c, sku, 0)
+}
+
+func reorderGet(ctx context.Context, c *stockCmd, args []string) int {
+	n := c.fs.Int64("n", 10, "how many of the newest changes to show")
+	pos, code, done := c.parse(args)
+	if done {
+		return code
+	}
+	sku, code, ok := oneSKU(c, pos)
+	if !ok {
+		return code
+	}
+	if code := c.connect(ctx); code != 0 {
+		return code
+	}
+	defer c.close()
+	return reorderShow(ctx, c, sku, *n)
+}
+
+// reorderShow prints a SKU's reorder setting and, if n > 0, its newest
+// changes.
+func reorderShow(ctx context.Context, c *stockCmd, sku string, n int64) int {
+	s, ok, err := c.ledger.ReorderOf(ctx, sku)
+	if err != nil {
+		return c.fail(err)
+	}
+	var hist []inventory.ReorderChange
+	if n > 0 {
+		if hist, err = c.ledger.ReorderHistory(ctx, sku, n); err != nil {
+			return c.fail(err)
+		}
+	}
+	if c.json {
+		return c.printJSON(struct {
+			inventory.ReorderSetting
+			Set     bool                      `json:"set"`
+			Changes []inventory.ReorderChange `json:"changes,omitempty"`
+		}{s, ok, hist})
+	}
+	if !ok {
+		fmt.Fprintf(c.stdout, "%s: no reorder point\n", sku)
+	} else {
+		fmt.Fprintf(c.stdout, "%s: reorder point %d%s, state %s\n", sku, s.Point, qtyText(s.Qty), stateText(s.State))
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	for _, r := range s.Locations {
+		fmt.Fprintf(tw, "  %s\tpoint %d%s\n", r.Location, r.Point, qtyText(r.Qty))
+	}
+	for _, h := range hist {
+		fmt.Fprintf(tw, "  %s\t%s\t%q -> %q\t%s\n", h.Time.UTC().Format("2006-01-02T15:04:05Z"), h.Location, h.Old, h.New, h.Source)
+	}
+	_ = tw.Flush()
+	return 0
+}
+
+func qtyText(q *int64) string {
+	if q == nil {
+		return ""
+	}
+	return fmt.Sprintf(", reorder qty %d", *q)
+}
+
+func stateText(s string) string {
+	if s == "" {
+		return "above the point"
+	}
+	return s
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shelfsync/shelfsync/internal/redistest"
+)
+
+func TestStockReorderCLI(t *testing.T) {
+	_, prefix := redistest.New(t)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "shelfsync.yaml")
+	cfg := "redis:\n  addr: " + redistest.Addr() + "\n  key_prefix: \"" + prefix + "\"\nlocations:\n  - id: w1\n  - id: w2\n"
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	bad := file("bad.csv", "sku,location,reorder_point,reorder_qty\nK1,w1,5,10\nK1,w9,2,\nK2,w2,-3,\nK3,w1,abc,\n")
+	unknown := file("unknown.csv", "sku,location,reorder_point\nK1,w1,5\nNOPE,w2,1\n")
+	good := file("good.csv", "sku,location,reorder_point,reorder_qty\nK1,w1,5,10\nK1,w2,3,\n")
+	with := func(args ...string) []string { return append(append([]string{"stock", "reorder"}, args...), "--config", cfgPath) }
+	if code, _, e := runCLI("stock", "set", "K1", "--location", "w1", "--on-hand", "20", "--config", cfgPath); code != 0 {
+		t.Fatal(e)
+	}
+	steps := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout []string
+		stderr []string
+	}{
+		{"bad rows, each with its line", with("import", bad), 1, nil, []string{"line 3: location: unknown location \"w9\"", "line 4: reorder_point", "line 5: reorder_point", "3 bad rows; nothing applied"}},
+		{"nothing applied", with("get", "K1"), 0, []string{"K1: no reorder point"}, nil},
+		{"unknown SKU", with("import", unknown), 1, nil, []string{"line 3: sku: unknown SKU \"NOPE\"", "nothing applied"}},
+		{"still nothing applied", with("get", "K1"), 0, []string{"no reorder point"}, nil},
+		{"import", with("import", good), 0, []string{"2 reorder points applied"}, nil},
+		{"get sums the locations", with("get", "K1"), 0, []string{"K1: reorder point 8, reorder qty 10, state above the point", "w2", "import:"}, nil},
+		{"set below the stock: low at once", with("set", "K1", "--location", "w2", "--point", "30"), 0, []string{"reorder point 35", "state low"}, nil},
+		{"remove", with("set", "K1", "--location", "w2", "--remove"), 0, []string{"reorder point 5", "state above the point"}, nil},
+		{"neither point nor remove", with("set", "K1", "--location", "w2"), 2, nil, []string{"--point N"}},
+		{"import needs the config", []string{"stock", "reorder", "import", good, "--redis", redistest.Addr()}, 2, nil, []string{"--config is required"}},
+	}
+	for _, s := range steps {
+		code, out, errOut := runCLI(s.args...)
+		if code != s.code {
+			t.Fatalf("%s: exit %d, want %d\nstdout: %s\nstderr: %s", s.name, code, s.code, out, errOut)
+		}
+		for _, w := range s.stdout {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: stdout lacks %q:\n%s", s.name, w, out)
+			}
+		}
+		for _, w := range s.stderr {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("%s: stderr lacks %q:\n%s", s.name, w, errOut)
+			}
+		}
+	}
+}

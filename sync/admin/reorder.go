@@ -1,0 +1,92 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/shelfsync/shelfsync/inventory"
+)
+
+// ReorderLedger is what the reorder endpoints use of the ledger.
+type ReorderLedger interface {
+	SetReorder(ctx context.Context, r inventory.Reorder, source string) (*inventory.Reorder, error)
+	RemoveReorder(ctx context.Context, sku, location, source string) (*inventory.Reorder, error)
+	ReorderOf(ctx context.Context, sku string) (inventory.ReorderSetting, bool, error)
+	ReorderHistory(ctx context.Context, sku string, n int64) ([]inventory.ReorderChange, error)
+}
+
+// Reorder mounts PUT and GET /api/v1/stock/{sku}/reorder (stock
+// signals). Locations are the config's: a point at another is refused.
+type Reorder struct {
+	Ledger    ReorderLedger
+	Locations []string
+}
+
+func (a *API) mountReorder() {
+	a.mux.HandleFunc("GET /api/v1/stock/{sku}/reorder", a.getReorder)
+	a.mux.HandleFunc("PUT /api/v1/stock/{sku}/reorder", a.putReorder)
+}
+
+// reorderBody is one location's setting; reorder_point null (or
+// "remove": true) removes it.
+type reorderBody struct {
+	Location     string `json:"location"`
+	ReorderPoint *int64 `json:"reorder_point"`
+	ReorderQty   *int64 `json:"reorder_qty"`
+	Remove       bool   `json:"remove"`
+}
+
+type reorderAnswer struct {
+	inventory.ReorderSetting
+	Set     bool                      `json:"set"`
+	Changes []inventory.ReorderChange `json:"changes,omitempty"`
+}
+
+func (a *API) putReorder(w http.ResponseWriter, r *http.Request) {
+	var b reorderBody
+	if err := decode(w, r, &b); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	sku := r.PathValue("sku")
+	if !slices.Contains(a.e.Reorder.Locations, b.Location) {
+		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("location: unknown location %q (the config's locations: %v)", b.Location, a.e.Reorder.Locations))
+		return
+	}
+	var err error
+	switch {
+	case b.Remove:
+		_, err = a.e.Reorder.Ledger.RemoveReorder(r.Context(), sku, b.Location, "admin api")
+	case b.ReorderPoint == nil:
+		err = fmt.Errorf("%w: reorder_point is required (or remove: true)", inventory.ErrInvalid)
+	default:
+		_, err = a.e.Reorder.Ledger.SetReorder(r.Context(), inventory.Reorder{SKU: sku, Location: b.Location, Point: *b.ReorderPoint, Qty: b.ReorderQty}, "admin api")
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.writeReorder(w, r, sku, 0)
+}
+
+func (a *API) getReorder(w http.ResponseWriter, r *http.Request) {
+	a.writeReorder(w, r, r.PathValue("sku"), 20)
+}
+
+func (a *API) writeReorder(w http.ResponseWriter, r *http.Request, sku string, n int64) {
+	s, ok, err := a.e.Reorder.Ledger.ReorderOf(r.Context(), sku)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	ans := reorderAnswer{ReorderSetting: s, Set: ok}
+	if n > 0 {
+		if ans.Changes, err = a.e.Reorder.Ledger.ReorderHistory(r.Context(), sku, n); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, ans)
+}

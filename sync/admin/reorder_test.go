@@ -1,0 +1,49 @@
+package admin
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/shelfsync/shelfsync/internal/redistest"
+	"github.com/shelfsync/shelfsync/inventory"
+)
+
+func TestReorderAPI(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	l := inventory.New(rdb, inventory.Options{Prefix: prefix})
+	if _, err := l.Receive(context.Background(), inventory.Delta{Key: "r", SKU: "A", Location: "main", Quantity: 20, Reason: "seed"}); err != nil {
+		t.Fatal(err)
+	}
+	h := New(Deps{Reorder: &Reorder{Ledger: l, Locations: []string{"main", "back"}}}, "tok", zerolog.Nop())
+	steps := []struct {
+		name, method, path, body string
+		code                     int
+		want                     []string
+	}{
+		{"none yet", "GET", "/api/v1/stock/A/reorder", "", 200, []string{`"set":false`}},
+		{"set", "PUT", "/api/v1/stock/A/reorder", `{"location":"main","reorder_point":5,"reorder_qty":50}`, 200, []string{`"reorder_point":5`, `"reorder_qty":50`, `"state":""`}},
+		{"a second location sums", "PUT", "/api/v1/stock/A/reorder", `{"location":"back","reorder_point":20}`, 200, []string{`"reorder_point":25`, `"state":"low"`}},
+		{"unknown location", "PUT", "/api/v1/stock/A/reorder", `{"location":"nowhere","reorder_point":1}`, 422, []string{"unknown location"}},
+		{"negative", "PUT", "/api/v1/stock/A/reorder", `{"location":"main","reorder_point":-1}`, 400, []string{"must not be negative"}},
+		{"not a number", "PUT", "/api/v1/stock/A/reorder", `{"location":"main","reorder_point":"x"}`, 400, []string{"reorder_point"}},
+		{"no point", "PUT", "/api/v1/stock/A/reorder", `{"location":"main"}`, 400, []string{"reorder_point is required"}},
+		{"unknown SKU", "PUT", "/api/v1/stock/NOPE/reorder", `{"location":"main","reorder_point":1}`, 404, []string{"unknown SKU"}},
+		{"remove", "PUT", "/api/v1/stock/A/reorder", `{"location":"back","remove":true}`, 200, []string{`"reorder_point":5`, `"state":""`}},
+		{"get with changes", "GET", "/api/v1/stock/A/reorder", "", 200, []string{`"set":true`, `"changes":[`, `"source":"admin api"`, `"new":"20,"`}},
+	}
+	for _, s := range steps {
+		w := do(h, s.method, s.path, "tok", s.body)
+		if w.Code != s.code {
+			t.Errorf("%s: %d %s, want %d", s.name, w.Code, w.Body.String(), s.code)
+			continue
+		}
+		for _, want := range s.want {
+			if !strings.Contains(w.Body.String(), want) {
+				t.Errorf("%s: answer lacks %s: %s", s.name, want, w.Body.String())
+			}
+		}
+	}
+}

@@ -27,7 +27,9 @@ func TestStockReorderCLI(t *testing.T) {
 	bad := file("bad.csv", "sku,location,reorder_point,reorder_qty\nK1,w1,5,10\nK1,w9,2,\nK2,w2,-3,\nK3,w1,abc,\n")
 	unknown := file("unknown.csv", "sku,location,reorder_point\nK1,w1,5\nNOPE,w2,1\n")
 	good := file("good.csv", "sku,location,reorder_point,reorder_qty\nK1,w1,5,10\nK1,w2,3,\n")
-	with := func(args ...string) []string { return append(append([]string{"stock", "reorder"}, args...), "--config", cfgPath) }
+	with := func(args ...string) []string {
+		return append(append([]string{"stock", "reorder"}, args...), "--config", cfgPath)
+	}
 	if code, _, e := runCLI("stock", "set", "K1", "--location", "w1", "--on-hand", "20", "--config", cfgPath); code != 0 {
 		t.Fatal(e)
 	}

@@ -141,23 +141,29 @@ func (e *Engine) unhandled(ctx context.Context, channel string, page []connector
 	return fresh, nil
 }
 
-// reconcileChunk is how many SKUs one reconcile read asks the channel for.
+// reconcileChunk is how many ledger SKUs one reconcile step takes, and
+// how many listings one read asks the channel for.
 const reconcileChunk = 100
 
-// drift is what a reconcile found: SKUs the channel lists wrong although
-// no push of them is due (see reconcileChunk), and by how many units.
+// drift is what a reconcile found: listings the channel lists wrong
+// although no push of them is due (see reconcileChunk), and by how many
+// units. seen holds the listings already compared in this reconcile: a
+// kit's listing is reached from each of its components, a mapped listing
+// from its SKU and from its own name.
 type drift struct {
 	units, skus int64
 	checked     int
+	seen        map[string]bool
 }
 
-// reconcile reads the channel's live quantities of every SKU in the
-// ledger, compares them with what the channel should list, exports the
-// drift and queues a correction for every SKU that differs. Only the
-// replica that ran the last reconcile of a channel exports its drift
-// (dropStaleDrift).
+// reconcile reads the channel's live quantities of every listing the
+// ledger's SKUs stand behind on it (their own names, the listings mapped
+// to them, the kits they are in: Propagator.Listed), compares them with
+// what propagation would list, exports the drift and queues a correction
+// for every listing that differs. Only the replica that ran the last
+// reconcile of a channel exports its drift (dropStaleDrift).
 func (e *Engine) reconcile(ctx context.Context, ch *channel) error {
-	var d drift
+	d := drift{seen: map[string]bool{}}
 	err := e.ledger.SKUs(ctx, func(page []string) error {
 		for start := 0; start < len(page); start += reconcileChunk {
 			if err := e.reconcileChunk(ctx, ch, page[start:min(start+reconcileChunk, len(page))], &d); err != nil {
@@ -184,76 +190,134 @@ func (e *Engine) reconcile(ctx context.Context, ch *channel) error {
 	return nil
 }
 
-// reconcileChunk compares one chunk of SKUs and queues a forced correction
-// of each that drifted. Drift is "still wrong after the pushes that were
-// due": a SKU with a push queued or on the wire (outbox.Pending) is not
-// drift, its push is about to set it; and a SKU is counted only when a
-// second read, after the first found it wrong, finds it wrong again with
-// no push due (a sale and its push may land between reading the channel
-// and reading the ledger).
+// reconcileChunk compares the listings a chunk of ledger SKUs stand
+// behind on ch and queues a forced correction of each that drifted, per
+// listing as propagation queues them. Drift is "still wrong after the
+// pushes that were due": a listing with a push queued or on the wire
+// (outbox.Pending) is not drift, its push is about to set it; and a
+// listing is counted only when a second read, after the first found it
+// wrong, finds it wrong again with no push due (a sale and its push may
+// land between reading the channel and reading the ledger). The second
+// read asks the channel first and the ledger after, so a push that lands
+// between them is seen as pending or as already right, never undone.
 func (e *Engine) reconcileChunk(ctx context.Context, ch *channel, chunk []string, d *drift) error {
-	first, checked, err := e.differing(ctx, ch, chunk)
+	want, err := e.wanted(ctx, ch, chunk)
+	if err != nil {
+		return err
+	}
+	live, err := e.readLive(ctx, ch, d.unseen(want))
+	if err != nil {
+		return err
+	}
+	first, checked, err := e.differing(ctx, ch, live, want)
 	d.checked += checked
 	if err != nil || len(first) == 0 {
 		return err
 	}
-	second, _, err := e.differing(ctx, ch, sortedKeys(first))
+	if live, err = e.readLive(ctx, ch, sortedKeys(first)); err != nil {
+		return err
+	}
+	if want, err = e.wanted(ctx, ch, chunk); err != nil {
+		return err
+	}
+	second, _, err := e.differing(ctx, ch, live, want)
 	if err != nil {
 		return err
 	}
-	fixes := make([]outbox.Want, 0, len(second))
-	for _, sku := range sortedKeys(second) {
-		q := second[sku]
+	return e.correct(ctx, ch, second, d)
+}
+
+// correct counts the drifted listings and queues a forced correction of
+// each, after recording what the channel lists as its reported quantity.
+func (e *Engine) correct(ctx context.Context, ch *channel, drifted map[string]listing, d *drift) error {
+	fixes := make([]outbox.Want, 0, len(drifted))
+	for _, id := range sortedKeys(drifted) {
+		q := drifted[id]
 		d.units += abs(q.live - q.want)
 		d.skus++
-		if err := ch.outbox.SetReported(ctx, sku, q.live); err != nil {
+		if err := ch.outbox.SetReported(ctx, id, q.live); err != nil {
 			return err
 		}
-		fixes = append(fixes, outbox.Want{SKU: sku, Quantity: q.want, Force: true})
+		fixes = append(fixes, outbox.Want{SKU: id, Quantity: q.want, Force: true})
+	}
+	if len(fixes) == 0 {
+		return nil
 	}
 	if _, err := ch.outbox.Enqueue(ctx, fixes); err != nil {
 		return err
 	}
-	if len(fixes) > 0 && ch.pusher != nil {
+	if ch.pusher != nil {
 		ch.pusher.Wake()
 	}
 	return nil
 }
 
-// listing is what a channel lists of a SKU and what it should.
+// unseen returns the listings of want not compared yet in this reconcile,
+// sorted, and marks them seen.
+func (d *drift) unseen(want map[string]int64) []string {
+	ids := make([]string, 0, len(want))
+	for _, id := range sortedKeys(want) {
+		if !d.seen[id] {
+			d.seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// wanted is what ch should list, by listing id, of everything skus stand
+// behind: the same computation propagation queues (Propagator.Listed).
+func (e *Engine) wanted(ctx context.Context, ch *channel, skus []string) (map[string]int64, error) {
+	all, err := e.prop.Listed(ctx, skus...)
+	if err != nil {
+		return nil, fmt.Errorf("computing what %s should list: %w", ch.cfg.Name, err)
+	}
+	return all[ch.cfg.Name], nil
+}
+
+// readLive asks ch's read role what it lists of the listings ids,
+// reconcileChunk at a time; a listing the channel does not have is left
+// out.
+func (e *Engine) readLive(ctx context.Context, ch *channel, ids []string) (map[string]int64, error) {
+	r := ch.conn.(connectors.QuantityReader)
+	out := make(map[string]int64, len(ids))
+	for start := 0; start < len(ids); start += reconcileChunk {
+		live, err := r.ReadQuantities(ctx, ids[start:min(start+reconcileChunk, len(ids))])
+		if err != nil {
+			return nil, fmt.Errorf("reading %s quantities: %w", ch.cfg.Name, err)
+		}
+		for _, lq := range live {
+			out[lq.SKU] = lq.Quantity
+		}
+	}
+	return out, nil
+}
+
+// listing is what a channel lists of a listing and what it should.
 type listing struct{ live, want int64 }
 
-// differing reads skus' live quantities and ledger stock and returns those
-// the channel lists differently from what it should, leaving out SKUs
-// with a push queued or in flight; checked counts the SKUs compared.
-func (e *Engine) differing(ctx context.Context, ch *channel, skus []string) (map[string]listing, int, error) {
-	live, err := ch.conn.(connectors.QuantityReader).ReadQuantities(ctx, skus)
-	if err != nil {
-		return nil, 0, fmt.Errorf("reading %s quantities: %w", ch.cfg.Name, err)
-	}
-	stock, err := e.ledger.StockMany(ctx, skus)
-	if err != nil {
-		return nil, 0, err
-	}
-	pc, _ := e.prop.Channel(ch.cfg.Name)
+// differing returns the listings live shows differently from want,
+// leaving out those with a push queued or in flight; checked counts the
+// listings compared.
+func (e *Engine) differing(ctx context.Context, ch *channel, live, want map[string]int64) (map[string]listing, int, error) {
 	out := map[string]listing{}
 	checked := 0
-	for _, lq := range live {
-		st, ok := stock[lq.SKU]
+	for id, q := range live {
+		w, ok := want[id]
 		if !ok {
 			continue
 		}
 		checked++
-		if want := pc.ATS(st); lq.Quantity != want {
-			out[lq.SKU] = listing{live: lq.Quantity, want: want}
+		if q != w {
+			out[id] = listing{live: q, want: w}
 		}
 	}
 	pending, err := ch.outbox.Pending(ctx, sortedKeys(out))
 	if err != nil {
 		return nil, 0, err
 	}
-	for sku := range pending {
-		delete(out, sku)
+	for id := range pending {
+		delete(out, id)
 	}
 	return out, checked, nil
 }

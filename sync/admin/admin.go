@@ -71,6 +71,9 @@ type Deps struct {
 	// Reorder mounts the reorder point endpoints (reorder.go); nil leaves
 	// them out.
 	Reorder *Reorder
+	// Shadow mounts GET /api/v1/channels/{channel}/shadow (shadow.go);
+	// nil leaves it out.
+	Shadow ShadowReporter
 }
 
 // API serves /api/v1.
@@ -100,6 +103,9 @@ func New(e Deps, token string, log zerolog.Logger) http.Handler {
 	}
 	if e.Reorder != nil {
 		a.mountReorder()
+	}
+	if e.Shadow != nil {
+		a.mux.HandleFunc("GET /api/v1/channels/{channel}/shadow", a.shadowReport)
 	}
 	return a
 }

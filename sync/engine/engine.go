@@ -36,6 +36,7 @@ import (
 	"github.com/shelfsync/shelfsync/sync/propagate"
 	"github.com/shelfsync/shelfsync/sync/push"
 	"github.com/shelfsync/shelfsync/sync/schedule"
+	"github.com/shelfsync/shelfsync/sync/shadow"
 	"github.com/shelfsync/shelfsync/sync/status"
 	"github.com/shelfsync/shelfsync/sync/store"
 )
@@ -77,6 +78,7 @@ type Engine struct {
 	leases    *lease.Manager
 	sched     *schedule.Scheduler
 	board     *status.Board
+	shadow    *shadow.Recorder
 	channels  map[string]*channel
 	names     []string
 	m         *metrics
@@ -117,6 +119,7 @@ func New(o Options) (*Engine, error) {
 	e := &Engine{o: o, cfg: cfg, log: o.Logger.With().Str("component", "engine").Logger(), channels: map[string]*channel{}, lastStalePoll: map[string]time.Time{}}
 	e.leases = lease.NewManager(o.Redis, prefix, o.Holder)
 	e.board = status.New(o.Redis, prefix).Feed(o.Health)
+	e.shadow = shadow.New(o.Redis, prefix, 0)
 	e.m = newMetrics(reg)
 	e.ledger = inventory.New(o.Redis, inventory.Options{
 		Prefix: prefix, OperationTTL: cfg.Ledger.OperationTTL, LineTTL: cfg.Ledger.LineTTL, JournalMaxLen: cfg.Ledger.JournalMaxLen,
@@ -207,7 +210,7 @@ func (e *Engine) newPusher(ch *channel, p connectors.QuantityPusher, m *push.Met
 	return push.New(push.Options{
 		Channel: ch.cfg.Name, Conn: p, Outbox: ch.outbox, Leases: e.leases, LeaseTTL: cfg.Sync.LeaseTTL,
 		BatchSize: ch.cfg.BatchSize, Window: cfg.Sync.CoalesceWindow, MaxAttempts: cfg.Sync.MaxAttempts,
-		OnStale: e.onStale, Status: e.board, Metrics: m,
+		OnStale: e.onStale, Status: e.board, Metrics: m, Shadow: e.shadowFor(ch.cfg),
 		Logger: e.o.Logger.With().Str("component", "push").Str("channel", ch.cfg.Name).Logger(),
 	})
 }

@@ -27,7 +27,7 @@ import (
 type Outbox struct {
 	rdb     redis.UniversalClient
 	channel string
-	keys    []string // want, accepted, urgent, normal, since, attempts, parked, reasons, taken, next, attempt, lease
+	keys    []string // want, accepted, urgent, normal, since, attempts, parked, reasons, taken, next, attempt, lease, held
 }
 
 // Key indexes into Outbox.keys (and KEYS in the scripts).
@@ -44,12 +44,13 @@ const (
 	kNext
 	kAttempt
 	kLease
+	kHeld
 )
 
 // New returns channel's outbox under prefix. No I/O.
 func New(rdb redis.UniversalClient, prefix, channel string) *Outbox {
 	tag := prefix + "{outbox:" + channel + "}:"
-	names := []string{"want", "accepted", "urgent", "normal", "since", "attempts", "parked", "reasons", "taken", "next", "attempt", "lease"}
+	names := []string{"want", "accepted", "urgent", "normal", "since", "attempts", "parked", "reasons", "taken", "next", "attempt", "lease", "held"}
 	keys := make([]string, len(names))
 	for i, n := range names {
 		keys[i] = tag + n
@@ -335,10 +336,14 @@ type Outcome struct {
 	// Stale: the channel refused a compare-and-set because it moved; the
 	// retry at RetryAt does not count as a failed attempt.
 	Stale bool
+	// Held: nothing was written (shadow mode); the item leaves the due
+	// queues but stays wanted, held until Release (live mode again) or a
+	// new value, which queues it as usual.
+	Held bool
 }
 
 // completeScript: ARGV = the push lease's value (” for no check), then per
-// item: sku, qty, kind (a=accepted, r=retry, p=park, s=stale), reported|”,
+// item: sku, qty, kind (a=accepted, r=retry, p=park, s=stale, h=held), reported|”,
 // retry_ms, reason. Returns, per accepted item, its cause (ms), or ” when
 // it is not known which changes the pushed value carried. Every outcome
 // ends the item's flight (taken, next). A pusher that no longer holds the
@@ -354,7 +359,17 @@ for i = 2, #ARGV, 6 do
   local nextc = redis.call('ZSCORE', KEYS[10], sku)
   redis.call('HDEL', KEYS[9], sku)
   redis.call('ZREM', KEYS[10], sku)
-  if kind == 'a' then
+  if kind == 'h' then
+    -- Shadow: held while the want is the value recorded; a newer want
+    -- stays queued (it is recorded next).
+    if redis.call('HGET', KEYS[1], sku) == qty then
+      local due = redis.call('ZSCORE', KEYS[3], sku) or redis.call('ZSCORE', KEYS[4], sku) or ARGV[i+4]
+      redis.call('ZREM', KEYS[3], sku)
+      redis.call('ZREM', KEYS[4], sku)
+      redis.call('ZADD', KEYS[13], due, sku)
+    end
+    out[#out+1] = ''
+  elseif kind == 'a' then
     redis.call('HSET', KEYS[2], sku, qty)
     local cause = redis.call('ZSCORE', KEYS[5], sku) or ''
     if redis.call('HGET', KEYS[1], sku) == qty then
@@ -422,6 +437,8 @@ func (o *Outbox) Complete(ctx context.Context, fence string, outcomes []Outcome)
 			kind = "p"
 		case oc.Stale:
 			kind = "s"
+		case oc.Held:
+			kind = "h"
 		}
 		rep := ""
 		if oc.Reported != nil {
@@ -443,6 +460,44 @@ func (o *Outbox) Complete(ctx context.Context, fence string, outcomes []Outcome)
 		}
 	}
 	return causes, nil
+}
+
+// releaseScript: ARGV = now_ms. Every held item still wanted goes back
+// into its queue (urgent when it lowers what the channel accepted last, or
+// is zero), due now. Returns how many were released.
+var releaseScript = redis.NewScript(`
+local now = tonumber(ARGV[1])
+local n = 0
+for _, sku in ipairs(redis.call('ZRANGE', KEYS[13], 0, -1)) do
+  redis.call('ZREM', KEYS[13], sku)
+  local want = redis.call('HGET', KEYS[1], sku)
+  if want and not redis.call('ZSCORE', KEYS[3], sku) and not redis.call('ZSCORE', KEYS[4], sku) then
+    local acc = redis.call('HGET', KEYS[2], sku)
+    local into = KEYS[4]
+    if tonumber(want) == 0 or (acc and tonumber(want) < tonumber(acc)) then into = KEYS[3] end
+    redis.call('ZADD', into, now, sku)
+    n = n + 1
+  end
+end
+return n`)
+
+// Release makes every held item (shadow mode: recorded, not pushed) due
+// now, so a channel switched to live pushes what is due. Idempotent.
+func (o *Outbox) Release(ctx context.Context) (int, error) {
+	n, err := releaseScript.Run(ctx, o.rdb, o.keys, time.Now().UnixMilli()).Int()
+	if err != nil {
+		return 0, fmt.Errorf("outbox %s release: %w", o.channel, err)
+	}
+	return n, nil
+}
+
+// Held counts the items held by shadow mode.
+func (o *Outbox) Held(ctx context.Context) (int64, error) {
+	n, err := o.rdb.ZCard(ctx, o.keys[kHeld]).Result()
+	if err != nil {
+		return 0, fmt.Errorf("outbox %s held: %w", o.channel, err)
+	}
+	return n, nil
 }
 
 // SetReported records what the channel says it lists for sku (a stock

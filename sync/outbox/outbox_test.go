@@ -466,3 +466,65 @@ func TestPendingIsQueuedOrInFlight(t *testing.T) {
 		t.Fatalf("Pending(nil) = %v, %v", empty, err)
 	}
 }
+
+// TestHeldItemsWaitForRelease: an item completed as held (shadow mode)
+// leaves the due queues but stays wanted; a new value queues it again;
+// Release makes every held item due, a decrease in the urgent queue.
+func TestHeldItemsWaitForRelease(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	o := New(rdb, prefix, "shop")
+	if err := o.SetReported(ctx, "A", 9); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Enqueue(ctx, []Want{{SKU: "A", Quantity: 4}, {SKU: "B", Quantity: 6}}); err != nil {
+		t.Fatal(err)
+	}
+	hold := func(want int) {
+		t.Helper()
+		items, err := o.Due(ctx, 10, time.Now())
+		if err != nil || len(items) != want {
+			t.Fatalf("due %v, %v; want %d items", items, err, want)
+		}
+		var oc []Outcome
+		for _, it := range items {
+			oc = append(oc, Outcome{SKU: it.SKU, Quantity: it.Quantity, Held: true, RetryAt: time.Now()})
+		}
+		if _, err := o.Complete(ctx, "", oc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hold(2)
+	if items, _ := o.Due(ctx, 10, time.Now().Add(time.Hour)); len(items) != 0 {
+		t.Fatalf("held items are due: %v", items)
+	}
+	if n, _ := o.Held(ctx); n != 2 {
+		t.Fatalf("held = %d, want 2", n)
+	}
+	// A new value of B is queued (and recorded next), then held again.
+	if _, err := o.Enqueue(ctx, []Want{{SKU: "B", Quantity: 7}}); err != nil {
+		t.Fatal(err)
+	}
+	items, _ := o.Due(ctx, 10, time.Now())
+	if len(items) != 1 || items[0].SKU != "B" || items[0].Quantity != 7 {
+		t.Fatalf("due after a new value: %v", items)
+	}
+	if _, err := o.Complete(ctx, "", []Outcome{{SKU: "B", Quantity: 7, Held: true, RetryAt: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := o.Release(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("released %d, %v; want 2", n, err)
+	}
+	items, _ = o.Due(ctx, 10, time.Now())
+	got := map[string]int64{}
+	for _, it := range items {
+		got[it.SKU] = it.Quantity
+	}
+	if len(items) != 2 || items[0].SKU != "A" || got["A"] != 4 || got["B"] != 7 {
+		t.Fatalf("due after release %v: want A (urgent: 9 -> 4) first, then B 7", items)
+	}
+	if n, _ := o.Release(ctx); n != 0 {
+		t.Fatalf("second release moved %d", n)
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/sync/lease"
 	"github.com/shelfsync/shelfsync/sync/outbox"
+	"github.com/shelfsync/shelfsync/sync/shadow"
 	"github.com/shelfsync/shelfsync/sync/status"
 )
 
@@ -41,6 +42,10 @@ type Options struct {
 	Status  *status.Board
 	Metrics *Metrics
 	Logger  zerolog.Logger
+	// Shadow, when set, is shadow mode (sync.mode: shadow): nothing is
+	// written to the channel; each due item is recorded here and held in
+	// the outbox (outbox.Release makes it due again in live mode).
+	Shadow *shadow.Recorder
 }
 
 // Pusher pushes one channel's outbox.
@@ -100,6 +105,9 @@ const idle = 250 * time.Millisecond
 func (p *Pusher) loop(ctx context.Context, l *lease.Lease) error {
 	p.leaseHeld(1)
 	defer p.dropHolderGauges()
+	if err := p.releaseHeld(ctx); err != nil {
+		return err
+	}
 	lastStats := time.Time{}
 	for ctx.Err() == nil {
 		if time.Since(lastStats) > time.Second {
@@ -136,9 +144,25 @@ func (p *Pusher) loop(ctx context.Context, l *lease.Lease) error {
 		if len(items) == 0 {
 			continue
 		}
-		if err := p.push(ctx, l.Value(), items); err != nil {
+		if err := p.send(ctx, l.Value(), items); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// releaseHeld, in live mode, makes what shadow mode held due (a channel
+// switched to live pushes what is due).
+func (p *Pusher) releaseHeld(ctx context.Context) error {
+	if p.o.Shadow != nil {
+		return nil
+	}
+	n, err := p.o.Outbox.Release(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		p.o.Logger.Info().Int("items", n).Msg("items held in shadow mode are due")
 	}
 	return nil
 }
@@ -157,6 +181,14 @@ func (p *Pusher) sleep(ctx context.Context) {
 	case <-p.wake:
 	case <-t.C:
 	}
+}
+
+// send pushes the batch, or in shadow mode records and holds it.
+func (p *Pusher) send(ctx context.Context, fence string, items []outbox.Item) error {
+	if p.o.Shadow != nil {
+		return p.hold(ctx, fence, items)
+	}
+	return p.push(ctx, fence, items)
 }
 
 // push sends one batch and records its outcomes under the lease value
@@ -203,6 +235,35 @@ func (p *Pusher) push(ctx context.Context, fence string, items []outbox.Item) er
 	}
 	if stale && p.o.OnStale != nil {
 		p.o.OnStale(ch)
+	}
+	return nil
+}
+
+// hold is push in shadow mode: the items are recorded as would-be pushes
+// and held in the outbox; the connector is not called. It returns an
+// error only when the lease was lost.
+func (p *Pusher) hold(ctx context.Context, fence string, items []outbox.Item) error {
+	now := time.Now()
+	entries := make([]shadow.Entry, len(items))
+	outcomes := make([]outbox.Outcome, len(items))
+	for i, it := range items {
+		entries[i] = shadow.Entry{SKU: it.SKU, Quantity: it.Quantity, At: now}
+		outcomes[i] = outbox.Outcome{SKU: it.SKU, Quantity: it.Quantity, Held: true, RetryAt: now}
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := p.o.Shadow.Record(cctx, p.o.Channel, entries); err != nil {
+		// Not held: the items stay due and are recorded on the next turn.
+		p.o.Logger.Warn().Err(err).Int("items", len(items)).Msg("recording shadow pushes")
+		_ = connectors.WaitContext(ctx, time.Second)
+		return nil
+	}
+	p.o.Metrics.Shadowed.WithLabelValues(p.o.Channel).Add(float64(len(items)))
+	if _, err := p.o.Outbox.Complete(cctx, fence, outcomes); err != nil {
+		if errors.Is(err, outbox.ErrFenced) {
+			return err
+		}
+		p.o.Logger.Error().Err(err).Msg("holding shadow pushes; they will be recorded again")
 	}
 	return nil
 }
@@ -324,6 +385,7 @@ type Metrics struct {
 	BatchSize   *prometheus.HistogramVec // channel
 	Propagation *prometheus.HistogramVec // channel
 	Parked      *prometheus.CounterVec   // channel
+	Shadowed    *prometheus.CounterVec   // channel
 	ParkedItems *prometheus.GaugeVec     // channel
 	Backlog     *prometheus.GaugeVec     // channel
 	OldestAge   *prometheus.GaugeVec     // channel
@@ -344,6 +406,7 @@ func (m *Metrics) Init(channel string) {
 	m.BatchSize.WithLabelValues(channel)
 	m.Propagation.WithLabelValues(channel)
 	m.Parked.WithLabelValues(channel)
+	m.Shadowed.WithLabelValues(channel)
 }
 
 // NewMetrics registers the push metrics on reg (nil: unregistered).
@@ -367,6 +430,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Parked: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_push_parked_total", Help: "Push items parked after their last attempt or as unknown on the channel.",
 		}, []string{"channel"}),
+		Shadowed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_push_shadowed_total", Help: "Quantities recorded instead of pushed (sync mode shadow).",
+		}, []string{"channel"}),
 		ParkedItems: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "shelfsync_push_parked_items", Help: "Push items parked now.",
 		}, []string{"channel"}),
@@ -378,7 +444,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"channel"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Calls, m.Items, m.BatchSize, m.Propagation, m.Parked, m.ParkedItems, m.Backlog, m.OldestAge)
+		reg.MustRegister(m.Calls, m.Items, m.BatchSize, m.Propagation, m.Parked, m.Shadowed, m.ParkedItems, m.Backlog, m.OldestAge)
 	}
 	return m
 }

@@ -47,9 +47,12 @@ func TestFlowOnRedisCluster(t *testing.T) {
 	cc := c.Client(t)
 	ctx := context.Background()
 	perNode := map[string]int64{}
+	var mu gosync.Mutex
 	err := cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
 		n, err := m.DBSize(ctx).Result()
+		mu.Lock()
 		perNode[m.Options().Addr] = n
+		mu.Unlock()
 		return err
 	})
 	if err != nil || len(perNode) != 3 {

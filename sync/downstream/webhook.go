@@ -260,11 +260,7 @@ func (e *deliveryError) Error() string {
 
 func (f *Forwarder) deliver(ctx context.Context, m stream.Message) error {
 	id := m.Field("delivery_id")
-	raw := m.Field("order")
-	body, err := json.Marshal(struct {
-		DeliveryID string          `json:"delivery_id"`
-		Order      json.RawMessage `json:"order"`
-	}{id, json.RawMessage(raw)})
+	body, err := deliveryBody(m)
 	if err != nil {
 		return stream.Refuse(fmt.Sprintf("encoding delivery %s: %v", id, err))
 	}
@@ -299,4 +295,20 @@ func snippet(b []byte, n int) string {
 		b = b[:n]
 	}
 	return strings.Join(strings.Fields(strings.ToValidUTF8(string(b), "")), " ")
+}
+
+// deliveryBody is the JSON posted for a stream entry: {delivery_id, order}
+// for an order, {delivery_id, event} for a stock signal (signal.go).
+func deliveryBody(m stream.Message) ([]byte, error) {
+	id := m.Field("delivery_id")
+	if m.Field("kind") == "signal" {
+		return json.Marshal(struct {
+			DeliveryID string          `json:"delivery_id"`
+			Event      json.RawMessage `json:"event"`
+		}{id, json.RawMessage(m.Field("event"))})
+	}
+	return json.Marshal(struct {
+		DeliveryID string          `json:"delivery_id"`
+		Order      json.RawMessage `json:"order"`
+	}{id, json.RawMessage(m.Field("order"))})
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/shelfsync/shelfsync/sync/lease"
 	"github.com/shelfsync/shelfsync/sync/outbox"
 	"github.com/shelfsync/shelfsync/sync/propagate"
+	"github.com/shelfsync/shelfsync/sync/signals"
 	"github.com/shelfsync/shelfsync/sync/push"
 	"github.com/shelfsync/shelfsync/sync/schedule"
 	"github.com/shelfsync/shelfsync/sync/shadow"
@@ -75,6 +76,7 @@ type Engine struct {
 	forwarder *downstream.Forwarder
 	prop      *propagate.Propagator
 	sweeper   *propagate.Sweeper
+	signals   *signals.Sweeper // stock signals to the downstream stream
 	leases    *lease.Manager
 	sched     *schedule.Scheduler
 	board     *status.Board
@@ -151,6 +153,8 @@ func New(o Options) (*Engine, error) {
 	})
 	e.sweeper = &propagate.Sweeper{Intents: e.ledger, Catalog: e.catalog, Unparker: e.ingest, P: e.prop, Swept: e.m.intentsSwept,
 		Logger: o.Logger.With().Str("component", "sweeper").Logger()}
+	e.signals = &signals.Sweeper{Source: e.ledger, Sink: e.publisher, Logger: o.Logger.With().Str("component", "signals").Logger()}
+	e.signals.Register(reg)
 	return e, nil
 }
 
@@ -286,6 +290,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return e.intake.Run(ctx, e.ingest.HandleBatch) })
 	g.Go(func() error { return e.sweeper.Run(ctx) })
+	g.Go(func() error { return e.signals.Run(ctx) })
 	g.Go(func() error { return e.sched.Run(ctx) })
 	g.Go(func() error { return e.gauges(ctx) })
 	if e.forwarder != nil {

@@ -1,0 +1,136 @@
+// Package signals moves the ledger's stock signal events (stock.low,
+// stock.out, stock.back; see inventory/signals.go) to the downstream
+// stream, and from there to the signed downstream webhook if one is
+// configured.
+//
+// The ledger decides each event inside the script that changed the stock
+// and keeps it in the SKU's pending list (the SKU's Cluster slot; the
+// stream lives in another). The Sweeper finds SKUs with pending events
+// (SCAN, every Every), publishes each event (downstream.Publisher, which
+// publishes a SKU's sequence number once), then removes the events it
+// moved. A crash between publishing and removing moves them again: the
+// publisher skips what it already published, and every event carries its
+// id (SKU:seq) as delivery_id, so a consumer that might see a delivery
+// twice (the stream and webhook are at least once) de-duplicates by it.
+package signals
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/shelfsync/shelfsync/inventory"
+)
+
+// Source is what the Sweeper needs of the ledger.
+type Source interface {
+	PendingSignalSKUs(ctx context.Context, fn func([]string) error) error
+	PendingSignals(ctx context.Context, sku string, max int64) ([]inventory.SignalEvent, error)
+	AckSignals(ctx context.Context, sku string, seq int64) error
+}
+
+// Sink publishes one event (downstream.Publisher).
+type Sink interface {
+	PublishSignal(ctx context.Context, ev inventory.SignalEvent) (bool, error)
+}
+
+// DefaultEvery is how often the Sweeper looks for pending events.
+const DefaultEvery = 2 * time.Second
+
+// batch is how many of a SKU's events are read at a time.
+const batch = 100
+
+// Sweeper moves pending signal events downstream.
+type Sweeper struct {
+	Source Source
+	Sink   Sink
+	Every  time.Duration // default DefaultEvery
+	Logger zerolog.Logger
+	m      *metrics
+}
+
+type metrics struct {
+	published *prometheus.CounterVec
+}
+
+// Register registers the Sweeper's metrics on reg (nil: none).
+func (s *Sweeper) Register(reg prometheus.Registerer) {
+	s.m = &metrics{published: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shelfsync_stock_signals_published_total",
+		Help: "Stock signal events published downstream, by type (stock.low, stock.out, stock.back).",
+	}, []string{"type"})}
+	if reg != nil {
+		reg.MustRegister(s.m.published)
+	}
+}
+
+// Run sweeps until ctx ends.
+func (s *Sweeper) Run(ctx context.Context) error {
+	every := s.Every
+	if every <= 0 {
+		every = DefaultEvery
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.Logger.Warn().Err(err).Msg("moving stock signals downstream; will retry")
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Sweep moves every pending event once and returns how many it published.
+func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
+	n := 0
+	err := s.Source.PendingSignalSKUs(ctx, func(skus []string) error {
+		for _, sku := range skus {
+			k, err := s.sweepSKU(ctx, sku)
+			n += k
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// sweepSKU publishes the SKU's pending events in order, then removes them.
+func (s *Sweeper) sweepSKU(ctx context.Context, sku string) (int, error) {
+	n := 0
+	for {
+		evs, err := s.Source.PendingSignals(ctx, sku, batch)
+		if err != nil || len(evs) == 0 {
+			return n, err
+		}
+		for _, ev := range evs {
+			if ev.Type == inventory.SignalRearm {
+				continue
+			}
+			done, err := s.Sink.PublishSignal(ctx, ev)
+			if err != nil {
+				return n, fmt.Errorf("signal %s: %w", ev.ID, err)
+			}
+			if done {
+				n++
+				if s.m != nil {
+					s.m.published.WithLabelValues(ev.Type).Inc()
+				}
+			}
+		}
+		if err := s.Source.AckSignals(ctx, sku, evs[len(evs)-1].Seq); err != nil {
+			return n, err
+		}
+		if len(evs) < batch {
+			return n, nil
+		}
+	}
+}

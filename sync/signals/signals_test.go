@@ -1,0 +1,116 @@
+package signals
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/shelfsync/shelfsync/internal/redistest"
+	"github.com/shelfsync/shelfsync/inventory"
+	"github.com/shelfsync/shelfsync/sync/downstream"
+)
+
+// crashing publishes, then fails before the sweeper can remove what it
+// moved: a crash between the two.
+type crashing struct {
+	Sink
+	after int
+}
+
+func (c *crashing) PublishSignal(ctx context.Context, ev inventory.SignalEvent) (bool, error) {
+	ok, err := c.Sink.PublishSignal(ctx, ev)
+	c.after--
+	if c.after <= 0 {
+		return ok, errors.New("killed")
+	}
+	return ok, err
+}
+
+func streamEvents(t *testing.T, rdb redis.UniversalClient, key string) []inventory.SignalEvent {
+	t.Helper()
+	msgs, err := rdb.XRange(context.Background(), key, "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []inventory.SignalEvent
+	for _, m := range msgs {
+		if m.Values["kind"] != "signal" {
+			continue
+		}
+		var ev inventory.SignalEvent
+		if err := json.Unmarshal([]byte(m.Values["event"].(string)), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if m.Values["delivery_id"] != ev.ID || ev.ID == "" {
+			t.Fatalf("delivery id %v, event id %q", m.Values["delivery_id"], ev.ID)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+// TestSweeperSurvivesACrash: events the ledger decided reach the stream
+// once each, in order, although the first sweeper dies after publishing
+// and before removing them; the next one moves them again and the
+// publisher skips what it already published.
+func TestSweeperSurvivesACrash(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	l := inventory.New(rdb, inventory.Options{Prefix: prefix, NoIntents: true})
+	pub := downstream.NewPublisher(rdb, prefix, "downstream", 0, time.Hour, nil)
+	if _, err := l.SetCount(ctx, inventory.Count{SKU: "S{1}", Location: "A", Quantity: 10, Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.SetReorder(ctx, inventory.Reorder{SKU: "S{1}", Location: "A", Point: 4}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for v, q := range []int64{3, 0, 9, 2} { // low, out, back (above the point: re-armed), low
+		if _, err := l.SetCount(ctx, inventory.Count{SKU: "S{1}", Location: "A", Quantity: q, Version: int64(v + 2)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dead := &Sweeper{Source: l, Sink: &crashing{Sink: pub, after: 3}, Logger: zerolog.Nop()}
+	if _, err := dead.Sweep(ctx); err == nil {
+		t.Fatal("the crashing sweeper did not fail")
+	}
+	reg := prometheus.NewRegistry()
+	next := &Sweeper{Source: l, Sink: pub, Logger: zerolog.Nop()}
+	next.Register(reg)
+	n, err := next.Sweep(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("the second sweeper published %d, want 1 (the rest were published before the crash)", n)
+	}
+	got := streamEvents(t, rdb, pub.Stream())
+	want := []string{inventory.SignalLow, inventory.SignalOut, inventory.SignalBack, inventory.SignalLow}
+	if len(got) != len(want) {
+		t.Fatalf("stream holds %d events %+v, want %v", len(got), got, want)
+	}
+	for i, ev := range got {
+		if ev.Type != want[i] || ev.SKU != "S{1}" {
+			t.Errorf("event %d: %+v, want %s", i, ev, want[i])
+		}
+	}
+	if got[1].Available != 0 || got[2].Available != 9 || got[3].ID != "S{1}:4" {
+		t.Errorf("figures or ids: %+v", got)
+	}
+	if left, _ := l.PendingSignals(ctx, "S{1}", 10); len(left) != 0 {
+		t.Errorf("still pending: %+v", left)
+	}
+	if c := testutil.ToFloat64(next.m.published.WithLabelValues(inventory.SignalLow)); c != 1 {
+		t.Errorf("published stock.low counted %v", c)
+	}
+	// Nothing pending: a sweep publishes nothing.
+	if n, err := next.Sweep(ctx); err != nil || n != 0 {
+		t.Fatalf("idle sweep: %d %v", n, err)
+	}
+}

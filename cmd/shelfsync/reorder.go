@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"text/tabwriter"
 
+	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/inventory"
 )
 
@@ -55,10 +56,7 @@ func reorderImport(ctx context.Context, c *stockCmd, args []string) int {
 	if cfg == nil {
 		return code
 	}
-	locs := make([]string, len(cfg.Locations))
-	for i, l := range cfg.Locations {
-		locs[i] = l.ID
-	}
+	locs := locationIDs(cfg)
 	f, err := os.Open(pos[0])
 	if err != nil {
 		return c.usageErr("%v", err)
@@ -197,4 +195,14 @@ func stateText(s string) string {
 		return "above the point"
 	}
 	return s
+}
+
+// locationIDs are the config's location ids (reorder points are accepted
+// only at those).
+func locationIDs(cfg *config.Config) []string {
+	out := make([]string, len(cfg.Locations))
+	for i, l := range cfg.Locations {
+		out[i] = l.ID
+	}
+	return out
 }

@@ -34,10 +34,10 @@ import (
 	"github.com/shelfsync/shelfsync/sync/lease"
 	"github.com/shelfsync/shelfsync/sync/outbox"
 	"github.com/shelfsync/shelfsync/sync/propagate"
-	"github.com/shelfsync/shelfsync/sync/signals"
 	"github.com/shelfsync/shelfsync/sync/push"
 	"github.com/shelfsync/shelfsync/sync/schedule"
 	"github.com/shelfsync/shelfsync/sync/shadow"
+	"github.com/shelfsync/shelfsync/sync/signals"
 	"github.com/shelfsync/shelfsync/sync/status"
 	"github.com/shelfsync/shelfsync/sync/store"
 )

@@ -135,3 +135,40 @@ func (l *Ledger) AckSignals(ctx context.Context, sku string, seq int64) error {
 
 // signalTime is an event's time.
 func (e SignalEvent) Time() time.Time { return time.UnixMilli(e.At) }
+
+// SignalStates calls fn with pages of the SKUs that have a reorder point,
+// each with its signal state ("" above the point, "low", "out"), as SCAN
+// finds them (every master on a Cluster): the cheap periodic count behind
+// the below-reorder gauges and the reorder list. One SCAN page and one
+// pipelined read per 1000 keys.
+func (l *Ledger) SignalStates(ctx context.Context, fn func(map[string]string) error) error {
+	head := l.opts.Prefix + "rp:{"
+	return l.scanKeys(ctx, globEscape(head)+"*}", "reorder points", func(keys []string) error {
+		skus := make([]string, 0, len(keys))
+		cmds := make([]*redis.SliceCmd, 0, len(keys))
+		_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, k := range keys {
+				sku, err := skuFromKeySKU(strings.TrimSuffix(strings.TrimPrefix(k, head), "}"))
+				if err != nil {
+					continue
+				}
+				skus = append(skus, sku)
+				cmds = append(cmds, p.HMGet(ctx, k, "P", "st"))
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("reading signal states: %w", err)
+		}
+		page := make(map[string]string, len(skus))
+		for i, c := range cmds {
+			v := c.Val()
+			if len(v) != 2 || v[0] == nil {
+				continue // no point (removed)
+			}
+			st, _ := v[1].(string)
+			page[skus[i]] = st
+		}
+		return fn(page)
+	})
+}

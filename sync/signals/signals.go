@@ -30,6 +30,7 @@ type Source interface {
 	PendingSignalSKUs(ctx context.Context, fn func([]string) error) error
 	PendingSignals(ctx context.Context, sku string, max int64) ([]inventory.SignalEvent, error)
 	AckSignals(ctx context.Context, sku string, seq int64) error
+	SignalStates(ctx context.Context, fn func(map[string]string) error) error
 }
 
 // Sink publishes one event (downstream.Publisher).
@@ -40,6 +41,10 @@ type Sink interface {
 // DefaultEvery is how often the Sweeper looks for pending events.
 const DefaultEvery = 2 * time.Second
 
+// DefaultCountEvery is how often the Sweeper counts the SKUs at or below
+// their reorder point and out of stock (one SCAN of the keyspace).
+const DefaultCountEvery = 30 * time.Second
+
 // batch is how many of a SKU's events are read at a time.
 const batch = 100
 
@@ -48,12 +53,17 @@ type Sweeper struct {
 	Source Source
 	Sink   Sink
 	Every  time.Duration // default DefaultEvery
-	Logger zerolog.Logger
-	m      *metrics
+	// CountEvery is how often the gauges are recounted; default
+	// DefaultCountEvery.
+	CountEvery time.Duration
+	Logger     zerolog.Logger
+	m          *metrics
 }
 
 type metrics struct {
 	published *prometheus.CounterVec
+	below     prometheus.Gauge
+	out       prometheus.Gauge
 }
 
 // Register registers the Sweeper's metrics on reg (nil: none).
@@ -62,8 +72,16 @@ func (s *Sweeper) Register(reg prometheus.Registerer) {
 		Name: "shelfsync_stock_signals_published_total",
 		Help: "Stock signal events published downstream, by type (stock.low, stock.out, stock.back).",
 	}, []string{"type"})}
+	s.m.below = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "shelfsync_stock_below_reorder_point_skus",
+		Help: "SKUs whose available stock (summed over locations) is at or below their reorder point, out of stock included; counted every 30 s.",
+	})
+	s.m.out = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "shelfsync_stock_out_of_stock_skus",
+		Help: "SKUs with a reorder point whose available stock (summed over locations) is zero or below; counted every 30 s.",
+	})
 	if reg != nil {
-		reg.MustRegister(s.m.published)
+		reg.MustRegister(s.m.published, s.m.below, s.m.out)
 	}
 }
 
@@ -73,11 +91,22 @@ func (s *Sweeper) Run(ctx context.Context) error {
 	if every <= 0 {
 		every = DefaultEvery
 	}
+	countEvery := s.CountEvery
+	if countEvery <= 0 {
+		countEvery = DefaultCountEvery
+	}
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var counted time.Time
 	for {
 		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 			s.Logger.Warn().Err(err).Msg("moving stock signals downstream; will retry")
+		}
+		if time.Since(counted) >= countEvery {
+			counted = time.Now()
+			if err := s.Count(ctx); err != nil && ctx.Err() == nil {
+				s.Logger.Warn().Err(err).Msg("counting SKUs below their reorder point")
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -133,4 +162,30 @@ func (s *Sweeper) sweepSKU(ctx context.Context, sku string) (int, error) {
 			return n, nil
 		}
 	}
+}
+
+// Count recounts the SKUs at or below their reorder point and out of
+// stock, from the states the ledger's scripts keep, and sets the gauges.
+func (s *Sweeper) Count(ctx context.Context) error {
+	var below, out int
+	err := s.Source.SignalStates(ctx, func(page map[string]string) error {
+		for _, st := range page {
+			switch st {
+			case "out":
+				out++
+				below++
+			case "low":
+				below++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if s.m != nil {
+		s.m.below.Set(float64(below))
+		s.m.out.Set(float64(out))
+	}
+	return nil
 }

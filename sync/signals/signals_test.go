@@ -113,4 +113,17 @@ func TestSweeperSurvivesACrash(t *testing.T) {
 	if n, err := next.Sweep(ctx); err != nil || n != 0 {
 		t.Fatalf("idle sweep: %d %v", n, err)
 	}
+	// The gauges count the SKU by its state: low (at 2 with a point of 4).
+	if _, err := l.SetCount(ctx, inventory.Count{SKU: "OTHER", Location: "A", Quantity: 0, Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.SetReorder(ctx, inventory.Reorder{SKU: "OTHER", Location: "A", Point: 1}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := next.Count(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if b, o := testutil.ToFloat64(next.m.below), testutil.ToFloat64(next.m.out); b != 2 || o != 1 {
+		t.Errorf("below %v out %v, want 2 and 1", b, o)
+	}
 }

@@ -104,7 +104,7 @@ func TestPutDeduplicatesDeliveriesByID(t *testing.T) {
 }
 
 func TestRunHandlesAcknowledgesAndDeadLettersAfterMaxAttempts(t *testing.T) {
-	in, m := newIntake(t, Options{MaxAttempts: 3, ClaimIdle: 40 * time.Millisecond, Workers: 2})
+	in, m := newIntake(t, Options{MaxAttempts: 3, ClaimIdle: 250 * time.Millisecond, Workers: 2})
 	c := &collector{fail: map[string]bool{"bad": true}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

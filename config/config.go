@@ -81,6 +81,16 @@ type Sync struct {
 	// LeaseTTL is the expiry of a scheduled job's Redis lease; it is renewed
 	// at a third of it while the job runs.
 	LeaseTTL time.Duration `yaml:"lease_ttl"`
+	// PushLeaseTTL is the expiry of a channel's push lease; the pusher
+	// renews it at a third of it, and a replica without it tries to take
+	// it as often. It bounds how long a channel goes without pushes after
+	// the replica pushing to it died (kill -9, a lost node): the lease
+	// expires at most PushLeaseTTL after the holder's last renewal, and a
+	// survivor takes it within a third of it more. It is short because
+	// losing it costs little: the holder's writes are fenced by the lease
+	// value, so a holder that lost it (a pause longer than the TTL) can
+	// not record a push the new holder made.
+	PushLeaseTTL time.Duration `yaml:"push_lease_ttl"`
 	// DedupTTL is how long webhook delivery ids are remembered.
 	DedupTTL time.Duration `yaml:"dedup_ttl"`
 	// Mode is live (the default: quantities are pushed) or shadow:

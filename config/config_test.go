@@ -125,14 +125,15 @@ func TestDefaults(t *testing.T) {
 	}
 	d := Default()
 	for name, tt := range map[string]struct{ got, want any }{
-		"addr":     {d.Redis.Addr, DefaultRedisAddr},
-		"prefix":   {d.Redis.KeyPrefix, DefaultKeyPrefix},
-		"listen":   {d.HTTP.Listen, DefaultListen},
-		"body":     {d.HTTP.BodyLimit, int64(DefaultBodyLimit)},
-		"shutdown": {d.ShutdownTimeout, DefaultShutdownTimeout},
-		"level":    {d.Log.Level, DefaultLogLevel},
-		"format":   {d.Log.Format, DefaultLogFormat},
-		"stream":   {d.Downstream.Stream, DefaultDownstreamStream},
+		"addr":       {d.Redis.Addr, DefaultRedisAddr},
+		"prefix":     {d.Redis.KeyPrefix, DefaultKeyPrefix},
+		"listen":     {d.HTTP.Listen, DefaultListen},
+		"body":       {d.HTTP.BodyLimit, int64(DefaultBodyLimit)},
+		"shutdown":   {d.ShutdownTimeout, DefaultShutdownTimeout},
+		"level":      {d.Log.Level, DefaultLogLevel},
+		"format":     {d.Log.Format, DefaultLogFormat},
+		"stream":     {d.Downstream.Stream, DefaultDownstreamStream},
+		"push lease": {d.Sync.PushLeaseTTL, DefaultPushLeaseTTL},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("%s: got %v, want %v", name, tt.got, tt.want)

@@ -33,6 +33,7 @@ const (
 	DefaultClaimIdle      = 30 * time.Second
 	DefaultPollOverlap    = 5 * time.Minute
 	DefaultLeaseTTL       = 30 * time.Second
+	DefaultPushLeaseTTL   = 3 * time.Second // survivors push within ~4 s of a replica's death
 	DefaultDedupTTL       = 7 * 24 * time.Hour
 	DefaultPollLookback   = 24 * time.Hour // a channel's first poll
 
@@ -81,6 +82,7 @@ func (c *Config) applyDefaults() {
 	setDuration(&s.ClaimIdle, DefaultClaimIdle)
 	setDuration(&s.PollOverlap, DefaultPollOverlap)
 	setDuration(&s.LeaseTTL, DefaultLeaseTTL)
+	setDuration(&s.PushLeaseTTL, DefaultPushLeaseTTL)
 	setDuration(&s.DedupTTL, DefaultDedupTTL)
 
 	for i := range c.Channels {

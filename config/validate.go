@@ -123,6 +123,7 @@ func (s *Sync) validate(c *checker) {
 	c.positive("sync.claim_idle", int64(s.ClaimIdle))
 	c.nonNegative("sync.poll_overlap", int64(s.PollOverlap))
 	c.positive("sync.lease_ttl", int64(s.LeaseTTL))
+	c.positive("sync.push_lease_ttl", int64(s.PushLeaseTTL))
 	c.positive("sync.dedup_ttl", int64(s.DedupTTL))
 	if s.Mode != "" && s.Mode != ModeLive && s.Mode != ModeShadow {
 		c.addf("sync.mode", "must be live or shadow, got %q", s.Mode)

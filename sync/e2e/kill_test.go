@@ -162,16 +162,17 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// setLeaseTTL sets sync.lease_ttl in the written config.
+// setLeaseTTL sets sync.lease_ttl and sync.push_lease_ttl in the written
+// config.
 func setLeaseTTL(t *testing.T, path, ttl string) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	re := regexp.MustCompile(`(?m)^(\s+lease_ttl:).*$`)
-	if !re.Match(b) {
-		t.Fatalf("no lease_ttl in the written config:\n%s", b)
+	re := regexp.MustCompile(`(?m)^(\s+(?:push_)?lease_ttl:).*$`)
+	if len(re.FindAll(b, -1)) != 2 {
+		t.Fatalf("no lease_ttl and push_lease_ttl in the written config:\n%s", b)
 	}
 	if err := os.WriteFile(path, re.ReplaceAll(b, []byte("${1} "+ttl)), 0o600); err != nil {
 		t.Fatal(err)

@@ -212,7 +212,7 @@ func (e *Engine) addChannels(reg prometheus.Registerer) (map[string]connectors.E
 func (e *Engine) newPusher(ch *channel, p connectors.QuantityPusher, m *push.Metrics) *push.Pusher {
 	cfg := e.cfg
 	return push.New(push.Options{
-		Channel: ch.cfg.Name, Conn: p, Outbox: ch.outbox, Leases: e.leases, LeaseTTL: cfg.Sync.LeaseTTL,
+		Channel: ch.cfg.Name, Conn: p, Outbox: ch.outbox, Leases: e.leases, LeaseTTL: cfg.Sync.PushLeaseTTL,
 		BatchSize: ch.cfg.BatchSize, Window: cfg.Sync.CoalesceWindow, MaxAttempts: cfg.Sync.MaxAttempts,
 		OnStale: e.onStale, Status: e.board, Metrics: m, Shadow: e.shadowFor(ch.cfg),
 		Logger: e.o.Logger.With().Str("component", "push").Str("channel", ch.cfg.Name).Logger(),

@@ -206,3 +206,49 @@ func locationIDs(cfg *config.Config) []string {
 	}
 	return out
 }
+
+// stockLow lists the SKUs at or below their reorder point with days of
+// cover from the last 7 and 28 days of sales (inventory.LowSKU).
+func stockLow(ctx context.Context, c *stockCmd, args []string) int {
+	pos, code, done := c.parse(args)
+	if done {
+		return code
+	}
+	if len(pos) != 0 {
+		return c.usageErr("no arguments expected, got %d", len(pos))
+	}
+	if code := c.connect(ctx); code != 0 {
+		return code
+	}
+	defer c.close()
+	rows, err := c.ledger.BelowReorder(ctx)
+	if err != nil {
+		return c.fail(err)
+	}
+	if c.json {
+		return c.printJSON(rows)
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(c.stdout, "no SKU is at or below its reorder point")
+		return 0
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SKU\tSTATE\tAVAILABLE\tREORDER POINT\tREORDER QTY\tSOLD 7D\tSOLD 28D\tCOVER 7D\tCOVER 28D")
+	for _, r := range rows {
+		q := "-"
+		if r.ReorderQty != nil {
+			q = strconv.FormatInt(*r.ReorderQty, 10)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%d\t%d\t%s\t%s\n", r.SKU, r.State, r.Available, r.ReorderPoint, q, r.Sold7, r.Sold28, days(r.Cover7), days(r.Cover28))
+	}
+	_ = tw.Flush()
+	return 0
+}
+
+// days prints days of cover ("-" when nothing sold).
+func days(d *float64) string {
+	if d == nil {
+		return "-"
+	}
+	return strconv.FormatFloat(*d, 'f', 1, 64) + "d"
+}

@@ -47,8 +47,10 @@ func TestStockReorderCLI(t *testing.T) {
 		{"import", with("import", good), 0, []string{"2 reorder points applied"}, nil},
 		{"get sums the locations", with("get", "K1"), 0, []string{"K1: reorder point 8, reorder qty 10, state above the point", "w2", "import:"}, nil},
 		{"set below the stock: low at once", with("set", "K1", "--location", "w2", "--point", "30"), 0, []string{"reorder point 35", "state low"}, nil},
+		{"low lists it", []string{"stock", "low", "--config", cfgPath}, 0, []string{"SOLD 7D", "K1", "low", "20", "35", "10"}, nil},
 		{"remove", with("set", "K1", "--location", "w2", "--remove"), 0, []string{"reorder point 5", "state above the point"}, nil},
 		{"neither point nor remove", with("set", "K1", "--location", "w2"), 2, nil, []string{"--point N"}},
+		{"nothing low", []string{"stock", "low", "--config", cfgPath}, 0, []string{"no SKU is at or below"}, nil},
 		{"import needs the config", []string{"stock", "reorder", "import", good, "--redis", redistest.Addr()}, 2, nil, []string{"--config is required"}},
 	}
 	for _, s := range steps {

@@ -39,6 +39,7 @@ const stockUsage = `usage: shelfsync stock <get|set|adjust|history|verify> [flag
   stock history SKU [-n 20]                            the newest journal entries
   stock verify [SKU...]                                check figures, order lines and journal
   stock reorder <import|set|get> ...                   reorder points (stock signals; see stock reorder)
+  stock low                                            SKUs at or below their reorder point, days of cover
 
 Every subcommand takes --config FILE (Redis settings and key prefix from the
 config), or --redis ADDR and --prefix P, and --json for machine output.
@@ -67,7 +68,7 @@ func runStock(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 0
 	}
 	run, ok := map[string]func(context.Context, *stockCmd, []string) int{
-		"reorder": stockReorder, "get": stockGet, "set": stockSet, "adjust": stockAdjust, "history": stockHistory, "verify": stockVerify,
+		"reorder": stockReorder, "low": stockLow, "get": stockGet, "set": stockSet, "adjust": stockAdjust, "history": stockHistory, "verify": stockVerify,
 	}[sub]
 	if !ok {
 		fmt.Fprintf(stderr, "stock: unknown subcommand %q\n\n%s", sub, stockUsage)

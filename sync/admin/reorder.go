@@ -15,6 +15,7 @@ type ReorderLedger interface {
 	RemoveReorder(ctx context.Context, sku, location, source string) (*inventory.Reorder, error)
 	ReorderOf(ctx context.Context, sku string) (inventory.ReorderSetting, bool, error)
 	ReorderHistory(ctx context.Context, sku string, n int64) ([]inventory.ReorderChange, error)
+	BelowReorder(ctx context.Context) ([]inventory.LowSKU, error)
 }
 
 // Reorder mounts PUT and GET /api/v1/stock/{sku}/reorder (stock
@@ -27,6 +28,22 @@ type Reorder struct {
 func (a *API) mountReorder() {
 	a.mux.HandleFunc("GET /api/v1/stock/{sku}/reorder", a.getReorder)
 	a.mux.HandleFunc("PUT /api/v1/stock/{sku}/reorder", a.putReorder)
+	a.mux.HandleFunc("GET /api/v1/stock", a.listStock)
+}
+
+// listStock serves GET /api/v1/stock?below=reorder: the SKUs at or below
+// their reorder point with days of cover (inventory.LowSKU).
+func (a *API) listStock(w http.ResponseWriter, r *http.Request) {
+	if b := r.URL.Query().Get("below"); b != "reorder" {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("below=%q: the accepted value is below=reorder", b))
+		return
+	}
+	rows, err := a.e.Reorder.Ledger.BelowReorder(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rows)
 }
 
 // reorderBody is one location's setting; reorder_point null (or

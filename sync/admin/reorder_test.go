@@ -32,6 +32,10 @@ func TestReorderAPI(t *testing.T) {
 		{"no point", "PUT", "/api/v1/stock/A/reorder", `{"location":"main"}`, 400, []string{"reorder_point is required"}},
 		{"unknown SKU", "PUT", "/api/v1/stock/NOPE/reorder", `{"location":"main","reorder_point":1}`, 404, []string{"unknown SKU"}},
 		{"remove", "PUT", "/api/v1/stock/A/reorder", `{"location":"back","remove":true}`, 200, []string{`"reorder_point":5`, `"state":""`}},
+		{"below reorder: none", "GET", "/api/v1/stock?below=reorder", "", 200, []string{`[]`}},
+		{"below what", "GET", "/api/v1/stock?below=x", "", 400, []string{"below=reorder"}},
+		{"point above the stock", "PUT", "/api/v1/stock/A/reorder", `{"location":"back","reorder_point":30}`, 200, []string{`"state":"low"`}},
+		{"below reorder: A", "GET", "/api/v1/stock?below=reorder", "", 200, []string{`"sku":"A"`, `"available":20`, `"reorder_point":35`, `"reorder_qty":50`, `"days_of_cover_7d":null`}},
 		{"get with changes", "GET", "/api/v1/stock/A/reorder", "", 200, []string{`"set":true`, `"changes":[`, `"source":"admin api"`, `"new":"20,"`}},
 	}
 	for _, s := range steps {

@@ -28,7 +28,7 @@ func init() {
 	}
 }
 
-const stockUsage = `usage: shelfsync stock <get|set|adjust|history|verify> [flags]
+const stockUsage = `usage: shelfsync stock <get|set|adjust|history|verify|import> [flags]
 
   stock get SKU                                        figures at every location
   stock set SKU --location L --on-hand N [--net] [--version V] [--reason R]
@@ -38,6 +38,10 @@ const stockUsage = `usage: shelfsync stock <get|set|adjust|history|verify> [flag
                                                        (a key reused for another request fails)
   stock history SKU [-n 20]                            the newest journal entries
   stock verify [SKU...]                                check figures, order lines and journal
+  stock import FILE.csv --config C [--version V] [--reason R] [--dry-run]
+                                                       opening stock: header sku,location,on_hand[,version];
+                                                       the whole file checked first, nothing written if
+                                                       any line is bad; re-run with versions: a no-op
   stock reorder <import|set|get> ...                   reorder points (stock signals; see stock reorder)
   stock low                                            SKUs at or below their reorder point, days of cover
 
@@ -68,7 +72,7 @@ func runStock(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 0
 	}
 	run, ok := map[string]func(context.Context, *stockCmd, []string) int{
-		"reorder": stockReorder, "low": stockLow, "get": stockGet, "set": stockSet, "adjust": stockAdjust, "history": stockHistory, "verify": stockVerify,
+		"reorder": stockReorder, "low": stockLow, "get": stockGet, "set": stockSet, "adjust": stockAdjust, "history": stockHistory, "verify": stockVerify, "import": stockImport,
 	}[sub]
 	if !ok {
 		fmt.Fprintf(stderr, "stock: unknown subcommand %q\n\n%s", sub, stockUsage)

@@ -74,6 +74,9 @@ type Deps struct {
 	// Shadow mounts GET /api/v1/channels/{channel}/shadow (shadow.go);
 	// nil leaves it out.
 	Shadow ShadowReporter
+	// StockImport mounts POST /api/v1/stock/import (stockimport.go); nil
+	// leaves it out.
+	StockImport *StockImport
 }
 
 // API serves /api/v1.
@@ -103,6 +106,9 @@ func New(e Deps, token string, log zerolog.Logger) http.Handler {
 	}
 	if e.Reorder != nil {
 		a.mountReorder()
+	}
+	if e.StockImport != nil {
+		a.mux.HandleFunc("POST /api/v1/stock/import", a.stockImport)
 	}
 	if e.Shadow != nil {
 		a.mux.HandleFunc("GET /api/v1/channels/{channel}/shadow", a.shadowReport)

@@ -290,7 +290,7 @@ func (d *demoRun) runOrders(ctx, daemon context.Context, gen *demo.Generator) (f
 func (d *demoRun) check(ctx context.Context, eng *syncengine.Engine, gen *demo.Generator) (demo.Convergence, demo.OrderCheck) {
 	bound := convergeBound + d.fakes.Drain(d.f.skus)
 	d.say("orders stopped; waiting up to %s for every channel to converge\n", bound)
-	conv, err := demo.WaitConverged(ctx, eng.Ledger(), d.cfg, d.fakes, d.cat.SKUs(), bound)
+	conv, err := d.cat.WaitConverged(ctx, eng.Ledger(), d.cfg, d.fakes, bound)
 	if err != nil && ctx.Err() == nil {
 		d.log.Error().Err(err).Msg("demo: checking convergence")
 	}

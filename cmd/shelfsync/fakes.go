@@ -204,7 +204,7 @@ func printPlaced(gen *demo.Generator, stdout io.Writer) int64 {
 func fakesConverge(ctx context.Context, eng *syncengine.Engine, cfg *config.Config, fakes *demo.Fakes, cat *demo.Catalog,
 	gen *demo.Generator, bound time.Duration, stdout, stderr io.Writer) int {
 	start := time.Now()
-	conv, err := demo.WaitConverged(ctx, eng.Ledger(), cfg, fakes, cat.SKUs(), bound)
+	conv, err := cat.WaitConverged(ctx, eng.Ledger(), cfg, fakes, bound)
 	if err != nil {
 		fmt.Fprintf(stderr, "fakes: checking convergence: %v\n", err)
 		return 1

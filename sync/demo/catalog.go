@@ -10,6 +10,7 @@ import (
 
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/inventory"
+	"github.com/shelfsync/shelfsync/inventory/catalog"
 	"github.com/shelfsync/shelfsync/sync/propagate"
 )
 
@@ -29,9 +30,13 @@ type Item struct {
 	Store     int64
 }
 
-// Catalog is the generated catalogue.
+// Catalog is the generated catalogue: the ledger SKUs, and the mapped
+// listings and kits sold besides them (addCatalog).
 type Catalog struct {
-	Items []Item
+	Items    []Item
+	Mappings []catalog.Mapping
+	Kits     []catalog.Kit
+	lister   Lister // the engine's propagator, once Seed applied the catalog
 }
 
 // NewCatalog generates n SKUs (DEMO-000001…) with stock at both
@@ -53,6 +58,7 @@ func NewCatalog(n int, seed uint64) *Catalog {
 		}
 		c.Items[i] = it
 	}
+	c.addCatalog()
 	return c
 }
 
@@ -68,9 +74,10 @@ func (c *Catalog) SKUs() []string {
 // Seed lists every SKU on every fake at the quantity the channel's
 // allocation gives, tells the engine so (so nothing is pushed at start),
 // then receives the stock into the ledger. The listings come first: a
-// channel never shows more than the ledger will hold.
+// channel never shows more than the ledger will hold. Then the mapped
+// listings and kits (seedCatalog), when eng is a CatalogEngine.
 func Seed(ctx context.Context, eng Engine, f *Fakes, cfg *config.Config, c *Catalog) error {
-	g, ctx := errgroup.WithContext(ctx)
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(4, runtime.GOMAXPROCS(0)*2))
 	l := eng.Ledger()
 	for _, it := range c.Items {
@@ -78,7 +85,7 @@ func Seed(ctx context.Context, eng Engine, f *Fakes, cfg *config.Config, c *Cata
 			avail := map[string]int64{LocationWarehouse: it.Warehouse, LocationStore: it.Store}
 			for _, ch := range cfg.Channels {
 				qty := propagate.ATS(avail, ch.Locations, propagate.Allocation(ch.Allocation))
-				if err := eng.SetReported(ctx, ch.Name, it.SKU, qty); err != nil {
+				if err := eng.SetReported(gctx, ch.Name, it.SKU, qty); err != nil {
 					return fmt.Errorf("seeding %s on %s: %w", it.SKU, ch.Name, err)
 				}
 				f.list(ch.Name, it.SKU, qty)
@@ -88,12 +95,15 @@ func Seed(ctx context.Context, eng Engine, f *Fakes, cfg *config.Config, c *Cata
 					continue
 				}
 				d := inventory.Delta{Key: "demo-initial/" + loc, SKU: it.SKU, Location: loc, Quantity: n, Reason: "demo: initial stock"}
-				if _, err := l.Receive(ctx, d); err != nil {
+				if _, err := l.Receive(gctx, d); err != nil {
 					return fmt.Errorf("seeding %s at %s: %w", it.SKU, loc, err)
 				}
 			}
 			return nil
 		})
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return seedCatalog(ctx, eng, f, cfg, c)
 }

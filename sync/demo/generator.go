@@ -81,11 +81,17 @@ type Generator struct {
 
 // PlacedOrder is an order the generator placed on a fake, with the units
 // the ledger must end up holding for it: Open is Units until its cancel or
-// refund happened on the fake, 0 after.
+// refund happened on the fake, 0 after. SKU is the listing sold; Per is
+// how many ledger units one unit of it moves (a 6-pack 6, a kit its
+// components' units; 0 or 1: a plain SKU).
 type PlacedOrder struct {
 	Channel, OrderID, SKU string
 	Units, Open           int64
+	Per                   int64
 }
+
+// per is Per with 0 read as 1.
+func (p PlacedOrder) per() int64 { return max(p.Per, 1) }
 
 // Placed returns a copy of every order placed so far.
 func (g *Generator) Placed() []PlacedOrder {
@@ -194,7 +200,7 @@ func (g *Generator) place(ctx context.Context) {
 		return
 	}
 	p := &plan{channel: ch, first: notification{channel: ch, n: o.First}, followUp: o.FollowUp,
-		order: &PlacedOrder{Channel: ch, OrderID: o.ID, SKU: sku, Units: qty, Open: qty}}
+		order: &PlacedOrder{Channel: ch, OrderID: o.ID, SKU: sku, Units: qty, Open: qty, Per: g.cat.Per(ch, sku)}}
 	g.mu.Lock()
 	g.counts[ch].Orders++
 	g.counts[ch].Units += qty
@@ -305,12 +311,22 @@ func (g *Generator) send(ctx context.Context, n notification) {
 	}
 }
 
+// catalogShare is the share of picks that go to the catalogue's mapped
+// listings and kits (a handful of names among hundreds of SKUs: without
+// it they would hardly sell).
+const catalogShare = 0.1
+
 // pick chooses a SKU the channel lists at least one unit of, as a buyer
-// can only order what is listed, and 1 or 2 units of it.
+// can only order what is listed, and 1 or 2 units of it: one of the
+// catalogue's mapped listings and kits on ch for a catalogShare of picks.
 func (g *Generator) pick(ch string) (string, int64, bool) {
+	extra := g.cat.Listings(ch)
 	for range 8 {
-		it := g.cat.Items[g.rng.IntN(len(g.cat.Items))]
-		listed, ok := g.f.Listed(ch, it.SKU)
+		sku := g.cat.Items[g.rng.IntN(len(g.cat.Items))].SKU
+		if len(extra) > 0 && g.rng.Float64() < catalogShare {
+			sku = extra[g.rng.IntN(len(extra))]
+		}
+		listed, ok := g.f.Listed(ch, sku)
 		if !ok || listed <= 0 {
 			continue
 		}
@@ -318,7 +334,7 @@ func (g *Generator) pick(ch string) (string, int64, bool) {
 		if g.rng.IntN(5) == 0 {
 			qty = 2
 		}
-		return it.SKU, min(qty, listed), true
+		return sku, min(qty, listed), true
 	}
 	return "", 0, false
 }

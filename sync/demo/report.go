@@ -146,8 +146,30 @@ func (s Summary) Print(w io.Writer) {
 	for _, m := range s.Convergence.Sample {
 		fmt.Fprintf(w, "  %s %s lists %d, ATS %d\n", m.Channel, m.SKU, m.Listed, m.ATS)
 	}
+	s.printCatalog(w)
 	for _, m := range s.Orders.Sample {
 		fmt.Fprintf(w, "  order %s/%s (%s ×%d, open %d): ledger has %d lines, ordered %d, reserved %d\n",
 			m.Order.Channel, m.Order.OrderID, m.Order.SKU, m.Order.Units, m.Order.Open, m.Lines, m.Ordered, m.Reserved)
 	}
+}
+
+// printCatalog writes the catalogue's mapped listings and kits: what each
+// channel lists against what the propagator says.
+func (s Summary) printCatalog(w io.Writer) {
+	ls := s.Convergence.Listings
+	if len(ls) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "%d/%d mapped listings and kits list what the propagator says:", s.Convergence.ListingsMatching(), len(ls))
+	for i, l := range ls {
+		if i%4 == 0 {
+			fmt.Fprint(w, "\n ")
+		}
+		mark := ""
+		if !l.Matches() {
+			mark = " (!)"
+		}
+		fmt.Fprintf(w, " %s %s %d/%d%s;", l.Channel, l.Listing, l.Listed, l.Want, mark)
+	}
+	fmt.Fprintln(w, "\n  (listed on the channel / the propagator's quantity)")
 }

@@ -234,6 +234,21 @@ func (m *Manager) HolderOfKey(ctx context.Context, key string) (string, error) {
 	return holderOf(v), nil
 }
 
+// ClaimPeriod claims the current period of the periodic job name for d:
+// it reports true when no replica claimed it in the last d. A lease alone
+// keeps a job from overlapping itself, but replicas whose schedules tick
+// at different moments (an "@every" schedule counts from each process's
+// start) would each find it free in turn and run the job once each per
+// period; claiming the period first makes it once per period between
+// them. The claim is never released: it expires.
+func (m *Manager) ClaimPeriod(ctx context.Context, name string, d time.Duration) (bool, error) {
+	ok, err := m.rdb.SetNX(ctx, m.prefix+"period:"+name, m.holder, d).Result()
+	if err != nil {
+		return false, fmt.Errorf("claiming the period of %s: %w", name, err)
+	}
+	return ok, nil
+}
+
 // Renew extends the lease; ErrHeld if it is no longer ours.
 func (l *Lease) Renew(ctx context.Context) error {
 	n, err := renewScript.Run(ctx, l.m.rdb, []string{l.key}, l.token, l.ttl.Milliseconds()).Int()

@@ -206,3 +206,73 @@ func TestLeaseValueFences(t *testing.T) {
 		t.Fatalf("old holder renews: %v, want ErrHeld", err)
 	}
 }
+
+// TestClaimPeriodOncePerPeriodAcrossManagers: a period claimed by one
+// replica is refused to every other (and to itself) until it expires.
+func TestClaimPeriodOncePerPeriodAcrossManagers(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	a, b := NewManager(rdb, prefix, "a:1"), NewManager(rdb, prefix, "b:1")
+	tests := []struct {
+		name string
+		m    *Manager
+		job  string
+		want bool
+	}{
+		{"first claim", a, "poll:shop", true},
+		{"another replica in the same period", b, "poll:shop", false},
+		{"the claimer again", a, "poll:shop", false},
+		{"another job", b, "reconcile:shop", true},
+	}
+	for _, tt := range tests {
+		got, err := tt.m.ClaimPeriod(ctx, tt.job, time.Minute)
+		if err != nil || got != tt.want {
+			t.Errorf("%s: got %v (%v), want %v", tt.name, got, err, tt.want)
+		}
+	}
+	if ttl := rdb.PTTL(ctx, prefix+"lease:period:poll:shop").Val(); ttl <= 0 || ttl > time.Minute {
+		t.Fatalf("claim expires in %v, want within a minute", ttl)
+	}
+	rdb.Del(ctx, prefix+"lease:period:poll:shop") // as if the period ended
+	if ok, err := b.ClaimPeriod(ctx, "poll:shop", time.Minute); err != nil || !ok {
+		t.Fatalf("claim of the next period: %v (%v)", ok, err)
+	}
+}
+
+// TestShortLeaseGoesToAnotherInstanceOnlyAfterExpiry: a short push-style
+// lease whose holder stops renewing (a frozen or killed replica of
+// another instance) is taken by another replica once it expires, not
+// before; then the old holder can neither renew nor release it, and its
+// value no longer matches the key (the fence its writes check).
+func TestShortLeaseGoesToAnotherInstanceOnlyAfterExpiry(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	old, neu := NewManager(rdb, prefix, "replica-1:10"), NewManager(rdb, prefix, "replica-2:20")
+	const ttl = 300 * time.Millisecond
+	lo, err := old.AcquireKey(ctx, prefix+"{c}:lease", ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := neu.AcquireKey(ctx, prefix+"{c}:lease", ttl); !errors.Is(err, ErrHeld) {
+		t.Fatalf("another instance took a live lease: %v", err)
+	}
+	var ln *Lease
+	for deadline := time.Now().Add(10 * time.Second); ln == nil; {
+		if ln, err = neu.AcquireKey(ctx, prefix+"{c}:lease", ttl); err != nil && !errors.Is(err, ErrHeld) {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the expired lease was never taken")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := lo.Renew(ctx); !errors.Is(err, ErrHeld) {
+		t.Fatalf("the old holder renewed: %v, want ErrHeld", err)
+	}
+	if err := lo.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v := rdb.Get(ctx, ln.Key()).Val(); v != ln.Value() || v == lo.Value() {
+		t.Fatalf("lease holds %q, want the new holder's value %q", v, ln.Value())
+	}
+}

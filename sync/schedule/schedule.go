@@ -98,10 +98,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	s.mu.Lock()
 	for _, e := range s.entries {
 		if e.job.Spec != "" {
-			if _, err := c.AddFunc(e.job.Spec, func() { s.runOnce(ctx, e) }); err != nil {
+			sched, err := config.CronParser.Parse(e.job.Spec)
+			if err != nil {
 				s.mu.Unlock()
 				return fmt.Errorf("scheduling %s: %w", e.job.name(), err)
 			}
+			c.Schedule(sched, cron.FuncJob(func() { s.runOnce(ctx, e, claimOf(sched)) }))
 		}
 		wg.Add(1)
 		go func() {
@@ -111,7 +113,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				case <-ctx.Done():
 					return
 				case <-e.trigger:
-					s.runOnce(ctx, e)
+					s.runOnce(ctx, e, nil)
 				}
 			}
 		}()
@@ -124,14 +126,37 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	return nil
 }
 
-func (s *Scheduler) runOnce(ctx context.Context, e *entry) {
+// claimShare is the share of its period a scheduled run claims: replicas
+// whose schedules tick at different moments (an "@every" schedule counts
+// from each process's start) run a job once per period between them, not
+// once each; less than the whole period so that the claimer's own next
+// tick, a little early or late, is never refused.
+const claimShare = 0.8
+
+// claimOf is the claim of a run of sched ticking now.
+func claimOf(sched cron.Schedule) func() time.Duration {
+	return func() time.Duration {
+		now := time.Now()
+		return time.Duration(float64(sched.Next(now).Sub(now)) * claimShare)
+	}
+}
+
+// runOnce runs e's job under its lease. A scheduled run (claim not nil)
+// first claims the schedule's period across the replicas; a triggered run
+// (claim nil) is asked for and runs whatever the period.
+func (s *Scheduler) runOnce(ctx context.Context, e *entry, claim func() time.Duration) {
 	if ctx.Err() != nil || !e.running.TryLock() {
 		return
 	}
 	defer e.running.Unlock()
 	j := e.job
 	start := time.Now()
-	err := s.leases.Hold(ctx, j.name(), s.ttl, j.Run)
+	err := lease.ErrHeld
+	if ok, cerr := s.claim(ctx, j, claim); cerr != nil {
+		err = cerr
+	} else if ok {
+		err = s.leases.Hold(ctx, j.name(), s.ttl, j.Run)
+	}
 	switch {
 	case errors.Is(err, lease.ErrHeld):
 		s.m.Runs.WithLabelValues(j.Channel, j.Kind, "skipped").Inc()
@@ -149,6 +174,19 @@ func (s *Scheduler) runOnce(ctx context.Context, e *entry) {
 	s.m.Duration.WithLabelValues(j.Channel, j.Kind).Observe(time.Since(start).Seconds())
 }
 
+// claim claims the period of a scheduled run; a triggered run (claim
+// nil) needs none.
+func (s *Scheduler) claim(ctx context.Context, j Job, claim func() time.Duration) (bool, error) {
+	if claim == nil {
+		return true, nil
+	}
+	ok, err := s.leases.ClaimPeriod(ctx, j.name(), claim())
+	if err != nil {
+		return false, fmt.Errorf("job %s: %w", j.name(), err)
+	}
+	return ok, nil
+}
+
 // Metrics of the scheduled jobs.
 type Metrics struct {
 	Runs        *prometheus.CounterVec   // channel, task, outcome
@@ -164,7 +202,7 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Runs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shelfsync_job_runs_total", Help: "Scheduled job runs by outcome (ok, error, skipped: held by another replica).",
+			Name: "shelfsync_job_runs_total", Help: "Scheduled job runs by outcome (ok, error, skipped: held by another replica, or a scheduled run whose period another replica ran).",
 		}, []string{"channel", "task", "outcome"}),
 		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "shelfsync_job_duration_seconds", Help: "Duration of scheduled job runs.",

@@ -113,3 +113,62 @@ func TestMetricsAvoidPrometheusTargetLabels(t *testing.T) {
 		}
 	}
 }
+
+// TestScheduledRunsOncePerPeriodAcrossReplicas: two replicas whose
+// "@every 2s" schedules tick a second apart (started a second apart) run
+// the job once per period between them, not once each; a trigger still
+// runs it at once.
+func TestScheduledRunsOncePerPeriodAcrossReplicas(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	var runs atomic.Int32
+	job := func(context.Context) error { runs.Add(1); return nil }
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{}, 2)
+	var scheds []*Scheduler
+	var metrics []*Metrics
+	for i, holder := range []string{"r1:1", "r2:1"} {
+		if i > 0 {
+			time.Sleep(time.Second)
+		}
+		m := NewMetrics(prometheus.NewRegistry())
+		s := New(lease.NewManager(rdb, prefix, holder), 5*time.Second, zerolog.Nop(), m)
+		if err := s.Add(Job{Channel: "shop", Kind: "poll", Spec: "@every 2s", Run: job}); err != nil {
+			t.Fatal(err)
+		}
+		go func() { _ = s.Run(ctx); done <- struct{}{} }()
+		scheds, metrics = append(scheds, s), append(metrics, m)
+	}
+	const window = 8 * time.Second
+	time.Sleep(window)
+	ticked := runs.Load()
+	// Both replicas ticked about 4 times each in the window; between them
+	// the job may run once per 0.8 period, plus the run at the window's start.
+	if most := int32(window/(1600*time.Millisecond)) + 1; ticked < 2 || ticked > most {
+		t.Fatalf("%d scheduled runs in %s over two replicas, want 2 to %d (once per period)", ticked, window, most)
+	}
+	skipped := testutil.ToFloat64(metrics[0].Runs.WithLabelValues("shop", "poll", "skipped")) +
+		testutil.ToFloat64(metrics[1].Runs.WithLabelValues("shop", "poll", "skipped"))
+	if skipped == 0 {
+		t.Fatal("no tick was skipped: each replica ran every one of its ticks")
+	}
+	// A period claimed for an hour: no tick runs it, a trigger does.
+	if err := rdb.Set(ctx, prefix+"lease:period:poll:shop", "r1:1", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2500 * time.Millisecond) // a tick of each replica
+	quiet := runs.Load()
+	scheds[1].Trigger("shop", "poll")
+	for deadline := time.Now().Add(30 * time.Second); runs.Load() == quiet; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a trigger within a claimed period did not run the job")
+		}
+	}
+	time.Sleep(2500 * time.Millisecond)
+	if got := runs.Load(); got != quiet+1 {
+		t.Fatalf("%d runs in a claimed period, want the triggered one only", got-quiet)
+	}
+	cancel()
+	<-done
+	<-done
+}

@@ -1,0 +1,37 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"testing"
+)
+
+// BenchmarkApplyLineSignals: the ledger's apply (one new order line per
+// call, 20 callers; and batches of 100 from 4 callers) over 10,000 SKUs
+// with stock signals off (Options.NoSignals), on with no reorder points
+// set (what every SKU without one costs: one HMGET of a missing key), and
+// on with a reorder point on every SKU (HVALS of the SKU's figures each
+// run; no crossing: the points are far below the stock).
+func BenchmarkApplyLineSignals(b *testing.B) {
+	for _, mode := range []string{"off", "on-no-points", "on-points"} {
+		for _, batch := range []int{1, 100} {
+			callers := 20
+			if batch > 1 {
+				callers = 4
+			}
+			b.Run(fmt.Sprintf("signals=%s/batch=%d", mode, batch), func(b *testing.B) {
+				e := realRedis(b)
+				l := e.ledger(Options{NoIntents: true, NoSignals: mode == "off"})
+				skus := benchSKUs(b, l, 10_000)
+				if mode == "on-points" {
+					for _, s := range skus {
+						if _, err := l.SetReorder(context.Background(), Reorder{SKU: s, Location: "A", Point: 10}, "bench"); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				runCallers(b, l, skus, callers, batch)
+			})
+		}
+	}
+}

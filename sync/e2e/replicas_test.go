@@ -73,22 +73,9 @@ func runReplicas(t *testing.T, rdb redis.UniversalClient, addr, prefix string, n
 		"--poll", replicaPoll.String(), "--reconcile", replicaReconcile.String(),
 		"--immediate-cancels", "0.5", "--drop", "0.05", "--seed", "11", "--converge", "240s", "--linger", "60s")
 	waitFor(t, "the fakes to write the daemon's config", func() bool { _, err := os.Stat(cfgPath); return err == nil }, fakes)
-	channels := sim.Channels()
 	replicas := startReplicas(t, bin, cfgPath, n, lb)
 	waitFor(t, "orders to flow", func() bool { return strings.Contains(fakes.stdout(), "the daemon is ready") }, fakes)
-	waitFor(t, fmt.Sprintf("pushes on every channel %v", channels), func() bool {
-		var got []string
-		for _, r := range replicas {
-			got = append(got, acceptedChannels(r.base())...)
-		}
-		return covers(got, channels)
-	}, fakes)
-
-	checkJobsOncePerPeriod(t, replicas, channels, 12*time.Second)
-	checkIntakeShared(t, replicas)
-	holders := checkPushLeases(t, rdb, prefix, replicas, channels)
-	victim := mostLeases(replicas, holders)
-	takeover(t, rdb, prefix, lb, replicas, victim, holders, fakes)
+	victim := exerciseReplicas(t, rdb, prefix, lb, replicas)
 
 	waitFor(t, "the fakes' convergence check", func() bool { return strings.Contains(fakes.stdout(), "converged after") }, fakes)
 	out := fakes.stdout()
@@ -104,6 +91,35 @@ func runReplicas(t *testing.T, rdb redis.UniversalClient, addr, prefix string, n
 	if code := fakes.wait(t, time.Minute); code != 0 {
 		t.Errorf("fakes exit %d after SIGTERM:\n%s", code, fakes.stderr())
 	}
+	stopReplicas(t, replicas, victim)
+}
+
+// exerciseReplicas, with orders flowing to the replicas, checks the push
+// leases, the intake's sharing and the jobs' periods, then kills the
+// replica holding the most push leases and checks the takeover; it
+// returns the killed replica.
+func exerciseReplicas(t *testing.T, rdb redis.UniversalClient, prefix string, lb *balancer, replicas []*replica) *replica {
+	t.Helper()
+	channels := sim.Channels()
+	waitFor(t, fmt.Sprintf("pushes on every channel %v", channels), func() bool {
+		var got []string
+		for _, r := range replicas {
+			got = append(got, acceptedChannels(r.base())...)
+		}
+		return covers(got, channels)
+	}, replicas[0].p)
+	checkJobsOncePerPeriod(t, replicas, channels, 12*time.Second)
+	checkIntakeShared(t, replicas)
+	holders := checkPushLeases(t, rdb, prefix, replicas, channels)
+	victim := mostLeases(replicas, holders)
+	takeover(t, rdb, prefix, lb, replicas, victim, holders)
+	return victim
+}
+
+// stopReplicas stops every replica but victim with SIGTERM; each must
+// exit 0.
+func stopReplicas(t *testing.T, replicas []*replica, victim *replica) {
+	t.Helper()
 	for _, r := range replicas {
 		if r.id == victim.id {
 			continue
@@ -272,7 +288,7 @@ func mostLeases(replicas []*replica, holders map[string]string) *replica {
 // every channel whose push lease it held, a survivor holds the lease and
 // has pushed to the channel; it logs both times from the kill and fails
 // past 3× the 5 s aim.
-func takeover(t *testing.T, rdb redis.UniversalClient, prefix string, lb *balancer, replicas []*replica, victim *replica, holders map[string]string, fakes *proc) {
+func takeover(t *testing.T, rdb redis.UniversalClient, prefix string, lb *balancer, replicas []*replica, victim *replica, holders map[string]string) {
 	t.Helper()
 	var theirs []string
 	for ch, id := range holders {
@@ -318,7 +334,7 @@ func takeover(t *testing.T, rdb redis.UniversalClient, prefix string, lb *balanc
 			}
 		}
 		return len(leaseAt) == len(theirs) && len(pushAt) == len(theirs)
-	}, fakes)
+	}, survivors[0].p)
 	t.Logf("kill -9 of %s (push leases of %v): lease taken by a survivor after %v; first accepted push by a survivor after %v",
 		victim.id, theirs, leaseAt, pushAt)
 	const bound = 3 * 5 * time.Second

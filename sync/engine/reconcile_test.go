@@ -188,3 +188,52 @@ func TestReconcileComparesAKitOfManyChunksOnce(t *testing.T) {
 		t.Errorf("status %v, want %s checked, 1 drifted by 3", rec, want)
 	}
 }
+
+// TestReconcileOnAClusterCountsEveryListingOnce: on a Redis Cluster the
+// ledger's SKUs come from every primary; reconcile compares each listing
+// once (a kit whose components sit on every primary, a pack mapped to
+// one of them) and counts every drifted one, without a data race between
+// the primaries' pages (go test -race).
+func TestReconcileOnAClusterCountsEveryListingOnce(t *testing.T) {
+	c := redistest.StartCluster(t)
+	cc := c.Client(t)
+	prefix := redistest.Prefix()
+	ctx := context.Background()
+	shop := newMemChannel()
+	e, err := New(Options{Config: testConfig(prefix, "shop"), Redis: cc, Connectors: map[string]connectors.Connector{"shop": shop},
+		Registry: prometheus.NewRegistry(), Logger: zerolog.Nop(), Holder: "a:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 60
+	var comps []catalog.Component
+	for i := 0; i < n; i++ {
+		sku := fmt.Sprintf("S%03d", i)
+		stockEach(t, e, 5, sku)
+		shop.set(sku, 9)
+		comps = append(comps, catalog.Component{SKU: sku, Quantity: 1})
+	}
+	applyPlan(t, e, catalog.Plan{
+		Kits:     []catalog.Kit{{SKU: "K", Components: comps}},
+		Mappings: []catalog.Mapping{{Channel: "shop", Listing: "PACK", SKU: "S001", Multiplier: 5}},
+	})
+	shop.set("K", 1)
+	shop.set("PACK", 3)
+	if err := e.reconcile(ctx, e.channels["shop"]); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := e.board.Get(ctx, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"reconcile_checked": fmt.Sprint(n + 2), "drift_skus": fmt.Sprint(n + 2), "drift_units": fmt.Sprint(n*4 + 4 + 2)}
+	for k, v := range want {
+		if rec[k] != v {
+			t.Errorf("%s = %s, want %s (status %v)", k, rec[k], v, rec)
+		}
+	}
+	got := queued(t, e, "shop")
+	if len(got) != n+2 || got["K"] != 5 || got["PACK"] != 1 || got["S000"] != 5 {
+		t.Errorf("corrections queued %v: want every SKU at 5, K at 5, PACK at 1", got)
+	}
+}

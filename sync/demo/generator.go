@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -50,17 +51,19 @@ type GeneratorOptions struct {
 
 // ChannelCounts is what the generator did on one channel.
 type ChannelCounts struct {
-	Orders       int64         `json:"orders"`
-	Units        int64         `json:"units"`
-	Cancels      int64         `json:"cancels"`
-	Refunds      int64         `json:"refunds"`
-	Duplicates   int64         `json:"duplicates"`
-	Redeliveries int64         `json:"late_redeliveries"`
-	SoldOut      int64         `json:"sold_out_picks"`
-	Immediate    int64         `json:"immediate_cancels"`
-	Dropped      int64         `json:"dropped_notifications"`
-	Failed       int64         `json:"failed_deliveries"`
-	Statuses     map[int]int64 `json:"statuses,omitempty"`
+	Orders       int64 `json:"orders"`
+	Units        int64 `json:"units"`
+	Cancels      int64 `json:"cancels"`
+	Refunds      int64 `json:"refunds"`
+	Duplicates   int64 `json:"duplicates"`
+	Redeliveries int64 `json:"late_redeliveries"`
+	SoldOut      int64 `json:"sold_out_picks"`
+	Immediate    int64 `json:"immediate_cancels"`
+	Dropped      int64 `json:"dropped_notifications"`
+	Failed       int64 `json:"failed_deliveries"`
+	// Catalogue: orders of the catalogue's mapped listings and kits.
+	Catalogue int64         `json:"catalogue_orders"`
+	Statuses  map[int]int64 `json:"statuses,omitempty"`
 }
 
 // Generator places orders on the fakes and tells the daemon about them.
@@ -204,6 +207,9 @@ func (g *Generator) place(ctx context.Context) {
 	g.mu.Lock()
 	g.counts[ch].Orders++
 	g.counts[ch].Units += qty
+	if slices.Contains(g.cat.Listings(ch), sku) {
+		g.counts[ch].Catalogue++
+	}
 	g.placed = append(g.placed, p.order)
 	g.mu.Unlock()
 	p.duplicate = g.rng.Float64() < duplicateShare

@@ -187,10 +187,20 @@ func TestGeneratorSellsTheCatalogue(t *testing.T) {
 	}
 	cancel()
 	<-done
+	var placed, counted int64
+	for _, cc := range g.Counts() {
+		counted += cc.Catalogue
+	}
 	for _, p := range g.Placed() {
+		if _, ok := initial[p.Channel+"/"+p.SKU]; ok {
+			placed++
+		}
 		if want := c.Per(p.Channel, p.SKU); p.Per != want {
 			t.Errorf("order %s of %s on %s: Per %d, want %d", p.OrderID, p.SKU, p.Channel, p.Per, want)
 		}
+	}
+	if counted != placed {
+		t.Errorf("counts show %d catalogue orders, %d were placed", counted, placed)
 	}
 	for key, sold := range catalogue() {
 		ch, l, _ := strings.Cut(key, "/")

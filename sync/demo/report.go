@@ -51,6 +51,7 @@ type ChannelSummary struct {
 	FailedDelivery int64   `json:"failed_deliveries"`
 	Immediate      int64   `json:"immediate_cancels"`
 	Dropped        int64   `json:"dropped_notifications"`
+	Catalogue      int64   `json:"catalogue_orders"`
 }
 
 // Summary is what the demo prints at the end.
@@ -96,7 +97,7 @@ func Summarize(elapsed time.Duration, rate float64, latency time.Duration, f Fig
 		cs := ChannelSummary{
 			Name: name, OrdersPlaced: g.Orders, OrdersApplied: c.Orders, Cancels: g.Cancels, Refunds: g.Refunds,
 			Pushes: c.Pushes, Items: c.Items, Accepted: c.Accepted, APICalls: c.APICalls, Parked: c.Parked,
-			FailedDelivery: g.Failed, Immediate: g.Immediate, Dropped: g.Dropped,
+			FailedDelivery: g.Failed, Immediate: g.Immediate, Dropped: g.Dropped, Catalogue: g.Catalogue,
 			P50Seconds: nanToZero(c.Propagation.Quantile(0.5)), P99Seconds: nanToZero(c.Propagation.Quantile(0.99)),
 		}
 		if c.Accepted > 0 {
@@ -135,12 +136,14 @@ func (s Summary) Print(w io.Writer) {
 	if !s.Converged {
 		word = "NOT converged"
 	}
-	var immediate, dropped int64
+	var immediate, dropped, catalogue int64
 	for _, c := range s.Channels {
 		immediate += c.Immediate
 		dropped += c.Dropped
+		catalogue += c.Catalogue
 	}
-	fmt.Fprintf(w, "  (%d cancels within the sale's second; %d webhook notifications dropped, found by polls)\n", immediate, dropped)
+	fmt.Fprintf(w, "  (%d cancels within the sale's second; %d webhook notifications dropped, found by polls; %d orders of mapped listings and kits)\n",
+		immediate, dropped, catalogue)
 	fmt.Fprintf(w, "%s: %d/%d SKUs match the ledger's ATS on every channel; %d/%d orders are in the ledger as placed (lost %d, doubled %d, wrong %d)\n",
 		word, s.Convergence.Matching, s.Convergence.SKUs, s.Orders.Matching, s.Orders.Orders, s.Orders.Lost, s.Orders.Doubled, s.Orders.Wrong)
 	for _, m := range s.Convergence.Sample {

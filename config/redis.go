@@ -223,3 +223,22 @@ func hostPortProblem(a string) string {
 	}
 	return ""
 }
+
+// Where names the Redis this config points at for an operator's message:
+// the address (a URL's credentials left out), a Cluster's seed nodes, or
+// the Sentinel primary's name and its sentinels.
+func (r Redis) Where() string {
+	switch r.Mode {
+	case RedisCluster:
+		return "cluster " + strings.Join(r.Addrs, ",")
+	case RedisSentinel:
+		return "sentinel primary " + r.MasterName + " via " + strings.Join(r.SentinelAddrs, ",")
+	}
+	addr := r.Addr
+	if i := strings.Index(addr, "://"); i >= 0 {
+		if at := strings.LastIndex(addr, "@"); at > i {
+			return addr[:i+3] + addr[at+1:]
+		}
+	}
+	return addr
+}

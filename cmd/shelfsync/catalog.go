@@ -113,7 +113,7 @@ func (c *catalogCmd) open(ctx context.Context) int {
 	defer cancel()
 	if err := store.Ping(pctx, rdb); err != nil {
 		_ = rdb.Close()
-		fmt.Fprintf(c.stderr, "%s: Redis at %s does not answer: %v\n", c.fs.Name(), redisName(rc.Addr), err)
+		fmt.Fprintf(c.stderr, "%s: Redis at %s does not answer: %v\n", c.fs.Name(), rc.Where(), err)
 		return 1
 	}
 	c.rdb = rdb

@@ -80,7 +80,7 @@ func shadowCmd(ctx context.Context, args []string, stdout, stderr io.Writer, new
 		reader, _ := ch.conn.(connectors.QuantityReader)
 		rep, err := rec.Report(ctx, ch.cfg.Name, reader)
 		if err != nil {
-			fmt.Fprintf(stderr, "shadow report: Redis at %s: %v\n", redisName(cfg.Redis.Addr), err)
+			fmt.Fprintf(stderr, "shadow report: Redis at %s: %v\n", cfg.Redis.Where(), err)
 			return 1
 		}
 		rep.Mode = cfg.ChannelMode(ch.cfg)

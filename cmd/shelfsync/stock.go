@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -143,7 +142,7 @@ func (c *stockCmd) connect(ctx context.Context) int {
 	defer cancel()
 	if err := store.Ping(pctx, rdb); err != nil {
 		_ = rdb.Close()
-		fmt.Fprintf(c.stderr, "%s: Redis at %s does not answer: %v\n", c.fs.Name(), redisName(rc.Addr), err)
+		fmt.Fprintf(c.stderr, "%s: Redis at %s does not answer: %v\n", c.fs.Name(), rc.Where(), err)
 		return 1
 	}
 	c.rdb = rdb
@@ -155,16 +154,6 @@ func (c *stockCmd) close() {
 	if c.rdb != nil {
 		_ = c.rdb.Close()
 	}
-}
-
-// redisName is the address without a URL's credentials.
-func redisName(addr string) string {
-	if i := strings.Index(addr, "://"); i >= 0 {
-		if at := strings.LastIndex(addr, "@"); at > i {
-			return addr[:i+3] + addr[at+1:]
-		}
-	}
-	return addr
 }
 
 // fail prints a ledger error; an invalid input is bad usage (2).

@@ -36,7 +36,26 @@ func base(name string) string {
 
 func TestAlertRulesAreWellFormedAndUseRealMetrics(t *testing.T) {
 	live := liveMetrics(t)
-	b, err := os.ReadFile("prometheus/alerts.yml")
+	files, err := filepath.Glob("prometheus/*.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.yml") {
+			continue
+		}
+		n += checkRulesFile(t, live, f)
+	}
+	if n < 5 {
+		t.Fatalf("only %d rules", n)
+	}
+}
+
+// checkRulesFile checks one rules file's alerts and returns how many it has.
+func checkRulesFile(t *testing.T, live map[string]map[string]bool, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,23 +74,24 @@ func TestAlertRulesAreWellFormedAndUseRealMetrics(t *testing.T) {
 	dec := yaml.NewDecoder(strings.NewReader(string(b)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&doc); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", path, err)
 	}
 	n := 0
 	for _, g := range doc.Groups {
 		for _, r := range g.Rules {
 			n++
 			if r.Alert == "" || r.Expr == "" || r.Labels["severity"] == "" || r.Annotations["summary"] == "" {
-				t.Errorf("rule %+v lacks alert, expr, severity or summary", r)
+				t.Errorf("%s: rule %+v lacks alert, expr, severity or summary", path, r)
 			}
 			for _, p := range checkQuery(live, r.Expr) {
-				t.Errorf("alert %s: %s", r.Alert, p)
+				t.Errorf("%s: alert %s: %s", path, r.Alert, p)
 			}
 		}
 	}
-	if n < 5 {
-		t.Fatalf("only %d rules", n)
+	if n == 0 {
+		t.Errorf("%s: no rules", path)
 	}
+	return n
 }
 
 // dashboard is the part of the Grafana dashboard the tests read.

@@ -15,7 +15,6 @@ import (
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/inventory"
 	"github.com/shelfsync/shelfsync/inventory/catalog"
-	"github.com/shelfsync/shelfsync/sync/store"
 )
 
 func init() {
@@ -97,28 +96,12 @@ func (c *catalogCmd) open(ctx context.Context) int {
 			c.channels = append(c.channels, ch.Name)
 		}
 	}
-	if c.addr != "" {
-		rc.Addr = c.addr
+	prefix, code := c.dial(ctx, rc)
+	if code != 0 {
+		return code
 	}
-	prefix := rc.KeyPrefix
-	if c.prefix != "" {
-		prefix = c.prefix
-	}
-	rdb, err := store.Open(rc)
-	if err != nil {
-		fmt.Fprintf(c.stderr, "%s: %v\n", c.fs.Name(), err)
-		return 2
-	}
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := store.Ping(pctx, rdb); err != nil {
-		_ = rdb.Close()
-		fmt.Fprintf(c.stderr, "%s: Redis at %s does not answer: %v\n", c.fs.Name(), rc.Where(), err)
-		return 1
-	}
-	c.rdb = rdb
-	c.ledger = inventory.New(rdb, inventory.Options{Prefix: prefix})
-	c.cat = catalog.New(rdb, prefix)
+	c.ledger = inventory.New(c.rdb, inventory.Options{Prefix: prefix})
+	c.cat = catalog.New(c.rdb, prefix)
 	return 0
 }
 

@@ -126,28 +126,41 @@ func (c *stockCmd) connect(ctx context.Context) int {
 		rc = cfg.Redis
 		opts.OperationTTL, opts.LineTTL, opts.JournalMaxLen = cfg.Ledger.OperationTTL, cfg.Ledger.LineTTL, cfg.Ledger.JournalMaxLen
 	}
+	prefix, code := c.dial(ctx, rc)
+	if code != 0 {
+		return code
+	}
+	opts.Prefix = prefix
+	c.ledger = inventory.New(c.rdb, opts)
+	return 0
+}
+
+// dial opens rc (its address and key prefix overridden by --redis and
+// --prefix) into c.rdb and checks that it answers; it returns the key
+// prefix, or the exit code: 2 for settings go-redis refuses, 1 for a
+// Redis that does not answer.
+func (c *stockCmd) dial(ctx context.Context, rc config.Redis) (string, int) {
 	if c.addr != "" {
 		rc.Addr = c.addr
 	}
-	opts.Prefix = rc.KeyPrefix
+	prefix := rc.KeyPrefix
 	if c.prefix != "" {
-		opts.Prefix = c.prefix
+		prefix = c.prefix
 	}
 	rdb, err := store.Open(rc)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "%s: %v\n", c.fs.Name(), err)
-		return 2
+		return "", 2
 	}
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := store.Ping(pctx, rdb); err != nil {
 		_ = rdb.Close()
 		fmt.Fprintf(c.stderr, "%s: Redis at %s does not answer: %v\n", c.fs.Name(), rc.Where(), err)
-		return 1
+		return "", 1
 	}
 	c.rdb = rdb
-	c.ledger = inventory.New(rdb, opts)
-	return 0
+	return prefix, 0
 }
 
 func (c *stockCmd) close() {

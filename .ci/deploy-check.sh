@@ -72,7 +72,9 @@ mkdir -p "$root/usr/local/bin" "$root/etc/systemd/system" "$root/usr/lib/systemd
 cp -a "$units" "$root/usr/lib/systemd/"
 cp "$unit" "$root/etc/systemd/system/"
 # the install comment's binary: make build, installed at /usr/local/bin
-CGO_ENABLED=0 go build -trimpath -tags nosim -o "$root/usr/local/bin/shelfsync" ./cmd/shelfsync
+# the production build's tags; default flags, so the later builds of CI reuse its
+# compiled dependencies (verify needs ExecStart's binary to exist and run)
+go build -tags nosim -o "$root/usr/local/bin/shelfsync" ./cmd/shelfsync
 out=$(systemd-analyze verify --man=no --root="$root" shelfsync.service 2>&1) || {
 	echo "$out" >&2
 	exit 1

@@ -26,7 +26,7 @@ func TestDaemonContinuesThroughFrozenPrimary(t *testing.T) {
 	var promoted *redistest.Server
 	runFlow(t, func(rc *config.Redis) {
 		rc.Mode, rc.Addr, rc.MasterName, rc.SentinelAddrs, rc.KeyPrefix = config.RedisSentinel, "", redistest.MasterName, r.SentinelAddrs(), prefix
-		rc.MinReplicasAcked = 1
+		rc.MinReplicasAcked = 2 // every replica: Sentinel may promote either
 	}, func() {
 		frozen := time.Now()
 		old.Freeze()

@@ -112,23 +112,7 @@ func newWorld(t testing.TB, nSKUs int) *world {
 		t.Fatal(err)
 	}
 	w.eng = eng
-	m, err := webhook.NewMetrics(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, c := range conns {
-		v, ok := c.(connectors.WebhookVerifier)
-		if !ok {
-			continue
-		}
-		ch, _ := c.(connectors.WebhookChallenger)
-		h, err := webhook.New(webhook.Options{Channel: name, Verifier: v, Challenger: ch, Sink: eng.Sink(),
-			BodyLimit: 1 << 20, Logger: zerolog.Nop(), Metrics: m})
-		if err != nil {
-			t.Fatal(err)
-		}
-		mux.Handle("/webhooks/"+name, h)
-	}
+	mountWebhooks(t, mux, conns, eng, reg)
 
 	// The catalogue: stock in the ledger, listings on every channel.
 	ctx := context.Background()
@@ -398,5 +382,28 @@ func TestEndToEnd(t *testing.T) {
 		if !orders[o] {
 			t.Errorf("order %s never published downstream (have %v)", o, orders)
 		}
+	}
+}
+
+// mountWebhooks serves each connector that verifies webhooks at
+// /webhooks/<name>, feeding the engine's sink, as the daemon does.
+func mountWebhooks(t testing.TB, mux *http.ServeMux, conns map[string]connectors.Connector, eng *engine.Engine, reg prometheus.Registerer) {
+	t.Helper()
+	m, err := webhook.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range conns {
+		v, ok := c.(connectors.WebhookVerifier)
+		if !ok {
+			continue
+		}
+		ch, _ := c.(connectors.WebhookChallenger)
+		h, err := webhook.New(webhook.Options{Channel: name, Verifier: v, Challenger: ch, Sink: eng.Sink(),
+			BodyLimit: 1 << 20, Logger: zerolog.Nop(), Metrics: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux.Handle("/webhooks/"+name, h)
 	}
 }

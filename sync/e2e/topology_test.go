@@ -24,7 +24,6 @@ import (
 	"github.com/shelfsync/shelfsync/sync/demo"
 	"github.com/shelfsync/shelfsync/sync/engine"
 	"github.com/shelfsync/shelfsync/sync/store"
-	"github.com/shelfsync/shelfsync/sync/webhook"
 )
 
 // TestFlowOnRedisCluster runs the daemon's flow on a Redis Cluster of its
@@ -226,23 +225,7 @@ func startEngine(t *testing.T, cfg *config.Config, rdb redis.UniversalClient, pu
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := webhook.NewMetrics(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, c := range conns {
-		v, ok := c.(connectors.WebhookVerifier)
-		if !ok {
-			continue
-		}
-		ch, _ := c.(connectors.WebhookChallenger)
-		h, err := webhook.New(webhook.Options{Channel: name, Verifier: v, Challenger: ch, Sink: eng.Sink(),
-			BodyLimit: 1 << 20, Logger: zerolog.Nop(), Metrics: m})
-		if err != nil {
-			t.Fatal(err)
-		}
-		mux.Handle("/webhooks/"+name, h)
-	}
+	mountWebhooks(t, mux, conns, eng, reg)
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, len(conns)+1)
 	go func() { done <- eng.Run(runCtx) }()

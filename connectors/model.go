@@ -142,21 +142,33 @@ type Event struct {
 
 // Return is a refund or return of units of an order.
 type Return struct {
-	OrderID   string       `json:"order_id"`
-	ReturnID  string       `json:"return_id"`
-	CreatedAt time.Time    `json:"created_at"`
-	Lines     []ReturnLine `json:"lines"`
+	OrderID   string    `json:"order_id"`
+	ReturnID  string    `json:"return_id"`
+	CreatedAt time.Time `json:"created_at"`
+	// Status is the channel's own state of the return (lower case:
+	// requested, received, closed, ...), when it has one.
+	Status string       `json:"status,omitempty"`
+	Lines  []ReturnLine `json:"lines"`
 }
 
 // ReturnLine is one line of a return. Restock says whether the units go
 // back on the shelf; Cancel marks units refunded before they shipped
 // (Shopify restock_type "cancel"), which release a reservation instead.
+//
+// A connector that reads returns outside orders (ReturnPoller) reports
+// the facts and leaves Restock false: Received says the channel records
+// the item as back with the seller; Reason and Condition are the
+// channel's own codes (lower case). The channel's returns policy
+// (sync) turns them into Restock.
 type ReturnLine struct {
-	LineID   string `json:"line_id"`
-	SKU      string `json:"sku,omitempty"`
-	Quantity int64  `json:"quantity"`
-	Restock  bool   `json:"restock"`
-	Cancel   bool   `json:"cancel,omitempty"`
+	LineID    string `json:"line_id"`
+	SKU       string `json:"sku,omitempty"`
+	Quantity  int64  `json:"quantity"`
+	Restock   bool   `json:"restock"`
+	Cancel    bool   `json:"cancel,omitempty"`
+	Received  bool   `json:"received,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	Condition string `json:"condition,omitempty"`
 }
 
 // StockChange is a quantity the channel reports for a SKU.

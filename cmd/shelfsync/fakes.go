@@ -18,6 +18,7 @@ import (
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/sync/demo"
 	syncengine "github.com/shelfsync/shelfsync/sync/engine"
+	"github.com/shelfsync/shelfsync/sync/store"
 )
 
 func init() {
@@ -234,16 +235,14 @@ func fakesConverge(ctx context.Context, eng *syncengine.Engine, cfg *config.Conf
 }
 
 // refuseUsedPrefix makes sure the fakes' stock does not land in a ledger
-// already in use (a real merchant's, or an earlier run's).
+// already in use (a real merchant's, or an earlier run's): on a Redis
+// Cluster, on any primary.
 func refuseUsedPrefix(ctx context.Context, rdb redis.UniversalClient, prefix string) error {
-	keys, _, err := rdb.Scan(ctx, 0, prefix+"*", 1000).Result()
-	for cursor := uint64(1); err == nil && len(keys) == 0 && cursor != 0; {
-		keys, cursor, err = rdb.Scan(ctx, cursor, prefix+"*", 1000).Result()
-	}
+	used, err := store.AnyKey(ctx, rdb, prefix+"*")
 	if err != nil {
 		return fmt.Errorf("checking key prefix %q: %w", prefix, err)
 	}
-	if len(keys) > 0 {
+	if used {
 		return fmt.Errorf("key prefix %q already holds keys: pick another --key-prefix (or leave it out for a fresh one)", prefix)
 	}
 	return nil

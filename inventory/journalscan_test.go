@@ -1,0 +1,78 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// TestJournalsSincePagesAndCuts: a journal longer than a page is read
+// page by page back to the window's start (by the entries' time), oldest
+// first; a trimmed journal is reported short; line entries carry their
+// ids apart, slashes and all; a foreign key matching the pattern is
+// passed over.
+func TestJournalsSincePagesAndCuts(t *testing.T) {
+	e := realRedis(t)
+	ctx := context.Background()
+	l := e.ledger(Options{NoIntents: true})
+	lt := e.ledger(Options{NoIntents: true, JournalMaxLen: 400}) // TRIM's writer, and the reader
+	for _, sku := range []string{"LONG", "TRIM", "ONE"} {
+		if _, err := l.Receive(ctx, Delta{Key: "r", SKU: sku, Location: "A", Quantity: 10000}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.clock.Advance(time.Hour)
+	from := e.clock.Now()
+	line := func(sku, order string, n int) {
+		w := l
+		if sku == "TRIM" {
+			w = lt
+		}
+		for i := range n {
+			if _, err := w.ApplyLines(ctx, []LineState{{Channel: "shop", OrderID: fmt.Sprintf("%s/%d", order, i), LineID: "gid://x/1", SKU: sku, Location: "A", Ordered: 1, Version: 1}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	line("LONG", "o", 600) // 600 in the window, the receipt before it
+	line("ONE", "p", 1)
+	// TRIM: XADD's MAXLEN ~ 400 trims whole nodes of 100 entries; 2,000
+	// lines leave about 400, all in the window, the receipt trimmed.
+	line("TRIM", "q", 2000)
+	if err := e.rdb.XAdd(ctx, &redis.XAddArgs{Stream: e.prefix + "j:{a{b}", Values: []string{"m", "x"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]JournalMovement{}
+	short := map[string]bool{}
+	if err := lt.JournalsSince(ctx, from, func(sku string, es []JournalMovement, s bool) error {
+		if _, dup := got[sku]; dup {
+			t.Errorf("%s twice", sku)
+		}
+		got[sku], short[sku] = es, s
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || len(got["LONG"]) != 600 || len(got["ONE"]) != 1 || len(got["TRIM"]) < 400 || len(got["TRIM"]) >= 2000 {
+		t.Fatalf("entries: LONG %d ONE %d TRIM %d of %d SKUs", len(got["LONG"]), len(got["ONE"]), len(got["TRIM"]), len(got))
+	}
+	if short["LONG"] || short["ONE"] || !short["TRIM"] {
+		t.Errorf("short %v, want TRIM only", short)
+	}
+	for i, m := range got["LONG"] {
+		if m.Op != OpLine || m.Channel != "shop" || m.OrderID != fmt.Sprintf("o/%d", i) || m.LineID != "gid://x/1" || m.Location != "A" || m.After.Reserved != int64(i+1) {
+			t.Fatalf("LONG entry %d: %+v", i, m)
+		}
+	}
+	// A window starting later than everything: nothing.
+	e.clock.Advance(time.Hour)
+	if err := lt.JournalsSince(ctx, e.clock.Now(), func(sku string, _ []JournalMovement, _ bool) error {
+		t.Errorf("%s reported for an empty window", sku)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

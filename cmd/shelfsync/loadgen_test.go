@@ -100,7 +100,7 @@ func TestLoadgenRefusesBadFlags(t *testing.T) {
 }
 
 func TestSumCounter(t *testing.T) {
-	real, err := os.ReadFile("testdata/loadgen_metrics.prom") // a demo's /metrics
+	real, err := os.ReadFile("testdata/loadgen_metrics.prom") // a demo's /metrics (go run ./cmd/shelfsync demo, scraped mid-run)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestSumCounter(t *testing.T) {
 		want    float64
 		wantErr bool
 	}{
-		{name: "a daemon's /metrics", text: string(real), want: 17 + 36 + 91},
+		{name: "a daemon's /metrics", text: string(real), want: 115 + 145 + 148 + 152}, // the shelfsync_events_applied_total samples in the file
 		{name: "no samples", text: "# HELP x\n", want: 0},
 		{name: "unlabelled sample", text: "shelfsync_events_applied_total 5\n", want: 5},
 		{name: "timestamp after the value", text: "shelfsync_events_applied_total{a=\"b\"} 5 1700000000000\n", want: 5},

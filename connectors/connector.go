@@ -123,6 +123,16 @@ type SaleEchoer interface {
 	EchoesSales() bool
 }
 
+// PushPacer is implemented by a QuantityPusher that sends a small batch
+// one paced call per item (Amazon's listing patches, a few a second): a
+// batch of fewer than threshold updates takes len/rate seconds, and its
+// first results would wait for its last. The pusher sends such a batch in
+// chunks of chunk updates and records each chunk's results as it returns.
+// A batch of threshold or more (one bulk call) goes whole.
+type PushPacer interface {
+	PushChunks() (chunk, threshold int)
+}
+
 // PushStatus is the outcome of one item of a push.
 type PushStatus string
 

@@ -45,6 +45,16 @@ func (c *Connector) PushQuantities(ctx context.Context, updates []connectors.Qua
 	return res, nil
 }
 
+// PushChunks implements connectors.PushPacer: below the feed threshold a
+// push is one patchListingsItem per SKU at the operation's pace, so the
+// pusher sends it in chunks of what the limiter lets through at once (its
+// burst, or a second's worth if that is more) and records each chunk as it
+// returns; at the threshold and above it goes whole, as one feed.
+func (c *Connector) PushChunks() (chunk, threshold int) {
+	lim := c.limits.get(opPatchListingsItem)
+	return max(lim.Burst(), int(float64(lim.Limit())), 1), c.threshold
+}
+
 // patchAll patches every SKU, a few at a time under patchListingsItem's
 // limiter. The updates of one SKU go one after the other, in the batch's
 // order, so the last accepted one is what the channel keeps: concurrent

@@ -220,3 +220,22 @@ func TestPushAtPublishedLimits(t *testing.T) {
 		t.Errorf("%d patches refused with 429: the connector does not keep to the plan", n)
 	}
 }
+
+// TestPushChunksFollowThePatchPlan: below the feed threshold a push is
+// sent in chunks of what patchListingsItem's paced limiter lets through at
+// once (published plan 5/s burst 5, paced at 4.5/s burst 4: 4), so the
+// pusher records the first SKUs' results as they come; the threshold is
+// the feed's.
+func TestPushChunksFollowThePatchPlan(t *testing.T) {
+	srv := newFake(t, newClock(), nil)
+	ch := testChannel(srv)
+	settingsOf(&ch).FeedThreshold = 30
+	c, err := newConnector(connectors.TestDeps(ch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var _ connectors.PushPacer = c
+	if chunk, threshold := c.PushChunks(); chunk != 4 || threshold != 30 {
+		t.Fatalf("PushChunks = %d, %d; want 4, 30", chunk, threshold)
+	}
+}

@@ -31,6 +31,21 @@ func TestReplicasOnRedisCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Redis Cluster and three replicas")
 	}
+	runClusterReplicas(t, 3)
+}
+
+// TestTwoReplicasOnRedisCluster is TestReplicasOnRedisCluster with two
+// daemon replicas: the survivor of the kill takes every lease alone.
+func TestTwoReplicasOnRedisCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Redis Cluster and two replicas")
+	}
+	runClusterReplicas(t, 2)
+}
+
+// runClusterReplicas runs n daemon replicas on a Redis Cluster of the
+// test's own (see TestReplicasOnRedisCluster).
+func runClusterReplicas(t *testing.T, n int) {
 	c := redistest.StartCluster(t)
 	bin := buildBinary(t)
 	ctx := context.Background()
@@ -65,7 +80,7 @@ func TestReplicasOnRedisCluster(t *testing.T) {
 	if err := os.WriteFile(cfgPath, text, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	replicas := startReplicas(t, bin, cfgPath, 3, lb)
+	replicas := startReplicas(t, bin, cfgPath, n, lb)
 	waitFor(t, "a replica to be ready", func() bool {
 		resp, err := http.Get("http://" + lb.addr + "/readyz")
 		if err == nil {

@@ -55,6 +55,16 @@ func TestReplicasOnOneRedis(t *testing.T) {
 	runReplicas(t, rdb, redistest.Addr(), prefix, 3)
 }
 
+// TestTwoReplicasOnOneRedis is TestReplicasOnOneRedis with two replicas:
+// the kill leaves one, which must take over every lease the victim held.
+func TestTwoReplicasOnOneRedis(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary, two replicas, for about a minute")
+	}
+	rdb, prefix := redistest.New(t)
+	runReplicas(t, rdb, redistest.Addr(), prefix, 2)
+}
+
 // replica is one `shelfsync run` process.
 type replica struct {
 	id, addr string

@@ -44,6 +44,37 @@ import (
 // ErrHeld: another holder has the lease.
 var ErrHeld = errors.New("lease held elsewhere")
 
+// HeldError is the ErrHeld that Acquire returns: it says how long the
+// lease has left (0 when unknown), so a replica waiting for it can try
+// again when it expires instead of polling.
+type HeldError struct{ Remaining time.Duration }
+
+func (e *HeldError) Error() string        { return ErrHeld.Error() }
+func (e *HeldError) Is(target error) bool { return target == ErrHeld }
+
+// RetryAfter is how long to wait before trying again for a lease that err
+// (from Acquire or Hold) says is held: until just after it expires, but at
+// most most (its holder may release it sooner) and at least a few
+// milliseconds.
+func RetryAfter(err error, most time.Duration) time.Duration {
+	var he *HeldError
+	if !errors.As(err, &he) || he.Remaining <= 0 {
+		return most
+	}
+	return min(max(he.Remaining+retrySlack, retrySlack), most)
+}
+
+// retrySlack is tried after a lease's expiry: Redis expires keys to the
+// millisecond, but the two clocks and the round trip differ a little.
+const retrySlack = 20 * time.Millisecond
+
+// acquireScript sets the lease if it is free (KEYS[1]; ARGV: value, ttl
+// ms) and returns {1}; else {0, the value it holds, its PTTL}, so a failed
+// attempt costs one round trip and says when to try again.
+var acquireScript = redis.NewScript(`
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1} end
+return {0, redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}`)
+
 var (
 	renewScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -157,16 +188,19 @@ func (m *Manager) AcquireKey(ctx context.Context, key string, ttl time.Duration)
 		return nil, fmt.Errorf("lease token: %w", err)
 	}
 	token := m.holder + "/" + hex.EncodeToString(b[:])
-	ok, err := m.rdb.SetNX(ctx, key, token, ttl).Result()
+	res, err := acquireScript.Run(ctx, m.rdb, []string{key}, token, ttl.Milliseconds()).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("acquiring lease %s: %w", key, err)
 	}
-	if !ok {
-		if ok, err = m.takeOver(ctx, key, token, ttl); err != nil {
+	if n, _ := res[0].(int64); n != 1 {
+		seen, _ := res[1].(string)
+		pttl, _ := res[2].(int64)
+		ok, err := m.takeOver(ctx, key, seen, token, ttl)
+		if err != nil {
 			return nil, err
 		}
 		if !ok {
-			return nil, ErrHeld
+			return nil, &HeldError{Remaining: time.Duration(max(pttl, 0)) * time.Millisecond}
 		}
 	}
 	m.mu.Lock()
@@ -175,18 +209,11 @@ func (m *Manager) AcquireKey(ctx context.Context, key string, ttl time.Duration)
 	return &Lease{m: m, key: key, token: token, ttl: ttl}, nil
 }
 
-// takeOver takes the lease at key if its holder is this instance's dead
-// predecessor (see the package comment).
-func (m *Manager) takeOver(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
-	if m.pid == 0 {
+// takeOver takes the lease at key, which holds seen, if its holder is
+// this instance's dead predecessor (see the package comment).
+func (m *Manager) takeOver(ctx context.Context, key, seen, token string, ttl time.Duration) (bool, error) {
+	if m.pid == 0 || seen == "" {
 		return false, nil
-	}
-	seen, err := m.rdb.Get(ctx, key).Result()
-	if errors.Is(err, redis.Nil) {
-		return false, nil // released meanwhile: the next try takes it
-	}
-	if err != nil {
-		return false, fmt.Errorf("reading lease %s: %w", key, err)
 	}
 	inst, pid := splitHolder(holderOf(seen))
 	if inst != m.instance || pid == 0 {

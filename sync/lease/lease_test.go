@@ -276,3 +276,47 @@ func TestShortLeaseGoesToAnotherInstanceOnlyAfterExpiry(t *testing.T) {
 		t.Fatalf("lease holds %q, want the new holder's value %q", v, ln.Value())
 	}
 }
+
+// TestHeldSaysWhenTheLeaseExpires: a refused Acquire says how long the
+// holder's lease has left, so a waiter tries again at its expiry
+// (RetryAfter), never later than the bound it gives, and a held lease with
+// no expiry or another error leaves the bound as it is.
+func TestHeldSaysWhenTheLeaseExpires(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	a, b := NewManager(rdb, prefix, "a:1"), NewManager(rdb, prefix, "b:2")
+	if _, err := a.Acquire(ctx, "push", 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	_, err := b.Acquire(ctx, "push", 3*time.Second)
+	var he *HeldError
+	if !errors.As(err, &he) || !errors.Is(err, ErrHeld) {
+		t.Fatalf("got %v, want a HeldError", err)
+	}
+	if he.Remaining <= 0 || he.Remaining > 3*time.Second {
+		t.Fatalf("remaining %v, want within the 3s TTL", he.Remaining)
+	}
+	tests := []struct {
+		name string
+		err  error
+		most time.Duration
+		want time.Duration
+	}{
+		{"expires before the bound", &HeldError{Remaining: 400 * time.Millisecond}, time.Second, 420 * time.Millisecond},
+		{"expires after the bound", &HeldError{Remaining: 2 * time.Second}, time.Second, time.Second},
+		{"remaining unknown", &HeldError{}, time.Second, time.Second},
+		{"another error", errors.New("redis down"), time.Second, time.Second},
+		{"as read", err, 5 * time.Second, he.Remaining + retrySlack},
+	}
+	for _, tc := range tests {
+		if got := RetryAfter(tc.err, tc.most); got != tc.want {
+			t.Errorf("%s: RetryAfter = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if err := rdb.Set(ctx, prefix+"lease:forever", "x:9/"+fmt.Sprintf("%024d", 0), 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Acquire(ctx, "forever", time.Second); !errors.As(err, &he) || he.Remaining != 0 {
+		t.Fatalf("a lease without expiry: %v (%+v)", err, he)
+	}
+}

@@ -88,7 +88,9 @@ func (p *Pusher) Run(ctx context.Context) error {
 		case ctx.Err() != nil:
 		case errors.Is(err, lease.ErrHeld):
 			p.leaseHeld(0)
-			_ = connectors.WaitContext(ctx, p.o.LeaseTTL/3)
+			// Try again when the holder's lease would expire (a dead
+			// holder's does then), at the latest after a renewal period.
+			_ = connectors.WaitContext(ctx, lease.RetryAfter(err, p.o.LeaseTTL/3))
 		case err != nil:
 			p.leaseHeld(0)
 			p.o.Logger.Warn().Err(err).Msg("pusher stopped; restarting")
@@ -183,12 +185,43 @@ func (p *Pusher) sleep(ctx context.Context) {
 	}
 }
 
-// send pushes the batch, or in shadow mode records and holds it.
+// send pushes the batch, or in shadow mode records and holds it. A
+// connectors.PushPacer's small batch goes in chunks, each recorded as it
+// returns (see chunks).
 func (p *Pusher) send(ctx context.Context, fence string, items []outbox.Item) error {
 	if p.o.Shadow != nil {
 		return p.hold(ctx, fence, items)
 	}
-	return p.push(ctx, fence, items)
+	for _, chunk := range p.chunks(items) {
+		if err := p.push(ctx, fence, chunk); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return nil // the rest stays due
+		}
+	}
+	return nil
+}
+
+// chunks splits a batch that a connectors.PushPacer sends one paced call
+// per item into the chunks it takes at once: what the channel accepted
+// first is recorded (and counted) then, not after the whole batch; the
+// price is one more outbox round trip per chunk.
+func (p *Pusher) chunks(items []outbox.Item) [][]outbox.Item {
+	pacer, ok := p.o.Conn.(connectors.PushPacer)
+	if !ok {
+		return [][]outbox.Item{items}
+	}
+	size, threshold := pacer.PushChunks()
+	if size <= 0 || len(items) >= threshold {
+		return [][]outbox.Item{items}
+	}
+	var out [][]outbox.Item
+	for len(items) > size {
+		out = append(out, items[:size])
+		items = items[size:]
+	}
+	return append(out, items)
 }
 
 // push sends one batch and records its outcomes under the lease value

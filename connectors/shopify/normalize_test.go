@@ -76,8 +76,8 @@ func TestNormalizeFixtures(t *testing.T) {
 				t.Errorf("return = %+v", r)
 			}
 			want := []connectors.ReturnLine{
-				{LineID: "703073504", SKU: "IPOD2008BLACK", Quantity: 1, Restock: true},
-				{LineID: "466157049", SKU: "IPOD2008GREEN", Quantity: 1, Restock: true},
+				{LineID: "703073504", SKU: "IPOD2008BLACK", Quantity: 1, Restock: true, Received: true},
+				{LineID: "466157049", SKU: "IPOD2008GREEN", Quantity: 1, Restock: true, Received: true},
 			}
 			if len(r.Lines) != len(want) {
 				t.Fatalf("lines = %+v", r.Lines)

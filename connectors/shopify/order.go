@@ -376,6 +376,9 @@ func (r *refundSource) toReturn() (*connectors.Return, error) {
 			Quantity: max(l.Quantity, 0),
 			Restock:  t == "return" || t == "legacy_restock",
 			Cancel:   t == "cancel",
+			// RETURN: "the refund line item was returned", restocked at a
+			// location (RefundLineItemRestockType): the item is back.
+			Received: t == "return" || t == "legacy_restock",
 		})
 	}
 	return out, nil

@@ -16,6 +16,11 @@ type operation struct {
 	// bucket to the ones a sale is waiting on (pushes, order fetches), so
 	// a long poll can never starve them.
 	background bool
+	// once operations are sent in one HTTP attempt (no retry of a 429 or
+	// 5xx by the HTTP client): a mutation that is not idempotent, whose
+	// answer may be lost after Shopify applied it. The caller decides
+	// whether to send it again, after reading what Shopify holds.
+	once bool
 }
 
 const orderFragment = `
@@ -92,6 +97,58 @@ mutation ShelfsyncSetQuantities($input: InventorySetQuantitiesInput!, $key: Stri
   inventorySetQuantities(input: $input) @idempotent(key: $key) {
     inventoryAdjustmentGroup { id }
     userErrors { code field message }
+  }
+}`}
+)
+
+// Shipment confirmation (ship.go). Sizes keep the requested cost near
+// 600 points: 10 fulfillments of 25 lines, 10 fulfillment orders of 25
+// lines. A line beyond them is reported as not read, never guessed.
+const (
+	shipFulfillmentsFirst      = 10
+	shipFulfillmentOrdersFirst = 10
+	shipLinesFirst             = 25
+)
+
+var (
+	opFulfillmentOrders = operation{name: "ShelfsyncFulfillmentOrders", query: `
+query ShelfsyncFulfillmentOrders($id: ID!) {
+  order(id: $id) {
+    id
+    cancelledAt
+    fulfillments(first: 10) {
+      id
+      status
+      trackingInfo { company number url }
+      fulfillmentLineItems(first: 25) {
+        pageInfo { hasNextPage }
+        nodes { quantity lineItem { id } }
+      }
+    }
+    fulfillmentOrders(first: 10) {
+      pageInfo { hasNextPage }
+      nodes {
+        id
+        status
+        assignedLocation { location { id } }
+        lineItems(first: 25) {
+          pageInfo { hasNextPage }
+          nodes { id remainingQuantity lineItem { id } }
+        }
+      }
+    }
+  }
+}`}
+
+	// opFulfillmentCreate is not idempotent on Shopify's side (no
+	// @idempotent key for it), so it is sent in one HTTP attempt: a lost
+	// answer is a retry of the whole confirmation, which reads the
+	// order's fulfillments first.
+	opFulfillmentCreate = operation{name: "ShelfsyncFulfillmentCreate", once: true, query: `
+mutation ShelfsyncFulfillmentCreate($fulfillment: FulfillmentInput!, $message: String) {
+  fulfillmentCreate(fulfillment: $fulfillment, message: $message) {
+    fulfillment { id status }
+    userErrors { field message }
   }
 }`}
 )

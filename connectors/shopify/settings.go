@@ -21,6 +21,10 @@ type Settings struct {
 	// LocationIDs maps shelfsync location ids to Shopify location GIDs
 	// (or their bare numbers).
 	LocationIDs map[string]string `yaml:"location_ids"`
+	// NotifyCustomer is fulfillmentCreate's notifyCustomer: whether
+	// Shopify emails the buyer the shipment and its tracking when a
+	// shipment is confirmed (nil: true).
+	NotifyCustomer *bool `yaml:"notify_customer"`
 }
 
 var _ config.KindSettings = (*Settings)(nil)
@@ -70,6 +74,7 @@ func (s *Settings) Reference() []config.KeyDoc {
 		{Key: "shopify.shop", Default: "required", Meaning: "`example.myshopify.com`; the API URL is `https://{shop}` unless `api_url` is set (then optional)"},
 		{Key: "shopify.api_version", Default: "`" + DefaultAPIVersion + "`", Meaning: "Admin API version"},
 		{Key: "shopify.location_ids", Default: "required", Meaning: "shelfsync location id → Shopify location GID (or its number), for every location the channel sells from; pushes go to the first one's"},
+		{Key: "shopify.notify_customer", Default: "`true`", Meaning: "whether Shopify emails the buyer the shipment and its tracking when shelfsync confirms a shipment (`fulfillmentCreate`'s `notifyCustomer`, whose own default is false)"},
 	}
 }
 

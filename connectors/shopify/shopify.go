@@ -3,9 +3,11 @@ package shopify
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
+	"github.com/hashicorp/go-retryablehttp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
@@ -27,14 +29,15 @@ func init() {
 
 // Compile-time checks of the roles this connector plays.
 var (
-	_ connectors.Connector       = (*Connector)(nil)
-	_ connectors.OrderPoller     = (*Connector)(nil)
-	_ connectors.OrderFetcher    = (*Connector)(nil)
-	_ connectors.WebhookVerifier = (*Connector)(nil)
-	_ connectors.QuantityPusher  = (*Connector)(nil)
-	_ connectors.SaleEchoer      = (*Connector)(nil)
-	_ connectors.QuantityReader  = (*Connector)(nil)
-	_ connectors.Checker         = (*Connector)(nil)
+	_ connectors.Connector         = (*Connector)(nil)
+	_ connectors.OrderPoller       = (*Connector)(nil)
+	_ connectors.OrderFetcher      = (*Connector)(nil)
+	_ connectors.WebhookVerifier   = (*Connector)(nil)
+	_ connectors.QuantityPusher    = (*Connector)(nil)
+	_ connectors.SaleEchoer        = (*Connector)(nil)
+	_ connectors.QuantityReader    = (*Connector)(nil)
+	_ connectors.Checker           = (*Connector)(nil)
+	_ connectors.ShipmentConfirmer = (*Connector)(nil)
 )
 
 // Connector is one Shopify store.
@@ -54,6 +57,12 @@ type Connector struct {
 	locations map[string]string
 	bucket    *costBucket
 	metrics   *metrics
+	// onceHTTP sends operations that must not be retried blindly
+	// (fulfillmentCreate): deps.HTTP without its retries (see singleAttempt).
+	onceHTTP *http.Client
+	// notifyCustomer is fulfillmentCreate's notifyCustomer (setting
+	// shopify.notify_customer).
+	notifyCustomer bool
 	// pageSize is the orders per poll page, small because Shopify refuses
 	// a query whose requested cost exceeds 1000 points (see queries.go).
 	pageSize int
@@ -98,6 +107,7 @@ func newConnector(deps connectors.Deps) (*Connector, error) {
 		maxPaginated: maxPaginated,
 		locations:    map[string]string{},
 	}
+	c.notifyCustomer = sh.NotifyCustomer == nil || *sh.NotifyCustomer
 	// Validate checked that every id is one, and that every location of
 	// the channel has one.
 	for loc, id := range sh.LocationIDs {
@@ -115,6 +125,7 @@ func newConnector(deps connectors.Deps) (*Connector, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	c.onceHTTP = singleAttempt(deps.HTTP)
 	if deps.Now == nil {
 		c.deps.Now = time.Now
 	}
@@ -162,6 +173,17 @@ func newMetrics(throttled prometheus.Counter) *metrics {
 			Help: "Polled or fetched orders not handed on because the ledger would refuse them, by source (poll, fetch) and reason (quantity, identifier, version).",
 		}, []string{"source", "reason"}),
 	}
+}
+
+// singleAttempt is the framework's client without its retries: the
+// client go-retryablehttp sends each attempt with (the same limiter, API
+// metrics and timeout per attempt). A client built otherwise (a test's
+// own) is used as it is.
+func singleAttempt(c *http.Client) *http.Client {
+	if rt, ok := c.Transport.(*retryablehttp.RoundTripper); ok && rt.Client != nil && rt.Client.HTTPClient != nil {
+		return rt.Client.HTTPClient
+	}
+	return c
 }
 
 // Kind implements connectors.Connector.

@@ -38,6 +38,21 @@ var stockTopics = map[string]bool{
 	"inventory_levels/update":    true,
 }
 
+// returnTopics are the returns/* topics and the Return.status each one
+// means when the body states none (WebhookSubscriptionTopic:
+// returns/request "Return.status is REQUESTED", returns/approve "OPEN",
+// returns/decline "DECLINED"; returns/close closes, returns/cancel cancels,
+// returns/reopen reopens a closed return). returns/update and
+// returns/process carry no state change of their own and are ignored.
+var returnTopics = map[string]string{
+	"returns/request": "requested",
+	"returns/approve": "open",
+	"returns/decline": "declined",
+	"returns/close":   "closed",
+	"returns/cancel":  "canceled",
+	"returns/reopen":  "open",
+}
+
 // ParseWebhook implements connectors.WebhookVerifier. It checks
 // X-Shopify-Hmac-Sha256 over the raw body against every configured secret
 // (rotation), constant-time, before it reads anything else; it then
@@ -96,7 +111,7 @@ func (c *Connector) delivery(r *connectors.WebhookRequest) (topic, id string, er
 	if id == "" {
 		id = header(r.Header, headerWebhookID)
 	}
-	if !stockTopics[topic] {
+	if _, ret := returnTopics[topic]; !stockTopics[topic] && !ret {
 		return "", "", fmt.Errorf("topic %s: %w", topic, connectors.ErrIgnored)
 	}
 	return topic, id, nil
@@ -108,7 +123,9 @@ func (c *Connector) delivery(r *connectors.WebhookRequest) (topic, id string, er
 func (c *Connector) topicEvents(topic string, body []byte) ([]connectors.Event, error) {
 	var events []connectors.Event
 	var err error
-	if topic == "orders/edited" {
+	if status, ok := returnTopics[topic]; ok {
+		events, err = returnEvents(c.deps.Channel.Name, status, body)
+	} else if topic == "orders/edited" {
 		events, err = c.orderEditEvents(body)
 	} else {
 		events, err = payloadReader{channel: c.deps.Channel.Name, locations: c.locations}.parse(body)
@@ -160,6 +177,9 @@ func (c *Connector) enrich(ctx context.Context, e *connectors.Event) {
 
 // topicKind is the kind of event a topic's body must hold.
 func topicKind(topic string) connectors.EventKind {
+	if _, ok := returnTopics[topic]; ok {
+		return connectors.EventReturn
+	}
 	switch topic {
 	case "refunds/create":
 		return connectors.EventReturn

@@ -53,6 +53,18 @@ var handlers = map[string]operation{
 		cost:  func(*Server, *gqlRequest) float64 { return 10 },
 		serve: (*Server).serveSetQuantities,
 	},
+	"ShelfsyncFulfillmentOrders": {
+		cost: func(s *Server, req *gqlRequest) float64 {
+			lines := float64(s.firstArg(req.Query, "lineItems", 25))
+			return 2 + float64(s.firstArg(req.Query, "fulfillments", 5))*(3+lines) +
+				2 + float64(s.firstArg(req.Query, "fulfillmentOrders", 10))*(4+lines)
+		},
+		serve: (*Server).serveFulfillmentOrders,
+	},
+	"ShelfsyncFulfillmentCreate": {
+		cost:  func(*Server, *gqlRequest) float64 { return 10 },
+		serve: (*Server).serveFulfillmentCreate,
+	},
 }
 
 func cursor(offset int) string {

@@ -24,6 +24,10 @@ type Order struct {
 	Lines            []OrderLine
 	Fulfillments     []Fulfillment
 	Refunds          []Refund
+	// FulfillmentOrders are the order's fulfillment orders; AddOrder
+	// creates one at the store's location holding every line when none
+	// is given, as Shopify creates them with the order.
+	FulfillmentOrders []FulfillmentOrder
 }
 
 // OrderLine is a line item; SKU "" is a custom item.
@@ -35,10 +39,19 @@ type OrderLine struct {
 }
 
 // Fulfillment is a shipment: Status SUCCESS, CANCELLED, FAILURE, OPEN…;
-// Lines maps a line id to its units.
+// Lines maps a line id to its units. ID is assigned by AddOrder when
+// zero; Tracking and NotifyCustomer are what fulfillmentCreate was given.
 type Fulfillment struct {
-	Status string
-	Lines  map[int64]int64
+	ID             int64
+	Status         string
+	Lines          map[int64]int64
+	Tracking       *Tracking
+	NotifyCustomer bool
+}
+
+// Tracking is a fulfillment's tracking info.
+type Tracking struct {
+	Company, Number, URL string
 }
 
 // Refund refunds units of lines; RestockType is RETURN, CANCEL, NO_RESTOCK or LEGACY_RESTOCK.
@@ -88,6 +101,14 @@ func (s *Server) AddOrder(o Order) int64 {
 			o.Lines[i].ID = s.nextID
 		}
 	}
+	o.Fulfillments = append([]Fulfillment(nil), o.Fulfillments...)
+	for i := range o.Fulfillments {
+		if o.Fulfillments[i].ID == 0 {
+			s.nextID++
+			o.Fulfillments[i].ID = s.nextID
+		}
+	}
+	s.fulfillmentOrdersLocked(&o)
 	s.orders[o.ID] = &o
 	return o.ID
 }

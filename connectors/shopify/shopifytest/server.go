@@ -99,6 +99,13 @@ type Server struct {
 	failures    map[string]userError // SKU → injected error
 	staleNext   map[string]bool      // SKU → sell one unit before the next push
 	throttleFor int                  // answer the next n calls THROTTLED
+	created     []CreatedFulfillment
+	// failN requests are answered failStatus (FailNext); lose is the
+	// operation whose next answer is lost (LoseNextAnswer).
+	failN          int
+	failStatus     int
+	failRetryAfter string
+	lose           string
 }
 
 type item struct {
@@ -223,10 +230,37 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, ok := s.readGraphQLRequest(w, r)
-	if !ok {
+	if !ok || s.injectedFailure(w) {
 		return
 	}
-	writeJSON(w, http.StatusOK, s.execute(req))
+	resp := s.execute(req)
+	s.mu.Lock()
+	lost := s.lose != "" && s.lose == operationName(req)
+	if lost {
+		s.lose = ""
+	}
+	s.mu.Unlock()
+	if lost {
+		writeJSON(w, http.StatusBadGateway, map[string]any{"errors": "shopifytest: answer lost"})
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// injectedFailure answers a failure FailNext asked for; false when there
+// is none left.
+func (s *Server) injectedFailure(w http.ResponseWriter) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failN <= 0 {
+		return false
+	}
+	s.failN--
+	if s.failRetryAfter != "" {
+		w.Header().Set("Retry-After", s.failRetryAfter)
+	}
+	writeJSON(w, s.failStatus, map[string]any{"errors": http.StatusText(s.failStatus)})
+	return true
 }
 
 // delay waits Options.Latency; false when the client went away first,

@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -55,4 +56,35 @@ func (s *Server) Deliver(ctx context.Context, client *http.Client, target, topic
 	}
 	res.Body.Close()
 	return res.StatusCode, nil
+}
+
+// ReturnLineBody is a line of a returns/* body.
+type ReturnLineBody struct {
+	ID, LineID int64
+	SKU        string
+	Quantity   int64
+	Reason     string // return_reason, e.g. "size_too_small"
+}
+
+// ReturnWebhookBody is a returns/* body: the return's id and GID, its
+// status (lower case), its order (id and GID) and, when lines are given,
+// return_line_items with the order line under fulfillment_line_item.
+// Shopify's pages found show no returns/* body: this shape is the fake's
+// reading of the REST conventions of the other topics (README.md).
+func ReturnWebhookBody(returnID, orderID int64, status string, lines []ReturnLineBody) ([]byte, error) {
+	items := []any{}
+	for _, l := range lines {
+		items = append(items, map[string]any{
+			"id": l.ID, "quantity": l.Quantity, "return_reason": l.Reason,
+			"fulfillment_line_item": map[string]any{"line_item": map[string]any{"id": l.LineID, "sku": l.SKU}},
+		})
+	}
+	body := map[string]any{
+		"id": returnID, "admin_graphql_api_id": fmt.Sprintf("gid://shopify/Return/%d", returnID), "status": status,
+		"order": map[string]any{"id": orderID, "admin_graphql_api_id": fmt.Sprintf("gid://shopify/Order/%d", orderID)},
+	}
+	if len(lines) > 0 {
+		body["return_line_items"] = items
+	}
+	return json.Marshal(body)
 }

@@ -274,3 +274,33 @@ func TestCarriers(t *testing.T) {
 		t.Error("Carriers returns the table itself, not a copy")
 	}
 }
+
+// TestConfirmShipmentRace: between the connector's read and its
+// fulfillmentCreate, the same units are fulfilled under the same tracking
+// (an earlier attempt still in flight): Shopify refuses the quantity, the
+// read after it finds the units, and the shipment is confirmed once. Under
+// another tracking number the refusal stands.
+func TestConfirmShipmentRace(t *testing.T) {
+	for _, tc := range []struct {
+		name, other string
+		status      connectors.ShipmentStatus
+	}{
+		{name: "same tracking", other: "1ZRACE", status: connectors.ShipmentConfirmed},
+		{name: "other tracking", other: "1ZOTHER", status: connectors.ShipmentRefused},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newShipFixture(t, nil)
+			c := newTestConnector(t, f.s, nil)
+			f.s.BeforeNext("ShelfsyncFulfillmentCreate", func() {
+				f.s.Fulfill(f.order, shopifytest.Tracking{Company: "UPS", Number: tc.other}, map[int64]int64{f.lineB: 2})
+			})
+			res, err := c.ConfirmShipment(context.Background(), f.shipment("1ZRACE", line(f.lineB, 2)))
+			if err != nil || res.Status != tc.status {
+				t.Fatalf("ConfirmShipment = %+v, %v; want %s", res, err, tc.status)
+			}
+			if n := len(f.s.CreatedFulfillments()); n != 1 {
+				t.Fatalf("%d fulfillments, want only the other client's", n)
+			}
+		})
+	}
+}

@@ -217,12 +217,15 @@ type fulfillmentInput struct {
 			Quantity int64  `json:"quantity"`
 		} `json:"fulfillmentOrderLineItems"`
 	} `json:"lineItemsByFulfillmentOrder"`
-	NotifyCustomer bool `json:"notifyCustomer"`
-	TrackingInfo   *struct {
-		Company string `json:"company"`
-		Number  string `json:"number"`
-		URL     string `json:"url"`
-	} `json:"trackingInfo"`
+	NotifyCustomer bool           `json:"notifyCustomer"`
+	TrackingInfo   *trackingInput `json:"trackingInfo"`
+}
+
+// trackingInput is FulfillmentTrackingInput.
+type trackingInput struct {
+	Company string `json:"company"`
+	Number  string `json:"number"`
+	URL     string `json:"url"`
 }
 
 // foRef is a fulfillment order the input names, found in its order.
@@ -377,4 +380,38 @@ func (s *Server) applyFulfillment(o *Order, in *fulfillmentInput, changes []fulf
 	o.UpdatedAt = wholeSeconds(time.Now())
 	s.created = append(s.created, CreatedFulfillment{OrderID: o.ID, Fulfillment: f})
 	return f
+}
+
+// Fulfill fulfils units of order lines (line id → units) as the admin or
+// another app would, from the first fulfillment orders with units left,
+// under tracking: for tests of fulfillments made outside the connector.
+func (s *Server) Fulfill(orderID int64, tracking Tracking, lines map[int64]int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.orders[orderID]
+	if o == nil {
+		return false
+	}
+	var changes []fulfillmentChange
+	for i := range o.FulfillmentOrders {
+		for j := range o.FulfillmentOrders[i].Lines {
+			fl := &o.FulfillmentOrders[i].Lines[j]
+			if take := min(lines[fl.LineID], o.remaining(*fl)); take > 0 {
+				changes = append(changes, fulfillmentChange{fl: fl, qty: take})
+				lines[fl.LineID] -= take
+			}
+		}
+	}
+	in := fulfillmentInput{TrackingInfo: &trackingInput{Company: tracking.Company, Number: tracking.Number, URL: tracking.URL}}
+	s.applyFulfillment(o, &in, changes)
+	return true
+}
+
+// BeforeNext runs f once, just before the next call of the operation op
+// is executed (s is not locked while f runs): for races with another
+// client of the store.
+func (s *Server) BeforeNext(op string, f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.before = map[string]func(){op: f}
 }

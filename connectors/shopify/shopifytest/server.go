@@ -106,6 +106,7 @@ type Server struct {
 	failStatus     int
 	failRetryAfter string
 	lose           string
+	before         map[string]func() // BeforeNext
 }
 
 type item struct {
@@ -232,6 +233,13 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	req, ok := s.readGraphQLRequest(w, r)
 	if !ok || s.injectedFailure(w) {
 		return
+	}
+	s.mu.Lock()
+	hook := s.before[operationName(req)]
+	delete(s.before, operationName(req))
+	s.mu.Unlock()
+	if hook != nil {
+		hook()
 	}
 	resp := s.execute(req)
 	s.mu.Lock()

@@ -73,16 +73,21 @@ type Connector struct {
 	workers int
 	// authErr is the last refusal of the credentials by Login with Amazon.
 	authErr atomic.Pointer[authFailure]
+	// lineIDs remembers orders' item ids by SKU, for returns (the returns
+	// report names SKUs only).
+	lineIDs lineCache
 }
 
 var (
-	_ connectors.Connector       = (*Connector)(nil)
-	_ connectors.OrderPoller     = (*Connector)(nil)
-	_ connectors.OrderFetcher    = (*Connector)(nil)
-	_ connectors.WebhookVerifier = (*Connector)(nil)
-	_ connectors.QuantityPusher  = (*Connector)(nil)
-	_ connectors.QuantityReader  = (*Connector)(nil)
-	_ connectors.Checker         = (*Connector)(nil)
+	_ connectors.Connector         = (*Connector)(nil)
+	_ connectors.OrderPoller       = (*Connector)(nil)
+	_ connectors.OrderFetcher      = (*Connector)(nil)
+	_ connectors.WebhookVerifier   = (*Connector)(nil)
+	_ connectors.QuantityPusher    = (*Connector)(nil)
+	_ connectors.QuantityReader    = (*Connector)(nil)
+	_ connectors.Checker           = (*Connector)(nil)
+	_ connectors.ShipmentConfirmer = (*Connector)(nil)
+	_ connectors.ReturnPoller      = (*Connector)(nil)
 )
 
 // option tunes a connector in tests: Amazon's real pacing would make them

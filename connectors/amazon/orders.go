@@ -28,6 +28,9 @@ type orderV0 struct {
 	PurchaseDate       string `json:"PurchaseDate"`
 	OrderStatus        string `json:"OrderStatus"`
 	FulfillmentChannel string `json:"FulfillmentChannel"`
+	// MarketplaceID is the marketplace the order was placed in
+	// (confirmShipment names it).
+	MarketplaceID string `json:"MarketplaceId"`
 }
 
 // orderResponse is getOrder's answer.

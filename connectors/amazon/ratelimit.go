@@ -23,6 +23,10 @@ const (
 	opCreateFeed         = "createFeed"
 	opGetFeed            = "getFeed"
 	opGetFeedDocument    = "getFeedDocument"
+	opConfirmShipment    = "confirmShipment"
+	opCreateReport       = "createReport"
+	opGetReport          = "getReport"
+	opGetReportDocument  = "getReportDocument"
 )
 
 // opLimit is an operation's default usage plan: requests per second and burst.
@@ -35,7 +39,8 @@ type opLimit struct {
 // "Usage Plan" table of each operation in Amazon's models
 // (github.com/amzn/selling-partner-api-models: models/orders-api-model/
 // ordersV0.json and orders_2026-01-01.json, models/listings-items-api-model/
-// listingsItems_2021-08-01.json, models/feeds-api-model/feeds_2021-06-30.json;
+// listingsItems_2021-08-01.json, models/feeds-api-model/feeds_2021-06-30.json,
+// models/reports-api-model/reports_2021-06-30.json;
 // the same figures as the API reference pages). Sellers with a larger plan
 // get it told through x-amzn-RateLimit-Limit.
 var publishedLimits = map[string]opLimit{
@@ -51,6 +56,11 @@ var publishedLimits = map[string]opLimit{
 	opCreateFeed:         {0.0083, 15},
 	opGetFeed:            {2, 15},
 	opGetFeedDocument:    {0.0222, 10},
+	// ordersV0.json, confirmShipment; reports_2021-06-30.json.
+	opConfirmShipment:   {2, 10},
+	opCreateReport:      {0.0167, 15},
+	opGetReport:         {2, 15},
+	opGetReportDocument: {0.0167, 15},
 }
 
 // feedsPerWindow: Amazon takes at most 5 JSON_LISTINGS_FEED submissions

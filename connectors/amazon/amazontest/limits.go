@@ -26,7 +26,8 @@ const FeedTypeListings = "JSON_LISTINGS_FEED"
 // selling-partner-api-models: models/orders-api-model/ordersV0.json and
 // orders_2026-01-01.json, models/listings-items-api-model/
 // listingsItems_2021-08-01.json, models/feeds-api-model/
-// feeds_2021-06-30.json), and for JSON_LISTINGS_FEED "five feed
+// feeds_2021-06-30.json, models/reports-api-model/reports_2021-06-30.json),
+// and for JSON_LISTINGS_FEED "five feed
 // submissions per five minutes" per region (SP-API changelog, "Feed size
 // and rate limit changes for the JSON_LISTINGS_FEED", 2025-05-06).
 var published = map[string]Limit{
@@ -42,6 +43,10 @@ var published = map[string]Limit{
 	"createFeed":          {0.0083, 15},
 	"getFeed":             {2, 15},
 	"getFeedDocument":     {0.0222, 10},
+	"confirmShipment":     {2, 10},
+	"createReport":        {0.0167, 15},
+	"getReport":           {2, 15},
+	"getReportDocument":   {0.0167, 15},
 	FeedTypeListings:      {5.0 / 300, 5},
 }
 

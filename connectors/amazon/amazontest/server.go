@@ -1,7 +1,8 @@
 // Package amazontest is a fake Amazon for tests and the demo: the Login
 // with Amazon token endpoint, the SP-API operations shelfsync calls
-// (Orders v0 and v2026-01-01, Listings Items 2021-08-01 with
-// searchListingsItems, Feeds 2021-06-30 with pre-signed document URLs) and
+// (Orders v0 and v2026-01-01 with confirmShipment, Listings Items
+// 2021-08-01 with searchListingsItems, Feeds 2021-06-30 with pre-signed
+// document URLs, Reports 2021-06-30 serving the returns report) and
 // an SQS queue speaking the AWS JSON 1.0 protocol the AWS SDK for Go v2
 // uses, all on one httptest server.
 //
@@ -14,7 +15,11 @@
 // paginationToken with the same parameters, the FULFILLMENT dataset),
 // searchListingsItems' bounds (20 identifiers, pageSize 20,
 // identifiersType with identifiers), the feed document's content type and
-// pre-signed URL, SigV4 on SQS calls. Every operation holds Amazon's
+// pre-signed URL, SigV4 on SQS calls, confirmShipment's checks (required
+// fields, carrier codes, the order's items and marketplace, no more than
+// the unshipped quantity, a packageReferenceId sent again edits its
+// package) and createReport's (report type, marketplaces, a window of at
+// most 60 days ending no later than now). Every operation holds Amazon's
 // published default usage plan (PublishedLimits) as a token bucket on the
 // wall clock and answers 429 QuotaExceeded when it is empty, with the
 // rate in x-amzn-RateLimit-Limit; Options.RateLimits raises a plan (a
@@ -113,6 +118,10 @@ type Server struct {
 	feeds         map[string]*feed
 	failFeeds     int
 	seq           int
+	// packages are confirmShipment's packages: order id → packageReferenceId → package.
+	packages map[string]map[string]*Package
+	returns  map[string]*Return
+	reports  map[string]*report
 
 	queue *queue
 	// closing ends long polls, so Close does not wait out their wait time.
@@ -138,6 +147,9 @@ func New(opts Options) *Server {
 		failSKUs:      map[string]string{},
 		docs:          map[string]*document{},
 		feeds:         map[string]*feed{},
+		packages:      map[string]map[string]*Package{},
+		returns:       map[string]*Return{},
+		reports:       map[string]*report{},
 		closing:       make(chan struct{}),
 	}
 	s.srv = httptest.NewServer(s.routes())
@@ -193,6 +205,10 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /feeds/2021-06-30/feeds", s.api("createFeed", s.handleCreateFeed))
 	mux.HandleFunc("GET /feeds/2021-06-30/feeds/{id}", s.api("getFeed", s.handleGetFeed))
 	mux.HandleFunc("GET /feeds/2021-06-30/documents/{id}", s.api("getFeedDocument", s.handleGetDocument))
+	mux.HandleFunc("POST /orders/v0/orders/{id}/shipmentConfirmation", s.api("confirmShipment", s.handleConfirmShipment))
+	mux.HandleFunc("POST /reports/2021-06-30/reports", s.api("createReport", s.handleCreateReport))
+	mux.HandleFunc("GET /reports/2021-06-30/reports/{id}", s.api("getReport", s.handleGetReport))
+	mux.HandleFunc("GET /reports/2021-06-30/documents/{id}", s.api("getReportDocument", s.handleGetReportDocument))
 	mux.HandleFunc("PUT /_storage/{id}", s.handleUpload)
 	mux.HandleFunc("GET /_storage/{id}", s.handleDownload)
 	mux.HandleFunc("POST /{$}", s.handleSQS)
@@ -242,6 +258,8 @@ func (s *Server) RevokeTokens() {
 type throttle struct {
 	n          int
 	retryAfter string
+	// status, when not 0, is answered instead of 429 (FailNext).
+	status int
 }
 
 // Throttle makes the next n calls of op answer 429 QuotaExceeded, with a
@@ -250,6 +268,14 @@ func (s *Server) Throttle(op string, n int, retryAfter string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.throttles[op] = &throttle{n: n, retryAfter: retryAfter}
+}
+
+// FailNext makes the next n calls of op answer status (a 5xx: Amazon's
+// InternalFailure or ServiceUnavailable) with SP-API's error list.
+func (s *Server) FailNext(op string, n, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.throttles[op] = &throttle{n: n, status: status}
 }
 
 // Throttled returns how many calls of op were answered 429 because its
@@ -284,6 +310,10 @@ func (s *Server) api(op string, h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		s.setRateHeader(w, op)
+		if th != nil && th.status != 0 {
+			writeErrors(w, th.status, "InternalFailure", "We encountered an internal error. Please try again.")
+			return
+		}
 		if th != nil {
 			if th.retryAfter != "" {
 				w.Header().Set("Retry-After", th.retryAfter)

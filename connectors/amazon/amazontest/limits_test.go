@@ -84,7 +84,8 @@ func TestPublishedLimitsEnforced(t *testing.T) {
 		"searchOrders": {0.0056, 20}, "getOrder_2026-01-01": {0.5, 30},
 		"patchListingsItem": {5, 5}, "getListingsItem": {5, 10}, "searchListingsItems": {5, 5},
 		"createFeedDocument": {0.5, 15}, "createFeed": {0.0083, 15}, "getFeed": {2, 15}, "getFeedDocument": {0.0222, 10},
-		FeedTypeListings: {5.0 / 300, 5},
+		FeedTypeListings:  {5.0 / 300, 5},
+		"confirmShipment": {2, 10}, "createReport": {0.0167, 15}, "getReport": {2, 15}, "getReportDocument": {0.0167, 15},
 	}
 	got := PublishedLimits()
 	for op, l := range want {

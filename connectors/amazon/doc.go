@@ -6,7 +6,11 @@
 // seller's SQS queue (a Runner) and from relayed HTTP deliveries (POST
 // /webhooks/{channel}, bare or wrapped in an EventBridge event), sets
 // merchant-fulfilled quantities (patchListingsItem for a few SKUs, one
-// JSON_LISTINGS_FEED for many) and reads them back (searchListingsItems).
+// JSON_LISTINGS_FEED for many) and reads them back (searchListingsItems),
+// confirms shipments (confirmShipment, one package per shipment, its
+// packageReferenceId derived from the shipment id so a repeat edits it)
+// and reads seller-fulfilled returns (the returns report of the Reports
+// API).
 //
 // Every call carries a Login with Amazon access token in
 // x-amz-access-token (no SigV4 since 2023-10), is paced by a limiter per

@@ -77,6 +77,9 @@ type Deps struct {
 	// StockImport mounts POST /api/v1/stock/import (stockimport.go); nil
 	// leaves it out.
 	StockImport *StockImport
+	// Reports mounts GET /api/v1/reports/sales and .../stock (report.go);
+	// nil leaves them out.
+	Reports *Reports
 }
 
 // API serves /api/v1.
@@ -112,6 +115,9 @@ func New(e Deps, token string, log zerolog.Logger) http.Handler {
 	}
 	if e.Shadow != nil {
 		a.mux.HandleFunc("GET /api/v1/channels/{channel}/shadow", a.shadowReport)
+	}
+	if e.Reports != nil {
+		a.mountReports()
 	}
 	return a
 }

@@ -16,6 +16,7 @@ import (
 // response is an API answer read whole.
 type response struct {
 	status int
+	header http.Header
 	body   []byte
 }
 
@@ -55,11 +56,26 @@ func (c *Connector) rest(app bool) connectors.API {
 // retried by the framework's HTTP client; what comes back after that is
 // returned as is. The error is for transport, auth and ctx failures only.
 func (c *Connector) send(ctx context.Context, method, path string, query url.Values, body []byte, app bool) (*response, error) {
-	resp, err := c.rest(app).Send(ctx, c.request(method, path, query, body))
+	return c.sendWith(ctx, c.rest(app), method, path, query, body)
+}
+
+// sendWith is send on the API a (rest, postOrder, or rest with another
+// client).
+func (c *Connector) sendWith(ctx context.Context, a connectors.API, method, path string, query url.Values, body []byte) (*response, error) {
+	resp, err := a.Send(ctx, c.request(method, path, query, body))
 	if err != nil {
 		return nil, err
 	}
-	return &response{status: resp.Status, body: resp.Body}, nil
+	return &response{status: resp.Status, header: resp.Header, body: resp.Body}, nil
+}
+
+// postOrder is the Post-Order API's call: rest with the user token as
+// "Authorization: IAF <token>", the form that API takes OAuth tokens in
+// (its error list is read by newAPIError too).
+func (c *Connector) postOrder() connectors.API {
+	a := c.rest(false)
+	a.Authorize = func(h http.Header, token string) { h.Set("Authorization", "IAF "+token) }
+	return a
 }
 
 func (c *Connector) request(method, path string, query url.Values, body []byte) connectors.APIRequest {
@@ -102,13 +118,21 @@ type ebayError struct {
 	LongMessage string `json:"longMessage,omitempty"`
 }
 
+// newAPIError reads eBay's error list: the REST APIs' {"errors":[…]},
+// or the Post-Order API's {"errorMessage":{"error":[…]}}.
 func newAPIError(op string, resp *response) *APIError {
 	e := &APIError{Op: op, Status: resp.status}
 	var body struct {
-		Errors []ebayError `json:"errors"`
+		Errors       []ebayError `json:"errors"`
+		ErrorMessage struct {
+			Error []ebayError `json:"error"`
+		} `json:"errorMessage"`
 	}
 	if json.Unmarshal(resp.body, &body) == nil {
 		e.Errors = body.Errors
+		if len(e.Errors) == 0 {
+			e.Errors = body.ErrorMessage.Error
+		}
 	}
 	return e
 }

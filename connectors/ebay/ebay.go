@@ -119,6 +119,10 @@ type Connector struct {
 	budget      *revisionBudget
 	opts        Options
 	metrics     *metrics
+	// postHTTP sends what must not be sent twice blind
+	// (createShippingFulfillment): the channel's limiter and timeout, no
+	// retries.
+	postHTTP *http.Client
 	// verificationToken and endpointURL answer the endpoint challenge.
 	verificationToken config.Secret
 	endpointURL       string
@@ -184,6 +188,7 @@ func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
 		},
 		opts:              opts,
 		metrics:           m,
+		postHTTP:          newPostHTTP(ch, deps),
 		verificationToken: ch.Webhook.VerificationToken,
 		endpointURL:       endpoint,
 	}
@@ -259,6 +264,16 @@ func newKeyHTTP(ch config.Channel, log zerolog.Logger) *http.Client {
 	return connectors.NewHTTPClient(connectors.HTTPOptions{
 		Channel: ch.Name, Timeout: timeout, MaxRetries: 1,
 		MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond, Logger: log,
+	})
+}
+
+// newPostHTTP is the client of calls that must not be retried blind: the
+// framework's client with the channel's limiter and timeout and no
+// retries. Its calls are not in the shared shelfsync_channel_api_*
+// metrics (Deps hands out no way to build a metered client).
+func newPostHTTP(ch config.Channel, deps connectors.Deps) *http.Client {
+	return connectors.NewHTTPClient(connectors.HTTPOptions{
+		Channel: ch.Name, Timeout: ch.Timeout, MaxRetries: 0, Limiter: deps.Limiter, Logger: deps.Logger,
 	})
 }
 

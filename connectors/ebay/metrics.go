@@ -17,6 +17,7 @@ type metrics struct {
 	ignoredDelivered *prometheus.CounterVec // topic-free reason
 	keyLookups       *prometheus.CounterVec // outcome
 	refusedOrders    *prometheus.CounterVec // source, reason
+	skippedReturns   *prometheus.CounterVec // reason
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -53,11 +54,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "shelfsync_ebay_refused_orders_total",
 			Help: "eBay orders not handed on because the ledger would refuse them, by source (poll, fetch) and reason (quantity, identifier, version).",
 		}, []string{"source", "reason"}),
+		skippedReturns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_ebay_skipped_returns_total",
+			Help: "eBay returns (Post-Order API) not handed on, once per state of the return, by reason (invalid: an id, quantity or date the ledger could not take; unknown_order: getOrder does not know its order; unknown_line: no line of the order matches its item).",
+		}, []string{"reason"}),
+	}
+	for _, r := range skipReasons {
+		m.skippedReturns.WithLabelValues(r)
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, col := range []prometheus.Collector{m.signatureChecks, m.keyFetches, m.budgetRefusals, m.tokenRejections, m.noSKULines, m.ignoredDelivered, m.keyLookups, m.refusedOrders} {
+	for _, col := range []prometheus.Collector{m.signatureChecks, m.keyFetches, m.budgetRefusals, m.tokenRejections, m.noSKULines, m.ignoredDelivered, m.keyLookups, m.refusedOrders, m.skippedReturns} {
 		if err := reg.Register(col); err != nil {
 			return nil, fmt.Errorf("registering eBay metrics: %w", err)
 		}

@@ -203,10 +203,8 @@ func (c *Connector) mapReturns(ctx context.Context, members []apiReturn, orders 
 			c.metrics.skippedReturns.WithLabelValues(skip).Inc()
 			c.log.Warn().Str("return", m.ReturnID).Str("order", m.OrderID).Str("reason", skip).
 				Msg("eBay return skipped: it cannot be mapped to an order line")
-			if m.ReturnID != "" && connectors.CheckID("returnId", m.ReturnID) == nil {
-				if err := c.cacheSet(ctx, returnSeenKey(m.ReturnID), fp, returnSeenTTL); err != nil {
-					c.log.Warn().Err(err).Str("return", m.ReturnID).Msg("skipped eBay return not remembered")
-				}
+			if err := c.cacheSet(ctx, returnSeenKey(m.ReturnID), fp, returnSeenTTL); err != nil {
+				c.log.Warn().Err(err).Str("return", m.ReturnID).Msg("skipped eBay return not remembered")
 			}
 			continue
 		}
@@ -226,7 +224,12 @@ func (c *Connector) rememberReturns(ctx context.Context, rs []connectors.Return,
 	}
 }
 
-func returnSeenKey(id string) string { return "ebay:return:" + id }
+// returnSeenKey is where a return's last emitted (or skipped) state is
+// kept: its id hashed, so any id eBay sends makes a safe key.
+func returnSeenKey(id string) string {
+	h := sha256.Sum256([]byte(id))
+	return "ebay:return:" + hex.EncodeToString(h[:12])
+}
 
 // returnFingerprint is what makes a return worth emitting again.
 func returnFingerprint(m *apiReturn) string {

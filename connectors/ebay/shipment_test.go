@@ -262,8 +262,8 @@ func TestConfirmShipmentContextCancelled(t *testing.T) {
 func TestFulfillmentID(t *testing.T) {
 	tests := map[string]string{
 		"https://api.ebay.com/sell/fulfillment/v1/order/12-1/shipping_fulfillment/9405509699937003457459": "9405509699937003457459",
-		"/sell/fulfillment/v1/order/12-1/shipping_fulfillment/77/":                                       "77",
-		"": "",
+		"/sell/fulfillment/v1/order/12-1/shipping_fulfillment/77/":                                        "77",
+		"":                      "",
 		"https://api.ebay.com/": "",
 		"/x/a%01b":              "",
 	}

@@ -15,9 +15,11 @@
 // The connector translates; it never decides. It must never log or return
 // a credential, keep state outside its Connector value, or leave a
 // goroutine running: every call blocks on the caller's context (a push or
-// a read may run a few requests at once, all done before it returns). Returns (eBay's
-// Post-Order API) are not read: returned units come back through the
-// merchant's own restock.
+// a read may run a few requests at once, all done before it returns).
+//
+// Shipments go out as the Fulfillment API's shipping fulfillments
+// (shipment.go); returns come in from the Post-Order API's return search
+// (returns.go).
 package ebay
 
 import (
@@ -57,6 +59,8 @@ var (
 	_ connectors.QuantityPusher    = (*Connector)(nil)
 	_ connectors.QuantityReader    = (*Connector)(nil)
 	_ connectors.Checker           = (*Connector)(nil)
+	_ connectors.ShipmentConfirmer = (*Connector)(nil)
+	_ connectors.ReturnPoller      = (*Connector)(nil)
 )
 
 // Defaults of what the configuration leaves out.

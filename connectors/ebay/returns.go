@@ -16,8 +16,6 @@ import (
 	"github.com/shelfsync/shelfsync/connectors"
 )
 
-var _ connectors.ReturnPoller = (*Connector)(nil)
-
 const (
 	returnSearchPath = "/post-order/v2/return/search"
 	returnPath       = "/post-order/v2/return/"

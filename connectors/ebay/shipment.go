@@ -15,8 +15,6 @@ import (
 	"github.com/shelfsync/shelfsync/connectors"
 )
 
-var _ connectors.ShipmentConfirmer = (*Connector)(nil)
-
 // carrierCodes is the built-in table of Carriers: canonical carrier name →
 // eBay's ShippingCarrierCodeType value (Trading API, the list the
 // Fulfillment API's shippingCarrierCode takes). Only codes read on eBay's
@@ -200,7 +198,7 @@ func fulfillmentResult(op string, resp *response, now time.Time) connectors.Ship
 		return connectors.ShipmentResult{Status: connectors.ShipmentConfirmed, Ref: fulfillmentID(resp.header.Get("Location"))}
 	case resp.status == http.StatusTooManyRequests || resp.status >= 500 || resp.status == http.StatusUnauthorized:
 		res := connectors.ShipmentResult{Status: connectors.ShipmentRetry, Reason: newAPIError(op, resp).Error()}
-		if d, ok := connectors.RetryAfter(resp.header.Get("Retry-After"), now); ok {
+		if d, ok := connectors.RetryAfter(resp.header.Get("Retry-After"), now); ok && d > 0 {
 			res.RetryAfter = d
 		}
 		return res

@@ -1,8 +1,10 @@
 // Package ebaytest is a fake of the eBay APIs the ebay connector uses,
 // on httptest: the OAuth token endpoint, the Notification API's public
-// keys, Fulfillment getOrders/getOrder, and the Inventory API's offers,
-// inventory items (one, a page, or bulk_get_inventory_item) and
-// bulk_update_price_quantity. It checks credentials and bearer tokens the
+// keys, Fulfillment getOrders/getOrder and an order's shipping
+// fulfillments (create, list), the Inventory API's offers, inventory
+// items (one, a page, or bulk_get_inventory_item) and
+// bulk_update_price_quantity, and the Post-Order API's return search and
+// return detail. It checks credentials and bearer tokens the
 // way eBay does (401 otherwise), holds listed quantities the test can
 // read, injects throttling and per-item failures, and signs notifications
 // with its own ECDSA key, so tests and the demo exercise the connector end
@@ -145,6 +147,12 @@ func New(opts Options) *Server {
 		returns:         map[string]*Return{},
 	}
 	s.keys[opts.KeyID] = PublicKey{Key: publicKeyPEM(&key.PublicKey), Algorithm: "ECDSA", Digest: "SHA1"}
+	s.srv = httptest.NewServer(s.latency(s.routes()))
+	return s
+}
+
+// routes is the fake's API: every endpoint it serves.
+func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /identity/v1/oauth2/token", s.handleToken)
 	mux.HandleFunc("GET /commerce/notification/v1/public_key/{kid}", s.api("public_key", true, s.handlePublicKey))
@@ -159,8 +167,7 @@ func New(opts Options) *Server {
 	mux.HandleFunc("GET /sell/fulfillment/v1/order/{id}/shipping_fulfillment", s.api("get_shipping_fulfillments", false, s.handleGetFulfillments))
 	mux.HandleFunc("GET /post-order/v2/return/search", s.api("search_returns", false, s.handleSearchReturns))
 	mux.HandleFunc("GET /post-order/v2/return/{id}", s.api("get_return", false, s.handleGetReturn))
-	s.srv = httptest.NewServer(s.latency(mux))
-	return s
+	return mux
 }
 
 // URL is the base URL to use as the channel's api_url.

@@ -30,12 +30,15 @@ const (
 // orders/s every channel sees about 100 changed SKUs a second, so the
 // patch plan is twice that. Feeds keep Amazon's own limits (5
 // JSON_LISTINGS_FEED per 5 minutes), which is why the demo's Amazon
-// channel pushes below the feed threshold.
+// channel pushes below the feed threshold. confirmShipment's published 2
+// a second would hold the demo's shipments to two a second on Amazon.
 func RaisedLimits() map[string]float64 {
 	return map[string]float64{
 		"getOrders": 1, "getOrder": 50, "getOrderItems": 50,
 		"searchOrders": 1, "getOrder_2026-01-01": 50,
 		"patchListingsItem": 200, "getListingsItem": 100, "searchListingsItems": 100,
+		// Shipments: the 50 confirmations a second with room.
+		"confirmShipment": 60,
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/connectors/ebay/ebaytest"
@@ -111,4 +112,61 @@ func BenchmarkReadQuantities1000(b *testing.B) {
 		reads++
 	}
 	b.ReportMetric(float64(e.fake.Calls("bulk_get_inventory_item"))/float64(reads), "calls/1000skus")
+}
+
+// BenchmarkConfirmShipment is one shipment's confirmation against the
+// fake (no latency): a new order and shipment each time. It reports the
+// eBay calls a first attempt costs (calls/shipment: 1, the POST).
+func BenchmarkConfirmShipment(b *testing.B) {
+	e := newEnv(b, envConfig{})
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		n++
+		order := fmt.Sprintf("27-00000-%05d", n)
+		shipOrder(e.fake, order)
+		s := shipment(fmt.Sprintf("s-%d", n), order, connectors.ShipmentLine{LineID: "L1", Quantity: 3})
+		if res, err := e.conn.ConfirmShipment(context.Background(), s); err != nil || res.Status != connectors.ShipmentConfirmed {
+			b.Fatalf("%+v, %v", res, err)
+		}
+	}
+	calls := e.fake.Calls("create_shipping_fulfillment") + e.fake.Calls("get_shipping_fulfillments")
+	b.ReportMetric(float64(calls)/float64(n), "calls/shipment")
+}
+
+// BenchmarkPollReturns1000 polls an account with 1,000 returns in the
+// window, 10 orders: the first poll emits them all; it reports the calls
+// of the first poll (calls/poll: 5 searches of 200 and 10 getOrder) and
+// of a repeat poll that finds nothing changed (repeat-calls/poll: 5).
+func BenchmarkPollReturns1000(b *testing.B) {
+	var first, repeat float64
+	for b.Loop() {
+		b.StopTimer()
+		e := newEnv(b, envConfig{})
+		for o := range 10 {
+			shipOrder(e.fake, fmt.Sprintf("O-%d", o))
+		}
+		for i := range 1000 {
+			e.fake.AddReturn(ebaytest.Return{ReturnID: fmt.Sprintf("R%04d", i), OrderID: fmt.Sprintf("O-%d", i%10), ItemID: "110001",
+				TransactionID: "L1", Quantity: 1, State: "ITEM_DELIVERED", CreationDate: e.clock.Now().Add(-time.Duration(i) * time.Minute)})
+		}
+		calls := func() int {
+			return e.fake.Calls("search_returns") + e.fake.Calls("get_order") + e.fake.Calls("get_return")
+		}
+		emitted := 0
+		emit := func(_ context.Context, rs []connectors.Return) error { emitted += len(rs); return nil }
+		b.StartTimer()
+		since := e.clock.Now().Add(-time.Hour)
+		through, err := e.conn.PollReturns(context.Background(), since, emit)
+		if err != nil || emitted != 1000 {
+			b.Fatalf("first poll: %d emitted, %v", emitted, err)
+		}
+		first = float64(calls())
+		if _, err := e.conn.PollReturns(context.Background(), through, emit); err != nil || emitted != 1000 {
+			b.Fatalf("repeat poll: %d emitted, %v", emitted, err)
+		}
+		repeat = float64(calls()) - first
+	}
+	b.ReportMetric(first, "calls/poll")
+	b.ReportMetric(repeat, "repeat-calls/poll")
 }

@@ -95,6 +95,8 @@ func TestConfirmShipmentOutcomes(t *testing.T) {
 		{name: "throttled: retry after eBay's wait", setup: func(e *env) { e.fake.Throttle(1, "7") },
 			shipment: shipment("s1", "O-1", l1(1)), want: connectors.ShipmentRetry, reason: "429", retryAfter: 7 * time.Second,
 			posts: 1, orderState: "NOT_STARTED"},
+		{name: "order cancelled on eBay", setup: func(e *env) { e.fake.CancelOrder("O-1") },
+			shipment: shipment("s1", "O-1", l1(1)), want: connectors.ShipmentRefused, reason: "cancelled", posts: 1},
 		{name: "revoked token: refreshed, then confirmed", setup: func(e *env) { e.fake.RevokeTokens() },
 			shipment: shipment("s1", "O-1", l1(1)), want: connectors.ShipmentConfirmed, posts: 2, recorded: 1, orderState: "IN_PROGRESS"},
 	}

@@ -48,6 +48,7 @@ const (
 	ErrMissingTracking  = 34400
 	ErrInvalidShipDate  = 34500
 	ErrInvalidRequest   = 34600
+	ErrOrderCancelled   = 34700
 	maxFulfillmentBytes = 1 << 20
 )
 
@@ -80,7 +81,7 @@ type fulfillmentBody struct {
 
 // handleCreateFulfillment is POST /sell/fulfillment/v1/order/{orderId}/
 // shipping_fulfillment: a JSON body (else 415); an order the fake knows
-// (else 404 32100); at least one line, each a line item of the order
+// (else 404 32100) and not cancelled (else 400 34700); at least one line, each a line item of the order
 // named once, with a whole quantity above 0 (default 1) not above the
 // line's units not yet fulfilled; a known shippingCarrierCode with a
 // trackingNumber, and the other way round; shippedDate, if given, in
@@ -128,6 +129,10 @@ func (s *Server) createFulfillment(orderID string, body *fulfillmentBody) (Fulfi
 	if !ok {
 		e := fulfillmentError(ErrInvalidOrder, "Invalid order ID: "+orderID)
 		return Fulfillment{}, http.StatusNotFound, &e
+	}
+	if o.CancelState == "CANCELED" {
+		e := fulfillmentError(ErrOrderCancelled, "The order "+orderID+" is cancelled")
+		return Fulfillment{}, http.StatusBadRequest, &e
 	}
 	f := Fulfillment{OrderID: orderID, CarrierCode: body.ShippingCarrierCode, TrackingNumber: body.TrackingNumber, ShippedDate: s.opts.Now().UTC()}
 	if e := s.checkShipping(body, &f); e != nil {

@@ -30,6 +30,7 @@ func TestCreateFulfillmentLikeEBay(t *testing.T) {
 		name        string
 		path        string
 		contentType string
+		cancel      bool
 		body        string
 		status      int
 		errorID     int
@@ -49,6 +50,7 @@ func TestCreateFulfillmentLikeEBay(t *testing.T) {
 		{name: "carrier without tracking", body: `{"lineItems":[{"lineItemId":"L1","quantity":1}],"shippingCarrierCode":"UPS"}`, status: 400, errorID: ErrMissingTracking},
 		{name: "not JSON", body: `{"lineItems":`, status: 400, errorID: ErrInvalidRequest},
 		{name: "not declared JSON", contentType: "text/plain", body: body(`{"lineItemId":"L1","quantity":1}`, ""), status: 415},
+		{name: "cancelled order", cancel: true, body: body(`{"lineItemId":"L1","quantity":1}`, ""), status: 400, errorID: ErrOrderCancelled},
 		{name: "unknown order", path: "/sell/fulfillment/v1/order/O-9/shipping_fulfillment", body: body(`{"lineItemId":"L1","quantity":1}`, ""), status: 404, errorID: ErrInvalidOrder},
 	}
 	for _, tc := range tests {
@@ -56,6 +58,9 @@ func TestCreateFulfillmentLikeEBay(t *testing.T) {
 			s := New(Options{})
 			defer s.Close()
 			fulfillmentOrder(s)
+			if tc.cancel && !s.CancelOrder("O-1") {
+				t.Fatal("CancelOrder")
+			}
 			p, ct := tc.path, tc.contentType
 			if p == "" {
 				p = fulfillmentPath

@@ -62,6 +62,22 @@ func (s *Server) AddOrder(o Order) {
 	s.orders[o.OrderID] = &o
 }
 
+// CancelOrder cancels an order as a cancellation on eBay does (state
+// CANCELED, payment FULLY_REFUNDED, modified now), keeping its lines and
+// their fulfillments; it reports whether the order exists.
+func (s *Server) CancelOrder(orderID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.orders[orderID]
+	if !ok {
+		return false
+	}
+	o.CancelState = "CANCELED"
+	o.OrderPaymentStatus = "FULLY_REFUNDED"
+	o.LastModifiedDate = s.opts.Now().UTC()
+	return true
+}
+
 func (o *Order) json() map[string]any {
 	lines := make([]map[string]any, 0, len(o.LineItems))
 	for _, l := range o.LineItems {

@@ -33,13 +33,16 @@ const (
 	maxReturnsLimit = 200
 )
 
-// AddReturn stores (or replaces) a return; a zero CreationDate is now.
+// AddReturn stores (or replaces) a return; a zero CreationDate is now,
+// and it is kept to the millisecond.
 func (s *Server) AddReturn(r Return) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r.CreationDate.IsZero() {
-		r.CreationDate = s.opts.Now().UTC()
+		r.CreationDate = s.opts.Now()
 	}
+	// eBay's timestamps have milliseconds.
+	r.CreationDate = r.CreationDate.UTC().Truncate(time.Millisecond)
 	if r.State == "" {
 		r.State = "RETURN_REQUESTED"
 	}

@@ -79,10 +79,8 @@ func (s *Sim) PlaceOrder(p sim.Placement) (sim.Order, error) {
 		return sim.Order{}, err
 	}
 	follow := func(string) (sim.Notification, bool) {
-		o.CancelState = "CANCELED"
-		o.OrderPaymentStatus = "FULLY_REFUNDED"
-		o.LastModifiedDate = time.Now()
-		s.AddOrder(o)
+		// In place: a fulfillment made meanwhile stays on the order.
+		s.CancelOrder(orderID)
 		return nil, true
 	}
 	return sim.Order{ID: orderID, First: notification{s: s.Server, name: s.name, body: body}, FollowUp: follow}, nil

@@ -18,57 +18,120 @@ type CountOutcome struct {
 // an older or equal version never overwrites the recorded one, so applying
 // the same counts again changes nothing), every count of the slice in one
 // round trip with the push intents of its SKUs marked first, as every
-// ledger writer does. Every count is checked before anything is sent: an
-// invalid one fails the whole call (ErrInvalid, naming its index) and
-// nothing is written. Callers bound the slice (a few thousand per call).
+// ledger writer does. Counts of SKUs whose keys share a Cluster slot
+// (SKUSlot) go in one script run (count_bulk.lua, at most maxBulkRun
+// counts each), so a caller that orders its counts by slot pays a
+// script's fixed cost once per slot, not per count; each run touches one
+// slot. Every count is checked before anything is sent: an invalid one
+// fails the whole call (ErrInvalid, naming its index) and nothing is
+// written. Callers bound the slice (a few thousand per call).
 func (l *Ledger) SetCounts(ctx context.Context, counts []Count) ([]CountOutcome, error) {
-	calls := make([]scriptCall, len(counts))
-	skus := make([]string, 0, len(counts))
-	seen := make(map[string]bool, len(counts))
-	now := l.nowMS()
 	for i, c := range counts {
 		if err := c.Check(); err != nil {
 			return nil, fmt.Errorf("set counts: count %d: %w", i, err)
 		}
-		reason := c.Reason
-		if reason == "" {
-			reason = "count"
-		}
-		k := l.keys(c.SKU)
-		calls[i] = scriptCall{
-			script: l.count,
-			keys:   l.withSignals(c.SKU, k.stock, k.journal),
-			args:   []any{c.Location, c.Quantity, strconv.FormatInt(c.Version, 10), boolArg(c.Net), reason, now, l.maxLen(), MaxQuantity},
-		}
-		if !seen[c.SKU] {
-			seen[c.SKU] = true
-			skus = append(skus, c.SKU)
-		}
 	}
-	if len(calls) == 0 {
+	if len(counts) == 0 {
 		return nil, nil
+	}
+	runs, skus := l.bulkRuns(counts)
+	calls := make([]scriptCall, len(runs))
+	for i, r := range runs {
+		calls[i] = r.call
 	}
 	replies, errs, err := l.run(ctx, skus, nil, calls)
 	if err != nil {
 		return nil, fmt.Errorf("set counts: %w", err)
 	}
 	out := make([]CountOutcome, len(counts))
+	for i, r := range runs {
+		decodeBulkRun(counts, r.rows, replies[i], errs[i], out)
+	}
+	return out, nil
+}
+
+// maxBulkRun bounds the counts of one count_bulk.lua run, so no run holds
+// Redis for long (a few ms at most).
+const maxBulkRun = 256
+
+// bulkRun is one count_bulk.lua run and the indexes of its counts.
+type bulkRun struct {
+	call scriptCall
+	rows []int
+	sku  map[string]int // SKU -> its number in the run's keys (1-based)
+}
+
+// bulkRuns groups counts by their SKU's slot, in order of first
+// appearance, into runs of at most maxBulkRun counts; it also returns
+// every SKU once, to mark.
+func (l *Ledger) bulkRuns(counts []Count) ([]*bulkRun, []string) {
+	stride := 4
+	if l.opts.NoSignals {
+		stride = 2
+	}
+	now := strconv.FormatInt(l.nowMS(), 10)
+	open := map[int]*bulkRun{}
+	var runs []*bulkRun
+	var skus []string
+	seen := make(map[string]bool, len(counts))
 	for i, c := range counts {
-		if errs[i] != nil {
-			out[i].Err = fmt.Errorf("set count of %s at %s: %w", c.SKU, c.Location, errs[i])
+		slot := SKUSlot(c.SKU)
+		r := open[slot]
+		if r == nil || len(r.rows) == maxBulkRun {
+			r = &bulkRun{sku: map[string]int{}, call: scriptCall{script: l.countBulk,
+				args: []any{now, l.maxLen(), MaxQuantity, stride}}}
+			open[slot] = r
+			runs = append(runs, r)
+		}
+		n, ok := r.sku[c.SKU]
+		if !ok {
+			k := l.keys(c.SKU)
+			r.call.keys = append(r.call.keys, l.withSignals(c.SKU, k.stock, k.journal)...)
+			n = len(r.sku) + 1
+			r.sku[c.SKU] = n
+		}
+		reason := c.Reason
+		if reason == "" {
+			reason = "count"
+		}
+		r.call.args = append(r.call.args, n, c.Location, c.Quantity, strconv.FormatInt(c.Version, 10), boolArg(c.Net), reason)
+		r.rows = append(r.rows, i)
+		if !seen[c.SKU] {
+			seen[c.SKU] = true
+			skus = append(skus, c.SKU)
+		}
+	}
+	return runs, skus
+}
+
+// decodeBulkRun stores the outcome of each count of one run in out: the
+// run's error (Redis refused it: nothing of it was applied) or its
+// status and figures.
+func decodeBulkRun(counts []Count, rows []int, reply any, runErr error, out []CountOutcome) {
+	fail := func(i int, err error) {
+		c := counts[i]
+		out[i].Err = fmt.Errorf("set count of %s at %s: %w", c.SKU, c.Location, err)
+	}
+	a, err := replyArray(reply, 3*len(rows))
+	if runErr != nil {
+		err = runErr
+	}
+	for j, i := range rows {
+		if err != nil {
+			fail(i, err)
 			continue
 		}
-		status, res, err := decodeFigureReply(replies[i])
+		status, res, derr := decodeFigureReply(a[3*j : 3*j+3])
 		switch {
-		case err != nil:
-			out[i].Err = fmt.Errorf("set count of %s at %s: %w", c.SKU, c.Location, err)
+		case derr != nil:
+			fail(i, derr)
 		case status == "out_of_range":
+			c := counts[i]
 			out[i].Err = fmt.Errorf("set count of %s at %s to %d: %w", c.SKU, c.Location, c.Quantity, ErrOutOfRange)
 		}
 		res.Applied = status == "applied"
 		out[i].DeltaResult = res
 	}
-	return out, nil
 }
 
 // Check reports whether SetCount would accept c (ErrInvalid otherwise):

@@ -94,6 +94,7 @@ type Ledger struct {
 	cluster bool
 
 	line, delta, count, mark, clear *redis.Script
+	countBulk                       *redis.Script
 	reorder, sigack                 *redis.Script
 
 	wire wire // shared pipelines of concurrent calls (pipeline.go)
@@ -106,8 +107,12 @@ var (
 	luaLine string
 	//go:embed lua/delta.lua
 	luaDelta string
+	//go:embed lua/countlib.lua
+	luaCountLib string
 	//go:embed lua/count.lua
 	luaCount string
+	//go:embed lua/count_bulk.lua
+	luaCountBulk string
 	//go:embed lua/intent_mark.lua
 	luaMark string
 	//go:embed lua/intent_clear.lua
@@ -146,11 +151,13 @@ func New(rdb redis.UniversalClient, opts Options) *Ledger {
 		cluster: cluster,
 		line:    redis.NewScript(luaLib + luaLine),
 		delta:   redis.NewScript(luaLib + luaDelta),
-		count:   redis.NewScript(luaLib + luaCount),
-		mark:    redis.NewScript(luaMark),
-		clear:   redis.NewScript(luaClear),
-		reorder: redis.NewScript(luaLib + luaReorder),
-		sigack:  redis.NewScript(luaSigAck),
+		count:   redis.NewScript(luaLib + luaCountLib + luaCount),
+		// countBulk: SetCounts, many counts of one slot per run (bulk.go).
+		countBulk: redis.NewScript(luaLib + luaCountLib + luaCountBulk),
+		mark:      redis.NewScript(luaMark),
+		clear:     redis.NewScript(luaClear),
+		reorder:   redis.NewScript(luaLib + luaReorder),
+		sigack:    redis.NewScript(luaSigAck),
 	}
 }
 

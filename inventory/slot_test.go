@@ -77,7 +77,7 @@ func scriptCommands() map[string]bool {
 	out := map[string]bool{}
 	// redis.call, or a local alias of it named call
 	call := regexp.MustCompile(`\bcall\('([A-Z]+)'`)
-	for _, src := range []string{luaLib, luaLine, luaDelta, luaCount, luaMark, luaClear, luaReorder, luaSigAck} {
+	for _, src := range []string{luaLib, luaLine, luaDelta, luaCountLib, luaCount, luaCountBulk, luaMark, luaClear, luaReorder, luaSigAck} {
 		for _, m := range call.FindAllStringSubmatch(src, -1) {
 			out[m[1]] = true
 		}
@@ -245,6 +245,16 @@ func TestScriptsTouchOneSlot(t *testing.T) {
 		})
 		oneSlot(sku+": return on unknown SKU", keySKU(sku+"-none"), keys)
 	}
+	// A bulk count runs the counts of SKUs sharing a slot together.
+	same := sameSlotSKUs(t, 3)
+	oneSlot("bulk counts", keySKU(same[0]), window("bulk counts", func() error {
+		var counts []Count
+		for i, sku := range same {
+			counts = append(counts, Count{SKU: sku, Location: "A", Quantity: int64(i), Version: 1}, Count{SKU: sku, Location: "B", Quantity: 1, Version: 1})
+		}
+		_, err := l.SetCounts(ctx, counts)
+		return err
+	}))
 	// The intent scripts touch only the intents' slot.
 	oneSlot("intent mark", "intents", window("intent mark", func() error {
 		return withIntents.markIntents(ctx, rdb, []string{"SLOT-1", "we{ir}d"}).Err()

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -275,7 +276,9 @@ type Writer interface {
 const DefaultChunk = 2000
 
 // Apply writes counts in chunks of chunk (0: DefaultChunk), workers
-// chunks at a time (0: 4). progress, if not nil, is called after each
+// chunks at a time (0: 4), ordered by their SKU's Cluster slot
+// (inventory.SKUSlot) so that the ledger runs the counts of one slot in
+// one script run (SetCounts). progress, if not nil, is called after each
 // chunk with the counts done so far. An error (Redis) stops it: what was
 // applied stays, and applying the file again completes it (versions make
 // the applied part a no-op).
@@ -287,6 +290,7 @@ func Apply(ctx context.Context, l Writer, counts []inventory.Count, chunk, worke
 		workers = 4
 	}
 	s := Summary{Rows: len(counts)}
+	counts = bySlot(counts)
 	var (
 		mu    sync.Mutex
 		first error
@@ -328,6 +332,23 @@ func Apply(ctx context.Context, l Writer, counts []inventory.Count, chunk, worke
 		first = ctx.Err()
 	}
 	return s, first
+}
+
+// bySlot returns a copy of counts ordered by slot, in file order within a
+// slot (the order of one SKU's counts is kept).
+func bySlot(counts []inventory.Count) []inventory.Count {
+	slots := make([]int32, len(counts))
+	idx := make([]int, len(counts))
+	for i, c := range counts {
+		slots[i] = int32(inventory.SKUSlot(c.SKU))
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return slots[idx[a]] < slots[idx[b]] })
+	out := make([]inventory.Count, len(counts))
+	for j, i := range idx {
+		out[j] = counts[i]
+	}
+	return out
 }
 
 func (s *Summary) add(part []inventory.Count, out []inventory.CountOutcome) {

@@ -1,0 +1,186 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// sameSlotSKUs returns n SKUs whose keys share one Cluster slot.
+func sameSlotSKUs(t *testing.T, n int) []string {
+	t.Helper()
+	by := map[int][]string{}
+	for i := 0; i < 200_000; i++ {
+		sku := fmt.Sprintf("BULK-%d", i)
+		s := SKUSlot(sku)
+		by[s] = append(by[s], sku)
+		if len(by[s]) == n {
+			return by[s]
+		}
+	}
+	t.Fatal("no slot with enough SKUs")
+	return nil
+}
+
+func TestSKUSlot(t *testing.T) {
+	for _, sku := range []string{"SKU-1", "we{ir}d", "~x", "{", "a}b", "123456789", "ß-ünï"} {
+		l := New(nil, Options{Prefix: "p:"})
+		if got, want := SKUSlot(sku), clusterSlot(l.keys(sku).stock); got != want {
+			t.Errorf("SKUSlot(%q) = %d, the stock key's slot is %d", sku, got, want)
+		}
+	}
+}
+
+// TestSetCountsMatchesSetCount applies the same counts one SetCount at a
+// time on one ledger and in one SetCounts on another (several SKUs of one
+// slot in one run, several locations of one SKU, net counts, stale
+// versions, a count out of range) and compares outcomes, figures, journals
+// and signals; a second SetCounts of the same counts changes nothing.
+func TestSetCountsMatchesSetCount(t *testing.T) {
+	e := realRedis(t)
+	ctx := context.Background()
+	slot := sameSlotSKUs(t, 3)
+	one := New(e.rdb, Options{Prefix: e.prefix + "one:", Now: e.clock.Now})
+	bulk := New(e.rdb, Options{Prefix: e.prefix + "bulk:", Now: e.clock.Now})
+	skus := append([]string{"OTHER-1", "we{ir}d"}, slot...)
+	for _, l := range []*Ledger{one, bulk} {
+		setupCounted(t, ctx, l, slot)
+	}
+	counts := []Count{
+		{SKU: slot[0], Location: "A", Quantity: 7, Version: 5},                        // over version 2
+		{SKU: slot[0], Location: "B", Quantity: 3, Version: 1},                        // new location
+		{SKU: slot[1], Location: "A", Quantity: 9, Version: 1},                        // stale: version 2 recorded
+		{SKU: slot[1], Location: "B", Quantity: 4, Version: 3, Net: true},             // net: + the reservation
+		{SKU: slot[2], Location: "A", Quantity: 2, Version: 1, Reason: "cycle"},       // below the reorder point
+		{SKU: "OTHER-1", Location: "A", Quantity: MaxQuantity, Version: 9, Net: true}, // + reserved: out of range
+		{SKU: "we{ir}d", Location: "A", Quantity: 0, Version: 1},                      // a new SKU at 0
+	}
+	var want []CountOutcome
+	for _, c := range counts {
+		res, err := one.SetCount(ctx, c)
+		want = append(want, CountOutcome{DeltaResult: res, Err: err})
+	}
+	if !errors.Is(want[5].Err, ErrOutOfRange) || want[2].Applied || !want[3].Applied || want[3].OnHand != 6 {
+		t.Fatalf("the cases are not what they say: %+v", want)
+	}
+	got, err := bulk.SetCounts(ctx, counts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range counts {
+		w, g := want[i], got[i]
+		if g.Applied != w.Applied || g.OnHand != w.OnHand || g.Reserved != w.Reserved || (g.Err == nil) != (w.Err == nil) {
+			t.Errorf("count %d %+v: SetCounts %+v, SetCount %+v", i, counts[i], g, w)
+		}
+		if w.Err != nil && !errors.Is(g.Err, ErrOutOfRange) {
+			t.Errorf("count %d: error %v, want ErrOutOfRange", i, g.Err)
+		}
+	}
+	sameState(t, ctx, one, bulk, skus)
+	// Again: every count is stale or refused, nothing moves.
+	again, err := bulk.SetCounts(ctx, counts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range again {
+		if o.Applied {
+			t.Errorf("count %d applied twice", i)
+		}
+	}
+	sameState(t, ctx, one, bulk, skus)
+	if bad, err := bulk.Verify(ctx, skus); err != nil || len(bad) > 0 {
+		t.Fatalf("verify: %v %v", bad, err)
+	}
+}
+
+// setupCounted gives the slot SKUs stock, counts, a reservation and a
+// reorder point.
+func setupCounted(t *testing.T, ctx context.Context, l *Ledger, slot []string) {
+	t.Helper()
+	steps := []func() error{
+		func() error {
+			_, err := l.SetCount(ctx, Count{SKU: slot[0], Location: "A", Quantity: 4, Version: 2})
+			return err
+		},
+		func() error {
+			_, err := l.SetCount(ctx, Count{SKU: slot[1], Location: "A", Quantity: 4, Version: 2})
+			return err
+		},
+		func() error {
+			_, err := l.Receive(ctx, Delta{Key: "r1", SKU: slot[1], Location: "B", Quantity: 6})
+			return err
+		},
+		func() error {
+			_, err := l.Receive(ctx, Delta{Key: "r2", SKU: slot[2], Location: "A", Quantity: 20})
+			return err
+		},
+		func() error {
+			_, err := l.Receive(ctx, Delta{Key: "r3", SKU: "OTHER-1", Location: "A", Quantity: 5})
+			return err
+		},
+		func() error {
+			_, err := l.ApplyLines(ctx, []LineState{
+				{Channel: "c", OrderID: "o", LineID: "1", SKU: slot[1], Location: "B", Ordered: 2, Version: 1},
+				{Channel: "c", OrderID: "o", LineID: "2", SKU: "OTHER-1", Location: "A", Ordered: 1, Version: 1},
+			})
+			return err
+		},
+		func() error {
+			_, err := l.SetReorder(ctx, Reorder{SKU: slot[2], Location: "A", Point: 5}, "test")
+			return err
+		},
+	}
+	for i, s := range steps {
+		if err := s(); err != nil {
+			t.Fatalf("setup step %d: %v", i, err)
+		}
+	}
+}
+
+// sameState compares figures, journals and pending signals of skus.
+func sameState(t *testing.T, ctx context.Context, a, b *Ledger, skus []string) {
+	t.Helper()
+	for _, sku := range skus {
+		sa, err1 := a.Stock(ctx, sku)
+		sb, err2 := b.Stock(ctx, sku)
+		if err := errors.Join(err1, err2); err != nil && !errors.Is(err, ErrUnknownSKU) {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(sa, sb) {
+			t.Errorf("%s: stock %+v, want %+v", sku, sb, sa)
+		}
+		ja, err1 := a.History(ctx, sku, 100)
+		jb, err2 := b.History(ctx, sku, 100)
+		if err := errors.Join(err1, err2); err != nil {
+			t.Fatal(err)
+		}
+		if len(ja) != len(jb) {
+			t.Errorf("%s: %d journal entries, want %d", sku, len(jb), len(ja))
+			continue
+		}
+		for i := range ja {
+			ja[i].ID, jb[i].ID = "", ""
+			ja[i].Time, jb[i].Time = time.Time{}, time.Time{}
+			if ja[i] != jb[i] {
+				t.Errorf("%s: journal %d %+v, want %+v", sku, i, jb[i], ja[i])
+			}
+		}
+		ea, err1 := a.PendingSignals(ctx, sku, 100)
+		eb, err2 := b.PendingSignals(ctx, sku, 100)
+		if err := errors.Join(err1, err2); err != nil {
+			t.Fatal(err)
+		}
+		for i := range ea {
+			ea[i].ID = ""
+		}
+		for i := range eb {
+			eb[i].ID = ""
+		}
+		if !reflect.DeepEqual(ea, eb) {
+			t.Errorf("%s: signals %+v, want %+v", sku, eb, ea)
+		}
+	}
+}

@@ -19,12 +19,12 @@ import (
 
 func init() {
 	commands["catalog"] = command{
-		summary: "SKU mappings and kits: import, export, get, history",
+		summary: "SKU mappings and kits: import, export, get, history, delete",
 		run:     runCatalog,
 	}
 }
 
-const catalogUsage = `usage: shelfsync catalog <import|export|get|history> [flags]
+const catalogUsage = `usage: shelfsync catalog <import|export|get|history|delete> [flags]
 
   catalog import FILE [--dry-run] [--replace]
                                       mappings and kits from a CSV (.csv) or YAML file;
@@ -35,6 +35,11 @@ const catalogUsage = `usage: shelfsync catalog <import|export|get|history> [flag
   catalog export [--format yaml|csv]  the whole catalog, as import reads it
   catalog get SKU                     what the catalog knows of a SKU, kit or listing id
   catalog history [-n 20]             the newest catalog changes
+  catalog delete mapping CHANNEL LISTING [--force]
+                                      removes a mapping: the listing stands for the SKU or
+                                      kit of its own name again; refused when it would then
+                                      stand for nothing (--force: the channel no longer lists it)
+  catalog delete kit SKU              removes a kit; refused while listings are mapped to it
 
 CSV header: kind,channel,listing,sku,component,quantity
   mapping,shop,6-PACK,A,,6     the listing 6-PACK on shop is 6 units of A (empty quantity: 1)
@@ -45,7 +50,8 @@ then also refuses channels the config does not name), or --redis ADDR and
 --prefix P, and --json for machine output. A running daemon applies a
 change within about two seconds (parked order lines of a newly mapped
 listing, and the pushes it moves). Exit status: 0 ok, 1 failure (Redis
-down, unknown SKU), 2 bad usage or a bad file.
+down, unknown SKU), 2 bad usage or a bad file, 3 a delete refused (it
+would orphan something, or no such mapping or kit).
 `
 
 // catalogCmd is one catalog subcommand's flags and, once connected, the
@@ -68,6 +74,7 @@ func runCatalog(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	run, ok := map[string]func(context.Context, *catalogCmd, []string) int{
 		"import": catalogImport, "export": catalogExport, "get": catalogGet, "history": catalogHistory,
+		"delete": catalogDelete,
 	}[sub]
 	if !ok {
 		fmt.Fprintf(stderr, "catalog: unknown subcommand %q\n\n%s", sub, catalogUsage)
@@ -305,4 +312,54 @@ func catalogHistory(ctx context.Context, c *catalogCmd, args []string) int {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), e.Op, e.Name, before, e.After, strings.TrimSpace(e.Source))
 	}
 	return 0
+}
+
+// catalogDelete removes one mapping or kit; exit 3 when refused.
+func catalogDelete(ctx context.Context, c *catalogCmd, args []string) int {
+	force := c.fs.Bool("force", false, "delete a mapping even if its listing then stands for nothing")
+	pos, code, done := c.parse(args)
+	if done {
+		return code
+	}
+	var do func() (any, error)
+	switch {
+	case len(pos) == 3 && pos[0] == "mapping":
+		do = func() (any, error) {
+			return c.cat.DeleteMapping(ctx, c.ledger, pos[1], pos[2], *force, "cli")
+		}
+	case len(pos) == 2 && pos[0] == "kit" && !*force:
+		do = func() (any, error) { return c.cat.DeleteKit(ctx, pos[1], "cli") }
+	default:
+		return c.usageErr("usage: catalog delete mapping CHANNEL LISTING [--force] | catalog delete kit SKU")
+	}
+	if code := c.open(ctx); code != 0 {
+		return code
+	}
+	defer c.close()
+	gone, err := do()
+	switch {
+	case errors.Is(err, catalog.ErrWouldOrphan), errors.Is(err, catalog.ErrNotFound), errors.Is(err, catalog.ErrBusy):
+		fmt.Fprintf(c.stderr, "%s: %v\n", c.fs.Name(), err)
+		return 3
+	case err != nil:
+		return c.fail(err)
+	case c.json:
+		return c.printJSON(map[string]any{"deleted": gone})
+	}
+	fmt.Fprintf(c.stdout, "deleted: %s\n", describeDeleted(gone))
+	return 0
+}
+
+func describeDeleted(v any) string {
+	switch d := v.(type) {
+	case catalog.Mapping:
+		return fmt.Sprintf("mapping %s/%s (was %d x %s)", d.Channel, d.Listing, d.Multiplier, d.SKU)
+	case catalog.Kit:
+		parts := make([]string, len(d.Components))
+		for i, cp := range d.Components {
+			parts[i] = fmt.Sprintf("%d x %s", cp.Quantity, cp.SKU)
+		}
+		return fmt.Sprintf("kit %s (was %s)", d.SKU, strings.Join(parts, " + "))
+	}
+	return fmt.Sprint(v)
 }

@@ -64,7 +64,15 @@ func TestCatalogCLI(t *testing.T) {
 		{"no file", with("import"), 2, nil, []string{"exactly one FILE"}},
 		{"missing file", with("import", filepath.Join(dir, "none.csv")), 2, nil, []string{"no such file"}},
 		{"bad format", with("export", "--format", "xml"), 2, nil, []string{"--format must be yaml or csv"}},
-		{"unknown subcommand", with("delete"), 2, nil, []string{"unknown subcommand"}},
+		{"unknown subcommand", with("remove"), 2, nil, []string{"unknown subcommand"}},
+		{"delete usage", with("delete", "kit"), 2, nil, []string{"usage: catalog delete"}},
+		{"delete a kit a listing maps to", with("delete", "kit", "KIT"), 3, nil, []string{"bay/KIT-L", "orphan"}},
+		{"delete a mapping that would orphan its listing", with("delete", "mapping", "bay", "KIT-L"), 3, nil, []string{"stands for nothing", "delete with force"}},
+		{"delete an unknown mapping", with("delete", "mapping", "shop", "NOPE"), 3, nil, []string{"not in the catalog"}},
+		{"forced", with("delete", "mapping", "bay", "KIT-L", "--force"), 0, []string{"deleted: mapping bay/KIT-L (was 1 x KIT)"}, nil},
+		{"then the kit", with("delete", "kit", "KIT"), 0, []string{"deleted: kit KIT (was 2 x A + 1 x B)"}, nil},
+		{"history shows the deletes", with("history", "-n", "2"), 0, []string{"delete kit", "delete mapping", "bay/KIT-L"}, nil},
+		{"back for the export check", with("import", good), 0, []string{"ok: 2 changed, 1 unchanged"}, nil},
 	}
 	for _, s := range steps {
 		code, out, errs := runCLI(s.args...)

@@ -18,11 +18,28 @@ const JournalMaxLen = 10000
 type JournalEntry struct {
 	ID     string    `json:"id"`
 	At     time.Time `json:"at"`
-	Op     string    `json:"op"`               // "mapping" or "kit"
+	Op     string    `json:"op"`               // "mapping" or "kit"; "delete mapping", "delete kit"
 	Name   string    `json:"name"`             // "channel/listing" or the kit SKU
 	Before string    `json:"before,omitempty"` // the previous definition, "" if none
-	After  string    `json:"after"`            // the new one
+	After  string    `json:"after"`            // the new one ("" when deleted)
 	Source string    `json:"source,omitempty"` // who wrote it: a file, "api"
+}
+
+// journalDelete appends the entry of a deleted mapping or kit: its
+// definition as before, nothing after.
+func (c *Catalog) journalDelete(ctx context.Context, ch change, source string) error {
+	op, name, before := "delete kit", "", ""
+	if ch.kit != nil {
+		name, before = ch.kit.SKU, describeComponents(ch.oldComp)
+	} else {
+		op, name, before = "delete mapping", ch.mapping.Channel+"/"+ch.mapping.Listing, describeTarget(ch.oldTgt)
+	}
+	err := c.rdb.XAdd(ctx, &redis.XAddArgs{Stream: c.journalKey(), MaxLen: JournalMaxLen, Approx: true,
+		Values: []any{"op", op, "name", name, "before", before, "after", "", "source", source, "at", strconv.FormatInt(time.Now().UnixMilli(), 10)}}).Err()
+	if err != nil {
+		return fmt.Errorf("journaling a catalog delete: %w", err)
+	}
+	return nil
 }
 
 // journal appends one entry per change, like the ledger's movements.

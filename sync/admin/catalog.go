@@ -33,6 +33,9 @@ type Catalog struct {
 //	GET /api/v1/catalog/skus/{sku}                     what the catalog knows of a name, and what each channel lists
 //	PUT /api/v1/catalog/mappings/{channel}/{listing}   one mapping: {"sku": "A", "multiplier": 6}
 //	PUT /api/v1/catalog/kits/{sku}                     one kit: {"components": [{"sku": "A", "quantity": 2}]}
+//	DELETE /api/v1/catalog/mappings/{channel}/{listing}[?force=true]
+//	                                                   removes a mapping (409 when the listing would stand for nothing, unless force)
+//	DELETE /api/v1/catalog/kits/{sku}                  removes a kit (409 while listings are mapped to it)
 func (a *API) mountCatalog() {
 	a.mux.HandleFunc("GET /api/v1/catalog", a.exportCatalog)
 	a.mux.HandleFunc("PUT /api/v1/catalog", a.putCatalog)
@@ -40,6 +43,40 @@ func (a *API) mountCatalog() {
 	a.mux.HandleFunc("GET /api/v1/catalog/skus/{sku}", a.getCatalogSKU)
 	a.mux.HandleFunc("PUT /api/v1/catalog/mappings/{channel}/{listing}", a.putMapping)
 	a.mux.HandleFunc("PUT /api/v1/catalog/kits/{sku}", a.putKit)
+	a.mux.HandleFunc("DELETE /api/v1/catalog/mappings/{channel}/{listing}", a.deleteMapping)
+	a.mux.HandleFunc("DELETE /api/v1/catalog/kits/{sku}", a.deleteKit)
+}
+
+func (a *API) deleteMapping(w http.ResponseWriter, r *http.Request) {
+	force := r.URL.Query().Get("force")
+	if force != "" && force != "true" && force != "false" {
+		writeError(w, http.StatusBadRequest, "force must be true or false")
+		return
+	}
+	c := a.e.Catalog
+	m, err := c.Book.DeleteMapping(r.Context(), c.Ledger, r.PathValue("channel"), r.PathValue("listing"), force == "true", "api")
+	a.deleted(w, r, map[string]any{"deleted": map[string]any{"mapping": m}}, err)
+}
+
+func (a *API) deleteKit(w http.ResponseWriter, r *http.Request) {
+	k, err := a.e.Catalog.Book.DeleteKit(r.Context(), r.PathValue("sku"), "api")
+	a.deleted(w, r, map[string]any{"deleted": map[string]any{"kit": k}}, err)
+}
+
+// deleted answers a delete: 200 with what went, 404 when there was no
+// such thing, 409 when it was refused (it would orphan something, or
+// another change is being applied).
+func (a *API) deleted(w http.ResponseWriter, r *http.Request, ok any, err error) {
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusOK, ok)
+	case errors.Is(err, catalog.ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, catalog.ErrWouldOrphan), errors.Is(err, catalog.ErrBusy):
+		writeError(w, http.StatusConflict, err.Error())
+	default:
+		a.fail(w, r, err)
+	}
 }
 
 func (a *API) exportCatalog(w http.ResponseWriter, r *http.Request) {

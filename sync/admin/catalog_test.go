@@ -71,6 +71,15 @@ func TestCatalogAPI(t *testing.T) {
 		{"export", "GET", "/api/v1/catalog", "", 200, []string{`"listing":"6-PACK"`, `"listing":"K-LISTING"`, `"sku":"K2"`}},
 		{"history", "GET", "/api/v1/catalog/history?n=2", "", 200, []string{`"name":"K2"`, `"source":"api"`}},
 		{"bad n", "GET", "/api/v1/catalog/history?n=0", "", 400, []string{"n must be"}},
+		{"delete a kit listings are mapped to", "DELETE", "/api/v1/catalog/kits/K", "", 409, []string{"shop/K-LISTING", "orphan"}},
+		{"delete a mapping of a listing that would stand for nothing", "DELETE", "/api/v1/catalog/mappings/shop/K-LISTING", "", 409, []string{"stands for nothing"}},
+		{"bad force", "DELETE", "/api/v1/catalog/mappings/shop/K-LISTING?force=yes", "", 400, []string{"force must be"}},
+		{"unknown mapping", "DELETE", "/api/v1/catalog/mappings/shop/NOPE", "", 404, []string{"not in the catalog"}},
+		{"forced", "DELETE", "/api/v1/catalog/mappings/shop/K-LISTING?force=true", "", 200, []string{`"listing":"K-LISTING"`, `"sku":"K"`}},
+		{"then the kit", "DELETE", "/api/v1/catalog/kits/K", "", 200, []string{`"sku":"K"`, `"components":[{"sku":"A","quantity":2},{"sku":"B","quantity":1}]`}},
+		{"gone", "DELETE", "/api/v1/catalog/kits/K", "", 404, []string{"not in the catalog"}},
+		{"A no longer lists K", "GET", "/api/v1/catalog/skus/A", "", 200, []string{`"shop":{"6-PACK":1,"A":9}`}},
+		{"journaled", "GET", "/api/v1/catalog/history?n=2", "", 200, []string{`"op":"delete kit"`, `"op":"delete mapping"`, `"name":"shop/K-LISTING"`}},
 	}
 	for _, s := range steps {
 		w := do(h, s.method, s.path, "tok", s.body)

@@ -123,9 +123,12 @@ type dashboard struct {
 	} `json:"panels"`
 }
 
-func readDashboard(t *testing.T) dashboard {
+// dashboards are the Grafana dashboards: operations and merchant.
+var dashboards = []string{"grafana/shelfsync.json", "grafana/merchant.json"}
+
+func readDashboard(t *testing.T, path string) dashboard {
 	t.Helper()
-	b, err := os.ReadFile("grafana/shelfsync.json")
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,18 +143,20 @@ func readDashboard(t *testing.T) dashboard {
 // that the daemon's registry really has (liveMetrics).
 func TestDashboardUsesRealMetrics(t *testing.T) {
 	live := liveMetrics(t)
-	d := readDashboard(t)
-	n := 0
-	for _, p := range d.Panels {
-		for _, tg := range p.Targets {
-			n++
-			for _, prob := range checkQuery(live, tg.Expr) {
-				t.Errorf("panel %q: %s", p.Title, prob)
+	for _, path := range dashboards {
+		d := readDashboard(t, path)
+		n := 0
+		for _, p := range d.Panels {
+			for _, tg := range p.Targets {
+				n++
+				for _, prob := range checkQuery(live, tg.Expr) {
+					t.Errorf("%s: panel %q: %s", path, p.Title, prob)
+				}
 			}
 		}
-	}
-	if n == 0 {
-		t.Fatal("no queries")
+		if n == 0 {
+			t.Errorf("%s: no queries", path)
+		}
 	}
 }
 
@@ -161,55 +166,77 @@ var aggregated = regexp.MustCompile(`\b(sum|max|min|avg|count)\b`)
 // TestDashboardShape: one unit per panel (no override changes it, so an
 // axis never mixes units); every shelfsync query follows the replica and
 // channel variables and aggregates over replicas; the panels an operator
-// needs are there.
+// (shelfsync.json) and a merchant (merchant.json) need are there.
 func TestDashboardShape(t *testing.T) {
-	d := readDashboard(t)
+	wants := map[string][]string{
+		"grafana/shelfsync.json": {`up{job="shelfsync"`, `handler="GET /readyz"`, "shelfsync_webhook_verification_failures_total",
+			`shelfsync_job_last_success_timestamp_seconds{instance=~"$instance",channel=~"$channel",task="poll"}`,
+			"shelfsync_events_dead_lettered_total", `outcome="dead_lettered"`, "process_cpu_seconds_total", "process_resident_memory_bytes"},
+		"grafana/merchant.json": {"shelfsync_orders_placed_total", "shelfsync_units_sold_total", "shelfsync_stock_out_of_stock_skus",
+			"shelfsync_stock_below_reorder_point_skus", "shelfsync_oversold_units_total"},
+	}
+	for _, path := range dashboards {
+		all := dashboardShape(t, path)
+		if len(wants[path]) == 0 {
+			t.Errorf("%s: no panels listed as needed", path)
+		}
+		for _, want := range wants[path] {
+			if !strings.Contains(all, want) {
+				t.Errorf("%s: no panel queries %s", path, want)
+			}
+		}
+	}
+}
+
+// dashboardShape checks one dashboard's variables and panels and returns
+// its queries, one a line. A text panel (no query) needs no unit.
+func dashboardShape(t *testing.T, path string) string {
+	d := readDashboard(t, path)
 	vars := map[string]bool{}
 	for _, v := range d.Templating.List {
 		vars[v.Name] = v.Type == "datasource" || (v.Type == "query" && v.Multi)
 	}
 	for _, v := range []string{"datasource", "instance", "channel"} {
 		if !vars[v] {
-			t.Errorf("no variable %s (a multi-value query variable)", v)
+			t.Errorf("%s: no variable %s (a multi-value query variable)", path, v)
 		}
 	}
 	var all strings.Builder
 	for _, p := range d.Panels {
-		if p.Type == "row" {
+		if p.Type == "row" || p.Type == "text" && len(p.Targets) == 0 {
 			continue
 		}
 		if p.FieldConfig.Defaults.Unit == "" {
-			t.Errorf("panel %q has no unit", p.Title)
+			t.Errorf("%s: panel %q has no unit", path, p.Title)
 		}
 		for _, o := range p.FieldConfig.Overrides {
 			for _, prop := range o.Properties {
 				if prop.ID == "unit" {
-					t.Errorf("panel %q overrides the unit of some series: two units on one axis", p.Title)
+					t.Errorf("%s: panel %q overrides the unit of some series: two units on one axis", path, p.Title)
 				}
 			}
 		}
 		for _, tg := range p.Targets {
 			all.WriteString(tg.Expr + "\n")
-			if !strings.Contains(tg.Expr, "shelfsync_") && !strings.Contains(tg.Expr, `job="shelfsync"`) {
-				t.Errorf("panel %q: %s is not about shelfsync", p.Title, tg.Expr)
-			}
-			if !strings.Contains(tg.Expr, `instance=~"$instance"`) {
-				t.Errorf("panel %q: %s ignores the instance variable", p.Title, tg.Expr)
-			}
-			if strings.Contains(tg.Expr, "channel") && !strings.Contains(tg.Expr, `channel=~"$channel"`) {
-				t.Errorf("panel %q: %s ignores the channel variable", p.Title, tg.Expr)
-			}
-			if !strings.HasPrefix(tg.Expr, "up{") && !aggregated.MatchString(tg.Expr) {
-				t.Errorf("panel %q: %s does not aggregate over replicas", p.Title, tg.Expr)
-			}
+			checkPanelQuery(t, path, p.Title, tg.Expr)
 		}
 	}
-	for _, want := range []string{`up{job="shelfsync"`, `handler="GET /readyz"`, "shelfsync_webhook_verification_failures_total",
-		`shelfsync_job_last_success_timestamp_seconds{instance=~"$instance",channel=~"$channel",task="poll"}`,
-		"shelfsync_events_dead_lettered_total", `outcome="dead_lettered"`, "process_cpu_seconds_total", "process_resident_memory_bytes"} {
-		if !strings.Contains(all.String(), want) {
-			t.Errorf("no panel queries %s", want)
-		}
+	return all.String()
+}
+
+func checkPanelQuery(t *testing.T, path, title, expr string) {
+	t.Helper()
+	if !strings.Contains(expr, "shelfsync_") && !strings.Contains(expr, `job="shelfsync"`) {
+		t.Errorf("%s: panel %q: %s is not about shelfsync", path, title, expr)
+	}
+	if !strings.Contains(expr, `instance=~"$instance"`) {
+		t.Errorf("%s: panel %q: %s ignores the instance variable", path, title, expr)
+	}
+	if strings.Contains(expr, "channel") && !strings.Contains(expr, `channel=~"$channel"`) {
+		t.Errorf("%s: panel %q: %s ignores the channel variable", path, title, expr)
+	}
+	if !strings.HasPrefix(expr, "up{") && !aggregated.MatchString(expr) {
+		t.Errorf("%s: panel %q: %s does not aggregate over replicas", path, title, expr)
 	}
 }
 
@@ -620,7 +647,7 @@ func TestComposeStackFitsTogether(t *testing.T) {
 		t.Errorf("prometheus must scrape the daemon (fakes:8080) as job shelfsync: %+v", prom.ScrapeConfigs)
 	}
 	mounts := strings.Join(c.Services["prometheus"].Volumes, " ") + " " + strings.Join(c.Services["grafana"].Volumes, " ")
-	for _, want := range []string{"../prometheus/alerts.yml:/etc/prometheus/rules/", "../grafana/shelfsync.json:", "./grafana/provisioning:/etc/grafana/provisioning"} {
+	for _, want := range []string{"../prometheus/alerts.yml:/etc/prometheus/rules/", "../grafana/shelfsync.json:", "../grafana/merchant.json:", "./grafana/provisioning:/etc/grafana/provisioning"} {
 		if !strings.Contains(mounts, want) {
 			t.Errorf("mounts %q lack %q", mounts, want)
 		}

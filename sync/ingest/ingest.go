@@ -454,6 +454,8 @@ type Metrics struct {
 	Unparked      prometheus.Counter
 	Oversold      *prometheus.CounterVec // channel
 	OversoldUnits *prometheus.CounterVec // channel
+	OrdersPlaced  *prometheus.CounterVec // channel
+	UnitsSold     *prometheus.CounterVec // channel
 }
 
 // lineOutcomes are the outcome label values of LineUpdates.
@@ -473,7 +475,7 @@ func (m *Metrics) Init(channel string) {
 	for _, o := range lineOutcomes {
 		m.LineUpdates.WithLabelValues(channel, o)
 	}
-	for _, c := range []*prometheus.CounterVec{m.NoSKULines, m.Parked, m.Oversold, m.OversoldUnits} {
+	for _, c := range []*prometheus.CounterVec{m.NoSKULines, m.Parked, m.Oversold, m.OversoldUnits, m.OrdersPlaced, m.UnitsSold} {
 		c.WithLabelValues(channel)
 	}
 }
@@ -506,9 +508,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		OversoldUnits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_oversold_units_total", Help: "Units by which order line changes oversold their SKU.",
 		}, []string{"channel"}),
+		OrdersPlaced: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_orders_placed_total", Help: "Orders with a line the ledger took for the first time (a new sale; an order edited to add a line counts again).",
+		}, []string{"channel"}),
+		UnitsSold: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shelfsync_units_sold_total", Help: "Units of order lines the ledger took for the first time (ordered less cancelled at that moment), as the channel lists them (a 6-pack listing is 1).",
+		}, []string{"channel"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Applied, m.Dropped, m.LineUpdates, m.NoSKULines, m.Parked, m.Unparked, m.Oversold, m.OversoldUnits)
+		reg.MustRegister(m.Applied, m.Dropped, m.LineUpdates, m.NoSKULines, m.Parked, m.Unparked, m.Oversold, m.OversoldUnits, m.OrdersPlaced, m.UnitsSold)
 	}
 	return m
 }

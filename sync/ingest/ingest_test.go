@@ -116,6 +116,11 @@ func TestBatchAppliesGoodOrdersAndDropsTheOnesThatCanNeverApply(t *testing.T) {
 	if got := testutil.ToFloat64(m.LineUpdates.WithLabelValues("shop", inventory.IgnoredDuplicate)); got != 1 {
 		t.Fatalf("duplicate line counted %v times, want 1", got)
 	}
+	// Sales counters: order 1 once (its repeat is a duplicate, order 4 is
+	// parked), its 2 units.
+	if o, u := testutil.ToFloat64(m.OrdersPlaced.WithLabelValues("shop")), testutil.ToFloat64(m.UnitsSold.WithLabelValues("shop")); o != 1 || u != 2 {
+		t.Fatalf("orders placed %v, units sold %v; want 1 and 2", o, u)
+	}
 	if n, _ := NewParking(rdb, prefix).Count(ctx); n != 1 {
 		t.Fatalf("%d SKUs parked, want 1", n)
 	}

@@ -77,6 +77,7 @@ func (g *Ingester) settle(orders []*connectors.Order, owner []int, raw []invento
 		fresh[i] = fresh[i] || r.Applied && r.New
 	}
 	var park []inventory.LineState
+	placed := map[int]bool{}
 	for i, s := range raw {
 		if unknown[i] {
 			park = append(park, s)
@@ -86,6 +87,11 @@ func (g *Ingester) settle(orders []*connectors.Order, owner []int, raw []invento
 		// (shipped ones too: they left at the sale).
 		if n := s.Ordered - s.Cancelled; fresh[i] && n > 0 {
 			sold.Add(s.Channel, s.SKU, n)
+			g.o.Metrics.UnitsSold.WithLabelValues(s.Channel).Add(float64(n))
+			if !placed[owner[i]] {
+				placed[owner[i]] = true
+				g.o.Metrics.OrdersPlaced.WithLabelValues(s.Channel).Inc()
+			}
 		}
 	}
 	return park

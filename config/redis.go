@@ -21,6 +21,13 @@ const (
 const (
 	DefaultRedisMode               = RedisStandalone
 	DefaultRedisMinReplicasTimeout = 500 * time.Millisecond
+	// DefaultClusterStreamPartitions is redis.stream_partitions in cluster
+	// mode: a multiple of 1, 2, 3, 4 and 6, so on a Cluster of that many
+	// primaries (equal slot ranges) each holds as many partitions.
+	DefaultClusterStreamPartitions = 12
+	// maxStreamPartitions bounds redis.stream_partitions: each partition
+	// has at least one intake worker holding a connection.
+	maxStreamPartitions = 256
 )
 
 // Redis is where the ledger, the intake, the outboxes and the leases live:
@@ -58,6 +65,12 @@ type Redis struct {
 	// MinReplicasTimeout bounds that wait.
 	MinReplicasAcked   int           `yaml:"min_replicas_acked"`
 	MinReplicasTimeout time.Duration `yaml:"min_replicas_timeout"`
+	// StreamPartitions is how many streams the intake and the downstream
+	// order stream are each spread over, each with its own hash tag and
+	// consumer group, so a Cluster's primaries share their work. Default 1
+	// (one stream each, as before), DefaultClusterStreamPartitions in
+	// cluster mode.
+	StreamPartitions int `yaml:"stream_partitions"`
 }
 
 // TLS configures a TLS client connection.
@@ -83,6 +96,10 @@ func (r *Redis) applyDefaults() {
 	setDuration(&r.ReadTimeout, DefaultRedisReadTimeout)
 	setDuration(&r.WriteTimeout, DefaultRedisWriteTimeout)
 	setDuration(&r.MinReplicasTimeout, DefaultRedisMinReplicasTimeout)
+	if r.Mode == RedisCluster {
+		setInt(&r.StreamPartitions, DefaultClusterStreamPartitions)
+	}
+	setInt(&r.StreamPartitions, 1)
 }
 
 // minSpareConns is how many pooled Redis connections the daemon needs
@@ -113,6 +130,9 @@ func (r *Redis) validate(c *checker, workers int) {
 		c.addf("redis.min_replicas_acked", "must be between 0 and %d, got %d", maxMinReplicas, r.MinReplicasAcked)
 	}
 	c.positive("redis.min_replicas_timeout", int64(r.MinReplicasTimeout))
+	if r.StreamPartitions < 1 || r.StreamPartitions > maxStreamPartitions {
+		c.addf("redis.stream_partitions", "must be between 1 and %d, got %d", maxStreamPartitions, r.StreamPartitions)
+	}
 	if r.MinReplicasAcked > 0 && r.ReadTimeout > 0 && r.MinReplicasTimeout >= r.ReadTimeout {
 		// WAIT answers after its timeout: the read must wait longer.
 		c.addf("redis.min_replicas_timeout", "must be less than redis.read_timeout (%s), got %s", r.ReadTimeout, r.MinReplicasTimeout)
@@ -120,9 +140,22 @@ func (r *Redis) validate(c *checker, workers int) {
 	// Each intake worker holds a pooled connection while it waits on the
 	// stream; the pushers, the ledger and the API need the rest. (Out of
 	// range workers are sync.workers' problem.)
-	if workers >= 1 && workers <= maxWorkers && r.PoolSize > 0 && r.PoolSize < workers+minSpareConns {
-		c.addf("redis.pool_size", "must be at least sync.workers + %d (%d): each intake worker holds a connection while it waits; got %d",
-			minSpareConns, workers+minSpareConns, r.PoolSize)
+	// With partitions each gets ceil(workers/partitions) workers; on one
+	// server (not a Cluster, whose pools are per primary) they all wait on
+	// its pool.
+	if workers >= 1 && workers <= maxWorkers && r.PoolSize > 0 {
+		need := workers
+		if p := r.StreamPartitions; r.Mode != RedisCluster && p > 1 && p <= maxStreamPartitions {
+			need = p * ((workers + p - 1) / p)
+		}
+		round := ""
+		if need != workers {
+			round = ", sync.workers rounded up to a multiple of redis.stream_partitions"
+		}
+		if r.PoolSize < need+minSpareConns {
+			c.addf("redis.pool_size", "must be at least sync.workers + %d (%d%s): each intake worker holds a connection while it waits; got %d",
+				minSpareConns, need+minSpareConns, round, r.PoolSize)
+		}
 	}
 }
 

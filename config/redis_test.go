@@ -40,6 +40,12 @@ func TestRedisModes(t *testing.T) {
 		{"negative min replicas", `{min_replicas_acked: -1}`, []string{`redis.min_replicas_acked: must be between 0 and 16, got -1`}},
 		{"min replicas timeout beyond the read timeout", `{min_replicas_acked: 1, min_replicas_timeout: 5s, read_timeout: 3s}`, []string{`redis.min_replicas_timeout: must be less than redis.read_timeout (3s), got 5s`}},
 		{"negative min replicas timeout", `{min_replicas_acked: 1, min_replicas_timeout: -1s}`, []string{`redis.min_replicas_timeout: must be greater than 0`}},
+		{"stream partitions", `{stream_partitions: 6, pool_size: 20}`, nil},
+		{"negative stream partitions", `{stream_partitions: -1}`, []string{`redis.stream_partitions: must be between 1 and 256, got -1`}},
+		{"too many stream partitions", `{stream_partitions: 257}`, []string{`redis.stream_partitions: must be between 1 and 256, got 257`}},
+		{"partitions need a worker each on one server", `{stream_partitions: 16, pool_size: 20}`, []string{
+			`redis.pool_size: must be at least sync.workers + 8 (24, sync.workers rounded up to a multiple of redis.stream_partitions)`}},
+		{"a cluster's pools are per primary", `{mode: cluster, addrs: ["h:7000"], stream_partitions: 16, pool_size: 20}`, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,15 +70,17 @@ func TestRedisModes(t *testing.T) {
 
 func TestRedisDefaults(t *testing.T) {
 	tests := []struct {
-		yaml     string
-		mode     string
-		addr     string
-		minWait  time.Duration
-		minAcked int
+		yaml       string
+		mode       string
+		addr       string
+		minWait    time.Duration
+		minAcked   int
+		partitions int
 	}{
-		{`{}`, RedisStandalone, DefaultRedisAddr, DefaultRedisMinReplicasTimeout, 0},
-		{`{mode: cluster, addrs: ["h:7000"]}`, RedisCluster, "", DefaultRedisMinReplicasTimeout, 0},
-		{`{mode: sentinel, master_name: m, sentinel_addrs: ["s:1"], min_replicas_acked: 1}`, RedisSentinel, "", DefaultRedisMinReplicasTimeout, 1},
+		{`{}`, RedisStandalone, DefaultRedisAddr, DefaultRedisMinReplicasTimeout, 0, 1},
+		{`{mode: cluster, addrs: ["h:7000"]}`, RedisCluster, "", DefaultRedisMinReplicasTimeout, 0, DefaultClusterStreamPartitions},
+		{`{mode: cluster, addrs: ["h:7000"], stream_partitions: 1}`, RedisCluster, "", DefaultRedisMinReplicasTimeout, 0, 1},
+		{`{mode: sentinel, master_name: m, sentinel_addrs: ["s:1"], min_replicas_acked: 1}`, RedisSentinel, "", DefaultRedisMinReplicasTimeout, 1, 1},
 	}
 	for _, tt := range tests {
 		cfg, err := Parse("test", []byte("redis: "+tt.yaml+"\n"))
@@ -80,8 +88,8 @@ func TestRedisDefaults(t *testing.T) {
 			t.Fatalf("%s: %v", tt.yaml, err)
 		}
 		r := cfg.Redis
-		if r.Mode != tt.mode || r.Addr != tt.addr || r.MinReplicasTimeout != tt.minWait || r.MinReplicasAcked != tt.minAcked {
-			t.Errorf("%s: mode %q addr %q timeout %v acked %d", tt.yaml, r.Mode, r.Addr, r.MinReplicasTimeout, r.MinReplicasAcked)
+		if r.Mode != tt.mode || r.Addr != tt.addr || r.MinReplicasTimeout != tt.minWait || r.MinReplicasAcked != tt.minAcked || r.StreamPartitions != tt.partitions {
+			t.Errorf("%s: mode %q addr %q timeout %v acked %d partitions %d", tt.yaml, r.Mode, r.Addr, r.MinReplicasTimeout, r.MinReplicasAcked, r.StreamPartitions)
 		}
 	}
 }

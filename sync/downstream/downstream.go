@@ -31,6 +31,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/sync/stream"
 )
 
 // Message is what consumers receive: on the stream, the fields of an
@@ -59,11 +60,11 @@ func Progress(o *connectors.Order) int64 {
 	return n
 }
 
-// Publisher appends orders to the downstream stream.
+// Publisher appends orders to the downstream stream, or to its partitions.
 type Publisher struct {
 	rdb       redis.UniversalClient
-	stream    string
-	verPrefix string
+	streams   []string // a partition's version keys are its stream + ":v:"
+	legacy    string   // the single stream of before partitions, "" with one
 	maxLen    int64
 	ttl       time.Duration
 	published prometheus.Counter
@@ -74,11 +75,32 @@ type Publisher struct {
 // its version records in one Cluster slot).
 func StreamKey(prefix, name string) string { return prefix + "{" + name + "}" }
 
-// NewPublisher builds a Publisher. ttl is how long published versions are
-// remembered (longer than any redelivery window). No I/O.
+// StreamKeys are the keys of the downstream stream's partitions: with one,
+// StreamKey(prefix, name); with n, StreamKey(prefix, tag) for each of
+// stream.PartitionTags(name, n) (name + ":<i>.<j>", spread evenly over a
+// Redis Cluster's slots). A consumer reads every one of them.
+func StreamKeys(prefix, name string, n int) []string {
+	tags := stream.PartitionTags(name, n)
+	out := make([]string, len(tags))
+	for i, tag := range tags {
+		out[i] = StreamKey(prefix, tag)
+	}
+	return out
+}
+
+// NewPublisher builds a Publisher of one stream. ttl is how long published
+// versions are remembered (longer than any redelivery window). No I/O.
 func NewPublisher(rdb redis.UniversalClient, prefix, stream string, maxLen int64, ttl time.Duration, reg prometheus.Registerer) *Publisher {
+	return NewPartitionedPublisher(rdb, prefix, stream, 1, maxLen, ttl, reg)
+}
+
+// NewPartitionedPublisher is NewPublisher over partitions streams
+// (StreamKeys): an order goes to the partition of its channel and order
+// id, so one order's states stay in one stream, in order; a stock signal
+// to its SKU's. maxLen caps each partition. No I/O.
+func NewPartitionedPublisher(rdb redis.UniversalClient, prefix, name string, partitions int, maxLen int64, ttl time.Duration, reg prometheus.Registerer) *Publisher {
 	p := &Publisher{
-		rdb: rdb, stream: StreamKey(prefix, stream), verPrefix: StreamKey(prefix, stream) + ":v:",
+		rdb: rdb, streams: StreamKeys(prefix, name, partitions),
 		maxLen: maxLen, ttl: ttl,
 		published: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shelfsync_downstream_published_total",
@@ -88,11 +110,32 @@ func NewPublisher(rdb redis.UniversalClient, prefix, stream string, maxLen int64
 	if reg != nil {
 		reg.MustRegister(p.published)
 	}
+	if partitions > 1 {
+		p.legacy = StreamKey(prefix, name)
+	}
 	return p
 }
 
-// Stream is the stream's Redis key.
-func (p *Publisher) Stream() string { return p.stream }
+// Stream is the first partition's key (with one partition, the stream's).
+func (p *Publisher) Stream() string { return p.streams[0] }
+
+// Streams are every partition's key, in partition order.
+func (p *Publisher) Streams() []string { return p.streams }
+
+// Legacy is the single stream the partitions replaced ("" with one
+// partition): consumers read what is left on it.
+func (p *Publisher) Legacy() string { return p.legacy }
+
+// orderStream is the partition stream of an order.
+func (p *Publisher) orderStream(channel, orderID string) string {
+	return p.streams[stream.PartitionOf(channel+"\x00"+orderID, len(p.streams))]
+}
+
+// versionKey is where an order's last published version is kept, beside
+// its partition's stream.
+func (p *Publisher) versionKey(channel, orderID string) string {
+	return p.orderStream(channel, orderID) + ":v:" + channel + ":" + orderID
+}
 
 // publishScript: KEYS = stream, version key; ARGV = version, ttl_ms,
 // maxlen, delivery id, channel, order id, order json, progress. Publishes
@@ -136,7 +179,7 @@ func (p *Publisher) Handled(ctx context.Context, orders []*connectors.Order) ([]
 	cmds := make([]*redis.StringCmd, len(orders))
 	pipe := p.rdb.Pipeline()
 	for i, o := range orders {
-		cmds[i] = pipe.Get(ctx, p.verPrefix+o.Channel+":"+o.OrderID)
+		cmds[i] = pipe.Get(ctx, p.versionKey(o.Channel, o.OrderID))
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("reading published order versions: %w", err)
@@ -179,7 +222,7 @@ func (p *Publisher) PublishMany(ctx context.Context, orders []*connectors.Order)
 			return nil, fmt.Errorf("encoding order: %w", err)
 		}
 		calls[i] = call{
-			keys: []string{p.stream, p.verPrefix + o.Channel + ":" + o.OrderID},
+			keys: []string{p.orderStream(o.Channel, o.OrderID), p.versionKey(o.Channel, o.OrderID)},
 			args: []any{o.UpdatedAt.UnixMilli(), p.ttl.Milliseconds(), p.maxLen, DeliveryID(o), o.Channel, o.OrderID, b, Progress(o)},
 		}
 		cmds[i] = publishScript.EvalSha(ctx, pipe, calls[i].keys, calls[i].args...)

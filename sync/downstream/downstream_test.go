@@ -57,7 +57,7 @@ func TestPublishOncePerVersionNeverOlder(t *testing.T) {
 	}
 	// A version key written before progress was kept (a bare version):
 	// that version is taken as published at its end.
-	if err := rdb.Set(ctx, p.verPrefix+"shop:3", "150", time.Hour).Err(); err != nil {
+	if err := rdb.Set(ctx, p.versionKey("shop", "3"), "150", time.Hour).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := p.Publish(ctx, cancelled(order("3", 150))); err != nil || got {

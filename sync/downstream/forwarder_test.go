@@ -134,7 +134,7 @@ func TestForwarderDeadLettersADeliveryTheReceiverKeepsRefusing(t *testing.T) {
 	}}
 	srv := httptest.NewServer(rcv)
 	defer srv.Close()
-	f := newForwarder(rdb, p.Stream(), "t", srv.URL, []byte("s"), &http.Client{Timeout: 5 * time.Second}, zerolog.Nop(), nil,
+	f := newForwarder(rdb, []string{p.Stream()}, "", "t", srv.URL, []byte("s"), &http.Client{Timeout: 5 * time.Second}, zerolog.Nop(), nil,
 		func(o *stream.Options) {
 			o.ClaimIdle, o.MaxAttempts, o.Block = 40*time.Millisecond, 3, 50*time.Millisecond
 		})
@@ -187,7 +187,7 @@ func TestForwarderRetriesAReceiverThatIsDownForEverInOrder(t *testing.T) {
 	}}
 	srv := httptest.NewServer(rcv)
 	defer srv.Close()
-	f := newForwarder(rdb, p.Stream(), "t", srv.URL, []byte("s"), &http.Client{Timeout: 5 * time.Second}, zerolog.Nop(), nil,
+	f := newForwarder(rdb, []string{p.Stream()}, "", "t", srv.URL, []byte("s"), &http.Client{Timeout: 5 * time.Second}, zerolog.Nop(), nil,
 		func(o *stream.Options) {
 			o.MaxAttempts, o.Block, o.RetryBackoff, o.MaxRetryBackoff = 1, 50*time.Millisecond, 10*time.Millisecond, 20*time.Millisecond
 		})

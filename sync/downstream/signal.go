@@ -8,6 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shelfsync/shelfsync/inventory"
+	"github.com/shelfsync/shelfsync/sync/stream"
 )
 
 // Stock signals (stock.low, stock.out, stock.back) share the stream with
@@ -40,7 +41,8 @@ func (p *Publisher) PublishSignal(ctx context.Context, ev inventory.SignalEvent)
 	if err != nil {
 		return false, fmt.Errorf("encoding signal %s: %w", ev.ID, err)
 	}
-	keys := []string{p.stream, p.stream + ":sig:" + ev.SKU}
+	st := p.streams[stream.PartitionOf("sku\x00"+ev.SKU, len(p.streams))]
+	keys := []string{st, st + ":sig:" + ev.SKU}
 	n, err := signalScript.Run(ctx, p.rdb, keys, ev.Seq, p.ttl.Milliseconds(), p.maxLen, ev.ID, ev.Type, ev.SKU, b).Int()
 	if err != nil {
 		return false, fmt.Errorf("publishing signal %s downstream: %w", ev.ID, err)

@@ -122,7 +122,7 @@ func SignStandard(key []byte, id, timestamp string, body []byte) string {
 // delivery goes on without a restart: what is still on the stream is
 // delivered again (the receiver de-duplicates on the delivery id).
 type Forwarder struct {
-	c       *stream.Consumer
+	c       *stream.Set
 	url     string
 	secret  []byte
 	key     []byte // StandardKey(secret)
@@ -142,14 +142,23 @@ const (
 	refusedAttempts = 8
 )
 
-// NewForwarder builds a Forwarder; client should retry transient failures
-// (connectors.NewHTTPClient). No I/O.
+// NewForwarder builds a Forwarder of one stream; client should retry
+// transient failures (connectors.NewHTTPClient). No I/O.
 func NewForwarder(rdb redis.UniversalClient, streamKey, consumer, url string, secret []byte, client *http.Client, log zerolog.Logger, reg prometheus.Registerer) *Forwarder {
-	return newForwarder(rdb, streamKey, consumer, url, secret, client, log, reg, nil)
+	return newForwarder(rdb, []string{streamKey}, "", consumer, url, secret, client, log, reg, nil)
+}
+
+// NewPublisherForwarder builds a Forwarder of every partition of p's
+// stream (and of the single stream of before, while it exists: what is
+// left on it is delivered too). Each partition has its own "webhook"
+// group and dead letters, and delivers in its own order: one order's
+// states are in one partition, in order. No I/O.
+func NewPublisherForwarder(rdb redis.UniversalClient, p *Publisher, consumer, url string, secret []byte, client *http.Client, log zerolog.Logger, reg prometheus.Registerer) *Forwarder {
+	return newForwarder(rdb, p.Streams(), p.Legacy(), consumer, url, secret, client, log, reg, nil)
 }
 
 // newForwarder is NewForwarder with the consumer's options tunable (tests).
-func newForwarder(rdb redis.UniversalClient, streamKey, consumer, url string, secret []byte, client *http.Client, log zerolog.Logger, reg prometheus.Registerer, tune func(*stream.Options)) *Forwarder {
+func newForwarder(rdb redis.UniversalClient, streams []string, legacy, consumer, url string, secret []byte, client *http.Client, log zerolog.Logger, reg prometheus.Registerer, tune func(*stream.Options)) *Forwarder {
 	f := &Forwarder{
 		url: url, secret: secret, key: StandardKey(secret), client: client, log: log,
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -163,12 +172,26 @@ func newForwarder(rdb redis.UniversalClient, streamKey, consumer, url string, se
 	for _, o := range []string{"ok", "failed", "dead_lettered", "trimmed"} { // exported at 0 from the start
 		f.results.WithLabelValues(o)
 	}
+	set := stream.SetOptions{Partition: func(v map[string]any) int { return partitionOfEntry(v, len(streams)) }}
+	for _, key := range streams {
+		set.Partitions = append(set.Partitions, f.consumerOptions(key, consumer, tune))
+	}
+	if legacy != "" {
+		o := f.consumerOptions(legacy, consumer, tune)
+		set.Legacy = &o
+	}
+	f.c = stream.NewSet(rdb, set)
+	return f
+}
+
+// consumerOptions are the "webhook" group's options on one stream.
+func (f *Forwarder) consumerOptions(streamKey, consumer string, tune func(*stream.Options)) stream.Options {
 	o := stream.Options{
 		Stream: streamKey, Group: "webhook", Consumer: consumer,
 		Dead: streamKey + ":webhook:dead", Attempts: streamKey + ":webhook:attempts", Reasons: streamKey + ":webhook:reasons",
 		Workers: 1, Count: 16, Block: time.Second, ClaimIdle: claimIdle, MaxAttempts: refusedAttempts,
 		KeepAcked: true, RetryBackoff: time.Second, MaxRetryBackoff: 30 * time.Second,
-		Logger: log,
+		Logger: f.log,
 		Hooks: stream.Hooks{
 			DeadLettered: func(stream.Message, string, int64) { f.results.WithLabelValues("dead_lettered").Inc() },
 			Gone: func(id string) {
@@ -180,8 +203,17 @@ func newForwarder(rdb redis.UniversalClient, streamKey, consumer, url string, se
 	if tune != nil {
 		tune(&o)
 	}
-	f.c = stream.New(rdb, o)
-	return f
+	return o
+}
+
+// partitionOfEntry is the partition of a stream entry: its channel and
+// order id, or for a stock signal its SKU (as the Publisher chose).
+func partitionOfEntry(v map[string]any, n int) int {
+	str := func(k string) string { s, _ := v[k].(string); return s }
+	if str("kind") == "signal" {
+		return stream.PartitionOf("sku\x00"+str("sku"), n)
+	}
+	return stream.PartitionOf(str("channel")+"\x00"+str("order_id"), n)
 }
 
 // Run forwards until ctx ends. It fails only if the consumer group can not

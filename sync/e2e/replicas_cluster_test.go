@@ -59,6 +59,7 @@ func runClusterReplicas(t *testing.T, n int) {
 	}
 	r := &cfg.Redis
 	r.Mode, r.Addr, r.Addrs, r.MinReplicasAcked = config.RedisCluster, "", c.Addrs()[:2], 1
+	r.StreamPartitions = config.DefaultClusterStreamPartitions
 	if err := cfg.Check(); err != nil {
 		t.Fatal(err)
 	}

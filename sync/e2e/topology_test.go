@@ -22,8 +22,10 @@ import (
 	_ "github.com/shelfsync/shelfsync/connectors/all"
 	"github.com/shelfsync/shelfsync/internal/redistest"
 	"github.com/shelfsync/shelfsync/sync/demo"
+	"github.com/shelfsync/shelfsync/sync/downstream"
 	"github.com/shelfsync/shelfsync/sync/engine"
 	"github.com/shelfsync/shelfsync/sync/store"
+	"github.com/shelfsync/shelfsync/sync/stream"
 )
 
 // TestFlowOnRedisCluster runs the daemon's flow on a Redis Cluster of its
@@ -41,7 +43,7 @@ func TestFlowOnRedisCluster(t *testing.T) {
 	prefix := redistest.Prefix()
 	f := runFlow(t, func(r *config.Redis) {
 		r.Mode, r.Addr, r.Addrs, r.KeyPrefix = config.RedisCluster, "", c.Addrs()[:2], prefix
-		r.MinReplicasAcked = 1
+		r.MinReplicasAcked, r.StreamPartitions = 1, config.DefaultClusterStreamPartitions
 	}, nil)
 	cc := c.Client(t)
 	ctx := context.Background()
@@ -62,6 +64,7 @@ func TestFlowOnRedisCluster(t *testing.T) {
 			t.Errorf("primary %s holds no key: %v", addr, perNode)
 		}
 	}
+	checkPartitionsSpread(t, cc, f.cfg)
 	stockVerify(t, f.cfg)
 	// The slot watch runFlow relies on sees a refused cross-slot command.
 	probe := &slotErrors{}
@@ -69,6 +72,35 @@ func TestFlowOnRedisCluster(t *testing.T) {
 	_ = cc.MGet(ctx, prefix+"a", prefix+"b").Err()
 	if len(probe.list()) != 1 {
 		t.Fatalf("the slot watch missed a cross-slot MGET: %v", probe.list())
+	}
+}
+
+// checkPartitionsSpread: the intake's and the downstream stream's
+// partitions exist and each primary holds the same number of them.
+func checkPartitionsSpread(t *testing.T, cc *redis.ClusterClient, cfg *config.Config) {
+	t.Helper()
+	ctx := context.Background()
+	n := cfg.Redis.StreamPartitions
+	keys := downstream.StreamKeys(cfg.Redis.KeyPrefix, cfg.Downstream.Stream, n)
+	for _, tag := range stream.PartitionTags("intake", n) {
+		keys = append(keys, cfg.Redis.KeyPrefix+"{"+tag+"}:stream")
+	}
+	per := map[string]int{}
+	for _, k := range keys {
+		if ok, err := cc.Exists(ctx, k).Result(); err != nil || ok != 1 {
+			t.Errorf("partition stream %s: exists %d (%v)", k, ok, err)
+		}
+		m, err := cc.MasterForKey(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		per[m.Options().Addr]++
+	}
+	t.Logf("%d stream partitions (intake and downstream) per primary: %v", len(keys), per)
+	for addr, c := range per {
+		if len(per) != 3 || c != len(keys)/3 {
+			t.Errorf("primary %s holds %d of the %d partition streams: %v", addr, c, len(keys), per)
+		}
 	}
 }
 
@@ -201,8 +233,12 @@ func runFlow(t *testing.T, set func(*config.Redis), during func()) flow {
 			break
 		}
 		if time.Now().After(deadline) {
-			groups, gerr := rdb.XInfoGroups(ctx, eng.Intake().Stream()).Result()
-			t.Fatalf("intake backlog %d (%v) 30s after the orders were in the ledger; groups %+v (%v)", n, err, groups, gerr)
+			var groups []redis.XInfoGroup
+			for _, s := range eng.Intake().Streams() {
+				g, _ := rdb.XInfoGroups(ctx, s).Result()
+				groups = append(groups, g...)
+			}
+			t.Fatalf("intake backlog %d (%v) 30s after the orders were in the ledger; groups %+v", n, err, groups)
 		}
 	}
 	if dl, err := eng.Intake().DeadLetters(ctx, 10); err != nil || len(dl) != 0 {

@@ -130,9 +130,11 @@ func New(o Options) (*Engine, error) {
 	e.intake = intake.New(o.Redis, intake.Options{
 		Prefix: prefix, Consumer: e.leases.Holder(), Workers: cfg.Sync.Workers, MaxAttempts: cfg.Sync.MaxAttempts,
 		ClaimIdle: cfg.Sync.ClaimIdle, DedupTTL: cfg.Sync.DedupTTL, Durability: durability(cfg.Redis),
-		Logger: o.Logger.With().Str("component", "intake").Logger(), Metrics: e.m.intake,
+		Partitions: cfg.Redis.StreamPartitions,
+		Logger:     o.Logger.With().Str("component", "intake").Logger(), Metrics: e.m.intake,
 	})
-	e.publisher = downstream.NewPublisher(o.Redis, prefix, cfg.Downstream.Stream, cfg.Downstream.StreamMaxLen, cfg.Sync.DedupTTL, reg)
+	e.publisher = downstream.NewPartitionedPublisher(o.Redis, prefix, cfg.Downstream.Stream, cfg.Redis.StreamPartitions,
+		cfg.Downstream.StreamMaxLen, cfg.Sync.DedupTTL, reg)
 	e.forwarder = e.newForwarder(reg)
 	e.sched = schedule.New(e.leases, cfg.Sync.LeaseTTL, o.Logger.With().Str("component", "scheduler").Logger(), schedule.NewMetrics(reg))
 	fetchers, err := e.addChannels(reg)
@@ -170,7 +172,7 @@ func (e *Engine) newForwarder(reg prometheus.Registerer) *downstream.Forwarder {
 			Channel: "downstream", Timeout: wh.Timeout, MaxRetries: wh.MaxAttempts, Logger: e.o.Logger,
 		})
 	}
-	return downstream.NewForwarder(e.o.Redis, e.publisher.Stream(), e.leases.Holder(), wh.URL,
+	return downstream.NewPublisherForwarder(e.o.Redis, e.publisher, e.leases.Holder(), wh.URL,
 		[]byte(wh.Secret.Value()), client, e.o.Logger.With().Str("component", "downstream").Logger(), reg)
 }
 
@@ -287,6 +289,9 @@ func (e *Engine) Channels() []string { return e.names }
 // Connectors that are Runners (Amazon's queue reader) are run by the
 // caller, with Sink as their sink.
 func (e *Engine) Run(ctx context.Context) error {
+	if ss := e.publisher.Streams(); len(ss) > 1 {
+		e.log.Info().Strs("streams", ss).Msg("the downstream order stream is partitioned: its consumers read each of these streams")
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return e.intake.Run(ctx, e.ingest.HandleBatch) })
 	g.Go(func() error { return e.sweeper.Run(ctx) })

@@ -43,6 +43,17 @@ type Options struct {
 	// default "intake". Other durable queues (a channel's fetch queue) are
 	// intakes with a name of their own.
 	Name string
+	// Partitions is how many streams the intake is spread over (0 or 1:
+	// one, its keys as they always were). Each partition has its own hash
+	// tag (stream.PartitionTags: Name + ":<i>.<j>", spread evenly over a
+	// Cluster's slots), stream, dead letters, de-duplication keys and
+	// consumer group; an event goes to the partition of its channel and
+	// order id (PartitionKey), so one order's events stay in one stream, in
+	// order. With more than one, the single stream of before is consumed
+	// too while it exists (stream.Set), so raising it on a running install
+	// loses nothing. Workers are shared out: each partition gets
+	// ceil(Workers/Partitions), at least one.
+	Partitions int
 	// Coalesce makes delivery ids mean "pending": an event whose id is
 	// waiting is not queued again, and the id is forgotten (DedupTTL is
 	// only a bound) as soon as a worker takes the event, so a delivery
@@ -61,11 +72,16 @@ type Options struct {
 
 // Intake is the durable event inbox.
 type Intake struct {
-	rdb    redis.UniversalClient
-	o      Options
+	rdb   redis.UniversalClient
+	o     Options
+	parts []partition
+	c     *stream.Set // the consumer group loops
+}
+
+// partition is one of the intake's streams and its de-duplication keys.
+type partition struct {
 	stream string
 	dedup  string
-	c      *stream.Consumer // the consumer group loop
 }
 
 var _ connectors.EventSink = (*Intake)(nil)
@@ -96,11 +112,28 @@ func New(rdb redis.UniversalClient, o Options) *Intake {
 	if o.Name == "" {
 		o.Name = "intake"
 	}
-	tag := o.Prefix + "{" + o.Name + "}:"
-	in := &Intake{rdb: rdb, o: o, stream: tag + "stream", dedup: tag + "dedup:"}
-	in.c = stream.New(rdb, stream.Options{
-		Stream: in.stream, Dead: tag + "dead", Attempts: tag + "attempts", Reasons: tag + "reasons",
-		Group: o.Group, Consumer: o.Consumer, Workers: o.Workers, Count: 32, Block: o.Block,
+	in := &Intake{rdb: rdb, o: o}
+	n := max(o.Partitions, 1)
+	set := stream.SetOptions{Partition: func(v map[string]any) int { return in.partitionOf(peekKey(v)) }}
+	for _, tag := range stream.PartitionTags(o.Name, n) {
+		so := in.consumerOptions(o.Prefix+"{"+tag+"}:", (o.Workers+n-1)/n)
+		in.parts = append(in.parts, partition{stream: so.Stream, dedup: o.Prefix + "{" + tag + "}:dedup:"})
+		set.Partitions = append(set.Partitions, so)
+	}
+	if n > 1 {
+		lo := in.consumerOptions(o.Prefix+"{"+o.Name+"}:", 1)
+		set.Legacy = &lo
+	}
+	in.c = stream.NewSet(rdb, set)
+	return in
+}
+
+// consumerOptions are the stream consumer's options for the keys under tag.
+func (in *Intake) consumerOptions(tag string, workers int) stream.Options {
+	o := in.o
+	return stream.Options{
+		Stream: tag + "stream", Dead: tag + "dead", Attempts: tag + "attempts", Reasons: tag + "reasons",
+		Group: o.Group, Consumer: o.Consumer, Workers: workers, Count: 32, Block: o.Block,
 		ClaimIdle: o.ClaimIdle, MaxAttempts: o.MaxAttempts, Logger: o.Logger, LogFields: logFields,
 		Hooks: stream.Hooks{
 			Failed:       in.failedHook,
@@ -108,8 +141,41 @@ func New(rdb redis.UniversalClient, o Options) *Intake {
 			Reclaimed:    func(n int) { o.Metrics.Reclaimed.Add(float64(n)) },
 			Backlog:      func(n int64) { o.Metrics.Backlog.Set(float64(n)) },
 		},
-	})
-	return in
+	}
+}
+
+// PartitionKey is what picks an event's partition: its channel and order
+// id (the event's own, else its order's or its return's), so every event of
+// one order goes to one stream, in order. An event without an order id
+// uses its channel and SKU (a stock change: one SKU's changes stay in
+// order), else its channel and delivery id, else its channel alone.
+func PartitionKey(e *connectors.Event) string {
+	switch {
+	case e.OrderID != "":
+		return e.Channel + "\x00" + e.OrderID
+	case e.Order != nil && e.Order.OrderID != "":
+		return e.Channel + "\x00" + e.Order.OrderID
+	case e.Return != nil && e.Return.OrderID != "":
+		return e.Channel + "\x00" + e.Return.OrderID
+	case e.Stock != nil && e.Stock.SKU != "":
+		return e.Channel + "\x00sku\x00" + e.Stock.SKU
+	case e.ID != "":
+		return e.Channel + "\x00id\x00" + e.ID
+	}
+	return e.Channel
+}
+
+// partitionOf is the partition of a partition key.
+func (in *Intake) partitionOf(key string) int { return stream.PartitionOf(key, len(in.parts)) }
+
+// peekKey is the partition key of a stream entry's event ("" if undecodable).
+func peekKey(v map[string]any) string {
+	raw, _ := v[EventField].(string)
+	var e connectors.Event
+	if json.Unmarshal([]byte(raw), &e) != nil {
+		return ""
+	}
+	return PartitionKey(&e)
 }
 
 // putScript appends each event unless its dedup key (KEYS[i+1], or "" for
@@ -133,27 +199,48 @@ return out`)
 
 // Put stores events durably. When it returns nil every event is either on
 // the stream or a duplicate of one that was. It implements connectors.EventSink.
+// Events of several partitions cost one script call per partition.
 func (in *Intake) Put(ctx context.Context, events []connectors.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	keys := make([]string, 0, len(events)+1)
-	args := make([]any, 0, len(events)+1)
-	keys = append(keys, in.stream)
-	args = append(args, in.o.DedupTTL.Milliseconds())
+	byPart := map[int][]int{}
+	var order []int
 	for i := range events {
 		e := &events[i]
 		if e.ReceivedAt.IsZero() {
 			e.ReceivedAt = time.Now()
 		}
+		p := in.partitionOf(PartitionKey(e))
+		if _, ok := byPart[p]; !ok {
+			order = append(order, p)
+		}
+		byPart[p] = append(byPart[p], i)
+	}
+	for _, p := range order {
+		if err := in.put(ctx, in.parts[p], events, byPart[p]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// put appends events[idx] to one partition.
+func (in *Intake) put(ctx context.Context, part partition, events []connectors.Event, idx []int) error {
+	keys := make([]string, 0, len(idx)+1)
+	args := make([]any, 0, len(idx)+1)
+	keys = append(keys, part.stream)
+	args = append(args, in.o.DedupTTL.Milliseconds())
+	for _, i := range idx {
+		e := &events[i]
 		b, err := json.Marshal(e)
 		if err != nil {
 			return fmt.Errorf("encoding event: %w", err)
 		}
 		if e.ID != "" {
-			keys = append(keys, in.dedup+e.Channel+":"+e.ID)
+			keys = append(keys, part.dedup+e.Channel+":"+e.ID)
 		} else {
-			keys = append(keys, in.stream)
+			keys = append(keys, part.stream)
 		}
 		args = append(args, b)
 	}
@@ -161,8 +248,8 @@ func (in *Intake) Put(ctx context.Context, events []connectors.Event) error {
 	if err != nil {
 		return fmt.Errorf("intake append: %w", err)
 	}
-	for i, id := range res {
-		e := events[i]
+	for j, id := range res {
+		e := events[idx[j]]
 		if id == "" {
 			in.o.Metrics.Duplicate.WithLabelValues(e.Channel, string(e.Kind)).Inc()
 		} else {
@@ -252,16 +339,16 @@ func (in *Intake) Run(ctx context.Context, h Handler) error {
 // bear (the channel's polls catch what it said).
 func (in *Intake) forget(ctx context.Context, events []connectors.Event) {
 	keys := make([]string, 0, len(events))
-	for _, e := range events {
-		if e.ID != "" {
-			keys = append(keys, in.dedup+e.Channel+":"+e.ID)
+	for i := range events {
+		if e := &events[i]; e.ID != "" {
+			keys = append(keys, in.parts[in.partitionOf(PartitionKey(e))].dedup+e.Channel+":"+e.ID)
 		}
 	}
 	if len(keys) == 0 {
 		return
 	}
-	// One DEL per key: on a Cluster the keys share the intake's hash tag,
-	// but a pipeline keeps this indifferent to that.
+	// One DEL per key: on a Cluster the keys of several partitions are in
+	// several slots.
 	pipe := in.rdb.Pipeline()
 	for _, k := range keys {
 		pipe.Del(ctx, k)
@@ -313,7 +400,8 @@ type DeadLetter struct {
 	At       string            `json:"at"`
 }
 
-// DeadLetters lists up to n dead-lettered events, newest first.
+// DeadLetters lists up to n dead-lettered events, newest first, of every
+// partition (ids as stream.Set gives them).
 func (in *Intake) DeadLetters(ctx context.Context, n int64) ([]DeadLetter, error) {
 	dls, err := in.c.DeadLetters(ctx, n)
 	if err != nil {
@@ -337,7 +425,7 @@ func (in *Intake) DeadLetters(ctx context.Context, n int64) ([]DeadLetter, error
 // ErrNoDeadLetter: no dead letter with that id. It is stream.ErrNoDeadLetter.
 var ErrNoDeadLetter = stream.ErrNoDeadLetter
 
-// Replay moves a dead letter back onto the intake stream, for another try.
+// Replay moves a dead letter back onto its partition's stream, for another try.
 func (in *Intake) Replay(ctx context.Context, deadID string) (string, error) {
 	return in.c.Replay(ctx, deadID)
 }
@@ -345,10 +433,15 @@ func (in *Intake) Replay(ctx context.Context, deadID string) (string, error) {
 // EventField is the stream entry field that holds an event's JSON.
 const EventField = "e"
 
-// Stream is the intake stream's Redis key.
-func (in *Intake) Stream() string { return in.stream }
+// Stream is the first partition's stream key (with one partition, the
+// intake stream's).
+func (in *Intake) Stream() string { return in.parts[0].stream }
 
-// Backlog is the number of events on the stream not yet acknowledged and
+// Streams are every partition's stream key.
+func (in *Intake) Streams() []string { return in.c.Streams() }
+
+// Backlog is the number of events on the streams (every partition, and the
+// single stream of before while it is drained) not yet acknowledged and
 // deleted (waiting or in progress).
 func (in *Intake) Backlog(ctx context.Context) (int64, error) {
 	n, err := in.c.Backlog(ctx)

@@ -15,16 +15,24 @@ import (
 // journal for; most SKUs' window fits in one.
 const journalPage = 256
 
+// journalScanCount is the SCAN COUNT of JournalsSince: a SKU has four or
+// five keys and its orders one each, so a million keys are a hundred
+// round trips instead of a thousand (each costs a whole round trip on a
+// loaded Redis; one call looks at 10,000 keys, about a millisecond).
+const journalScanCount = 10000
+
 // journalWorkers read pages of journals at once (each a pipeline of up to
 // 1000 XREVRANGEs); on a Cluster go-redis splits each pipeline by node.
 const journalWorkers = 4
 
-// JournalMovement is a journal entry with, for an order line's (OpLine),
-// its channel, order and line ids apart (Ref joins them with '/', which
-// order and line ids may hold).
+// JournalMovement is a journal entry as JournalsSince reads it. For an
+// order line's (OpLine), Version, Channel, OrderID and LineID carry what
+// History puts in Cause ("v=<version>") and Ref ("channel/order/line",
+// ambiguous when ids hold '/'), and those two are left empty: a report
+// reads a million of them.
 type JournalMovement struct {
 	JournalEntry
-	Channel, OrderID, LineID string
+	Version, Channel, OrderID, LineID string
 }
 
 // JournalsSince calls fn with the journal entries of every SKU (found by
@@ -34,7 +42,7 @@ type JournalMovement struct {
 // still after from: it was trimmed, so the window is incomplete. A SKU
 // with no entry in the window is not reported.
 //
-// It only reads: a SCAN, then pipelined XREVRANGEs, journalPage entries
+// It only reads: a SCAN (COUNT 10,000), then pipelined XREVRANGEs, journalPage entries
 // each, of up to 1000 journals a round trip, journalWorkers pipelines at
 // once, paging further back only for journals whose page is still inside
 // the window. fn is called from one goroutine at a time; an error from it
@@ -60,7 +68,7 @@ func (l *Ledger) JournalsSince(ctx context.Context, from time.Time, fn func(sku 
 	}
 	g.Go(func() error {
 		defer close(work)
-		return l.scanKeys(gctx, globEscape(l.opts.Prefix+"j:{")+"*}", "journals", func(keys []string) error {
+		return l.scanKeysN(gctx, globEscape(l.opts.Prefix+"j:{")+"*}", "journals", journalScanCount, func(keys []string) error {
 			select {
 			case work <- keys:
 				return nil
@@ -151,26 +159,61 @@ func deliverJournal(r *journalRead, short bool, fn func(string, []JournalMovemen
 	return fn(r.sku, es, short)
 }
 
-// decodeMovement decodes one entry and, for an order line's, its ids from
-// the field's "version,channel␟order␟line␟location" (decodeJournalEntry
-// has checked that shape).
+// decodeMovement decodes one entry. An order line's entry (most of them)
+// is parsed here in one pass, its ids apart and without building Cause and
+// Ref; any other goes through decodeJournalEntry.
 func decodeMovement(m redis.XMessage) (JournalMovement, error) {
+	raw, _ := m.Values["m"].(string)
+	if mv, ok := parseLineMovement(raw); ok {
+		mv.ID = m.ID
+		return mv, nil
+	}
 	e, err := decodeJournalEntry(m.ID, m.Values)
 	if err != nil {
 		return JournalMovement{}, err
 	}
-	mv := JournalMovement{JournalEntry: e}
-	if e.Op != OpLine {
-		return mv, nil
-	}
-	raw, _ := m.Values["m"].(string)
-	parts := strings.SplitN(raw, ",", 8)
-	ids := strings.SplitN(parts[len(parts)-1], string(fieldSep), 4)
-	if len(parts) != 8 || len(ids) != 4 {
+	if e.Op == OpLine { // decodeJournalEntry accepts what the fast path did not
 		return JournalMovement{}, fmt.Errorf("entry %s: malformed line entry %q", m.ID, raw)
 	}
-	mv.Channel, mv.OrderID, mv.LineID = ids[0], ids[1], ids[2]
-	return mv, nil
+	return JournalMovement{JournalEntry: e}, nil
+}
+
+// parseLineMovement parses "line,h0,r0,h1,r1,t,version,channel␟order␟line␟location"
+// as lib.lua writes it; ok is false for anything else.
+func parseLineMovement(m string) (JournalMovement, bool) {
+	rest, ok := strings.CutPrefix(m, "line,")
+	if !ok {
+		return JournalMovement{}, false
+	}
+	var n [5]int64
+	for i := range n {
+		var f string
+		if f, rest, ok = strings.Cut(rest, ","); !ok {
+			return JournalMovement{}, false
+		}
+		x, err := parseStoredInt(f)
+		if err != nil {
+			return JournalMovement{}, false
+		}
+		n[i] = x
+	}
+	ver, ids, ok := strings.Cut(rest, ",")
+	if !ok || !isVersion(ver) {
+		return JournalMovement{}, false
+	}
+	var id [3]string
+	for i := range id {
+		if id[i], ids, ok = strings.Cut(ids, string(fieldSep)); !ok || id[i] == "" {
+			return JournalMovement{}, false
+		}
+	}
+	if ids == "" {
+		return JournalMovement{}, false
+	}
+	return JournalMovement{
+		JournalEntry: JournalEntry{Op: OpLine, Before: level(n[0], n[1]), After: level(n[2], n[3]), Time: time.UnixMilli(n[4]).UTC(), Location: ids},
+		Version:      ver, Channel: id[0], OrderID: id[1], LineID: id[2],
+	}, true
 }
 
 // skuFromJournalKey extracts the SKU from a journal key found by SCAN.

@@ -63,7 +63,7 @@ func TestJournalsSincePagesAndCuts(t *testing.T) {
 		t.Errorf("short %v, want TRIM only", short)
 	}
 	for i, m := range got["LONG"] {
-		if m.Op != OpLine || m.Channel != "shop" || m.OrderID != fmt.Sprintf("o/%d", i) || m.LineID != "gid://x/1" || m.Location != "A" || m.After.Reserved != int64(i+1) {
+		if m.Op != OpLine || m.Version != "1" || m.Channel != "shop" || m.OrderID != fmt.Sprintf("o/%d", i) || m.LineID != "gid://x/1" || m.Location != "A" || m.After.Reserved != int64(i+1) {
 			t.Fatalf("LONG entry %d: %+v", i, m)
 		}
 	}
@@ -75,4 +75,27 @@ func TestJournalsSincePagesAndCuts(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// FuzzParseLineMovement: the fast path of JournalsSince agrees with the
+// journal's decoder on every field it accepts.
+func FuzzParseLineMovement(f *testing.F) {
+	for _, s := range []string{"line,5,0,5,2,1763700000000,17,shop\x1fo/1\x1fgid://x/1\x1fA", "line,5,0,5,2,1,1,a\x1fb\x1fc\x1fA\x1fB",
+		"line,-1,0,5,2,1,01,a\x1fb\x1fc\x1fA", "adjust,1,0,2,0,1,1,1,xkA", "line,1,2,3,4,5,6,a\x1f\x1fc\x1fL"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, m string) {
+		mv, ok := parseLineMovement(m)
+		e, err := decodeCompactEntry(m)
+		if !ok {
+			return
+		}
+		if err != nil {
+			t.Fatalf("%q: fast path accepts, decoder refuses: %v", m, err)
+		}
+		if e.Op != OpLine || e.Before != mv.Before || e.After != mv.After || !e.Time.Equal(mv.Time) || e.Location != mv.Location ||
+			e.Cause != "v="+mv.Version || e.Ref != mv.Channel+"/"+mv.OrderID+"/"+mv.LineID {
+			t.Fatalf("%q: fast path %+v, decoder %+v", m, mv, e)
+		}
+	})
 }

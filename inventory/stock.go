@@ -102,8 +102,16 @@ func (l *Ledger) SKUs(ctx context.Context, fn func([]string) error) error {
 // Each slice is page's own. An error from page stops the scan; what names
 // the keys in a scan error.
 func (l *Ledger) scanKeys(ctx context.Context, match, what string, page func([]string) error) error {
+	return l.scanKeysN(ctx, match, what, 1000, page)
+}
+
+// scanKeysN is scanKeys with SCAN's COUNT (the keys Redis looks at a
+// call, one round trip each): a larger count takes a large keyspace in
+// fewer round trips, each blocking Redis a little longer. Pages stay at
+// most 1000 keys.
+func (l *Ledger) scanKeysN(ctx context.Context, match, what string, count int64, page func([]string) error) error {
 	scan := func(ctx context.Context, c redis.UniversalClient) error {
-		iter := c.Scan(ctx, 0, match, 1000).Iterator()
+		iter := c.Scan(ctx, 0, match, count).Iterator()
 		keys := make([]string, 0, 1000)
 		for iter.Next(ctx) {
 			keys = append(keys, iter.Val())

@@ -116,18 +116,23 @@ func SalesReport(ctx context.Context, j Journals, from, now time.Time, by Groupi
 	return a.result(from, now), nil
 }
 
-// salesAgg sums movements into rows; seen de-duplicates orders per row
-// (kind byte, row key, channel, order).
+// salesAgg sums movements into rows. flags records, per row and order
+// (row key, NUL, channel, 0x1f, order; the total's with an empty row key),
+// which of ordered, cancelled and returned the order has had in that row,
+// for the distinct counts; buf builds those keys without allocating for a
+// lookup.
 type salesAgg struct {
 	by    Grouping
 	rows  map[string]*SalesRow
 	total SalesRow
-	seen  map[string]struct{}
+	flags map[string]uint8
+	days  map[int64]string // unix day -> its date, for ByDay
+	buf   []byte
 	out   Sales
 }
 
 func newSalesAgg(by Grouping) *salesAgg {
-	return &salesAgg{by: by, rows: map[string]*SalesRow{}, seen: map[string]struct{}{}}
+	return &salesAgg{by: by, rows: map[string]*SalesRow{}, flags: map[string]uint8{}, days: map[int64]string{}}
 }
 
 // event is one movement attributed to a channel and order.
@@ -168,7 +173,7 @@ func (a *salesAgg) sku(sku string, es []inventory.JournalMovement, short bool) {
 
 func sameChange(a, b inventory.JournalMovement) bool {
 	return b.Op == inventory.OpLine && a.Channel == b.Channel && a.OrderID == b.OrderID && a.LineID == b.LineID &&
-		a.Cause == b.Cause && a.Time.Equal(b.Time)
+		a.Version == b.Version && a.Time.Equal(b.Time)
 }
 
 // toEvent attributes an entry: order lines by their ids, returns booked
@@ -200,36 +205,70 @@ func (a *salesAgg) add(sku string, ev event) {
 	case BySKU:
 		key = sku
 	default:
-		key = ev.at.UTC().Format(time.DateOnly)
+		key = a.day(ev.at)
 	}
 	r := a.rows[key]
 	if r == nil {
 		r = &SalesRow{Key: key}
 		a.rows[key] = r
 	}
-	order := ev.channel + "\x1f" + ev.order
-	a.addTo(r, "r"+key+"\x00"+order, ev.m)
-	a.addTo(&a.total, "t"+order, ev.m)
+	a.addTo(r, key, ev)
+	a.addTo(&a.total, "", ev)
 }
 
-// addTo adds m to r; tag names the order within r for the distinct counts.
-func (a *salesAgg) addTo(r *SalesRow, tag string, m Movement) {
+func (a *salesAgg) day(t time.Time) string {
+	d := t.Unix() / 86400
+	if t.Unix() < 0 && t.Unix()%86400 != 0 {
+		d--
+	}
+	s, ok := a.days[d]
+	if !ok {
+		s = t.UTC().Format(time.DateOnly)
+		a.days[d] = s
+	}
+	return s
+}
+
+// Kinds of an order's movements in a row (salesAgg.flags).
+const (
+	hadOrdered uint8 = 1 << iota
+	hadCancelled
+	hadReturned
+)
+
+// addTo adds ev's movement to r, whose key is row.
+func (a *salesAgg) addTo(r *SalesRow, row string, ev event) {
+	m := ev.m
 	r.Units += m.Ordered
 	r.CancelledUnits += m.Cancelled
 	r.ReturnedUnits += m.Returned
 	r.NetUnits += m.Ordered - m.Cancelled - m.Returned
-	for _, k := range []struct {
-		kind string
-		n    int64
-		to   *int64
-	}{{"o", m.Ordered, &r.Orders}, {"c", m.Cancelled, &r.CancelledOrders}, {"x", m.Returned, &r.ReturnedOrders}} {
-		if k.n <= 0 {
-			continue
+	var now uint8
+	if m.Ordered > 0 {
+		now |= hadOrdered
+	}
+	if m.Cancelled > 0 {
+		now |= hadCancelled
+	}
+	if m.Returned > 0 {
+		now |= hadReturned
+	}
+	if now == 0 {
+		return
+	}
+	a.buf = append(append(append(append(append(a.buf[:0], row...), 0), ev.channel...), 0x1f), ev.order...)
+	had := a.flags[string(a.buf)]
+	if fresh := now &^ had; fresh != 0 {
+		if fresh&hadOrdered != 0 {
+			r.Orders++
 		}
-		if _, ok := a.seen[k.kind+tag]; !ok {
-			a.seen[k.kind+tag] = struct{}{}
-			*k.to++
+		if fresh&hadCancelled != 0 {
+			r.CancelledOrders++
 		}
+		if fresh&hadReturned != 0 {
+			r.ReturnedOrders++
+		}
+		a.flags[string(a.buf)] = had | now
 	}
 }
 

@@ -21,6 +21,7 @@
 //	WebhookChallenger  answer a GET endpoint challenge (eBay)
 //	QuantityPusher     set listed quantities in batches, per-item results
 //	QuantityReader     read listed quantities (reconciliation)
+//	ListingLister      page through every listing (the link report)
 //	Runner             a background loop of its own (Amazon's SQS poller)
 //	Checker            a readiness check
 //	AccessChecker      one cheap authenticated call (shelfsync check, start-up)

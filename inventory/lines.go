@@ -35,6 +35,10 @@ type LineState struct {
 	// Strict refuses (changing nothing) when the line's increase of reserved
 	// exceeds what is available at its location.
 	Strict bool
+	// LocalShip makes the state a local shipment (ShipLines): Shipped is
+	// the units shelfsync itself shipped of the line so far; the recorded
+	// figures and version stay.
+	LocalShip bool
 }
 
 // Validate checks a state without I/O; ApplyLines rejects a batch holding
@@ -208,6 +212,8 @@ func appendLineArgs(args []any, s *LineState) []any {
 // "3" both, "0" neither. Constant strings, so nothing is formatted per line.
 func lineFlags(s *LineState) string {
 	switch {
+	case s.LocalShip:
+		return "L"
 	case s.Restock && s.Strict:
 		return "3"
 	case s.Strict:
@@ -431,4 +437,32 @@ func (l *Ledger) Lines(ctx context.Context, channel, orderID string) ([]LineReco
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// LocalShipment is the units shelfsync itself shipped of one order line
+// so far (sync/shipments): a total, so a repeat changes nothing.
+type LocalShipment struct {
+	Channel, OrderID, LineID, SKU string
+	// Location is where the line's stock is (its record's).
+	Location string
+	Shipped  int64
+}
+
+// ShipLines records local shipments: each line's shipped figure becomes
+// max(what its channel reported, the local total), now and for every
+// later channel state of the line, so a channel state that has not seen
+// the shipment does not undo it and the channel's own report of it does
+// not count it twice. On hand leaves and the reservation is released for
+// the units newly shipped. A line the ledger does not hold is refused
+// (Ignored IgnoredRefused); a total not above the recorded local total is
+// a duplicate. Like ApplyLines, one round trip, safe to repeat.
+func (l *Ledger) ShipLines(ctx context.Context, ships []LocalShipment) ([]LineResult, error) {
+	states := make([]LineState, len(ships))
+	for i, s := range ships {
+		states[i] = LineState{
+			Channel: s.Channel, OrderID: s.OrderID, LineID: s.LineID, SKU: s.SKU, Location: s.Location,
+			Ordered: s.Shipped, Shipped: s.Shipped, LocalShip: true,
+		}
+	}
+	return l.ApplyLines(ctx, states)
 }

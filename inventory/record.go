@@ -74,17 +74,31 @@ type LineRecord struct {
 	Ordered, Shipped, Cancelled   int64
 	Restocked, WrittenOff         int64 // returned units, by what was done with them
 	Reserved                      int64 // Ordered - Shipped - Cancelled
+	// LocalShipped is the units shelfsync itself shipped (ShipLines);
+	// Shipped is never below it.
+	LocalShipped int64
 }
 
 // Open reports whether the line still holds a reservation.
 func (r LineRecord) Open() bool { return r.Reserved > 0 }
 
 // decodeLineRecord parses a line record value
-// "version,ordered,shipped,cancelled,restocked,writtenoff,location"
+// "version[:localshipped],ordered,shipped,cancelled,restocked,writtenoff,location"
 // (the location last, so it may contain commas).
 func decodeLineRecord(v string) (LineRecord, error) {
 	parts := strings.SplitN(v, ",", 7)
-	if len(parts) != 7 || parts[6] == "" || !isVersion(parts[0]) {
+	if len(parts) != 7 || parts[6] == "" {
+		return LineRecord{}, fmt.Errorf("malformed line record %q", v)
+	}
+	var local int64
+	if vs, ls, ok := strings.Cut(parts[0], ":"); ok {
+		x, err := parseStoredInt(ls)
+		if err != nil || x < 0 {
+			return LineRecord{}, fmt.Errorf("malformed line record %q", v)
+		}
+		parts[0], local = vs, x
+	}
+	if !isVersion(parts[0]) {
 		return LineRecord{}, fmt.Errorf("malformed line record %q", v)
 	}
 	var n [5]int64
@@ -99,6 +113,7 @@ func decodeLineRecord(v string) (LineRecord, error) {
 	r := LineRecord{
 		Location: parts[6], Version: ver,
 		Ordered: n[0], Shipped: n[1], Cancelled: n[2], Restocked: n[3], WrittenOff: n[4],
+		LocalShipped: local,
 	}
 	r.Reserved = r.Ordered - r.Shipped - r.Cancelled
 	return r, nil

@@ -7,7 +7,9 @@
 -- ARGV: 1 now (ms), 2 prune cutoff (ms), 3 journal maxlen, then per line:
 --       record field (channel␟order␟line, also the journal's reference),
 --       location ('' = choose), ordered, shipped, cancelled, returned,
---       version, flags ('0'..'3': restock 1 + strict 2), and only when the
+--       version, flags ('0'..'3': restock 1 + strict 2; 'L': a local
+--       shipment, shipped being the line's locally shipped total, the
+--       other figures and the version ignored), and only when the
 --       location is '': the number of candidates, then the candidate
 --       locations in priority order.
 -- Returns one string, per line: a status letter (a applied, c applied and
@@ -91,6 +93,19 @@ local function flush()
   end
 end
 
+-- shipped applies the locally shipped units ls to a state's shipped
+-- figure s (and its digits ss): max(s, ls), at most the ordered units qs;
+-- cancelled units (cs) give way to shipped ones (units that left can not
+-- be cancelled). Returns s, ss, cs.
+local function shipped(s, ss, qs, cs, ls)
+  if ls <= s then return s, ss, cs end
+  local q = tonumber(qs)
+  if ls > q then ls = q end
+  if ls <= s then return s, ss, cs end
+  if ls + tonumber(cs) > q then cs = n2s(q - ls) end
+  return ls, n2s(ls), cs
+end
+
 local out, n = {}, 0
 local i = 4
 local function run()
@@ -99,19 +114,37 @@ local function run()
     local qs, ss, cs = ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
     local s, ret = tonumber(ss), tonumber(ARGV[i + 5])
     local ver, flags = ARGV[i + 6], ARGV[i + 7]
-    local rn = qs - s - cs -- the state's reservation
     local loc, status, f = given, nil, nil
 
     local old
     if single then old = call('HGET', lkey, field) else old = recs[field] end
     local oq, oS, oc, ors, owo, oloc
     local rss, wos = '0', '0' -- the returned split, written back as stored unless it moves
+    -- ls: the units shelfsync itself shipped (sync/shipments), kept beside
+    -- the version as "version:ls" when not 0. The line's shipped figure is
+    -- max(what the channel says, ls): a channel state that has not seen the
+    -- shipment yet does not undo it, and the channel's own report of it
+    -- does not count it twice.
+    local ls = 0
     if old then
-      local over
-      over, oq, oS, oc, rss, wos, oloc = match(old, '^(%d+),(%d+),(%d+),(%d+),(%d+),(%d+),(.+)$')
+      local over, ols
+      over, ols, oq, oS, oc, rss, wos, oloc = match(old, '^(%d+):?(%d*),(%d+),(%d+),(%d+),(%d+),(%d+),(.+)$')
       if not over then error('corrupt line record') end
       oq, oS, oc, ors, owo = tonumber(oq), tonumber(oS), tonumber(oc), tonumber(rss), tonumber(wos)
+      ls = tonumber(ols) or 0
+      local ols0 = ls
+      if flags == 'L' then
+        -- A local shipment: s is the line's locally shipped total; every
+        -- other figure and the version stay as recorded.
+        if s > ls then ls = s end
+        qs, cs, ret, ver = n2s(oq), n2s(oc), ors + owo, over
+        s, ss = oS, n2s(oS)
+      end
+      s, ss, cs = shipped(s, ss, qs, cs, ls)
       local cmp = vcmp(ver, over)
+      if flags == 'L' then
+        if ls > ols0 then cmp = 1 else cmp = 0 end
+      end
       -- The same version further along (no figure lower, one higher:
       -- more ordered, shipped, cancelled or returned) is the later state of
       -- that version: a channel whose versions are whole seconds can change
@@ -134,7 +167,14 @@ local function run()
       end
     else
       oq, oS, oc, ors, owo = 0, 0, 0, 0, 0
+      if flags == 'L' then
+        -- A local shipment of a line the ledger does not hold: refused.
+        status = 'r'
+        if loc == '' then loc = ARGV[i + 9] end
+        f = figs[loc] or fig(loc)
+      end
     end
+    local rn = qs - s - cs -- the state's reservation
 
     if not status then
       -- Returned units are split by policy at the moment they are first seen;
@@ -186,7 +226,7 @@ local function run()
         local hn = nrs - s
         local inc = rn
         if loc == oloc then inc = rn - ro end
-        if flags >= '2' and inc > 0 and inc > f[1] - f[2] then
+        if (flags == '2' or flags == '3') and inc > 0 and inc > f[1] - f[2] then
           status = 'r' -- strict, and not enough available
         else
           status = 'n'
@@ -207,7 +247,9 @@ local function run()
             end
           end
 
-          local rec = ver .. ',' .. qs .. ',' .. ss .. ',' .. cs .. ',' .. rss .. ',' .. wos .. ',' .. loc
+          local rv = ver
+          if ls > 0 then rv = ver .. ':' .. ls end
+          local rec = rv .. ',' .. qs .. ',' .. ss .. ',' .. cs .. ',' .. rss .. ',' .. wos .. ',' .. loc
           if single then
             call('HSET', lkey, field, rec)
           else

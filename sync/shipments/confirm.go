@@ -1,0 +1,253 @@
+package shipments
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shelfsync/shelfsync/connectors"
+)
+
+// claimScript takes up to ARGV[3] due shipments off a channel's queue:
+// each is pushed back by the claim time (ARGV[2] ms), so no other worker
+// (of this or another replica) takes it meanwhile, and a worker that dies
+// with it leaves it due again when the claim runs out. KEYS: 1 queue.
+// ARGV: 1 now ms, 2 claim ms, 3 count.
+var claimScript = redis.NewScript(`
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local until_ = tonumber(ARGV[1]) + tonumber(ARGV[2])
+for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], until_, id) end
+return ids
+`)
+
+// finishScript records one attempt's outcome in one step. KEYS: 1 ship,
+// 2 queue, 3 parked. ARGV: 1 id, 2 outcome (confirmed, retry, refused),
+// 3 state JSON, 4 due ms (retry) or now ms (refused), 5 retention ms.
+// A shipment no longer stored is only taken off the queue.
+var finishScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return 0
+end
+redis.call('HSET', KEYS[1], 'state', ARGV[3])
+if ARGV[2] == 'retry' then
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+elseif ARGV[2] == 'refused' then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+else
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+end
+return 1
+`)
+
+// Timing of confirmations.
+const (
+	// claimFor is how long a taken shipment is hidden from other workers:
+	// longer than one confirmation takes (connector timeouts, its pacing).
+	claimFor = 2 * time.Minute
+	// idlePoll is how often an idle worker looks for due shipments that
+	// no Wake announced (retries coming due, another replica's).
+	idlePoll = 250 * time.Millisecond
+	// firstBackoff doubles per failed attempt up to maxBackoff.
+	firstBackoff = time.Second
+	maxBackoff   = 5 * time.Minute
+	// attemptTimeout bounds one ConfirmShipment call.
+	attemptTimeout = time.Minute
+)
+
+// Run confirms shipments on every channel with a confirmer, sweeps
+// unapplied shipments onto the ledger and keeps the gauges, until ctx
+// ends.
+func (s *Service) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, name := range s.names {
+		ch := s.channels[name]
+		if ch.Confirmer == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.confirmLoop(ctx, ch)
+		}()
+	}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		s.sweep(ctx)
+		s.gauges(ctx)
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// confirmLoop takes due shipments of one channel and confirms them,
+// Workers at a time (the connector's limiter paces the calls).
+func (s *Service) confirmLoop(ctx context.Context, ch *Channel) {
+	sem := make(chan struct{}, s.o.Workers)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	k := s.keys(ch.Name)
+	for ctx.Err() == nil {
+		free := s.o.Workers - len(sem)
+		var ids []string
+		if free > 0 {
+			var err error
+			ids, err = claimScript.Run(ctx, s.o.Redis, []string{k.queue()}, s.o.Now().UnixMilli(), claimFor.Milliseconds(), free).StringSlice()
+			if err != nil && ctx.Err() == nil {
+				s.o.Logger.Warn().Err(err).Str("channel", ch.Name).Msg("taking shipments to confirm")
+			}
+		}
+		for _, id := range ids {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				s.confirmOne(ctx, ch, id)
+			}()
+		}
+		if len(ids) == free && free > 0 {
+			continue // there may be more due
+		}
+		select {
+		case <-ctx.Done():
+		case <-s.wake[ch.Name]:
+		case <-time.After(idlePoll):
+		}
+	}
+}
+
+// confirmOne makes one confirmation attempt and records its outcome.
+func (s *Service) confirmOne(ctx context.Context, ch *Channel, id string) {
+	rec, st, err := s.load(ctx, ch.Name, id)
+	if err != nil {
+		s.o.Logger.Warn().Err(err).Str("channel", ch.Name).Str("shipment", id).Msg("reading a shipment to confirm")
+		return // still claimed; due again when the claim runs out
+	}
+	if rec == nil {
+		_ = s.o.Redis.ZRem(ctx, s.keys(ch.Name).queue(), id).Err()
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, attemptTimeout)
+	res, err := ch.Confirmer.ConfirmShipment(cctx, rec.Shipment)
+	cancel()
+	if ctx.Err() != nil {
+		return // shutting down: the claim runs out and the next run tries again
+	}
+	if err != nil {
+		res = connectors.ShipmentResult{Status: connectors.ShipmentRetry, Reason: err.Error()}
+	}
+	s.record(ctx, ch.Name, rec, st, res)
+}
+
+// record stores an attempt's outcome (state, queue, parked) and counts it.
+func (s *Service) record(ctx context.Context, channel string, rec *Record, st *State, res connectors.ShipmentResult) {
+	now := s.o.Now().UTC()
+	st.Attempts++
+	st.UpdatedAt, st.Reason, st.NextAt = now, res.Reason, nil
+	outcome, at := string(res.Status), now
+	switch res.Status {
+	case connectors.ShipmentConfirmed:
+		st.Status, st.Ref, st.ConfirmedAt = StatusConfirmed, res.Ref, &now
+		s.o.Metrics.Latency.WithLabelValues(channel).Observe(now.Sub(rec.ReceivedAt).Seconds())
+	case connectors.ShipmentRefused:
+		st.Status = StatusRefused
+	default:
+		outcome = "retry"
+		if st.Attempts >= s.o.MaxAttempts {
+			st.Status, outcome = StatusRefused, "refused"
+			st.Reason = fmt.Sprintf("given up after %d attempts; last: %s", st.Attempts, res.Reason)
+			s.o.Metrics.Total.WithLabelValues(channel, "gave_up").Inc()
+			break
+		}
+		st.Status = StatusRetrying
+		at = now.Add(backoff(st.Attempts, res.RetryAfter))
+		st.NextAt = &at
+	}
+	stJSON, _ := json.Marshal(st)
+	k := s.keys(channel)
+	err := finishScript.Run(ctx, s.o.Redis, []string{k.ship(rec.ID), k.queue(), k.parked()},
+		rec.ID, outcome, stJSON, at.UnixMilli(), s.o.Retention.Milliseconds()).Err()
+	if err != nil {
+		// The claim runs out and the shipment is tried again: the
+		// connector's idempotency (the shipment id) makes that safe.
+		s.o.Logger.Warn().Err(err).Str("channel", channel).Str("shipment", rec.ID).Msg("recording a confirmation outcome")
+		return
+	}
+	s.o.Metrics.Total.WithLabelValues(channel, outcome).Inc()
+	ev := s.o.Logger.Info()
+	if outcome != string(connectors.ShipmentConfirmed) {
+		ev = s.o.Logger.Warn()
+	}
+	ev.Str("channel", channel).Str("shipment", rec.ID).Str("order", rec.OrderID).Str("outcome", outcome).
+		Int("attempts", st.Attempts).Str("reason", st.Reason).Msg("shipment confirmation")
+}
+
+// backoff is the wait before attempt n+1: the channel's own Retry-After
+// when it gave one, else 1 s doubling up to 5 min.
+func backoff(n int, retryAfter time.Duration) time.Duration {
+	if retryAfter > 0 {
+		return min(retryAfter, maxBackoff)
+	}
+	d := firstBackoff
+	for i := 1; i < n && d < maxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, maxBackoff)
+}
+
+// gauges reads each channel's parked and queued shipments.
+func (s *Service) gauges(ctx context.Context) {
+	for _, name := range s.names {
+		k := s.keys(name)
+		var parked, queued *redis.IntCmd
+		_, err := s.o.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+			parked = p.ZCard(ctx, k.parked())
+			queued = p.ZCard(ctx, k.queue())
+			return nil
+		})
+		if err != nil {
+			continue
+		}
+		s.o.Metrics.Parked.WithLabelValues(name).Set(float64(parked.Val()))
+		s.o.Metrics.Queued.WithLabelValues(name).Set(float64(queued.Val()))
+	}
+}
+
+// Requeue puts a parked shipment back on its channel's queue (after the
+// cause was fixed: a carrier code, a channel setting); its attempts start
+// again. False when it is not parked.
+func (s *Service) Requeue(ctx context.Context, channel, id string) (bool, error) {
+	k := s.keys(channel)
+	if s.channels[channel] == nil || s.channels[channel].Confirmer == nil {
+		return false, nil
+	}
+	rec, st, err := s.load(ctx, channel, id)
+	if err != nil || rec == nil || st.Status != StatusRefused {
+		return false, err
+	}
+	now := s.o.Now().UTC()
+	st.Status, st.Attempts, st.UpdatedAt, st.NextAt = StatusPending, 0, now, nil
+	stJSON, _ := json.Marshal(st)
+	_, err = s.o.Redis.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, k.ship(id), "state", stJSON)
+		p.ZRem(ctx, k.parked(), id)
+		p.ZAdd(ctx, k.queue(), redis.Z{Score: float64(now.UnixMilli()), Member: id})
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("requeueing shipment %s: %w", id, err)
+	}
+	s.Wake(channel)
+	return true, nil
+}

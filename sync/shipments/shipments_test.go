@@ -94,7 +94,7 @@ func newEnv(t *testing.T, conf *confirmer, wrap func(Ledger) Ledger) *env {
 	}
 	e.s = New(Options{
 		Redis: rdb, Prefix: prefix, Ledger: l, Publisher: e.pub, Locations: []string{"main", "back"},
-		Channels: []Channel{{Name: "shop", Confirmer: conf, Carriers: Carriers(conf.Carriers(), map[string]string{"acme": "ACME-1"})}, {Name: "plain"}},
+		Channels:    []Channel{{Name: "shop", Confirmer: conf, Carriers: Carriers(conf.Carriers(), map[string]string{"acme": "ACME-1"})}, {Name: "plain"}},
 		MaxAttempts: 3, Metrics: NewMetrics(e.reg), Logger: zerolog.Nop(), Now: e.clock.Now,
 	})
 	return e
@@ -176,7 +176,11 @@ func TestBadShipmentsAreRefusedAndStoreNothing(t *testing.T) {
 	if _, err := e.s.Submit(ctx, req("first", RequestLine{LineID: "L1", Quantity: 1}), "api"); err != nil {
 		t.Fatal(err)
 	}
-	mod := func(f func(*Request)) Request { r := req("k2", RequestLine{LineID: "L1", Quantity: 1}); f(&r); return r }
+	mod := func(f func(*Request)) Request {
+		r := req("k2", RequestLine{LineID: "L1", Quantity: 1})
+		f(&r)
+		return r
+	}
 	cases := []struct {
 		name   string
 		r      Request

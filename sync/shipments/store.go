@@ -27,12 +27,12 @@ import (
 type keys struct{ base string }
 
 func (s *Service) keys(channel string) keys { return keys{s.o.Prefix + "{ship:" + channel + "}"} }
-func (k keys) ship(id string) string       { return k.base + ":s:" + id }
-func (k keys) order(id string) string      { return k.base + ":o:" + id }
-func (k keys) local(id string) string      { return k.base + ":l:" + id }
-func (k keys) apply() string               { return k.base + ":apply" }
-func (k keys) queue() string               { return k.base + ":queue" }
-func (k keys) parked() string              { return k.base + ":parked" }
+func (k keys) ship(id string) string        { return k.base + ":s:" + id }
+func (k keys) order(id string) string       { return k.base + ":o:" + id }
+func (k keys) local(id string) string       { return k.base + ":l:" + id }
+func (k keys) apply() string                { return k.base + ":apply" }
+func (k keys) queue() string                { return k.base + ":queue" }
+func (k keys) parked() string               { return k.base + ":parked" }
 
 // State is a shipment's confirmation state on its channel.
 type State struct {

@@ -20,6 +20,7 @@ type Config struct {
 	Locations  []Location `yaml:"locations"`
 	Channels   []Channel  `yaml:"channels"`
 	Downstream Downstream `yaml:"downstream"`
+	Shipments  Shipments  `yaml:"shipments"`
 	Log        Log        `yaml:"log"`
 	// ShutdownTimeout bounds the drain of in-flight work after SIGINT/SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -158,6 +159,13 @@ type Channel struct {
 	Timeout    time.Duration `yaml:"timeout"`
 	MaxRetries int           `yaml:"max_retries"`
 
+	// Carriers overrides and extends the connector's carrier table for
+	// shipment confirmations: canonical carrier name (lower case) → the
+	// channel's carrier code.
+	Carriers map[string]string `yaml:"carriers"`
+	// Returns is what returns read from the channel (ReturnPoller) do.
+	Returns ReturnsPolicy `yaml:"returns"`
+
 	// Settings are the kind's own settings, from the block keyed by the
 	// kind's name, defaults applied: a value of the type the kind
 	// registered (RegisterKind), nil for a kind that is not registered.
@@ -220,6 +228,62 @@ type Downstream struct {
 	StreamMaxLen int64 `yaml:"stream_max_len"`
 	// Webhook, if URL is set, also POSTs every order, signed with Secret.
 	Webhook DownstreamWebhook `yaml:"webhook"`
+}
+
+// Shipments configures the shipments the warehouse reports (sync/shipments).
+type Shipments struct {
+	// Stream is the inbound Redis Stream (under the key prefix, in braces)
+	// a WMS appends shipments to; shelfsync reads it with group shelfsync.
+	Stream string `yaml:"stream"`
+	// Workers is each channel's confirmations in flight at once.
+	Workers int `yaml:"workers"`
+	// MaxAttempts is the failed confirmation attempts (retry, errors) after
+	// which a shipment is parked.
+	MaxAttempts int `yaml:"max_attempts"`
+	// Retention is how long a confirmed shipment's record is kept.
+	Retention time.Duration `yaml:"retention"`
+}
+
+// ReturnsPolicy says what a returned unit does, by the channel's reason
+// and condition codes.
+type ReturnsPolicy struct {
+	// RequireReceived books a return line only once the channel says the
+	// item is back with the seller (default true).
+	RequireReceived *bool `yaml:"require_received"`
+	// Default is what a return line no rule matches does: restock (default)
+	// or write_off.
+	Default string `yaml:"default"`
+	// Rules are tried in order; the first that matches decides.
+	Rules []ReturnRule `yaml:"rules"`
+}
+
+// ReturnRule matches a return line by the channel's reason and condition
+// codes (lower case; empty matches any).
+type ReturnRule struct {
+	Reason    string `yaml:"reason"`
+	Condition string `yaml:"condition"`
+	// Action is restock or write_off.
+	Action string `yaml:"action"`
+}
+
+// Return actions.
+const (
+	ReturnRestock  = "restock"
+	ReturnWriteOff = "write_off"
+)
+
+// Action is what a return line with reason and condition does, and
+// whether it is booked at all (received says the channel has it back).
+func (p ReturnsPolicy) Action(received bool, reason, condition string) (restock, book bool) {
+	if !received && (p.RequireReceived == nil || *p.RequireReceived) {
+		return false, false
+	}
+	for _, r := range p.Rules {
+		if (r.Reason == "" || r.Reason == reason) && (r.Condition == "" || r.Condition == condition) {
+			return r.Action == ReturnRestock, true
+		}
+	}
+	return p.Default != ReturnWriteOff, true
 }
 
 // DownstreamWebhook POSTs normalized orders with an HMAC-SHA256 signature.

@@ -47,6 +47,11 @@ const (
 	DefaultDownstreamTimeout      = 10 * time.Second
 	DefaultDownstreamMaxAttempts  = 10
 
+	DefaultShipmentsStream      = "shipments"
+	DefaultShipmentsWorkers     = 4
+	DefaultShipmentsMaxAttempts = 20
+	DefaultShipmentsRetention   = 30 * 24 * time.Hour
+
 	DefaultLogLevel  = "info"
 	DefaultLogFormat = "json"
 
@@ -97,6 +102,12 @@ func (c *Config) applyDefaults() {
 	setDuration(&d.Webhook.Timeout, DefaultDownstreamTimeout)
 	setInt(&d.Webhook.MaxAttempts, DefaultDownstreamMaxAttempts)
 
+	sh := &c.Shipments
+	setString(&sh.Stream, DefaultShipmentsStream)
+	setInt(&sh.Workers, DefaultShipmentsWorkers)
+	setInt(&sh.MaxAttempts, DefaultShipmentsMaxAttempts)
+	setDuration(&sh.Retention, DefaultShipmentsRetention)
+
 	setString(&c.Log.Level, DefaultLogLevel)
 	setString(&c.Log.Format, DefaultLogFormat)
 	setDuration(&c.ShutdownTimeout, DefaultShutdownTimeout)
@@ -113,6 +124,11 @@ func (ch *Channel) applyDefaults() {
 		ch.PollLookback = &d
 	}
 	setInt(&ch.MaxRetries, DefaultMaxRetries)
+	if ch.Returns.RequireReceived == nil {
+		t := true
+		ch.Returns.RequireReceived = &t
+	}
+	setString(&ch.Returns.Default, ReturnRestock)
 	// A channel without its kind's block gets the kind's defaults too.
 	if ch.Settings == nil {
 		ch.Settings = NewSettings(ch.Kind)

@@ -78,6 +78,7 @@ func (cfg *Config) validate() []Problem {
 	}
 	validateAccounts(c, cfg.Channels)
 	cfg.Downstream.validate(c)
+	cfg.Shipments.validate(c)
 	cfg.Log.validate(c)
 	c.positive("shutdown_timeout", int64(cfg.ShutdownTimeout))
 	return c.problems
@@ -177,6 +178,36 @@ func (ch *Channel) validate(c *checker, p string, locs, names map[string]bool) {
 	ch.validateLimits(c, p)
 	ch.validateSettings(c, p)
 	ch.validateOrderSource(c, p)
+	ch.validateShipping(c, p)
+}
+
+// validateShipping checks the carrier override and the returns policy.
+func (ch *Channel) validateShipping(c *checker, p string) {
+	for name, code := range ch.Carriers {
+		if name == "" || name != strings.ToLower(strings.TrimSpace(name)) || strings.TrimSpace(code) == "" {
+			c.addf(p+".carriers", "each entry must be a lower-case carrier name and a non-empty code, got %q: %q", name, code)
+		}
+	}
+	r := ch.Returns
+	if r.Default != ReturnRestock && r.Default != ReturnWriteOff {
+		c.addf(p+".returns.default", "must be restock or write_off, got %q", r.Default)
+	}
+	for i, rule := range r.Rules {
+		if rule.Action != ReturnRestock && rule.Action != ReturnWriteOff {
+			c.addf(fmt.Sprintf("%s.returns.rules[%d].action", p, i), "must be restock or write_off, got %q", rule.Action)
+		}
+	}
+}
+
+func (s *Shipments) validate(c *checker) {
+	if s.Stream == "" || strings.ContainsAny(s.Stream, "{}") {
+		c.addf("shipments.stream", "must be a name without braces, got %q", s.Stream)
+	}
+	if s.Workers < 1 || s.Workers > 64 {
+		c.addf("shipments.workers", "must be between 1 and 64, got %d", s.Workers)
+	}
+	c.positive("shipments.max_attempts", int64(s.MaxAttempts))
+	c.positive("shipments.retention", int64(s.Retention))
 }
 
 func (ch *Channel) validateName(c *checker, p string, names map[string]bool) {

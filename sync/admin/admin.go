@@ -80,6 +80,10 @@ type Deps struct {
 	// Reports mounts GET /api/v1/reports/sales and .../stock (report.go);
 	// nil leaves them out.
 	Reports *Reports
+	// Shipments mounts POST /api/v1/shipments and adds each order's
+	// shipments to GET /api/v1/orders/{channel}/{id} (shipments.go); nil
+	// leaves them out.
+	Shipments Shipments
 }
 
 // API serves /api/v1.
@@ -118,6 +122,9 @@ func New(e Deps, token string, log zerolog.Logger) http.Handler {
 	}
 	if e.Reports != nil {
 		a.mountReports()
+	}
+	if e.Shipments != nil {
+		a.mountShipments()
 	}
 	return a
 }
@@ -354,7 +361,16 @@ func (a *API) getOrder(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "the ledger holds no lines of that order")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"channel": r.PathValue("channel"), "order_id": r.PathValue("order"), "lines": lines})
+	out := map[string]any{"channel": r.PathValue("channel"), "order_id": r.PathValue("order"), "lines": lines}
+	if a.e.Shipments != nil {
+		views, err := a.e.Shipments.ForOrder(r.Context(), r.PathValue("channel"), r.PathValue("order"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		out["shipments"] = views
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (a *API) listChannels(w http.ResponseWriter, r *http.Request) {

@@ -37,6 +37,7 @@ import (
 	"github.com/shelfsync/shelfsync/sync/push"
 	"github.com/shelfsync/shelfsync/sync/schedule"
 	"github.com/shelfsync/shelfsync/sync/shadow"
+	"github.com/shelfsync/shelfsync/sync/shipments"
 	"github.com/shelfsync/shelfsync/sync/signals"
 	"github.com/shelfsync/shelfsync/sync/status"
 	"github.com/shelfsync/shelfsync/sync/store"
@@ -81,6 +82,8 @@ type Engine struct {
 	sched     *schedule.Scheduler
 	board     *status.Board
 	shadow    *shadow.Recorder
+	shipments *shipments.Service
+	inbound   *shipments.Inbound
 	channels  map[string]*channel
 	names     []string
 	m         *metrics
@@ -141,6 +144,7 @@ func New(o Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.newShipments(reg)
 	e.catalog = catalog.New(o.Redis, prefix)
 	e.prop = propagate.New(o.Redis, e.ledger, e.propagateChannels()).WithCatalog(e.catalog)
 	if err := e.sched.Add(schedule.Job{Channel: ledgerJobs, Kind: "prune_order_index", Spec: pruneOrderIndexEvery,
@@ -151,6 +155,7 @@ func New(o Options) (*Engine, error) {
 	e.ingest = ingest.New(ingest.Options{
 		Ledger: e.ledger, Parking: e.parking, Publisher: e.publisher, Propagator: e.prop, Catalog: e.catalog,
 		Channels: cfg.Channels, Locations: cfg.Locations, Connectors: o.Connectors, Fetchers: fetchers,
+		Returns: ingest.NewReturnBook(o.Redis, prefix, cfg.Ledger.LineTTL),
 		Metrics: e.m.ingest, Logger: o.Logger.With().Str("component", "ingest").Logger(),
 	})
 	e.sweeper = &propagate.Sweeper{Intents: e.ledger, Catalog: e.catalog, Unparker: e.ingest, P: e.prop, Swept: e.m.intentsSwept,
@@ -298,6 +303,8 @@ func (e *Engine) Run(ctx context.Context) error {
 	g.Go(func() error { return e.signals.Run(ctx) })
 	g.Go(func() error { return e.sched.Run(ctx) })
 	g.Go(func() error { return e.gauges(ctx) })
+	g.Go(func() error { return e.shipments.Run(ctx) })
+	g.Go(func() error { return e.inbound.Run(ctx) })
 	if e.forwarder != nil {
 		g.Go(func() error { return e.forwarder.Run(ctx) })
 	}

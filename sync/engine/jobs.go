@@ -25,6 +25,9 @@ func (e *Engine) addJobs(ch *channel) error {
 			return err
 		}
 	}
+	if err := e.addReturnsJob(ch); err != nil {
+		return err
+	}
 	if _, ok := ch.conn.(connectors.QuantityReader); ok && ch.pusher != nil {
 		err := e.sched.Add(schedule.Job{Channel: ch.cfg.Name, Kind: "reconcile", Spec: ch.cfg.Reconcile,
 			Run: func(ctx context.Context) error { return e.reconcile(ctx, ch) }})

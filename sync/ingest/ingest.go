@@ -68,8 +68,11 @@ type Options struct {
 	// Fetchers takes, per channel, the events that name an order to fetch
 	// (sync/fetch queues); a channel without one drops such events.
 	Fetchers map[string]connectors.EventSink
-	Metrics  *Metrics
-	Logger   zerolog.Logger
+	// Returns books polled returns (TopicPolledReturn) once per unit; nil
+	// refuses them.
+	Returns *ReturnBook
+	Metrics *Metrics
+	Logger  zerolog.Logger
 }
 
 // Ingester handles intake events.
@@ -177,6 +180,9 @@ func (g *Ingester) changeEvent(ctx context.Context, e connectors.Event) (fetch b
 	if e.Kind == connectors.EventReturn {
 		if e.Return == nil {
 			return false, g.drop(e, "return event without a return")
+		}
+		if e.Topic == TopicPolledReturn {
+			return false, g.applyPolledReturn(ctx, e.Channel, e.Return, causeOf(e))
 		}
 		if g.o.Fetchers[e.Channel] == nil {
 			return false, g.applyReturn(ctx, e.Channel, e.Return, causeOf(e))

@@ -299,19 +299,27 @@ func (s *Service) checkFields(r *Request) (*Channel, error) {
 	case len(r.TrackingURL) > maxURL || r.TrackingURL != "" && !strings.HasPrefix(r.TrackingURL, "https://") && !strings.HasPrefix(r.TrackingURL, "http://"):
 		return nil, refuse(http.StatusBadRequest, "tracking_url must be an http(s) URL of at most %d bytes", maxURL)
 	}
-	if r.Location != "" && !contains(s.o.Locations, r.Location) {
-		return nil, refuse(http.StatusBadRequest, "location %q is not a configured location (%s)", r.Location, strings.Join(s.o.Locations, ", "))
-	}
-	for i, l := range r.Lines {
-		if (l.LineID == "") == (l.SKU == "") {
-			return nil, refuse(http.StatusBadRequest, "lines[%d]: exactly one of line_id and sku is required", i)
-		}
-		if l.Quantity <= 0 || l.Quantity > 1_000_000 {
-			return nil, refuse(http.StatusBadRequest, "lines[%d]: quantity must be 1 to 1000000", i)
-		}
+	if err := s.checkLines(r); err != nil {
+		return nil, err
 	}
 	r.Carrier = strings.ToLower(strings.TrimSpace(r.Carrier))
 	return ch, nil
+}
+
+// checkLines checks the location and each line's naming and quantity.
+func (s *Service) checkLines(r *Request) error {
+	if r.Location != "" && !contains(s.o.Locations, r.Location) {
+		return refuse(http.StatusBadRequest, "location %q is not a configured location (%s)", r.Location, strings.Join(s.o.Locations, ", "))
+	}
+	for i, l := range r.Lines {
+		if (l.LineID == "") == (l.SKU == "") {
+			return refuse(http.StatusBadRequest, "lines[%d]: exactly one of line_id and sku is required", i)
+		}
+		if l.Quantity <= 0 || l.Quantity > 1_000_000 {
+			return refuse(http.StatusBadRequest, "lines[%d]: quantity must be 1 to 1000000", i)
+		}
+	}
+	return nil
 }
 
 func contains(list []string, v string) bool {

@@ -1,0 +1,102 @@
+package ingest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/shelfsync/shelfsync/config"
+	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/internal/redistest"
+	"github.com/shelfsync/shelfsync/inventory"
+	"github.com/shelfsync/shelfsync/sync/downstream"
+)
+
+// TestPolledReturnsFollowThePolicyOncePerUnit walks polled returns of a
+// shipped order through the channel's policy: not received books
+// nothing, received restocks, a repeat or an older state books nothing,
+// more units received book the difference, a damaged return is written
+// off, and a policy that books unreceived lines books them.
+func TestPolledReturnsFollowThePolicyOncePerUnit(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	ledger := inventory.New(rdb, inventory.Options{Prefix: prefix})
+	if _, err := ledger.Receive(ctx, inventory.Delta{Key: "r", SKU: "A", Location: "main", Quantity: 10, Reason: "initial"}); err != nil {
+		t.Fatal(err)
+	}
+	f := false
+	chans := []config.Channel{
+		{Name: "bay", Locations: []string{"main"}},
+		{Name: "any", Locations: []string{"main"}},
+	}
+	for i := range chans {
+		chans[i].Returns = config.ReturnsPolicy{Default: config.ReturnRestock, Rules: []config.ReturnRule{{Condition: "damaged", Action: config.ReturnWriteOff}}}
+	}
+	chans[1].Returns.RequireReceived = &f
+	g := New(Options{
+		Ledger: ledger, Parking: NewParking(rdb, prefix),
+		Publisher:  downstream.NewPublisher(rdb, prefix, "orders", 0, time.Hour, nil),
+		Propagator: propagator{}, Channels: chans, Locations: []config.Location{{ID: "main"}},
+		Returns: NewReturnBook(rdb, prefix, time.Hour),
+		Metrics: NewMetrics(prometheus.NewRegistry()), Logger: zerolog.Nop(),
+	})
+	for _, ch := range []string{"bay", "any"} {
+		o := &connectors.Order{Channel: ch, OrderID: "1", Status: connectors.StatusShipped, UpdatedAt: time.UnixMilli(1000),
+			Lines: []connectors.Line{{LineID: "L1", SKU: "A", Quantity: 4, Shipped: 4}}}
+		if err := g.Handle(ctx, connectors.Event{Kind: connectors.EventOrder, Channel: ch, Order: o}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	onHand := func() int64 {
+		st, err := ledger.Stock(ctx, "A")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Locations["main"].OnHand
+	}
+	ret := func(ch, id string, qty int64, received bool, cond string) connectors.Event {
+		return connectors.Event{Kind: connectors.EventReturn, Channel: ch, Topic: TopicPolledReturn, Return: &connectors.Return{
+			OrderID: "1", ReturnID: id, Lines: []connectors.ReturnLine{{LineID: "L1", Quantity: qty, Received: received, Condition: cond}}}}
+	}
+	steps := []struct {
+		name   string
+		ev     connectors.Event
+		onHand int64
+	}{
+		{"requested, not received: nothing", ret("bay", "R1", 1, false, ""), 2},
+		{"received: restocked", ret("bay", "R1", 1, true, ""), 3},
+		{"the same state again: nothing", ret("bay", "R1", 1, true, ""), 3},
+		{"a second unit received: one more", ret("bay", "R1", 2, true, ""), 4},
+		{"an older state (1) after it: nothing", ret("bay", "R1", 1, true, ""), 4},
+		{"a damaged return: written off, on hand unchanged", ret("bay", "R2", 1, true, "damaged"), 4},
+		{"the damaged one again: nothing", ret("bay", "R2", 1, true, "damaged"), 4},
+		{"a channel that books unreceived lines", ret("any", "R3", 1, false, ""), 5},
+	}
+	for _, s := range steps {
+		if err := g.Handle(ctx, s.ev); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if got := onHand(); got != s.onHand {
+			t.Fatalf("%s: on hand %d, want %d", s.name, got, s.onHand)
+		}
+	}
+	hist, err := ledger.History(ctx, "A", 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var restocks, writeoffs int
+	for _, h := range hist {
+		switch h.Op {
+		case "restock":
+			restocks++
+		case "writeoff":
+			writeoffs++
+		}
+	}
+	if restocks != 3 || writeoffs != 1 {
+		t.Errorf("journal: %d restocks, %d write-offs; want 3 and 1", restocks, writeoffs)
+	}
+}

@@ -152,13 +152,13 @@ func TestPartitionedDeadLettersAndReplay(t *testing.T) {
 	waitFor(t, "12 dead letters", func() bool { dl, _ = in.DeadLetters(ctx, 100); return len(dl) == 12 })
 	parts := map[string]bool{}
 	for i, d := range dl {
-		mark, id, ok := strings.Cut(d.ID, "/")
+		mark, id, ok := strings.Cut(d.ID, ":")
 		if !ok || d.Event == nil {
 			t.Fatalf("dead letter %+v", d)
 		}
 		parts[mark] = true
 		if i > 0 {
-			_, prev, _ := strings.Cut(dl[i-1].ID, "/")
+			_, prev, _ := strings.Cut(dl[i-1].ID, ":")
 			if newerID(id, prev) {
 				t.Errorf("dead letters not newest first: %s after %s", id, prev)
 			}
@@ -177,7 +177,7 @@ func TestPartitionedDeadLettersAndReplay(t *testing.T) {
 	if dl, _ = in.DeadLetters(ctx, 100); len(dl) != 11 {
 		t.Errorf("%d dead letters after a replay, want 11", len(dl))
 	}
-	for _, bad := range []string{target.ID, "9/1-1", "x/1-1", "1-1", "01/" + strings.Split(target.ID, "/")[1]} {
+	for _, bad := range []string{target.ID, "9:1-1", "x:1-1", "1-1", "01:" + strings.Split(target.ID, ":")[1]} {
 		if _, err := in.Replay(ctx, bad); err != ErrNoDeadLetter {
 			t.Errorf("Replay(%q) = %v, want ErrNoDeadLetter", bad, err)
 		}
@@ -228,8 +228,8 @@ func TestRaisingPartitionsDrainsTheSingleStream(t *testing.T) {
 	}
 	waitFor(t, "the old stream drained", func() bool { n, _ := neu.Backlog(ctx); return n == 0 })
 	dl, err := neu.DeadLetters(ctx, 10)
-	if err != nil || len(dl) != 1 || !strings.HasPrefix(dl[0].ID, "legacy/") {
-		t.Fatalf("dead letters %+v (%v), want the old one as legacy/…", dl, err)
+	if err != nil || len(dl) != 1 || !strings.HasPrefix(dl[0].ID, "legacy:") {
+		t.Fatalf("dead letters %+v (%v), want the old one as legacy:…", dl, err)
 	}
 	if _, err := neu.Replay(ctx, dl[0].ID); err != nil {
 		t.Fatal(err)

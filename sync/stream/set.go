@@ -165,10 +165,14 @@ func (s *Set) legacyToRun(ctx context.Context) (bool, error) {
 // legacyMark prefixes the dead-letter ids of the previous single stream.
 const legacyMark = "legacy"
 
+// idSep separates a dead letter's partition from its id.
+const idSep = ":"
+
 // DeadLetters lists up to n dead letters of every partition (and of the
 // previous single stream), newest first. With several partitions (or a
-// previous stream) an id is "<partition>/<id>" ("legacy/<id>"), which
-// Replay takes; with one partition it is the dead letter's own id.
+// previous stream) an id is "<partition>:<id>" ("legacy:<id>"), which
+// Replay takes (one path segment of the admin API); with one partition it
+// is the dead letter's own id.
 func (s *Set) DeadLetters(ctx context.Context, n int64) ([]DeadLetter, error) {
 	if len(s.parts) == 1 && s.legacy == nil {
 		return s.parts[0].DeadLetters(ctx, n)
@@ -189,7 +193,7 @@ func (s *Set) DeadLetters(ctx context.Context, n int64) ([]DeadLetter, error) {
 				mark = legacyMark
 			}
 			for j := range dls {
-				dls[j].ID = mark + "/" + dls[j].ID
+				dls[j].ID = mark + idSep + dls[j].ID
 			}
 			mu.Lock()
 			all = append(all, dls...)
@@ -217,7 +221,7 @@ func (s *Set) sources() []*Consumer {
 
 // idOf strips the partition from a qualified dead-letter id.
 func idOf(qualified string) string {
-	_, id, _ := strings.Cut(qualified, "/")
+	_, id, _ := strings.Cut(qualified, idSep)
 	return id
 }
 
@@ -244,7 +248,7 @@ func (s *Set) Replay(ctx context.Context, deadID string) (string, error) {
 	if len(s.parts) == 1 && s.legacy == nil {
 		return s.parts[0].Replay(ctx, deadID)
 	}
-	mark, id, ok := strings.Cut(deadID, "/")
+	mark, id, ok := strings.Cut(deadID, idSep)
 	if !ok || !streamID.MatchString(id) {
 		return "", ErrNoDeadLetter
 	}

@@ -254,3 +254,24 @@ func TestRaisingPartitionsDrainsTheSingleStream(t *testing.T) {
 	})
 	stop()
 }
+
+// TestBacklogGaugeSumsThePartitions: shelfsync_intake_backlog is the
+// events waiting over every partition, not the last partition's count.
+func TestBacklogGaugeSumsThePartitions(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	in, m := intakeAt(rdb, prefix, Options{Partitions: 4, ClaimIdle: 200 * time.Millisecond, MaxAttempts: -1})
+	ctx := context.Background()
+	c := &collector{fail: map[string]bool{}}
+	var events []connectors.Event
+	for i := range 40 {
+		o := fmt.Sprint("o", i)
+		c.fail[o] = true // never succeeds: stays on its stream
+		events = append(events, ev("", o))
+	}
+	if err := in.Put(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, in, c)
+	defer stop()
+	waitFor(t, "the gauge at the 40 events of the 4 partitions", func() bool { return testutil.ToFloat64(m.Backlog) == 40 })
+}

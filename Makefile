@@ -7,7 +7,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
 
-.PHONY: all test vet build bench fuzz footprint clean
+.PHONY: all test vet build bench fuzz footprint chaos clean
 
 all: test build
 
@@ -24,6 +24,12 @@ vet:
 ## build: the production binary (-tags nosim: no simulator), stamped with version and revision
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags nosim -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/shelfsync
+
+## chaos: the chaos suite's long form (sync/chaos/README.md): ten daemon kills, two rounds of every
+## Redis and channel fault, one after the other, with the table of BENCHMARKS.md; about 10-15 minutes.
+## Needs redis-server (the suite starts its own); `make test` runs the short form.
+chaos:
+	CHAOS=long $(GO) test -count=1 -v -timeout 60m -run 'TestChaos$$' ./sync/chaos/
 
 ## bench: every benchmark, no tests
 bench:

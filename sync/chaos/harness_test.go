@@ -108,10 +108,10 @@ func (h *harness) setRedis(cfg *config.Config, kind redisKind) {
 		h.repl = redistest.StartSentinelReplicas(h.t, 2)
 		cfg.Redis.Mode, cfg.Redis.Addr = config.RedisSentinel, ""
 		cfg.Redis.MasterName, cfg.Redis.SentinelAddrs = redistest.MasterName, h.repl.SentinelAddrs()
-		// Acknowledged writes wait for a replica (issue 17's "writes that
-		// survive failover"); two replicas, so one is left to confirm
-		// after the failover.
-		cfg.Redis.MinReplicasAcked = 1
+		// Acknowledged writes wait for both replicas, every one Sentinel
+		// may promote (docs/redis.md, "Failover": with 1 of 2, a write
+		// confirmed by one replica while the other is promoted is lost).
+		cfg.Redis.MinReplicasAcked = 2
 	}
 }
 

@@ -15,8 +15,8 @@ const checkBound = 4 * time.Minute
 // check waits up to bound until every placed order is in the ledger as
 // placed and every channel lists what the ledger says (res.converge: from
 // the end of the orders until both hold), then checks every SKU's on-hand
-// and reservations, the dead letters and Verify. The first thing wrong is
-// res.problem, with its details returned.
+// and reservations, the dead letters and parked pushes, and Verify. The
+// first thing wrong is res.problem, with its details returned.
 func (h *harness) check(ctx context.Context, placed []demo.PlacedOrder, stopped time.Time, bound time.Duration, res *result) string {
 	res.placed = len(placed)
 	oc, err := demo.WaitOrders(ctx, h.eng.Ledger(), placed, bound)
@@ -37,7 +37,7 @@ func (h *harness) check(ctx context.Context, placed []demo.PlacedOrder, stopped 
 	n, err := h.deadLetters()
 	res.deadLetters = n
 	if err != nil || n != 0 {
-		res.problem = fmt.Sprintf("dead letters: %d (%v)", n, err)
+		res.problem = fmt.Sprintf("dead letters or parked pushes: %d (%v)", n, err)
 		return ""
 	}
 	if bad, err := h.eng.Ledger().Verify(ctx, nil); err != nil || len(bad) != 0 {

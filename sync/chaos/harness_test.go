@@ -193,27 +193,47 @@ func (h *harness) stopDaemon() int {
 }
 
 // deadLetters is how many intake events the daemon's admin API lists as
-// dead letters.
+// dead letters, plus the push items it lists parked on any channel (a
+// push's dead letter: given up after its last attempt, or refused as
+// unknown by the channel).
 func (h *harness) deadLetters() (int, error) {
-	req, err := http.NewRequest(http.MethodGet, h.base+"/api/v1/deadletters?limit=1000", nil)
-	if err != nil {
+	var dead []json.RawMessage
+	if err := h.admin("/api/v1/deadletters?limit=1000", &dead); err != nil {
 		return 0, err
+	}
+	n := len(dead)
+	for _, ch := range h.cfg.Channels {
+		var st struct {
+			Parked []json.RawMessage `json:"parked"`
+		}
+		if err := h.admin("/api/v1/channels/"+ch.Name, &st); err != nil {
+			return n, err
+		}
+		n += len(st.Parked)
+	}
+	return n, nil
+}
+
+// admin GETs path of the daemon's admin API into v.
+func (h *harness) admin(path string, v any) error {
+	req, err := http.NewRequest(http.MethodGet, h.base+path, nil)
+	if err != nil {
+		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+adminToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("GET /api/v1/deadletters: %d %s", resp.StatusCode, body)
+		return fmt.Errorf("GET %s: %d %s", path, resp.StatusCode, body)
 	}
-	var list []json.RawMessage
-	if err := json.Unmarshal(body, &list); err != nil {
-		return 0, fmt.Errorf("GET /api/v1/deadletters: %w: %s", err, body)
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("GET %s: %w: %s", path, err, body)
 	}
-	return len(list), nil
+	return nil
 }
 
 // runRound runs one round: the harness, the orders with the fault during

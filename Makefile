@@ -26,7 +26,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags nosim -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/shelfsync
 
 ## chaos: the chaos suite's long form (sync/chaos/README.md): ten daemon kills, two rounds of every
-## Redis and channel fault, one after the other, with the table of BENCHMARKS.md; about 10-15 minutes.
+## Redis and channel fault, one after the other, with the table of BENCHMARKS.md; about 8-10 minutes.
 ## Needs redis-server (the suite starts its own); `make test` runs the short form.
 chaos:
 	CHAOS=long $(GO) test -count=1 -v -timeout 60m -run 'TestChaos$$' ./sync/chaos/

@@ -246,7 +246,13 @@ func runRound(t *testing.T, bin string, s suite, r round, rng *rand.Rand, seed u
 	orders, stop := context.WithTimeout(ctx, r.orders)
 	defer stop()
 	injected := make(chan int, 1)
-	go func() { injected <- r.inject(h, r, rng) }()
+	go func() {
+		// A t.Fatal in the fault (a Redis that does not come back) ends
+		// this goroutine, not the test's: the deferred send still runs.
+		n := -1
+		defer func() { injected <- n }()
+		n = r.inject(h, r, rng)
+	}()
 	_ = gen.Run(orders)
 	res := result{injected: <-injected}
 	stopped := time.Now()

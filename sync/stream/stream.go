@@ -49,6 +49,13 @@
 //
 // Keep the stream, dead-letter, attempts and reasons keys in one Redis
 // Cluster hash slot (one hash tag): the scripts touch them together.
+//
+// A stream spread over partitions (so a Cluster's primaries share its
+// work) is a Set: one Consumer per partition, each under its own hash tag
+// (PartitionTags: tags whose slots fall in equal slot ranges) with its own
+// group, messages placed by PartitionOf a key of theirs; the Set lists and
+// replays the dead letters of every partition, sums their backlogs, and
+// drains the single stream the partitions replaced.
 package stream
 
 import (

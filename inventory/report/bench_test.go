@@ -6,7 +6,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,6 +29,7 @@ import (
 // REPORT_BENCH_SKUS SKUs (default 100,000).
 type benchShop struct {
 	l                   *inventory.Ledger
+	rdb                 *redis.Client
 	from, now           time.Time
 	skus, orders, units int
 	cancelled, returned int
@@ -57,7 +60,7 @@ func newBenchShop(b *testing.B) *benchShop {
 	c := &clock{}
 	end := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	c.Set(end.Add(-30 * 24 * time.Hour).Add(time.Hour))
-	s := &benchShop{l: inventory.New(rdb, inventory.Options{Prefix: prefix, Now: c.Now, NoIntents: true}),
+	s := &benchShop{rdb: rdb, l: inventory.New(rdb, inventory.Options{Prefix: prefix, Now: c.Now, NoIntents: true}),
 		from: end.Add(-30 * 24 * time.Hour), now: end, skus: skus,
 		cleanup: func() { redistest.Clean(rdb, prefix); _ = rdb.Close() }}
 	t0 := time.Now()
@@ -146,6 +149,44 @@ func (s *benchShop) apply(ctx context.Context, lines []inventory.LineState, coun
 	return g.Wait()
 }
 
+// cpuMS is this process's CPU time (user + system) and the Redis
+// server's (INFO cpu), in ms: a loaded machine stretches the wall time of
+// a report, the CPU it takes much less.
+func (s *benchShop) cpuMS(b *testing.B) (self, server float64) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	self = float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e6
+	info, err := s.rdb.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+		if k == "used_cpu_user" || k == "used_cpu_sys" {
+			f, _ := strconv.ParseFloat(v, 64)
+			server += f * 1000
+		}
+	}
+	return self, server
+}
+
+// measure runs fn b.N times and reports wall, this process's CPU and the
+// Redis server's CPU per run.
+func (s *benchShop) measure(b *testing.B, fn func()) {
+	self0, srv0 := s.cpuMS(b)
+	n := 0
+	for b.Loop() {
+		fn()
+		n++
+	}
+	self1, srv1 := s.cpuMS(b)
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(n), "wall-ms/op")
+	b.ReportMetric((self1-self0)/float64(n), "go-cpu-ms/op")
+	b.ReportMetric((srv1-srv0)/float64(n), "redis-cpu-ms/op")
+}
+
 var (
 	benchOnce sync.Once
 	benchData *benchShop
@@ -164,7 +205,7 @@ func BenchmarkReports30Days(b *testing.B) {
 	ctx := context.Background()
 	b.Run("read-journals-only", func(b *testing.B) {
 		var n int
-		for b.Loop() {
+		s.measure(b, func() {
 			n = 0
 			if err := s.l.JournalsSince(ctx, s.from, func(_ string, es []inventory.JournalMovement, _ bool) error {
 				n += len(es)
@@ -172,50 +213,46 @@ func BenchmarkReports30Days(b *testing.B) {
 			}); err != nil {
 				b.Fatal(err)
 			}
-		}
+		})
 		b.ReportMetric(float64(n), "entries")
-		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/read")
 	})
 	b.Run("scan-skus-only", func(b *testing.B) {
 		var n int
-		for b.Loop() {
+		s.measure(b, func() {
 			n = 0
 			if err := s.l.SKUs(ctx, func(p []string) error { n += len(p); return nil }); err != nil {
 				b.Fatal(err)
 			}
-		}
+		})
 		b.ReportMetric(float64(n), "skus")
-		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/scan")
 	})
 	for _, by := range Groupings {
 		b.Run("sales/by="+string(by), func(b *testing.B) {
 			var r *Sales
-			for b.Loop() {
+			s.measure(b, func() {
 				var err error
 				if r, err = SalesReport(ctx, s.l, s.from, s.now, by); err != nil {
 					b.Fatal(err)
 				}
-			}
+			})
 			if r.Total.Orders != int64(s.orders) || r.Total.Units != int64(s.units) || r.Total.CancelledOrders != int64(s.cancelled) || r.Total.ReturnedUnits != int64(s.returned) {
 				b.Fatalf("total %+v, wrote %d orders, %d units, %d cancelled, %d returned", r.Total, s.orders, s.units, s.cancelled, s.returned)
 			}
 			b.ReportMetric(float64(r.Entries), "entries")
 			b.ReportMetric(float64(r.SKUs), "skus")
-			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/report")
 		})
 	}
 	b.Run("stock", func(b *testing.B) {
 		var rows []StockRow
-		for b.Loop() {
+		s.measure(b, func() {
 			var err error
 			if rows, err = StockReport(ctx, s.l, s.now); err != nil {
 				b.Fatal(err)
 			}
-		}
+		})
 		if len(rows) != s.skus {
 			b.Fatalf("%d rows, want %d", len(rows), s.skus)
 		}
-		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/report")
 	})
 }
 

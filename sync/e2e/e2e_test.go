@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -26,6 +27,7 @@ import (
 	"github.com/shelfsync/shelfsync/connectors/shopify/shopifytest"
 	"github.com/shelfsync/shelfsync/internal/redistest"
 	"github.com/shelfsync/shelfsync/inventory"
+	"github.com/shelfsync/shelfsync/inventory/report"
 	"github.com/shelfsync/shelfsync/sync/engine"
 	"github.com/shelfsync/shelfsync/sync/webhook"
 )
@@ -382,6 +384,29 @@ func TestEndToEnd(t *testing.T) {
 		if !orders[o] {
 			t.Errorf("order %s never published downstream (have %v)", o, orders)
 		}
+	}
+	checkSalesReport(t, w)
+}
+
+// checkSalesReport: the sales report over the last hour, from the
+// ledger's journal, against the orders TestEndToEnd placed: shop's 3 + 1
+// units cancelled, bay's 2 shipped, amz's 4 cancelled; the initial stock
+// and the repeats are no sales.
+func checkSalesReport(t *testing.T, w *world) {
+	t.Helper()
+	now := time.Now()
+	s, err := report.SalesReport(context.Background(), w.eng.Ledger(), now.Add(-time.Hour), now, report.ByChannel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []report.SalesRow{
+		{Key: "amz", Orders: 1, Units: 4, CancelledOrders: 1, CancelledUnits: 4},
+		{Key: "bay", Orders: 1, Units: 2, NetUnits: 2},
+		{Key: "shop", Orders: 1, Units: 4, CancelledOrders: 1, CancelledUnits: 4},
+	}
+	total := report.SalesRow{Key: "total", Orders: 3, Units: 10, CancelledOrders: 2, CancelledUnits: 8, NetUnits: 2}
+	if !reflect.DeepEqual(s.Rows, want) || s.Total != total {
+		t.Errorf("sales report\n got %+v total %+v\nwant %+v total %+v", s.Rows, s.Total, want, total)
 	}
 }
 

@@ -59,7 +59,13 @@ func newConcPlan(seed uint64, skus []string, linesPerSKU, minOps int) *concPlan 
 			case 1:
 				base.Location = "B"
 			case 2:
+				// Routed: the whole order (its lines are of this SKU) fits
+				// at A, the first candidate, as concBase is far above any
+				// order: the same place the model expects.
 				base.Candidates = []string{"A", "B"}
+				if i%2 == 0 {
+					base.Route = []RouteStep{{Rule: "single_location", Kind: RouteWhole}, {Rule: "most_available", Kind: RouteMost, Locations: []string{"A"}}}
+				}
 			default:
 				base.Candidates = []string{"B", "A"}
 			}

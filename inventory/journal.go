@@ -29,8 +29,11 @@ type JournalEntry struct {
 	Cause    string // reason, or "v=<version>" for lines and counts
 	Ref      string // channel/order/line, or the operation key
 	Location string
-	Before   Level
-	After    Level
+	// Rule is, on an order line's first entry, the routing rule that
+	// chose Location (LineResult.Rule); "" on every other entry.
+	Rule   string
+	Before Level
+	After  Level
 }
 
 // History returns the SKU's newest n journal entries, oldest first.
@@ -78,8 +81,8 @@ func decodeJournalEntry(id string, v map[string]any) (JournalEntry, error) {
 
 // decodeCompactEntry parses the journal field m that lib.lua writes:
 // "op,h0,r0,h1,r1,t,<rest>", where <rest> is, for OpLine,
-// "version,channel\x1forder\x1fline\x1flocation" (Cause "v=<version>", Ref
-// "channel/order/line"), and for every other op
+// "version[:rule],channel\x1forder\x1fline\x1flocation" (Cause
+// "v=<version>", Ref "channel/order/line", Rule), and for every other op
 // "<len cause>,<len ref>,<cause><ref><location>" (byte lengths).
 func decodeCompactEntry(m string) (JournalEntry, error) {
 	parts := strings.SplitN(m, ",", 7)
@@ -92,7 +95,7 @@ func decodeCompactEntry(m string) (JournalEntry, error) {
 	}
 	e := JournalEntry{Op: parts[0], Before: level(n[0], n[1]), After: level(n[2], n[3]), Time: time.UnixMilli(n[4]).UTC()}
 	if e.Op == OpLine {
-		if e.Cause, e.Ref, e.Location, ok = decodeLineEntryRest(parts[6]); !ok {
+		if e.Cause, e.Ref, e.Location, e.Rule, ok = decodeLineEntryRest(parts[6]); !ok {
 			return JournalEntry{}, fmt.Errorf("malformed line journal entry %q", m)
 		}
 		return e, nil
@@ -116,16 +119,18 @@ func parseEntryInts(parts []string) (n [5]int64, ok bool) {
 }
 
 // decodeLineEntryRest parses the rest of an OpLine entry,
-// "version,channel\x1forder\x1fline\x1flocation": a line's ids are
-// names, which never hold the separator, so no lengths are needed; the
-// location, last, keeps whatever follows them.
-func decodeLineEntryRest(rest string) (cause, ref, location string, ok bool) {
+// "version[:rule],channel\x1forder\x1fline\x1flocation" (the rule that
+// routed the line, on its first entry): a line's ids are names, which
+// never hold the separator, so no lengths are needed; the location, last,
+// keeps whatever follows them.
+func decodeLineEntryRest(rest string) (cause, ref, location, rule string, ok bool) {
 	ver, field, ok := strings.Cut(rest, ",")
+	ver, rule, routed := strings.Cut(ver, ":")
 	ids := strings.SplitN(field, string(fieldSep), 4)
-	if !ok || !isVersion(ver) || len(ids) != 4 || ids[0] == "" || ids[1] == "" || ids[2] == "" || ids[3] == "" {
-		return "", "", "", false
+	if !ok || !isVersion(ver) || routed && rule == "" || len(ids) != 4 || ids[0] == "" || ids[1] == "" || ids[2] == "" || ids[3] == "" {
+		return "", "", "", "", false
 	}
-	return "v=" + ver, ids[0] + "/" + ids[1] + "/" + ids[2], ids[3], true
+	return "v=" + ver, ids[0] + "/" + ids[1] + "/" + ids[2], ids[3], rule, true
 }
 
 // decodeEntryRest parses the rest of any other entry,

@@ -23,6 +23,9 @@ type LineState struct {
 	// different one is given (then its stock moves there).
 	Location   string
 	Candidates []string
+	// Route, when set, chooses instead the location of a new line without
+	// one: its steps in order (route.go), else the first candidate.
+	Route []RouteStep
 	// Ordered, Shipped, Cancelled, Returned are totals so far.
 	// Shipped+Cancelled <= Ordered and Returned <= Shipped.
 	Ordered, Shipped, Cancelled, Returned int64
@@ -68,6 +71,9 @@ func (s LineState) Validate() error {
 			return err
 		}
 	}
+	if err := validateRoute(s.Route); err != nil {
+		return err
+	}
 	for _, q := range []struct {
 		what string
 		v    int64
@@ -98,12 +104,17 @@ const (
 
 // LineResult is what one line state did.
 type LineResult struct {
-	Applied   bool   // something changed
-	New       bool   // applied, and the ledger had no record of the line before
-	Ignored   string // "" or one of the Ignored... reasons
-	Location  string // where the line's stock is (chosen or given)
-	Available int64  // available at that location after
-	Oversold  int64  // > 0 when available < 0 after this change: by how much
+	Applied  bool   // something changed
+	New      bool   // applied, and the ledger had no record of the line before
+	Ignored  string // "" or one of the Ignored... reasons
+	Location string // where the line's stock is (chosen or given)
+	// Rule is the routing rule that chose Location when this state placed
+	// the line (RuleChannel: the channel gave it; a route step's rule;
+	// RulePriority or RuleFallback); "" when the line kept its recorded
+	// location (Lines has it; the journal has the rule).
+	Rule      string
+	Available int64 // available at that location after
+	Oversold  int64 // > 0 when available < 0 after this change: by how much
 	// Lowered: applied, and this change lowered available at Location (a
 	// sale, more units ordered): with Oversold > 0, it is the change that
 	// oversold (again). A repeat, a shipment or a cancel never is.
@@ -123,7 +134,7 @@ func (l *Ledger) ApplyLines(ctx context.Context, lines []LineState) ([]LineResul
 	if err := validateLines(lines); err != nil {
 		return nil, err
 	}
-	groups, skus := l.groupLines(lines)
+	groups, skus := l.groupLines(lines, orderLines(lines))
 	calls := make([]scriptCall, len(groups))
 	for i, g := range groups {
 		calls[i] = g.call
@@ -160,13 +171,14 @@ func validateLines(lines []LineState) error {
 type lineGroup struct {
 	call scriptCall
 	idx  []int
+	rk   routeKeys // keys its RouteWhole steps read
 }
 
 // groupLines builds one script run per SKU, in the order the SKUs first
 // appear, each carrying its SKU's lines in batch order (line.lua applies
 // them in turn, so a line sees the lines before it), and returns the runs
 // with their SKUs (for the push intent).
-func (l *Ledger) groupLines(lines []LineState) ([]*lineGroup, []string) {
+func (l *Ledger) groupLines(lines []LineState, orders map[string][]int) ([]*lineGroup, []string) {
 	now := l.nowMS()
 	head := []any{now, now - l.opts.LineTTL.Milliseconds(), l.maxLen()}
 	var groups []*lineGroup
@@ -178,21 +190,32 @@ func (l *Ledger) groupLines(lines []LineState) ([]*lineGroup, []string) {
 		if g == nil {
 			k := l.keys(s.SKU)
 			g = &lineGroup{call: scriptCall{script: l.line, keys: l.withSignals(s.SKU, k.stock, k.lines, k.closed, k.journal), args: append([]any(nil), head...)}}
+			g.rk.base = 6 // the placeholders below when signals are off
 			bySKU[s.SKU] = g
 			groups = append(groups, g)
 			skus = append(skus, s.SKU)
 		}
 		g.idx = append(g.idx, i)
-		g.call.args = appendLineArgs(g.call.args, s)
+		g.call.args = l.appendLineArgs(g.call.args, lines, i, orders, &g.rk)
+	}
+	for _, g := range groups {
+		if len(g.rk.keys) == 0 {
+			continue
+		}
+		if len(g.call.keys) == 4 { // no signals: KEYS[5] = KEYS[1] says so
+			g.call.keys = append(g.call.keys, g.call.keys[0], g.call.keys[0])
+		}
+		g.call.keys = append(g.call.keys, g.rk.keys...)
 	}
 	return groups, skus
 }
 
-// appendLineArgs appends one line's arguments to its SKU's script run, as
+// appendLineArgs appends line i's arguments to its SKU's script run, as
 // line.lua reads them: field, location, the four totals, version, flags,
-// and, when the line gives no location, the count of candidates and the
-// candidates.
-func appendLineArgs(args []any, s *LineState) []any {
+// and, when the line gives no location, the count of routing arguments
+// and the routing arguments (route.go).
+func (l *Ledger) appendLineArgs(args []any, lines []LineState, i int, orders map[string][]int, rk *routeKeys) []any {
+	s := &lines[i]
 	args = append(args,
 		lineField(s.Channel, s.OrderID, s.LineID),
 		s.Location,
@@ -200,10 +223,16 @@ func appendLineArgs(args []any, s *LineState) []any {
 		strconv.FormatInt(s.Version, 10),
 		lineFlags(s))
 	if s.Location == "" {
-		args = append(args, len(s.Candidates))
-		for _, c := range s.Candidates {
-			args = append(args, c)
+		if len(s.Route) == 0 { // the common case, without a second slice
+			args = append(args, 1+len(s.Candidates), len(s.Candidates))
+			for _, c := range s.Candidates {
+				args = append(args, c)
+			}
+			return args
 		}
+		order := orders[s.Channel+string(fieldSep)+s.OrderID]
+		r := l.appendRoute(nil, lines, i, order, rk)
+		args = append(append(args, len(r)), r...)
 	}
 	return args
 }
@@ -242,7 +271,7 @@ func (f *lineFailures) decodeRun(lines []LineState, idx []int, reply any, err er
 	}
 	for _, i := range idx {
 		if err == nil {
-			out[i], rest, err = decodeLineReply(rest, lines[i].Location)
+			out[i], rest, err = decodeLineReply(rest, &lines[i])
 		}
 		if err != nil {
 			f.fail(&lines[i], err)
@@ -277,7 +306,7 @@ func (f *lineFailures) trailing(s *LineState, rest string) {
 // not given (the one the line asked for), "=<byte length>:<location>"; ";".
 // It is on the hot path (once per line): the parts are cut in place, never
 // split into new strings.
-func decodeLineReply(reply, given string) (LineResult, string, error) {
+func decodeLineReply(reply string, s *LineState) (LineResult, string, error) {
 	if reply == "" {
 		return LineResult{}, "", badLineReply(reply)
 	}
@@ -295,11 +324,18 @@ func decodeLineReply(reply, given string) (LineResult, string, error) {
 			r.Oversold = -r.Available
 		}
 	}
-	r.Location = given
+	r.Location = s.Location
+	step := stepGiven
 	if strings.HasPrefix(rest, "=") { // the location the script chose
 		if r.Location, rest, ok = cutChosenLocation(rest); !ok {
 			return LineResult{}, "", badLineReply(reply)
 		}
+		if step, rest, ok = cutStep(rest); !ok {
+			return LineResult{}, "", badLineReply(reply)
+		}
+	}
+	if step != stepGiven || r.New {
+		r.Rule = ruleOf(s, step)
 	}
 	if !strings.HasPrefix(rest, ";") || r.Location == "" {
 		return LineResult{}, "", badLineReply(reply)

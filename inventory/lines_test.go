@@ -76,7 +76,7 @@ func TestApplyLinesSequence(t *testing.T) {
 	restock := func(s LineState) LineState { s.Restock = true; return s }
 	at := func(s LineState, loc string) LineState { s.Location = loc; return s }
 	steps := []step{
-		{"new line reserves", line("1", "1", 3, 0, 0, 0, 100), LineResult{Applied: true, Lowered: true, New: true, Location: "A", Available: 7}, figs{"A": {10, 3}, "B": {5, 0}}},
+		{"new line reserves", line("1", "1", 3, 0, 0, 0, 100), LineResult{Applied: true, Lowered: true, New: true, Rule: RuleChannel, Location: "A", Available: 7}, figs{"A": {10, 3}, "B": {5, 0}}},
 		{"same version is a no-op", line("1", "1", 3, 0, 0, 0, 100), LineResult{Ignored: "duplicate", Location: "A", Available: 7}, figs{"A": {10, 3}, "B": {5, 0}}},
 		{"same version with a lower figure is still a no-op", line("1", "1", 2, 0, 0, 0, 100), LineResult{Ignored: "duplicate", Location: "A", Available: 7}, figs{"A": {10, 3}, "B": {5, 0}}},
 		{"older version is ignored", line("1", "1", 1, 0, 0, 0, 99), LineResult{Ignored: "stale", Location: "A", Available: 7}, figs{"A": {10, 3}, "B": {5, 0}}},
@@ -88,12 +88,12 @@ func TestApplyLinesSequence(t *testing.T) {
 		{"repeated return is not restocked twice", restock(line("1", "1", 5, 1, 1, 1, 106)), LineResult{Location: "A", Available: 7}, figs{"A": {10, 3}, "B": {5, 0}}},
 		{"ship all and cancel the rest closes the line", line("1", "1", 5, 4, 1, 1, 107), LineResult{Applied: true, Location: "A", Available: 7}, figs{"A": {7, 0}, "B": {5, 0}}},
 		{"written-off return leaves on_hand", line("1", "1", 5, 4, 1, 2, 108), LineResult{Location: "A", Available: 7}, figs{"A": {7, 0}, "B": {5, 0}}},
-		{"oversold line still applies", line("2", "1", 9, 0, 0, 0, 1), LineResult{Applied: true, Lowered: true, New: true, Location: "A", Available: -2, Oversold: 2}, figs{"A": {7, 9}, "B": {5, 0}}},
+		{"oversold line still applies", line("2", "1", 9, 0, 0, 0, 1), LineResult{Applied: true, Lowered: true, New: true, Rule: RuleChannel, Location: "A", Available: -2, Oversold: 2}, figs{"A": {7, 9}, "B": {5, 0}}},
 		{"moving a line moves its reservation", at(line("2", "1", 9, 0, 0, 0, 2), "B"), LineResult{Applied: true, Lowered: true, Location: "B", Available: -4, Oversold: 4}, figs{"A": {7, 0}, "B": {5, 9}}},
 		{"cancel the oversold line", at(line("2", "1", 9, 0, 9, 0, 3), "B"), LineResult{Applied: true, Location: "B", Available: 5}, figs{"A": {7, 0}, "B": {5, 0}}},
 		{"a zero line records but moves nothing", line("3", "1", 0, 0, 0, 0, 1), LineResult{Location: "A", Available: 7}, figs{"A": {7, 0}, "B": {5, 0}}},
-		{"a line at a location the SKU lacks creates it", at(line("4", "1", 2, 0, 0, 0, 1), "C"), LineResult{Applied: true, Lowered: true, New: true, Location: "C", Available: -2, Oversold: 2}, figs{"A": {7, 0}, "B": {5, 0}, "C": {0, 2}}},
-		{"nanosecond versions compare exactly", line("5", "1", 1, 0, 0, 0, 1_763_700_000_000_000_001), LineResult{Applied: true, Lowered: true, New: true, Location: "A", Available: 6}, figs{"A": {7, 1}, "B": {5, 0}, "C": {0, 2}}},
+		{"a line at a location the SKU lacks creates it", at(line("4", "1", 2, 0, 0, 0, 1), "C"), LineResult{Applied: true, Lowered: true, New: true, Rule: RuleChannel, Location: "C", Available: -2, Oversold: 2}, figs{"A": {7, 0}, "B": {5, 0}, "C": {0, 2}}},
+		{"nanosecond versions compare exactly", line("5", "1", 1, 0, 0, 0, 1_763_700_000_000_000_001), LineResult{Applied: true, Lowered: true, New: true, Rule: RuleChannel, Location: "A", Available: 6}, figs{"A": {7, 1}, "B": {5, 0}, "C": {0, 2}}},
 		{"one nanosecond older is stale", line("5", "1", 1, 0, 1, 0, 1_763_700_000_000_000_000), LineResult{Ignored: "stale", Location: "A", Available: 6}, figs{"A": {7, 1}, "B": {5, 0}, "C": {0, 2}}},
 		{"shorter version string is older", line("5", "1", 1, 0, 1, 0, 999_999_999), LineResult{Ignored: "stale", Location: "A", Available: 6}, figs{"A": {7, 1}, "B": {5, 0}, "C": {0, 2}}},
 	}
@@ -134,14 +134,14 @@ func TestApplyLinesLocationChoice(t *testing.T) {
 		strict     bool
 		want       LineResult
 	}{
-		{"first with enough", []string{"A", "B"}, 2, false, LineResult{Applied: true, Lowered: true, New: true, Location: "A", Available: 1}},
-		{"skips one without enough", []string{"A", "B"}, 4, false, LineResult{Applied: true, Lowered: true, New: true, Location: "B", Available: 1}},
-		{"none with enough takes the first", []string{"A", "B"}, 9, false, LineResult{Applied: true, Lowered: true, New: true, Location: "A", Available: -6, Oversold: 6}},
-		{"priority order is the caller's", []string{"B", "A"}, 2, false, LineResult{Applied: true, Lowered: true, New: true, Location: "B", Available: 3}},
-		{"an unknown candidate has nothing", []string{"Z", "B"}, 2, false, LineResult{Applied: true, Lowered: true, New: true, Location: "B", Available: 3}},
-		{"strict with none enough refuses", []string{"A", "B"}, 9, true, LineResult{Ignored: "refused", Location: "A", Available: 3}},
-		{"strict with one enough takes it", []string{"A", "B"}, 5, true, LineResult{Applied: true, Lowered: true, New: true, Location: "B", Available: 0}},
-		{"zero ordered takes the first", []string{"B", "A"}, 0, false, LineResult{Location: "B", Available: 5}},
+		{"first with enough", []string{"A", "B"}, 2, false, LineResult{Rule: RulePriority, Applied: true, Lowered: true, New: true, Location: "A", Available: 1}},
+		{"skips one without enough", []string{"A", "B"}, 4, false, LineResult{Rule: RulePriority, Applied: true, Lowered: true, New: true, Location: "B", Available: 1}},
+		{"none with enough takes the first", []string{"A", "B"}, 9, false, LineResult{Rule: RuleFallback, Applied: true, Lowered: true, New: true, Location: "A", Available: -6, Oversold: 6}},
+		{"priority order is the caller's", []string{"B", "A"}, 2, false, LineResult{Rule: RulePriority, Applied: true, Lowered: true, New: true, Location: "B", Available: 3}},
+		{"an unknown candidate has nothing", []string{"Z", "B"}, 2, false, LineResult{Rule: RulePriority, Applied: true, Lowered: true, New: true, Location: "B", Available: 3}},
+		{"strict with none enough refuses", []string{"A", "B"}, 9, true, LineResult{Rule: RuleFallback, Ignored: "refused", Location: "A", Available: 3}},
+		{"strict with one enough takes it", []string{"A", "B"}, 5, true, LineResult{Rule: RulePriority, Applied: true, Lowered: true, New: true, Location: "B", Available: 0}},
+		{"zero ordered takes the first", []string{"B", "A"}, 0, false, LineResult{Rule: RulePriority, Location: "B", Available: 5}},
 	}
 	eachBackend(t, func(t *testing.T, e *testEnv) {
 		ctx := context.Background()
@@ -257,8 +257,8 @@ func TestApplyLinesBatch(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := []LineResult{
-			{Applied: true, New: true, Lowered: true, Location: "A", Available: 8},
-			{Applied: true, New: true, Lowered: true, Location: "A", Available: 7},
+			{Applied: true, New: true, Lowered: true, Location: "A", Rule: RuleChannel, Available: 8},
+			{Applied: true, New: true, Lowered: true, Location: "A", Rule: RuleChannel, Available: 7},
 			{Ignored: "unknown_sku", Location: "A"},
 			{Ignored: "duplicate", Location: "A", Available: 8},
 		}
@@ -419,13 +419,13 @@ func TestApplyLinesBatchOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := []LineResult{
-			{Applied: true, New: true, Lowered: true, Location: "A", Available: 0},
-			{Applied: true, New: true, Lowered: true, Location: "A", Available: 0},
-			{Applied: true, New: true, Lowered: true, Location: "B", Available: 4},
+			{Applied: true, New: true, Lowered: true, Location: "A", Rule: RulePriority, Available: 0},
+			{Applied: true, New: true, Lowered: true, Location: "A", Rule: RuleChannel, Available: 0},
+			{Applied: true, New: true, Lowered: true, Location: "B", Rule: RulePriority, Available: 4},
 			{Ignored: "refused", Location: "B", Available: 4},
-			{Applied: true, New: true, Lowered: true, Location: "A", Available: -2, Oversold: 2},
+			{Applied: true, New: true, Lowered: true, Location: "A", Rule: RuleChannel, Available: -2, Oversold: 2},
 			{Ignored: "stale", Location: "A", Available: -2, Oversold: 2},
-			{Applied: true, New: true, Lowered: true, Location: "A", Available: -3, Oversold: 3},
+			{Applied: true, New: true, Lowered: true, Location: "A", Rule: RuleChannel, Available: -3, Oversold: 3},
 			{Applied: true, Lowered: true, Location: "A", Available: -4, Oversold: 4},
 		}
 		for i := range want {
@@ -493,8 +493,10 @@ func TestDecodeLineReply(t *testing.T) {
 		bad          bool
 	}{
 		{"a10,3;", "A", res{LineResult{Applied: true, Location: "A", Available: 7}, ""}, false},
-		{"c10,3;", "A", res{LineResult{Applied: true, New: true, Location: "A", Available: 7}, ""}, false},
+		{"c10,3;", "A", res{LineResult{Applied: true, New: true, Location: "A", Rule: RuleChannel, Available: 7}, ""}, false},
 		{"n1,4;d0,0;", "A", res{LineResult{Location: "A", Available: -3, Oversold: 3}, "d0,0;"}, false},
+		{"c10,3=1:B@0;", "", res{LineResult{Applied: true, New: true, Location: "B", Rule: RuleFallback, Available: 7}, ""}, false},
+		{"c10,3=1:B@1;", "", res{LineResult{Applied: true, New: true, Location: "B", Rule: RulePriority, Available: 7}, ""}, false},
 		{"s5,0=2:B,;", "A", res{LineResult{Ignored: IgnoredStale, Location: "B,", Available: 5}, ""}, false},
 		{"r-1,0=3:;x;;", "", res{LineResult{Ignored: IgnoredRefused, Location: ";x;", Available: -1, Oversold: 1}, ""}, false},
 		{"u;", "A", res{LineResult{Ignored: IgnoredUnknownSKU, Location: "A"}, ""}, false},
@@ -508,8 +510,11 @@ func TestDecodeLineReply(t *testing.T) {
 		{"a1,2=5:B;", "A", res{}, true},
 		{"a1,2=0:;", "A", res{}, true},
 		{"a1,2=1:BB", "A", res{}, true},
+		{"a1,2=1:B@;", "", res{}, true},
+		{"a1,2=1:B@x;", "", res{}, true},
+		{"a1,2=1:B@1", "", res{}, true},
 	} {
-		r, rest, err := decodeLineReply(c.reply, c.given)
+		r, rest, err := decodeLineReply(c.reply, &LineState{Location: c.given})
 		if c.bad {
 			if err == nil {
 				t.Errorf("%q: decoded %+v, want an error", c.reply, r)

@@ -10,20 +10,27 @@
 --       version, flags ('0'..'3': restock 1 + strict 2; 'L': a local
 --       shipment, shipped being the line's locally shipped total, the
 --       other figures and the version ignored), and only when the
---       location is '': the number of candidates, then the candidate
---       locations in priority order.
+--       location is '': the count of routing arguments that follow, then
+--       the routing arguments (see route below): the number of candidates,
+--       the candidate locations in priority order, then the routing steps.
 -- Returns one string, per line: a status letter (a applied, c applied and
 -- the line is new, A and C the same when the line lowered available at its
 -- location (it may be what oversold it), n nochange,
 -- d duplicate, s stale, r refused, u unknown_sku); unless u, the line's
 -- location's "onhand,reserved" after; when the location is not the one
--- given, "=" .. #location .. ":" .. location; then ";".
+-- given, "=" .. #location .. ":" .. location, and when the script routed
+-- the line (new, no location given) "@" .. the routing step that chose it
+-- (0: none did, the first candidate); then ";".
 -- This is the ledger's hot path: it is written for the Lua VM's cost (no
 -- closure or table per line, figures kept as the stored digits, one reply
 -- string), and every branch mirrors the README's semantics.
 local skey, lkey, xkey, jkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now, cutoff, maxlen = ARGV[1], ARGV[2], ARGV[3]
 local call, tonumber, match = redis.call, tonumber, string.match
+-- Signal keys; KEYS[5] = KEYS[1] stands for none (Options.NoSignals with
+-- routing keys after them).
+local sigr, sige = KEYS[5], KEYS[6]
+if sigr == skey then sigr, sige = nil, nil end
 
 -- Figures are read once per run, as {on_hand, reserved, on_hand digits,
 -- reserved digits, count version, dirty}, and kept current by move(): the
@@ -106,6 +113,102 @@ local function shipped(s, ss, qs, cs, ls)
   return ls, n2s(ls), cs
 end
 
+-- Routing (README "Order routing"). A new line without a location gets
+-- it from its routing arguments: the number of candidates and the
+-- candidates (the channel's locations by priority), then steps, each
+-- kind..rule name, the number of its locations (0: the candidates) and the
+-- locations, and for kind 's' the number of the order's other lines in the
+-- batch and per line: KEYS index of its SKU's stock hash and of its line
+-- records (1 and 2: this SKU), its record field and the units it
+-- reserves. Kinds: 'f' the first location with enough available, 'm' the
+-- one with the most available, 's' the first where every line of the
+-- order fits (lines already recorded elsewhere rule a location out), 'x'
+-- a step Go could not give its keys (Cluster slots): it passes. A step
+-- that finds nothing passes to the next; when none is given, 'f' over
+-- the candidates ("priority"); when none finds one, the first candidate.
+-- Figures of other SKUs are read here, in the same atomic run.
+local function avail_at(k, l)
+  local v = call('HGET', KEYS[k], l)
+  if not v then return 0 end
+  local hs, rs = match(v, '^(-?%d+),(-?%d+)')
+  if not hs then error('corrupt stock figures at location ' .. l) end
+  return tonumber(hs) - tonumber(rs)
+end
+
+local function rec_loc(k, fld)
+  local rec
+  if k == 2 and recs then rec = recs[fld] else rec = call('HGET', KEYS[k], fld) end
+  if not rec then return nil end
+  return match(rec, '^[^,]*,%d+,%d+,%d+,%d+,%d+,(.+)$')
+end
+
+local function whole(l, rn, a, m)
+  local need = {[1] = rn}
+  for q = a, a + 4 * (m - 1), 4 do
+    local rl = rec_loc(tonumber(ARGV[q + 1]), ARGV[q + 2])
+    if rl then
+      if rl ~= l then return false end
+    else
+      local sk = tonumber(ARGV[q])
+      need[sk] = (need[sk] or 0) + tonumber(ARGV[q + 3])
+    end
+  end
+  for sk, qn in pairs(need) do
+    local av
+    if sk == 1 then
+      local f = figs[l] or fig(l)
+      av = f[1] - f[2]
+    else
+      av = avail_at(sk, l)
+    end
+    if av < qn then return false end
+  end
+  return true
+end
+
+local function pick_step(kind, a, b, rn, wa, m)
+  local best, pick
+  for k = a, b do
+    local l = ARGV[k]
+    if kind == 's' then
+      if whole(l, rn, wa, m) then return l end
+    elseif kind == 'f' or kind == 'm' then
+      local f = figs[l] or fig(l)
+      local av = f[1] - f[2]
+      if kind == 'f' and av >= rn then return l end
+      if kind == 'm' and (not best or av > best) then best, pick = av, l end
+    end
+  end
+  return pick
+end
+
+-- route returns the location of the new line whose arguments start at i,
+-- the number of the step that chose it (0: none) and the step's rule.
+local function route(i, rn)
+  local e = i + 8 + tonumber(ARGV[i + 8])
+  local nc = tonumber(ARGV[i + 9])
+  local c0 = i + 10
+  local j, step = c0 + nc, 0
+  if j > e then
+    local l = pick_step('f', c0, c0 + nc - 1, rn)
+    if l then return l, 1, 'priority' end
+    return ARGV[c0], 0, 'fallback'
+  end
+  while j <= e do
+    step = step + 1
+    local kind, name = string.sub(ARGV[j], 1, 1), string.sub(ARGV[j], 2)
+    local n = tonumber(ARGV[j + 1])
+    local a, b, nx = j + 2, j + 1 + n, j + 2 + n
+    if n == 0 then a, b = c0, c0 + nc - 1 end
+    local m = 0
+    if kind == 's' then m = tonumber(ARGV[nx]); nx = nx + 1 + 4 * m end
+    local l = pick_step(kind, a, b, rn, j + 3 + n, m)
+    if l then return l, step, name end
+    j = nx
+  end
+  return ARGV[c0], 0, 'fallback'
+end
+
 local out, n = {}, 0
 local i = 4
 local function run()
@@ -115,6 +218,7 @@ local function run()
     local s, ret = tonumber(ss), tonumber(ARGV[i + 5])
     local ver, flags = ARGV[i + 6], ARGV[i + 7]
     local loc, status, f = given, nil, nil
+    local step, rname, jv = nil, nil, ver -- routing step, its rule, journal version
 
     local old
     if single then old = call('HGET', lkey, field) else old = recs[field] end
@@ -170,7 +274,7 @@ local function run()
       if flags == 'L' then
         -- A local shipment of a line the ledger does not hold: refused.
         status = 'r'
-        if loc == '' then loc = ARGV[i + 9] end
+        if loc == '' then loc = ARGV[i + 10] end -- the first candidate (route)
         f = figs[loc] or fig(loc)
       end
     end
@@ -197,19 +301,18 @@ local function run()
         rss, wos = n2s(nrs), n2s(nwo)
       end
 
-      -- Location choice: the recorded one, else the first candidate with
-      -- enough available, else the first candidate.
+      -- Location choice: the recorded one, else routed (route above).
+      -- A new line's first journal entry names the rule (version:rule).
       if loc == '' then
         if oloc then
           loc = oloc
         else
-          for k = i + 9, i + 8 + tonumber(ARGV[i + 8]) do
-            local c = figs[ARGV[k]] or fig(ARGV[k])
-            if c[1] - c[2] >= rn then loc = ARGV[k]; break end
-          end
-          if loc == '' then loc = ARGV[i + 9] end
+          loc, step, rname = route(i, rn)
         end
+      elseif not old then
+        rname = 'channel'
       end
+      if rname and not old then jv = ver .. ':' .. rname end
       f = figs[loc] or fig(loc)
 
       -- An unknown SKU is only checked when no figure read has proved it
@@ -234,7 +337,7 @@ local function run()
             if ho ~= 0 or ro ~= 0 then move(of, oloc, -ho, -ro, ver, field); status = 'a' end
             if hn ~= 0 or rn ~= 0 then move(f, loc, hn, rn, ver, field); status = 'a' end
           elseif hn ~= ho or rn ~= ro then
-            move(f, loc, hn - ho, rn - ro, ver, field); status = 'a'
+            move(f, loc, hn - ho, rn - ro, jv, field); status = 'a'
           end
           if status == 'a' and not old then status = 'c' end
           -- Did this line lower available where its stock is? (A sale,
@@ -284,10 +387,14 @@ local function run()
     n = n + 1
     if loc == given then
       if status == 'u' then out[n] = 'u;' else out[n] = status .. f[3] .. ',' .. f[4] .. ';' end
-    elseif status == 'u' then
-      out[n] = 'u=' .. #loc .. ':' .. loc .. ';'
     else
-      out[n] = status .. f[3] .. ',' .. f[4] .. '=' .. #loc .. ':' .. loc .. ';'
+      local tail = ';'
+      if step then tail = '@' .. step .. ';' end
+      if status == 'u' then
+        out[n] = 'u=' .. #loc .. ':' .. loc .. tail
+      else
+        out[n] = status .. f[3] .. ',' .. f[4] .. '=' .. #loc .. ':' .. loc .. tail
+      end
     end
     if given == '' then i = i + 9 + tonumber(ARGV[i + 8]) else i = i + 8 end
   end
@@ -299,11 +406,11 @@ end
 -- the error is raised again.
 if single then
   run()
-  signal(skey, KEYS[5], KEYS[6], now)
+  signal(skey, sigr, sige, now)
 else
   local ok, err = pcall(run)
   flush()
-  signal(skey, KEYS[5], KEYS[6], now)
+  signal(skey, sigr, sige, now)
   if not ok then error(err, 0) end
 end
 return table.concat(out)

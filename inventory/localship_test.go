@@ -26,7 +26,7 @@ func TestShipLinesAgainstChannelStates(t *testing.T) {
 	st := func(s LineState) *LineState { return &s }
 	sh := func(s LocalShipment) *LocalShipment { return &s }
 	steps := []step{
-		{"sale of 3 reserves", st(line("1", "1", 3, 0, 0, 0, 100)), nil, LineResult{Applied: true, New: true, Lowered: true, Location: "A", Available: 7}, figs{"A": {10, 3}}},
+		{"sale of 3 reserves", st(line("1", "1", 3, 0, 0, 0, 100)), nil, LineResult{Applied: true, New: true, Lowered: true, Location: "A", Rule: RuleChannel, Available: 7}, figs{"A": {10, 3}}},
 		{"local shipment of 2 takes them off the shelf", nil, sh(ship("1", "1", 2)), LineResult{Applied: true, Location: "A", Available: 7}, figs{"A": {8, 1}}},
 		{"the same total again is a duplicate", nil, sh(ship("1", "1", 2)), LineResult{Ignored: IgnoredDuplicate, Location: "A", Available: 7}, figs{"A": {8, 1}}},
 		{"an older, lower total is a duplicate", nil, sh(ship("1", "1", 1)), LineResult{Ignored: IgnoredDuplicate, Location: "A", Available: 7}, figs{"A": {8, 1}}},
@@ -35,7 +35,7 @@ func TestShipLinesAgainstChannelStates(t *testing.T) {
 		{"the channel ships the last unit itself", st(line("1", "1", 3, 3, 0, 0, 103)), nil, LineResult{Applied: true, Location: "A", Available: 7}, figs{"A": {7, 0}}},
 		{"a local total below the channel's changes no figure", nil, sh(ship("1", "1", 3)), LineResult{Location: "A", Available: 7}, figs{"A": {7, 0}}},
 		{"a stale channel state is ignored", st(line("1", "1", 3, 0, 0, 0, 99)), nil, LineResult{Ignored: IgnoredStale, Location: "A", Available: 7}, figs{"A": {7, 0}}},
-		{"a second order's sale", st(line("2", "1", 4, 0, 0, 0, 100)), nil, LineResult{Applied: true, New: true, Lowered: true, Location: "A", Available: 3}, figs{"A": {7, 4}}},
+		{"a second order's sale", st(line("2", "1", 4, 0, 0, 0, 100)), nil, LineResult{Applied: true, New: true, Lowered: true, Location: "A", Rule: RuleChannel, Available: 3}, figs{"A": {7, 4}}},
 		{"shipped locally before the channel's cancel of 2", nil, sh(ship("2", "1", 3)), LineResult{Applied: true, Location: "A", Available: 3}, figs{"A": {4, 1}}},
 		{"a cancel of units that left gives way to the shipped ones", st(line("2", "1", 4, 0, 2, 0, 101)), nil, LineResult{Applied: true, Location: "A", Available: 4}, figs{"A": {4, 0}}},
 		{"a line the ledger does not hold is refused", nil, sh(ship("3", "1", 1)), LineResult{Ignored: IgnoredRefused, Location: "A", Available: 4}, figs{"A": {4, 0}}},

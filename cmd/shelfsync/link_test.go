@@ -140,3 +140,20 @@ func linkOutputs(t *testing.T, path, first string) {
 		t.Fatalf("csv: %d records, %v; head %v", len(recs), err, recs[:1])
 	}
 }
+
+// TestLinkProgress: a bar redrawn in place on a terminal, a line per page
+// otherwise.
+func TestLinkProgress(t *testing.T) {
+	var bar, lines bytes.Buffer
+	(&linker{stderr: &bar, bar: true}).progress("shop", 1, 50, 200, false)
+	(&linker{stderr: &bar, bar: true}).progress("shop", 2, 200, 200, true)
+	if got := bar.String(); !strings.HasPrefix(got, "\rshop") || !strings.Contains(got, "[#######") || !strings.Contains(got, "200 of 200 listings\n") || strings.Count(got, "\n") != 1 {
+		t.Errorf("bar: %q", got)
+	}
+	l := &linker{stderr: &lines}
+	l.progress("bay", 1, 25, -1, false)
+	l.progress("bay", 1, 25, 25, true)
+	if got := lines.String(); got != "link: bay: page 1, 25 listings read\n" {
+		t.Errorf("lines: %q", got)
+	}
+}

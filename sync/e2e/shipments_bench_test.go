@@ -42,15 +42,21 @@ func BenchmarkShipmentConfirmLatency(b *testing.B) {
 		ctx := context.Background()
 		tick := time.NewTicker(time.Second / rate)
 		start := time.Now()
+		var wg sync.WaitGroup
 		for i, id := range ids {
 			<-tick.C
-			_, err := eng.Shipments().Submit(ctx, shipments.Request{Channel: "shop", OrderID: strconv.FormatInt(id, 10),
-				Lines: []shipments.RequestLine{{LineID: strconv.Itoa(1000 + i), Quantity: 1}}, Carrier: "ups",
-				TrackingNumber: fmt.Sprintf("1Z999AA1%010d", i), ShippedAt: start, IdempotencyKey: "bench-" + strconv.Itoa(i)}, "api")
-			if err != nil {
-				b.Fatal(err)
-			}
+			wg.Add(1)
+			go func() { // as many clients as it takes to offer the rate
+				defer wg.Done()
+				_, err := eng.Shipments().Submit(ctx, shipments.Request{Channel: "shop", OrderID: strconv.FormatInt(id, 10),
+					Lines: []shipments.RequestLine{{LineID: strconv.Itoa(1000 + i), Quantity: 1}}, Carrier: "ups",
+					TrackingNumber: fmt.Sprintf("1Z999AA1%010d", i), ShippedAt: start, IdempotencyKey: "bench-" + strconv.Itoa(i)}, "api")
+				if err != nil {
+					b.Error(err)
+				}
+			}()
 		}
+		wg.Wait()
 		tick.Stop()
 		offered := float64(orders) / time.Since(start).Seconds()
 		lat := waitConfirmed(b, eng, ids)

@@ -121,6 +121,19 @@ func TestShipmentsAgainstTheFakes(t *testing.T) {
 			t.Errorf("order %d: tracking %+v, want UPS", f.OrderID, f.Fulfillment.Tracking)
 		}
 	}
+	// An order fulfilled on Shopify itself (the merchant in the admin)
+	// arrives as an order update: the ledger ships it, nothing is sent
+	// back to the channel.
+	own := w.shop.AddOrder(shopifytest.Order{Name: "#3099", UpdatedAt: t0, FinancialStatus: "PAID",
+		Lines: []shopifytest.OrderLine{{ID: 599, SKU: "SKU-001", Quantity: 3}}})
+	w.shop.Sell("SKU-001", 3)
+	w.shopWebhook("orders/create", own, "own-create")
+	w.eventually("the channel's own order is reserved", w.figures("SKU-001", 20, 3))
+	if !w.shop.Fulfill(own, shopifytest.Tracking{Company: "USPS", Number: "9400111899223197428490"}, map[int64]int64{599: 3}) {
+		t.Fatal("the fake did not fulfil order #3099")
+	}
+	w.shopWebhook("orders/updated", own, "own-shipped")
+	w.eventually("the channel's own shipment leaves the shelf", w.figures("SKU-001", 17, 0))
 	// The channel reports the fulfilments it now holds: nothing twice.
 	for i, id := range ids {
 		w.shopWebhook("orders/updated", id, "shipped-"+strconv.Itoa(i))
@@ -138,8 +151,15 @@ func TestShipmentsAgainstTheFakes(t *testing.T) {
 			}
 		}
 	}
-	if n := len(w.shop.CreatedFulfillments()); n != 8 {
-		t.Errorf("%d fulfillments created, want 8", n)
+	byOrder := map[int64]int{}
+	for _, f := range w.shop.CreatedFulfillments() {
+		byOrder[f.OrderID]++
+	}
+	if n := len(w.shop.CreatedFulfillments()) - byOrder[own]; n != 8 || byOrder[own] != 1 {
+		t.Errorf("%d fulfillments of the shipments (want 8) and %d of the channel's own order (want 1: its own, never sent back)", n, byOrder[own])
+	}
+	if v, err := w.eng.Shipments().ForOrder(ctx, "shop", strconv.FormatInt(own, 10)); err != nil || len(v) != 0 {
+		t.Errorf("the channel's own fulfilment became shipments %v (%v)", v, err)
 	}
 	if probs, err := w.eng.Ledger().Verify(ctx, nil); err != nil || len(probs) > 0 {
 		t.Fatalf("verify: %v %v", probs, err)

@@ -95,6 +95,7 @@ func (s *Service) Run(ctx context.Context) error {
 // Workers at a time (the connector's limiter paces the calls).
 func (s *Service) confirmLoop(ctx context.Context, ch *Channel) {
 	sem := make(chan struct{}, s.o.Workers)
+	finished := make(chan struct{}, s.o.Workers) // a worker is free again
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	k := s.keys(ch.Name)
@@ -112,7 +113,14 @@ func (s *Service) confirmLoop(ctx context.Context, ch *Channel) {
 			sem <- struct{}{}
 			wg.Add(1)
 			go func() {
-				defer func() { <-sem; wg.Done() }()
+				defer func() {
+					<-sem
+					select {
+					case finished <- struct{}{}:
+					default:
+					}
+					wg.Done()
+				}()
 				s.confirmOne(ctx, ch, id)
 			}()
 		}
@@ -122,6 +130,7 @@ func (s *Service) confirmLoop(ctx context.Context, ch *Channel) {
 		select {
 		case <-ctx.Done():
 		case <-s.wake[ch.Name]:
+		case <-finished:
 		case <-time.After(idlePoll):
 		}
 	}

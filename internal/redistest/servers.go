@@ -23,7 +23,12 @@ import (
 const (
 	clusterPorts  = 7000 // 7000-7099 (and their cluster bus ports +10000)
 	sentinelPorts = 7100 // 7100-7199
-	rangeSize     = 100
+	// 7200-7299: StartPersistent's servers, which the chaos suite kills
+	// and restarts on the same port: a range of their own, so a test of
+	// another package (go test runs packages in parallel) can not take
+	// the port in the second it is down.
+	persistentPorts = 7200
+	rangeSize       = 100
 )
 
 // NeedServer skips t when redis-server is not installed: the only reason a

@@ -8,7 +8,7 @@ import (
 )
 
 // StartPersistent starts one standalone redis-server on a port in
-// 7100-7199 with the persistence docs/redis.md asks of production
+// 7200-7299 with the persistence docs/redis.md asks of production
 // (appendonly yes, appendfsync everysec, no RDB snapshots) in a directory
 // of its own: killed (Kill) or stopped (Stop) and started again
 // (Restart), it reloads what its AOF holds. It is killed, and its files
@@ -20,7 +20,7 @@ func StartPersistent(t testing.TB) *Server {
 	dir := t.TempDir()
 	var s *Server
 	withRetries(t, func(g *group) error {
-		base, err := pickBase(sentinelPorts, 1, false)
+		base, err := pickBase(persistentPorts, 1, false)
 		if err != nil {
 			return err
 		}

@@ -18,6 +18,7 @@ type Config struct {
 	Ledger     Ledger     `yaml:"ledger"`
 	Sync       Sync       `yaml:"sync"`
 	Locations  []Location `yaml:"locations"`
+	Routing    Routing    `yaml:"routing"`
 	Channels   []Channel  `yaml:"channels"`
 	Downstream Downstream `yaml:"downstream"`
 	Shipments  Shipments  `yaml:"shipments"`
@@ -116,6 +117,46 @@ func (c *Config) ChannelMode(ch Channel) string {
 		return c.Sync.Mode
 	}
 	return ModeLive
+}
+
+// Routing chooses where an order line takes its stock when the channel
+// names no location (README "Order routing"): Rules in order, the first
+// that finds a location taking it.
+type Routing struct {
+	// Rules: RuleSingleLocation, RuleRegion, RuleChannel, RulePriority,
+	// RuleMostAvailable, each at most once. Empty: priority alone.
+	Rules    []string       `yaml:"rules"`
+	Channels []ChannelRoute `yaml:"channels"`
+	Regions  []RegionRoute  `yaml:"regions"`
+}
+
+// Routing rule names (Routing.Rules), as they are reported on order lines
+// and in the journal.
+const (
+	RuleSingleLocation = "single_location"
+	RuleRegion         = "region"
+	RuleChannel        = "channel"
+	RulePriority       = "priority"
+	RuleMostAvailable  = "most_available"
+)
+
+// RoutingRules are the rule names Routing.Rules accepts.
+var RoutingRules = []string{RuleSingleLocation, RuleRegion, RuleChannel, RulePriority, RuleMostAvailable}
+
+// ChannelRoute is the location list of rule "channel" for one channel.
+type ChannelRoute struct {
+	Channel   string   `yaml:"channel"`
+	Locations []string `yaml:"locations"`
+}
+
+// RegionRoute is the location list of rule "region" for orders shipping
+// to Country (ISO 3166-1 alpha-2) and, when set, its Region (the
+// ISO 3166-2 subdivision code after the country's, as channels report it:
+// "CA" for California).
+type RegionRoute struct {
+	Country   string   `yaml:"country"`
+	Region    string   `yaml:"region"`
+	Locations []string `yaml:"locations"`
 }
 
 // Location is a stock location (warehouse, store). Lower Priority is taken first.

@@ -77,6 +77,7 @@ func (cfg *Config) validate() []Problem {
 		cfg.Channels[i].validate(c, fmt.Sprintf("channels[%d]", i), locs, names)
 	}
 	validateAccounts(c, cfg.Channels)
+	cfg.Routing.validate(c, locs, cfg.Channels)
 	cfg.Downstream.validate(c)
 	cfg.Shipments.validate(c)
 	cfg.Log.validate(c)

@@ -3,6 +3,7 @@ package connectors
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -32,7 +33,31 @@ type Order struct {
 	// Location is a shelfsync location id when the channel says where the
 	// order ships from; empty lets the ledger choose by priority.
 	Location string `json:"location,omitempty"`
-	Lines    []Line `json:"lines"`
+	// ShipTo is where the order ships to, when the channel says: order
+	// routing's region lists match it.
+	ShipTo *Address `json:"ship_to,omitempty"`
+	Lines  []Line   `json:"lines"`
+}
+
+// Address is an order's destination as routing needs it: Country is the
+// ISO 3166-1 alpha-2 code, Region the subdivision code without the
+// country ("CA" for US-CA), both upper case, either may be empty.
+type Address struct {
+	Country string `json:"country,omitempty"`
+	Region  string `json:"region,omitempty"`
+}
+
+// NewAddress is the destination of a channel's country and region codes,
+// upper-cased, a region given as "US-CA" cut to "CA"; nil when the
+// channel gives no country.
+func NewAddress(country, region string) *Address {
+	country = strings.ToUpper(strings.TrimSpace(country))
+	if country == "" {
+		return nil
+	}
+	region = strings.ToUpper(strings.TrimSpace(region))
+	region = strings.TrimPrefix(region, country+"-")
+	return &Address{Country: country, Region: region}
 }
 
 // Line is one order line. Quantities are totals over the order's life:
@@ -51,6 +76,12 @@ type Line struct {
 	// NoSKU marks a line the channel sold without a SKU (a Shopify custom
 	// item): it is kept and counted, and moves no stock.
 	NoSKU bool `json:"no_sku,omitempty"`
+	// Location is where the ledger holds the line's stock and Route the
+	// routing rule that put it there (config.Routing's rule names, or
+	// "channel", "fallback"): set by ingest before the order goes
+	// downstream; Route only on the publish that placed the line.
+	Location string `json:"location,omitempty"`
+	Route    string `json:"route,omitempty"`
 }
 
 // Open is the units of the line still to ship.

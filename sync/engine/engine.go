@@ -154,7 +154,7 @@ func New(o Options) (*Engine, error) {
 	e.parking = ingest.NewParking(o.Redis, prefix)
 	e.ingest = ingest.New(ingest.Options{
 		Ledger: e.ledger, Parking: e.parking, Publisher: e.publisher, Propagator: e.prop, Catalog: e.catalog,
-		Channels: cfg.Channels, Locations: cfg.Locations, Connectors: o.Connectors, Fetchers: fetchers,
+		Channels: cfg.Channels, Locations: cfg.Locations, Routing: cfg.Routing, Connectors: o.Connectors, Fetchers: fetchers,
 		Returns: ingest.NewReturnBook(o.Redis, prefix, cfg.Ledger.LineTTL),
 		Metrics: e.m.ingest, Logger: o.Logger.With().Str("component", "ingest").Logger(),
 	})

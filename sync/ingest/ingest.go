@@ -61,9 +61,11 @@ type Options struct {
 	Propagator Propagator
 	// Catalog translates listings (mapped channel SKUs, kits) into ledger
 	// SKUs; nil: every listing is the ledger SKU of its name.
-	Catalog    Catalog
-	Channels   []config.Channel
-	Locations  []config.Location
+	Catalog   Catalog
+	Channels  []config.Channel
+	Locations []config.Location
+	// Routing chooses a new line's location when the order names none.
+	Routing    config.Routing
 	Connectors map[string]connectors.Connector
 	// Fetchers takes, per channel, the events that name an order to fetch
 	// (sync/fetch queues); a channel without one drops such events.
@@ -79,6 +81,7 @@ type Options struct {
 type Ingester struct {
 	o          Options
 	candidates map[string][]string // channel → its locations in priority order
+	router     *router
 }
 
 // New builds an Ingester. No I/O.
@@ -86,7 +89,8 @@ func New(o Options) *Ingester {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
 	}
-	return &Ingester{o: o, candidates: Candidates(o.Channels, o.Locations)}
+	cands := Candidates(o.Channels, o.Locations)
+	return &Ingester{o: o, candidates: cands, router: newRouter(o.Routing, cands)}
 }
 
 // Candidates orders each channel's locations for taking stock: by the
@@ -284,6 +288,7 @@ func (g *Ingester) applyOrders(ctx context.Context, orders []*connectors.Order, 
 		if err != nil {
 			return fmt.Errorf("applying %d order lines: %w", len(x.states), err)
 		}
+		placed(orders, b, x, res)
 		if err := g.park(ctx, g.settle(orders, b.owner, b.states, x, res, sold)); err != nil {
 			return err
 		}
@@ -307,6 +312,7 @@ func (g *Ingester) applyOrders(ctx context.Context, orders []*connectors.Order, 
 type lineBatch struct {
 	states   []inventory.LineState // as the channels name them
 	owner    []int                 // states[k] belongs to orders[owner[k]]
+	line     []int                 // ... and is its line line[k]
 	earliest time.Time
 }
 
@@ -315,13 +321,14 @@ type lineBatch struct {
 func (g *Ingester) batchOf(orders []*connectors.Order, causes []time.Time) lineBatch {
 	var b lineBatch
 	for i, o := range orders {
-		for _, l := range o.Lines {
+		for li, l := range o.Lines {
 			if l.NoSKU || l.SKU == "" {
 				g.o.Metrics.NoSKULines.WithLabelValues(o.Channel).Inc()
 				continue
 			}
 			b.states = append(b.states, g.lineState(o, l))
 			b.owner = append(b.owner, i)
+			b.line = append(b.line, li)
 			if b.earliest.IsZero() || causes[i].Before(b.earliest) {
 				b.earliest = causes[i]
 			}
@@ -367,7 +374,7 @@ func (g *Ingester) park(ctx context.Context, lines []inventory.LineState) error 
 func (g *Ingester) lineState(o *connectors.Order, l connectors.Line) inventory.LineState {
 	return inventory.LineState{
 		Channel: o.Channel, OrderID: o.OrderID, LineID: l.LineID, SKU: l.SKU,
-		Location: o.Location, Candidates: g.candidates[o.Channel],
+		Location: o.Location, Candidates: g.candidates[o.Channel], Route: g.router.route(o),
 		Ordered: l.Quantity, Shipped: l.Shipped, Cancelled: l.Cancelled, Returned: l.Returned,
 		Restock: l.Restock, Version: o.UpdatedAt.UnixMilli(),
 	}

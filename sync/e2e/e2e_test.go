@@ -52,6 +52,13 @@ type world struct {
 
 func newWorld(t testing.TB, nSKUs int) *world {
 	t.Helper()
+	return newWorldWith(t, nSKUs, nil)
+}
+
+// newWorldWith is newWorld with edit applied to the daemon's config
+// before it starts (nil: none).
+func newWorldWith(t testing.TB, nSKUs int, edit func(*config.Config)) *world {
+	t.Helper()
 	rdb, prefix := redistest.New(t)
 	w := &world{t: t, rdb: rdb}
 	w.shop = shopifytest.New(shopifytest.Options{WebhookSecret: shopSecret})
@@ -94,6 +101,9 @@ func newWorld(t testing.TB, nSKUs int) *world {
 	cfg.Channels = []config.Channel{shopCh, bayCh, amzCh}
 	for i := range cfg.Channels {
 		cfg.Channels[i].Allocation.Percent = nil
+	}
+	if edit != nil {
+		edit(cfg)
 	}
 	cfg = reparse(t, cfg)
 

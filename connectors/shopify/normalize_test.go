@@ -56,6 +56,10 @@ func TestNormalizeFixtures(t *testing.T) {
 			if o.OrderID != "450789469" || o.Name != "#1001" || o.Status != connectors.StatusOpen {
 				t.Errorf("order = %s %s %s", o.OrderID, o.Name, o.Status)
 			}
+			// shipping_address: country_code US, province_code KY.
+			if o.ShipTo == nil || *o.ShipTo != (connectors.Address{Country: "US", Region: "KY"}) {
+				t.Errorf("ship to = %+v, want US/KY", o.ShipTo)
+			}
 			skus := []string{}
 			for _, l := range o.Lines {
 				skus = append(skus, l.SKU)

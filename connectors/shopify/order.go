@@ -18,6 +18,7 @@ type orderSource struct {
 	Cancelled       bool
 	FinancialStatus string // lower case: pending, authorized, paid, voided...
 	LocationID      string // numeric, "" if none
+	ShipTo          *connectors.Address
 	Lines           []lineSource
 	// HasFulfillments says Fulfillments is Shopify's full list (possibly
 	// empty); false when the payload left it out and line fields must do.
@@ -126,6 +127,7 @@ func (o *orderSource) toCanonical(channel string, locations map[string]string) (
 		Name:      o.Name,
 		UpdatedAt: o.UpdatedAt.UTC(),
 		Location:  locations[o.LocationID],
+		ShipTo:    o.ShipTo,
 		Lines:     make([]connectors.Line, 0, len(o.Lines)),
 	}
 	out.Channel = channel

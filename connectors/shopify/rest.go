@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/shelfsync/shelfsync/connectors"
 )
 
 // REST shapes: what webhook bodies carry (the REST resource of the topic,
@@ -23,6 +25,10 @@ type restOrder struct {
 	LineItems       []restLine         `json:"line_items"`
 	Fulfillments    *[]restFulfillment `json:"fulfillments"`
 	Refunds         []restRefund       `json:"refunds"`
+	ShippingAddress *struct {
+		CountryCode  string `json:"country_code"`
+		ProvinceCode string `json:"province_code"`
+	} `json:"shipping_address"`
 }
 
 type restLine struct {
@@ -86,6 +92,9 @@ func (o *restOrder) source() (*orderSource, error) {
 		Cancelled:       o.CancelledAt != nil && !o.CancelledAt.IsZero(),
 		FinancialStatus: strings.ToLower(str(o.FinancialStatus)),
 		LocationID:      numericID(o.LocationID.String()),
+	}
+	if a := o.ShippingAddress; a != nil {
+		src.ShipTo = connectors.NewAddress(a.CountryCode, a.ProvinceCode)
 	}
 	for i, l := range o.LineItems {
 		lid := numericID(l.ID.String())

@@ -64,6 +64,10 @@ func TestFixtureOrders(t *testing.T) {
 			if o.OrderID != "727" || o.Name != "#727" || o.Status != tt.status || len(o.Lines) != len(tt.lines) {
 				t.Fatalf("order %+v", o)
 			}
+			// shipping: country US, state CA.
+			if o.ShipTo == nil || *o.ShipTo != (connectors.Address{Country: "US", Region: "CA"}) {
+				t.Errorf("ship to %+v, want US/CA", o.ShipTo)
+			}
 			for i, l := range o.Lines {
 				if l != tt.lines[i] {
 					t.Errorf("line %d %+v, want %+v", i, l, tt.lines[i])

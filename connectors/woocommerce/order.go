@@ -147,6 +147,9 @@ func (m mapping) canonical(o *wcOrder, refunds []wcRefund) (*mapped, error) {
 		Name:      orderName(o.Number),
 		Lines:     make([]connectors.Line, 0, len(lines)),
 	}
+	if o.Shipping != nil {
+		out.ShipTo = connectors.NewAddress(o.Shipping.Country, o.Shipping.State)
+	}
 	res := &mapped{order: out, unknownStatus: !h.known}
 	var open int64
 	for _, l := range lines {

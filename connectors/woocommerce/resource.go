@@ -33,6 +33,12 @@ type wcOrder struct {
 	DateModifiedGMT  wcTime   `json:"date_modified_gmt"`
 	DateCompletedGMT wcTime   `json:"date_completed_gmt"`
 	LineItems        []wcLine `json:"line_items"`
+	// Shipping is the shipping address; only where it goes is read
+	// (country: ISO 3166-1 alpha-2, state: the state code), for routing.
+	Shipping *struct {
+		Country string `json:"country"`
+		State   string `json:"state"`
+	} `json:"shipping"`
 	// Refunds names the order's refunds ({id, reason, total}) without
 	// their lines: those come from GET /orders/{id}/refunds.
 	Refunds []struct {

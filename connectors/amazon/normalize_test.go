@@ -166,6 +166,10 @@ func TestOrderItemsFixture(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := page.Payload.Orders[0]
+	// ShippingAddress: CountryCode US, StateOrRegion MI.
+	if o, err := base.toOrder("c", nil); err != nil || o.ShipTo == nil || *o.ShipTo != (connectors.Address{Country: "US", Region: "MI"}) {
+		t.Errorf("ship to %+v (%v), want US/MI", o, err)
+	}
 	for _, tc := range []struct {
 		status string
 		want   connectors.OrderStatus

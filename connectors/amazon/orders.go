@@ -31,6 +31,11 @@ type orderV0 struct {
 	// MarketplaceID is the marketplace the order was placed in
 	// (confirmShipment names it).
 	MarketplaceID string `json:"MarketplaceId"`
+	// ShippingAddress: only where the order goes is read, for routing.
+	ShippingAddress *struct {
+		CountryCode   string `json:"CountryCode"`
+		StateOrRegion string `json:"StateOrRegion"`
+	} `json:"ShippingAddress"`
 }
 
 // orderResponse is getOrder's answer.
@@ -103,7 +108,11 @@ func (o *orderV0) toOrder(channel string, items []orderItemV0) (*connectors.Orde
 	if err != nil {
 		return nil, fmt.Errorf("order %s: %w", o.AmazonOrderID, err)
 	}
-	return orderState(channel, o.AmazonOrderID, o.SellerOrderID, st, upd, o.isAmazonFulfilled(), items)
+	ord, err := orderState(channel, o.AmazonOrderID, o.SellerOrderID, st, upd, o.isAmazonFulfilled(), items)
+	if err == nil && o.ShippingAddress != nil {
+		ord.ShipTo = connectors.NewAddress(o.ShippingAddress.CountryCode, o.ShippingAddress.StateOrRegion)
+	}
+	return ord, err
 }
 
 // orderState is the one place an Amazon order's canonical state is built,

@@ -191,6 +191,10 @@ func TestOrderMapping(t *testing.T) {
 			t.Errorf("order %s: status %s, %d lines; want %+v", o.OrderID, o.Status, len(o.Lines), w)
 			continue
 		}
+		// shippingStep.shipTo.contactAddress: only 14-09021-33817 has one.
+		if to := o.ShipTo; o.OrderID == "14-09021-33817" && (to == nil || *to != connectors.Address{Country: "US", Region: "CA"}) || o.OrderID != "14-09021-33817" && to != nil {
+			t.Errorf("order %s ships to %+v", o.OrderID, to)
+		}
 		for i, l := range o.Lines {
 			if (line{l.Quantity, l.Shipped, l.Cancelled}) != w.lines[i] {
 				t.Errorf("order %s line %d = %+v; want %+v", o.OrderID, i, l, w.lines[i])

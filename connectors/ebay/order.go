@@ -22,6 +22,29 @@ type apiOrder struct {
 		CancelState string `json:"cancelState"`
 	} `json:"cancelStatus"`
 	LineItems []apiLineItem `json:"lineItems"`
+	// Where the order ships to (the first instruction that says), for
+	// routing: fulfillmentStartInstructions[].shippingStep.shipTo.
+	FulfillmentStartInstructions []struct {
+		ShippingStep struct {
+			ShipTo struct {
+				ContactAddress struct {
+					CountryCode     string `json:"countryCode"`
+					StateOrProvince string `json:"stateOrProvince"`
+				} `json:"contactAddress"`
+			} `json:"shipTo"`
+		} `json:"shippingStep"`
+	} `json:"fulfillmentStartInstructions"`
+}
+
+// shipTo is the order's destination, nil when no instruction names one.
+func (o *apiOrder) shipTo() *connectors.Address {
+	for _, f := range o.FulfillmentStartInstructions {
+		a := f.ShippingStep.ShipTo.ContactAddress
+		if to := connectors.NewAddress(a.CountryCode, a.StateOrProvince); to != nil {
+			return to
+		}
+	}
+	return nil
 }
 
 type apiLineItem struct {
@@ -89,6 +112,7 @@ func toOrder(channel string, o *apiOrder) (*connectors.Order, error) {
 		Name:      o.LegacyOrderID,
 		UpdatedAt: updated,
 		Status:    orderStatus(o),
+		ShipTo:    o.shipTo(),
 		Lines:     make([]connectors.Line, 0, len(o.LineItems)),
 	}
 	if out.Name == "" {

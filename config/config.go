@@ -189,6 +189,14 @@ type Channel struct {
 	// order stock is taken for lines without a location.
 	Locations  []string   `yaml:"locations"`
 	Allocation Allocation `yaml:"allocation"`
+	// StockMode is how the channel's quantity is pushed: StockSingle (one
+	// figure, at the channel location of its first location) or
+	// StockPerLocation (each location's own figure at the channel
+	// location it is mapped to). Default single.
+	StockMode string `yaml:"stock_mode"`
+	// ZeroUnmappedLocations (per_location only): reconcile sets to zero a
+	// level the channel holds at a location no shelfsync location maps to.
+	ZeroUnmappedLocations bool `yaml:"zero_unmapped_locations"`
 	// BatchSize caps the items per push call; 0 takes the connector's maximum.
 	BatchSize int `yaml:"batch_size"`
 	// RateLimit is requests per second to this channel's API; 0 takes the
@@ -213,6 +221,15 @@ type Channel struct {
 	// A connector type-asserts its own type and trusts it: Load validated it.
 	Settings KindSettings `yaml:"-"`
 }
+
+// Stock modes of a channel.
+const (
+	StockSingle      = "single"
+	StockPerLocation = "per_location"
+)
+
+// PerLocation says the channel is pushed location by location.
+func (ch *Channel) PerLocation() bool { return ch.StockMode == StockPerLocation }
 
 // Credentials holds every secret a connector may need; each kind's
 // Validate says which it requires.

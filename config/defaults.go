@@ -129,6 +129,7 @@ func (ch *Channel) applyDefaults() {
 		ch.Returns.RequireReceived = &t
 	}
 	setString(&ch.Returns.Default, ReturnRestock)
+	setString(&ch.StockMode, StockSingle)
 	// A channel without its kind's block gets the kind's defaults too.
 	if ch.Settings == nil {
 		ch.Settings = NewSettings(ch.Kind)

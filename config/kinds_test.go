@@ -108,7 +108,7 @@ func TestKindBlockDecoding(t *testing.T) {
 		{"validation", "    amazon:\n      seller_id: s\n      marketplace_ids: [m]\n      region: mars\n",
 			[]string{`line 12: channels[0].amazon.region: must be na, eu or fe, got "mars"`}},
 		{"unknown key next to the kind's", "    amazon: {seller_id: s, marketplace_ids: [m]}\n    shopfy: {}\n",
-			[]string{`line 10: channels[0].shopfy: unknown key "shopfy" (known here: allocation, amazon, api_url, batch_size, burst, carriers, credentials, kind, locations, max_retries, name, poll, poll_lookback, rate_limit, reconcile, returns, sync_mode, timeout, webhook)`}},
+			[]string{`line 10: channels[0].shopfy: unknown key "shopfy" (known here: allocation, amazon, api_url, batch_size, burst, carriers, credentials, kind, locations, max_retries, name, poll, poll_lookback, rate_limit, reconcile, returns, stock_mode, sync_mode, timeout, webhook, zero_unmapped_locations)`}},
 		{"block of another kind", "    amazon: {seller_id: s, marketplace_ids: [m]}\n    shopify: {shop: x}\n",
 			[]string{`line 10: channels[0].shopify: shopify settings on a channel of kind "amazon"`}},
 	}

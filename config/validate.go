@@ -176,6 +176,7 @@ func (ch *Channel) validate(c *checker, p string, locs, names map[string]bool) {
 	ch.validateSchedules(c, p)
 	ch.validateLocations(c, p, locs)
 	ch.Allocation.validate(c, p+".allocation")
+	ch.validateStockMode(c, p)
 	ch.validateLimits(c, p)
 	ch.validateSettings(c, p)
 	ch.validateOrderSource(c, p)
@@ -256,6 +257,27 @@ func (ch *Channel) validateLocations(c *checker, p string, locs map[string]bool)
 			c.addf(lp, "location %q listed twice", l)
 		}
 		seen[l] = true
+	}
+}
+
+// validateStockMode checks stock_mode and zero_unmapped_locations. In
+// per_location mode a location id becomes part of the outbox's item key
+// (<sku>@<location>), so it may not hold "@" nor start with "!" (the mark
+// of a channel location no shelfsync location maps to).
+func (ch *Channel) validateStockMode(c *checker, p string) {
+	switch ch.StockMode {
+	case StockSingle:
+	case StockPerLocation:
+		for i, l := range ch.Locations {
+			if strings.Contains(l, "@") || strings.HasPrefix(l, "!") {
+				c.addf(fmt.Sprintf("%s.locations[%d]", p, i), "a location id of a per_location channel may not contain @ nor start with !, got %q", l)
+			}
+		}
+	default:
+		c.addf(p+".stock_mode", "must be single or per_location, got %q", ch.StockMode)
+	}
+	if ch.ZeroUnmappedLocations && ch.StockMode != StockPerLocation {
+		c.addf(p+".zero_unmapped_locations", "needs stock_mode: per_location")
 	}
 }
 

@@ -110,6 +110,24 @@ type QuantityUpdate struct {
 	// value wanted again later (A, B, A) is a new write. "" when unknown
 	// (the connector then makes each call its own write).
 	Attempt string `json:"attempt,omitempty"`
+	// Location is the shelfsync location whose own figure this is, on a
+	// channel pushed per location (stock_mode per_location, see
+	// LocationPusher): the connector sets it at the channel location that
+	// shelfsync location maps to. "" is the channel's single figure.
+	Location string `json:"location,omitempty"`
+	// ChannelLocation is a channel location no shelfsync location maps to
+	// (the channel's own id, as LiveQuantity.ChannelLocation named it):
+	// the update zeroes a level left there. "" otherwise.
+	ChannelLocation string `json:"channel_location,omitempty"`
+}
+
+// LocationPusher is implemented by a QuantityPusher (and QuantityReader)
+// that can push per location: it honours QuantityUpdate.Location and
+// ChannelLocation, and on a per_location channel ReadQuantities returns
+// one LiveQuantity per SKU and channel location that stocks it. A
+// channel may only be configured per_location if its connector says so.
+type LocationPusher interface {
+	PushesPerLocation() bool
 }
 
 // SaleEchoer is implemented by a QuantityPusher whose channel takes the
@@ -182,6 +200,12 @@ type QuantityPusher interface {
 type LiveQuantity struct {
 	SKU      string `json:"sku"`
 	Quantity int64  `json:"quantity"`
+	// Location is the shelfsync location the level is at (per_location
+	// channels); "" for the single figure and for an unmapped location.
+	Location string `json:"location,omitempty"`
+	// ChannelLocation is the channel's own id of a location no shelfsync
+	// location maps to (per_location channels); "" otherwise.
+	ChannelLocation string `json:"channel_location,omitempty"`
 }
 
 // QuantityReader reads the channel's listed quantities.

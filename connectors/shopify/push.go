@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 
@@ -29,6 +30,7 @@ type setEntry struct {
 	idx        int // into updates
 	sku        string
 	item       string
+	loc        string // the Shopify location GID
 	quantity   int64
 	changeFrom int64
 	// attempt is the update's QuantityUpdate.Attempt: one intended write.
@@ -48,12 +50,17 @@ type userError struct {
 // ever overwritten blind. Shopify applies a mutation all or nothing, so
 // items with user errors are taken out and the rest is sent again; one
 // bad item never fails the others. Updates beyond MaxBatch go in further
-// mutations; a SKU given twice takes its last update, and both get its
-// result.
+// mutations; a SKU given twice (at one location) takes its last update,
+// and both get its result. An update with a Location (per-location
+// channels) is set at the Shopify location that location maps to, one
+// with a ChannelLocation at that Shopify location, any other at the push
+// location; one mutation carries the quantities of many (item, location)
+// pairs.
 func (c *Connector) PushQuantities(ctx context.Context, updates []connectors.QuantityUpdate) ([]connectors.PushResult, error) {
 	if c.pushLocation == "" {
 		return nil, errors.New("pushing quantities: no Shopify location configured for the channel")
 	}
+	locs := c.updateLocations(updates)
 	results := make([]connectors.PushResult, len(updates))
 	skus := make([]string, 0, len(updates))
 	for i, u := range updates {
@@ -64,8 +71,8 @@ func (c *Connector) PushQuantities(ctx context.Context, updates []connectors.Qua
 	if err != nil {
 		return nil, fmt.Errorf("pushing quantities: %w", err)
 	}
-	last := pushable(updates, items, results)
-	entries, err := c.setEntries(ctx, updates, items, last, results)
+	last := pushable(updates, locs, items, results)
+	entries, err := c.setEntries(ctx, updates, locs, items, last, results)
 	if err != nil {
 		return nil, err
 	}
@@ -74,20 +81,47 @@ func (c *Connector) PushQuantities(ctx context.Context, updates []connectors.Qua
 			return nil, fmt.Errorf("pushing quantities: %w", err)
 		}
 	}
-	c.fillStale(ctx, items, results)
+	c.fillStale(ctx, items, locs, results)
 	for i, u := range updates {
 		// A SKU given twice gets the result of its last update.
-		if j, ok := last[u.SKU]; ok && j != i {
+		if j, ok := last[pairKey(u.SKU, locs[i])]; ok && j != i {
 			results[i] = results[j]
 		}
 	}
 	return results, nil
 }
 
+// PushesPerLocation implements connectors.LocationPusher.
+func (c *Connector) PushesPerLocation() bool { return true }
+
+// updateLocations is the Shopify location GID each update is set at: its
+// Location's mapped one, its ChannelLocation, or the push location; ""
+// when its Location maps to none.
+func (c *Connector) updateLocations(updates []connectors.QuantityUpdate) []string {
+	locs := make([]string, len(updates))
+	for i, u := range updates {
+		switch {
+		case u.ChannelLocation != "":
+			if n := numericID(u.ChannelLocation); n != "" {
+				locs[i] = gid("Location", n)
+			}
+		case u.Location != "":
+			locs[i] = c.locationGIDs[u.Location]
+		default:
+			locs[i] = c.pushLocation
+		}
+	}
+	return locs
+}
+
+// pairKey names one (SKU, Shopify location) pair.
+func pairKey(sku, loc string) string { return loc + "|" + sku }
+
 // pushable fails the updates that can not be sent (no SKU, a negative
-// quantity, a SKU no variant has) in results, and returns, for every
-// other SKU, the index of its last update: the one that is sent.
-func pushable(updates []connectors.QuantityUpdate, items map[string]string, results []connectors.PushResult) map[string]int {
+// quantity, a SKU no variant has, a location mapped to none) in results,
+// and returns, for every other SKU and location, the index of its last
+// update: the one that is sent.
+func pushable(updates []connectors.QuantityUpdate, locs []string, items map[string]string, results []connectors.PushResult) map[string]int {
 	last := map[string]int{}
 	for i, u := range updates {
 		switch {
@@ -95,10 +129,12 @@ func pushable(updates []connectors.QuantityUpdate, items map[string]string, resu
 			results[i] = connectors.PushResult{Status: connectors.PushFailed, Reason: "empty SKU"}
 		case u.Quantity < 0:
 			results[i] = connectors.PushResult{SKU: u.SKU, Status: connectors.PushFailed, Reason: "negative quantity"}
+		case locs[i] == "":
+			results[i] = connectors.PushResult{SKU: u.SKU, Status: connectors.PushFailed, Reason: fmt.Sprintf("no Shopify location is mapped to location %q", u.Location+u.ChannelLocation)}
 		case items[u.SKU] == "":
 			results[i] = connectors.PushResult{SKU: u.SKU, Status: connectors.PushUnknownSKU, Reason: "no Shopify variant has this SKU"}
 		default:
-			last[u.SKU] = i
+			last[pairKey(u.SKU, locs[i])] = i
 		}
 	}
 	return last
@@ -108,30 +144,27 @@ func pushable(updates []connectors.QuantityUpdate, items map[string]string, resu
 // updates last names, each compared against its Previous or, when the
 // engine does not know it, the level read now (never overwritten blind).
 // An item not stocked at the push location fails in results instead.
-func (c *Connector) setEntries(ctx context.Context, updates []connectors.QuantityUpdate, items map[string]string, last map[string]int, results []connectors.PushResult) ([]setEntry, error) {
+func (c *Connector) setEntries(ctx context.Context, updates []connectors.QuantityUpdate, locs []string, items map[string]string, last map[string]int, results []connectors.PushResult) ([]setEntry, error) {
 	order := make([]int, 0, len(last))
-	var unknownPrev []string
+	unknownPrev := map[string][]string{} // location → items
 	for _, i := range last {
 		order = append(order, i)
 		if updates[i].Previous == nil {
-			unknownPrev = append(unknownPrev, items[updates[i].SKU])
+			unknownPrev[locs[i]] = append(unknownPrev[locs[i]], items[updates[i].SKU])
 		}
 	}
 	slices.Sort(order)
-	var current map[string]int64
-	if len(unknownPrev) > 0 {
-		var err error
-		if current, err = c.readLevels(ctx, unknownPrev); err != nil {
-			return nil, fmt.Errorf("pushing quantities: reading current levels: %w", err)
-		}
+	current, err := c.readLevelsAt(ctx, unknownPrev)
+	if err != nil {
+		return nil, fmt.Errorf("pushing quantities: reading current levels: %w", err)
 	}
 	entries := make([]setEntry, 0, len(order))
 	for _, i := range order {
 		u := updates[i]
-		e := setEntry{idx: i, sku: u.SKU, item: items[u.SKU], quantity: u.Quantity, attempt: u.Attempt}
+		e := setEntry{idx: i, sku: u.SKU, item: items[u.SKU], loc: locs[i], quantity: u.Quantity, attempt: u.Attempt}
 		if u.Previous != nil {
 			e.changeFrom = *u.Previous
-		} else if q, ok := current[e.item]; ok {
+		} else if q, ok := current[e.loc][e.item]; ok {
 			e.changeFrom = q
 		} else {
 			results[i] = connectors.PushResult{SKU: u.SKU, Status: connectors.PushFailed, Reason: "the item is not stocked at the channel's Shopify location"}
@@ -207,7 +240,7 @@ func (c *Connector) setQuantities(ctx context.Context, entries []setEntry, key s
 	for _, e := range entries {
 		quantities = append(quantities, map[string]any{
 			"inventoryItemId":    e.item,
-			"locationId":         c.pushLocation,
+			"locationId":         e.loc,
 			"quantity":           e.quantity,
 			"changeFromQuantity": e.changeFrom,
 		})
@@ -260,6 +293,9 @@ func (c *Connector) batchKey(entries []setEntry) string {
 			return randomKey()
 		}
 		fmt.Fprintf(h, "|%q|%q|%d|%d|%q", e.sku, e.item, e.quantity, e.changeFrom, e.attempt)
+		if e.loc != c.pushLocation {
+			fmt.Fprintf(h, "@%q", e.loc)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
@@ -319,27 +355,44 @@ func batchStatus(ue userError) connectors.PushStatus {
 // fillStale reads what Shopify holds now for the stale items, so the
 // engine sees by how much the channel moved. Best effort: without it the
 // engine catches up on orders all the same.
-func (c *Connector) fillStale(ctx context.Context, items map[string]string, results []connectors.PushResult) {
-	var stale []string
-	for _, r := range results {
+func (c *Connector) fillStale(ctx context.Context, items map[string]string, locs []string, results []connectors.PushResult) {
+	stale := map[string][]string{} // location → items
+	n := 0
+	for i, r := range results {
 		if r.Status == connectors.PushStale {
-			stale = append(stale, items[r.SKU])
+			stale[locs[i]] = append(stale[locs[i]], items[r.SKU])
+			n++
 		}
 	}
-	if len(stale) == 0 {
+	if n == 0 {
 		return
 	}
-	levels, err := c.readLevels(ctx, stale)
+	levels, err := c.readLevelsAt(ctx, stale)
 	if err != nil {
-		c.log.Debug().Err(err).Int("items", len(stale)).Msg("reading levels of stale pushes failed")
+		c.log.Debug().Err(err).Int("items", n).Msg("reading levels of stale pushes failed")
 		return
 	}
 	for i, r := range results {
 		if r.Status != connectors.PushStale {
 			continue
 		}
-		if q, ok := levels[items[r.SKU]]; ok {
+		if q, ok := levels[locs[i]][items[r.SKU]]; ok {
 			results[i].ChannelQuantity = &q
 		}
 	}
+}
+
+// readLevelsAt reads, per Shopify location, the levels of the items
+// there (location → item → available), one query per location and
+// hundred items.
+func (c *Connector) readLevelsAt(ctx context.Context, byLoc map[string][]string) (map[string]map[string]int64, error) {
+	out := make(map[string]map[string]int64, len(byLoc))
+	for _, loc := range slices.Sorted(maps.Keys(byLoc)) {
+		levels, err := c.readLevels(ctx, byLoc[loc], loc)
+		if err != nil {
+			return nil, err
+		}
+		out[loc] = levels
+	}
+	return out, nil
 }

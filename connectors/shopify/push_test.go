@@ -159,7 +159,7 @@ func TestReadQuantitiesAndResolve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(got) != `[{A 3} {B "quoted" \ sku 0} {C 11}]` {
+	if fmt.Sprint(got) != `[{A 3  } {B "quoted" \ sku 0  } {C 11  }]` {
 		t.Errorf("ReadQuantities = %v", got)
 	}
 	ids, err := c.ResolveSKU(context.Background(), "C")

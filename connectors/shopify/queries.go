@@ -90,6 +90,23 @@ query ShelfsyncLevels($ids: [ID!]!, $location: ID!) {
   }
 }`}
 
+	// opAllLevels reads an item's level at every location that stocks it
+	// (per-location channels: mapped and unmapped locations).
+	opAllLevels = operation{name: "ShelfsyncAllLevels", query: `
+query ShelfsyncAllLevels($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    ... on InventoryItem {
+      id
+      inventoryLevels(first: 50) {
+        nodes {
+          location { id }
+          quantities(names: ["available"]) { name quantity }
+        }
+      }
+    }
+  }
+}`}
+
 	// opSetQuantities carries the batch's idempotency key as a variable of
 	// the @idempotent directive, so one document serves every batch.
 	opSetQuantities = operation{name: "ShelfsyncSetQuantities", query: `

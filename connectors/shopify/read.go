@@ -29,7 +29,10 @@ func (c *Connector) ReadQuantities(ctx context.Context, skus []string) ([]connec
 			ids = append(ids, it)
 		}
 	}
-	levels, err := c.readLevels(ctx, ids)
+	if c.perLocation {
+		return c.readAllLevels(ctx, skus, items)
+	}
+	levels, err := c.readLevels(ctx, ids, c.pushLocation)
 	if err != nil {
 		return nil, fmt.Errorf("reading quantities: %w", err)
 	}
@@ -46,9 +49,9 @@ func (c *Connector) ReadQuantities(ctx context.Context, skus []string) ([]connec
 	return out, nil
 }
 
-// readLevels returns the available quantity at the push location of each
+// readLevels returns the available quantity at location (a GID) of each
 // inventory item (GIDs) that is stocked there.
-func (c *Connector) readLevels(ctx context.Context, items []string) (map[string]int64, error) {
+func (c *Connector) readLevels(ctx context.Context, items []string, location string) (map[string]int64, error) {
 	out := make(map[string]int64, len(items))
 	for start := 0; start < len(items); start += levelsPerQuery {
 		chunk := items[start:min(start+levelsPerQuery, len(items))]
@@ -63,7 +66,7 @@ func (c *Connector) readLevels(ctx context.Context, items []string) (map[string]
 				} `json:"inventoryLevel"`
 			} `json:"nodes"`
 		}
-		if err := c.graphql(ctx, opLevels, map[string]any{"ids": chunk, "location": c.pushLocation}, &data); err != nil {
+		if err := c.graphql(ctx, opLevels, map[string]any{"ids": chunk, "location": location}, &data); err != nil {
 			return nil, fmt.Errorf("reading %d inventory levels: %w", len(chunk), err)
 		}
 		for _, n := range data.Nodes {

@@ -55,8 +55,14 @@ type Connector struct {
 	// locations maps a Shopify location's numeric id to the shelfsync
 	// location id, so orders name where they ship from.
 	locations map[string]string
-	bucket    *costBucket
-	metrics   *metrics
+	// locationGIDs maps a shelfsync location id to its Shopify location
+	// GID (per-location pushes, QuantityUpdate.Location).
+	locationGIDs map[string]string
+	// perLocation: the channel is stock_mode per_location (ReadQuantities
+	// reads every location's level).
+	perLocation bool
+	bucket      *costBucket
+	metrics     *metrics
 	// onceHTTP sends operations that must not be retried blindly
 	// (fulfillmentCreate): deps.HTTP without its retries (see singleAttempt).
 	onceHTTP *http.Client
@@ -106,12 +112,15 @@ func newConnector(deps connectors.Deps) (*Connector, error) {
 		pageSize:     3,
 		maxPaginated: maxPaginated,
 		locations:    map[string]string{},
+		locationGIDs: map[string]string{},
+		perLocation:  ch.PerLocation(),
 	}
 	c.notifyCustomer = sh.NotifyCustomer == nil || *sh.NotifyCustomer
 	// Validate checked that every id is one, and that every location of
 	// the channel has one.
 	for loc, id := range sh.LocationIDs {
 		c.locations[numericID(id)] = loc
+		c.locationGIDs[loc] = gid("Location", numericID(id))
 	}
 	if len(ch.Locations) > 0 {
 		c.pushLocation = gid("Location", numericID(sh.LocationIDs[ch.Locations[0]]))

@@ -86,7 +86,7 @@ func TestPacing(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 30; i++ {
-		if _, err := c.readLevels(context.Background(), []string{s.ItemID(skus[i%len(skus)])}); err != nil {
+		if _, err := c.readLevels(context.Background(), []string{s.ItemID(skus[i%len(skus)])}, c.pushLocation); err != nil {
 			t.Fatal(err)
 		}
 	}

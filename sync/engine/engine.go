@@ -192,6 +192,9 @@ func (e *Engine) addChannels(reg prometheus.Registerer) (map[string]connectors.E
 		if !ok {
 			return nil, fmt.Errorf("channel %s has no connector", cc.Name)
 		}
+		if err := checkStockMode(cc, conn); err != nil {
+			return nil, err
+		}
 		ch := &channel{cfg: cc, conn: conn, outbox: outbox.New(e.o.Redis, e.cfg.Redis.KeyPrefix, cc.Name)}
 		e.m.init(cc.Name)
 		if p, ok := conn.(connectors.QuantityPusher); ok {
@@ -216,12 +219,24 @@ func (e *Engine) addChannels(reg prometheus.Registerer) (map[string]connectors.E
 	return fetchers, nil
 }
 
+// checkStockMode refuses a per_location channel whose connector can not
+// push per location (connectors.LocationPusher).
+func checkStockMode(cc config.Channel, conn connectors.Connector) error {
+	if !cc.PerLocation() {
+		return nil
+	}
+	if lp, ok := conn.(connectors.LocationPusher); !ok || !lp.PushesPerLocation() {
+		return fmt.Errorf("channel %s: stock_mode per_location is not supported by kind %s", cc.Name, cc.Kind)
+	}
+	return nil
+}
+
 func (e *Engine) newPusher(ch *channel, p connectors.QuantityPusher, m *push.Metrics) *push.Pusher {
 	cfg := e.cfg
 	return push.New(push.Options{
 		Channel: ch.cfg.Name, Conn: p, Outbox: ch.outbox, Leases: e.leases, LeaseTTL: cfg.Sync.PushLeaseTTL,
 		BatchSize: ch.cfg.BatchSize, Window: cfg.Sync.CoalesceWindow, MaxAttempts: cfg.Sync.MaxAttempts,
-		OnStale: e.onStale, Status: e.board, Metrics: m, Shadow: e.shadowFor(ch.cfg),
+		OnStale: e.onStale, Status: e.board, Metrics: m, Shadow: e.shadowFor(ch.cfg), PerLocation: ch.cfg.PerLocation(),
 		Logger: e.o.Logger.With().Str("component", "push").Str("channel", ch.cfg.Name).Logger(),
 	})
 }
@@ -248,7 +263,8 @@ func (e *Engine) propagateChannels() []propagate.Channel {
 	out := make([]propagate.Channel, 0, len(e.names))
 	for _, name := range e.names {
 		ch := e.channels[name]
-		pc := propagate.Channel{Name: name, Locations: ch.cfg.Locations, Allocation: propagate.Allocation(ch.cfg.Allocation), Outbox: ch.outbox, Echoes: ch.echoes}
+		pc := propagate.Channel{Name: name, Locations: ch.cfg.Locations, Allocation: propagate.Allocation(ch.cfg.Allocation), Outbox: ch.outbox, Echoes: ch.echoes,
+			PerLocation: ch.cfg.PerLocation()}
 		if ch.pusher != nil {
 			pc.Wake = ch.pusher.Wake
 		}

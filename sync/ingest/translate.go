@@ -7,6 +7,7 @@ import (
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/inventory"
 	"github.com/shelfsync/shelfsync/inventory/catalog"
+	"github.com/shelfsync/shelfsync/sync/outbox"
 	"github.com/shelfsync/shelfsync/sync/propagate"
 )
 
@@ -91,6 +92,10 @@ func (g *Ingester) settle(orders []*connectors.Order, owner []int, raw []invento
 			if !placed[owner[i]] {
 				placed[owner[i]] = true
 				g.o.Metrics.OrdersPlaced.WithLabelValues(s.Channel).Inc()
+			}
+			if s.Location != "" {
+				// A per-location channel's item of the line's location.
+				sold.Add(s.Channel, outbox.LocationKey(s.SKU, s.Location), n)
 			}
 		}
 	}

@@ -125,19 +125,31 @@ func (f *fanout) addPlain(n string) {
 // listing: a plain SKU's ATS under its own name (unless its name is a
 // listing mapped to something else on ch) and floor(ATS / multiplier) on
 // each listing mapped to it; a kit's the same with the kit's ATS (the
-// least of its components' ATS on ch divided by the units per kit).
+// least of its components' ATS on ch divided by the units per kit). A
+// per-location channel gets one item per listing and location
+// (locationWants).
 func (f *fanout) wants(ch *Channel) []outbox.Want {
+	if ch.PerLocation {
+		return f.locationWants(ch)
+	}
+	return f.wantsBy(ch, ch.ATS, func(listing string) string { return listing })
+}
+
+// wantsBy is wants with the ATS of a ledger SKU given by ats and each
+// listing's outbox key by key.
+func (f *fanout) wantsBy(ch *Channel, ats func(inventory.SKUStock) int64, key func(string) string) []outbox.Want {
 	var out []outbox.Want
 	at := map[string]int{} // listing → index in out: the last value wins
 	emit := func(name string, q int64) {
 		e := f.entries[name]
 		put := func(listing string, q int64) {
-			if i, ok := at[listing]; ok {
+			k := key(listing)
+			if i, ok := at[k]; ok {
 				out[i].Quantity = q
 				return
 			}
-			at[listing] = len(out)
-			out = append(out, outbox.Want{SKU: listing, Quantity: q})
+			at[k] = len(out)
+			out = append(out, outbox.Want{SKU: k, Quantity: q})
 		}
 		if _, shadowed := e.MappedOn[ch.Name]; !shadowed {
 			put(name, q)
@@ -150,7 +162,7 @@ func (f *fanout) wants(ch *Channel) []outbox.Want {
 	}
 	for _, s := range f.plain {
 		if st, ok := f.stock[s]; ok {
-			emit(s, ch.ATS(st))
+			emit(s, ats(st))
 		}
 	}
 	for _, k := range f.kits {
@@ -164,7 +176,7 @@ func (f *fanout) wants(ch *Channel) []outbox.Want {
 			if !ok {
 				return 0
 			}
-			return ch.ATS(st)
+			return ats(st)
 		}))
 	}
 	return out

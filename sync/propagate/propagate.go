@@ -32,7 +32,12 @@ type Channel struct {
 	Name       string
 	Locations  []string // the locations it sells from
 	Allocation Allocation
-	Outbox     *outbox.Outbox
+	// PerLocation: the channel is pushed location by location (stock_mode
+	// per_location): one outbox item per listing and location, keyed
+	// outbox.LocationKey, each location's share of the channel's ATS
+	// (LocationATS).
+	PerLocation bool
+	Outbox      *outbox.Outbox
 	// Echoes: the channel takes its own sales off its listing and pushes
 	// by compare-and-set (connectors.SaleEchoer), so its next push
 	// compares from that much less after a sale there.
@@ -146,10 +151,13 @@ func (p *Propagator) ATS(ctx context.Context, sku string) (inventory.SKUStock, m
 
 // SetReported records what a channel says it lists for sku (its own stock
 // change, announced), so its next push compares against it. An unknown
-// channel is ignored.
+// channel is ignored, and so is a per-location channel: such a report is
+// of one channel location and names no shelfsync location (the next push
+// compares from the figure last accepted; a wrong one costs a stale
+// compare).
 func (p *Propagator) SetReported(ctx context.Context, channel, sku string, qty int64) error {
 	ch, ok := p.byName[channel]
-	if !ok {
+	if !ok || ch.PerLocation {
 		return nil
 	}
 	return ch.Outbox.SetReported(ctx, sku, qty)

@@ -46,6 +46,10 @@ type Options struct {
 	// written to the channel; each due item is recorded here and held in
 	// the outbox (outbox.Release makes it due again in live mode).
 	Shadow *shadow.Recorder
+	// PerLocation: the channel is pushed per location (stock_mode
+	// per_location): each item's key is outbox.LocationKey (or
+	// UnmappedKey), split into the update's SKU and location.
+	PerLocation bool
 }
 
 // Pusher pushes one channel's outbox.
@@ -232,6 +236,9 @@ func (p *Pusher) push(ctx context.Context, fence string, items []outbox.Item) er
 	updates := make([]connectors.QuantityUpdate, len(items))
 	for i, it := range items {
 		updates[i] = connectors.QuantityUpdate{SKU: it.SKU, Quantity: it.Quantity, Previous: it.Previous, Attempt: it.Attempt}
+		if p.o.PerLocation {
+			updates[i].SKU, updates[i].Location, updates[i].ChannelLocation = outbox.SplitLocationKey(it.SKU)
+		}
 	}
 	p.o.Metrics.Calls.WithLabelValues(ch).Inc()
 	p.o.Metrics.BatchSize.WithLabelValues(ch).Observe(float64(len(items)))

@@ -49,6 +49,14 @@ var handlers = map[string]operation{
 		},
 		serve: (*Server).serveLevels,
 	},
+	"ShelfsyncAllLevels": {
+		cost: func(s *Server, req *gqlRequest) float64 {
+			var ids []string
+			_ = json.Unmarshal(req.Variables["ids"], &ids)
+			return 1 + float64(len(ids))*(2+float64(s.firstArg(req.Query, "inventoryLevels", 50)))
+		},
+		serve: (*Server).serveAllLevels,
+	},
 	"ShelfsyncSetQuantities": {
 		cost:  func(*Server, *gqlRequest) float64 { return 10 },
 		serve: (*Server).serveSetQuantities,
@@ -374,7 +382,7 @@ func (s *Server) checkQuantity(i int, sq setQuantity) (quantityChange, *userErro
 	switch {
 	case it == nil:
 		return refuse("INVALID_INVENTORY_ITEM", "inventoryItemId", "The specified inventory item could not be found.")
-	case sq.loc != s.opts.LocationID:
+	case !s.knownLocation(sq.loc):
 		return refuse("INVALID_LOCATION", "locationId", "The specified location could not be found.")
 	}
 	if f, ok := s.failures[it.sku]; ok {

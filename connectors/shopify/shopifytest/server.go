@@ -64,6 +64,10 @@ type Options struct {
 	Shop string
 	// LocationID is the store's location GID (default "gid://shopify/Location/1").
 	LocationID string
+	// Locations are the store's other locations' GIDs. Shopify sells a
+	// variant's levels summed over every location that stocks it
+	// (Sellable); pushes and reads may name any of the store's locations.
+	Locations []string
 	// BucketSize and RestoreRate are the GraphQL cost bucket (defaults
 	// StandardBucketSize and StandardRestoreRate: Shopify's standard plan).
 	// Raise them for a bigger plan (Shopify Plus restores 1000 points a

@@ -55,6 +55,9 @@ func (s *Settings) Validate(ch *config.Channel) []config.FieldProblem {
 			ps.Addf("shopify.location_ids", "no Shopify location id for location %q", l)
 		}
 	}
+	if ch.PerLocation() {
+		ps = append(ps, s.sharedLocations(ch)...)
+	}
 	for _, loc := range slices.Sorted(maps.Keys(s.LocationIDs)) {
 		if id := s.LocationIDs[loc]; id != "" && numericID(id) == "" {
 			ps.Addf("shopify.location_ids."+loc, "%q is not a Shopify location id (gid://shopify/Location/N or N)", id)
@@ -73,7 +76,7 @@ func (s *Settings) Reference() []config.KeyDoc {
 		{Key: "webhook.secrets", Default: "required", Meaning: "HMAC keys of the deliveries (the app's client secret; several during a rotation); not needed with `webhook.disabled`"},
 		{Key: "shopify.shop", Default: "required", Meaning: "`example.myshopify.com`; the API URL is `https://{shop}` unless `api_url` is set (then optional)"},
 		{Key: "shopify.api_version", Default: "`" + DefaultAPIVersion + "`", Meaning: "Admin API version"},
-		{Key: "shopify.location_ids", Default: "required", Meaning: "shelfsync location id → Shopify location GID (or its number), for every location the channel sells from; pushes go to the first one's"},
+		{Key: "shopify.location_ids", Default: "required", Meaning: "shelfsync location id → Shopify location GID (or its number), for every location the channel sells from; pushes go to the first one's (`stock_mode: single`) or each to its own (`per_location`, where no two may share a Shopify location)"},
 		{Key: "shopify.notify_customer", Default: "`true`", Meaning: "whether Shopify emails the buyer the shipment and its tracking when shelfsync confirms a shipment (`fulfillmentCreate`'s `notifyCustomer`, whose own default is false)"},
 	}
 }
@@ -84,4 +87,22 @@ var _ config.Identifier = (*Settings)(nil)
 // and api_url when set (a test server or a proxy).
 func (s *Settings) Identity(ch *config.Channel) string {
 	return config.AccountIdentity("shop "+strings.ToLower(strings.TrimSpace(s.Shop)), s.Shop != "", ch.APIURL)
+}
+
+// sharedLocations refuses two locations of a per_location channel mapped
+// to one Shopify location: each would overwrite the other's figure.
+func (s *Settings) sharedLocations(ch *config.Channel) []config.FieldProblem {
+	var ps config.FieldProblems
+	by := map[string]string{}
+	for _, l := range ch.Locations {
+		n := numericID(s.LocationIDs[l])
+		if n == "" {
+			continue
+		}
+		if prev, ok := by[n]; ok {
+			ps.Addf("shopify.location_ids."+l, "maps to the same Shopify location as %q: with stock_mode per_location each location needs its own", prev)
+		}
+		by[n] = l
+	}
+	return ps
 }

@@ -25,6 +25,10 @@ func TestNewRejects(t *testing.T) {
 		{"no webhook secret", func(ch *config.Channel) { ch.Webhook.Secrets = nil }, "webhook.secrets"},
 		{"first location unmapped", func(ch *config.Channel) { ch.Locations = []string{"paris"} }, `shopify.location_ids: no Shopify location id for location "paris"`},
 		{"location id not an id", func(ch *config.Channel) { settingsOf(ch).LocationIDs["main"] = "warehouse-1" }, "shopify.location_ids.main"},
+		{"per_location: two locations on one Shopify location", func(ch *config.Channel) {
+			ch.Locations, ch.StockMode = []string{"main", "pos"}, config.StockPerLocation
+			settingsOf(ch).LocationIDs["pos"] = "1"
+		}, `shopify.location_ids.pos: maps to the same Shopify location as "main"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -157,6 +157,10 @@ type drift struct {
 	units, skus int64
 	checked     int
 	seen        map[string]bool
+	// unmapped counts the levels above zero at channel locations no
+	// shelfsync location maps to (per-location channels, perloc.go).
+	unmapped     int64
+	seenUnmapped map[string]bool
 }
 
 // reconcile reads the channel's live quantities of every listing the
@@ -166,7 +170,7 @@ type drift struct {
 // for every listing that differs. Only the replica that ran the last
 // reconcile of a channel exports its drift (dropStaleDrift).
 func (e *Engine) reconcile(ctx context.Context, ch *channel) error {
-	d := drift{seen: map[string]bool{}}
+	d := drift{seen: map[string]bool{}, seenUnmapped: map[string]bool{}}
 	err := e.ledger.SKUs(ctx, func(page []string) error {
 		for start := 0; start < len(page); start += reconcileChunk {
 			if err := e.reconcileChunk(ctx, ch, page[start:min(start+reconcileChunk, len(page))], &d); err != nil {
@@ -179,6 +183,10 @@ func (e *Engine) reconcile(ctx context.Context, ch *channel) error {
 	if err == nil {
 		e.m.driftUnits.WithLabelValues(ch.cfg.Name).Set(float64(d.units))
 		e.m.driftSKUs.WithLabelValues(ch.cfg.Name).Set(float64(d.skus))
+		if ch.cfg.PerLocation() {
+			e.m.unmappedLevels.WithLabelValues(ch.cfg.Name).Set(float64(d.unmapped))
+			extra["unmapped_location_levels"] = d.unmapped
+		}
 		extra[reconcileByField] = e.leases.Holder()
 	}
 	if rerr := e.board.Record(context.WithoutCancel(ctx), ch.cfg.Name, "reconcile", err, extra); rerr != nil {
@@ -210,6 +218,9 @@ func (e *Engine) reconcileChunk(ctx context.Context, ch *channel, chunk []string
 	}
 	live, err := e.readLive(ctx, ch, d.unseen(want))
 	if err != nil {
+		return err
+	}
+	if err := e.unmappedLevels(ctx, ch, live, d); err != nil {
 		return err
 	}
 	first, checked, err := e.differing(ctx, ch, live, want)
@@ -282,6 +293,9 @@ func (e *Engine) wanted(ctx context.Context, ch *channel, skus []string) (map[st
 // reconcileChunk at a time; a listing the channel does not have is left
 // out.
 func (e *Engine) readLive(ctx context.Context, ch *channel, ids []string) (map[string]int64, error) {
+	if ch.cfg.PerLocation() {
+		return e.readLiveLocations(ctx, ch, ids)
+	}
 	r := ch.conn.(connectors.QuantityReader)
 	out := make(map[string]int64, len(ids))
 	for start := 0; start < len(ids); start += reconcileChunk {

@@ -11,16 +11,18 @@ import (
 )
 
 type metrics struct {
-	driftUnits   *prometheus.GaugeVec
-	driftSKUs    *prometheus.GaugeVec
-	polledOrders *prometheus.CounterVec
-	pollSkipped  *prometheus.CounterVec
-	intentsSwept prometheus.Counter
-	intents      prometheus.Gauge
-	parkedSKUs   prometheus.Gauge
-	leaseHolder  *prometheus.GaugeVec
-	intake       *intake.Metrics
-	ingest       *ingest.Metrics
+	driftUnits *prometheus.GaugeVec
+	driftSKUs  *prometheus.GaugeVec
+	// unmappedLevels: per-location channels (perloc.go).
+	unmappedLevels *prometheus.GaugeVec
+	polledOrders   *prometheus.CounterVec
+	pollSkipped    *prometheus.CounterVec
+	intentsSwept   prometheus.Counter
+	intents        prometheus.Gauge
+	parkedSKUs     prometheus.Gauge
+	leaseHolder    *prometheus.GaugeVec
+	intake         *intake.Metrics
+	ingest         *ingest.Metrics
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -30,6 +32,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"channel"}),
 		driftSKUs: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "shelfsync_drift_skus", Help: "SKUs a channel listed wrong at the last reconcile with no push of them queued or in flight, on two reads (corrections were queued); exported by the replica that ran it.",
+		}, []string{"channel"}),
+		unmappedLevels: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "shelfsync_unmapped_location_levels", Help: "Levels above zero a per-location channel held, at the last reconcile, at channel locations no shelfsync location maps to (the channel sells them on top of what shelfsync lists; zeroed with zero_unmapped_locations); exported by the replica that ran it.",
 		}, []string{"channel"}),
 		polledOrders: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_polled_orders_total", Help: "Orders taken in by scheduled polls.",
@@ -50,7 +55,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "shelfsync_lease_held", Help: "1 when this replica holds the lease (job:channel): the push lease as the pusher takes and loses it, the others at the last look.",
 		}, []string{"lease"}),
 	}
-	reg.MustRegister(m.driftUnits, m.driftSKUs, m.polledOrders, m.pollSkipped, m.intentsSwept, m.intents, m.parkedSKUs, m.leaseHolder)
+	reg.MustRegister(m.driftUnits, m.driftSKUs, m.unmappedLevels, m.polledOrders, m.pollSkipped, m.intentsSwept, m.intents, m.parkedSKUs, m.leaseHolder)
 	m.intake, m.ingest = intake.NewMetrics(reg), ingest.NewMetrics(reg)
 	return m
 }
@@ -123,5 +128,6 @@ func (e *Engine) dropStaleDrift(ctx context.Context, name string) {
 	if by := rec[reconcileByField]; by != "" && by != e.leases.Holder() {
 		e.m.driftUnits.DeleteLabelValues(name)
 		e.m.driftSKUs.DeleteLabelValues(name)
+		e.m.unmappedLevels.DeleteLabelValues(name)
 	}
 }

@@ -1,0 +1,96 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/sync/outbox"
+)
+
+// Reconcile of a per-location channel (stock_mode per_location): what
+// propagation wants is keyed "<listing>@<location>" (outbox.LocationKey);
+// the channel's read role gives every channel location's level of each
+// listing, those at mapped locations compared under the same keys, those
+// at channel locations no shelfsync location maps to keyed
+// outbox.UnmappedKey. The channel sells the sum of them all, so a level
+// above zero at an unmapped location is sold on top of what shelfsync
+// lists: reconcile counts it (shelfsync_unmapped_location_levels), logs
+// it, and, with zero_unmapped_locations, queues a forced zero of it
+// (compared against the level it read).
+
+// unmappedLogMax bounds the log lines of one reconcile's unmapped levels
+// (the count is logged and exported whatever their number).
+const unmappedLogMax = 20
+
+// readLiveLocations is readLive for a per-location channel: ids are
+// outbox keys; the SKUs behind them are read, and every level the channel
+// gives is returned under its key, unmapped locations' included.
+func (e *Engine) readLiveLocations(ctx context.Context, ch *channel, ids []string) (map[string]int64, error) {
+	r := ch.conn.(connectors.QuantityReader)
+	var skus []string
+	seen := map[string]bool{}
+	for _, id := range ids {
+		sku, _, _ := outbox.SplitLocationKey(id)
+		if !seen[sku] {
+			seen[sku] = true
+			skus = append(skus, sku)
+		}
+	}
+	out := make(map[string]int64, len(ids))
+	for start := 0; start < len(skus); start += reconcileChunk {
+		live, err := r.ReadQuantities(ctx, skus[start:min(start+reconcileChunk, len(skus))])
+		if err != nil {
+			return nil, fmt.Errorf("reading %s quantities: %w", ch.cfg.Name, err)
+		}
+		for _, lq := range live {
+			switch {
+			case lq.Location != "":
+				out[outbox.LocationKey(lq.SKU, lq.Location)] = lq.Quantity
+			case lq.ChannelLocation != "":
+				out[outbox.UnmappedKey(lq.SKU, lq.ChannelLocation)] = lq.Quantity
+			}
+		}
+	}
+	return out, nil
+}
+
+// unmappedLevels reports the levels above zero at unmapped channel
+// locations among live (a per-location channel's read), once per
+// reconcile each, and queues a forced zero of each when the channel is
+// configured to.
+func (e *Engine) unmappedLevels(ctx context.Context, ch *channel, live map[string]int64, d *drift) error {
+	if !ch.cfg.PerLocation() {
+		return nil
+	}
+	var zero []outbox.Want
+	for _, id := range sortedKeys(live) {
+		sku, _, chLoc := outbox.SplitLocationKey(id)
+		if chLoc == "" || live[id] <= 0 || d.seenUnmapped[id] {
+			continue
+		}
+		d.seenUnmapped[id] = true
+		d.unmapped++
+		if d.unmapped <= unmappedLogMax {
+			e.log.Warn().Str("channel", ch.cfg.Name).Str("sku", sku).Str("channel_location", chLoc).Int64("quantity", live[id]).
+				Bool("zeroing", ch.cfg.ZeroUnmappedLocations).Msg("a channel location no shelfsync location maps to holds stock the channel sells")
+		}
+		if !ch.cfg.ZeroUnmappedLocations {
+			continue
+		}
+		if err := ch.outbox.SetReported(ctx, id, live[id]); err != nil {
+			return err
+		}
+		zero = append(zero, outbox.Want{SKU: id, Quantity: 0, Force: true})
+	}
+	if len(zero) == 0 {
+		return nil
+	}
+	if _, err := ch.outbox.Enqueue(ctx, zero); err != nil {
+		return err
+	}
+	if ch.pusher != nil {
+		ch.pusher.Wake()
+	}
+	return nil
+}

@@ -29,11 +29,12 @@ const (
 // perLocationShop runs an engine with one per_location Shopify channel
 // selling from main and pos (mapped to the store's locations 1 and 2; the
 // store also has location 3), until the test ends.
-func perLocationShop(t *testing.T, rdb *redis.Client, prefix string, shop *shopifytest.Server, zero bool) (*engine.Engine, connectors.Connector, *prometheus.Registry) {
+func perLocationShop(t *testing.T, rdb *redis.Client, prefix string, shop *shopifytest.Server, zero bool, mode string) (*engine.Engine, connectors.Connector, *prometheus.Registry) {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Redis.KeyPrefix = prefix
 	cfg.Sync.CoalesceWindow = 30 * time.Millisecond
+	cfg.Sync.Mode = mode
 	cfg.Locations = []config.Location{{ID: "main", Priority: 1}, {ID: "pos", Priority: 2}}
 	cfg.Channels = []config.Channel{{Name: "shop", Kind: shopify.Kind, APIURL: shop.URL(), Locations: []string{"main", "pos"},
 		StockMode: config.StockPerLocation, ZeroUnmappedLocations: zero, Reconcile: "@every 1h",
@@ -98,7 +99,7 @@ func TestPerLocationShopify(t *testing.T) {
 			shop.SetLevelAt("A", shopLocPOS, 0)
 			shop.SetLevelAt("A", shopLocOld, 4) // left from before: Shopify sells it
 
-			eng, conn, reg := perLocationShop(t, rdb, prefix, shop, zero)
+			eng, conn, reg := perLocationShop(t, rdb, prefix, shop, zero, config.ModeLive)
 			for _, d := range []inventory.Delta{
 				{Key: "r1", SKU: "A", Location: "main", Quantity: 5, Reason: "initial"},
 				{Key: "r2", SKU: "A", Location: "pos", Quantity: 3, Reason: "initial"},
@@ -173,4 +174,43 @@ func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	t.Fatalf("no single series of %s", name)
 	return 0
+}
+
+// TestPerLocationShadowReport: in shadow mode a per-location channel's
+// would-be pushes are recorded per location and compared with each
+// location's level on Shopify; nothing is written.
+func TestPerLocationShadowReport(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	shop := shopifytest.New(shopifytest.Options{WebhookSecret: shopSecret, LocationID: shopLocMain,
+		Locations: []string{shopLocPOS, shopLocOld}, RestoreRate: 100000})
+	t.Cleanup(shop.Close)
+	shop.SetLevelAt("A", shopLocMain, 1)
+	shop.SetLevelAt("A", shopLocPOS, 0)
+	eng, _, _ := perLocationShop(t, rdb, prefix, shop, false, config.ModeShadow)
+	for _, d := range []inventory.Delta{
+		{Key: "r1", SKU: "A", Location: "main", Quantity: 5, Reason: "initial"},
+		{Key: "r2", SKU: "A", Location: "pos", Quantity: 3, Reason: "initial"},
+	} {
+		if _, err := eng.Ledger().Receive(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string][2]int64{"A@main": {5, 1}, "A@pos": {3, 0}}
+	waitUntil(t, "both locations in the shadow report, against Shopify's levels", func() bool {
+		rep, err := eng.ShadowReport(ctx, "shop")
+		if err != nil || len(rep.Lines) != 2 {
+			return false
+		}
+		for _, l := range rep.Lines {
+			w, ok := want[l.SKU]
+			if !ok || l.Quantity != w[0] || l.Channel == nil || *l.Channel != w[1] {
+				return false
+			}
+		}
+		return true
+	})
+	if n := shop.Calls()["ShelfsyncSetQuantities"]; n != 0 {
+		t.Fatalf("shadow mode: %d set calls", n)
+	}
 }

@@ -94,3 +94,26 @@ func (e *Engine) unmappedLevels(ctx context.Context, ch *channel, live map[strin
 	}
 	return nil
 }
+
+// locationKeyReader reads a per-location channel's levels under outbox
+// keys ("<sku>@<location>"), for readers of outbox items such as the
+// shadow report: the channel is asked for the SKUs behind the keys.
+type locationKeyReader struct {
+	e  *Engine
+	ch *channel
+}
+
+// ReadQuantities implements connectors.QuantityReader over outbox keys.
+func (r locationKeyReader) ReadQuantities(ctx context.Context, keys []string) ([]connectors.LiveQuantity, error) {
+	live, err := r.e.readLiveLocations(ctx, r.ch, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]connectors.LiveQuantity, 0, len(keys))
+	for _, k := range keys {
+		if q, ok := live[k]; ok {
+			out = append(out, connectors.LiveQuantity{SKU: k, Quantity: q})
+		}
+	}
+	return out, nil
+}

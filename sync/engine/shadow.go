@@ -27,7 +27,14 @@ func (e *Engine) ShadowReport(ctx context.Context, channel string) (shadow.Repor
 	if !ok {
 		return shadow.Report{}, fmt.Errorf("%w %q", status.ErrUnknownChannel, channel)
 	}
-	reader, _ := ch.conn.(connectors.QuantityReader)
+	var reader connectors.QuantityReader
+	if r, ok := ch.conn.(connectors.QuantityReader); ok {
+		reader = r
+		if ch.cfg.PerLocation() {
+			// The recorded items are keyed per location.
+			reader = locationKeyReader{e: e, ch: ch}
+		}
+	}
 	rep, err := e.shadow.Report(ctx, channel, reader)
 	if err != nil {
 		return shadow.Report{}, err

@@ -65,7 +65,7 @@ func (c *Connector) ListListings(ctx context.Context, page func(connectors.Listi
 				items = append(items, v.InventoryItem.ID)
 			}
 		}
-		levels, err := c.readLevels(ctx, items)
+		levels, err := c.readLevels(ctx, items, c.pushLocation)
 		if err != nil {
 			return fmt.Errorf("listing variants (page %d): %w", n, err)
 		}

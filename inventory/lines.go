@@ -479,7 +479,9 @@ func (l *Ledger) Lines(ctx context.Context, channel, orderID string) ([]LineReco
 // so far (sync/shipments): a total, so a repeat changes nothing.
 type LocalShipment struct {
 	Channel, OrderID, LineID, SKU string
-	// Location is where the line's stock is (its record's).
+	// Location is where the units were shipped from; the line keeps its
+	// recorded location, and units newly shipped from another one leave
+	// that one's on hand (see README, Local shipments).
 	Location string
 	Shipped  int64
 }

@@ -113,3 +113,48 @@ func TestShipLinesInAnyOrderEndsTheSame(t *testing.T) {
 		}
 	})
 }
+
+// TestShipLinesFromAnotherLocation: units shipped from a location other
+// than the line's leave that location's on hand and release the line's
+// reservation where it is; units that already left the line's location
+// are never credited back to it.
+func TestShipLinesFromAnotherLocation(t *testing.T) {
+	at := func(loc string, n int64) LocalShipment { s := ship("1", "1", n); s.Location = loc; return s }
+	cases := []struct {
+		name  string
+		ships []LocalShipment
+		after figs
+	}{
+		{"one from A, then one from B", []LocalShipment{at("A", 1), at("B", 2)}, figs{"A": {9, 0}, "B": {9, 0}}},
+		{"one from B, then one from A", []LocalShipment{at("B", 1), at("A", 2)}, figs{"A": {9, 0}, "B": {9, 0}}},
+		{"both from B", []LocalShipment{at("B", 2)}, figs{"A": {10, 0}, "B": {8, 0}}},
+		{"one from B, the same total again from A", []LocalShipment{at("B", 1), at("A", 1)}, figs{"A": {10, 1}, "B": {9, 0}}},
+	}
+	eachBackend(t, func(t *testing.T, e *testEnv) {
+		base := e.prefix
+		defer func() { e.prefix = base }()
+		for i, c := range cases {
+			e.prefix = fmt.Sprintf("%s%d:", base, i)
+			l := e.ledger(Options{})
+			ctx := context.Background()
+			receive(t, l, "SKU-1", "A", 10)
+			receive(t, l, "SKU-1", "B", 10)
+			if _, err := l.ApplyLines(ctx, []LineState{line("1", "1", 2, 0, 0, 0, 100)}); err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range c.ships {
+				if _, err := l.ShipLines(ctx, []LocalShipment{s}); err != nil {
+					t.Fatalf("%s: %v", c.name, err)
+				}
+			}
+			if f := stockOf(t, l, "SKU-1"); !sameFigs(f, c.after) {
+				t.Errorf("%s: figures %v, want %v", c.name, f, c.after)
+			}
+			// The channel's own report of both shipments changes nothing.
+			if _, err := l.ApplyLines(ctx, []LineState{line("1", "1", 2, 2, 0, 0, 101)}); err != nil {
+				t.Fatal(err)
+			}
+			mustVerify(t, l, []string{"SKU-1"})
+		}
+	})
+}

@@ -9,10 +9,12 @@
 --       location ('' = choose), ordered, shipped, cancelled, returned,
 --       version, flags ('0'..'3': restock 1 + strict 2; 'L': a local
 --       shipment, shipped being the line's locally shipped total, the
---       other figures and the version ignored), and only when the
---       location is '': the count of routing arguments that follow, then
---       the routing arguments (see route below): the number of candidates,
---       the candidate locations in priority order, then the routing steps.
+--       other figures and the version ignored; the line keeps its
+--       location, units newly shipped from another one leave there), and
+--       only when the location is '': the count of routing arguments that
+--       follow, then the routing arguments (see route below): the number
+--       of candidates, the candidate locations in priority order, then the
+--       routing steps.
 -- Returns one string, per line: a status letter (a applied, c applied and
 -- the line is new, A and C the same when the line lowered available at its
 -- location (it may be what oversold it), n nochange,
@@ -268,6 +270,18 @@ local function run()
         if cmp == 0 then status = 'd' else status = 's' end
         loc = oloc
         f = figs[loc] or fig(loc)
+      elseif flags == 'L' then
+        -- A local shipment stays on the line's location: the units it
+        -- newly ships from another location leave that location's on hand
+        -- and come off the line where its reservation is (moved across,
+        -- then shipped there), so units that already left the line's
+        -- location are never credited back to it.
+        if given ~= '' and given ~= oloc and s > oS then
+          local fo, fr = figs[oloc] or fig(oloc), figs[given] or fig(given)
+          move(fr, given, oS - s, 0, ver, field)
+          move(fo, oloc, s - oS, 0, ver, field)
+        end
+        loc = oloc
       end
     else
       oq, oS, oc, ors, owo = 0, 0, 0, 0, 0

@@ -24,11 +24,17 @@ for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], until_, id) end
 return ids
 `)
 
-// finishScript records one attempt's outcome in one step. KEYS: 1 ship,
-// 2 queue, 3 parked. ARGV: 1 id, 2 outcome (confirmed, retry, refused),
-// 3 state JSON, 4 due ms (retry) or now ms (refused), 5 retention ms.
-// A shipment no longer stored is only taken off the queue.
+// finishScript records one attempt's outcome in one step, only while the
+// worker still holds its claim: the shipment's queue score is still the
+// claim's end it was taken with (another worker's claim, a finish or a
+// requeue changed it); else it changes nothing and answers -1. KEYS: 1
+// ship, 2 queue, 3 parked. ARGV: 1 id, 2 outcome (confirmed, retry,
+// refused), 3 state JSON, 4 due ms (retry) or now ms (refused), 5
+// retention ms, 6 the claim (its end, ms). A shipment no longer stored is
+// only taken off the queue.
 var finishScript = redis.NewScript(`
+local held = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not held or tonumber(held) ~= tonumber(ARGV[6]) then return -1 end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('ZREM', KEYS[2], ARGV[1])
   return 0
@@ -102,9 +108,12 @@ func (s *Service) confirmLoop(ctx context.Context, ch *Channel) {
 	for ctx.Err() == nil {
 		free := s.o.Workers - len(sem)
 		var ids []string
+		var claim int64 // the claim's end: its token (finishScript)
 		if free > 0 {
 			var err error
-			ids, err = claimScript.Run(ctx, s.o.Redis, []string{k.queue()}, s.o.Now().UnixMilli(), claimFor.Milliseconds(), free).StringSlice()
+			now := s.o.Now().UnixMilli()
+			claim = now + claimFor.Milliseconds()
+			ids, err = claimScript.Run(ctx, s.o.Redis, []string{k.queue()}, now, claimFor.Milliseconds(), free).StringSlice()
 			if err != nil && ctx.Err() == nil {
 				s.o.Logger.Warn().Err(err).Str("channel", ch.Name).Msg("taking shipments to confirm")
 			}
@@ -121,7 +130,7 @@ func (s *Service) confirmLoop(ctx context.Context, ch *Channel) {
 					}
 					wg.Done()
 				}()
-				s.confirmOne(ctx, ch, id)
+				s.confirmOne(ctx, ch, id, claim)
 			}()
 		}
 		if len(ids) == free && free > 0 {
@@ -136,8 +145,9 @@ func (s *Service) confirmLoop(ctx context.Context, ch *Channel) {
 	}
 }
 
-// confirmOne makes one confirmation attempt and records its outcome.
-func (s *Service) confirmOne(ctx context.Context, ch *Channel, id string) {
+// confirmOne makes one confirmation attempt and records its outcome, if
+// the claim (its end, ms) is still the worker's by then.
+func (s *Service) confirmOne(ctx context.Context, ch *Channel, id string, claim int64) {
 	rec, st, err := s.load(ctx, ch.Name, id)
 	if err != nil {
 		s.o.Logger.Warn().Err(err).Str("channel", ch.Name).Str("shipment", id).Msg("reading a shipment to confirm")
@@ -156,11 +166,13 @@ func (s *Service) confirmOne(ctx context.Context, ch *Channel, id string) {
 	if err != nil {
 		res = connectors.ShipmentResult{Status: connectors.ShipmentRetry, Reason: err.Error()}
 	}
-	s.record(ctx, ch.Name, rec, st, res)
+	s.record(ctx, ch.Name, rec, st, res, claim)
 }
 
-// record stores an attempt's outcome (state, queue, parked) and counts it.
-func (s *Service) record(ctx context.Context, channel string, rec *Record, st *State, res connectors.ShipmentResult) {
+// record stores an attempt's outcome (state, queue, parked) and counts it,
+// while the worker holds the claim; a worker whose claim ran out and was
+// taken over records nothing (the other worker's outcome stands).
+func (s *Service) record(ctx context.Context, channel string, rec *Record, st *State, res connectors.ShipmentResult, claim int64) {
 	now := s.o.Now().UTC()
 	st.Attempts++
 	st.UpdatedAt, st.Reason, st.NextAt = now, res.Reason, nil
@@ -185,8 +197,13 @@ func (s *Service) record(ctx context.Context, channel string, rec *Record, st *S
 	}
 	stJSON, _ := json.Marshal(st)
 	k := s.keys(channel)
-	err := finishScript.Run(ctx, s.o.Redis, []string{k.ship(rec.ID), k.queue(), k.parked()},
-		rec.ID, outcome, stJSON, at.UnixMilli(), s.o.Retention.Milliseconds()).Err()
+	held, err := finishScript.Run(ctx, s.o.Redis, []string{k.ship(rec.ID), k.queue(), k.parked()},
+		rec.ID, outcome, stJSON, at.UnixMilli(), s.o.Retention.Milliseconds(), claim).Int()
+	if err == nil && held < 0 {
+		s.o.Logger.Info().Str("channel", channel).Str("shipment", rec.ID).Str("outcome", outcome).
+			Msg("confirmation outcome not recorded: the claim ran out and another worker took the shipment")
+		return
+	}
 	if err != nil {
 		// The claim runs out and the shipment is tried again: the
 		// connector's idempotency (the shipment id) makes that safe.

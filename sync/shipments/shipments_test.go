@@ -336,7 +336,7 @@ func TestConfirmationRetriesThenConfirms(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, id := range ids {
-			e.s.confirmOne(ctx, ch, id)
+			e.s.confirmOne(ctx, ch, id, e.clock.Now().Add(claimFor).UnixMilli())
 		}
 	}
 	state := func() State {
@@ -404,7 +404,7 @@ func TestRefusedAndGivenUpConfirmationsAreParked(t *testing.T) {
 			for range 6 {
 				ids, _ := claimScript.Run(ctx, e.rdb, []string{e.s.keys("shop").queue()}, e.clock.Now().UnixMilli(), claimFor.Milliseconds(), 10).StringSlice()
 				for _, id := range ids {
-					e.s.confirmOne(ctx, e.s.channels["shop"], id)
+					e.s.confirmOne(ctx, e.s.channels["shop"], id, e.clock.Now().Add(claimFor).UnixMilli())
 				}
 				e.clock.Advance(maxBackoff)
 			}
@@ -480,5 +480,77 @@ func TestRunConfirmsEachShipmentOnce(t *testing.T) {
 	// 10 seeded; order 1 and the 12 others each reserve 3; 12 shipped.
 	if got := e.figures(t, "A"); got != [2]int64{10 - orders, 3 + orders*2} {
 		t.Errorf("A figures %v, want on hand %d", got, 10-orders)
+	}
+}
+
+// TestALateOutcomeDoesNotOverwriteAnotherWorkers: a worker whose claim
+// ran out and was taken by another worker records nothing: its late
+// retry neither overwrites the other's confirmation nor queues the
+// shipment again.
+func TestALateOutcomeDoesNotOverwriteAnotherWorkers(t *testing.T) {
+	conf := &confirmer{answers: []connectors.ShipmentResult{{Status: connectors.ShipmentConfirmed, Ref: "F-1"}}}
+	e := newEnv(t, conf, nil)
+	ctx := context.Background()
+	out, err := e.s.Submit(ctx, req("k1", RequestLine{LineID: "L1", Quantity: 1}), "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := e.s.keys("shop").queue()
+	claim := func() []string {
+		ids, err := claimScript.Run(ctx, e.rdb, []string{q}, e.clock.Now().UnixMilli(), claimFor.Milliseconds(), 10).StringSlice()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	// Worker 1 claims and reads the shipment, then stalls past its claim.
+	if ids := claim(); len(ids) != 1 {
+		t.Fatalf("worker 1 claimed %v", ids)
+	}
+	tok1 := e.clock.Now().Add(claimFor).UnixMilli()
+	rec, st, err := e.s.load(ctx, "shop", out.ID)
+	if err != nil || rec == nil {
+		t.Fatalf("load: %v %v", rec, err)
+	}
+	e.clock.Advance(claimFor + time.Second)
+	// Worker 2 takes it over and confirms it.
+	ids := claim()
+	if len(ids) != 1 {
+		t.Fatalf("worker 2 claimed %v", ids)
+	}
+	e.s.confirmOne(ctx, e.s.channels["shop"], ids[0], e.clock.Now().Add(claimFor).UnixMilli())
+	// Worker 1's late retry.
+	e.s.record(ctx, "shop", rec, st, connectors.ShipmentResult{Status: connectors.ShipmentRetry, Reason: "timeout"}, tok1)
+	v, err := e.s.ForOrder(ctx, "shop", "1")
+	if err != nil || len(v) != 1 || v[0].State.Status != StatusConfirmed || v[0].State.Ref != "F-1" {
+		t.Fatalf("state %+v (%v), want confirmed F-1", v, err)
+	}
+	if n, err := e.rdb.ZCard(ctx, q).Result(); err != nil || n != 0 {
+		t.Errorf("queue holds %d (%v), want 0", n, err)
+	}
+	if got := testutil.ToFloat64(e.s.o.Metrics.Total.WithLabelValues("shop", "retry")); got != 0 {
+		t.Errorf("retry counted %v, want 0 (the late outcome was not recorded)", got)
+	}
+}
+
+// TestAnExpiredClaimNobodyTookStillFinishes: a claim that ran out but
+// that no other worker took is still the worker's to finish.
+func TestAnExpiredClaimNobodyTookStillFinishes(t *testing.T) {
+	conf := &confirmer{answers: []connectors.ShipmentResult{{Status: connectors.ShipmentConfirmed, Ref: "F-1"}}}
+	e := newEnv(t, conf, nil)
+	ctx := context.Background()
+	if _, err := e.s.Submit(ctx, req("k1", RequestLine{LineID: "L1", Quantity: 1}), "api"); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := claimScript.Run(ctx, e.rdb, []string{e.s.keys("shop").queue()}, e.clock.Now().UnixMilli(), claimFor.Milliseconds(), 10).StringSlice()
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("claimed %v (%v)", ids, err)
+	}
+	tok := e.clock.Now().Add(claimFor).UnixMilli()
+	e.clock.Advance(claimFor + time.Second)
+	e.s.confirmOne(ctx, e.s.channels["shop"], ids[0], tok)
+	v, err := e.s.ForOrder(ctx, "shop", "1")
+	if err != nil || len(v) != 1 || v[0].State.Status != StatusConfirmed {
+		t.Fatalf("state %+v (%v), want confirmed", v, err)
 	}
 }

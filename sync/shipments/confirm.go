@@ -186,9 +186,8 @@ func (s *Service) record(ctx context.Context, channel string, rec *Record, st *S
 	default:
 		outcome = "retry"
 		if st.Attempts >= s.o.MaxAttempts {
-			st.Status, outcome = StatusRefused, "refused"
+			st.Status, outcome = StatusRefused, "gave_up"
 			st.Reason = fmt.Sprintf("given up after %d attempts; last: %s", st.Attempts, res.Reason)
-			s.o.Metrics.Total.WithLabelValues(channel, "gave_up").Inc()
 			break
 		}
 		st.Status = StatusRetrying
@@ -197,8 +196,12 @@ func (s *Service) record(ctx context.Context, channel string, rec *Record, st *S
 	}
 	stJSON, _ := json.Marshal(st)
 	k := s.keys(channel)
+	step := outcome // finishScript's: a shipment given up is parked like a refused one
+	if outcome == "gave_up" {
+		step = "refused"
+	}
 	held, err := finishScript.Run(ctx, s.o.Redis, []string{k.ship(rec.ID), k.queue(), k.parked()},
-		rec.ID, outcome, stJSON, at.UnixMilli(), s.o.Retention.Milliseconds(), claim).Int()
+		rec.ID, step, stJSON, at.UnixMilli(), s.o.Retention.Milliseconds(), claim).Int()
 	if err == nil && held < 0 {
 		s.o.Logger.Info().Str("channel", channel).Str("shipment", rec.ID).Str("outcome", outcome).
 			Msg("confirmation outcome not recorded: the claim ran out and another worker took the shipment")

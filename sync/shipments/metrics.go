@@ -9,7 +9,7 @@ var outcomes = []string{"accepted", "duplicate", "invalid", "confirmed", "retry"
 type Metrics struct {
 	// Total counts shipments in (accepted, duplicate, invalid) and
 	// confirmation attempts out (confirmed, retry, refused; gave_up: parked
-	// after max attempts, counted under refused too).
+	// after max attempts), each attempt under one outcome.
 	Total *prometheus.CounterVec
 	// Parked is the shipments parked (refused, or given up): each needs a
 	// person.

@@ -389,9 +389,12 @@ func TestRefusedAndGivenUpConfirmationsAreParked(t *testing.T) {
 		answer connectors.ShipmentResult
 		calls  int
 		reason string
+		counts map[string]float64 // each attempt counted once, under one outcome
 	}{
-		{"refused", connectors.ShipmentResult{Status: connectors.ShipmentRefused, Reason: "line already fulfilled"}, 1, "line already fulfilled"},
-		{"given up", connectors.ShipmentResult{Status: connectors.ShipmentRetry, Reason: "503"}, 3, "given up after 3 attempts; last: 503"},
+		{"refused", connectors.ShipmentResult{Status: connectors.ShipmentRefused, Reason: "line already fulfilled"}, 1, "line already fulfilled",
+			map[string]float64{"refused": 1, "retry": 0, "gave_up": 0}},
+		{"given up", connectors.ShipmentResult{Status: connectors.ShipmentRetry, Reason: "503"}, 3, "given up after 3 attempts; last: 503",
+			map[string]float64{"refused": 0, "retry": 2, "gave_up": 1}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			conf := &confirmer{answers: []connectors.ShipmentResult{c.answer}}
@@ -414,6 +417,11 @@ func TestRefusedAndGivenUpConfirmationsAreParked(t *testing.T) {
 			v, _ := e.s.ForOrder(ctx, "shop", "1")
 			if len(v) != 1 || v[0].State.Status != StatusRefused || v[0].State.Reason != c.reason {
 				t.Fatalf("state %+v, want refused: %s", v, c.reason)
+			}
+			for o, want := range c.counts {
+				if got := testutil.ToFloat64(e.s.o.Metrics.Total.WithLabelValues("shop", o)); got != want {
+					t.Errorf("outcome %s counted %v, want %v", o, got, want)
+				}
 			}
 			e.s.gauges(ctx)
 			if got := testutil.ToFloat64(e.s.o.Metrics.Parked.WithLabelValues("shop")); got != 1 {

@@ -48,15 +48,6 @@ func (b *ReturnBook) key(channel, order, ret, line string) string {
 	return b.prefix + "{returns:" + channel + "}:" + order + "\x1f" + ret + "\x1f" + line
 }
 
-// booked is the units of a return line booked so far.
-func (b *ReturnBook) booked(ctx context.Context, k string) (int64, error) {
-	n, err := b.rdb.Get(ctx, k).Int64()
-	if errors.Is(err, redis.Nil) {
-		return 0, nil
-	}
-	return n, err
-}
-
 // raiseScript sets a count to ARGV[1] unless it is already higher, and
 // renews its TTL (ARGV[2] ms).
 var raiseScript = redis.NewScript(`
@@ -65,6 +56,49 @@ if tonumber(ARGV[1]) > o then redis.call('SET', KEYS[1], ARGV[1]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `)
+
+// admitScript admits a return line's units under its order line's cap
+// (the units it shipped, less those its channel state reports returned),
+// across the line's returns, in one step. KEYS: 1 the return line's
+// booked units, 2 its admitted units, 3 the order line's admitted units
+// (all returns). ARGV: 1 the return line's units, 2 the cap, 3 TTL ms.
+// Returns {booked, admitted}: the caller books the units between them.
+var admitScript = redis.NewScript(`
+local booked = tonumber(redis.call('GET', KEYS[1]) or '0')
+local admitted = tonumber(redis.call('GET', KEYS[2]) or '-1')
+if admitted < 0 then
+  -- booked before the cap was kept: those units count on the line
+  admitted = booked
+  if booked > 0 then redis.call('INCRBY', KEYS[3], booked) end
+end
+local want = tonumber(ARGV[1])
+if want > admitted then
+  local room = tonumber(ARGV[2]) - tonumber(redis.call('GET', KEYS[3]) or '0')
+  local add = math.max(0, math.min(want - admitted, room))
+  if add > 0 then redis.call('INCRBY', KEYS[3], add) end
+  admitted = admitted + add
+end
+redis.call('SET', KEYS[2], admitted, 'PX', ARGV[3])
+if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('PEXPIRE', KEYS[3], ARGV[3]) end
+return {booked, admitted}
+`)
+
+// admit admits up to want units of a return line under cap and returns
+// the units booked so far and admitted (booked ≤ admitted).
+func (b *ReturnBook) admit(ctx context.Context, k, lineKey string, want, capUnits int64) (int64, int64, error) {
+	v, err := admitScript.Run(ctx, b.rdb, []string{k, k + "\x1fadmitted", lineKey}, want, capUnits, b.ttl.Milliseconds()).Int64Slice()
+	if err != nil {
+		return 0, 0, fmt.Errorf("admitting return units: %w", err)
+	}
+	if len(v) != 2 {
+		return 0, 0, fmt.Errorf("admitting return units: unexpected reply %v", v)
+	}
+	return v[0], v[1], nil
+}
+
+func (b *ReturnBook) lineKey(channel, order, line string) string {
+	return b.prefix + "{returns:" + channel + "}:line\x1f" + order + "\x1f" + line
+}
 
 func (b *ReturnBook) raise(ctx context.Context, k string, n int64) error {
 	return raiseScript.Run(ctx, b.rdb, []string{k}, n, b.ttl.Milliseconds()).Err()
@@ -127,14 +161,16 @@ func (g *Ingester) applyPolledReturn(ctx context.Context, channel string, r *con
 }
 
 // bookUnits books a return line's units not booked yet and returns how
-// many it booked.
+// many it booked. The units booked on an order line, over all its
+// returns, are at most the units it shipped less those its channel state
+// reports returned (admitScript).
 func (g *Ingester) bookUnits(ctx context.Context, channel string, r *connectors.Return, rl connectors.ReturnLine, rec inventory.LineRecord, restock bool) (int64, error) {
 	k := g.o.Returns.key(channel, r.OrderID, r.ReturnID, rl.LineID)
-	done, err := g.o.Returns.booked(ctx, k)
+	capUnits := max(rec.Shipped-rec.Restocked-rec.WrittenOff, 0)
+	done, want, err := g.o.Returns.admit(ctx, k, g.o.Returns.lineKey(channel, r.OrderID, rl.LineID), min(rl.Quantity, maxReturnUnits), capUnits)
 	if err != nil {
-		return 0, fmt.Errorf("reading return %s booked units: %w", r.ReturnID, err)
+		return 0, fmt.Errorf("return %s: %w", r.ReturnID, err)
 	}
-	want := min(rl.Quantity, maxReturnUnits)
 	action := config.ReturnWriteOff
 	if restock {
 		action = config.ReturnRestock

@@ -100,3 +100,62 @@ func TestPolledReturnsFollowThePolicyOncePerUnit(t *testing.T) {
 		t.Errorf("journal: %d restocks, %d write-offs; want 3 and 1", restocks, writeoffs)
 	}
 }
+
+// TestPolledReturnsAreCappedByTheShippedUnits: a line's polled returns,
+// across returns, book at most the units it shipped (less those its
+// channel state already reports returned).
+func TestPolledReturnsAreCappedByTheShippedUnits(t *testing.T) {
+	type ret struct {
+		id  string
+		qty int64
+	}
+	cases := []struct {
+		name    string
+		shipped int64
+		rets    []ret
+		onHand  int64 // after: 10 received, the shipped units left
+	}{
+		{"a return of 5 on a line that shipped 4", 4, []ret{{"R1", 5}}, 10},
+		{"two returns of 4 on a line that shipped 4", 4, []ret{{"R1", 4}, {"R2", 4}}, 10},
+		{"returns of 1 and 4, then the first grown to 2", 4, []ret{{"R1", 1}, {"R2", 4}, {"R1", 2}}, 10},
+		{"a return on a line that shipped 2 of 4", 2, []ret{{"R1", 3}}, 10},
+		{"within the shipped units", 4, []ret{{"R1", 1}, {"R2", 2}}, 9},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rdb, prefix := redistest.New(t)
+			ctx := context.Background()
+			ledger := inventory.New(rdb, inventory.Options{Prefix: prefix})
+			if _, err := ledger.Receive(ctx, inventory.Delta{Key: "r", SKU: "A", Location: "main", Quantity: 10, Reason: "initial"}); err != nil {
+				t.Fatal(err)
+			}
+			chans := []config.Channel{{Name: "bay", Locations: []string{"main"}, Returns: config.ReturnsPolicy{Default: config.ReturnRestock}}}
+			g := New(Options{
+				Ledger: ledger, Parking: NewParking(rdb, prefix),
+				Publisher:  downstream.NewPublisher(rdb, prefix, "orders", 0, time.Hour, nil),
+				Propagator: propagator{}, Channels: chans, Locations: []config.Location{{ID: "main"}},
+				Returns: NewReturnBook(rdb, prefix, time.Hour),
+				Metrics: NewMetrics(prometheus.NewRegistry()), Logger: zerolog.Nop(),
+			})
+			o := &connectors.Order{Channel: "bay", OrderID: "1", Status: connectors.StatusShipped, UpdatedAt: time.UnixMilli(1000),
+				Lines: []connectors.Line{{LineID: "L1", SKU: "A", Quantity: 4, Shipped: c.shipped}}}
+			if err := g.Handle(ctx, connectors.Event{Kind: connectors.EventOrder, Channel: "bay", Order: o}); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range c.rets {
+				ev := connectors.Event{Kind: connectors.EventReturn, Channel: "bay", Topic: TopicPolledReturn, Return: &connectors.Return{
+					OrderID: "1", ReturnID: r.id, Lines: []connectors.ReturnLine{{LineID: "L1", Quantity: r.qty, Received: true}}}}
+				if err := g.Handle(ctx, ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			st, err := ledger.Stock(ctx, "A")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := st.Locations["main"].OnHand; got != c.onHand {
+				t.Errorf("on hand %d, want %d", got, c.onHand)
+			}
+		})
+	}
+}

@@ -64,6 +64,9 @@ type ShipmentResult struct {
 	Reason string `json:"reason,omitempty"`
 	// RetryAfter is the channel's own wait, when it says (Retry-After).
 	RetryAfter time.Duration `json:"retry_after,omitempty"`
+	// Throttled marks a retry the channel's rate limit caused (a 429, a
+	// throttle answer): it waits, but does not use up the attempts.
+	Throttled bool `json:"throttled,omitempty"`
 }
 
 // ShipmentConfirmer sends shipments and tracking to the channel.

@@ -216,6 +216,7 @@ func (c *Connector) confirmResult(s connectors.Shipment, ref string, resp *conne
 		return connectors.ShipmentResult{
 			Status: connectors.ShipmentRetry, Reason: apiReason(st, resp.Body),
 			RetryAfter: retryAfter(st, resp.Header, c.now()),
+			Throttled:  st == http.StatusTooManyRequests,
 		}, nil
 	}
 	// 401, 403 after a fresh token, and anything else Amazon does not

@@ -197,7 +197,8 @@ func fulfillmentResult(op string, resp *response, now time.Time) connectors.Ship
 	case resp.status >= 200 && resp.status <= 299:
 		return connectors.ShipmentResult{Status: connectors.ShipmentConfirmed, Ref: fulfillmentID(resp.header.Get("Location"))}
 	case resp.status == http.StatusTooManyRequests || resp.status >= 500 || resp.status == http.StatusUnauthorized:
-		res := connectors.ShipmentResult{Status: connectors.ShipmentRetry, Reason: newAPIError(op, resp).Error()}
+		res := connectors.ShipmentResult{Status: connectors.ShipmentRetry, Reason: newAPIError(op, resp).Error(),
+			Throttled: resp.status == http.StatusTooManyRequests}
 		if d, ok := connectors.RetryAfter(resp.header.Get("Retry-After"), now); ok && d > 0 {
 			res.RetryAfter = d
 		}

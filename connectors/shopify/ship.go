@@ -435,11 +435,12 @@ func shipmentError(err error) (connectors.ShipmentResult, error) {
 	var ge *graphqlError
 	switch {
 	case errors.As(err, &te):
-		return connectors.ShipmentResult{Status: connectors.ShipmentRetry, Reason: "throttled by Shopify", RetryAfter: te.Wait}, nil
+		return connectors.ShipmentResult{Status: connectors.ShipmentRetry, Reason: "throttled by Shopify", RetryAfter: te.Wait, Throttled: true}, nil
 	case errors.As(err, &se) && (se.Status == http.StatusUnauthorized || se.Status == http.StatusForbidden):
 		return connectors.ShipmentResult{}, err
 	case errors.As(err, &se) && (se.Status == http.StatusTooManyRequests || se.Status >= 500):
-		return connectors.ShipmentResult{Status: connectors.ShipmentRetry, Reason: fmt.Sprintf("HTTP %d", se.Status), RetryAfter: se.RetryAfter}, nil
+		return connectors.ShipmentResult{Status: connectors.ShipmentRetry, Reason: fmt.Sprintf("HTTP %d", se.Status), RetryAfter: se.RetryAfter,
+			Throttled: se.Status == http.StatusTooManyRequests}, nil
 	case errors.As(err, &se):
 		return refused(err.Error()), nil
 	case errors.As(err, &ge) && ge.code() == "ACCESS_DENIED":

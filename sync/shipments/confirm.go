@@ -174,7 +174,12 @@ func (s *Service) confirmOne(ctx context.Context, ch *Channel, id string, claim 
 // taken over records nothing (the other worker's outcome stands).
 func (s *Service) record(ctx context.Context, channel string, rec *Record, st *State, res connectors.ShipmentResult, claim int64) {
 	now := s.o.Now().UTC()
-	st.Attempts++
+	throttled := res.Status == connectors.ShipmentRetry && res.Throttled
+	if throttled {
+		st.Throttles++ // waits, but does not use up the attempts
+	} else {
+		st.Attempts++
+	}
 	st.UpdatedAt, st.Reason, st.NextAt = now, res.Reason, nil
 	outcome, at := string(res.Status), now
 	switch res.Status {
@@ -185,13 +190,17 @@ func (s *Service) record(ctx context.Context, channel string, rec *Record, st *S
 		st.Status = StatusRefused
 	default:
 		outcome = "retry"
-		if st.Attempts >= s.o.MaxAttempts {
+		if !throttled && st.Attempts >= s.o.MaxAttempts {
 			st.Status, outcome = StatusRefused, "gave_up"
 			st.Reason = fmt.Sprintf("given up after %d attempts; last: %s", st.Attempts, res.Reason)
 			break
 		}
 		st.Status = StatusRetrying
-		at = now.Add(backoff(st.Attempts, res.RetryAfter))
+		n := st.Attempts
+		if throttled {
+			n = st.Throttles
+		}
+		at = now.Add(backoff(n, res.RetryAfter))
 		st.NextAt = &at
 	}
 	stJSON, _ := json.Marshal(st)
@@ -266,7 +275,7 @@ func (s *Service) Requeue(ctx context.Context, channel, id string) (bool, error)
 		return false, err
 	}
 	now := s.o.Now().UTC()
-	st.Status, st.Attempts, st.UpdatedAt, st.NextAt = StatusPending, 0, now, nil
+	st.Status, st.Attempts, st.Throttles, st.UpdatedAt, st.NextAt = StatusPending, 0, 0, now, nil
 	stJSON, _ := json.Marshal(st)
 	_, err = s.o.Redis.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, k.ship(id), "state", stJSON)

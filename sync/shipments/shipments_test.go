@@ -562,3 +562,44 @@ func TestAnExpiredClaimNobodyTookStillFinishes(t *testing.T) {
 		t.Fatalf("state %+v (%v), want confirmed", v, err)
 	}
 }
+
+// TestThrottlesDoNotUseUpTheAttempts: a channel that throttles more
+// times than the attempt budget (3 here) does not get the shipment
+// given up; each throttle still waits (its Retry-After), and the
+// confirmation goes through when the channel lets it.
+func TestThrottlesDoNotUseUpTheAttempts(t *testing.T) {
+	throttled := connectors.ShipmentResult{Status: connectors.ShipmentRetry, Reason: "429", RetryAfter: 500 * time.Millisecond, Throttled: true}
+	conf := &confirmer{answers: []connectors.ShipmentResult{throttled, throttled, throttled, throttled, throttled, {Status: connectors.ShipmentConfirmed, Ref: "F-1"}}}
+	e := newEnv(t, conf, nil)
+	ctx := context.Background()
+	if _, err := e.s.Submit(ctx, req("k1", RequestLine{LineID: "L1", Quantity: 1}), "api"); err != nil {
+		t.Fatal(err)
+	}
+	state := func() State {
+		v, err := e.s.ForOrder(ctx, "shop", "1")
+		if err != nil || len(v) != 1 {
+			t.Fatalf("ForOrder %v %v", v, err)
+		}
+		return v[0].State
+	}
+	for i := range 6 {
+		ids, err := claimScript.Run(ctx, e.rdb, []string{e.s.keys("shop").queue()}, e.clock.Now().UnixMilli(), claimFor.Milliseconds(), 10).StringSlice()
+		if err != nil || len(ids) != 1 {
+			t.Fatalf("round %d: claimed %v (%v)", i, ids, err)
+		}
+		e.s.confirmOne(ctx, e.s.channels["shop"], ids[0], e.clock.Now().Add(claimFor).UnixMilli())
+		st := state()
+		if i < 5 {
+			if st.Status != StatusRetrying || st.NextAt == nil || st.NextAt.Sub(e.clock.Now()) != 500*time.Millisecond {
+				t.Fatalf("after throttle %d: %+v, want retrying after the Retry-After", i+1, st)
+			}
+		}
+		e.clock.Advance(500 * time.Millisecond)
+	}
+	if st := state(); st.Status != StatusConfirmed || st.Ref != "F-1" {
+		t.Fatalf("after the throttles: %+v, want confirmed", state())
+	}
+	if got := testutil.ToFloat64(e.s.o.Metrics.Total.WithLabelValues("shop", "gave_up")); got != 0 {
+		t.Errorf("gave_up %v, want 0", got)
+	}
+}

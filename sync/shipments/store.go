@@ -40,8 +40,12 @@ type State struct {
 	// again at NextAt), confirmed, refused (parked: Reason is the
 	// channel's, or why it was given up), not_sent (the channel takes no
 	// confirmations).
-	Status      string     `json:"status"`
-	Attempts    int        `json:"attempts"`
+	Status   string `json:"status"`
+	Attempts int    `json:"attempts"`
+	// Throttles is the tries the channel's rate limit turned back
+	// (ShipmentResult.Throttled): not counted in Attempts, so throttling
+	// alone never gives a shipment up.
+	Throttles   int        `json:"throttles,omitempty"`
 	Reason      string     `json:"reason,omitempty"`
 	Ref         string     `json:"ref,omitempty"`
 	NextAt      *time.Time `json:"next_at,omitempty"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -244,14 +245,17 @@ func backoff(n int, retryAfter time.Duration) time.Duration {
 	return min(d, maxBackoff)
 }
 
-// gauges reads each channel's parked and queued shipments.
+// gauges reads each channel's parked, queued and unapplied shipments
+// (unapplied: stored longer than sweepAge ago, what the sweeper is for).
 func (s *Service) gauges(ctx context.Context) {
+	cutoff := strconv.FormatInt(s.o.Now().Add(-sweepAge).UnixMilli(), 10)
 	for _, name := range s.names {
 		k := s.keys(name)
-		var parked, queued *redis.IntCmd
+		var parked, queued, unapplied *redis.IntCmd
 		_, err := s.o.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
 			parked = p.ZCard(ctx, k.parked())
 			queued = p.ZCard(ctx, k.queue())
+			unapplied = p.ZCount(ctx, k.apply(), "-inf", cutoff)
 			return nil
 		})
 		if err != nil {
@@ -259,6 +263,7 @@ func (s *Service) gauges(ctx context.Context) {
 		}
 		s.o.Metrics.Parked.WithLabelValues(name).Set(float64(parked.Val()))
 		s.o.Metrics.Queued.WithLabelValues(name).Set(float64(queued.Val()))
+		s.o.Metrics.Unapplied.WithLabelValues(name).Set(float64(unapplied.Val()))
 	}
 }
 

@@ -16,6 +16,10 @@ type Metrics struct {
 	Parked *prometheus.GaugeVec
 	// Queued is the shipments waiting for confirmation (pending, retrying).
 	Queued *prometheus.GaugeVec
+	// Unapplied is the stored shipments not on the ledger yet, older than
+	// the sweeper's age (the apply backlog): their units still count as
+	// reserved, not shipped.
+	Unapplied *prometheus.GaugeVec
 	// Latency is from a shipment's arrival to the channel's acceptance.
 	Latency *prometheus.HistogramVec
 }
@@ -35,6 +39,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "shelfsync_shipments_queued",
 			Help: "Shipments waiting for their confirmation on the channel (pending or retrying).",
 		}, []string{"channel"}),
+		Unapplied: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "shelfsync_shipments_unapplied",
+			Help: "Stored shipments not yet applied to the ledger, older than the sweeper's age (the apply backlog).",
+		}, []string{"channel"}),
 		Latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "shelfsync_shipment_confirm_seconds",
 			Help:    "Time from a shipment's arrival to the channel's acceptance of its confirmation.",
@@ -42,7 +50,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"channel"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Total, m.Parked, m.Queued, m.Latency)
+		reg.MustRegister(m.Total, m.Parked, m.Queued, m.Unapplied, m.Latency)
 	}
 	return m
 }
@@ -54,5 +62,6 @@ func (m *Metrics) Init(channel string) {
 	}
 	m.Parked.WithLabelValues(channel)
 	m.Queued.WithLabelValues(channel)
+	m.Unapplied.WithLabelValues(channel)
 	m.Latency.WithLabelValues(channel)
 }

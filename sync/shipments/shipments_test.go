@@ -301,9 +301,22 @@ func TestAShipmentStoredButNotAppliedIsAppliedByTheSweeper(t *testing.T) {
 	if got := e.figures(t, "A"); got != [2]int64{10, 3} {
 		t.Fatalf("a young shipment was swept: %v", got)
 	}
+	unapplied := func() float64 {
+		e.s.gauges(ctx)
+		return testutil.ToFloat64(e.s.o.Metrics.Unapplied.WithLabelValues("shop"))
+	}
+	if got := unapplied(); got != 0 {
+		t.Errorf("unapplied gauge %v for a young shipment, want 0", got)
+	}
 	e.clock.Advance(sweepAge + time.Second)
+	if got := unapplied(); got != 1 {
+		t.Errorf("unapplied gauge %v before the sweep, want 1", got)
+	}
 	e.s.sweep(ctx)
 	e.s.sweep(ctx) // twice: nothing more
+	if got := unapplied(); got != 0 {
+		t.Errorf("unapplied gauge %v after the sweep, want 0", got)
+	}
 	if got := e.figures(t, "A"); got != [2]int64{7, 0} {
 		t.Errorf("figures %v after the sweep, want 7,0", got)
 	}

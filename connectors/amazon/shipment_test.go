@@ -263,11 +263,12 @@ func TestConfirmShipmentTransient(t *testing.T) {
 		want      connectors.ShipmentStatus
 		wait      time.Duration
 		refreshes int
+		throttled bool // a 429: the shipment's attempts are not used up
 	}{
 		{name: "429 with Retry-After", inject: func(s *amazontest.Server) { s.Throttle("confirmShipment", 5, "7") },
-			want: connectors.ShipmentRetry, wait: 7 * time.Second, refreshes: 1},
+			want: connectors.ShipmentRetry, wait: 7 * time.Second, refreshes: 1, throttled: true},
 		{name: "429, rate announced", inject: func(s *amazontest.Server) { s.Throttle("confirmShipment", 5, "") },
-			want: connectors.ShipmentRetry, wait: time.Second / 4, refreshes: 1},
+			want: connectors.ShipmentRetry, wait: time.Second / 4, refreshes: 1, throttled: true},
 		{name: "500", inject: func(s *amazontest.Server) { s.FailNext("confirmShipment", 5, http.StatusInternalServerError) },
 			want: connectors.ShipmentRetry, refreshes: 1},
 		{name: "503", inject: func(s *amazontest.Server) { s.FailNext("confirmShipment", 5, http.StatusServiceUnavailable) },
@@ -289,8 +290,8 @@ func TestConfirmShipmentTransient(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Status != tc.want || res.RetryAfter != tc.wait {
-				t.Fatalf("got %+v, want %s after %s", res, tc.want, tc.wait)
+			if res.Status != tc.want || res.RetryAfter != tc.wait || res.Throttled != tc.throttled {
+				t.Fatalf("got %+v, want %s after %s (throttled %v)", res, tc.want, tc.wait, tc.throttled)
 			}
 			if tc.want == connectors.ShipmentRetry && (res.Reason == "" || len(srv.Packages("O")) != 0) {
 				t.Errorf("retry without a reason, or with a package: %+v", res)

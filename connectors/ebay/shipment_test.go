@@ -59,8 +59,9 @@ func TestConfirmShipmentOutcomes(t *testing.T) {
 		want       connectors.ShipmentStatus
 		reason     string // in Reason
 		retryAfter time.Duration
-		posts      int // createShippingFulfillment calls
-		recorded   int // fulfillments on the fake after
+		throttled  bool // a 429: the shipment's attempts are not used up
+		posts      int  // createShippingFulfillment calls
+		recorded   int  // fulfillments on the fake after
 		orderState string
 	}{
 		{name: "whole order", shipment: shipment("s1", "O-1", l1(3), connectors.ShipmentLine{LineID: "L2", Quantity: 1}),
@@ -94,7 +95,7 @@ func TestConfirmShipmentOutcomes(t *testing.T) {
 			want: connectors.ShipmentRefused, reason: "quantity above 0", orderState: "NOT_STARTED"},
 		{name: "throttled: retry after eBay's wait", setup: func(e *env) { e.fake.Throttle(1, "7") },
 			shipment: shipment("s1", "O-1", l1(1)), want: connectors.ShipmentRetry, reason: "429", retryAfter: 7 * time.Second,
-			posts: 1, orderState: "NOT_STARTED"},
+			throttled: true, posts: 1, orderState: "NOT_STARTED"},
 		{name: "order cancelled on eBay", setup: func(e *env) { e.fake.CancelOrder("O-1") },
 			shipment: shipment("s1", "O-1", l1(1)), want: connectors.ShipmentRefused, reason: "cancelled", posts: 1},
 		{name: "revoked token: refreshed, then confirmed", setup: func(e *env) { e.fake.RevokeTokens() },
@@ -115,7 +116,7 @@ func TestConfirmShipmentOutcomes(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ConfirmShipment: %v", err)
 			}
-			if res.Status != tc.want || !strings.Contains(res.Reason, tc.reason) || res.RetryAfter != tc.retryAfter {
+			if res.Status != tc.want || !strings.Contains(res.Reason, tc.reason) || res.RetryAfter != tc.retryAfter || res.Throttled != tc.throttled {
 				t.Fatalf("result = %+v; want %s with %q in the reason, retry after %s", res, tc.want, tc.reason, tc.retryAfter)
 			}
 			if got := e.fake.Calls("create_shipping_fulfillment"); got != tc.posts {

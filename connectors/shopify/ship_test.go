@@ -199,11 +199,13 @@ func TestConfirmShipmentFailures(t *testing.T) {
 		status connectors.ShipmentStatus
 		after  time.Duration // RetryAfter; -1: any positive
 		err    string
+		// throttled: the shipment's attempts are not used up
+		throttled bool
 	}{
 		{name: "THROTTLED past every retry", setup: func(s *shopifytest.Server) { s.Throttle(maxThrottleRetries + 1) },
-			status: connectors.ShipmentRetry, after: -1},
+			status: connectors.ShipmentRetry, after: -1, throttled: true},
 		{name: "429 with Retry-After", setup: func(s *shopifytest.Server) { s.FailNext(1, 429, "7") }, mod: oneAttempt,
-			status: connectors.ShipmentRetry, after: 7 * time.Second},
+			status: connectors.ShipmentRetry, after: 7 * time.Second, throttled: true},
 		{name: "503", setup: func(s *shopifytest.Server) { s.FailNext(1, 503, "") }, mod: oneAttempt,
 			status: connectors.ShipmentRetry},
 		{name: "401", mod: func(ch *config.Channel) { ch.Credentials.AccessToken = config.NewSecret("shpat_wrong") },
@@ -225,8 +227,8 @@ func TestConfirmShipmentFailures(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || res.Status != tt.status {
-				t.Fatalf("ConfirmShipment = %+v, %v; want %s", res, err, tt.status)
+			if err != nil || res.Status != tt.status || res.Throttled != tt.throttled {
+				t.Fatalf("ConfirmShipment = %+v, %v; want %s (throttled %v)", res, err, tt.status, tt.throttled)
 			}
 			if (tt.after == -1 && res.RetryAfter <= 0) || (tt.after >= 0 && res.RetryAfter != tt.after) {
 				t.Errorf("RetryAfter = %v, want %v", res.RetryAfter, tt.after)

@@ -22,7 +22,7 @@ func (r *Routing) validate(c *checker, locs map[string]bool, channels []Channel)
 		p := fmt.Sprintf("routing.rules[%d]", i)
 		switch {
 		case !slices.Contains(RoutingRules, rule):
-			c.addf(p, "unknown rule %q (one of %s)", rule, strings.Join(RoutingRules, ", "))
+			c.addf(p, "unknown rule %q (the rules are %s)", rule, strings.Join(RoutingRules, ", "))
 		case seen[rule]:
 			c.addf(p, "rule %q is listed twice", rule)
 		}

@@ -616,3 +616,32 @@ func TestThrottlesDoNotUseUpTheAttempts(t *testing.T) {
 		t.Errorf("gave_up %v, want 0", got)
 	}
 }
+
+// TestShipmentsFromTwoLocations: a line reserved at main ships one unit
+// from main, then one from back: each location loses the unit it
+// shipped, and main's reservation drops by both (the unit that left main
+// is not credited back when the second ships from back).
+func TestShipmentsFromTwoLocations(t *testing.T) {
+	e := newEnv(t, &confirmer{answers: []connectors.ShipmentResult{{Status: connectors.ShipmentConfirmed}}}, nil)
+	ctx := context.Background()
+	if _, err := e.ledger.Receive(ctx, inventory.Delta{Key: "rback", SKU: "A", Location: "back", Quantity: 10, Reason: "initial"}); err != nil {
+		t.Fatal(err)
+	}
+	first := req("k1", RequestLine{LineID: "L1", Quantity: 1})
+	first.Location = "main"
+	second := req("k2", RequestLine{LineID: "L1", Quantity: 1})
+	second.Location = "back"
+	for _, r := range []Request{first, second} {
+		if out, err := e.s.Submit(ctx, r, "api"); err != nil || !out.New {
+			t.Fatalf("Submit %s = %+v, %v", r.IdempotencyKey, out, err)
+		}
+	}
+	st, err := e.ledger.Stock(ctx, "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, b := st.Locations["main"], st.Locations["back"]
+	if m.OnHand != 9 || m.Reserved != 1 || b.OnHand != 9 || b.Reserved != 0 {
+		t.Errorf("main %d/%d, back %d/%d; want main 9 on hand 1 reserved, back 9/0", m.OnHand, m.Reserved, b.OnHand, b.Reserved)
+	}
+}

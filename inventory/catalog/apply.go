@@ -48,6 +48,12 @@ func (c *Catalog) Apply(ctx context.Context, plan Plan, source string) (Result, 
 		return Result{}, err
 	}
 	defer unlock()
+	// The version goes up before anything is written and again after (even
+	// with nothing to change: a crashed Apply's writes are then re-read):
+	// readers drop what they cached under an older one (cache.go).
+	if err := c.bumpVersion(ctx); err != nil {
+		return Result{}, err
+	}
 	changes, err := c.diff(ctx, plan)
 	if err != nil {
 		return Result{}, err
@@ -64,6 +70,9 @@ func (c *Catalog) Apply(ctx context.Context, plan Plan, source string) (Result, 
 		if _, err := pipe.Exec(ctx); err != nil {
 			return Result{}, fmt.Errorf("writing the catalog: %w", err)
 		}
+	}
+	if err := c.bumpVersion(ctx); err != nil {
+		return Result{}, err
 	}
 	if err := c.journal(ctx, changes, source); err != nil {
 		return Result{}, err

@@ -90,6 +90,7 @@ func (e Entry) Empty() bool {
 type Catalog struct {
 	rdb    redis.UniversalClient
 	prefix string
+	cache  cache // Resolve's and Lookup's (cache.go)
 }
 
 // New returns the catalog under prefix (the ledger's key prefix). No I/O.
@@ -120,29 +121,53 @@ func (c *Catalog) lockKey() string     { return c.prefix + "{catalog}:lock" }
 
 // Entries reads what the catalog knows of names, in one round trip. Every
 // name has an entry (an empty one when the catalog knows nothing of it).
+// Writers read through it; the hot paths use Lookup.
 func (c *Catalog) Entries(ctx context.Context, names []string) (map[string]Entry, error) {
+	out, _, err := c.entries(ctx, names, false)
+	return out, err
+}
+
+// Lookup is Entries through the versioned cache (cache.go): names read
+// before under the current catalog version come from memory, the others
+// cost one round trip with the version check. The entries returned are
+// shared: read them, never change them.
+func (c *Catalog) Lookup(ctx context.Context, names []string) (map[string]Entry, error) {
+	return cachedRead(ctx, c, func(k *cache) map[string]Entry { return k.ent }, names, c.entries)
+}
+
+// entries reads names' entries, after GET of the catalog version when
+// withVersion is set (then that command is returned).
+func (c *Catalog) entries(ctx context.Context, names []string, withVersion bool) (map[string]Entry, *redis.StringCmd, error) {
 	out := make(map[string]Entry, len(names))
-	if len(names) == 0 {
-		return out, nil
+	if len(names) == 0 && !withVersion {
+		return out, nil, nil
 	}
 	pipe := c.rdb.Pipeline()
+	var ver *redis.StringCmd
+	if withVersion {
+		ver = pipe.Get(ctx, c.versionKey())
+	}
 	cmds := make(map[string]*redis.MapStringStringCmd, len(names))
 	for _, n := range names {
 		if _, ok := cmds[n]; !ok {
 			cmds[n] = pipe.HGetAll(ctx, c.key(n))
 		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, fmt.Errorf("reading the catalog of %d names: %w", len(cmds), err)
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, nil, fmt.Errorf("reading the catalog of %d names: %w", len(cmds), err)
 	}
 	for n, cmd := range cmds {
-		e, err := decodeEntry(n, cmd.Val())
+		h, err := cmd.Result()
 		if err != nil {
-			return nil, err
+			return nil, nil, fmt.Errorf("reading the catalog of %q: %w", n, err)
+		}
+		e, err := decodeEntry(n, h)
+		if err != nil {
+			return nil, nil, err
 		}
 		out[n] = e
 	}
-	return out, nil
+	return out, ver, nil
 }
 
 // Entry reads what the catalog knows of one name.

@@ -35,47 +35,63 @@ type Resolution struct {
 // the ledger SKU of the same name, as before the catalog.
 func identity(sku string) Resolution { return Resolution{Parts: []Part{{SKU: sku, Per: 1}}} }
 
-// Resolve says what each listing stands for, in one round trip (two when
-// a mapping points at a kit): a mapping of the listing on its channel, a
-// kit of that name, or the same-named ledger SKU.
+// Resolve says what each listing stands for: a mapping of the listing on
+// its channel, a kit of that name, or the same-named ledger SKU. Listings
+// resolved before under the current catalog version come from memory
+// (cache.go); the others cost one round trip with the version check (two
+// when a mapping points at a kit), and a catalog changed since costs one
+// more.
 func (c *Catalog) Resolve(ctx context.Context, refs []Ref) (map[Ref]Resolution, error) {
+	return cachedRead(ctx, c, func(k *cache) map[Ref]Resolution { return k.res }, refs, c.resolve)
+}
+
+// resolve reads what refs stand for, after GET of the catalog version when
+// withVersion is set (then that command is returned).
+func (c *Catalog) resolve(ctx context.Context, refs []Ref, withVersion bool) (map[Ref]Resolution, *redis.StringCmd, error) {
 	out := make(map[Ref]Resolution, len(refs))
-	if len(refs) == 0 {
-		return out, nil
-	}
 	pipe := c.rdb.Pipeline()
+	var ver *redis.StringCmd
+	if withVersion {
+		ver = pipe.Get(ctx, c.versionKey())
+	}
+	if len(refs) == 0 && !withVersion {
+		return out, nil, nil
+	}
 	cmds := make(map[Ref]*redis.SliceCmd, len(refs))
 	for _, r := range refs {
 		if _, ok := cmds[r]; !ok {
 			cmds[r] = pipe.HMGet(ctx, c.key(r.SKU), fMapped+r.Channel, fKit)
 		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, fmt.Errorf("resolving %d listings: %w", len(cmds), err)
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, nil, fmt.Errorf("resolving %d listings: %w", len(cmds), err)
 	}
 	targets := map[Ref]Target{} // listings mapped to another name
 	for r, cmd := range cmds {
-		v := cmd.Val()
+		v, err := cmd.Result()
+		if err != nil {
+			return nil, nil, fmt.Errorf("resolving listing %s on %s: %w", r.SKU, r.Channel, err)
+		}
 		mapped, _ := v[0].(string)
 		kit, _ := v[1].(string)
 		if mapped == "" {
 			res, err := resolutionOf(r.SKU, Target{SKU: r.SKU, Multiplier: 1}, kit)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			out[r] = res
 			continue
 		}
 		t, err := decodeTarget(mapped)
 		if err != nil {
-			return nil, fmt.Errorf("mapping of %s on %s: %w", r.SKU, r.Channel, err)
+			return nil, nil, fmt.Errorf("mapping of %s on %s: %w", r.SKU, r.Channel, err)
 		}
 		targets[r] = t
 	}
 	if err := c.resolveTargets(ctx, targets, out); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return out, nil
+	return out, ver, nil
 }
 
 // resolveTargets resolves mapped listings: their target may be a kit.

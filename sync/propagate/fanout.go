@@ -12,7 +12,7 @@ import (
 // Catalog is what propagation reads of the catalog (inventory/catalog):
 // the listings a SKU backs, the kits it is in, a kit's components.
 type Catalog interface {
-	Entries(ctx context.Context, names []string) (map[string]catalog.Entry, error)
+	Lookup(ctx context.Context, names []string) (map[string]catalog.Entry, error)
 }
 
 // WithCatalog makes propagation translate through c: every listing a
@@ -45,13 +45,13 @@ func (p *Propagator) fanOut(ctx context.Context, names []string) (fanout, error)
 	f := fanout{entries: map[string]catalog.Entry{}, seen: map[string]bool{}}
 	if p.cat != nil {
 		var err error
-		if f.entries, err = p.cat.Entries(ctx, names); err != nil {
+		if f.entries, err = p.cat.Lookup(ctx, names); err != nil {
 			return f, fmt.Errorf("reading the catalog to propagate: %w", err)
 		}
 	}
 	targets := f.classify(names)
 	if len(f.missing) > 0 {
-		more, err := p.cat.Entries(ctx, f.missing)
+		more, err := p.cat.Lookup(ctx, f.missing)
 		if err != nil {
 			return f, fmt.Errorf("reading the kits to propagate: %w", err)
 		}

@@ -1,0 +1,143 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The hot paths (ingest's Resolve per intake batch, propagation's Lookup
+// per change) read the catalog through a cache that a version number keeps
+// exact: Apply increments P{catalog}:version before it writes anything and
+// again after its last write, even when nothing changed. Every cached read
+// sends GET of the version in the same pipeline as the reads of the names
+// not cached (a GET instead of one HMGET or HGETALL per name), and keeps
+// what is cached only while the version is the one the entries were read
+// under. A value read while an Apply was writing is dropped by that
+// Apply's second increment; one read while a crashed Apply was writing is
+// dropped by the next Apply (which increments first, even with nothing to
+// change) or after cacheTTL, whichever comes first. So a mapping or kit
+// takes effect on the first read after its Apply returns, on every replica.
+
+// cacheTTL bounds how long anything stays cached, whatever the version.
+const cacheTTL = time.Minute
+
+// cacheMax bounds the cached names per kind; past it the kind starts over.
+const cacheMax = 1 << 17
+
+type cache struct {
+	mu   sync.Mutex
+	ver  int64     // the catalog version everything cached was read under
+	born time.Time // when the cache started over
+	res  map[Ref]Resolution
+	ent  map[string]Entry
+}
+
+// versionKey is incremented around every Apply (see above).
+func (c *Catalog) versionKey() string { return c.prefix + "{catalog}:version" }
+
+// bumpVersion increments the catalog version.
+func (c *Catalog) bumpVersion(ctx context.Context) error {
+	if err := c.rdb.Incr(ctx, c.versionKey()).Err(); err != nil {
+		return fmt.Errorf("incrementing the catalog version: %w", err)
+	}
+	return nil
+}
+
+// check starts the cache over when ver is newer than what it holds or it
+// is older than cacheTTL, and reports whether values read under ver may be
+// cached (not when ver is older than the cache: another reader already saw
+// a newer catalog).
+func (k *cache) check(ver int64, now time.Time) bool {
+	if ver > k.ver || k.res == nil {
+		k.ver, k.born = ver, now
+		k.res, k.ent = map[Ref]Resolution{}, map[string]Entry{}
+	}
+	return ver == k.ver
+}
+
+// expire starts the cache over when it is older than cacheTTL.
+func (k *cache) expire(now time.Time) {
+	if now.Sub(k.born) > cacheTTL {
+		k.born = now
+		k.res, k.ent = map[Ref]Resolution{}, map[string]Entry{}
+	}
+}
+
+// readVersion parses the version GET queued with a read ("" is 0).
+func readVersion(cmd *redis.StringCmd) (int64, error) {
+	s, err := cmd.Result()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reading the catalog version: %w", err)
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("catalog version %q: %w", s, err)
+	}
+	return v, nil
+}
+
+// cachedRead is the cache's read path for one kind of value: hits from m
+// (under the cached version) and the misses read by read, which queues GET
+// of the version first on its pipeline when withVersion is set; when that
+// version is not the one the hits were cached under, they are read again.
+func cachedRead[K comparable, V any](ctx context.Context, c *Catalog, m func(*cache) map[K]V, keys []K,
+	read func(ctx context.Context, keys []K, withVersion bool) (map[K]V, *redis.StringCmd, error)) (map[K]V, error) {
+	out := make(map[K]V, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	k := &c.cache
+	k.mu.Lock()
+	k.expire(time.Now())
+	was := k.ver
+	missing := map[K]bool{}
+	var misses []K
+	for _, key := range keys {
+		if v, ok := m(k)[key]; ok {
+			out[key] = v
+		} else if !missing[key] {
+			missing[key] = true
+			misses = append(misses, key)
+		}
+	}
+	k.mu.Unlock()
+	got, verCmd, err := read(ctx, misses, true)
+	if err != nil {
+		return nil, err
+	}
+	ver, err := readVersion(verCmd)
+	if err != nil {
+		return nil, err
+	}
+	if ver != was && len(out) > 0 {
+		// What was cached is of another version: read it again.
+		stale := make([]K, 0, len(out))
+		for key := range out {
+			stale = append(stale, key)
+		}
+		if out, _, err = read(ctx, stale, false); err != nil {
+			return nil, err
+		}
+	}
+	for key, v := range got {
+		out[key] = v
+	}
+	k.mu.Lock()
+	if k.check(ver, time.Now()) && len(m(k))+len(out) <= cacheMax {
+		cm := m(k)
+		for key, v := range out {
+			cm[key] = v
+		}
+	}
+	k.mu.Unlock()
+	return out, nil
+}

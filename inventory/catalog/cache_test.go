@@ -1,0 +1,135 @@
+package catalog_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shelfsync/shelfsync/internal/redistest"
+	"github.com/shelfsync/shelfsync/inventory/catalog"
+)
+
+// counter counts the commands a client sends, by name.
+type counter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *counter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *counter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.add(cmd)
+		return next(ctx, cmd)
+	}
+}
+func (c *counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			c.add(cmd)
+		}
+		return next(ctx, cmds)
+	}
+}
+func (c *counter) add(cmd redis.Cmder) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n[strings.ToLower(cmd.Name())]++
+}
+func (c *counter) take() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.n
+	c.n = map[string]int{}
+	return n
+}
+
+// TestResolveCache: a warm Resolve or Lookup sends one GET (the catalog
+// version), not one read per name; a mapping or kit applied through any
+// Catalog (another replica's) takes effect on the next read of every
+// Catalog; a change written without Apply's second increment (an Apply
+// that crashed) is read again after the next Apply, even one that changes
+// nothing.
+func TestResolveCache(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	cnt := &counter{n: map[string]int{}}
+	rdb.AddHook(cnt)
+	reader := catalog.New(rdb, prefix)
+	other := redis.NewClient(&redis.Options{Addr: rdb.Options().Addr})
+	t.Cleanup(func() { _ = other.Close() })
+	writer := catalog.New(other, prefix)
+	refs := make([]catalog.Ref, 50)
+	for i := range refs {
+		refs[i] = catalog.Ref{Channel: "shop", SKU: fmt.Sprintf("L-%d", i)}
+	}
+	resolve := func() map[catalog.Ref]catalog.Resolution {
+		t.Helper()
+		res, err := reader.Resolve(ctx, refs)
+		if err != nil || len(res) != len(refs) {
+			t.Fatal(len(res), err)
+		}
+		return res
+	}
+	resolve()
+	if n := cnt.take(); n["hmget"] != 50 || n["get"] != 1 {
+		t.Fatalf("cold resolve sent %v, want 50 HMGET and the version GET", n)
+	}
+	for i := 0; i < 3; i++ {
+		resolve()
+		if n := cnt.take(); len(n) != 1 || n["get"] != 1 {
+			t.Fatalf("warm resolve %d sent %v, want the version GET alone", i, n)
+		}
+	}
+	if _, err := reader.Lookup(ctx, []string{"A", "K"}); err != nil {
+		t.Fatal(err)
+	}
+	cnt.take()
+	if _, err := reader.Lookup(ctx, []string{"A", "K"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := cnt.take(); len(n) != 1 || n["get"] != 1 {
+		t.Fatalf("warm lookup sent %v, want the version GET alone", n)
+	}
+
+	// Another Catalog (a replica) maps L-3 to 6 A and makes K a kit.
+	plan := catalog.Plan{
+		Mappings: []catalog.Mapping{{Channel: "shop", Listing: "L-3", SKU: "A", Multiplier: 6}},
+		Kits:     []catalog.Kit{{SKU: "K", Components: []catalog.Component{{SKU: "A", Quantity: 2}}}},
+	}
+	if _, err := writer.Apply(ctx, plan, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if got := resolve()[refs[3]]; len(got.Parts) != 1 || got.Parts[0] != (catalog.Part{SKU: "A", Per: 6}) {
+		t.Fatalf("after the mapping L-3 resolves to %+v, want 6 A", got)
+	}
+	if got := resolve()[refs[4]]; len(got.Parts) != 1 || got.Parts[0] != (catalog.Part{SKU: "L-4", Per: 1}) {
+		t.Fatalf("L-4 resolves to %+v, want itself", got)
+	}
+	ents, err := reader.Lookup(ctx, []string{"A", "K"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ents["K"].IsKit() || len(ents["A"].Listings) != 1 || ents["A"].Kits["K"] != 2 {
+		t.Fatalf("after the change Lookup gives %+v", ents)
+	}
+
+	// A write without Apply's closing increment (a crashed Apply): not
+	// seen while the version stands, seen after the next Apply.
+	key := prefix + "cat:{L-7}"
+	if err := rdb.HSet(ctx, key, "m\x1fshop", "2\x1fA").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := resolve()[refs[7]]; got.Parts[0].SKU != "L-7" {
+		t.Fatalf("L-7 resolved to %+v before any Apply: the cache was not used", got)
+	}
+	if _, err := writer.Apply(ctx, catalog.Plan{}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if got := resolve()[refs[7]]; len(got.Parts) != 1 || got.Parts[0] != (catalog.Part{SKU: "A", Per: 2}) {
+		t.Fatalf("after an Apply with no change L-7 resolves to %+v, want 2 A", got)
+	}
+}

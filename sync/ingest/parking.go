@@ -63,12 +63,30 @@ func (p *Parking) Park(ctx context.Context, lines []inventory.LineState) error {
 	return nil
 }
 
-// Lines returns the lines parked for skus.
+// Lines returns the lines parked for skus: one SMISMEMBER of the parked
+// set (the sweeper asks for every SKU that changed, and almost none has
+// parked lines), then the lines of those that have some.
 func (p *Parking) Lines(ctx context.Context, skus []string) ([]inventory.LineState, error) {
-	pipe := p.rdb.Pipeline()
-	cmds := make([]*redis.MapStringStringCmd, len(skus))
+	if len(skus) == 0 {
+		return nil, nil
+	}
+	members := make([]any, len(skus))
 	for i, s := range skus {
-		cmds[i] = pipe.HGetAll(ctx, p.lines+s)
+		members[i] = s
+	}
+	has, err := p.rdb.SMIsMember(ctx, p.skus, members...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("reading parked SKUs: %w", err)
+	}
+	pipe := p.rdb.Pipeline()
+	var cmds []*redis.MapStringStringCmd
+	for i, s := range skus {
+		if has[i] {
+			cmds = append(cmds, pipe.HGetAll(ctx, p.lines+s))
+		}
+	}
+	if len(cmds) == 0 {
+		return nil, nil
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("reading parked lines: %w", err)

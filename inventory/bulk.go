@@ -87,6 +87,7 @@ func (l *Ledger) bulkRuns(counts []Count) ([]*bulkRun, []string) {
 		if !ok {
 			k := l.keys(c.SKU)
 			r.call.keys = append(r.call.keys, l.withSignals(c.SKU, k.stock, k.journal)...)
+			r.call.sigs = append(r.call.sigs, l.sigSKU(c.SKU)...)
 			n = len(r.sku) + 1
 			r.sku[c.SKU] = n
 		}

@@ -134,6 +134,7 @@ func (l *Ledger) applyDelta(ctx context.Context, op, sku, loc, key string, q, dh
 	call := scriptCall{
 		script: l.delta,
 		keys:   l.withSignals(sku, k.stock, k.journal, k.op(key)),
+		sigs:   l.sigSKU(sku),
 		args: []any{loc, dh, op, cause, key, boolArg(create), boolArg(floor), l.nowMS(), l.ttlMS(), l.maxLen(), MaxQuantity,
 			requestFingerprint(op, sku, loc, q, cause)},
 	}
@@ -190,6 +191,7 @@ func (l *Ledger) SetCount(ctx context.Context, c Count) (DeltaResult, error) {
 	call := scriptCall{
 		script: l.count,
 		keys:   l.withSignals(c.SKU, k.stock, k.journal),
+		sigs:   l.sigSKU(c.SKU),
 		args:   []any{c.Location, c.Quantity, strconv.FormatInt(c.Version, 10), boolArg(c.Net), reason, l.nowMS(), l.maxLen(), MaxQuantity},
 	}
 	replies, errs, err := l.run(ctx, []string{c.SKU}, nil, []scriptCall{call})

@@ -95,7 +95,7 @@ type Ledger struct {
 
 	line, delta, count, mark, clear *redis.Script
 	countBulk                       *redis.Script
-	reorder, sigack                 *redis.Script
+	reorder, sigack, sigstate       *redis.Script
 
 	wire wire // shared pipelines of concurrent calls (pipeline.go)
 }
@@ -121,6 +121,8 @@ var (
 	luaReorder string
 	//go:embed lua/signal_ack.lua
 	luaSigAck string
+	//go:embed lua/signal_state.lua
+	luaSigState string
 )
 
 // New returns a Ledger on rdb. It does no I/O: scripts are loaded on first
@@ -158,6 +160,7 @@ func New(rdb redis.UniversalClient, opts Options) *Ledger {
 		clear:     redis.NewScript(luaClear),
 		reorder:   redis.NewScript(luaLib + luaReorder),
 		sigack:    redis.NewScript(luaSigAck),
+		sigstate:  redis.NewScript(luaSigState),
 	}
 }
 

@@ -189,7 +189,7 @@ func (l *Ledger) groupLines(lines []LineState, orders map[string][]int) ([]*line
 		g := bySKU[s.SKU]
 		if g == nil {
 			k := l.keys(s.SKU)
-			g = &lineGroup{call: scriptCall{script: l.line, keys: l.withSignals(s.SKU, k.stock, k.lines, k.closed, k.journal), args: append([]any(nil), head...)}}
+			g = &lineGroup{call: scriptCall{script: l.line, keys: l.withSignals(s.SKU, k.stock, k.lines, k.closed, k.journal), sigs: l.sigSKU(s.SKU), args: append([]any(nil), head...)}}
 			g.rk.base = 6 // the placeholders below when signals are off
 			bySKU[s.SKU] = g
 			groups = append(groups, g)

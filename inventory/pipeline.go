@@ -14,6 +14,12 @@ type scriptCall struct {
 	script *redis.Script
 	keys   []string
 	args   []any
+	// sigs are the SKUs whose signal keys the call carries (none: no
+	// signals): a run that appended a signal event replies {'!signal',
+	// reply} (lib.lua reply), and run marks them in the pending signals
+	// index (all of a bulk run's: marking more costs the sweeper an empty
+	// read).
+	sigs []string
 }
 
 // run sends, in one round trip: the push intent for skus (unless Options.NoIntents
@@ -43,7 +49,30 @@ func (l *Ledger) run(ctx context.Context, skus []string, extra func(redis.Pipeli
 	for _, i := range pending {
 		errs[i] = fmt.Errorf("script still unknown to Redis after loading it")
 	}
+	if err := l.markSignaled(ctx, calls, replies, errs); err != nil {
+		return nil, nil, err
+	}
 	return replies, errs, nil
+}
+
+// markSignaled unwraps the replies of runs that appended a signal event
+// and marks their SKUs in the pending signals index, in one round trip
+// (none when no run signaled: a crossing is rare). A crash between a run
+// and this mark, or a run that failed after its signal (only corrupt data
+// can), leaves its events unindexed until a sweeper starts
+// (RecoverSignals).
+func (l *Ledger) markSignaled(ctx context.Context, calls []scriptCall, replies []any, errs []error) error {
+	var skus []string
+	for i := range calls {
+		if len(calls[i].sigs) == 0 {
+			continue
+		}
+		if a, ok := replies[i].([]any); ok && len(a) == 2 && a[0] == "!signal" {
+			replies[i] = a[1]
+			skus = append(skus, calls[i].sigs...)
+		}
+	}
+	return l.markSignals(ctx, skus)
 }
 
 // runAttempt sends the pending calls in one round trip and returns their

@@ -84,6 +84,14 @@ func (l *Ledger) runReorder(ctx context.Context, sku, loc, point, qty, source st
 	if old == "unknown_sku" {
 		return nil, fmt.Errorf("reorder point of %s: %w", sku, ErrUnknownSKU)
 	}
+	// The script may have appended an event (a SKU already below its new
+	// point, a point removed from a low SKU): a reorder change is rare, so
+	// the SKU is marked for the sweeper every time.
+	if !l.opts.NoSignals {
+		if err := l.markSignals(ctx, []string{sku}); err != nil {
+			return nil, err
+		}
+	}
 	if old == "" {
 		return nil, nil
 	}

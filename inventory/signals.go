@@ -68,11 +68,111 @@ func (l *Ledger) withSignals(sku string, keys ...string) []string {
 	return append(keys, rkey, ekey)
 }
 
-// PendingSignalSKUs calls fn with the SKUs that have events not yet moved
-// downstream, in pages, as SCAN finds them (every master on a Cluster).
-func (l *Ledger) PendingSignalSKUs(ctx context.Context, fn func([]string) error) error {
+// The pending signals index. Every run that appends a signal event is
+// followed by a mark of its SKU in the zset P{signals}:pending (ledger
+// side: scriptCall.sig, markSignaled; the same mark and compare-and-clear
+// scripts as the push intents), so the sweeper reads the SKUs with events
+// from there, never by scanning the keyspace. The sweeper also records each
+// SKU's state as of its newest moved event (signal_state.lua), and the
+// gauges count those sets. All index keys share the hash tag {signals}:
+// one slot, as the intents' {intents}.
+func (l *Ledger) signalIndexKeys() (pending, seq, seqs, below, out string) {
+	p := l.opts.Prefix + "{signals}"
+	return p + ":pending", p + ":seq", p + ":seqs", p + ":below", p + ":out"
+}
+
+// sigSKU is what a script call carrying one SKU's signal keys marks
+// (scriptCall.sigs).
+func (l *Ledger) sigSKU(sku string) []string {
+	if l.opts.NoSignals {
+		return nil
+	}
+	return []string{sku}
+}
+
+// markSignals marks skus in the pending signals index.
+func (l *Ledger) markSignals(ctx context.Context, skus []string) error {
+	if len(skus) == 0 {
+		return nil
+	}
+	pending, seq, _, _, _ := l.signalIndexKeys()
+	args := make([]any, len(skus))
+	for i, s := range skus {
+		args[i] = s
+	}
+	if err := l.mark.Run(ctx, l.rdb, []string{pending, seq}, args...).Err(); err != nil {
+		return fmt.Errorf("marking pending stock signals of %d SKUs: %w", len(skus), err)
+	}
+	return nil
+}
+
+// SignalMarks returns up to max SKUs of the pending signals index, oldest
+// mark first, each with its mark's sequence number (ClearSignalMark).
+func (l *Ledger) SignalMarks(ctx context.Context, max int64) ([]Intent, error) {
+	if max <= 0 {
+		return nil, fmt.Errorf("signal marks: %w: max must be positive", ErrInvalid)
+	}
+	pending, _, _, _, _ := l.signalIndexKeys()
+	zs, err := l.rdb.ZRangeWithScores(ctx, pending, 0, max-1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("reading pending stock signals: %w", err)
+	}
+	out := make([]Intent, 0, len(zs))
+	for _, z := range zs {
+		if sku, ok := z.Member.(string); ok {
+			out = append(out, Intent{SKU: sku, Seq: z.Score})
+		}
+	}
+	return out, nil
+}
+
+// ClearSignalMark removes a SKU's mark unless it was marked again since it
+// was read (a newer event is then still to move).
+func (l *Ledger) ClearSignalMark(ctx context.Context, in Intent) error {
+	pending, _, _, _, _ := l.signalIndexKeys()
+	err := l.clear.Run(ctx, l.rdb, []string{pending}, in.SKU, strconv.FormatFloat(in.Seq, 'f', -1, 64)).Err()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("clearing the signal mark of %s: %w", in.SKU, err)
+	}
+	return nil
+}
+
+// RecordSignalState records the SKU's state as of its event seq in the
+// sets SignalCounts counts, unless a newer event was recorded already.
+func (l *Ledger) RecordSignalState(ctx context.Context, sku string, seq int64, state string) error {
+	_, _, seqs, below, out := l.signalIndexKeys()
+	if err := l.sigstate.Run(ctx, l.rdb, []string{seqs, below, out}, sku, seq, state).Err(); err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("recording the signal state of %s: %w", sku, err)
+	}
+	return nil
+}
+
+// SignalCounts is how many SKUs are at or below their reorder point (out
+// of stock included) and out of stock, as the sweeper last recorded them:
+// two SCARDs.
+func (l *Ledger) SignalCounts(ctx context.Context) (below, out int64, err error) {
+	_, _, _, bkey, okey := l.signalIndexKeys()
+	var b, o *redis.IntCmd
+	_, err = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		b, o = p.SCard(ctx, bkey), p.SCard(ctx, okey)
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("counting SKUs below their reorder point: %w", err)
+	}
+	return b.Val(), o.Val(), nil
+}
+
+// RecoverSignals rebuilds the index by scanning the keyspace once: every
+// SKU with pending events is marked, and every SKU's current state is
+// recorded (as of its newest event). The sweeper runs it once when it
+// starts, for events whose mark a crash lost (between a script run and its
+// mark) and for states recorded before the index existed; it is the only
+// SCAN on the signals' path. Returns how many SKUs it marked.
+func (l *Ledger) RecoverSignals(ctx context.Context) (int, error) {
+	marked := 0
 	head := l.opts.Prefix + "se:{"
-	return l.scanKeys(ctx, globEscape(head)+"*}", "pending signals", func(keys []string) error {
+	err := l.scanKeys(ctx, globEscape(head)+"*}", "pending signals", func(keys []string) error {
 		page := make([]string, 0, len(keys))
 		for _, k := range keys {
 			sku, err := skuFromKeySKU(strings.TrimSuffix(strings.TrimPrefix(k, head), "}"))
@@ -80,10 +180,45 @@ func (l *Ledger) PendingSignalSKUs(ctx context.Context, fn func([]string) error)
 				page = append(page, sku)
 			}
 		}
-		if len(page) == 0 {
+		marked += len(page)
+		return l.markSignals(ctx, page)
+	})
+	if err != nil {
+		return marked, err
+	}
+	return marked, l.recoverStates(ctx)
+}
+
+// recoverStates records every SKU's state as of its newest event.
+func (l *Ledger) recoverStates(ctx context.Context) error {
+	head := l.opts.Prefix + "rp:{"
+	return l.scanKeys(ctx, globEscape(head)+"*}", "reorder points", func(keys []string) error {
+		cmds := make([]*redis.SliceCmd, len(keys))
+		_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, k := range keys {
+				cmds[i] = p.HMGet(ctx, k, "P", "st", "seq")
+			}
 			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("reading signal states: %w", err)
 		}
-		return fn(page)
+		for i, k := range keys {
+			sku, err := skuFromKeySKU(strings.TrimSuffix(strings.TrimPrefix(k, head), "}"))
+			v := cmds[i].Val()
+			if err != nil || len(v) != 3 || v[2] == nil {
+				continue // no event yet: nothing to record
+			}
+			seq, _ := strconv.ParseInt(fmt.Sprint(v[2]), 10, 64)
+			st, _ := v[1].(string)
+			if v[0] == nil {
+				st = "" // no point (removed)
+			}
+			if err := l.RecordSignalState(ctx, sku, seq, st); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

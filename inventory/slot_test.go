@@ -77,7 +77,7 @@ func scriptCommands() map[string]bool {
 	out := map[string]bool{}
 	// redis.call, or a local alias of it named call
 	call := regexp.MustCompile(`\bcall\('([A-Z]+)'`)
-	for _, src := range []string{luaLib, luaLine, luaDelta, luaCountLib, luaCount, luaCountBulk, luaMark, luaClear, luaReorder, luaSigAck} {
+	for _, src := range []string{luaLib, luaLine, luaDelta, luaCountLib, luaCount, luaCountBulk, luaMark, luaClear, luaReorder, luaSigAck, luaSigState} {
 		for _, m := range call.FindAllStringSubmatch(src, -1) {
 			out[m[1]] = true
 		}
@@ -234,7 +234,21 @@ func TestScriptsTouchOneSlot(t *testing.T) {
 			if o.name == "time passes" {
 				continue
 			}
-			oneSlot(sku+": "+o.name, tag, keys)
+			// A run that appended a signal event is followed by the mark of
+			// its SKU in the pending signals index: a script of its own, on
+			// the index's slot.
+			var own, index []string
+			for _, k := range keys {
+				if strings.HasPrefix(k, e.prefix+"{signals}") {
+					index = append(index, k)
+				} else {
+					own = append(own, k)
+				}
+			}
+			oneSlot(sku+": "+o.name, tag, own)
+			if len(index) > 0 {
+				oneSlot(sku+": "+o.name+" (signal index)", "signals", index)
+			}
 		}
 		keys := window("return on unknown SKU", func() error {
 			_, err := l.Return(ctx, ReturnOp{Key: "ret", SKU: sku + "-none", Location: "A", Quantity: 1, Restock: true})
@@ -265,6 +279,17 @@ func TestScriptsTouchOneSlot(t *testing.T) {
 		t.Fatalf("intents %+v", in)
 	}
 	oneSlot("intent clear", "intents", window("intent clear", func() error { return withIntents.ClearIntent(ctx, in[0]) }))
+
+	// So do the signal index's: the sweeper's clear and state record.
+	var marks []Intent
+	_ = window("read signal marks", func() (err error) { marks, err = withIntents.SignalMarks(ctx, 10); return err })
+	if len(marks) == 0 {
+		t.Fatal("no SKU marked in the pending signals index")
+	}
+	oneSlot("signal state", "signals", window("signal state", func() error {
+		return withIntents.RecordSignalState(ctx, marks[0].SKU, 1, "low")
+	}))
+	oneSlot("signal mark clear", "signals", window("signal mark clear", func() error { return withIntents.ClearSignalMark(ctx, marks[0]) }))
 
 	for cmd := range scriptCommands() {
 		if !seen[cmd] {

@@ -10,4 +10,4 @@
 local st, h, r = setcount(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4],
   ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]))
 if st == 'applied' then signal(KEYS[1], KEYS[3], KEYS[4], ARGV[6]) end
-return {st, h, r}
+return reply({st, h, r})

@@ -26,4 +26,4 @@ end
 for _, k in ipairs(touched) do
   signal(KEYS[k + 1], KEYS[k + 3], KEYS[k + 4], now)
 end
-return out
+return reply(out)

@@ -38,4 +38,4 @@ putfig(skey, loc, nhs, rs, cv)
 journal(jkey, ARGV[10], ARGV[8], ARGV[3], ARGV[4], ARGV[5], loc, hs, rs, nhs, rs)
 redis.call('SET', kkey, nhs .. ',' .. rs .. ',' .. ARGV[12], 'PX', ARGV[9])
 signal(skey, KEYS[4], KEYS[5], ARGV[8])
-return {'applied', h + dh, r}
+return reply({'applied', h + dh, r})

@@ -81,7 +81,19 @@ end
 -- (nobody saw it) is none. Each transition appends "<seq> <type> <json>"
 -- to ekey (the sweeper adds the SKU and the id); type rearm (low and back
 -- above the point) is kept for the counts, not published.
+-- signaled says this run appended an event; reply() then wraps the
+-- script's reply as {'!signal', reply}, and the ledger (pipeline.go) marks
+-- the SKU in the pending signals index ({signals}, another slot) after the
+-- run, so the sweeper finds it without scanning.
+local signaled = false
+
+local function reply(x)
+  if signaled then return {'!signal', x} end
+  return x
+end
+
 local function sigpush(rkey, ekey, typ, now, st, a, h, r, c)
+  signaled = true
   local seq = redis.call('HINCRBY', rkey, 'seq', 1)
   local q = ''
   if c[2] then q = ',"reorder_qty":' .. c[2] end

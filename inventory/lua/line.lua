@@ -427,4 +427,4 @@ else
   signal(skey, sigr, sige, now)
   if not ok then error(err, 0) end
 end
-return table.concat(out)
+return reply(table.concat(out))

@@ -35,7 +35,11 @@ if any then
 else
   -- No point left: signals stop and the state is forgotten (seq stays, so
   -- event ids are never reused).
+  -- An internal rearm record carries the state '' to the sweeper, which
+  -- then counts the SKU as neither low nor out.
+  local st = redis.call('HGET', rkey, 'st')
   redis.call('HDEL', rkey, 'P', 'Q', 'st')
+  if st and st ~= '' then sigpush(rkey, ekey, 'rearm', ARGV[4], '', 0, 0, 0, {'0'}) end
 end
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], '*', 'location', ARGV[1], 'old', old, 'new', new,
   'source', ARGV[5], 't', ARGV[4])

@@ -27,10 +27,13 @@ import (
 
 // Source is what the Sweeper needs of the ledger.
 type Source interface {
-	PendingSignalSKUs(ctx context.Context, fn func([]string) error) error
+	SignalMarks(ctx context.Context, max int64) ([]inventory.Intent, error)
+	ClearSignalMark(ctx context.Context, in inventory.Intent) error
 	PendingSignals(ctx context.Context, sku string, max int64) ([]inventory.SignalEvent, error)
+	RecordSignalState(ctx context.Context, sku string, seq int64, state string) error
 	AckSignals(ctx context.Context, sku string, seq int64) error
-	SignalStates(ctx context.Context, fn func(map[string]string) error) error
+	SignalCounts(ctx context.Context) (below, out int64, err error)
+	RecoverSignals(ctx context.Context) (int, error)
 }
 
 // Sink publishes one event (downstream.Publisher).
@@ -42,11 +45,19 @@ type Sink interface {
 const DefaultEvery = 2 * time.Second
 
 // DefaultCountEvery is how often the Sweeper counts the SKUs at or below
-// their reorder point and out of stock (one SCAN of the keyspace).
+// their reorder point and out of stock (two SCARDs of the index).
 const DefaultCountEvery = 30 * time.Second
 
 // batch is how many of a SKU's events are read at a time.
 const batch = 100
+
+// marksPage is how many marked SKUs a sweep reads at a time, and
+// maxPages how many pages one sweep takes at most (SKUs marked again
+// while it runs are left to the next).
+const (
+	marksPage = 1000
+	maxPages  = 100
+)
 
 // Sweeper moves pending signal events downstream.
 type Sweeper struct {
@@ -98,7 +109,17 @@ func (s *Sweeper) Run(ctx context.Context) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var counted time.Time
+	recovered := false
 	for {
+		if !recovered {
+			n, err := s.Source.RecoverSignals(ctx)
+			recovered = err == nil
+			if err != nil && ctx.Err() == nil {
+				s.Logger.Warn().Err(err).Msg("recovering the pending stock signals index; will retry")
+			} else if n > 0 {
+				s.Logger.Info().Int("skus", n).Msg("stock signals pending at start")
+			}
+		}
 		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 			s.Logger.Warn().Err(err).Msg("moving stock signals downstream; will retry")
 		}
@@ -116,20 +137,30 @@ func (s *Sweeper) Run(ctx context.Context) error {
 	}
 }
 
-// Sweep moves every pending event once and returns how many it published.
+// Sweep moves every pending event of the marked SKUs once and returns how
+// many it published.
 func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 	n := 0
-	err := s.Source.PendingSignalSKUs(ctx, func(skus []string) error {
-		for _, sku := range skus {
-			k, err := s.sweepSKU(ctx, sku)
+	for page := 0; page < maxPages; page++ {
+		marks, err := s.Source.SignalMarks(ctx, marksPage)
+		if err != nil {
+			return n, err
+		}
+		for _, m := range marks {
+			k, err := s.sweepSKU(ctx, m.SKU)
 			n += k
 			if err != nil {
-				return err
+				return n, err
+			}
+			if err := s.Source.ClearSignalMark(ctx, m); err != nil {
+				return n, err
 			}
 		}
-		return nil
-	})
-	return n, err
+		if len(marks) < marksPage {
+			return n, nil
+		}
+	}
+	return n, nil
 }
 
 // sweepSKU publishes the SKU's pending events in order, then removes them.
@@ -142,7 +173,7 @@ func (s *Sweeper) sweepSKU(ctx context.Context, sku string) (int, error) {
 		}
 		for _, ev := range evs {
 			if ev.Type == inventory.SignalRearm {
-				continue
+				continue // kept for the state recorded below, never published
 			}
 			done, err := s.Sink.PublishSignal(ctx, ev)
 			if err != nil {
@@ -155,7 +186,11 @@ func (s *Sweeper) sweepSKU(ctx context.Context, sku string) (int, error) {
 				}
 			}
 		}
-		if err := s.Source.AckSignals(ctx, sku, evs[len(evs)-1].Seq); err != nil {
+		last := evs[len(evs)-1]
+		if err := s.Source.RecordSignalState(ctx, sku, last.Seq, last.State); err != nil {
+			return n, err
+		}
+		if err := s.Source.AckSignals(ctx, sku, last.Seq); err != nil {
 			return n, err
 		}
 		if len(evs) < batch {
@@ -164,22 +199,10 @@ func (s *Sweeper) sweepSKU(ctx context.Context, sku string) (int, error) {
 	}
 }
 
-// Count recounts the SKUs at or below their reorder point and out of
-// stock, from the states the ledger's scripts keep, and sets the gauges.
+// Count sets the gauges from the states the Sweeper recorded: the SKUs at
+// or below their reorder point and out of stock.
 func (s *Sweeper) Count(ctx context.Context) error {
-	var below, out int
-	err := s.Source.SignalStates(ctx, func(page map[string]string) error {
-		for _, st := range page {
-			switch st {
-			case "out":
-				out++
-				below++
-			case "low":
-				below++
-			}
-		}
-		return nil
-	})
+	below, out, err := s.Source.SignalCounts(ctx)
 	if err != nil {
 		return err
 	}

@@ -120,10 +120,102 @@ func TestSweeperSurvivesACrash(t *testing.T) {
 	if _, err := l.SetReorder(ctx, inventory.Reorder{SKU: "OTHER", Location: "A", Point: 1}, "test"); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := next.Sweep(ctx); err != nil { // the gauges count what the sweeper moved
+		t.Fatal(err)
+	}
 	if err := next.Count(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if b, o := testutil.ToFloat64(next.m.below), testutil.ToFloat64(next.m.out); b != 2 || o != 1 {
 		t.Errorf("below %v out %v, want 2 and 1", b, o)
+	}
+}
+
+// scanCounter counts the SCAN commands a client sends.
+type scanCounter struct{ n int }
+
+func (c *scanCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *scanCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == "scan" {
+			c.n++
+		}
+		return next(ctx, cmd)
+	}
+}
+func (c *scanCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// TestSweeperReadsTheIndex: sweeping and counting send no SCAN (the ledger
+// marks the SKUs whose runs appended events); events whose mark was lost
+// (a crash between the run and its mark) are found by the one scan of
+// RecoverSignals; a point removed from a low SKU takes it off the gauges.
+func TestSweeperReadsTheIndex(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	scans := &scanCounter{}
+	rdb.AddHook(scans)
+	l := inventory.New(rdb, inventory.Options{Prefix: prefix, NoIntents: true})
+	pub := downstream.NewPublisher(rdb, prefix, "downstream", 0, time.Hour, nil)
+	s := &Sweeper{Source: l, Sink: pub, Logger: zerolog.Nop()}
+	s.Register(prometheus.NewRegistry())
+	set := func(sku string, q, v int64) {
+		t.Helper()
+		if _, err := l.SetCount(ctx, inventory.Count{SKU: sku, Location: "A", Quantity: q, Version: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, sku := range []string{"P", "Q"} {
+		set(sku, 10, 1)
+		if _, err := l.SetReorder(ctx, inventory.Reorder{SKU: sku, Location: "A", Point: 4}, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set("P", 2, 2) // stock.low
+	set("Q", 0, 2) // stock.low, stock.out
+	if n, err := s.Sweep(ctx); err != nil || n != 3 {
+		t.Fatalf("sweep published %d (%v), want 3", n, err)
+	}
+	if err := s.Count(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if b, o := testutil.ToFloat64(s.m.below), testutil.ToFloat64(s.m.out); b != 2 || o != 1 {
+		t.Errorf("below %v out %v, want 2 and 1", b, o)
+	}
+	if scans.n != 0 {
+		t.Errorf("sweeping and counting sent %d SCANs", scans.n)
+	}
+
+	// A lost mark: Q's stock.back is appended, then the index is lost.
+	set("Q", 9, 3)
+	if err := rdb.Del(ctx, prefix+"{signals}:pending").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Sweep(ctx); err != nil || n != 0 {
+		t.Fatalf("sweep without the mark published %d (%v)", n, err)
+	}
+	if n, err := l.RecoverSignals(ctx); err != nil || n != 1 {
+		t.Fatalf("recovery marked %d (%v), want Q", n, err)
+	}
+	if n, err := s.Sweep(ctx); err != nil || n != 1 {
+		t.Fatalf("sweep after recovery published %d (%v), want Q's stock.back", n, err)
+	}
+	// P's point removed while low: off the gauges.
+	if _, err := l.RemoveReorder(ctx, "P", "A", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Count(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if b, o := testutil.ToFloat64(s.m.below), testutil.ToFloat64(s.m.out); b != 0 || o != 0 {
+		t.Errorf("after Q came back and P lost its point: below %v out %v, want 0 and 0", b, o)
+	}
+	got := streamEvents(t, rdb, pub.Stream())
+	if len(got) != 4 || got[3].Type != inventory.SignalBack || got[3].SKU != "Q" {
+		t.Errorf("stream: %+v", got)
 	}
 }

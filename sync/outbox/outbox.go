@@ -522,22 +522,34 @@ func (o *Outbox) Accepted(ctx context.Context, sku string) (int64, bool, error) 
 	return v, true, nil
 }
 
-// pendingScript: ARGV = skus. Returns per SKU 1 when a push of it is
-// queued (urgent or normal) or on the wire (taken), else 0.
+// pendingScript: ARGV = skus. Returns per SKU its push state: 1 queued
+// (urgent or normal), 2 on the wire (taken), 3 held by shadow mode, else 0.
 var pendingScript = redis.NewScript(`
 local out = {}
 for i, sku in ipairs(ARGV) do
-  local p = redis.call('ZSCORE', KEYS[3], sku) or redis.call('ZSCORE', KEYS[4], sku) or redis.call('HEXISTS', KEYS[9], sku) == 1
-  out[i] = p and 1 or 0
+  local st = 0
+  if redis.call('ZSCORE', KEYS[3], sku) or redis.call('ZSCORE', KEYS[4], sku) then st = 1
+  elseif redis.call('HEXISTS', KEYS[9], sku) == 1 then st = 2
+  elseif redis.call('ZSCORE', KEYS[13], sku) then st = 3 end
+  out[i] = st
 end
 return out`)
 
-// Pending returns the SKUs among skus that have a push queued or in flight:
-// the channel is about to be told their quantity, so what it lists now may
-// rightly differ from the ledger (reconcile does not call that drift). A
-// parked item is not pending. Read-only; one round trip.
-func (o *Outbox) Pending(ctx context.Context, skus []string) (map[string]bool, error) {
-	out := make(map[string]bool, len(skus))
+// PushState is where a SKU's push stands in the outbox.
+type PushState int
+
+// Push states (PushIdle: nothing wanted, or parked, or accepted).
+const (
+	PushIdle PushState = iota
+	PushQueued
+	PushInFlight
+	PushHeld // shadow mode recorded the push and holds it until Release
+)
+
+// States returns the push state of each of skus (PushIdle ones left out).
+// Read-only; one round trip.
+func (o *Outbox) States(ctx context.Context, skus []string) (map[string]PushState, error) {
+	out := make(map[string]PushState, len(skus))
 	if len(skus) == 0 {
 		return out, nil
 	}
@@ -550,9 +562,26 @@ func (o *Outbox) Pending(ctx context.Context, skus []string) (map[string]bool, e
 		return nil, fmt.Errorf("outbox %s pending: %w", o.channel, err)
 	}
 	for i, f := range flags {
-		if f == 1 && i < len(skus) {
-			out[skus[i]] = true
+		if f != 0 && i < len(skus) {
+			out[skus[i]] = PushState(f)
 		}
+	}
+	return out, nil
+}
+
+// Pending returns the SKUs among skus that have a push queued, in flight
+// or held by shadow mode: the channel is about to be told their quantity,
+// or (shadow) the difference is known and recorded on purpose, so what it
+// lists now may rightly differ from the ledger (reconcile does not call
+// that drift). A parked item is not pending. Read-only; one round trip.
+func (o *Outbox) Pending(ctx context.Context, skus []string) (map[string]bool, error) {
+	st, err := o.States(ctx, skus)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(st))
+	for sku := range st {
+		out[sku] = true
 	}
 	return out, nil
 }

@@ -498,6 +498,14 @@ func TestHeldItemsWaitForRelease(t *testing.T) {
 	if items, _ := o.Due(ctx, 10, time.Now().Add(time.Hour)); len(items) != 0 {
 		t.Fatalf("held items are due: %v", items)
 	}
+	// Held is a state of its own, and pending: reconcile must not count a
+	// push shadow mode holds on purpose as drift.
+	if st, err := o.States(ctx, []string{"A", "B", "C"}); err != nil || len(st) != 2 || st["A"] != PushHeld || st["B"] != PushHeld {
+		t.Fatalf("states of held items: %v, %v", st, err)
+	}
+	if p, err := o.Pending(ctx, []string{"A", "B", "C"}); err != nil || !p["A"] || !p["B"] || p["C"] {
+		t.Fatalf("pending of held items: %v, %v; want A and B", p, err)
+	}
 	if n, _ := o.Held(ctx); n != 2 {
 		t.Fatalf("held = %d, want 2", n)
 	}

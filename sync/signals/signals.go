@@ -111,17 +111,13 @@ func (s *Sweeper) Run(ctx context.Context) error {
 	var counted time.Time
 	recovered := false
 	for {
-		if !recovered {
-			n, err := s.Source.RecoverSignals(ctx)
-			recovered = err == nil
-			if err != nil && ctx.Err() == nil {
-				s.Logger.Warn().Err(err).Msg("recovering the pending stock signals index; will retry")
-			} else if n > 0 {
-				s.Logger.Info().Int("skus", n).Msg("stock signals pending at start")
-			}
-		}
 		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 			s.Logger.Warn().Err(err).Msg("moving stock signals downstream; will retry")
+		}
+		if !recovered {
+			// After the first sweep: what is marked moves at once, the
+			// scan (of the whole keyspace) after it.
+			recovered = s.recover(ctx)
 		}
 		if time.Since(counted) >= countEvery {
 			counted = time.Now()
@@ -135,6 +131,22 @@ func (s *Sweeper) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// recover runs the ledger's one scan for events whose mark was lost; the
+// next sweep moves them. It reports whether it completed.
+func (s *Sweeper) recover(ctx context.Context) bool {
+	n, err := s.Source.RecoverSignals(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.Logger.Warn().Err(err).Msg("recovering the pending stock signals index; will retry")
+		}
+		return false
+	}
+	if n > 0 {
+		s.Logger.Info().Int("skus", n).Msg("stock signals pending at start")
+	}
+	return true
 }
 
 // Sweep moves every pending event of the marked SKUs once and returns how

@@ -109,15 +109,18 @@ func (s *Sweeper) Run(ctx context.Context) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var counted time.Time
-	recovered := false
+	// The start-up scan (of the whole keyspace) runs beside the sweeps, so
+	// what is marked moves at once; what it marks moves at the next sweep.
+	done := make(chan struct{})
+	defer func() { <-done }()
+	go func() {
+		defer close(done)
+		for !s.recover(ctx) && sleep(ctx, every) {
+		}
+	}()
 	for {
 		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 			s.Logger.Warn().Err(err).Msg("moving stock signals downstream; will retry")
-		}
-		if !recovered {
-			// After the first sweep: what is marked moves at once, the
-			// scan (of the whole keyspace) after it.
-			recovered = s.recover(ctx)
 		}
 		if time.Since(counted) >= countEvery {
 			counted = time.Now()
@@ -130,6 +133,18 @@ func (s *Sweeper) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
+	}
+}
+
+// sleep waits d, or less when ctx ends; it reports whether ctx is alive.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

@@ -49,6 +49,7 @@ type demoFlags struct {
 	json       bool
 	cpuprof    string
 	amazonPlan string
+	channels   string
 }
 
 // amazonPlanUsage words --amazon-plan for demo and fakes.
@@ -82,6 +83,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.json, "json", false, "print the summary as JSON on stdout (no live lines; the banner goes to stderr)")
 	fs.StringVar(&f.cpuprof, "cpuprofile", "", "write a CPU profile of the whole run to this file (to find bottlenecks)")
 	fs.StringVar(&f.amazonPlan, "amazon-plan", string(demo.AmazonPublished), amazonPlanUsage)
+	fs.StringVar(&f.channels, "channels", "", "comma-separated simulated channels to run (default: all)")
 	if code, done := f.parse(fs, args); done {
 		return code
 	}
@@ -113,6 +115,12 @@ func demoMain(ctx context.Context, f demoFlags, stdout, stderr io.Writer) int {
 	plan, _ := demo.ParseAmazonPlan(f.amazonPlan) // checked by runDemo
 	d.fakes = demo.StartFakes(f.latency, plan)
 	defer d.fakes.Close()
+	if f.channels != "" {
+		if err := d.fakes.Keep(strings.Split(f.channels, ",")); err != nil {
+			fmt.Fprintf(stderr, "demo: --channels: %v\n", err)
+			return 2
+		}
+	}
 	addr, prefix, closeStore, err := d.store()
 	if err != nil {
 		fmt.Fprintf(stderr, "demo: %v\n", err)

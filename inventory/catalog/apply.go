@@ -48,12 +48,6 @@ func (c *Catalog) Apply(ctx context.Context, plan Plan, source string) (Result, 
 		return Result{}, err
 	}
 	defer unlock()
-	// The version goes up before anything is written and again after (even
-	// with nothing to change: a crashed Apply's writes are then re-read):
-	// readers drop what they cached under an older one (cache.go).
-	if err := c.bumpVersion(ctx); err != nil {
-		return Result{}, err
-	}
 	changes, err := c.diff(ctx, plan)
 	if err != nil {
 		return Result{}, err
@@ -70,9 +64,6 @@ func (c *Catalog) Apply(ctx context.Context, plan Plan, source string) (Result, 
 		if _, err := pipe.Exec(ctx); err != nil {
 			return Result{}, fmt.Errorf("writing the catalog: %w", err)
 		}
-	}
-	if err := c.bumpVersion(ctx); err != nil {
-		return Result{}, err
 	}
 	if err := c.journal(ctx, changes, source); err != nil {
 		return Result{}, err
@@ -195,8 +186,19 @@ func (c *Catalog) lock(ctx context.Context) (func(), error) {
 	if !ok {
 		return nil, ErrBusy
 	}
-	return func() {
+	// Every writer holds the lock: the catalog version goes up once the
+	// lock is taken, before anything is written, and again before it is
+	// released, after the last write (even with nothing changed, so a
+	// crashed writer's writes are re-read after the next one): readers
+	// drop what they cached under an older version (cache.go).
+	if err := c.bumpVersion(ctx); err != nil {
 		_ = unlockScript.Run(context.WithoutCancel(ctx), c.rdb, []string{c.lockKey()}, tok).Err()
+		return nil, err
+	}
+	return func() {
+		bg := context.WithoutCancel(ctx)
+		_ = c.bumpVersion(bg)
+		_ = unlockScript.Run(bg, c.rdb, []string{c.lockKey()}, tok).Err()
 	}, nil
 }
 

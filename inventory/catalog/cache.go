@@ -13,16 +13,19 @@ import (
 
 // The hot paths (ingest's Resolve per intake batch, propagation's Lookup
 // per change) read the catalog through a cache that a version number keeps
-// exact: Apply increments P{catalog}:version before it writes anything and
-// again after its last write, even when nothing changed. Every cached read
+// exact: every writer (Apply, DeleteMapping, DeleteKit) takes the catalog
+// lock, and P{catalog}:version is incremented when the lock is taken,
+// before anything is written, and again when it is released, after the
+// last write, even when nothing changed. Every cached read
 // sends GET of the version in the same pipeline as the reads of the names
 // not cached (a GET instead of one HMGET or HGETALL per name), and keeps
 // what is cached only while the version is the one the entries were read
-// under. A value read while an Apply was writing is dropped by that
-// Apply's second increment; one read while a crashed Apply was writing is
-// dropped by the next Apply (which increments first, even with nothing to
-// change) or after cacheTTL, whichever comes first. So a mapping or kit
-// takes effect on the first read after its Apply returns, on every replica.
+// under. A value read while a writer was writing is dropped by that
+// writer's second increment; one read while a crashed writer was writing
+// is dropped by the next writer (which increments first, even with nothing
+// to change) or after cacheTTL, whichever comes first. So a mapping or kit
+// takes effect on the first read after its Apply (or a delete) returns, on
+// every replica.
 
 // cacheTTL bounds how long anything stays cached, whatever the version.
 const cacheTTL = time.Minute

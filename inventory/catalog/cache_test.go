@@ -49,10 +49,10 @@ func (c *counter) take() map[string]int {
 
 // TestResolveCache: a warm Resolve or Lookup sends one GET (the catalog
 // version), not one read per name; a mapping or kit applied through any
-// Catalog (another replica's) takes effect on the next read of every
-// Catalog; a change written without Apply's second increment (an Apply
-// that crashed) is read again after the next Apply, even one that changes
-// nothing.
+// Catalog (another replica's), and a deleted mapping, take effect on the
+// next read of every Catalog; a change written without a writer's closing
+// increment (a writer that crashed) is read again after the next Apply,
+// even one that changes nothing.
 func TestResolveCache(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	ctx := context.Background()
@@ -117,7 +117,15 @@ func TestResolveCache(t *testing.T) {
 		t.Fatalf("after the change Lookup gives %+v", ents)
 	}
 
-	// A write without Apply's closing increment (a crashed Apply): not
+	// A delete (another writer) takes effect on the next read too.
+	if _, err := writer.DeleteMapping(ctx, nil, "shop", "L-3", true, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if got := resolve()[refs[3]]; len(got.Parts) != 1 || got.Parts[0] != (catalog.Part{SKU: "L-3", Per: 1}) {
+		t.Fatalf("after deleting the mapping L-3 resolves to %+v, want itself", got)
+	}
+
+	// A write without a writer's closing increment (a crashed Apply): not
 	// seen while the version stands, seen after the next Apply.
 	key := prefix + "cat:{L-7}"
 	if err := rdb.HSet(ctx, key, "m\x1fshop", "2\x1fA").Err(); err != nil {

@@ -68,6 +68,33 @@ func StartFakes(latency time.Duration, plan AmazonPlan) *Fakes {
 	return f
 }
 
+// Keep stops every fake not named in names and leaves the others, in
+// their order; an empty names keeps them all. (The demo's --channels: an
+// ingest figure measured with the channels of an older run.)
+func (f *Fakes) Keep(names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	keep := map[string]bool{}
+	for _, n := range names {
+		if f.channels[n] == nil {
+			return fmt.Errorf("unknown channel %q: want some of %v", n, f.names)
+		}
+		keep[n] = true
+	}
+	var left []string
+	for _, n := range f.names {
+		if keep[n] {
+			left = append(left, n)
+			continue
+		}
+		f.channels[n].Close()
+		delete(f.channels, n)
+	}
+	f.names = left
+	return nil
+}
+
 // Channel is the running simulated channel name (nil if none).
 func (f *Fakes) Channel(name string) sim.Channel { return f.channels[name] }
 

@@ -282,11 +282,11 @@ func (d *drift) unseen(want map[string]int64) []string {
 // wanted is what ch should list, by listing id, of everything skus stand
 // behind: the same computation propagation queues (Propagator.Listed).
 func (e *Engine) wanted(ctx context.Context, ch *channel, skus []string) (map[string]int64, error) {
-	all, err := e.prop.Listed(ctx, skus...)
+	want, err := e.prop.ListedOn(ctx, ch.cfg.Name, skus...)
 	if err != nil {
 		return nil, fmt.Errorf("computing what %s should list: %w", ch.cfg.Name, err)
 	}
-	return all[ch.cfg.Name], nil
+	return want, nil
 }
 
 // readLive asks ch's read role what it lists of the listings ids,

@@ -200,3 +200,23 @@ func (p *Propagator) Listed(ctx context.Context, names ...string) (map[string]ma
 	}
 	return out, nil
 }
+
+// ListedOn is Listed for one channel: what it would list, per listing, if
+// names changed now (reconcile compares one channel at a time). An unknown
+// channel lists nothing.
+func (p *Propagator) ListedOn(ctx context.Context, channel string, names ...string) (map[string]int64, error) {
+	f, err := p.fanOut(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]int64{}
+	for _, ch := range p.chans {
+		if ch.Name != channel {
+			continue
+		}
+		for _, w := range f.wants(ch) {
+			m[w.SKU] = w.Quantity
+		}
+	}
+	return m, nil
+}

@@ -110,6 +110,19 @@ func TestFanOutThroughTheCatalog(t *testing.T) {
 		if !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s:\n got %v\nwant %v", c.name, got, c.want)
 		}
+		// ListedOn is the same, one channel at a time.
+		for ch, want := range c.want {
+			one, err := p.ListedOn(context.Background(), ch, c.names...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(one, want) {
+				t.Errorf("%s, ListedOn %s:\n got %v\nwant %v", c.name, ch, one, want)
+			}
+		}
+	}
+	if none, err := p.ListedOn(context.Background(), "nope", "A"); err != nil || len(none) != 0 {
+		t.Errorf("ListedOn an unknown channel: %v, %v", none, err)
 	}
 }
 

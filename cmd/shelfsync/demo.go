@@ -83,12 +83,17 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.json, "json", false, "print the summary as JSON on stdout (no live lines; the banner goes to stderr)")
 	fs.StringVar(&f.cpuprof, "cpuprofile", "", "write a CPU profile of the whole run to this file (to find bottlenecks)")
 	fs.StringVar(&f.amazonPlan, "amazon-plan", string(demo.AmazonPublished), amazonPlanUsage)
-	fs.StringVar(&f.channels, "channels", "", "comma-separated simulated channels to run (default: all)")
+	fs.StringVar(&f.channels, "channels", "", "comma-separated simulated channels to run, with --rate 0 only (loadgen runs; default: all)")
 	if code, done := f.parse(fs, args); done {
 		return code
 	}
 	if _, err := demo.ParseAmazonPlan(f.amazonPlan); err != nil {
 		fmt.Fprintf(stderr, "demo: --amazon-plan: %v\n", err)
+		return 2
+	}
+	if f.channels != "" && f.rate != 0 {
+		// The generator sells on every simulated channel.
+		fmt.Fprintln(stderr, "demo: --channels needs --rate 0 (orders from loadgen)")
 		return 2
 	}
 	if f.cpuprof != "" {
@@ -251,7 +256,7 @@ func (d *demoRun) printBanner(plan demo.AmazonPlan, prefix string) {
 		store = fmt.Sprintf("Redis at %s, key prefix %q", d.f.redis, prefix)
 	}
 	d.say("shelfsync demo: %d SKUs at 2 locations, %s; fakes: %s with %s API latency\n",
-		d.f.skus, store, strings.Join(demo.ChannelNames(), ", "), d.f.latency)
+		d.f.skus, store, strings.Join(d.fakes.Names(), ", "), d.f.latency)
 	d.say("  rate limits: Shopify Plus (1000 cost points/s); eBay unthrottled;\n  %s\n", amazonPlanLines(plan))
 	d.say("  metrics:   %s/metrics\n", d.base)
 	d.say("  admin API: curl -H 'Authorization: Bearer %s' %s/api/v1/channels\n", d.cfg.HTTP.AdminToken.Value(), d.base)

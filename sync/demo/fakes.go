@@ -95,6 +95,9 @@ func (f *Fakes) Keep(names []string) error {
 	return nil
 }
 
+// Names are the running simulated channels, in order.
+func (f *Fakes) Names() []string { return append([]string(nil), f.names...) }
+
 // Channel is the running simulated channel name (nil if none).
 func (f *Fakes) Channel(name string) sim.Channel { return f.channels[name] }
 

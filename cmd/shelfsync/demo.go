@@ -112,20 +112,31 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return demoMain(ctx, f, stdout, stderr)
 }
 
+// startFakes starts the simulated channels, those of --channels only when
+// it is given; nil (said on stderr) when --channels names an unknown one.
+func startFakes(f demoFlags, plan demo.AmazonPlan, stderr io.Writer) *demo.Fakes {
+	fakes := demo.StartFakes(f.latency, plan)
+	if f.channels == "" {
+		return fakes
+	}
+	if err := fakes.Keep(strings.Split(f.channels, ",")); err != nil {
+		fakes.Close()
+		fmt.Fprintf(stderr, "demo: --channels: %v\n", err)
+		return nil
+	}
+	return fakes
+}
+
 func demoMain(ctx context.Context, f demoFlags, stdout, stderr io.Writer) int {
 	d := &demoRun{f: f, start: time.Now(), stdout: stdout, stderr: stderr, banner: stdout}
 	if f.json {
 		d.banner = stderr // stdout carries the summary only
 	}
 	plan, _ := demo.ParseAmazonPlan(f.amazonPlan) // checked by runDemo
-	d.fakes = demo.StartFakes(f.latency, plan)
-	defer d.fakes.Close()
-	if f.channels != "" {
-		if err := d.fakes.Keep(strings.Split(f.channels, ",")); err != nil {
-			fmt.Fprintf(stderr, "demo: --channels: %v\n", err)
-			return 2
-		}
+	if d.fakes = startFakes(f, plan, stderr); d.fakes == nil {
+		return 2
 	}
+	defer d.fakes.Close()
 	addr, prefix, closeStore, err := d.store()
 	if err != nil {
 		fmt.Fprintf(stderr, "demo: %v\n", err)

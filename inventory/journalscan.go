@@ -198,7 +198,8 @@ func parseLineMovement(m string) (JournalMovement, bool) {
 		n[i] = x
 	}
 	ver, ids, ok := strings.Cut(rest, ",")
-	if !ok || !isVersion(ver) {
+	ver, rule, routed := strings.Cut(ver, ":") // a line's first entry: version:rule
+	if !ok || !isVersion(ver) || routed && rule == "" {
 		return JournalMovement{}, false
 	}
 	var id [3]string
@@ -211,7 +212,7 @@ func parseLineMovement(m string) (JournalMovement, bool) {
 		return JournalMovement{}, false
 	}
 	return JournalMovement{
-		JournalEntry: JournalEntry{Op: OpLine, Before: level(n[0], n[1]), After: level(n[2], n[3]), Time: time.UnixMilli(n[4]).UTC(), Location: ids},
+		JournalEntry: JournalEntry{Op: OpLine, Before: level(n[0], n[1]), After: level(n[2], n[3]), Time: time.UnixMilli(n[4]).UTC(), Location: ids, Rule: rule},
 		Version:      ver, Channel: id[0], OrderID: id[1], LineID: id[2],
 	}, true
 }

@@ -293,19 +293,25 @@ func gzipped(data []byte) []byte {
 }
 
 func (s *Server) handleGetDocument(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
+	s.serveDocument(w, r.PathValue("id"), "feedDocumentId", "feed")
+}
+
+// serveDocument answers getFeedDocument and getReportDocument: the
+// document's id under idField, its pre-signed URL, and
+// compressionAlgorithm GZIP when it is compressed; 404 when unknown.
+func (s *Server) serveDocument(w http.ResponseWriter, id, idField, what string) {
 	s.mu.Lock()
 	d, ok := s.docs[id]
 	var resp map[string]any
 	if ok {
-		resp = map[string]any{"feedDocumentId": id, "url": s.storageURL(id, d)}
+		resp = map[string]any{idField: id, "url": s.storageURL(id, d)}
 		if d.gzip {
 			resp["compressionAlgorithm"] = "GZIP"
 		}
 	}
 	s.mu.Unlock()
 	if !ok {
-		writeErrors(w, http.StatusNotFound, "NotFound", "The feed document was not found.")
+		writeErrors(w, http.StatusNotFound, "NotFound", "The "+what+" document was not found.")
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)

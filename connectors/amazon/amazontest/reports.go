@@ -236,20 +236,5 @@ func (s *Server) handleGetReport(w http.ResponseWriter, r *http.Request) {
 // handleGetReportDocument is getReportDocument: the pre-signed URL, and
 // compressionAlgorithm GZIP when the document is compressed.
 func (s *Server) handleGetReportDocument(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	s.mu.Lock()
-	d, ok := s.docs[id]
-	var resp map[string]any
-	if ok {
-		resp = map[string]any{"reportDocumentId": id, "url": s.storageURL(id, d)}
-		if d.gzip {
-			resp["compressionAlgorithm"] = "GZIP"
-		}
-	}
-	s.mu.Unlock()
-	if !ok {
-		writeErrors(w, http.StatusNotFound, "NotFound", "The report document was not found.")
-		return
-	}
-	writeJSON(w, http.StatusOK, resp)
+	s.serveDocument(w, r.PathValue("id"), "reportDocumentId", "report")
 }

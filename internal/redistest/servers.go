@@ -136,6 +136,16 @@ func startServer(dir string, port int, args ...string) (*Server, error) {
 	return s, s.run()
 }
 
+// RestartAsReplicaOf starts a stopped server again as primary's replica,
+// as an operator brings back a failed primary that keeps no data on disk:
+// it can never come back as an empty primary that the sentinels (after
+// an aborted failover) would make the others replicate.
+func (s *Server) RestartAsReplicaOf(t testing.TB, primary *Server) {
+	t.Helper()
+	s.args = append(append([]string(nil), s.args...), "--replicaof", "127.0.0.1", primary.port())
+	s.Restart(t)
+}
+
 // Restart starts a killed server again, with the same arguments (a killed
 // primary comes back empty, and the sentinels make it a replica).
 func (s *Server) Restart(t testing.TB) {

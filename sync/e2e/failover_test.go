@@ -79,10 +79,10 @@ func failoverRun(t *testing.T, minAcked, kills int) failoverResult {
 		killed := time.Now()
 		primary.Kill()
 		r.WaitPrimary(t, replica.Addr, 30*time.Second)
-		// The dead server comes back empty and the sentinels make it the
-		// new primary's replica. (With min_replicas_acked 1 and one
+		// The dead server comes back empty, as the new primary's replica
+		// (never as an empty primary). (With min_replicas_acked 1 and one
 		// replica, no write is acknowledged until then.)
-		primary.Restart(t)
+		primary.RestartAsReplicaOf(t, replica)
 		// Usually the promoted replica stays the primary and the restarted
 		// server becomes its replica; on a loaded machine the sentinels
 		// may fail over once more (the promoted server stalls while it

@@ -64,7 +64,7 @@ func TestFlowOnRedisCluster(t *testing.T) {
 			t.Errorf("primary %s holds no key: %v", addr, perNode)
 		}
 	}
-	checkPartitionsSpread(t, cc, f.cfg)
+	checkPartitionsSpread(t, cc, f.cfg, f.placed)
 	stockVerify(t, f.cfg)
 	// The slot watch runFlow relies on sees a refused cross-slot command.
 	probe := &slotErrors{}
@@ -75,21 +75,32 @@ func TestFlowOnRedisCluster(t *testing.T) {
 	}
 }
 
-// checkPartitionsSpread: the intake's and the downstream stream's
-// partitions exist and each primary holds the same number of them.
-func checkPartitionsSpread(t *testing.T, cc *redis.ClusterClient, cfg *config.Config) {
+// checkPartitionsSpread: the intake's partition streams exist (its
+// consumer groups make them), each placed order was published downstream
+// to its own partition (stream.PartitionOf of channel and order id) and
+// nothing to another, and each primary holds the same number of the
+// partition streams. A downstream partition exists only once an order
+// lands in it: with some 120 orders over 12 partitions one gets none about
+// once in 3,000 runs, so which of them must exist is worked out from the
+// placed orders, not assumed to be all of them.
+func checkPartitionsSpread(t *testing.T, cc *redis.ClusterClient, cfg *config.Config, placed []demo.PlacedOrder) {
 	t.Helper()
 	ctx := context.Background()
 	n := cfg.Redis.StreamPartitions
-	keys := downstream.StreamKeys(cfg.Redis.KeyPrefix, cfg.Downstream.Stream, n)
+	down := downstream.StreamKeys(cfg.Redis.KeyPrefix, cfg.Downstream.Stream, n)
+	var keys []string
 	for _, tag := range stream.PartitionTags("intake", n) {
 		keys = append(keys, cfg.Redis.KeyPrefix+"{"+tag+"}:stream")
 	}
-	per := map[string]int{}
 	for _, k := range keys {
 		if ok, err := cc.Exists(ctx, k).Result(); err != nil || ok != 1 {
-			t.Errorf("partition stream %s: exists %d (%v)", k, ok, err)
+			t.Errorf("intake partition stream %s: exists %d (%v)", k, ok, err)
 		}
+	}
+	checkDownstreamPartitions(t, cc, down, placed)
+	keys = append(keys, down...)
+	per := map[string]int{}
+	for _, k := range keys {
 		m, err := cc.MasterForKey(ctx, k)
 		if err != nil {
 			t.Fatal(err)
@@ -102,6 +113,42 @@ func checkPartitionsSpread(t *testing.T, cc *redis.ClusterClient, cfg *config.Co
 			t.Errorf("primary %s holds %d of the %d partition streams: %v", addr, c, len(keys), per)
 		}
 	}
+}
+
+// checkDownstreamPartitions: every message of each downstream partition
+// belongs there, every placed order is in its partition, and a partition
+// stream exists exactly when some placed order belongs to it.
+func checkDownstreamPartitions(t *testing.T, cc *redis.ClusterClient, down []string, placed []demo.PlacedOrder) {
+	t.Helper()
+	ctx := context.Background()
+	want := map[int]bool{}
+	for _, p := range placed {
+		want[stream.PartitionOf(p.Channel+"\x00"+p.OrderID, len(down))] = true
+	}
+	published := map[string]bool{}
+	for i, k := range down {
+		msgs, err := cc.XRange(ctx, k, "-", "+").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if exists := len(msgs) > 0; exists != want[i] {
+			t.Errorf("downstream partition %d (%s): %d messages, placed orders of it: %v", i, k, len(msgs), want[i])
+		}
+		for _, m := range msgs {
+			ch, _ := m.Values["channel"].(string)
+			id, _ := m.Values["order_id"].(string)
+			if got := stream.PartitionOf(ch+"\x00"+id, len(down)); got != i {
+				t.Errorf("order %s/%s published to partition %d, its partition is %d", ch, id, i, got)
+			}
+			published[ch+"/"+id] = true
+		}
+	}
+	for _, p := range placed {
+		if !published[p.Channel+"/"+p.OrderID] {
+			t.Errorf("placed order %s/%s never published downstream", p.Channel, p.OrderID)
+		}
+	}
+	t.Logf("%d placed orders published over %d of the %d downstream partitions", len(placed), len(want), len(down))
 }
 
 // TestFlowOnSentinel is TestFlowOnRedisCluster on a primary with one
@@ -156,8 +203,9 @@ func TestDaemonContinuesThroughFailover(t *testing.T) {
 
 // flow is what runFlow leaves for the caller's own checks.
 type flow struct {
-	cfg *config.Config
-	rdb redis.UniversalClient
+	cfg    *config.Config
+	rdb    redis.UniversalClient
+	placed []demo.PlacedOrder
 }
 
 // runFlow configures the daemon for the fakes with set's Redis settings,
@@ -248,7 +296,7 @@ func runFlow(t *testing.T, set func(*config.Redis), during func()) flow {
 		t.Fatalf("verify: %v %v", bad, err)
 	}
 	t.Logf("%d orders placed, all in the ledger; %d SKUs converged on %d channels", oc.Orders, conv.SKUs, len(cfg.Channels))
-	return flow{cfg: cfg, rdb: rdb}
+	return flow{cfg: cfg, rdb: rdb, placed: gen.Placed()}
 }
 
 // startEngine builds the engine on rdb with every channel's connector,

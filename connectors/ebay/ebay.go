@@ -61,6 +61,7 @@ var (
 	_ connectors.Checker           = (*Connector)(nil)
 	_ connectors.ShipmentConfirmer = (*Connector)(nil)
 	_ connectors.ReturnPoller      = (*Connector)(nil)
+	_ connectors.LocationPusher    = (*Connector)(nil)
 )
 
 // Defaults of what the configuration leaves out.
@@ -123,6 +124,12 @@ type Connector struct {
 	budget      *revisionBudget
 	opts        Options
 	metrics     *metrics
+	// perLocation: the channel is stock_mode per_location (perloc.go);
+	// locationKeys maps each of its locations to its merchantLocationKey,
+	// keyLocations the other way.
+	perLocation  bool
+	locationKeys map[string]string
+	keyLocations map[string]string
 	// postHTTP sends what must not be sent twice blind
 	// (createShippingFulfillment): the channel's limiter and timeout, no
 	// retries.
@@ -196,6 +203,7 @@ func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
 		verificationToken: ch.Webhook.VerificationToken,
 		endpointURL:       endpoint,
 	}
+	c.setLocations(ch, eb)
 	c.keys = newKeyCache(opts)
 	c.budget = &revisionBudget{cache: deps.Cache, ceiling: opts.RevisionCeiling, now: now}
 	return c, nil

@@ -26,6 +26,9 @@ type bulkItem struct {
 	sku    string
 	qty    int64
 	offers []string
+	// dists are the item's availabilityDistributions (per-location
+	// channels, perloc.go); nil sends the ship-to quantity alone.
+	dists []distribution
 }
 
 type bulkRequest struct {
@@ -39,7 +42,8 @@ type bulkRequestItem struct {
 }
 
 type shipToQuantity struct {
-	Quantity int64 `json:"quantity"`
+	Quantity                  int64          `json:"quantity"`
+	AvailabilityDistributions []distribution `json:"availabilityDistributions,omitempty"`
 }
 
 type offerQuantity struct {
@@ -72,6 +76,9 @@ type bulkEntry struct {
 // failed with eBay's message. An offer eBay no longer knows drops the
 // SKU's cached offers and is retry, so the next push looks them up again.
 func (c *Connector) PushQuantities(ctx context.Context, updates []connectors.QuantityUpdate) ([]connectors.PushResult, error) {
+	if c.perLocation {
+		return c.pushLocations(ctx, updates)
+	}
 	results := make([]connectors.PushResult, len(updates))
 	last := make(map[string]int, len(updates))
 	for i, u := range updates {
@@ -160,7 +167,7 @@ func (c *Connector) prepare(ctx context.Context, u connectors.QuantityUpdate, re
 func (c *Connector) bulkUpdate(ctx context.Context, items []bulkItem, results []connectors.PushResult) error {
 	req := bulkRequest{Requests: make([]bulkRequestItem, 0, len(items))}
 	for _, it := range items {
-		ri := bulkRequestItem{SKU: it.sku, ShipToLocationAvailability: shipToQuantity{Quantity: it.qty}}
+		ri := bulkRequestItem{SKU: it.sku, ShipToLocationAvailability: shipToQuantity{Quantity: it.qty, AvailabilityDistributions: it.dists}}
 		for _, id := range it.offers {
 			ri.Offers = append(ri.Offers, offerQuantity{OfferID: id, AvailableQuantity: it.qty})
 		}

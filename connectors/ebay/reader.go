@@ -54,7 +54,8 @@ type apiInventoryItem struct {
 	SKU          string `json:"sku"`
 	Availability struct {
 		ShipToLocationAvailability struct {
-			Quantity int64 `json:"quantity"`
+			Quantity                  int64          `json:"quantity"`
+			AvailabilityDistributions []distribution `json:"availabilityDistributions"`
 		} `json:"shipToLocationAvailability"`
 	} `json:"availability"`
 }
@@ -75,7 +76,30 @@ type apiInventoryItem struct {
 // again the call fails, as any call that still fails after the HTTP
 // client's retries does.
 func (c *Connector) ReadQuantities(ctx context.Context, skus []string) ([]connectors.LiveQuantity, error) {
-	ask := make([]string, 0, len(skus))
+	ask, got, err := c.readItems(ctx, skus)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]connectors.LiveQuantity, 0, len(ask))
+	for _, sku := range ask {
+		q, ok := got.found[sku]
+		switch {
+		case !ok:
+		case c.perLocation:
+			out = append(out, c.liveLocations(sku, q, got.dists[sku])...)
+		default:
+			out = append(out, connectors.LiveQuantity{SKU: sku, Quantity: q})
+		}
+	}
+	return out, nil
+}
+
+// readItems reads the inventory items of skus (each distinct SKU that can
+// be on eBay once, in ask), ceil(n/25) calls, readWorkers at a time; the
+// outcome's found and dists hold what was read, and the SKUs skipped are
+// logged once.
+func (c *Connector) readItems(ctx context.Context, skus []string) (ask []string, got bulkGetOutcome, err error) {
+	ask = make([]string, 0, len(skus))
 	seen := make(map[string]bool, len(skus))
 	for _, sku := range skus {
 		if seen[sku] || sku == "" || utf8.RuneCountInString(sku) > maxSKULength {
@@ -84,8 +108,9 @@ func (c *Connector) ReadQuantities(ctx context.Context, skus []string) ([]connec
 		seen[sku] = true
 		ask = append(ask, sku)
 	}
+	got = bulkGetOutcome{found: map[string]int64{}, dists: map[string][]distribution{}}
 	if len(ask) == 0 {
-		return nil, nil
+		return nil, got, nil
 	}
 	chunks := make([]bulkGetOutcome, (len(ask)+maxBulkGet-1)/maxBulkGet)
 	g, gctx := errgroup.WithContext(ctx)
@@ -99,39 +124,41 @@ func (c *Connector) ReadQuantities(ctx context.Context, skus []string) ([]connec
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, fmt.Errorf("reading quantities: %w", err)
+		return nil, got, fmt.Errorf("reading quantities: %w", err)
 	}
-	out := make([]connectors.LiveQuantity, 0, len(ask))
-	var skipped []skippedSKU
-	for i, ch := range chunks {
-		for _, sku := range ask[i*maxBulkGet : min((i+1)*maxBulkGet, len(ask))] {
-			if q, ok := ch.found[sku]; ok {
-				out = append(out, connectors.LiveQuantity{SKU: sku, Quantity: q})
-			}
-		}
-		skipped = append(skipped, ch.skipped...)
+	for _, ch := range chunks {
+		got.merge(ch)
 	}
-	if len(skipped) > 0 {
-		c.logSkipped(skipped)
+	if len(got.skipped) > 0 {
+		c.logSkipped(got.skipped)
 	}
-	return out, nil
+	return ask, got, nil
+}
+
+// merge adds o's SKUs to the outcome.
+func (o *bulkGetOutcome) merge(from bulkGetOutcome) {
+	for sku, q := range from.found {
+		o.found[sku] = q
+	}
+	for sku, d := range from.dists {
+		o.dists[sku] = d
+	}
+	o.unknown = append(o.unknown, from.unknown...)
+	o.skipped = append(o.skipped, from.skipped...)
 }
 
 // readChunk reads at most maxBulkGet SKUs: one call, and one more for the
 // SKUs whose entries were transient failures. Its result has the SKUs found
 // and those skipped (unknown SKUs are simply not found).
 func (c *Connector) readChunk(ctx context.Context, skus []string) (bulkGetOutcome, error) {
-	total := bulkGetOutcome{found: make(map[string]int64, len(skus))}
+	total := bulkGetOutcome{found: make(map[string]int64, len(skus)), dists: map[string][]distribution{}}
 	ask := skus
 	for attempt := 0; ; attempt++ {
 		o, err := c.bulkGet(ctx, ask)
 		if err != nil {
 			return total, err
 		}
-		for sku, q := range o.found {
-			total.found[sku] = q
-		}
-		total.skipped = append(total.skipped, o.skipped...)
+		total.merge(o)
 		if len(o.retry) == 0 {
 			return total, nil
 		}
@@ -165,10 +192,13 @@ func (c *Connector) bulkGet(ctx context.Context, skus []string) (bulkGetOutcome,
 // bulkGetOutcome sorts the SKUs of one call: each asked SKU is in exactly
 // one of found, unknown, retry and skipped.
 type bulkGetOutcome struct {
-	found   map[string]int64 // the listed quantity, never negative
-	unknown []string         // eBay has no inventory item for it
-	retry   []skippedSKU     // a transient failure of this SKU: ask again
-	skipped []skippedSKU     // refused or untrustworthy: left out
+	found map[string]int64 // the listed quantity, never negative
+	// dists are the found SKUs' availabilityDistributions (per-location
+	// channels), when eBay gave any.
+	dists   map[string][]distribution
+	unknown []string     // eBay has no inventory item for it
+	retry   []skippedSKU // a transient failure of this SKU: ask again
+	skipped []skippedSKU // refused or untrustworthy: left out
 }
 
 type skippedSKU struct {
@@ -191,7 +221,7 @@ func parseBulkGet(resp *response, skus []string) (bulkGetOutcome, error) {
 	for _, e := range br.Responses {
 		bySKU[e.SKU] = append(bySKU[e.SKU], e)
 	}
-	o := bulkGetOutcome{found: make(map[string]int64, len(skus))}
+	o := bulkGetOutcome{found: make(map[string]int64, len(skus)), dists: map[string][]distribution{}}
 	for _, sku := range skus {
 		entries := bySKU[sku]
 		if len(entries) == 0 {
@@ -200,6 +230,11 @@ func parseBulkGet(resp *response, skus []string) (bulkGetOutcome, error) {
 		}
 		kind, q, reason := classifyEntries(entries)
 		o.add(sku, kind, q, reason)
+		if kind == entryFound {
+			if d := entries[0].InventoryItem.Availability.ShipToLocationAvailability.AvailabilityDistributions; len(d) > 0 {
+				o.dists[sku] = d
+			}
+		}
 	}
 	return o, nil
 }
@@ -269,11 +304,14 @@ func classifyEntry(e bulkGetEntry) (kind entryKind, q int64, reason string) {
 		case e.InventoryItem.SKU != "" && e.InventoryItem.SKU != e.SKU:
 			return entrySkip, 0, fmt.Sprintf("status 200 with the inventory item of SKU %q", e.InventoryItem.SKU)
 		}
-		q := e.InventoryItem.Availability.ShipToLocationAvailability.Quantity
-		if q < 0 {
-			return entrySkip, 0, fmt.Sprintf("negative quantity %d", q)
+		st := e.InventoryItem.Availability.ShipToLocationAvailability
+		if st.Quantity < 0 {
+			return entrySkip, 0, fmt.Sprintf("negative quantity %d", st.Quantity)
 		}
-		return entryFound, q, ""
+		if reason := badDistributions(st.AvailabilityDistributions); reason != "" {
+			return entrySkip, 0, reason
+		}
+		return entryFound, st.Quantity, ""
 	case e.StatusCode == http.StatusNotFound || hasErrorID(e.Errors, errSKUNotFound, errEntityNotFound):
 		return entryUnknown, 0, ""
 	case e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500:
@@ -299,5 +337,5 @@ func (c *Connector) logSkipped(skipped []skippedSKU) {
 		parts = append(parts, s.sku+" ("+s.reason+")")
 	}
 	c.log.Warn().Int("skus", len(skipped)).Str("first", strings.Join(parts, "; ")).
-		Msg("eBay quantities not read; these SKUs are left out of the reconcile")
+		Msg("eBay inventory items not read; these SKUs are left out of this reconcile or push")
 }

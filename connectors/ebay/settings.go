@@ -3,6 +3,11 @@ package ebay
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/shelfsync/shelfsync/config"
 )
@@ -19,6 +24,9 @@ type Settings struct {
 	AuthURL string `yaml:"auth_url"`
 	// Scopes are the user token's scopes (default DefaultScopes).
 	Scopes []string `yaml:"scopes"`
+	// LocationKeys maps shelfsync location ids to eBay inventory
+	// locations (merchantLocationKey), for stock_mode per_location.
+	LocationKeys map[string]string `yaml:"location_keys"`
 }
 
 var _ config.KindSettings = (*Settings)(nil)
@@ -49,7 +57,7 @@ func (s *Settings) Validate(ch *config.Channel) []config.FieldProblem {
 		}
 		ps.URL("webhook.endpoint_url", wh.EndpointURL, "https", "http")
 	}
-	return ps
+	return append(ps, s.validateLocationKeys(ch)...)
 }
 
 // Reference implements connectors.Documented.
@@ -63,6 +71,7 @@ func (s *Settings) Reference() []config.KeyDoc {
 		{Key: "ebay.marketplace_id", Default: "`" + DefaultMarketplace + "`", Meaning: "the marketplace whose offers are updated"},
 		{Key: "ebay.auth_url", Default: "eBay's", Meaning: "OAuth token endpoint base URL override (or the full `.../oauth2/token` URL)"},
 		{Key: "ebay.scopes", Default: "sell.fulfillment, sell.inventory", Meaning: "OAuth scopes of the user token"},
+		{Key: "ebay.location_keys", Default: "none", Meaning: "shelfsync location id → eBay inventory location (`merchantLocationKey`, 1–36 characters), for every location of a `stock_mode: per_location` channel (no two sharing one): each location's figure goes in the inventory item's `availabilityDistributions`, the ship-to quantity is their sum; unused in `single` mode"},
 	}
 }
 
@@ -76,4 +85,44 @@ func (s *Settings) Identity(ch *config.Channel) string {
 	tok := ch.Credentials.RefreshToken
 	sum := sha256.Sum256([]byte(tok.Value()))
 	return config.AccountIdentity("seller of the refresh token sha256:"+hex.EncodeToString(sum[:4]), tok.IsSet(), ch.APIURL)
+}
+
+// maxLocationKey is the longest merchantLocationKey eBay's location
+// methods take ("Max length: 36").
+const maxLocationKey = 36
+
+// validateLocationKeys checks ebay.location_keys: on a per_location
+// channel every location needs a key and no two may share one (each
+// would overwrite the other's figure); any key given is 1 to 36
+// characters without control characters and is not the name reads give
+// the undistributed part of the ship-to quantity.
+func (s *Settings) validateLocationKeys(ch *config.Channel) []config.FieldProblem {
+	var ps config.FieldProblems
+	for _, loc := range slices.Sorted(maps.Keys(s.LocationKeys)) {
+		k := s.LocationKeys[loc]
+		switch {
+		case k == "" || utf8.RuneCountInString(k) > maxLocationKey:
+			ps.Addf("ebay.location_keys."+loc, "a merchantLocationKey has 1 to %d characters, got %q", maxLocationKey, k)
+		case strings.IndexFunc(k, unicode.IsControl) >= 0:
+			ps.Addf("ebay.location_keys."+loc, "%q holds a control character", k)
+		case k == UndistributedKey:
+			ps.Addf("ebay.location_keys."+loc, "%q is the name shelfsync gives the ship-to quantity no location holds", k)
+		}
+	}
+	if !ch.PerLocation() {
+		return ps
+	}
+	by := map[string]string{}
+	for _, l := range ch.Locations {
+		k := s.LocationKeys[l]
+		if k == "" {
+			ps.Addf("ebay.location_keys", "no eBay merchantLocationKey for location %q (stock_mode per_location)", l)
+			continue
+		}
+		if prev, ok := by[k]; ok {
+			ps.Addf("ebay.location_keys."+l, "maps to the same eBay location as %q: with stock_mode per_location each location needs its own", prev)
+		}
+		by[k] = l
+	}
+	return ps
 }

@@ -19,6 +19,8 @@ type inventoryItem struct {
 	// day, for Options.RevisionsPerDay.
 	day          string
 	dayRevisions int
+	// dists are the item's availabilityDistributions (locations.go).
+	dists []distribution
 }
 
 type offer struct {
@@ -130,7 +132,7 @@ func (it *inventoryItem) json() map[string]any {
 		"condition": "NEW",
 		"product":   map[string]any{"title": "Item " + it.sku},
 		"availability": map[string]any{
-			"shipToLocationAvailability": map[string]any{"quantity": it.quantity},
+			"shipToLocationAvailability": it.shipTo(),
 		},
 	}
 }
@@ -220,7 +222,8 @@ type bulkRequest struct {
 type bulkRequestItem struct {
 	SKU                        string `json:"sku"`
 	ShipToLocationAvailability *struct {
-		Quantity *int64 `json:"quantity"`
+		Quantity                  *int64            `json:"quantity"`
+		AvailabilityDistributions []bulkRequestDist `json:"availabilityDistributions"`
 	} `json:"shipToLocationAvailability"`
 	Offers []bulkRequestOffer `json:"offers"`
 }
@@ -359,6 +362,9 @@ func (s *Server) checkBulkItem(rq bulkRequestItem) bulkItemUpdate {
 		u.shipTo = rq.ShipToLocationAvailability.Quantity
 	}
 	u.whole = wholeBulkItemError(rq, u.shipTo)
+	if u.whole == nil {
+		u.whole = s.distributionsError(rq)
+	}
 	u.fail, u.failing = s.fail[rq.SKU]
 	u.it, u.known = s.items[rq.SKU]
 	u.today = s.opts.Now().UTC().Format("2006-01-02")
@@ -456,6 +462,9 @@ func (s *Server) applyBulkItem(u *bulkItemUpdate, entries []bulkResponse) {
 	it := u.it
 	if u.shipTo != nil {
 		it.quantity = *u.shipTo
+	}
+	if st := u.rq.ShipToLocationAvailability; st != nil && st.AvailabilityDistributions != nil {
+		it.dists = newDistributions(st.AvailabilityDistributions)
 	}
 	it.revisions++
 	if it.day != u.today {

@@ -75,6 +75,7 @@ type Server struct {
 	appTokens   int
 	orders      map[string]*Order
 	items       map[string]*inventoryItem // by SKU
+	locations   map[string]bool           // merchantLocationKey → enabled
 	offers      map[string]*offer         // by offer id
 	nextOfferID int
 	fail        map[string]ItemFailure  // bulk update failures by SKU
@@ -133,6 +134,7 @@ func New(opts Options) *Server {
 		tokens:      map[string]issuedToken{},
 		orders:      map[string]*Order{},
 		items:       map[string]*inventoryItem{},
+		locations:   map[string]bool{},
 		offers:      map[string]*offer{},
 		nextOfferID: 500000000001,
 		fail:        map[string]ItemFailure{},

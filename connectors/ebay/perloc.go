@@ -1,0 +1,277 @@
+package ebay
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/shelfsync/shelfsync/config"
+	"github.com/shelfsync/shelfsync/connectors"
+)
+
+// Per-location stock (stock_mode per_location, connectors.LocationPusher).
+//
+// An inventory item's shipToLocationAvailability has the ship-to quantity
+// (what the listing sells, with each offer's availableQuantity: eBay
+// lists the smaller) and availabilityDistributions: the quantity at each
+// of the seller's inventory locations (merchantLocationKey). On a
+// per-location channel each shelfsync location mapped to a key
+// (ebay.location_keys) gets its own figure in the distributions, and the
+// ship-to quantity (and every offer's availableQuantity) is set to the
+// sum of the distributions sent, so the listing sells exactly what the
+// locations hold on eBay.
+//
+// A bulk update names one item's whole availability, and eBay's pages do
+// not say that a distribution left out is kept, so the connector reads
+// the items first (bulkGetInventoryItem, 25 a call) and sends every
+// distribution it read back with the updated ones in place (a
+// fulfillmentTime it read goes back as read): a push of one location
+// never drops another's. A distribution at a key no shelfsync location of
+// the channel maps to is kept as it is, and counts in the sum (it is
+// stock eBay is told the seller holds): reconcile reports it, and with
+// zero_unmapped_locations queues an update naming it (ChannelLocation)
+// that sets it to 0.
+
+// UndistributedKey is the channel location a per-location read names
+// for the part of an item's ship-to quantity beyond the sum of its
+// distributions (a quantity set in Seller Hub or by another tool, or an
+// item never pushed per location): the listing sells it, no location
+// holds it. An update naming it sets nothing but the sum, which drops it.
+const UndistributedKey = "(undistributed)"
+
+// distribution is one entry of availabilityDistributions.
+type distribution struct {
+	MerchantLocationKey string `json:"merchantLocationKey"`
+	Quantity            int64  `json:"quantity"`
+	// FulfillmentTime is sent back as it was read (shelfsync never sets it).
+	FulfillmentTime json.RawMessage `json:"fulfillmentTime,omitempty"`
+}
+
+// setLocations sets the channel's stock mode and maps each of its
+// locations with a key in ebay.location_keys to it, and each such key
+// back.
+func (c *Connector) setLocations(ch config.Channel, eb *Settings) {
+	c.perLocation = ch.PerLocation()
+	c.locationKeys, c.keyLocations = map[string]string{}, map[string]string{}
+	for _, l := range ch.Locations {
+		if k := eb.LocationKeys[l]; k != "" {
+			c.locationKeys[l], c.keyLocations[k] = k, l
+		}
+	}
+}
+
+// PushesPerLocation implements connectors.LocationPusher.
+func (c *Connector) PushesPerLocation() bool { return true }
+
+// badDistributions says why an item's distributions can not be trusted
+// (a key missing or given twice, a negative quantity), or "".
+func badDistributions(ds []distribution) string {
+	seen := make(map[string]bool, len(ds))
+	for _, d := range ds {
+		switch {
+		case d.MerchantLocationKey == "":
+			return "a distribution without merchantLocationKey"
+		case seen[d.MerchantLocationKey]:
+			return fmt.Sprintf("location %q distributed twice", d.MerchantLocationKey)
+		case d.Quantity < 0:
+			return fmt.Sprintf("negative quantity %d at location %q", d.Quantity, d.MerchantLocationKey)
+		}
+		seen[d.MerchantLocationKey] = true
+	}
+	return ""
+}
+
+// liveLocations is a per-location read of one item with ship-to quantity
+// total: each of the channel's locations' distribution under its
+// shelfsync location (0 when eBay has none for it), every other
+// distribution under its key (ChannelLocation), and the ship-to quantity
+// beyond the distributions' sum under UndistributedKey.
+func (c *Connector) liveLocations(sku string, total int64, ds []distribution) []connectors.LiveQuantity {
+	out := make([]connectors.LiveQuantity, 0, len(c.locationKeys)+len(ds))
+	byKey := make(map[string]int64, len(ds))
+	var sum int64
+	for _, d := range ds {
+		byKey[d.MerchantLocationKey] = d.Quantity
+		sum += d.Quantity
+		if _, mapped := c.keyLocations[d.MerchantLocationKey]; !mapped {
+			out = append(out, connectors.LiveQuantity{SKU: sku, Quantity: d.Quantity, ChannelLocation: d.MerchantLocationKey})
+		}
+	}
+	for _, loc := range c.deps.Channel.Locations {
+		if k, ok := c.locationKeys[loc]; ok {
+			out = append(out, connectors.LiveQuantity{SKU: sku, Quantity: byKey[k], Location: loc})
+		}
+	}
+	if total > sum {
+		out = append(out, connectors.LiveQuantity{SKU: sku, Quantity: total - sum, ChannelLocation: UndistributedKey})
+	}
+	return out
+}
+
+// locUpdate is one SKU's updates of a per-location push.
+type locUpdate struct {
+	sku  string
+	idxs []int            // the updates of the SKU, in the caller's order
+	set  map[string]int64 // merchantLocationKey → quantity; the last update wins
+	// order is the keys of set in the order first named.
+	order []string
+}
+
+// pushLocations is PushQuantities on a per-location channel: every update
+// names a location (Location or ChannelLocation); the updates of one SKU
+// become one bulk update entry with all its distributions (read first)
+// and their sum, and all of them get its result.
+func (c *Connector) pushLocations(ctx context.Context, updates []connectors.QuantityUpdate) ([]connectors.PushResult, error) {
+	results := make([]connectors.PushResult, len(updates))
+	groups := c.groupByItem(updates, results)
+	if len(groups) == 0 {
+		return results, nil
+	}
+	itemRes := make([]connectors.PushResult, len(groups))
+	items, err := c.prepareLocations(ctx, groups, itemRes)
+	if err != nil {
+		return nil, err
+	}
+	for start := 0; start < len(items); start += maxBulkItems {
+		if err := c.bulkUpdate(ctx, items[start:min(start+maxBulkItems, len(items))], itemRes); err != nil {
+			return nil, err
+		}
+	}
+	for gi, g := range groups {
+		for _, i := range g.idxs {
+			results[i] = itemRes[gi]
+			results[i].SKU = updates[i].SKU
+		}
+	}
+	return results, nil
+}
+
+// groupByItem checks each update (a SKU, a quantity of 0 or more, a
+// location mapped to a key or a channel location) and groups the rest by
+// SKU, in the order first named; results gets the refusals.
+func (c *Connector) groupByItem(updates []connectors.QuantityUpdate, results []connectors.PushResult) []*locUpdate {
+	var groups []*locUpdate
+	bySKU := map[string]*locUpdate{}
+	for i, u := range updates {
+		key, reason := c.updateKey(u)
+		if reason != "" {
+			results[i] = connectors.PushResult{SKU: u.SKU, Status: connectors.PushFailed, Reason: reason}
+			continue
+		}
+		g := bySKU[u.SKU]
+		if g == nil {
+			g = &locUpdate{sku: u.SKU, set: map[string]int64{}}
+			bySKU[u.SKU] = g
+			groups = append(groups, g)
+		}
+		g.idxs = append(g.idxs, i)
+		if _, ok := g.set[key]; !ok {
+			g.order = append(g.order, key)
+		}
+		g.set[key] = u.Quantity
+	}
+	return groups
+}
+
+// updateKey is the merchantLocationKey an update sets (UndistributedKey
+// for the undistributed quantity), or why it can not be sent.
+func (c *Connector) updateKey(u connectors.QuantityUpdate) (key, reason string) {
+	switch {
+	case u.SKU == "":
+		return "", "empty SKU"
+	case u.Quantity < 0:
+		return "", fmt.Sprintf("negative quantity %d", u.Quantity)
+	case u.ChannelLocation != "":
+		return u.ChannelLocation, ""
+	case u.Location == "":
+		return "", "the channel is pushed per location and the update names none"
+	}
+	k, ok := c.locationKeys[u.Location]
+	if !ok {
+		return "", fmt.Sprintf("no eBay location (ebay.location_keys) is mapped to location %q", u.Location)
+	}
+	return k, ""
+}
+
+// prepareLocations checks each SKU's budget and offers (as a single
+// figure's push does), reads the items of those that go on, and builds
+// their bulk items; itemRes gets the results of those that do not.
+func (c *Connector) prepareLocations(ctx context.Context, groups []*locUpdate, itemRes []connectors.PushResult) ([]bulkItem, error) {
+	prepared := make([]*bulkItem, len(groups))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(lookupWorkers)
+	for i, gr := range groups {
+		g.Go(func() error {
+			it, err := c.prepare(gctx, connectors.QuantityUpdate{SKU: gr.sku}, &itemRes[i])
+			prepared[i] = it
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("pushing quantities: %w", err)
+	}
+	var skus []string
+	for i, it := range prepared {
+		if it != nil {
+			skus = append(skus, groups[i].sku)
+		}
+	}
+	_, cur, err := c.readItems(ctx, skus)
+	if err != nil {
+		return nil, fmt.Errorf("pushing quantities: reading the items' locations: %w", err)
+	}
+	var items []bulkItem
+	for i, it := range prepared {
+		if it == nil {
+			continue
+		}
+		if _, ok := cur.found[it.sku]; !ok {
+			itemRes[i] = unreadItem(it.sku, cur.unknown)
+			continue
+		}
+		it.idx = i
+		it.dists, it.qty = mergeDistributions(cur.dists[it.sku], groups[i])
+		items = append(items, *it)
+	}
+	return items, nil
+}
+
+// mergeDistributions is the item's distributions with g's quantities in
+// place (keys new to the item after those it has, in the order g names
+// them; UndistributedKey sets none) and their sum.
+func mergeDistributions(cur []distribution, g *locUpdate) ([]distribution, int64) {
+	out := make([]distribution, 0, len(cur)+len(g.order))
+	done := map[string]bool{}
+	for _, d := range cur {
+		if q, ok := g.set[d.MerchantLocationKey]; ok {
+			d.Quantity = q
+		}
+		done[d.MerchantLocationKey] = true
+		out = append(out, d)
+	}
+	for _, k := range g.order {
+		if !done[k] && k != UndistributedKey {
+			out = append(out, distribution{MerchantLocationKey: k, Quantity: g.set[k]})
+		}
+	}
+	var sum int64
+	for _, d := range out {
+		sum += d.Quantity
+	}
+	return out, sum
+}
+
+// unreadItem is the result of a SKU whose item the read before the push
+// did not give: unknown_sku when eBay has none, else retry (the read
+// logged why).
+func unreadItem(sku string, unknown []string) connectors.PushResult {
+	for _, u := range unknown {
+		if u == sku {
+			return connectors.PushResult{SKU: sku, Status: connectors.PushUnknownSKU, Reason: "eBay has no inventory item of this SKU"}
+		}
+	}
+	return connectors.PushResult{SKU: sku, Status: connectors.PushRetry,
+		Reason: "the inventory item could not be read before its locations were set (see the log)"}
+}

@@ -293,7 +293,12 @@ type Shipments struct {
 	// Stream is the inbound Redis Stream (under the key prefix, in braces)
 	// a WMS appends shipments to; shelfsync reads it with group shelfsync.
 	Stream string `yaml:"stream"`
-	// Workers is each channel's confirmations in flight at once.
+	// Workers is each channel's confirmations in flight at once (default
+	// 16). A confirmation is one or two API calls (Shopify: a read and
+	// fulfillmentCreate), so a channel confirms about Workers / (calls ×
+	// latency) a second when its limits allow: 50 a second needs 6 at
+	// the fakes' 50 ms, about 30 at 300 ms a call. Workers past a
+	// channel's rate limit wait on its limiter.
 	Workers int `yaml:"workers"`
 	// MaxAttempts is the failed confirmation attempts (retry, errors) after
 	// which a shipment is parked.

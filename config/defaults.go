@@ -48,7 +48,7 @@ const (
 	DefaultDownstreamMaxAttempts  = 10
 
 	DefaultShipmentsStream      = "shipments"
-	DefaultShipmentsWorkers     = 4
+	DefaultShipmentsWorkers     = 16
 	DefaultShipmentsMaxAttempts = 20
 	DefaultShipmentsRetention   = 30 * 24 * time.Hour
 

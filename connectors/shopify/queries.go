@@ -1,5 +1,7 @@
 package shopify
 
+import "fmt"
+
 // The GraphQL operations the connector sends. Each is named: Shopify logs
 // the name, and shopifytest dispatches on it.
 //
@@ -118,44 +120,25 @@ mutation ShelfsyncSetQuantities($input: InventorySetQuantitiesInput!, $key: Stri
 }`}
 )
 
-// Shipment confirmation (ship.go). Sizes keep the requested cost near
-// 600 points: 10 fulfillments of 25 lines, 10 fulfillment orders of 25
-// lines. A line beyond them is reported as not read, never guessed.
+// Shipment confirmation (ship.go). The order is read first with small
+// pages (opShipOrder: 5 fulfillments of 10 lines, 5 fulfillment orders of
+// 10 lines, a requested cost of 139 points, about 10 actual for an order
+// of one line), and again with the full sizes (opFulfillmentOrders: 10 ×
+// 25 and 10 × 25, 574 points requested) only when the small read was cut
+// short. A line beyond the full read is reported as not read, never
+// guessed.
 const (
-	shipFulfillmentsFirst      = 10
-	shipFulfillmentOrdersFirst = 10
+	shipFulfillmentOrdersFirst = 10 // and fulfillments
 	shipLinesFirst             = 25
+	shipSmallFirst             = 5  // fulfillments and fulfillment orders of opShipOrder
+	shipSmallLinesFirst        = 10 // their lines
 )
 
 var (
-	opFulfillmentOrders = operation{name: "ShelfsyncFulfillmentOrders", query: `
-query ShelfsyncFulfillmentOrders($id: ID!) {
-  order(id: $id) {
-    id
-    cancelledAt
-    fulfillments(first: 10) {
-      id
-      status
-      trackingInfo { company number url }
-      fulfillmentLineItems(first: 25) {
-        pageInfo { hasNextPage }
-        nodes { quantity lineItem { id } }
-      }
-    }
-    fulfillmentOrders(first: 10) {
-      pageInfo { hasNextPage }
-      nodes {
-        id
-        status
-        assignedLocation { location { id } }
-        lineItems(first: 25) {
-          pageInfo { hasNextPage }
-          nodes { id remainingQuantity lineItem { id } }
-        }
-      }
-    }
-  }
-}`}
+	opShipOrder = operation{name: "ShelfsyncShipOrder", query: shipOrderQuery("ShelfsyncShipOrder", shipSmallFirst, shipSmallLinesFirst)}
+
+	opFulfillmentOrders = operation{name: "ShelfsyncFulfillmentOrders",
+		query: shipOrderQuery("ShelfsyncFulfillmentOrders", shipFulfillmentOrdersFirst, shipLinesFirst)}
 
 	// opFulfillmentCreate is not idempotent on Shopify's side (no
 	// @idempotent key for it), so it is sent in one HTTP attempt: a lost
@@ -169,3 +152,37 @@ mutation ShelfsyncFulfillmentCreate($fulfillment: FulfillmentInput!, $message: S
   }
 }`}
 )
+
+// shipOrderQuery is the document of the confirmation's read: the order's
+// first n fulfillments and fulfillment orders with their first lines
+// lines each.
+func shipOrderQuery(name string, n, lines int) string {
+	return fmt.Sprintf(`
+query %s($id: ID!) {
+  order(id: $id) {
+    id
+    cancelledAt
+    fulfillments(first: %d) {
+      id
+      status
+      trackingInfo { company number url }
+      fulfillmentLineItems(first: %d) {
+        pageInfo { hasNextPage }
+        nodes { quantity lineItem { id } }
+      }
+    }
+    fulfillmentOrders(first: %d) {
+      pageInfo { hasNextPage }
+      nodes {
+        id
+        status
+        assignedLocation { location { id } }
+        lineItems(first: %d) {
+          pageInfo { hasNextPage }
+          nodes { id remainingQuantity lineItem { id } }
+        }
+      }
+    }
+  }
+}`, name, n, lines, n, lines)
+}

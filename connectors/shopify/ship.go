@@ -54,7 +54,7 @@ func (c *Connector) Carriers() map[string]string {
 	return out
 }
 
-// GraphQL shapes of ShelfsyncFulfillmentOrders.
+// GraphQL shapes of ShelfsyncShipOrder and ShelfsyncFulfillmentOrders.
 type shipOrder struct {
 	ID                string            `json:"id"`
 	CancelledAt       *time.Time        `json:"cancelledAt"`
@@ -191,21 +191,43 @@ func shipmentUnits(s connectors.Shipment) (map[string]int64, string) {
 	return want, ""
 }
 
-// readShipOrder reads the order's fulfillments and fulfillment orders.
-// A nil order comes with the result to answer (refused: not found) or the
-// error to return.
+// readShipOrder reads the order's fulfillments and fulfillment orders:
+// small pages first (opShipOrder), the full sizes (opFulfillmentOrders)
+// only when that read was cut short. A nil order comes with the result to
+// answer (refused: not found) or the error to return.
 func (c *Connector) readShipOrder(ctx context.Context, orderID string) (*shipOrder, connectors.ShipmentResult, error) {
-	var out struct {
-		Order *shipOrder `json:"order"`
+	var o *shipOrder
+	for _, op := range []operation{opShipOrder, opFulfillmentOrders} {
+		var out struct {
+			Order *shipOrder `json:"order"`
+		}
+		if err := c.graphql(ctx, op, map[string]any{"id": gid("Order", numericID(orderID))}, &out); err != nil {
+			res, err := shipmentError(err)
+			return nil, res, err
+		}
+		if out.Order == nil {
+			return nil, refused("order " + orderID + " not found on Shopify"), nil
+		}
+		if o = out.Order; !o.cutShort(shipSmallFirst) {
+			break
+		}
 	}
-	if err := c.graphql(ctx, opFulfillmentOrders, map[string]any{"id": gid("Order", numericID(orderID))}, &out); err != nil {
-		res, err := shipmentError(err)
-		return nil, res, err
+	return o, connectors.ShipmentResult{}, nil
+}
+
+// cutShort says whether a read of n fulfillments may have left some out:
+// n of them came back (a list, without pageInfo), or one of them, the
+// fulfillment orders or their lines have a next page.
+func (o *shipOrder) cutShort(n int) bool {
+	if len(o.Fulfillments) >= n || o.truncated() {
+		return true
 	}
-	if out.Order == nil {
-		return nil, refused("order " + orderID + " not found on Shopify"), nil
+	for _, f := range o.Fulfillments {
+		if f.FulfillmentLineItems.PageInfo.HasNextPage {
+			return true
+		}
 	}
-	return out.Order, connectors.ShipmentResult{}, nil
+	return false
 }
 
 // untracked is what of want is not yet in a fulfillment under tracking

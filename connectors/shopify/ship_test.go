@@ -306,3 +306,39 @@ func TestConfirmShipmentRace(t *testing.T) {
 		})
 	}
 }
+
+// TestConfirmShipmentReadSizes: an order of one line is read once, with
+// the small pages (ShelfsyncShipOrder); an order whose line sits beyond
+// them (the 12th line of a fulfillment order, after 5 fulfillments) is
+// read again with the full sizes and confirmed.
+func TestConfirmShipmentReadSizes(t *testing.T) {
+	f := newShipFixture(t, nil)
+	c := newTestConnector(t, f.s, nil)
+	if res, err := c.ConfirmShipment(context.Background(), f.shipment("1ZSMALL", line(f.lineA, 1))); err != nil || res.Status != connectors.ShipmentConfirmed {
+		t.Fatalf("ConfirmShipment = %+v, %v", res, err)
+	}
+	if calls := f.s.Calls(); calls["ShelfsyncShipOrder"] != 1 || calls["ShelfsyncFulfillmentOrders"] != 0 {
+		t.Fatalf("calls %v: want one small read, no full one", calls)
+	}
+
+	big := newShipFixture(t, func(o *shopifytest.Order) {
+		o.Lines = nil
+		for i := range 12 {
+			o.Lines = append(o.Lines, shopifytest.OrderLine{ID: int64(100 + i), SKU: "S" + strconv.Itoa(i), Quantity: 2})
+		}
+		for i := range 5 { // five earlier shipments of one unit of the first lines
+			o.Fulfillments = append(o.Fulfillments, shopifytest.Fulfillment{Status: "SUCCESS", Lines: map[int64]int64{int64(100 + i): 1}})
+		}
+	})
+	c = newTestConnector(t, big.s, nil)
+	res, err := c.ConfirmShipment(context.Background(), big.shipment("1ZBIG", line(111, 2)))
+	if err != nil || res.Status != connectors.ShipmentConfirmed {
+		t.Fatalf("ConfirmShipment of the 12th line = %+v, %v", res, err)
+	}
+	if calls := big.s.Calls(); calls["ShelfsyncShipOrder"] != 1 || calls["ShelfsyncFulfillmentOrders"] != 1 {
+		t.Fatalf("calls %v: want the small read, then the full one", calls)
+	}
+	if created := big.s.CreatedFulfillments(); len(created) != 1 || created[0].Fulfillment.Lines[111] != 2 {
+		t.Fatalf("created %+v: want 2 units of line 111", created)
+	}
+}

@@ -104,3 +104,23 @@ func TestFulfillmentOrdersQuery(t *testing.T) {
 		t.Fatalf("without a token: HTTP %d %v", code, body)
 	}
 }
+
+// TestFulfillmentOrdersActualCost: the read asks for 574 points at its
+// full sizes; Shopify takes that before it runs and refunds what the
+// answer did not use, so an order of one line costs 9 and the bucket
+// reports it.
+func TestFulfillmentOrdersActualCost(t *testing.T) {
+	s := New(Options{RestoreRate: 0.001})
+	defer s.Close()
+	id := s.AddOrder(Order{Lines: []OrderLine{{ID: 5, SKU: "A", Quantity: 3}}})
+	doc := "query ShelfsyncFulfillmentOrders($id: ID!) { order(id: $id) { fulfillments(first: 10) { fulfillmentLineItems(first: 25) { nodes { quantity } } } " +
+		"fulfillmentOrders(first: 10) { nodes { lineItems(first: 25) { nodes { id } } } } } }"
+	b, _ := json.Marshal(map[string]any{"operationName": "ShelfsyncFulfillmentOrders", "query": doc, "variables": map[string]any{"id": orderGID(id)}})
+	_, body := post(t, s, "/admin/api/2026-04/graphql.json", s.Options().AccessToken, string(b))
+	cost := body["extensions"].(map[string]any)["cost"].(map[string]any)
+	left := cost["throttleStatus"].(map[string]any)["currentlyAvailable"].(float64)
+	// 2 + 0 fulfillments, 2 + one fulfillment order (4) of one line (1).
+	if cost["requestedQueryCost"] != 574.0 || cost["actualQueryCost"] != 9.0 || left != StandardBucketSize-9 {
+		t.Fatalf("cost %v: want 574 requested, 9 actual, the bucket down by 9", cost)
+	}
+}

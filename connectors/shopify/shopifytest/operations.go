@@ -13,11 +13,17 @@ import (
 )
 
 // operation is one GraphQL operation the fake serves: its requested cost
-// (roughly Shopify's: 2 + first × nodes per connection) and its answer.
-// serve runs with s.mu held.
+// (roughly Shopify's: 2 + first × nodes per connection), its actual cost
+// and its answer. Shopify takes the requested cost before a query runs
+// and refunds the difference to the actual cost (the objects the answer
+// holds) after it; actual, when set, is that cost of the answer data
+// (never above the requested one); without it the requested cost is
+// kept, which is never less than Shopify charges. serve runs with s.mu
+// held.
 type operation struct {
-	cost  func(s *Server, req *gqlRequest) float64
-	serve func(s *Server, req *gqlRequest) (data any, errs []gqlError)
+	cost   func(s *Server, req *gqlRequest) float64
+	actual func(data any) float64
+	serve  func(s *Server, req *gqlRequest) (data any, errs []gqlError)
 }
 
 var handlers = map[string]operation{
@@ -61,18 +67,48 @@ var handlers = map[string]operation{
 		cost:  func(*Server, *gqlRequest) float64 { return 10 },
 		serve: (*Server).serveSetQuantities,
 	},
-	"ShelfsyncFulfillmentOrders": {
-		cost: func(s *Server, req *gqlRequest) float64 {
-			lines := float64(s.firstArg(req.Query, "lineItems", 25))
-			return 2 + float64(s.firstArg(req.Query, "fulfillments", 5))*(3+lines) +
-				2 + float64(s.firstArg(req.Query, "fulfillmentOrders", 10))*(4+lines)
-		},
-		serve: (*Server).serveFulfillmentOrders,
-	},
+	"ShelfsyncFulfillmentOrders": fulfillmentOrdersOp,
+	"ShelfsyncShipOrder":         fulfillmentOrdersOp,
 	"ShelfsyncFulfillmentCreate": {
 		cost:  func(*Server, *gqlRequest) float64 { return 10 },
 		serve: (*Server).serveFulfillmentCreate,
 	},
+}
+
+// fulfillmentOrdersOp serves the shipment confirmation's read of an
+// order's fulfillments and fulfillment orders, under either name the
+// connector gives it (its small first read and its full one): requested
+// 2 + fulfillments × (3 + their lines) + 2 + fulfillment orders × (4 +
+// their lines), by the page sizes the document asks for; actual the same
+// sum over what the answer holds.
+var fulfillmentOrdersOp = operation{
+	cost: func(s *Server, req *gqlRequest) float64 {
+		return 2 + float64(s.firstArg(req.Query, "fulfillments", 5))*(3+float64(s.firstArg(req.Query, "fulfillmentLineItems", 10))) +
+			2 + float64(s.firstArg(req.Query, "fulfillmentOrders", 10))*(4+float64(s.firstArg(req.Query, "lineItems", 25)))
+	},
+	actual: fulfillmentOrdersActual,
+	serve:  (*Server).serveFulfillmentOrders,
+}
+
+// fulfillmentOrdersActual is the actual cost of serveFulfillmentOrders'
+// answer: the requested formula over the nodes it returned.
+func fulfillmentOrdersActual(data any) float64 {
+	order, _ := data.(map[string]any)["order"].(map[string]any)
+	if order == nil {
+		return 1
+	}
+	cost := 4.0
+	fs, _ := order["fulfillments"].([]any)
+	for _, f := range fs {
+		lines, _ := f.(map[string]any)["fulfillmentLineItems"].(map[string]any)["nodes"].([]any)
+		cost += 3 + float64(len(lines))
+	}
+	fos, _ := order["fulfillmentOrders"].(map[string]any)["nodes"].([]any)
+	for _, fo := range fos {
+		lines, _ := fo.(map[string]any)["lineItems"].(map[string]any)["nodes"].([]any)
+		cost += 4 + float64(len(lines))
+	}
+	return cost
 }
 
 func cursor(offset int) string {

@@ -3,8 +3,10 @@
 // connector sends (dispatching on the operation name), checks the access
 // token like Shopify (401 without the right X-Shopify-Access-Token),
 // keeps a cost bucket at a standard plan's limits (raise them in Options)
-// and answers THROTTLED when it can not cover a call, refuses a query
-// over 1000 points, reports extensions.cost on every answer, pages with
+// and answers THROTTLED when it can not cover a call, refunds what an
+// answer did not use (requested − actual cost; the shipment read only),
+// refuses a query over 1000 points, reports extensions.cost on every
+// answer, pages with
 // cursors, applies inventorySetQuantities all or nothing with
 // changeFromQuantity compare-and-set, answers a used @idempotent key with
 // its first request's result and applies nothing, holds inventory levels
@@ -364,9 +366,13 @@ func (s *Server) execute(req *gqlRequest) map[string]any {
 		}
 	}
 	s.available -= cost
-	status = s.throttleStatusLocked()
 	data, errs := h.serve(s, req)
-	resp := map[string]any{"extensions": costExtensions(cost, cost, status)}
+	actual := cost
+	if h.actual != nil && data != nil {
+		actual = math.Min(cost, h.actual(data))
+	}
+	s.available += cost - actual // Shopify's refund of what the answer did not use
+	resp := map[string]any{"extensions": costExtensions(cost, actual, s.throttleStatusLocked())}
 	if data != nil {
 		resp["data"] = data
 	}

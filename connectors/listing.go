@@ -16,6 +16,14 @@ type Listing struct {
 	// connector's README says).
 	Quantity    int64 `json:"quantity"`
 	HasQuantity bool  `json:"has_quantity"`
+	// Levels are the listing's figures per location on a channel pushed
+	// per location (stock_mode per_location), named as ReadQuantities
+	// names them: Location for a location of the channel, ChannelLocation
+	// for a channel location no shelfsync location maps to (their SKU is
+	// the listing's ID). Quantity is then what the channel sells (each
+	// connector's README says how it is made of the levels). Nil on a
+	// single-figure channel.
+	Levels []LiveQuantity `json:"levels,omitempty"`
 }
 
 // ListingPage is one page of a ListListings.

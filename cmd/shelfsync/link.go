@@ -38,9 +38,14 @@ is written to a channel or to Redis), and reports per listing:
            a kit of its name, or the ledger SKU of the same name)
   unknown  none of these: its orders would park
   missing  a ledger SKU no listing of the channel is linked to
+  unmapped_location
+           a channel location no shelfsync location maps to holds some of
+           the listing (stock_mode per_location channels; the channel
+           sells it on top)
 
 with the quantity the channel shows and the quantity shelfsync would push
-(the channel's allocation of the ledger's stock now). Progress goes to
+(the channel's allocation of the ledger's stock now); on a per_location
+channel one row per listing and location. Progress goes to
 stderr: a bar on a terminal, a line per page otherwise. The table goes to
 stdout; --csv OUT writes CSV to OUT instead ("-": stdout), --json JSON.
 Exit status: 0 report made, 1 Redis or a channel could not be read (the
@@ -51,11 +56,16 @@ rest is reported), 2 bad usage or config.
 type linkRow struct {
 	Channel   string `json:"channel"`
 	Listing   string `json:"listing,omitempty"`
-	Status    string `json:"status"` // linked, unknown, missing
+	Status    string `json:"status"` // linked, unknown, missing, unmapped_location
 	SKU       string `json:"sku,omitempty"`
 	Via       string `json:"via,omitempty"` // mapping ×N, kit, same SKU
 	Shows     *int64 `json:"channel_shows,omitempty"`
 	WouldPush *int64 `json:"would_push,omitempty"`
+	// Location is the shelfsync location of the row on a per-location
+	// channel (stock_mode per_location); ChannelLocation a channel
+	// location no shelfsync location maps to (status unmapped_location).
+	Location        string `json:"location,omitempty"`
+	ChannelLocation string `json:"channel_location,omitempty"`
 }
 
 // linkOpts are the report's flags.
@@ -152,7 +162,7 @@ func newLinker(cfg *config.Config, rdb redis.UniversalClient, stderr io.Writer) 
 	cat := catalog.New(rdb, cfg.Redis.KeyPrefix)
 	pcs := make([]propagate.Channel, 0, len(cfg.Channels))
 	for _, ch := range cfg.Channels {
-		pcs = append(pcs, propagate.Channel{Name: ch.Name, Locations: ch.Locations, Allocation: propagate.Allocation(ch.Allocation)})
+		pcs = append(pcs, propagate.Channel{Name: ch.Name, Locations: ch.Locations, Allocation: propagate.Allocation(ch.Allocation), PerLocation: ch.PerLocation()})
 	}
 	return &linker{ledger: l, cat: cat, prop: propagate.New(rdb, l, pcs).WithCatalog(cat), stderr: stderr, bar: isTerminal(stderr)}
 }

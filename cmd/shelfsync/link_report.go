@@ -12,8 +12,10 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/inventory/catalog"
+	"github.com/shelfsync/shelfsync/sync/outbox"
 )
 
 // linkChunk bounds the names of one catalog or propagation read.
@@ -31,20 +33,22 @@ func (r *linker) channel(ctx context.Context, ch *channel, skus map[string]bool)
 	if readErr != nil && len(listings) == 0 {
 		return nil, readErr
 	}
-	rows := make([]linkRow, len(listings))
+	rows := make([]linkRow, 0, len(listings))
 	linked := map[string]bool{} // ledger SKUs and kits some listing stands for
 	for start := 0; start < len(listings); start += linkChunk {
 		part := listings[start:min(start+linkChunk, len(listings))]
-		if err := r.link(ctx, ch.cfg.Name, part, skus, rows[start:], linked); err != nil {
+		got, err := r.link(ctx, ch.cfg, part, skus, linked)
+		if err != nil {
 			return nil, err
 		}
+		rows = append(rows, got...)
 	}
 	if readErr != nil {
 		// Some listings were read: report them, but not "missing" SKUs,
 		// which may be among those not read.
 		return rows, readErr
 	}
-	missing, err := r.missing(ctx, ch.cfg.Name, skus, linked)
+	missing, err := r.missing(ctx, ch.cfg, skus, linked)
 	if err != nil {
 		return nil, err
 	}
@@ -91,16 +95,19 @@ func ofTotal(total int) string {
 	return " of " + strconv.Itoa(total)
 }
 
-// link fills rows for listings: what each stands for, and the quantities.
-func (r *linker) link(ctx context.Context, ch string, listings []connectors.Listing, skus map[string]bool, rows []linkRow, linked map[string]bool) error {
+// link makes the rows of listings: what each stands for, and the
+// quantities (on a per-location channel, per location: locationRows).
+func (r *linker) link(ctx context.Context, cfg config.Channel, listings []connectors.Listing, skus map[string]bool, linked map[string]bool) ([]linkRow, error) {
+	ch := cfg.Name
 	names := make([]string, len(listings))
 	for i, l := range listings {
 		names[i] = l.ID
 	}
 	entries, err := r.cat.Entries(ctx, names)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	rows := make([]linkRow, len(listings))
 	var targets []string
 	for i, l := range listings {
 		row := linkRow{Channel: ch, Listing: l.ID, Status: "unknown"}
@@ -117,14 +124,60 @@ func (r *linker) link(ctx context.Context, ch string, listings []connectors.List
 	}
 	listed, err := r.prop.Listed(ctx, targets...)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for i := range listings {
+	if cfg.PerLocation() {
+		var out []linkRow
+		for i, l := range listings {
+			out = append(out, locationRows(cfg, rows[i], l, listed[ch])...)
+		}
+		return out, nil
+	}
+	for i := range rows {
 		if q, ok := listed[ch][rows[i].Listing]; ok && rows[i].Status == "linked" {
 			rows[i].WouldPush = ptr(q)
 		}
 	}
-	return nil
+	return rows, nil
+}
+
+// locationRows are a listing's rows on a per-location channel: a linked
+// listing's one per location of the channel (what the channel shows
+// there against what shelfsync would push there; an unknown listing's
+// one with what the channel sells), and one per channel location no
+// shelfsync location maps to that holds some of it (would push 0 when
+// reconcile zeroes such levels, else nothing).
+func locationRows(cfg config.Channel, row linkRow, l connectors.Listing, listed map[string]int64) []linkRow {
+	var out []linkRow
+	if row.Status != "linked" {
+		out = append(out, row)
+	} else {
+		for _, loc := range cfg.Locations {
+			lr := row
+			lr.Location, lr.Shows = loc, nil
+			for _, lq := range l.Levels {
+				if lq.Location == loc {
+					lr.Shows = ptr(lq.Quantity)
+				}
+			}
+			if q, ok := listed[outbox.LocationKey(row.Listing, loc)]; ok {
+				lr.WouldPush = ptr(q)
+			}
+			out = append(out, lr)
+		}
+	}
+	for _, lq := range l.Levels {
+		if lq.ChannelLocation == "" || lq.Quantity <= 0 {
+			continue
+		}
+		ur := linkRow{Channel: row.Channel, Listing: row.Listing, Status: "unmapped_location", SKU: row.SKU, Via: row.Via,
+			ChannelLocation: lq.ChannelLocation, Shows: ptr(lq.Quantity)}
+		if cfg.ZeroUnmappedLocations {
+			ur.WouldPush = ptr(0)
+		}
+		out = append(out, ur)
+	}
+	return out
 }
 
 // linkOf says what a listing named e.Name stands for on ch: a mapping, a
@@ -142,9 +195,10 @@ func linkOf(e catalog.Entry, ch string, skus map[string]bool) (sku, via string) 
 	return "", ""
 }
 
-// missing is a row per ledger SKU no listing of ch stands for, with what
-// shelfsync would push under its own name.
-func (r *linker) missing(ctx context.Context, ch string, skus, linked map[string]bool) ([]linkRow, error) {
+// missing is a row per ledger SKU no listing of ch stands for (per
+// location on a per-location channel), with what shelfsync would push
+// under its own name.
+func (r *linker) missing(ctx context.Context, cfg config.Channel, skus, linked map[string]bool) ([]linkRow, error) {
 	var names []string
 	for s := range skus {
 		if !linked[s] {
@@ -152,6 +206,10 @@ func (r *linker) missing(ctx context.Context, ch string, skus, linked map[string
 		}
 	}
 	sort.Strings(names)
+	locs := []string{""}
+	if cfg.PerLocation() {
+		locs = cfg.Locations
+	}
 	var rows []linkRow
 	for start := 0; start < len(names); start += linkChunk {
 		part := names[start:min(start+linkChunk, len(names))]
@@ -160,11 +218,17 @@ func (r *linker) missing(ctx context.Context, ch string, skus, linked map[string
 			return nil, err
 		}
 		for _, s := range part {
-			row := linkRow{Channel: ch, Status: "missing", SKU: s}
-			if q, ok := listed[ch][s]; ok {
-				row.WouldPush = ptr(q)
+			for _, loc := range locs {
+				row := linkRow{Channel: cfg.Name, Status: "missing", SKU: s, Location: loc}
+				key := s
+				if loc != "" {
+					key = outbox.LocationKey(s, loc)
+				}
+				if q, ok := listed[cfg.Name][key]; ok {
+					row.WouldPush = ptr(q)
+				}
+				rows = append(rows, row)
 			}
-			rows = append(rows, row)
 		}
 	}
 	return rows, nil
@@ -212,9 +276,9 @@ func writeLinkCSVFile(path string, rows []linkRow) error {
 
 func writeLinkCSV(w io.Writer, rows []linkRow) error {
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"channel", "listing", "status", "sku", "via", "channel_shows", "would_push"})
+	_ = cw.Write([]string{"channel", "listing", "status", "sku", "via", "channel_shows", "would_push", "location", "channel_location"})
 	for _, r := range rows {
-		_ = cw.Write([]string{r.Channel, r.Listing, r.Status, r.SKU, r.Via, optInt(r.Shows, ""), optInt(r.WouldPush, "")})
+		_ = cw.Write([]string{r.Channel, r.Listing, r.Status, r.SKU, r.Via, optInt(r.Shows, ""), optInt(r.WouldPush, ""), r.Location, r.ChannelLocation})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -222,14 +286,14 @@ func writeLinkCSV(w io.Writer, rows []linkRow) error {
 
 func writeLinkTable(w io.Writer, rows []linkRow) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CHANNEL\tLISTING\tSTATUS\tSKU\tVIA\tSHOWS\tWOULD PUSH\t")
+	fmt.Fprintln(tw, "CHANNEL\tLISTING\tLOCATION\tSTATUS\tSKU\tVIA\tSHOWS\tWOULD PUSH\t")
 	counts := map[string]map[string]int{}
 	for _, r := range rows {
 		mark := ""
 		if r.Shows != nil && r.WouldPush != nil && *r.Shows != *r.WouldPush {
 			mark = "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Channel, orDash(r.Listing), r.Status, orDash(r.SKU), orDash(r.Via), optInt(r.Shows, "-"), optInt(r.WouldPush, "-"), mark)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Channel, orDash(r.Listing), orDash(r.Location+r.ChannelLocation), r.Status, orDash(r.SKU), orDash(r.Via), optInt(r.Shows, "-"), optInt(r.WouldPush, "-"), mark)
 		if counts[r.Channel] == nil {
 			counts[r.Channel] = map[string]int{}
 		}
@@ -245,7 +309,11 @@ func writeLinkTable(w io.Writer, rows []linkRow) error {
 	sort.Strings(chans)
 	for _, ch := range chans {
 		c := counts[ch]
-		fmt.Fprintf(w, "channel %s: %d linked, %d unknown, %d ledger SKUs missing (* shows differs from would push)\n", ch, c["linked"], c["unknown"], c["missing"])
+		unmapped := ""
+		if n := c["unmapped_location"]; n > 0 {
+			unmapped = fmt.Sprintf(", %d levels at channel locations no shelfsync location maps to", n)
+		}
+		fmt.Fprintf(w, "channel %s: %d linked, %d unknown, %d ledger SKUs missing%s (* shows differs from would push)\n", ch, c["linked"], c["unknown"], c["missing"], unmapped)
 	}
 	return nil
 }

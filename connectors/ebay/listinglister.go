@@ -45,8 +45,12 @@ func (c *Connector) ListListings(ctx context.Context, page func(connectors.Listi
 		}
 		p := connectors.ListingPage{Total: *ip.Total, Listings: make([]connectors.Listing, 0, len(ip.InventoryItems))}
 		for _, it := range ip.InventoryItems {
-			q := it.Availability.ShipToLocationAvailability.Quantity
-			p.Listings = append(p.Listings, connectors.Listing{ID: it.SKU, Quantity: q, HasQuantity: q >= 0})
+			st := it.Availability.ShipToLocationAvailability
+			l := connectors.Listing{ID: it.SKU, Quantity: st.Quantity, HasQuantity: st.Quantity >= 0}
+			if c.perLocation && l.HasQuantity && badDistributions(st.AvailabilityDistributions) == "" {
+				l.Levels = c.liveLocations(it.SKU, st.Quantity, st.AvailabilityDistributions)
+			}
+			p.Listings = append(p.Listings, l)
 		}
 		if err := page(p); err != nil {
 			return err

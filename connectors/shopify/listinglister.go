@@ -27,14 +27,69 @@ type variantsPage struct {
 			HasNextPage bool   `json:"hasNextPage"`
 			EndCursor   string `json:"endCursor"`
 		} `json:"pageInfo"`
-		Nodes []struct {
-			ID            string `json:"id"`
-			SKU           string `json:"sku"`
-			InventoryItem *struct {
-				ID string `json:"id"`
-			} `json:"inventoryItem"`
-		} `json:"nodes"`
+		Nodes []variantNode `json:"nodes"`
 	} `json:"productVariants"`
+}
+
+type variantNode struct {
+	ID            string `json:"id"`
+	SKU           string `json:"sku"`
+	InventoryItem *struct {
+		ID string `json:"id"`
+	} `json:"inventoryItem"`
+}
+
+// listingsPage is one page of variants as listings, with their levels:
+// at the push location, or on a per-location channel at every location
+// (readAllLevels: Levels, and Quantity their sum, what Shopify sells).
+func (c *Connector) listingsPage(ctx context.Context, nodes []variantNode) (connectors.ListingPage, error) {
+	p := connectors.ListingPage{Total: -1, Listings: make([]connectors.Listing, 0, len(nodes))}
+	ids := make([]string, 0, len(nodes))
+	itemOf := make(map[string]string, len(nodes)) // listing → inventory item
+	for _, v := range nodes {
+		l := connectors.Listing{ID: v.SKU}
+		if l.ID == "" {
+			l.ID = v.ID
+		}
+		if v.InventoryItem != nil {
+			ids = append(ids, l.ID)
+			itemOf[l.ID] = v.InventoryItem.ID
+		}
+		p.Listings = append(p.Listings, l)
+	}
+	if c.perLocation {
+		levels, err := c.readAllLevels(ctx, ids, itemOf)
+		if err != nil {
+			return p, err
+		}
+		at := make(map[string]int, len(p.Listings))
+		for i, l := range p.Listings {
+			at[l.ID] = i
+		}
+		for _, lq := range levels {
+			if i, ok := at[lq.SKU]; ok {
+				l := &p.Listings[i]
+				l.Levels = append(l.Levels, lq)
+				l.Quantity += lq.Quantity
+				l.HasQuantity = true
+			}
+		}
+		return p, nil
+	}
+	items := make([]string, 0, len(ids))
+	for _, id := range ids {
+		items = append(items, itemOf[id])
+	}
+	levels, err := c.readLevels(ctx, items, c.pushLocation)
+	if err != nil {
+		return p, err
+	}
+	for i := range p.Listings {
+		if it, ok := itemOf[p.Listings[i].ID]; ok {
+			p.Listings[i].Quantity, p.Listings[i].HasQuantity = levels[it]
+		}
+	}
+	return p, nil
 }
 
 // ListListings implements connectors.ListingLister: the GraphQL Admin
@@ -59,26 +114,9 @@ func (c *Connector) ListListings(ctx context.Context, page func(connectors.Listi
 			return fmt.Errorf("listing variants (page %d): %w", n, err)
 		}
 		pv := data.ProductVariants
-		items := make([]string, 0, len(pv.Nodes))
-		for _, v := range pv.Nodes {
-			if v.InventoryItem != nil {
-				items = append(items, v.InventoryItem.ID)
-			}
-		}
-		levels, err := c.readLevels(ctx, items, c.pushLocation)
+		p, err := c.listingsPage(ctx, pv.Nodes)
 		if err != nil {
 			return fmt.Errorf("listing variants (page %d): %w", n, err)
-		}
-		p := connectors.ListingPage{Total: -1, Listings: make([]connectors.Listing, 0, len(pv.Nodes))}
-		for _, v := range pv.Nodes {
-			l := connectors.Listing{ID: v.SKU}
-			if l.ID == "" {
-				l.ID = v.ID
-			}
-			if v.InventoryItem != nil {
-				l.Quantity, l.HasQuantity = levels[v.InventoryItem.ID]
-			}
-			p.Listings = append(p.Listings, l)
 		}
 		if err := page(p); err != nil {
 			return err

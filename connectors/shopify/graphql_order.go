@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/shelfsync/shelfsync/connectors"
 )
 
 // GraphQL shapes of an order, as the queries in queries.go ask for them.
@@ -23,6 +25,11 @@ type gqlOrder struct {
 	RetailLocation         *struct {
 		ID string `json:"id"`
 	} `json:"retailLocation"`
+	// ShippingAddress is a MailingAddress (null without shipping).
+	ShippingAddress *struct {
+		CountryCodeV2 string `json:"countryCodeV2"`
+		ProvinceCode  string `json:"provinceCode"`
+	} `json:"shippingAddress"`
 	LineItems    gqlLineItems      `json:"lineItems"`
 	Fulfillments *[]gqlFulfillment `json:"fulfillments"`
 	Refunds      []gqlRefund       `json:"refunds"`
@@ -81,6 +88,9 @@ func (o *gqlOrder) source() (*orderSource, error) {
 	}
 	if o.RetailLocation != nil {
 		src.LocationID = numericID(o.RetailLocation.ID)
+	}
+	if a := o.ShippingAddress; a != nil {
+		src.ShipTo = connectors.NewAddress(a.CountryCodeV2, a.ProvinceCode)
 	}
 	for i, l := range o.LineItems.Nodes {
 		lid := numericID(l.ID)

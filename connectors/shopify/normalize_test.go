@@ -118,6 +118,9 @@ func TestNormalizeFixtures(t *testing.T) {
 			if a.OrderID != "5001" || a.Status != connectors.StatusPartiallyShipped {
 				t.Errorf("order a = %s %s", a.OrderID, a.Status)
 			}
+			if a.ShipTo == nil || *a.ShipTo != (connectors.Address{Country: "US", Region: "CA"}) || b.ShipTo != nil {
+				t.Errorf("ship to = %+v and %+v, want US/CA and none (a POS sale)", a.ShipTo, b.ShipTo)
+			}
 			wantA := connectors.Line{LineID: "9001", SKU: "IPOD2008GREEN", Quantity: 3, Shipped: 2, Returned: 1, Restock: true}
 			if a.Lines[0] != wantA {
 				t.Errorf("line = %+v, want %+v", a.Lines[0], wantA)

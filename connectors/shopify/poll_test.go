@@ -173,6 +173,51 @@ func TestFetchOrder(t *testing.T) {
 	}
 }
 
+// TestOrderShipTo: an order read over GraphQL (fetch and poll) names its
+// destination from shippingAddress (countryCodeV2, provinceCode), as a
+// webhook's REST body does from shipping_address; none without one.
+func TestOrderShipTo(t *testing.T) {
+	s := newFake(t, shopifytest.Options{})
+	c := newTestConnector(t, s, nil)
+	ctx := context.Background()
+	shipped := s.AddOrder(shopifytest.Order{Name: "#1", ShipTo: &shopifytest.Address{CountryCode: "ca", ProvinceCode: "qc"},
+		Lines: []shopifytest.OrderLine{{ID: 1, SKU: "A", Quantity: 1}}})
+	pickup := s.AddOrder(shopifytest.Order{Name: "#2", Lines: []shopifytest.OrderLine{{ID: 2, SKU: "A", Quantity: 1}}})
+	want := map[string]*connectors.Address{fmt.Sprint(shipped): {Country: "CA", Region: "QC"}, fmt.Sprint(pickup): nil}
+	check := func(how string, o *connectors.Order) {
+		w := want[o.OrderID]
+		if (w == nil) != (o.ShipTo == nil) || (w != nil && *w != *o.ShipTo) {
+			t.Errorf("%s %s: ship to %+v, want %+v", how, o.OrderID, o.ShipTo, w)
+		}
+	}
+	for id := range want {
+		o, err := c.FetchOrder(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("fetched", o)
+	}
+	var polled int
+	if _, err := c.PollOrders(ctx, time.Now().Add(-time.Hour), func(_ context.Context, os []connectors.Order) error {
+		for i := range os {
+			check("polled", &os[i])
+			polled++
+		}
+		return nil
+	}); err != nil || polled != 2 {
+		t.Fatalf("poll: %d orders, %v", polled, err)
+	}
+	body, err := s.WebhookBody(shipped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := Normalize("shop", body)
+	if err != nil || len(ev) != 1 {
+		t.Fatalf("webhook body: %d events, %v", len(ev), err)
+	}
+	check("webhook", ev[0].Order)
+}
+
 func TestAccessTokenRefused(t *testing.T) {
 	s := newFake(t, shopifytest.Options{})
 	const wrong = "shpat_wrong_but_secret"

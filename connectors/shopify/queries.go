@@ -33,6 +33,7 @@ fragment ShelfsyncOrder on Order {
   cancelledAt
   displayFinancialStatus
   retailLocation { id }
+  shippingAddress { countryCodeV2 provinceCode }
   lineItems(first: 50) {
     pageInfo { hasNextPage endCursor }
     nodes { id sku quantity currentQuantity }

@@ -21,13 +21,24 @@ type Order struct {
 	FinancialStatus string
 	// RetailLocationID is the location GID of a POS order, "" for online orders.
 	RetailLocationID string
-	Lines            []OrderLine
-	Fulfillments     []Fulfillment
-	Refunds          []Refund
+	// ShipTo is the shipping address's country (ISO alpha-2) and
+	// province code; nil: the order has no shipping address.
+	ShipTo       *Address
+	Lines        []OrderLine
+	Fulfillments []Fulfillment
+	Refunds      []Refund
 	// FulfillmentOrders are the order's fulfillment orders; AddOrder
 	// creates one at the store's location holding every line when none
 	// is given, as Shopify creates them with the order.
 	FulfillmentOrders []FulfillmentOrder
+}
+
+// Address is the part of an order's shipping address the fake serves:
+// GraphQL MailingAddress countryCodeV2 and provinceCode, REST
+// shipping_address country_code and province_code.
+type Address struct {
+	CountryCode  string
+	ProvinceCode string
 }
 
 // OrderLine is a line item; SKU "" is a custom item.
@@ -209,6 +220,7 @@ func (o *Order) graphQL(linesFirst int) map[string]any {
 		"cancelledAt":            cancelled,
 		"displayFinancialStatus": strings.ToUpper(fs),
 		"retailLocation":         loc,
+		"shippingAddress":        o.graphQLShipTo(),
 		"lineItems":              map[string]any{"pageInfo": pi, "nodes": lines},
 		"fulfillments":           fulfillments,
 		"refunds":                refunds,
@@ -273,6 +285,24 @@ func (s *Server) WebhookBody(id int64) ([]byte, error) {
 	return json.Marshal(map[string]any{
 		"id": o.ID, "name": o.Name, "updated_at": o.UpdatedAt.UTC().Format(time.RFC3339),
 		"cancelled_at": cancelled, "financial_status": strings.ToLower(o.FinancialStatus), "location_id": loc,
-		"line_items": lines, "fulfillments": fulfillments, "refunds": refunds,
+		"shipping_address": o.restShipTo(),
+		"line_items":       lines, "fulfillments": fulfillments, "refunds": refunds,
 	})
+}
+
+// graphQLShipTo is the order's shippingAddress (a MailingAddress, only
+// the fields the connector asks for), or null.
+func (o *Order) graphQLShipTo() any {
+	if o.ShipTo == nil {
+		return nil
+	}
+	return map[string]any{"countryCodeV2": o.ShipTo.CountryCode, "provinceCode": o.ShipTo.ProvinceCode}
+}
+
+// restShipTo is the REST order's shipping_address, or null.
+func (o *Order) restShipTo() any {
+	if o.ShipTo == nil {
+		return nil
+	}
+	return map[string]any{"country_code": o.ShipTo.CountryCode, "province_code": o.ShipTo.ProvinceCode}
 }

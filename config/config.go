@@ -305,6 +305,10 @@ type Shipments struct {
 	MaxAttempts int `yaml:"max_attempts"`
 	// Retention is how long a confirmed shipment's record is kept.
 	Retention time.Duration `yaml:"retention"`
+	// Claim is how long a confirmation taken by a worker is hidden from the
+	// others: longer than one confirmation takes. A daemon killed while
+	// confirming leaves its shipments due again after it.
+	Claim time.Duration `yaml:"claim"`
 }
 
 // ReturnsPolicy says what a returned unit does, by the channel's reason

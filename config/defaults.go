@@ -51,6 +51,7 @@ const (
 	DefaultShipmentsWorkers     = 16
 	DefaultShipmentsMaxAttempts = 20
 	DefaultShipmentsRetention   = 30 * 24 * time.Hour
+	DefaultShipmentsClaim       = 2 * time.Minute
 
 	DefaultLogLevel  = "info"
 	DefaultLogFormat = "json"
@@ -107,6 +108,7 @@ func (c *Config) applyDefaults() {
 	setInt(&sh.Workers, DefaultShipmentsWorkers)
 	setInt(&sh.MaxAttempts, DefaultShipmentsMaxAttempts)
 	setDuration(&sh.Retention, DefaultShipmentsRetention)
+	setDuration(&sh.Claim, DefaultShipmentsClaim)
 
 	setString(&c.Log.Level, DefaultLogLevel)
 	setString(&c.Log.Format, DefaultLogFormat)

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/robfig/cron/v3"
 )
@@ -210,6 +211,9 @@ func (s *Shipments) validate(c *checker) {
 	}
 	c.positive("shipments.max_attempts", int64(s.MaxAttempts))
 	c.positive("shipments.retention", int64(s.Retention))
+	if s.Claim < time.Second {
+		c.addf("shipments.claim", "must be at least 1s (longer than one confirmation takes), got %s", s.Claim)
+	}
 }
 
 func (ch *Channel) validateName(c *checker, p string, names map[string]bool) {

@@ -1,19 +1,15 @@
 package chaos
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	gosync "sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,6 +19,7 @@ import (
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
 	_ "github.com/shelfsync/shelfsync/connectors/all" // every kind and its simulated channel, as the binary links them
+	"github.com/shelfsync/shelfsync/internal/proctest"
 	"github.com/shelfsync/shelfsync/internal/redistest"
 	"github.com/shelfsync/shelfsync/sync/demo"
 	"github.com/shelfsync/shelfsync/sync/engine"
@@ -48,7 +45,7 @@ type harness struct {
 	cat     *demo.Catalog
 
 	mu     gosync.Mutex
-	daemon *proc
+	daemon *proctest.Proc
 }
 
 // newHarness starts the Redis of kind, the fakes and their proxies, writes
@@ -57,7 +54,7 @@ func newHarness(t *testing.T, bin string, s suite, kind redisKind, seed uint64) 
 	h := &harness{t: t, bin: bin, cfgPath: filepath.Join(t.TempDir(), "shelfsync.yaml")}
 	h.fakes = demo.StartFakes(5*time.Millisecond, demo.AmazonRaised)
 	t.Cleanup(h.fakes.Close)
-	listen := freeAddr(t)
+	listen := proctest.FreeAddr(t)
 	h.base = "http://" + listen
 	cfg, err := demo.Config(h.fakes, demo.ConfigOptions{RedisAddr: "127.0.0.1:1", KeyPrefix: redistest.Prefix(), Listen: listen,
 		AdminToken: adminToken, Workers: 8, Poll: 2 * time.Second, Reconcile: 10 * time.Second})
@@ -141,13 +138,13 @@ func checkerEngine(t *testing.T, cfg *config.Config) *engine.Engine {
 }
 
 func (h *harness) startDaemon() {
-	p := start(h.t, h.bin, "run", "--config", h.cfgPath, "--log-level", "warn")
+	p := proctest.Start(h.t, h.bin, "run", "--config", h.cfgPath, "--log-level", "warn")
 	h.mu.Lock()
 	h.daemon = p
 	h.mu.Unlock()
 }
 
-func (h *harness) currentDaemon() *proc {
+func (h *harness) currentDaemon() *proctest.Proc {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.daemon
@@ -156,9 +153,7 @@ func (h *harness) currentDaemon() *proc {
 // killDaemon kills the daemon with SIGKILL, waits for it to be gone, and
 // starts it again at once.
 func (h *harness) killAndRestartDaemon() {
-	p := h.currentDaemon()
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
+	h.currentDaemon().Kill9()
 	h.startDaemon()
 }
 
@@ -173,23 +168,15 @@ func (h *harness) waitReady(bound time.Duration) {
 				return
 			}
 		}
-		if p := h.currentDaemon(); p.exited() || time.Now().After(deadline) {
-			h.t.Fatalf("the daemon is not ready (exited %v):\n%s", p.exited(), p.stderr())
+		if p := h.currentDaemon(); p.Exited() || time.Now().After(deadline) {
+			h.t.Fatalf("the daemon is not ready (exited %v):\n%s", p.Exited(), p.Stderr())
 		}
 	}
 }
 
 // stopDaemon stops the daemon with SIGTERM and returns its exit code.
 func (h *harness) stopDaemon() int {
-	p := h.currentDaemon()
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return p.code
-	case <-time.After(time.Minute):
-		h.t.Fatalf("the daemon did not stop within a minute of SIGTERM:\n%s", p.stderr())
-		return -1
-	}
+	return h.currentDaemon().Stop(h.t, time.Minute)
 }
 
 // deadLetters is how many intake events the daemon's admin API lists as
@@ -257,13 +244,13 @@ func runRound(t *testing.T, bin string, s suite, r round, rng *rand.Rand, seed u
 	res := result{injected: <-injected}
 	stopped := time.Now()
 	if detail := h.check(ctx, gen.Placed(), stopped, checkBound, &res); res.problem != "" {
-		t.Errorf("%s %s\n%s", res.problem, detail, h.currentDaemon().stderr())
+		t.Errorf("%s %s\n%s", res.problem, detail, h.currentDaemon().Stderr())
 	}
 	if served := h.served(); served > 0 {
 		res.injected = served // the channels' faults: those answered, not those queued
 	}
 	if code := h.stopDaemon(); code != 0 {
-		t.Errorf("the daemon exited %d after SIGTERM:\n%s", code, h.currentDaemon().stderr())
+		t.Errorf("the daemon exited %d after SIGTERM:\n%s", code, h.currentDaemon().Stderr())
 	}
 	return res
 }
@@ -279,17 +266,6 @@ func (h *harness) served() int {
 	return int(n)
 }
 
-// freeAddr is a loopback address nothing listens on now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // daemonBinary is cmd/shelfsync, built once by TestMain (with the
 // simulator: the same binary as `go run`).
 var daemonBinary string
@@ -300,82 +276,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	daemonBinary = filepath.Join(dir, "shelfsync")
-	cmd := exec.Command("go", "build", "-o", daemonBinary, "./cmd/shelfsync")
-	cmd.Dir = filepath.Join("..", "..")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, b)
+	if daemonBinary, err = proctest.Build(filepath.Join("..", ".."), dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// proc is a child process with its output kept.
-type proc struct {
-	cmd  *exec.Cmd
-	mu   gosync.Mutex
-	out  bytes.Buffer
-	done chan struct{}
-	code int
-}
-
-func (p *proc) stderr() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	s := p.out.String()
-	if len(s) > 6000 {
-		s = "…" + s[len(s)-6000:]
-	}
-	return s
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-type lockedWriter struct {
-	mu *gosync.Mutex
-	w  io.Writer
-}
-
-func (l lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
-}
-
-// start runs bin with args; it is killed when the test ends.
-func start(t *testing.T, bin string, args ...string) *proc {
-	t.Helper()
-	p := &proc{done: make(chan struct{})}
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Stdout = lockedWriter{&p.mu, &p.out}
-	p.cmd.Stderr = lockedWriter{&p.mu, &p.out}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		defer close(p.done)
-		err := p.cmd.Wait()
-		if ee, ok := err.(*exec.ExitError); ok {
-			p.code = ee.ExitCode()
-		} else if err != nil {
-			p.code = -1
-		}
-	}()
-	t.Cleanup(func() {
-		if !p.exited() {
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	return p
 }

@@ -59,6 +59,17 @@ func newWorld(t testing.TB, nSKUs int) *world {
 // before it starts (nil: none).
 func newWorldWith(t testing.TB, nSKUs int, edit func(*config.Config)) *world {
 	t.Helper()
+	w, _, conns, mux := buildWorld(t, nSKUs, edit)
+	mountWebhooks(t, mux, conns, w.eng, w.reg)
+	w.run(conns)
+	return w
+}
+
+// buildWorld starts the fakes and the daemon's HTTP server (its mux empty),
+// builds the engine (not run) and its connectors on the config (edit
+// applied), and seeds the catalogue: 20 of each SKU at main, listed at 0.
+func buildWorld(t testing.TB, nSKUs int, edit func(*config.Config)) (*world, *config.Config, map[string]connectors.Connector, *http.ServeMux) {
+	t.Helper()
 	rdb, prefix := redistest.New(t)
 	w := &world{t: t, rdb: rdb}
 	w.shop = shopifytest.New(shopifytest.Options{WebhookSecret: shopSecret})
@@ -124,7 +135,6 @@ func newWorldWith(t testing.TB, nSKUs int, edit func(*config.Config)) *world {
 		t.Fatal(err)
 	}
 	w.eng = eng
-	mountWebhooks(t, mux, conns, eng, reg)
 
 	// The catalogue: stock in the ledger, listings on every channel.
 	ctx := context.Background()
@@ -138,7 +148,14 @@ func newWorldWith(t testing.TB, nSKUs int, edit func(*config.Config)) *world {
 		w.bay.AddListing(sku, 0, 1)
 		w.amz.SetListing(sku, 0)
 	}
-	runCtx, cancel := context.WithCancel(ctx)
+	return w, cfg, conns, mux
+}
+
+// run runs the engine and the connectors' runners in this process until
+// the test ends.
+func (w *world) run(conns map[string]connectors.Connector) {
+	t, eng := w.t, w.eng
+	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- eng.Run(runCtx) }()
 	runners := 0
@@ -164,7 +181,6 @@ func newWorldWith(t testing.TB, nSKUs int, edit func(*config.Config)) *world {
 			}
 		}
 	})
-	return w
 }
 
 // reparse runs cfg through the real loader's defaults and validation, so
@@ -188,7 +204,13 @@ func reparse(t testing.TB, cfg *config.Config) *config.Config {
 
 func (w *world) eventually(what string, cond func() (bool, string)) {
 	w.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	w.eventuallyWithin(time.Minute, what, cond)
+}
+
+// eventuallyWithin is eventually with another hang guard than a minute.
+func (w *world) eventuallyWithin(bound time.Duration, what string, cond func() (bool, string)) {
+	w.t.Helper()
+	deadline := time.Now().Add(bound)
 	for {
 		ok, detail := cond()
 		if ok {

@@ -2,11 +2,8 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
-	"io"
 	"maps"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,13 +12,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	gosync "sync"
 	"syscall"
 	"testing"
 	"time"
 
 	_ "github.com/shelfsync/shelfsync/connectors/all" // every kind and its simulated channel, as the binary links them
 	"github.com/shelfsync/shelfsync/connectors/sim"
+	"github.com/shelfsync/shelfsync/internal/proctest"
 	"github.com/shelfsync/shelfsync/internal/redistest"
 )
 
@@ -42,20 +39,20 @@ func TestKill9ConvergesAgainstStrictFakes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary for about a minute")
 	}
-	bin := buildBinary(t)
+	bin := proctest.BuildT(t, moduleRoot)
 	_, prefix := redistest.New(t)
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "shelfsync.yaml")
-	listen := freeAddr(t)
+	listen := proctest.FreeAddr(t)
 
 	// KILL9_RATE, KILL9_SKUS, KILL9_LATENCY and KILL9_DURATION make the
 	// same run the benchmark of BENCHMARKS.md (100 orders/s, 50 ms).
-	fakes := start(t, bin, "fakes", "--redis", redistest.Addr(), "--key-prefix", prefix, "--listen", listen,
+	fakes := proctest.Start(t, bin, "fakes", "--redis", redistest.Addr(), "--key-prefix", prefix, "--listen", listen,
 		"--write-config", cfgPath, "--skus", env("KILL9_SKUS", "60"), "--rate", env("KILL9_RATE", "25"),
 		"--duration", env("KILL9_DURATION", "16s"), "--latency", env("KILL9_LATENCY", "10ms"),
 		"--poll", "2s", "--reconcile", "20s", "--immediate-cancels", "0.5", "--drop", "0.05", "--seed", "7",
 		"--converge", "240s", "--linger", "60s")
-	waitFor(t, "the fakes to write the daemon's config", func() bool { _, err := os.Stat(cfgPath); return err == nil }, fakes)
+	proctest.WaitFor(t, "the fakes to write the daemon's config", func() bool { _, err := os.Stat(cfgPath); return err == nil }, fakes)
 	setLeaseTTL(t, cfgPath, "10m")
 
 	// The channels are the simulated ones the binary links (`shelfsync
@@ -65,20 +62,20 @@ func TestKill9ConvergesAgainstStrictFakes(t *testing.T) {
 	if len(channels) == 0 {
 		t.Fatal("no simulated channel registered")
 	}
-	daemon := start(t, bin, "run", "--config", cfgPath)
-	waitFor(t, "orders to flow", func() bool { return strings.Contains(fakes.stdout(), "the daemon is ready") }, fakes)
+	daemon := proctest.Start(t, bin, "run", "--config", cfgPath)
+	proctest.WaitFor(t, "orders to flow", func() bool { return strings.Contains(fakes.Stdout(), "the daemon is ready") }, fakes)
 	base := "http://" + listen
-	waitFor(t, fmt.Sprintf("pushes on every channel %v", channels), func() bool { return covers(acceptedChannels(base), channels) }, daemon)
+	proctest.WaitFor(t, fmt.Sprintf("pushes on every channel %v", channels), func() bool { return covers(acceptedChannels(base), channels) }, daemon)
 	time.Sleep(3 * time.Second) // mid-load
 
-	if err := daemon.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := daemon.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	daemon.wait(t, time.Minute)
+	daemon.Wait(t, time.Minute)
 	restarted := time.Now()
-	daemon = start(t, bin, "run", "--config", cfgPath)
+	daemon = proctest.Start(t, bin, "run", "--config", cfgPath)
 	firstPush := map[string]time.Duration{}
-	waitFor(t, "the restarted daemon to push on every channel (its predecessor's leases taken over)", func() bool {
+	proctest.WaitFor(t, "the restarted daemon to push on every channel (its predecessor's leases taken over)", func() bool {
 		for _, ch := range acceptedChannels(base) {
 			if _, ok := firstPush[ch]; !ok {
 				firstPush[ch] = time.Since(restarted)
@@ -88,17 +85,17 @@ func TestKill9ConvergesAgainstStrictFakes(t *testing.T) {
 	}, daemon)
 	t.Logf("after kill -9: first accepted push per channel %v (lease TTL 10m)", firstPush)
 
-	convergedOrNot := func() bool { return strings.Contains(fakes.stdout(), "converged after") }
-	waitFor(t, "the fakes' convergence check", convergedOrNot, fakes)
-	out := fakes.stdout()
+	convergedOrNot := func() bool { return strings.Contains(fakes.Stdout(), "converged after") }
+	proctest.WaitFor(t, "the fakes' convergence check", convergedOrNot, fakes)
+	out := fakes.Stdout()
 	t.Logf("fakes:\n%s", out)
 	if !strings.Contains(out, "\nconverged after") {
-		t.Fatalf("not converged:\n%s\ndaemon:\n%s", out, daemon.stderr())
+		t.Fatalf("not converged:\n%s\ndaemon:\n%s", out, daemon.Stderr())
 	}
 	// Quiet now: the polls' overlap re-reads orders already handled, and
 	// takes none of them in again.
 	polled0, skipped0 := counters(base, "shelfsync_polled_orders_total"), counters(base, "shelfsync_poll_orders_skipped_total")
-	waitFor(t, "a quiet poll of Shopify and eBay", func() bool {
+	proctest.WaitFor(t, "a quiet poll of Shopify and eBay", func() bool {
 		skipped := counters(base, "shelfsync_poll_orders_skipped_total")
 		return skipped["shopify"] > skipped0["shopify"] && skipped["ebay"] > skipped0["ebay"]
 	}, daemon)
@@ -113,13 +110,13 @@ func TestKill9ConvergesAgainstStrictFakes(t *testing.T) {
 	if b, err := verify.CombinedOutput(); err != nil || !strings.Contains(string(b), "ok: no inconsistencies") {
 		t.Fatalf("stock verify: %v\n%s", err, b)
 	}
-	_ = fakes.cmd.Process.Signal(syscall.SIGTERM)
-	if code := fakes.wait(t, time.Minute); code != 0 {
-		t.Errorf("fakes exit %d after SIGTERM:\n%s", code, fakes.stderr())
+	_ = fakes.Cmd.Process.Signal(syscall.SIGTERM)
+	if code := fakes.Wait(t, time.Minute); code != 0 {
+		t.Errorf("fakes exit %d after SIGTERM:\n%s", code, fakes.Stderr())
 	}
-	_ = daemon.cmd.Process.Signal(syscall.SIGTERM)
-	if code := daemon.wait(t, time.Minute); code != 0 {
-		t.Errorf("daemon exit %d after SIGTERM:\n%s", code, daemon.stderr())
+	_ = daemon.Cmd.Process.Signal(syscall.SIGTERM)
+	if code := daemon.Wait(t, time.Minute); code != 0 {
+		t.Errorf("daemon exit %d after SIGTERM:\n%s", code, daemon.Stderr())
 	}
 }
 
@@ -138,28 +135,6 @@ func env(name, def string) string {
 		return v
 	}
 	return def
-}
-
-// buildBinary builds cmd/shelfsync once into a temp dir.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "shelfsync")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/shelfsync")
-	cmd.Dir = filepath.Join("..", "..")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
-	return bin
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // setLeaseTTL sets sync.lease_ttl and sync.push_lease_ttl in the written
@@ -219,99 +194,5 @@ func counters(base, name string) map[string]float64 {
 	return out
 }
 
-// proc is a child process with its output kept.
-type proc struct {
-	cmd      *exec.Cmd
-	mu       gosync.Mutex
-	out, err bytes.Buffer
-	done     chan struct{}
-	code     int
-}
-
-func (p *proc) stdout() string { p.mu.Lock(); defer p.mu.Unlock(); return p.out.String() }
-func (p *proc) stderr() string { p.mu.Lock(); defer p.mu.Unlock(); return tail(p.err.String(), 4000) }
-
-type lockedWriter struct {
-	mu *gosync.Mutex
-	w  io.Writer
-}
-
-func (l lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
-}
-
-func start(t *testing.T, bin string, args ...string) *proc {
-	t.Helper()
-	return startEnv(t, nil, bin, args...)
-}
-
-// startEnv is start with extra environment variables (NAME=value).
-func startEnv(t *testing.T, env []string, bin string, args ...string) *proc {
-	t.Helper()
-	p := &proc{done: make(chan struct{})}
-	p.cmd = exec.Command(bin, args...)
-	if env != nil {
-		p.cmd.Env = append(os.Environ(), env...)
-	}
-	p.cmd.Stdout = lockedWriter{&p.mu, &p.out}
-	p.cmd.Stderr = lockedWriter{&p.mu, &p.err}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		defer close(p.done)
-		err := p.cmd.Wait()
-		if ee, ok := err.(*exec.ExitError); ok {
-			p.code = ee.ExitCode()
-		} else if err != nil {
-			p.code = -1
-		}
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	return p
-}
-
-func (p *proc) wait(t *testing.T, bound time.Duration) int {
-	t.Helper()
-	select {
-	case <-p.done:
-		return p.code
-	case <-time.After(bound):
-		t.Fatalf("%s did not end within %s:\n%s\n%s", p.cmd.Args[1], bound, p.stdout(), p.stderr())
-		return -1
-	}
-}
-
-// waitFor polls cond until it holds; a hang guard, not a timing assertion.
-// It fails at once if watched ends first.
-func waitFor(t *testing.T, what string, cond func() bool, watched *proc) {
-	t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
-	for !cond() {
-		select {
-		case <-watched.done:
-			t.Fatalf("waiting for %s: %s exited %d:\n%s\n%s", what, watched.cmd.Args[1], watched.code, watched.stdout(), watched.stderr())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s:\n%s\n%s", what, watched.stdout(), watched.stderr())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "…" + s[len(s)-n:]
-}
+// moduleRoot is the module's root, from this package's directory.
+var moduleRoot = filepath.Join("..", "..")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/internal/proctest"
 	"github.com/shelfsync/shelfsync/internal/redistest"
 	"github.com/shelfsync/shelfsync/sync/demo"
 	"github.com/shelfsync/shelfsync/sync/engine"
@@ -47,7 +48,7 @@ func TestTwoReplicasOnRedisCluster(t *testing.T) {
 // test's own (see TestReplicasOnRedisCluster).
 func runClusterReplicas(t *testing.T, n int) {
 	c := redistest.StartCluster(t)
-	bin := buildBinary(t)
+	bin := proctest.BuildT(t, moduleRoot)
 	ctx := context.Background()
 	fakes := demo.StartFakes(10*time.Millisecond, demo.AmazonPublished)
 	t.Cleanup(fakes.Close)
@@ -82,7 +83,7 @@ func runClusterReplicas(t *testing.T, n int) {
 		t.Fatal(err)
 	}
 	replicas := startReplicas(t, bin, cfgPath, n, lb)
-	waitFor(t, "a replica to be ready", func() bool {
+	proctest.WaitFor(t, "a replica to be ready", func() bool {
 		resp, err := http.Get("http://" + lb.addr + "/readyz")
 		if err == nil {
 			resp.Body.Close()

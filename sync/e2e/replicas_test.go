@@ -24,6 +24,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shelfsync/shelfsync/connectors/sim"
+	"github.com/shelfsync/shelfsync/internal/proctest"
 	"github.com/shelfsync/shelfsync/internal/redistest"
 	"github.com/shelfsync/shelfsync/sync/lease"
 	"github.com/shelfsync/shelfsync/sync/outbox"
@@ -68,27 +69,27 @@ func TestTwoReplicasOnOneRedis(t *testing.T) {
 // replica is one `shelfsync run` process.
 type replica struct {
 	id, addr string
-	p        *proc
+	p        *proctest.Proc
 }
 
 func (r *replica) base() string { return "http://" + r.addr }
 
 func runReplicas(t *testing.T, rdb redis.UniversalClient, addr, prefix string, n int) {
-	bin := buildBinary(t)
+	bin := proctest.BuildT(t, moduleRoot)
 	cfgPath := filepath.Join(t.TempDir(), "shelfsync.yaml")
 	lb := newBalancer(t)
-	fakes := start(t, bin, "fakes", "--redis", addr, "--key-prefix", prefix, "--listen", lb.addr,
+	fakes := proctest.Start(t, bin, "fakes", "--redis", addr, "--key-prefix", prefix, "--listen", lb.addr,
 		"--write-config", cfgPath, "--skus", "60", "--rate", env("REPLICAS_RATE", "25"),
 		"--duration", env("REPLICAS_DURATION", "22s"), "--latency", "10ms",
 		"--poll", replicaPoll.String(), "--reconcile", replicaReconcile.String(),
 		"--immediate-cancels", "0.5", "--drop", "0.05", "--seed", "11", "--converge", "240s", "--linger", "60s")
-	waitFor(t, "the fakes to write the daemon's config", func() bool { _, err := os.Stat(cfgPath); return err == nil }, fakes)
+	proctest.WaitFor(t, "the fakes to write the daemon's config", func() bool { _, err := os.Stat(cfgPath); return err == nil }, fakes)
 	replicas := startReplicas(t, bin, cfgPath, n, lb)
-	waitFor(t, "orders to flow", func() bool { return strings.Contains(fakes.stdout(), "the daemon is ready") }, fakes)
+	proctest.WaitFor(t, "orders to flow", func() bool { return strings.Contains(fakes.Stdout(), "the daemon is ready") }, fakes)
 	victim := exerciseReplicas(t, rdb, prefix, lb, replicas)
 
-	waitFor(t, "the fakes' convergence check", func() bool { return strings.Contains(fakes.stdout(), "converged after") }, fakes)
-	out := fakes.stdout()
+	proctest.WaitFor(t, "the fakes' convergence check", func() bool { return strings.Contains(fakes.Stdout(), "converged after") }, fakes)
+	out := fakes.Stdout()
 	t.Logf("fakes:\n%s", out)
 	if !strings.Contains(out, "\nconverged after") {
 		t.Fatalf("not converged:\n%s", out)
@@ -97,9 +98,9 @@ func runReplicas(t *testing.T, rdb redis.UniversalClient, addr, prefix string, n
 	if b, err := verify.CombinedOutput(); err != nil || !strings.Contains(string(b), "ok: no inconsistencies") {
 		t.Fatalf("stock verify: %v\n%s", err, b)
 	}
-	_ = fakes.cmd.Process.Signal(syscall.SIGTERM)
-	if code := fakes.wait(t, time.Minute); code != 0 {
-		t.Errorf("fakes exit %d after SIGTERM:\n%s", code, fakes.stderr())
+	_ = fakes.Cmd.Process.Signal(syscall.SIGTERM)
+	if code := fakes.Wait(t, time.Minute); code != 0 {
+		t.Errorf("fakes exit %d after SIGTERM:\n%s", code, fakes.Stderr())
 	}
 	stopReplicas(t, replicas, victim)
 }
@@ -111,7 +112,7 @@ func runReplicas(t *testing.T, rdb redis.UniversalClient, addr, prefix string, n
 func exerciseReplicas(t *testing.T, rdb redis.UniversalClient, prefix string, lb *balancer, replicas []*replica) *replica {
 	t.Helper()
 	channels := sim.Channels()
-	waitFor(t, fmt.Sprintf("pushes on every channel %v", channels), func() bool {
+	proctest.WaitFor(t, fmt.Sprintf("pushes on every channel %v", channels), func() bool {
 		var got []string
 		for _, r := range replicas {
 			got = append(got, acceptedChannels(r.base())...)
@@ -134,9 +135,9 @@ func stopReplicas(t *testing.T, replicas []*replica, victim *replica) {
 		if r.id == victim.id {
 			continue
 		}
-		_ = r.p.cmd.Process.Signal(syscall.SIGTERM)
-		if code := r.p.wait(t, time.Minute); code != 0 {
-			t.Errorf("%s exit %d after SIGTERM:\n%s", r.id, code, r.p.stderr())
+		_ = r.p.Cmd.Process.Signal(syscall.SIGTERM)
+		if code := r.p.Wait(t, time.Minute); code != 0 {
+			t.Errorf("%s exit %d after SIGTERM:\n%s", r.id, code, r.p.Stderr())
 		}
 	}
 }
@@ -156,7 +157,7 @@ func startReplicas(t *testing.T, bin, cfgPath string, n int, lb *balancer) []*re
 	var out []*replica
 	var addrs []string
 	for i := range n {
-		r := &replica{id: fmt.Sprintf("replica-%d", i+1), addr: freeAddr(t)}
+		r := &replica{id: fmt.Sprintf("replica-%d", i+1), addr: proctest.FreeAddr(t)}
 		path := filepath.Join(filepath.Dir(cfgPath), r.id+".yaml")
 		if err := os.WriteFile(path, listen.ReplaceAll(b, []byte("${1} "+r.addr)), 0o600); err != nil {
 			t.Fatal(err)
@@ -166,7 +167,7 @@ func startReplicas(t *testing.T, bin, cfgPath string, n int, lb *balancer) []*re
 			// deploy: their schedules tick at different moments.
 			time.Sleep(time.Second)
 		}
-		r.p = startEnv(t, []string{lease.InstanceEnv + "=" + r.id}, bin, "run", "--config", path)
+		r.p = proctest.StartEnv(t, []string{lease.InstanceEnv + "=" + r.id}, bin, "run", "--config", path)
 		out = append(out, r)
 		addrs = append(addrs, r.addr)
 	}
@@ -325,13 +326,13 @@ func takeover(t *testing.T, rdb redis.UniversalClient, prefix string, lb *balanc
 		return out
 	}
 	before := pushed()
-	if err := victim.p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := victim.p.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	killed := time.Now()
 	lb.drop(victim.addr)
 	leaseAt, pushAt := map[string]time.Duration{}, map[string]time.Duration{}
-	waitFor(t, fmt.Sprintf("survivors to take %s's push leases %v and push", victim.id, theirs), func() bool {
+	proctest.WaitFor(t, fmt.Sprintf("survivors to take %s's push leases %v and push", victim.id, theirs), func() bool {
 		now := time.Since(killed)
 		hs := pushHolders(t, rdb, prefix, survivors, theirs)
 		p := pushed()

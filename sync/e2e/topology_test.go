@@ -20,6 +20,7 @@ import (
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
 	_ "github.com/shelfsync/shelfsync/connectors/all"
+	"github.com/shelfsync/shelfsync/internal/proctest"
 	"github.com/shelfsync/shelfsync/internal/redistest"
 	"github.com/shelfsync/shelfsync/sync/demo"
 	"github.com/shelfsync/shelfsync/sync/downstream"
@@ -352,7 +353,7 @@ func startEngine(t *testing.T, cfg *config.Config, rdb redis.UniversalClient, pu
 // wrong.
 func stockVerify(t *testing.T, cfg *config.Config) {
 	t.Helper()
-	bin := buildBinary(t)
+	bin := proctest.BuildT(t, moduleRoot)
 	r := cfg.Redis
 	var b strings.Builder
 	fmt.Fprintf(&b, "redis:\n  mode: %s\n  key_prefix: %q\n", r.Mode, r.KeyPrefix)

@@ -38,7 +38,7 @@ func (e *Engine) newShipments(reg prometheus.Registerer) {
 	e.shipments = shipments.New(shipments.Options{
 		Redis: e.o.Redis, Prefix: cfg.Redis.KeyPrefix, Ledger: e.ledger, Publisher: e.publisher, Channels: chans,
 		Locations: locs, Durability: durability(cfg.Redis), MaxAttempts: cfg.Shipments.MaxAttempts,
-		Retention: cfg.Shipments.Retention, Workers: cfg.Shipments.Workers, Metrics: shipments.NewMetrics(reg), Logger: log,
+		Retention: cfg.Shipments.Retention, Workers: cfg.Shipments.Workers, Claim: cfg.Shipments.Claim, Metrics: shipments.NewMetrics(reg), Logger: log,
 	})
 	e.inbound = e.shipments.NewInbound(e.o.Redis, stream.Options{
 		Stream: shipments.StreamKey(cfg.Redis.KeyPrefix, cfg.Shipments.Stream), Consumer: e.leases.Holder(),

@@ -55,8 +55,9 @@ return 1
 
 // Timing of confirmations.
 const (
-	// claimFor is how long a taken shipment is hidden from other workers:
-	// longer than one confirmation takes (connector timeouts, its pacing).
+	// claimFor is how long a taken shipment is hidden from other workers
+	// by default (Options.Claim, shipments.claim): longer than one
+	// confirmation takes (connector timeouts, its pacing).
 	claimFor = 2 * time.Minute
 	// idlePoll is how often an idle worker looks for due shipments that
 	// no Wake announced (retries coming due, another replica's).
@@ -64,7 +65,8 @@ const (
 	// firstBackoff doubles per failed attempt up to maxBackoff.
 	firstBackoff = time.Second
 	maxBackoff   = 5 * time.Minute
-	// attemptTimeout bounds one ConfirmShipment call.
+	// attemptTimeout bounds one ConfirmShipment call (and the claim does:
+	// an outcome after it is not recorded).
 	attemptTimeout = time.Minute
 )
 
@@ -113,8 +115,8 @@ func (s *Service) confirmLoop(ctx context.Context, ch *Channel) {
 		if free > 0 {
 			var err error
 			now := s.o.Now().UnixMilli()
-			claim = now + claimFor.Milliseconds()
-			ids, err = claimScript.Run(ctx, s.o.Redis, []string{k.queue()}, now, claimFor.Milliseconds(), free).StringSlice()
+			claim = now + s.o.Claim.Milliseconds()
+			ids, err = claimScript.Run(ctx, s.o.Redis, []string{k.queue()}, now, s.o.Claim.Milliseconds(), free).StringSlice()
 			if err != nil && ctx.Err() == nil {
 				s.o.Logger.Warn().Err(err).Str("channel", ch.Name).Msg("taking shipments to confirm")
 			}
@@ -158,7 +160,7 @@ func (s *Service) confirmOne(ctx context.Context, ch *Channel, id string, claim 
 		_ = s.o.Redis.ZRem(ctx, s.keys(ch.Name).queue(), id).Err()
 		return
 	}
-	cctx, cancel := context.WithTimeout(ctx, attemptTimeout)
+	cctx, cancel := context.WithTimeout(ctx, min(attemptTimeout, s.o.Claim))
 	res, err := ch.Confirmer.ConfirmShipment(cctx, rec.Shipment)
 	cancel()
 	if ctx.Err() != nil {

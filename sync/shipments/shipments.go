@@ -107,6 +107,9 @@ type Options struct {
 	Retention time.Duration
 	// Workers is each channel's confirmations in flight; default 4.
 	Workers int
+	// Claim is how long a confirmation a worker took is hidden from the
+	// others (and from a restarted daemon); default 2 min.
+	Claim   time.Duration
 	Metrics *Metrics
 	Logger  zerolog.Logger
 	Now     func() time.Time
@@ -130,6 +133,9 @@ func New(o Options) *Service {
 	}
 	if o.Workers <= 0 {
 		o.Workers = 4
+	}
+	if o.Claim <= 0 {
+		o.Claim = claimFor
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -96,26 +96,39 @@ type Want struct {
 // with, or forced, or after an echo, is a new intended write: it gets a new
 // attempt id (nonce:index, unique since the nonce is random per call); one
 // queued again with the value it has keeps its attempt.
+//
+// This runs for every listing of every changed SKU on every channel, so
+// each item reads what it needs once: its queue scores (read for "is it
+// queued" and reused for where it goes and from when it is due), its
+// parked value (one HGET answers "parked?" and "parked with which
+// value?"). It relies on what every script here keeps true: an item is in
+// at most one of the two queues (whatever adds it to one removes it from
+// the other, or adds it only where it already is).
 var enqueueScript = redis.NewScript(`
 local now, nonce = tonumber(ARGV[1]), ARGV[2]
+local call = redis.call
 local queued = 0
 for i = 3, #ARGV, 5 do
-  local sku, qty, cause, force, echo = ARGV[i], tonumber(ARGV[i+1]), tonumber(ARGV[i+2]), ARGV[i+3] == '1', tonumber(ARGV[i+4])
-  local acc = redis.call('HGET', KEYS[2], sku)
+  local sku, qs, cause, force, echo = ARGV[i], ARGV[i+1], tonumber(ARGV[i+2]), ARGV[i+3] == '1', tonumber(ARGV[i+4])
+  local qty = tonumber(qs)
+  local acc = call('HGET', KEYS[2], sku)
   if acc and echo > 0 then
     acc = tostring(tonumber(acc) - echo)
-    redis.call('HSET', KEYS[2], sku, acc)
+    call('HSET', KEYS[2], sku, acc)
   end
-  local parked = redis.call('HEXISTS', KEYS[7], sku) == 1
+  local pq = call('HGET', KEYS[7], sku)
+  local parked = pq ~= false
   -- A parked item comes back when forced (reconcile) or when a different
   -- value is wanted: the channel may take that one.
-  if parked and (force or redis.call('HGET', KEYS[7], sku) ~= ARGV[i+1]) then
-    redis.call('HDEL', KEYS[7], sku)
-    redis.call('HDEL', KEYS[8], sku)
-    redis.call('HDEL', KEYS[6], sku)
+  if parked and (force or pq ~= qs) then
+    call('HDEL', KEYS[7], sku)
+    call('HDEL', KEYS[8], sku)
+    call('HDEL', KEYS[6], sku)
     parked = false
   end
-  local queued_now = redis.call('ZSCORE', KEYS[3], sku) or redis.call('ZSCORE', KEYS[4], sku)
+  local su, sn = call('ZSCORE', KEYS[3], sku), false
+  if not su then sn = call('ZSCORE', KEYS[4], sku) end
+  local queued_now = su or sn
   -- After the channel's own sale (echo) the item is always queued: the
   -- lowered figure is only what the push compares from. Whether the channel
   -- already shows the sale is not known here (a push or a reconcile read
@@ -128,24 +141,29 @@ for i = 3, #ARGV, 5 do
     -- push may be on the wire with an older value, and the channel must
     -- end with this one.
   elseif parked then
-    redis.call('HSET', KEYS[1], sku, qty)
+    call('HSET', KEYS[1], sku, qty)
   else
-    if force or echo > 0 or redis.call('HGET', KEYS[1], sku) ~= ARGV[i+1] or redis.call('HEXISTS', KEYS[11], sku) == 0 then
-      redis.call('HSET', KEYS[11], sku, nonce .. ':' .. i)
+    local attempt = nonce .. ':' .. i
+    if force or echo > 0 or call('HGET', KEYS[1], sku) ~= qs then
+      call('HSET', KEYS[11], sku, attempt)
+    else
+      call('HSETNX', KEYS[11], sku, attempt)
     end
-    redis.call('HSET', KEYS[1], sku, qty)
+    call('HSET', KEYS[1], sku, qty)
     local urgent = qty == 0 or (acc ~= false and qty < tonumber(acc))
-    local into, other = KEYS[4], KEYS[3]
-    if urgent then into, other = KEYS[3], KEYS[4] end
-    local due = redis.call('ZSCORE', into, sku) or redis.call('ZSCORE', other, sku)
-    redis.call('ZREM', other, sku)
-    if due then due = math.min(tonumber(due), now) else due = now end
-    redis.call('ZADD', into, due, sku)
-    redis.call('ZADD', KEYS[5], 'NX', cause, sku)
+    -- into: the queue it goes to, and its score there now (false: not in
+    -- it); out: the other queue's score, which it leaves.
+    local into, score, other, out = KEYS[4], sn, KEYS[3], su
+    if urgent then into, score, other, out = KEYS[3], su, KEYS[4], sn end
+    local due = now
+    if queued_now then due = math.min(tonumber(queued_now), now) end
+    if out then call('ZREM', other, sku) end
+    if not (score and tonumber(score) == due) then call('ZADD', into, due, sku) end
+    call('ZADD', KEYS[5], 'NX', cause, sku)
     -- A push of this SKU is on the wire with an older value: this is the
     -- first change it does not carry (see completeScript).
-    if redis.call('HEXISTS', KEYS[9], sku) == 1 then
-      redis.call('ZADD', KEYS[10], 'NX', cause, sku)
+    if call('HEXISTS', KEYS[9], sku) == 1 then
+      call('ZADD', KEYS[10], 'NX', cause, sku)
     end
     queued = queued + 1
   end

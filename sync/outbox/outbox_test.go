@@ -536,3 +536,62 @@ func TestHeldItemsWaitForRelease(t *testing.T) {
 		t.Fatalf("second release moved %d", n)
 	}
 }
+
+// TestQueueMovesKeepOneQueueAndTheEarliestDue: enqueue reads an item's
+// queue scores once and reuses them; an item that moves between the
+// urgent and normal queues is in exactly one of them afterwards, keeps
+// the earlier of its due time and now, and one waiting for a retry in
+// the future becomes due now when a new value comes.
+func TestQueueMovesKeepOneQueueAndTheEarliestDue(t *testing.T) {
+	ob := newOutbox(t)
+	ctx := context.Background()
+	where := func() (urgent, normal float64, inU, inN bool) {
+		t.Helper()
+		u, errU := ob.rdb.ZScore(ctx, ob.keys[kUrgent], "A").Result()
+		n, errN := ob.rdb.ZScore(ctx, ob.keys[kNormal], "A").Result()
+		return u, n, errU == nil, errN == nil
+	}
+	enqueue := func(q int64) {
+		t.Helper()
+		if _, err := ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: q}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ob.SetReported(ctx, "A", 10); err != nil {
+		t.Fatal(err)
+	}
+	enqueue(12) // an increase: normal
+	_, first, inU, inN := where()
+	if inU || !inN {
+		t.Fatalf("increase: urgent %v normal %v, want normal only", inU, inN)
+	}
+	time.Sleep(5 * time.Millisecond)
+	enqueue(4) // a decrease: urgent, due from the first change
+	u, _, inU, inN := where()
+	if !inU || inN || u != first {
+		t.Fatalf("decrease: urgent %v (%v) normal %v, want urgent only at %v", inU, u, inN, first)
+	}
+	enqueue(3) // another decrease: stays urgent, same due
+	if u2, _, inU, inN := where(); !inU || inN || u2 != first {
+		t.Fatalf("second decrease: urgent %v (%v) normal %v, want urgent only at %v", inU, u2, inN, first)
+	}
+	enqueue(11) // an increase again: back to normal, same due
+	if _, n, inU, inN := where(); inU || !inN || n != first {
+		t.Fatalf("increase after decreases: urgent %v normal %v (%v), want normal only at %v", inU, inN, n, first)
+	}
+	later := time.Now().Add(time.Hour)
+	if _, err := ob.Complete(ctx, "", []Outcome{{SKU: "A", Quantity: 11, RetryAt: later, Reason: "retry"}}); err != nil {
+		t.Fatal(err)
+	}
+	if items, _ := ob.Due(ctx, 10, time.Now()); len(items) != 0 {
+		t.Fatalf("due before its retry: %+v", items)
+	}
+	enqueue(2) // a new value: due now, urgent
+	items, err := ob.Due(ctx, 10, time.Now())
+	if err != nil || len(items) != 1 || items[0].Quantity != 2 {
+		t.Fatalf("new value after a retry: %+v %v, want A=2 due now", items, err)
+	}
+	if _, _, inU, inN := where(); !inU || inN {
+		t.Fatalf("after the retry: urgent %v normal %v, want urgent only", inU, inN)
+	}
+}

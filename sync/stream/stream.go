@@ -500,15 +500,21 @@ func flag(b bool) string {
 	return "0"
 }
 
-// ackScript: KEYS = stream, attempts, reasons; ARGV = group, id, keep.
+// ackScript: KEYS = stream, attempts, reasons; ARGV = group, keep, then
+// the ids. A batch's acknowledgement is one run of four commands, whatever
+// its size (not four per message).
 var ackScript = redis.NewScript(`
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-if ARGV[3] ~= '1' then redis.call('XDEL', KEYS[1], ARGV[2]) end
-redis.call('HDEL', KEYS[2], ARGV[2])
-redis.call('HDEL', KEYS[3], ARGV[2])
+redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 3))
+if ARGV[2] ~= '1' then redis.call('XDEL', KEYS[1], unpack(ARGV, 3)) end
+redis.call('HDEL', KEYS[2], unpack(ARGV, 3))
+redis.call('HDEL', KEYS[3], unpack(ARGV, 3))
 return 1`)
 
-// ack acknowledges (and deletes) handled messages, in one round trip.
+// ackChunk bounds the ids of one ackScript run (Lua's unpack has a limit).
+const ackChunk = 1000
+
+// ack acknowledges (and deletes) handled messages: one script run per
+// ackChunk ids, all in one round trip.
 func (c *Consumer) ack(ctx context.Context, ids []string) {
 	if len(ids) == 0 {
 		return
@@ -517,21 +523,30 @@ func (c *Consumer) ack(ctx context.Context, ids []string) {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	keys := []string{c.o.Stream, c.o.Attempts, c.o.Reasons}
-	keep := flag(c.o.KeepAcked)
+	var args [][]any
+	for start := 0; start < len(ids); start += ackChunk {
+		chunk := ids[start:min(start+ackChunk, len(ids))]
+		a := make([]any, 0, 2+len(chunk))
+		a = append(a, c.o.Group, flag(c.o.KeepAcked))
+		for _, id := range chunk {
+			a = append(a, id)
+		}
+		args = append(args, a)
+	}
 	pipe := c.rdb.Pipeline()
-	cmds := make([]*redis.Cmd, len(ids))
-	for i, id := range ids {
-		cmds[i] = ackScript.EvalSha(actx, pipe, keys, c.o.Group, id, keep)
+	cmds := make([]*redis.Cmd, len(args))
+	for i, a := range args {
+		cmds[i] = ackScript.EvalSha(actx, pipe, keys, a...)
 	}
 	_, _ = pipe.Exec(actx)
 	for i, cmd := range cmds {
 		err := cmd.Err()
 		if redis.HasErrorPrefix(err, "NOSCRIPT") {
-			err = ackScript.Run(actx, c.rdb, keys, c.o.Group, ids[i], keep).Err()
+			err = ackScript.Run(actx, c.rdb, keys, args[i]...).Err()
 		}
 		if err != nil {
-			c.o.Logger.Warn().Err(err).Str("stream", c.o.Stream).Str("id", ids[i]).
-				Msg("acknowledging a message; it will be handled again (harmless)")
+			c.o.Logger.Warn().Err(err).Str("stream", c.o.Stream).Str("id", args[i][2].(string)).Int("messages", len(args[i])-2).
+				Msg("acknowledging messages; they will be handled again (harmless)")
 		}
 	}
 }

@@ -393,3 +393,40 @@ func TestRetryWrapsAndUnwraps(t *testing.T) {
 		t.Fatal("Refuse")
 	}
 }
+
+// TestAckOfALargeBatch: a batch is acknowledged in script runs of at most
+// ackChunk ids; more than one chunk leaves nothing pending, nothing on the
+// stream and no attempts or reasons of the acknowledged messages.
+func TestAckOfALargeBatch(t *testing.T) {
+	c, rdb := newConsumer(t, Options{})
+	ctx := context.Background()
+	names := make([]string, 2*ackChunk+3)
+	for i := range names {
+		names[i] = fmt.Sprint(i)
+	}
+	if err := rdb.XGroupCreateMkStream(ctx, c.o.Stream, c.o.Group, "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	ids := add(t, c, names...)
+	if err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: c.o.Group, Consumer: "x", Streams: []string{c.o.Stream, ">"}, Count: int64(len(ids))}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{ids[0], ids[ackChunk], ids[len(ids)-1]} {
+		rdb.HSet(ctx, c.o.Attempts, id, 1)
+		rdb.HSet(ctx, c.o.Reasons, id, "earlier failure")
+	}
+	rdb.HSet(ctx, c.o.Attempts, "other", 1)
+	if p := pending(t, c); p != int64(len(ids)) {
+		t.Fatalf("%d pending before the ack, want %d", p, len(ids))
+	}
+	c.ack(ctx, ids[1:])
+	if p := pending(t, c); p != 1 {
+		t.Fatalf("%d pending after acknowledging all but one, want 1", p)
+	}
+	if n, _ := c.Backlog(ctx); n != 1 {
+		t.Fatalf("stream length %d after the ack, want 1", n)
+	}
+	if a, r := hlen(t, c, c.o.Attempts), hlen(t, c, c.o.Reasons); a != 2 || r != 1 {
+		t.Fatalf("attempts %d, reasons %d after the ack; want 2 (the unacknowledged and another) and 1", a, r)
+	}
+}

@@ -94,7 +94,7 @@ func TestKindBlockDecoding(t *testing.T) {
 		want        []string
 	}{
 		{"unknown key", "    amazon: {seller_id: s, marketplace_ids: [m], sellr: x}\n",
-			[]string{`line 9: channels[0].amazon.sellr: unknown key "sellr" (known here: auth_url, feed_threshold, marketplace_ids, orders_api, product_type, region, seller_id, sqs)`}},
+			[]string{`line 9: channels[0].amazon.sellr: unknown key "sellr" (known here: auth_url, feed_threshold, marketplace_ids, orders_api, product_type, read_ship_to, region, seller_id, sqs)`}},
 		{"unknown nested key", "    amazon:\n      seller_id: s\n      marketplace_ids: [m]\n      sqs: {queue: x}\n",
 			[]string{`line 12: channels[0].amazon.sqs.queue: unknown key "queue" (known here: endpoint, max_messages, queue_url, region, wait_time)`}},
 		{"wrong type", "    amazon: {seller_id: s, marketplace_ids: [m], feed_threshold: many}\n",

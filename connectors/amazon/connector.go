@@ -175,7 +175,7 @@ func newConnector(deps connectors.Deps, opts ...option) (*Connector, error) {
 			c.secrets = append(c.secrets, []byte(s.Value()))
 		}
 	}
-	c.orders = newOrderSource(c, am.OrdersAPI)
+	c.orders = newOrderSource(c, am.OrdersAPI, am.ReadShipTo == nil || *am.ReadShipTo)
 	m, err := newMetrics(deps.Registerer)
 	if err != nil {
 		return nil, fmt.Errorf("amazon: %w", err)

@@ -35,6 +35,14 @@ type orderV2026 struct {
 		FulfillmentStatus string `json:"fulfillmentStatus"`
 		FulfilledBy       string `json:"fulfilledBy"`
 	} `json:"fulfillment"`
+	// Recipient comes with includedData=RECIPIENT; only where the order
+	// goes is read, for routing.
+	Recipient *struct {
+		DeliveryAddress *struct {
+			CountryCode   string `json:"countryCode"`
+			StateOrRegion string `json:"stateOrRegion"`
+		} `json:"deliveryAddress"`
+	} `json:"recipient"`
 	OrderItems []struct {
 		OrderItemID     string `json:"orderItemId"`
 		QuantityOrdered int64  `json:"quantityOrdered"`
@@ -95,7 +103,12 @@ func (o *orderV2026) toOrder(channel string) (*connectors.Order, error) {
 			QuantityShipped: it.Fulfillment.QuantityFulfilled,
 		})
 	}
-	return orderState(channel, o.OrderID, name, st, upd, o.isAmazonFulfilled(), items)
+	ord, err := orderState(channel, o.OrderID, name, st, upd, o.isAmazonFulfilled(), items)
+	if err == nil && o.Recipient != nil && o.Recipient.DeliveryAddress != nil {
+		a := o.Recipient.DeliveryAddress
+		ord.ShipTo = connectors.NewAddress(a.CountryCode, a.StateOrRegion)
+	}
+	return ord, err
 }
 
 // isAmazonFulfilled: fulfilledBy AMAZON (FBA) ships from Amazon's stock.

@@ -3,6 +3,7 @@ package amazon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/connectors/amazon/amazontest"
 )
 
 // fixtureAPI answers the v2026-01-01 order calls with Amazon's published
@@ -116,7 +118,7 @@ func TestV2026FixturesThroughTheSource(t *testing.T) {
 				if first.Encode() != second.Encode() {
 					t.Errorf("the next page was asked with other parameters:\n%s\n%s", first.Encode(), second.Encode())
 				}
-				for k, v := range map[string]string{"fulfilledBy": "MERCHANT", "includedData": "FULFILLMENT", "maxResultsPerPage": "100", "marketplaceIds": "ATVPDKIKX0DER"} {
+				for k, v := range map[string]string{"fulfilledBy": "MERCHANT", "includedData": "FULFILLMENT,RECIPIENT", "maxResultsPerPage": "100", "marketplaceIds": "ATVPDKIKX0DER"} {
 					if first.Get(k) != v {
 						t.Errorf("%s=%q, want %q", k, first.Get(k), v)
 					}
@@ -134,15 +136,16 @@ func TestV2026FixturesThroughTheSource(t *testing.T) {
 			status connectors.OrderStatus
 			name   string
 			lines  []connectors.Line
+			shipTo connectors.Address
 		}{
 			{"getOrder_v2026-01-01_response.example.json", "202-1234567-8901234", connectors.StatusShipped, "UK-MERCHANT-ORDER-2024-001",
-				[]connectors.Line{line("20212345678901", "ECHO-DOT-4-UK-CHARCOAL-3PACK", 3, 3)}},
+				[]connectors.Line{line("20212345678901", "ECHO-DOT-4-UK-CHARCOAL-3PACK", 3, 3)}, connectors.Address{Country: "GB", Region: "ENGLAND"}},
 			{"getOrder_v2026-01-01_response.sandbox_028-1234567-8901234.json", "028-1234567-8901234", connectors.StatusShipped, "TR-ORDER-2025-001",
-				[]connectors.Line{line("02812345678901", "FIRE-HD10-TR-BLK", 2, 2)}},
+				[]connectors.Line{line("02812345678901", "FIRE-HD10-TR-BLK", 2, 2)}, connectors.Address{Country: "TR", Region: "ISTANBUL"}},
 			{"getOrder_v2026-01-01_response.sandbox_114-9876543-1234567.json", "114-9876543-1234567", connectors.StatusOpen, "",
-				[]connectors.Line{line("11498765431234", "ECHO-POP-US-BLK", 1, 0)}},
+				[]connectors.Line{line("11498765431234", "ECHO-POP-US-BLK", 1, 0)}, connectors.Address{Country: "US", Region: "WA"}},
 			{"getOrder_v2026-01-01_response.sandbox_171-9876543-2109876.json", "171-9876543-2109876", connectors.StatusOpen, "BR-CONSUMER-ORDER-2024-003",
-				[]connectors.Line{line("17198765432109", "ECHO-DOT-4-BR-PRETO", 1, 0)}},
+				[]connectors.Line{line("17198765432109", "ECHO-DOT-4-BR-PRETO", 1, 0)}, connectors.Address{Country: "BR", Region: "SP"}},
 		} {
 			t.Run(tc.file, func(t *testing.T) {
 				api := &fixtureAPI{t: t, order: tc.file, status: http.StatusOK}
@@ -154,8 +157,11 @@ func TestV2026FixturesThroughTheSource(t *testing.T) {
 				if o.OrderID != tc.id || o.Status != tc.status || o.Name != tc.name || !reflect.DeepEqual(o.Lines, tc.lines) || o.Validate() != nil {
 					t.Fatalf("got %+v", o)
 				}
-				if q := api.queries[0]; q.Get("includedData") != "FULFILLMENT" {
+				if q := api.queries[0]; q.Get("includedData") != "FULFILLMENT,RECIPIENT" {
 					t.Errorf("query %s", q.Encode())
+				}
+				if o.ShipTo == nil || *o.ShipTo != tc.shipTo {
+					t.Errorf("ship to %+v, want %+v (recipient.deliveryAddress)", o.ShipTo, tc.shipTo)
 				}
 			})
 		}
@@ -218,4 +224,49 @@ func FuzzOrdersV2026(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestV2026ShipTo: with amazon.read_ship_to (the default) polls and
+// fetches ask for the RECIPIENT dataset and the order carries its
+// destination (recipient.deliveryAddress countryCode, stateOrRegion);
+// with read_ship_to false they ask for FULFILLMENT only and carry none.
+func TestV2026ShipTo(t *testing.T) {
+	for _, read := range []bool{true, false} {
+		t.Run(fmt.Sprint("read_ship_to=", read), func(t *testing.T) {
+			clk := newClock()
+			srv := newFake(t, clk, nil)
+			c := newTestConnector(t, srv, clk, func(ch *config.Channel) {
+				settingsOf(ch).OrdersAPI = OrdersV2026
+				settingsOf(ch).ReadShipTo = &read
+			})
+			now := clk.Now()
+			srv.AddOrder(amazontest.Order{AmazonOrderID: "111-0000000-0000001", Status: "Unshipped", LastUpdate: now.Add(-time.Hour),
+				ShipTo: &amazontest.Address{City: "Sacramento", StateOrRegion: "ca", CountryCode: "US"},
+				Items:  []amazontest.Item{{OrderItemID: "i1", SellerSKU: "S", Ordered: 1}}})
+			var want *connectors.Address
+			if read {
+				want = &connectors.Address{Country: "US", Region: "CA"}
+			}
+			check := func(how string, o *connectors.Order) {
+				if (want == nil) != (o.ShipTo == nil) || (want != nil && *want != *o.ShipTo) {
+					t.Errorf("%s: ship to %+v, want %+v", how, o.ShipTo, want)
+				}
+			}
+			o, err := c.FetchOrder(context.Background(), "111-0000000-0000001")
+			if err != nil {
+				t.Fatal(err)
+			}
+			check("fetched", o)
+			n := 0
+			if _, err := c.PollOrders(context.Background(), now.Add(-2*time.Hour), func(_ context.Context, page []connectors.Order) error {
+				for i := range page {
+					check("polled", &page[i])
+					n++
+				}
+				return nil
+			}); err != nil || n != 1 {
+				t.Fatalf("poll: %d orders, %v", n, err)
+			}
+		})
+	}
 }

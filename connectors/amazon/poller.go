@@ -26,12 +26,17 @@ type orderSource interface {
 	fetch(ctx context.Context, orderID string) (*connectors.Order, error)
 }
 
-// newOrderSource is the source of amazon.orders_api (validated: v0 or v2026-01-01).
-func newOrderSource(c *Connector, api string) orderSource {
+// newOrderSource is the source of amazon.orders_api (validated: v0 or
+// v2026-01-01); shipTo: v2026-01-01 asks for the RECIPIENT dataset too.
+func newOrderSource(c *Connector, api string, shipTo bool) orderSource {
 	if api == OrdersV0 {
 		return &ordersV0{c: c}
 	}
-	return &ordersV2026{c: c}
+	o := &ordersV2026{c: c, included: includedData2026}
+	if shipTo {
+		o.included += withRecipient
+	}
+	return o
 }
 
 // PollOrders implements connectors.OrderPoller: orders updated from since
@@ -150,10 +155,20 @@ func (s *ordersV0) withItems(ctx context.Context, o *orderV0) (*connectors.Order
 // so a page is one call; getOrder, items always included. The FULFILLMENT
 // dataset brings what moves stock: the order's fulfillmentStatus and
 // fulfilledBy, and each item's quantityFulfilled.
-type ordersV2026 struct{ c *Connector }
+type ordersV2026 struct {
+	c *Connector
+	// included is includedData: FULFILLMENT, and RECIPIENT (the order's
+	// destination, for routing) unless amazon.read_ship_to is false.
+	included string
+}
 
-// includedData2026 is the one dataset the connector needs.
-const includedData2026 = "FULFILLMENT"
+// includedData2026 is the dataset the connector needs; withRecipient adds
+// the delivery address (recipient.deliveryAddress: its countryCode and
+// stateOrRegion are not PII, "Access Orders PII").
+const (
+	includedData2026 = "FULFILLMENT"
+	withRecipient    = ",RECIPIENT"
+)
 
 func (s *ordersV2026) page(ctx context.Context, since, before time.Time, token string) ([]connectors.Order, string, error) {
 	// A paginationToken comes back with every other parameter unchanged
@@ -165,7 +180,7 @@ func (s *ordersV2026) page(ctx context.Context, since, before time.Time, token s
 		// FBA orders ship from Amazon's stock: they move none of ours.
 		"fulfilledBy":       {"MERCHANT"},
 		"maxResultsPerPage": {strconv.Itoa(ordersPageSize)},
-		"includedData":      {includedData2026},
+		"includedData":      {s.included},
 	}
 	if token != "" {
 		q.Set("paginationToken", token)
@@ -189,7 +204,7 @@ func (s *ordersV2026) page(ctx context.Context, since, before time.Time, token s
 }
 
 func (s *ordersV2026) fetch(ctx context.Context, orderID string) (*connectors.Order, error) {
-	q := url.Values{"includedData": {includedData2026}}
+	q := url.Values{"includedData": {s.included}}
 	var r getOrderResponse2026
 	if _, err := s.c.call(ctx, opGetOrder2026, http.MethodGet, "/orders/2026-01-01/orders/"+url.PathEscape(orderID), q, nil, &r); err != nil {
 		return nil, err

@@ -47,7 +47,11 @@ type Settings struct {
 	// per page or order) or v0 (getOrders, getOrder and getOrderItems,
 	// which Amazon removes; migrate by 2027-03-27).
 	OrdersAPI string `yaml:"orders_api"`
-	SQS       SQS    `yaml:"sqs"`
+	// ReadShipTo (v2026-01-01; nil: true) asks searchOrders and getOrder
+	// for the RECIPIENT dataset, whose deliveryAddress countryCode and
+	// stateOrRegion are the order's destination for routing.
+	ReadShipTo *bool `yaml:"read_ship_to"`
+	SQS        SQS   `yaml:"sqs"`
 }
 
 // SQS is Amazon's notification queue for ORDER_CHANGE.
@@ -154,6 +158,7 @@ func (s *Settings) Reference() []config.KeyDoc {
 		{Key: "amazon.product_type", Default: "`" + DefaultProductType + "`", Meaning: "for listings patches"},
 		{Key: "amazon.feed_threshold", Default: fmt.Sprintf("`%d`", DefaultFeedThreshold), Meaning: "a push of at least this many SKUs goes as one listings feed, 1–25000"},
 		{Key: "amazon.orders_api", Default: "`" + DefaultOrdersAPI + "`", Meaning: "Orders API of polls and order fetches: `v2026-01-01` (searchOrders, getOrder) or `v0` (getOrders, getOrder, getOrderItems; Amazon removes it, migrate by 2027-03-27)"},
+		{Key: "amazon.read_ship_to", Default: "`true`", Meaning: "with `orders_api: v2026-01-01`, ask for the `RECIPIENT` dataset too: the delivery address's `countryCode` and `stateOrRegion` (not PII to Amazon) become the order's destination for routing's `region` rule; set `false` if Amazon refuses the dataset to the app (v0 always reads `ShippingAddress`)"},
 		{Key: "amazon.sqs.queue_url", Default: "", Meaning: "ORDER_CHANGE notification queue"},
 		{Key: "amazon.sqs.region", Default: "from the URL", Meaning: "the queue's AWS region; required when the URL names none"},
 		{Key: "amazon.sqs.endpoint", Default: "", Meaning: "SQS endpoint override"},

@@ -21,6 +21,14 @@ type Order struct {
 	FulfillmentChannel string
 	MarketplaceID      string
 	Items              []Item
+	// ShipTo is where the order goes (nil: not said): v2026-01-01's
+	// recipient.deliveryAddress with includedData=RECIPIENT.
+	ShipTo *Address
+}
+
+// Address is the part of a delivery address the fake serves.
+type Address struct {
+	City, StateOrRegion, CountryCode string
 }
 
 // Item is one order item.

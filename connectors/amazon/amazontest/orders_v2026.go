@@ -290,12 +290,11 @@ func (s *Server) searchOrderIDs(f searchOrdersQuery) []string {
 
 func (s *Server) writeSearchOrdersPage(w http.ResponseWriter, q url.Values, st searchOrdersState, size int, included []string) {
 	end := min(st.offset+size, len(st.orderIDs))
-	fulfillment := slices.Contains(included, "FULFILLMENT")
 	s.mu.Lock()
 	orders := make([]map[string]any, 0, end-st.offset)
 	for _, id := range st.orderIDs[st.offset:end] {
 		if o, ok := s.orders[id]; ok {
-			orders = append(orders, orderJSON2026(o, fulfillment))
+			orders = append(orders, orderJSON2026(o, included))
 		}
 	}
 	resp := map[string]any{"orders": orders}
@@ -326,7 +325,8 @@ func fulfilledBy(o *Order) string {
 // orderJSON2026 is o in the v2026-01-01 model: items always included,
 // the fulfillment blocks (order status, fulfilledBy, item quantities) only
 // with includedData=FULFILLMENT.
-func orderJSON2026(o *Order, fulfillment bool) map[string]any {
+func orderJSON2026(o *Order, included []string) map[string]any {
+	fulfillment := slices.Contains(included, "FULFILLMENT")
 	items := make([]map[string]any, 0, len(o.Items))
 	for _, it := range o.Items {
 		m := map[string]any{
@@ -349,6 +349,14 @@ func orderJSON2026(o *Order, fulfillment bool) map[string]any {
 	if fulfillment {
 		out["fulfillment"] = map[string]any{"fulfillmentStatus": statusV2026(o.Status), "fulfilledBy": fulfilledBy(o)}
 	}
+	if slices.Contains(included, "RECIPIENT") && o.ShipTo != nil {
+		// Only the parts Amazon does not count as PII ("Access Orders
+		// PII"): an app without the Direct-to-Consumer Delivery role
+		// gets no more.
+		out["recipient"] = map[string]any{"deliveryAddress": map[string]any{
+			"city": o.ShipTo.City, "stateOrRegion": o.ShipTo.StateOrRegion, "countryCode": o.ShipTo.CountryCode,
+		}}
+	}
 	return out
 }
 
@@ -364,7 +372,7 @@ func (s *Server) handleGetOrder2026(w http.ResponseWriter, r *http.Request) {
 	o, ok := s.orders[r.PathValue("id")]
 	var body map[string]any
 	if ok {
-		body = orderJSON2026(o, slices.Contains(included, "FULFILLMENT"))
+		body = orderJSON2026(o, included)
 	}
 	s.mu.Unlock()
 	if !ok {

@@ -70,6 +70,9 @@ func TestPushPerLocation(t *testing.T) {
 	if n := e.fake.Calls("bulk_update_price_quantity"); n != 1 {
 		t.Errorf("%d bulk updates; want 1 (one entry per SKU)", n)
 	}
+	if n := e.fake.Calls("bulk_get_inventory_item"); n != 1 {
+		t.Errorf("%d bulk reads before the push; want 1", n)
+	}
 	if e.fake.Revisions("A") != 1 {
 		t.Errorf("revisions = %d; want 1", e.fake.Revisions("A"))
 	}

@@ -25,6 +25,12 @@ type CountOutcome struct {
 // slot. Every count is checked before anything is sent: an invalid one
 // fails the whole call (ErrInvalid, naming its index) and nothing is
 // written. Callers bound the slice (a few thousand per call).
+//
+// A SKU without figures nor journal (new: a day-one import) gets its
+// counts' journal entries in its slot's opening hash instead of a journal
+// stream of its own (count_bulk.lua: a new stream is most of a count's
+// cost in Redis); every journal reader (History, Verify, JournalsSince)
+// puts them first, so they read as that SKU's first movements.
 func (l *Ledger) SetCounts(ctx context.Context, counts []Count) ([]CountOutcome, error) {
 	for i, c := range counts {
 		if err := c.Check(); err != nil {
@@ -56,20 +62,17 @@ const maxBulkRun = 256
 
 // bulkRun is one count_bulk.lua run and the indexes of its counts.
 type bulkRun struct {
-	call scriptCall
-	rows []int
-	sku  map[string]int // SKU -> its number in the run's keys (1-based)
+	call  scriptCall
+	rows  []int
+	sku   map[string]int // SKU -> its number in the run's keys (1-based)
+	names []any          // the SKUs, in number order
+	args  []any          // six per count
 }
 
 // bulkRuns groups counts by their SKU's slot, in order of first
 // appearance, into runs of at most maxBulkRun counts; it also returns
 // every SKU once, to mark.
 func (l *Ledger) bulkRuns(counts []Count) ([]*bulkRun, []string) {
-	stride := 4
-	if l.opts.NoSignals {
-		stride = 2
-	}
-	now := strconv.FormatInt(l.nowMS(), 10)
 	open := map[int]*bulkRun{}
 	var runs []*bulkRun
 	var skus []string
@@ -78,31 +81,45 @@ func (l *Ledger) bulkRuns(counts []Count) ([]*bulkRun, []string) {
 		slot := SKUSlot(c.SKU)
 		r := open[slot]
 		if r == nil || len(r.rows) == maxBulkRun {
-			r = &bulkRun{sku: map[string]int{}, call: scriptCall{script: l.countBulk,
-				args: []any{now, l.maxLen(), MaxQuantity, stride}}}
+			r = &bulkRun{sku: map[string]int{}, call: scriptCall{script: l.countBulk, keys: []string{l.openingKey(c.SKU)}}}
 			open[slot] = r
 			runs = append(runs, r)
 		}
-		n, ok := r.sku[c.SKU]
-		if !ok {
-			k := l.keys(c.SKU)
-			r.call.keys = append(r.call.keys, l.withSignals(c.SKU, k.stock, k.journal)...)
-			r.call.sigs = append(r.call.sigs, l.sigSKU(c.SKU)...)
-			n = len(r.sku) + 1
-			r.sku[c.SKU] = n
-		}
-		reason := c.Reason
-		if reason == "" {
-			reason = "count"
-		}
-		r.call.args = append(r.call.args, n, c.Location, c.Quantity, strconv.FormatInt(c.Version, 10), boolArg(c.Net), reason)
-		r.rows = append(r.rows, i)
+		r.add(l, i, c)
 		if !seen[c.SKU] {
 			seen[c.SKU] = true
 			skus = append(skus, c.SKU)
 		}
 	}
+	stride := 4
+	if l.opts.NoSignals {
+		stride = 2
+	}
+	head := []any{strconv.FormatInt(l.nowMS(), 10), l.maxLen(), MaxQuantity, stride}
+	for _, r := range runs {
+		r.call.args = append(append(append(append(make([]any, 0, len(head)+1+len(r.names)+len(r.args)),
+			head...), len(r.names)), r.names...), r.args...)
+	}
 	return runs, skus
+}
+
+// add puts count i, c, in r (and its SKU's keys, when it is r's first).
+func (r *bulkRun) add(l *Ledger, i int, c Count) {
+	n, ok := r.sku[c.SKU]
+	if !ok {
+		k := l.keys(c.SKU)
+		r.call.keys = append(r.call.keys, l.withSignals(c.SKU, k.stock, k.journal)...)
+		r.call.sigs = append(r.call.sigs, l.sigSKU(c.SKU)...)
+		r.names = append(r.names, c.SKU)
+		n = len(r.names)
+		r.sku[c.SKU] = n
+	}
+	reason := c.Reason
+	if reason == "" {
+		reason = "count"
+	}
+	r.args = append(r.args, n, c.Location, c.Quantity, strconv.FormatInt(c.Version, 10), boolArg(c.Net), reason)
+	r.rows = append(r.rows, i)
 }
 
 // decodeBulkRun stores the outcome of each count of one run in out: the

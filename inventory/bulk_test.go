@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -78,6 +79,11 @@ func TestSetCountsMatchesSetCount(t *testing.T) {
 		if w.Err != nil && !errors.Is(g.Err, ErrOutOfRange) {
 			t.Errorf("count %d: error %v, want ErrOutOfRange", i, g.Err)
 		}
+	}
+	// The new SKU's count is an opening row (no stream): sameState compared
+	// it, as History reads it, with SetCount's stream entry.
+	if n := e.rdb.Exists(ctx, bulk.keys("we{ir}d").journal).Val(); n != 0 {
+		t.Errorf("SetCounts gave a new SKU a journal stream")
 	}
 	sameState(t, ctx, one, bulk, skus)
 	// Again: every count is stale or refused, nothing moves.
@@ -182,5 +188,128 @@ func sameState(t *testing.T, ctx context.Context, a, b *Ledger, skus []string) {
 		if !reflect.DeepEqual(ea, eb) {
 			t.Errorf("%s: signals %+v, want %+v", sku, eb, ea)
 		}
+	}
+}
+
+// TestSetCountsOpeningRows: a SKU that SetCounts creates gets no journal
+// stream; its counts are opening rows in its slot's opening hash, which
+// History, Verify and JournalsSince read as its first entries, before
+// the stream its next movement starts. A SKU that exists journals to its
+// stream as before.
+func TestSetCountsOpeningRows(t *testing.T) {
+	e := realRedis(t)
+	ctx := context.Background()
+	l := New(e.rdb, Options{Prefix: e.prefix, Now: e.clock.Now})
+	start := e.clock.Now()
+	if _, err := l.SetCount(ctx, Count{SKU: "OLD", Location: "A", Quantity: 1, Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	mustCounts(t, ctx, l, []Count{
+		{SKU: "NEW", Location: "A", Quantity: 5, Version: 1, Reason: "opening stock"},
+		{SKU: "NEW", Location: "B", Quantity: 3, Version: 1, Reason: "opening stock"},
+		{SKU: "ONLY", Location: "A", Quantity: 2, Version: 1},
+		{SKU: "OLD", Location: "A", Quantity: 7, Version: 2},
+	})
+	for sku, want := range map[string]int64{"NEW": 0, "ONLY": 0, "OLD": 2} {
+		if n := e.rdb.XLen(ctx, l.keys(sku).journal).Val(); n != want {
+			t.Errorf("%s: %d entries in its journal stream, want %d", sku, n, want)
+		}
+	}
+	wantEntries(t, ctx, l, "NEW", 10, "0-1 count A 0->5", "0-2 count B 0->3")
+	e.clock.Advance(time.Second)
+	if _, err := l.Adjust(ctx, Delta{Key: "k1", SKU: "NEW", Location: "A", Quantity: 2, Reason: "found"}); err != nil {
+		t.Fatal(err)
+	}
+	// A second count of a SKU that exists goes to its stream.
+	mustCounts(t, ctx, l, []Count{{SKU: "NEW", Location: "B", Quantity: 1, Version: 2}})
+	wantEntries(t, ctx, l, "NEW", 10, "0-1 count A 0->5", "0-2 count B 0->3", "adjust A 5->7", "count B 3->1")
+	wantEntries(t, ctx, l, "NEW", 3, "0-2 count B 0->3", "adjust A 5->7", "count B 3->1")
+	wantEntries(t, ctx, l, "NEW", 2, "adjust A 5->7", "count B 3->1")
+	if bad, err := l.Verify(ctx, nil); err != nil || len(bad) > 0 {
+		t.Fatalf("verify: %v %v", bad, err)
+	}
+	got := map[string][]string{}
+	if err := l.JournalsSince(ctx, start, func(sku string, es []JournalMovement, short bool) error {
+		if got[sku] != nil || short {
+			t.Errorf("%s delivered again or short (%v)", sku, short)
+		}
+		for _, m := range es {
+			got[sku] = append(got[sku], entryString(m.JournalEntry))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"NEW":  {"0-1 count A 0->5", "0-2 count B 0->3", "adjust A 5->7", "count B 3->1"},
+		"ONLY": {"0-1 count A 0->2"},
+		"OLD":  {"count A 0->1", "count A 1->7"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("JournalsSince: %q, want %q", got, want)
+	}
+	// Verify reads the opening rows: a figure they do not explain is caught.
+	e.rdb.HSet(ctx, l.keys("ONLY").stock, "A", "4,0,1")
+	bad, err := l.Verify(ctx, []string{"ONLY"})
+	if err != nil || len(bad) != 1 || !strings.Contains(bad[0].What, "last entry 0-1") {
+		t.Fatalf("verify after a figure changed without a journal entry: %v %v", bad, err)
+	}
+}
+
+// TestOpeningRowsOfATrimmedStream: once a SKU's stream may have been
+// trimmed (it holds Options.JournalMaxLen entries), its opening rows are
+// older than what was trimmed and no longer read.
+func TestOpeningRowsOfATrimmedStream(t *testing.T) {
+	e := realRedis(t)
+	ctx := context.Background()
+	l := New(e.rdb, Options{Prefix: e.prefix, Now: e.clock.Now, JournalMaxLen: 2})
+	mustCounts(t, ctx, l, []Count{{SKU: "S", Location: "A", Quantity: 5, Version: 1}})
+	wantEntries(t, ctx, l, "S", 10, "0-1 count A 0->5")
+	for i, q := range []int64{1, 1} {
+		if _, err := l.Receive(ctx, Delta{Key: fmt.Sprint("r", i), SKU: "S", Location: "A", Quantity: q}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantEntries(t, ctx, l, "S", 10, "receive A 5->6", "receive A 6->7")
+	if bad, err := l.Verify(ctx, nil); err != nil || len(bad) > 0 {
+		t.Fatalf("verify: %v %v", bad, err)
+	}
+}
+
+func mustCounts(t *testing.T, ctx context.Context, l *Ledger, counts []Count) {
+	t.Helper()
+	out, err := l.SetCounts(ctx, counts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range out {
+		if o.Err != nil || !o.Applied {
+			t.Fatalf("count %d %+v: %+v", i, counts[i], o)
+		}
+	}
+}
+
+// entryString is "[opening id ]op location h0->h1" (reserved is 0 in
+// these tests).
+func entryString(e JournalEntry) string {
+	s := fmt.Sprintf("%s %s %d->%d", e.Op, e.Location, e.Before.OnHand, e.After.OnHand)
+	if strings.HasPrefix(e.ID, "0-") {
+		s = e.ID + " " + s
+	}
+	return s
+}
+
+func wantEntries(t *testing.T, ctx context.Context, l *Ledger, sku string, n int64, want ...string) {
+	t.Helper()
+	h, err := l.History(ctx, sku, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range h {
+		got = append(got, entryString(e))
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("History(%s, %d) = %q, want %q", sku, n, got, want)
 	}
 }

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -36,16 +37,79 @@ type JournalEntry struct {
 	After  Level
 }
 
-// History returns the SKU's newest n journal entries, oldest first.
+// History returns the SKU's newest n journal entries, oldest first: its
+// journal stream's, after its opening rows (SetCounts) when the stream
+// holds fewer than n entries.
 func (l *Ledger) History(ctx context.Context, sku string, n int64) ([]JournalEntry, error) {
 	if n <= 0 {
 		return nil, fmt.Errorf("history: %w: n must be positive", ErrInvalid)
 	}
-	msgs, err := l.rdb.XRevRangeN(ctx, l.keys(sku).journal, "+", "-", n).Result()
+	var stream *redis.XMessageSliceCmd
+	var opening *redis.StringCmd
+	_, _ = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		stream = p.XRevRangeN(ctx, l.keys(sku).journal, "+", "-", n)
+		opening = p.HGet(ctx, l.openingKey(sku), sku)
+		return nil
+	})
+	msgs, err := stream.Result()
 	if err != nil {
 		return nil, fmt.Errorf("reading journal of %s: %w", sku, err)
 	}
-	return decodeJournal(sku, msgs, true)
+	es, err := decodeJournal(sku, msgs, true)
+	if err != nil {
+		return nil, err
+	}
+	return l.withOpening(sku, opening, es, n)
+}
+
+// withOpening puts the SKU's opening rows (count_bulk.lua), read by
+// opening (HGET of its opening hash), before es, its journal stream's
+// newest entries, oldest first, read with a limit of n, and keeps the
+// newest n. They belong there only when es is the whole stream (fewer
+// than n) and the stream was never trimmed (fewer than
+// Options.JournalMaxLen: MAXLEN ~ keeps at least that many): its opening
+// rows then come right before its first entry.
+func (l *Ledger) withOpening(sku string, opening *redis.StringCmd, es []JournalEntry, n int64) ([]JournalEntry, error) {
+	have := int64(len(es))
+	if have >= n || have >= l.opts.JournalMaxLen {
+		return es, nil
+	}
+	v, err := opening.Result()
+	if errors.Is(err, redis.Nil) {
+		return es, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the opening rows of %s: %w", sku, err)
+	}
+	rows, err := decodeOpening(v)
+	if err != nil {
+		return nil, fmt.Errorf("opening rows of %s: %w", sku, err)
+	}
+	rows = rows[max(0, int64(len(rows))-(n-have)):]
+	return append(rows, es...), nil
+}
+
+// decodeOpening parses a SKU's opening rows as count_bulk.lua writes
+// them: each entry (the field m of a journal stream entry) as
+// "<byte length>:<entry>". Their IDs are "0-1", "0-2"...: below every
+// stream entry's, as they come before every entry of the stream.
+func decodeOpening(v string) ([]JournalEntry, error) {
+	var out []JournalEntry
+	for v != "" {
+		ls, rest, ok := strings.Cut(v, ":")
+		n, okn := parseEntryLen(ls)
+		if !ok || !okn || n > len(rest) {
+			return nil, fmt.Errorf("malformed opening rows at %q", v)
+		}
+		e, err := decodeCompactEntry(rest[:n])
+		if err != nil {
+			return nil, fmt.Errorf("opening row %d: %w", len(out)+1, err)
+		}
+		e.ID = "0-" + strconv.Itoa(len(out)+1)
+		out = append(out, e)
+		v = rest[n:]
+	}
+	return out, nil
 }
 
 func decodeJournal(sku string, msgs []redis.XMessage, reverse bool) ([]JournalEntry, error) {

@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -42,18 +43,39 @@ type JournalMovement struct {
 // still after from: it was trimmed, so the window is incomplete. A SKU
 // with no entry in the window is not reported.
 //
+// A SKU's opening rows (SetCounts: count_bulk.lua) are its first
+// entries: they come before its stream's, when the stream was read to its
+// start and not trimmed, and alone for a SKU without a stream. They are
+// read first (a SCAN of the opening hashes, one per slot at most, and
+// HGETALL of each), and only those in the window are kept.
+//
 // It only reads: a SCAN (COUNT 10,000), then pipelined XREVRANGEs, journalPage entries
 // each, of up to 1000 journals a round trip, journalWorkers pipelines at
 // once, paging further back only for journals whose page is still inside
 // the window. fn is called from one goroutine at a time; an error from it
 // stops the read.
 func (l *Ledger) JournalsSince(ctx context.Context, from time.Time, fn func(sku string, entries []JournalMovement, short bool) error) error {
+	opening, err := l.openingSince(ctx, from)
+	if err != nil {
+		return err
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	work := make(chan []string, journalWorkers)
 	var mu sync.Mutex
-	locked := func(sku string, es []JournalMovement, short bool) error {
+	// locked hands a stream's window to fn, after the SKU's opening rows
+	// when whole (the stream was read to its start and never trimmed).
+	locked := func(sku string, es []JournalMovement, short, whole bool) error {
 		mu.Lock()
 		defer mu.Unlock()
+		if rows, ok := opening[sku]; ok {
+			delete(opening, sku)
+			if whole {
+				es = append(rows, es...)
+			}
+		}
+		if len(es) == 0 {
+			return nil
+		}
 		return fn(sku, es, short)
 	}
 	for range journalWorkers {
@@ -77,7 +99,68 @@ func (l *Ledger) JournalsSince(ctx context.Context, from time.Time, fn func(sku 
 			}
 		})
 	})
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return deliverOpeningOnly(opening, fn)
+}
+
+// deliverOpeningOnly hands fn the opening rows of the SKUs without a
+// journal stream, in SKU order.
+func deliverOpeningOnly(opening map[string][]JournalMovement, fn func(string, []JournalMovement, bool) error) error {
+	skus := make([]string, 0, len(opening))
+	for sku := range opening {
+		skus = append(skus, sku)
+	}
+	sort.Strings(skus)
+	for _, sku := range skus {
+		if err := fn(sku, opening[sku], false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openingSince reads every opening hash and returns, by SKU, the opening
+// rows at or after from, oldest first.
+func (l *Ledger) openingSince(ctx context.Context, from time.Time) (map[string][]JournalMovement, error) {
+	out := map[string][]JournalMovement{}
+	err := l.scanKeysN(ctx, globEscape(l.opts.Prefix+"jo:{")+"*}", "opening rows", journalScanCount, func(keys []string) error {
+		cmds := make([]*redis.MapStringStringCmd, len(keys))
+		_, _ = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, k := range keys {
+				cmds[i] = p.HGetAll(ctx, k)
+			}
+			return nil
+		})
+		for i, c := range cmds {
+			m, err := c.Result()
+			if err != nil {
+				return fmt.Errorf("reading opening rows %s: %w", keys[i], err)
+			}
+			if err := keepOpening(out, m, from); err != nil {
+				return fmt.Errorf("%s: %w", keys[i], err)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// keepOpening adds to out the rows of one opening hash at or after from.
+func keepOpening(out map[string][]JournalMovement, m map[string]string, from time.Time) error {
+	for sku, v := range m {
+		rows, err := decodeOpening(v)
+		if err != nil {
+			return fmt.Errorf("opening rows of %s: %w", sku, err)
+		}
+		for _, e := range rows {
+			if !e.Time.Before(from) {
+				out[sku] = append(out[sku], JournalMovement{JournalEntry: e})
+			}
+		}
+	}
+	return nil
 }
 
 // journalRead is one journal being read newest first.
@@ -90,7 +173,7 @@ type journalRead struct {
 // readJournals reads the window of the journals keys, a pipeline per
 // round, each round asking again only those whose last page was full and
 // still inside the window.
-func (l *Ledger) readJournals(ctx context.Context, keys []string, from time.Time, fn func(string, []JournalMovement, bool) error) error {
+func (l *Ledger) readJournals(ctx context.Context, keys []string, from time.Time, fn func(string, []JournalMovement, bool, bool) error) error {
 	open := make([]*journalRead, 0, len(keys))
 	for _, k := range keys {
 		sku, err := l.skuFromJournalKey(k)
@@ -123,8 +206,9 @@ func (l *Ledger) readJournals(ctx context.Context, keys []string, from time.Time
 }
 
 // journalPageDone adds one page to r; it reports whether r needs another
-// page, and hands r to fn once it does not.
-func (l *Ledger) journalPageDone(r *journalRead, cmd *redis.XMessageSliceCmd, from time.Time, fn func(string, []JournalMovement, bool) error) (bool, error) {
+// page, and hands r to fn once it does not (with whole: read to its start,
+// never trimmed).
+func (l *Ledger) journalPageDone(r *journalRead, cmd *redis.XMessageSliceCmd, from time.Time, fn func(string, []JournalMovement, bool, bool) error) (bool, error) {
 	msgs, err := cmd.Result()
 	if err != nil {
 		return false, fmt.Errorf("reading journal of %s: %w", r.sku, err)
@@ -136,7 +220,7 @@ func (l *Ledger) journalPageDone(r *journalRead, cmd *redis.XMessageSliceCmd, fr
 			return false, fmt.Errorf("journal of %s: %w", r.sku, err)
 		}
 		if e.Time.Before(from) {
-			return false, deliverJournal(r, false, fn)
+			return false, deliverJournal(r, false, false, fn)
 		}
 		r.entries = append(r.entries, e)
 	}
@@ -144,19 +228,18 @@ func (l *Ledger) journalPageDone(r *journalRead, cmd *redis.XMessageSliceCmd, fr
 		r.end = "(" + msgs[len(msgs)-1].ID
 		return true, nil
 	}
-	return false, deliverJournal(r, r.seen >= l.opts.JournalMaxLen, fn)
+	short := r.seen >= l.opts.JournalMaxLen
+	return false, deliverJournal(r, short, !short, fn)
 }
 
-// deliverJournal hands r's entries to fn oldest first.
-func deliverJournal(r *journalRead, short bool, fn func(string, []JournalMovement, bool) error) error {
-	if len(r.entries) == 0 {
-		return nil
-	}
+// deliverJournal hands r's entries to fn oldest first (fn skips a SKU
+// with none).
+func deliverJournal(r *journalRead, short, whole bool, fn func(string, []JournalMovement, bool, bool) error) error {
 	es := r.entries
 	for i, j := 0, len(es)-1; i < j; i, j = i+1, j-1 {
 		es[i], es[j] = es[j], es[i]
 	}
-	return fn(r.sku, es, short)
+	return fn(r.sku, es, short, whole)
 }
 
 // decodeMovement decodes one entry. An order line's entry (most of them)

@@ -60,6 +60,13 @@ func (l *Ledger) keys(sku string) skuKeys {
 
 func (k skuKeys) op(key string) string { return k.opBase + key }
 
+// openingKey is the opening hash of sku's slot: SKU -> the entries of its
+// first counts, for SKUs that a bulk count created (count_bulk.lua). It
+// shares the slot, not the SKU's tag.
+func (l *Ledger) openingKey(sku string) string {
+	return l.opts.Prefix + "jo:{" + slotTags()[SKUSlot(sku)] + "}"
+}
+
 // skuFromStockKey extracts the SKU from a stock hash key found by SCAN.
 func (l *Ledger) skuFromStockKey(key string) (string, error) {
 	head := l.opts.Prefix + "s:{"

@@ -25,7 +25,9 @@ func (i Inconsistency) String() string {
 // Verify checks each SKU (nil = every SKU) and reports every inconsistency:
 //
 //   - each location's reserved equals the sum of its open line records;
-//   - the journal chain over the newest Options.VerifyDepth entries: each
+//   - the journal chain over the newest Options.VerifyDepth entries (and
+//     the SKU's opening rows before them, when the window reaches back to
+//     the stream's start: SetCounts, History): each
 //     entry's "after" equals the next entry's "before" at that location, and
 //     the last "after" equals the current figures (the journal is trimmed,
 //     so it is never replayed from zero);
@@ -62,6 +64,7 @@ type skuSnapshot struct {
 	stock   *redis.MapStringStringCmd
 	lines   *redis.MapStringStringCmd
 	journal *redis.XMessageSliceCmd
+	opening *redis.StringCmd // the SKU's opening rows (count_bulk.lua)
 }
 
 func (l *Ledger) verifyPage(ctx context.Context, skus []string, named bool) ([]Inconsistency, error) {
@@ -74,6 +77,7 @@ func (l *Ledger) verifyPage(ctx context.Context, skus []string, named bool) ([]I
 					stock:   p.HGetAll(ctx, k.stock),
 					lines:   p.HGetAll(ctx, k.lines),
 					journal: p.XRevRangeN(ctx, k.journal, "+", "-", l.opts.VerifyDepth),
+					opening: p.HGet(ctx, l.openingKey(skus[i]), skus[i]),
 				}
 			}
 			return nil
@@ -97,9 +101,10 @@ func (l *Ledger) verifyPage(ctx context.Context, skus []string, named bool) ([]I
 	var out []Inconsistency
 	for i, sku := range skus {
 		stock, lines, msgs := snaps[i].stock.Val(), snaps[i].lines.Val(), snaps[i].journal.Val()
+		opening := snaps[i].opening.Val()
 		if len(stock) == 0 {
-			if len(lines) > 0 || len(msgs) > 0 {
-				out = append(out, Inconsistency{SKU: sku, What: "records or journal of a SKU without figures", Expected: "no records", Actual: fmt.Sprintf("%d line records, %d journal entries", len(lines), len(msgs))})
+			if len(lines) > 0 || len(msgs) > 0 || opening != "" {
+				out = append(out, Inconsistency{SKU: sku, What: "records or journal of a SKU without figures", Expected: "no records", Actual: fmt.Sprintf("%d line records, %d journal entries, opening rows %q", len(lines), len(msgs), opening)})
 				continue
 			}
 			if named {
@@ -107,18 +112,23 @@ func (l *Ledger) verifyPage(ctx context.Context, skus []string, named bool) ([]I
 			}
 			continue
 		}
-		out = append(out, verifySKU(sku, stock, lines, msgs)...)
+		if int64(len(msgs)) >= min(l.opts.VerifyDepth, l.opts.JournalMaxLen) {
+			opening = "" // older than the window, or than a trimmed stream (History)
+		}
+		out = append(out, verifySKU(sku, stock, lines, opening, msgs)...)
 	}
 	return out, nil
 }
 
-// verifySKU is Verify's pure part, on one SKU's stored data.
-func verifySKU(sku string, stock, lines map[string]string, newestFirst []redis.XMessage) []Inconsistency {
+// verifySKU is Verify's pure part, on one SKU's stored data: opening is
+// its opening rows ("" when none, or when the journal window does not
+// reach them), which come before the oldest entry of newestFirst.
+func verifySKU(sku string, stock, lines map[string]string, opening string, newestFirst []redis.XMessage) []Inconsistency {
 	r := &skuReport{sku: sku}
 	figs := r.checkFigures(stock)
 	reserved := r.checkLineRecords(lines)
 	r.checkReserved(stock, figs, reserved)
-	last := r.checkJournalChain(newestFirst)
+	last := r.checkJournalChain(opening, newestFirst)
 	r.checkJournalEnd(stock, figs, last)
 	return r.out
 }
@@ -201,9 +211,17 @@ func (r *skuReport) checkReserved(stock map[string]string, figs map[string]Level
 
 // checkJournalChain checks each journal entry adds up and, per location,
 // starts from the figures the one before it ended with; it returns each
-// location's last entry. The chain runs oldest first.
-func (r *skuReport) checkJournalChain(newestFirst []redis.XMessage) map[string]JournalEntry {
+// location's last entry. The chain runs oldest first: the opening rows,
+// then the stream.
+func (r *skuReport) checkJournalChain(opening string, newestFirst []redis.XMessage) map[string]JournalEntry {
 	last := map[string]JournalEntry{}
+	rows, err := decodeOpening(opening)
+	if err != nil {
+		r.add("", "undecodable opening rows", "<length>:<entry>...", err.Error())
+	}
+	for _, e := range rows {
+		r.chainStep(last, e)
+	}
 	for i := len(newestFirst) - 1; i >= 0; i-- {
 		m := newestFirst[i]
 		e, err := decodeJournalEntry(m.ID, m.Values)
@@ -211,15 +229,20 @@ func (r *skuReport) checkJournalChain(newestFirst []redis.XMessage) map[string]J
 			r.add("", "undecodable journal entry "+m.ID, "m = op,h0,r0,h1,r1,t,...", err.Error())
 			continue
 		}
-		if p := entryProblem(e); p != "" {
-			r.add(e.Location, "journal entry "+e.ID+" ("+e.Op+") does not add up", p, figString(e.Before)+" -> "+figString(e.After))
-		}
-		if prev, ok := last[e.Location]; ok && !sameFigures(prev.After, e.Before) {
-			r.add(e.Location, "journal chain broken at "+e.ID+" (after "+prev.ID+")", figString(prev.After), figString(e.Before))
-		}
-		last[e.Location] = e
+		r.chainStep(last, e)
 	}
 	return last
+}
+
+// chainStep checks e adds up and follows its location's last entry.
+func (r *skuReport) chainStep(last map[string]JournalEntry, e JournalEntry) {
+	if p := entryProblem(e); p != "" {
+		r.add(e.Location, "journal entry "+e.ID+" ("+e.Op+") does not add up", p, figString(e.Before)+" -> "+figString(e.After))
+	}
+	if prev, ok := last[e.Location]; ok && !sameFigures(prev.After, e.Before) {
+		r.add(e.Location, "journal chain broken at "+e.ID+" (after "+prev.ID+")", figString(prev.After), figString(e.Before))
+	}
+	last[e.Location] = e
 }
 
 // checkJournalEnd checks each journaled location's figures are what its

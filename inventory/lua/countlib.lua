@@ -8,8 +8,10 @@
 -- so the physical count is that figure plus what is reserved here:
 -- reservations are never subtracted twice. Returns status (applied,
 -- stale, or out_of_range: nothing changed), on_hand and reserved. The
--- caller evaluates signals once the run's figures are written.
-local function setcount(skey, jkey, loc, qs, ver, net, cause, now, maxlen, maxq)
+-- caller evaluates signals once the run's figures are written. With
+-- opening (a table: the SKU has no journal stream yet, count_bulk.lua),
+-- the entry is appended to it instead of the journal.
+local function setcount(skey, jkey, loc, qs, ver, net, cause, now, maxlen, maxq, opening)
   local h, r, hs, rs, cv = getfig(skey, loc)
   if cv ~= '' and vcmp(ver, cv) <= 0 then return 'stale', h, r end
   local nh = tonumber(qs)
@@ -19,6 +21,10 @@ local function setcount(skey, jkey, loc, qs, ver, net, cause, now, maxlen, maxq)
   putfig(skey, loc, nhs, rs, ver)
   local op = 'count'
   if net == '1' then op = 'count_net' end
-  journal(jkey, maxlen, now, op, cause, 'v=' .. ver, loc, hs, rs, nhs, rs)
+  if opening then
+    opening[#opening + 1] = entry(now, op, cause, 'v=' .. ver, loc, hs, rs, nhs, rs)
+  else
+    journal(jkey, maxlen, now, op, cause, 'v=' .. ver, loc, hs, rs, nhs, rs)
+  end
   return 'applied', nh, r
 end

@@ -58,10 +58,14 @@ end
 -- "version,channel␟order␟line␟location" (␟ = 0x1f, which ids never hold),
 -- and for every other op "#cause,#ref,<cause><ref><location>" (byte lengths:
 -- reasons, keys and locations may hold any byte).
+local function entry(now, op, cause, ref, loc, h0, r0, h1, r1)
+  return op .. ',' .. h0 .. ',' .. r0 .. ',' .. h1 .. ',' .. r1 .. ',' .. now .. ','
+    .. #cause .. ',' .. #ref .. ',' .. cause .. ref .. loc
+end
+
 local function journal(jkey, maxlen, now, op, cause, ref, loc, h0, r0, h1, r1)
   redis.call('XADD', jkey, 'MAXLEN', '~', maxlen, '*', 'm',
-    op .. ',' .. h0 .. ',' .. r0 .. ',' .. h1 .. ',' .. r1 .. ',' .. now .. ','
-      .. #cause .. ',' .. #ref .. ',' .. cause .. ref .. loc)
+    entry(now, op, cause, ref, loc, h0, r0, h1, r1))
 end
 
 local function journal_line(jkey, maxlen, now, ver, field, loc, h0, r0, h1, r1)

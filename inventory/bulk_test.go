@@ -35,6 +35,22 @@ func TestSKUSlot(t *testing.T) {
 	}
 }
 
+// TestOpeningKeySlot: each slot's opening hash is in that slot, so a
+// count_bulk.lua run touches one slot.
+func TestOpeningKeySlot(t *testing.T) {
+	l := New(nil, Options{Prefix: "p:"})
+	for slot := range 16384 {
+		if got := clusterSlot(l.slotOpeningKey(slot)); got != slot {
+			t.Fatalf("the opening key of slot %d, %s, is in slot %d", slot, l.slotOpeningKey(slot), got)
+		}
+	}
+	for _, sku := range []string{"SKU-1", "we{ir}d", "~x"} {
+		if a, b := clusterSlot(l.openingKey(sku)), clusterSlot(l.keys(sku).stock); a != b {
+			t.Errorf("%s: opening key in slot %d, stock key in %d", sku, a, b)
+		}
+	}
+}
+
 // TestSetCountsMatchesSetCount applies the same counts one SetCount at a
 // time on one ledger and in one SetCounts on another (several SKUs of one
 // slot in one run, several locations of one SKU, net counts, stale

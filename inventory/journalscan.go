@@ -46,8 +46,7 @@ type JournalMovement struct {
 // A SKU's opening rows (SetCounts: count_bulk.lua) are its first
 // entries: they come before its stream's, when the stream was read to its
 // start and not trimmed, and alone for a SKU without a stream. They are
-// read first (a SCAN of the opening hashes, one per slot at most, and
-// HGETALL of each), and only those in the window are kept.
+// read first (openingSince), and only those in the window are kept.
 //
 // It only reads: a SCAN (COUNT 10,000), then pipelined XREVRANGEs, journalPage entries
 // each, of up to 1000 journals a round trip, journalWorkers pipelines at
@@ -121,30 +120,32 @@ func deliverOpeningOnly(opening map[string][]JournalMovement, fn func(string, []
 	return nil
 }
 
-// openingSince reads every opening hash and returns, by SKU, the opening
-// rows at or after from, oldest first.
+// openingSince reads every opening hash (one per Cluster slot at most:
+// 16384 HGETALLs, 1024 a round trip, rather than a SCAN of the whole
+// keyspace) and returns, by SKU, the opening rows at or after from,
+// oldest first.
 func (l *Ledger) openingSince(ctx context.Context, from time.Time) (map[string][]JournalMovement, error) {
 	out := map[string][]JournalMovement{}
-	err := l.scanKeysN(ctx, globEscape(l.opts.Prefix+"jo:{")+"*}", "opening rows", journalScanCount, func(keys []string) error {
-		cmds := make([]*redis.MapStringStringCmd, len(keys))
+	const page = 1024
+	for start := 0; start < 16384; start += page {
+		cmds := make([]*redis.MapStringStringCmd, page)
 		_, _ = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i, k := range keys {
-				cmds[i] = p.HGetAll(ctx, k)
+			for i := range cmds {
+				cmds[i] = p.HGetAll(ctx, l.slotOpeningKey(start+i))
 			}
 			return nil
 		})
 		for i, c := range cmds {
 			m, err := c.Result()
 			if err != nil {
-				return fmt.Errorf("reading opening rows %s: %w", keys[i], err)
+				return nil, fmt.Errorf("reading the opening rows of slot %d: %w", start+i, err)
 			}
 			if err := keepOpening(out, m, from); err != nil {
-				return fmt.Errorf("%s: %w", keys[i], err)
+				return nil, fmt.Errorf("slot %d: %w", start+i, err)
 			}
 		}
-		return nil
-	})
-	return out, err
+	}
+	return out, nil
 }
 
 // keepOpening adds to out the rows of one opening hash at or after from.

@@ -63,8 +63,11 @@ func (k skuKeys) op(key string) string { return k.opBase + key }
 // openingKey is the opening hash of sku's slot: SKU -> the entries of its
 // first counts, for SKUs that a bulk count created (count_bulk.lua). It
 // shares the slot, not the SKU's tag.
-func (l *Ledger) openingKey(sku string) string {
-	return l.opts.Prefix + "jo:{" + slotTags()[SKUSlot(sku)] + "}"
+func (l *Ledger) openingKey(sku string) string { return l.slotOpeningKey(SKUSlot(sku)) }
+
+// slotOpeningKey is the opening hash of a Cluster slot.
+func (l *Ledger) slotOpeningKey(slot int) string {
+	return l.opts.Prefix + "jo:{" + slotTags()[slot] + "}"
 }
 
 // skuFromStockKey extracts the SKU from a stock hash key found by SCAN.

@@ -13,7 +13,8 @@ import (
 
 // TestStockImportCLI: a file with a bad line is refused whole (every bad
 // line named, exit 2, nothing written); a good one is applied and marks
-// push intents; run again it changes nothing.
+// push intents; run again it changes nothing; history and verify read
+// what it journaled.
 func TestStockImportCLI(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	dir := t.TempDir()
@@ -42,6 +43,10 @@ func TestStockImportCLI(t *testing.T) {
 		{"good file", []string{"stock", "import", good, "--config", cfg}, 0, []string{"3 counts: 3 applied, 0 unchanged"}, nil},
 		{"again", []string{"stock", "import", good, "--config", cfg}, 0, []string{"3 counts: 0 applied, 3 unchanged"}, nil},
 		{"json", []string{"stock", "import", good, "--config", cfg, "--json"}, 0, []string{`"unchanged": 3`}, nil},
+		// The new SKUs' counts are opening rows (no journal stream):
+		// history shows them, verify reads them.
+		{"history", []string{"stock", "history", "A", "--config", cfg, "--json"}, 0, []string{`"id": "0-1"`, `"id": "0-2"`, `"cause": "opening stock"`, `"ref": "v=1"`}, nil},
+		{"verify", []string{"stock", "verify", "--config", cfg}, 0, nil, nil},
 	}
 	for i, s := range steps {
 		code, out, errOut := runCLI(s.args...)

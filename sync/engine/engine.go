@@ -144,8 +144,8 @@ func New(o Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.newShipments(reg)
 	e.catalog = catalog.New(o.Redis, prefix)
+	e.newShipments(reg)
 	e.prop = propagate.New(o.Redis, e.ledger, e.propagateChannels()).WithCatalog(e.catalog)
 	if err := e.sched.Add(schedule.Job{Channel: ledgerJobs, Kind: "prune_order_index", Spec: pruneOrderIndexEvery,
 		Run: e.pruneOrderIndex}); err != nil {
@@ -155,7 +155,7 @@ func New(o Options) (*Engine, error) {
 	e.ingest = ingest.New(ingest.Options{
 		Ledger: e.ledger, Parking: e.parking, Publisher: e.publisher, Propagator: e.prop, Catalog: e.catalog,
 		Channels: cfg.Channels, Locations: cfg.Locations, Routing: cfg.Routing, Connectors: o.Connectors, Fetchers: fetchers,
-		Returns: ingest.NewReturnBook(o.Redis, prefix, cfg.Ledger.LineTTL),
+		Returns: ingest.NewReturnBook(o.Redis, prefix, cfg.Ledger.LineTTL), LineTTL: cfg.Ledger.LineTTL,
 		Metrics: e.m.ingest, Logger: o.Logger.With().Str("component", "ingest").Logger(),
 	})
 	e.sweeper = &propagate.Sweeper{Intents: e.ledger, Catalog: e.catalog, Unparker: e.ingest, P: e.prop, Swept: e.m.intentsSwept,

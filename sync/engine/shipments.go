@@ -36,7 +36,7 @@ func (e *Engine) newShipments(reg prometheus.Registerer) {
 	}
 	log := e.o.Logger.With().Str("component", "shipments").Logger()
 	e.shipments = shipments.New(shipments.Options{
-		Redis: e.o.Redis, Prefix: cfg.Redis.KeyPrefix, Ledger: e.ledger, Publisher: e.publisher, Channels: chans,
+		Redis: e.o.Redis, Prefix: cfg.Redis.KeyPrefix, Ledger: e.ledger, Lines: e.catalog, Publisher: e.publisher, Channels: chans,
 		Locations: locs, Durability: durability(cfg.Redis), MaxAttempts: cfg.Shipments.MaxAttempts,
 		Retention: cfg.Shipments.Retention, Workers: cfg.Shipments.Workers, Claim: cfg.Shipments.Claim, Metrics: shipments.NewMetrics(reg), Logger: log,
 	})

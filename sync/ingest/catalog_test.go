@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -214,5 +215,37 @@ func TestTranslationPastTheLedgersMaximumSkipsOnlyThatLine(t *testing.T) {
 	}
 	if _, res := w.figures(t, "B"); res != 1 {
 		t.Errorf("B reserved %d, want 1", res)
+	}
+}
+
+// TestTranslatedLinesAreRecorded: ingest keeps how each translated order
+// line became ledger lines (catalog.LineMap: the listing and the parts
+// with their units per channel unit), for shipments that name the
+// channel's line; a line that is its own ledger line has no map.
+func TestTranslatedLinesAreRecorded(t *testing.T) {
+	w := newCatalogWorld(t)
+	ctx := context.Background()
+	o := connectors.Order{Channel: "bay", OrderID: "B7", Status: connectors.StatusOpen, UpdatedAt: time.UnixMilli(1000),
+		Lines: []connectors.Line{{LineID: "1", SKU: "BUNDLE", Quantity: 1}, {LineID: "2", SKU: "A", Quantity: 1}}}
+	if err := w.g.Handle(ctx, connectors.Event{Kind: connectors.EventOrder, Channel: "bay", Order: &o, ReceivedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.g.Handle(ctx, catOrder("shop", "S7", 1000, connectors.Line{LineID: "5", SKU: "6-PACK", Quantity: 2})); err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.cat.LineMaps(ctx, "bay", "B7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]catalog.LineMap{"1": {Channel: "bay", OrderID: "B7", LineID: "1", Listing: "BUNDLE",
+		Parts: []catalog.LinePart{{LineID: "1#A", SKU: "A", Per: 6}, {LineID: "1#B", SKU: "B", Per: 3}}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("bay B7 maps %+v, want %+v", got, want)
+	}
+	got, err = w.cat.LineMaps(ctx, "shop", "S7")
+	want = map[string]catalog.LineMap{"5": {Channel: "shop", OrderID: "S7", LineID: "5", Listing: "6-PACK",
+		Parts: []catalog.LinePart{{LineID: "5", SKU: "A", Per: 6}}}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("shop S7 maps %+v %v, want %+v", got, err, want)
 	}
 }

@@ -73,6 +73,9 @@ type Options struct {
 	// Returns books polled returns (TopicPolledReturn) once per unit; nil
 	// refuses them.
 	Returns *ReturnBook
+	// LineTTL is how long an order's line translations are kept
+	// (ledger.line_ttl; default config.DefaultLineTTL).
+	LineTTL time.Duration
 	Metrics *Metrics
 	Logger  zerolog.Logger
 }

@@ -3,7 +3,9 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/inventory"
 	"github.com/shelfsync/shelfsync/inventory/catalog"
@@ -14,6 +16,9 @@ import (
 // Catalog translates listings into ledger SKUs (inventory/catalog).
 type Catalog interface {
 	Resolve(ctx context.Context, refs []catalog.Ref) (map[catalog.Ref]catalog.Resolution, error)
+	// RecordLines keeps how order lines were translated, for shipments
+	// and returns that name the channel's line (catalog.LineMap).
+	RecordLines(ctx context.Context, maps []catalog.LineMap, ttl time.Duration) error
 }
 
 // expansion is a batch of order line states as the channels name them
@@ -23,6 +28,7 @@ type expansion struct {
 	states []inventory.LineState // ledger lines
 	from   []int                 // states[k] came from raw[from[k]]
 	skus   []string              // ledger SKUs touched, each once
+	maps   []catalog.LineMap     // the raw lines that were translated
 }
 
 // expand translates raw line states through the catalog, in one round
@@ -42,7 +48,11 @@ func (g *Ingester) expand(ctx context.Context, raw []inventory.LineState) (expan
 	x := expansion{states: make([]inventory.LineState, 0, len(raw)), from: make([]int, 0, len(raw))}
 	seen := map[string]bool{}
 	for i, s := range raw {
-		for _, st := range catalog.ExpandLine(s, res[catalog.Ref{Channel: s.Channel, SKU: s.SKU}]) {
+		r := res[catalog.Ref{Channel: s.Channel, SKU: s.SKU}]
+		if m, ok := catalog.Translation(s, r); ok {
+			x.maps = append(x.maps, m)
+		}
+		for _, st := range catalog.ExpandLine(s, r) {
 			if err := st.Validate(); err != nil {
 				// Only a translation can make a line the ledger refuses
 				// (figures times a multiplier past its maximum): one such
@@ -60,7 +70,24 @@ func (g *Ingester) expand(ctx context.Context, raw []inventory.LineState) (expan
 			}
 		}
 	}
+	if err := g.record(ctx, x.maps); err != nil {
+		return expansion{}, err
+	}
 	return x, nil
+}
+
+// record keeps the translations of the lines about to be applied, before
+// they are: a shipment that names a kit's or a pack's channel line never
+// finds its ledger lines without their map.
+func (g *Ingester) record(ctx context.Context, maps []catalog.LineMap) error {
+	if len(maps) == 0 || g.o.Catalog == nil {
+		return nil
+	}
+	ttl := g.o.LineTTL
+	if ttl <= 0 {
+		ttl = config.DefaultLineTTL
+	}
+	return g.o.Catalog.RecordLines(ctx, maps, ttl)
 }
 
 // settle counts what each ledger line did and returns the raw lines to

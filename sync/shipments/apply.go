@@ -27,8 +27,9 @@ func (s *Service) apply(ctx context.Context, channel, id string) error {
 	if rec == nil { // expired or removed: nothing left to apply
 		return s.o.Redis.ZRem(ctx, k.apply(), id).Err()
 	}
-	ships := make([]inventory.LocalShipment, 0, len(rec.Lines))
-	for _, l := range rec.Lines {
+	lines := ledgerLines(rec)
+	ships := make([]inventory.LocalShipment, 0, len(lines))
+	for _, l := range lines {
 		total, ok := rec.Totals[l.LineID]
 		if !ok {
 			return fmt.Errorf("shipment %s: no total stored for line %s", id, l.LineID)

@@ -93,9 +93,12 @@ type Channel struct {
 
 // Options configures a Service.
 type Options struct {
-	Redis      redis.UniversalClient
-	Prefix     string
-	Ledger     Ledger
+	Redis  redis.UniversalClient
+	Prefix string
+	Ledger Ledger
+	// Lines reads how an order's channel lines were translated into ledger
+	// lines (kits, packs: the catalog); nil: every line is its own.
+	Lines      LineMaps
 	Publisher  Publisher
 	Channels   []Channel
 	Locations  []string // the config's locations (a shipment's location must be one)
@@ -208,11 +211,18 @@ func (s *Service) Wake(channel string) {
 	}
 }
 
-// Record is a stored shipment: what the connector gets, the caller's key,
-// when and how it arrived, and each line's locally shipped total after it
-// (Totals, written by the store script: what the ledger is set to).
+// Record is a stored shipment: what the connector gets (the channel's
+// lines, in the channel's units), the ledger lines it moves, the caller's
+// key, when and how it arrived, and each ledger line's locally shipped
+// total after it (Totals, written by the store script: what the ledger is
+// set to).
 type Record struct {
 	connectors.Shipment
+	// Ledger is the ledger lines and units the shipment moves: the
+	// channel's lines themselves, or for a kit's line its components and
+	// for a pack's line its units times the pack (catalog.LineMap). Absent
+	// from records stored before it existed: then Lines are ledger lines.
+	Ledger     []LedgerLine      `json:"ledger_lines,omitempty"`
 	Key        string            `json:"idempotency_key"`
 	ReceivedAt time.Time         `json:"received_at"`
 	Via        string            `json:"via,omitempty"`
@@ -220,14 +230,18 @@ type Record struct {
 	Totals     map[string]int64  `json:"totals,omitempty"`
 }
 
-// lineCheck is what the store script checks of one line: its quantity,
-// the ledger's shipped figure and the cap (ordered - cancelled).
+// lineCheck is what the store script checks of one ledger line: its
+// quantity, the ledger's shipped figure and the cap (ordered -
+// cancelled); and the channel's line it is (a part of), with its units
+// per unit of that line.
 type lineCheck struct {
 	line           string
 	qty, shipped   int64
 	capacity       int64
 	sku, location  string
 	recordLocation string
+	channelLine    string
+	per            int64
 }
 
 // ID is the shipment id for a channel and idempotency key.
@@ -256,7 +270,11 @@ func (s *Service) prepare(ctx context.Context, r Request) (*Record, []lineCheck,
 	if len(recs) == 0 {
 		return nil, nil, "", refuse(http.StatusNotFound, "order %s/%s: the ledger holds no such order", r.Channel, r.OrderID)
 	}
-	lines, err := resolveLines(r, recs)
+	maps, err := s.lineMaps(ctx, r.Channel, r.OrderID)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	lines, shipLines, err := indexLines(recs, maps).resolve(r)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -268,8 +286,9 @@ func (s *Service) prepare(ctx context.Context, r Request) (*Record, []lineCheck,
 		},
 		Key: r.IdempotencyKey, ReceivedAt: s.o.Now().UTC(), Locations: map[string]string{},
 	}
+	rec.Lines = shipLines
 	for _, l := range lines {
-		rec.Lines = append(rec.Lines, connectors.ShipmentLine{LineID: l.line, SKU: l.sku, Quantity: l.qty})
+		rec.Ledger = append(rec.Ledger, LedgerLine{LineID: l.line, SKU: l.sku, Quantity: l.qty})
 		rec.Locations[l.line] = l.location
 	}
 	return rec, lines, fp, nil
@@ -356,74 +375,6 @@ func (s *Service) checkCarrier(ch *Channel, carrier, number string) (code, track
 		return "", "", refuse(http.StatusBadRequest, "%s", terr.Error())
 	}
 	return code, tracking, nil
-}
-
-// resolveLines maps each request line to the ledger's line (by id, or the
-// open lines of a SKU in line id order) and merges lines named twice.
-func resolveLines(r Request, recs []inventory.LineRecord) ([]lineCheck, error) {
-	byID := map[string]inventory.LineRecord{}
-	for _, rec := range recs {
-		byID[rec.LineID] = rec
-	}
-	want := map[string]int64{}
-	var order []string
-	add := func(id string, q int64) {
-		if _, ok := want[id]; !ok {
-			order = append(order, id)
-		}
-		want[id] += q
-	}
-	for i, l := range r.Lines {
-		if l.LineID != "" {
-			if _, ok := byID[l.LineID]; !ok {
-				return nil, refuse(http.StatusNotFound, "lines[%d]: order %s/%s has no line %q", i, r.Channel, r.OrderID, l.LineID)
-			}
-			add(l.LineID, l.Quantity)
-			continue
-		}
-		if err := bySKU(r, i, l, recs, want, add); err != nil {
-			return nil, err
-		}
-	}
-	out := make([]lineCheck, 0, len(order))
-	for _, id := range order {
-		rec := byID[id]
-		loc := rec.Location
-		if r.Location != "" {
-			loc = r.Location
-		}
-		out = append(out, lineCheck{line: id, qty: want[id], shipped: rec.Shipped, capacity: rec.Ordered - rec.Cancelled,
-			sku: rec.SKU, location: loc, recordLocation: rec.Location})
-	}
-	return out, nil
-}
-
-// bySKU spreads a SKU-named line over the order's lines of that SKU with
-// units open (in line id order); what no line has open goes on the last
-// one, so the store's check answers 409 with its open units.
-func bySKU(r Request, i int, l RequestLine, recs []inventory.LineRecord, want map[string]int64, add func(string, int64)) error {
-	var of []inventory.LineRecord
-	for _, rec := range recs {
-		if rec.SKU == l.SKU {
-			of = append(of, rec)
-		}
-	}
-	if len(of) == 0 {
-		return refuse(http.StatusNotFound, "lines[%d]: order %s/%s has no line of SKU %q", i, r.Channel, r.OrderID, l.SKU)
-	}
-	left := l.Quantity
-	for k, rec := range of {
-		open := rec.Ordered - rec.Cancelled - max(rec.Shipped, rec.LocalShipped) - want[rec.LineID]
-		take := min(max(open, 0), left)
-		if k == len(of)-1 {
-			take = left
-		}
-		if take > 0 {
-			add(rec.LineID, take)
-			left -= take
-		}
-	}
-	return nil
 }
 
 // fingerprint is the body's fingerprint: the normalised request without

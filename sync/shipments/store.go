@@ -131,7 +131,12 @@ func (s *Service) store(ctx context.Context, rec *Record, lines []lineCheck, fp 
 	if err != nil {
 		return false, fmt.Errorf("storing shipment %s: %w", rec.ID, err)
 	}
-	return acceptReply(cmd, rec)
+	isNew, err := acceptReply(cmd, rec)
+	var e *Error
+	if errors.As(err, &e) && e.Open != nil {
+		e.Open = channelOpen(e.Open, lines)
+	}
+	return isNew, err
 }
 
 // acceptReply reads acceptScript's answer.

@@ -50,6 +50,8 @@ type demoFlags struct {
 	cpuprof    string
 	amazonPlan string
 	channels   string
+	shipShare  float64
+	shipAfter  time.Duration
 }
 
 // amazonPlanUsage words --amazon-plan for demo and fakes.
@@ -84,8 +86,14 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.cpuprof, "cpuprofile", "", "write a CPU profile of the whole run to this file (to find bottlenecks)")
 	fs.StringVar(&f.amazonPlan, "amazon-plan", string(demo.AmazonPublished), amazonPlanUsage)
 	fs.StringVar(&f.channels, "channels", "", "comma-separated simulated channels to run, with --rate 0 only (loadgen runs; default: all)")
+	fs.Float64Var(&f.shipShare, "ship-share", 0.3, "share of the orders (plain SKUs, not cancelled or refunded) shipped through POST /api/v1/shipments, confirmed on the channels")
+	fs.DurationVar(&f.shipAfter, "ship-after", 2*time.Second, "time from an order's notification to its shipment")
 	if code, done := f.parse(fs, args); done {
 		return code
+	}
+	if f.shipShare < 0 || f.shipShare > 1 || f.shipAfter < 0 {
+		fmt.Fprintln(stderr, "demo: --ship-share is a share between 0 and 1, --ship-after must not be negative")
+		return 2
 	}
 	if _, err := demo.ParseAmazonPlan(f.amazonPlan); err != nil {
 		fmt.Fprintf(stderr, "demo: --amazon-plan: %v\n", err)
@@ -158,13 +166,14 @@ func demoMain(ctx context.Context, f demoFlags, stdout, stderr io.Writer) int {
 	dctx, stopDaemon := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopDaemon()
 	g, gctx := startParts(dctx, d.w, eng)
-	gen := newOrders(d.fakes, d.cat, f.simFlags, d.base, d.log)
+	gen := newOrders(d.fakes, d.cat, f.simFlags, d.base, d.log, d.shipOptions())
 	failed := d.runOrders(ctx, gctx, gen)
 	elapsed := time.Since(d.start)
 	var conv demo.Convergence
 	var oc demo.OrderCheck
+	var sc demo.ShipCheck
 	if !failed {
-		conv, oc = d.check(gctx, eng, gen)
+		conv, oc, sc = d.check(gctx, eng, gen)
 	}
 	figs, _ := demo.Gather(d.w.reg)
 	stopDaemon()
@@ -172,7 +181,7 @@ func demoMain(ctx context.Context, f demoFlags, stdout, stderr io.Writer) int {
 		d.log.Error().Err(derr).Msg("the daemon stopped on an error")
 		failed = true
 	}
-	sum := demo.Summarize(elapsed, f.rate, f.latency, figs, gen.Counts(), conv).WithOrders(oc)
+	sum := demo.Summarize(elapsed, f.rate, f.latency, figs, gen.Counts(), conv).WithOrders(oc).WithShipments(sc)
 	if f.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -309,9 +318,21 @@ func (d *demoRun) runOrders(ctx, daemon context.Context, gen *demo.Generator) (f
 	}
 }
 
-// check waits for every channel to converge and every placed order to be
-// in the ledger as placed.
-func (d *demoRun) check(ctx context.Context, eng *syncengine.Engine, gen *demo.Generator) (demo.Convergence, demo.OrderCheck) {
+// shipOptions ships --ship-share of the orders on the channels whose
+// connector confirms shipments.
+func (d *demoRun) shipOptions() demo.ShipOptions {
+	o := demo.ShipOptions{Share: d.f.shipShare, After: d.f.shipAfter, AdminToken: d.cfg.HTTP.AdminToken.Value()}
+	for _, ch := range d.w.channels {
+		if _, ok := ch.conn.(connectors.ShipmentConfirmer); ok {
+			o.Channels = append(o.Channels, ch.cfg.Name)
+		}
+	}
+	return o
+}
+
+// check waits for every channel to converge, every placed order to be in
+// the ledger as placed and every shipment to be confirmed on its fake.
+func (d *demoRun) check(ctx context.Context, eng *syncengine.Engine, gen *demo.Generator) (demo.Convergence, demo.OrderCheck, demo.ShipCheck) {
 	bound := convergeBound + d.fakes.Drain(d.f.skus)
 	d.say("orders stopped; waiting up to %s for every channel to converge\n", bound)
 	conv, err := d.cat.WaitConverged(ctx, eng.Ledger(), d.cfg, d.fakes, bound)
@@ -319,11 +340,18 @@ func (d *demoRun) check(ctx context.Context, eng *syncengine.Engine, gen *demo.G
 		d.log.Error().Err(err).Msg("demo: checking convergence")
 	}
 	// Orders whose notification was dropped reach the ledger by a poll.
-	oc, err := demo.WaitOrders(ctx, eng.Ledger(), gen.Placed(), 2*d.f.poll)
+	placed := gen.Placed()
+	oc, err := demo.WaitOrders(ctx, eng.Ledger(), placed, 2*d.f.poll)
 	if err != nil && ctx.Err() == nil {
 		d.log.Error().Err(err).Msg("demo: checking orders")
 	}
-	return conv, oc
+	counts := gen.Counts()
+	var shipped int64
+	for _, c := range counts {
+		shipped += c.Shipped
+	}
+	sc := demo.WaitShipments(ctx, d.fakes, d.shipOptions(), placed, counts, demo.ShipBound(int(shipped)))
+	return conv, oc, sc
 }
 
 // liveLines keeps the readings the live line compares with.

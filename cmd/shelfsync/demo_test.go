@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -35,6 +36,11 @@ func TestDemoConvergesOnEmbeddedRedis(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
+	// The default ships 30% of the orders 2 s after the sale.
+	m := regexp.MustCompile(`(?s)shipments: (\d+) shipped 2s after the sale .*?(\d+)/(\d+) confirmed on the fakes`).FindStringSubmatch(out)
+	if m == nil || m[1] == "0" || m[2] != m[1] || m[3] != m[1] {
+		t.Errorf("no shipments, or not all confirmed on the fakes:\n%s", out)
+	}
 }
 
 // TestDemoOnRealRedis runs the demo against the real Redis under a test
@@ -43,7 +49,8 @@ func TestDemoOnRealRedis(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	var stdout, stderr syncBuffer
 	code := dispatch(context.Background(), []string{"demo", "--duration", "5s", "--rate", "20", "--skus", "50",
-		"--listen", "127.0.0.1:0", "--redis", redistest.Addr(), "--key-prefix", prefix, "--json", "--log-level", "error"}, &stdout, &stderr)
+		"--listen", "127.0.0.1:0", "--redis", redistest.Addr(), "--key-prefix", prefix, "--json", "--log-level", "error",
+		"--ship-share", "1", "--ship-after", "1s"}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 	}
@@ -64,10 +71,39 @@ func TestDemoOnRealRedis(t *testing.T) {
 	if placed == 0 || applied == 0 {
 		t.Fatalf("no orders went through: placed %d, applied %.0f", placed, applied)
 	}
+	checkDemoShipments(t, sum)
 	// The ledger lives in the real Redis, under the given prefix.
 	keys, err := rdb.Keys(context.Background(), prefix+"*").Result()
 	if err != nil || len(keys) == 0 {
 		t.Fatalf("no keys under %s in the real Redis (%v)", prefix, err)
+	}
+}
+
+// checkDemoShipments: every channel whose connector confirms shipped
+// orders, and each shipment is confirmed by the daemon and held by the
+// fake, once, under its tracking number.
+func checkDemoShipments(t *testing.T, sum demo.Summary) {
+	t.Helper()
+	sc := sum.Shipments
+	if sc.Shipped == 0 || !sc.OK() || sc.Share != 1 {
+		t.Fatalf("shipments %+v: want some, all confirmed on the fakes", sc)
+	}
+	ships := 0
+	for _, c := range sum.Channels {
+		if !c.Ships {
+			if c.Shipped != 0 {
+				t.Errorf("%s does not confirm shipments, but %d were shipped", c.Name, c.Shipped)
+			}
+			continue
+		}
+		ships++
+		if c.Shipped == 0 || c.ShipConfirmed != float64(c.Shipped) || c.ShipOnFake != int(c.Shipped) || c.ShipPending != 0 || c.ShipParked != 0 {
+			t.Errorf("%s: shipped %d, confirmed %.0f, on the fake %d, pending %.0f, parked %.0f: want all confirmed",
+				c.Name, c.Shipped, c.ShipConfirmed, c.ShipOnFake, c.ShipPending, c.ShipParked)
+		}
+	}
+	if ships < 3 {
+		t.Errorf("%d channels confirm shipments, want at least Shopify, eBay and Amazon", ships)
 	}
 }
 
@@ -79,6 +115,8 @@ func TestDemoRefusesBadFlags(t *testing.T) {
 		{"no SKUs", []string{"--skus", "0"}},
 		{"negative rate", []string{"--rate", "-1"}},
 		{"negative duration", []string{"--duration", "-1s"}},
+		{"ship share over 1", []string{"--ship-share", "1.5"}},
+		{"negative ship delay", []string{"--ship-after", "-1s"}},
 		{"unknown flag", []string{"--nope"}},
 		{"stray argument", []string{"extra"}},
 	}

@@ -113,8 +113,8 @@ func fakesMain(ctx context.Context, f fakesFlags, stdout, stderr io.Writer) int 
 	}
 	orders, stop := ordersContext(ctx, f.duration)
 	defer stop()
-	gen := newOrders(fakes, cat, f.simFlags, base, log)
-	_ = gen.Run(orders) // returns once the orders stop and the deliveries under way are done
+	gen := newOrders(fakes, cat, f.simFlags, base, log, demo.ShipOptions{}) // the daemon runs elsewhere: no shipments
+	_ = gen.Run(orders)                                                     // returns once the orders stop and the deliveries under way are done
 	failed := printPlaced(gen, stdout)
 	exit := 0
 	switch {

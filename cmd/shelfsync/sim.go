@@ -106,11 +106,13 @@ func seedCatalog(ctx context.Context, eng *syncengine.Engine, fakes *demo.Fakes,
 
 // newOrders is the order stream at f.rate, delivered to the daemon at base
 // (http://host:port).
-func newOrders(fakes *demo.Fakes, cat *demo.Catalog, f simFlags, base string, log zerolog.Logger) *demo.Generator {
+// ship ships a share of the orders through the daemon's admin API (zero:
+// none).
+func newOrders(fakes *demo.Fakes, cat *demo.Catalog, f simFlags, base string, log zerolog.Logger, ship demo.ShipOptions) *demo.Generator {
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	return demo.NewGenerator(fakes, cat, demo.GeneratorOptions{
 		Rate: f.rate, Target: base, Client: client, Seed: f.seed, Logger: log,
-		ImmediateCancels: f.immediate, Drop: f.drop,
+		ImmediateCancels: f.immediate, Drop: f.drop, Ship: ship,
 	})
 }
 

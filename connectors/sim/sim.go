@@ -108,6 +108,14 @@ type Channel interface {
 	Close()
 }
 
+// Shipper is a Channel whose fake takes shipment confirmations:
+// Confirmations is how many the fake holds for the order (Shopify
+// fulfillments, eBay shipping fulfillments, Amazon packages) and the
+// tracking number of each.
+type Shipper interface {
+	Confirmations(orderID string) []string
+}
+
 // Drainer is a Channel that may need time to push every SKU once the
 // orders stop (a rate-limited plan).
 type Drainer interface {

@@ -47,6 +47,8 @@ type GeneratorOptions struct {
 	// changes. A queue (Amazon's SQS) loses nothing, so its messages are
 	// never dropped.
 	Drop float64
+	// Ship ships a share of the orders (zero: none).
+	Ship ShipOptions
 }
 
 // ChannelCounts is what the generator did on one channel.
@@ -64,6 +66,10 @@ type ChannelCounts struct {
 	// Catalogue: orders of the catalogue's mapped listings and kits.
 	Catalogue int64         `json:"catalogue_orders"`
 	Statuses  map[int]int64 `json:"statuses,omitempty"`
+	// Shipped: shipments the daemon stored (201, or 200 for a repeat);
+	// ShipFailed: shipments it refused, or that could not be posted.
+	Shipped    int64 `json:"shipments"`
+	ShipFailed int64 `json:"failed_shipments"`
 }
 
 // Generator places orders on the fakes and tells the daemon about them.
@@ -84,13 +90,16 @@ type Generator struct {
 
 // PlacedOrder is an order the generator placed on a fake, with the units
 // the ledger must end up holding for it: Open is Units until its cancel or
-// refund happened on the fake, 0 after. SKU is the listing sold; Per is
-// how many ledger units one unit of it moves (a 6-pack 6, a kit its
-// components' units; 0 or 1: a plain SKU).
+// refund happened on the fake, 0 after; Shipped is the units the daemon
+// took a shipment of (they are no longer reserved). SKU is the listing
+// sold; Per is how many ledger units one unit of it moves (a 6-pack 6, a
+// kit its components' units; 0 or 1: a plain SKU). Tracking is the
+// tracking number of its shipment, when it is to be shipped.
 type PlacedOrder struct {
 	Channel, OrderID, SKU string
-	Units, Open           int64
+	Units, Open, Shipped  int64
 	Per                   int64
+	Tracking              string
 }
 
 // per is Per with 0 read as 1.
@@ -235,6 +244,9 @@ func (g *Generator) place(ctx context.Context) {
 		p.dropFirst = g.rng.Float64() < g.o.Drop
 		p.dropFollow = g.rng.Float64() < g.o.Drop
 	}
+	if g.shipsOn(p, slices.Contains(g.cat.Listings(ch), sku)) {
+		p.order.Tracking = fmt.Sprintf("1ZDEMO%s%09d", g.run, g.seq%1_000_000_000) // UPS: 1Z and 16
+	}
 	g.wg.Add(1)
 	go g.live(ctx, p)
 }
@@ -253,6 +265,9 @@ func (g *Generator) live(ctx context.Context, p *plan) {
 			g.count(p.channel, func(c *ChannelCounts) { c.Duplicates++ })
 			g.send(ctx, p.first)
 		}
+	}
+	if p.order.Tracking != "" {
+		g.shipLater(ctx, p)
 	}
 	if p.kind == "" || p.followUp == nil {
 		return

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -52,6 +53,18 @@ type ChannelSummary struct {
 	Immediate      int64   `json:"immediate_cancels"`
 	Dropped        int64   `json:"dropped_notifications"`
 	Catalogue      int64   `json:"catalogue_orders"`
+	// Shipments of the channel's orders: stored by the daemon (Shipped),
+	// refused or not posted (ShipFailed), accepted by the channel
+	// (ShipConfirmed, the daemon's count), held by the fake
+	// (ShipOnFake), parked, and pending (stored, neither confirmed nor
+	// parked). Ships: the channel's connector confirms shipments.
+	Ships         bool    `json:"ships"`
+	Shipped       int64   `json:"shipments"`
+	ShipFailed    int64   `json:"failed_shipments"`
+	ShipConfirmed float64 `json:"shipments_confirmed"`
+	ShipOnFake    int     `json:"shipments_on_fake"`
+	ShipPending   float64 `json:"shipments_pending"`
+	ShipParked    float64 `json:"shipments_parked"`
 }
 
 // Summary is what the demo prints at the end.
@@ -69,8 +82,24 @@ type Summary struct {
 	Convergence   Convergence      `json:"convergence"`
 	// Orders compares every placed order with the ledger (nothing lost,
 	// nothing doubled, every cancel applied).
-	Orders    OrderCheck `json:"orders"`
-	Converged bool       `json:"converged"`
+	Orders OrderCheck `json:"orders"`
+	// Shipments compares every shipment with the fakes (each confirmed
+	// exactly once under its tracking number).
+	Shipments ShipCheck `json:"shipments"`
+	Converged bool      `json:"converged"`
+}
+
+// WithShipments records the shipment check: the run converged only if
+// every shipment is confirmed on its fake, too.
+func (s Summary) WithShipments(c ShipCheck) Summary {
+	s.Shipments = c
+	s.Converged = s.Converged && c.OK()
+	for i := range s.Channels {
+		cs := &s.Channels[i]
+		cs.Ships = slices.Contains(c.Channels, cs.Name)
+		cs.ShipOnFake = c.OnFake[cs.Name]
+	}
+	return s
 }
 
 // WithOrders records the order check: the run converged only if every
@@ -99,6 +128,8 @@ func Summarize(elapsed time.Duration, rate float64, latency time.Duration, f Fig
 			Pushes: c.Pushes, Items: c.Items, Accepted: c.Accepted, APICalls: c.APICalls, Parked: c.Parked,
 			FailedDelivery: g.Failed, Immediate: g.Immediate, Dropped: g.Dropped, Catalogue: g.Catalogue,
 			P50Seconds: nanToZero(c.Propagation.Quantile(0.5)), P99Seconds: nanToZero(c.Propagation.Quantile(0.99)),
+			Shipped: g.Shipped, ShipFailed: g.ShipFailed, ShipConfirmed: c.ShipConfirmed, ShipParked: c.ShipParked,
+			ShipPending: max(float64(g.Shipped)-c.ShipConfirmed-c.ShipParked, 0),
 		}
 		if c.Accepted > 0 {
 			cs.CallsPerSKU = c.APICalls / c.Accepted
@@ -149,6 +180,7 @@ func (s Summary) Print(w io.Writer) {
 	for _, m := range s.Convergence.Sample {
 		fmt.Fprintf(w, "  %s %s lists %d, ATS %d\n", m.Channel, m.SKU, m.Listed, m.ATS)
 	}
+	s.printShipments(w)
 	s.printCatalog(w)
 	for _, m := range s.Orders.Sample {
 		fmt.Fprintf(w, "  order %s/%s (%s ×%d, open %d): ledger has %d lines, ordered %d, reserved %d\n",
@@ -175,4 +207,28 @@ func (s Summary) printCatalog(w io.Writer) {
 		fmt.Fprintf(w, " %s %s %d/%d%s;", l.Channel, l.Listing, l.Listed, l.Want, mark)
 	}
 	fmt.Fprintln(w, "\n  (listed on the channel / the propagator's quantity)")
+}
+
+// printShipments writes the shipments' check and each channel's
+// confirmations.
+func (s Summary) printShipments(w io.Writer) {
+	c := s.Shipments
+	if len(c.Channels) == 0 || c.Share <= 0 {
+		return
+	}
+	after := time.Duration(c.AfterSeconds * float64(time.Second)).String()
+	fmt.Fprintf(w, "shipments: %d shipped %s after the sale (%.0f%% of the orders of plain SKUs neither cancelled nor refunded, sold %s or more before the orders stopped);\n",
+		c.Shipped, after, c.Share*100, after)
+	fmt.Fprintf(w, "  %d/%d confirmed on the fakes exactly once with their tracking (missing %d, doubled %d, wrong %d, failed %d)\n",
+		c.Confirmed, c.Shipped, c.Missing, c.Doubled, c.Wrong, c.Failed)
+	fmt.Fprintf(w, "  %-11s %7s %9s %7s %7s %6s %6s\n", "channel", "shipped", "confirmed", "on fake", "pending", "parked", "failed")
+	for _, ch := range s.Channels {
+		if !ch.Ships {
+			fmt.Fprintf(w, "  %-11s %7s (its connector does not confirm shipments)\n", ch.Name, "-")
+			continue
+		}
+		fmt.Fprintf(w, "  %-11s %7d %9.0f %7d %7.0f %6.0f %6d\n",
+			ch.Name, ch.Shipped, ch.ShipConfirmed, ch.ShipOnFake, ch.ShipPending, ch.ShipParked, ch.ShipFailed)
+	}
+	fmt.Fprintf(w, "  (shipped: stored by POST /api/v1/shipments; confirmed: accepted by the channel, the daemon's count; on fake: held by the fake marketplace)\n")
 }

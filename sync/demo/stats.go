@@ -23,6 +23,13 @@ type ChannelFigures struct {
 	APICalls float64 // HTTP requests to the channel's API (shelfsync_channel_api_requests_total)
 	Parked   float64 // push items parked now (shelfsync_push_parked_items)
 	Backlog  float64 // SKUs waiting in the outbox (shelfsync_outbox_backlog)
+	// Shipment confirmations: accepted by the channel
+	// (shelfsync_shipments_total, outcome confirmed), parked (refused or
+	// given up: shelfsync_shipments_parked) and waiting to be confirmed
+	// (shelfsync_shipments_queued; both gauges are read every second).
+	ShipConfirmed float64
+	ShipParked    float64
+	ShipQueued    float64
 	// Propagation is the channel's shelfsync_propagation_seconds.
 	Propagation Histogram
 }
@@ -52,47 +59,74 @@ func Gather(g prometheus.Gatherer) (Figures, error) {
 		return Figures{}, fmt.Errorf("gathering metrics: %w", err)
 	}
 	f := Figures{At: time.Now(), Channels: map[string]*ChannelFigures{}}
-	ch := func(m *dto.Metric) *ChannelFigures {
-		name := label(m, "channel")
-		c, ok := f.Channels[name]
-		if !ok {
-			c = &ChannelFigures{}
-			f.Channels[name] = c
-		}
-		return c
-	}
 	for _, mf := range mfs {
 		for _, m := range mf.GetMetric() {
-			switch mf.GetName() {
-			case "shelfsync_ledger_line_updates_total":
-				if label(m, "outcome") == "applied" {
-					ch(m).Orders += m.GetCounter().GetValue()
-				}
-			case "shelfsync_push_batches_total":
-				ch(m).Pushes += m.GetCounter().GetValue()
-			case "shelfsync_push_items_total":
-				c := ch(m)
-				c.Items += m.GetCounter().GetValue()
-				if label(m, "outcome") == "accepted" {
-					c.Accepted += m.GetCounter().GetValue()
-				}
-			case "shelfsync_channel_api_requests_total":
-				ch(m).APICalls += m.GetCounter().GetValue()
-			case "shelfsync_push_parked_items":
-				ch(m).Parked += m.GetGauge().GetValue()
-			case "shelfsync_outbox_backlog":
-				ch(m).Backlog += m.GetGauge().GetValue()
-			case "shelfsync_oversold_units_total":
-				f.OversoldUnits += m.GetCounter().GetValue()
-			case "shelfsync_intake_backlog":
-				f.IntakeBacklog += m.GetGauge().GetValue()
-			case "shelfsync_propagation_seconds":
-				f.Propagation.add(m.GetHistogram())
-				ch(m).Propagation.add(m.GetHistogram())
+			if !f.takeShipments(mf.GetName(), m) {
+				f.take(mf.GetName(), m)
 			}
 		}
 	}
 	return f, nil
+}
+
+// channel is the figures of m's channel label, made when new.
+func (f *Figures) channel(m *dto.Metric) *ChannelFigures {
+	name := label(m, "channel")
+	c, ok := f.Channels[name]
+	if !ok {
+		c = &ChannelFigures{}
+		f.Channels[name] = c
+	}
+	return c
+}
+
+// take adds one metric of the family name to the figures.
+func (f *Figures) take(name string, m *dto.Metric) {
+	switch name {
+	case "shelfsync_ledger_line_updates_total":
+		if label(m, "outcome") == "applied" {
+			f.channel(m).Orders += m.GetCounter().GetValue()
+		}
+	case "shelfsync_push_batches_total":
+		f.channel(m).Pushes += m.GetCounter().GetValue()
+	case "shelfsync_push_items_total":
+		c := f.channel(m)
+		c.Items += m.GetCounter().GetValue()
+		if label(m, "outcome") == "accepted" {
+			c.Accepted += m.GetCounter().GetValue()
+		}
+	case "shelfsync_channel_api_requests_total":
+		f.channel(m).APICalls += m.GetCounter().GetValue()
+	case "shelfsync_push_parked_items":
+		f.channel(m).Parked += m.GetGauge().GetValue()
+	case "shelfsync_outbox_backlog":
+		f.channel(m).Backlog += m.GetGauge().GetValue()
+	case "shelfsync_oversold_units_total":
+		f.OversoldUnits += m.GetCounter().GetValue()
+	case "shelfsync_intake_backlog":
+		f.IntakeBacklog += m.GetGauge().GetValue()
+	case "shelfsync_propagation_seconds":
+		f.Propagation.add(m.GetHistogram())
+		f.channel(m).Propagation.add(m.GetHistogram())
+	}
+}
+
+// takeShipments adds one metric of the shipments' families; false for
+// any other family.
+func (f *Figures) takeShipments(name string, m *dto.Metric) bool {
+	switch name {
+	case "shelfsync_shipments_total":
+		if label(m, "outcome") == "confirmed" {
+			f.channel(m).ShipConfirmed += m.GetCounter().GetValue()
+		}
+	case "shelfsync_shipments_parked":
+		f.channel(m).ShipParked += m.GetGauge().GetValue()
+	case "shelfsync_shipments_queued":
+		f.channel(m).ShipQueued += m.GetGauge().GetValue()
+	default:
+		return false
+	}
+	return true
 }
 
 func label(m *dto.Metric, name string) string {

@@ -183,3 +183,15 @@ func OrderChangeNotification(id string, o Order, changeType string) ([]byte, err
 		},
 	})
 }
+
+var _ sim.Shipper = (*Sim)(nil)
+
+// Confirmations implements sim.Shipper: the tracking numbers of the
+// order's confirmed packages (a package edited by a repeat counts once).
+func (s *Sim) Confirmations(orderID string) []string {
+	var out []string
+	for _, p := range s.Server.Packages(orderID) {
+		out = append(out, p.TrackingNumber)
+	}
+	return out
+}

@@ -101,3 +101,15 @@ func OrderConfirmation(id, orderID, lineID string, at time.Time) ([]byte, error)
 		},
 	})
 }
+
+var _ sim.Shipper = (*Sim)(nil)
+
+// Confirmations implements sim.Shipper: the tracking numbers of the
+// order's shipping fulfillments.
+func (s *Sim) Confirmations(orderID string) []string {
+	var out []string
+	for _, f := range s.Fulfillments(orderID) {
+		out = append(out, f.TrackingNumber)
+	}
+	return out
+}

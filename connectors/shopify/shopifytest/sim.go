@@ -130,3 +130,22 @@ func RefundWebhookBody(refundID, orderID, lineID int64, sku string, qty int64, r
 		}},
 	})
 }
+
+var _ sim.Shipper = (*Sim)(nil)
+
+// Confirmations implements sim.Shipper: the tracking numbers of the
+// fulfillments fulfillmentCreate made on the order.
+func (s *Sim) Confirmations(orderID string) []string {
+	var out []string
+	for _, c := range s.CreatedFulfillments() {
+		if strconv.FormatInt(c.OrderID, 10) != orderID {
+			continue
+		}
+		number := ""
+		if c.Fulfillment.Tracking != nil {
+			number = c.Fulfillment.Tracking.Number
+		}
+		out = append(out, number)
+	}
+	return out
+}

@@ -81,7 +81,7 @@ func (l *Ledger) bulkRuns(counts []Count) ([]*bulkRun, []string) {
 		slot := SKUSlot(c.SKU)
 		r := open[slot]
 		if r == nil || len(r.rows) == maxBulkRun {
-			r = &bulkRun{sku: map[string]int{}, call: scriptCall{script: l.countBulk, keys: []string{l.openingKey(c.SKU)}}}
+			r = &bulkRun{sku: map[string]int{}, call: scriptCall{script: l.countBulk, keys: []string{l.slotOpeningKey(slot)}}}
 			open[slot] = r
 			runs = append(runs, r)
 		}
@@ -107,9 +107,10 @@ func (l *Ledger) bulkRuns(counts []Count) ([]*bulkRun, []string) {
 func (r *bulkRun) add(l *Ledger, i int, c Count) {
 	n, ok := r.sku[c.SKU]
 	if !ok {
-		k := l.keys(c.SKU)
-		r.call.keys = append(r.call.keys, l.withSignals(c.SKU, k.stock, k.journal)...)
-		r.call.sigs = append(r.call.sigs, l.sigSKU(c.SKU)...)
+		r.call.keys = l.countKeys(r.call.keys, c.SKU)
+		if !l.opts.NoSignals {
+			r.call.sigs = append(r.call.sigs, c.SKU)
+		}
 		r.names = append(r.names, c.SKU)
 		n = len(r.names)
 		r.sku[c.SKU] = n

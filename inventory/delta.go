@@ -187,10 +187,9 @@ func (l *Ledger) SetCount(ctx context.Context, c Count) (DeltaResult, error) {
 	if reason == "" {
 		reason = "count"
 	}
-	k := l.keys(c.SKU)
 	call := scriptCall{
 		script: l.count,
-		keys:   l.withSignals(c.SKU, k.stock, k.journal),
+		keys:   l.countKeys(nil, c.SKU),
 		sigs:   l.sigSKU(c.SKU),
 		args:   []any{c.Location, c.Quantity, strconv.FormatInt(c.Version, 10), boolArg(c.Net), reason, l.nowMS(), l.maxLen(), MaxQuantity},
 	}

@@ -47,7 +47,7 @@ type skuKeys struct {
 }
 
 func (l *Ledger) keys(sku string) skuKeys {
-	tag := "{" + keySKU(sku) + "}"
+	tag := skuTag(sku)
 	p := l.opts.Prefix
 	return skuKeys{
 		stock:   p + "s:" + tag,
@@ -59,6 +59,22 @@ func (l *Ledger) keys(sku string) skuKeys {
 }
 
 func (k skuKeys) op(key string) string { return k.opBase + key }
+
+func skuTag(sku string) string { return "{" + keySKU(sku) + "}" }
+
+// countKeys appends the keys a count script needs of sku (count.lua,
+// count_bulk.lua): stock hash, journal, and with signals on the reorder
+// hash and pending signal events; the same names as keys and
+// signalKeys, without building the others (a bulk import does this for
+// every SKU).
+func (l *Ledger) countKeys(dst []string, sku string) []string {
+	tag, p := skuTag(sku), l.opts.Prefix
+	dst = append(dst, p+"s:"+tag, p+"j:"+tag)
+	if !l.opts.NoSignals {
+		dst = append(dst, p+"rp:"+tag, p+"se:"+tag)
+	}
+	return dst
+}
 
 // openingKey is the opening hash of sku's slot: SKU -> the entries of its
 // first counts, for SKUs that a bulk count created (count_bulk.lua). It

@@ -53,7 +53,7 @@ type SignalEvent struct {
 // signalKeys are the SKU's reorder hash, pending events list and reorder
 // journal: under the SKU's hash tag, so one slot with its stock.
 func (l *Ledger) signalKeys(sku string) (rkey, ekey, rjournal string) {
-	tag := "{" + keySKU(sku) + "}"
+	tag := skuTag(sku)
 	p := l.opts.Prefix
 	return p + "rp:" + tag, p + "se:" + tag, p + "rj:" + tag
 }

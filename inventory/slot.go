@@ -13,21 +13,33 @@ func SKUSlot(sku string) int {
 }
 
 // crc16 is CRC16/XMODEM (polynomial 0x1021, initial 0), as Redis Cluster
-// hashes keys.
+// hashes keys, a byte at a time (crcTable): a bulk import hashes every
+// SKU.
 func crc16(s string) uint16 {
+	t := crcTable()
 	var crc uint16
 	for i := 0; i < len(s); i++ {
-		crc ^= uint16(s[i]) << 8
-		for b := 0; b < 8; b++ {
+		crc = crc<<8 ^ t[byte(crc>>8)^s[i]]
+	}
+	return crc
+}
+
+// crcTable is crc16's table: the CRC of each byte, bit by bit.
+var crcTable = sync.OnceValue(func() *[256]uint16 {
+	var t [256]uint16
+	for b := range t {
+		crc := uint16(b) << 8
+		for range 8 {
 			if crc&0x8000 != 0 {
 				crc = crc<<1 ^ 0x1021
 			} else {
 				crc <<= 1
 			}
 		}
+		t[b] = crc
 	}
-	return crc
-}
+	return &t
+})
 
 // slotTags holds, per Cluster slot, a short hash tag that hashes to it:
 // the tag of keys that belong to a slot rather than to one SKU (the

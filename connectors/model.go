@@ -178,8 +178,14 @@ type Return struct {
 	CreatedAt time.Time `json:"created_at"`
 	// Status is the channel's own state of the return (lower case:
 	// requested, received, closed, ...), when it has one.
-	Status string       `json:"status,omitempty"`
-	Lines  []ReturnLine `json:"lines"`
+	Status string `json:"status,omitempty"`
+	// Facts marks a return whose lines report facts (Received, Reason,
+	// Condition) for the channel's returns policy, not restocks: the
+	// engine books it by the policy, once per return, line and unit, as it
+	// does polled returns (Shopify's returns/* webhooks). A refund (the
+	// units and restock the channel made) leaves it false.
+	Facts bool         `json:"facts,omitempty"`
+	Lines []ReturnLine `json:"lines"`
 }
 
 // ReturnLine is one line of a return. Restock says whether the units go

@@ -58,14 +58,21 @@ func (r *restRef) numeric() string {
 	return numericID(r.AdminGID)
 }
 
+// returnReceived is the status that says the items are back with the
+// merchant: CLOSED, "a return is complete, either when a refund has been
+// made and items restocked, or simply when it has been marked as returned"
+// (returnClose; README.md, "Returns webhooks").
+const returnReceived = "closed"
+
 // returnStatuses are Shopify's ReturnStatus values, lower case.
 var returnStatuses = map[string]bool{"requested": true, "open": true, "declined": true, "closed": true, "canceled": true}
 
 // returnEvents reads a returns/* body into one return event. status is
 // the topic's; a body stating a known status of its own wins (the latest
 // state when deliveries arrive out of order). The event names the order:
-// the engine fetches it, and its refunds carry the units (a return moves
-// stock only when Shopify refunds and restocks it).
+// the engine fetches it (its refunds carry the units Shopify refunded and
+// restocked), then books the return's lines by the channel's returns
+// policy: a closed return's lines are Received.
 func returnEvents(channel, status string, body []byte) ([]connectors.Event, error) {
 	var r restReturn
 	if err := json.Unmarshal(body, &r); err != nil {
@@ -93,7 +100,7 @@ func (r *restReturn) toReturn(status string) (*connectors.Return, error) {
 	if s := strings.ToLower(strings.TrimSpace(str(r.Status))); returnStatuses[s] {
 		status = s
 	}
-	out := &connectors.Return{OrderID: orderID, ReturnID: id, Status: status, Lines: []connectors.ReturnLine{}}
+	out := &connectors.Return{OrderID: orderID, ReturnID: id, Status: status, Facts: true, Lines: []connectors.ReturnLine{}}
 	if r.CreatedAt != nil {
 		out.CreatedAt = r.CreatedAt.UTC()
 		if err := connectors.CheckVersionFloor("created_at", out.CreatedAt); err != nil {
@@ -105,15 +112,14 @@ func (r *restReturn) toReturn(status string) (*connectors.Return, error) {
 		if err != nil {
 			return nil, fmt.Errorf("return %s: %w", id, err)
 		}
+		line.Received = status == returnReceived
 		out.Lines = append(out.Lines, line)
 	}
 	return out, nil
 }
 
 // returnLine reads return_line_items[i]: the order line, its units and
-// Shopify's return reason. Received stays false: a return's state says
-// nothing of the item being back (a restocking refund does, and the
-// fetched order carries it).
+// Shopify's return reason (Received is the caller's: the return's status).
 func returnLine(i int, qty int64, reason string, lineItemID json.Number, lineItem *restRef, fl *restFulfillmentLine) (connectors.ReturnLine, error) {
 	ref := lineItem
 	if fl != nil && fl.LineItem != nil {

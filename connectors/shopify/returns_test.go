@@ -74,7 +74,8 @@ func TestReturnWebhooks(t *testing.T) {
 				t.Fatalf("return = %+v, want status %q with %d lines", r, tt.status, tt.lines)
 			}
 			if tt.lines > 0 {
-				want := connectors.ReturnLine{LineID: "466157049", SKU: "IPOD2008GREEN", Quantity: 2, Reason: "size_too_small"}
+				// Closed: the items are back (returnClose); before, not.
+				want := connectors.ReturnLine{LineID: "466157049", SKU: "IPOD2008GREEN", Quantity: 2, Reason: "size_too_small", Received: tt.status == "closed"}
 				if r.Lines[0] != want {
 					t.Errorf("line = %+v, want %+v", r.Lines[0], want)
 				}

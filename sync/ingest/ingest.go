@@ -132,7 +132,8 @@ func (g *Ingester) Handle(ctx context.Context, e connectors.Event) error {
 func (g *Ingester) HandleBatch(ctx context.Context, events []connectors.Event) []error {
 	errs := make([]error, len(events))
 	var orders []*connectors.Order
-	var idx []int // orders[j] came from events[idx[j]]
+	var idx []int   // orders[j] came from events[idx[j]]
+	var books []int // returns to book by the policy, after the orders
 	toFetch := map[string][]int{}
 	for i, e := range events {
 		switch e.Kind {
@@ -142,9 +143,12 @@ func (g *Ingester) HandleBatch(ctx context.Context, events []connectors.Event) [
 				idx = append(idx, i)
 			}
 		case connectors.EventOrderChanged, connectors.EventReturn:
-			var fetch bool
-			if fetch, errs[i] = g.changeEvent(ctx, e); fetch {
+			var fetch, book bool
+			if fetch, book, errs[i] = g.changeEvent(ctx, e); fetch {
 				toFetch[e.Channel] = append(toFetch[e.Channel], i)
+			}
+			if book {
+				books = append(books, i)
 			}
 		case connectors.EventStockChanged:
 			errs[i] = g.stockChanged(ctx, e)
@@ -153,15 +157,21 @@ func (g *Ingester) HandleBatch(ctx context.Context, events []connectors.Event) [
 		}
 	}
 	g.queueFetches(ctx, events, toFetch, errs)
-	if len(orders) == 0 {
-		return errs
+	if len(orders) > 0 {
+		causes := make([]time.Time, len(idx))
+		for j, i := range idx {
+			causes[j] = causeOf(events[i])
+		}
+		if err := g.applyOrders(ctx, orders, causes); err != nil {
+			for _, i := range idx {
+				errs[i] = err
+			}
+		}
 	}
-	causes := make([]time.Time, len(idx))
-	for j, i := range idx {
-		causes[j] = causeOf(events[i])
-	}
-	if err := g.applyOrders(ctx, orders, causes); err != nil {
-		for _, i := range idx {
+	// The batch's order states first: a return booked after them is capped
+	// by the units those states report returned already.
+	for _, i := range books {
+		if err := g.applyPolledReturn(ctx, events[i].Channel, events[i].Return, causeOf(events[i])); err != nil && errs[i] == nil {
 			errs[i] = err
 		}
 	}
@@ -180,30 +190,37 @@ func (g *Ingester) orderEvent(e connectors.Event) error {
 }
 
 // changeEvent handles an "order changed" or return event: fetch reports
-// that the channel's fetch queue must read the order; otherwise the event
-// is done (a return booked alone, or refused) with err.
-func (g *Ingester) changeEvent(ctx context.Context, e connectors.Event) (fetch bool, err error) {
+// that the channel's fetch queue must read the order, book that the return
+// is to be booked by the channel's policy (after the batch's orders);
+// otherwise the event is done (refused) with err. A polled return is only
+// booked; a return of facts (Return.Facts: Shopify's returns/*) is booked
+// and its order fetched (its refunds).
+func (g *Ingester) changeEvent(ctx context.Context, e connectors.Event) (fetch, book bool, err error) {
 	orderID := e.OrderID
 	if e.Kind == connectors.EventReturn {
 		if e.Return == nil {
-			return false, g.drop(e, "return event without a return")
+			return false, false, g.drop(e, "return event without a return")
 		}
 		if e.Topic == TopicPolledReturn {
-			return false, g.applyPolledReturn(ctx, e.Channel, e.Return, causeOf(e))
+			return false, true, nil
 		}
-		if g.o.Fetchers[e.Channel] == nil {
-			return false, g.applyReturn(ctx, e.Channel, e.Return, causeOf(e))
+		book = e.Return.Facts
+		if g.o.Fetchers[e.Channel] == nil && !book {
+			return false, false, g.applyReturn(ctx, e.Channel, e.Return, causeOf(e))
 		}
 		// The whole order carries its returns as absolute state.
 		orderID = e.Return.OrderID
 	}
 	switch {
 	case g.o.Fetchers[e.Channel] == nil:
-		return false, g.drop(e, "the channel's connector can not fetch orders")
+		if book {
+			return false, true, nil
+		}
+		return false, false, g.drop(e, "the channel's connector can not fetch orders")
 	case orderID == "":
-		return false, g.drop(e, "no order id")
+		return false, false, g.drop(e, "no order id")
 	}
-	return true, nil
+	return true, book, nil
 }
 
 // queueFetches hands each channel's events to its fetch queue in one call

@@ -100,6 +100,35 @@ func (b *ReturnBook) lineKey(channel, order, line string) string {
 	return b.prefix + "{returns:" + channel + "}:line\x1f" + order + "\x1f" + line
 }
 
+// statusKey holds a return's last status as the channel reported it.
+func (b *ReturnBook) statusKey(channel, order, ret string) string {
+	return b.prefix + "{returns:" + channel + "}:status\x1f" + order + "\x1f" + ret
+}
+
+// SetStatus stores the return's status (the channel's, as last
+// delivered), for as long as the book keeps its lines.
+func (b *ReturnBook) SetStatus(ctx context.Context, channel string, r *connectors.Return) error {
+	if r.Status == "" {
+		return nil
+	}
+	if err := b.rdb.Set(ctx, b.statusKey(channel, r.OrderID, r.ReturnID), r.Status, b.ttl).Err(); err != nil {
+		return fmt.Errorf("storing return %s status: %w", r.ReturnID, err)
+	}
+	return nil
+}
+
+// Status is a return's last stored status ("" when none).
+func (b *ReturnBook) Status(ctx context.Context, channel, order, ret string) (string, error) {
+	s, err := b.rdb.Get(ctx, b.statusKey(channel, order, ret)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading return %s status: %w", ret, err)
+	}
+	return s, nil
+}
+
 func (b *ReturnBook) raise(ctx context.Context, k string, n int64) error {
 	return raiseScript.Run(ctx, b.rdb, []string{k}, n, b.ttl.Milliseconds()).Err()
 }
@@ -124,6 +153,9 @@ func (g *Ingester) policy(channel string) config.ReturnsPolicy {
 func (g *Ingester) applyPolledReturn(ctx context.Context, channel string, r *connectors.Return, cause time.Time) error {
 	if g.o.Returns == nil {
 		return fmt.Errorf("return %s of %s: no return book configured", r.ReturnID, channel)
+	}
+	if err := g.o.Returns.SetStatus(ctx, channel, r); err != nil {
+		return err
 	}
 	recs, err := g.o.Ledger.Lines(ctx, channel, r.OrderID)
 	if err != nil {
@@ -180,7 +212,7 @@ func (g *Ingester) bookUnits(ctx context.Context, channel string, r *connectors.
 		_, err := g.o.Ledger.Return(ctx, inventory.ReturnOp{
 			Key: channel + ":" + r.OrderID + ":" + r.ReturnID + ":" + rl.LineID + ":unit:" + strconv.FormatInt(u, 10),
 			SKU: rec.SKU, Location: rec.Location, Quantity: 1, Restock: restock,
-			Reason: "return " + r.ReturnID + " (" + action + ", reason " + rl.Reason + ", condition " + rl.Condition + ")",
+			Reason: "return " + r.ReturnID + " (" + action + ", reason " + rl.Reason + ", condition " + rl.Condition + ", status " + r.Status + ")",
 		})
 		if err != nil && !errors.Is(err, inventory.ErrKeyConflict) {
 			return n, fmt.Errorf("booking return %s of %s/%s: %w", r.ReturnID, channel, r.OrderID, err)

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,5 +158,98 @@ func TestPolledReturnsAreCappedByTheShippedUnits(t *testing.T) {
 				t.Errorf("on hand %d, want %d", got, c.onHand)
 			}
 		})
+	}
+}
+
+// fetchSink records the events handed to a channel's fetch queue.
+type fetchSink struct{ got []connectors.Event }
+
+func (f *fetchSink) Put(_ context.Context, events []connectors.Event) error {
+	f.got = append(f.got, events...)
+	return nil
+}
+
+// TestReturnFactsFollowThePolicy: returns of facts (Return.Facts:
+// Shopify's returns/* webhooks) are booked by the channel's policy like
+// polled returns, and their order is fetched too (its refunds): a
+// requested return books nothing, a closed one (received) restocks, a
+// repeat nothing; in a batch with an order state whose refund restocked
+// units, the state is applied first and the return is capped by what it
+// left (never more than shipped in all); a refund (no facts) is only
+// fetched. The return's status is stored and journaled.
+func TestReturnFactsFollowThePolicy(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	ledger := inventory.New(rdb, inventory.Options{Prefix: prefix})
+	if _, err := ledger.Receive(ctx, inventory.Delta{Key: "r", SKU: "A", Location: "main", Quantity: 10, Reason: "initial"}); err != nil {
+		t.Fatal(err)
+	}
+	fetches := &fetchSink{}
+	book := NewReturnBook(rdb, prefix, time.Hour)
+	g := New(Options{
+		Ledger: ledger, Parking: NewParking(rdb, prefix),
+		Publisher:  downstream.NewPublisher(rdb, prefix, "orders", 0, time.Hour, nil),
+		Propagator: propagator{}, Channels: []config.Channel{{Name: "shop", Locations: []string{"main"}}}, // default policy
+		Locations: []config.Location{{ID: "main"}}, Returns: book, Fetchers: map[string]connectors.EventSink{"shop": fetches},
+		Metrics: NewMetrics(prometheus.NewRegistry()), Logger: zerolog.Nop(),
+	})
+	state := func(v, returned int64) connectors.Event {
+		o := &connectors.Order{Channel: "shop", OrderID: "1", Status: connectors.StatusShipped, UpdatedAt: time.UnixMilli(v),
+			Lines: []connectors.Line{{LineID: "L1", SKU: "A", Quantity: 4, Shipped: 4, Returned: returned, Restock: returned > 0}}}
+		return connectors.Event{Kind: connectors.EventOrder, Channel: "shop", Order: o}
+	}
+	if err := g.Handle(ctx, state(1000, 0)); err != nil {
+		t.Fatal(err)
+	}
+	ret := func(id, status string, qty int64, facts bool) connectors.Event {
+		return connectors.Event{Kind: connectors.EventReturn, Channel: "shop", Topic: "returns/" + status, OrderID: "1",
+			Return: &connectors.Return{OrderID: "1", ReturnID: id, Status: status, Facts: facts,
+				Lines: []connectors.ReturnLine{{LineID: "L1", Quantity: qty, Received: status == "closed"}}}}
+	}
+	onHand := func() int64 {
+		st, err := ledger.Stock(ctx, "A")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Locations["main"].OnHand
+	}
+	steps := []struct {
+		name    string
+		batch   []connectors.Event
+		onHand  int64
+		fetched int
+	}{
+		{"requested: fetched, nothing booked", []connectors.Event{ret("R1", "requested", 1, true)}, 6, 1},
+		{"closed: received, restocked", []connectors.Event{ret("R1", "closed", 1, true)}, 7, 2},
+		{"closed again: nothing", []connectors.Event{ret("R1", "closed", 1, true)}, 7, 3},
+		{"a closed return of 3 before a refund state restocking 2 in its batch: capped at 1",
+			[]connectors.Event{ret("R2", "closed", 3, true), state(2000, 2)}, 10, 4},
+		{"a refund (no facts): fetched only", []connectors.Event{ret("F1", "closed", 1, false)}, 10, 5},
+	}
+	for _, s := range steps {
+		for i, err := range g.HandleBatch(ctx, s.batch) {
+			if err != nil {
+				t.Fatalf("%s: event %d: %v", s.name, i, err)
+			}
+		}
+		if got := onHand(); got != s.onHand || len(fetches.got) != s.fetched {
+			t.Fatalf("%s: on hand %d, %d fetches; want %d and %d", s.name, got, len(fetches.got), s.onHand, s.fetched)
+		}
+	}
+	if st, err := book.Status(ctx, "shop", "1", "R2"); err != nil || st != "closed" {
+		t.Errorf("R2 status %q %v, want closed", st, err)
+	}
+	hist, err := ledger.History(ctx, "A", 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var booked int
+	for _, h := range hist {
+		if h.Op == "restock" && strings.Contains(h.Cause, "status closed") {
+			booked++
+		}
+	}
+	if booked != 2 {
+		t.Errorf("journal: %d restocks of closed returns, want 2 (R1 and R2, one unit each)", booked)
 	}
 }

@@ -334,7 +334,7 @@ func (d *demoRun) shipOptions() demo.ShipOptions {
 // the ledger as placed and every shipment to be confirmed on its fake.
 func (d *demoRun) check(ctx context.Context, eng *syncengine.Engine, gen *demo.Generator) (demo.Convergence, demo.OrderCheck, demo.ShipCheck) {
 	bound := convergeBound + d.fakes.Drain(d.f.skus)
-	d.say("orders stopped; waiting up to %s for every channel to converge\n", bound)
+	d.say("orders stopped; waiting up to %s for every channel to converge (Ctrl-C again to quit now)\n", bound)
 	conv, err := d.cat.WaitConverged(ctx, eng.Ledger(), d.cfg, d.fakes, bound)
 	if err != nil && ctx.Err() == nil {
 		d.log.Error().Err(err).Msg("demo: checking convergence")

@@ -24,6 +24,10 @@ var commands = map[string]command{}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first Ctrl-C or SIGTERM asks for an orderly stop (the daemon
+	// drains, the demo checks convergence); once it is seen, signals get
+	// their default action back, so a second one ends the process at once.
+	go func() { <-ctx.Done(); stop() }()
 	code := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

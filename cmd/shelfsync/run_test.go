@@ -301,11 +301,7 @@ func TestRunUnregisteredKind(t *testing.T) {
 // sends SIGTERM and expects exit 0: the signal path main.go wires.
 func TestBinarySIGTERM(t *testing.T) {
 	_, prefix := redistest.New(t)
-	bin := filepath.Join(t.TempDir(), "shelfsync")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	stderr := &syncBuffer{}
 	cmd := exec.Command(bin, "run", "--config", writeConfig(t, prefix, ""))
 	cmd.Stderr = stderr
@@ -413,5 +409,62 @@ func TestRunPartFails(t *testing.T) {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("log lacks %s:\n%s", want, stderr.String())
 		}
+	}
+}
+
+// buildBinary builds this command into a test's temporary folder.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "shelfsync")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestBinaryDemoSecondInterrupt: the first Ctrl-C stops the demo's orders
+// and starts its convergence check (which may wait minutes); a second one
+// ends the process at once, as a user pressing Ctrl-C twice expects.
+func TestBinaryDemoSecondInterrupt(t *testing.T) {
+	bin := buildBinary(t)
+	out := &syncBuffer{}
+	cmd := exec.Command(bin, "demo", "--listen", "127.0.0.1:0", "--rate", "20")
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer cmd.Process.Kill()
+	waitOutput := func(what string) {
+		t.Helper()
+		for deadline := time.Now().Add(hangGuard); !strings.Contains(out.String(), what); {
+			select {
+			case err := <-exited:
+				t.Fatalf("exited (%v) before %q:\n%s", err, what, out)
+			case <-time.After(20 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q:\n%s", what, out)
+			}
+		}
+	}
+	waitOutput("until Ctrl-C")
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	waitOutput("Ctrl-C again to quit now")
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.Success() {
+			t.Fatalf("the second interrupt ended the demo with %v, want a failed exit\n%s", err, out)
+		}
+	case <-time.After(hangGuard):
+		t.Fatalf("no exit after the second interrupt:\n%s", out)
 	}
 }

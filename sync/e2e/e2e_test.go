@@ -301,6 +301,7 @@ func amazonOrderChange(orderID, status string, n int) string {
 // converges to the ledger, the ledger verifies, and every order reached the
 // downstream stream once per version.
 func TestEndToEnd(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, 6)
 	ctx := context.Background()
 	w.eventually("the initial stock is listed everywhere", w.converged)

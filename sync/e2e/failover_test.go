@@ -33,6 +33,7 @@ import (
 // acknowledged write after it (BENCHMARKS.md, "Redis topologies and
 // failover").
 func TestFailoverKeepsAcknowledgedEvents(t *testing.T) {
+	t.Parallel()
 	kills := 1
 	if v := os.Getenv("FAILOVER_KILLS"); v != "" {
 		kills, _ = strconv.Atoi(v)

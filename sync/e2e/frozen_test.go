@@ -19,6 +19,7 @@ import (
 // order in the ledger as placed (nothing acknowledged lost, nothing
 // doubled), every channel converged, no dead letters, Verify clean.
 func TestDaemonContinuesThroughFrozenPrimary(t *testing.T) {
+	t.Parallel()
 	r := redistest.StartSentinelReplicas(t, 2)
 	prefix := redistest.Prefix()
 	old := r.Primary

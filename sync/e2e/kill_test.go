@@ -39,7 +39,8 @@ func TestKill9ConvergesAgainstStrictFakes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary for about a minute")
 	}
-	bin := proctest.BuildT(t, moduleRoot)
+	t.Parallel()
+	bin := buildBinary(t)
 	_, prefix := redistest.New(t)
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "shelfsync.yaml")

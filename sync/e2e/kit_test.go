@@ -44,6 +44,7 @@ func (w *world) mappedListed(pack, k2 int64) func() (bool, string) {
 // mapped listings (on Amazon a 6-pack of SKU-001, on eBay K2 under an
 // item id); the ledger's verify finds nothing.
 func TestKitSaleAgainstTheFakes(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, 3) // SKU-000..002, 20 units each
 	ctx := context.Background()
 	for _, kit := range []string{"K1", "K2"} {

@@ -24,6 +24,7 @@ import (
 // location is reported by reconcile and, with zero_unmapped_locations,
 // zeroed, after which eBay sells what the ledger has.
 func TestPerLocationEBay(t *testing.T) {
+	t.Parallel()
 	for _, zero := range []bool{false, true} {
 		name := "report only"
 		if zero {

@@ -84,6 +84,7 @@ func levelIs(shop *shopifytest.Server, sku, loc string, want int64) func() bool 
 // unmapped Shopify location is reported by reconcile, and zeroed when
 // zero_unmapped_locations is set, so Shopify sells what the ledger has.
 func TestPerLocationShopify(t *testing.T) {
+	t.Parallel()
 	for _, zero := range []bool{false, true} {
 		name := "report only"
 		if zero {
@@ -180,6 +181,7 @@ func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 // would-be pushes are recorded per location and compared with each
 // location's level on Shopify; nothing is written.
 func TestPerLocationShadowReport(t *testing.T) {
+	t.Parallel()
 	rdb, prefix := redistest.New(t)
 	ctx := context.Background()
 	shop := shopifytest.New(shopifytest.Options{WebhookSecret: shopSecret, LocationID: shopLocMain,

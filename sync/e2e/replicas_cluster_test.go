@@ -32,6 +32,7 @@ func TestReplicasOnRedisCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Redis Cluster and three replicas")
 	}
+	t.Parallel()
 	runClusterReplicas(t, 3)
 }
 
@@ -41,6 +42,7 @@ func TestTwoReplicasOnRedisCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Redis Cluster and two replicas")
 	}
+	t.Parallel()
 	runClusterReplicas(t, 2)
 }
 
@@ -48,7 +50,7 @@ func TestTwoReplicasOnRedisCluster(t *testing.T) {
 // test's own (see TestReplicasOnRedisCluster).
 func runClusterReplicas(t *testing.T, n int) {
 	c := redistest.StartCluster(t)
-	bin := proctest.BuildT(t, moduleRoot)
+	bin := buildBinary(t)
 	ctx := context.Background()
 	fakes := demo.StartFakes(10*time.Millisecond, demo.AmazonPublished)
 	t.Cleanup(fakes.Close)

@@ -52,6 +52,7 @@ func TestReplicasOnOneRedis(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary, three replicas, for about a minute")
 	}
+	t.Parallel()
 	rdb, prefix := redistest.New(t)
 	runReplicas(t, rdb, redistest.Addr(), prefix, 3)
 }
@@ -62,6 +63,7 @@ func TestTwoReplicasOnOneRedis(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary, two replicas, for about a minute")
 	}
+	t.Parallel()
 	rdb, prefix := redistest.New(t)
 	runReplicas(t, rdb, redistest.Addr(), prefix, 2)
 }
@@ -75,7 +77,7 @@ type replica struct {
 func (r *replica) base() string { return "http://" + r.addr }
 
 func runReplicas(t *testing.T, rdb redis.UniversalClient, addr, prefix string, n int) {
-	bin := proctest.BuildT(t, moduleRoot)
+	bin := buildBinary(t)
 	cfgPath := filepath.Join(t.TempDir(), "shelfsync.yaml")
 	lb := newBalancer(t)
 	fakes := proctest.Start(t, bin, "fakes", "--redis", addr, "--key-prefix", prefix, "--listen", lb.addr,

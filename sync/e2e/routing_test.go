@@ -21,6 +21,7 @@ import (
 // there (priority alone would have split it, SKU-000 at main), the
 // ledger's lines, the downstream order and the journal name the rule.
 func TestRoutingFillsOrderFromOneLocation(t *testing.T) {
+	t.Parallel()
 	w := newWorldWith(t, 2, func(c *config.Config) {
 		c.Routing.Rules = []string{config.RuleSingleLocation, config.RulePriority}
 	})

@@ -64,6 +64,7 @@ func runShopEngine(t *testing.T, rdb *redis.Client, prefix string, shop *shopify
 // report shows the would-be quantity against the fake's level (read by the
 // connector); restarted live, the fake receives the quantity.
 func TestShadowThenLiveAgainstShopify(t *testing.T) {
+	t.Parallel()
 	rdb, prefix := redistest.New(t)
 	ctx := context.Background()
 	shop := shopifytest.New(shopifytest.Options{WebhookSecret: shopSecret})

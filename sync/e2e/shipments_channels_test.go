@@ -22,6 +22,7 @@ import (
 // fake (eBay's shipping fulfillment, Amazon's package) with the carrier's
 // code and the tracking number, and on hand drops by the units shipped.
 func TestShipmentsOnEbayAndAmazon(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, 2) // SKU-000, SKU-001: 20 each
 	ctx := context.Background()
 	w.eventually("the stock is listed everywhere", w.converged)

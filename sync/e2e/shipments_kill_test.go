@@ -51,7 +51,7 @@ type daemonRun struct {
 // confirmations are due again after it).
 func newDaemonWorld(t *testing.T, nSKUs int, claim time.Duration) (*world, *daemonRun) {
 	t.Helper()
-	d := &daemonRun{t: t, bin: proctest.BuildT(t, moduleRoot), cfgPath: filepath.Join(t.TempDir(), "shelfsync.yaml")}
+	d := &daemonRun{t: t, bin: buildBinary(t), cfgPath: filepath.Join(t.TempDir(), "shelfsync.yaml")}
 	listen := proctest.FreeAddr(t)
 	d.base = "http://" + listen
 	w, cfg, _, mux := buildWorld(t, nSKUs, func(c *config.Config) {
@@ -235,6 +235,7 @@ func TestShipmentsKill9MidLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
+	t.Parallel()
 	// The claim bounds one confirmation attempt, paced by the channel's
 	// limiter (3 s was too short under load for Shopify's queue).
 	orders, kills, bound, claim := 4, 1, time.Minute, 10*time.Second

@@ -29,6 +29,7 @@ import (
 // counts nothing twice, the ledger's on hand is the seeded stock minus
 // the units shipped, every channel converges and the ledger verifies.
 func TestShipmentsAgainstTheFakes(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, 2) // SKU-000, SKU-001: 20 each
 	ctx := context.Background()
 	w.eventually("the stock is listed everywhere", w.converged)

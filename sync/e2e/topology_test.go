@@ -20,7 +20,6 @@ import (
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
 	_ "github.com/shelfsync/shelfsync/connectors/all"
-	"github.com/shelfsync/shelfsync/internal/proctest"
 	"github.com/shelfsync/shelfsync/internal/redistest"
 	"github.com/shelfsync/shelfsync/sync/demo"
 	"github.com/shelfsync/shelfsync/sync/downstream"
@@ -40,6 +39,7 @@ import (
 // verify` (the binary, on the same config) finds nothing wrong; the
 // ledger's and the sync packages' keys are spread over all three primaries.
 func TestFlowOnRedisCluster(t *testing.T) {
+	t.Parallel()
 	c := redistest.StartCluster(t)
 	prefix := redistest.Prefix()
 	f := runFlow(t, func(r *config.Redis) {
@@ -157,6 +157,7 @@ func checkDownstreamPartitions(t *testing.T, cc *redis.ClusterClient, down []str
 // binary's verify (runFlow verifies the ledger); the replica holds what the
 // primary does.
 func TestFlowOnSentinel(t *testing.T) {
+	t.Parallel()
 	r := redistest.StartSentinel(t)
 	prefix := redistest.Prefix()
 	f := runFlow(t, func(rc *config.Redis) {
@@ -185,6 +186,7 @@ func TestFlowOnSentinel(t *testing.T) {
 // no dead letters, verify clean. Two replicas, so that one is left to
 // confirm writes after the failover.
 func TestDaemonContinuesThroughFailover(t *testing.T) {
+	t.Parallel()
 	r := redistest.StartSentinelReplicas(t, 2)
 	prefix := redistest.Prefix()
 	var promoted *redistest.Server
@@ -353,7 +355,7 @@ func startEngine(t *testing.T, cfg *config.Config, rdb redis.UniversalClient, pu
 // wrong.
 func stockVerify(t *testing.T, cfg *config.Config) {
 	t.Helper()
-	bin := proctest.BuildT(t, moduleRoot)
+	bin := buildBinary(t)
 	r := cfg.Redis
 	var b strings.Builder
 	fmt.Fprintf(&b, "redis:\n  mode: %s\n  key_prefix: %q\n", r.Mode, r.KeyPrefix)

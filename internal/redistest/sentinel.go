@@ -165,39 +165,25 @@ func (r *Replicated) waitSentinels(bound time.Duration) error {
 	return nil
 }
 
-// WaitPrimary waits until the sentinels name addr as the primary.
+// WaitPrimary waits until every sentinel names addr as the primary. All of
+// them, not one: a failover client asks the one sentinel it is attached to
+// for the primary's address on each dial, and a sentinel learns a new
+// configuration from the others' hello messages (a second or more on a
+// loaded machine), so until then a client may still dial the old primary.
 func (r *Replicated) WaitPrimary(t testing.TB, addr string, bound time.Duration) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), bound)
-	defer cancel()
-	sc := redis.NewSentinelClient(&redis.Options{Addr: r.Sentinels[0].Addr})
-	defer sc.Close()
-	if err := poll(ctx, func() bool {
-		a, err := sc.GetMasterAddrByName(ctx, MasterName).Result()
-		return err == nil && len(a) == 2 && a[0]+":"+a[1] == addr
-	}); err != nil {
-		t.Fatalf("the sentinels never named %s the primary", addr)
+	if _, err := r.waitAgreed(bound, func(a string) bool { return a == addr }); err != nil {
+		t.Fatalf("the sentinels never all named %s the primary: %v", addr, err)
 	}
 }
 
-// WaitNewPrimary waits until the sentinels name a primary other than old,
-// and returns it.
+// WaitNewPrimary waits until every sentinel names one same primary other
+// than old (see WaitPrimary), and returns it.
 func (r *Replicated) WaitNewPrimary(t testing.TB, old *Server, bound time.Duration) *Server {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), bound)
-	defer cancel()
-	sc := redis.NewSentinelClient(&redis.Options{Addr: r.Sentinels[0].Addr})
-	defer sc.Close()
-	var now string
-	if err := poll(ctx, func() bool {
-		a, err := sc.GetMasterAddrByName(ctx, MasterName).Result()
-		if err != nil || len(a) != 2 {
-			return false
-		}
-		now = a[0] + ":" + a[1]
-		return now != old.Addr
-	}); err != nil {
-		t.Fatalf("the sentinels never replaced %s", old.Addr)
+	now, err := r.waitAgreed(bound, func(a string) bool { return a != old.Addr })
+	if err != nil {
+		t.Fatalf("the sentinels never all replaced %s: %v", old.Addr, err)
 	}
 	for _, s := range r.Replicas {
 		if s.Addr == now {
@@ -206,4 +192,29 @@ func (r *Replicated) WaitNewPrimary(t testing.TB, old *Server, bound time.Durati
 	}
 	t.Fatalf("the sentinels name %s, not one of the replicas", now)
 	return nil
+}
+
+// waitAgreed polls, for up to bound, until every sentinel names the same
+// primary and ok holds for it, and returns it.
+func (r *Replicated) waitAgreed(bound time.Duration, ok func(addr string) bool) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	clients := make([]*redis.SentinelClient, len(r.Sentinels))
+	for i, s := range r.Sentinels {
+		clients[i] = redis.NewSentinelClient(&redis.Options{Addr: s.Addr})
+		defer clients[i].Close()
+	}
+	var agreed string
+	err := poll(ctx, func() bool {
+		agreed = ""
+		for i, sc := range clients {
+			a, err := sc.GetMasterAddrByName(ctx, MasterName).Result()
+			if err != nil || len(a) != 2 || (i > 0 && a[0]+":"+a[1] != agreed) {
+				return false
+			}
+			agreed = a[0] + ":" + a[1]
+		}
+		return ok(agreed)
+	})
+	return agreed, err
 }

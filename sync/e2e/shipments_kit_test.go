@@ -27,6 +27,7 @@ import (
 // channel confirms its own line in its own units (Shopify's line 31 × 2,
 // Amazon's item P1 × 1 in each of two packages).
 func TestShipKitAndPackLines(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, 2) // SKU-000, SKU-001: 20 each
 	ctx := context.Background()
 	w.shop.SetLevel("K1", 0)

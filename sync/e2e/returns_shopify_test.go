@@ -19,6 +19,7 @@ import (
 // after them, on the same order's intake partition, books exactly its own
 // unit); the ledger verifies.
 func TestShopifyReturnsFollowThePolicy(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, 1) // SKU-000: 20
 	ctx := context.Background()
 	w.eventually("the stock is listed everywhere", w.converged)

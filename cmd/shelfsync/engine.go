@@ -33,7 +33,7 @@ func newEngine(w *wiring) (*syncengine.Engine, error) {
 		return nil, err
 	}
 	if tok := w.cfg.HTTP.AdminToken; tok.IsSet() {
-		var h http.Handler = admin.New(admin.Deps{Ledger: e.Ledger(), Listings: e, Channels: e, DeadLetters: e.Intake(), Catalog: &admin.Catalog{Book: e.Catalog(), Ledger: e.Ledger(), Channels: e.Channels(), Listings: e.Propagator()}, Shadow: e, Reorder: &admin.Reorder{Ledger: e.Ledger(), Locations: locationIDs(w.cfg)}, StockImport: &admin.StockImport{Ledger: e.Ledger(), Locations: locationIDs(w.cfg)}, Reports: &admin.Reports{Ledger: e.Ledger()}, Shipments: e.Shipments()}, tok.Value(), w.log.With().Str("component", "admin").Logger())
+		var h http.Handler = admin.New(admin.Deps{Ledger: e.Ledger(), Listings: e, Channels: e, DeadLetters: e.Intake(), Catalog: &admin.Catalog{Book: e.Catalog(), Ledger: e.Ledger(), Channels: e.Channels(), Listings: e.Propagator()}, Shadow: e, Reorder: &admin.Reorder{Ledger: e.Ledger(), Locations: locationIDs(w.cfg)}, StockImport: &admin.StockImport{Ledger: e.Ledger(), Locations: locationIDs(w.cfg)}, Reports: &admin.Reports{Ledger: e.Ledger()}, Shipments: e.Shipments(), ShipmentDeadLetters: e.Inbound()}, tok.Value(), w.log.With().Str("component", "admin").Logger())
 		w.srv.MountAdmin("/api/v1/", h)
 		w.log.Info().Str("path", "/api/v1/").Msg("admin API mounted")
 	} else {

@@ -84,6 +84,10 @@ type Deps struct {
 	// shipments to GET /api/v1/orders/{channel}/{id} (shipments.go); nil
 	// leaves them out.
 	Shipments Shipments
+	// ShipmentDeadLetters mounts GET /api/v1/shipments/deadletters and
+	// POST /api/v1/shipments/deadletters/{id}/replay (with Shipments); nil
+	// leaves them out.
+	ShipmentDeadLetters ShipmentDeadLetters
 }
 
 // API serves /api/v1.
@@ -412,14 +416,23 @@ func (a *API) trigger(job string) http.HandlerFunc {
 	}
 }
 
-func (a *API) deadLetters(w http.ResponseWriter, r *http.Request) {
+// limitParam reads ?limit= of a dead-letter list (default 100, 1..10000).
+func limitParam(r *http.Request) (int64, error) {
 	n := int64(100)
 	if v := r.URL.Query().Get("limit"); v != "" {
 		var err error
 		if n, err = strconv.ParseInt(v, 10, 64); err != nil || n < 1 || n > 10000 {
-			a.fail(w, r, fmt.Errorf("%w: limit must be 1..10000", inventory.ErrInvalid))
-			return
+			return 0, fmt.Errorf("%w: limit must be 1..10000", inventory.ErrInvalid)
 		}
+	}
+	return n, nil
+}
+
+func (a *API) deadLetters(w http.ResponseWriter, r *http.Request) {
+	n, err := limitParam(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
 	}
 	d, err := a.e.DeadLetters.DeadLetters(r.Context(), n)
 	if err != nil {

@@ -15,9 +15,48 @@ type Shipments interface {
 	Requeue(ctx context.Context, channel, id string) (bool, error)
 }
 
+// ShipmentDeadLetters lists and replays the inbound shipments stream's
+// dead letters (shipments.Inbound).
+type ShipmentDeadLetters interface {
+	DeadLetters(ctx context.Context, n int64) ([]shipments.DeadLetter, error)
+	Replay(ctx context.Context, deadID string) (string, error)
+}
+
 func (a *API) mountShipments() {
 	a.mux.HandleFunc("POST /api/v1/shipments", a.postShipment)
 	a.mux.HandleFunc("POST /api/v1/shipments/{channel}/{id}/retry", a.retryShipment)
+	if a.e.ShipmentDeadLetters != nil {
+		a.mux.HandleFunc("GET /api/v1/shipments/deadletters", a.shipmentDeadLetters)
+		a.mux.HandleFunc("POST /api/v1/shipments/deadletters/{id}/replay", a.replayShipment)
+	}
+}
+
+// shipmentDeadLetters serves GET /api/v1/shipments/deadletters?limit=N:
+// the inbound stream's dead letters, newest first.
+func (a *API) shipmentDeadLetters(w http.ResponseWriter, r *http.Request) {
+	n, err := limitParam(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	d, err := a.e.ShipmentDeadLetters.DeadLetters(r.Context(), n)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// replayShipment serves POST /api/v1/shipments/deadletters/{id}/replay:
+// the entry back on the inbound stream (202 with its new id); 404 when no
+// dead letter has that id.
+func (a *API) replayShipment(w http.ResponseWriter, r *http.Request) {
+	id, err := a.e.ShipmentDeadLetters.Replay(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"stream_id": id})
 }
 
 // postShipment serves POST /api/v1/shipments: 201 stored (new), 200 a

@@ -49,6 +49,48 @@ func (s *Service) NewInbound(rdb redis.UniversalClient, o stream.Options) *Inbou
 // Consumer is the stream consumer (dead letters, replay, backlog).
 func (in *Inbound) Consumer() *stream.Consumer { return in.c }
 
+// DeadLetter is an entry of the inbound stream that was refused (the
+// status and reason the API would have answered) or failed every attempt.
+type DeadLetter struct {
+	ID      string `json:"id"`       // id in the dead-letter stream (use it to replay)
+	EntryID string `json:"entry_id"` // its id in the inbound stream
+	// Shipment is the entry's shipment as it was sent; Raw holds it when
+	// it is not a readable shipment.
+	Shipment *Request `json:"shipment,omitempty"`
+	Raw      string   `json:"raw,omitempty"`
+	Reason   string   `json:"reason"`
+	Attempts int64    `json:"attempts"`
+	At       string   `json:"at"`
+}
+
+// DeadLetters lists up to n dead letters of the inbound stream, newest
+// first.
+func (in *Inbound) DeadLetters(ctx context.Context, n int64) ([]DeadLetter, error) {
+	dls, err := in.c.DeadLetters(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]DeadLetter, 0, len(dls))
+	for _, dl := range dls {
+		d := DeadLetter{ID: dl.ID, EntryID: dl.MessageID, Reason: dl.Reason, Attempts: dl.Attempts, At: dl.At}
+		raw := dl.Values[StreamField]
+		if r, err := DecodeRequest([]byte(raw)); err == nil {
+			d.Shipment = &r
+		} else {
+			d.Raw = raw
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// Replay moves a dead letter back onto the inbound stream, for another
+// try (after the cause was fixed: the order arrived, a carrier was added);
+// stream.ErrNoDeadLetter when there is none of that id.
+func (in *Inbound) Replay(ctx context.Context, deadID string) (string, error) {
+	return in.c.Replay(ctx, deadID)
+}
+
 // Run reads the stream until ctx ends.
 func (in *Inbound) Run(ctx context.Context) error {
 	return in.c.Run(ctx, in.handle)

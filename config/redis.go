@@ -71,6 +71,11 @@ type Redis struct {
 	// (one stream each, as before), DefaultClusterStreamPartitions in
 	// cluster mode.
 	StreamPartitions int `yaml:"stream_partitions"`
+	// OutboxPartitions is how many partitions each channel's outbox is
+	// spread over by SKU, each with its own hash tag (and push-lease
+	// fence), so a Cluster's primaries share the push work. Default:
+	// StreamPartitions (1 on one server, 12 in cluster mode).
+	OutboxPartitions int `yaml:"outbox_partitions"`
 }
 
 // TLS configures a TLS client connection.
@@ -100,6 +105,7 @@ func (r *Redis) applyDefaults() {
 		setInt(&r.StreamPartitions, DefaultClusterStreamPartitions)
 	}
 	setInt(&r.StreamPartitions, 1)
+	setInt(&r.OutboxPartitions, r.StreamPartitions)
 }
 
 // minSpareConns is how many pooled Redis connections the daemon needs
@@ -130,9 +136,7 @@ func (r *Redis) validate(c *checker, workers int) {
 		c.addf("redis.min_replicas_acked", "must be between 0 and %d, got %d", maxMinReplicas, r.MinReplicasAcked)
 	}
 	c.positive("redis.min_replicas_timeout", int64(r.MinReplicasTimeout))
-	if r.StreamPartitions < 1 || r.StreamPartitions > maxStreamPartitions {
-		c.addf("redis.stream_partitions", "must be between 1 and %d, got %d", maxStreamPartitions, r.StreamPartitions)
-	}
+	r.validatePartitions(c)
 	if r.MinReplicasAcked > 0 && r.ReadTimeout > 0 && r.MinReplicasTimeout >= r.ReadTimeout {
 		// WAIT answers after its timeout: the read must wait longer.
 		c.addf("redis.min_replicas_timeout", "must be less than redis.read_timeout (%s), got %s", r.ReadTimeout, r.MinReplicasTimeout)
@@ -155,6 +159,19 @@ func (r *Redis) validate(c *checker, workers int) {
 		if r.PoolSize < need+minSpareConns {
 			c.addf("redis.pool_size", "must be at least sync.workers + %d (%d%s): each intake worker holds a connection while it waits; got %d",
 				minSpareConns, need+minSpareConns, round, r.PoolSize)
+		}
+	}
+}
+
+// validatePartitions checks redis.stream_partitions and
+// redis.outbox_partitions.
+func (r *Redis) validatePartitions(c *checker) {
+	for _, p := range []struct {
+		key string
+		n   int
+	}{{"redis.stream_partitions", r.StreamPartitions}, {"redis.outbox_partitions", r.OutboxPartitions}} {
+		if p.n < 1 || p.n > maxStreamPartitions {
+			c.addf(p.key, "must be between 1 and %d, got %d", maxStreamPartitions, p.n)
 		}
 	}
 }

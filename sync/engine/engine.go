@@ -195,7 +195,7 @@ func (e *Engine) addChannels(reg prometheus.Registerer) (map[string]connectors.E
 		if err := checkStockMode(cc, conn); err != nil {
 			return nil, err
 		}
-		ch := &channel{cfg: cc, conn: conn, outbox: outbox.New(e.o.Redis, e.cfg.Redis.KeyPrefix, cc.Name)}
+		ch := &channel{cfg: cc, conn: conn, outbox: outbox.NewPartitioned(e.o.Redis, e.cfg.Redis.KeyPrefix, cc.Name, e.cfg.Redis.OutboxPartitions)}
 		e.m.init(cc.Name)
 		if p, ok := conn.(connectors.QuantityPusher); ok {
 			ch.pusher = e.newPusher(ch, p, pushMetrics)

@@ -166,6 +166,9 @@ type Lease struct {
 	key   string
 	token string
 	ttl   time.Duration
+	// more are further keys held with the same value (AcquireKeys): fences
+	// in other hash tags.
+	more []string
 }
 
 // Key is the lease's Redis key.
@@ -192,21 +195,58 @@ func (m *Manager) AcquireKey(ctx context.Context, key string, ttl time.Duration)
 	if err != nil {
 		return nil, fmt.Errorf("acquiring lease %s: %w", key, err)
 	}
-	if n, _ := res[0].(int64); n != 1 {
-		seen, _ := res[1].(string)
-		pttl, _ := res[2].(int64)
-		ok, err := m.takeOver(ctx, key, seen, token, ttl)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, &HeldError{Remaining: time.Duration(max(pttl, 0)) * time.Millisecond}
-		}
+	if err := m.acquired(ctx, key, res, token, ttl); err != nil {
+		return nil, err
 	}
 	m.mu.Lock()
 	m.mine[token]++
 	m.mu.Unlock()
 	return &Lease{m: m, key: key, token: token, ttl: ttl}, nil
+}
+
+// AcquireKeys takes the lease at keys[0] as AcquireKey does, then sets
+// each other key to the same value (a fencing token each writer checks in
+// its own hash tag, on a Redis Cluster where one script can not read
+// keys[0]). It holds all or none: when any is held by someone else (a
+// holder of before whose keys have not expired yet), it gives back what it
+// took and returns the ErrHeld of that key.
+func (m *Manager) AcquireKeys(ctx context.Context, keys []string, ttl time.Duration) (*Lease, error) {
+	l, err := m.AcquireKey(ctx, keys[0], ttl)
+	if err != nil {
+		return nil, err
+	}
+	for _, key := range keys[1:] {
+		res, err := acquireScript.Run(ctx, m.rdb, []string{key}, l.token, ttl.Milliseconds()).Slice()
+		if err == nil {
+			err = m.acquired(ctx, key, res, l.token, ttl)
+		}
+		if err != nil {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			_ = l.Release(rctx)
+			cancel()
+			return nil, err
+		}
+		l.more = append(l.more, key)
+	}
+	return l, nil
+}
+
+// acquired reads acquireScript's answer res for key: nil when key is now
+// token's (set, or taken over from a dead predecessor), else ErrHeld.
+func (m *Manager) acquired(ctx context.Context, key string, res []any, token string, ttl time.Duration) error {
+	if n, _ := res[0].(int64); n == 1 {
+		return nil
+	}
+	seen, _ := res[1].(string)
+	pttl, _ := res[2].(int64)
+	ok, err := m.takeOver(ctx, key, seen, token, ttl)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &HeldError{Remaining: time.Duration(max(pttl, 0)) * time.Millisecond}
+	}
+	return nil
 }
 
 // takeOver takes the lease at key, which holds seen, if its holder is
@@ -276,14 +316,17 @@ func (m *Manager) ClaimPeriod(ctx context.Context, name string, d time.Duration)
 	return ok, nil
 }
 
-// Renew extends the lease; ErrHeld if it is no longer ours.
+// Renew extends the lease (every key of it); ErrHeld if any is no
+// longer ours.
 func (l *Lease) Renew(ctx context.Context) error {
-	n, err := renewScript.Run(ctx, l.m.rdb, []string{l.key}, l.token, l.ttl.Milliseconds()).Int()
-	if err != nil {
-		return fmt.Errorf("renewing lease: %w", err)
-	}
-	if n == 0 {
-		return ErrHeld
+	for _, key := range append([]string{l.key}, l.more...) {
+		n, err := renewScript.Run(ctx, l.m.rdb, []string{key}, l.token, l.ttl.Milliseconds()).Int()
+		if err != nil {
+			return fmt.Errorf("renewing lease: %w", err)
+		}
+		if n == 0 {
+			return ErrHeld
+		}
 	}
 	return nil
 }
@@ -295,10 +338,14 @@ func (l *Lease) Release(ctx context.Context) error {
 		delete(l.m.mine, l.token)
 	}
 	l.m.mu.Unlock()
-	if err := releaseScript.Run(ctx, l.m.rdb, []string{l.key}, l.token).Err(); err != nil {
-		return fmt.Errorf("releasing lease: %w", err)
+	var first error
+	// The fences first: the lease frees last.
+	for _, key := range append(append([]string(nil), l.more...), l.key) {
+		if err := releaseScript.Run(ctx, l.m.rdb, []string{key}, l.token).Err(); err != nil && first == nil {
+			first = fmt.Errorf("releasing lease: %w", err)
+		}
 	}
-	return nil
+	return first
 }
 
 // Hold runs fn under the lease name: it acquires it (ErrHeld if another
@@ -311,11 +358,18 @@ func (m *Manager) Hold(ctx context.Context, name string, ttl time.Duration, fn f
 // HoldKey is Hold with the lease at key (see AcquireKey); fn is given the
 // lease, for fencing its writes.
 func (m *Manager) HoldKey(ctx context.Context, key string, ttl time.Duration, fn func(context.Context, *Lease) error) error {
-	l, err := m.AcquireKey(ctx, key, ttl)
+	return m.HoldKeys(ctx, []string{key}, ttl, fn)
+}
+
+// HoldKeys is HoldKey with the lease at keys[0] and the same value at
+// each other key (see AcquireKeys): all renewed together, the job
+// cancelled when any is lost, all released at the end.
+func (m *Manager) HoldKeys(ctx context.Context, keys []string, ttl time.Duration, fn func(context.Context, *Lease) error) error {
+	l, err := m.AcquireKeys(ctx, keys, ttl)
 	if err != nil {
 		return err
 	}
-	name := key
+	name := keys[0]
 	jobCtx, cancel := context.WithCancelCause(ctx)
 	done := make(chan struct{})
 	go func() {

@@ -6,9 +6,12 @@
 // channel accepted or reported per SKU, so an unchanged value is never
 // pushed again, and parks items that keep failing.
 //
-// All of one channel's keys share a hash tag; every operation is one Lua
-// script, so the outbox is consistent whatever crashes and runs unchanged on
-// Redis Cluster. The outbox decides nothing about stock: it only remembers.
+// A channel's outbox is one or more partitions (redis.outbox_partitions),
+// each item key in one by its SKU; all of one partition's keys share a
+// hash tag, and every operation on an item is one Lua script on its
+// partition, so the outbox is consistent whatever crashes and runs
+// unchanged on Redis Cluster, its work spread over the primaries. The
+// outbox decides nothing about stock: it only remembers.
 package outbox
 
 import (
@@ -18,19 +21,41 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shelfsync/shelfsync/sync/stream"
 )
 
-// Outbox is one channel's outbox.
+// Outbox is one channel's outbox, in one or more partitions: each
+// partition is a full outbox of its own (its keys share one hash tag), and
+// every item key (a SKU, or a listing at a location) lives in one
+// partition, chosen by its SKU. So on a Redis Cluster one channel's outbox
+// work spreads over the primaries as the ledger's does, and every
+// operation on one item is still one script on one slot.
 type Outbox struct {
 	rdb     redis.UniversalClient
 	channel string
-	keys    []string // want, accepted, urgent, normal, since, attempts, parked, reasons, taken, next, attempt, lease, held
+	parts   []part
+	// lease is the channel's push lease (in the hash tag the outbox had
+	// before partitions, {outbox:<channel>}); with one partition it is also
+	// the partition's fence.
+	lease string
+	// legacy is the single outbox of before partitions (nil with one
+	// partition: then it is partition 0): Migrate moves what it still
+	// holds into the partitions.
+	legacy *part
+	rot    atomic.Uint32 // where Due starts sharing a batch among partitions
 }
 
-// Key indexes into Outbox.keys (and KEYS in the scripts).
+// part is one partition: its keys, in the order of the k* constants.
+type part struct {
+	keys []string // want, accepted, urgent, normal, since, attempts, parked, reasons, taken, next, attempt, lease, held
+}
+
+// Key indexes into part.keys (and KEYS in the scripts).
 const (
 	kWant = iota
 	kAccepted
@@ -43,19 +68,59 @@ const (
 	kTaken
 	kNext
 	kAttempt
-	kLease
+	kLease // the partition's fence: the push lease's value while it is held
 	kHeld
 )
 
-// New returns channel's outbox under prefix. No I/O.
-func New(rdb redis.UniversalClient, prefix, channel string) *Outbox {
-	tag := prefix + "{outbox:" + channel + "}:"
-	names := []string{"want", "accepted", "urgent", "normal", "since", "attempts", "parked", "reasons", "taken", "next", "attempt", "lease", "held"}
-	keys := make([]string, len(names))
-	for i, n := range names {
+var keyNames = []string{"want", "accepted", "urgent", "normal", "since", "attempts", "parked", "reasons", "taken", "next", "attempt", "lease", "held"}
+
+func newPart(tag string) part {
+	keys := make([]string, len(keyNames))
+	for i, n := range keyNames {
 		keys[i] = tag + n
 	}
-	return &Outbox{rdb: rdb, channel: channel, keys: keys}
+	return part{keys: keys}
+}
+
+// New returns channel's outbox under prefix, in one partition (the keys
+// of before partitions). No I/O.
+func New(rdb redis.UniversalClient, prefix, channel string) *Outbox {
+	return NewPartitioned(rdb, prefix, channel, 1)
+}
+
+// NewPartitioned returns channel's outbox under prefix in n partitions
+// (redis.outbox_partitions; n < 1 is 1). Partition i's hash tag is
+// {outbox:<channel>:<i>.<j>}, placed in the i-th of n equal slot ranges
+// (stream.PartitionTags), so with n a multiple of a Cluster's primaries
+// each holds as many of every channel's partitions. One partition is the
+// outbox of before partitions, {outbox:<channel>}. No I/O.
+func NewPartitioned(rdb redis.UniversalClient, prefix, channel string, n int) *Outbox {
+	n = max(n, 1)
+	base := "outbox:" + channel
+	o := &Outbox{rdb: rdb, channel: channel, lease: prefix + "{" + base + "}:lease"}
+	if n == 1 {
+		o.parts = []part{newPart(prefix + "{" + base + "}:")}
+		return o
+	}
+	for _, tag := range stream.PartitionTags(base, n) {
+		o.parts = append(o.parts, newPart(prefix+"{"+tag+"}:"))
+	}
+	legacy := newPart(prefix + "{" + base + "}:")
+	o.legacy = &legacy
+	return o
+}
+
+// Partitions is how many partitions the outbox has.
+func (o *Outbox) Partitions() int { return len(o.parts) }
+
+// partOf is the partition of an item key: by its SKU (a listing's
+// locations stay together), FNV-1a as the streams partition.
+func (o *Outbox) partOf(key string) int {
+	if len(o.parts) == 1 {
+		return 0
+	}
+	sku, _, _ := SplitLocationKey(key)
+	return stream.PartitionOf(sku, len(o.parts))
 }
 
 // Channel is the channel's name.
@@ -67,9 +132,29 @@ func (o *Outbox) Channel() string { return o.channel }
 const StarveAfter = 30 * time.Second
 
 // LeaseKey is where the channel's push lease lives: in the outbox's hash
-// tag, so Complete can check it (fencing) in the same script on a Redis
-// Cluster.
-func (o *Outbox) LeaseKey() string { return o.keys[kLease] }
+// tag of before partitions, so with one partition Complete checks it
+// (fencing) in the same script on a Redis Cluster.
+func (o *Outbox) LeaseKey() string { return o.lease }
+
+// LeaseKeys are the keys the pusher holds, all with one value (see
+// lease.Manager.HoldKeys): the push lease, then with several partitions
+// each partition's fence, which Complete checks in that partition's
+// script. A pusher holds them all or none, so one pusher per channel
+// records outcomes, in every partition, and one that lost any records
+// nothing there.
+func (o *Outbox) LeaseKeys() []string {
+	if len(o.parts) == 1 {
+		return []string{o.lease}
+	}
+	out := []string{o.lease}
+	for _, p := range o.parts {
+		out = append(out, p.keys[kLease])
+	}
+	return out
+}
+
+// FenceKey is the fence Complete checks for key's item (tests, tools).
+func (o *Outbox) FenceKey(key string) string { return o.parts[o.partOf(key)].keys[kLease] }
 
 // Want is a quantity to list.
 type Want struct {
@@ -188,60 +273,57 @@ type Batch struct {
 
 // EnqueueAll records the wanted quantities of several outboxes (one per
 // channel) in one round trip, and returns how many items each queued. Each
-// outbox's write is still one atomic script.
+// outbox partition's write is still one atomic script.
 func EnqueueAll(ctx context.Context, rdb redis.UniversalClient, batches []Batch) ([]int, error) {
 	now := time.Now()
-	args := make([][]any, len(batches))
 	var nb [8]byte
 	if _, err := rand.Read(nb[:]); err != nil {
 		return nil, fmt.Errorf("outbox enqueue: attempt nonce: %w", err)
 	}
 	nonce := hex.EncodeToString(nb[:])
+	var calls []call
+	var owner []int // the batch of each call
 	for i, b := range batches {
-		if len(b.Wants) == 0 {
-			continue
-		}
-		a := make([]any, 0, 2+5*len(b.Wants))
-		a = append(a, now.UnixMilli(), nonce)
+		byPart := map[int][]any{}
+		var order []int
 		for _, w := range b.Wants {
-			cause := w.Cause
-			if cause.IsZero() {
-				cause = now
+			p := b.Outbox.partOf(w.SKU)
+			if byPart[p] == nil {
+				byPart[p] = []any{now.UnixMilli(), nonce}
+				order = append(order, p)
 			}
-			force := "0"
-			if w.Force {
-				force = "1"
-			}
-			a = append(a, w.SKU, w.Quantity, cause.UnixMilli(), force, max(w.Echo, 0))
+			byPart[p] = append(byPart[p], wantArgs(w, now)...)
 		}
-		args[i] = a
+		for _, p := range order {
+			calls = append(calls, call{keys: b.Outbox.parts[p].keys, args: byPart[p]})
+			owner = append(owner, i)
+		}
 	}
 	out := make([]int, len(batches))
-	pipe := rdb.Pipeline()
-	cmds := make([]*redis.Cmd, len(batches))
-	for i, b := range batches {
-		if args[i] != nil {
-			cmds[i] = enqueueScript.EvalSha(ctx, pipe, b.Outbox.keys, args[i]...)
-		}
+	if len(calls) == 0 {
+		return out, nil
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !redis.HasErrorPrefix(err, "NOSCRIPT") {
-		return nil, fmt.Errorf("outbox enqueue: %w", err)
-	}
-	for i, b := range batches {
-		if cmds[i] == nil {
-			continue
-		}
-		n, err := cmds[i].Int()
-		if redis.HasErrorPrefix(err, "NOSCRIPT") {
-			// The script cache was flushed (a Redis restart): Run loads it.
-			n, err = enqueueScript.Run(ctx, rdb, b.Outbox.keys, args[i]...).Int()
-		}
+	for j, cmd := range runEach(ctx, rdb, enqueueScript, calls) {
+		n, err := cmd.Int()
 		if err != nil {
-			return nil, fmt.Errorf("outbox %s enqueue: %w", b.Outbox.channel, err)
+			return nil, fmt.Errorf("outbox %s enqueue: %w", batches[owner[j]].Outbox.channel, err)
 		}
-		out[i] = n
+		out[owner[j]] += n
 	}
 	return out, nil
+}
+
+// wantArgs are w's arguments to enqueueScript.
+func wantArgs(w Want, now time.Time) []any {
+	cause := w.Cause
+	if cause.IsZero() {
+		cause = now
+	}
+	force := "0"
+	if w.Force {
+		force = "1"
+	}
+	return []any{w.SKU, w.Quantity, cause.UnixMilli(), force, max(w.Echo, 0)}
 }
 
 // Item is a queued push.
@@ -256,86 +338,6 @@ type Item struct {
 	// the same across retries of one wanted value, new for a new value or a
 	// forced correction.
 	Attempt string
-}
-
-// takeScript: ARGV = now_ms, n, starve_ms. Returns flat [sku, want,
-// accepted|”, attempts|”, cause|”, attempt|”]. Urgent items go first, but
-// increases due for longer than starve take up to a quarter of the batch
-// ahead of them: on a channel whose rate limit lets the urgent queue never empty
-// (Amazon's 5 patches a second under a steady stream of sales), an
-// increase would otherwise wait for ever.
-var takeScript = redis.NewScript(`
-local now, n, starve = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local skus = redis.call('ZRANGE', KEYS[4], '-inf', now - starve, 'BYSCORE', 'LIMIT', 0, math.floor((n + 3) / 4))
-local starved = #skus
-local urgent = redis.call('ZRANGE', KEYS[3], '-inf', now, 'BYSCORE', 'LIMIT', 0, n - #skus)
-for _, s in ipairs(urgent) do skus[#skus+1] = s end
-if #skus < n then
-  local more = redis.call('ZRANGE', KEYS[4], '-inf', now, 'BYSCORE', 'LIMIT', starved, n - #skus)
-  for _, s in ipairs(more) do skus[#skus+1] = s end
-end
-local out = {}
-for _, s in ipairs(skus) do
-  -- Marked in flight; what is queued now travels with this take, so only
-  -- a change after it is "next".
-  redis.call('HSET', KEYS[9], s, '1')
-  redis.call('ZREM', KEYS[10], s)
-  out[#out+1] = s
-  out[#out+1] = redis.call('HGET', KEYS[1], s) or ''
-  out[#out+1] = redis.call('HGET', KEYS[2], s) or ''
-  out[#out+1] = redis.call('HGET', KEYS[6], s) or ''
-  out[#out+1] = redis.call('ZSCORE', KEYS[5], s) or ''
-  out[#out+1] = redis.call('HGET', KEYS[11], s) or ''
-end
-return out`)
-
-// Due returns up to n items whose time has come, urgent ones first (but
-// increases waiting longer than StarveAfter take up to a quarter). They
-// stay queued until Complete: the caller holds the channel's push lease.
-// Each is marked in flight until Complete, so a change that arrives
-// meanwhile is timed from its own arrival.
-func (o *Outbox) Due(ctx context.Context, n int, now time.Time) ([]Item, error) {
-	flat, err := takeScript.Run(ctx, o.rdb, o.keys, now.UnixMilli(), n, StarveAfter.Milliseconds()).StringSlice()
-	if err != nil {
-		return nil, fmt.Errorf("outbox %s due: %w", o.channel, err)
-	}
-	items := make([]Item, 0, len(flat)/6)
-	for i := 0; i+5 < len(flat); i += 6 {
-		it := Item{SKU: flat[i]}
-		q, err := strconv.ParseInt(flat[i+1], 10, 64)
-		if err != nil {
-			continue // want vanished between the range and the read: nothing to push
-		}
-		it.Quantity = q
-		if flat[i+2] != "" {
-			p, _ := strconv.ParseInt(flat[i+2], 10, 64)
-			it.Previous = &p
-		}
-		it.Attempts, _ = strconv.ParseInt(flat[i+3], 10, 64)
-		if ms, err := strconv.ParseFloat(flat[i+4], 64); err == nil {
-			it.Cause = time.UnixMilli(int64(ms))
-		}
-		it.Attempt = flat[i+5]
-		items = append(items, it)
-	}
-	return items, nil
-}
-
-// NextDue is when the earliest queued item falls due; ok is false when the
-// queues are empty.
-func (o *Outbox) NextDue(ctx context.Context) (time.Time, bool, error) {
-	var best float64
-	found := false
-	for _, k := range []string{o.keys[kUrgent], o.keys[kNormal]} {
-		zs, err := o.rdb.ZRangeWithScores(ctx, k, 0, 0).Result()
-		if err != nil {
-			return time.Time{}, false, fmt.Errorf("outbox %s next due: %w", o.channel, err)
-		}
-		if len(zs) == 1 && (!found || zs[0].Score < best) {
-			best, found = zs[0].Score, true
-		}
-	}
-	return time.UnixMilli(int64(best)), found, nil
 }
 
 // Outcome of one pushed item, as Complete records it.
@@ -360,7 +362,8 @@ type Outcome struct {
 	Held bool
 }
 
-// completeScript: ARGV = the push lease's value (” for no check), then per
+// completeScript: ARGV = the push lease's value (” for no check; KEYS[12]
+// is the partition's fence), then per
 // item: sku, qty, kind (a=accepted, r=retry, p=park, s=stale, h=held), reported|”,
 // retry_ms, reason. Returns, per accepted item, its cause (ms), or ” when
 // it is not known which changes the pushed value carried. Every outcome
@@ -429,7 +432,8 @@ end
 return out`)
 
 // ErrFenced: the pusher recording outcomes no longer holds the channel's
-// push lease; nothing was recorded.
+// push lease (a partition's fence); nothing was recorded in that
+// partition.
 var ErrFenced = errors.New("push lease lost: outcomes not recorded")
 
 // Complete records the outcomes of a push. For each accepted item it
@@ -437,47 +441,77 @@ var ErrFenced = errors.New("push lease lost: outcomes not recorded")
 // (for the latency metric); zero times for the rest. An item whose want
 // changed while it was on the wire stays queued, waiting from the first
 // change after its value was taken (Due), not from the one just pushed.
-// fence is the value of the push lease the caller holds (LeaseKey): when
-// the lease holds another value, nothing is recorded and ErrFenced is
-// returned. "" records without the check (tests, tools).
+// fence is the value of the push lease the caller holds (LeaseKeys):
+// each partition's outcomes are one script that first checks the
+// partition's fence; where it holds another value, nothing is recorded
+// there and ErrFenced is returned (the other partitions' outcomes, whose
+// fence the caller still holds, are recorded). "" records without the
+// check (tests, tools).
 func (o *Outbox) Complete(ctx context.Context, fence string, outcomes []Outcome) ([]time.Time, error) {
 	if len(outcomes) == 0 {
 		return nil, nil
 	}
-	args := make([]any, 0, 1+6*len(outcomes))
-	args = append(args, fence)
-	for _, oc := range outcomes {
-		kind := "r"
+	byPart := map[int][]int{} // partition → indexes into outcomes
+	var order []int
+	for i, oc := range outcomes {
+		p := o.partOf(oc.SKU)
+		if byPart[p] == nil {
+			order = append(order, p)
+		}
+		byPart[p] = append(byPart[p], i)
+	}
+	calls := make([]call, len(order))
+	for j, p := range order {
+		args := make([]any, 0, 1+6*len(byPart[p]))
+		args = append(args, fence)
+		for _, i := range byPart[p] {
+			args = append(args, outcomeArgs(outcomes[i])...)
+		}
+		calls[j] = call{keys: o.parts[p].keys, args: args}
+	}
+	causes := make([]time.Time, len(outcomes))
+	var fenced, failed error
+	for j, cmd := range runEach(ctx, o.rdb, completeScript, calls) {
+		res, err := cmd.StringSlice()
 		switch {
-		case oc.Accepted:
-			kind = "a"
-		case oc.Park:
-			kind = "p"
-		case oc.Stale:
-			kind = "s"
-		case oc.Held:
-			kind = "h"
+		case redis.HasErrorPrefix(err, "FENCED"):
+			fenced = fmt.Errorf("outbox %s complete: %w", o.channel, ErrFenced)
+		case err != nil:
+			failed = fmt.Errorf("outbox %s complete: %w", o.channel, err)
 		}
-		rep := ""
-		if oc.Reported != nil {
-			rep = strconv.FormatInt(*oc.Reported, 10)
+		for k, r := range res {
+			if at, ok := msTime(r); ok && k < len(byPart[order[j]]) {
+				causes[byPart[order[j]][k]] = at
+			}
 		}
-		args = append(args, oc.SKU, strconv.FormatInt(oc.Quantity, 10), kind, rep, oc.RetryAt.UnixMilli(), oc.Reason)
 	}
-	res, err := completeScript.Run(ctx, o.rdb, o.keys, args...).StringSlice()
-	if redis.HasErrorPrefix(err, "FENCED") {
-		return nil, fmt.Errorf("outbox %s complete: %w", o.channel, ErrFenced)
+	if fenced != nil {
+		return nil, fenced
 	}
-	if err != nil {
-		return nil, fmt.Errorf("outbox %s complete: %w", o.channel, err)
-	}
-	causes := make([]time.Time, len(res))
-	for i, r := range res {
-		if ms, err := strconv.ParseFloat(r, 64); err == nil {
-			causes[i] = time.UnixMilli(int64(ms))
-		}
+	if failed != nil {
+		return nil, failed
 	}
 	return causes, nil
+}
+
+// outcomeArgs are oc's arguments to completeScript.
+func outcomeArgs(oc Outcome) []any {
+	kind := "r"
+	switch {
+	case oc.Accepted:
+		kind = "a"
+	case oc.Park:
+		kind = "p"
+	case oc.Stale:
+		kind = "s"
+	case oc.Held:
+		kind = "h"
+	}
+	rep := ""
+	if oc.Reported != nil {
+		rep = strconv.FormatInt(*oc.Reported, 10)
+	}
+	return []any{oc.SKU, strconv.FormatInt(oc.Quantity, 10), kind, rep, oc.RetryAt.UnixMilli(), oc.Reason}
 }
 
 // releaseScript: ARGV = now_ms. Every held item still wanted goes back
@@ -502,18 +536,40 @@ return n`)
 // Release makes every held item (shadow mode: recorded, not pushed) due
 // now, so a channel switched to live pushes what is due. Idempotent.
 func (o *Outbox) Release(ctx context.Context) (int, error) {
-	n, err := releaseScript.Run(ctx, o.rdb, o.keys, time.Now().UnixMilli()).Int()
-	if err != nil {
-		return 0, fmt.Errorf("outbox %s release: %w", o.channel, err)
+	now := time.Now().UnixMilli()
+	total := 0
+	for _, cmd := range runEach(ctx, o.rdb, releaseScript, o.everyPart(now)) {
+		n, err := cmd.Int()
+		if err != nil {
+			return 0, fmt.Errorf("outbox %s release: %w", o.channel, err)
+		}
+		total += n
 	}
-	return n, nil
+	return total, nil
+}
+
+// everyPart is one call per partition, each with args.
+func (o *Outbox) everyPart(args ...any) []call {
+	calls := make([]call, len(o.parts))
+	for i, p := range o.parts {
+		calls[i] = call{keys: p.keys, args: args}
+	}
+	return calls
 }
 
 // Held counts the items held by shadow mode.
 func (o *Outbox) Held(ctx context.Context) (int64, error) {
-	n, err := o.rdb.ZCard(ctx, o.keys[kHeld]).Result()
-	if err != nil {
+	pipe := o.rdb.Pipeline()
+	cmds := make([]*redis.IntCmd, len(o.parts))
+	for i, p := range o.parts {
+		cmds[i] = pipe.ZCard(ctx, p.keys[kHeld])
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
 		return 0, fmt.Errorf("outbox %s held: %w", o.channel, err)
+	}
+	var n int64
+	for _, c := range cmds {
+		n += c.Val()
 	}
 	return n, nil
 }
@@ -522,7 +578,7 @@ func (o *Outbox) Held(ctx context.Context) (int64, error) {
 // change the channel announced, or a reconcile read), so the next push
 // compares against it.
 func (o *Outbox) SetReported(ctx context.Context, sku string, qty int64) error {
-	if err := o.rdb.HSet(ctx, o.keys[kAccepted], sku, qty).Err(); err != nil {
+	if err := o.rdb.HSet(ctx, o.parts[o.partOf(sku)].keys[kAccepted], sku, qty).Err(); err != nil {
 		return fmt.Errorf("outbox %s reported: %w", o.channel, err)
 	}
 	return nil
@@ -530,7 +586,7 @@ func (o *Outbox) SetReported(ctx context.Context, sku string, qty int64) error {
 
 // Accepted returns what the channel last accepted or reported for sku.
 func (o *Outbox) Accepted(ctx context.Context, sku string) (int64, bool, error) {
-	v, err := o.rdb.HGet(ctx, o.keys[kAccepted], sku).Int64()
+	v, err := o.rdb.HGet(ctx, o.parts[o.partOf(sku)].keys[kAccepted], sku).Int64()
 	if errors.Is(err, redis.Nil) {
 		return 0, false, nil
 	}
@@ -571,17 +627,33 @@ func (o *Outbox) States(ctx context.Context, skus []string) (map[string]PushStat
 	if len(skus) == 0 {
 		return out, nil
 	}
-	args := make([]any, len(skus))
-	for i, s := range skus {
-		args[i] = s
+	byPart := map[int][]string{}
+	var order []int
+	for _, s := range skus {
+		p := o.partOf(s)
+		if byPart[p] == nil {
+			order = append(order, p)
+		}
+		byPart[p] = append(byPart[p], s)
 	}
-	flags, err := pendingScript.Run(ctx, o.rdb, o.keys, args...).Int64Slice()
-	if err != nil {
-		return nil, fmt.Errorf("outbox %s pending: %w", o.channel, err)
+	calls := make([]call, len(order))
+	for j, p := range order {
+		args := make([]any, len(byPart[p]))
+		for i, s := range byPart[p] {
+			args[i] = s
+		}
+		calls[j] = call{keys: o.parts[p].keys, args: args}
 	}
-	for i, f := range flags {
-		if f != 0 && i < len(skus) {
-			out[skus[i]] = PushState(f)
+	for j, cmd := range runEach(ctx, o.rdb, pendingScript, calls) {
+		flags, err := cmd.Int64Slice()
+		if err != nil {
+			return nil, fmt.Errorf("outbox %s pending: %w", o.channel, err)
+		}
+		mine := byPart[order[j]]
+		for i, f := range flags {
+			if f != 0 && i < len(mine) {
+				out[mine[i]] = PushState(f)
+			}
 		}
 	}
 	return out, nil
@@ -613,19 +685,30 @@ type Stats struct {
 	OldestAgeSec float64   `json:"oldest_age_seconds"`
 }
 
-// Stats reads the queue sizes and the oldest waiting change.
+// statsScript reads a partition's urgent and normal queue sizes, its
+// parked items and its oldest waiting change (”: none).
+var statsScript = redis.NewScript(`
+local old = redis.call('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')
+return {redis.call('ZCARD', KEYS[3]), redis.call('ZCARD', KEYS[4]), redis.call('HLEN', KEYS[7]), old[2] or ''}`)
+
+// Stats reads the queue sizes and the oldest waiting change, summed over
+// the partitions.
 func (o *Outbox) Stats(ctx context.Context) (Stats, error) {
-	pipe := o.rdb.Pipeline()
-	u := pipe.ZCard(ctx, o.keys[kUrgent])
-	n := pipe.ZCard(ctx, o.keys[kNormal])
-	p := pipe.HLen(ctx, o.keys[kParked])
-	old := pipe.ZRangeWithScores(ctx, o.keys[kSince], 0, 0)
-	if _, err := pipe.Exec(ctx); err != nil {
-		return Stats{}, fmt.Errorf("outbox %s stats: %w", o.channel, err)
+	var s Stats
+	for _, cmd := range runEach(ctx, o.rdb, statsScript, o.everyPart()) {
+		v, err := cmd.Slice()
+		if err != nil || len(v) != 4 {
+			return Stats{}, fmt.Errorf("outbox %s stats: %w", o.channel, err)
+		}
+		u, _ := v[0].(int64)
+		n, _ := v[1].(int64)
+		p, _ := v[2].(int64)
+		s.Urgent, s.Backlog, s.Parked = s.Urgent+u, s.Backlog+u+n, s.Parked+p
+		if at, ok := msTime(v[3]); ok && (s.OldestCause.IsZero() || at.Before(s.OldestCause)) {
+			s.OldestCause = at
+		}
 	}
-	s := Stats{Urgent: u.Val(), Backlog: u.Val() + n.Val(), Parked: p.Val()}
-	if zs := old.Val(); len(zs) == 1 {
-		s.OldestCause = time.UnixMilli(int64(zs[0].Score))
+	if !s.OldestCause.IsZero() {
 		s.OldestAgeSec = time.Since(s.OldestCause).Seconds()
 	}
 	return s, nil
@@ -640,18 +723,23 @@ type ParkedItem struct {
 
 // Parked lists the parked items.
 func (o *Outbox) Parked(ctx context.Context) ([]ParkedItem, error) {
-	m, err := o.rdb.HGetAll(ctx, o.keys[kParked]).Result()
-	if err != nil {
+	pipe := o.rdb.Pipeline()
+	parked := make([]*redis.MapStringStringCmd, len(o.parts))
+	reasons := make([]*redis.MapStringStringCmd, len(o.parts))
+	for i, p := range o.parts {
+		parked[i] = pipe.HGetAll(ctx, p.keys[kParked])
+		reasons[i] = pipe.HGetAll(ctx, p.keys[kReasons])
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("outbox %s parked: %w", o.channel, err)
 	}
-	reasons, err := o.rdb.HGetAll(ctx, o.keys[kReasons]).Result()
-	if err != nil {
-		return nil, fmt.Errorf("outbox %s parked reasons: %w", o.channel, err)
-	}
-	out := make([]ParkedItem, 0, len(m))
-	for sku, q := range m {
-		n, _ := strconv.ParseInt(q, 10, 64)
-		out = append(out, ParkedItem{SKU: sku, Quantity: n, Reason: reasons[sku]})
+	var out []ParkedItem
+	for i := range o.parts {
+		why := reasons[i].Val()
+		for sku, q := range parked[i].Val() {
+			n, _ := strconv.ParseInt(q, 10, 64)
+			out = append(out, ParkedItem{SKU: sku, Quantity: n, Reason: why[sku]})
+		}
 	}
 	return out, nil
 }

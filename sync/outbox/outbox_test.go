@@ -10,9 +10,21 @@ import (
 	"github.com/shelfsync/shelfsync/internal/redistest"
 )
 
-func newOutbox(t *testing.T) *Outbox {
+// layouts are the partition counts every test runs with: the outbox of
+// before partitions, and one whose items spread over partitions (the
+// tests' SKUs fall in several of them).
+var layouts = []int{1, 5}
+
+// eachLayout runs test once per layout.
+func eachLayout(t *testing.T, test func(t *testing.T, parts int)) {
+	for _, n := range layouts {
+		t.Run(fmt.Sprintf("partitions=%d", n), func(t *testing.T) { test(t, n) })
+	}
+}
+
+func newOutbox(t *testing.T, parts int) *Outbox {
 	rdb, prefix := redistest.New(t)
-	return New(rdb, prefix, "shop")
+	return NewPartitioned(rdb, prefix, "shop", parts)
 }
 
 func skus(items []Item) []string {
@@ -24,7 +36,11 @@ func skus(items []Item) []string {
 }
 
 func TestLatestValueWinsAndUnchangedIsNotQueued(t *testing.T) {
-	ob := newOutbox(t)
+	eachLayout(t, testLatestValueWinsAndUnchangedIsNotQueued)
+}
+
+func testLatestValueWinsAndUnchangedIsNotQueued(t *testing.T, parts int) {
+	ob := newOutbox(t, parts)
 	ctx := context.Background()
 	for _, q := range []int64{9, 8, 7} {
 		if _, err := ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: q}}); err != nil {
@@ -68,7 +84,11 @@ func TestLatestValueWinsAndUnchangedIsNotQueued(t *testing.T) {
 }
 
 func TestDropsAndDecreasesGoBeforeIncreases(t *testing.T) {
-	ob := newOutbox(t)
+	eachLayout(t, testDropsAndDecreasesGoBeforeIncreases)
+}
+
+func testDropsAndDecreasesGoBeforeIncreases(t *testing.T, parts int) {
+	ob := newOutbox(t, parts)
 	ctx := context.Background()
 	for _, s := range []string{"UP", "DOWN", "ZERO"} {
 		ob.SetReported(ctx, s, 5)
@@ -89,8 +109,10 @@ func TestDropsAndDecreasesGoBeforeIncreases(t *testing.T) {
 	}
 }
 
-func TestFailuresRetryLaterThenPark(t *testing.T) {
-	ob := newOutbox(t)
+func TestFailuresRetryLaterThenPark(t *testing.T) { eachLayout(t, testFailuresRetryLaterThenPark) }
+
+func testFailuresRetryLaterThenPark(t *testing.T, parts int) {
+	ob := newOutbox(t, parts)
 	ctx := context.Background()
 	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 1}, {SKU: "B", Quantity: 2}})
 	later := time.Now().Add(time.Hour)
@@ -134,7 +156,11 @@ func TestFailuresRetryLaterThenPark(t *testing.T) {
 }
 
 func TestAcceptOfAnOlderValueKeepsTheNewerQueued(t *testing.T) {
-	ob := newOutbox(t)
+	eachLayout(t, testAcceptOfAnOlderValueKeepsTheNewerQueued)
+}
+
+func testAcceptOfAnOlderValueKeepsTheNewerQueued(t *testing.T, parts int) {
+	ob := newOutbox(t, parts)
 	ctx := context.Background()
 	t0 := time.UnixMilli(1_700_000_000_000)
 	t1 := t0.Add(300 * time.Millisecond)
@@ -171,7 +197,11 @@ func TestAcceptOfAnOlderValueKeepsTheNewerQueued(t *testing.T) {
 // A change between two takes of the same item (the pusher's coalescing
 // wait takes again) travels with the second take: it is not "next".
 func TestChangeBeforeARetakeTravelsWithIt(t *testing.T) {
-	ob := newOutbox(t)
+	eachLayout(t, testChangeBeforeARetakeTravelsWithIt)
+}
+
+func testChangeBeforeARetakeTravelsWithIt(t *testing.T, parts int) {
+	ob := newOutbox(t, parts)
 	ctx := context.Background()
 	t0 := time.UnixMilli(1_700_000_000_000)
 	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 4, Cause: t0}})
@@ -201,9 +231,13 @@ func TestChangeBeforeARetakeTravelsWithIt(t *testing.T) {
 }
 
 func TestEnqueueAllSurvivesAFlushedScriptCache(t *testing.T) {
+	eachLayout(t, testEnqueueAllSurvivesAFlushedScriptCache)
+}
+
+func testEnqueueAllSurvivesAFlushedScriptCache(t *testing.T, parts int) {
 	rdb, prefix := redistest.New(t)
 	ctx := context.Background()
-	a, b := New(rdb, prefix, "a"), New(rdb, prefix, "b")
+	a, b := NewPartitioned(rdb, prefix, "a", parts), NewPartitioned(rdb, prefix, "b", parts)
 	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +254,11 @@ func TestEnqueueAllSurvivesAFlushedScriptCache(t *testing.T) {
 }
 
 func TestStaleRetriesAreNotFailedAttempts(t *testing.T) {
-	ob := newOutbox(t)
+	eachLayout(t, testStaleRetriesAreNotFailedAttempts)
+}
+
+func testStaleRetriesAreNotFailedAttempts(t *testing.T, parts int) {
+	ob := newOutbox(t, parts)
 	ctx := context.Background()
 	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 5}})
 	seven := int64(7)
@@ -242,7 +280,11 @@ func TestStaleRetriesAreNotFailedAttempts(t *testing.T) {
 // sale (a push or a read recorded after it), and only the channel's
 // compare-and-set can tell.
 func TestEchoLowersTheCompareFigureAndStillPushes(t *testing.T) {
-	ob := newOutbox(t)
+	eachLayout(t, testEchoLowersTheCompareFigureAndStillPushes)
+}
+
+func testEchoLowersTheCompareFigureAndStillPushes(t *testing.T, parts int) {
+	ob := newOutbox(t, parts)
 	ctx := context.Background()
 	ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 10}})
 	items, _ := ob.Due(ctx, 10, time.Now())
@@ -284,8 +326,10 @@ func TestEchoLowersTheCompareFigureAndStillPushes(t *testing.T) {
 // wanted again after another (A, B, A), and a forced correction are new
 // attempts. A channel that replays writes by key (Shopify's @idempotent)
 // builds its key from them, so A-B-A never replays the first A.
-func TestAttemptsNameIntendedWrites(t *testing.T) {
-	ob := newOutbox(t)
+func TestAttemptsNameIntendedWrites(t *testing.T) { eachLayout(t, testAttemptsNameIntendedWrites) }
+
+func testAttemptsNameIntendedWrites(t *testing.T, parts int) {
+	ob := newOutbox(t, parts)
 	ctx := context.Background()
 	due := func() Item {
 		t.Helper()
@@ -348,8 +392,12 @@ func TestAttemptsNameIntendedWrites(t *testing.T) {
 // value that is no longer the lease's are refused whole, and the items
 // stay queued for the new holder.
 func TestCompleteIsFencedByThePushLease(t *testing.T) {
+	eachLayout(t, testCompleteIsFencedByThePushLease)
+}
+
+func testCompleteIsFencedByThePushLease(t *testing.T, parts int) {
 	rdb, prefix := redistest.New(t)
-	ob := New(rdb, prefix, "shop")
+	ob := NewPartitioned(rdb, prefix, "shop", parts)
 	ctx := context.Background()
 	if _, err := ob.Enqueue(ctx, []Want{{SKU: "A", Quantity: 3}}); err != nil {
 		t.Fatal(err)
@@ -357,8 +405,12 @@ func TestCompleteIsFencedByThePushLease(t *testing.T) {
 	if _, err := ob.Due(ctx, 10, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if err := rdb.Set(ctx, ob.LeaseKey(), "new-holder", time.Minute).Err(); err != nil {
-		t.Fatal(err)
+	// A new holder holds the lease, and every partition's fence, with one
+	// value (lease.Manager.HoldKeys).
+	for _, k := range ob.LeaseKeys() {
+		if err := rdb.Set(ctx, k, "new-holder", time.Minute).Err(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	_, err := ob.Complete(ctx, "old-holder", []Outcome{{SKU: "A", Quantity: 3, Accepted: true}})
 	if !errors.Is(err, ErrFenced) {
@@ -383,7 +435,11 @@ func TestCompleteIsFencedByThePushLease(t *testing.T) {
 // urgent queue full, an increase waits at most StarveAfter, then takes up
 // to a quarter of a batch ahead of them.
 func TestIncreasesAreNotStarvedByUrgentItems(t *testing.T) {
-	ob := newOutbox(t)
+	eachLayout(t, testIncreasesAreNotStarvedByUrgentItems)
+}
+
+func testIncreasesAreNotStarvedByUrgentItems(t *testing.T, parts int) {
+	ob := newOutbox(t, parts)
 	ctx := context.Background()
 	if _, err := ob.Enqueue(ctx, []Want{{SKU: "UP", Quantity: 5}}); err != nil {
 		t.Fatal(err)
@@ -419,8 +475,10 @@ func TestIncreasesAreNotStarvedByUrgentItems(t *testing.T) {
 // TestPendingIsQueuedOrInFlight: Pending names the SKUs a push is still
 // due for (queued, or taken and on the wire), not those pushed, parked or
 // never queued.
-func TestPendingIsQueuedOrInFlight(t *testing.T) {
-	ob := newOutbox(t)
+func TestPendingIsQueuedOrInFlight(t *testing.T) { eachLayout(t, testPendingIsQueuedOrInFlight) }
+
+func testPendingIsQueuedOrInFlight(t *testing.T, parts int) {
+	ob := newOutbox(t, parts)
 	ctx := context.Background()
 	// D and E are pushed first: D accepted (done), E parked.
 	if _, err := ob.Enqueue(ctx, []Want{{SKU: "D", Quantity: 4}, {SKU: "E", Quantity: 5}}); err != nil {
@@ -470,10 +528,12 @@ func TestPendingIsQueuedOrInFlight(t *testing.T) {
 // TestHeldItemsWaitForRelease: an item completed as held (shadow mode)
 // leaves the due queues but stays wanted; a new value queues it again;
 // Release makes every held item due, a decrease in the urgent queue.
-func TestHeldItemsWaitForRelease(t *testing.T) {
+func TestHeldItemsWaitForRelease(t *testing.T) { eachLayout(t, testHeldItemsWaitForRelease) }
+
+func testHeldItemsWaitForRelease(t *testing.T, parts int) {
 	rdb, prefix := redistest.New(t)
 	ctx := context.Background()
-	o := New(rdb, prefix, "shop")
+	o := NewPartitioned(rdb, prefix, "shop", parts)
 	if err := o.SetReported(ctx, "A", 9); err != nil {
 		t.Fatal(err)
 	}

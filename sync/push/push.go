@@ -87,7 +87,7 @@ func (p *Pusher) Wake() {
 // tries again, so another replica's pusher works meanwhile.
 func (p *Pusher) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
-		err := p.o.Leases.HoldKey(ctx, p.o.Outbox.LeaseKey(), p.o.LeaseTTL, p.loop)
+		err := p.o.Leases.HoldKeys(ctx, p.o.Outbox.LeaseKeys(), p.o.LeaseTTL, p.loop)
 		switch {
 		case ctx.Err() != nil:
 		case errors.Is(err, lease.ErrHeld):
@@ -111,6 +111,9 @@ const idle = 250 * time.Millisecond
 func (p *Pusher) loop(ctx context.Context, l *lease.Lease) error {
 	p.leaseHeld(1)
 	defer p.dropHolderGauges()
+	if err := p.migrate(ctx, true); err != nil {
+		return err
+	}
 	if err := p.releaseHeld(ctx); err != nil {
 		return err
 	}
@@ -118,34 +121,21 @@ func (p *Pusher) loop(ctx context.Context, l *lease.Lease) error {
 	for ctx.Err() == nil {
 		if time.Since(lastStats) > time.Second {
 			p.recordStats(ctx)
+			if err := p.migrate(ctx, false); err != nil {
+				return err
+			}
 			lastStats = time.Now()
 		}
-		items, err := p.o.Outbox.Due(ctx, p.o.BatchSize, time.Now())
+		items, next, ok, err := p.o.Outbox.Poll(ctx, p.o.BatchSize, time.Now())
 		if err != nil {
 			return err
 		}
 		if len(items) == 0 {
-			p.sleep(ctx)
+			p.sleep(ctx, next, ok)
 			continue
 		}
-		// Coalesce: a batch that is not full waits until its oldest new
-		// change is a window old, so a burst of sales costs one call and
-		// no change is held back longer than the window.
-		if len(items) < p.o.BatchSize && p.o.Window > 0 {
-			var oldest time.Time
-			for _, it := range items {
-				if it.Attempts == 0 && !it.Cause.IsZero() && (oldest.IsZero() || it.Cause.Before(oldest)) {
-					oldest = it.Cause
-				}
-			}
-			if wait := p.o.Window - time.Since(oldest); !oldest.IsZero() && wait > 0 {
-				if err := connectors.WaitContext(ctx, min(wait, p.o.Window)); err != nil {
-					return nil
-				}
-				if items, err = p.o.Outbox.Due(ctx, p.o.BatchSize, time.Now()); err != nil {
-					return err
-				}
-			}
+		if items, err = p.coalesce(ctx, items); err != nil || ctx.Err() != nil {
+			return err
 		}
 		if len(items) == 0 {
 			continue
@@ -155,6 +145,30 @@ func (p *Pusher) loop(ctx context.Context, l *lease.Lease) error {
 		}
 	}
 	return nil
+}
+
+// coalesce: a batch that is not full waits until its oldest new change
+// is a window old, then is taken again, so a burst of sales costs one call
+// and no change is held back longer than the window. An error only from
+// the outbox; ctx ending returns the items as they are.
+func (p *Pusher) coalesce(ctx context.Context, items []outbox.Item) ([]outbox.Item, error) {
+	if len(items) >= p.o.BatchSize || p.o.Window <= 0 {
+		return items, nil
+	}
+	var oldest time.Time
+	for _, it := range items {
+		if it.Attempts == 0 && !it.Cause.IsZero() && (oldest.IsZero() || it.Cause.Before(oldest)) {
+			oldest = it.Cause
+		}
+	}
+	wait := p.o.Window - time.Since(oldest)
+	if oldest.IsZero() || wait <= 0 {
+		return items, nil
+	}
+	if err := connectors.WaitContext(ctx, min(wait, p.o.Window)); err != nil {
+		return items, nil
+	}
+	return p.o.Outbox.Due(ctx, p.o.BatchSize, time.Now())
 }
 
 // releaseHeld, in live mode, makes what shadow mode held due (a channel
@@ -173,10 +187,37 @@ func (p *Pusher) releaseHeld(ctx context.Context) error {
 	return nil
 }
 
-func (p *Pusher) sleep(ctx context.Context) {
+// migrate moves what the outbox of before partitions still holds into
+// the partitions (outbox.Migrate): always when the lease is taken, else
+// when a one-read check finds something (a replica of the previous
+// version queued it during a rolling upgrade).
+func (p *Pusher) migrate(ctx context.Context, always bool) error {
+	if p.o.Outbox.Partitions() == 1 {
+		return nil
+	}
+	if !always {
+		left, err := p.o.Outbox.Leftover(ctx)
+		if err != nil || !left {
+			return nil // checked again in a second
+		}
+	}
+	n, err := p.o.Outbox.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		p.o.Logger.Info().Int("items", n).Int("partitions", p.o.Outbox.Partitions()).
+			Msg("moved items from the outbox of before partitions into its partitions")
+	}
+	return nil
+}
+
+// sleep waits for a wake, at most until next (when ok: the earliest
+// queued item falls due) and at most idle.
+func (p *Pusher) sleep(ctx context.Context, next time.Time, ok bool) {
 	d := idle
-	if at, ok, err := p.o.Outbox.NextDue(ctx); err == nil && ok {
-		if w := time.Until(at); w < d {
+	if ok {
+		if w := time.Until(next); w < d {
 			d = max(w, 5*time.Millisecond)
 		}
 	}

@@ -92,6 +92,7 @@ func balanceRun(t *testing.T, set func(*config.Redis), primaries []*redis.Client
 	}
 	set(&cfg.Redis)
 	cfg.Redis.StreamPartitions, cfg.Redis.PoolSize = config.DefaultClusterStreamPartitions, 64
+	cfg.Redis.OutboxPartitions = config.DefaultClusterStreamPartitions
 	if err := cfg.Check(); err != nil {
 		t.Fatal(err)
 	}
@@ -196,19 +197,31 @@ func ledgerIngest(t *testing.T, rdb redis.UniversalClient, primaries []*redis.Cl
 	reportBalance(t, stats, n)
 }
 
-// logOutboxHomes names the primary of each channel's outbox (one hash tag
-// per channel, so one primary does all of that channel's outbox work).
+// logOutboxHomes counts, per primary, the outbox partitions of each
+// channel it holds (each partition's keys share one hash tag; the channel's
+// push lease stays in the tag of before partitions).
 func logOutboxHomes(t *testing.T, cc *redis.ClusterClient, cfg *config.Config) {
 	t.Helper()
-	homes := map[string][]string{}
+	homes := map[string]map[string]int{}
 	for _, ch := range cfg.Channels {
-		m, err := cc.MasterForKey(context.Background(), outbox.New(cc, cfg.Redis.KeyPrefix, ch.Name).LeaseKey())
-		if err != nil {
-			t.Fatal(err)
+		ob := outbox.NewPartitioned(cc, cfg.Redis.KeyPrefix, ch.Name, cfg.Redis.OutboxPartitions)
+		keys := ob.LeaseKeys()
+		if len(keys) > 1 {
+			keys = keys[1:] // the partitions' fences
 		}
-		homes[m.Options().Addr] = append(homes[m.Options().Addr], ch.Name)
+		for _, k := range keys {
+			m, err := cc.MasterForKey(context.Background(), k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := m.Options().Addr
+			if homes[addr] == nil {
+				homes[addr] = map[string]int{}
+			}
+			homes[addr][ch.Name]++
+		}
 	}
-	t.Logf("channel outboxes by primary: %v", homes)
+	t.Logf("outbox partitions by primary (channel: partitions): %v", homes)
 }
 
 // nodeWork is one primary's INFO commandstats.

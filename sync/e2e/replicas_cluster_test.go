@@ -62,7 +62,7 @@ func runClusterReplicas(t *testing.T, n int) {
 	}
 	r := &cfg.Redis
 	r.Mode, r.Addr, r.Addrs, r.MinReplicasAcked = config.RedisCluster, "", c.Addrs()[:2], 1
-	r.StreamPartitions = config.DefaultClusterStreamPartitions
+	r.StreamPartitions, r.OutboxPartitions = config.DefaultClusterStreamPartitions, config.DefaultClusterStreamPartitions
 	if err := cfg.Check(); err != nil {
 		t.Fatal(err)
 	}

@@ -45,6 +45,7 @@ func TestFlowOnRedisCluster(t *testing.T) {
 	f := runFlow(t, func(r *config.Redis) {
 		r.Mode, r.Addr, r.Addrs, r.KeyPrefix = config.RedisCluster, "", c.Addrs()[:2], prefix
 		r.MinReplicasAcked, r.StreamPartitions = 1, config.DefaultClusterStreamPartitions
+		r.OutboxPartitions = config.DefaultClusterStreamPartitions
 	}, nil)
 	cc := c.Client(t)
 	ctx := context.Background()

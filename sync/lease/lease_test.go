@@ -320,3 +320,54 @@ func TestHeldSaysWhenTheLeaseExpires(t *testing.T) {
 		t.Fatalf("a lease without expiry: %v (%+v)", err, he)
 	}
 }
+
+// TestHoldKeysHoldsAllOrNone: HoldKeys sets every key to the one lease
+// value (the fences a writer checks in other hash tags), renews them all
+// and releases them all; when a key is held by someone else, the lease is
+// given back and the job does not run; losing any key cancels the job.
+func TestHoldKeysHoldsAllOrNone(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	a, b := NewManager(rdb, prefix, "a"), NewManager(rdb, prefix, "b")
+	keys := []string{prefix + "{x}:lease", prefix + "{y}:fence", prefix + "{z}:fence"}
+	if err := rdb.Set(ctx, keys[2], "other/0123456789abcdef01234567", 50*time.Millisecond).Err(); err != nil {
+		t.Fatal(err)
+	}
+	ran := false
+	err := a.HoldKeys(ctx, keys, time.Minute, func(context.Context, *Lease) error { ran = true; return nil })
+	if !errors.Is(err, ErrHeld) || ran {
+		t.Fatalf("with a key held elsewhere: %v, ran %v; want ErrHeld and no run", err, ran)
+	}
+	if n, _ := rdb.Exists(ctx, keys[0], keys[1]).Result(); n != 0 {
+		t.Fatalf("%d keys left set after giving up", n)
+	}
+	time.Sleep(100 * time.Millisecond) // the other holder's key expires
+	lost := errors.New("unset")
+	err = a.HoldKeys(ctx, keys, 300*time.Millisecond, func(ctx context.Context, l *Lease) error {
+		for _, k := range keys {
+			if v, _ := rdb.Get(ctx, k).Result(); v != l.Value() {
+				return fmt.Errorf("key %s holds %q, want %q", k, v, l.Value())
+			}
+		}
+		if err := b.HoldKeys(ctx, keys[1:], time.Minute, func(context.Context, *Lease) error { return nil }); !errors.Is(err, ErrHeld) {
+			return fmt.Errorf("another manager took a held fence: %v", err)
+		}
+		time.Sleep(400 * time.Millisecond) // renewed meanwhile (ttl 300 ms)
+		rdb.Set(ctx, keys[2], "thief/0123456789abcdef01234567", time.Minute)
+		select {
+		case <-ctx.Done():
+			lost = context.Cause(ctx)
+		case <-time.After(10 * time.Second): // a hang guard
+		}
+		return nil
+	})
+	if err != nil || lost == nil || !errors.Is(lost, ErrHeld) {
+		t.Fatalf("hold: %v; the job's end: %v, want cancelled with ErrHeld after losing a fence", err, lost)
+	}
+	if n, _ := rdb.Exists(ctx, keys[0], keys[1]).Result(); n != 0 {
+		t.Fatalf("%d of our keys left set after the hold", n)
+	}
+	if v, _ := rdb.Get(ctx, keys[2]).Result(); v != "thief/0123456789abcdef01234567" {
+		t.Fatalf("released another holder's key: %q", v)
+	}
+}

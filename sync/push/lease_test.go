@@ -93,11 +93,19 @@ func (b *blocking) PushQuantities(_ context.Context, ups []connectors.QuantityUp
 // TestPusherThatLostItsLeaseRecordsNothing: when the lease changes hands
 // while a push is on the wire, the old pusher does not record what the
 // channel accepted (the new holder pushes it again), and it stops pushing.
+// With partitions, the fence of the item's partition changes hands (as
+// when a new holder took the lease and then that fence).
 func TestPusherThatLostItsLeaseRecordsNothing(t *testing.T) {
+	for _, parts := range []int{1, 4} {
+		t.Run(fmt.Sprintf("partitions=%d", parts), func(t *testing.T) { testLostLeaseRecordsNothing(t, parts) })
+	}
+}
+
+func testLostLeaseRecordsNothing(t *testing.T, parts int) {
 	rdb, prefix := redistest.New(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ob := outbox.New(rdb, prefix, "shop")
+	ob := outbox.NewPartitioned(rdb, prefix, "shop", parts)
 	if _, err := ob.Enqueue(ctx, []outbox.Want{{SKU: "A", Quantity: 4}}); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +121,7 @@ func TestPusherThatLostItsLeaseRecordsNothing(t *testing.T) {
 	}
 	// Another pusher takes the lease meanwhile (its holder expired it, or
 	// took it over).
-	if err := rdb.Set(ctx, ob.LeaseKey(), "new/0123456789abcdef01234567", time.Hour).Err(); err != nil {
+	if err := rdb.Set(ctx, ob.FenceKey("A"), "new/0123456789abcdef01234567", time.Hour).Err(); err != nil {
 		t.Fatal(err)
 	}
 	close(ch.release)
@@ -176,7 +184,7 @@ func TestPusherThatLostItsLeaseDropsTheOutboxGauges(t *testing.T) {
 	if v := testutil.ToFloat64(m.LeaseHeld.WithLabelValues("push:shop")); v != 1 {
 		t.Fatalf("lease_held %v while holding", v)
 	}
-	if err := rdb.Set(ctx, ob.LeaseKey(), "new/0123456789abcdef01234567", time.Hour).Err(); err != nil {
+	if err := rdb.Set(ctx, ob.FenceKey("A"), "new/0123456789abcdef01234567", time.Hour).Err(); err != nil {
 		t.Fatal(err)
 	}
 	close(ch.release)

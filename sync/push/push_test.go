@@ -86,3 +86,52 @@ func TestWindowCountsFromTheOldestChange(t *testing.T) {
 		})
 	}
 }
+
+// TestPusherPushesWhatTheOutboxOfBeforeHeld: an upgrade to partitions
+// (redis.outbox_partitions raised from 1) loses nothing: what the single
+// outbox of before holds is moved into the partitions when the pusher
+// takes the lease, and pushed in one call with what the partitions hold,
+// against the figures the channel accepted before.
+func TestPusherPushesWhatTheOutboxOfBeforeHeld(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	old := outbox.New(rdb, prefix, "shop")
+	if err := old.SetReported(ctx, "A", 9); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Enqueue(ctx, []outbox.Want{{SKU: "A", Quantity: 4}, {SKU: "B", Quantity: 6}}); err != nil {
+		t.Fatal(err)
+	}
+	ob := outbox.NewPartitioned(rdb, prefix, "shop", 4)
+	if _, err := ob.Enqueue(ctx, []outbox.Want{{SKU: "C", Quantity: 1}, {SKU: "D", Quantity: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	ch := &recorder{}
+	p := New(Options{Channel: "shop", Conn: ch, Outbox: ob, Leases: lease.NewManager(rdb, prefix, "test")})
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Run(ctx) }()
+	deadline := time.Now().Add(hangGuard)
+	for len(ch.pushed()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	calls := ch.pushed()
+	if len(calls) != 1 || len(calls[0]) != 4 {
+		t.Fatalf("calls %+v, want the 4 items in one", calls)
+	}
+	got := map[string]connectors.QuantityUpdate{}
+	for _, u := range calls[0] {
+		got[u.SKU] = u
+	}
+	if a := got["A"]; a.Quantity != 4 || a.Previous == nil || *a.Previous != 9 || got["B"].Quantity != 6 || got["C"].Quantity != 1 || got["D"].Quantity != 2 {
+		t.Fatalf("pushed %+v, want A=4 (from 9), B=6, C=1, D=2", got)
+	}
+	if left, err := ob.Leftover(context.Background()); err != nil || left {
+		t.Fatalf("the outbox of before still holds items: %v %v", left, err)
+	}
+	if q, ok, _ := ob.Accepted(context.Background(), "A"); !ok || q != 4 {
+		t.Fatalf("accepted A = %d %v, want 4", q, ok)
+	}
+}

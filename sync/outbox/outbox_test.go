@@ -603,12 +603,17 @@ func testHeldItemsWaitForRelease(t *testing.T, parts int) {
 // the earlier of its due time and now, and one waiting for a retry in
 // the future becomes due now when a new value comes.
 func TestQueueMovesKeepOneQueueAndTheEarliestDue(t *testing.T) {
-	ob := newOutbox(t)
+	eachLayout(t, testQueueMovesKeepOneQueueAndTheEarliestDue)
+}
+
+func testQueueMovesKeepOneQueueAndTheEarliestDue(t *testing.T, parts int) {
+	ob := newOutbox(t, parts)
 	ctx := context.Background()
+	keys := ob.parts[ob.partOf("A")].keys
 	where := func() (urgent, normal float64, inU, inN bool) {
 		t.Helper()
-		u, errU := ob.rdb.ZScore(ctx, ob.keys[kUrgent], "A").Result()
-		n, errN := ob.rdb.ZScore(ctx, ob.keys[kNormal], "A").Result()
+		u, errU := ob.rdb.ZScore(ctx, keys[kUrgent], "A").Result()
+		n, errN := ob.rdb.ZScore(ctx, keys[kNormal], "A").Result()
 		return u, n, errU == nil, errN == nil
 	}
 	enqueue := func(q int64) {

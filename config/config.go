@@ -8,6 +8,7 @@
 package config
 
 import (
+	"slices"
 	"time"
 )
 
@@ -128,6 +129,17 @@ type Routing struct {
 	Rules    []string       `yaml:"rules"`
 	Channels []ChannelRoute `yaml:"channels"`
 	Regions  []RegionRoute  `yaml:"regions"`
+	// Split lets a line no single location can fill be split across the
+	// channel's locations (rule RuleSplit, README "Splitting a line"), for
+	// every channel; SplitChannels for the channels named alone. Off:
+	// the whole line goes to one location, an oversell counted there.
+	Split         bool     `yaml:"split"`
+	SplitChannels []string `yaml:"split_channels"`
+}
+
+// Splits reports whether channel's lines may be split across locations.
+func (r *Routing) Splits(channel string) bool {
+	return r.Split || slices.Contains(r.SplitChannels, channel)
 }
 
 // Routing rule names (Routing.Rules), as they are reported on order lines
@@ -138,6 +150,9 @@ const (
 	RuleChannel        = "channel"
 	RulePriority       = "priority"
 	RuleMostAvailable  = "most_available"
+	// RuleSplit is reported for a line split across locations (Split),
+	// never listed in Rules.
+	RuleSplit = "split"
 )
 
 // RoutingRules are the rule names Routing.Rules accepts.

@@ -47,6 +47,7 @@ func (r *Routing) validate(c *checker, locs map[string]bool, channels []Channel)
 		listed[cr.Channel] = true
 		validateRouteLocations(c, p, cr.Locations, locs, ch)
 	}
+	r.validateSplit(c, byName)
 	places := map[string]bool{}
 	for i, rr := range r.Regions {
 		p := fmt.Sprintf("routing.regions[%d]", i)
@@ -98,3 +99,20 @@ UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW`) {
 	}
 	return m
 }()
+
+// validateSplit checks split_channels: configured channels, each once.
+func (r *Routing) validateSplit(c *checker, byName map[string]*Channel) {
+	seen := map[string]bool{}
+	for i, name := range r.SplitChannels {
+		p := fmt.Sprintf("routing.split_channels[%d]", i)
+		switch {
+		case byName[name] == nil:
+			c.addf(p, "unknown channel %q (define it under channels)", name)
+		case seen[name]:
+			c.addf(p, "channel %q is listed twice", name)
+		case r.Split:
+			c.addf(p, "routing.split is on for every channel; list channels here only without it")
+		}
+		seen[name] = true
+	}
+}

@@ -82,6 +82,16 @@ type Line struct {
 	// downstream; Route only on the publish that placed the line.
 	Location string `json:"location,omitempty"`
 	Route    string `json:"route,omitempty"`
+	// Split lists the parts of a line split across locations (routing
+	// split): each location and the units it took; Location is then the
+	// last part's. A pointer, so that Line stays comparable.
+	Split *[]LinePart `json:"split,omitempty"`
+}
+
+// LinePart is one location's part of a split line.
+type LinePart struct {
+	Location string `json:"location"`
+	Units    int64  `json:"units"`
 }
 
 // Open is the units of the line still to ship.

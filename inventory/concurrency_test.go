@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	gosync "sync"
@@ -45,7 +46,10 @@ type concPlan struct {
 	counts map[string]*Count    // sku -> the newest count (location W)
 }
 
-const concBase = 1_000_000 // initial stock at A and B: adjustments never hit zero
+const (
+	concBase  = 1_000_000 // initial stock at A and B: adjustments never hit zero
+	concSmall = 3         // initial stock at C: split lines take it first
+)
 
 func newConcPlan(seed uint64, skus []string, linesPerSKU, minOps int) *concPlan {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
@@ -53,7 +57,7 @@ func newConcPlan(seed uint64, skus []string, linesPerSKU, minOps int) *concPlan 
 	for _, sku := range skus {
 		for i := 0; i < linesPerSKU; i++ {
 			base := LineState{Channel: []string{"shop", "ebay"}[i%2], OrderID: fmt.Sprintf("%s-o%d", sku, i/3), LineID: strconv.Itoa(i % 3), SKU: sku}
-			switch rng.IntN(4) {
+			switch rng.IntN(5) {
 			case 0:
 				base.Location = "A"
 			case 1:
@@ -66,6 +70,13 @@ func newConcPlan(seed uint64, skus []string, linesPerSKU, minOps int) *concPlan 
 				if i%2 == 0 {
 					base.Route = []RouteStep{{Rule: "single_location", Kind: RouteWhole}, {Rule: "most_available", Kind: RouteMost, Locations: []string{"A"}}}
 				}
+			case 3:
+				// Split: what C has (a unit now and then, concSmall and
+				// the "c-" receipts below), the rest from A. The parts
+				// depend on the timing, so the model reads them from the
+				// record.
+				base.Candidates = []string{"C", "A"}
+				base.Route = []RouteStep{{Rule: RuleSplit, Kind: RouteSplit}}
 			default:
 				base.Candidates = []string{"B", "A"}
 			}
@@ -167,6 +178,19 @@ func newConcPlan(seed uint64, skus []string, linesPerSKU, minOps int) *concPlan 
 		}
 	}
 	rng.Shuffle(len(p.ops), func(i, j int) { p.ops[i], p.ops[j] = p.ops[j], p.ops[i] })
+	// Each split-route line's first state goes first, after a receipt of
+	// one unit at C (a line's many sends make its first one early, so
+	// receipts left to the shuffle would come after every line exists):
+	// C has a unit or two as most of them arrive, less than they want.
+	var pre []concOp
+	for i, cl := range p.lines {
+		if s := cl.states[0]; len(s.Candidates) == 2 && s.Candidates[0] == "C" {
+			d := &Delta{Key: fmt.Sprintf("c-%d", i), SKU: s.SKU, Location: "C", Quantity: 1}
+			p.deltas[s.SKU+"|"+d.Key] = d
+			pre = append(pre, concOp{delta: d}, concOp{lines: []LineState{s}})
+		}
+	}
+	p.ops = append(pre, p.ops...)
 	return p
 }
 
@@ -184,8 +208,8 @@ func testConcurrency(t *testing.T, e *testEnv, minOps, workers int) {
 	p := newConcPlan(seed, skus, 150, minOps)
 	l := e.ledger(Options{JournalMaxLen: 10_000_000, VerifyDepth: 10_000_000})
 	for _, sku := range skus {
-		for _, loc := range []string{"A", "B"} {
-			if _, err := l.Receive(ctx, Delta{Key: "init-" + loc, SKU: sku, Location: loc, Quantity: concBase}); err != nil {
+		for loc, q := range map[string]int64{"A": concBase, "B": concBase, "C": concSmall} {
+			if _, err := l.Receive(ctx, Delta{Key: "init-" + loc, SKU: sku, Location: loc, Quantity: q}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -249,8 +273,9 @@ func testConcurrency(t *testing.T, e *testEnv, minOps, workers int) {
 	type fig struct{ h, r int64 }
 	want := map[string]map[string]fig{}
 	for _, sku := range skus {
-		want[sku] = map[string]fig{"A": {concBase, 0}, "B": {concBase, 0}}
+		want[sku] = map[string]fig{"A": {concBase, 0}, "B": {concBase, 0}, "C": {concSmall, 0}}
 	}
+	splits := 0
 	lineContribution := map[string]fig{} // ref -> the line's own movement
 	for _, cl := range p.lines {
 		last := cl.states[len(cl.states)-1]
@@ -279,8 +304,27 @@ func testConcurrency(t *testing.T, e *testEnv, minOps, workers int) {
 		}
 		c := fig{restocked - last.Shipped, last.Ordered - last.Shipped - last.Cancelled}
 		lineContribution[last.Channel+"/"+last.OrderID+"/"+last.LineID] = c
-		f := want[last.SKU][rec.Location]
-		want[last.SKU][rec.Location] = fig{f.h + c.h, f.r + c.r}
+		// A split line's contribution is spread over its parts; the
+		// shares add up to the contribution.
+		var sum fig
+		for loc, lv := range rec.Shares() {
+			f := want[last.SKU][loc]
+			want[last.SKU][loc] = fig{f.h + lv.OnHand, f.r + lv.Reserved}
+			sum = fig{sum.h + lv.OnHand, sum.r + lv.Reserved}
+		}
+		if sum != c {
+			t.Fatalf("line %s/%s/%s: shares %+v of %+v add up to %+v, not %+v", last.Channel, last.OrderID, last.LineID, rec.Shares(), *rec, sum, c)
+		}
+		if len(rec.Split) > 0 {
+			splits++
+			if !reflect.DeepEqual(last.Candidates, []string{"C", "A"}) {
+				t.Fatalf("line %s/%s/%s split without a split route: %+v", last.Channel, last.OrderID, last.LineID, *rec)
+			}
+		}
+	}
+	t.Logf("%d split lines", splits)
+	if splits == 0 {
+		t.Fatal("no line was split: the split case ran no split")
 	}
 	for _, d := range p.deltas {
 		f := want[d.SKU][d.Location]

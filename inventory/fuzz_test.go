@@ -3,6 +3,7 @@ package inventory
 import (
 	"bufio"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -110,9 +111,22 @@ func FuzzDecodeLineRecord(f *testing.F) {
 		if r.Reserved != r.Ordered-r.Shipped-r.Cancelled {
 			t.Fatalf("%q: reserved %d", v, r.Reserved)
 		}
-		canon := strings.Join([]string{strconv.FormatInt(r.Version, 10), strconv.FormatInt(r.Ordered, 10), strconv.FormatInt(r.Shipped, 10),
-			strconv.FormatInt(r.Cancelled, 10), strconv.FormatInt(r.Restocked, 10), strconv.FormatInt(r.WrittenOff, 10), r.Location}, ",")
-		if again, err := decodeLineRecord(canon); err != nil || again != r {
+		ver, loc := strconv.FormatInt(r.Version, 10), r.Location
+		if r.LocalShipped > 0 {
+			ver += ":" + strconv.FormatInt(r.LocalShipped, 10)
+		}
+		if len(r.Split) > 0 { // a split line: its last part is its location
+			if r.Location != r.Split[len(r.Split)-1].Location {
+				t.Fatalf("%q: location %q, parts %+v", v, r.Location, r.Split)
+			}
+			ver, loc = ver+"*", ""
+			for _, p := range r.Split {
+				loc += strconv.Itoa(len(p.Location)) + ":" + p.Location + "=" + strconv.FormatInt(p.Units, 10) + ";"
+			}
+		}
+		canon := strings.Join([]string{ver, strconv.FormatInt(r.Ordered, 10), strconv.FormatInt(r.Shipped, 10),
+			strconv.FormatInt(r.Cancelled, 10), strconv.FormatInt(r.Restocked, 10), strconv.FormatInt(r.WrittenOff, 10), loc}, ",")
+		if again, err := decodeLineRecord(canon); err != nil || !reflect.DeepEqual(again, r) {
 			t.Fatalf("%q: re-encoded %q decodes to %+v, %v", v, canon, again, err)
 		}
 	})

@@ -112,7 +112,11 @@ type LineResult struct {
 	// the line (RuleChannel: the channel gave it; a route step's rule;
 	// RulePriority or RuleFallback); "" when the line kept its recorded
 	// location (Lines has it; the journal has the rule).
-	Rule      string
+	Rule string
+	// Split lists the parts of a split line (RouteSplit), in order, on
+	// every result of it; Location, Available and Oversold are then its
+	// last part's (where an oversell of the split is counted).
+	Split     []SplitPart
 	Available int64 // available at that location after
 	Oversold  int64 // > 0 when available < 0 after this change: by how much
 	// Lowered: applied, and this change lowered available at Location (a
@@ -303,7 +307,9 @@ func (f *lineFailures) trailing(s *LineState, rest string) {
 // decodeLineReply decodes the first line's result off line.lua's reply and
 // returns the rest of the reply. Per line: a status letter; unless 'u', the
 // line's location's figures after, "onhand,reserved"; when the location is
-// not given (the one the line asked for), "=<byte length>:<location>"; ";".
+// not given (the one the line asked for), "=<byte length>:<location>",
+// then "@<step>" when the script routed the line, then for a split line
+// "*<parts>|" and the parts (cutSplit); ";".
 // It is on the hot path (once per line): the parts are cut in place, never
 // split into new strings.
 func decodeLineReply(reply string, s *LineState) (LineResult, string, error) {
@@ -332,6 +338,11 @@ func decodeLineReply(reply string, s *LineState) (LineResult, string, error) {
 		}
 		if step, rest, ok = cutStep(rest); !ok {
 			return LineResult{}, "", badLineReply(reply)
+		}
+		if strings.HasPrefix(rest, "*") {
+			if r.Split, rest, ok = cutSplit(rest[1:]); !ok {
+				return LineResult{}, "", badLineReply(reply)
+			}
 		}
 	}
 	if step != stepGiven || r.New {

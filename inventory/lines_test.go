@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -107,7 +108,7 @@ func TestApplyLinesSequence(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", s.name, err)
 			}
-			if got[0] != s.want {
+			if !reflect.DeepEqual(got[0], s.want) {
 				t.Errorf("%s: result %+v, want %+v", s.name, got[0], s.want)
 			}
 			if f := stockOf(t, l, "SKU-1"); !sameFigs(f, s.after) {
@@ -120,7 +121,7 @@ func TestApplyLinesSequence(t *testing.T) {
 			t.Fatalf("Lines: %v %v", recs, err)
 		}
 		want := LineRecord{Channel: "shop", OrderID: "1", LineID: "1", SKU: "SKU-1", Location: "A", Version: 108, Ordered: 5, Shipped: 4, Cancelled: 1, Restocked: 1, WrittenOff: 1}
-		if recs[0] != want {
+		if !reflect.DeepEqual(recs[0], want) {
 			t.Errorf("Lines = %+v, want %+v", recs[0], want)
 		}
 	})
@@ -155,7 +156,7 @@ func TestApplyLinesLocationChoice(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", c.name, err)
 			}
-			if got[0] != c.want {
+			if !reflect.DeepEqual(got[0], c.want) {
 				t.Errorf("%s: %+v, want %+v", c.name, got[0], c.want)
 			}
 			// A recorded line keeps its location even when availability changes.
@@ -222,7 +223,7 @@ func TestApplyLinesUnknownSKU(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r[0] != (LineResult{Ignored: "unknown_sku", Location: "A"}) {
+		if !reflect.DeepEqual(r[0], LineResult{Ignored: "unknown_sku", Location: "A"}) {
 			t.Fatalf("%+v", r[0])
 		}
 		if _, err := l.Stock(ctx, "NOPE"); !errors.Is(err, ErrUnknownSKU) {
@@ -263,7 +264,7 @@ func TestApplyLinesBatch(t *testing.T) {
 			{Ignored: "duplicate", Location: "A", Available: 8},
 		}
 		for i := range want {
-			if r[i] != want[i] {
+			if !reflect.DeepEqual(r[i], want[i]) {
 				t.Errorf("line %d: %+v, want %+v", i, r[i], want[i])
 			}
 		}
@@ -429,7 +430,7 @@ func TestApplyLinesBatchOrder(t *testing.T) {
 			{Applied: true, Lowered: true, Location: "A", Available: -4, Oversold: 4},
 		}
 		for i := range want {
-			if got[i] != want[i] {
+			if !reflect.DeepEqual(got[i], want[i]) {
 				t.Errorf("line %d: %+v, want %+v", i, got[i], want[i])
 			}
 		}
@@ -521,7 +522,7 @@ func TestDecodeLineReply(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || r != c.want.r || rest != c.want.rest {
+		if err != nil || !reflect.DeepEqual(r, c.want.r) || rest != c.want.rest {
 			t.Errorf("%q: %+v %q %v, want %+v %q", c.reply, r, rest, err, c.want.r, c.want.rest)
 		}
 	}
@@ -560,7 +561,7 @@ func TestOneRunEqualsSeparateRuns(t *testing.T) {
 		}
 		for i, s := range states {
 			want := applyOne(t, l, at("SEP", s))
-			if got[i] != want {
+			if !reflect.DeepEqual(got[i], want) {
 				t.Errorf("line %d: one run %+v, separate runs %+v", i, got[i], want)
 			}
 		}

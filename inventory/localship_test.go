@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"testing"
 )
 
@@ -56,7 +57,7 @@ func TestShipLinesAgainstChannelStates(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", s.name, err)
 			}
-			if got[0] != s.want {
+			if !reflect.DeepEqual(got[0], s.want) {
 				t.Errorf("%s: result %+v, want %+v", s.name, got[0], s.want)
 			}
 			if f := stockOf(t, l, "SKU-1"); !sameFigs(f, s.after) {
@@ -69,7 +70,7 @@ func TestShipLinesAgainstChannelStates(t *testing.T) {
 			t.Fatalf("Lines: %v %v", recs, err)
 		}
 		want := LineRecord{Channel: "shop", OrderID: "2", LineID: "1", SKU: "SKU-1", Location: "A", Version: 101, Ordered: 4, Shipped: 3, Cancelled: 1, LocalShipped: 3}
-		if recs[0] != want {
+		if !reflect.DeepEqual(recs[0], want) {
 			t.Errorf("Lines = %+v, want %+v", recs[0], want)
 		}
 	})

@@ -69,11 +69,14 @@ func isVersion(v string) bool {
 // LineRecord is an order line as the ledger holds it.
 type LineRecord struct {
 	Channel, OrderID, LineID, SKU string
-	Location                      string
-	Version                       int64
-	Ordered, Shipped, Cancelled   int64
-	Restocked, WrittenOff         int64 // returned units, by what was done with them
-	Reserved                      int64 // Ordered - Shipped - Cancelled
+	// Location is where the line's stock is; of a split line, its last
+	// part (Split lists every part; Shares spreads the figures).
+	Location                    string
+	Split                       []SplitPart
+	Version                     int64
+	Ordered, Shipped, Cancelled int64
+	Restocked, WrittenOff       int64 // returned units, by what was done with them
+	Reserved                    int64 // Ordered - Shipped - Cancelled
 	// LocalShipped is the units shelfsync itself shipped (ShipLines);
 	// Shipped is never below it.
 	LocalShipped int64
@@ -83,14 +86,17 @@ type LineRecord struct {
 func (r LineRecord) Open() bool { return r.Reserved > 0 }
 
 // decodeLineRecord parses a line record value
-// "version[:localshipped],ordered,shipped,cancelled,restocked,writtenoff,location"
-// (the location last, so it may contain commas).
+// "version[:localshipped][*],ordered,shipped,cancelled,restocked,writtenoff,location"
+// (the location last, so it may contain commas; with "*", a split line,
+// its parts instead: "<byte length>:<location>=<units>;" each).
 func decodeLineRecord(v string) (LineRecord, error) {
 	parts := strings.SplitN(v, ",", 7)
 	if len(parts) != 7 || parts[6] == "" {
 		return LineRecord{}, fmt.Errorf("malformed line record %q", v)
 	}
 	var local int64
+	split := strings.HasSuffix(parts[0], "*")
+	parts[0] = strings.TrimSuffix(parts[0], "*")
 	if vs, ls, ok := strings.Cut(parts[0], ":"); ok {
 		x, err := parseStoredInt(ls)
 		if err != nil || x < 0 {
@@ -116,6 +122,13 @@ func decodeLineRecord(v string) (LineRecord, error) {
 		LocalShipped: local,
 	}
 	r.Reserved = r.Ordered - r.Shipped - r.Cancelled
+	if split {
+		ps, ok := decodeParts(r.Location)
+		if !ok {
+			return LineRecord{}, fmt.Errorf("malformed line record %q", v)
+		}
+		r.Split, r.Location = ps, ps[len(ps)-1].Location
+	}
 	return r, nil
 }
 

@@ -12,6 +12,7 @@ const (
 	RuleChannel  = "channel"  // the channel said where the order ships from (LineState.Location)
 	RulePriority = "priority" // no route given: the first candidate with enough available
 	RuleFallback = "fallback" // no step found a location: the first candidate
+	RuleSplit    = "split"    // the rule of a RouteSplit step (ingest's name for it)
 )
 
 // RouteKind is how a routing step picks among its locations.
@@ -31,6 +32,14 @@ const (
 	// passes when another line's SKU is in another hash slot (the script
 	// can not read it).
 	RouteWhole RouteKind = 's'
+	// RouteSplit, for a line with units to reserve, takes what is
+	// available at each of its locations in order until the line is
+	// covered, and records the line split across them (LineResult.Split);
+	// what no location covers goes to the last part taken, an oversell
+	// counted there. It passes when no location has any available; one
+	// part is no split (the line takes that location). Only where config
+	// allows splitting (README "Splitting a line").
+	RouteSplit RouteKind = 'p'
 )
 
 // RouteStep is one rule of a line's route: the steps are tried in order
@@ -55,7 +64,7 @@ func validateRoute(steps []RouteStep) error {
 			return fmt.Errorf("%w: route rule name %q must be non-empty and hold none of , ; : 0x1f", ErrInvalid, st.Rule)
 		}
 		switch st.Kind {
-		case RouteFirst, RouteMost, RouteWhole:
+		case RouteFirst, RouteMost, RouteWhole, RouteSplit:
 		default:
 			return fmt.Errorf("%w: route step %s: unknown kind %q", ErrInvalid, st.Rule, st.Kind)
 		}
@@ -96,7 +105,7 @@ func cutStep(rest string) (step int, after string, ok bool) {
 	if !strings.HasPrefix(rest, "@") {
 		return -1, rest, true
 	}
-	end := strings.IndexByte(rest, ';')
+	end := strings.IndexAny(rest, ";*") // a split's parts follow the step
 	if end < 0 {
 		return 0, "", false
 	}
@@ -235,4 +244,103 @@ func keySlot(tag string) int {
 		}
 	}
 	return int(crc) % 16384
+}
+
+// SplitPart is one location's part of a split line: the units it took
+// when the line was split (the last part also takes ordered units added
+// later, and what no location covered).
+type SplitPart struct {
+	Location string `json:"location"`
+	Units    int64  `json:"units"`
+}
+
+// cutSplit cuts "*<parts>|<part>..." off the front of rest, each part
+// "<byte length>:<location>=<units>;" as line.lua writes them (in the
+// record after the six figures, in a reply after the location).
+func cutSplit(rest string) ([]SplitPart, string, bool) {
+	head, after, ok := strings.Cut(rest, "|")
+	k, err := strconv.Atoi(head)
+	if !ok || err != nil || k < 2 || k > len(after) {
+		return nil, "", false
+	}
+	parts := make([]SplitPart, 0, k)
+	for ; k > 0; k-- {
+		var p SplitPart
+		if p, after, ok = cutPart(after); !ok {
+			return nil, "", false
+		}
+		parts = append(parts, p)
+	}
+	return parts, after, true
+}
+
+// cutPart cuts one "<byte length>:<location>=<units>;" off rest.
+func cutPart(rest string) (SplitPart, string, bool) {
+	colon := strings.IndexByte(rest, ':')
+	if colon < 1 {
+		return SplitPart{}, "", false
+	}
+	n, err := strconv.Atoi(rest[:colon])
+	if err != nil || n <= 0 || n > len(rest)-colon-2 || rest[colon+1+n] != '=' {
+		return SplitPart{}, "", false
+	}
+	loc := rest[colon+1 : colon+1+n]
+	us, after, ok := strings.Cut(rest[colon+2+n:], ";")
+	u, err := parseStoredInt(us)
+	if !ok || err != nil || u < 0 {
+		return SplitPart{}, "", false
+	}
+	return SplitPart{Location: loc, Units: u}, after, true
+}
+
+// decodeParts decodes a split record's parts (its location field).
+func decodeParts(v string) ([]SplitPart, bool) {
+	var parts []SplitPart
+	for v != "" {
+		p, rest, ok := cutPart(v)
+		if !ok {
+			return nil, false
+		}
+		parts, v = append(parts, p), rest
+	}
+	return parts, len(parts) >= 2
+}
+
+// Shares spreads a line's figures over the locations it is at, as
+// line.lua does: one location takes them all; a split line's ordered
+// units fill its parts in order up to what each took (the last takes the
+// rest), shipped units (and of them the restocked ones) come from the
+// first parts first, cancelled units off the last parts first. Per
+// location: the line's effect on on hand (restocked - shipped) and what it
+// reserves.
+func (r LineRecord) Shares() map[string]Level {
+	if len(r.Split) == 0 {
+		return map[string]Level{r.Location: {OnHand: r.Restocked - r.Shipped, Reserved: r.Reserved}}
+	}
+	q, s, c, rs := r.Ordered, r.Shipped, r.Cancelled, r.Restocked
+	out := make(map[string]Level, len(r.Split))
+	left := make([]int64, len(r.Split))
+	for k, p := range r.Split {
+		x := q
+		if k < len(r.Split)-1 {
+			x = min(x, p.Units)
+		}
+		q -= x
+		y := min(x, s)
+		s -= y
+		z := min(y, rs)
+		rs -= z
+		lv := out[p.Location]
+		lv.OnHand += z - y
+		out[p.Location] = lv
+		left[k] = x - y
+	}
+	for k := len(r.Split) - 1; k >= 0; k-- {
+		z := min(left[k], c)
+		c -= z
+		lv := out[r.Split[k].Location]
+		lv.Reserved += left[k] - z
+		out[r.Split[k].Location] = lv
+	}
+	return out
 }

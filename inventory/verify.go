@@ -182,7 +182,9 @@ func (r *skuReport) checkLineRecords(lines map[string]string) map[string]int64 {
 			r.add(rec.Location, "line record "+strconv.Quote(field)+" inconsistent", "shipped+cancelled <= ordered, returned <= shipped", p)
 		}
 		if rec.Reserved > 0 {
-			reserved[rec.Location] += rec.Reserved
+			for loc, lv := range rec.Shares() {
+				reserved[loc] += lv.Reserved
+			}
 		}
 	}
 	return reserved

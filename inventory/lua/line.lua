@@ -22,7 +22,9 @@
 -- location's "onhand,reserved" after; when the location is not the one
 -- given, "=" .. #location .. ":" .. location, and when the script routed
 -- the line (new, no location given) "@" .. the routing step that chose it
--- (0: none did, the first candidate); then ";".
+-- (0: none did, the first candidate); for a split line (below) "*" .. the
+-- number of parts .. "|" .. the parts as the record holds them, the
+-- figures and location being its last part's; then ";".
 -- This is the ledger's hot path: it is written for the Lua VM's cost (no
 -- closure or table per line, figures kept as the stored digits, one reply
 -- string), and every branch mirrors the README's semantics.
@@ -141,7 +143,9 @@ local function rec_loc(k, fld)
   local rec
   if k == 2 and recs then rec = recs[fld] else rec = call('HGET', KEYS[k], fld) end
   if not rec then return nil end
-  return match(rec, '^[^,]*,%d+,%d+,%d+,%d+,%d+,(.+)$')
+  local sp, rl = match(rec, '^[^,]-(%*?),%d+,%d+,%d+,%d+,%d+,(.+)$')
+  if sp == '*' then return true end -- split: at no one location
+  return rl
 end
 
 local function whole(l, rn, a, m)
@@ -184,8 +188,87 @@ local function pick_step(kind, a, b, rn, wa, m)
   return pick
 end
 
+-- Split lines (README "Splitting a line"). A step of kind 'p' (only sent
+-- when config allows splitting) takes, when the line has units to
+-- reserve, what is available at each of its locations in order until the
+-- line is covered; what no location covers goes to the last part (an
+-- oversell counted there); no location with any available: it passes.
+-- One part is no split: the line takes that location. A split line's
+-- record marks its version "*" and holds, instead of one location, its
+-- parts "<#location>:<location>=<units>;" (units: what the part took). A
+-- split line's figures are spread by its totals, never by history, so a
+-- repeat or a reordering of states moves nothing twice (shares below).
+local function split_step(a, b, rn)
+  if rn <= 0 then return nil end
+  local parts, need = {}, rn
+  for k = a, b do
+    if need <= 0 then break end
+    local l = ARGV[k]
+    local f = figs[l] or fig(l)
+    local av = f[1] - f[2]
+    if av > 0 then
+      local take = av
+      if take > need then take = need end
+      parts[#parts + 1] = {l, take}
+      need = need - take
+    end
+  end
+  if #parts == 0 then return nil end
+  parts[#parts][2] = parts[#parts][2] + need
+  return parts
+end
+
+local function enc_parts(parts)
+  local t = {}
+  for k, p in ipairs(parts) do t[k] = #p[1] .. ':' .. p[1] .. '=' .. n2s(p[2]) .. ';' end
+  return table.concat(t)
+end
+
+local function parse_parts(v)
+  local parts, pos = {}, 1
+  while pos <= #v do
+    local c = string.find(v, ':', pos, true)
+    local n = c and tonumber(string.sub(v, pos, c - 1))
+    if not n or n < 1 or string.sub(v, c + n + 1, c + n + 1) ~= '=' then error('corrupt split line record') end
+    local e = string.find(v, ';', c + n + 2, true)
+    local u = e and match(string.sub(v, c + n + 2, e - 1), '^%d+$')
+    if not u then error('corrupt split line record') end
+    parts[#parts + 1] = {string.sub(v, c + 1, c + n), tonumber(u)}
+    pos = e + 1
+  end
+  if #parts < 2 then error('corrupt split line record') end
+  return parts
+end
+
+-- shares spreads a split line's totals over its parts: ordered units fill
+-- the parts in order up to what each took (the last takes the rest),
+-- shipped units (and of them the restocked ones) leave from the first
+-- parts first, cancelled units come off the last parts first (where an
+-- oversell would be). Returns per part {on_hand effect, reserved}.
+local function shares(parts, q, s, c, rs)
+  local np, out, left = #parts, {}, {}
+  for k = 1, np do
+    local x = q
+    if k < np and parts[k][2] < x then x = parts[k][2] end
+    q = q - x
+    local y = math.min(x, s)
+    s = s - y
+    local z = math.min(y, rs)
+    rs = rs - z
+    out[k] = {z - y, 0}
+    left[k] = x - y
+  end
+  for k = np, 1, -1 do
+    local z = math.min(left[k], c)
+    c = c - z
+    out[k][2] = left[k] - z
+  end
+  return out
+end
+
 -- route returns the location of the new line whose arguments start at i,
--- the number of the step that chose it (0: none) and the step's rule.
+-- the number of the step that chose it (0: none) and the step's rule,
+-- and for a split the parts (the location is then the last part's).
 local function route(i, rn)
   local e = i + 8 + tonumber(ARGV[i + 8])
   local nc = tonumber(ARGV[i + 9])
@@ -204,11 +287,116 @@ local function route(i, rn)
     if n == 0 then a, b = c0, c0 + nc - 1 end
     local m = 0
     if kind == 's' then m = tonumber(ARGV[nx]); nx = nx + 1 + 4 * m end
-    local l = pick_step(kind, a, b, rn, j + 3 + n, m)
-    if l then return l, step, name end
+    if kind == 'p' then
+      local parts = split_step(a, b, rn)
+      if parts and #parts == 1 then return parts[1][1], step, name end
+      if parts then return parts[#parts][1], step, name, parts end
+    else
+      local l = pick_step(kind, a, b, rn, j + 3 + n, m)
+      if l then return l, step, name end
+    end
     j = nx
   end
   return ARGV[c0], 0, 'fallback'
+end
+
+-- put_rec writes a line's record (a run of one line at once, else at the
+-- run's end).
+local function put_rec(field, rec)
+  if single then
+    call('HSET', lkey, field, rec)
+  else
+    recs[field] = rec
+    rw[nrw + 1], rw[nrw + 2] = field, rec
+    nrw = nrw + 2
+    -- unpack() has a limit; a large run writes its records in slices.
+    if nrw >= 1000 then flush() end
+  end
+end
+
+-- Closed lines are remembered for the line TTL (so a late webhook cannot
+-- reopen them), then pruned a few at a time whenever a line closes. rn:
+-- what the line reserves now, ro: what it reserved before.
+local function mark_closed(field, rn, old, ro)
+  if rn == 0 then
+    call('ZADD', xkey, now, field)
+    local expired = call('ZRANGEBYSCORE', xkey, '-inf', cutoff, 'LIMIT', 0, 8)
+    for _, e in ipairs(expired) do
+      -- (never a record this run wrote: those are closed at now or open)
+      if e ~= field then
+        call('HDEL', lkey, e)
+        if recs then recs[e] = false end
+      end
+      call('ZREM', xkey, e)
+    end
+  elseif old and ro == 0 then
+    call('ZREM', xkey, field)
+  end
+end
+
+-- acc adds sign times each part's share to the per-location sums d
+-- (location -> {on hand, reserved}), keeping the locations' order in ls.
+local function acc(d, ls, parts, sh, sign)
+  for k, p in ipairs(parts) do
+    local l = p[1]
+    if not d[l] then ls[#ls + 1] = l; d[l] = {0, 0} end
+    d[l][1] = d[l][1] + sign * sh[k][1]
+    d[l][2] = d[l][2] + sign * sh[k][2]
+  end
+end
+
+-- split_line applies a state to a line that is split or becomes split:
+-- op its recorded parts (nil: a new line) and o its recorded totals
+-- {ordered, shipped, cancelled, restocked}; np its parts from now on (one
+-- part: the line collapses to that location); t the new totals; rec the
+-- record to write (its location part added here); status set already
+-- (duplicate, stale) moves nothing. Every location's figures move by the
+-- difference of the line's shares there, so the moves are a function of
+-- the two states alone. Returns the line's reply.
+local function split_line(field, status, op, o, np, t, rec, ver, jv, strict, old, step, given)
+  local d, ls = {}, {}
+  if not status then
+    if op then acc(d, ls, op, shares(op, o[1], o[2], o[3], o[4]), -1) end
+    acc(d, ls, np, shares(np, t[1], t[2], t[3], t[4]), 1)
+    status = 'n'
+    for _, l in ipairs(ls) do
+      local f = figs[l] or fig(l)
+      if strict and d[l][2] > 0 and d[l][2] > f[1] - f[2] then status = 'r' end
+    end
+  end
+  if status == 'n' then
+    local lowered = false
+    for _, l in ipairs(ls) do
+      local dh, dr = d[l][1], d[l][2]
+      if dh ~= 0 or dr ~= 0 then
+        local v = ver
+        if not op then v = jv end
+        move(figs[l], l, dh, dr, v, field)
+        status = 'a'
+        if dh - dr < 0 then lowered = true end
+      end
+    end
+    if status == 'a' and not old then status = 'c' end
+    if lowered then status = string.upper(status) end
+    local rn, ro = t[1] - t[2] - t[3], 0
+    if o then ro = o[1] - o[2] - o[3] end
+    if #np > 1 then
+      put_rec(field, rec .. enc_parts(np))
+    else
+      put_rec(field, string.gsub(rec, '^([^,]*)%*,', '%1,', 1) .. np[1][1])
+    end
+    mark_closed(field, rn, old, ro)
+  end
+  local parts = np
+  if status == 'd' or status == 's' or status == 'r' then parts = op or np end
+  local loc = parts[#parts][1]
+  local f = figs[loc] or fig(loc)
+  local r = status .. f[3] .. ',' .. f[4]
+  if #parts == 1 and loc == given then return r .. ';' end
+  r = r .. '=' .. #loc .. ':' .. loc
+  if step then r = r .. '@' .. step end
+  if #parts > 1 then r = r .. '*' .. #parts .. '|' .. enc_parts(parts) end
+  return r .. ';'
 end
 
 local out, n = {}, 0
@@ -216,6 +404,7 @@ local i = 4
 local function run()
   while i <= last do
     local field, given = ARGV[i], ARGV[i + 1]
+    repeat -- a line; break ends it (its reply written)
     local qs, ss, cs = ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
     local s, ret = tonumber(ss), tonumber(ARGV[i + 5])
     local ver, flags = ARGV[i + 6], ARGV[i + 7]
@@ -224,7 +413,7 @@ local function run()
 
     local old
     if single then old = call('HGET', lkey, field) else old = recs[field] end
-    local oq, oS, oc, ors, owo, oloc
+    local oq, oS, oc, ors, owo, oloc, osp, oparts
     local rss, wos = '0', '0' -- the returned split, written back as stored unless it moves
     -- ls: the units shelfsync itself shipped (sync/shipments), kept beside
     -- the version as "version:ls" when not 0. The line's shipped figure is
@@ -234,8 +423,9 @@ local function run()
     local ls = 0
     if old then
       local over, ols
-      over, ols, oq, oS, oc, rss, wos, oloc = match(old, '^(%d+):?(%d*),(%d+),(%d+),(%d+),(%d+),(%d+),(.+)$')
+      over, ols, osp, oq, oS, oc, rss, wos, oloc = match(old, '^(%d+):?(%d*)(%*?),(%d+),(%d+),(%d+),(%d+),(%d+),(.+)$')
       if not over then error('corrupt line record') end
+      if osp == '*' then oparts = parse_parts(oloc) end
       oq, oS, oc, ors, owo = tonumber(oq), tonumber(oS), tonumber(oc), tonumber(rss), tonumber(wos)
       ls = tonumber(ols) or 0
       local ols0 = ls
@@ -268,14 +458,20 @@ local function run()
       end
       if cmp <= 0 then
         if cmp == 0 then status = 'd' else status = 's' end
+        if oparts then
+          n = n + 1
+          out[n] = split_line(field, status, oparts, nil, oparts, nil, nil, ver, jv, false, old, nil, given)
+          break
+        end
         loc = oloc
         f = figs[loc] or fig(loc)
-      elseif flags == 'L' then
+      elseif flags == 'L' and not oparts then
         -- A local shipment stays on the line's location: the units it
         -- newly ships from another location leave that location's on hand
         -- and come off the line where its reservation is (moved across,
         -- then shipped there), so units that already left the line's
-        -- location are never credited back to it.
+        -- location are never credited back to it. (A split line's shipped
+        -- units are spread over its parts like the channel's.)
         if given ~= '' and given ~= oloc and s > oS then
           local fo, fr = figs[oloc] or fig(oloc), figs[given] or fig(given)
           move(fr, given, oS - s, 0, ver, field)
@@ -317,16 +513,34 @@ local function run()
 
       -- Location choice: the recorded one, else routed (route above).
       -- A new line's first journal entry names the rule (version:rule).
+      local parts = oparts
       if loc == '' then
         if oloc then
           loc = oloc
         else
-          loc, step, rname = route(i, rn)
+          loc, step, rname, parts = route(i, rn)
         end
       elseif not old then
         rname = 'channel'
       end
       if rname and not old then jv = ver .. ':' .. rname end
+      local rv = ver
+      if ls > 0 then rv = ver .. ':' .. ls end
+
+      -- A split line (or one that becomes split) moves by its shares.
+      -- A state naming a location (not a local shipment) gathers a split
+      -- line there.
+      if parts then
+        local np = parts
+        if oparts and given ~= '' and flags ~= 'L' then np = {{given, 0}} end
+        local o
+        if old then o = {oq, oS, oc, ors} end
+        n = n + 1
+        out[n] = split_line(field, nil, oparts, o, np, {tonumber(qs), s, tonumber(cs), nrs},
+          rv .. '*,' .. qs .. ',' .. ss .. ',' .. cs .. ',' .. rss .. ',' .. wos .. ',',
+          ver, jv, flags == '2' or flags == '3', old, step, given)
+        break
+      end
       f = figs[loc] or fig(loc)
 
       -- An unknown SKU is only checked when no figure read has proved it
@@ -364,36 +578,8 @@ local function run()
             end
           end
 
-          local rv = ver
-          if ls > 0 then rv = ver .. ':' .. ls end
-          local rec = rv .. ',' .. qs .. ',' .. ss .. ',' .. cs .. ',' .. rss .. ',' .. wos .. ',' .. loc
-          if single then
-            call('HSET', lkey, field, rec)
-          else
-            recs[field] = rec
-            rw[nrw + 1], rw[nrw + 2] = field, rec
-            nrw = nrw + 2
-            -- unpack() has a limit; a large run writes its records in slices.
-            if nrw >= 1000 then flush() end
-          end
-
-          -- Closed lines are remembered for the line TTL (so a late webhook
-          -- cannot reopen them), then pruned a few at a time whenever a line
-          -- closes.
-          if rn == 0 then
-            call('ZADD', xkey, now, field)
-            local expired = call('ZRANGEBYSCORE', xkey, '-inf', cutoff, 'LIMIT', 0, 8)
-            for _, e in ipairs(expired) do
-              -- (never a record this run wrote: those are closed at now or open)
-              if e ~= field then
-              call('HDEL', lkey, e)
-              if recs then recs[e] = false end
-            end
-              call('ZREM', xkey, e)
-            end
-          elseif old and ro == 0 then
-            call('ZREM', xkey, field)
-          end
+          put_rec(field, rv .. ',' .. qs .. ',' .. ss .. ',' .. cs .. ',' .. rss .. ',' .. wos .. ',' .. loc)
+          mark_closed(field, rn, old, ro)
         end
       end
     end
@@ -410,6 +596,7 @@ local function run()
         out[n] = status .. f[3] .. ',' .. f[4] .. '=' .. #loc .. ':' .. loc .. tail
       end
     end
+    until true
     if given == '' then i = i + 9 + tonumber(ARGV[i + 8]) else i = i + 8 end
   end
 end

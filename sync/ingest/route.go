@@ -12,13 +12,14 @@ import (
 // (inventory.RouteStep): built once, no I/O per order.
 type router struct {
 	rules    []string
-	channels map[string][]string // channel → its list (rule "channel")
-	regions  map[string][]string // "CC-RR" or "CC-" → its list (rule "region")
-	cands    map[string][]string // channel → its locations by priority
+	split    func(channel string) bool // config.Routing.Splits
+	channels map[string][]string       // channel → its list (rule "channel")
+	regions  map[string][]string       // "CC-RR" or "CC-" → its list (rule "region")
+	cands    map[string][]string       // channel → its locations by priority
 }
 
 func newRouter(r config.Routing, cands map[string][]string) *router {
-	rt := &router{rules: r.Rules, channels: map[string][]string{}, regions: map[string][]string{}, cands: cands}
+	rt := &router{rules: r.Rules, split: r.Splits, channels: map[string][]string{}, regions: map[string][]string{}, cands: cands}
 	for _, c := range r.Channels {
 		rt.channels[c.Channel] = c.Locations
 	}
@@ -30,13 +31,24 @@ func newRouter(r config.Routing, cands map[string][]string) *router {
 
 // route is the order's route: nil without rules (the ledger's priority
 // choice); a step whose list is empty for this order (no destination, no
-// list, none of the channel's locations) is left out.
+// list, none of the channel's locations) is left out. Where the channel's
+// lines may be split, a split step follows the rules (before
+// most_available, which always places a line whole), and without rules
+// follows priority.
 func (rt *router) route(o *connectors.Order) []inventory.RouteStep {
-	if len(rt.rules) == 0 || o.Location != "" {
+	split := rt.split(o.Channel)
+	if (len(rt.rules) == 0 && !split) || o.Location != "" {
 		return nil
 	}
-	steps := make([]inventory.RouteStep, 0, len(rt.rules))
-	for _, rule := range rt.rules {
+	rules := rt.rules
+	if len(rules) == 0 {
+		rules = []string{config.RulePriority}
+	}
+	steps := make([]inventory.RouteStep, 0, len(rules)+1)
+	for _, rule := range rules {
+		if split && rule == config.RuleMostAvailable {
+			steps, split = append(steps, splitStep), false
+		}
 		switch rule {
 		case config.RuleSingleLocation:
 			steps = append(steps, inventory.RouteStep{Rule: rule, Kind: inventory.RouteWhole})
@@ -50,8 +62,14 @@ func (rt *router) route(o *connectors.Order) []inventory.RouteStep {
 			steps = rt.listStep(steps, rule, o.Channel, rt.regionList(o.ShipTo))
 		}
 	}
+	if split {
+		steps = append(steps, splitStep)
+	}
 	return steps
 }
+
+// splitStep splits a line over the channel's locations by priority.
+var splitStep = inventory.RouteStep{Rule: config.RuleSplit, Kind: inventory.RouteSplit}
 
 // regionList is the list of the order's destination: its country and
 // region's, else its country's.
@@ -83,7 +101,8 @@ func (rt *router) listStep(steps []inventory.RouteStep, rule, channel string, li
 }
 
 // placed puts on each order line where the ledger holds its stock and the
-// rule that put it there (connectors.Line.Location, Route), for the
+// rule that put it there (connectors.Line.Location, Route, and a split
+// line's parts, Split), for the
 // downstream order. A kit line's components may sit at several locations:
 // the line shows its first component's.
 func placed(orders []*connectors.Order, b lineBatch, x expansion, res []inventory.LineResult) {
@@ -95,6 +114,13 @@ func placed(orders []*connectors.Order, b lineBatch, x expansion, res []inventor
 		}
 		done[i] = true
 		l := &orders[b.owner[i]].Lines[b.line[i]]
-		l.Location, l.Route = r.Location, r.Rule
+		l.Location, l.Route, l.Split = r.Location, r.Rule, nil
+		if len(r.Split) > 0 {
+			parts := make([]connectors.LinePart, len(r.Split))
+			for k, p := range r.Split {
+				parts[k] = connectors.LinePart{Location: p.Location, Units: p.Units}
+			}
+			l.Split = &parts
+		}
 	}
 }

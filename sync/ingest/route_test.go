@@ -23,6 +23,7 @@ func TestRouterRoute(t *testing.T) {
 	single := inventory.RouteStep{Rule: "single_location", Kind: inventory.RouteWhole}
 	prio := inventory.RouteStep{Rule: "priority", Kind: inventory.RouteFirst}
 	most := inventory.RouteStep{Rule: "most_available", Kind: inventory.RouteMost}
+	split := inventory.RouteStep{Rule: "split", Kind: inventory.RouteSplit}
 	list := func(rule string, l ...string) inventory.RouteStep {
 		return inventory.RouteStep{Rule: rule, Kind: inventory.RouteFirst, Locations: l}
 	}
@@ -44,6 +45,15 @@ func TestRouterRoute(t *testing.T) {
 			[]inventory.RouteStep{single, list("channel", "west", "east"), prio, most}},
 		{"only the channel's locations; no list of its own", all, connectors.Order{Channel: "ebay", ShipTo: &connectors.Address{Country: "US", Region: "CA"}},
 			[]inventory.RouteStep{single, prio, most}},
+		{"split on, no rules: priority, then split", config.Routing{Split: true}, connectors.Order{Channel: "ebay"},
+			[]inventory.RouteStep{prio, split}},
+		{"split on: before most_available (it places every line whole)", withSplit(all, true), connectors.Order{Channel: "ebay"},
+			[]inventory.RouteStep{single, prio, split, most}},
+		{"split for one channel: another's route has none", withSplit(all, false, "shop"), connectors.Order{Channel: "ebay"},
+			[]inventory.RouteStep{single, prio, most}},
+		{"split for one channel: its route", config.Routing{Rules: []string{"single_location"}, SplitChannels: []string{"shop"}}, connectors.Order{Channel: "shop"},
+			[]inventory.RouteStep{single, split}},
+		{"split on, the channel's location: no route", config.Routing{Split: true}, connectors.Order{Channel: "shop", Location: "east"}, nil},
 	} {
 		rt := newRouter(c.routing, Candidates(chans, locs))
 		if got := rt.route(&c.order); !reflect.DeepEqual(got, c.want) {
@@ -66,4 +76,9 @@ func TestNewAddress(t *testing.T) {
 			t.Errorf("NewAddress(%q, %q) = %+v, want %+v", c.country, c.region, got, c.want)
 		}
 	}
+}
+
+func withSplit(r config.Routing, all bool, channels ...string) config.Routing {
+	r.Split, r.SplitChannels = all, channels
+	return r
 }

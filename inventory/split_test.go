@@ -255,3 +255,29 @@ func TestShares(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitRulesOutWholeOrder: an order with a split line has no one
+// location holding it, so a later line's whole-order step passes.
+func TestSplitRulesOutWholeOrder(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		l := e.ledger(Options{})
+		receive(t, l, "W1", "A", 1)
+		receive(t, l, "W1", "B", 1)
+		receive(t, l, "W2", "A", 5)
+		receive(t, l, "W2", "B", 5)
+		route := []RouteStep{{Rule: "single_location", Kind: RouteWhole}, splitPrio, splitStep}
+		mk := func(id, sku string) LineState {
+			return LineState{Channel: "shop", OrderID: "o", LineID: id, SKU: sku, Candidates: []string{"A", "B"}, Route: route, Ordered: 2, Version: 1}
+		}
+		got, err := l.ApplyLines(ctx, []LineState{mk("1", "W1")})
+		if err != nil || len(got[0].Split) != 2 || got[0].Rule != RuleSplit {
+			t.Fatalf("first line %+v, %v", got, err)
+		}
+		got, err = l.ApplyLines(ctx, []LineState{mk("1", "W1"), mk("2", "W2")})
+		if err != nil || got[1].Location != "A" || got[1].Rule != "priority" {
+			t.Fatalf("second line %+v, %v: want A by priority (the whole-order step passes)", got, err)
+		}
+		mustVerify(t, l, []string{"W1", "W2"})
+	})
+}

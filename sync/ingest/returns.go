@@ -57,13 +57,25 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `)
 
-// admitScript admits a return line's units under its order line's cap
-// (the units it shipped, less those its channel state reports returned),
-// across the line's returns, in one step. KEYS: 1 the return line's
-// booked units, 2 its admitted units, 3 the order line's admitted units
-// (all returns). ARGV: 1 the return line's units, 2 the cap, 3 TTL ms.
-// Returns {booked, admitted}: the caller books the units between them.
-var admitScript = redis.NewScript(`
+// A line's returned units have two sources that may describe the same
+// units: the channel's order state (refunds: R, absolute) and its returns
+// booked here (W: the units the line's returns want booked, over all its
+// returns). The data can not tell whether a refund's units are a booked
+// return's (Shopify's order state sums the refunds per line, the return
+// they came from lost), so the line's returned units are
+// T = min(shipped, max(R, W)): never both counted. The ledger gets them
+// from two places: the order state's Returned (x, set by refundScript)
+// and the units booked by returns (B, admitScript), with x + B = T.
+// Keys of a line (lineKey): B; ␟want: W; ␟refund: R; ␟x: x last given.
+
+// admitScript admits a return line's units in one step. KEYS: 1 the
+// return line's booked units, 2 its admitted units (assigned to it), 3
+// the line's B, 4 the return line's units counted in W, 5 W, 6 R, 7 x.
+// ARGV: 1 the return line's units, 2 the line's shipped units, 3 TTL ms,
+// 4 the ledger line's returned units (R and x of lines recorded before
+// they were kept). Returns {booked, admitted}: the caller books the
+// units between them.
+const admitSrc = `
 local booked = tonumber(redis.call('GET', KEYS[1]) or '0')
 local admitted = tonumber(redis.call('GET', KEYS[2]) or '-1')
 if admitted < 0 then
@@ -71,22 +83,62 @@ if admitted < 0 then
   admitted = booked
   if booked > 0 then redis.call('INCRBY', KEYS[3], booked) end
 end
+local b = tonumber(redis.call('GET', KEYS[3]) or '0')
+local counted = tonumber(redis.call('GET', KEYS[4]) or tostring(admitted))
+local w = tonumber(redis.call('GET', KEYS[5]) or tostring(b))
 local want = tonumber(ARGV[1])
-if want > admitted then
-  local room = tonumber(ARGV[2]) - tonumber(redis.call('GET', KEYS[3]) or '0')
-  local add = math.max(0, math.min(want - admitted, room))
-  if add > 0 then redis.call('INCRBY', KEYS[3], add) end
+if want > counted then
+  w = w + want - counted
+  counted = want
+end
+local rec = tonumber(ARGV[4])
+local r = math.max(tonumber(redis.call('GET', KEYS[6]) or '0'), rec)
+local x = tonumber(redis.call('GET', KEYS[7]) or ARGV[4])
+local t = math.min(tonumber(ARGV[2]), math.max(r, w))
+local add = math.max(0, t - x - b)
+if add > 0 then
+  redis.call('INCRBY', KEYS[3], add)
   admitted = admitted + add
 end
-redis.call('SET', KEYS[2], admitted, 'PX', ARGV[3])
-if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('PEXPIRE', KEYS[3], ARGV[3]) end
+local ttl = ARGV[3]
+redis.call('SET', KEYS[2], admitted, 'PX', ttl)
+redis.call('SET', KEYS[4], counted, 'PX', ttl)
+redis.call('SET', KEYS[5], w, 'PX', ttl)
+redis.call('SET', KEYS[6], r, 'PX', ttl)
+redis.call('SET', KEYS[7], x, 'PX', ttl)
+if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('PEXPIRE', KEYS[3], ttl) end
 return {booked, admitted}
-`)
+`
 
-// admit admits up to want units of a return line under cap and returns
+var admitScript = redis.NewScript(admitSrc)
+
+// refundSrc records an order state's returned units R of a line and
+// returns the share x the state may give the ledger (T less the units
+// the line's returns booked). KEYS: B, W, R, x (admitSrc). ARGV: 1 the
+// state's returned units, 2 its shipped units, 3 TTL ms.
+const refundSrc = `
+local b = tonumber(redis.call('GET', KEYS[1]) or '0')
+local w = tonumber(redis.call('GET', KEYS[2]) or tostring(b))
+local r = math.max(tonumber(redis.call('GET', KEYS[3]) or '0'), tonumber(ARGV[1]))
+local t = math.min(tonumber(ARGV[2]), math.max(r, w))
+local x = math.max(0, t - b)
+redis.call('SET', KEYS[3], r, 'PX', ARGV[3])
+redis.call('SET', KEYS[4], x, 'PX', ARGV[3])
+return x
+`
+
+// lineKeys are a line's B, W, R and x keys.
+func (b *ReturnBook) lineKeys(channel, order, line string) []string {
+	k := b.lineKey(channel, order, line)
+	return []string{k, k + "\x1fwant", k + "\x1frefund", k + "\x1fx"}
+}
+
+// admit admits up to want units of a return line of a ledger line that
+// shipped shipped units and has returned units in the ledger, and returns
 // the units booked so far and admitted (booked ≤ admitted).
-func (b *ReturnBook) admit(ctx context.Context, k, lineKey string, want, capUnits int64) (int64, int64, error) {
-	v, err := admitScript.Run(ctx, b.rdb, []string{k, k + "\x1fadmitted", lineKey}, want, capUnits, b.ttl.Milliseconds()).Int64Slice()
+func (b *ReturnBook) admit(ctx context.Context, k string, line []string, want, shipped, returned int64) (int64, int64, error) {
+	keys := []string{k, k + "\x1fadmitted", line[0], k + "\x1fcounted", line[1], line[2], line[3]}
+	v, err := admitScript.Run(ctx, b.rdb, keys, want, shipped, b.ttl.Milliseconds(), returned).Int64Slice()
 	if err != nil {
 		return 0, 0, fmt.Errorf("admitting return units: %w", err)
 	}
@@ -94,6 +146,41 @@ func (b *ReturnBook) admit(ctx context.Context, k, lineKey string, want, capUnit
 		return 0, 0, fmt.Errorf("admitting return units: unexpected reply %v", v)
 	}
 	return v[0], v[1], nil
+}
+
+// ShareRefunds sets the Returned of each state that has returned units to
+// its share (refundSrc): the units its channel's returns booked already
+// are not returned again. One round trip; states without returned units
+// are left as they are.
+func (b *ReturnBook) ShareRefunds(ctx context.Context, states []inventory.LineState) error {
+	var idx []int
+	for i, s := range states {
+		if s.Returned > 0 && !s.LocalShip {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	cmds := make([]*redis.Cmd, len(idx))
+	_, err := b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for j, i := range idx {
+			s := states[i]
+			cmds[j] = p.Eval(ctx, refundSrc, b.lineKeys(s.Channel, s.OrderID, s.LineID), s.Returned, s.Shipped, b.ttl.Milliseconds())
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sharing %d lines' returned units with their returns: %w", len(idx), err)
+	}
+	for j, i := range idx {
+		x, err := cmds[j].Int64()
+		if err != nil {
+			return fmt.Errorf("sharing returned units: %w", err)
+		}
+		states[i].Returned = min(x, states[i].Returned)
+	}
+	return nil
 }
 
 func (b *ReturnBook) lineKey(channel, order, line string) string {
@@ -193,13 +280,13 @@ func (g *Ingester) applyPolledReturn(ctx context.Context, channel string, r *con
 }
 
 // bookUnits books a return line's units not booked yet and returns how
-// many it booked. The units booked on an order line, over all its
-// returns, are at most the units it shipped less those its channel state
-// reports returned (admitScript).
+// many it booked. An order line's returned units, from its channel state
+// (refunds) and its returns together, are at most the units it shipped
+// and at most the larger of the two sources (admitSrc).
 func (g *Ingester) bookUnits(ctx context.Context, channel string, r *connectors.Return, rl connectors.ReturnLine, rec inventory.LineRecord, restock bool) (int64, error) {
 	k := g.o.Returns.key(channel, r.OrderID, r.ReturnID, rl.LineID)
-	capUnits := max(rec.Shipped-rec.Restocked-rec.WrittenOff, 0)
-	done, want, err := g.o.Returns.admit(ctx, k, g.o.Returns.lineKey(channel, r.OrderID, rl.LineID), min(rl.Quantity, maxReturnUnits), capUnits)
+	line := g.o.Returns.lineKeys(channel, r.OrderID, rl.LineID)
+	done, want, err := g.o.Returns.admit(ctx, k, line, min(rl.Quantity, maxReturnUnits), rec.Shipped, rec.Restocked+rec.WrittenOff)
 	if err != nil {
 		return 0, fmt.Errorf("return %s: %w", r.ReturnID, err)
 	}

@@ -73,6 +73,13 @@ func (g *Ingester) expand(ctx context.Context, raw []inventory.LineState) (expan
 	if err := g.record(ctx, x.maps); err != nil {
 		return expansion{}, err
 	}
+	if g.o.Returns != nil {
+		// A line's refunds and its booked returns may be the same units:
+		// the state returns only those its returns did not book.
+		if err := g.o.Returns.ShareRefunds(ctx, x.states); err != nil {
+			return expansion{}, err
+		}
+	}
 	return x, nil
 }
 

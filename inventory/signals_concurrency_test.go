@@ -7,51 +7,26 @@ import (
 	"math/rand"
 	"sync"
 	"testing"
+
+	"github.com/shelfsync/shelfsync/internal/signaltest"
 )
 
 // expectedSignals replays the journal (every movement, in the order the
-// scripts ran) through the signal state machine: what the ledger should
-// have emitted, one event per crossing. Each operation below is one
-// script run writing one journal entry, so entry and run coincide.
-func expectedSignals(t *testing.T, js []JournalEntry, point int64) ([]string, []int64) {
-	t.Helper()
-	at := map[string]int64{}
-	state := ""
-	var types []string
-	var avail []int64
-	for _, e := range js {
-		at[e.Location] = e.After.Available
-		var a int64
-		for _, v := range at {
-			a += v
-		}
-		ns := ""
-		switch {
-		case a <= 0:
-			ns = "out"
-		case a <= point:
-			ns = "low"
-		}
-		if ns == state {
-			continue
-		}
-		add := func(typ string) { types = append(types, typ); avail = append(avail, a) }
-		switch {
-		case state == "out":
-			add(SignalBack)
-		case ns == "":
-			add(SignalRearm)
-		default:
-			if state == "" && point > 0 {
-				add(SignalLow)
-			}
-			if ns == "out" {
-				add(SignalOut)
-			}
-		}
-		state = ns
+// scripts ran) through the signal state machine (internal/signaltest):
+// what the ledger should have emitted, one event per crossing. Each
+// operation below is one script run writing one journal entry, so entry
+// and run coincide.
+func expectedSignals(js []JournalEntry, point int64) []signaltest.Event {
+	return signaltest.Replay(journalSteps(js), point)
+}
+
+// journalSteps are the journal's entries as signaltest steps.
+func journalSteps(js []JournalEntry) []signaltest.Step {
+	out := make([]signaltest.Step, len(js))
+	for i, e := range js {
+		out[i] = signaltest.Step{Location: e.Location, OnHand: e.After.OnHand, Reserved: e.After.Reserved, At: e.Time.UnixMilli()}
 	}
-	return types, avail
+	return out
 }
 
 // TestSignalsUnderConcurrency: writers race on one SKU (sales, cancels,
@@ -90,17 +65,18 @@ func TestSignalsUnderConcurrency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantT, wantA := expectedSignals(t, js, point) // (the receipts before the point stay above it)
+	want := expectedSignals(js, point) // (the receipts before the point stay above it)
 	evs, err := l.PendingSignals(ctx, sku, 100000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(evs) != len(wantT) {
-		t.Fatalf("%d events, want %d (crossings in the journal of %d movements)", len(evs), len(wantT), len(js))
+	if len(evs) != len(want) {
+		t.Fatalf("%d events, want %d (crossings in the journal of %d movements)", len(evs), len(want), len(js))
 	}
 	for i, ev := range evs {
-		if ev.Type != wantT[i] || ev.Available != wantA[i] || ev.Seq != int64(i+1) {
-			t.Fatalf("event %d: %s at %d (seq %d), want %s at %d", i, ev.Type, ev.Available, ev.Seq, wantT[i], wantA[i])
+		w := want[i]
+		if ev.Type != w.Type || ev.Available != w.Available || ev.OnHand != w.OnHand || ev.Reserved != w.Reserved || ev.Seq != w.Seq {
+			t.Fatalf("event %d: %s at %d (on hand %d, reserved %d, seq %d), want %+v", i, ev.Type, ev.Available, ev.OnHand, ev.Reserved, ev.Seq, w)
 		}
 	}
 	if len(evs) < 10 {
@@ -163,4 +139,13 @@ func raceStep(ctx context.Context, l *Ledger, rng *rand.Rand, sku string, w, i i
 		}
 	}
 	return nil
+}
+
+// TestSignalTypesAsSignaltest: the replay's event types are the ledger's.
+func TestSignalTypesAsSignaltest(t *testing.T) {
+	for got, want := range map[string]string{SignalLow: signaltest.Low, SignalOut: signaltest.Out, SignalBack: signaltest.Back, SignalRearm: signaltest.Rearm} {
+		if got != want {
+			t.Errorf("ledger type %q, signaltest %q", got, want)
+		}
+	}
 }

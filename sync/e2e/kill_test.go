@@ -16,10 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shelfsync/shelfsync/config"
 	_ "github.com/shelfsync/shelfsync/connectors/all" // every kind and its simulated channel, as the binary links them
 	"github.com/shelfsync/shelfsync/connectors/sim"
 	"github.com/shelfsync/shelfsync/internal/proctest"
 	"github.com/shelfsync/shelfsync/internal/redistest"
+	"github.com/shelfsync/shelfsync/inventory"
 )
 
 // TestKill9ConvergesAgainstStrictFakes runs the daemon as production does
@@ -34,14 +36,18 @@ import (
 // and the run must end converged: every channel lists the ledger's ATS,
 // every placed order is in the ledger exactly as placed (nothing lost,
 // nothing doubled, every cancel applied), and `shelfsync stock verify` is
-// clean.
+// clean. Every SKU has a reorder point just under its stock (set before
+// the daemon starts), and the test restocks SKUs at or below it while the
+// orders run: the stock signals (stock.low, stock.out, stock.back) on the
+// downstream stream must be exactly the crossings each SKU's journal
+// implies, each once (signals_kill_test.go).
 func TestKill9ConvergesAgainstStrictFakes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary for about a minute")
 	}
 	t.Parallel()
 	bin := buildBinary(t)
-	_, prefix := redistest.New(t)
+	rdb, prefix := redistest.New(t)
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "shelfsync.yaml")
 	listen := proctest.FreeAddr(t)
@@ -55,6 +61,11 @@ func TestKill9ConvergesAgainstStrictFakes(t *testing.T) {
 		"--converge", "240s", "--linger", "60s")
 	proctest.WaitFor(t, "the fakes to write the daemon's config", func() bool { _, err := os.Stat(cfgPath); return err == nil }, fakes)
 	setLeaseTTL(t, cfgPath, "10m")
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signals := setReorderPoints(t, rdb, prefix)
 
 	// The channels are the simulated ones the binary links (`shelfsync
 	// fakes` runs one of each, named after its kind): this test links the
@@ -64,6 +75,7 @@ func TestKill9ConvergesAgainstStrictFakes(t *testing.T) {
 		t.Fatal("no simulated channel registered")
 	}
 	daemon := proctest.Start(t, bin, "run", "--config", cfgPath)
+	restocked := signals.restock(func() bool { return strings.Contains(fakes.Stdout(), "\nshopify ") }) // until the orders end
 	proctest.WaitFor(t, "orders to flow", func() bool { return strings.Contains(fakes.Stdout(), "the daemon is ready") }, fakes)
 	base := "http://" + listen
 	proctest.WaitFor(t, fmt.Sprintf("pushes on every channel %v", channels), func() bool { return covers(acceptedChannels(base), channels) }, daemon)
@@ -73,6 +85,7 @@ func TestKill9ConvergesAgainstStrictFakes(t *testing.T) {
 		t.Fatal(err)
 	}
 	daemon.Wait(t, time.Minute)
+	atKill := signals.count(cfg)
 	restarted := time.Now()
 	daemon = proctest.Start(t, bin, "run", "--config", cfgPath)
 	firstPush := map[string]time.Duration{}
@@ -110,6 +123,15 @@ func TestKill9ConvergesAgainstStrictFakes(t *testing.T) {
 	verify := exec.Command(bin, "stock", "verify", "--redis", redistest.Addr(), "--prefix", prefix)
 	if b, err := verify.CombinedOutput(); err != nil || !strings.Contains(string(b), "ok: no inconsistencies") {
 		t.Fatalf("stock verify: %v\n%s", err, b)
+	}
+	<-restocked
+	checking := time.Now()
+	proctest.WaitFor(t, "the stock signals moved downstream", func() bool { return signals.pending() == 0 }, daemon)
+	types := signals.check(cfg)
+	t.Logf("stock signals downstream: %v (%d before the kill), checked against the journals in %s", types, atKill, time.Since(checking).Round(time.Millisecond))
+	if types[inventory.SignalLow] == 0 || types[inventory.SignalOut] == 0 || types[inventory.SignalBack] == 0 ||
+		atKill == 0 || types[inventory.SignalLow]+types[inventory.SignalOut]+types[inventory.SignalBack] == atKill {
+		t.Errorf("the load made too few crossings to test (%v, %d of them published before the kill)", types, atKill)
 	}
 	_ = fakes.Cmd.Process.Signal(syscall.SIGTERM)
 	if code := fakes.Wait(t, time.Minute); code != 0 {

@@ -12,6 +12,10 @@
 // publisher skips what it already published, and every event carries its
 // id (SKU:seq) as delivery_id, so a consumer that might see a delivery
 // twice (the stream and webhook are at least once) de-duplicates by it.
+// TestSweeperSurvivesACrash shows this in one process;
+// TestKill9ConvergesAgainstStrictFakes (sync/e2e) with the daemon killed
+// by SIGKILL mid-load and restarted: every crossing each SKU's journal
+// implies is on the downstream stream exactly once.
 package signals
 
 import (

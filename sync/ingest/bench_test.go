@@ -1,0 +1,85 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/shelfsync/shelfsync/config"
+	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/internal/redistest"
+	"github.com/shelfsync/shelfsync/inventory"
+	"github.com/shelfsync/shelfsync/inventory/catalog"
+	"github.com/shelfsync/shelfsync/sync/downstream"
+	"github.com/shelfsync/shelfsync/sync/outbox"
+	"github.com/shelfsync/shelfsync/sync/propagate"
+)
+
+// BenchmarkHandleBatch is the per-event hot path behind the intake: a
+// batch of 20 new one-line orders (three channels, 50 plain SKUs, a
+// catalog that maps other listings) through HandleBatch against the real
+// Redis: validation, catalog translation, the ledger batch, downstream
+// publish and the real propagation into three outboxes. allocs/op and
+// B/op are per batch (divide by 20 for per event); they do not depend on
+// the machine's load, ns/op does.
+//
+//	go test -run '^$' -bench BenchmarkHandleBatch -benchmem ./sync/ingest/
+func BenchmarkHandleBatch(b *testing.B) {
+	rdb, prefix := redistest.New(b)
+	ctx := context.Background()
+	l := inventory.New(rdb, inventory.Options{Prefix: prefix})
+	const skus = 50
+	for i := 0; i < skus; i++ {
+		if _, err := l.Receive(ctx, inventory.Delta{Key: "r", SKU: fmt.Sprintf("S%02d", i), Location: "main", Quantity: 1_000_000_000, Reason: "bench"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cat := catalog.New(rdb, prefix)
+	plan := catalog.Plan{Mappings: []catalog.Mapping{{Channel: "shop", Listing: "6-PACK", SKU: "S00", Multiplier: 6}},
+		Kits: []catalog.Kit{{SKU: "KIT", Components: []catalog.Component{{SKU: "S01", Quantity: 2}, {SKU: "S02", Quantity: 1}}}}}
+	if probs, err := cat.Check(ctx, plan, l, nil); err != nil || len(probs) > 0 {
+		b.Fatal(probs, err)
+	}
+	if _, err := cat.Apply(ctx, plan, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	names := []string{"shop", "bay", "amz"}
+	var chans []config.Channel
+	var pchans []propagate.Channel
+	for _, n := range names {
+		chans = append(chans, config.Channel{Name: n, Locations: []string{"main"}})
+		pchans = append(pchans, propagate.Channel{Name: n, Locations: []string{"main"}, Outbox: outbox.New(rdb, prefix, n), Wake: func() {}})
+	}
+	g := New(Options{
+		Ledger: l, Parking: NewParking(rdb, prefix), Catalog: cat,
+		Publisher:  downstream.NewPublisher(rdb, prefix, "orders", 1000, time.Hour, nil),
+		Propagator: propagate.New(rdb, l, pchans).WithCatalog(cat),
+		Channels:   chans, Locations: []config.Location{{ID: "main"}},
+		Metrics: NewMetrics(prometheus.NewRegistry()), Logger: zerolog.Nop(),
+	})
+	const batch = 20
+	n := 0
+	events := make([]connectors.Event, batch)
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		for j := range events {
+			n++
+			ch := names[n%len(names)]
+			o := &connectors.Order{Channel: ch, OrderID: strconv.Itoa(n), Status: connectors.StatusOpen, UpdatedAt: time.UnixMilli(1000),
+				Lines: []connectors.Line{{LineID: "1", SKU: fmt.Sprintf("S%02d", n%skus), Quantity: 1}}}
+			events[j] = connectors.Event{Kind: connectors.EventOrder, Channel: ch, ID: o.OrderID, Order: o, ReceivedAt: time.Now()}
+		}
+		b.StartTimer()
+		for i, err := range g.HandleBatch(ctx, events) {
+			if err != nil {
+				b.Fatalf("event %d: %v", i, err)
+			}
+		}
+	}
+}

@@ -60,6 +60,46 @@ func (l *Ledger) keys(sku string) skuKeys {
 
 func (k skuKeys) op(key string) string { return k.opBase + key }
 
+// stockKey is keys(sku).stock without building the SKU's other keys (one
+// string, not six: StockMany reads it for every SKU a propagation touches).
+func (l *Ledger) stockKey(sku string) string {
+	return l.opts.Prefix + "s:{" + keySKU(sku) + "}"
+}
+
+// lineKeyKinds are the key kinds of line.lua's first keys, in order:
+// stock, lines, closed, journal (keys), then, with signals, the reorder
+// hash and pending signal events (signalKeys).
+var lineKeyKinds = [6]string{"s:", "l:", "x:", "j:", "rp:", "se:"}
+
+// lineScriptKeys are the keys a SKU's line.lua run starts with:
+// withSignals(sku, k.stock, k.lines, k.closed, k.journal) of k = keys(sku),
+// cut from one string (one allocation for the six names, not twelve).
+func (l *Ledger) lineScriptKeys(sku string) []string {
+	n := 4
+	if !l.opts.NoSignals {
+		n = 6
+	}
+	ks, p := keySKU(sku), l.opts.Prefix
+	var b strings.Builder
+	b.Grow(n * (len(p) + len(ks) + 5))
+	var ends [len(lineKeyKinds)]int
+	for i := 0; i < n; i++ {
+		b.WriteString(p)
+		b.WriteString(lineKeyKinds[i])
+		b.WriteByte('{')
+		b.WriteString(ks)
+		b.WriteByte('}')
+		ends[i] = b.Len()
+	}
+	all := b.String()
+	keys := make([]string, n)
+	start := 0
+	for i := range keys {
+		keys[i], start = all[start:ends[i]], ends[i]
+	}
+	return keys
+}
+
 func skuTag(sku string) string { return "{" + keySKU(sku) + "}" }
 
 // countKeys appends the keys a count script needs of sku (count.lua,

@@ -192,8 +192,7 @@ func (l *Ledger) groupLines(lines []LineState, orders map[string][]int) ([]*line
 		s := &lines[i]
 		g := bySKU[s.SKU]
 		if g == nil {
-			k := l.keys(s.SKU)
-			g = &lineGroup{call: scriptCall{script: l.line, keys: l.withSignals(s.SKU, k.stock, k.lines, k.closed, k.journal), sigs: l.sigSKU(s.SKU), args: append([]any(nil), head...)}}
+			g = &lineGroup{call: scriptCall{script: l.line, keys: l.lineScriptKeys(s.SKU), sigs: l.sigSKU(s.SKU), args: append([]any(nil), head...)}}
 			g.rk.base = 6 // the placeholders below when signals are off
 			bySKU[s.SKU] = g
 			groups = append(groups, g)
@@ -242,8 +241,9 @@ func (l *Ledger) appendLineArgs(args []any, lines []LineState, i int, orders map
 }
 
 // lineFlags is the flags argument of line.lua: "1" restock, "2" strict,
-// "3" both, "0" neither. Constant strings, so nothing is formatted per line.
-func lineFlags(s *LineState) string {
+// "3" both, "0" neither. Constants returned as any, so nothing is
+// formatted or boxed per line.
+func lineFlags(s *LineState) any {
 	switch {
 	case s.LocalShip:
 		return "L"

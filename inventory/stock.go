@@ -25,7 +25,7 @@ func (s SKUStock) Available() map[string]int64 {
 
 // Stock reads one SKU at all its locations; ErrUnknownSKU if it was never created.
 func (l *Ledger) Stock(ctx context.Context, sku string) (SKUStock, error) {
-	m, err := l.rdb.HGetAll(ctx, l.keys(sku).stock).Result()
+	m, err := l.rdb.HGetAll(ctx, l.stockKey(sku)).Result()
 	if err != nil {
 		return SKUStock{}, fmt.Errorf("reading stock of %s: %w", sku, err)
 	}
@@ -40,7 +40,7 @@ func (l *Ledger) StockMany(ctx context.Context, skus []string) (map[string]SKUSt
 	cmds := make([]*redis.MapStringStringCmd, len(skus))
 	_, _ = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, s := range skus {
-			cmds[i] = p.HGetAll(ctx, l.keys(s).stock)
+			cmds[i] = p.HGetAll(ctx, l.stockKey(s))
 		}
 		return nil
 	})

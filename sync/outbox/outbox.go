@@ -283,16 +283,18 @@ func EnqueueAll(ctx context.Context, rdb redis.UniversalClient, batches []Batch)
 	nonce := hex.EncodeToString(nb[:])
 	var calls []call
 	var owner []int // the batch of each call
+	// Boxed once, not per partition.
+	nowArg, nonceArg := any(now.UnixMilli()), any(nonce)
 	for i, b := range batches {
 		byPart := map[int][]any{}
 		var order []int
 		for _, w := range b.Wants {
 			p := b.Outbox.partOf(w.SKU)
 			if byPart[p] == nil {
-				byPart[p] = []any{now.UnixMilli(), nonce}
+				byPart[p] = append(make([]any, 0, 2+5*len(b.Wants)), nowArg, nonceArg)
 				order = append(order, p)
 			}
-			byPart[p] = append(byPart[p], wantArgs(w, now)...)
+			byPart[p] = appendWantArgs(byPart[p], w, nowArg)
 		}
 		for _, p := range order {
 			calls = append(calls, call{keys: b.Outbox.parts[p].keys, args: byPart[p]})
@@ -313,17 +315,20 @@ func EnqueueAll(ctx context.Context, rdb redis.UniversalClient, batches []Batch)
 	return out, nil
 }
 
-// wantArgs are w's arguments to enqueueScript.
-func wantArgs(w Want, now time.Time) []any {
-	cause := w.Cause
-	if cause.IsZero() {
-		cause = now
+// appendWantArgs appends w's arguments to enqueueScript to dst; a want
+// without a cause has now's (nowArg: now in ms, boxed). Appended, not
+// returned as a slice of their own, and the force flag is a constant: no
+// allocation per want beyond boxing its figures.
+func appendWantArgs(dst []any, w Want, nowArg any) []any {
+	cause := nowArg
+	if !w.Cause.IsZero() {
+		cause = w.Cause.UnixMilli()
 	}
-	force := "0"
+	force := any("0")
 	if w.Force {
 		force = "1"
 	}
-	return []any{w.SKU, w.Quantity, cause.UnixMilli(), force, max(w.Echo, 0)}
+	return append(dst, w.SKU, w.Quantity, cause, force, max(w.Echo, 0))
 }
 
 // Item is a queued push.

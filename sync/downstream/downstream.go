@@ -43,8 +43,18 @@ type Message struct {
 
 // DeliveryID identifies one state of one order: its version and how far
 // along its lines are (Progress).
-func DeliveryID(o *connectors.Order) string {
-	return o.Channel + ":" + o.OrderID + ":" + strconv.FormatInt(o.UpdatedAt.UnixMilli(), 10) + ":" + strconv.FormatInt(Progress(o), 10)
+func DeliveryID(o *connectors.Order) string { return deliveryID(o, Progress(o)) }
+
+// deliveryID is DeliveryID of an order whose Progress is known, built in
+// one allocation (the string; the buffer is on the stack unless the ids
+// are long).
+func deliveryID(o *connectors.Order, progress int64) string {
+	var buf [128]byte
+	b := buf[:0]
+	b = append(append(append(b, o.Channel...), ':'), o.OrderID...)
+	b = strconv.AppendInt(append(b, ':'), o.UpdatedAt.UnixMilli(), 10)
+	b = strconv.AppendInt(append(b, ':'), progress, 10)
+	return string(b)
 }
 
 // Progress is the units of an order's lines ordered, shipped, cancelled
@@ -216,15 +226,22 @@ func (p *Publisher) PublishMany(ctx context.Context, orders []*connectors.Order)
 	calls := make([]call, len(orders))
 	pipe := p.rdb.Pipeline()
 	cmds := make([]*redis.Cmd, len(orders))
+	// One backing array each for the keys and arguments of every order,
+	// and the arguments common to all boxed once.
+	keys, args := make([]string, 2*len(orders)), make([]any, 8*len(orders))
+	ttl, maxLen := any(p.ttl.Milliseconds()), any(p.maxLen)
 	for i, o := range orders {
 		b, err := json.Marshal(o)
 		if err != nil {
 			return nil, fmt.Errorf("encoding order: %w", err)
 		}
-		calls[i] = call{
-			keys: []string{p.orderStream(o.Channel, o.OrderID), p.versionKey(o.Channel, o.OrderID)},
-			args: []any{o.UpdatedAt.UnixMilli(), p.ttl.Milliseconds(), p.maxLen, DeliveryID(o), o.Channel, o.OrderID, b, Progress(o)},
-		}
+		k, a := keys[2*i:2*i+2:2*i+2], args[8*i:8*i+8:8*i+8]
+		k[0] = p.orderStream(o.Channel, o.OrderID)
+		k[1] = k[0] + ":v:" + o.Channel + ":" + o.OrderID // versionKey
+		progress := Progress(o)
+		a[0], a[1], a[2], a[3] = o.UpdatedAt.UnixMilli(), ttl, maxLen, deliveryID(o, progress)
+		a[4], a[5], a[6], a[7] = o.Channel, o.OrderID, b, progress
+		calls[i] = call{keys: k, args: a}
 		cmds[i] = publishScript.EvalSha(ctx, pipe, calls[i].keys, calls[i].args...)
 	}
 	_, _ = pipe.Exec(ctx)

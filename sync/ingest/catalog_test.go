@@ -62,6 +62,7 @@ func newCatalogWorld(t *testing.T) *catalogWorld {
 			return nil
 		}},
 		Channels: chans, Locations: []config.Location{{ID: "main"}},
+		Returns: NewReturnBook(rdb, prefix, time.Hour),
 		Metrics: NewMetrics(prometheus.NewRegistry()), Logger: zerolog.Nop(),
 	})
 	return w
@@ -247,5 +248,62 @@ func TestTranslatedLinesAreRecorded(t *testing.T) {
 		Parts: []catalog.LinePart{{LineID: "5", SKU: "A", Per: 6}}}}
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("shop S7 maps %+v %v, want %+v", got, err, want)
+	}
+}
+
+// TestPolledReturnsOfKitAndPackLines: a polled return names the channel's
+// line; a kit's line is booked as its components (units × per), a pack's
+// as its units (× the multiplier), on the ledger lines the order was
+// translated into (its recorded LineMap), once per return, capped by each
+// ledger line's shipped units; a line neither in the ledger nor mapped is
+// dropped. The ledger verifies clean.
+func TestPolledReturnsOfKitAndPackLines(t *testing.T) {
+	w := newCatalogWorld(t)
+	ctx := context.Background()
+	// bay: BUNDLE = 3 KIT = 6 A + 3 B per unit; 2 shipped: A 12, B 6 out.
+	o := connectors.Order{Channel: "bay", OrderID: "B1", Status: connectors.StatusShipped, UpdatedAt: time.UnixMilli(1000),
+		Lines: []connectors.Line{{LineID: "1", SKU: "BUNDLE", Quantity: 2, Shipped: 2}}}
+	if err := w.g.Handle(ctx, connectors.Event{Kind: connectors.EventOrder, Channel: "bay", Order: &o}); err != nil {
+		t.Fatal(err)
+	}
+	// shop: 2 kits (A 4, B 2) and 2 6-PACKs (A 12) shipped.
+	s1 := connectors.Order{Channel: "shop", OrderID: "S1", Status: connectors.StatusShipped, UpdatedAt: time.UnixMilli(1000),
+		Lines: []connectors.Line{{LineID: "K", SKU: "KIT", Quantity: 2, Shipped: 2}, {LineID: "P", SKU: "6-PACK", Quantity: 2, Shipped: 2}}}
+	if err := w.g.Handle(ctx, connectors.Event{Kind: connectors.EventOrder, Channel: "shop", Order: &s1}); err != nil {
+		t.Fatal(err)
+	}
+	ret := func(ch, order, id, line string, qty int64) connectors.Event {
+		return connectors.Event{Kind: connectors.EventReturn, Channel: ch, Topic: TopicPolledReturn, Return: &connectors.Return{
+			OrderID: order, ReturnID: id, Lines: []connectors.ReturnLine{{LineID: line, Quantity: qty, Received: true}}}}
+	}
+	steps := []struct {
+		name string
+		ev   connectors.Event
+		a, b int64 // on hand after
+	}{
+		{"start", connectors.Event{}, 100 - 12 - 4 - 12, 100 - 6 - 2},
+		{"a kit back: its components", ret("shop", "S1", "R1", "K", 1), 74, 93},
+		{"the same return again: nothing", ret("shop", "S1", "R1", "K", 1), 74, 93},
+		{"a 6-PACK back: 6 units", ret("shop", "S1", "R2", "P", 1), 80, 93},
+		{"5 kits back: capped at the 4 A and 2 B shipped", ret("shop", "S1", "R3", "K", 5), 82, 94},
+		{"3 6-PACKs back: capped at the 12 shipped", ret("shop", "S1", "R4", "P", 3), 88, 94},
+		{"a BUNDLE (3 kits) back", ret("bay", "B1", "R1", "1", 1), 94, 97},
+		{"an unknown line: dropped", ret("bay", "B1", "R2", "9", 1), 94, 97},
+		{"the BUNDLE return polled again, 2 now", ret("bay", "B1", "R1", "1", 2), 100, 100},
+	}
+	for _, s := range steps {
+		if s.ev.Return != nil {
+			if err := w.g.Handle(ctx, s.ev); err != nil {
+				t.Fatalf("%s: %v", s.name, err)
+			}
+		}
+		a, _ := w.figures(t, "A")
+		b, _ := w.figures(t, "B")
+		if a != s.a || b != s.b {
+			t.Fatalf("%s: on hand A %d B %d, want %d and %d", s.name, a, b, s.a, s.b)
+		}
+	}
+	if bad, err := w.ledger.Verify(ctx, nil); err != nil || len(bad) != 0 {
+		t.Errorf("verify: %v %v", bad, err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/inventory"
+	"github.com/shelfsync/shelfsync/inventory/catalog"
 )
 
 // TopicPolledReturn is the topic of return events read by a channel's
@@ -253,23 +254,29 @@ func (g *Ingester) applyPolledReturn(ctx context.Context, channel string, r *con
 		byLine[rec.LineID] = rec
 	}
 	pol := g.policy(channel)
+	parts := returnParts{g: g, channel: channel, orderID: r.OrderID, byLine: byLine}
 	var skus []string
 	for _, rl := range r.Lines {
-		rec, ok := byLine[rl.LineID]
 		restock, book := pol.Action(rl.Received, rl.Reason, rl.Condition)
-		if !ok || rl.Quantity <= 0 || rl.Cancel {
+		ps, err := parts.of(ctx, rl)
+		if err != nil {
+			return err
+		}
+		if len(ps) == 0 || rl.Quantity <= 0 || rl.Cancel {
 			g.o.Metrics.Dropped.WithLabelValues(channel, string(connectors.EventReturn)).Inc()
 			continue
 		}
 		if !book {
 			continue // not back yet: booked when the channel says it is
 		}
-		n, err := g.bookUnits(ctx, channel, r, rl, rec, restock)
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			skus = append(skus, rec.SKU)
+		for _, p := range ps {
+			n, err := g.bookUnits(ctx, channel, r, p.line, p.rec, restock)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				skus = append(skus, p.rec.SKU)
+			}
 		}
 	}
 	g.o.Metrics.Applied.WithLabelValues(channel, string(connectors.EventReturn)).Inc()
@@ -277,6 +284,58 @@ func (g *Ingester) applyPolledReturn(ctx context.Context, channel string, r *con
 		return nil
 	}
 	return g.o.Propagator.Propagate(ctx, skus, cause, nil)
+}
+
+// returnPart is a ledger line a return line stands for: the return line
+// in the ledger line's id and units, and the ledger line.
+type returnPart struct {
+	line connectors.ReturnLine
+	rec  inventory.LineRecord
+}
+
+// returnParts turns a return's lines, which name the channel's lines,
+// into the ledger lines they stand for, reading the order's recorded
+// translations (catalog.LineMap) once, when a line needs them.
+type returnParts struct {
+	g                *Ingester
+	channel, orderID string
+	byLine           map[string]inventory.LineRecord
+	maps             map[string]catalog.LineMap
+}
+
+// of is the ledger lines of rl: its recorded translation when it has one,
+// each part with rl's units times its units per channel unit (a kit:
+// each component; a 6-pack: 6 units, on a ledger line of the same id) and
+// its ledger line id (the return book and the units' operation keys are
+// per ledger line); else the line itself when the ledger has it. None
+// when neither (an unknown line, a translation the ledger no longer has).
+func (p *returnParts) of(ctx context.Context, rl connectors.ReturnLine) ([]returnPart, error) {
+	if p.maps == nil && p.g.o.Catalog != nil {
+		m, err := p.g.o.Catalog.LineMaps(ctx, p.channel, p.orderID)
+		if err != nil {
+			return nil, fmt.Errorf("return of %s/%s: %w", p.channel, p.orderID, err)
+		}
+		p.maps = m
+	}
+	m, mapped := p.maps[rl.LineID]
+	if !mapped {
+		if rec, ok := p.byLine[rl.LineID]; ok {
+			return []returnPart{{line: rl, rec: rec}}, nil
+		}
+		return nil, nil
+	}
+	var out []returnPart
+	for _, part := range m.Parts {
+		rec, ok := p.byLine[part.LineID]
+		if !ok || part.Per <= 0 {
+			continue
+		}
+		l := rl
+		l.LineID = part.LineID
+		l.Quantity = min(rl.Quantity, maxReturnUnits) * part.Per
+		out = append(out, returnPart{line: l, rec: rec})
+	}
+	return out, nil
 }
 
 // bookUnits books a return line's units not booked yet and returns how

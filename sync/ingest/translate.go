@@ -19,6 +19,10 @@ type Catalog interface {
 	// RecordLines keeps how order lines were translated, for shipments
 	// and returns that name the channel's line (catalog.LineMap).
 	RecordLines(ctx context.Context, maps []catalog.LineMap, ttl time.Duration) error
+	// LineMaps reads an order's recorded translations (channel line id →
+	// map): a polled return of a kit's or a pack's line names the
+	// channel's line.
+	LineMaps(ctx context.Context, channel, orderID string) (map[string]catalog.LineMap, error)
 }
 
 // expansion is a batch of order line states as the channels name them

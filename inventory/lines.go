@@ -429,18 +429,26 @@ func badLineReply(reply string) error {
 // pipeline, before the scripts: a crash in between leaves an index entry
 // without a record, which Lines skips.
 func (l *Ledger) indexOrders(ctx context.Context, p redis.Pipeliner, lines []LineState) {
-	byOrder := map[string][]any{}
-	var order []string
+	type index struct {
+		key  string
+		args []any
+	}
+	at := make(map[string]int, len(lines)) // key → its place in orders
+	orders := make([]index, 0, len(lines))
 	for _, s := range lines {
 		k := l.orderKey(s.Channel, s.OrderID)
-		if _, ok := byOrder[k]; !ok {
-			order = append(order, k)
+		j, ok := at[k]
+		if !ok {
+			// Room for one line and the time: one allocation for the
+			// common order of one line.
+			j, at[k] = len(orders), len(orders)
+			orders = append(orders, index{key: k, args: make([]any, 0, 4)})
 		}
-		byOrder[k] = append(byOrder[k], s.LineID, s.SKU)
+		orders[j].args = append(orders[j].args, s.LineID, s.SKU)
 	}
-	now := strconv.FormatInt(l.nowMS(), 10)
-	for _, k := range order {
-		p.HSet(ctx, k, append(byOrder[k], indexTime, now)...)
+	now := any(strconv.FormatInt(l.nowMS(), 10)) // boxed once
+	for _, o := range orders {
+		p.HSet(ctx, o.key, append(o.args, indexTime, now)...)
 	}
 }
 

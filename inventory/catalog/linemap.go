@@ -38,7 +38,7 @@ type LineMap struct {
 // ledger line (same line id and SKU, one unit per unit), which needs no
 // map.
 func Translation(st inventory.LineState, r Resolution) (LineMap, bool) {
-	if len(r.Parts) == 0 {
+	if Unchanged(st, r) {
 		return LineMap{}, false
 	}
 	m := LineMap{Channel: st.Channel, OrderID: st.OrderID, LineID: st.LineID, Listing: st.SKU}

@@ -142,6 +142,20 @@ func resolutionOf(name string, t Target, kit string) (Resolution, error) {
 // returns change only the differences, as for any line).
 func KitLineID(lineID, component string) string { return lineID + "#" + component }
 
+// Unchanged reports whether r translates the line state st into itself
+// (a listing neither mapped nor a kit, or not resolved): ExpandLine would
+// return st alone and Translation nothing, so callers on the hot path can
+// skip both and their allocations.
+func Unchanged(st inventory.LineState, r Resolution) bool {
+	switch len(r.Parts) {
+	case 0:
+		return true
+	case 1:
+		return r.Kit == "" && r.Parts[0].SKU == st.SKU && r.Parts[0].Per == 1
+	}
+	return false
+}
+
 // ExpandLine turns an order line's state, as the channel names it, into
 // the ledger line states it stands for: the same line with the mapped SKU
 // and its quantities times the multiplier, or one line per kit component

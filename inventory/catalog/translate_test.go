@@ -96,3 +96,31 @@ func TestComponentsRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// Unchanged is a shortcut of ExpandLine and Translation: exactly when it
+// says so, ExpandLine gives the line alone and Translation nothing.
+func TestUnchangedAgreesWithExpandLineAndTranslation(t *testing.T) {
+	st := inventory.LineState{Channel: "shop", OrderID: "1", LineID: "7", SKU: "A", Ordered: 3, Shipped: 1, Version: 5}
+	cases := []struct {
+		name string
+		r    Resolution
+		want bool
+	}{
+		{"not resolved", Resolution{}, true},
+		{"its own SKU", identity("A"), true},
+		{"mapped to another SKU", Resolution{Parts: []Part{{SKU: "B", Per: 1}}}, false},
+		{"a pack of itself", Resolution{Parts: []Part{{SKU: "A", Per: 6}}}, false},
+		{"a kit of one component", Resolution{Kit: "A", Parts: []Part{{SKU: "A", Per: 1}}}, false},
+		{"a kit", Resolution{Kit: "K", Parts: []Part{{SKU: "A", Per: 1}, {SKU: "B", Per: 2}}}, false},
+	}
+	for _, c := range cases {
+		if got := Unchanged(st, c.r); got != c.want {
+			t.Errorf("%s: Unchanged %v, want %v", c.name, got, c.want)
+		}
+		_, translated := Translation(st, c.r)
+		same := reflect.DeepEqual(ExpandLine(st, c.r), []inventory.LineState{st}) && !translated
+		if same != c.want {
+			t.Errorf("%s: ExpandLine and Translation leave the line alone: %v, want %v", c.name, same, c.want)
+		}
+	}
+}

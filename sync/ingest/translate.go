@@ -50,13 +50,20 @@ func (g *Ingester) expand(ctx context.Context, raw []inventory.LineState) (expan
 		}
 	}
 	x := expansion{states: make([]inventory.LineState, 0, len(raw)), from: make([]int, 0, len(raw))}
-	seen := map[string]bool{}
+	seen := make(map[string]bool, len(raw))
+	var one [1]inventory.LineState
 	for i, s := range raw {
 		r := res[catalog.Ref{Channel: s.Channel, SKU: s.SKU}]
-		if m, ok := catalog.Translation(s, r); ok {
-			x.maps = append(x.maps, m)
+		// A listing that is its own SKU (most) stands for itself: no
+		// translation to record, no slice of ledger lines to build.
+		sts := one[:]
+		if one[0] = s; !catalog.Unchanged(s, r) {
+			if m, ok := catalog.Translation(s, r); ok {
+				x.maps = append(x.maps, m)
+			}
+			sts = catalog.ExpandLine(s, r)
 		}
-		for _, st := range catalog.ExpandLine(s, r) {
+		for _, st := range sts {
 			if err := st.Validate(); err != nil {
 				// Only a translation can make a line the ledger refuses
 				// (figures times a multiplier past its maximum): one such

@@ -138,19 +138,21 @@ func (f *fanout) wants(ch *Channel) []outbox.Want {
 // wantsBy is wants with the ATS of a ledger SKU given by ats and each
 // listing's outbox key by key.
 func (f *fanout) wantsBy(ch *Channel, ats func(inventory.SKUStock) int64, key func(string) string) []outbox.Want {
-	var out []outbox.Want
-	at := map[string]int{} // listing → index in out: the last value wins
+	n := len(f.plain) + len(f.kits) // one listing each, most often
+	out := make([]outbox.Want, 0, n)
+	at := make(map[string]int, n) // listing → index in out: the last value wins
+	// Made once, not per SKU.
+	put := func(listing string, q int64) {
+		k := key(listing)
+		if i, ok := at[k]; ok {
+			out[i].Quantity = q
+			return
+		}
+		at[k] = len(out)
+		out = append(out, outbox.Want{SKU: k, Quantity: q})
+	}
 	emit := func(name string, q int64) {
 		e := f.entries[name]
-		put := func(listing string, q int64) {
-			k := key(listing)
-			if i, ok := at[k]; ok {
-				out[i].Quantity = q
-				return
-			}
-			at[k] = len(out)
-			out = append(out, outbox.Want{SKU: k, Quantity: q})
-		}
 		if _, shadowed := e.MappedOn[ch.Name]; !shadowed {
 			put(name, q)
 		}

@@ -131,9 +131,10 @@ func (g *Ingester) Handle(ctx context.Context, e connectors.Event) error {
 // one call per channel.
 func (g *Ingester) HandleBatch(ctx context.Context, events []connectors.Event) []error {
 	errs := make([]error, len(events))
-	var orders []*connectors.Order
-	var idx []int   // orders[j] came from events[idx[j]]
-	var books []int // returns to book by the policy, after the orders
+	// Sized for a batch of orders, the usual one.
+	orders := make([]*connectors.Order, 0, len(events))
+	idx := make([]int, 0, len(events)) // orders[j] came from events[idx[j]]
+	var books []int                    // returns to book by the policy, after the orders
 	toFetch := map[string][]int{}
 	for i, e := range events {
 		switch e.Kind {
@@ -339,7 +340,8 @@ type lineBatch struct {
 // batchOf turns orders into line states (lines without a SKU are counted
 // and move no stock).
 func (g *Ingester) batchOf(orders []*connectors.Order, causes []time.Time) lineBatch {
-	var b lineBatch
+	// Sized for one line per order, the usual order.
+	b := lineBatch{states: make([]inventory.LineState, 0, len(orders)), owner: make([]int, 0, len(orders)), line: make([]int, 0, len(orders))}
 	for i, o := range orders {
 		for li, l := range o.Lines {
 			if l.NoSKU || l.SKU == "" {

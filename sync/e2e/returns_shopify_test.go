@@ -17,7 +17,8 @@ import (
 // nothing, closed (received) restocks its unit, the same delivery again
 // and a repeat of the close book nothing more (a second return closed
 // after them, on the same order's intake partition, books exactly its own
-// unit); the ledger verifies.
+// unit); a refund of the first return's unit after its close restocks
+// nothing more; the ledger verifies.
 func TestShopifyReturnsFollowThePolicy(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 1) // SKU-000: 20
@@ -72,6 +73,33 @@ func TestShopifyReturnsFollowThePolicy(t *testing.T) {
 	})
 	if ok, detail := w.figures("SKU-000", 19, 0)(); !ok {
 		t.Errorf("after both returns: %s", detail)
+	}
+	// The merchant then refunds return 9041's unit with restock RETURN
+	// (returnRefund takes a closed return): the same unit, restocked
+	// once already. Delivered twice, it restocks nothing more.
+	o, ok := w.shop.Order(id)
+	if !ok {
+		t.Fatal("the fake lost the order")
+	}
+	o.Refunds = append(o.Refunds, shopifytest.Refund{ID: 7041, CreatedAt: t0.Add(30 * time.Second),
+		Lines: []shopifytest.RefundLine{{LineID: 41, Quantity: 1, RestockType: "RETURN"}}})
+	o.UpdatedAt = time.Now().Add(2 * time.Second) // after the fulfilment's
+	w.shop.AddOrder(o)
+	if o, ok = w.shop.Order(id); !ok {
+		t.Fatal("the fake lost the order")
+	}
+	w.shopWebhook("orders/updated", id, "ret-refund")
+	w.shopWebhook("orders/updated", id, "ret-refund-again")
+	w.eventually("the refund is taken in", func() (bool, string) {
+		recs, err := w.eng.Ledger().Lines(ctx, "shop", fmt.Sprint(id))
+		if err != nil || len(recs) != 1 {
+			return false, fmt.Sprintf("%v %v", recs, err)
+		}
+		n, err := w.eng.Intake().Backlog(ctx)
+		return err == nil && n == 0 && recs[0].Version == o.UpdatedAt.UnixMilli(), fmt.Sprintf("record %+v, backlog %d %v", recs[0], n, err)
+	})
+	if ok, detail := w.figures("SKU-000", 19, 0)(); !ok {
+		t.Errorf("after the refund of a closed return's unit: %s", detail)
 	}
 	if probs, err := w.eng.Ledger().Verify(ctx, nil); err != nil || len(probs) > 0 {
 		t.Fatalf("verify: %v %v", probs, err)

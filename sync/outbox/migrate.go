@@ -3,16 +3,21 @@ package outbox
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// An outbox raised from one partition to several (redis.outbox_partitions
+// An outbox whose number of partitions changed (redis.outbox_partitions
 // on a running install, or an upgrade from a version without partitions)
-// may still hold items in its single outbox of before, {outbox:<channel>}
-// (the "legacy" keys), and a replica of the previous version (a rolling
-// upgrade) may go on queueing there. Migrate moves them into their
-// partitions, item by item: read (exportScript), merge into the partition
+// may still hold items in the partitions of its layout of before (the
+// single outbox of before partitions, {outbox:<channel>}, is the layout of
+// one), and a replica still on that layout (a rolling change) may go on
+// queueing there. The layout in use is recorded beside the push lease
+// (LayoutKey); Relayout, when the pusher takes the lease, and
+// MigrateLeftover, each second, move such items into their partitions of
+// this layout, item by item: read (exportScript), merge into the partition
 // (importScript), then forget in the legacy keys only if unchanged since
 // the read (forgetScript). A crash between the steps leaves the item in
 // both, and the next Migrate merges it again: the merge is idempotent.
@@ -22,8 +27,8 @@ import (
 // attempt id and count, parked state and shadow hold. The accepted figure
 // is taken only where the partition has none. Not migrated: the in-flight
 // marks of a pusher of before (the item stays queued and is pushed again,
-// as after any pusher's crash). Changing the number of partitions between
-// two values above one is not migrated.
+// as after any pusher's crash). A partition both layouts have (the same
+// tag) keeps its items of this layout; only the others move.
 
 // migrateChunk is how many item keys Migrate reads per round trip.
 const migrateChunk = 200
@@ -87,30 +92,98 @@ for i = 1, #ARGV, 4 do
 end
 return n`)
 
-// Migrate moves what the outbox of before partitions still holds into
-// the partitions (see above) and returns how many item keys it moved
-// (taken by a partition or already there). Nothing to do with one
-// partition. The pusher runs it when it takes the push lease and whenever
-// Leftover finds something.
-func (o *Outbox) Migrate(ctx context.Context) (int, error) {
-	if o.legacy == nil {
-		return 0, nil
+// source is a partition of another layout that Migrate empties: shared
+// when this layout has a partition with the same keys (partition tags are
+// chosen per count and may coincide), whose own items stay.
+type source struct {
+	p      part
+	shared bool
+}
+
+// sources are the partitions of the layouts in o.from that Migrate reads.
+func (o *Outbox) sources() []source {
+	o.fromMu.Lock()
+	from := append([]int(nil), o.from...)
+	o.fromMu.Unlock()
+	mine := map[string]bool{}
+	for _, p := range o.parts {
+		mine[p.keys[kWant]] = true
 	}
+	var out []source
+	for _, n := range from {
+		if n == len(o.parts) {
+			continue
+		}
+		for _, p := range NewPartitioned(nil, o.prefix, o.channel, n).parts {
+			out = append(out, source{p: p, shared: mine[p.keys[kWant]]})
+		}
+	}
+	return out
+}
+
+// Migrate moves what the other layouts Relayout found (the outbox of
+// before partitions, with several) still hold into this layout's
+// partitions (see above) and returns how many item keys it moved (taken
+// by a partition or already there). The pusher runs it (through Relayout)
+// when it takes the push lease.
+func (o *Outbox) Migrate(ctx context.Context) (int, error) {
 	moved := 0
-	// want names every queued, held or retried item, parked every parked
-	// one, accepted the figures to compare from.
-	for _, k := range []int{kWant, kParked, kAccepted} {
+	for _, src := range o.sources() {
+		n, err := o.migrateFrom(ctx, src.p, kWant, kParked, kAccepted)
+		moved += n
+		if err != nil {
+			return moved, err
+		}
+	}
+	return moved, nil
+}
+
+// MigrateLeftover is the pusher's periodic check for what a replica still
+// on another layout queued meanwhile (a rolling change): one EXISTS per
+// partition of the other layouts that this one does not use, a full
+// Migrate of those that hold something, and a scan of the queued and
+// parked items of the shared ones (their accepted figures are moved at the
+// next lease take).
+func (o *Outbox) MigrateLeftover(ctx context.Context) (int, error) {
+	moved := 0
+	for _, src := range o.sources() {
+		fields := []int{kWant, kParked}
+		if !src.shared {
+			left, err := o.holds(ctx, src.p)
+			if err != nil || !left {
+				if err != nil {
+					return moved, err
+				}
+				continue
+			}
+			fields = append(fields, kAccepted)
+		}
+		n, err := o.migrateFrom(ctx, src.p, fields...)
+		moved += n
+		if err != nil {
+			return moved, err
+		}
+	}
+	return moved, nil
+}
+
+// migrateFrom moves src's items named in its hashes fields.
+func (o *Outbox) migrateFrom(ctx context.Context, src part, fields ...int) (int, error) {
+	moved := 0
+	for _, k := range fields {
 		var cursor uint64
 		for {
-			kv, next, err := o.rdb.HScan(ctx, o.legacy.keys[k], cursor, "", migrateChunk).Result()
+			kv, next, err := o.rdb.HScan(ctx, src.keys[k], cursor, "", migrateChunk).Result()
 			if err != nil {
 				return moved, fmt.Errorf("outbox %s migrate: %w", o.channel, err)
 			}
 			keys := make([]string, 0, len(kv)/2)
 			for i := 0; i+1 < len(kv); i += 2 {
-				keys = append(keys, kv[i])
+				if o.parts[o.partOf(kv[i])].keys[kWant] != src.keys[kWant] {
+					keys = append(keys, kv[i])
+				}
 			}
-			n, err := o.migrateItems(ctx, keys)
+			n, err := o.migrateItems(ctx, src, keys)
 			moved += n
 			if err != nil {
 				return moved, err
@@ -123,13 +196,22 @@ func (o *Outbox) Migrate(ctx context.Context) (int, error) {
 	return moved, nil
 }
 
-// Leftover says whether the outbox of before partitions holds an item
-// (one read; false with one partition).
+// Leftover says whether a partition of another layout that this one does
+// not use holds an item (one read each; see MigrateLeftover).
 func (o *Outbox) Leftover(ctx context.Context) (bool, error) {
-	if o.legacy == nil {
-		return false, nil
+	for _, src := range o.sources() {
+		if src.shared {
+			continue
+		}
+		if left, err := o.holds(ctx, src.p); err != nil || left {
+			return left, err
+		}
 	}
-	k := o.legacy.keys
+	return false, nil
+}
+
+func (o *Outbox) holds(ctx context.Context, p part) (bool, error) {
+	k := p.keys
 	n, err := o.rdb.Exists(ctx, k[kWant], k[kParked], k[kAccepted]).Result()
 	if err != nil {
 		return false, fmt.Errorf("outbox %s leftover: %w", o.channel, err)
@@ -137,8 +219,12 @@ func (o *Outbox) Leftover(ctx context.Context) (bool, error) {
 	return n > 0, nil
 }
 
-// migrateItems moves the legacy items keys (see Migrate).
-func (o *Outbox) migrateItems(ctx context.Context, keys []string) (int, error) {
+// afterImport, when set (tests), runs between a chunk's import into the
+// partitions and its forget in the source: an error there is a crash.
+var afterImport func() error
+
+// migrateItems moves src's items keys into their partitions (see Migrate).
+func (o *Outbox) migrateItems(ctx context.Context, src part, keys []string) (int, error) {
 	if len(keys) == 0 {
 		return 0, nil
 	}
@@ -146,8 +232,11 @@ func (o *Outbox) migrateItems(ctx context.Context, keys []string) (int, error) {
 	for i, k := range keys {
 		args[i] = k
 	}
-	flat, err := exportScript.Run(ctx, o.rdb, o.legacy.keys, args...).StringSlice()
-	if err != nil || len(flat) != 10*len(keys) {
+	flat, err := exportScript.Run(ctx, o.rdb, src.keys, args...).StringSlice()
+	if err == nil && len(flat) != 10*len(keys) {
+		err = fmt.Errorf("%d fields for %d items", len(flat), len(keys))
+	}
+	if err != nil {
 		return 0, fmt.Errorf("outbox %s migrate: export: %w", o.channel, err)
 	}
 	byPart := map[int][]any{}
@@ -171,7 +260,12 @@ func (o *Outbox) migrateItems(ctx context.Context, keys []string) (int, error) {
 			return 0, fmt.Errorf("outbox %s migrate: import: %w", o.channel, err)
 		}
 	}
-	n, err := forgetScript.Run(ctx, o.rdb, o.legacy.keys, forget...).Int()
+	if afterImport != nil {
+		if err := afterImport(); err != nil {
+			return 0, err
+		}
+	}
+	n, err := forgetScript.Run(ctx, o.rdb, src.keys, forget...).Int()
 	if err != nil {
 		return 0, fmt.Errorf("outbox %s migrate: forget: %w", o.channel, err)
 	}
@@ -184,4 +278,56 @@ func toAny(ss []string) []any {
 		out[i] = s
 	}
 	return out
+}
+
+// LayoutKey is where the channel's outbox layout in use is recorded (a
+// hash: partitions, the count the pusher last migrated into, and before,
+// the one before it), beside the push lease.
+func (o *Outbox) LayoutKey() string {
+	return o.lease[:len(o.lease)-len("lease")] + "layout"
+}
+
+// Relayout is what the pusher runs when it takes the push lease: it reads
+// the recorded layout, moves into this layout's partitions whatever the
+// recorded one, the one before it and the outbox of before partitions
+// hold (Migrate), and only then records this layout, so a crash midway
+// leaves the old record and the next lease take moves the rest. The
+// layouts read stay in o.from for MigrateLeftover. It returns how many
+// item keys it moved.
+func (o *Outbox) Relayout(ctx context.Context) (int, error) {
+	key := o.LayoutKey()
+	rec, err := o.rdb.HMGet(ctx, key, "partitions", "before").Result()
+	if err != nil {
+		return 0, fmt.Errorf("outbox %s layout: %w", o.channel, err)
+	}
+	n := len(o.parts)
+	from := []int{}
+	if n > 1 {
+		from = append(from, 1)
+	}
+	counts := make([]int, 2)
+	for i, v := range rec {
+		s, _ := v.(string)
+		if c, err := strconv.Atoi(s); err == nil && c >= 1 {
+			counts[i] = c
+			if c != n && !slices.Contains(from, c) {
+				from = append(from, c)
+			}
+		}
+	}
+	o.fromMu.Lock()
+	o.from = from
+	o.fromMu.Unlock()
+	moved, err := o.Migrate(ctx)
+	if err != nil || counts[0] == n {
+		return moved, err
+	}
+	vals := []any{"partitions", n}
+	if counts[0] > 0 {
+		vals = append(vals, "before", counts[0])
+	}
+	if err := o.rdb.HSet(ctx, key, vals...).Err(); err != nil {
+		return moved, fmt.Errorf("outbox %s layout: %w", o.channel, err)
+	}
+	return moved, nil
 }

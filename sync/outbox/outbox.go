@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,6 +49,11 @@ type Outbox struct {
 	// holds into the partitions.
 	legacy *part
 	rot    atomic.Uint32 // where Due starts sharing a batch among partitions
+	prefix string
+	// from are the partition counts of the layouts Migrate empties into
+	// this one (see Relayout); with several partitions, 1 at least.
+	fromMu sync.Mutex
+	from   []int
 }
 
 // part is one partition: its keys, in the order of the k* constants.
@@ -97,7 +103,7 @@ func New(rdb redis.UniversalClient, prefix, channel string) *Outbox {
 func NewPartitioned(rdb redis.UniversalClient, prefix, channel string, n int) *Outbox {
 	n = max(n, 1)
 	base := "outbox:" + channel
-	o := &Outbox{rdb: rdb, channel: channel, lease: prefix + "{" + base + "}:lease"}
+	o := &Outbox{rdb: rdb, channel: channel, lease: prefix + "{" + base + "}:lease", prefix: prefix}
 	if n == 1 {
 		o.parts = []part{newPart(prefix + "{" + base + "}:")}
 		return o
@@ -107,6 +113,7 @@ func NewPartitioned(rdb redis.UniversalClient, prefix, channel string, n int) *O
 	}
 	legacy := newPart(prefix + "{" + base + "}:")
 	o.legacy = &legacy
+	o.from = []int{1}
 	return o
 }
 

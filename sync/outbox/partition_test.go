@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -158,6 +159,39 @@ func TestMigrateMovesTheOutboxOfBefore(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	ctx := context.Background()
 	old := New(rdb, prefix, "shop")
+	attempt, cause := fillForMigrate(t, old)
+	ob := NewPartitioned(rdb, prefix, "shop", 4)
+	if _, err := ob.Enqueue(ctx, []Want{{SKU: "NEWER", Quantity: 7}}); err != nil { // after the upgrade
+		t.Fatal(err)
+	}
+	if left, err := ob.Leftover(ctx); err != nil || !left {
+		t.Fatalf("leftover %v %v", left, err)
+	}
+	if n, err := ob.Migrate(ctx); err != nil || n != 6 {
+		t.Fatalf("migrated %d, %v; want 6 items", n, err)
+	}
+	for run := range 2 {
+		checkMigrated(t, ob, attempt, cause)
+		if left, err := ob.Leftover(ctx); err != nil || left {
+			t.Fatalf("run %d: leftover %v %v", run, left, err)
+		}
+		if n, err := ob.Migrate(ctx); err != nil || n != 0 {
+			t.Fatalf("run %d: a second migrate moved %d (%v)", run, n, err)
+		}
+	}
+}
+
+// fillForMigrate fills old (its layout recorded first, as its pusher
+// would) with every kind of item Migrate moves: UP and DOWN queued (normal,
+// urgent) with a cause, PARK parked, HELD held, ONLY an accepted figure
+// alone, NEWER queued (and queued again by the new layout in the tests).
+// It returns the attempt ids and the cause.
+func fillForMigrate(t *testing.T, old *Outbox) (map[string]string, time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := old.Relayout(ctx); err != nil {
+		t.Fatal(err)
+	}
 	for sku, q := range map[string]int64{"UP": 2, "DOWN": 9, "PARK": 1, "HELD": 3, "ONLY": 4, "NEWER": 1} {
 		if err := old.SetReported(ctx, sku, q); err != nil {
 			t.Fatal(err)
@@ -180,23 +214,145 @@ func TestMigrateMovesTheOutboxOfBefore(t *testing.T) {
 		{SKU: "HELD", Quantity: 6, Held: true, RetryAt: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
-	ob := NewPartitioned(rdb, prefix, "shop", 4)
-	if _, err := ob.Enqueue(ctx, []Want{{SKU: "NEWER", Quantity: 7}}); err != nil { // after the upgrade
+	return attempt, cause
+}
+
+// TestRelayoutMovesBetweenPartitionCounts: redis.outbox_partitions changed
+// between two values (12 → 5, 5 → 1, 1 → 5, and 5 → 6, whose layouts share
+// two partitions' keys) loses nothing: the pusher's Relayout finds the
+// recorded layout, moves every item of its partitions into the new ones
+// as the migration of the outbox of before does, records the new layout,
+// and a second run moves nothing. An item queued by a replica still on
+// the old layout after that (a rolling change) is moved by
+// MigrateLeftover.
+func TestRelayoutMovesBetweenPartitionCounts(t *testing.T) {
+	for _, c := range []struct{ from, to int }{{12, 5}, {5, 1}, {1, 5}, {5, 6}} {
+		t.Run(fmt.Sprintf("%d_to_%d", c.from, c.to), func(t *testing.T) {
+			rdb, prefix := redistest.New(t)
+			ctx := context.Background()
+			old := NewPartitioned(rdb, prefix, "shop", c.from)
+			attempt, cause := fillForMigrate(t, old)
+			ob := NewPartitioned(rdb, prefix, "shop", c.to)
+			if _, err := ob.Enqueue(ctx, []Want{{SKU: "NEWER", Quantity: 7}}); err != nil { // after the change
+				t.Fatal(err)
+			}
+			if n, err := ob.Relayout(ctx); err != nil || n != moves(old, ob) {
+				t.Fatalf("relayout moved %d, %v; want %d items", n, err, moves(old, ob))
+			}
+			checkLayout(t, ob, c.to, c.from)
+			checkMigrated(t, ob, attempt, cause)
+			checkOldEmpty(t, old, ob)
+			if n, err := ob.Relayout(ctx); err != nil || n != 0 {
+				t.Fatalf("a second relayout moved %d (%v)", n, err)
+			}
+			// A replica still on the old layout queues; the holder's
+			// periodic check moves it.
+			if _, err := old.Enqueue(ctx, []Want{{SKU: "LATE", Quantity: 3}}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ob.MigrateLeftover(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if st, err := ob.States(ctx, []string{"LATE"}); err != nil || st["LATE"] != PushQueued {
+				t.Fatalf("LATE after the periodic check %v %v", st, err)
+			}
+			checkOldEmpty(t, old, ob)
+		})
+	}
+}
+
+// TestRelayoutCrashMidwayLosesNothing: a crash after items were merged
+// into the new partitions and before they were forgotten in the old ones
+// leaves them in both and the old layout recorded; the next lease take's
+// Relayout merges them again (the partition keeps its copy, the old one
+// is forgotten) and the outbox is as after one clean run.
+func TestRelayoutCrashMidwayLosesNothing(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	old := NewPartitioned(rdb, prefix, "shop", 12)
+	attempt, cause := fillForMigrate(t, old)
+	ob := NewPartitioned(rdb, prefix, "shop", 5)
+	if _, err := ob.Enqueue(ctx, []Want{{SKU: "NEWER", Quantity: 7}}); err != nil {
 		t.Fatal(err)
 	}
-	if left, err := ob.Leftover(ctx); err != nil || !left {
-		t.Fatalf("leftover %v %v", left, err)
-	}
-	if n, err := ob.Migrate(ctx); err != nil || n != 6 {
-		t.Fatalf("migrated %d, %v; want 6 items", n, err)
-	}
-	for run := range 2 {
-		checkMigrated(t, ob, attempt, cause)
-		if left, err := ob.Leftover(ctx); err != nil || left {
-			t.Fatalf("run %d: leftover %v %v", run, left, err)
+	crashes := 0
+	afterImport = func() error {
+		if crashes++; crashes == 2 {
+			return errors.New("crash")
 		}
-		if n, err := ob.Migrate(ctx); err != nil || n != 0 {
-			t.Fatalf("run %d: a second migrate moved %d (%v)", run, n, err)
+		return nil
+	}
+	_, err := ob.Relayout(ctx)
+	afterImport = nil
+	if err == nil || crashes != 2 {
+		t.Fatalf("relayout %v after %d chunks, want the crash in the second", err, crashes)
+	}
+	checkLayout(t, ob, 12, 0)
+	if left, err := ob.Leftover(ctx); err != nil || !left {
+		t.Fatalf("leftover after the crash %v %v", left, err)
+	}
+	n, err := ob.Relayout(ctx)
+	if err != nil || n == 0 || n >= 6 {
+		t.Fatalf("relayout after the crash moved %d (%v), want what the crash left", n, err)
+	}
+	checkLayout(t, ob, 5, 12)
+	checkMigrated(t, ob, attempt, cause)
+	checkOldEmpty(t, old, ob)
+}
+
+// moves is how many of fillForMigrate's items change partition keys from
+// old to ob.
+func moves(old, ob *Outbox) int {
+	n := 0
+	for _, sku := range []string{"UP", "DOWN", "PARK", "HELD", "ONLY", "NEWER"} {
+		if old.parts[old.partOf(sku)].keys[kWant] != ob.parts[ob.partOf(sku)].keys[kWant] {
+			n++
+		}
+	}
+	return n
+}
+
+func checkLayout(t *testing.T, ob *Outbox, partitions, before int) {
+	t.Helper()
+	rec, err := ob.rdb.HGetAll(context.Background(), ob.LayoutKey()).Result()
+	want := map[string]string{"partitions": fmt.Sprint(partitions)}
+	if before > 0 {
+		want["before"] = fmt.Sprint(before)
+	}
+	if err != nil || fmt.Sprint(rec) != fmt.Sprint(want) {
+		t.Fatalf("layout recorded %v (%v), want %v", rec, err, want)
+	}
+}
+
+// checkOldEmpty: no partition of old that ob does not share holds a
+// key, and the shared ones hold only items of their own in ob.
+func checkOldEmpty(t *testing.T, old, ob *Outbox) {
+	t.Helper()
+	ctx := context.Background()
+	mine := map[string]bool{}
+	for _, p := range ob.parts {
+		mine[p.keys[kWant]] = true
+	}
+	for _, p := range old.parts {
+		for _, k := range p.keys {
+			if strings.HasSuffix(k, ":lease") {
+				continue
+			}
+			if !mine[p.keys[kWant]] {
+				if n, err := ob.rdb.Exists(ctx, k).Result(); err != nil || n != 0 {
+					t.Errorf("%s left after the move (%v)", k, err)
+				}
+				continue
+			}
+			items, err := ob.rdb.HKeys(ctx, k).Result()
+			if err != nil {
+				items, err = ob.rdb.ZRange(ctx, k, 0, -1).Result()
+			}
+			for _, sku := range items {
+				if ob.parts[ob.partOf(sku)].keys[kWant] != p.keys[kWant] {
+					t.Errorf("%s holds %s, which is another partition's (%v)", k, sku, err)
+				}
+			}
 		}
 	}
 }

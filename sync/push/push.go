@@ -187,27 +187,26 @@ func (p *Pusher) releaseHeld(ctx context.Context) error {
 	return nil
 }
 
-// migrate moves what the outbox of before partitions still holds into
-// the partitions (outbox.Migrate): always when the lease is taken, else
-// when a one-read check finds something (a replica of the previous
-// version queued it during a rolling upgrade).
+// migrate moves into the outbox's partitions what another layout of it
+// still holds (redis.outbox_partitions changed, or the outbox of before
+// partitions): when the lease is taken, everything the recorded layouts
+// hold, then this layout is recorded (outbox.Relayout); else what a
+// replica still on another layout queued meanwhile (a rolling change:
+// outbox.MigrateLeftover, one read per partition of the other layouts).
 func (p *Pusher) migrate(ctx context.Context, always bool) error {
-	if p.o.Outbox.Partitions() == 1 {
-		return nil
+	var n int
+	var err error
+	if always {
+		n, err = p.o.Outbox.Relayout(ctx)
+	} else {
+		n, err = p.o.Outbox.MigrateLeftover(ctx)
 	}
-	if !always {
-		left, err := p.o.Outbox.Leftover(ctx)
-		if err != nil || !left {
-			return nil // checked again in a second
-		}
-	}
-	n, err := p.o.Outbox.Migrate(ctx)
 	if err != nil {
 		return err
 	}
 	if n > 0 {
 		p.o.Logger.Info().Int("items", n).Int("partitions", p.o.Outbox.Partitions()).
-			Msg("moved items from the outbox of before partitions into its partitions")
+			Msg("moved items from another outbox layout into its partitions")
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package push
 
 import (
 	"context"
+	"fmt"
 	gosync "sync"
 	"testing"
 	"time"
@@ -88,38 +89,60 @@ func TestWindowCountsFromTheOldestChange(t *testing.T) {
 }
 
 // TestPusherPushesWhatTheOutboxOfBeforeHeld: an upgrade to partitions
-// (redis.outbox_partitions raised from 1) loses nothing: what the single
-// outbox of before holds is moved into the partitions when the pusher
-// takes the lease, and pushed in one call with what the partitions hold,
-// against the figures the channel accepted before.
+// (redis.outbox_partitions raised from 1), or a change of their number
+// (12 → 5, 5 → 1, 1 → 5), loses nothing: what the outbox's recorded layout
+// holds is moved into the new partitions when the pusher takes the lease,
+// and pushed in one call with what the new partitions hold, against the
+// figures the channel accepted before; an item a replica still on the old
+// layout queues afterwards (a rolling change) is pushed too.
 func TestPusherPushesWhatTheOutboxOfBeforeHeld(t *testing.T) {
-	rdb, prefix := redistest.New(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	old := outbox.New(rdb, prefix, "shop")
-	if err := old.SetReported(ctx, "A", 9); err != nil {
-		t.Fatal(err)
+	for _, c := range []struct{ from, to int }{{1, 4}, {12, 5}, {5, 1}, {1, 5}} {
+		t.Run(fmt.Sprintf("%d_to_%d", c.from, c.to), func(t *testing.T) {
+			rdb, prefix := redistest.New(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			old := outbox.NewPartitioned(rdb, prefix, "shop", c.from)
+			if _, err := old.Relayout(ctx); err != nil { // its pusher recorded it
+				t.Fatal(err)
+			}
+			if err := old.SetReported(ctx, "A", 9); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := old.Enqueue(ctx, []outbox.Want{{SKU: "A", Quantity: 4}, {SKU: "B", Quantity: 6}}); err != nil {
+				t.Fatal(err)
+			}
+			ob := outbox.NewPartitioned(rdb, prefix, "shop", c.to)
+			if _, err := ob.Enqueue(ctx, []outbox.Want{{SKU: "C", Quantity: 1}, {SKU: "D", Quantity: 2}}); err != nil {
+				t.Fatal(err)
+			}
+			ch := &recorder{}
+			p := New(Options{Channel: "shop", Conn: ch, Outbox: ob, Leases: lease.NewManager(rdb, prefix, "test")})
+			done := make(chan struct{})
+			go func() { defer close(done); _ = p.Run(ctx) }()
+			waitCalls(ch, 1)
+			if _, err := old.Enqueue(ctx, []outbox.Want{{SKU: "E", Quantity: 5}}); err != nil { // a replica on the old layout
+				t.Fatal(err)
+			}
+			waitCalls(ch, 2)
+			cancel()
+			<-done
+			checkRelayoutPushes(t, ch.pushed(), ob)
+		})
 	}
-	if _, err := old.Enqueue(ctx, []outbox.Want{{SKU: "A", Quantity: 4}, {SKU: "B", Quantity: 6}}); err != nil {
-		t.Fatal(err)
-	}
-	ob := outbox.NewPartitioned(rdb, prefix, "shop", 4)
-	if _, err := ob.Enqueue(ctx, []outbox.Want{{SKU: "C", Quantity: 1}, {SKU: "D", Quantity: 2}}); err != nil {
-		t.Fatal(err)
-	}
-	ch := &recorder{}
-	p := New(Options{Channel: "shop", Conn: ch, Outbox: ob, Leases: lease.NewManager(rdb, prefix, "test")})
-	done := make(chan struct{})
-	go func() { defer close(done); _ = p.Run(ctx) }()
+}
+
+// waitCalls waits (at most hangGuard) until ch received n calls.
+func waitCalls(ch *recorder, n int) {
 	deadline := time.Now().Add(hangGuard)
-	for len(ch.pushed()) == 0 && time.Now().Before(deadline) {
+	for len(ch.pushed()) < n && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	cancel()
-	<-done
-	calls := ch.pushed()
-	if len(calls) != 1 || len(calls[0]) != 4 {
-		t.Fatalf("calls %+v, want the 4 items in one", calls)
+}
+
+func checkRelayoutPushes(t *testing.T, calls [][]connectors.QuantityUpdate, ob *outbox.Outbox) {
+	t.Helper()
+	if len(calls) != 2 || len(calls[0]) != 4 || len(calls[1]) != 1 || calls[1][0].SKU != "E" || calls[1][0].Quantity != 5 {
+		t.Fatalf("calls %+v, want the 4 items in one, then E=5", calls)
 	}
 	got := map[string]connectors.QuantityUpdate{}
 	for _, u := range calls[0] {
@@ -129,9 +152,11 @@ func TestPusherPushesWhatTheOutboxOfBeforeHeld(t *testing.T) {
 		t.Fatalf("pushed %+v, want A=4 (from 9), B=6, C=1, D=2", got)
 	}
 	if left, err := ob.Leftover(context.Background()); err != nil || left {
-		t.Fatalf("the outbox of before still holds items: %v %v", left, err)
+		t.Fatalf("the old layout still holds items: %v %v", left, err)
 	}
-	if q, ok, _ := ob.Accepted(context.Background(), "A"); !ok || q != 4 {
-		t.Fatalf("accepted A = %d %v, want 4", q, ok)
+	for sku, want := range map[string]int64{"A": 4, "E": 5} {
+		if q, ok, _ := ob.Accepted(context.Background(), sku); !ok || q != want {
+			t.Fatalf("accepted %s = %d %v, want %d", sku, q, ok, want)
+		}
 	}
 }

@@ -292,6 +292,7 @@ func EnqueueAll(ctx context.Context, rdb redis.UniversalClient, batches []Batch)
 	var owner []int // the batch of each call
 	// Boxed once, not per partition.
 	nowArg, nonceArg := any(now.UnixMilli()), any(nonce)
+	causes := causeArgs{now: nowArg}
 	for i, b := range batches {
 		byPart := map[int][]any{}
 		var order []int
@@ -301,7 +302,7 @@ func EnqueueAll(ctx context.Context, rdb redis.UniversalClient, batches []Batch)
 				byPart[p] = append(make([]any, 0, 2+5*len(b.Wants)), nowArg, nonceArg)
 				order = append(order, p)
 			}
-			byPart[p] = appendWantArgs(byPart[p], w, nowArg)
+			byPart[p] = appendWantArgs(byPart[p], w, &causes)
 		}
 		for _, p := range order {
 			calls = append(calls, call{keys: b.Outbox.parts[p].keys, args: byPart[p]})
@@ -322,20 +323,35 @@ func EnqueueAll(ctx context.Context, rdb redis.UniversalClient, batches []Batch)
 	return out, nil
 }
 
-// appendWantArgs appends w's arguments to enqueueScript to dst; a want
-// without a cause has now's (nowArg: now in ms, boxed). Appended, not
-// returned as a slice of their own, and the force flag is a constant: no
-// allocation per want beyond boxing its figures.
-func appendWantArgs(dst []any, w Want, nowArg any) []any {
-	cause := nowArg
-	if !w.Cause.IsZero() {
-		cause = w.Cause.UnixMilli()
+// causeArgs boxes the causes of an EnqueueAll's wants: now (for wants
+// without one) and the last cause seen, which the wants of one
+// propagation share, so each is boxed once, not once per want.
+type causeArgs struct {
+	now  any
+	last time.Time
+	arg  any
+}
+
+func (c *causeArgs) of(cause time.Time) any {
+	switch {
+	case cause.IsZero():
+		return c.now
+	case c.arg == nil || !cause.Equal(c.last):
+		c.last, c.arg = cause, cause.UnixMilli()
 	}
+	return c.arg
+}
+
+// appendWantArgs appends w's arguments to enqueueScript to dst; a want
+// without a cause has now's. Appended, not returned as a slice of their
+// own, the force flag a constant and a shared cause boxed once: no
+// allocation per want beyond boxing its SKU and quantity.
+func appendWantArgs(dst []any, w Want, causes *causeArgs) []any {
 	force := any("0")
 	if w.Force {
 		force = "1"
 	}
-	return append(dst, w.SKU, w.Quantity, cause, force, max(w.Echo, 0))
+	return append(dst, w.SKU, w.Quantity, causes.of(w.Cause), force, max(w.Echo, 0))
 }
 
 // Item is a queued push.

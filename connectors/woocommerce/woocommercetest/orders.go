@@ -30,6 +30,12 @@ type Order struct {
 	Completed *time.Time
 	Lines     []OrderLine
 	Refunds   []Refund
+	// StockReduced is the order's stock-reduced flag (the data store's
+	// order_stock_reduced, _order_stock_reduced meta): set when its stock
+	// was taken (Sell, or a status change to processing, completed or
+	// on-hold), cleared when put back (a change to cancelled or pending).
+	// AddOrder stores it as given, touching no stock.
+	StockReduced bool
 	// trashedFrom is the status before Trash, for Restore.
 	trashedFrom string
 }
@@ -143,7 +149,10 @@ func (s *Server) normalizeOrderLocked(o *Order) {
 }
 
 // UpdateOrder changes an order with f. Unless f moves Modified, it is set
-// to the clock (WooCommerce stamps every save), in whole seconds.
+// to the clock (WooCommerce stamps every save), in whole seconds. A status
+// change runs core's stock hooks (see stockHookLocked): to processing,
+// completed or on-hold the order's stock is reduced once, to cancelled or
+// pending it is put back once.
 func (s *Server) UpdateOrder(id int64, f func(*Order)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -159,8 +168,54 @@ func (s *Server) UpdateOrder(id int64, f func(*Order)) error {
 		c.Modified = s.opts.Now()
 	}
 	s.normalizeOrderLocked(&c)
+	if c.Status != o.Status {
+		s.stockHookLocked(&c)
+	}
 	s.orders[id] = &c
 	return nil
+}
+
+// stockHookLocked is what WooCommerce core (includes/wc-stock-functions.php)
+// hooks on woocommerce_order_status_{to}, run when an order's status
+// changed to o.Status:
+//   - processing, completed, on-hold: wc_maybe_reduce_stock_levels. Unless
+//     the order's stock is already reduced, each line without a
+//     _reduced_stock meta whose listing manages stock has its quantity
+//     taken off (backorders may take it below zero) and the meta set;
+//     the order is marked reduced either way.
+//   - cancelled, pending: wc_maybe_increase_stock_levels. Only if the
+//     order is marked reduced: each line with a _reduced_stock meta whose
+//     listing manages stock gets that many units back and loses the meta;
+//     the mark is cleared.
+//
+// Other statuses (refunded, failed, trash, checkout-draft) touch no stock.
+func (s *Server) stockHookLocked(o *Order) {
+	switch o.Status {
+	case "processing", "completed", "on-hold":
+		if o.StockReduced {
+			return
+		}
+		for i := range o.Lines {
+			l := &o.Lines[i]
+			if p := s.listingOfLocked(l); l.ReducedStock == 0 && l.Quantity > 0 && p != nil && p.managesLocked(s) {
+				s.stockHolderLocked(p).Stock -= l.Quantity
+				l.ReducedStock = l.Quantity
+			}
+		}
+		o.StockReduced = true
+	case "cancelled", "pending":
+		if !o.StockReduced {
+			return
+		}
+		for i := range o.Lines {
+			l := &o.Lines[i]
+			if p := s.listingOfLocked(l); l.ReducedStock > 0 && p != nil && p.managesLocked(s) {
+				s.stockHolderLocked(p).Stock += l.ReducedStock
+				l.ReducedStock = 0
+			}
+		}
+		o.StockReduced = false
+	}
 }
 
 // Order returns a copy of an order.

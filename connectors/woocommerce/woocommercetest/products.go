@@ -176,7 +176,9 @@ func (s *Server) Sell(sku string, qty int64) (int64, error) {
 		h.Stock -= qty
 		line.ReducedStock = qty
 	}
-	o := Order{ID: s.newIDLocked(), Status: "processing", Modified: s.opts.Now(), Lines: []OrderLine{line}}
+	// Checkout reduces the stock when the order is paid
+	// (woocommerce_payment_complete) and marks the order reduced.
+	o := Order{ID: s.newIDLocked(), Status: "processing", Modified: s.opts.Now(), Lines: []OrderLine{line}, StockReduced: true}
 	s.normalizeOrderLocked(&o)
 	o.Created = o.Modified
 	s.orders[o.ID] = &o

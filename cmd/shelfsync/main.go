@@ -25,9 +25,15 @@ var commands = map[string]command{}
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// The first Ctrl-C or SIGTERM asks for an orderly stop (the daemon
-	// drains, the demo checks convergence); once it is seen, signals get
-	// their default action back, so a second one ends the process at once.
-	go func() { <-ctx.Done(); stop() }()
+	// drains within shutdown_timeout, the demo checks convergence). Once it
+	// is seen, a second Ctrl-C ends the process at once (the default action
+	// comes back), while a repeated SIGTERM, which some supervisors send, is
+	// ignored so it does not cut the drain short.
+	go func() {
+		<-ctx.Done()
+		signal.Ignore(syscall.SIGTERM)
+		stop()
+	}()
 	code := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

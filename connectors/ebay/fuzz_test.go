@@ -155,7 +155,7 @@ func FuzzBulkGetResponse(f *testing.F) {
 	f.Add(200, []byte(`{"responses":[]}`))
 	f.Add(500, []byte(`not json`))
 	f.Fuzz(func(t *testing.T, status int, data []byte) {
-		o, err := parseBulkGet(&response{status: status, body: data}, bulkGetAsked)
+		o, err := parseBulkGet(&response{status: status, body: data}, bulkGetAsked, true)
 		if err != nil {
 			if o.found != nil || o.unknown != nil || o.retry != nil || o.skipped != nil {
 				t.Fatalf("an outcome with the error %v: %+v", err, o)

@@ -205,3 +205,32 @@ func TestLocationKeysValidation(t *testing.T) {
 		})
 	}
 }
+
+// TestReadOddDistributions: distributions that can not be trusted (here a
+// negative one) leave the SKU out of a per-location read only; a
+// single-figure channel reads the ship-to quantity, which it is all it
+// sets, and ignores the distributions.
+func TestReadOddDistributions(t *testing.T) {
+	ctx := context.Background()
+	single := newEnv(t, envConfig{})
+	single.fake.AddListing("A", 9, 1)
+	single.fake.SetDistributions("A", map[string]int64{"OLD-WH": -1})
+	live, err := single.conn.ReadQuantities(ctx, []string{"A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []connectors.LiveQuantity{{SKU: "A", Quantity: 9}}; !reflect.DeepEqual(live, want) {
+		t.Errorf("single-figure ReadQuantities = %+v; want %+v", live, want)
+	}
+
+	per := perLocEnv(t)
+	per.fake.AddListing("A", 9, 1)
+	per.fake.SetDistributions("A", map[string]int64{"OLD-WH": -1})
+	live, err = per.conn.ReadQuantities(ctx, []string{"A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(live) != 0 {
+		t.Errorf("per-location ReadQuantities = %+v; want A left out", live)
+	}
+}

@@ -186,7 +186,7 @@ func (c *Connector) bulkGet(ctx context.Context, skus []string) (bulkGetOutcome,
 	if err != nil {
 		return bulkGetOutcome{}, err
 	}
-	return parseBulkGet(resp, skus)
+	return parseBulkGet(resp, skus, c.perLocation)
 }
 
 // bulkGetOutcome sorts the SKUs of one call: each asked SKU is in exactly
@@ -211,8 +211,11 @@ type skippedSKU struct {
 // are, and 400 when none is; each of these with entries is read entry by
 // entry. Anything else (401/403 after the token retry, 429/5xx after the
 // HTTP client's retries, a 400 without entries, an undecodable answer) is
-// an error for the whole call.
-func parseBulkGet(resp *response, skus []string) (bulkGetOutcome, error) {
+// an error for the whole call. Only a per-location channel (perLocation)
+// checks the items' distributions: a single-figure channel reads and sets
+// the ship-to quantity alone, and an odd distribution does not make that
+// figure less trustworthy.
+func parseBulkGet(resp *response, skus []string, perLocation bool) (bulkGetOutcome, error) {
 	br, err := decodeBulkGet(resp)
 	if err != nil {
 		return bulkGetOutcome{}, err
@@ -228,9 +231,9 @@ func parseBulkGet(resp *response, skus []string) (bulkGetOutcome, error) {
 			o.skipped = append(o.skipped, skippedSKU{sku, "eBay gave no entry for it"})
 			continue
 		}
-		kind, q, reason := classifyEntries(entries)
+		kind, q, reason := classifyEntries(entries, perLocation)
 		o.add(sku, kind, q, reason)
-		if kind == entryFound {
+		if kind == entryFound && perLocation {
 			if d := entries[0].InventoryItem.Availability.ShipToLocationAvailability.AvailabilityDistributions; len(d) > 0 {
 				o.dists[sku] = d
 			}
@@ -260,10 +263,11 @@ func decodeBulkGet(resp *response) (bulkGetResponse, error) {
 
 // classifyEntries reads one SKU's entries (at least one): several that do
 // not all say the same are not to be trusted, and the SKU is skipped.
-func classifyEntries(entries []bulkGetEntry) (kind entryKind, q int64, reason string) {
-	kind, q, reason = classifyEntry(entries[0])
+// perLocation checks the distributions too.
+func classifyEntries(entries []bulkGetEntry, perLocation bool) (kind entryKind, q int64, reason string) {
+	kind, q, reason = classifyEntry(entries[0], perLocation)
 	for _, e := range entries[1:] {
-		k, q2, _ := classifyEntry(e)
+		k, q2, _ := classifyEntry(e, perLocation)
 		if k != kind || q2 != q {
 			return entrySkip, q, fmt.Sprintf("eBay gave %d conflicting entries for it", len(entries))
 		}
@@ -295,7 +299,9 @@ const (
 )
 
 // classifyEntry reads one SKU's entry; q is the quantity when found.
-func classifyEntry(e bulkGetEntry) (kind entryKind, q int64, reason string) {
+// Distributions that can not be trusted skip the SKU only when
+// perLocation.
+func classifyEntry(e bulkGetEntry, perLocation bool) (kind entryKind, q int64, reason string) {
 	switch {
 	case e.StatusCode == http.StatusOK:
 		switch {
@@ -308,7 +314,7 @@ func classifyEntry(e bulkGetEntry) (kind entryKind, q int64, reason string) {
 		if st.Quantity < 0 {
 			return entrySkip, 0, fmt.Sprintf("negative quantity %d", st.Quantity)
 		}
-		if reason := badDistributions(st.AvailabilityDistributions); reason != "" {
+		if reason := badDistributions(st.AvailabilityDistributions); perLocation && reason != "" {
 			return entrySkip, 0, reason
 		}
 		return entryFound, st.Quantity, ""

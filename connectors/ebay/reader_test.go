@@ -311,7 +311,7 @@ func TestParseBulkGet(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			o, err := parseBulkGet(&response{status: tc.status, body: []byte(tc.body)}, tc.ask)
+			o, err := parseBulkGet(&response{status: tc.status, body: []byte(tc.body)}, tc.ask, true)
 			if tc.wantErr {
 				var ae *APIError
 				if err == nil || (tc.wantStatus != 0 && (!errors.As(err, &ae) || ae.Status != tc.wantStatus)) {

@@ -85,7 +85,7 @@ func (l *Ledger) verifyPage(ctx context.Context, skus []string, named bool) ([]I
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return fmt.Errorf("verify: reading %s: %w", skus[from], err)
 		}
-		return nil
+		return snapshotErr(skus[from:to], snaps[from:to])
 	}
 	// One MULTI per page on a single Redis; on a Cluster a MULTI must stay
 	// within one slot, so one per SKU.
@@ -118,6 +118,24 @@ func (l *Ledger) verifyPage(ctx context.Context, skus []string, named bool) ([]I
 		out = append(out, verifySKU(sku, stock, lines, opening, msgs)...)
 	}
 	return out, nil
+}
+
+// snapshotErr returns the first read error of snaps: TxPipelined returns
+// only the first failed command's, and the opening rows' HGET fails with
+// redis.Nil for nearly every SKU (none), which must not hide another
+// command's error. redis.Nil is tolerated for that HGET only.
+func snapshotErr(skus []string, snaps []skuSnapshot) error {
+	for i, s := range snaps {
+		for _, c := range []redis.Cmder{s.stock, s.lines, s.journal} {
+			if err := c.Err(); err != nil {
+				return fmt.Errorf("verify: reading %s: %w", skus[i], err)
+			}
+		}
+		if err := s.opening.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("verify: reading the opening rows of %s: %w", skus[i], err)
+		}
+	}
+	return nil
 }
 
 // verifySKU is Verify's pure part, on one SKU's stored data: opening is

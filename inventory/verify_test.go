@@ -112,3 +112,27 @@ func TestVerifyCatchesEntriesThatDoNotAddUp(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyReportsReadErrors: a key Verify cannot read (here a SKU's
+// line records key holding a string) is an error, whether or not other
+// SKUs of the page have opening rows (the opening rows' HGET answers
+// redis.Nil for a SKU without any, which must not hide it).
+func TestVerifyReportsReadErrors(t *testing.T) {
+	e := realRedis(t)
+	ctx := context.Background()
+	l := New(e.rdb, Options{Prefix: e.prefix, Now: e.clock.Now})
+	for _, sku := range []string{"A", "B"} {
+		if _, err := l.Receive(ctx, Delta{Key: "r" + sku, SKU: sku, Location: "X", Quantity: 3}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.rdb.Set(ctx, l.keys("B").lines, "not a hash", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, skus := range [][]string{nil, {"A", "B"}, {"B"}} {
+		bad, err := l.Verify(ctx, skus)
+		if err == nil || !strings.Contains(err.Error(), "WRONGTYPE") || !strings.Contains(err.Error(), "B") {
+			t.Errorf("Verify(%q) = %v, %v: want the WRONGTYPE error reading B", skus, bad, err)
+		}
+	}
+}

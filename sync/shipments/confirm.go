@@ -68,7 +68,27 @@ const (
 	// attemptTimeout bounds one ConfirmShipment call (and the claim does:
 	// an outcome after it is not recorded).
 	attemptTimeout = time.Minute
+	// maxClaimMargin caps claimMargin: an attempt ends this long (or a
+	// tenth of the claim, if less) before its claim runs out, so no other
+	// worker can take the shipment while the call is still in flight.
+	maxClaimMargin = 5 * time.Second
 )
+
+// claimMargin is how long before its claim's end an attempt is cut off.
+func claimMargin(claim time.Duration) time.Duration {
+	return min(maxClaimMargin, claim/10)
+}
+
+// attemptDeadline is when an attempt on a claim ending at claim (ms, on
+// Options.Now's clock) must end: attemptTimeout after start, and never
+// later than the claim's end minus claimMargin, however late the attempt
+// starts (a slow record load, a worker freed late). It is on the real
+// clock, for context.WithDeadline; ok is false when that is already past.
+func (s *Service) attemptDeadline(claim int64) (time.Time, bool) {
+	start := time.Now()
+	left := time.UnixMilli(claim).Sub(s.o.Now()) - claimMargin(s.o.Claim)
+	return start.Add(min(attemptTimeout, left)), left > 0
+}
 
 // Run confirms shipments on every channel with a confirmer, sweeps
 // unapplied shipments onto the ledger and keeps the gauges, until ctx
@@ -160,7 +180,14 @@ func (s *Service) confirmOne(ctx context.Context, ch *Channel, id string, claim 
 		_ = s.o.Redis.ZRem(ctx, s.keys(ch.Name).queue(), id).Err()
 		return
 	}
-	cctx, cancel := context.WithTimeout(ctx, min(attemptTimeout, s.o.Claim))
+	deadline, ok := s.attemptDeadline(claim)
+	if !ok {
+		// Too late to start: the claim (nearly) ran out, and another worker
+		// may take the shipment; it is due again then, to whoever claims it.
+		s.o.Logger.Info().Str("channel", ch.Name).Str("shipment", id).Msg("confirmation attempt not made: its claim runs out")
+		return
+	}
+	cctx, cancel := context.WithDeadline(ctx, deadline)
 	res, err := ch.Confirmer.ConfirmShipment(cctx, rec.Shipment)
 	cancel()
 	if ctx.Err() != nil {

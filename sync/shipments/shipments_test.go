@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -35,17 +36,21 @@ type confirmer struct {
 	answers []connectors.ShipmentResult
 	errs    []error
 	got     []connectors.Shipment
+	// deadlines are the calls' context deadlines (zero: none).
+	deadlines []time.Time
 }
 
 func (c *confirmer) Carriers() map[string]string {
 	return map[string]string{"ups": "UPS", "fedex": "FEDEX", "dhl": "DHL"}
 }
 
-func (c *confirmer) ConfirmShipment(_ context.Context, s connectors.Shipment) (connectors.ShipmentResult, error) {
+func (c *confirmer) ConfirmShipment(ctx context.Context, s connectors.Shipment) (connectors.ShipmentResult, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := len(c.got)
 	c.got = append(c.got, s)
+	dl, _ := ctx.Deadline()
+	c.deadlines = append(c.deadlines, dl)
 	var err error
 	if n < len(c.errs) {
 		err = c.errs[n]
@@ -554,9 +559,12 @@ func TestALateOutcomeDoesNotOverwriteAnotherWorkers(t *testing.T) {
 	}
 }
 
-// TestAnExpiredClaimNobodyTookStillFinishes: a claim that ran out but
-// that no other worker took is still the worker's to finish.
-func TestAnExpiredClaimNobodyTookStillFinishes(t *testing.T) {
+// TestAnAttemptDoesNotOutliveItsClaim: an attempt that starts late (its
+// worker freed late, a slow record load) is cut off before its claim
+// runs out, not attemptTimeout after it started, so no other worker can
+// take the shipment and confirm it while the call is still in flight
+// (Shopify's fulfillmentCreate is not idempotent).
+func TestAnAttemptDoesNotOutliveItsClaim(t *testing.T) {
 	conf := &confirmer{answers: []connectors.ShipmentResult{{Status: connectors.ShipmentConfirmed, Ref: "F-1"}}}
 	e := newEnv(t, conf, nil)
 	ctx := context.Background()
@@ -568,11 +576,61 @@ func TestAnExpiredClaimNobodyTookStillFinishes(t *testing.T) {
 		t.Fatalf("claimed %v (%v)", ids, err)
 	}
 	tok := e.clock.Now().Add(claimFor).UnixMilli()
-	e.clock.Advance(claimFor + time.Second)
+	left := 20 * time.Second // the attempt starts with this much of its claim left
+	e.clock.Advance(claimFor - left)
+	expires := time.Now().Add(left) // the claim's end on the real clock, at the latest
 	e.s.confirmOne(ctx, e.s.channels["shop"], ids[0], tok)
+	conf.mu.Lock()
+	dls := slices.Clone(conf.deadlines)
+	conf.mu.Unlock()
+	if len(dls) != 1 {
+		t.Fatalf("%d calls, want 1", len(dls))
+	}
+	if dls[0].IsZero() || !dls[0].Before(expires) {
+		t.Errorf("the attempt's deadline is %s after the claim's end, want it before", dls[0].Sub(expires))
+	}
+}
+
+// TestAnAttemptTooLateForItsClaimIsNotMade: a worker whose claim ran out
+// (or nearly) before its attempt began makes no call (another worker may
+// have taken the shipment); the shipment is due again and the next claim
+// confirms it once.
+func TestAnAttemptTooLateForItsClaimIsNotMade(t *testing.T) {
+	conf := &confirmer{answers: []connectors.ShipmentResult{{Status: connectors.ShipmentConfirmed, Ref: "F-1"}}}
+	e := newEnv(t, conf, nil)
+	ctx := context.Background()
+	if _, err := e.s.Submit(ctx, req("k1", RequestLine{LineID: "L1", Quantity: 1}), "api"); err != nil {
+		t.Fatal(err)
+	}
+	q := e.s.keys("shop").queue()
+	claim := func() []string {
+		ids, err := claimScript.Run(ctx, e.rdb, []string{q}, e.clock.Now().UnixMilli(), claimFor.Milliseconds(), 10).StringSlice()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	for _, late := range []time.Duration{claimFor - claimMargin(claimFor)/2, claimFor + time.Second} {
+		ids := claim()
+		if len(ids) != 1 {
+			t.Fatalf("claimed %v", ids)
+		}
+		tok := e.clock.Now().Add(claimFor).UnixMilli()
+		e.clock.Advance(late)
+		e.s.confirmOne(ctx, e.s.channels["shop"], ids[0], tok)
+		if n := len(conf.calls()); n != 0 {
+			t.Fatalf("starting %s into a %s claim: %d calls, want none", late, claimFor, n)
+		}
+		e.clock.Advance(claimFor - late + time.Second) // the claim has run out
+	}
+	ids := claim()
+	if len(ids) != 1 {
+		t.Fatalf("claimed %v after the claims ran out", ids)
+	}
+	e.s.confirmOne(ctx, e.s.channels["shop"], ids[0], e.clock.Now().Add(claimFor).UnixMilli())
 	v, err := e.s.ForOrder(ctx, "shop", "1")
-	if err != nil || len(v) != 1 || v[0].State.Status != StatusConfirmed {
-		t.Fatalf("state %+v (%v), want confirmed", v, err)
+	if err != nil || len(v) != 1 || v[0].State.Status != StatusConfirmed || len(conf.calls()) != 1 {
+		t.Fatalf("state %+v (%v), %d calls; want confirmed with 1", v, err, len(conf.calls()))
 	}
 }
 

@@ -29,21 +29,17 @@ for i = 6 + nsku, #ARGV, 6 do
   local k = 1 + (n - 1) * stride
   if opening[n] == nil then
     opening[n] = false
-    -- With signals on, one EXISTS also tells whether the SKU has reorder
-    -- points (none: signal would read them for nothing), the usual case
-    -- of a day-one import (SetReorder refuses a SKU without figures, so
-    -- a new SKU has none: this checks it rather than trusting it); else a
-    -- second one tells whether the SKU is new.
-    local ex
-    if stride == 4 then
-      ex = redis.call('EXISTS', KEYS[k + 1], KEYS[k + 2], KEYS[k + 3])
-      if ex == 0 then nosig[k] = true else ex = redis.call('EXISTS', KEYS[k + 1], KEYS[k + 2]) end
-    else
-      ex = redis.call('EXISTS', KEYS[k + 1], KEYS[k + 2])
-    end
+    -- One EXISTS of both keys (it counts the keys that exist) tells
+    -- whether the SKU is new. A new SKU has no reorder points
+    -- (reorder.lua refuses, in the same script, a SKU without figures,
+    -- and nothing deletes a stock hash), so signal, which reads them, is
+    -- skipped for it: a day-one import reads none. A SKU that exists has
+    -- them read by signal, as count.lua does.
+    local ex = redis.call('EXISTS', KEYS[k + 1], KEYS[k + 2])
     if ex == 0 then
       opening[n] = {}
       fresh[#fresh + 1] = n
+      nosig[k] = true
     end
   end
   local st, h, r = setcount(KEYS[k + 1], KEYS[k + 2], ARGV[i + 1], ARGV[i + 2],

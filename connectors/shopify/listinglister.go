@@ -41,55 +41,69 @@ type variantNode struct {
 
 // listingsPage is one page of variants as listings, with their levels:
 // at the push location, or on a per-location channel at every location
-// (readAllLevels: Levels, and Quantity their sum, what Shopify sells).
+// (allLevelsOf). Each variant's levels are its own inventory item's,
+// found by the variant's place in the page: variants may share a SKU.
 func (c *Connector) listingsPage(ctx context.Context, nodes []variantNode) (connectors.ListingPage, error) {
 	p := connectors.ListingPage{Total: -1, Listings: make([]connectors.Listing, 0, len(nodes))}
-	ids := make([]string, 0, len(nodes))
-	itemOf := make(map[string]string, len(nodes)) // listing → inventory item
+	itemAt := make([]string, 0, len(nodes)) // listing index → inventory item, "" for none
+	items := make([]string, 0, len(nodes))
 	for _, v := range nodes {
 		l := connectors.Listing{ID: v.SKU}
 		if l.ID == "" {
 			l.ID = v.ID
 		}
-		if v.InventoryItem != nil {
-			ids = append(ids, l.ID)
-			itemOf[l.ID] = v.InventoryItem.ID
+		it := ""
+		if v.InventoryItem != nil && v.InventoryItem.ID != "" {
+			it = v.InventoryItem.ID
+			items = append(items, it)
 		}
+		itemAt = append(itemAt, it)
 		p.Listings = append(p.Listings, l)
 	}
 	if c.perLocation {
-		levels, err := c.readAllLevels(ctx, ids, itemOf)
-		if err != nil {
-			return p, err
-		}
-		at := make(map[string]int, len(p.Listings))
-		for i, l := range p.Listings {
-			at[l.ID] = i
-		}
-		for _, lq := range levels {
-			if i, ok := at[lq.SKU]; ok {
-				l := &p.Listings[i]
-				l.Levels = append(l.Levels, lq)
-				l.Quantity += lq.Quantity
-				l.HasQuantity = true
-			}
-		}
-		return p, nil
-	}
-	items := make([]string, 0, len(ids))
-	for _, id := range ids {
-		items = append(items, itemOf[id])
+		return p, c.allLevelsOf(ctx, p.Listings, itemAt, items)
 	}
 	levels, err := c.readLevels(ctx, items, c.pushLocation)
 	if err != nil {
 		return p, err
 	}
-	for i := range p.Listings {
-		if it, ok := itemOf[p.Listings[i].ID]; ok {
+	for i, it := range itemAt {
+		if it != "" {
 			p.Listings[i].Quantity, p.Listings[i].HasQuantity = levels[it]
 		}
 	}
 	return p, nil
+}
+
+// allLevelsOf gives each listing its inventory item's (itemAt, by index)
+// levels at every location (readAllLevels: Levels, and Quantity their
+// sum, what Shopify sells). The levels are read by item, so that
+// variants sharing a SKU each get their own.
+func (c *Connector) allLevelsOf(ctx context.Context, listings []connectors.Listing, itemAt, items []string) error {
+	self := make(map[string]string, len(items))
+	for _, it := range items {
+		self[it] = it
+	}
+	levels, err := c.readAllLevels(ctx, items, self)
+	if err != nil {
+		return err
+	}
+	at := make(map[string]int, len(items))
+	for i, it := range itemAt {
+		if it != "" {
+			at[it] = i
+		}
+	}
+	for _, lq := range levels {
+		if i, ok := at[lq.SKU]; ok {
+			l := &listings[i]
+			lq.SKU = l.ID
+			l.Levels = append(l.Levels, lq)
+			l.Quantity += lq.Quantity
+			l.HasQuantity = true
+		}
+	}
+	return nil
 }
 
 // ListListings implements connectors.ListingLister: the GraphQL Admin

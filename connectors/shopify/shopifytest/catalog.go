@@ -24,6 +24,25 @@ func (s *Server) variantLocked(sku string) *item {
 	return it
 }
 
+// AddSharedSKUVariant adds another product variant with the SKU of an
+// existing one (Shopify does not require SKUs to be unique), with its own
+// inventory item stocked at the store's location with qty available, and
+// returns that item's GID. The fake lists it (ShelfsyncListVariants) and
+// reads its levels by item id; every call that finds a variant by SKU
+// still finds the first one.
+func (s *Server) AddSharedSKUVariant(sku string, qty int64) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.items[sku]; !ok {
+		panic("shopifytest: AddSharedSKUVariant of a SKU without a variant: " + sku)
+	}
+	s.nextID++
+	it := &item{id: s.nextID, sku: sku, levels: map[string]int64{s.opts.LocationID: qty}}
+	s.shared = append(s.shared, it)
+	s.itemsByID[strconv.FormatInt(it.id, 10)] = it
+	return itemGID(it.id)
+}
+
 // ItemID returns the inventory item GID of sku, "" if the store has no such variant.
 func (s *Server) ItemID(sku string) string {
 	s.mu.Lock()

@@ -25,6 +25,7 @@ func (s *Server) serveListVariants(req *gqlRequest) (any, []gqlError) {
 	for _, it := range s.items {
 		list = append(list, it)
 	}
+	list = append(list, s.shared...)
 	sort.Slice(list, func(i, j int) bool { return list[i].id < list[j].id })
 	start := min(cursorOffset(strVar(req, "after")), len(list))
 	end := min(start+first, len(list))

@@ -92,9 +92,12 @@ type Server struct {
 	opts Options
 	srv  *httptest.Server
 
-	mu          sync.Mutex
-	items       map[string]*item // by SKU
-	itemsByID   map[string]*item // by numeric id
+	mu        sync.Mutex
+	items     map[string]*item // by SKU
+	itemsByID map[string]*item // by numeric id
+	// shared are variants that share a SKU with one in items
+	// (AddSharedSKUVariant): listed and read by inventory item id only.
+	shared      []*item
 	nextID      int64
 	orders      map[int64]*Order
 	available   float64

@@ -22,6 +22,9 @@ type metrics struct {
 	// orderChanges counts ORDER_CHANGE notifications taken in by what they
 	// became: state (the order's state, no call) or fetch (order_changed).
 	orderChanges *prometheus.CounterVec
+	// shipToRefused counts Amazon refusing the RECIPIENT dataset (once a
+	// process: the connector then reads orders without it).
+	shipToRefused prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -42,11 +45,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "shelfsync_amazon_order_changes_total",
 			Help: "ORDER_CHANGE notifications taken in, by outcome: state (the order's state from the notification, no SP-API call) or fetch (the order is fetched).",
 		}, []string{"outcome"}),
+		shipToRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shelfsync_amazon_ship_to_refused_total",
+			Help: "Times Amazon refused the RECIPIENT dataset (no Direct-to-Consumer Delivery role) and orders were read again without their destination, from then on for the process.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.sqsMessages, m.feeds, m.pushed, m.orderChanges} {
+	for _, c := range []prometheus.Collector{m.sqsMessages, m.feeds, m.pushed, m.orderChanges, m.shipToRefused} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering metrics: %w", err)
 		}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/connectors/amazon/amazontest"
@@ -268,5 +270,52 @@ func TestV2026ShipTo(t *testing.T) {
 				t.Fatalf("poll: %d orders, %v", n, err)
 			}
 		})
+	}
+}
+
+// TestV2026ShipToRefused: an app without the Direct-to-Consumer Delivery
+// role, which Amazon requires "to access shipping address information",
+// is refused a call with includedData=RECIPIENT (the fake answers 400 or
+// 403 naming the dataset and role). Polls and fetches still read the
+// orders, without their destination, whichever comes first; the dataset
+// is dropped once for the process and counted once.
+func TestV2026ShipToRefused(t *testing.T) {
+	for _, status := range []int{http.StatusBadRequest, http.StatusForbidden} {
+		for _, pollFirst := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%d/poll_first=%v", status, pollFirst), func(t *testing.T) {
+				clk := newClock()
+				srv := newFake(t, clk, func(o *amazontest.Options) { o.RefuseRecipient = status })
+				c := newTestConnector(t, srv, clk, withOrdersAPI(OrdersV2026)) // read_ship_to left at its default
+				now := clk.Now()
+				srv.AddOrder(amazontest.Order{AmazonOrderID: "111-0000000-0000001", Status: "Unshipped", LastUpdate: now.Add(-time.Hour),
+					ShipTo: &amazontest.Address{City: "Sacramento", StateOrRegion: "CA", CountryCode: "US"},
+					Items:  []amazontest.Item{{OrderItemID: "i1", SellerSKU: "S", Ordered: 1}}})
+				fetch := func() {
+					o, err := c.FetchOrder(context.Background(), "111-0000000-0000001")
+					if err != nil || o.ShipTo != nil || len(o.Lines) != 1 {
+						t.Fatalf("fetch: %+v, %v; want the order without a destination", o, err)
+					}
+				}
+				poll := func() {
+					var got []connectors.Order
+					if _, err := c.PollOrders(context.Background(), now.Add(-2*time.Hour), func(_ context.Context, page []connectors.Order) error {
+						got = append(got, page...)
+						return nil
+					}); err != nil || len(got) != 1 || got[0].ShipTo != nil {
+						t.Fatalf("poll: %+v, %v; want the order without a destination", got, err)
+					}
+				}
+				if pollFirst {
+					poll()
+					fetch()
+				} else {
+					fetch()
+					poll()
+				}
+				if n := testutil.ToFloat64(c.metrics.shipToRefused); n != 1 {
+					t.Errorf("shelfsync_amazon_ship_to_refused_total %v, want 1", n)
+				}
+			})
+		}
 	}
 }

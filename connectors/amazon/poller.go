@@ -2,11 +2,14 @@ package amazon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shelfsync/shelfsync/connectors"
@@ -32,10 +35,8 @@ func newOrderSource(c *Connector, api string, shipTo bool) orderSource {
 	if api == OrdersV0 {
 		return &ordersV0{c: c}
 	}
-	o := &ordersV2026{c: c, included: includedData2026}
-	if shipTo {
-		o.included += withRecipient
-	}
+	o := &ordersV2026{c: c}
+	o.recipient.Store(shipTo)
 	return o
 }
 
@@ -157,9 +158,14 @@ func (s *ordersV0) withItems(ctx context.Context, o *orderV0) (*connectors.Order
 // fulfilledBy, and each item's quantityFulfilled.
 type ordersV2026 struct {
 	c *Connector
-	// included is includedData: FULFILLMENT, and RECIPIENT (the order's
-	// destination, for routing) unless amazon.read_ship_to is false.
-	included string
+	// recipient: includedData is FULFILLMENT and RECIPIENT (the order's
+	// destination, for routing), else FULFILLMENT only. It starts as
+	// amazon.read_ship_to and is cleared for the process the first time
+	// Amazon refuses RECIPIENT (the Direct-to-Consumer Delivery role is
+	// "required to access shipping address information"), so an order
+	// read never fails for its destination: the orders have none.
+	recipient atomic.Bool
+	dropOnce  sync.Once
 }
 
 // includedData2026 is the dataset the connector needs; withRecipient adds
@@ -180,13 +186,12 @@ func (s *ordersV2026) page(ctx context.Context, since, before time.Time, token s
 		// FBA orders ship from Amazon's stock: they move none of ours.
 		"fulfilledBy":       {"MERCHANT"},
 		"maxResultsPerPage": {strconv.Itoa(ordersPageSize)},
-		"includedData":      {s.included},
 	}
 	if token != "" {
 		q.Set("paginationToken", token)
 	}
 	var p searchOrdersPage
-	if _, err := s.c.call(ctx, opSearchOrders, http.MethodGet, "/orders/2026-01-01/orders", q, nil, &p); err != nil {
+	if err := s.get(ctx, opSearchOrders, "/orders/2026-01-01/orders", q, &p); err != nil {
 		return nil, "", err
 	}
 	out := make([]connectors.Order, 0, len(p.Orders))
@@ -204,9 +209,8 @@ func (s *ordersV2026) page(ctx context.Context, since, before time.Time, token s
 }
 
 func (s *ordersV2026) fetch(ctx context.Context, orderID string) (*connectors.Order, error) {
-	q := url.Values{"includedData": {s.included}}
 	var r getOrderResponse2026
-	if _, err := s.c.call(ctx, opGetOrder2026, http.MethodGet, "/orders/2026-01-01/orders/"+url.PathEscape(orderID), q, nil, &r); err != nil {
+	if err := s.get(ctx, opGetOrder2026, "/orders/2026-01-01/orders/"+url.PathEscape(orderID), url.Values{}, &r); err != nil {
 		return nil, err
 	}
 	if r.Order == nil || r.Order.OrderID == "" {
@@ -217,4 +221,58 @@ func (s *ordersV2026) fetch(ctx context.Context, orderID string) (*connectors.Or
 		return nil, fmt.Errorf("getOrder response: %w", err)
 	}
 	return o, nil
+}
+
+// get makes one searchOrders or getOrder call with the includedData the
+// source asks for. If Amazon refuses a call that asks for RECIPIENT (see
+// recipientRefused), the same call is made without it; if that one
+// succeeds, RECIPIENT is not asked for again in this process. A refusal
+// the second call shares (not the dataset's) drops nothing.
+func (s *ordersV2026) get(ctx context.Context, op, path string, q url.Values, out any) error {
+	recipient := s.recipient.Load()
+	q.Set("includedData", includedData2026)
+	if recipient {
+		q.Set("includedData", includedData2026+withRecipient)
+	}
+	_, err := s.c.call(ctx, op, http.MethodGet, path, q, nil, out)
+	if err == nil || !recipient || !recipientRefused(err) {
+		return err
+	}
+	q.Set("includedData", includedData2026)
+	if _, err2 := s.c.call(ctx, op, http.MethodGet, path, q, nil, out); err2 != nil {
+		return err2
+	}
+	s.dropRecipient(err)
+	return nil
+}
+
+// recipientRefused is how Amazon may refuse the RECIPIENT dataset to an
+// app without the Direct-to-Consumer Delivery role: a 400 or 403 whose
+// code or message names the dataset, a role or access. The wording is not
+// documented; for v0 an address call was answered 400 InvalidInput
+// "Application do not have access to some or all requested resource"
+// (jlevers/selling-partner-api#550), and SP-API's 403 reads "Access to
+// requested resource is denied.".
+func recipientRefused(err error) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) || (ae.Status != http.StatusBadRequest && ae.Status != http.StatusForbidden) {
+		return false
+	}
+	m := strings.ToLower(ae.Code + " " + ae.Message)
+	for _, w := range []string{"recipient", "role", "access"} {
+		if strings.Contains(m, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// dropRecipient stops asking for RECIPIENT, logs that once at warn and
+// counts it.
+func (s *ordersV2026) dropRecipient(err error) {
+	s.recipient.Store(false)
+	s.dropOnce.Do(func() {
+		s.c.metrics.shipToRefused.Inc()
+		s.c.log.Warn().Err(err).Msg("amazon refused the RECIPIENT dataset (the Direct-to-Consumer Delivery role): orders are read without their destination until restart, so routing's region rule sees none; amazon.read_ship_to: false stops asking")
+	})
 }

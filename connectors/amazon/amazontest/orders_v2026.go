@@ -101,6 +101,9 @@ func (s *Server) handleSearchOrders(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusBadRequest, "InvalidInput", bad)
 		return
 	}
+	if s.refusedRecipient(w, pg.included) {
+		return
+	}
 	if tok := q.Get("paginationToken"); tok != "" {
 		s.continueSearchOrders(w, q, tok, now, pg)
 		return
@@ -351,8 +354,9 @@ func orderJSON2026(o *Order, included []string) map[string]any {
 	}
 	if slices.Contains(included, "RECIPIENT") && o.ShipTo != nil {
 		// Only the parts Amazon does not count as PII ("Access Orders
-		// PII"): an app without the Direct-to-Consumer Delivery role
-		// gets no more.
+		// PII"), which are all the connector reads. An app without the
+		// Direct-to-Consumer Delivery role gets none of it: the call is
+		// refused (Options.RefuseRecipient).
 		out["recipient"] = map[string]any{"deliveryAddress": map[string]any{
 			"city": o.ShipTo.City, "stateOrRegion": o.ShipTo.StateOrRegion, "countryCode": o.ShipTo.CountryCode,
 		}}
@@ -368,6 +372,9 @@ func (s *Server) handleGetOrder2026(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusBadRequest, "InvalidInput", bad)
 		return
 	}
+	if s.refusedRecipient(w, included) {
+		return
+	}
 	s.mu.Lock()
 	o, ok := s.orders[r.PathValue("id")]
 	var body map[string]any
@@ -380,4 +387,19 @@ func (s *Server) handleGetOrder2026(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"order": body})
+}
+
+// refusedRecipient answers Options.RefuseRecipient to a call asking for
+// RECIPIENT, and says whether it did.
+func (s *Server) refusedRecipient(w http.ResponseWriter, included []string) bool {
+	st := s.opts.RefuseRecipient
+	if st == 0 || !slices.Contains(included, "RECIPIENT") {
+		return false
+	}
+	if st == http.StatusForbidden {
+		writeErrors(w, st, "Unauthorized", "Access to requested resource is denied.")
+		return true
+	}
+	writeErrors(w, st, "InvalidInput", "Application do not have access to some or all requested resource")
+	return true
 }

@@ -91,6 +91,17 @@ type Options struct {
 	// VisibilityTimeout hides a received message until it is deleted or
 	// this passes (default 30s).
 	VisibilityTimeout time.Duration
+	// RefuseRecipient, when 400 or 403, is the status searchOrders and
+	// getOrder (v2026-01-01) answer a call whose includedData names
+	// RECIPIENT, as for an app without the Direct-to-Consumer Delivery
+	// role, which "is required to access shipping address information"
+	// (Get orders with filtering criteria). How Amazon answers is not
+	// documented: 400 is InvalidInput "Application do not have access to
+	// some or all requested resource" (v0's answer to an address call
+	// without the role, jlevers/selling-partner-api#550), 403 is
+	// Unauthorized "Access to requested resource is denied." (SP-API's
+	// 403). 0: RECIPIENT is served.
+	RefuseRecipient int
 }
 
 // Server is the fake. Its URL serves every API: point api_url, auth_url

@@ -66,9 +66,11 @@ func (l *Ledger) History(ctx context.Context, sku string, n int64) ([]JournalEnt
 // opening (HGET of its opening hash), before es, its journal stream's
 // newest entries, oldest first, read with a limit of n, and keeps the
 // newest n. They belong there only when es is the whole stream (fewer
-// than n) and the stream was never trimmed (fewer than
-// Options.JournalMaxLen: MAXLEN ~ keeps at least that many): its opening
-// rows then come right before its first entry.
+// than n and than Options.JournalMaxLen) and the stream was never
+// trimmed: then its first entry at each location starts from what the
+// opening rows left there (openingChains). Its length alone does not
+// tell: a stream trimmed while JournalMaxLen was lower is shorter than
+// today's JournalMaxLen.
 func (l *Ledger) withOpening(sku string, opening *redis.StringCmd, es []JournalEntry, n int64) ([]JournalEntry, error) {
 	have := int64(len(es))
 	if have >= n || have >= l.opts.JournalMaxLen {
@@ -84,6 +86,9 @@ func (l *Ledger) withOpening(sku string, opening *redis.StringCmd, es []JournalE
 	rows, err := decodeOpening(v)
 	if err != nil {
 		return nil, fmt.Errorf("opening rows of %s: %w", sku, err)
+	}
+	if !openingChains(rows, len(es), func(i int) (JournalEntry, bool) { return es[i], true }) {
+		return es, nil
 	}
 	rows = rows[max(0, int64(len(rows))-(n-have)):]
 	return append(rows, es...), nil
@@ -110,6 +115,35 @@ func decodeOpening(v string) ([]JournalEntry, error) {
 		v = rest[n:]
 	}
 	return out, nil
+}
+
+// openingChains reports whether a SKU's opening rows (oldest first) come
+// right before its journal stream, whose n entries, oldest first, entry
+// returns (ok false: undecodable, skipped): at each location the stream's
+// first entry starts from the figures the opening rows left there (zero
+// where they have none: the SKU was new). A trimmed stream lost its first
+// entries, so its first remaining ones start from figures the opening
+// rows did not leave, except by coincidence: a trimmed stream whose first
+// remaining entry at every location starts from that location's opening
+// figures passes (its opening rows are then shown before a gap that the
+// figures do not reveal).
+func openingChains(rows []JournalEntry, n int, entry func(int) (JournalEntry, bool)) bool {
+	left := make(map[string]Level, len(rows))
+	for _, r := range rows {
+		left[r.Location] = r.After
+	}
+	seen := map[string]bool{}
+	for i := range n {
+		e, ok := entry(i)
+		if !ok || seen[e.Location] {
+			continue
+		}
+		seen[e.Location] = true
+		if !sameFigures(left[e.Location], e.Before) {
+			return false
+		}
+	}
+	return true
 }
 
 func decodeJournal(sku string, msgs []redis.XMessage, reverse bool) ([]JournalEntry, error) {

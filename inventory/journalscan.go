@@ -45,7 +45,9 @@ type JournalMovement struct {
 //
 // A SKU's opening rows (SetCounts: count_bulk.lua) are its first
 // entries: they come before its stream's, when the stream was read to its
-// start and not trimmed, and alone for a SKU without a stream. They are
+// start and its first entry at each location starts from what they left
+// there (openingChains: a stream trimmed, even while JournalMaxLen was
+// lower, does not), and alone for a SKU without a stream. They are
 // read first (openingSince), and only those in the window are kept.
 //
 // It only reads: a SCAN (COUNT 10,000), then pipelined XREVRANGEs, journalPage entries
@@ -68,8 +70,8 @@ func (l *Ledger) JournalsSince(ctx context.Context, from time.Time, fn func(sku 
 		defer mu.Unlock()
 		if rows, ok := opening[sku]; ok {
 			delete(opening, sku)
-			if whole {
-				es = append(rows, es...)
+			if whole && movementsChain(rows, es) {
+				es = append(inWindow(rows, from), es...)
 			}
 		}
 		if len(es) == 0 {
@@ -101,19 +103,38 @@ func (l *Ledger) JournalsSince(ctx context.Context, from time.Time, fn func(sku 
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	return deliverOpeningOnly(opening, fn)
+	return deliverOpeningOnly(opening, from, fn)
+}
+
+// movementsChain reports whether a SKU's opening rows come right before
+// its stream, es (whole, oldest first): openingChains.
+func movementsChain(rows, es []JournalMovement) bool {
+	rs := make([]JournalEntry, len(rows))
+	for i, r := range rows {
+		rs[i] = r.JournalEntry
+	}
+	return openingChains(rs, len(es), func(i int) (JournalEntry, bool) { return es[i].JournalEntry, true })
+}
+
+// inWindow returns the rows (oldest first) at or after from.
+func inWindow(rows []JournalMovement, from time.Time) []JournalMovement {
+	i := 0
+	for i < len(rows) && rows[i].Time.Before(from) {
+		i++
+	}
+	return rows[i:]
 }
 
 // deliverOpeningOnly hands fn the opening rows of the SKUs without a
 // journal stream, in SKU order.
-func deliverOpeningOnly(opening map[string][]JournalMovement, fn func(string, []JournalMovement, bool) error) error {
+func deliverOpeningOnly(opening map[string][]JournalMovement, from time.Time, fn func(string, []JournalMovement, bool) error) error {
 	skus := make([]string, 0, len(opening))
 	for sku := range opening {
 		skus = append(skus, sku)
 	}
 	sort.Strings(skus)
 	for _, sku := range skus {
-		if err := fn(sku, opening[sku], false); err != nil {
+		if err := fn(sku, inWindow(opening[sku], from), false); err != nil {
 			return err
 		}
 	}
@@ -122,8 +143,9 @@ func deliverOpeningOnly(opening map[string][]JournalMovement, fn func(string, []
 
 // openingSince reads every opening hash (one per Cluster slot at most:
 // 16384 HGETALLs, 1024 a round trip, rather than a SCAN of the whole
-// keyspace) and returns, by SKU, the opening rows at or after from,
-// oldest first.
+// keyspace) and returns, by SKU, the opening rows, oldest first, of
+// SKUs with at least one at or after from (all of them: the older ones
+// tell whether the stream follows them, movementsChain).
 func (l *Ledger) openingSince(ctx context.Context, from time.Time) (map[string][]JournalMovement, error) {
 	out := map[string][]JournalMovement{}
 	const page = 1024
@@ -148,17 +170,19 @@ func (l *Ledger) openingSince(ctx context.Context, from time.Time) (map[string][
 	return out, nil
 }
 
-// keepOpening adds to out the rows of one opening hash at or after from.
+// keepOpening adds to out the rows of one opening hash's SKUs that have
+// one at or after from.
 func keepOpening(out map[string][]JournalMovement, m map[string]string, from time.Time) error {
 	for sku, v := range m {
 		rows, err := decodeOpening(v)
 		if err != nil {
 			return fmt.Errorf("opening rows of %s: %w", sku, err)
 		}
+		if len(rows) == 0 || rows[len(rows)-1].Time.Before(from) {
+			continue
+		}
 		for _, e := range rows {
-			if !e.Time.Before(from) {
-				out[sku] = append(out[sku], JournalMovement{JournalEntry: e})
-			}
+			out[sku] = append(out[sku], JournalMovement{JournalEntry: e})
 		}
 	}
 	return nil

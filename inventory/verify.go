@@ -27,7 +27,8 @@ func (i Inconsistency) String() string {
 //   - each location's reserved equals the sum of its open line records;
 //   - the journal chain over the newest Options.VerifyDepth entries (and
 //     the SKU's opening rows before them, when the window reaches back to
-//     the stream's start: SetCounts, History): each
+//     the stream's start and the stream follows them, openingChains:
+//     SetCounts, History): each
 //     entry's "after" equals the next entry's "before" at that location, and
 //     the last "after" equals the current figures (the journal is trimmed,
 //     so it is never replayed from zero);
@@ -112,7 +113,7 @@ func (l *Ledger) verifyPage(ctx context.Context, skus []string, named bool) ([]I
 			}
 			continue
 		}
-		if int64(len(msgs)) >= min(l.opts.VerifyDepth, l.opts.JournalMaxLen) {
+		if int64(len(msgs)) >= min(l.opts.VerifyDepth, l.opts.JournalMaxLen) || !openingChainsMsgs(opening, msgs) {
 			opening = "" // older than the window, or than a trimmed stream (History)
 		}
 		out = append(out, verifySKU(sku, stock, lines, opening, msgs)...)
@@ -136,6 +137,21 @@ func snapshotErr(skus []string, snaps []skuSnapshot) error {
 		}
 	}
 	return nil
+}
+
+// openingChainsMsgs reports whether the opening rows come right before
+// the stream newestFirst holds whole (openingChains); undecodable opening
+// rows are kept, for checkJournalChain to report.
+func openingChainsMsgs(opening string, newestFirst []redis.XMessage) bool {
+	rows, err := decodeOpening(opening)
+	if err != nil || len(rows) == 0 {
+		return true
+	}
+	return openingChains(rows, len(newestFirst), func(i int) (JournalEntry, bool) {
+		m := newestFirst[len(newestFirst)-1-i]
+		e, err := decodeJournalEntry(m.ID, m.Values)
+		return e, err == nil
+	})
 }
 
 // verifySKU is Verify's pure part, on one SKU's stored data: opening is

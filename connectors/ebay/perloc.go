@@ -114,15 +114,21 @@ func (c *Connector) liveLocations(sku string, total int64, ds []distribution) []
 type locUpdate struct {
 	sku  string
 	idxs []int            // the updates of the SKU, in the caller's order
+	keys []string         // the key each of idxs sets
 	set  map[string]int64 // merchantLocationKey → quantity; the last update wins
 	// order is the keys of set in the order first named.
 	order []string
+	// read is the item's distributions as read before the push.
+	read []distribution
 }
 
 // pushLocations is PushQuantities on a per-location channel: every update
 // names a location (Location or ChannelLocation); the updates of one SKU
 // become one bulk update entry with all its distributions (read first)
-// and their sum, and all of them get its result.
+// and their sum, and all of them get its result, except that when eBay
+// refuses an entry that changes both mapped and unmapped keys, the SKU is
+// sent again without the unmapped changes (resendMapped): the updates of
+// mapped keys get that second result, the others the first.
 func (c *Connector) pushLocations(ctx context.Context, updates []connectors.QuantityUpdate) ([]connectors.PushResult, error) {
 	results := make([]connectors.PushResult, len(updates))
 	groups := c.groupByItem(updates, results)
@@ -139,13 +145,74 @@ func (c *Connector) pushLocations(ctx context.Context, updates []connectors.Quan
 			return nil, err
 		}
 	}
+	mappedRes, err := c.resendMapped(ctx, groups, items, itemRes)
+	if err != nil {
+		return nil, err
+	}
 	for gi, g := range groups {
-		for _, i := range g.idxs {
+		for j, i := range g.idxs {
 			results[i] = itemRes[gi]
+			if r, ok := mappedRes[gi]; ok && c.mappedKey(g.keys[j]) {
+				results[i] = r
+			}
 			results[i].SKU = updates[i].SKU
 		}
 	}
 	return results, nil
+}
+
+// mappedKey says whether a shelfsync location of the channel maps to key.
+func (c *Connector) mappedKey(key string) bool {
+	_, ok := c.keyLocations[key]
+	return ok
+}
+
+// resendMapped sends again, without their changes at unmapped keys, the
+// items eBay refused (failed) whose updates change both mapped and
+// unmapped keys: a refused change at an unmapped key (reconcile zeroing a
+// disabled location, say) must not sink the SKU's mapped locations. The
+// unmapped keys go back as read. It returns the second results, by group.
+func (c *Connector) resendMapped(ctx context.Context, groups []*locUpdate, items []bulkItem, itemRes []connectors.PushResult) (map[int]connectors.PushResult, error) {
+	var again []bulkItem
+	for _, it := range items {
+		if itemRes[it.idx].Status != connectors.PushFailed {
+			continue
+		}
+		if mapped := c.mappedOnly(groups[it.idx]); mapped != nil {
+			it.dists, it.qty = mergeDistributions(groups[it.idx].read, mapped)
+			again = append(again, it)
+		}
+	}
+	if len(again) == 0 {
+		return nil, nil
+	}
+	res := make([]connectors.PushResult, len(groups))
+	for start := 0; start < len(again); start += maxBulkItems {
+		if err := c.bulkUpdate(ctx, again[start:min(start+maxBulkItems, len(again))], res); err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[int]connectors.PushResult, len(again))
+	for _, it := range again {
+		out[it.idx] = res[it.idx]
+	}
+	return out, nil
+}
+
+// mappedOnly is g without its changes at unmapped keys, or nil when g
+// changes no mapped key or no unmapped one (nothing to send apart).
+func (c *Connector) mappedOnly(g *locUpdate) *locUpdate {
+	m := &locUpdate{sku: g.sku, set: map[string]int64{}}
+	for _, k := range g.order {
+		if c.mappedKey(k) {
+			m.set[k] = g.set[k]
+			m.order = append(m.order, k)
+		}
+	}
+	if len(m.order) == 0 || len(m.order) == len(g.order) {
+		return nil
+	}
+	return m
 }
 
 // groupByItem checks each update (a SKU, a quantity of 0 or more, a
@@ -166,7 +233,7 @@ func (c *Connector) groupByItem(updates []connectors.QuantityUpdate, results []c
 			bySKU[u.SKU] = g
 			groups = append(groups, g)
 		}
-		g.idxs = append(g.idxs, i)
+		g.idxs, g.keys = append(g.idxs, i), append(g.keys, key)
 		if _, ok := g.set[key]; !ok {
 			g.order = append(g.order, key)
 		}
@@ -232,7 +299,8 @@ func (c *Connector) prepareLocations(ctx context.Context, groups []*locUpdate, i
 			continue
 		}
 		it.idx = i
-		it.dists, it.qty = mergeDistributions(cur.dists[it.sku], groups[i])
+		groups[i].read = cur.dists[it.sku]
+		it.dists, it.qty = mergeDistributions(groups[i].read, groups[i])
 		items = append(items, *it)
 	}
 	return items, nil

@@ -234,3 +234,41 @@ func TestReadOddDistributions(t *testing.T) {
 		t.Errorf("per-location ReadQuantities = %+v; want A left out", live)
 	}
 }
+
+// TestPushPerLocationUnmappedRefused: eBay refusing a change at an
+// unmapped key (OLD-WH, disabled: reconcile's zero_unmapped_locations
+// zeroing) does not sink the updates of the SKU's mapped locations sent
+// with it: the SKU is sent again without the unmapped change, and each
+// update gets its own result.
+func TestPushPerLocationUnmappedRefused(t *testing.T) {
+	e := perLocEnv(t)
+	ctx := context.Background()
+	e.fake.AddListing("A", 9, 1)
+	e.fake.SetDistributions("A", map[string]int64{"OLD-WH": 4, "WH-MAIN": 5})
+	e.fake.AddListing("B", 2, 1)
+	e.fake.SetDistributions("B", map[string]int64{"OLD-WH": 2})
+	e.fake.DisableLocation("OLD-WH")
+	updates := []connectors.QuantityUpdate{
+		{SKU: "A", Location: "main", Quantity: 1},
+		{SKU: "A", ChannelLocation: "OLD-WH", Quantity: 0},
+		{SKU: "B", ChannelLocation: "OLD-WH", Quantity: 0}, // nothing mapped to keep: fails alone
+	}
+	res, err := e.conn.PushQuantities(ctx, updates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []connectors.PushStatus{connectors.PushAccepted, connectors.PushFailed, connectors.PushFailed}
+	for i, w := range want {
+		if res[i].SKU != updates[i].SKU || res[i].Status != w {
+			t.Errorf("result %d = %+v; want %s", i, res[i], w)
+		}
+	}
+	if !strings.Contains(res[1].Reason, "OLD-WH is disabled") {
+		t.Errorf("refused zeroing's reason = %q; want eBay's", res[1].Reason)
+	}
+	wantDists(t, e, "A", 5, map[string]int64{"OLD-WH": 4, "WH-MAIN": 1})
+	wantDists(t, e, "B", 2, map[string]int64{"OLD-WH": 2})
+	if n := e.fake.Calls("bulk_update_price_quantity"); n != 2 {
+		t.Errorf("%d bulk updates; want 2 (the push, then A without OLD-WH)", n)
+	}
+}

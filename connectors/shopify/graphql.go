@@ -29,7 +29,9 @@ type gqlRequest struct {
 }
 
 type gqlError struct {
-	Message    string `json:"message"`
+	Message string `json:"message"`
+	// Path is where in the query the error is (field names and indexes).
+	Path       []any `json:"path"`
 	Extensions struct {
 		Code string `json:"code"`
 	} `json:"extensions"`

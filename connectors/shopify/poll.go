@@ -45,7 +45,7 @@ func (c *Connector) PollOrders(ctx context.Context, since time.Time, emit func(c
 			} `json:"orders"`
 		}
 		vars := map[string]any{"first": c.pageSize, "after": after, "query": query}
-		if err := c.graphql(ctx, opOrders, vars, &data); err != nil {
+		if err := c.orderQuery(ctx, opOrders, vars, &data); err != nil {
 			return newest, fmt.Errorf("polling orders since %s: %w", since.UTC().Format(time.RFC3339), err)
 		}
 		page := make([]connectors.Order, 0, len(data.Orders.Nodes))
@@ -98,7 +98,7 @@ func (c *Connector) FetchOrder(ctx context.Context, orderID string) (*connectors
 	var data struct {
 		Order *gqlOrder `json:"order"`
 	}
-	if err := c.graphql(ctx, opOrder, map[string]any{"id": gid("Order", id)}, &data); err != nil {
+	if err := c.orderQuery(ctx, opOrder, map[string]any{"id": gid("Order", id)}, &data); err != nil {
 		return nil, fmt.Errorf("fetching order %s: %w", id, err)
 	}
 	if data.Order == nil {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/connectors/shopify/shopifytest"
@@ -228,5 +230,70 @@ func TestAccessTokenRefused(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), wrong) || strings.Contains(err.Error(), s.Options().AccessToken) {
 		t.Errorf("error %q holds a token", err)
+	}
+}
+
+// TestOrderShipToRefused: an order's shippingAddress is level 2
+// protected customer data, which a public app not approved for it gets as
+// "errors or redacted data". Polls and fetches still read the orders,
+// whichever comes first: on an ACCESS_DENIED error on the field the read
+// is made again without it (then never asked for again, counted once); a
+// redacted (null) address is no destination, no error.
+func TestOrderShipToRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		access  shopifytest.ShipToAccess
+		refused float64 // shelfsync_shopify_ship_to_refused_total after
+	}{{"denied", shopifytest.ShipToDenied, 1}, {"redacted", shopifytest.ShipToRedacted, 0}} {
+		for _, pollFirst := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/poll_first=%v", tc.name, pollFirst), func(t *testing.T) {
+				s := newFake(t, shopifytest.Options{ShipTo: tc.access})
+				c := newTestConnector(t, s, nil) // read_ship_to left at its default
+				ctx := context.Background()
+				id := s.AddOrder(shopifytest.Order{Name: "#1", ShipTo: &shopifytest.Address{CountryCode: "CA", ProvinceCode: "QC"},
+					Lines: []shopifytest.OrderLine{{ID: 1, SKU: "A", Quantity: 1}}})
+				fetch := func() {
+					o, err := c.FetchOrder(ctx, fmt.Sprint(id))
+					if err != nil || o.ShipTo != nil || len(o.Lines) != 1 {
+						t.Fatalf("fetch: %+v, %v; want the order without a destination", o, err)
+					}
+				}
+				poll := func() {
+					var got []connectors.Order
+					if _, err := c.PollOrders(ctx, time.Now().Add(-time.Hour), func(_ context.Context, os []connectors.Order) error {
+						got = append(got, os...)
+						return nil
+					}); err != nil || len(got) != 1 || got[0].ShipTo != nil {
+						t.Fatalf("poll: %+v, %v; want the order without a destination", got, err)
+					}
+				}
+				if pollFirst {
+					poll()
+					fetch()
+				} else {
+					fetch()
+					poll()
+				}
+				if n := testutil.ToFloat64(c.metrics.shipToRefused); n != tc.refused {
+					t.Errorf("shelfsync_shopify_ship_to_refused_total %v, want %v", n, tc.refused)
+				}
+			})
+		}
+	}
+}
+
+// TestOrderShipToOff: shopify.read_ship_to: false leaves the address out
+// of the queries (the fake serves it only when asked).
+func TestOrderShipToOff(t *testing.T) {
+	s := newFake(t, shopifytest.Options{ShipTo: shopifytest.ShipToDenied})
+	off := false
+	c := newTestConnector(t, s, func(ch *config.Channel) { ch.Settings.(*Settings).ReadShipTo = &off })
+	id := s.AddOrder(shopifytest.Order{Name: "#1", ShipTo: &shopifytest.Address{CountryCode: "CA", ProvinceCode: "QC"},
+		Lines: []shopifytest.OrderLine{{ID: 1, SKU: "A", Quantity: 1}}})
+	if o, err := c.FetchOrder(context.Background(), fmt.Sprint(id)); err != nil || o.ShipTo != nil {
+		t.Fatalf("fetch: %+v, %v", o, err)
+	}
+	if got := s.Calls()["ShelfsyncOrder"]; got != 1 {
+		t.Errorf("%d ShelfsyncOrder calls, want 1 (the address never asked for)", got)
 	}
 }

@@ -25,15 +25,22 @@ type operation struct {
 	once bool
 }
 
-const orderFragment = `
+// orderFragment is what the connector reads of an order; shipTo adds the
+// shipping address's country and province (level 2 protected customer
+// data: see Connector.orderQuery).
+func orderFragment(shipTo bool) string {
+	addr := ""
+	if shipTo {
+		addr = "\n  shippingAddress { countryCodeV2 provinceCode }"
+	}
+	return `
 fragment ShelfsyncOrder on Order {
   id
   name
   updatedAt
   cancelledAt
   displayFinancialStatus
-  retailLocation { id }
-  shippingAddress { countryCodeV2 provinceCode }
+  retailLocation { id }` + addr + `
   lineItems(first: 50) {
     pageInfo { hasNextPage endCursor }
     nodes { id sku quantity currentQuantity }
@@ -48,20 +55,36 @@ fragment ShelfsyncOrder on Order {
     refundLineItems(first: 10) { nodes { quantity restockType lineItem { id sku } } }
   }
 }`
+}
 
-var (
-	opOrders = operation{name: "ShelfsyncOrders", query: `
+// orderOps are an order read with and without the shipping address:
+// the same operation name, so Shopify and the fake see one operation.
+type orderOps struct{ withShipTo, withoutShipTo operation }
+
+const (
+	ordersQuery = `
 query ShelfsyncOrders($first: Int!, $after: String, $query: String!) {
   orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
     pageInfo { hasNextPage endCursor }
     nodes { ...ShelfsyncOrder }
   }
-}` + orderFragment, background: true}
-
-	opOrder = operation{name: "ShelfsyncOrder", query: `
+}`
+	orderQuery = `
 query ShelfsyncOrder($id: ID!) {
   order(id: $id) { ...ShelfsyncOrder }
-}` + orderFragment}
+}`
+)
+
+var (
+	opOrders = orderOps{
+		withShipTo:    operation{name: "ShelfsyncOrders", query: ordersQuery + orderFragment(true), background: true},
+		withoutShipTo: operation{name: "ShelfsyncOrders", query: ordersQuery + orderFragment(false), background: true},
+	}
+
+	opOrder = orderOps{
+		withShipTo:    operation{name: "ShelfsyncOrder", query: orderQuery + orderFragment(true)},
+		withoutShipTo: operation{name: "ShelfsyncOrder", query: orderQuery + orderFragment(false)},
+	}
 
 	opOrderLines = operation{name: "ShelfsyncOrderLines", query: `
 query ShelfsyncOrderLines($id: ID!, $after: String) {

@@ -25,6 +25,11 @@ type Settings struct {
 	// Shopify emails the buyer the shipment and its tracking when a
 	// shipment is confirmed (nil: true).
 	NotifyCustomer *bool `yaml:"notify_customer"`
+	// ReadShipTo asks order polls and fetches for the shipping address's
+	// country and province, the order's destination for routing (nil:
+	// true). Shopify refuses or redacts it to an app without level 2
+	// protected customer data; the connector then reads without it.
+	ReadShipTo *bool `yaml:"read_ship_to"`
 }
 
 var _ config.KindSettings = (*Settings)(nil)
@@ -77,6 +82,7 @@ func (s *Settings) Reference() []config.KeyDoc {
 		{Key: "shopify.shop", Default: "required", Meaning: "`example.myshopify.com`; the API URL is `https://{shop}` unless `api_url` is set (then optional)"},
 		{Key: "shopify.api_version", Default: "`" + DefaultAPIVersion + "`", Meaning: "Admin API version"},
 		{Key: "shopify.location_ids", Default: "required", Meaning: "shelfsync location id → Shopify location GID (or its number), for every location the channel sells from; pushes go to the first one's (`stock_mode: single`) or each to its own (`per_location`, where no two may share a Shopify location)"},
+		{Key: "shopify.read_ship_to", Default: "`true`", Meaning: "ask order polls and fetches (GraphQL) for `shippingAddress { countryCodeV2 provinceCode }`, the order's destination for routing's `region` rule; an address is level 2 protected customer data: if Shopify refuses the field (an `ACCESS_DENIED` error, or any error on the `shippingAddress` path) the read is made again without it and it is not asked for again until restart (logged once, `shelfsync_shopify_ship_to_refused_total`); a redacted (null) address is no destination; either way those orders have none; `false` never asks (webhook bodies carry `shipping_address` regardless)"},
 		{Key: "shopify.notify_customer", Default: "`true`", Meaning: "whether Shopify emails the buyer the shipment and its tracking when shelfsync confirms a shipment (`fulfillmentCreate`'s `notifyCustomer`, whose own default is false)"},
 	}
 }

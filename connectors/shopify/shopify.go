@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -69,6 +71,10 @@ type Connector struct {
 	// notifyCustomer is fulfillmentCreate's notifyCustomer (setting
 	// shopify.notify_customer).
 	notifyCustomer bool
+	// shipTo: order reads ask for the shipping address (setting
+	// shopify.read_ship_to), until Shopify refuses it (orderQuery).
+	shipTo     atomic.Bool
+	dropShipTo sync.Once
 	// pageSize is the orders per poll page, small because Shopify refuses
 	// a query whose requested cost exceeds 1000 points (see queries.go).
 	pageSize int
@@ -83,6 +89,9 @@ type metrics struct {
 	// THROTTLED answers with the 429s.
 	throttled     prometheus.Counter
 	refusedOrders *prometheus.CounterVec // source: poll, fetch; reason: quantity, identifier, version
+	// shipToRefused counts Shopify refusing the orders' shippingAddress
+	// (once a process: order reads go on without it).
+	shipToRefused prometheus.Counter
 }
 
 // New builds a Shopify connector from the channel's configuration. It does
@@ -116,6 +125,7 @@ func newConnector(deps connectors.Deps) (*Connector, error) {
 		perLocation:  ch.PerLocation(),
 	}
 	c.notifyCustomer = sh.NotifyCustomer == nil || *sh.NotifyCustomer
+	c.shipTo.Store(sh.ReadShipTo == nil || *sh.ReadShipTo)
 	// Validate checked that every id is one, and that every location of
 	// the channel has one.
 	for loc, id := range sh.LocationIDs {
@@ -157,7 +167,7 @@ func (c *Connector) registerMetrics(reg prometheus.Registerer) error {
 		Name: "shelfsync_shopify_cost_available",
 		Help: "GraphQL cost points Shopify last reported available in the bucket (estimated, restored since).",
 	}, c.bucket.estimate)
-	for _, col := range []prometheus.Collector{c.metrics.noSKULines, c.metrics.refusedOrders, available} {
+	for _, col := range []prometheus.Collector{c.metrics.noSKULines, c.metrics.refusedOrders, c.metrics.shipToRefused, available} {
 		if err := reg.Register(col); err != nil {
 			return fmt.Errorf("registering metrics: %w", err)
 		}
@@ -181,6 +191,10 @@ func newMetrics(throttled prometheus.Counter) *metrics {
 			Name: "shelfsync_shopify_refused_orders_total",
 			Help: "Polled or fetched orders not handed on because the ledger would refuse them, by source (poll, fetch) and reason (quantity, identifier, version).",
 		}, []string{"source", "reason"}),
+		shipToRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shelfsync_shopify_ship_to_refused_total",
+			Help: "Times Shopify refused the orders' shippingAddress (protected customer data) and orders were read again without their destination, from then on for the process.",
+		}),
 	}
 }
 

@@ -164,11 +164,14 @@ func (s *Server) serveOrders(req *gqlRequest) (any, []gqlError) {
 	start := min(cursorOffset(strVar(req, "after")), len(list))
 	end := min(start+first, len(list))
 	nodes := []any{}
+	var errs []gqlError
 	linesFirst := s.firstArg(req.Query, "lineItems", 50)
-	for _, o := range list[start:end] {
-		nodes = append(nodes, o.graphQL(linesFirst))
+	for i, o := range list[start:end] {
+		n := o.graphQL(linesFirst)
+		errs = append(errs, s.shipToLocked(req, n, o, "orders", "nodes", i)...)
+		nodes = append(nodes, n)
 	}
-	return map[string]any{"orders": map[string]any{"pageInfo": pageInfo(end, len(list)), "nodes": nodes}}, nil
+	return map[string]any{"orders": map[string]any{"pageInfo": pageInfo(end, len(list)), "nodes": nodes}}, errs
 }
 
 func (s *Server) orderByGID(req *gqlRequest) *Order {
@@ -185,7 +188,29 @@ func (s *Server) serveOrder(req *gqlRequest) (any, []gqlError) {
 	if o == nil {
 		return map[string]any{"order": nil}, nil
 	}
-	return map[string]any{"order": o.graphQL(s.firstArg(req.Query, "lineItems", 50))}, nil
+	n := o.graphQL(s.firstArg(req.Query, "lineItems", 50))
+	return map[string]any{"order": n}, s.shipToLocked(req, n, o, "order")
+}
+
+// shipToLocked sets the order node's shippingAddress if the query asks
+// for it, as Options.ShipTo says: the address, null, or null and an
+// ACCESS_DENIED error on the field's path (path: the node's). Call with
+// mu held.
+func (s *Server) shipToLocked(req *gqlRequest, node map[string]any, o *Order, path ...any) []gqlError {
+	if !strings.Contains(req.Query, "shippingAddress") {
+		return nil
+	}
+	switch s.opts.ShipTo {
+	case ShipToDenied:
+		node["shippingAddress"] = nil
+		return []gqlError{{Message: "Access denied for shippingAddress field.", Path: append(path, "shippingAddress"),
+			Extensions: map[string]any{"code": "ACCESS_DENIED", "documentation": "https://shopify.dev/docs/apps/launch/protected-customer-data"}}}
+	case ShipToRedacted:
+		node["shippingAddress"] = nil
+	default:
+		node["shippingAddress"] = o.graphQLShipTo()
+	}
+	return nil
 }
 
 func (s *Server) serveOrderLines(req *gqlRequest) (any, []gqlError) {

@@ -171,7 +171,8 @@ func skuValue(sku string) any {
 }
 
 // graphQL renders the order as the connector's ShelfsyncOrder fragment
-// asks for it, with the first linesFirst lines.
+// asks for it, with the first linesFirst lines; shippingAddress is the
+// server's to add (shipToLocked), only when the query asks for it.
 func (o *Order) graphQL(linesFirst int) map[string]any {
 	lines, pi := o.lineNodes("", linesFirst)
 	fulfillments := []any{}
@@ -220,7 +221,6 @@ func (o *Order) graphQL(linesFirst int) map[string]any {
 		"cancelledAt":            cancelled,
 		"displayFinancialStatus": strings.ToUpper(fs),
 		"retailLocation":         loc,
-		"shippingAddress":        o.graphQLShipTo(),
 		"lineItems":              map[string]any{"pageInfo": pi, "nodes": lines},
 		"fulfillments":           fulfillments,
 		"refunds":                refunds,

@@ -85,7 +85,26 @@ type Options struct {
 	// MaxPageSize caps every connection's page (0: as asked), so tests
 	// page through a few objects.
 	MaxPageSize int
+	// ShipTo is how orders' shippingAddress is answered to the app: an
+	// address is level 2 protected customer data, and an app not approved
+	// for it gets "errors or redacted data" (shopify.dev, protected
+	// customer data). Default ShipToServed.
+	ShipTo ShipToAccess
 }
+
+// ShipToAccess is what an order's shippingAddress is answered with.
+type ShipToAccess int
+
+const (
+	// ShipToServed: the address (its country and province), or null.
+	ShipToServed ShipToAccess = iota
+	// ShipToDenied: null, and an ACCESS_DENIED error on the field's path
+	// per order, beside the rest of the data (as Shopify answers a field
+	// the app may not read).
+	ShipToDenied
+	// ShipToRedacted: null, no error.
+	ShipToRedacted
+)
 
 // Server is a running fake store.
 type Server struct {
@@ -230,6 +249,7 @@ type gqlRequest struct {
 
 type gqlError struct {
 	Message    string         `json:"message"`
+	Path       []any          `json:"path,omitempty"`
 	Extensions map[string]any `json:"extensions,omitempty"`
 }
 

@@ -25,7 +25,8 @@ import (
 //
 // A bulk update names one item's whole availability, and eBay's pages do
 // not say that a distribution left out is kept, so the connector reads
-// the items first (bulkGetInventoryItem, 25 a call) and sends every
+// the items first (bulkGetInventoryItem, 25 a call, each chunk just
+// before its write: pushLocationChunk) and sends every
 // distribution it read back with the updated ones in place (a
 // fulfillmentTime it read goes back as read): a push of one location
 // never drops another's. A distribution at a key no shelfsync location of
@@ -124,8 +125,9 @@ type locUpdate struct {
 
 // pushLocations is PushQuantities on a per-location channel: every update
 // names a location (Location or ChannelLocation); the updates of one SKU
-// become one bulk update entry with all its distributions (read first)
-// and their sum, and all of them get its result, except that when eBay
+// become one bulk update entry with all its distributions (read just
+// before the write, 25 SKUs at a time: pushLocationChunk) and their sum,
+// and all of them get its result, except that when eBay
 // refuses an entry that changes both mapped and unmapped keys, the SKU is
 // sent again without the unmapped changes (resendMapped): the updates of
 // mapped keys get that second result, the others the first.
@@ -140,14 +142,11 @@ func (c *Connector) pushLocations(ctx context.Context, updates []connectors.Quan
 	if err != nil {
 		return nil, err
 	}
+	mappedRes := map[int]connectors.PushResult{}
 	for start := 0; start < len(items); start += maxBulkItems {
-		if err := c.bulkUpdate(ctx, items[start:min(start+maxBulkItems, len(items))], itemRes); err != nil {
+		if err := c.pushLocationChunk(ctx, groups, items[start:min(start+maxBulkItems, len(items))], itemRes, mappedRes); err != nil {
 			return nil, err
 		}
-	}
-	mappedRes, err := c.resendMapped(ctx, groups, items, itemRes)
-	if err != nil {
-		return nil, err
 	}
 	for gi, g := range groups {
 		for j, i := range g.idxs {
@@ -167,12 +166,47 @@ func (c *Connector) mappedKey(key string) bool {
 	return ok
 }
 
+// pushLocationChunk reads the items of at most 25 prepared SKUs (one
+// bulkGetInventoryItem call) and writes them right after (one bulk
+// update, and one more if resendMapped sends some again): the window in
+// which a change on eBay is written over is one round trip, not the whole
+// push. itemRes gets each SKU's result, mappedRes the second ones.
+func (c *Connector) pushLocationChunk(ctx context.Context, groups []*locUpdate, chunk []bulkItem, itemRes []connectors.PushResult, mappedRes map[int]connectors.PushResult) error {
+	skus := make([]string, 0, len(chunk))
+	for _, it := range chunk {
+		skus = append(skus, it.sku)
+	}
+	_, cur, err := c.readItems(ctx, skus)
+	if err != nil {
+		return fmt.Errorf("pushing quantities: reading the items' locations: %w", err)
+	}
+	items := make([]bulkItem, 0, len(chunk))
+	for _, it := range chunk {
+		if _, ok := cur.found[it.sku]; !ok {
+			itemRes[it.idx] = unreadItem(it.sku, cur.unknown)
+			continue
+		}
+		g := groups[it.idx]
+		g.read = cur.dists[it.sku]
+		it.dists, it.qty = mergeDistributions(g.read, g)
+		items = append(items, it)
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	if err := c.bulkUpdate(ctx, items, itemRes); err != nil {
+		return err
+	}
+	return c.resendMapped(ctx, groups, items, itemRes, mappedRes)
+}
+
 // resendMapped sends again, without their changes at unmapped keys, the
 // items eBay refused (failed) whose updates change both mapped and
 // unmapped keys: a refused change at an unmapped key (reconcile zeroing a
 // disabled location, say) must not sink the SKU's mapped locations. The
-// unmapped keys go back as read. It returns the second results, by group.
-func (c *Connector) resendMapped(ctx context.Context, groups []*locUpdate, items []bulkItem, itemRes []connectors.PushResult) (map[int]connectors.PushResult, error) {
+// unmapped keys go back as read. mappedRes gets the second results, by
+// group; items are at most 25 (one call).
+func (c *Connector) resendMapped(ctx context.Context, groups []*locUpdate, items []bulkItem, itemRes []connectors.PushResult, mappedRes map[int]connectors.PushResult) error {
 	var again []bulkItem
 	for _, it := range items {
 		if itemRes[it.idx].Status != connectors.PushFailed {
@@ -184,19 +218,16 @@ func (c *Connector) resendMapped(ctx context.Context, groups []*locUpdate, items
 		}
 	}
 	if len(again) == 0 {
-		return nil, nil
+		return nil
 	}
 	res := make([]connectors.PushResult, len(groups))
-	for start := 0; start < len(again); start += maxBulkItems {
-		if err := c.bulkUpdate(ctx, again[start:min(start+maxBulkItems, len(again))], res); err != nil {
-			return nil, err
-		}
+	if err := c.bulkUpdate(ctx, again, res); err != nil {
+		return err
 	}
-	out := make(map[int]connectors.PushResult, len(again))
 	for _, it := range again {
-		out[it.idx] = res[it.idx]
+		mappedRes[it.idx] = res[it.idx]
 	}
-	return out, nil
+	return nil
 }
 
 // mappedOnly is g without its changes at unmapped keys, or nil when g
@@ -263,8 +294,10 @@ func (c *Connector) updateKey(u connectors.QuantityUpdate) (key, reason string) 
 }
 
 // prepareLocations checks each SKU's budget and offers (as a single
-// figure's push does), reads the items of those that go on, and builds
-// their bulk items; itemRes gets the results of those that do not.
+// figure's push does) and gives the bulk items of those that go on (idx:
+// their group), in the groups' order, without distributions: those are
+// read just before each write (pushLocationChunk). itemRes gets the
+// results of those that do not go on.
 func (c *Connector) prepareLocations(ctx context.Context, groups []*locUpdate, itemRes []connectors.PushResult) ([]bulkItem, error) {
 	prepared := make([]*bulkItem, len(groups))
 	g, gctx := errgroup.WithContext(ctx)
@@ -279,29 +312,12 @@ func (c *Connector) prepareLocations(ctx context.Context, groups []*locUpdate, i
 	if err := g.Wait(); err != nil {
 		return nil, fmt.Errorf("pushing quantities: %w", err)
 	}
-	var skus []string
-	for i, it := range prepared {
-		if it != nil {
-			skus = append(skus, groups[i].sku)
-		}
-	}
-	_, cur, err := c.readItems(ctx, skus)
-	if err != nil {
-		return nil, fmt.Errorf("pushing quantities: reading the items' locations: %w", err)
-	}
 	var items []bulkItem
 	for i, it := range prepared {
-		if it == nil {
-			continue
+		if it != nil {
+			it.idx = i
+			items = append(items, *it)
 		}
-		if _, ok := cur.found[it.sku]; !ok {
-			itemRes[i] = unreadItem(it.sku, cur.unknown)
-			continue
-		}
-		it.idx = i
-		groups[i].read = cur.dists[it.sku]
-		it.dists, it.qty = mergeDistributions(groups[i].read, groups[i])
-		items = append(items, *it)
 	}
 	return items, nil
 }

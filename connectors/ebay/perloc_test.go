@@ -2,6 +2,7 @@ package ebay
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -271,4 +272,57 @@ func TestPushPerLocationUnmappedRefused(t *testing.T) {
 	if n := e.fake.Calls("bulk_update_price_quantity"); n != 2 {
 		t.Errorf("%d bulk updates; want 2 (the push, then A without OLD-WH)", n)
 	}
+}
+
+// TestPushPerLocationReadsEachChunkBeforeItsWrite: a push of more than
+// 25 SKUs reads each chunk of 25 just before writing it, so a sale eBay
+// takes off a distribution while an earlier chunk is written is not
+// undone in a later one.
+func TestPushPerLocationReadsEachChunkBeforeItsWrite(t *testing.T) {
+	e := perLocEnv(t)
+	ctx := context.Background()
+	var updates []connectors.QuantityUpdate
+	for i := range 30 {
+		sku := fmt.Sprintf("S%02d", i)
+		e.fake.AddListing(sku, 8, 1)
+		e.fake.SetDistributions(sku, map[string]int64{"WH-MAIN": 5, "STORE-1": 3})
+		updates = append(updates, connectors.QuantityUpdate{SKU: sku, Location: "main", Quantity: 4})
+	}
+	writes := 0
+	e.fake.BeforeBulkUpdate(func() {
+		if writes++; writes == 1 { // while the first chunk (S00-S24) is written
+			e.fake.SellAt("S29", "STORE-1", 1)
+		}
+	})
+	res, err := e.conn.PushQuantities(ctx, updates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.Status != connectors.PushAccepted {
+			t.Errorf("result %d = %+v", i, r)
+		}
+	}
+	wantDists(t, e, "S00", 7, map[string]int64{"WH-MAIN": 4, "STORE-1": 3})
+	wantDists(t, e, "S29", 6, map[string]int64{"WH-MAIN": 4, "STORE-1": 2})
+	if r, w := e.fake.Calls("bulk_get_inventory_item"), e.fake.Calls("bulk_update_price_quantity"); r != 2 || w != 2 {
+		t.Errorf("%d reads, %d writes; want 2 and 2 (one of each per chunk)", r, w)
+	}
+}
+
+// TestPushPerLocationSaleInTheWindow shows the window that remains: a
+// sale eBay takes off a distribution between the chunk's read and its
+// write is undone at that key (the key goes back as read) when the push
+// does not name it; the ship-to quantity, the sum, sells it again. eBay
+// has no compare-and-set for the call (README, "Per-location stock").
+func TestPushPerLocationSaleInTheWindow(t *testing.T) {
+	e := perLocEnv(t)
+	ctx := context.Background()
+	e.fake.AddListing("A", 8, 1)
+	e.fake.SetDistributions("A", map[string]int64{"WH-MAIN": 5, "STORE-1": 3})
+	e.fake.BeforeBulkUpdate(func() { e.fake.SellAt("A", "STORE-1", 1) })
+	if _, err := e.conn.PushQuantities(ctx, []connectors.QuantityUpdate{{SKU: "A", Location: "main", Quantity: 4}}); err != nil {
+		t.Fatal(err)
+	}
+	wantDists(t, e, "A", 7, map[string]int64{"WH-MAIN": 4, "STORE-1": 3})
 }

@@ -254,6 +254,15 @@ type bulkResponse struct {
 	Warnings   []Error `json:"warnings,omitempty"`
 }
 
+// BeforeBulkUpdate sets f to run before each bulk update (a valid body)
+// is applied, without the fake's lock: what happens on eBay between a
+// client's read and its write. nil clears it.
+func (s *Server) BeforeBulkUpdate(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.beforeBulk = f
+}
+
 // RefuseBulk makes the next n bulk updates answer 400 with a request-level
 // error and no per-item results, as eBay does for a body it can not read.
 func (s *Server) RefuseBulk(n int) {
@@ -290,6 +299,12 @@ func (s *Server) handleBulkUpdate(w http.ResponseWriter, r *http.Request) {
 	var req bulkRequest
 	if !readBulk(w, r, &req, func() int { return len(req.Requests) }) {
 		return
+	}
+	s.mu.Lock()
+	hook := s.beforeBulk
+	s.mu.Unlock()
+	if hook != nil {
+		hook()
 	}
 	for _, rq := range req.Requests {
 		if len(rq.Offers) > maxOffersPerItem {

@@ -73,6 +73,23 @@ func (s *Server) SetDistributions(sku string, byKey map[string]int64) bool {
 	return true
 }
 
+// SellAt is Sell taking the n units off the distribution at key too (not
+// below zero), as eBay might for a sale it fulfils from that location:
+// no eBay page read says whether it does (Sell is the fake's default).
+func (s *Server) SellAt(sku, key string, n int64) bool {
+	if !s.Sell(sku, n) {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.items[sku].dists {
+		if d := &s.items[sku].dists[i]; d.key == key {
+			d.quantity = max(d.quantity-n, 0)
+		}
+	}
+	return true
+}
+
 // DistributionAt is sku's quantity at location key.
 func (s *Server) DistributionAt(sku, key string) (int64, bool) {
 	s.mu.Lock()

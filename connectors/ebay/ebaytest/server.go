@@ -82,6 +82,8 @@ type Server struct {
 	failRead    map[string]*readFailure // bulk get failures by SKU
 	throttle    int
 	refuseBulk  int
+	// beforeBulk runs before each bulk update is applied (BeforeBulkUpdate).
+	beforeBulk  func()
 	retryAfter  string
 	keys        map[string]PublicKey
 	keyFailures map[string]int               // kid → HTTP status to answer

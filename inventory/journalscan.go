@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -47,8 +48,13 @@ type JournalMovement struct {
 // entries: they come before its stream's, when the stream was read to its
 // start and its first entry at each location starts from what they left
 // there (openingChains: a stream trimmed, even while JournalMaxLen was
-// lower, does not), and alone for a SKU without a stream. They are
-// read first (openingSince), and only those in the window are kept.
+// lower, does not), and alone for a SKU without a stream. A SKU's opening
+// rows are read with its stream's first page (an HGET beside the first
+// XREVRANGE); those of SKUs without a stream by a last pass over the
+// opening hashes (openingOnly, HSCAN). Nothing is held beyond the SKUs
+// being read: a day-one import of a million SKUs is not loaded at once.
+// A SKU whose stream a movement starts while the report reads may be
+// missed by both passes.
 //
 // It only reads: a SCAN (COUNT 10,000), then pipelined XREVRANGEs, journalPage entries
 // each, of up to 1000 journals a round trip, journalWorkers pipelines at
@@ -56,27 +62,15 @@ type JournalMovement struct {
 // the window. fn is called from one goroutine at a time; an error from it
 // stops the read.
 func (l *Ledger) JournalsSince(ctx context.Context, from time.Time, fn func(sku string, entries []JournalMovement, short bool) error) error {
-	opening, err := l.openingSince(ctx, from)
-	if err != nil {
-		return err
-	}
 	g, gctx := errgroup.WithContext(ctx)
 	work := make(chan []string, journalWorkers)
 	var mu sync.Mutex
-	// locked hands a stream's window to fn, after the SKU's opening rows
-	// when whole (the stream was read to its start and never trimmed).
-	locked := func(sku string, es []JournalMovement, short, whole bool) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if rows, ok := opening[sku]; ok {
-			delete(opening, sku)
-			if whole && movementsChain(rows, es) {
-				es = append(inWindow(rows, from), es...)
-			}
-		}
+	locked := func(sku string, es []JournalMovement, short bool) error {
 		if len(es) == 0 {
 			return nil
 		}
+		mu.Lock()
+		defer mu.Unlock()
 		return fn(sku, es, short)
 	}
 	for range journalWorkers {
@@ -103,86 +97,115 @@ func (l *Ledger) JournalsSince(ctx context.Context, from time.Time, fn func(sku 
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	return deliverOpeningOnly(opening, from, fn)
+	return l.openingOnly(ctx, from, fn)
 }
 
 // movementsChain reports whether a SKU's opening rows come right before
 // its stream, es (whole, oldest first): openingChains.
-func movementsChain(rows, es []JournalMovement) bool {
-	rs := make([]JournalEntry, len(rows))
-	for i, r := range rows {
-		rs[i] = r.JournalEntry
-	}
-	return openingChains(rs, len(es), func(i int) (JournalEntry, bool) { return es[i].JournalEntry, true })
+func movementsChain(rows []JournalEntry, es []JournalMovement) bool {
+	return openingChains(rows, len(es), func(i int) (JournalEntry, bool) { return es[i].JournalEntry, true })
 }
 
 // inWindow returns the rows (oldest first) at or after from.
-func inWindow(rows []JournalMovement, from time.Time) []JournalMovement {
-	i := 0
-	for i < len(rows) && rows[i].Time.Before(from) {
-		i++
+func inWindow(rows []JournalEntry, from time.Time) []JournalMovement {
+	var out []JournalMovement
+	for _, e := range rows {
+		if !e.Time.Before(from) {
+			out = append(out, JournalMovement{JournalEntry: e})
+		}
 	}
-	return rows[i:]
+	return out
 }
 
-// deliverOpeningOnly hands fn the opening rows of the SKUs without a
-// journal stream, in SKU order.
-func deliverOpeningOnly(opening map[string][]JournalMovement, from time.Time, fn func(string, []JournalMovement, bool) error) error {
-	skus := make([]string, 0, len(opening))
-	for sku := range opening {
-		skus = append(skus, sku)
-	}
-	sort.Strings(skus)
-	for _, sku := range skus {
-		if err := fn(sku, inWindow(opening[sku], from), false); err != nil {
-			return err
+// openingSlotsPage is how many opening hashes (one per Cluster slot) one
+// round trip of openingOnly scans; openingScanCount is its HSCAN COUNT (a
+// slot's hash of a few hundred SKUs is a listpack, answered whole).
+const (
+	openingSlotsPage = 256
+	openingScanCount = 1000
+)
+
+// openingOnly hands fn, slot by slot, the opening rows in the window of
+// the SKUs without a journal stream (HSCAN of every slot's opening hash,
+// then an EXISTS of each candidate's stream), SKU order within a page.
+func (l *Ledger) openingOnly(ctx context.Context, from time.Time, fn func(string, []JournalMovement, bool) error) error {
+	for start := 0; start < 16384; start += openingSlotsPage {
+		slots := make([]int, openingSlotsPage)
+		cursors := make([]uint64, openingSlotsPage)
+		for i := range slots {
+			slots[i] = start + i
+		}
+		for len(slots) > 0 {
+			var err error
+			if slots, cursors, err = l.openingScanRound(ctx, slots, cursors, from, fn); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-// openingSince reads every opening hash (one per Cluster slot at most:
-// 16384 HGETALLs, 1024 a round trip, rather than a SCAN of the whole
-// keyspace) and returns, by SKU, the opening rows, oldest first, of
-// SKUs with at least one at or after from (all of them: the older ones
-// tell whether the stream follows them, movementsChain).
-func (l *Ledger) openingSince(ctx context.Context, from time.Time) (map[string][]JournalMovement, error) {
-	out := map[string][]JournalMovement{}
-	const page = 1024
-	for start := 0; start < 16384; start += page {
-		cmds := make([]*redis.MapStringStringCmd, page)
-		_, _ = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i := range cmds {
-				cmds[i] = p.HGetAll(ctx, l.slotOpeningKey(start+i))
-			}
-			return nil
-		})
-		for i, c := range cmds {
-			m, err := c.Result()
+// openingScanRound runs one HSCAN of each slot's opening hash from its
+// cursor, delivers what it found, and returns the slots (and cursors)
+// with more to scan.
+func (l *Ledger) openingScanRound(ctx context.Context, slots []int, cursors []uint64, from time.Time, fn func(string, []JournalMovement, bool) error) ([]int, []uint64, error) {
+	cmds := make([]*redis.ScanCmd, len(slots))
+	_, _ = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, slot := range slots {
+			cmds[i] = p.HScan(ctx, l.slotOpeningKey(slot), cursors[i], "", openingScanCount)
+		}
+		return nil
+	})
+	found := map[string][]JournalMovement{}
+	var moreSlots []int
+	var moreCursors []uint64
+	for i, c := range cmds {
+		kv, cursor, err := c.Result()
+		if err != nil {
+			return nil, nil, fmt.Errorf("scanning the opening rows of slot %d: %w", slots[i], err)
+		}
+		for j := 0; j+1 < len(kv); j += 2 {
+			rows, err := decodeOpening(kv[j+1])
 			if err != nil {
-				return nil, fmt.Errorf("reading the opening rows of slot %d: %w", start+i, err)
+				return nil, nil, fmt.Errorf("opening rows of %s: %w", kv[j], err)
 			}
-			if err := keepOpening(out, m, from); err != nil {
-				return nil, fmt.Errorf("slot %d: %w", start+i, err)
+			if es := inWindow(rows, from); len(es) > 0 {
+				found[kv[j]] = es
 			}
+		}
+		if cursor != 0 {
+			moreSlots, moreCursors = append(moreSlots, slots[i]), append(moreCursors, cursor)
 		}
 	}
-	return out, nil
+	return moreSlots, moreCursors, l.deliverStreamless(ctx, found, fn)
 }
 
-// keepOpening adds to out the rows of one opening hash's SKUs that have
-// one at or after from.
-func keepOpening(out map[string][]JournalMovement, m map[string]string, from time.Time) error {
-	for sku, v := range m {
-		rows, err := decodeOpening(v)
-		if err != nil {
-			return fmt.Errorf("opening rows of %s: %w", sku, err)
+// deliverStreamless hands fn, in SKU order, the opening rows of the SKUs
+// of found that have no journal stream (those with one were delivered
+// with it).
+func (l *Ledger) deliverStreamless(ctx context.Context, found map[string][]JournalMovement, fn func(string, []JournalMovement, bool) error) error {
+	skus := make([]string, 0, len(found))
+	for sku := range found {
+		skus = append(skus, sku)
+	}
+	sort.Strings(skus)
+	exists := make([]*redis.IntCmd, len(skus))
+	_, _ = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, sku := range skus {
+			exists[i] = p.Exists(ctx, l.keys(sku).journal)
 		}
-		if len(rows) == 0 || rows[len(rows)-1].Time.Before(from) {
+		return nil
+	})
+	for i, sku := range skus {
+		n, err := exists[i].Result()
+		if err != nil {
+			return fmt.Errorf("reading whether %s has a journal stream: %w", sku, err)
+		}
+		if n > 0 {
 			continue
 		}
-		for _, e := range rows {
-			out[sku] = append(out[sku], JournalMovement{JournalEntry: e})
+		if err := fn(sku, found[sku], false); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -193,12 +216,15 @@ type journalRead struct {
 	sku, key, end string // end: the next XREVRANGE's upper bound
 	entries       []JournalMovement
 	seen          int64
+	opening       string           // the SKU's opening rows, "" when none
+	openingCmd    *redis.StringCmd // their HGET, beside the first page
 }
 
 // readJournals reads the window of the journals keys, a pipeline per
 // round, each round asking again only those whose last page was full and
-// still inside the window.
-func (l *Ledger) readJournals(ctx context.Context, keys []string, from time.Time, fn func(string, []JournalMovement, bool, bool) error) error {
+// still inside the window; the first round also reads each SKU's opening
+// rows.
+func (l *Ledger) readJournals(ctx context.Context, keys []string, from time.Time, fn func(string, []JournalMovement, bool) error) error {
 	open := make([]*journalRead, 0, len(keys))
 	for _, k := range keys {
 		sku, err := l.skuFromJournalKey(k)
@@ -212,6 +238,9 @@ func (l *Ledger) readJournals(ctx context.Context, keys []string, from time.Time
 		_, _ = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, r := range open {
 				cmds[i] = p.XRevRangeN(ctx, r.key, r.end, "-", journalPage)
+				if r.end == "+" {
+					r.openingCmd = p.HGet(ctx, l.openingKey(r.sku), r.sku)
+				}
 			}
 			return nil
 		})
@@ -231,12 +260,17 @@ func (l *Ledger) readJournals(ctx context.Context, keys []string, from time.Time
 }
 
 // journalPageDone adds one page to r; it reports whether r needs another
-// page, and hands r to fn once it does not (with whole: read to its start,
-// never trimmed).
-func (l *Ledger) journalPageDone(r *journalRead, cmd *redis.XMessageSliceCmd, from time.Time, fn func(string, []JournalMovement, bool, bool) error) (bool, error) {
+// page, and hands r to fn once it does not.
+func (l *Ledger) journalPageDone(r *journalRead, cmd *redis.XMessageSliceCmd, from time.Time, fn func(string, []JournalMovement, bool) error) (bool, error) {
 	msgs, err := cmd.Result()
 	if err != nil {
 		return false, fmt.Errorf("reading journal of %s: %w", r.sku, err)
+	}
+	if c := r.openingCmd; c != nil {
+		r.openingCmd = nil
+		if r.opening, err = c.Result(); err != nil && !errors.Is(err, redis.Nil) {
+			return false, fmt.Errorf("reading the opening rows of %s: %w", r.sku, err)
+		}
 	}
 	r.seen += int64(len(msgs))
 	for _, m := range msgs {
@@ -245,7 +279,7 @@ func (l *Ledger) journalPageDone(r *journalRead, cmd *redis.XMessageSliceCmd, fr
 			return false, fmt.Errorf("journal of %s: %w", r.sku, err)
 		}
 		if e.Time.Before(from) {
-			return false, deliverJournal(r, false, false, fn)
+			return false, deliverJournal(r, false, false, from, fn)
 		}
 		r.entries = append(r.entries, e)
 	}
@@ -254,17 +288,27 @@ func (l *Ledger) journalPageDone(r *journalRead, cmd *redis.XMessageSliceCmd, fr
 		return true, nil
 	}
 	short := r.seen >= l.opts.JournalMaxLen
-	return false, deliverJournal(r, short, !short, fn)
+	return false, deliverJournal(r, short, !short, from, fn)
 }
 
 // deliverJournal hands r's entries to fn oldest first (fn skips a SKU
-// with none).
-func deliverJournal(r *journalRead, short, whole bool, fn func(string, []JournalMovement, bool, bool) error) error {
+// with none), after the SKU's opening rows in the window when whole (read
+// to its start, never trimmed) and the stream follows them.
+func deliverJournal(r *journalRead, short, whole bool, from time.Time, fn func(string, []JournalMovement, bool) error) error {
 	es := r.entries
 	for i, j := 0, len(es)-1; i < j; i, j = i+1, j-1 {
 		es[i], es[j] = es[j], es[i]
 	}
-	return fn(r.sku, es, short, whole)
+	if whole && r.opening != "" {
+		rows, err := decodeOpening(r.opening)
+		if err != nil {
+			return fmt.Errorf("opening rows of %s: %w", r.sku, err)
+		}
+		if movementsChain(rows, es) {
+			es = append(inWindow(rows, from), es...)
+		}
+	}
+	return fn(r.sku, es, short)
 }
 
 // decodeMovement decodes one entry. An order line's entry (most of them)

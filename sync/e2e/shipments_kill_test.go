@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -44,6 +47,12 @@ type daemonRun struct {
 	// slow delays every call of the daemon to Shopify's and eBay's APIs
 	// (ns), so that a kill can land while confirmations are in flight.
 	slow atomic.Int64
+	// hold, while set, keeps the answer to every confirmation call
+	// (Shopify's fulfillmentCreate, eBay's shipping_fulfillment POST)
+	// from the daemon until it is closed: the fake has applied the call,
+	// the daemon has no answer yet. held counts the answers so kept.
+	hold atomic.Pointer[chan struct{}]
+	held atomic.Int64
 }
 
 // newDaemonWorld is a world whose daemon is `shelfsync run` in its own
@@ -80,13 +89,29 @@ func newDaemonWorld(t *testing.T, nSKUs int, claim time.Duration) (*world, *daem
 	return w, d
 }
 
-// slowProxy is a proxy to base that waits d.slow before each request.
+// slowProxy is a proxy to base that waits d.slow before each request,
+// and keeps a confirmation's answer while d.hold is set.
 func (d *daemonRun) slowProxy(base string) string {
 	target, _ := url.Parse(base)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		time.Sleep(time.Duration(d.slow.Load()))
-		rp.ServeHTTP(rw, r)
+		gate := d.hold.Load()
+		if gate == nil || !isConfirmation(r) {
+			rp.ServeHTTP(rw, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		rp.ServeHTTP(rec, r.WithContext(context.WithoutCancel(r.Context())))
+		d.held.Add(1)
+		select {
+		case <-*gate:
+		case <-r.Context().Done(): // the daemon is gone
+			return
+		}
+		maps.Copy(rw.Header(), rec.Header())
+		rw.WriteHeader(rec.Code)
+		_, _ = rw.Write(rec.Body.Bytes())
 	}))
 	d.t.Cleanup(srv.Close)
 	return srv.URL
@@ -141,19 +166,38 @@ func (d *daemonRun) backlog(ctx context.Context, w *world) string {
 	return out
 }
 
-// whenBusy waits, for at most 2 s, until some channel has a shipment
-// stored and not yet confirmed (in flight: the channels answer slowly
-// meanwhile), so that the kill lands mid-confirmation; it says whether
-// one was seen.
-func (d *daemonRun) whenBusy(ctx context.Context, w *world) bool {
-	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
-		for _, ch := range []string{"shop", "bay"} { // the slowed channels
-			if w.rdb.ZCard(ctx, d.prefix+"{ship:"+ch+"}:queue").Val() > 0 {
-				return true
-			}
-		}
+// isConfirmation is a shipment confirmation call of the daemon to
+// Shopify (the fulfillmentCreate mutation) or eBay (a shipping
+// fulfillment POST); the body is put back for the proxy.
+func isConfirmation(r *http.Request) bool {
+	if r.Method != http.MethodPost {
+		return false
 	}
-	return false
+	if strings.HasSuffix(r.URL.Path, "/shipping_fulfillment") {
+		return true
+	}
+	body, err := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return err == nil && bytes.Contains(body, []byte(`"operationName":"ShelfsyncFulfillmentCreate"`))
+}
+
+// killMidConfirmation kills the daemon (SIGKILL) while a confirmation
+// call is in flight: the answers to confirmation calls are kept from the
+// daemon from now until after the kill, and the kill waits (as the
+// process-watching waits do) for one the fake has already applied. It
+// returns how many were in flight; it fails the test if none came.
+func (d *daemonRun) killMidConfirmation() int64 {
+	d.t.Helper()
+	gate := make(chan struct{})
+	d.held.Store(0)
+	d.hold.Store(&gate)
+	defer func() {
+		d.hold.Store(nil)
+		close(gate)
+	}()
+	proctest.WaitFor(d.t, "a confirmation call in flight", func() bool { return d.held.Load() > 0 }, d.p)
+	d.p.Kill9()
+	return d.held.Load()
 }
 
 // shipPart is one shipment of the kill test's plan.
@@ -271,9 +315,8 @@ func TestShipmentsKill9MidLoad(t *testing.T) {
 		// Within the first pass: the second is repeats, which queue nothing.
 		at := int64(len(plan) * (k + 1) / (kills + 1))
 		proctest.WaitFor(t, fmt.Sprintf("%d shipments sent", at), func() bool { return sent.Load() >= at }, d.p)
-		busy := d.whenBusy(ctx, w)
-		d.p.Kill9()
-		t.Logf("kill -9 after %d of %d shipments sent (busy %v): %s", sent.Load(), len(all), busy, d.backlog(ctx, w))
+		inFlight := d.killMidConfirmation()
+		t.Logf("kill -9 after %d of %d shipments sent, %d confirmation calls in flight: %s", sent.Load(), len(all), inFlight, d.backlog(ctx, w))
 		d.start()
 	}
 	d.slow.Store(0)

@@ -58,3 +58,17 @@ func (l *Ledger) ClearIntent(ctx context.Context, in Intent) error {
 	}
 	return nil
 }
+
+// MarkIntents marks skus for a push recomputed from the ledger's state, as
+// a ledger write marks what it changes: the intent Sweeper propagates them.
+// For a caller that knows a queued figure may be stale (the outbox, when
+// two of its layouts held different wants for one item).
+func (l *Ledger) MarkIntents(ctx context.Context, skus []string) error {
+	if len(skus) == 0 {
+		return nil
+	}
+	if err := l.markIntents(ctx, l.rdb, skus).Err(); err != nil {
+		return fmt.Errorf("marking push intents: %w", err)
+	}
+	return nil
+}

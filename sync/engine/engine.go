@@ -196,6 +196,9 @@ func (e *Engine) addChannels(reg prometheus.Registerer) (map[string]connectors.E
 			return nil, err
 		}
 		ch := &channel{cfg: cc, conn: conn, outbox: outbox.NewPartitioned(e.o.Redis, e.cfg.Redis.KeyPrefix, cc.Name, e.cfg.Redis.OutboxPartitions)}
+		// A SKU two outbox layouts queued with different wants during a
+		// rolling outbox_partitions change is recomputed from the ledger.
+		ch.outbox.SetIntents(e.ledger)
 		e.m.init(cc.Name)
 		if p, ok := conn.(connectors.QuantityPusher); ok {
 			ch.pusher = e.newPusher(ch, p, pushMetrics)

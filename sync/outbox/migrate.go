@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -22,8 +23,9 @@ import (
 // the read (forgetScript). A crash between the steps leaves the item in
 // both, and the next Migrate merges it again: the merge is idempotent.
 // The merge keeps a partition's own state when it has one (a want, a
-// queued, held or parked item: written by this version, after the
-// upgrade); else it takes the legacy want, queue and due time, cause,
+// queued, held or parked item) except where both hold different wants:
+// then the SKU is marked for a push from the ledger and the lower want is
+// kept (see importScript); else it takes the legacy want, queue and due time, cause,
 // attempt id and count, parked state and shadow hold. The accepted figure
 // is taken only where the partition has none. Not migrated: the in-flight
 // marks of a pusher of before (the item stays queued and is pushed again,
@@ -51,17 +53,55 @@ for _, sku in ipairs(ARGV) do
 end
 return out`)
 
-// importScript: ARGV = per item key, the key then exportScript's 10
-// fields. Returns how many items it took (the rest were the partition's).
+// importScript: ARGV = now_ms, lower (1|0), then per item key, the key
+// then exportScript's 10 fields. Returns how many items it took (the rest
+// were the partition's), then the keys of the items both held with
+// different wants (a replica on each layout queued the item: which want is
+// the later is not recorded). The caller has such a SKU recomputed from
+// the ledger (a push intent), then runs the script again with lower 1:
+// the partition then keeps the lower want (a lower figure never
+// oversells), queued as Enqueue would queue it, with the source's attempt
+// id; only then is the source's copy forgotten. Lowering after the mark
+// keeps a crash between them from hiding the difference from the next
+// Migrate.
 var importScript = redis.NewScript(`
-local took = 0
-for i = 1, #ARGV, 11 do
+local function lower(sku, want, attempt, now)
+  local pq = redis.call('HGET', KEYS[7], sku)
+  if pq and pq ~= want then
+    redis.call('HDEL', KEYS[7], sku)
+    redis.call('HDEL', KEYS[8], sku)
+    redis.call('HDEL', KEYS[6], sku)
+    pq = false
+  end
+  redis.call('HSET', KEYS[1], sku, want)
+  if pq then return end
+  if attempt == '' then attempt = 'm' .. now .. ':' .. sku end
+  redis.call('HSET', KEYS[11], sku, attempt)
+  local acc = redis.call('HGET', KEYS[2], sku)
+  local was = redis.call('ZSCORE', KEYS[3], sku) or redis.call('ZSCORE', KEYS[4], sku)
+  local due, qty = tonumber(now), tonumber(want)
+  if was then due = math.min(tonumber(was), due) end
+  local into, other = KEYS[4], KEYS[3]
+  if qty == 0 or (acc and qty < tonumber(acc)) then into, other = KEYS[3], KEYS[4] end
+  redis.call('ZREM', other, sku)
+  redis.call('ZADD', into, due, sku)
+  redis.call('ZADD', KEYS[5], 'NX', now, sku)
+  if redis.call('HEXISTS', KEYS[9], sku) == 1 then redis.call('ZADD', KEYS[10], 'NX', now, sku) end
+end
+local now, lowering, took, both = ARGV[1], ARGV[2] == '1', 0, {}
+for i = 3, #ARGV, 11 do
   local sku, want, acc, q, due, cause = ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4], ARGV[i+5]
   local attempts, parked, reason, attempt, held = ARGV[i+6], ARGV[i+7], ARGV[i+8], ARGV[i+9], ARGV[i+10]
   if acc ~= '' then redis.call('HSETNX', KEYS[2], sku, acc) end
   local mine = redis.call('HEXISTS', KEYS[1], sku) == 1 or redis.call('HEXISTS', KEYS[7], sku) == 1
     or redis.call('ZSCORE', KEYS[3], sku) or redis.call('ZSCORE', KEYS[4], sku) or redis.call('ZSCORE', KEYS[13], sku)
-  if not mine and (want ~= '' or parked ~= '') then
+  local dw = redis.call('HGET', KEYS[1], sku)
+  if mine and want ~= '' and want ~= dw then
+    both[#both+1] = sku
+    if lowering and dw and tonumber(want) < tonumber(dw) then
+      lower(sku, want, attempt, now)
+    end
+  elseif not mine and (want ~= '' or parked ~= '') then
     if want ~= '' then redis.call('HSET', KEYS[1], sku, want) end
     if q == 'u' then redis.call('ZADD', KEYS[3], due, sku) elseif q == 'n' then redis.call('ZADD', KEYS[4], due, sku) end
     if cause ~= '' then redis.call('ZADD', KEYS[5], 'NX', cause, sku) end
@@ -73,7 +113,7 @@ for i = 1, #ARGV, 11 do
     took = took + 1
   end
 end
-return took`)
+return {took, both}`)
 
 // forgetScript: ARGV = per item key, the key, its want|”, accepted|”
 // and parked|” as exported. Deletes every trace of each item whose
@@ -242,26 +282,37 @@ func (o *Outbox) migrateItems(ctx context.Context, src part, keys []string) (int
 	byPart := map[int][]any{}
 	var order []int
 	forget := make([]any, 0, 4*len(keys))
+	now := time.Now().UnixMilli()
 	for i, k := range keys {
 		f := flat[10*i : 10*i+10]
 		p := o.partOf(k)
 		if byPart[p] == nil {
 			order = append(order, p)
+			byPart[p] = []any{now, 0}
 		}
 		byPart[p] = append(append(byPart[p], k), toAny(f)...)
 		forget = append(forget, k, f[0], f[1], f[6])
 	}
-	calls := make([]call, len(order))
-	for j, p := range order {
-		calls[j] = call{keys: o.parts[p].keys, args: byPart[p]}
-	}
-	for _, cmd := range runEach(ctx, o.rdb, importScript, calls) {
-		if err := cmd.Err(); err != nil {
-			return 0, fmt.Errorf("outbox %s migrate: import: %w", o.channel, err)
-		}
+	both, err := o.importChunk(ctx, order, byPart)
+	if err != nil {
+		return 0, err
 	}
 	if afterImport != nil {
 		if err := afterImport(); err != nil {
+			return 0, err
+		}
+	}
+	if len(both) > 0 {
+		// Marked before anything changes the partition's copy or the
+		// source's goes: a crash in between leaves both differing, and
+		// the next Migrate marks them again.
+		if err := o.recompute(ctx, both); err != nil {
+			return 0, err
+		}
+		for _, p := range order {
+			byPart[p][1] = 1
+		}
+		if _, err := o.importChunk(ctx, order, byPart); err != nil {
 			return 0, err
 		}
 	}
@@ -270,6 +321,61 @@ func (o *Outbox) migrateItems(ctx context.Context, src part, keys []string) (int
 		return 0, fmt.Errorf("outbox %s migrate: forget: %w", o.channel, err)
 	}
 	return n, nil
+}
+
+// importChunk runs importScript on each destination partition of a chunk
+// and returns the item keys that both layouts held with different wants.
+func (o *Outbox) importChunk(ctx context.Context, order []int, byPart map[int][]any) ([]string, error) {
+	calls := make([]call, len(order))
+	for j, p := range order {
+		calls[j] = call{keys: o.parts[p].keys, args: byPart[p]}
+	}
+	var both []string
+	for _, cmd := range runEach(ctx, o.rdb, importScript, calls) {
+		r, err := cmd.Slice()
+		if err == nil && len(r) != 2 {
+			err = fmt.Errorf("reply %v", r)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("outbox %s migrate: import: %w", o.channel, err)
+		}
+		keys, _ := r[1].([]any)
+		for _, k := range keys {
+			if s, ok := k.(string); ok {
+				both = append(both, s)
+			}
+		}
+	}
+	return both, nil
+}
+
+// Intents marks SKUs for a push recomputed from the ledger's state
+// (inventory.Ledger.MarkIntents; the intent sweeper propagates them).
+type Intents interface {
+	MarkIntents(ctx context.Context, skus []string) error
+}
+
+// SetIntents sets where Migrate marks the SKUs both layouts held with
+// different wants (see importScript). Without it (tools, tests) such an
+// item keeps the lower want until the SKU's next change or reconcile.
+func (o *Outbox) SetIntents(in Intents) { o.intents = in }
+
+// recompute marks the SKUs of item keys for a push from the ledger.
+func (o *Outbox) recompute(ctx context.Context, keys []string) error {
+	if len(keys) == 0 || o.intents == nil {
+		return nil
+	}
+	skus := make([]string, 0, len(keys))
+	for _, k := range keys {
+		sku, _, _ := SplitLocationKey(k)
+		if !slices.Contains(skus, sku) {
+			skus = append(skus, sku)
+		}
+	}
+	if err := o.intents.MarkIntents(ctx, skus); err != nil {
+		return fmt.Errorf("outbox %s migrate: %w", o.channel, err)
+	}
+	return nil
 }
 
 func toAny(ss []string) []any {

@@ -54,6 +54,9 @@ type Outbox struct {
 	// this one (see Relayout); with several partitions, 1 at least.
 	fromMu sync.Mutex
 	from   []int
+	// intents, when set, marks the SKUs Migrate found queued in two
+	// layouts with different wants for a push from the ledger.
+	intents Intents
 }
 
 // part is one partition: its keys, in the order of the k* constants.

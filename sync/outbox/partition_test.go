@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -152,8 +153,8 @@ func TestDueFillsABatchAcrossPartitions(t *testing.T) {
 // TestMigrateMovesTheOutboxOfBefore: what an outbox of one partition (the
 // keys of a version before partitions) holds is moved into the
 // partitions: queued items with their due queue, compare-from figure,
-// cause and attempt id, parked and held items, accepted figures; a
-// partition's own newer want wins; the outbox of before ends empty, and a
+// cause and attempt id, parked and held items, accepted figures; of an
+// item both hold with different wants the lower is kept; the outbox of before ends empty, and a
 // second run (or one after a crash between the steps) changes nothing.
 func TestMigrateMovesTheOutboxOfBefore(t *testing.T) {
 	rdb, prefix := redistest.New(t)
@@ -382,9 +383,80 @@ func checkMigrated(t *testing.T, ob *Outbox, attempt map[string]string, cause ti
 				t.Errorf("%s after migrate %+v, want attempt %s, cause %v, previous %d", it.SKU, it, attempt[it.SKU], cause, prev)
 			}
 		case "NEWER":
-			if it.Quantity != 7 || it.Attempt == attempt["NEWER"] || *it.Previous != 1 {
-				t.Errorf("NEWER after migrate %+v, want the partition's own 7 against 1", it)
+			// Both layouts held it (7 here, 2 in the old one): the lower
+			// stays until the ledger's figure is pushed again.
+			if it.Quantity != 2 || it.Attempt != attempt["NEWER"] || *it.Previous != 1 {
+				t.Errorf("NEWER after migrate %+v, want the lower 2 (the old layout's attempt) against 1", it)
 			}
 		}
+	}
+}
+
+// marks records the SKUs Migrate marks for a push from the ledger; err,
+// when set, fails the mark.
+type marks struct {
+	skus []string
+	err  error
+}
+
+func (m *marks) MarkIntents(_ context.Context, skus []string) error {
+	if m.err != nil {
+		return m.err
+	}
+	m.skus = append(m.skus, skus...)
+	return nil
+}
+
+// TestRelayoutItemInBothLayoutsKeepsTheLowerAndMarksIt: during a rolling
+// change a replica on the new layout queues X 7 and then one on the old
+// layout a later X 2 (the outbox records no write time per item). The
+// move keeps neither by rule: the partition takes the lower want (2, which
+// never oversells: the other order, a later 7, is undersold until the
+// re-push) and the SKU is marked for a push from the ledger, per location
+// key too (Y@main), before the old copy is forgotten: a failed mark
+// leaves it for the next move. An item both hold with one want is not
+// marked.
+func TestRelayoutItemInBothLayoutsKeepsTheLowerAndMarksIt(t *testing.T) {
+	for _, c := range []struct{ from, to int }{{1, 4}, {12, 5}, {5, 1}} {
+		t.Run(fmt.Sprintf("%d_to_%d", c.from, c.to), func(t *testing.T) {
+			rdb, prefix := redistest.New(t)
+			ctx := context.Background()
+			old := NewPartitioned(rdb, prefix, "shop", c.from)
+			if _, err := old.Relayout(ctx); err != nil {
+				t.Fatal(err)
+			}
+			ob := NewPartitioned(rdb, prefix, "shop", c.to)
+			m := &marks{err: errors.New("mark refused")}
+			ob.SetIntents(m)
+			if _, err := ob.Enqueue(ctx, []Want{{SKU: "X", Quantity: 7}, {SKU: "Y@main", Quantity: 4}, {SKU: "SAME", Quantity: 3}}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := old.Enqueue(ctx, []Want{{SKU: "X", Quantity: 2}, {SKU: "Y@main", Quantity: 9}, {SKU: "SAME", Quantity: 3}}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ob.Relayout(ctx); err == nil {
+				t.Fatal("relayout went on after a failed mark")
+			}
+			if left, err := ob.Leftover(ctx); err != nil || (!left && c.to > 1) {
+				t.Fatalf("the old copies went before the mark: leftover %v %v", left, err)
+			}
+			m.err = nil
+			if _, err := ob.Relayout(ctx); err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(m.skus)
+			if fmt.Sprint(m.skus) != "[X Y]" {
+				t.Errorf("marked %v, want [X Y]", m.skus)
+			}
+			checkOldEmpty(t, old, ob)
+			items, err := ob.Due(ctx, 10, time.Now())
+			got := map[string]int64{}
+			for _, it := range items {
+				got[it.SKU] = it.Quantity
+			}
+			if err != nil || fmt.Sprint(got) != "map[SAME:3 X:2 Y@main:4]" {
+				t.Fatalf("due after the move %v %v, want the lower of each", got, err)
+			}
+		})
 	}
 }

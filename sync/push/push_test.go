@@ -160,3 +160,56 @@ func checkRelayoutPushes(t *testing.T, calls [][]connectors.QuantityUpdate, ob *
 		}
 	}
 }
+
+// marked records the SKUs the outbox marks for a push from the ledger.
+type marked struct {
+	mu   gosync.Mutex
+	skus []string
+}
+
+func (m *marked) MarkIntents(_ context.Context, skus []string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.skus = append(m.skus, skus...)
+	return nil
+}
+
+// TestPusherPushesTheLowerOfAnItemInTwoLayouts: during a rolling change
+// (1 → 4) a replica on the new layout queued X 7, then one on the old
+// layout a later X 2. The pusher taking the lease pushes the lower 2, never
+// the 7 (the outbox cannot tell which is later), and the SKU is marked
+// for a push from the ledger.
+func TestPusherPushesTheLowerOfAnItemInTwoLayouts(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	old := outbox.New(rdb, prefix, "shop")
+	if _, err := old.Relayout(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ob := outbox.NewPartitioned(rdb, prefix, "shop", 4)
+	m := &marked{}
+	ob.SetIntents(m)
+	if _, err := ob.Enqueue(ctx, []outbox.Want{{SKU: "X", Quantity: 7}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Enqueue(ctx, []outbox.Want{{SKU: "X", Quantity: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	ch := &recorder{}
+	p := New(Options{Channel: "shop", Conn: ch, Outbox: ob, Leases: lease.NewManager(rdb, prefix, "test")})
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Run(ctx) }()
+	waitCalls(ch, 1)
+	cancel()
+	<-done
+	calls := ch.pushed()
+	if len(calls) != 1 || len(calls[0]) != 1 || calls[0][0].SKU != "X" || calls[0][0].Quantity != 2 {
+		t.Fatalf("calls %+v, want X=2 once", calls)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.skus) != 1 || m.skus[0] != "X" {
+		t.Fatalf("marked %v, want X", m.skus)
+	}
+}

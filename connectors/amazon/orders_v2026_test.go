@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -317,5 +318,42 @@ func TestV2026ShipToRefused(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestV2026RefusalNotTheDatasetsDropsNothing: a 403 that the call
+// without RECIPIENT gets as well (an app refused the Orders API itself)
+// is returned as it is, and RECIPIENT is still asked for afterwards.
+func TestV2026RefusalNotTheDatasetsDropsNothing(t *testing.T) {
+	clk := newClock()
+	srv := newFake(t, clk, nil)
+	var mu sync.Mutex
+	var included []string
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		included = append(included, r.URL.Query().Get("includedData"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"errors":[{"code":"Unauthorized","message":"Access to requested resource is denied.","details":""}]}`))
+	}))
+	t.Cleanup(hs.Close)
+	c := newTestConnector(t, srv, clk, func(ch *config.Channel) {
+		ch.APIURL = hs.URL
+		ch.MaxRetries = 0
+		settingsOf(ch).OrdersAPI = OrdersV2026
+	})
+	for range 2 {
+		if _, err := c.FetchOrder(context.Background(), "111-0000000-0000001"); err == nil {
+			t.Fatal("fetch succeeded against a 403")
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := len(included); n < 2 || included[n-1] != "FULFILLMENT" || !slices.Contains(included[n/2:], "FULFILLMENT,RECIPIENT") {
+		t.Errorf("includedData of the calls %q: want the second fetch to ask for RECIPIENT again", included)
+	}
+	if n := testutil.ToFloat64(c.metrics.shipToRefused); n != 0 {
+		t.Errorf("shelfsync_amazon_ship_to_refused_total %v, want 0", n)
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
 )
@@ -299,27 +297,12 @@ func (c *Connector) updateKey(u connectors.QuantityUpdate) (key, reason string) 
 // read just before each write (pushLocationChunk). itemRes gets the
 // results of those that do not go on.
 func (c *Connector) prepareLocations(ctx context.Context, groups []*locUpdate, itemRes []connectors.PushResult) ([]bulkItem, error) {
-	prepared := make([]*bulkItem, len(groups))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(lookupWorkers)
+	updates := make([]connectors.QuantityUpdate, len(groups))
+	todo := make([]int, len(groups))
 	for i, gr := range groups {
-		g.Go(func() error {
-			it, err := c.prepare(gctx, connectors.QuantityUpdate{SKU: gr.sku}, &itemRes[i])
-			prepared[i] = it
-			return err
-		})
+		updates[i], todo[i] = connectors.QuantityUpdate{SKU: gr.sku}, i
 	}
-	if err := g.Wait(); err != nil {
-		return nil, fmt.Errorf("pushing quantities: %w", err)
-	}
-	var items []bulkItem
-	for i, it := range prepared {
-		if it != nil {
-			it.idx = i
-			items = append(items, *it)
-		}
-	}
-	return items, nil
+	return c.prepareMany(ctx, updates, itemRes, todo)
 }
 
 // mergeDistributions is the item's distributions with g's quantities in

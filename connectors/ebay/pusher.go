@@ -66,6 +66,35 @@ type bulkEntry struct {
 	Warnings   []ebayError `json:"warnings"`
 }
 
+// prepareMany checks the budget and offers of updates[i] for each i in todo
+// (concurrently: a cold offer cache costs one getOffers call per SKU, and a
+// batch of them in sequence would hold the whole push for seconds) and
+// gives the bulk items of those that go on, in index order, idx set to the
+// index. results[i] gets the result of each that does not.
+func (c *Connector) prepareMany(ctx context.Context, updates []connectors.QuantityUpdate, results []connectors.PushResult, todo []int) ([]bulkItem, error) {
+	prepared := make([]*bulkItem, len(updates))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(lookupWorkers)
+	for _, i := range todo {
+		g.Go(func() error {
+			it, err := c.prepare(gctx, updates[i], &results[i])
+			prepared[i] = it
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("pushing quantities: %w", err)
+	}
+	var items []bulkItem
+	for i, it := range prepared {
+		if it != nil {
+			it.idx = i
+			items = append(items, *it)
+		}
+	}
+	return items, nil
+}
+
 // PushQuantities implements connectors.QuantityPusher with
 // bulk_update_price_quantity: each SKU's quantity goes on its inventory
 // item's ship-to availability and on every one of its offers (eBay lists
@@ -84,12 +113,7 @@ func (c *Connector) PushQuantities(ctx context.Context, updates []connectors.Qua
 	for i, u := range updates {
 		last[u.SKU] = i
 	}
-	// Each SKU's budget and offers are read concurrently: a cold offer
-	// cache costs one getOffers call per SKU, and a batch of them in
-	// sequence would hold the whole push for seconds.
-	prepared := make([]*bulkItem, len(updates))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(lookupWorkers)
+	var todo []int
 	for i, u := range updates {
 		if last[u.SKU] != i {
 			continue // a later update of the same SKU in this batch wins
@@ -104,21 +128,11 @@ func (c *Connector) PushQuantities(ctx context.Context, updates []connectors.Qua
 			res.Status, res.Reason = connectors.PushFailed, fmt.Sprintf("negative quantity %d", u.Quantity)
 			continue
 		}
-		g.Go(func() error {
-			it, err := c.prepare(gctx, u, res)
-			prepared[i] = it
-			return err
-		})
+		todo = append(todo, i)
 	}
-	if err := g.Wait(); err != nil {
-		return nil, fmt.Errorf("pushing quantities: %w", err)
-	}
-	var items []bulkItem
-	for i, it := range prepared {
-		if it != nil {
-			it.idx = i
-			items = append(items, *it)
-		}
+	items, err := c.prepareMany(ctx, updates, results, todo)
+	if err != nil {
+		return nil, err
 	}
 	for start := 0; start < len(items); start += maxBulkItems {
 		end := min(start+maxBulkItems, len(items))

@@ -36,7 +36,7 @@ func BenchmarkResolve(b *testing.B) {
 	for name, refs := range map[string][]catalog.Ref{"unmapped": plain, "mapped-kits": mapped} {
 		b.Run(name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				res, err := c.Resolve(ctx, refs)
+				res, _, err := c.Resolve(ctx, refs)
 				if err != nil || len(res) != 100 {
 					b.Fatal(len(res), err)
 				}

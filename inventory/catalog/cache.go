@@ -25,7 +25,11 @@ import (
 // is dropped by the next writer (which increments first, even with nothing
 // to change) or after cacheTTL, whichever comes first. So a mapping or kit
 // takes effect on the first read after its Apply (or a delete) returns, on
-// every replica.
+// every replica. A read given the Version of an earlier read (Lookup's at)
+// sends no GET and reads under that version instead: what it returns
+// reflects every change whose writer returned before that version was
+// read (for an intake batch's propagation, before the batch's events were
+// read and translated); see README.md "Reads on the hot paths".
 
 // cacheTTL bounds how long anything stays cached, whatever the version.
 const cacheTTL = time.Minute
@@ -88,15 +92,28 @@ func readVersion(cmd *redis.StringCmd) (int64, error) {
 	return v, nil
 }
 
+// Version is the catalog version a cached read was checked against, as
+// Resolve and Lookup return it. Handed to a later read of the same unit of
+// work (Lookup's at: the propagation of an intake batch, after the batch's
+// Resolve), that read sends no GET of its own: what it returns reflects at
+// least every change whose writer returned before the version was read.
+// The zero Version is none: the read gets the version itself.
+type Version struct {
+	n   int64
+	set bool
+}
+
 // cachedRead is the cache's read path for one kind of value: hits from m
 // (under the cached version) and the misses read by read, which queues GET
-// of the version first on its pipeline when withVersion is set; when that
-// version is not the one the hits were cached under, they are read again.
-func cachedRead[K comparable, V any](ctx context.Context, c *Catalog, m func(*cache) map[K]V, keys []K,
-	read func(ctx context.Context, keys []K, withVersion bool) (map[K]V, *redis.StringCmd, error)) (map[K]V, error) {
+// of the version first on its pipeline when withVersion is set. Without at
+// the version is that GET's; with at it is at's, and no GET is sent (a
+// round trip only for misses). When the version is not the one the hits
+// were cached under, they are read again. It returns the version used.
+func cachedRead[K comparable, V any](ctx context.Context, c *Catalog, m func(*cache) map[K]V, keys []K, at Version,
+	read func(ctx context.Context, keys []K, withVersion bool) (map[K]V, *redis.StringCmd, error)) (map[K]V, Version, error) {
 	out := make(map[K]V, len(keys))
 	if len(keys) == 0 {
-		return out, nil
+		return out, at, nil
 	}
 	k := &c.cache
 	k.mu.Lock()
@@ -113,13 +130,15 @@ func cachedRead[K comparable, V any](ctx context.Context, c *Catalog, m func(*ca
 		}
 	}
 	k.mu.Unlock()
-	got, verCmd, err := read(ctx, misses, true)
+	got, verCmd, err := read(ctx, misses, !at.set)
 	if err != nil {
-		return nil, err
+		return nil, Version{}, err
 	}
-	ver, err := readVersion(verCmd)
-	if err != nil {
-		return nil, err
+	ver := at.n
+	if !at.set {
+		if ver, err = readVersion(verCmd); err != nil {
+			return nil, Version{}, err
+		}
 	}
 	if ver != was && len(out) > 0 {
 		// What was cached is of another version: read it again.
@@ -128,7 +147,7 @@ func cachedRead[K comparable, V any](ctx context.Context, c *Catalog, m func(*ca
 			stale = append(stale, key)
 		}
 		if out, _, err = read(ctx, stale, false); err != nil {
-			return nil, err
+			return nil, Version{}, err
 		}
 	}
 	for key, v := range got {
@@ -142,5 +161,5 @@ func cachedRead[K comparable, V any](ctx context.Context, c *Catalog, m func(*ca
 		}
 	}
 	k.mu.Unlock()
-	return out, nil
+	return out, Version{n: ver, set: true}, nil
 }

@@ -3,6 +3,7 @@ package catalog_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -68,7 +69,7 @@ func TestResolveCache(t *testing.T) {
 	}
 	resolve := func() map[catalog.Ref]catalog.Resolution {
 		t.Helper()
-		res, err := reader.Resolve(ctx, refs)
+		res, _, err := reader.Resolve(ctx, refs)
 		if err != nil || len(res) != len(refs) {
 			t.Fatal(len(res), err)
 		}
@@ -84,11 +85,11 @@ func TestResolveCache(t *testing.T) {
 			t.Fatalf("warm resolve %d sent %v, want the version GET alone", i, n)
 		}
 	}
-	if _, err := reader.Lookup(ctx, []string{"A", "K"}); err != nil {
+	if _, _, err := reader.Lookup(ctx, []string{"A", "K"}, catalog.Version{}); err != nil {
 		t.Fatal(err)
 	}
 	cnt.take()
-	if _, err := reader.Lookup(ctx, []string{"A", "K"}); err != nil {
+	if _, _, err := reader.Lookup(ctx, []string{"A", "K"}, catalog.Version{}); err != nil {
 		t.Fatal(err)
 	}
 	if n := cnt.take(); len(n) != 1 || n["get"] != 1 {
@@ -109,7 +110,7 @@ func TestResolveCache(t *testing.T) {
 	if got := resolve()[refs[4]]; len(got.Parts) != 1 || got.Parts[0] != (catalog.Part{SKU: "L-4", Per: 1}) {
 		t.Fatalf("L-4 resolves to %+v, want itself", got)
 	}
-	ents, err := reader.Lookup(ctx, []string{"A", "K"})
+	ents, _, err := reader.Lookup(ctx, []string{"A", "K"}, catalog.Version{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,5 +140,79 @@ func TestResolveCache(t *testing.T) {
 	}
 	if got := resolve()[refs[7]]; len(got.Parts) != 1 || got.Parts[0] != (catalog.Part{SKU: "A", Per: 2}) {
 		t.Fatalf("after an Apply with no change L-7 resolves to %+v, want 2 A", got)
+	}
+}
+
+// TestLookupUnderAVersion: a Lookup given the Version of an earlier read
+// (the Resolve of the intake batch it propagates) sends no GET of its own:
+// nothing at all when every name is cached. A mapping applied through
+// another Catalog (a replica) before that Resolve is seen by both: the
+// Resolve reads the version again, and the Lookup under it reads what was
+// cached under an older version again, also on a Catalog whose cache the
+// Resolve did not refresh.
+func TestLookupUnderAVersion(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	cnt := &counter{n: map[string]int{}}
+	rdb.AddHook(cnt)
+	reader := catalog.New(rdb, prefix)
+	client := func() *redis.Client {
+		c := redis.NewClient(&redis.Options{Addr: rdb.Options().Addr})
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	writer, second := catalog.New(client(), prefix), catalog.New(client(), prefix)
+	refs := []catalog.Ref{{Channel: "shop", SKU: "L-1"}, {Channel: "shop", SKU: "L-2"}}
+	listings := func(c *catalog.Catalog, at catalog.Version) ([]catalog.Listing, catalog.Version) {
+		t.Helper()
+		ents, v, err := c.Lookup(ctx, []string{"A"}, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ents["A"].Listings, v
+	}
+
+	// Warm: both names resolved, A looked up, on both readers.
+	_, v, err := reader.Resolve(ctx, refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listings(reader, catalog.Version{})
+	listings(second, catalog.Version{})
+	cnt.take()
+	if got, w := listings(reader, v); len(got) != 0 || w != v {
+		t.Fatalf("warm lookup under the resolve's version: %v, version %v (want %v)", got, w, v)
+	}
+	if n := cnt.take(); len(n) != 0 {
+		t.Fatalf("warm lookup under a version sent %v, want nothing", n)
+	}
+
+	// A replica maps L-2 to 2 A.
+	plan := catalog.Plan{Mappings: []catalog.Mapping{{Channel: "shop", Listing: "L-2", SKU: "A", Multiplier: 2}}}
+	if _, err := writer.Apply(ctx, plan, "test"); err != nil {
+		t.Fatal(err)
+	}
+	res, v2, err := reader.Resolve(ctx, refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res[refs[1]]; len(got.Parts) != 1 || got.Parts[0] != (catalog.Part{SKU: "A", Per: 2}) {
+		t.Fatalf("after the mapping L-2 resolves to %+v, want 2 A", got)
+	}
+	if v2 == v {
+		t.Fatal("the resolve after an Apply returned the version of before it")
+	}
+	cnt.take()
+	want := []catalog.Listing{{Channel: "shop", ID: "L-2", Multiplier: 2}}
+	if got, w := listings(reader, v2); !reflect.DeepEqual(got, want) || w != v2 {
+		t.Fatalf("lookup under the new version: A backs %v (version %v), want %v", got, w, want)
+	}
+	if n := cnt.take(); n["get"] != 0 || n["hgetall"] != 1 {
+		t.Fatalf("lookup under a version sent %v, want A's HGETALL and no GET", n)
+	}
+	// second cached A before the Apply; under the newer version it reads
+	// A again.
+	if got, _ := listings(second, v2); !reflect.DeepEqual(got, want) {
+		t.Fatalf("another replica's lookup under the new version: A backs %v, want %v", got, want)
 	}
 }

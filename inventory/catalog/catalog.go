@@ -129,10 +129,14 @@ func (c *Catalog) Entries(ctx context.Context, names []string) (map[string]Entry
 
 // Lookup is Entries through the versioned cache (cache.go): names read
 // before under the current catalog version come from memory, the others
-// cost one round trip with the version check. The entries returned are
-// shared: read them, never change them.
-func (c *Catalog) Lookup(ctx context.Context, names []string) (map[string]Entry, error) {
-	return cachedRead(ctx, c, func(k *cache) map[string]Entry { return k.ent }, names, c.entries)
+// cost one round trip with the version check. Given at (the Version of an
+// earlier read of the same unit of work: the Resolve of the intake batch
+// being propagated, the first Lookup of a propagation), it sends no GET of
+// the version and reads under at: all cached costs no round trip, and what
+// it returns reflects every change whose writer returned before at was
+// read. The entries returned are shared: read them, never change them.
+func (c *Catalog) Lookup(ctx context.Context, names []string, at Version) (map[string]Entry, Version, error) {
+	return cachedRead(ctx, c, func(k *cache) map[string]Entry { return k.ent }, names, at, c.entries)
 }
 
 // entries reads names' entries, after GET of the catalog version when

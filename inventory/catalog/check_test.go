@@ -122,7 +122,7 @@ func TestApplyExportResolve(t *testing.T) {
 	if out.String() != want {
 		t.Errorf("export:\n%s\nwant\n%s", out.String(), want)
 	}
-	got, err := c.Resolve(ctx, []catalog.Ref{{Channel: "shop", SKU: "6-PACK"}, {Channel: "bay", SKU: "6-PACK"}, {Channel: "shop", SKU: "KIT-L"}, {Channel: "bay", SKU: "KIT"}})
+	got, _, err := c.Resolve(ctx, []catalog.Ref{{Channel: "shop", SKU: "6-PACK"}, {Channel: "bay", SKU: "6-PACK"}, {Channel: "shop", SKU: "KIT-L"}, {Channel: "bay", SKU: "KIT"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,7 @@ func TestCatalogOnRedisCluster(t *testing.T) {
 	if err != nil || len(e.Kits) != 19 {
 		t.Fatalf("SKU-0 is in %d kits (%v)", len(e.Kits), err)
 	}
-	res, err := cat.Resolve(ctx, []catalog.Ref{{Channel: "shop", SKU: "L-SKU-3"}, {Channel: "shop", SKU: "KIT-SKU-4"}})
+	res, _, err := cat.Resolve(ctx, []catalog.Ref{{Channel: "shop", SKU: "L-SKU-3"}, {Channel: "shop", SKU: "KIT-SKU-4"}})
 	if err != nil || res[catalog.Ref{Channel: "shop", SKU: "L-SKU-3"}].Parts[0] != (catalog.Part{SKU: "SKU-3", Per: 2}) ||
 		len(res[catalog.Ref{Channel: "shop", SKU: "KIT-SKU-4"}].Parts) != 2 {
 		t.Fatalf("resolve: %+v %v", res, err)

@@ -178,7 +178,7 @@ func applyConcurrently(t *testing.T, cat *catalog.Catalog, l *inventory.Ledger, 
 				for i, s := range b {
 					refs[i] = catalog.Ref{Channel: s.Channel, SKU: s.SKU}
 				}
-				res, err := cat.Resolve(ctx, refs)
+				res, _, err := cat.Resolve(ctx, refs)
 				if err != nil {
 					errs <- err
 					return

@@ -69,7 +69,7 @@ func TestDelete(t *testing.T) {
 	if _, err := c.DeleteMapping(ctx, l, "shop", "B", false, "cli"); err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.Resolve(ctx, []catalog.Ref{{Channel: "shop", SKU: "B"}})
+	res, _, err := c.Resolve(ctx, []catalog.Ref{{Channel: "shop", SKU: "B"}})
 	if err != nil || !reflect.DeepEqual(res[catalog.Ref{Channel: "shop", SKU: "B"}].Parts, []catalog.Part{{SKU: "B", Per: 1}}) {
 		t.Fatalf("after delete B resolves to %+v, %v", res, err)
 	}

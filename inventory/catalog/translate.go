@@ -40,9 +40,10 @@ func identity(sku string) Resolution { return Resolution{Parts: []Part{{SKU: sku
 // resolved before under the current catalog version come from memory
 // (cache.go); the others cost one round trip with the version check (two
 // when a mapping points at a kit), and a catalog changed since costs one
-// more.
-func (c *Catalog) Resolve(ctx context.Context, refs []Ref) (map[Ref]Resolution, error) {
-	return cachedRead(ctx, c, func(k *cache) map[Ref]Resolution { return k.res }, refs, c.resolve)
+// more. The Version returned is the one the read was checked against: the
+// propagation of what was resolved reads the catalog under it (Lookup).
+func (c *Catalog) Resolve(ctx context.Context, refs []Ref) (map[Ref]Resolution, Version, error) {
+	return cachedRead(ctx, c, func(k *cache) map[Ref]Resolution { return k.res }, refs, Version{}, c.resolve)
 }
 
 // resolve reads what refs stand for, after GET of the catalog version when

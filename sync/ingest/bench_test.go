@@ -26,12 +26,15 @@ import (
 // Redis: validation, catalog translation, the ledger batch, downstream
 // publish and the real propagation into three outboxes. allocs/op and
 // B/op are per batch (divide by 20 for per event); they do not depend on
-// the machine's load, ns/op does.
+// the machine's load, ns/op does; nor do the Redis commands, GETs and
+// round trips per batch it reports (cmds/op, gets/op, trips/op).
 //
 //	go test -run '^$' -bench BenchmarkHandleBatch -benchmem ./sync/ingest/
 func BenchmarkHandleBatch(b *testing.B) {
 	rdb, prefix := redistest.New(b)
 	ctx := context.Background()
+	cnt := &cmdCounter{}
+	rdb.AddHook(cnt)
 	l := inventory.New(rdb, inventory.Options{Prefix: prefix})
 	const skus = 50
 	for i := 0; i < skus; i++ {
@@ -66,6 +69,7 @@ func BenchmarkHandleBatch(b *testing.B) {
 	n := 0
 	events := make([]connectors.Event, batch)
 	b.ReportAllocs()
+	var cmds, gets, trips int64
 	for b.Loop() {
 		b.StopTimer()
 		for j := range events {
@@ -75,11 +79,18 @@ func BenchmarkHandleBatch(b *testing.B) {
 				Lines: []connectors.Line{{LineID: "1", SKU: fmt.Sprintf("S%02d", n%skus), Quantity: 1}}}
 			events[j] = connectors.Event{Kind: connectors.EventOrder, Channel: ch, ID: o.OrderID, Order: o, ReceivedAt: time.Now()}
 		}
+		c0, g0, t0 := cnt.cmds.Load(), cnt.gets.Load(), cnt.trips.Load()
 		b.StartTimer()
 		for i, err := range g.HandleBatch(ctx, events) {
 			if err != nil {
 				b.Fatalf("event %d: %v", i, err)
 			}
 		}
+		b.StopTimer()
+		cmds, gets, trips = cmds+cnt.cmds.Load()-c0, gets+cnt.gets.Load()-g0, trips+cnt.trips.Load()-t0
+		b.StartTimer()
 	}
+	b.ReportMetric(float64(cmds)/float64(b.N), "cmds/op")
+	b.ReportMetric(float64(gets)/float64(b.N), "gets/op")
+	b.ReportMetric(float64(trips)/float64(b.N), "trips/op")
 }

@@ -3,6 +3,8 @@ package ingest
 import (
 	"context"
 	"reflect"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/shelfsync/shelfsync/inventory"
 	"github.com/shelfsync/shelfsync/inventory/catalog"
 	"github.com/shelfsync/shelfsync/sync/downstream"
+	"github.com/shelfsync/shelfsync/sync/outbox"
 	"github.com/shelfsync/shelfsync/sync/propagate"
 )
 
@@ -305,5 +308,87 @@ func TestPolledReturnsOfKitAndPackLines(t *testing.T) {
 	}
 	if bad, err := w.ledger.Verify(ctx, nil); err != nil || len(bad) != 0 {
 		t.Errorf("verify: %v %v", bad, err)
+	}
+}
+
+// cmdCounter counts the commands a client sends, the GETs among them (the
+// catalog's version reads) and the round trips (a pipeline is one).
+type cmdCounter struct{ cmds, gets, trips atomic.Int64 }
+
+func (c *cmdCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *cmdCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.trips.Add(1)
+		c.count(cmd)
+		return next(ctx, cmd)
+	}
+}
+func (c *cmdCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.trips.Add(1)
+		for _, cmd := range cmds {
+			c.count(cmd)
+		}
+		return next(ctx, cmds)
+	}
+}
+func (c *cmdCounter) count(cmd redis.Cmder) {
+	c.cmds.Add(1)
+	if name, _ := cmd.Args()[0].(string); strings.EqualFold(name, "get") {
+		c.gets.Add(1)
+	}
+}
+
+// TestBatchPropagatesUnderItsTranslationsVersion: an intake batch checks
+// the catalog version once (its translation's Resolve) and propagates
+// under it, and a mapping applied through another Catalog (a replica)
+// before the batch takes effect in both: the batch's order of A queues the
+// newly mapped listing of A.
+func TestBatchPropagatesUnderItsTranslationsVersion(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	gets := &cmdCounter{}
+	rdb.AddHook(gets)
+	l := inventory.New(rdb, inventory.Options{Prefix: prefix})
+	if _, err := l.Receive(ctx, inventory.Delta{Key: "r", SKU: "A", Location: "main", Quantity: 100, Reason: "initial"}); err != nil {
+		t.Fatal(err)
+	}
+	cat := catalog.New(rdb, prefix)
+	box := outbox.New(rdb, prefix, "shop")
+	chans := []config.Channel{{Name: "shop", Locations: []string{"main"}}}
+	prop := propagate.New(rdb, l, []propagate.Channel{{Name: "shop", Locations: []string{"main"}, Outbox: box, Wake: func() {}}}).WithCatalog(cat)
+	g := New(Options{
+		Ledger: l, Parking: NewParking(rdb, prefix), Catalog: cat,
+		Publisher: downstream.NewPublisher(rdb, prefix, "orders", 0, time.Hour, nil), Propagator: prop,
+		Channels: chans, Locations: []config.Location{{ID: "main"}},
+		Metrics: NewMetrics(prometheus.NewRegistry()), Logger: zerolog.Nop(),
+	})
+	// Warm: A translated and propagated once.
+	if err := g.Handle(ctx, catOrder("shop", "O1", 1000, connectors.Line{LineID: "1", SKU: "A", Quantity: 1})); err != nil {
+		t.Fatal(err)
+	}
+	other := redis.NewClient(&redis.Options{Addr: rdb.Options().Addr})
+	t.Cleanup(func() { _ = other.Close() })
+	plan := catalog.Plan{Mappings: []catalog.Mapping{{Channel: "shop", Listing: "2-PACK", SKU: "A", Multiplier: 2}}}
+	if _, err := catalog.New(other, prefix).Apply(ctx, plan, "test"); err != nil {
+		t.Fatal(err)
+	}
+	gets.gets.Store(0)
+	if err := g.Handle(ctx, catOrder("shop", "O2", 1000, connectors.Line{LineID: "1", SKU: "A", Quantity: 2})); err != nil {
+		t.Fatal(err)
+	}
+	if n := gets.gets.Load(); n != 1 {
+		t.Errorf("the batch sent %d GETs, want 1 (the catalog version, once)", n)
+	}
+	items, err := box.Due(ctx, 100, time.Now().Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, it := range items {
+		got[it.SKU] = it.Quantity
+	}
+	if want := map[string]int64{"A": 97, "2-PACK": 48}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("shop outbox %v, want %v", got, want)
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/inventory"
+	"github.com/shelfsync/shelfsync/inventory/catalog"
 	"github.com/shelfsync/shelfsync/sync/intake"
 	"github.com/shelfsync/shelfsync/sync/propagate"
 )
@@ -47,8 +48,10 @@ type Publisher interface {
 type Propagator interface {
 	// Propagate queues the listed quantities of skus on every channel;
 	// cause is when the change arrived; sold (may be nil) is what each
-	// channel's own orders newly reserved.
-	Propagate(ctx context.Context, skus []string, cause time.Time, sold propagate.Sold) error
+	// channel's own orders newly reserved; at is the catalog version the
+	// change was translated under (zero: none, the catalog's version is
+	// read).
+	Propagate(ctx context.Context, skus []string, cause time.Time, sold propagate.Sold, at catalog.Version) error
 	// SetReported records what a channel says it lists (stock_changed events).
 	SetReported(ctx context.Context, channel, sku string, qty int64) error
 }
@@ -254,7 +257,7 @@ func (g *Ingester) stockChanged(ctx context.Context, e connectors.Event) error {
 		return err
 	}
 	g.o.Metrics.Applied.WithLabelValues(e.Channel, string(e.Kind)).Inc()
-	return g.o.Propagator.Propagate(ctx, []string{e.Stock.SKU}, causeOf(e), nil)
+	return g.o.Propagator.Propagate(ctx, []string{e.Stock.SKU}, causeOf(e), nil, catalog.Version{})
 }
 
 // drop counts an event that can never be handled and refuses it: the
@@ -300,6 +303,7 @@ func (g *Ingester) applyOrders(ctx context.Context, orders []*connectors.Order, 
 	b := g.batchOf(orders, causes)
 	sold := propagate.Sold{}
 	var skus []string
+	var at catalog.Version
 	if len(b.states) > 0 {
 		x, err := g.expand(ctx, b.states)
 		if err != nil {
@@ -313,7 +317,7 @@ func (g *Ingester) applyOrders(ctx context.Context, orders []*connectors.Order, 
 		if err := g.park(ctx, g.settle(orders, b.owner, b.states, x, res, sold)); err != nil {
 			return err
 		}
-		skus = x.skus
+		skus, at = x.skus, x.at
 	}
 	if _, err := g.o.Publisher.PublishMany(ctx, orders); err != nil {
 		return err
@@ -325,8 +329,13 @@ func (g *Ingester) applyOrders(ctx context.Context, orders []*connectors.Order, 
 		return nil
 	}
 	// One propagation for the batch; its cause is the earliest arrival
-	// among the changes, so the latency metric never flatters.
-	return g.o.Propagator.Propagate(ctx, skus, b.earliest, sold)
+	// among the changes, so the latency metric never flatters. It reads
+	// the catalog under the version the batch was translated under, read
+	// after the batch's events were: every mapping or kit applied before
+	// they were read is reflected in both, with one version check per
+	// batch. One applied meanwhile marked the names it moved pending; the
+	// intent sweeper propagates them under a version of its own.
+	return g.o.Propagator.Propagate(ctx, skus, b.earliest, sold, at)
 }
 
 // lineBatch is the ledger's share of a batch of orders.
@@ -443,7 +452,7 @@ func (g *Ingester) applyReturn(ctx context.Context, channel string, r *connector
 	if len(skus) == 0 {
 		return nil
 	}
-	return g.o.Propagator.Propagate(ctx, skus, cause, nil)
+	return g.o.Propagator.Propagate(ctx, skus, cause, nil, catalog.Version{})
 }
 
 // Unpark applies the lines parked under skus (a SKU or a mapping of that

@@ -15,6 +15,7 @@ import (
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/internal/redistest"
 	"github.com/shelfsync/shelfsync/inventory"
+	"github.com/shelfsync/shelfsync/inventory/catalog"
 	"github.com/shelfsync/shelfsync/sync/downstream"
 	"github.com/shelfsync/shelfsync/sync/intake"
 	"github.com/shelfsync/shelfsync/sync/propagate"
@@ -25,7 +26,7 @@ type propagator struct {
 	fn func(ctx context.Context, skus []string, cause time.Time, sold propagate.Sold) error
 }
 
-func (p propagator) Propagate(ctx context.Context, skus []string, cause time.Time, sold propagate.Sold) error {
+func (p propagator) Propagate(ctx context.Context, skus []string, cause time.Time, sold propagate.Sold, at catalog.Version) error {
 	if p.fn == nil {
 		return nil
 	}

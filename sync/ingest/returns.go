@@ -283,7 +283,7 @@ func (g *Ingester) applyPolledReturn(ctx context.Context, channel string, r *con
 	if len(skus) == 0 {
 		return nil
 	}
-	return g.o.Propagator.Propagate(ctx, skus, cause, nil)
+	return g.o.Propagator.Propagate(ctx, skus, cause, nil, catalog.Version{})
 }
 
 // returnPart is a ledger line a return line stands for: the return line

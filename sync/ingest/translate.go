@@ -15,7 +15,9 @@ import (
 
 // Catalog translates listings into ledger SKUs (inventory/catalog).
 type Catalog interface {
-	Resolve(ctx context.Context, refs []catalog.Ref) (map[catalog.Ref]catalog.Resolution, error)
+	// Resolve also returns the catalog version it read under, which the
+	// batch's propagation reads under (catalog.Lookup's at).
+	Resolve(ctx context.Context, refs []catalog.Ref) (map[catalog.Ref]catalog.Resolution, catalog.Version, error)
 	// RecordLines keeps how order lines were translated, for shipments
 	// and returns that name the channel's line (catalog.LineMap).
 	RecordLines(ctx context.Context, maps []catalog.LineMap, ttl time.Duration) error
@@ -33,23 +35,25 @@ type expansion struct {
 	from   []int                 // states[k] came from raw[from[k]]
 	skus   []string              // ledger SKUs touched, each once
 	maps   []catalog.LineMap     // the raw lines that were translated
+	at     catalog.Version       // the catalog version of the translation
 }
 
 // expand translates raw line states through the catalog, in one round
 // trip. Without a catalog every line stands for its same-named SKU.
 func (g *Ingester) expand(ctx context.Context, raw []inventory.LineState) (expansion, error) {
 	var res map[catalog.Ref]catalog.Resolution
+	var at catalog.Version
 	if g.o.Catalog != nil {
 		refs := make([]catalog.Ref, len(raw))
 		for i, s := range raw {
 			refs[i] = catalog.Ref{Channel: s.Channel, SKU: s.SKU}
 		}
 		var err error
-		if res, err = g.o.Catalog.Resolve(ctx, refs); err != nil {
+		if res, at, err = g.o.Catalog.Resolve(ctx, refs); err != nil {
 			return expansion{}, fmt.Errorf("translating %d order lines: %w", len(raw), err)
 		}
 	}
-	x := expansion{states: make([]inventory.LineState, 0, len(raw)), from: make([]int, 0, len(raw))}
+	x := expansion{states: make([]inventory.LineState, 0, len(raw)), from: make([]int, 0, len(raw)), at: at}
 	seen := make(map[string]bool, len(raw))
 	var one [1]inventory.LineState
 	for i, s := range raw {

@@ -12,7 +12,7 @@ import (
 // Catalog is what propagation reads of the catalog (inventory/catalog):
 // the listings a SKU backs, the kits it is in, a kit's components.
 type Catalog interface {
-	Lookup(ctx context.Context, names []string) (map[string]catalog.Entry, error)
+	Lookup(ctx context.Context, names []string, at catalog.Version) (map[string]catalog.Entry, catalog.Version, error)
 }
 
 // WithCatalog makes propagation translate through c: every listing a
@@ -40,18 +40,21 @@ type fanout struct {
 // listings among them stand for (one more, when there are any: a listing
 // the channel itself changed is listed again from its SKU); and the stock
 // of the plain SKUs and every kit component (one more). The reverse index
-// names the kits: nothing is scanned.
-func (p *Propagator) fanOut(ctx context.Context, names []string) (fanout, error) {
+// names the kits: nothing is scanned. The catalog is read under at when it
+// is set (see Propagate), else under the version the first read gets; the
+// second read uses the first's, so a propagation sees one catalog version
+// and checks it at most once.
+func (p *Propagator) fanOut(ctx context.Context, names []string, at catalog.Version) (fanout, error) {
 	f := fanout{entries: map[string]catalog.Entry{}, seen: map[string]bool{}}
 	if p.cat != nil {
 		var err error
-		if f.entries, err = p.cat.Lookup(ctx, names); err != nil {
+		if f.entries, at, err = p.cat.Lookup(ctx, names, at); err != nil {
 			return f, fmt.Errorf("reading the catalog to propagate: %w", err)
 		}
 	}
 	targets := f.classify(names)
 	if len(f.missing) > 0 {
-		more, err := p.cat.Lookup(ctx, f.missing)
+		more, _, err := p.cat.Lookup(ctx, f.missing, at)
 		if err != nil {
 			return f, fmt.Errorf("reading the kits to propagate: %w", err)
 		}
@@ -188,7 +191,7 @@ func (f *fanout) wantsBy(ch *Channel, ats func(inventory.SKUStock) int64, key fu
 // now: each name's own listings and those of every kit containing it
 // (channel → listing → quantity).
 func (p *Propagator) Listed(ctx context.Context, names ...string) (map[string]map[string]int64, error) {
-	f, err := p.fanOut(ctx, names)
+	f, err := p.fanOut(ctx, names, catalog.Version{})
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +210,7 @@ func (p *Propagator) Listed(ctx context.Context, names ...string) (map[string]ma
 // names changed now (reconcile compares one channel at a time). An unknown
 // channel lists nothing.
 func (p *Propagator) ListedOn(ctx context.Context, channel string, names ...string) (map[string]int64, error) {
-	f, err := p.fanOut(ctx, names)
+	f, err := p.fanOut(ctx, names, catalog.Version{})
 	if err != nil {
 		return nil, err
 	}

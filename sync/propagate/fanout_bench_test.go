@@ -75,7 +75,7 @@ func BenchmarkKitFanOut(b *testing.B) {
 			}
 			return err
 		},
-		"propagate": func() error { return p.Propagate(ctx, []string{"X"}, time.Now(), nil) },
+		"propagate": func() error { return p.Propagate(ctx, []string{"X"}, time.Now(), nil, catalog.Version{}) },
 	}
 	for _, name := range []string{"fanout", "propagate"} {
 		b.Run(name, func(b *testing.B) {

@@ -133,7 +133,7 @@ func TestPropagateQueuesEveryListing(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	p, _, _ := catalogPropagator(t, rdb, prefix)
 	ctx := context.Background()
-	if err := p.Propagate(ctx, []string{"A"}, time.Now(), Sold{"amz": {"K1-L": 1}}); err != nil {
+	if err := p.Propagate(ctx, []string{"A"}, time.Now(), Sold{"amz": {"K1-L": 1}}, catalog.Version{}); err != nil {
 		t.Fatal(err)
 	}
 	ch, _ := p.Channel("amz")

@@ -118,7 +118,7 @@ func TestPropagatePerLocation(t *testing.T) {
 		chans[i].Wake = func() {}
 	}
 	p := New(rdb, l, chans).WithCatalog(cat)
-	if err := p.Propagate(ctx, []string{"A", "B"}, time.Now(), nil); err != nil {
+	if err := p.Propagate(ctx, []string{"A", "B"}, time.Now(), nil, catalog.Version{}); err != nil {
 		t.Fatal(err)
 	}
 	for name, want := range map[string]map[string]int64{

@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shelfsync/shelfsync/inventory"
+	"github.com/shelfsync/shelfsync/inventory/catalog"
 	"github.com/shelfsync/shelfsync/sync/outbox"
 )
 
@@ -87,12 +88,16 @@ func New(rdb redis.UniversalClient, stock Stock, channels []Channel) *Propagator
 // on every listing mapped to it, and on every kit that contains it (see
 // WithCatalog); the outbox writes are one round trip. cause is
 // when the change arrived (for the latency metric); sold (may be nil) is
-// what each channel's own orders newly reserved.
-func (p *Propagator) Propagate(ctx context.Context, skus []string, cause time.Time, sold Sold) error {
+// what each channel's own orders newly reserved. at is the catalog version
+// the change was read under (catalog.Resolve's, for an intake batch): the
+// catalog is read under it, without a version check of its own, so every
+// mapping or kit applied before it was read is reflected. A zero at
+// (sweeper, reconcile, any caller without one) checks the version.
+func (p *Propagator) Propagate(ctx context.Context, skus []string, cause time.Time, sold Sold, at catalog.Version) error {
 	if len(skus) == 0 || len(p.chans) == 0 {
 		return nil
 	}
-	f, err := p.fanOut(ctx, skus)
+	f, err := p.fanOut(ctx, skus, at)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/shelfsync/shelfsync/inventory"
+	"github.com/shelfsync/shelfsync/inventory/catalog"
 )
 
 // Intents is what the Sweeper needs of the ledger's push intents.
@@ -107,7 +108,7 @@ func (s *Sweeper) apply(ctx context.Context, src Intents, ripe []inventory.Inten
 	if _, err := s.Unparker.Unpark(ctx, skus); err != nil {
 		return err
 	}
-	if err := s.P.Propagate(ctx, skus, time.Now(), nil); err != nil {
+	if err := s.P.Propagate(ctx, skus, time.Now(), nil, catalog.Version{}); err != nil {
 		return err
 	}
 	for _, in := range ripe {

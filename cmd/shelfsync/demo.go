@@ -230,7 +230,38 @@ func (d *demoRun) store() (addr, prefix string, closeStore func(), err error) {
 	if err != nil {
 		return "", "", nil, fmt.Errorf("starting the embedded Redis: %w", err)
 	}
-	return m.Addr(), "shelfsync:", m.Close, nil
+	stop := expireInRealTime(m, ttlTick)
+	return m.Addr(), "shelfsync:", func() { stop(); m.Close() }, nil
+}
+
+// ttlTick is how often the embedded Redis's TTLs are moved on.
+const ttlTick = 100 * time.Millisecond
+
+// expireInRealTime makes m's TTLs run down with the wall clock, as a real
+// Redis's do: miniredis only moves them on FastForward (its ClockTTL would
+// do it on every command, sorting every key each time). The daemon relies
+// on keys expiring: a scheduled job's period claim (SET NX PX) that never
+// expired would skip every later poll, losing the orders and cancels only
+// a poll finds. Expiry is late by up to tick. stop ends it.
+func expireInRealTime(m *miniredis.Miniredis, tick time.Duration) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				m.FastForward(now.Sub(last))
+				last = now
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // startDaemon wires the daemon for the fakes and seeds the catalogue; a

@@ -9,6 +9,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/shelfsync/shelfsync/internal/redistest"
 	"github.com/shelfsync/shelfsync/sync/demo"
@@ -40,6 +44,50 @@ func TestDemoConvergesOnEmbeddedRedis(t *testing.T) {
 	m := regexp.MustCompile(`(?s)shipments: (\d+) shipped 2s after the sale .*?(\d+)/(\d+) confirmed on the fakes`).FindStringSubmatch(out)
 	if m == nil || m[1] == "0" || m[2] != m[1] || m[3] != m[1] {
 		t.Errorf("no shipments, or not all confirmed on the fakes:\n%s", out)
+	}
+}
+
+// TestDemoEmbeddedPollsRepeat drops every Shopify and eBay notification,
+// so those orders, and eBay's cancels (eBay notifies none), reach the
+// ledger only through the scheduled polls, which must keep running on the
+// embedded Redis: each claims its period with a key that has to expire
+// for the next poll to run (miniredis moves TTLs only when told to).
+func TestDemoEmbeddedPollsRepeat(t *testing.T) {
+	var stdout, stderr syncBuffer
+	code := dispatch(context.Background(), []string{"demo", "--duration", "4s", "--rate", "20", "--skus", "50",
+		"--drop", "1", "--poll", "1s", "--listen", "127.0.0.1:0", "--json", "--log-level", "error"}, &stdout, &stderr)
+	var sum demo.Summary
+	if err := json.Unmarshal([]byte(stdout.String()), &sum); err != nil {
+		t.Fatalf("exit %d, summary is not JSON: %v\n%s\nstderr:\n%s", code, err, stdout.String(), stderr.String())
+	}
+	if code != 0 || !sum.Orders.OK() || sum.Orders.Orders == 0 {
+		t.Fatalf("exit %d, orders %+v: want every order in the ledger as placed\nstderr:\n%s", code, sum.Orders, stderr.String())
+	}
+}
+
+// TestEmbeddedRedisExpiresKeys: a key set with a TTL on the demo's store
+// is gone once its TTL has passed on the wall clock.
+func TestEmbeddedRedisExpiresKeys(t *testing.T) {
+	m := miniredis.RunT(t)
+	stop := expireInRealTime(m, 10*time.Millisecond)
+	defer stop()
+	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	defer rdb.Close()
+	ctx := context.Background()
+	if err := rdb.Set(ctx, "claim", "x", 50*time.Millisecond).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		n, err := rdb.Exists(ctx, "claim").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a key with a 50ms TTL still exists 10s later")
+		}
 	}
 }
 

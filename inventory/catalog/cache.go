@@ -103,6 +103,35 @@ type Version struct {
 	set bool
 }
 
+// versionCtx is the context key of a Version read after a batch's events
+// (AfterRead).
+type versionCtx struct{}
+
+// AfterRead queues GET of the catalog version on pipe, in the pipeline
+// that reads a batch of intake events, after the read (sync/stream's
+// Options.AfterRead: Redis runs it once the read has its events). The
+// function it returns puts the version into the context the batch is
+// handled with, and a Resolve under that context reads under it, with no
+// GET of its own: every change whose writer returned before the events
+// were read is reflected. When the GET failed the context is left as it
+// was (Resolve then reads the version itself).
+func (c *Catalog) AfterRead(ctx context.Context, pipe redis.Pipeliner) func(context.Context) context.Context {
+	cmd := pipe.Get(ctx, c.versionKey())
+	return func(ctx context.Context) context.Context {
+		v, err := readVersion(cmd)
+		if err != nil {
+			return ctx
+		}
+		return context.WithValue(ctx, versionCtx{}, Version{n: v, set: true})
+	}
+}
+
+// versionOf is the Version AfterRead put in ctx (zero: none).
+func versionOf(ctx context.Context) Version {
+	v, _ := ctx.Value(versionCtx{}).(Version)
+	return v
+}
+
 // cachedRead is the cache's read path for one kind of value: hits from m
 // (under the cached version) and the misses read by read, which queues GET
 // of the version first on its pipeline when withVersion is set. Without at

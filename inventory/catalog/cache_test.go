@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -214,5 +215,58 @@ func TestLookupUnderAVersion(t *testing.T) {
 	// A again.
 	if got, _ := listings(second, v2); !reflect.DeepEqual(got, want) {
 		t.Fatalf("another replica's lookup under the new version: A backs %v, want %v", got, want)
+	}
+}
+
+// TestResolveUnderAfterRead: a Resolve under the context AfterRead gives
+// (an intake batch's, its version read in the pipeline of the batch's
+// read) sends no GET of its own, and a mapping applied through another
+// Catalog before that read is seen by it; the Version it returns is that
+// one.
+func TestResolveUnderAfterRead(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	cnt := &counter{n: map[string]int{}}
+	rdb.AddHook(cnt)
+	reader := catalog.New(rdb, prefix)
+	other := redis.NewClient(&redis.Options{Addr: rdb.Options().Addr})
+	t.Cleanup(func() { _ = other.Close() })
+	writer := catalog.New(other, prefix)
+	refs := []catalog.Ref{{Channel: "shop", SKU: "L-1"}, {Channel: "shop", SKU: "L-2"}}
+	batch := func() context.Context {
+		t.Helper()
+		pipe := rdb.Pipeline()
+		pipe.Ping(ctx) // the batch's read
+		after := reader.AfterRead(ctx, pipe)
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) { // no version yet: nil
+			t.Fatal(err)
+		}
+		cnt.take()
+		return after(ctx)
+	}
+	// Warm, then a warm batch: no command at all.
+	_, v, err := reader.Resolve(ctx, refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, w, err := reader.Resolve(batch(), refs); err != nil || w != v {
+		t.Fatal(w, v, err)
+	}
+	if n := cnt.take(); len(n) != 0 {
+		t.Fatalf("a warm resolve under the batch's version sent %v, want nothing", n)
+	}
+	plan := catalog.Plan{Mappings: []catalog.Mapping{{Channel: "shop", Listing: "L-2", SKU: "A", Multiplier: 3}}}
+	if _, err := writer.Apply(ctx, plan, "test"); err != nil {
+		t.Fatal(err)
+	}
+	res, w, err := reader.Resolve(batch(), refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res[refs[1]]; len(got.Parts) != 1 || got.Parts[0] != (catalog.Part{SKU: "A", Per: 3}) {
+		t.Fatalf("under a batch read after the mapping L-2 resolves to %+v, want 3 A", got)
+	}
+	if n := cnt.take(); n["get"] != 0 || n["hmget"] != 2 || w == v {
+		t.Fatalf("the resolve under a newer version sent %v (want both HMGETs, no GET) and returned version %v (before %v)", n, w, v)
 	}
 }

@@ -40,10 +40,13 @@ func identity(sku string) Resolution { return Resolution{Parts: []Part{{SKU: sku
 // resolved before under the current catalog version come from memory
 // (cache.go); the others cost one round trip with the version check (two
 // when a mapping points at a kit), and a catalog changed since costs one
-// more. The Version returned is the one the read was checked against: the
-// propagation of what was resolved reads the catalog under it (Lookup).
+// more. Under a context from AfterRead (an intake batch's) it reads under
+// the version read with the batch's events and sends no GET: a warm batch
+// costs no round trip. The Version returned is the one the read was
+// checked against: the propagation of what was resolved reads the catalog
+// under it (Lookup).
 func (c *Catalog) Resolve(ctx context.Context, refs []Ref) (map[Ref]Resolution, Version, error) {
-	return cachedRead(ctx, c, func(k *cache) map[Ref]Resolution { return k.res }, refs, Version{}, c.resolve)
+	return cachedRead(ctx, c, func(k *cache) map[Ref]Resolution { return k.res }, refs, versionOf(ctx), c.resolve)
 }
 
 // resolve reads what refs stand for, after GET of the catalog version when

@@ -130,11 +130,15 @@ func New(o Options) (*Engine, error) {
 		Prefix: prefix, OperationTTL: cfg.Ledger.OperationTTL, LineTTL: cfg.Ledger.LineTTL, JournalMaxLen: cfg.Ledger.JournalMaxLen,
 		MinReplicas: cfg.Redis.MinReplicasAcked, ReplicaTimeout: cfg.Redis.MinReplicasTimeout,
 	})
+	e.catalog = catalog.New(o.Redis, prefix)
 	e.intake = intake.New(o.Redis, intake.Options{
 		Prefix: prefix, Consumer: e.leases.Holder(), Workers: cfg.Sync.Workers, MaxAttempts: cfg.Sync.MaxAttempts,
 		ClaimIdle: cfg.Sync.ClaimIdle, DedupTTL: cfg.Sync.DedupTTL, Durability: durability(cfg.Redis),
 		Partitions: cfg.Redis.StreamPartitions,
-		Logger:     o.Logger.With().Str("component", "intake").Logger(), Metrics: e.m.intake,
+		// The batch's catalog version, read with its events (ingest's
+		// Resolve then needs no round trip for it).
+		AfterRead: e.catalog.AfterRead,
+		Logger:    o.Logger.With().Str("component", "intake").Logger(), Metrics: e.m.intake,
 	})
 	e.publisher = downstream.NewPartitionedPublisher(o.Redis, prefix, cfg.Downstream.Stream, cfg.Redis.StreamPartitions,
 		cfg.Downstream.StreamMaxLen, cfg.Sync.DedupTTL, reg)
@@ -144,7 +148,6 @@ func New(o Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.catalog = catalog.New(o.Redis, prefix)
 	e.newShipments(reg)
 	e.prop = propagate.New(o.Redis, e.ledger, e.propagateChannels()).WithCatalog(e.catalog)
 	if err := e.sched.Add(schedule.Job{Channel: ledgerJobs, Kind: "prune_order_index", Spec: pruneOrderIndexEvery,

@@ -340,10 +340,11 @@ func (c *cmdCounter) count(cmd redis.Cmder) {
 }
 
 // TestBatchPropagatesUnderItsTranslationsVersion: an intake batch checks
-// the catalog version once (its translation's Resolve) and propagates
-// under it, and a mapping applied through another Catalog (a replica)
-// before the batch takes effect in both: the batch's order of A queues the
-// newly mapped listing of A.
+// the catalog version once (its translation's Resolve; none when the
+// intake read it with the batch) and propagates under it, and a mapping
+// applied through another Catalog (a replica) before the batch takes
+// effect in both: the batch's order of A queues the newly mapped listing
+// of A.
 func TestBatchPropagatesUnderItsTranslationsVersion(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	ctx := context.Background()
@@ -390,5 +391,34 @@ func TestBatchPropagatesUnderItsTranslationsVersion(t *testing.T) {
 	}
 	if want := map[string]int64{"A": 97, "2-PACK": 48}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("shop outbox %v, want %v", got, want)
+	}
+
+	// A batch read with its catalog version (the intake's AfterRead): no
+	// GET at all, and a mapping applied before the read is in both its
+	// translation and its propagation.
+	plan = catalog.Plan{Mappings: []catalog.Mapping{{Channel: "shop", Listing: "4-PACK", SKU: "A", Multiplier: 4}}}
+	if _, err := catalog.New(other, prefix).Apply(ctx, plan, "test"); err != nil {
+		t.Fatal(err)
+	}
+	pipe := rdb.Pipeline()
+	after := cat.AfterRead(ctx, pipe)
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	gets.gets.Store(0)
+	if err := g.Handle(after(ctx), catOrder("shop", "O3", 1000, connectors.Line{LineID: "1", SKU: "4-PACK", Quantity: 1})); err != nil {
+		t.Fatal(err)
+	}
+	if n := gets.gets.Load(); n != 0 {
+		t.Errorf("the batch read with its version sent %d GETs, want none", n)
+	}
+	if items, err = box.Due(ctx, 100, time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		got[it.SKU] = it.Quantity
+	}
+	if want := map[string]int64{"A": 93, "2-PACK": 46, "4-PACK": 23}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("shop outbox after the 4-pack %v, want %v", got, want)
 	}
 }

@@ -66,8 +66,13 @@ type Options struct {
 	// fails with store.ErrNotReplicated (a webhook then answers 503). The
 	// zero value waits for none.
 	Durability store.Durability
-	Logger     zerolog.Logger
-	Metrics    *Metrics
+	// AfterRead queues commands after each read of new events, in its
+	// pipeline, and gives the context they are handled with (see
+	// stream.Options.AfterRead): the engine reads the catalog version
+	// there (catalog.AfterRead), so ingest needs no round trip for it.
+	AfterRead func(ctx context.Context, pipe redis.Pipeliner) func(context.Context) context.Context
+	Logger    zerolog.Logger
+	Metrics   *Metrics
 }
 
 // Intake is the durable event inbox.
@@ -134,7 +139,7 @@ func (in *Intake) consumerOptions(tag string, workers int) stream.Options {
 	return stream.Options{
 		Stream: tag + "stream", Dead: tag + "dead", Attempts: tag + "attempts", Reasons: tag + "reasons",
 		Group: o.Group, Consumer: o.Consumer, Workers: workers, Count: 32, Block: o.Block,
-		ClaimIdle: o.ClaimIdle, MaxAttempts: o.MaxAttempts, Logger: o.Logger, LogFields: logFields,
+		ClaimIdle: o.ClaimIdle, MaxAttempts: o.MaxAttempts, Logger: o.Logger, LogFields: logFields, AfterRead: o.AfterRead,
 		Hooks: stream.Hooks{
 			Failed:       in.failedHook,
 			DeadLettered: func(stream.Message, string, int64) { o.Metrics.DeadLettered.Inc() },

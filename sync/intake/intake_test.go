@@ -260,3 +260,48 @@ func TestUndecodableEventIsDeadLetteredRaw(t *testing.T) {
 		t.Fatalf("handler saw %v", c.seen)
 	}
 }
+
+type afterKey struct{}
+
+// TestAfterReadReachesTheHandler: the context AfterRead gives is the one
+// the events are handled with, on every partition.
+func TestAfterReadReachesTheHandler(t *testing.T) {
+	for _, parts := range []int{1, 3} {
+		var mu sync.Mutex
+		reads := 0
+		in, _ := newIntake(t, Options{Partitions: parts, Workers: 3,
+			AfterRead: func(ctx context.Context, pipe redis.Pipeliner) func(context.Context) context.Context {
+				pipe.Ping(ctx)
+				return func(ctx context.Context) context.Context {
+					mu.Lock()
+					defer mu.Unlock()
+					reads++
+					return context.WithValue(ctx, afterKey{}, reads)
+				}
+			}})
+		ctx, cancel := context.WithCancel(context.Background())
+		events := []connectors.Event{ev("1", "A"), ev("2", "B"), ev("3", "C"), ev("4", "D")}
+		if err := in.Put(ctx, events); err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan bool, len(events))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = in.Run(ctx, func(ctx context.Context, evs []connectors.Event) []error {
+				_, ok := ctx.Value(afterKey{}).(int)
+				for range evs {
+					got <- ok
+				}
+				return make([]error, len(evs))
+			})
+		}()
+		for range events {
+			if !<-got {
+				t.Errorf("%d partitions: an event was handled without AfterRead's context", parts)
+			}
+		}
+		cancel()
+		<-done
+	}
+}

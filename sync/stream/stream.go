@@ -165,12 +165,28 @@ type Options struct {
 	// line about it (its channel, its kind).
 	LogFields func(ev *zerolog.Event, m Message)
 	Hooks     Hooks
+	// AfterRead, when set, queues commands in the pipeline of each read of
+	// new entries, after its XREADGROUP: Redis runs them once the read has
+	// its entries (a connection's later commands wait while its read
+	// blocks), so they see every write that finished before the entries
+	// were read, at no round trip of their own. The function it returns is
+	// called with the worker's context once the replies are in (also when
+	// the read failed) and gives the context the entries are handled with.
+	// Not used on a client other than *redis.Client (a Cluster client
+	// splits a pipeline by node and loses that order) nor when the
+	// client's read timeout would not cover Block (a blocking read in a
+	// pipeline gets the client's read timeout); then, and for the
+	// reclaimer's and a retry's reads, the handler gets the worker's
+	// context.
+	AfterRead func(ctx context.Context, pipe redis.Pipeliner) func(context.Context) context.Context
 }
 
 // Consumer reads one stream with one consumer group.
 type Consumer struct {
 	rdb redis.UniversalClient
 	o   Options
+	// afterRead: Options.AfterRead is used (see there).
+	afterRead bool
 }
 
 // New builds a Consumer; it does no I/O.
@@ -209,7 +225,19 @@ func New(rdb redis.UniversalClient, o Options) *Consumer {
 	if o.MaxRetryBackoff <= 0 {
 		o.MaxRetryBackoff = max(o.ClaimIdle/2, o.RetryBackoff)
 	}
-	return &Consumer{rdb: rdb, o: o}
+	return &Consumer{rdb: rdb, o: o, afterRead: o.AfterRead != nil && ordered(rdb, o.Block)}
+}
+
+// ordered reports whether a pipeline of rdb holding a read that blocks up
+// to block runs its commands in order on one connection, within the
+// client's read timeout (with a second to spare).
+func ordered(rdb redis.UniversalClient, block time.Duration) bool {
+	c, ok := rdb.(*redis.Client)
+	if !ok {
+		return false
+	}
+	rt := c.Options().ReadTimeout
+	return rt < 0 || rt >= block+time.Second
 }
 
 // Stream is the stream's key.
@@ -255,21 +283,35 @@ func (c *Consumer) regroup(ctx context.Context, err error) {
 }
 
 // read reads new entries (from ">", blocking) or this consumer's own
-// pending ones after id from.
-func (c *Consumer) read(ctx context.Context, name, from string) ([]Message, error) {
+// pending ones after id from. It returns the context to handle them with
+// (Options.AfterRead's, for new entries).
+func (c *Consumer) read(ctx context.Context, name, from string) ([]Message, context.Context, error) {
 	block := c.o.Block
 	if from != ">" {
 		block = -1 // history: no wait
 	}
-	streams, err := c.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+	args := &redis.XReadGroupArgs{
 		Group: c.o.Group, Consumer: name, Streams: []string{c.o.Stream, from},
 		Count: int64(c.o.Count), Block: block,
-	}).Result()
+	}
+	var streams []redis.XStream
+	var err error
+	hctx := ctx
+	if from == ">" && c.afterRead {
+		pipe := c.rdb.Pipeline()
+		cmd := pipe.XReadGroup(ctx, args)
+		after := c.o.AfterRead(ctx, pipe)
+		_, _ = pipe.Exec(ctx) // each command's error is its own
+		streams, err = cmd.Result()
+		hctx = after(ctx)
+	} else {
+		streams, err = c.rdb.XReadGroup(ctx, args).Result()
+	}
 	if errors.Is(err, redis.Nil) {
-		return nil, nil
+		return nil, hctx, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, ctx, err
 	}
 	var out []Message
 	for _, s := range streams {
@@ -277,7 +319,7 @@ func (c *Consumer) read(ctx context.Context, name, from string) ([]Message, erro
 			out = append(out, Message{ID: m.ID, Values: m.Values})
 		}
 	}
-	return out, nil
+	return out, hctx, nil
 }
 
 // work is one worker: new entries, or, after an ErrRetry, its own pending
@@ -287,7 +329,7 @@ func (c *Consumer) work(ctx context.Context, name string, h Handler) {
 	retryBackoff := c.o.RetryBackoff
 	from := ">" // or the id after which to retry own pending messages
 	for ctx.Err() == nil {
-		msgs, err := c.read(ctx, name, from)
+		msgs, hctx, err := c.read(ctx, name, from)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -306,7 +348,7 @@ func (c *Consumer) work(ctx context.Context, name string, h Handler) {
 		if len(msgs) == 0 {
 			continue
 		}
-		if c.handle(ctx, msgs, h) {
+		if c.handle(hctx, msgs, h) {
 			_ = wait(ctx, retryBackoff)
 			retryBackoff = min(retryBackoff*2, c.o.MaxRetryBackoff)
 			from = "0"

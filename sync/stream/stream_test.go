@@ -361,7 +361,7 @@ func TestTrimmedPendingMessageIsAcknowledged(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A worker read it and died; then MAXLEN trimmed it.
-	if _, err := c.read(ctx, "crashed-0", ">"); err != nil {
+	if _, _, err := c.read(ctx, "crashed-0", ">"); err != nil {
 		t.Fatal(err)
 	}
 	rdb.XDel(ctx, c.o.Stream, ids[0])
@@ -429,4 +429,64 @@ func TestAckOfALargeBatch(t *testing.T) {
 	if a, r := hlen(t, c, c.o.Attempts), hlen(t, c, c.o.Reasons); a != 2 || r != 1 {
 		t.Fatalf("attempts %d, reasons %d after the ack; want 2 (the unacknowledged and another) and 1", a, r)
 	}
+}
+
+type markerKey struct{}
+
+// TestAfterReadRunsAfterTheReadGotItsEntries: the commands AfterRead
+// queues run when the blocked read has its entries, not when it was sent:
+// a write made while the read waited, before the entry it gets was added,
+// is what they see, and the handler gets their context.
+func TestAfterReadRunsAfterTheReadGotItsEntries(t *testing.T) {
+	shared, prefix := redistest.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	name := "afterread-" + strings.Trim(prefix, ":")
+	rdb := redis.NewClient(&redis.Options{Addr: shared.Options().Addr, ClientName: strings.ReplaceAll(name, ":", "-")})
+	t.Cleanup(func() { _ = rdb.Close() })
+	marker := prefix + "{s}:marker"
+	if err := rdb.Set(ctx, marker, "before", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	c := New(rdb, Options{
+		Stream: prefix + "{s}:stream", Group: "g", Consumer: "test", Block: time.Second, Logger: zerolog.Nop(),
+		AfterRead: func(ctx context.Context, pipe redis.Pipeliner) func(context.Context) context.Context {
+			get := pipe.Get(ctx, marker)
+			return func(ctx context.Context) context.Context { return context.WithValue(ctx, markerKey{}, get.Val()) }
+		},
+	})
+	got := make(chan string, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = c.Run(ctx, func(ctx context.Context, msgs []Message) []error {
+			v, _ := ctx.Value(markerKey{}).(string)
+			select {
+			case got <- v:
+			default:
+			}
+			return make([]error, len(msgs))
+		})
+	}()
+	// Wait until the worker's read is blocked in Redis.
+	for blocked := false; !blocked; {
+		list, err := shared.ClientList(ctx).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(list, "\n") {
+			if strings.Contains(line, " name="+strings.ReplaceAll(name, ":", "-")+" ") && strings.Contains(line, " cmd=xreadgroup") && strings.Contains(line, " flags=b") {
+				blocked = true
+			}
+		}
+	}
+	if err := rdb.Set(ctx, marker, "after", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	add(t, c, "one")
+	if v := <-got; v != "after" {
+		t.Fatalf("the handler's context holds %q, want %q: AfterRead's GET ran before the read had its entry", v, "after")
+	}
+	cancel()
+	<-done
 }

@@ -8,8 +8,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/shelfsync/shelfsync/connectors"
@@ -36,7 +34,7 @@ func newOrderSource(c *Connector, api string, shipTo bool) orderSource {
 		return &ordersV0{c: c}
 	}
 	o := &ordersV2026{c: c}
-	o.recipient.Store(shipTo)
+	o.recipient = connectors.NewOptionalPart(shipTo, recipientRefused, o.droppedRecipient)
 	return o
 }
 
@@ -164,8 +162,7 @@ type ordersV2026 struct {
 	// Amazon refuses RECIPIENT (the Direct-to-Consumer Delivery role is
 	// "required to access shipping address information"), so an order
 	// read never fails for its destination: the orders have none.
-	recipient atomic.Bool
-	dropOnce  sync.Once
+	recipient *connectors.OptionalPart
 }
 
 // includedData2026 is the dataset the connector needs; withRecipient adds
@@ -224,26 +221,20 @@ func (s *ordersV2026) fetch(ctx context.Context, orderID string) (*connectors.Or
 }
 
 // get makes one searchOrders or getOrder call with the includedData the
-// source asks for. If Amazon refuses a call that asks for RECIPIENT (see
-// recipientRefused), the same call is made without it; if that one
-// succeeds, RECIPIENT is not asked for again in this process. A refusal
-// the second call shares (not the dataset's) drops nothing.
+// source asks for (s.recipient, a connectors.OptionalPart). If Amazon
+// refuses a call that asks for RECIPIENT (see recipientRefused), the same
+// call is made without it; if that one succeeds, RECIPIENT is not asked
+// for again in this process. A refusal the second call shares (not the
+// dataset's) drops nothing.
 func (s *ordersV2026) get(ctx context.Context, op, path string, q url.Values, out any) error {
-	recipient := s.recipient.Load()
-	q.Set("includedData", includedData2026)
-	if recipient {
-		q.Set("includedData", includedData2026+withRecipient)
-	}
-	_, err := s.c.call(ctx, op, http.MethodGet, path, q, nil, out)
-	if err == nil || !recipient || !recipientRefused(err) {
+	return s.recipient.Read(func(with bool) error {
+		q.Set("includedData", includedData2026)
+		if with {
+			q.Set("includedData", includedData2026+withRecipient)
+		}
+		_, err := s.c.call(ctx, op, http.MethodGet, path, q, nil, out)
 		return err
-	}
-	q.Set("includedData", includedData2026)
-	if _, err2 := s.c.call(ctx, op, http.MethodGet, path, q, nil, out); err2 != nil {
-		return err2
-	}
-	s.dropRecipient(err)
-	return nil
+	})
 }
 
 // recipientRefused is how Amazon may refuse the RECIPIENT dataset to an
@@ -267,12 +258,8 @@ func recipientRefused(err error) bool {
 	return false
 }
 
-// dropRecipient stops asking for RECIPIENT, logs that once at warn and
-// counts it.
-func (s *ordersV2026) dropRecipient(err error) {
-	s.recipient.Store(false)
-	s.dropOnce.Do(func() {
-		s.c.metrics.shipToRefused.Inc()
-		s.c.log.Warn().Err(err).Msg("amazon refused the RECIPIENT dataset (the Direct-to-Consumer Delivery role): orders are read without their destination until restart, so routing's region rule sees none; amazon.read_ship_to: false stops asking")
-	})
+// droppedRecipient is s.recipient's hook: Amazon refused RECIPIENT once.
+func (s *ordersV2026) droppedRecipient(err error) {
+	s.c.metrics.shipToRefused.Inc()
+	s.c.log.Warn().Err(err).Msg("amazon refused the RECIPIENT dataset (the Direct-to-Consumer Delivery role): orders are read without their destination until restart, so routing's region rule sees none; amazon.read_ship_to: false stops asking")
 }

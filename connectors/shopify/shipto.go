@@ -7,29 +7,26 @@ import (
 )
 
 // orderQuery runs an order read (a poll page, a fetch), with the shipping
-// address unless the setting or an earlier refusal left it out. An
-// address is level 2 protected customer data: an app not approved for it
-// gets "errors or redacted data" (shopify.dev, protected customer data).
-// If the answer has errors on the address (shipToRefused), the same read
-// is made without it; if that succeeds, the address is not asked for
-// again in this process. A redacted (null) address is no destination.
+// address unless the setting or an earlier refusal left it out
+// (c.shipTo, a connectors.OptionalPart). An address is level 2 protected
+// customer data: an app not approved for it gets "errors or redacted
+// data" (shopify.dev, protected customer data). If the answer has errors
+// on the address (shipToRefused), the same read is made without it; if
+// that succeeds, the address is not asked for again in this process. A
+// redacted (null) address is no destination.
 func (c *Connector) orderQuery(ctx context.Context, ops orderOps, vars map[string]any, out any) error {
-	if !c.shipTo.Load() {
+	return c.shipTo.Read(func(withShipTo bool) error {
+		if withShipTo {
+			return c.graphql(ctx, ops.withShipTo, vars, out)
+		}
 		return c.graphql(ctx, ops.withoutShipTo, vars, out)
-	}
-	err := c.graphql(ctx, ops.withShipTo, vars, out)
-	if err == nil || !shipToRefused(err) {
-		return err
-	}
-	if err2 := c.graphql(ctx, ops.withoutShipTo, vars, out); err2 != nil {
-		return err2
-	}
-	c.shipTo.Store(false)
-	c.dropShipTo.Do(func() {
-		c.metrics.shipToRefused.Inc()
-		c.log.Warn().Err(err).Msg("Shopify refused the orders' shippingAddress (level 2 protected customer data): orders are read without their destination until restart, so routing's region rule sees none; shopify.read_ship_to: false stops asking")
 	})
-	return nil
+}
+
+// droppedShipTo is c.shipTo's hook: Shopify refused the address once.
+func (c *Connector) droppedShipTo(err error) {
+	c.metrics.shipToRefused.Inc()
+	c.log.Warn().Err(err).Msg("Shopify refused the orders' shippingAddress (level 2 protected customer data): orders are read without their destination until restart, so routing's region rule sees none; shopify.read_ship_to: false stops asking")
 }
 
 // shipToRefused is an answer whose errors refuse the shipping address: an

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -73,8 +71,7 @@ type Connector struct {
 	notifyCustomer bool
 	// shipTo: order reads ask for the shipping address (setting
 	// shopify.read_ship_to), until Shopify refuses it (orderQuery).
-	shipTo     atomic.Bool
-	dropShipTo sync.Once
+	shipTo *connectors.OptionalPart
 	// pageSize is the orders per poll page, small because Shopify refuses
 	// a query whose requested cost exceeds 1000 points (see queries.go).
 	pageSize int
@@ -125,7 +122,7 @@ func newConnector(deps connectors.Deps) (*Connector, error) {
 		perLocation:  ch.PerLocation(),
 	}
 	c.notifyCustomer = sh.NotifyCustomer == nil || *sh.NotifyCustomer
-	c.shipTo.Store(sh.ReadShipTo == nil || *sh.ReadShipTo)
+	c.shipTo = connectors.NewOptionalPart(sh.ReadShipTo == nil || *sh.ReadShipTo, shipToRefused, c.droppedShipTo)
 	// Validate checked that every id is one, and that every location of
 	// the channel has one.
 	for loc, id := range sh.LocationIDs {

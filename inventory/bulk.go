@@ -40,7 +40,7 @@ func (l *Ledger) SetCounts(ctx context.Context, counts []Count) ([]CountOutcome,
 	if len(counts) == 0 {
 		return nil, nil
 	}
-	runs, skus := l.bulkRuns(counts)
+	runs, skus := l.bulkRuns(ctx, counts)
 	calls := make([]scriptCall, len(runs))
 	for i, r := range runs {
 		calls[i] = r.call
@@ -72,7 +72,7 @@ type bulkRun struct {
 // bulkRuns groups counts by their SKU's slot, in order of first
 // appearance, into runs of at most maxBulkRun counts; it also returns
 // every SKU once, to mark.
-func (l *Ledger) bulkRuns(counts []Count) ([]*bulkRun, []string) {
+func (l *Ledger) bulkRuns(ctx context.Context, counts []Count) ([]*bulkRun, []string) {
 	open := map[int]*bulkRun{}
 	var runs []*bulkRun
 	var skus []string
@@ -95,7 +95,7 @@ func (l *Ledger) bulkRuns(counts []Count) ([]*bulkRun, []string) {
 	if l.opts.NoSignals {
 		stride = 2
 	}
-	head := []any{strconv.FormatInt(l.nowMS(), 10), l.maxLen(), MaxQuantity, stride}
+	head := []any{strconv.FormatInt(l.nowMS(), 10), l.maxLen(), MaxQuantity, stride, l.defsArg(ctx)}
 	for _, r := range runs {
 		r.call.args = append(append(append(append(make([]any, 0, len(head)+1+len(r.names)+len(r.args)),
 			head...), len(r.names)), r.names...), r.args...)

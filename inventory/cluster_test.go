@@ -67,3 +67,54 @@ func TestClusterScansEveryPrimary(t *testing.T) {
 		t.Fatalf("verify found %v, want C-07 and C-31", bad)
 	}
 }
+
+// TestClusterReorderDefaults: on a Redis Cluster the default reorder
+// points (a key of their own slot) reach every stock script as an
+// argument, never read by it: SKUs on every primary cross a default, and a
+// change's re-evaluation pass covers every primary.
+func TestClusterReorderDefaults(t *testing.T) {
+	c := redistest.StartCluster(t)
+	cc := c.Client(t)
+	ctx := context.Background()
+	clock := newTestClock()
+	l := New(cc, Options{Prefix: redistest.Prefix(), Now: clock.Now})
+	const n = 30
+	for i := 0; i < n; i++ {
+		sku := fmt.Sprintf("D-%02d", i)
+		if _, err := l.Receive(ctx, Delta{Key: "r", SKU: sku, Location: "A", Quantity: 10}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := l.SetReorderDefault(ctx, ReorderDefault{Location: "A", Point: 5}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	lines := make([]LineState, n)
+	for i := range lines {
+		lines[i] = LineState{Channel: "c", OrderID: fmt.Sprintf("o%d", i), LineID: "1", SKU: fmt.Sprintf("D-%02d", i), Location: "A", Ordered: 6, Version: 1}
+	}
+	if _, err := l.ApplyLines(ctx, lines); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		if got := signalTypes(t, l, fmt.Sprintf("D-%02d", i)); len(got) != 1 || got[0] != SignalLow {
+			t.Fatalf("D-%02d: events %v, want one stock.low", i, got)
+		}
+	}
+	if _, err := l.SetReorderDefault(ctx, ReorderDefault{Location: "A", Point: 3}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(l.ReorderDefaultsSettle())
+	ran, got, err := l.ReevaluateIfDue(ctx)
+	if err != nil || !ran || got != n {
+		t.Fatalf("re-evaluation: ran %v, %d SKUs, %v", ran, got, err)
+	}
+	for i := 0; i < n; i++ {
+		if got := signalTypes(t, l, fmt.Sprintf("D-%02d", i)); len(got) != 2 || got[1] != SignalRearm {
+			t.Fatalf("D-%02d after lowering the default below its stock: %v", i, got)
+		}
+	}
+	low, err := l.BelowReorder(ctx)
+	if err != nil || len(low) != 0 {
+		t.Fatalf("below reorder: %+v %v", low, err)
+	}
+}

@@ -31,8 +31,9 @@ type LowSKU struct {
 	JournalShort bool     `json:"journal_short,omitempty"`
 }
 
-// BelowReorder lists the SKUs at or below their reorder point (by the
-// state the scripts keep), sorted by SKU, with their current figures and
+// BelowReorder lists the SKUs at or below their effective reorder point
+// (own or default: EffectiveReorder; by the state the scripts keep),
+// sorted by SKU, with their current figures and
 // days of cover from the last 7 and 28 days of sales in the journal.
 func (l *Ledger) BelowReorder(ctx context.Context) ([]LowSKU, error) {
 	var skus []string
@@ -48,9 +49,13 @@ func (l *Ledger) BelowReorder(ctx context.Context) ([]LowSKU, error) {
 		return nil, err
 	}
 	sort.Strings(skus)
+	defs, err := l.ReorderDefaults(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]LowSKU, 0, len(skus))
 	for _, sku := range skus {
-		row, ok, err := l.lowSKU(ctx, sku)
+		row, ok, err := l.lowSKU(ctx, sku, defs)
 		if err != nil {
 			return nil, err
 		}
@@ -61,14 +66,18 @@ func (l *Ledger) BelowReorder(ctx context.Context) ([]LowSKU, error) {
 	return out, nil
 }
 
-func (l *Ledger) lowSKU(ctx context.Context, sku string) (LowSKU, bool, error) {
-	set, ok, err := l.ReorderOf(ctx, sku)
-	if err != nil || !ok {
+func (l *Ledger) lowSKU(ctx context.Context, sku string, defs ReorderDefaults) (LowSKU, bool, error) {
+	own, _, err := l.ReorderOf(ctx, sku)
+	if err != nil {
 		return LowSKU{}, false, err
 	}
 	st, err := l.Stock(ctx, sku)
 	if err != nil {
 		return LowSKU{}, false, err
+	}
+	set, ok := EffectiveReorder(own, st.LocationIDs(), defs.Defaults)
+	if !ok {
+		return LowSKU{}, false, nil
 	}
 	row := LowSKU{SKU: sku, State: set.State, ReorderPoint: set.Point, ReorderQty: set.Qty}
 	for _, a := range st.Available() {

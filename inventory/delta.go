@@ -136,7 +136,7 @@ func (l *Ledger) applyDelta(ctx context.Context, op, sku, loc, key string, q, dh
 		keys:   l.withSignals(sku, k.stock, k.journal, k.op(key)),
 		sigs:   l.sigSKU(sku),
 		args: []any{loc, dh, op, cause, key, boolArg(create), boolArg(floor), l.nowMS(), l.ttlMS(), l.maxLen(), MaxQuantity,
-			requestFingerprint(op, sku, loc, q, cause)},
+			requestFingerprint(op, sku, loc, q, cause), l.defsArg(ctx)},
 	}
 	replies, errs, err := l.run(ctx, []string{sku}, nil, []scriptCall{call})
 	if err == nil {
@@ -191,7 +191,7 @@ func (l *Ledger) SetCount(ctx context.Context, c Count) (DeltaResult, error) {
 		script: l.count,
 		keys:   l.countKeys(nil, c.SKU),
 		sigs:   l.sigSKU(c.SKU),
-		args:   []any{c.Location, c.Quantity, strconv.FormatInt(c.Version, 10), boolArg(c.Net), reason, l.nowMS(), l.maxLen(), MaxQuantity},
+		args:   []any{c.Location, c.Quantity, strconv.FormatInt(c.Version, 10), boolArg(c.Net), reason, l.nowMS(), l.maxLen(), MaxQuantity, l.defsArg(ctx)},
 	}
 	replies, errs, err := l.run(ctx, []string{c.SKU}, nil, []scriptCall{call})
 	if err == nil {

@@ -84,6 +84,10 @@ type Options struct {
 	// (default 500ms).
 	MinReplicas    int
 	ReplicaTimeout time.Duration
+	// ReorderDefaultsRefresh is how old the ledger's copy of the default
+	// reorder points may get before a background refresh
+	// (reorder_defaults.go); default 1 s.
+	ReorderDefaultsRefresh time.Duration
 }
 
 // Ledger is the stock ledger on one Redis (or Redis Cluster). It is safe for
@@ -96,6 +100,10 @@ type Ledger struct {
 	line, delta, count, mark, clear *redis.Script
 	countBulk                       *redis.Script
 	reorder, sigack, sigstate       *redis.Script
+	reorderDefault, defaultsClear   *redis.Script
+	sigeval                         *redis.Script
+
+	defs defsState // the copy of the default reorder points (reorder_defaults.go)
 
 	wire wire // shared pipelines of concurrent calls (pipeline.go)
 }
@@ -123,6 +131,10 @@ var (
 	luaSigAck string
 	//go:embed lua/signal_state.lua
 	luaSigState string
+	//go:embed lua/reorder_default.lua
+	luaReorderDefault string
+	//go:embed lua/signal_eval.lua
+	luaSigEval string
 )
 
 // New returns a Ledger on rdb. It does no I/O: scripts are loaded on first
@@ -146,6 +158,9 @@ func New(rdb redis.UniversalClient, opts Options) *Ledger {
 	if opts.ReplicaTimeout <= 0 {
 		opts.ReplicaTimeout = DefaultReplicaTimeout
 	}
+	if opts.ReorderDefaultsRefresh <= 0 {
+		opts.ReorderDefaultsRefresh = DefaultReorderDefaultsRefresh
+	}
 	_, cluster := rdb.(*redis.ClusterClient)
 	return &Ledger{
 		rdb:     rdb,
@@ -161,6 +176,10 @@ func New(rdb redis.UniversalClient, opts Options) *Ledger {
 		reorder:   redis.NewScript(luaLib + luaReorder),
 		sigack:    redis.NewScript(luaSigAck),
 		sigstate:  redis.NewScript(luaSigState),
+		// The default reorder points (reorder_defaults.go).
+		reorderDefault: redis.NewScript(luaReorderDefault),
+		defaultsClear:  redis.NewScript(luaDefaultsClear),
+		sigeval:        redis.NewScript(luaLib + luaSigEval),
 	}
 }
 

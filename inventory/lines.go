@@ -138,7 +138,7 @@ func (l *Ledger) ApplyLines(ctx context.Context, lines []LineState) ([]LineResul
 	if err := validateLines(lines); err != nil {
 		return nil, err
 	}
-	groups, skus := l.groupLines(lines, orderLines(lines))
+	groups, skus := l.groupLines(ctx, lines, orderLines(lines))
 	calls := make([]scriptCall, len(groups))
 	for i, g := range groups {
 		calls[i] = g.call
@@ -182,9 +182,9 @@ type lineGroup struct {
 // appear, each carrying its SKU's lines in batch order (line.lua applies
 // them in turn, so a line sees the lines before it), and returns the runs
 // with their SKUs (for the push intent).
-func (l *Ledger) groupLines(lines []LineState, orders map[string][]int) ([]*lineGroup, []string) {
+func (l *Ledger) groupLines(ctx context.Context, lines []LineState, orders map[string][]int) ([]*lineGroup, []string) {
 	now := l.nowMS()
-	head := []any{now, now - l.opts.LineTTL.Milliseconds(), l.maxLen()}
+	head := []any{now, now - l.opts.LineTTL.Milliseconds(), l.maxLen(), l.defsArg(ctx)}
 	var groups []*lineGroup
 	bySKU := make(map[string]*lineGroup, len(lines))
 	skus := make([]string, 0, len(lines))

@@ -222,7 +222,7 @@ func (l *Ledger) sendShared(ctx context.Context, skus []string, fill func(redis.
 // the intent key lives on another node than the SKUs' keys, so no pipeline
 // can order the mark before the scripts.
 func (l *Ledger) markOnCluster(ctx context.Context, skus []string) error {
-	if l.opts.NoIntents || !l.cluster {
+	if l.opts.NoIntents || !l.cluster || len(skus) == 0 {
 		return nil
 	}
 	if err := l.markIntents(ctx, l.rdb, skus).Err(); err != nil {

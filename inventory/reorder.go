@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Reorder is one location's reorder setting of a SKU. The SKU's signals
@@ -21,6 +23,10 @@ type Reorder struct {
 	Point    int64  `json:"reorder_point"`
 	Qty      *int64 `json:"reorder_qty,omitempty"` // nil: none
 	Line     int    `json:"-"`                     // the file's line (ParseReorderCSV)
+	// Default, in an effective setting (EffectiveReorder), names the
+	// default the point comes from (its location or "*"); "" for the
+	// SKU's own point.
+	Default string `json:"default,omitempty"`
 }
 
 // ReorderSetting is a SKU's reorder settings and signal state.
@@ -77,7 +83,7 @@ func checkReorder(r Reorder) error {
 func (l *Ledger) runReorder(ctx context.Context, sku, loc, point, qty, source string) (*Reorder, error) {
 	rkey, ekey, rj := l.signalKeys(sku)
 	keys := []string{l.keys(sku).stock, rkey, ekey, rj}
-	old, err := l.reorder.Run(ctx, l.rdb, keys, loc, point, qty, l.nowMS(), source, l.maxLen()).Text()
+	old, err := l.reorder.Run(ctx, l.rdb, keys, loc, point, qty, l.nowMS(), source, l.maxLen(), l.defsArg(ctx)).Text()
 	if err != nil {
 		return nil, fmt.Errorf("reorder point of %s at %s: %w", sku, loc, err)
 	}
@@ -131,7 +137,8 @@ func (l *Ledger) ReorderOf(ctx context.Context, sku string) (ReorderSetting, boo
 
 func decodeReorderHash(sku string, m map[string]string) (ReorderSetting, bool, error) {
 	if _, ok := m["P"]; !ok {
-		return ReorderSetting{SKU: sku}, false, nil
+		// No own point; a state may be a default's (EffectiveReorder).
+		return ReorderSetting{SKU: sku, State: m["st"]}, false, nil
 	}
 	s := ReorderSetting{SKU: sku, State: m["st"]}
 	var err error
@@ -174,6 +181,10 @@ func (l *Ledger) ReorderHistory(ctx context.Context, sku string, n int64) ([]Reo
 	if err != nil {
 		return nil, fmt.Errorf("reading reorder journal of %s: %w", sku, err)
 	}
+	return decodeReorderChanges(msgs), nil
+}
+
+func decodeReorderChanges(msgs []redis.XMessage) []ReorderChange {
 	out := make([]ReorderChange, len(msgs))
 	for i, m := range msgs {
 		c := ReorderChange{}
@@ -186,7 +197,7 @@ func (l *Ledger) ReorderHistory(ctx context.Context, sku string, n int64) ([]Reo
 		c.Time = time.UnixMilli(ms)
 		out[len(msgs)-1-i] = c
 	}
-	return out, nil
+	return out
 }
 
 // ReorderLineError is one bad row of a reorder file.

@@ -271,8 +271,9 @@ func (l *Ledger) AckSignals(ctx context.Context, sku string, seq int64) error {
 // signalTime is an event's time.
 func (e SignalEvent) Time() time.Time { return time.UnixMilli(e.At) }
 
-// SignalStates calls fn with pages of the SKUs that have a reorder point,
-// each with its signal state ("" above the point, "low", "out"), as SCAN
+// SignalStates calls fn with pages of the SKUs that have a reorder point
+// of their own or a state a default reorder point moved, each with its
+// signal state ("" above the point, "low", "out"), as SCAN
 // finds them (every master on a Cluster): the cheap periodic count behind
 // the below-reorder gauges and the reorder list. One SCAN page and one
 // pipelined read per 1000 keys.
@@ -298,10 +299,13 @@ func (l *Ledger) SignalStates(ctx context.Context, fn func(map[string]string) er
 		page := make(map[string]string, len(skus))
 		for i, c := range cmds {
 			v := c.Val()
-			if len(v) != 2 || v[0] == nil {
-				continue // no point (removed)
+			if len(v) != 2 {
+				continue
 			}
 			st, _ := v[1].(string)
+			if v[0] == nil && st == "" {
+				continue // no own point, and no default's state
+			}
 			page[skus[i]] = st
 		}
 		return fn(page)

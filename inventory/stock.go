@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"sort"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -12,6 +13,17 @@ import (
 type SKUStock struct {
 	SKU       string
 	Locations map[string]Level
+}
+
+// LocationIDs are the locations the SKU has figures at (zero included),
+// sorted: where default reorder points apply (EffectiveReorder).
+func (s SKUStock) LocationIDs() []string {
+	out := make([]string, 0, len(s.Locations))
+	for loc := range s.Locations {
+		out = append(out, loc)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Available is the SKU's available stock per location, as ATS takes it.

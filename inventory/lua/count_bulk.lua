@@ -17,14 +17,15 @@
 -- KEYS: 1 the slot's opening hash, then per SKU, stride keys: stock hash,
 --       journal, and with signals on reorder hash, pending signal events
 -- ARGV: 1 now (ms), 2 journal maxlen, 3 the largest figure, 4 stride (2|4),
---       5 the number of SKUs n, 6..5+n the SKUs (in KEYS order), then six
+--       5 reorder defaults (lib.lua sigdefs), 6 the number of SKUs n,
+--       7..6+n the SKUs (in KEYS order), then six
 --       per count: SKU number (1-based), location, quantity, version,
 --       net '1'|'0', cause
 -- Returns status, on_hand, reserved per count, flat, in ARGV order.
 local now, maxlen, maxq, stride = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-local nsku = tonumber(ARGV[5])
+local defs, nsku = ARGV[5], tonumber(ARGV[6])
 local out, touched, seen, opening, fresh, nosig = {}, {}, {}, {}, {}, {}
-for i = 6 + nsku, #ARGV, 6 do
+for i = 7 + nsku, #ARGV, 6 do
   local n = tonumber(ARGV[i])
   local k = 1 + (n - 1) * stride
   if opening[n] == nil then
@@ -57,12 +58,12 @@ for _, n in ipairs(fresh) do
   local rows = opening[n]
   if #rows > 0 then
     for j, m in ipairs(rows) do rows[j] = #m .. ':' .. m end
-    fields[#fields + 1] = ARGV[5 + n]
+    fields[#fields + 1] = ARGV[6 + n]
     fields[#fields + 1] = table.concat(rows)
   end
 end
 if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
 for _, k in ipairs(touched) do
-  if not nosig[k] then signal(KEYS[k + 1], KEYS[k + 3], KEYS[k + 4], now) end
+  if not nosig[k] then signal(KEYS[k + 1], KEYS[k + 3], KEYS[k + 4], now, defs) end
 end
 return reply(out)

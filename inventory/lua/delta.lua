@@ -6,7 +6,8 @@
 -- ARGV: 1 location, 2 on_hand delta, 3 op, 4 cause, 5 ref, 6 may create
 --       the SKU '1'|'0', 7 refuse a negative on_hand '1'|'0', 8 now (ms),
 --       9 operation TTL (ms), 10 journal maxlen, 11 the largest figure,
---       12 the request's fingerprint (hex, computed by Go)
+--       12 the request's fingerprint (hex, computed by Go), 13 reorder
+--       defaults (lib.lua sigdefs)
 -- The operation record is "onhand,reserved,fingerprint"; one written before
 -- fingerprints ("onhand,reserved") matches every request.
 -- Returns {status, on_hand, reserved}; status out_of_range (nothing changed)
@@ -37,5 +38,5 @@ local nhs = n2s(h + dh)
 putfig(skey, loc, nhs, rs, cv)
 journal(jkey, ARGV[10], ARGV[8], ARGV[3], ARGV[4], ARGV[5], loc, hs, rs, nhs, rs)
 redis.call('SET', kkey, nhs .. ',' .. rs .. ',' .. ARGV[12], 'PX', ARGV[9])
-signal(skey, KEYS[4], KEYS[5], ARGV[8])
+signal(skey, KEYS[4], KEYS[5], ARGV[8], ARGV[13])
 return reply({'applied', h + dh, r})

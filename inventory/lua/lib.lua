@@ -106,17 +106,97 @@ local function sigpush(rkey, ekey, typ, now, st, a, h, r, c)
     .. ',"reserved":' .. n2s(r) .. ',"reorder_point":' .. c[1] .. q .. ',"at":' .. now .. '}')
 end
 
-local function signal(skey, rkey, ekey, now)
-  if not ekey then return end
-  local c = redis.call('HMGET', rkey, 'P', 'Q', 'st')
-  if not c[1] then return end
-  local h, r = 0, 0
-  for _, v in ipairs(redis.call('HVALS', skey)) do
-    local hs, rs = string.match(v, '^(-?%d+),(-?%d+)')
-    if hs then h, r = h + tonumber(hs), r + tonumber(rs) end
+-- Default reorder points (reorder_defaults.go) live in a key of their own
+-- (another slot), so no script reads them: Go passes the ledger's cached
+-- copy in one argument, defs: '' (none ever set), or "<version>;" then per
+-- default "<#location>:<location><point>,<qty>;" (qty '' for none; location
+-- '*' for every location). sigdefs returns the version and the defaults by
+-- location (nil when there are none).
+local function sigdefs(s)
+  if not s or s == '' then return 0, nil end
+  local v, i = string.match(s, '^(%d+);()')
+  if not v then error('corrupt reorder defaults argument') end
+  local m, any = {}, false
+  while i <= #s do
+    local n, j = string.match(s, '^(%d+):()', i)
+    if not n then error('corrupt reorder defaults argument') end
+    local e = j + tonumber(n)
+    local ps, qs, k = string.match(s, '^(%d+),(%d*);()', e)
+    if not ps then error('corrupt reorder defaults argument') end
+    local d = {tonumber(ps), false}
+    if qs ~= '' then d[2] = tonumber(qs) end
+    m[string.sub(s, j, e - 1)] = d
+    any = true
+    i = k
   end
-  local a, p, st = h - r, tonumber(c[1]), c[3] or ''
+  if not any then m = nil end
+  return tonumber(v), m
+end
+
+-- signal evaluates the SKU's state against its effective reorder point:
+-- the sum of its own points (P, every location it set one at) plus, at
+-- each location in its stock hash (it has figures there, zero included)
+-- without an own point, the default of that location, else the default
+-- '*'. rkey's dv is the defaults version the state was last moved with: a
+-- run given older defaults (a replica that has not refreshed yet) leaves
+-- the state alone, so two replicas never undo each other's move.
+local function signal(skey, rkey, ekey, now, defs)
+  if not ekey then return end
+  local c = redis.call('HMGET', rkey, 'P', 'Q', 'st', 'dv')
+  local v, dm = sigdefs(defs)
+  local dv = tonumber(c[4]) or 0
+  if v < dv then return end
+  local st = c[3] or ''
+  local h, r = 0, 0
+  local p, q = tonumber(c[1]), c[2]
+  if not p and not dm and st == '' then return end -- no point: no signals
+  if not dm then
+    for _, x in ipairs(redis.call('HVALS', skey)) do
+      local hs, rs = string.match(x, '^(-?%d+),(-?%d+)')
+      if hs then h, r = h + tonumber(hs), r + tonumber(rs) end
+    end
+  else
+    local own = nil
+    if p then own = redis.call('HGETALL', rkey) end
+    local ownat = {}
+    if own then
+      for i = 1, #own, 2 do
+        if string.sub(own[i], 1, 2) == 'p:' then ownat[string.sub(own[i], 3)] = true end
+      end
+    end
+    local qn = tonumber(q)
+    local all = redis.call('HGETALL', skey)
+    for i = 1, #all, 2 do
+      local hs, rs = string.match(all[i + 1], '^(-?%d+),(-?%d+)')
+      if hs then
+        h, r = h + tonumber(hs), r + tonumber(rs)
+        local loc = all[i]
+        if not ownat[loc] then
+          local d = dm[loc] or dm['*']
+          if d then
+            p = (p or 0) + d[1]
+            if d[2] then qn = (qn or 0) + d[2] end
+          end
+        end
+      end
+    end
+    if qn then q = n2s(qn) end
+    if p then c[1] = n2s(p) end
+  end
+  c[2] = q
   local ns = ''
+  local a = h - r
+  if not p and st == '' then return end
+  -- The first run with newer defaults records their version, moved or
+  -- not, so no run with older ones moves the state after it.
+  if v > dv then redis.call('HSET', rkey, 'dv', v) end
+  if not p then
+    -- No point (own or default) any more: signals stop, the state is
+    -- forgotten (an internal rearm carries '' to the sweeper).
+    redis.call('HDEL', rkey, 'st')
+    sigpush(rkey, ekey, 'rearm', now, '', a, h, r, {'0'})
+    return
+  end
   if a <= 0 then ns = 'out' elseif a <= p then ns = 'low' end
   if ns == st then return end
   redis.call('HSET', rkey, 'st', ns)

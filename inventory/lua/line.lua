@@ -4,7 +4,8 @@
 -- the lines before it, exactly as separate runs in that order would.
 -- KEYS: 1 stock hash, 2 line records hash, 3 closed-lines zset, 4 journal,
 --       and with signals on 5 reorder hash, 6 pending signal events
--- ARGV: 1 now (ms), 2 prune cutoff (ms), 3 journal maxlen, then per line:
+-- ARGV: 1 now (ms), 2 prune cutoff (ms), 3 journal maxlen, 4 reorder
+--       defaults (lib.lua sigdefs), then per line:
 --       record field (channel␟order␟line, also the journal's reference),
 --       location ('' = choose), ordered, shipped, cancelled, returned,
 --       version, flags ('0'..'3': restock 1 + strict 2; 'L': a local
@@ -29,7 +30,7 @@
 -- closure or table per line, figures kept as the stored digits, one reply
 -- string), and every branch mirrors the README's semantics.
 local skey, lkey, xkey, jkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local now, cutoff, maxlen = ARGV[1], ARGV[2], ARGV[3]
+local now, cutoff, maxlen, defs = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local call, tonumber, match = redis.call, tonumber, string.match
 -- Signal keys; KEYS[5] = KEYS[1] stands for none (Options.NoSignals with
 -- routing keys after them).
@@ -55,8 +56,8 @@ end
 -- a call; the journal entry of each movement is appended as it happens. A
 -- run of one line (most runs) writes them as it goes.
 local last = #ARGV
-local single = last == 11 and ARGV[5] ~= ''
-if ARGV[5] == '' then single = last == 12 + tonumber(ARGV[12]) end
+local single = last == 12 and ARGV[6] ~= ''
+if ARGV[6] == '' then single = last == 13 + tonumber(ARGV[13]) end
 local dirty, recs, rw, nrw = nil, nil, nil, 0
 if not single then
   dirty = {} -- locations whose figures moved, in order
@@ -64,7 +65,7 @@ if not single then
   rw = {} -- HSET arguments of the records this run wrote
   -- One HMGET per 500 lines instead of one HGET per line (unpack() has a
   -- limit).
-  local fields, nf, i = {}, 0, 4
+  local fields, nf, i = {}, 0, 5
   while i <= last do
     nf = nf + 1
     fields[nf] = ARGV[i]
@@ -400,7 +401,7 @@ local function split_line(field, status, op, o, np, t, rec, ver, jv, strict, old
 end
 
 local out, n = {}, 0
-local i = 4
+local i = 5
 local function run()
   while i <= last do
     local field, given = ARGV[i], ARGV[i + 1]
@@ -607,11 +608,11 @@ end
 -- the error is raised again.
 if single then
   run()
-  signal(skey, sigr, sige, now)
+  signal(skey, sigr, sige, now, defs)
 else
   local ok, err = pcall(run)
   flush()
-  signal(skey, sigr, sige, now)
+  signal(skey, sigr, sige, now, defs)
   if not ok then error(err, 0) end
 end
 return reply(table.concat(out))

@@ -5,7 +5,7 @@
 -- KEYS: 1 stock hash, 2 reorder hash, 3 pending signal events,
 --       4 reorder journal (stream)
 -- ARGV: 1 location, 2 point ('' removes), 3 quantity ('' none), 4 now (ms),
---       5 source, 6 journal maxlen
+--       5 source, 6 journal maxlen, 7 reorder defaults (lib.lua sigdefs)
 -- Returns 'unknown_sku' (nothing changed) or the location's old setting
 -- ("point,qty", '' for none).
 local skey, rkey, ekey = KEYS[1], KEYS[2], KEYS[3]
@@ -43,5 +43,5 @@ else
 end
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], '*', 'location', ARGV[1], 'old', old, 'new', new,
   'source', ARGV[5], 't', ARGV[4])
-signal(skey, rkey, ekey, ARGV[4])
+signal(skey, rkey, ekey, ARGV[4], ARGV[7])
 return old

@@ -15,11 +15,15 @@ type StockLedger interface {
 	SKUs(ctx context.Context, fn func([]string) error) error
 	StockMany(ctx context.Context, skus []string) (map[string]inventory.SKUStock, error)
 	ReorderMany(ctx context.Context, skus []string) (map[string]inventory.ReorderSetting, error)
+	ReorderDefaults(ctx context.Context) (inventory.ReorderDefaults, error)
 }
 
 // StockRow is one SKU at one location. ReorderPoint and ReorderQty are
-// that location's settings (nil: none; a SKU's signals compare its
-// available summed over locations with the sum of the points). Sold7 and
+// that location's effective settings: the SKU's own there, else the
+// location's default reorder point, else the "*" default (nil: none; a
+// SKU's signals compare its available summed over locations with the sum
+// of the points; inventory.EffectiveReorder). ReorderDefault names the
+// default a point comes from ("" for the SKU's own; JSON only). Sold7 and
 // Sold28 are the units order lines took from available at this location
 // in the last 7 and 28 days (as `stock low` counts them: Σ(Δreserved −
 // Δon_hand) over the location's order line entries, at least 0); days of
@@ -27,18 +31,19 @@ type StockLedger interface {
 // nothing sold. JournalShort: the SKU's journal does not reach back 28
 // days, so the sold figures are low.
 type StockRow struct {
-	SKU          string   `json:"sku"`
-	Location     string   `json:"location"`
-	OnHand       int64    `json:"on_hand"`
-	Reserved     int64    `json:"reserved"`
-	Available    int64    `json:"available"`
-	ReorderPoint *int64   `json:"reorder_point"`
-	ReorderQty   *int64   `json:"reorder_qty"`
-	Sold7        int64    `json:"sold_7d"`
-	Sold28       int64    `json:"sold_28d"`
-	Cover7       *float64 `json:"days_of_cover_7d"`
-	Cover28      *float64 `json:"days_of_cover_28d"`
-	JournalShort bool     `json:"journal_short,omitempty"`
+	SKU            string   `json:"sku"`
+	Location       string   `json:"location"`
+	OnHand         int64    `json:"on_hand"`
+	Reserved       int64    `json:"reserved"`
+	Available      int64    `json:"available"`
+	ReorderPoint   *int64   `json:"reorder_point"`
+	ReorderQty     *int64   `json:"reorder_qty"`
+	ReorderDefault string   `json:"reorder_default,omitempty"`
+	Sold7          int64    `json:"sold_7d"`
+	Sold28         int64    `json:"sold_28d"`
+	Cover7         *float64 `json:"days_of_cover_7d"`
+	Cover28        *float64 `json:"days_of_cover_28d"`
+	JournalShort   bool     `json:"journal_short,omitempty"`
 }
 
 // soldAt is one SKU's units sold per location, 7 and 28 days.
@@ -55,6 +60,10 @@ func StockReport(ctx context.Context, l StockLedger, now time.Time) ([]StockRow,
 	if err != nil {
 		return nil, err
 	}
+	defs, err := l.ReorderDefaults(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("stock report: %w", err)
+	}
 	var rows []StockRow
 	err = l.SKUs(ctx, func(skus []string) error {
 		st, err := l.StockMany(ctx, skus)
@@ -67,7 +76,8 @@ func StockReport(ctx context.Context, l StockLedger, now time.Time) ([]StockRow,
 		}
 		for _, sku := range skus {
 			if s, ok := st[sku]; ok {
-				rows = appendStockRows(rows, s, rp[sku], sold[sku])
+				eff, _ := inventory.EffectiveReorder(rp[sku], s.LocationIDs(), defs.Defaults)
+				rows = appendStockRows(rows, s, eff, sold[sku])
 			}
 		}
 		return nil
@@ -117,7 +127,7 @@ func appendStockRows(rows []StockRow, st inventory.SKUStock, rp inventory.Reorde
 		row := StockRow{SKU: st.SKU, Location: loc, OnHand: lv.OnHand, Reserved: lv.Reserved, Available: lv.Available}
 		if r, ok := points[loc]; ok {
 			p := r.Point
-			row.ReorderPoint, row.ReorderQty = &p, r.Qty
+			row.ReorderPoint, row.ReorderQty, row.ReorderDefault = &p, r.Qty, r.Default
 		}
 		if sold != nil {
 			row.Sold7, row.Sold28 = max(sold.s7[loc], 0), max(sold.s28[loc], 0)

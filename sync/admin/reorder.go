@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/shelfsync/shelfsync/inventory"
 )
@@ -16,6 +17,10 @@ type ReorderLedger interface {
 	ReorderOf(ctx context.Context, sku string) (inventory.ReorderSetting, bool, error)
 	ReorderHistory(ctx context.Context, sku string, n int64) ([]inventory.ReorderChange, error)
 	BelowReorder(ctx context.Context) ([]inventory.LowSKU, error)
+	SetReorderDefault(ctx context.Context, d inventory.ReorderDefault, source string) (*inventory.ReorderDefault, error)
+	RemoveReorderDefault(ctx context.Context, location, source string) (*inventory.ReorderDefault, error)
+	ReorderDefaults(ctx context.Context) (inventory.ReorderDefaults, error)
+	ReorderDefaultHistory(ctx context.Context, n int64) ([]inventory.ReorderChange, error)
 }
 
 // Reorder mounts PUT and GET /api/v1/stock/{sku}/reorder (stock
@@ -29,6 +34,94 @@ func (a *API) mountReorder() {
 	a.mux.HandleFunc("GET /api/v1/stock/{sku}/reorder", a.getReorder)
 	a.mux.HandleFunc("PUT /api/v1/stock/{sku}/reorder", a.putReorder)
 	a.mux.HandleFunc("GET /api/v1/stock", a.listStock)
+	a.mux.HandleFunc("GET /api/v1/reorder/defaults", a.getReorderDefaults)
+	a.mux.HandleFunc("PUT /api/v1/reorder/defaults/{location}", a.putReorderDefault)
+	a.mux.HandleFunc("DELETE /api/v1/reorder/defaults/{location}", a.deleteReorderDefault)
+}
+
+// reorderDefaultBody is a location's default reorder point.
+type reorderDefaultBody struct {
+	ReorderPoint *int64 `json:"reorder_point"`
+	ReorderQty   *int64 `json:"reorder_qty"`
+}
+
+type reorderDefaultsAnswer struct {
+	Version  int64                      `json:"version"`
+	Defaults []inventory.ReorderDefault `json:"defaults"`
+	// Due: when the SKUs are evaluated again after the last change (by
+	// the signal sweeper); absent when done.
+	Due     *time.Time                `json:"reevaluation_due,omitempty"`
+	Changes []inventory.ReorderChange `json:"changes,omitempty"`
+}
+
+// knownDefaultLocation says loc may hold a default: a config location or
+// "*" (every location).
+func (a *API) knownDefaultLocation(w http.ResponseWriter, loc string) bool {
+	if loc == inventory.AllLocations || slices.Contains(a.e.Reorder.Locations, loc) {
+		return true
+	}
+	writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("location: unknown location %q (the config's locations: %v, or %q for every location)", loc, a.e.Reorder.Locations, inventory.AllLocations))
+	return false
+}
+
+// putReorderDefault serves PUT /api/v1/reorder/defaults/{location}: the
+// location's default reorder point ("*": every location without its
+// own), for every SKU without a point of its own there.
+func (a *API) putReorderDefault(w http.ResponseWriter, r *http.Request) {
+	var b reorderDefaultBody
+	if err := decode(w, r, &b); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	loc := r.PathValue("location")
+	if !a.knownDefaultLocation(w, loc) {
+		return
+	}
+	if b.ReorderPoint == nil {
+		a.fail(w, r, fmt.Errorf("%w: reorder_point is required (DELETE removes the default)", inventory.ErrInvalid))
+		return
+	}
+	if _, err := a.e.Reorder.Ledger.SetReorderDefault(r.Context(), inventory.ReorderDefault{Location: loc, Point: *b.ReorderPoint, Qty: b.ReorderQty}, "admin api"); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.writeReorderDefaults(w, r, 0)
+}
+
+func (a *API) deleteReorderDefault(w http.ResponseWriter, r *http.Request) {
+	loc := r.PathValue("location")
+	if !a.knownDefaultLocation(w, loc) {
+		return
+	}
+	if _, err := a.e.Reorder.Ledger.RemoveReorderDefault(r.Context(), loc, "admin api"); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.writeReorderDefaults(w, r, 0)
+}
+
+func (a *API) getReorderDefaults(w http.ResponseWriter, r *http.Request) {
+	a.writeReorderDefaults(w, r, 20)
+}
+
+func (a *API) writeReorderDefaults(w http.ResponseWriter, r *http.Request, n int64) {
+	d, err := a.e.Reorder.Ledger.ReorderDefaults(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	ans := reorderDefaultsAnswer{Version: d.Version, Defaults: d.List()}
+	if !d.Due.IsZero() {
+		due := d.Due.UTC()
+		ans.Due = &due
+	}
+	if n > 0 {
+		if ans.Changes, err = a.e.Reorder.Ledger.ReorderDefaultHistory(r.Context(), n); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, ans)
 }
 
 // listStock serves GET /api/v1/stock?below=reorder: the SKUs at or below

@@ -51,3 +51,53 @@ func TestReorderAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestReorderDefaultsAPI: a location's default reorder point is set, read
+// and removed through the API, a SKU without a point of its own is listed
+// below reorder by it, and bad input (unknown location, negative, not a
+// number, no point) changes nothing.
+func TestReorderDefaultsAPI(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	l := inventory.New(rdb, inventory.Options{Prefix: prefix})
+	if _, err := l.Receive(context.Background(), inventory.Delta{Key: "r", SKU: "A", Location: "main", Quantity: 20, Reason: "seed"}); err != nil {
+		t.Fatal(err)
+	}
+	h := New(Deps{Reorder: &Reorder{Ledger: l, Locations: []string{"main", "back"}}}, "tok", zerolog.Nop())
+	steps := []struct {
+		name, method, path, body string
+		code                     int
+		want                     []string
+		reeval                   bool // run the re-evaluation pass first (the sweeper's, once due)
+	}{
+		{"none yet", "GET", "/api/v1/reorder/defaults", "", 200, []string{`"version":0`, `"defaults":[]`}, false},
+		{"unknown location", "PUT", "/api/v1/reorder/defaults/nowhere", `{"reorder_point":1}`, 422, []string{"unknown location"}, false},
+		{"negative", "PUT", "/api/v1/reorder/defaults/main", `{"reorder_point":-1}`, 400, []string{"must not be negative"}, false},
+		{"not a number", "PUT", "/api/v1/reorder/defaults/main", `{"reorder_point":"x"}`, 400, []string{"reorder_point"}, false},
+		{"no point", "PUT", "/api/v1/reorder/defaults/main", `{}`, 400, []string{"reorder_point is required"}, false},
+		{"nothing applied", "GET", "/api/v1/reorder/defaults", "", 200, []string{`"version":0`, `"defaults":[]`}, false},
+		{"every location", "PUT", "/api/v1/reorder/defaults/*", `{"reorder_point":25,"reorder_qty":40}`, 200, []string{`"version":1`, `"location":"*"`, `"reorder_point":25`, `"reorder_qty":40`, `"reevaluation_due":`}, false},
+		{"below reorder by the default", "GET", "/api/v1/stock?below=reorder", "", 200, []string{`"sku":"A"`, `"available":20`, `"reorder_point":25`, `"reorder_qty":40`}, true},
+		{"a location's own default", "PUT", "/api/v1/reorder/defaults/main", `{"reorder_point":5}`, 200, []string{`"version":2`, `"location":"main"`}, false},
+		{"main's default wins over *", "GET", "/api/v1/stock?below=reorder", "", 200, []string{`[]`}, true},
+		{"remove", "DELETE", "/api/v1/reorder/defaults/main", "", 200, []string{`"version":3`}, false},
+		{"remove unknown location", "DELETE", "/api/v1/reorder/defaults/nowhere", "", 422, []string{"unknown location"}, false},
+		{"get with changes", "GET", "/api/v1/reorder/defaults", "", 200, []string{`"changes":[`, `"source":"admin api"`, `"new":"25,40"`, `"old":"5,"`}, false},
+	}
+	for _, s := range steps {
+		if s.reeval {
+			if _, err := l.ReevaluateSignals(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w := do(h, s.method, s.path, "tok", s.body)
+		if w.Code != s.code {
+			t.Errorf("%s: %d %s, want %d", s.name, w.Code, w.Body.String(), s.code)
+			continue
+		}
+		for _, want := range s.want {
+			if !strings.Contains(w.Body.String(), want) {
+				t.Errorf("%s: answer lacks %s: %s", s.name, want, w.Body.String())
+			}
+		}
+	}
+}

@@ -38,6 +38,9 @@ type Source interface {
 	AckSignals(ctx context.Context, sku string, seq int64) error
 	SignalCounts(ctx context.Context) (below, out int64, err error)
 	RecoverSignals(ctx context.Context) (int, error)
+	// ReevaluateIfDue runs the re-evaluation of every SKU that a change
+	// of the default reorder points recorded, once it is due.
+	ReevaluateIfDue(ctx context.Context) (ran bool, n int, err error)
 }
 
 // Sink publishes one event (downstream.Publisher).
@@ -123,6 +126,7 @@ func (s *Sweeper) Run(ctx context.Context) error {
 		}
 	}()
 	for {
+		s.reevaluate(ctx)
 		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 			s.Logger.Warn().Err(err).Msg("moving stock signals downstream; will retry")
 		}
@@ -149,6 +153,23 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return false
 	case <-t.C:
 		return true
+	}
+}
+
+// reevaluate runs a re-evaluation a change of the default reorder points
+// left due (one HMGET when none is): the events of the SKUs the change
+// moved are then marked, and this sweep moves them. Every replica's
+// sweeper may run the same pass; a second finds every state settled.
+func (s *Sweeper) reevaluate(ctx context.Context) {
+	ran, n, err := s.Source.ReevaluateIfDue(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.Logger.Warn().Err(err).Msg("re-evaluating stock signals after a change of the default reorder points; will retry")
+		}
+		return
+	}
+	if ran {
+		s.Logger.Info().Int("skus", n).Msg("stock signals re-evaluated after a change of the default reorder points")
 	}
 }
 

@@ -1,0 +1,494 @@
+package inventory
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Default reorder points. A location may have a default reorder point (and
+// quantity), and so may every location (AllLocations, "*"). A SKU's
+// effective point is the sum, over the locations it has its own point at,
+// of those points, plus, over the other locations in its stock hash (it
+// has figures there, zero included: every location it was ever received,
+// counted, adjusted or sold at), the location's default, else the "*"
+// default. A SKU with neither own points nor a default at any of its
+// locations has no signals. The quantity sums the same way (nil when none
+// of the parts has one).
+//
+// Redis Cluster: the defaults are one hash of their own ({reorder-defaults}
+// hash tag), so no stock script may read them. Each Ledger keeps a copy
+// and passes it into every script that evaluates signals (lib.lua sigdefs),
+// refreshed in the background when it is older than
+// Options.ReorderDefaultsRefresh (default 1 s): at most one HGETALL a
+// second per ledger, never on a call's own round trip (the call that finds
+// the copy old uses it and starts the refresh). The copy carries the
+// defaults' version; the scripts record in the SKU's reorder hash the
+// version its state was last evaluated with and ignore a run with an
+// older one, so a replica that has not refreshed yet never undoes what
+// one that has did. A change records a re-evaluation, due once every
+// replica can have refreshed (ReorderDefaultsSettle after it): the sweeper
+// (or the CLI that made the change) then evaluates every SKU once
+// (ReevaluateIfDue), so a SKU the change itself takes below (or back above)
+// its point gets its events then, exactly once.
+
+// AllLocations is the location of the default that applies at every
+// location without a default of its own.
+const AllLocations = "*"
+
+// DefaultReorderDefaultsRefresh is how old a ledger's copy of the default
+// reorder points may get before it is refreshed.
+const DefaultReorderDefaultsRefresh = time.Second
+
+// ReorderDefault is a location's default reorder point (and quantity).
+type ReorderDefault struct {
+	Location string `json:"location"` // a config location or "*"
+	Point    int64  `json:"reorder_point"`
+	Qty      *int64 `json:"reorder_qty,omitempty"`
+	Line     int    `json:"-"` // the file's line (ParseReorderDefaultsCSV)
+}
+
+// ReorderDefaults are the default reorder points and their version (it
+// grows with every change; 0: never set).
+type ReorderDefaults struct {
+	Version  int64                     `json:"version"`
+	Defaults map[string]ReorderDefault `json:"-"`
+	// Due is when the re-evaluation of the last change is due (zero: none
+	// pending).
+	Due time.Time `json:"reevaluation_due,omitempty"`
+}
+
+// List returns the defaults sorted by location.
+func (d ReorderDefaults) List() []ReorderDefault {
+	out := make([]ReorderDefault, 0, len(d.Defaults))
+	for _, r := range d.Defaults {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Location < out[j].Location })
+	return out
+}
+
+// arg encodes d as lib.lua sigdefs reads it: "" when never set, else
+// "<version>;" then "<#location>:<location><point>,<qty>;" per default.
+func (d ReorderDefaults) arg() string {
+	if d.Version == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(strconv.FormatInt(d.Version, 10))
+	b.WriteByte(';')
+	for _, r := range d.List() {
+		b.WriteString(strconv.Itoa(len(r.Location)))
+		b.WriteByte(':')
+		b.WriteString(r.Location)
+		b.WriteString(strconv.FormatInt(r.Point, 10))
+		b.WriteByte(',')
+		if r.Qty != nil {
+			b.WriteString(strconv.FormatInt(*r.Qty, 10))
+		}
+		b.WriteByte(';')
+	}
+	return b.String()
+}
+
+// EffectiveReorder resolves a SKU's reorder setting as the scripts do:
+// own is its own setting (ReorderOf), locations the locations it has
+// figures at, defaults the default points by location. The result's
+// Locations are its own points plus, for each of those locations without
+// an own point, the default that applies there (Default names it: the
+// location or "*"); Point and Qty are their sums. ok is false when no
+// point applies (no signals).
+func EffectiveReorder(own ReorderSetting, locations []string, defaults map[string]ReorderDefault) (ReorderSetting, bool) {
+	out := ReorderSetting{SKU: own.SKU, State: own.State}
+	has := map[string]bool{}
+	add := func(r Reorder) {
+		out.Locations = append(out.Locations, r)
+		out.Point += r.Point
+		if r.Qty != nil {
+			q := *r.Qty
+			if out.Qty != nil {
+				q += *out.Qty
+			}
+			out.Qty = &q
+		}
+	}
+	for _, r := range own.Locations {
+		has[r.Location] = true
+		add(r)
+	}
+	for _, loc := range locations {
+		if has[loc] {
+			continue
+		}
+		has[loc] = true
+		d, ok := defaults[loc]
+		if !ok {
+			if d, ok = defaults[AllLocations]; !ok {
+				continue
+			}
+		}
+		add(Reorder{SKU: own.SKU, Location: loc, Point: d.Point, Qty: d.Qty, Default: d.Location})
+	}
+	sort.Slice(out.Locations, func(i, j int) bool { return out.Locations[i].Location < out.Locations[j].Location })
+	return out, len(out.Locations) > 0
+}
+
+// defaultsKeys are the defaults hash and their journal: one slot of their
+// own.
+func (l *Ledger) defaultsKeys() (hash, journal string) {
+	p := l.opts.Prefix + "{reorder-defaults}"
+	return p, p + ":journal"
+}
+
+// defsCache is a ledger's copy of the defaults.
+type defsCache struct {
+	d   ReorderDefaults
+	arg string
+	at  time.Time
+}
+
+// defsState is the ledger's copy and whether a refresh is running.
+type defsState struct {
+	cur        atomic.Pointer[defsCache]
+	refreshing atomic.Bool
+}
+
+// defsArg is the defaults argument of a script that evaluates signals: the
+// ledger's copy. The first call loads it (one round trip per ledger; a
+// failure is taken as none, and tried again after the refresh period: the
+// scripts' version check keeps a run without them from undoing a state
+// moved with them); later ones start a background refresh when it is
+// old, and do not wait for it.
+func (l *Ledger) defsArg(ctx context.Context) string {
+	if l.opts.NoSignals {
+		return ""
+	}
+	c := l.defs.cur.Load()
+	if c == nil {
+		_, _ = l.RefreshReorderDefaults(ctx)
+		if c = l.defs.cur.Load(); c == nil {
+			return ""
+		}
+		return c.arg
+	}
+	if time.Since(c.at) >= l.opts.ReorderDefaultsRefresh && l.defs.refreshing.CompareAndSwap(false, true) {
+		go func() {
+			defer l.defs.refreshing.Store(false)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_, _ = l.RefreshReorderDefaults(ctx)
+		}()
+	}
+	return c.arg
+}
+
+// RefreshReorderDefaults reads the defaults into the ledger's copy now
+// and returns them.
+func (l *Ledger) RefreshReorderDefaults(ctx context.Context) (ReorderDefaults, error) {
+	d, err := l.ReorderDefaults(ctx)
+	if err != nil {
+		// Keep what there is; a ledger that has none tries again after
+		// the refresh period.
+		l.defs.cur.CompareAndSwap(nil, &defsCache{at: time.Now()})
+		return d, err
+	}
+	l.storeDefs(d)
+	return d, nil
+}
+
+// storeDefs replaces the copy unless it holds a newer version.
+func (l *Ledger) storeDefs(d ReorderDefaults) {
+	n := &defsCache{d: d, arg: d.arg(), at: time.Now()}
+	for {
+		c := l.defs.cur.Load()
+		if c != nil && c.d.Version > d.Version {
+			return
+		}
+		if l.defs.cur.CompareAndSwap(c, n) {
+			return
+		}
+	}
+}
+
+// ReorderDefaults reads the default reorder points from Redis.
+func (l *Ledger) ReorderDefaults(ctx context.Context) (ReorderDefaults, error) {
+	hash, _ := l.defaultsKeys()
+	m, err := l.rdb.HGetAll(ctx, hash).Result()
+	if err != nil {
+		return ReorderDefaults{}, fmt.Errorf("reading default reorder points: %w", err)
+	}
+	return decodeDefaults(m)
+}
+
+func decodeDefaults(m map[string]string) (ReorderDefaults, error) {
+	d := ReorderDefaults{Defaults: map[string]ReorderDefault{}}
+	if v, ok := m["v"]; ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return ReorderDefaults{}, fmt.Errorf("default reorder points: corrupt version %q", v)
+		}
+		d.Version = n
+	}
+	if v, ok := m["due"]; ok {
+		if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+			d.Due = time.UnixMilli(ms)
+		}
+	}
+	for f, v := range m {
+		loc, ok := strings.CutPrefix(f, "d:")
+		if !ok {
+			continue
+		}
+		r, err := decodeReorder("", loc, v)
+		if err != nil {
+			return ReorderDefaults{}, fmt.Errorf("default reorder point at %s: corrupt %q", loc, v)
+		}
+		d.Defaults[loc] = ReorderDefault{Location: loc, Point: r.Point, Qty: r.Qty}
+	}
+	return d, nil
+}
+
+// ReorderDefaultsSettle is how long after a change of the defaults every
+// replica can be evaluating with it: a copy is refreshed when a call finds
+// it older than the refresh period, and calls already under way carry the
+// old one, so twice the period and a second.
+func (l *Ledger) ReorderDefaultsSettle() time.Duration {
+	return 2*l.opts.ReorderDefaultsRefresh + time.Second
+}
+
+func checkReorderDefault(d ReorderDefault) error {
+	if err := checkLocation("location", d.Location); err != nil {
+		return err
+	}
+	if err := checkQuantity("reorder point", d.Point); err != nil {
+		return err
+	}
+	if d.Qty != nil {
+		return checkQuantity("reorder quantity", *d.Qty)
+	}
+	return nil
+}
+
+// SetReorderDefault sets a location's default reorder point (location
+// "*": every location without its own default), journals the change with
+// source, and records the re-evaluation of every SKU, due
+// ReorderDefaultsSettle from now (ReevaluateIfDue). It returns the
+// previous default, nil if none. The caller checks the location is a
+// config location or "*".
+func (l *Ledger) SetReorderDefault(ctx context.Context, d ReorderDefault, source string) (*ReorderDefault, error) {
+	if err := checkReorderDefault(d); err != nil {
+		return nil, fmt.Errorf("set default reorder point: %w", err)
+	}
+	q := ""
+	if d.Qty != nil {
+		q = strconv.FormatInt(*d.Qty, 10)
+	}
+	return l.runDefault(ctx, d.Location, strconv.FormatInt(d.Point, 10), q, source)
+}
+
+// RemoveReorderDefault removes a location's default reorder point.
+func (l *Ledger) RemoveReorderDefault(ctx context.Context, location, source string) (*ReorderDefault, error) {
+	if err := checkLocation("location", location); err != nil {
+		return nil, fmt.Errorf("remove default reorder point: %w", err)
+	}
+	return l.runDefault(ctx, location, "", "", source)
+}
+
+func (l *Ledger) runDefault(ctx context.Context, loc, point, qty, source string) (*ReorderDefault, error) {
+	hash, journal := l.defaultsKeys()
+	due := l.opts.Now().Add(l.ReorderDefaultsSettle()).UnixMilli()
+	res, err := l.reorderDefault.Run(ctx, l.rdb, []string{hash, journal}, loc, point, qty, l.nowMS(), source, l.maxLen(), due).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("default reorder point at %s: %w", loc, err)
+	}
+	if len(res) != 2 {
+		return nil, fmt.Errorf("default reorder point at %s: unexpected reply %v", loc, res)
+	}
+	old, _ := res[0].(string)
+	// This ledger's copy is current at once; the others within the
+	// refresh period.
+	if _, err := l.RefreshReorderDefaults(ctx); err != nil {
+		return nil, err
+	}
+	if old == "" {
+		return nil, nil
+	}
+	r, err := decodeReorder("", loc, old)
+	if err != nil {
+		return nil, err
+	}
+	return &ReorderDefault{Location: loc, Point: r.Point, Qty: r.Qty}, nil
+}
+
+// ReorderDefaultHistory returns the newest n changes of the defaults,
+// oldest first.
+func (l *Ledger) ReorderDefaultHistory(ctx context.Context, n int64) ([]ReorderChange, error) {
+	_, journal := l.defaultsKeys()
+	msgs, err := l.rdb.XRevRangeN(ctx, journal, "+", "-", n).Result()
+	if err != nil {
+		return nil, fmt.Errorf("reading the default reorder points' journal: %w", err)
+	}
+	return decodeReorderChanges(msgs), nil
+}
+
+// ReevaluateIfDue runs the re-evaluation a change of the defaults
+// recorded, once it is due (ReorderDefaultsSettle after the change), and
+// then clears it unless the defaults changed again meanwhile (that change
+// has its own, later). It is cheap when none is due (one HMGET): the
+// signal sweeper calls it every sweep. ran says a pass ran; n is how many
+// SKUs it evaluated.
+func (l *Ledger) ReevaluateIfDue(ctx context.Context) (ran bool, n int, err error) {
+	hash, _ := l.defaultsKeys()
+	v, err := l.rdb.HMGet(ctx, hash, "due", "duev").Result()
+	if err != nil {
+		return false, 0, fmt.Errorf("reading the pending re-evaluation: %w", err)
+	}
+	ds, _ := v[0].(string)
+	dv, _ := v[1].(string)
+	ms, err := strconv.ParseInt(ds, 10, 64)
+	if err != nil || dv == "" || l.opts.Now().UnixMilli() < ms {
+		return false, 0, nil
+	}
+	if n, err = l.ReevaluateSignals(ctx); err != nil {
+		return true, n, err
+	}
+	if err := l.defaultsClear.Run(ctx, l.rdb, []string{hash}, dv).Err(); err != nil && !errors.Is(err, redis.Nil) {
+		return true, n, fmt.Errorf("clearing the pending re-evaluation: %w", err)
+	}
+	return true, n, nil
+}
+
+// luaDefaultsClear clears the pending re-evaluation of version ARGV[1].
+const luaDefaultsClear = `if redis.call('HGET', KEYS[1], 'duev') == ARGV[1] then
+  redis.call('HDEL', KEYS[1], 'due', 'duev')
+end
+return 1`
+
+// ReevaluateSignals evaluates every SKU's signal state against its
+// figures with the defaults as they are now (read first), 1,000 SKUs a
+// round trip; a SKU already evaluated by a run with newer defaults is
+// left alone. Returns how many SKUs it evaluated.
+func (l *Ledger) ReevaluateSignals(ctx context.Context) (int, error) {
+	if l.opts.NoSignals {
+		return 0, nil
+	}
+	d, err := l.RefreshReorderDefaults(ctx)
+	if err != nil {
+		return 0, err
+	}
+	arg := d.arg()
+	n := 0
+	err = l.SKUs(ctx, func(skus []string) error {
+		calls := make([]scriptCall, len(skus))
+		now := l.nowMS()
+		for i, s := range skus {
+			rkey, ekey, _ := l.signalKeys(s)
+			calls[i] = scriptCall{script: l.sigeval, keys: []string{l.keys(s).stock, rkey, ekey}, sigs: []string{s}, args: []any{now, arg}}
+		}
+		_, errs, err := l.run(ctx, nil, nil, calls)
+		if err != nil {
+			return fmt.Errorf("re-evaluating stock signals: %w", err)
+		}
+		for i, e := range errs {
+			if e != nil {
+				return fmt.Errorf("re-evaluating stock signals of %s: %w", skus[i], e)
+			}
+		}
+		n += len(skus)
+		return nil
+	})
+	return n, err
+}
+
+// ParseReorderDefaultsCSV reads a file of default reorder points (header
+// location,reorder_point and optionally reorder_qty; location "*" for
+// every location; an empty reorder_qty is none) and checks every row: the
+// location one of locations or "*", and not twice, point and quantity
+// non-negative integers. It returns every bad row with its line and
+// column; the caller applies nothing unless there are none.
+func ParseReorderDefaultsCSV(r io.Reader, locations []string) ([]ReorderDefault, []ReorderLineError) {
+	known := map[string]bool{AllLocations: true}
+	for _, loc := range locations {
+		known[loc] = true
+	}
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	head, err := cr.Read()
+	if err != nil {
+		return nil, []ReorderLineError{{Line: 1, Key: "header", Err: fmt.Errorf("reading the header: %w", err)}}
+	}
+	if len(head) > 0 {
+		head[0] = strings.TrimPrefix(head[0], "\ufeff")
+	}
+	if !validHeader(head, []string{"location", "reorder_point", "reorder_qty"}, 2) {
+		return nil, []ReorderLineError{{Line: 1, Key: "header", Err: errors.New("want location,reorder_point[,reorder_qty]")}}
+	}
+	var rows []ReorderDefault
+	var errs []ReorderLineError
+	seen := map[string]int{}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			errs = append(errs, ReorderLineError{Line: line, Key: "row", Err: err})
+			continue
+		}
+		if len(rec) != len(head) {
+			errs = append(errs, ReorderLineError{Line: line, Key: "row", Err: fmt.Errorf("%d fields, want %d", len(rec), len(head))})
+			continue
+		}
+		n := len(errs)
+		bad := func(key string, err error) { errs = append(errs, ReorderLineError{Line: line, Key: key, Err: err}) }
+		d := ReorderDefault{Location: strings.TrimSpace(rec[0]), Line: line}
+		if err := checkLocation("location", d.Location); err != nil {
+			bad("location", err)
+		} else if !known[d.Location] {
+			bad("location", fmt.Errorf("unknown location %q (not in config's locations, nor %q for every location)", d.Location, AllLocations))
+		} else if first, dup := seen[d.Location]; dup {
+			bad("location", fmt.Errorf("location %q given twice (first on line %d)", d.Location, first))
+		} else {
+			seen[d.Location] = line
+		}
+		p, err := parseFigure(rec[1])
+		if err != nil {
+			bad("reorder_point", err)
+		}
+		d.Point = p
+		if len(rec) == 3 && strings.TrimSpace(rec[2]) != "" {
+			q, err := parseFigure(rec[2])
+			if err != nil {
+				bad("reorder_qty", err)
+			}
+			d.Qty = &q
+		}
+		if len(errs) == n {
+			rows = append(rows, d)
+		}
+	}
+	return rows, errs
+}
+
+// validHeader says h is want, or its first min columns.
+func validHeader(h, want []string, min int) bool {
+	if len(h) < min || len(h) > len(want) {
+		return false
+	}
+	for i, c := range h {
+		if strings.TrimSpace(strings.ToLower(c)) != want[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -11,7 +11,7 @@ import (
 	"github.com/shelfsync/shelfsync/inventory"
 )
 
-const reorderUsage = `usage: shelfsync stock reorder <import|set|get> [flags]
+const reorderUsage = `usage: shelfsync stock reorder <import|set|get|default> [flags]
 
   stock reorder import FILE.csv --config F   reorder points from a file: header
                      sku,location,reorder_point[,reorder_qty]; every row is
@@ -20,9 +20,11 @@ const reorderUsage = `usage: shelfsync stock reorder <import|set|get> [flags]
   stock reorder set SKU --location L --point N [--qty Q]  one location's point
   stock reorder set SKU --location L --remove              remove it
   stock reorder get SKU [-n 10]              the SKU's points, state and changes
+  stock reorder default <set|rm|list|import>  default points per location
+                     (shelfsync stock reorder default -h)
 
 A SKU's signals compare its available stock summed over its locations with
-the sum of its locations' points.
+the sum of its locations' points (its own, else the location's default).
 `
 
 func stockReorder(ctx context.Context, c *stockCmd, args []string) int {
@@ -31,7 +33,7 @@ func stockReorder(ctx context.Context, c *stockCmd, args []string) int {
 		return 2
 	}
 	run, ok := map[string]func(context.Context, *stockCmd, []string) int{
-		"import": reorderImport, "set": reorderSet, "get": reorderGet,
+		"import": reorderImport, "set": reorderSet, "get": reorderGet, "default": reorderDefault,
 	}[args[0]]
 	if !ok {
 		fmt.Fprintf(c.stderr, "stock reorder: unknown subcommand %q\n\n%s", args[0], reorderUsage)

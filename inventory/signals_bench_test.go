@@ -11,9 +11,12 @@ import (
 // with stock signals off (Options.NoSignals), on with no reorder points
 // set (what every SKU without one costs: one HMGET of a missing key), and
 // on with a reorder point on every SKU (HVALS of the SKU's figures each
-// run; no crossing: the points are far below the stock).
+// run; no crossing: the points are far below the stock), and on with no
+// point of their own but a default reorder point for every location
+// (reorder_defaults.go: the defaults argument parsed and HGETALL of the
+// SKU's figures each run; no crossing).
 func BenchmarkApplyLineSignals(b *testing.B) {
-	for _, mode := range []string{"off", "on-no-points", "on-points"} {
+	for _, mode := range []string{"off", "on-no-points", "on-points", "on-defaults"} {
 		for _, batch := range []int{1, 100} {
 			callers := 20
 			if batch > 1 {
@@ -28,6 +31,11 @@ func BenchmarkApplyLineSignals(b *testing.B) {
 						if _, err := l.SetReorder(context.Background(), Reorder{SKU: s, Location: "A", Point: 10}, "bench"); err != nil {
 							b.Fatal(err)
 						}
+					}
+				}
+				if mode == "on-defaults" {
+					if _, err := l.SetReorderDefault(context.Background(), ReorderDefault{Location: AllLocations, Point: 10}, "bench"); err != nil {
+						b.Fatal(err)
 					}
 				}
 				runCallers(b, l, skus, callers, batch)

@@ -269,6 +269,18 @@ func TestScriptsTouchOneSlot(t *testing.T) {
 		_, err := l.SetCounts(ctx, counts)
 		return err
 	}))
+	// The default reorder points live in a slot of their own; a run that
+	// evaluates signals with them touches only the SKU's (they come in as
+	// an argument). The re-evaluation pass over every SKU runs on a real
+	// Cluster in TestClusterReorderDefaults.
+	oneSlot("default reorder point", "reorder-defaults", window("default reorder point", func() error {
+		_, err := l.SetReorderDefault(ctx, ReorderDefault{Location: AllLocations, Point: 3}, "test")
+		return err
+	}))
+	oneSlot("line with default reorder points", keySKU("SLOT-1"), window("line with default reorder points", func() error {
+		_, err := l.ApplyLines(ctx, []LineState{{Channel: "c", OrderID: "d", LineID: "1", SKU: "SLOT-1", Location: "A", Ordered: 1, Version: 1}})
+		return err
+	}))
 	// The intent scripts touch only the intents' slot.
 	oneSlot("intent mark", "intents", window("intent mark", func() error {
 		return withIntents.markIntents(ctx, rdb, []string{"SLOT-1", "we{ir}d"}).Err()

@@ -492,3 +492,23 @@ func validHeader(h, want []string, min int) bool {
 	}
 	return true
 }
+
+// EffectiveReorderOf reads the SKU's own setting, figures and the defaults
+// (three round trips) and resolves its effective setting
+// (EffectiveReorder); ok is false when no point applies.
+func (l *Ledger) EffectiveReorderOf(ctx context.Context, sku string) (ReorderSetting, bool, error) {
+	own, _, err := l.ReorderOf(ctx, sku)
+	if err != nil {
+		return ReorderSetting{}, false, err
+	}
+	st, err := l.Stock(ctx, sku)
+	if err != nil {
+		return ReorderSetting{}, false, err
+	}
+	d, err := l.ReorderDefaults(ctx)
+	if err != nil {
+		return ReorderSetting{}, false, err
+	}
+	s, ok := EffectiveReorder(own, st.LocationIDs(), d.Defaults)
+	return s, ok, nil
+}

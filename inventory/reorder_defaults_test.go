@@ -158,6 +158,14 @@ func TestReorderDefaultSignals(t *testing.T) {
 		if got := signalTypes(t, l, "BULK"); !reflect.DeepEqual(got, []string{SignalLow}) {
 			t.Fatalf("bulk count across the default: %v", got)
 		}
+		// A SKU a bulk count creates (a day-one import) at or below a
+		// default is announced, as a count of one would announce it.
+		if out, err := l.SetCounts(ctx, []Count{{SKU: "FRESH", Location: "A", Quantity: 2, Version: 1}}); err != nil || out[0].Err != nil {
+			t.Fatalf("bulk count: %v %+v", err, out)
+		}
+		if got := signalTypes(t, l, "FRESH"); !reflect.DeepEqual(got, []string{SignalLow}) {
+			t.Fatalf("new SKU counted in below the default: %v", got)
+		}
 
 		low, err := l.BelowReorder(ctx)
 		if err != nil {
@@ -167,8 +175,16 @@ func TestReorderDefaultSignals(t *testing.T) {
 		for _, r := range low {
 			got[r.SKU] = r.ReorderPoint
 		}
-		if want := map[string]int64{"D1": 5, "OWN": 2, "STAR": 7, "BULK": 5}; !reflect.DeepEqual(got, want) {
+		if want := map[string]int64{"D1": 5, "OWN": 2, "STAR": 7, "BULK": 5, "FRESH": 5}; !reflect.DeepEqual(got, want) {
 			t.Fatalf("below reorder %+v, want points %v", low, want)
+		}
+		// The gauges' sets, as a starting sweeper records them, count the
+		// defaulted SKUs too.
+		if _, err := l.RecoverSignals(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if below, _, err := l.SignalCounts(ctx); err != nil || below != 5 {
+			t.Fatalf("below reorder point (gauge): %d, %v; want 5", below, err)
 		}
 	})
 }

@@ -210,10 +210,9 @@ func (l *Ledger) recoverStates(ctx context.Context) error {
 				continue // no event yet: nothing to record
 			}
 			seq, _ := strconv.ParseInt(fmt.Sprint(v[2]), 10, 64)
+			// A state without an own point is a default's: removing the
+			// last point (own or default) removes the state with it.
 			st, _ := v[1].(string)
-			if v[0] == nil {
-				st = "" // no point (removed)
-			}
 			if err := l.RecordSignalState(ctx, sku, seq, st); err != nil {
 				return err
 			}

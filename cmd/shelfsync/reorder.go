@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -162,21 +163,43 @@ func reorderShow(ctx context.Context, c *stockCmd, sku string, n int64) int {
 			return c.fail(err)
 		}
 	}
+	eff, effOK, err := c.ledger.EffectiveReorderOf(ctx, sku)
+	if err != nil && !errors.Is(err, inventory.ErrUnknownSKU) {
+		return c.fail(err)
+	}
 	if c.json {
+		var e *inventory.ReorderSetting
+		if effOK {
+			e = &eff
+		}
 		return c.printJSON(struct {
 			inventory.ReorderSetting
-			Set     bool                      `json:"set"`
-			Changes []inventory.ReorderChange `json:"changes,omitempty"`
-		}{s, ok, hist})
+			Set       bool                      `json:"set"`
+			Effective *inventory.ReorderSetting `json:"effective,omitempty"`
+			Changes   []inventory.ReorderChange `json:"changes,omitempty"`
+		}{s, ok, e, hist})
 	}
-	if !ok {
+	switch {
+	case effOK && !ok:
+		fmt.Fprintf(c.stdout, "%s: no reorder point of its own; by default reorder points %d%s, state %s\n", sku, eff.Point, qtyText(eff.Qty), stateText(eff.State))
+	case effOK && eff.Point != s.Point:
+		fmt.Fprintf(c.stdout, "%s: reorder point %d%s with default reorder points (its own %d), state %s\n", sku, eff.Point, qtyText(eff.Qty), s.Point, stateText(s.State))
+	case !ok:
 		fmt.Fprintf(c.stdout, "%s: no reorder point\n", sku)
-	} else {
+	default:
 		fmt.Fprintf(c.stdout, "%s: reorder point %d%s, state %s\n", sku, s.Point, qtyText(s.Qty), stateText(s.State))
 	}
+	locs := s.Locations
+	if effOK {
+		locs = eff.Locations
+	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	for _, r := range s.Locations {
-		fmt.Fprintf(tw, "  %s\tpoint %d%s\n", r.Location, r.Point, qtyText(r.Qty))
+	for _, r := range locs {
+		from := ""
+		if r.Default != "" {
+			from = fmt.Sprintf(" (default of %s)", r.Default)
+		}
+		fmt.Fprintf(tw, "  %s\tpoint %d%s%s\n", r.Location, r.Point, qtyText(r.Qty), from)
 	}
 	for _, h := range hist {
 		fmt.Fprintf(tw, "  %s\t%s\t%q -> %q\t%s\n", h.Time.UTC().Format("2006-01-02T15:04:05Z"), h.Location, h.Old, h.New, h.Source)

@@ -116,6 +116,7 @@ func TestStockReorderDefaultCLI(t *testing.T) {
 		{"not low before the re-evaluation", []string{"stock", "low", "--config", cfgPath}, 0, []string{"no SKU is at or below"}, nil},
 		{"set waits and re-evaluates", with("set", "w2", "--point", "1"), 0, []string{"waiting", "1 SKUs evaluated", "w2", "default point 1"}, nil},
 		{"low by the default", []string{"stock", "low", "--config", cfgPath}, 0, []string{"K1", "low", "20", "25", "40"}, nil},
+		{"get shows the default that applies", []string{"stock", "reorder", "get", "K1", "--config", cfgPath}, 0, []string{"K1: no reorder point of its own; by default reorder points 25, reorder qty 40, state low", "w1", "(default of w1)"}, nil},
 		{"report shows the effective point", []string{"report", "stock", "--config", cfgPath}, 0, []string{"K1,w1,20,0,20,25,40"}, nil},
 		{"rm", with("rm", "w1"), 0, []string{"1 SKUs evaluated", "default point 3"}, nil},
 		{"the * default applies now", []string{"stock", "low", "--config", cfgPath}, 0, []string{"no SKU is at or below"}, nil},

@@ -24,6 +24,7 @@
 -- Returns status, on_hand, reserved per count, flat, in ARGV order.
 local now, maxlen, maxq, stride = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local defs, nsku = ARGV[5], tonumber(ARGV[6])
+local _, anydefs = sigdefs(defs)
 local out, touched, seen, opening, fresh, nosig = {}, {}, {}, {}, {}, {}
 for i = 7 + nsku, #ARGV, 6 do
   local n = tonumber(ARGV[i])
@@ -31,16 +32,17 @@ for i = 7 + nsku, #ARGV, 6 do
   if opening[n] == nil then
     opening[n] = false
     -- One EXISTS of both keys (it counts the keys that exist) tells
-    -- whether the SKU is new. A new SKU has no reorder points
+    -- whether the SKU is new. A new SKU has no reorder points of its own
     -- (reorder.lua refuses, in the same script, a SKU without figures,
-    -- and nothing deletes a stock hash), so signal, which reads them, is
-    -- skipped for it: a day-one import reads none. A SKU that exists has
+    -- and nothing deletes a stock hash), so unless a default reorder
+    -- point may apply to it, signal, which reads them, is skipped for it:
+    -- a day-one import without defaults reads none. A SKU that exists has
     -- them read by signal, as count.lua does.
     local ex = redis.call('EXISTS', KEYS[k + 1], KEYS[k + 2])
     if ex == 0 then
       opening[n] = {}
       fresh[#fresh + 1] = n
-      nosig[k] = true
+      if not anydefs then nosig[k] = true end
     end
   end
   local st, h, r = setcount(KEYS[k + 1], KEYS[k + 2], ARGV[i + 1], ARGV[i + 2],

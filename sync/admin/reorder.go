@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -15,6 +16,7 @@ type ReorderLedger interface {
 	SetReorder(ctx context.Context, r inventory.Reorder, source string) (*inventory.Reorder, error)
 	RemoveReorder(ctx context.Context, sku, location, source string) (*inventory.Reorder, error)
 	ReorderOf(ctx context.Context, sku string) (inventory.ReorderSetting, bool, error)
+	EffectiveReorderOf(ctx context.Context, sku string) (inventory.ReorderSetting, bool, error)
 	ReorderHistory(ctx context.Context, sku string, n int64) ([]inventory.ReorderChange, error)
 	BelowReorder(ctx context.Context) ([]inventory.LowSKU, error)
 	SetReorderDefault(ctx context.Context, d inventory.ReorderDefault, source string) (*inventory.ReorderDefault, error)
@@ -150,8 +152,12 @@ type reorderBody struct {
 
 type reorderAnswer struct {
 	inventory.ReorderSetting
-	Set     bool                      `json:"set"`
-	Changes []inventory.ReorderChange `json:"changes,omitempty"`
+	Set bool `json:"set"`
+	// Effective: the SKU's own points and, at its other locations, the
+	// default reorder points that apply (each naming its default); absent
+	// when none applies.
+	Effective *inventory.ReorderSetting `json:"effective,omitempty"`
+	Changes   []inventory.ReorderChange `json:"changes,omitempty"`
 }
 
 func (a *API) putReorder(w http.ResponseWriter, r *http.Request) {
@@ -192,6 +198,14 @@ func (a *API) writeReorder(w http.ResponseWriter, r *http.Request, sku string, n
 		return
 	}
 	ans := reorderAnswer{ReorderSetting: s, Set: ok}
+	eff, has, err := a.e.Reorder.Ledger.EffectiveReorderOf(r.Context(), sku)
+	if err != nil && !errors.Is(err, inventory.ErrUnknownSKU) {
+		a.fail(w, r, err)
+		return
+	}
+	if has {
+		ans.Effective = &eff
+	}
 	if n > 0 {
 		if ans.Changes, err = a.e.Reorder.Ledger.ReorderHistory(r.Context(), sku, n); err != nil {
 			a.fail(w, r, err)

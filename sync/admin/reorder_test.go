@@ -77,6 +77,7 @@ func TestReorderDefaultsAPI(t *testing.T) {
 		{"nothing applied", "GET", "/api/v1/reorder/defaults", "", 200, []string{`"version":0`, `"defaults":[]`}, false},
 		{"every location", "PUT", "/api/v1/reorder/defaults/*", `{"reorder_point":25,"reorder_qty":40}`, 200, []string{`"version":1`, `"location":"*"`, `"reorder_point":25`, `"reorder_qty":40`, `"reevaluation_due":`}, false},
 		{"below reorder by the default", "GET", "/api/v1/stock?below=reorder", "", 200, []string{`"sku":"A"`, `"available":20`, `"reorder_point":25`, `"reorder_qty":40`}, true},
+		{"the SKU's effective setting", "GET", "/api/v1/stock/A/reorder", "", 200, []string{`"set":false`, `"effective":{`, `"default":"*"`, `"state":"low"`}, false},
 		{"a location's own default", "PUT", "/api/v1/reorder/defaults/main", `{"reorder_point":5}`, 200, []string{`"version":2`, `"location":"main"`}, false},
 		{"main's default wins over *", "GET", "/api/v1/stock?below=reorder", "", 200, []string{`[]`}, true},
 		{"remove", "DELETE", "/api/v1/reorder/defaults/main", "", 200, []string{`"version":3`}, false},

@@ -1,6 +1,7 @@
 package shopify
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -60,8 +61,11 @@ type gqlFulfillment struct {
 }
 
 type gqlRefund struct {
-	ID              string    `json:"id"`
-	CreatedAt       time.Time `json:"createdAt"`
+	ID        string    `json:"id"`
+	CreatedAt time.Time `json:"createdAt"`
+	// Return is the refund's return (Refund.return: "The return
+	// associated with the refund"): null for a refund made without one.
+	Return          gqlLink `json:"return"`
 	RefundLineItems struct {
 		Nodes []struct {
 			Quantity    int64   `json:"quantity"`
@@ -72,6 +76,32 @@ type gqlRefund struct {
 			} `json:"lineItem"`
 		} `json:"nodes"`
 	} `json:"refundLineItems"`
+}
+
+// gqlLink is a nullable object field that tells null (Set, ID "") from
+// absent (not Set: a read that did not ask for it).
+type gqlLink struct {
+	Set bool
+	ID  string
+}
+
+func (l *gqlLink) UnmarshalJSON(b []byte) error {
+	l.Set = true
+	if string(b) == "null" {
+		return nil
+	}
+	var v struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	l.ID = v.ID
+	if l.ID == "" {
+		// An object without an id: linked all the same.
+		l.ID = "?"
+	}
+	return nil
 }
 
 func (o *gqlOrder) source() (*orderSource, error) {
@@ -114,7 +144,7 @@ func (o *gqlOrder) source() (*orderSource, error) {
 		if rid == "" {
 			return nil, fmt.Errorf("order %s: refund without a valid id", id)
 		}
-		rs := refundSource{ID: rid, OrderID: id, CreatedAt: r.CreatedAt}
+		rs := refundSource{ID: rid, OrderID: id, CreatedAt: r.CreatedAt, Unlinked: r.Return.Set && r.Return.ID == ""}
 		for _, n := range r.RefundLineItems.Nodes {
 			lid := numericID(n.LineItem.ID)
 			if lid == "" {

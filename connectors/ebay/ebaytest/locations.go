@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -26,6 +28,77 @@ import (
 
 // maxLocationKey is the longest merchantLocationKey ("Max length: 36").
 const maxLocationKey = 36
+
+// getInventoryLocations (GET /sell/inventory/v1/location): what eBay
+// documents and the fake serves: a user token with sell.inventory (or
+// sell.inventory.readonly, which the fake does not issue); optional
+// limit (Min 1; default 100 locations a page) and offset (the number of
+// locations skipped, default 0); a LocationResponse {href, limit, next
+// (only when there is a further page), offset, prev (only when there is
+// an earlier one), total (0 when there are none), locations}; each
+// location an InventoryLocationResponse with merchantLocationKey and
+// merchantLocationStatus (StatusEnum: ENABLED or DISABLED), name and
+// locationTypes. What eBay does not document and the fake assumes: the
+// order of the locations (by key here), a largest limit (none here), and
+// the answer to a limit or offset that is not a whole number in range
+// (400, error 25706 as getInventoryItems' invalid pagination).
+const (
+	locationsPath         = "/sell/inventory/v1/location"
+	defaultLocationsLimit = 100
+)
+
+// handleGetLocations is GET /sell/inventory/v1/location?limit=&offset=.
+func (s *Server) handleGetLocations(w http.ResponseWriter, r *http.Request) {
+	limit, offset, bad := paging(r.URL.Query(), defaultLocationsLimit, int(^uint(0)>>1))
+	if bad != "" {
+		writeErrors(w, http.StatusBadRequest, Error{ErrorID: 25706, Domain: "API_INVENTORY", Category: "REQUEST",
+			Message: "You have provided invalid pagination values. {" + bad + "}"})
+		return
+	}
+	s.mu.Lock()
+	keys := slices.Sorted(maps.Keys(s.locations))
+	page := []map[string]any{}
+	for i := offset; i < len(keys) && i-offset < limit; i++ {
+		status := "ENABLED"
+		if !s.locations[keys[i]] {
+			status = "DISABLED"
+		}
+		page = append(page, map[string]any{
+			"merchantLocationKey": keys[i], "merchantLocationStatus": status, "name": "Location " + keys[i],
+			"locationTypes": []string{"WAREHOUSE"},
+			"location":      map[string]any{"locationId": strconv.Itoa(1000 + i), "address": map[string]any{"country": "US", "postalCode": "95125"}},
+		})
+	}
+	s.mu.Unlock()
+	at := func(off int) string {
+		return s.srv.URL + locationsPath + "?limit=" + strconv.Itoa(limit) + "&offset=" + strconv.Itoa(off)
+	}
+	resp := map[string]any{"href": at(offset), "limit": limit, "offset": offset, "total": len(keys), "locations": page}
+	if offset < len(keys)-limit {
+		resp["next"] = at(offset + limit)
+	}
+	if offset > 0 {
+		resp["prev"] = at(max(offset-limit, 0))
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// EnableLocation enables a disabled inventory location again.
+func (s *Server) EnableLocation(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.locations[key]; ok {
+		s.locations[key] = true
+	}
+}
+
+// DisabledRefusals counts the bulk update entries refused because they
+// changed a quantity at a disabled location.
+func (s *Server) DisabledRefusals() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.disabledRefusals
+}
 
 type distribution struct {
 	key             string
@@ -163,6 +236,7 @@ func (s *Server) distributionsError(rq bulkRequestItem) *Error {
 		case !known:
 			return fail("merchantLocationKey. Location %s is not an inventory location of the seller.", *d.MerchantLocationKey)
 		case !enabled && held[*d.MerchantLocationKey] != *d.Quantity:
+			s.disabledRefusals++
 			return fail("merchantLocationKey. Location %s is disabled: its inventory can not be changed.", *d.MerchantLocationKey)
 		}
 	}

@@ -2,8 +2,9 @@
 // on httptest: the OAuth token endpoint, the Notification API's public
 // keys, Fulfillment getOrders/getOrder and an order's shipping
 // fulfillments (create, list), the Inventory API's offers, inventory
-// items (one, a page, or bulk_get_inventory_item) and
-// bulk_update_price_quantity, and the Post-Order API's return search and
+// items (one, a page, or bulk_get_inventory_item),
+// bulk_update_price_quantity and the seller's inventory locations
+// (getInventoryLocations), and the Post-Order API's return search and
 // return detail. It checks credentials and bearer tokens the
 // way eBay does (401 otherwise), holds listed quantities the test can
 // read, injects throttling and per-item failures, and signs notifications
@@ -68,20 +69,22 @@ type Server struct {
 	srv  *httptest.Server
 	key  *ecdsa.PrivateKey
 
-	mu          sync.Mutex
-	tokens      map[string]issuedToken
-	issued      int
-	refreshes   int
-	appTokens   int
-	orders      map[string]*Order
-	items       map[string]*inventoryItem // by SKU
-	locations   map[string]bool           // merchantLocationKey → enabled
-	offers      map[string]*offer         // by offer id
-	nextOfferID int
-	fail        map[string]ItemFailure  // bulk update failures by SKU
-	failRead    map[string]*readFailure // bulk get failures by SKU
-	throttle    int
-	refuseBulk  int
+	mu        sync.Mutex
+	tokens    map[string]issuedToken
+	issued    int
+	refreshes int
+	appTokens int
+	orders    map[string]*Order
+	items     map[string]*inventoryItem // by SKU
+	locations map[string]bool           // merchantLocationKey → enabled
+	// disabledRefusals counts entries refused for a change at a disabled location.
+	disabledRefusals int
+	offers           map[string]*offer // by offer id
+	nextOfferID      int
+	fail             map[string]ItemFailure  // bulk update failures by SKU
+	failRead         map[string]*readFailure // bulk get failures by SKU
+	throttle         int
+	refuseBulk       int
 	// beforeBulk runs before each bulk update is applied (BeforeBulkUpdate).
 	beforeBulk  func()
 	retryAfter  string
@@ -165,6 +168,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /sell/inventory/v1/offer", s.api("get_offers", false, s.handleGetOffers))
 	mux.HandleFunc("GET /sell/inventory/v1/inventory_item", s.api("get_inventory_items", false, s.handleGetItems))
 	mux.HandleFunc("GET /sell/inventory/v1/inventory_item/{sku}", s.api("get_inventory_item", false, s.handleGetItem))
+	mux.HandleFunc("GET /sell/inventory/v1/location", s.api("get_inventory_locations", false, s.handleGetLocations))
 	mux.HandleFunc("POST /sell/inventory/v1/bulk_update_price_quantity", s.api("bulk_update_price_quantity", false, s.handleBulkUpdate))
 	mux.HandleFunc("POST /sell/inventory/v1/bulk_get_inventory_item", s.api("bulk_get_inventory_item", false, s.handleBulkGet))
 	mux.HandleFunc("POST /sell/fulfillment/v1/order/{id}/shipping_fulfillment", s.api("create_shipping_fulfillment", false, s.handleCreateFulfillment))
@@ -199,7 +203,8 @@ func (s *Server) AppTokens() int {
 
 // Calls counts the authorised calls to one endpoint: public_key,
 // get_orders, get_order, get_offers, get_inventory_items,
-// get_inventory_item, bulk_get_inventory_item, bulk_update_price_quantity,
+// get_inventory_item, get_inventory_locations, bulk_get_inventory_item,
+// bulk_update_price_quantity,
 // create_shipping_fulfillment, get_shipping_fulfillments, search_returns,
 // get_return.
 // Throttled and refused calls count too.

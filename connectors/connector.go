@@ -130,6 +130,47 @@ type LocationPusher interface {
 	PushesPerLocation() bool
 }
 
+// LocationState is what a channel says of one of its locations.
+type LocationState string
+
+// Location states.
+const (
+	// LocationEnabled: the channel takes stock changes there.
+	LocationEnabled LocationState = "enabled"
+	// LocationDisabled: the channel has the location but refuses stock
+	// changes there (eBay's DISABLED inventory locations); what it holds
+	// stays as it is.
+	LocationDisabled LocationState = "disabled"
+	// LocationMissing: a shelfsync location is mapped to a channel
+	// location the channel does not have.
+	LocationMissing LocationState = "missing"
+)
+
+// ChannelLocation is one location of a channel as LocationReader reads it.
+type ChannelLocation struct {
+	// ID is the channel's own id (the one LiveQuantity.ChannelLocation
+	// names).
+	ID string `json:"id"`
+	// Location is the shelfsync location of the channel mapped to ID, ""
+	// when none is.
+	Location string        `json:"location,omitempty"`
+	State    LocationState `json:"state"`
+}
+
+// LocationReader is implemented by a LocationPusher that can read its
+// channel's locations and their state. The engine reads them once per
+// reconcile of a per_location channel (not per push): a disabled channel
+// location's levels are reported but never zeroed (the channel would
+// refuse it), and a shelfsync location mapped to a disabled or missing
+// channel location is reported. `shelfsync link` shows each state.
+type LocationReader interface {
+	// ReadLocations returns every location the channel has (mapped to a
+	// shelfsync location or not), and a LocationMissing entry for each
+	// shelfsync location of the channel mapped to an id the channel does
+	// not have; paging as needed, through the channel's limiter.
+	ReadLocations(ctx context.Context) ([]ChannelLocation, error)
+}
+
 // SaleEchoer is implemented by a QuantityPusher whose channel takes the
 // units of its own sales off its listing and whose pushes are
 // compare-and-set (QuantityUpdate.Previous). After a sale on such a

@@ -1,0 +1,118 @@
+package ebay
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/shelfsync/shelfsync/connectors"
+)
+
+// The seller's inventory locations (getInventoryLocations), for
+// connectors.LocationReader: the engine reads them once per reconcile of
+// a per-location channel, so that a DISABLED location's distributions
+// are reported and not zeroed (eBay refuses inventory changes at a
+// disabled location), and a location_keys entry naming a key the seller
+// does not have, or a disabled one, is reported before pushes fail on it.
+
+const (
+	locationsPath = "/sell/inventory/v1/location"
+	// locationsPageSize is getInventoryLocations' default limit (100;
+	// the page gives Min 1 and no maximum).
+	locationsPageSize = 100
+	// maxLocationPages bounds ReadLocations against a next that never ends.
+	maxLocationPages = 1_000
+)
+
+// locationsPage is getInventoryLocations' answer (LocationResponse), the
+// fields read.
+type locationsPage struct {
+	Total     *int          `json:"total"`
+	Next      string        `json:"next"`
+	Locations []apiLocation `json:"locations"`
+}
+
+// apiLocation is one InventoryLocationResponse, the fields read.
+type apiLocation struct {
+	MerchantLocationKey    string `json:"merchantLocationKey"`
+	MerchantLocationStatus string `json:"merchantLocationStatus"`
+}
+
+var _ connectors.LocationReader = (*Connector)(nil)
+
+// ReadLocations implements connectors.LocationReader: getInventoryLocations
+// (GET /sell/inventory/v1/location?limit=100&offset=0), then the page each
+// answer's next names until one has none, each call through the channel's
+// limiter (eBay's method page once described offset as a page number,
+// now as locations skipped: following next is right under either). Each
+// location's merchantLocationStatus DISABLED is LocationDisabled, ENABLED
+// (or a value StatusEnum does not list) LocationEnabled: only a location
+// eBay says is disabled is spared. Every key of ebay.location_keys the
+// seller does not have is a LocationMissing entry.
+func (c *Connector) ReadLocations(ctx context.Context) ([]connectors.ChannelLocation, error) {
+	q := url.Values{"limit": {strconv.Itoa(locationsPageSize)}, "offset": {"0"}}
+	var out []connectors.ChannelLocation
+	seen := map[string]bool{}
+	for n := 1; ; n++ {
+		resp, err := c.send(ctx, http.MethodGet, locationsPath, q, nil, false)
+		if err != nil {
+			return nil, fmt.Errorf("reading the inventory locations at offset %s: %w", q.Get("offset"), err)
+		}
+		if resp.status != http.StatusOK {
+			return nil, newAPIError("GET "+locationsPath, resp)
+		}
+		var p locationsPage
+		if err := parseLocations(resp.body, &p); err != nil {
+			return nil, err
+		}
+		for _, l := range p.Locations {
+			if seen[l.MerchantLocationKey] {
+				return nil, fmt.Errorf("eBay GET %s: location %q listed twice", locationsPath, l.MerchantLocationKey)
+			}
+			seen[l.MerchantLocationKey] = true
+			st := connectors.LocationEnabled
+			if l.MerchantLocationStatus == "DISABLED" {
+				st = connectors.LocationDisabled
+			}
+			out = append(out, connectors.ChannelLocation{ID: l.MerchantLocationKey, Location: c.keyLocations[l.MerchantLocationKey], State: st})
+		}
+		if p.Next == "" {
+			break
+		}
+		if len(p.Locations) == 0 || n >= maxLocationPages {
+			return nil, fmt.Errorf("eBay GET %s: paging does not end after %d pages", locationsPath, n)
+		}
+		next, err := url.Parse(p.Next)
+		if err != nil || next.Query().Get("offset") == "" {
+			return nil, fmt.Errorf("eBay GET %s: unusable next %q", locationsPath, p.Next)
+		}
+		q = url.Values{"limit": {next.Query().Get("limit")}, "offset": {next.Query().Get("offset")}}
+	}
+	for _, loc := range c.deps.Channel.Locations {
+		if k, ok := c.locationKeys[loc]; ok && !seen[k] {
+			out = append(out, connectors.ChannelLocation{ID: k, Location: loc, State: connectors.LocationMissing})
+		}
+	}
+	return out, nil
+}
+
+// parseLocations decodes a getInventoryLocations answer: total is
+// required (eBay returns 0 when there are none) and every location needs
+// its merchantLocationKey.
+func parseLocations(body []byte, p *locationsPage) error {
+	if err := json.Unmarshal(body, p); err != nil {
+		return fmt.Errorf("eBay GET %s: decoding the answer: %w", locationsPath, err)
+	}
+	if p.Total == nil || *p.Total < 0 {
+		return fmt.Errorf("eBay GET %s: the answer has no usable total", locationsPath)
+	}
+	for _, l := range p.Locations {
+		if l.MerchantLocationKey == "" {
+			return fmt.Errorf("eBay GET %s: a location without merchantLocationKey", locationsPath)
+		}
+	}
+	return nil
+}

@@ -161,6 +161,14 @@ type drift struct {
 	// shelfsync location maps to (per-location channels, perloc.go).
 	unmapped     int64
 	seenUnmapped map[string]bool
+	// locations is the state of each channel location, read once at the
+	// start (nil when the connector does not read them or the read
+	// failed); disabledLevels counts the unmapped levels at disabled ones
+	// (in unmapped too), mappedProblems the shelfsync locations mapped to
+	// a disabled or missing channel location.
+	locations      map[string]connectors.LocationState
+	disabledLevels int64
+	mappedProblems []connectors.ChannelLocation
 }
 
 // reconcile reads the channel's live quantities of every listing the
@@ -171,6 +179,7 @@ type drift struct {
 // reconcile of a channel exports its drift (dropStaleDrift).
 func (e *Engine) reconcile(ctx context.Context, ch *channel) error {
 	d := drift{seen: map[string]bool{}, seenUnmapped: map[string]bool{}}
+	e.readChannelLocations(ctx, ch, &d)
 	err := e.ledger.SKUs(ctx, func(page []string) error {
 		for start := 0; start < len(page); start += reconcileChunk {
 			if err := e.reconcileChunk(ctx, ch, page[start:min(start+reconcileChunk, len(page))], &d); err != nil {
@@ -186,6 +195,7 @@ func (e *Engine) reconcile(ctx context.Context, ch *channel) error {
 		if ch.cfg.PerLocation() {
 			e.m.unmappedLevels.WithLabelValues(ch.cfg.Name).Set(float64(d.unmapped))
 			extra["unmapped_location_levels"] = d.unmapped
+			e.exportLocationStates(ch.cfg.Name, &d, extra)
 		}
 		extra[reconcileByField] = e.leases.Holder()
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +16,10 @@ type metrics struct {
 	driftSKUs  *prometheus.GaugeVec
 	// unmappedLevels: per-location channels (perloc.go).
 	unmappedLevels *prometheus.GaugeVec
+	// disabledLevels and mappedProblems: channels whose locations are read
+	// (connectors.LocationReader, perloc.go).
+	disabledLevels *prometheus.GaugeVec
+	mappedProblems *prometheus.GaugeVec
 	polledOrders   *prometheus.CounterVec
 	pollSkipped    *prometheus.CounterVec
 	intentsSwept   prometheus.Counter
@@ -36,6 +41,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		unmappedLevels: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "shelfsync_unmapped_location_levels", Help: "Levels above zero a per-location channel held, at the last reconcile, at channel locations no shelfsync location maps to (the channel sells them on top of what shelfsync lists; zeroed with zero_unmapped_locations); exported by the replica that ran it.",
 		}, []string{"channel"}),
+		disabledLevels: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "shelfsync_disabled_location_levels", Help: "Of shelfsync_unmapped_location_levels, those at channel locations the channel reports disabled (eBay: merchantLocationStatus DISABLED): the channel still sells them but refuses changes there, so they are never zeroed; exported by the replica that ran the last reconcile.",
+		}, []string{"channel"}),
+		mappedProblems: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "shelfsync_mapped_location_problems", Help: "1 for each shelfsync location of a per-location channel mapped to a channel location the channel reported, at the last reconcile, disabled or not at all (state): its pushes are refused; exported by the replica that ran it.",
+		}, []string{"channel", "location", "state"}),
 		polledOrders: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shelfsync_polled_orders_total", Help: "Orders taken in by scheduled polls.",
 		}, []string{"channel"}),
@@ -55,7 +66,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "shelfsync_lease_held", Help: "1 when this replica holds the lease (job:channel): the push lease as the pusher takes and loses it, the others at the last look.",
 		}, []string{"lease"}),
 	}
-	reg.MustRegister(m.driftUnits, m.driftSKUs, m.unmappedLevels, m.polledOrders, m.pollSkipped, m.intentsSwept, m.intents, m.parkedSKUs, m.leaseHolder)
+	reg.MustRegister(m.driftUnits, m.driftSKUs, m.unmappedLevels, m.disabledLevels, m.mappedProblems, m.polledOrders, m.pollSkipped, m.intentsSwept, m.intents, m.parkedSKUs, m.leaseHolder)
 	m.intake, m.ingest = intake.NewMetrics(reg), ingest.NewMetrics(reg)
 	return m
 }
@@ -129,5 +140,27 @@ func (e *Engine) dropStaleDrift(ctx context.Context, name string) {
 		e.m.driftUnits.DeleteLabelValues(name)
 		e.m.driftSKUs.DeleteLabelValues(name)
 		e.m.unmappedLevels.DeleteLabelValues(name)
+		e.m.disabledLevels.DeleteLabelValues(name)
+		e.m.mappedProblems.DeletePartialMatch(prometheus.Labels{"channel": name})
 	}
+}
+
+// exportLocationStates exports what a reconcile found of the channel's
+// locations (when it read them): the unmapped levels at disabled ones and
+// the shelfsync locations mapped to a disabled or missing one, the last
+// reconcile's only.
+func (e *Engine) exportLocationStates(name string, d *drift, extra map[string]any) {
+	e.m.mappedProblems.DeletePartialMatch(prometheus.Labels{"channel": name})
+	if d.locations == nil {
+		e.m.disabledLevels.DeleteLabelValues(name)
+		return
+	}
+	e.m.disabledLevels.WithLabelValues(name).Set(float64(d.disabledLevels))
+	extra["disabled_location_levels"] = d.disabledLevels
+	probs := make([]string, 0, len(d.mappedProblems))
+	for _, p := range d.mappedProblems {
+		e.m.mappedProblems.WithLabelValues(name, p.Location, string(p.State)).Set(1)
+		probs = append(probs, p.Location+"→"+p.ID+" "+string(p.State))
+	}
+	extra["mapped_location_problems"] = strings.Join(probs, ", ")
 }

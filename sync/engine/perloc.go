@@ -18,6 +18,18 @@ import (
 // lists: reconcile counts it (shelfsync_unmapped_location_levels), logs
 // it, and, with zero_unmapped_locations, queues a forced zero of it
 // (compared against the level it read).
+//
+// Where the connector reads its channel's locations
+// (connectors.LocationReader: eBay's inventory locations), reconcile reads
+// them once, first: a level at a channel location the channel reports
+// disabled is counted and logged as the others (the channel still sells
+// it) and also in shelfsync_disabled_location_levels, and is never queued
+// for zeroing (the channel refuses stock changes there: each cycle would
+// make a failed entry and a call); a shelfsync location mapped to a
+// disabled or missing channel location is logged once per reconcile and
+// exported (shelfsync_mapped_location_problems), since every push of it
+// will be refused. When the read fails, reconcile goes on as without it
+// (every unmapped level is zeroed as configured) and logs why.
 
 // unmappedLogMax bounds the log lines of one reconcile's unmapped levels
 // (the count is logged and exported whatever their number).
@@ -71,11 +83,19 @@ func (e *Engine) unmappedLevels(ctx context.Context, ch *channel, live map[strin
 		}
 		d.seenUnmapped[id] = true
 		d.unmapped++
-		if d.unmapped <= unmappedLogMax {
-			e.log.Warn().Str("channel", ch.cfg.Name).Str("sku", sku).Str("channel_location", chLoc).Int64("quantity", live[id]).
-				Bool("zeroing", ch.cfg.ZeroUnmappedLocations).Msg("a channel location no shelfsync location maps to holds stock the channel sells")
+		disabled := d.locations[chLoc] == connectors.LocationDisabled
+		if disabled {
+			d.disabledLevels++
 		}
-		if !ch.cfg.ZeroUnmappedLocations {
+		if d.unmapped <= unmappedLogMax {
+			msg := "a channel location no shelfsync location maps to holds stock the channel sells"
+			if disabled {
+				msg = "a disabled channel location no shelfsync location maps to holds stock the channel sells; the channel refuses changes there, so it is not zeroed (enable the location on the channel, or empty it there)"
+			}
+			e.log.Warn().Str("channel", ch.cfg.Name).Str("sku", sku).Str("channel_location", chLoc).Int64("quantity", live[id]).
+				Bool("disabled", disabled).Bool("zeroing", ch.cfg.ZeroUnmappedLocations && !disabled).Msg(msg)
+		}
+		if !ch.cfg.ZeroUnmappedLocations || disabled {
 			continue
 		}
 		if err := ch.outbox.SetReported(ctx, id, live[id]); err != nil {
@@ -93,6 +113,34 @@ func (e *Engine) unmappedLevels(ctx context.Context, ch *channel, live map[strin
 		ch.pusher.Wake()
 	}
 	return nil
+}
+
+// readChannelLocations reads ch's locations once for a reconcile (a
+// per-location channel whose connector is a connectors.LocationReader)
+// into d: the state of each, and the shelfsync locations mapped to a
+// disabled or missing one, logged once here. A failed read is logged and
+// leaves d as without it.
+func (e *Engine) readChannelLocations(ctx context.Context, ch *channel, d *drift) {
+	lr, ok := ch.conn.(connectors.LocationReader)
+	if !ok || !ch.cfg.PerLocation() {
+		return
+	}
+	locs, err := lr.ReadLocations(ctx)
+	if err != nil {
+		e.log.Warn().Err(err).Str("channel", ch.cfg.Name).
+			Msg("reading the channel's locations failed: reconcile goes on without their states (unmapped levels are zeroed as configured, mapped locations are not checked)")
+		return
+	}
+	d.locations = make(map[string]connectors.LocationState, len(locs))
+	for _, l := range locs {
+		d.locations[l.ID] = l.State
+		if l.Location == "" || l.State == connectors.LocationEnabled {
+			continue
+		}
+		d.mappedProblems = append(d.mappedProblems, l)
+		e.log.Error().Str("channel", ch.cfg.Name).Str("location", l.Location).Str("channel_location", l.ID).Str("state", string(l.State)).
+			Msg("a shelfsync location is mapped to a channel location the channel reports disabled or does not have: its pushes will be refused until the location is enabled or the mapping fixed")
+	}
 }
 
 // locationKeyReader reads a per-location channel's levels under outbox

@@ -45,7 +45,11 @@ is written to a channel or to Redis), and reports per listing:
 
 with the quantity the channel shows and the quantity shelfsync would push
 (the channel's allocation of the ledger's stock now); on a per_location
-channel one row per listing and location. Progress goes to
+channel one row per listing and location, with the state the channel
+gives that location where the connector reads it (eBay: enabled,
+disabled, or missing for a location_keys key the seller does not have;
+a disabled location's level is never zeroed, a shelfsync location mapped
+to a disabled or missing one has its pushes refused). Progress goes to
 stderr: a bar on a terminal, a line per page otherwise. The table goes to
 stdout; --csv OUT writes CSV to OUT instead ("-": stdout), --json JSON.
 Exit status: 0 report made, 1 Redis or a channel could not be read (the
@@ -66,6 +70,10 @@ type linkRow struct {
 	// location no shelfsync location maps to (status unmapped_location).
 	Location        string `json:"location,omitempty"`
 	ChannelLocation string `json:"channel_location,omitempty"`
+	// LocationState is the state the channel gives the row's channel
+	// location (enabled, disabled, missing: connectors.LocationState),
+	// where the connector reads its locations; "" otherwise.
+	LocationState string `json:"location_state,omitempty"`
 }
 
 // linkOpts are the report's flags.

@@ -24,8 +24,10 @@ import (
 // link report has a row per linked listing and location of the channel,
 // what the channel shows there against what shelfsync would push there,
 // a row per channel location no shelfsync location maps to that holds
-// the listing (would push 0 only with zero_unmapped_locations), and the
-// missing SKUs per location.
+// the listing (would push 0 only with zero_unmapped_locations, never at a
+// disabled location), and the missing SKUs per location; each eBay row
+// with the state of its inventory location (a disabled one marked in the
+// table).
 func TestLinkReportPerLocation(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	ctx := context.Background()
@@ -52,6 +54,11 @@ func TestLinkReportPerLocation(t *testing.T) {
 	bay.AddListing("A", 9, 1)
 	bay.SetDistributions("A", map[string]int64{"WH-MAIN": 5, "OLD-WH": 2}) // and 2 undistributed
 	bay.AddListing("STRAY", 1, 1)
+	bay.AddLocation("SHUT")
+	bay.AddListing("B", 4, 1)
+	bay.SetDistributions("B", map[string]int64{"SHUT": 4})
+	bay.DisableLocation("SHUT")    // eBay sells B's 4 there, refuses changes
+	bay.DisableLocation("STORE-1") // pos's pushes will be refused
 
 	cfg := config.Default()
 	cfg.Redis.KeyPrefix = prefix
@@ -91,22 +98,23 @@ func TestLinkReportPerLocation(t *testing.T) {
 	got := map[string]string{}
 	for _, r := range rows {
 		key := fmt.Sprintf("%s %s %s%s %s", r.Channel, r.Listing, r.Location, r.ChannelLocation, r.SKU)
-		got[key] = fmt.Sprintf("%s %s %s", r.Status, optInt(r.Shows, "-"), optInt(r.WouldPush, "-"))
+		got[key] = fmt.Sprintf("%s %s %s %s", r.Status, optInt(r.Shows, "-"), optInt(r.WouldPush, "-"), orDash(r.LocationState))
 	}
 	want := map[string]string{
-		"shop A main A":                         "linked 4 5",
-		"shop A pos A":                          "linked - 3", // not stocked at location 2
-		"shop A " + l3 + " A":                   "unmapped_location 6 -",
-		"shop  main B":                          "missing - 2",
-		"shop  pos B":                           "missing - 0",
-		"bay A main A":                          "linked 5 5",
-		"bay A pos A":                           "linked 0 3",
-		"bay A OLD-WH A":                        "unmapped_location 2 0",
-		"bay A " + ebay.UndistributedKey + " A": "unmapped_location 2 0",
-		"bay STRAY " + ebay.UndistributedKey + " ": "unmapped_location 1 0", // never distributed
-		"bay STRAY  ": "unknown 1 -",
-		"bay  main B": "missing - 2",
-		"bay  pos B":  "missing - 0",
+		"shop A main A":                         "linked 4 5 -",
+		"shop A pos A":                          "linked - 3 -", // not stocked at location 2
+		"shop A " + l3 + " A":                   "unmapped_location 6 - -",
+		"shop  main B":                          "missing - 2 -",
+		"shop  pos B":                           "missing - 0 -",
+		"bay A main A":                          "linked 5 5 enabled",
+		"bay A pos A":                           "linked 0 3 disabled",
+		"bay A OLD-WH A":                        "unmapped_location 2 0 enabled",
+		"bay A " + ebay.UndistributedKey + " A": "unmapped_location 2 0 -",
+		"bay STRAY " + ebay.UndistributedKey + " ": "unmapped_location 1 0 -", // never distributed
+		"bay STRAY  ":  "unknown 1 - -",
+		"bay B main B": "linked 0 2 enabled",
+		"bay B pos B":  "linked 0 0 disabled",
+		"bay B SHUT B": "unmapped_location 4 - disabled", // not zeroed: eBay refuses changes there
 	}
 	for k, w := range want {
 		if got[k] != w {
@@ -120,5 +128,11 @@ func TestLinkReportPerLocation(t *testing.T) {
 	if code := linkCmd(ctx, []string{"--config", path, "--channel", "shop"}, &out, &errb, connectors.New); code != 0 ||
 		!strings.Contains(out.String(), "LOCATION") || !strings.Contains(out.String(), "1 levels at channel locations no shelfsync location maps to") {
 		t.Errorf("table: exit %d\n%s", code, out.String())
+	}
+	out.Reset()
+	if code := linkCmd(ctx, []string{"--config", path, "--channel", "bay"}, &out, &errb, connectors.New); code != 0 ||
+		!strings.Contains(out.String(), "SHUT (disabled)") || !strings.Contains(out.String(), "pos (disabled)") ||
+		!strings.Contains(out.String(), "3 rows at channel locations disabled or missing on the channel") {
+		t.Errorf("eBay table: exit %d\n%s", code, out.String())
 	}
 }

@@ -33,11 +33,12 @@ func (r *linker) channel(ctx context.Context, ch *channel, skus map[string]bool)
 	if readErr != nil && len(listings) == 0 {
 		return nil, readErr
 	}
+	states := r.locationStates(ctx, ch)
 	rows := make([]linkRow, 0, len(listings))
 	linked := map[string]bool{} // ledger SKUs and kits some listing stands for
 	for start := 0; start < len(listings); start += linkChunk {
 		part := listings[start:min(start+linkChunk, len(listings))]
-		got, err := r.link(ctx, ch.cfg, part, skus, linked)
+		got, err := r.link(ctx, ch.cfg, part, skus, linked, states)
 		if err != nil {
 			return nil, err
 		}
@@ -48,11 +49,41 @@ func (r *linker) channel(ctx context.Context, ch *channel, skus map[string]bool)
 		// which may be among those not read.
 		return rows, readErr
 	}
-	missing, err := r.missing(ctx, ch.cfg, skus, linked)
+	missing, err := r.missing(ctx, ch.cfg, skus, linked, states)
 	if err != nil {
 		return nil, err
 	}
 	return append(rows, missing...), nil
+}
+
+// locStates is what a channel says of its locations: by its own id, and
+// by the shelfsync location mapped to it.
+type locStates struct {
+	byID, byLocation map[string]connectors.LocationState
+}
+
+// locationStates reads a per-location channel's locations once, when its
+// connector reads them (connectors.LocationReader); a failed read is
+// printed and the report goes on without states.
+func (r *linker) locationStates(ctx context.Context, ch *channel) locStates {
+	var st locStates
+	lr, ok := ch.conn.(connectors.LocationReader)
+	if !ok || !ch.cfg.PerLocation() {
+		return st
+	}
+	locs, err := lr.ReadLocations(ctx)
+	if err != nil {
+		fmt.Fprintf(r.stderr, "link: %s: reading the channel's locations (their states are not shown): %v\n", ch.cfg.Name, err)
+		return st
+	}
+	st.byID, st.byLocation = map[string]connectors.LocationState{}, map[string]connectors.LocationState{}
+	for _, l := range locs {
+		st.byID[l.ID] = l.State
+		if l.Location != "" {
+			st.byLocation[l.Location] = l.State
+		}
+	}
+	return st
 }
 
 // readAll pages through the channel's listings, showing progress.
@@ -97,7 +128,7 @@ func ofTotal(total int) string {
 
 // link makes the rows of listings: what each stands for, and the
 // quantities (on a per-location channel, per location: locationRows).
-func (r *linker) link(ctx context.Context, cfg config.Channel, listings []connectors.Listing, skus map[string]bool, linked map[string]bool) ([]linkRow, error) {
+func (r *linker) link(ctx context.Context, cfg config.Channel, listings []connectors.Listing, skus map[string]bool, linked map[string]bool, states locStates) ([]linkRow, error) {
 	ch := cfg.Name
 	names := make([]string, len(listings))
 	for i, l := range listings {
@@ -129,7 +160,7 @@ func (r *linker) link(ctx context.Context, cfg config.Channel, listings []connec
 	if cfg.PerLocation() {
 		var out []linkRow
 		for i, l := range listings {
-			out = append(out, locationRows(cfg, rows[i], l, listed[ch])...)
+			out = append(out, locationRows(cfg, rows[i], l, listed[ch], states)...)
 		}
 		return out, nil
 	}
@@ -146,15 +177,16 @@ func (r *linker) link(ctx context.Context, cfg config.Channel, listings []connec
 // there against what shelfsync would push there; an unknown listing's
 // one with what the channel sells), and one per channel location no
 // shelfsync location maps to that holds some of it (would push 0 when
-// reconcile zeroes such levels, else nothing).
-func locationRows(cfg config.Channel, row linkRow, l connectors.Listing, listed map[string]int64) []linkRow {
+// reconcile zeroes such levels, else nothing; never at a disabled channel
+// location). Each row has its channel location's state, when read.
+func locationRows(cfg config.Channel, row linkRow, l connectors.Listing, listed map[string]int64, states locStates) []linkRow {
 	var out []linkRow
 	if row.Status != "linked" {
 		out = append(out, row)
 	} else {
 		for _, loc := range cfg.Locations {
 			lr := row
-			lr.Location, lr.Shows = loc, nil
+			lr.Location, lr.Shows, lr.LocationState = loc, nil, string(states.byLocation[loc])
 			for _, lq := range l.Levels {
 				if lq.Location == loc {
 					lr.Shows = ptr(lq.Quantity)
@@ -171,8 +203,8 @@ func locationRows(cfg config.Channel, row linkRow, l connectors.Listing, listed 
 			continue
 		}
 		ur := linkRow{Channel: row.Channel, Listing: row.Listing, Status: "unmapped_location", SKU: row.SKU, Via: row.Via,
-			ChannelLocation: lq.ChannelLocation, Shows: ptr(lq.Quantity)}
-		if cfg.ZeroUnmappedLocations {
+			ChannelLocation: lq.ChannelLocation, Shows: ptr(lq.Quantity), LocationState: string(states.byID[lq.ChannelLocation])}
+		if cfg.ZeroUnmappedLocations && states.byID[lq.ChannelLocation] != connectors.LocationDisabled {
 			ur.WouldPush = ptr(0)
 		}
 		out = append(out, ur)
@@ -198,7 +230,7 @@ func linkOf(e catalog.Entry, ch string, skus map[string]bool) (sku, via string) 
 // missing is a row per ledger SKU no listing of ch stands for (per
 // location on a per-location channel), with what shelfsync would push
 // under its own name.
-func (r *linker) missing(ctx context.Context, cfg config.Channel, skus, linked map[string]bool) ([]linkRow, error) {
+func (r *linker) missing(ctx context.Context, cfg config.Channel, skus, linked map[string]bool, states locStates) ([]linkRow, error) {
 	var names []string
 	for s := range skus {
 		if !linked[s] {
@@ -219,7 +251,7 @@ func (r *linker) missing(ctx context.Context, cfg config.Channel, skus, linked m
 		}
 		for _, s := range part {
 			for _, loc := range locs {
-				row := linkRow{Channel: cfg.Name, Status: "missing", SKU: s, Location: loc}
+				row := linkRow{Channel: cfg.Name, Status: "missing", SKU: s, Location: loc, LocationState: string(states.byLocation[loc])}
 				key := s
 				if loc != "" {
 					key = outbox.LocationKey(s, loc)
@@ -276,9 +308,9 @@ func writeLinkCSVFile(path string, rows []linkRow) error {
 
 func writeLinkCSV(w io.Writer, rows []linkRow) error {
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"channel", "listing", "status", "sku", "via", "channel_shows", "would_push", "location", "channel_location"})
+	_ = cw.Write([]string{"channel", "listing", "status", "sku", "via", "channel_shows", "would_push", "location", "channel_location", "location_state"})
 	for _, r := range rows {
-		_ = cw.Write([]string{r.Channel, r.Listing, r.Status, r.SKU, r.Via, optInt(r.Shows, ""), optInt(r.WouldPush, ""), r.Location, r.ChannelLocation})
+		_ = cw.Write([]string{r.Channel, r.Listing, r.Status, r.SKU, r.Via, optInt(r.Shows, ""), optInt(r.WouldPush, ""), r.Location, r.ChannelLocation, r.LocationState})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -293,11 +325,14 @@ func writeLinkTable(w io.Writer, rows []linkRow) error {
 		if r.Shows != nil && r.WouldPush != nil && *r.Shows != *r.WouldPush {
 			mark = "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Channel, orDash(r.Listing), orDash(r.Location+r.ChannelLocation), r.Status, orDash(r.SKU), orDash(r.Via), optInt(r.Shows, "-"), optInt(r.WouldPush, "-"), mark)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Channel, orDash(r.Listing), locationCell(r), r.Status, orDash(r.SKU), orDash(r.Via), optInt(r.Shows, "-"), optInt(r.WouldPush, "-"), mark)
 		if counts[r.Channel] == nil {
 			counts[r.Channel] = map[string]int{}
 		}
 		counts[r.Channel][r.Status]++
+		if r.LocationState == string(connectors.LocationDisabled) || r.LocationState == string(connectors.LocationMissing) {
+			counts[r.Channel]["not_enabled"]++
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -313,9 +348,23 @@ func writeLinkTable(w io.Writer, rows []linkRow) error {
 		if n := c["unmapped_location"]; n > 0 {
 			unmapped = fmt.Sprintf(", %d levels at channel locations no shelfsync location maps to", n)
 		}
+		if n := c["not_enabled"]; n > 0 {
+			unmapped += fmt.Sprintf(", %d rows at channel locations disabled or missing on the channel", n)
+		}
 		fmt.Fprintf(w, "channel %s: %d linked, %d unknown, %d ledger SKUs missing%s (* shows differs from would push)\n", ch, c["linked"], c["unknown"], c["missing"], unmapped)
 	}
 	return nil
+}
+
+// locationCell is a row's location in the table: the shelfsync or
+// channel location, and its state when the channel gives it one other
+// than enabled ("store (disabled)").
+func locationCell(r linkRow) string {
+	loc := orDash(r.Location + r.ChannelLocation)
+	if r.LocationState != "" && r.LocationState != string(connectors.LocationEnabled) {
+		loc += " (" + r.LocationState + ")"
+	}
+	return loc
 }
 
 func orDash(s string) string {

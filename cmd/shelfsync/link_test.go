@@ -136,7 +136,7 @@ func linkOutputs(t *testing.T, path, first string) {
 	}
 	defer f.Close()
 	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil || len(recs) != 1+211 || strings.Join(recs[0], ",") != "channel,listing,status,sku,via,channel_shows,would_push,location,channel_location" {
+	if err != nil || len(recs) != 1+211 || strings.Join(recs[0], ",") != "channel,listing,status,sku,via,channel_shows,would_push,location,channel_location,location_state" {
 		t.Fatalf("csv: %d records, %v; head %v", len(recs), err, recs[:1])
 	}
 }

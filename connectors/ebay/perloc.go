@@ -31,7 +31,8 @@ import (
 // the channel maps to is kept as it is, and counts in the sum (it is
 // stock eBay is told the seller holds): reconcile reports it, and with
 // zero_unmapped_locations queues an update naming it (ChannelLocation)
-// that sets it to 0.
+// that sets it to 0, unless ReadLocations (locations.go) read the key
+// DISABLED: eBay refuses changes there.
 
 // UndistributedKey is the channel location a per-location read names
 // for the part of an item's ship-to quantity beyond the sum of its

@@ -62,6 +62,7 @@ var (
 	_ connectors.ShipmentConfirmer = (*Connector)(nil)
 	_ connectors.ReturnPoller      = (*Connector)(nil)
 	_ connectors.LocationPusher    = (*Connector)(nil)
+	_ connectors.LocationReader    = (*Connector)(nil)
 )
 
 // Defaults of what the configuration leaves out.

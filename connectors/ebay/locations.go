@@ -41,8 +41,6 @@ type apiLocation struct {
 	MerchantLocationStatus string `json:"merchantLocationStatus"`
 }
 
-var _ connectors.LocationReader = (*Connector)(nil)
-
 // ReadLocations implements connectors.LocationReader: getInventoryLocations
 // (GET /sell/inventory/v1/location?limit=100&offset=0), then the page each
 // answer's next names until one has none, each call through the channel's

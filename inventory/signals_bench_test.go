@@ -43,3 +43,24 @@ func BenchmarkApplyLineSignals(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDefaultsArg: what a call pays in Go for the default reorder
+// points argument (reorder_defaults.go) once the ledger's copy is loaded:
+// an atomic load and a clock read (a refresh, when due, runs in the
+// background).
+func BenchmarkDefaultsArg(b *testing.B) {
+	e := realRedis(b)
+	l := e.ledger(Options{NoIntents: true})
+	if _, err := l.SetReorderDefault(context.Background(), ReorderDefault{Location: AllLocations, Point: 10}, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if l.defsArg(ctx) == "" {
+				b.Fatal("no defaults argument")
+			}
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -217,5 +218,50 @@ func TestSweeperReadsTheIndex(t *testing.T) {
 	got := streamEvents(t, rdb, pub.Stream())
 	if len(got) != 4 || got[3].Type != inventory.SignalBack || got[3].SKU != "Q" {
 		t.Errorf("stream: %+v", got)
+	}
+}
+
+// TestSweeperRunsDueReevaluation: a change of the default reorder points
+// is evaluated by the running sweeper once due, and the crossing it causes
+// reaches the stream once and the gauges.
+func TestSweeperRunsDueReevaluation(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	var ms atomic.Int64
+	ms.Store(time.Now().UnixMilli())
+	now := func() time.Time { return time.UnixMilli(ms.Load()) }
+	l := inventory.New(rdb, inventory.Options{Prefix: prefix, NoIntents: true, Now: now})
+	pub := downstream.NewPublisher(rdb, prefix, "downstream", 0, time.Hour, nil)
+	if _, err := l.SetCount(ctx, inventory.Count{SKU: "R", Location: "A", Quantity: 8, Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.SetReorderDefault(ctx, inventory.ReorderDefault{Location: "A", Point: 10}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	ms.Add(l.ReorderDefaultsSettle().Milliseconds()) // the change is due
+	s := &Sweeper{Source: l, Sink: pub, Every: 10 * time.Millisecond, CountEvery: 10 * time.Millisecond, Logger: zerolog.Nop()}
+	s.Register(prometheus.NewRegistry())
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(rctx) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for len(streamEvents(t, rdb, pub.Stream())) == 0 || testutil.ToFloat64(s.m.below) != 1 {
+		if time.Now().After(deadline) {
+			cancel()
+			<-done
+			t.Fatal("the sweeper never published the re-evaluation's event")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	evs := streamEvents(t, rdb, pub.Stream())
+	if len(evs) != 1 || evs[0].Type != inventory.SignalLow || evs[0].ReorderPoint != 10 || evs[0].Available != 8 {
+		t.Fatalf("events %+v, want one stock.low at point 10", evs)
+	}
+	if ran, _, err := l.ReevaluateIfDue(ctx); err != nil || ran {
+		t.Fatalf("the re-evaluation is still pending: %v %v", ran, err)
 	}
 }

@@ -101,6 +101,7 @@ type Ledger struct {
 	countBulk                       *redis.Script
 	reorder, sigack, sigstate       *redis.Script
 	reorderDefault, defaultsClear   *redis.Script
+	defaultsClaim                   *redis.Script
 	sigeval                         *redis.Script
 
 	defs defsState // the copy of the default reorder points (reorder_defaults.go)
@@ -179,6 +180,7 @@ func New(rdb redis.UniversalClient, opts Options) *Ledger {
 		// The default reorder points (reorder_defaults.go).
 		reorderDefault: redis.NewScript(luaReorderDefault),
 		defaultsClear:  redis.NewScript(luaDefaultsClear),
+		defaultsClaim:  redis.NewScript(luaDefaultsClaim),
 		sigeval:        redis.NewScript(luaLib + luaSigEval),
 	}
 }

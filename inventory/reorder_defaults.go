@@ -340,24 +340,26 @@ func (l *Ledger) ReorderDefaultHistory(ctx context.Context, n int64) ([]ReorderC
 	return decodeReorderChanges(msgs), nil
 }
 
+// ReevaluationLease is how long a replica that took a due re-evaluation
+// has it to itself: one that dies during the pass leaves it to another
+// after this; a pass that takes longer is run twice, which changes nothing
+// (every state is settled by the first).
+const ReevaluationLease = 2 * time.Minute
+
 // ReevaluateIfDue runs the re-evaluation a change of the defaults
 // recorded, once it is due (ReorderDefaultsSettle after the change), and
 // then clears it unless the defaults changed again meanwhile (that change
-// has its own, later). It is cheap when none is due (one HMGET): the
-// signal sweeper calls it every sweep. ran says a pass ran; n is how many
-// SKUs it evaluated.
+// has its own, later). The replica that runs it first takes it (its due
+// time moves ReevaluationLease on), so the sweepers of several replicas do
+// not all run the same pass. It is cheap when none is due (one HMGET): the
+// signal sweeper calls it every sweep. ran says this call ran a pass; n is
+// how many SKUs it evaluated.
 func (l *Ledger) ReevaluateIfDue(ctx context.Context) (ran bool, n int, err error) {
+	dv, ok, err := l.claimReevaluation(ctx)
+	if err != nil || !ok {
+		return false, 0, err
+	}
 	hash, _ := l.defaultsKeys()
-	v, err := l.rdb.HMGet(ctx, hash, "due", "duev").Result()
-	if err != nil {
-		return false, 0, fmt.Errorf("reading the pending re-evaluation: %w", err)
-	}
-	ds, _ := v[0].(string)
-	dv, _ := v[1].(string)
-	ms, err := strconv.ParseInt(ds, 10, 64)
-	if err != nil || dv == "" || l.opts.Now().UnixMilli() < ms {
-		return false, 0, nil
-	}
 	if n, err = l.ReevaluateSignals(ctx); err != nil {
 		return true, n, err
 	}
@@ -366,6 +368,37 @@ func (l *Ledger) ReevaluateIfDue(ctx context.Context) (ran bool, n int, err erro
 	}
 	return true, n, nil
 }
+
+// claimReevaluation takes the pending re-evaluation when it is due: one
+// HMGET, and a script that moves its due time ReevaluationLease on unless
+// another replica took it (or a change replaced it) in between.
+func (l *Ledger) claimReevaluation(ctx context.Context) (string, bool, error) {
+	hash, _ := l.defaultsKeys()
+	v, err := l.rdb.HMGet(ctx, hash, "due", "duev").Result()
+	if err != nil {
+		return "", false, fmt.Errorf("reading the pending re-evaluation: %w", err)
+	}
+	ds, _ := v[0].(string)
+	dv, _ := v[1].(string)
+	ms, err := strconv.ParseInt(ds, 10, 64)
+	now := l.opts.Now()
+	if err != nil || dv == "" || now.UnixMilli() < ms {
+		return "", false, nil
+	}
+	got, err := l.defaultsClaim.Run(ctx, l.rdb, []string{hash}, dv, ds, now.Add(ReevaluationLease).UnixMilli()).Int()
+	if err != nil {
+		return "", false, fmt.Errorf("taking the pending re-evaluation: %w", err)
+	}
+	return dv, got == 1, nil
+}
+
+// luaDefaultsClaim moves the due time of the pending re-evaluation
+// (version ARGV[1], due ARGV[2]) to ARGV[3], if it is still the one read.
+const luaDefaultsClaim = `if redis.call('HGET', KEYS[1], 'duev') ~= ARGV[1] or redis.call('HGET', KEYS[1], 'due') ~= ARGV[2] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'due', ARGV[3])
+return 1`
 
 // luaDefaultsClear clears the pending re-evaluation of version ARGV[1].
 const luaDefaultsClear = `if redis.call('HGET', KEYS[1], 'duev') == ARGV[1] then

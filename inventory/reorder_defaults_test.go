@@ -216,6 +216,15 @@ func TestReorderDefaultChangeReevaluates(t *testing.T) {
 			t.Fatalf("events before the re-evaluation: %v", got)
 		}
 		e.clock.Advance(l.ReorderDefaultsSettle())
+		// Once one replica took the due pass, another does not run it too,
+		// until the taker's lease has passed (it died during the pass).
+		if _, ok, err := stale.claimReevaluation(ctx); err != nil || !ok {
+			t.Fatalf("taking the due re-evaluation: %v %v", ok, err)
+		}
+		if ran, _, err := l.ReevaluateIfDue(ctx); err != nil || ran {
+			t.Fatalf("re-evaluation another replica took: ran %v, %v", ran, err)
+		}
+		e.clock.Advance(ReevaluationLease)
 		ran, n, err := l.ReevaluateIfDue(ctx)
 		if err != nil || !ran || n != 2 {
 			t.Fatalf("due re-evaluation: ran %v, %d SKUs, %v", ran, n, err)

@@ -191,11 +191,15 @@ func (c *stockCmd) afterDefaultChange(ctx context.Context, noWait bool) int {
 				return c.fail(ctx.Err())
 			case <-time.After(time.Until(d.Due)):
 			}
-			_, n, err := c.ledger.ReevaluateIfDue(ctx)
+			ran, n, err := c.ledger.ReevaluateIfDue(ctx)
 			if err != nil {
 				return c.fail(err)
 			}
-			fmt.Fprintf(c.stdout, "%d SKUs evaluated\n", n)
+			if ran {
+				fmt.Fprintf(c.stdout, "%d SKUs evaluated\n", n)
+			} else {
+				fmt.Fprintln(c.stdout, "a running shelfsync's signal sweeper took the re-evaluation")
+			}
 		}
 	}
 	return c.showDefaults(ctx, 0)

@@ -57,6 +57,9 @@ type Outbox struct {
 	// intents, when set, marks the SKUs Migrate found queued in two
 	// layouts with different wants for a push from the ledger.
 	intents Intents
+	// afterPeek, when set, runs in Poll between counting what each
+	// partition has due and taking it (tests: what changes meanwhile).
+	afterPeek func()
 }
 
 // part is one partition: its keys, in the order of the k* constants.

@@ -150,6 +150,73 @@ func TestDueFillsABatchAcrossPartitions(t *testing.T) {
 	}
 }
 
+// TestPollFillsTheBatchWhenAnItemChangedQueue: Poll counts what each
+// partition has due, then takes each partition's share of the batch by
+// queue (urgent, increases) a round trip later. An item that moved between
+// the queues meanwhile (a sale turned an increase into a drop to zero, or
+// stock came back to an item queued as a decrease) still leaves the batch
+// full while more are due. The interleaving is forced between the count
+// and the take.
+func TestPollFillsTheBatchWhenAnItemChangedQueue(t *testing.T) {
+	const parts, batch = 12, 10
+	var small, large []string // 3 SKUs of partition 0, 20 of partition 1
+	for i := 0; len(small) < 3 || len(large) < 20; i++ {
+		sku := fmt.Sprintf("S%03d", i)
+		switch p := stream.PartitionOf(sku, parts); {
+		case p == 0 && len(small) < 3:
+			small = append(small, sku)
+		case p == 1 && len(large) < 20:
+			large = append(large, sku)
+		}
+	}
+	for _, c := range []struct {
+		name               string
+		accepted, from, to int64 // small's accepted figure (0: none), queued want, then the change
+	}{
+		{"increase becomes a drop to zero", 0, 5, 0},
+		{"decrease becomes an increase", 10, 3, 15},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ob := newOutbox(t, parts)
+			ctx := context.Background()
+			var wants []Want
+			for _, sku := range small {
+				if c.accepted > 0 {
+					if err := ob.SetReported(ctx, sku, c.accepted); err != nil {
+						t.Fatal(err)
+					}
+				}
+				wants = append(wants, Want{SKU: sku, Quantity: c.from})
+			}
+			for _, sku := range large {
+				wants = append(wants, Want{SKU: sku, Quantity: 5})
+			}
+			if _, err := ob.Enqueue(ctx, wants); err != nil {
+				t.Fatal(err)
+			}
+			ob.afterPeek = func() {
+				ob.afterPeek = nil
+				if _, err := ob.Enqueue(ctx, []Want{{SKU: small[0], Quantity: c.to}}); err != nil {
+					t.Error(err)
+				}
+			}
+			items, _, _, err := ob.Poll(ctx, batch, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var moved *Item
+			for i := range items {
+				if items[i].SKU == small[0] {
+					moved = &items[i]
+				}
+			}
+			if len(items) != batch || moved == nil || moved.Quantity != c.to {
+				t.Fatalf("took %d items %v (%s: %+v), want %d with %s=%d", len(items), skus(items), small[0], moved, batch, small[0], c.to)
+			}
+		})
+	}
+}
+
 // TestMigrateMovesTheOutboxOfBefore: what an outbox of one partition (the
 // keys of a version before partitions) holds is moved into the
 // partitions: queued items with their due queue, compare-from figure,

@@ -20,24 +20,44 @@ import (
 // the batch ahead of them (Due sets the caps): on a channel whose rate
 // limit lets the urgent queue never empty (Amazon's 5 patches a second
 // under a steady stream of sales), an increase would otherwise wait for
-// ever.
+// ever. n is the partition's share of the batch; when the caps give fewer
+// (the queues changed since Poll counted them) it is filled from what else
+// is due.
 var takeScript = redis.NewScript(`
 local now, n, starve = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local cs, cu, cn = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local skus = {}
+local st, ur, nr = {}, {}, {}
 if math.min(cs, n) > 0 then
-  skus = redis.call('ZRANGE', KEYS[4], '-inf', now - starve, 'BYSCORE', 'LIMIT', 0, math.min(cs, n))
+  st = redis.call('ZRANGE', KEYS[4], '-inf', now - starve, 'BYSCORE', 'LIMIT', 0, math.min(cs, n))
 end
-local starved = #skus
-local lim = math.min(cu, n - #skus)
+-- uall, nall: the queue gave fewer than asked, so nothing more is due there.
+local uall, nall = false, false
+local lim = math.min(cu, n - #st)
 if lim > 0 then
-  for _, s in ipairs(redis.call('ZRANGE', KEYS[3], '-inf', now, 'BYSCORE', 'LIMIT', 0, lim)) do skus[#skus+1] = s end
+  ur = redis.call('ZRANGE', KEYS[3], '-inf', now, 'BYSCORE', 'LIMIT', 0, lim)
+  uall = #ur < lim
 end
-local urgent = #skus - starved
-lim = math.min(cn, n - #skus)
+lim = math.min(cn, n - #st - #ur)
 if lim > 0 then
-  for _, s in ipairs(redis.call('ZRANGE', KEYS[4], '-inf', now, 'BYSCORE', 'LIMIT', starved, lim)) do skus[#skus+1] = s end
+  nr = redis.call('ZRANGE', KEYS[4], '-inf', now, 'BYSCORE', 'LIMIT', #st, lim)
+  nall = #nr < lim
 end
+-- The caps are what Poll counted due here a round trip before: an item
+-- that moved between the queues since (a sale turned an increase into a
+-- decrease) would leave the take short of n with more due, and the batch
+-- short. Make up the shortfall from either queue, urgent first.
+lim = n - #st - #ur - #nr
+if lim > 0 and not uall then
+  for _, s in ipairs(redis.call('ZRANGE', KEYS[3], '-inf', now, 'BYSCORE', 'LIMIT', #ur, lim)) do ur[#ur+1] = s end
+end
+lim = n - #st - #ur - #nr
+if lim > 0 and not nall then
+  for _, s in ipairs(redis.call('ZRANGE', KEYS[4], '-inf', now, 'BYSCORE', 'LIMIT', #st + #nr, lim)) do nr[#nr+1] = s end
+end
+local starved, urgent = #st, #ur
+local skus = st
+for _, s in ipairs(ur) do skus[#skus+1] = s end
+for _, s in ipairs(nr) do skus[#skus+1] = s end
 local earliest = ''
 if #skus == 0 then
   for _, k in ipairs({KEYS[3], KEYS[4]}) do
@@ -111,6 +131,9 @@ func (o *Outbox) Poll(ctx context.Context, n int, now time.Time) (items []Item, 
 	}
 	if len(idx) == 0 {
 		return nil, next, ok, nil
+	}
+	if o.afterPeek != nil {
+		o.afterPeek()
 	}
 	items, _, _, err = o.take(ctx, idx, cs, now)
 	return items, next, ok, err

@@ -372,6 +372,10 @@ type Item struct {
 	// the same across retries of one wanted value, new for a new value or a
 	// forced correction.
 	Attempt string
+	// Due is when the item fell due: for a value not tried yet, when it
+	// was queued (by the enqueuer's clock; a value that replaced one still
+	// queued keeps the earlier time), for a retry its retry time.
+	Due time.Time
 }
 
 // Outcome of one pushed item, as Complete records it.

@@ -306,6 +306,9 @@ func parseItems(flat []string) []dueItem {
 		}
 		d.Attempt = flat[i+5]
 		d.due, _ = strconv.ParseFloat(flat[i+6], 64)
+		if at, ok := msTime(flat[i+6]); ok {
+			d.Due = at
+		}
 		out = append(out, d)
 	}
 	return out

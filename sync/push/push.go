@@ -56,6 +56,9 @@ type Options struct {
 type Pusher struct {
 	o    Options
 	wake chan struct{}
+	// wait is the coalescing wait (connectors.WaitContext; tests stand
+	// in for the clock with it).
+	wait func(context.Context, time.Duration) error
 }
 
 // New builds a Pusher. No I/O.
@@ -72,7 +75,7 @@ func New(o Options) *Pusher {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
 	}
-	return &Pusher{o: o, wake: make(chan struct{}, 1)}
+	return &Pusher{o: o, wake: make(chan struct{}, 1), wait: connectors.WaitContext}
 }
 
 // Wake tells the pusher that its outbox has new items. It never blocks.
@@ -149,8 +152,18 @@ func (p *Pusher) loop(ctx context.Context, l *lease.Lease) error {
 
 // coalesce: a batch that is not full waits until its oldest new change
 // is a window old, then is taken again, so a burst of sales costs one call
-// and no change is held back longer than the window. An error only from
-// the outbox; ctx ending returns the items as they are.
+// and no change is held back longer than the window.
+//
+// With several outbox partitions that is not enough: one enqueue (a
+// propagation of many SKUs) writes each partition by a script of its own,
+// so a poll between them sees only part of it; and its changes arrived
+// before the propagation read the ledger, often more than a window before
+// (the sweeper's 1,000 SKUs), so that part would go at once and the rest
+// cost one more call. So a batch that is not full looks again after a
+// window even when its window is over, and goes on looking, a window at a
+// time (at most settleRounds), while the new look finds items queued no
+// later than the newest it had (an enqueue that was still landing). An
+// error only from the outbox; ctx ending returns the items as they are.
 func (p *Pusher) coalesce(ctx context.Context, items []outbox.Item) ([]outbox.Item, error) {
 	if len(items) >= p.o.BatchSize || p.o.Window <= 0 {
 		return items, nil
@@ -161,14 +174,51 @@ func (p *Pusher) coalesce(ctx context.Context, items []outbox.Item) ([]outbox.It
 			oldest = it.Cause
 		}
 	}
-	wait := p.o.Window - time.Since(oldest)
-	if oldest.IsZero() || wait <= 0 {
+	var wait time.Duration
+	if !oldest.IsZero() {
+		wait = p.o.Window - time.Since(oldest)
+	}
+	settle := p.o.Outbox.Partitions() > 1
+	if settle {
+		wait = max(wait, p.o.Window)
+	}
+	if wait <= 0 {
 		return items, nil
 	}
-	if err := connectors.WaitContext(ctx, min(wait, p.o.Window)); err != nil {
-		return items, nil
+	for round := 0; ; round++ {
+		if err := p.wait(ctx, min(wait, p.o.Window)); err != nil {
+			return items, nil
+		}
+		more, err := p.o.Outbox.Due(ctx, p.o.BatchSize, time.Now())
+		if err != nil || !settle || len(more) >= p.o.BatchSize || round+1 >= settleRounds || !landing(items, more) {
+			return more, err
+		}
+		items, wait = more, p.o.Window
 	}
-	return p.o.Outbox.Due(ctx, p.o.BatchSize, time.Now())
+}
+
+// settleRounds bounds how many windows a batch that is not full waits for
+// an enqueue still landing in the outbox's partitions.
+const settleRounds = 8
+
+// landing says whether now holds a new change that was not in before but
+// was queued no later than before's newest: an enqueue that started before
+// the first look was still writing its partitions.
+func landing(before, now []outbox.Item) bool {
+	var newest time.Time
+	seen := make(map[string]bool, len(before))
+	for _, it := range before {
+		seen[it.SKU] = true
+		if it.Attempts == 0 && it.Due.After(newest) {
+			newest = it.Due
+		}
+	}
+	for _, it := range now {
+		if !seen[it.SKU] && it.Attempts == 0 && !it.Due.IsZero() && !it.Due.After(newest) {
+			return true
+		}
+	}
+	return false
 }
 
 // releaseHeld, in live mode, makes what shadow mode held due (a channel

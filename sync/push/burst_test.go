@@ -1,0 +1,188 @@
+package push
+
+import (
+	"context"
+	"fmt"
+	gosync "sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/internal/redistest"
+	"github.com/shelfsync/shelfsync/sync/lease"
+	"github.com/shelfsync/shelfsync/sync/outbox"
+	"github.com/shelfsync/shelfsync/sync/stream"
+)
+
+// steps is a go-redis hook that runs a pipeline in steps: the first
+// steps[0] commands at once, each further step when release lets it; done
+// says that step ran. It forces an enqueue to land in an outbox's
+// partitions a few at a time, as a poll from another client can see it.
+type steps struct {
+	sizes   []int
+	release chan struct{}
+	done    chan struct{}
+}
+
+func (s *steps) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (s *steps) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+
+func (s *steps) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		total := 0
+		for _, n := range s.sizes {
+			total += n
+		}
+		if len(cmds) != total || cmds[0].Name() != "evalsha" { // a connection's setup
+			return next(ctx, cmds)
+		}
+		var firstErr error
+		for i, n := range s.sizes {
+			if i > 0 {
+				<-s.release
+			}
+			if err := next(ctx, cmds[:n]); err != nil && firstErr == nil {
+				firstErr = err
+			}
+			cmds = cmds[n:]
+			s.done <- struct{}{}
+		}
+		return firstErr
+	}
+}
+
+// landNext lets the hook's next step run and waits for it; false when
+// every step ran.
+func (s *steps) landNext(left *int) bool {
+	if *left == 0 {
+		return false
+	}
+	*left--
+	s.release <- struct{}{}
+	<-s.done
+	return true
+}
+
+// stepRecorder is a recorder that, at each call, lets the rest of the
+// enqueue land (when the pusher sends what it saw, the rest lands after).
+type stepRecorder struct {
+	recorder
+	land func()
+}
+
+func (r *stepRecorder) PushQuantities(ctx context.Context, ups []connectors.QuantityUpdate) ([]connectors.PushResult, error) {
+	r.land()
+	return r.recorder.PushQuantities(ctx, ups)
+}
+
+// TestPartlyQueuedBurstIsNotSentShort: one enqueue of a burst writes each
+// of the outbox's 12 partitions by a script of its own, and the changes it
+// carries arrived long before (their coalescing window is over: the
+// sweeper's propagation of 1,000 SKUs). The pusher's poll comes when only
+// some partitions hold their part (fewer items than a batch): it looks
+// again, a window at a time, while more of that enqueue lands, instead of
+// pushing the part it saw, so the burst takes the minimum of calls. The
+// interleaving is forced: the enqueue's pipeline runs in steps (a go-redis
+// hook on the enqueuer's client), the next step in the pusher's coalescing
+// wait (which stands in for the clock) or, when the pusher does not wait,
+// the whole rest during its call.
+func TestPartlyQueuedBurstIsNotSentShort(t *testing.T) {
+	const skus, batch, parts = 400, 100, 12
+	for _, c := range []struct {
+		name  string
+		steps []int // partitions landing at once: first before the pusher runs
+	}{
+		{"the rest lands in one step", []int{2, 10}},
+		{"the rest lands over two looks", []int{1, 1, 10}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rdb, prefix := redistest.New(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			hook := &steps{sizes: c.steps, release: make(chan struct{}), done: make(chan struct{})}
+			enq := redis.NewClient(&redis.Options{Addr: redistest.Addr()})
+			defer enq.Close()
+			// Load the enqueue script (a single call runs no pipeline),
+			// so the stepped pipeline's EVALSHAs all run.
+			if _, err := outbox.NewPartitioned(enq, prefix, "warm", parts).Enqueue(ctx, []outbox.Want{{SKU: "W", Quantity: 1}}); err != nil {
+				t.Fatal(err)
+			}
+			enq.AddHook(hook)
+
+			cause := time.Now().Add(-2 * time.Hour)
+			wants := make([]outbox.Want, skus)
+			perPart := map[int]int{}
+			var order []int // the partitions in the order the enqueue writes them
+			for i := range wants {
+				wants[i] = outbox.Want{SKU: fmt.Sprintf("SKU-%04d", i), Quantity: int64(i + 1), Cause: cause}
+				p := stream.PartitionOf(wants[i].SKU, parts)
+				if perPart[p] == 0 {
+					order = append(order, p)
+				}
+				perPart[p]++
+			}
+			seen := 0
+			for _, n := range c.steps[:len(c.steps)-1] {
+				for _, p := range order[:n] {
+					seen += perPart[p]
+				}
+				order = order[n:]
+				if seen >= batch {
+					t.Fatalf("%d items landed before the last step, want fewer than a batch (%d)", seen, batch)
+				}
+			}
+
+			queued := make(chan error, 1)
+			go func() {
+				_, err := outbox.NewPartitioned(enq, prefix, "shop", parts).Enqueue(ctx, wants)
+				queued <- err
+			}()
+			<-hook.done // the first step landed
+			left := len(c.steps) - 1
+			var mu gosync.Mutex
+			ch := &stepRecorder{land: func() {
+				mu.Lock()
+				defer mu.Unlock()
+				for hook.landNext(&left) {
+				}
+			}}
+			ob := outbox.NewPartitioned(rdb, prefix, "shop", parts)
+			p := New(Options{Channel: "shop", Conn: ch, Outbox: ob, BatchSize: batch, Window: time.Hour,
+				Leases: lease.NewManager(rdb, prefix, "test")})
+			looks := 0
+			p.wait = func(ctx context.Context, _ time.Duration) error {
+				looks++
+				mu.Lock()
+				defer mu.Unlock()
+				hook.landNext(&left)
+				return ctx.Err()
+			}
+			done := make(chan struct{})
+			go func() { defer close(done); _ = p.Run(ctx) }()
+			total := func() (n int) {
+				for _, call := range ch.pushed() {
+					n += len(call)
+				}
+				return n
+			}
+			for deadline := time.Now().Add(hangGuard); total() < skus && time.Now().Before(deadline); {
+				time.Sleep(10 * time.Millisecond)
+			}
+			cancel()
+			<-done
+			if err := <-queued; err != nil {
+				t.Fatal(err)
+			}
+			var sizes []int
+			for _, call := range ch.pushed() {
+				sizes = append(sizes, len(call))
+			}
+			if total() != skus || len(sizes) != skus/batch {
+				t.Fatalf("%d items in calls of %v (coalescing waits: %d), want %d in %d calls of %d", total(), sizes, looks, skus, skus/batch, batch)
+			}
+		})
+	}
+}

@@ -186,3 +186,40 @@ func TestPartlyQueuedBurstIsNotSentShort(t *testing.T) {
 		})
 	}
 }
+
+// TestSettlingStopsAtANewerEnqueue: the looks for an enqueue still landing
+// stop as soon as a look finds nothing queued before the newest item it
+// had: changes queued later (a steady trickle) do not hold a batch that is
+// not full for more than the one extra window.
+func TestSettlingStopsAtANewerEnqueue(t *testing.T) {
+	const parts = 12
+	rdb, prefix := redistest.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ob := outbox.NewPartitioned(rdb, prefix, "shop", parts)
+	cause := time.Now().Add(-2 * time.Hour) // the window is over
+	if _, err := ob.Enqueue(ctx, []outbox.Want{{SKU: "A", Quantity: 1, Cause: cause}, {SKU: "B", Quantity: 2, Cause: cause}}); err != nil {
+		t.Fatal(err)
+	}
+	ch := &recorder{}
+	p := New(Options{Channel: "shop", Conn: ch, Outbox: ob, Window: time.Hour, Leases: lease.NewManager(rdb, prefix, "test")})
+	looks := 0
+	p.wait = func(ctx context.Context, _ time.Duration) error {
+		looks++
+		// Each look, a change queued after the newest the pusher has.
+		time.Sleep(2 * time.Millisecond) // a later millisecond for its due time
+		if _, err := ob.Enqueue(ctx, []outbox.Want{{SKU: fmt.Sprintf("N%d", looks), Quantity: 3, Cause: cause}}); err != nil {
+			t.Error(err)
+		}
+		return ctx.Err()
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Run(ctx) }()
+	waitCalls(ch, 1)
+	cancel()
+	<-done
+	calls := ch.pushed()
+	if len(calls) == 0 || len(calls[0]) != 3 || looks != 1 {
+		t.Fatalf("calls %v after %d looks, want A, B and N1 in the first after one look", calls, looks)
+	}
+}

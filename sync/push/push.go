@@ -159,8 +159,9 @@ func (p *Pusher) loop(ctx context.Context, l *lease.Lease) error {
 // so a poll between them sees only part of it; and its changes arrived
 // before the propagation read the ledger, often more than a window before
 // (the sweeper's 1,000 SKUs), so that part would go at once and the rest
-// cost one more call. So a batch that is not full looks again after a
-// window even when its window is over, and goes on looking, a window at a
+// cost one more call. So a batch that is not full looks again a whole
+// window after this look (not after its oldest change's arrival, so even
+// when that window is over), and goes on looking, a window at a
 // time (at most settleRounds), while the new look finds items queued no
 // later than the newest it had (an enqueue that was still landing). An
 // error only from the outbox; ctx ending returns the items as they are.
@@ -180,7 +181,7 @@ func (p *Pusher) coalesce(ctx context.Context, items []outbox.Item) ([]outbox.It
 	}
 	settle := p.o.Outbox.Partitions() > 1
 	if settle {
-		wait = max(wait, p.o.Window)
+		wait = p.o.Window
 	}
 	if wait <= 0 {
 		return items, nil

@@ -223,3 +223,38 @@ func TestSettlingStopsAtANewerEnqueue(t *testing.T) {
 		t.Fatalf("calls %v after %d looks, want A, B and N1 in the first after one look", calls, looks)
 	}
 }
+
+// TestRetriesAreNotHeldForLanding: a batch of retries only (no change
+// not tried yet, so no enqueue of it can still be landing) goes at once
+// with outbox partitions too.
+func TestRetriesAreNotHeldForLanding(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ob := outbox.NewPartitioned(rdb, prefix, "shop", 12)
+	if _, err := ob.Enqueue(ctx, []outbox.Want{{SKU: "A", Quantity: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if items, err := ob.Due(ctx, 10, time.Now()); err != nil || len(items) != 1 {
+		t.Fatalf("due %v, %v", items, err)
+	}
+	// A failed try, due again at once.
+	if _, err := ob.Complete(ctx, "", []outbox.Outcome{{SKU: "A", Quantity: 1, RetryAt: time.Now().Add(-time.Second), Reason: "retry"}}); err != nil {
+		t.Fatal(err)
+	}
+	ch := &recorder{}
+	p := New(Options{Channel: "shop", Conn: ch, Outbox: ob, Window: time.Hour, Leases: lease.NewManager(rdb, prefix, "test")})
+	looks := 0
+	p.wait = func(ctx context.Context, _ time.Duration) error {
+		looks++
+		return ctx.Err()
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Run(ctx) }()
+	waitCalls(ch, 1)
+	cancel()
+	<-done
+	if calls := ch.pushed(); len(calls) != 1 || looks != 0 {
+		t.Fatalf("calls %v after %d looks, want A pushed without a look", calls, looks)
+	}
+}

@@ -170,7 +170,9 @@ func (p *Pusher) coalesce(ctx context.Context, items []outbox.Item) ([]outbox.It
 		return items, nil
 	}
 	var oldest time.Time
+	fresh := false // a change not tried yet: its enqueue may still be landing
 	for _, it := range items {
+		fresh = fresh || it.Attempts == 0
 		if it.Attempts == 0 && !it.Cause.IsZero() && (oldest.IsZero() || it.Cause.Before(oldest)) {
 			oldest = it.Cause
 		}
@@ -179,7 +181,7 @@ func (p *Pusher) coalesce(ctx context.Context, items []outbox.Item) ([]outbox.It
 	if !oldest.IsZero() {
 		wait = p.o.Window - time.Since(oldest)
 	}
-	settle := p.o.Outbox.Partitions() > 1
+	settle := fresh && p.o.Outbox.Partitions() > 1
 	if settle {
 		wait = p.o.Window
 	}

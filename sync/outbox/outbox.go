@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -376,6 +377,20 @@ type Item struct {
 	// was queued (by the enqueuer's clock; a value that replaced one still
 	// queued keeps the earlier time), for a retry its retry time.
 	Due time.Time
+	// Urgent: taken from the urgent queue (a drop to zero or a decrease
+	// of what the channel accepted last: it closes an oversell).
+	Urgent bool
+}
+
+// Enqueue identifies the Enqueue (or EnqueueAll) call that queued the
+// item's value: the same for every item of one call, in whatever
+// partition, and random per call, so it compares no clocks; "" when
+// unknown.
+func (it Item) Enqueue() string {
+	if i := strings.LastIndexByte(it.Attempt, ':'); i > 0 {
+		return it.Attempt[:i]
+	}
+	return ""
 }
 
 // Outcome of one pushed item, as Complete records it.

@@ -264,6 +264,7 @@ func (o *Outbox) take(ctx context.Context, idx []int, cs []caps, now time.Time) 
 				g = 0
 			} else if k < starved+urgent {
 				g = 1
+				it.Urgent = true
 			}
 			groups[g] = append(groups[g], it)
 		}

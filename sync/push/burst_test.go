@@ -258,3 +258,102 @@ func TestRetriesAreNotHeldForLanding(t *testing.T) {
 		t.Fatalf("calls %v after %d looks, want A pushed without a look", calls, looks)
 	}
 }
+
+// TestUrgentItemsAreNotHeldForLanding: a batch that is not full and
+// holds a drop (to zero, or below what the channel accepted last) goes
+// as soon as its own window is over, with outbox partitions too: it is
+// not held a window more for an enqueue that may still be landing.
+func TestUrgentItemsAreNotHeldForLanding(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		accepted map[string]int64 // pushed and accepted before
+		wants    []outbox.Want
+	}{
+		{"a drop to zero", nil, []outbox.Want{{SKU: "A", Quantity: 0}}},
+		{"a decrease with an increase", map[string]int64{"A": 9}, []outbox.Want{{SKU: "A", Quantity: 4}, {SKU: "B", Quantity: 7}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rdb, prefix := redistest.New(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			ob := outbox.NewPartitioned(rdb, prefix, "shop", 12)
+			for sku, q := range c.accepted {
+				if _, err := ob.Enqueue(ctx, []outbox.Want{{SKU: sku, Quantity: q}}); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := ob.Due(ctx, 10, time.Now()); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := ob.Complete(ctx, "", []outbox.Outcome{{SKU: sku, Quantity: q, Accepted: true}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cause := time.Now().Add(-2 * time.Hour) // the window is over
+			for i := range c.wants {
+				c.wants[i].Cause = cause
+			}
+			if _, err := ob.Enqueue(ctx, c.wants); err != nil {
+				t.Fatal(err)
+			}
+			ch := &recorder{}
+			p := New(Options{Channel: "shop", Conn: ch, Outbox: ob, Window: time.Hour, Leases: lease.NewManager(rdb, prefix, "test")})
+			looks := 0
+			p.wait = func(ctx context.Context, _ time.Duration) error {
+				looks++
+				return ctx.Err()
+			}
+			done := make(chan struct{})
+			go func() { defer close(done); _ = p.Run(ctx) }()
+			waitCalls(ch, 1)
+			cancel()
+			<-done
+			if calls := ch.pushed(); len(calls) != 1 || len(calls[0]) != len(c.wants) || looks != 0 {
+				t.Fatalf("calls %v after %d looks, want %d items in one call without a look", calls, looks, len(c.wants))
+			}
+		})
+	}
+}
+
+// TestSettlingIgnoresTheEnqueuersClock: changes queued by a replica whose
+// clock is an hour behind carry due times older than anything the pusher
+// has; they are not taken for an enqueue still landing (they are not of
+// an enqueue the pusher had items of), so such a trickle holds a batch
+// that is not full one window, not settleRounds.
+func TestSettlingIgnoresTheEnqueuersClock(t *testing.T) {
+	const parts = 12
+	rdb, prefix := redistest.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ob := outbox.NewPartitioned(rdb, prefix, "shop", parts)
+	cause := time.Now().Add(-2 * time.Hour) // the window is over
+	if _, err := ob.Enqueue(ctx, []outbox.Want{{SKU: "A", Quantity: 1, Cause: cause}, {SKU: "B", Quantity: 2, Cause: cause}}); err != nil {
+		t.Fatal(err)
+	}
+	tags := stream.PartitionTags("outbox:shop", parts)
+	ch := &recorder{}
+	p := New(Options{Channel: "shop", Conn: ch, Outbox: ob, Window: time.Hour, Leases: lease.NewManager(rdb, prefix, "test")})
+	looks := 0
+	p.wait = func(ctx context.Context, _ time.Duration) error {
+		looks++
+		// Each look, a change from the replica whose clock is behind:
+		// queued now, due (by its clock) an hour ago.
+		sku := fmt.Sprintf("N%d", looks)
+		if _, err := ob.Enqueue(ctx, []outbox.Want{{SKU: sku, Quantity: 3, Cause: cause}}); err != nil {
+			t.Error(err)
+		}
+		queue := prefix + "{" + tags[stream.PartitionOf(sku, parts)] + "}:normal"
+		if n, err := rdb.ZAdd(ctx, queue, redis.Z{Score: float64(time.Now().Add(-time.Hour).UnixMilli()), Member: sku}).Result(); err != nil || n != 0 {
+			t.Errorf("rescore %s in %s: %d added, %v", sku, queue, n, err)
+		}
+		return ctx.Err()
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Run(ctx) }()
+	waitCalls(ch, 1)
+	cancel()
+	<-done
+	calls := ch.pushed()
+	if len(calls) == 0 || len(calls[0]) != 3 || looks != 1 {
+		t.Fatalf("calls %v after %d looks, want A, B and N1 in the first after one look", calls, looks)
+	}
+}

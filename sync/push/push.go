@@ -162,17 +162,22 @@ func (p *Pusher) loop(ctx context.Context, l *lease.Lease) error {
 // cost one more call. So a batch that is not full looks again a whole
 // window after this look (not after its oldest change's arrival, so even
 // when that window is over), and goes on looking, a window at a
-// time (at most settleRounds), while the new look finds items queued no
-// later than the newest it had (an enqueue that was still landing). An
-// error only from the outbox; ctx ending returns the items as they are.
+// time (at most settleRounds), while the new look finds more items of
+// an enqueue it had items of (one that was still landing; see landing).
+// A batch holding an urgent item (a drop to zero or a decrease: it
+// closes an oversell) is never held for that: it waits only for its own
+// window, as with one partition. An error only from the outbox; ctx
+// ending returns the items as they are.
 func (p *Pusher) coalesce(ctx context.Context, items []outbox.Item) ([]outbox.Item, error) {
 	if len(items) >= p.o.BatchSize || p.o.Window <= 0 {
 		return items, nil
 	}
 	var oldest time.Time
-	fresh := false // a change not tried yet: its enqueue may still be landing
+	fresh := false  // a change not tried yet: its enqueue may still be landing
+	urgent := false // a drop is never held for an enqueue still landing
 	for _, it := range items {
 		fresh = fresh || it.Attempts == 0
+		urgent = urgent || it.Urgent
 		if it.Attempts == 0 && !it.Cause.IsZero() && (oldest.IsZero() || it.Cause.Before(oldest)) {
 			oldest = it.Cause
 		}
@@ -181,7 +186,7 @@ func (p *Pusher) coalesce(ctx context.Context, items []outbox.Item) ([]outbox.It
 	if !oldest.IsZero() {
 		wait = p.o.Window - time.Since(oldest)
 	}
-	settle := fresh && p.o.Outbox.Partitions() > 1
+	settle := fresh && !urgent && p.o.Outbox.Partitions() > 1
 	if settle {
 		wait = p.o.Window
 	}
@@ -204,20 +209,25 @@ func (p *Pusher) coalesce(ctx context.Context, items []outbox.Item) ([]outbox.It
 // an enqueue still landing in the outbox's partitions.
 const settleRounds = 8
 
-// landing says whether now holds a new change that was not in before but
-// was queued no later than before's newest: an enqueue that started before
-// the first look was still writing its partitions.
+// landing says whether now holds a change not tried yet that was not in
+// before and came from an enqueue that before has changes of: that
+// enqueue was still writing its partitions at the first look. It compares
+// enqueue ids (outbox.Item.Enqueue), not due times: those are each
+// enqueuer's own clock, so a replica whose clock is behind would make
+// every change it queues look older than the pusher's newest and hold a
+// batch all settleRounds; a later enqueue (a steady trickle) is never
+// taken for one still landing.
 func landing(before, now []outbox.Item) bool {
-	var newest time.Time
 	seen := make(map[string]bool, len(before))
+	enqueues := make(map[string]bool)
 	for _, it := range before {
 		seen[it.SKU] = true
-		if it.Attempts == 0 && it.Due.After(newest) {
-			newest = it.Due
+		if e := it.Enqueue(); it.Attempts == 0 && e != "" {
+			enqueues[e] = true
 		}
 	}
 	for _, it := range now {
-		if !seen[it.SKU] && it.Attempts == 0 && !it.Due.IsZero() && !it.Due.After(newest) {
+		if !seen[it.SKU] && it.Attempts == 0 && enqueues[it.Enqueue()] {
 			return true
 		}
 	}

@@ -298,8 +298,17 @@ func (c *Consumer) read(ctx context.Context, name, from string) ([]Message, cont
 	var err error
 	hctx := ctx
 	if from == ">" && c.afterRead {
+		// The read is made in a pipeline of its own (which sets its read
+		// timeout from Block) and queued, marked not to be retried, in the
+		// pipeline that runs: go-redis runs a pipeline again after a
+		// timeout or a lost connection (a single blocking read it does
+		// not), and the read that failed may already have delivered
+		// entries to this consumer, which a second read from ">" would not
+		// get again (they would wait for the reclaimer, ClaimIdle). So the
+		// error comes back, and work reads its own pending entries next.
+		cmd := c.rdb.Pipeline().XReadGroup(ctx, args)
 		pipe := c.rdb.Pipeline()
-		cmd := pipe.XReadGroup(ctx, args)
+		_ = pipe.Process(ctx, noRetry{cmd})
 		after := c.o.AfterRead(ctx, pipe)
 		_, _ = pipe.Exec(ctx) // each command's error is its own
 		streams, err = cmd.Result()
@@ -322,8 +331,17 @@ func (c *Consumer) read(ctx context.Context, name, from string) ([]Message, cont
 	return out, hctx, nil
 }
 
+// noRetry is a command go-redis does not send again after an error: a
+// pipeline holding one is not retried.
+type noRetry struct{ *redis.XStreamSliceCmd }
+
+func (noRetry) NoRetry() bool { return true }
+
 // work is one worker: new entries, or, after an ErrRetry, its own pending
-// ones in order once its backoff has passed.
+// ones in order once its backoff has passed; after a read of new entries
+// failed, its own pending ones first (the failed read, a timeout or a lost
+// connection, may have delivered some to it that no later read from ">"
+// gets).
 func (c *Consumer) work(ctx context.Context, name string, h Handler) {
 	errBackoff := 100 * time.Millisecond
 	retryBackoff := c.o.RetryBackoff
@@ -338,6 +356,9 @@ func (c *Consumer) work(ctx context.Context, name string, h Handler) {
 			c.o.Logger.Warn().Err(err).Str("stream", c.o.Stream).Msg("reading the stream; retrying")
 			_ = wait(ctx, errBackoff)
 			errBackoff = min(errBackoff*2, 5*time.Second)
+			if from == ">" {
+				from = "0"
+			}
 			continue
 		}
 		errBackoff = 100 * time.Millisecond

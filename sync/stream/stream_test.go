@@ -1,9 +1,12 @@
 package stream
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -489,4 +492,96 @@ func TestAfterReadRunsAfterTheReadGotItsEntries(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// stallConn is a connection to Redis on which, once armed, the first
+// reply to a pipeline holding an XREADGROUP is never read: the read waits
+// for its deadline and times out, as when Redis stalls past the client's
+// read timeout. Redis has run the XREADGROUP (it delivered its entries).
+type stallConn struct {
+	net.Conn
+	armed    *atomic.Bool
+	stalled  *atomic.Bool
+	stall    bool
+	deadline time.Time
+}
+
+func (c *stallConn) Write(b []byte) (int, error) {
+	if bytes.Contains(bytes.ToUpper(b), []byte("XREADGROUP")) && c.armed.CompareAndSwap(true, false) {
+		c.stall = true
+	}
+	return c.Conn.Write(b)
+}
+
+func (c *stallConn) Read(b []byte) (int, error) {
+	if !c.stall {
+		return c.Conn.Read(b)
+	}
+	c.stalled.Store(true)
+	if c.deadline.IsZero() {
+		return 0, errors.New("stallConn: no read deadline")
+	}
+	time.Sleep(time.Until(c.deadline))
+	return 0, &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}
+}
+
+func (c *stallConn) SetReadDeadline(t time.Time) error {
+	c.deadline = t
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *stallConn) SetDeadline(t time.Time) error {
+	c.deadline = t
+	return c.Conn.SetDeadline(t)
+}
+
+// TestReadThatTimedOutIsNotLostUntilReclaim: the read of new entries with
+// AfterRead (a pipeline) times out after Redis delivered its entries to
+// this consumer. They are handled at once (the worker reads its own
+// pending entries after a failed read), not left for the reclaimer
+// (ClaimIdle, an hour here): go-redis does not run that pipeline again,
+// which would read from ">" and never get them.
+func TestReadThatTimedOutIsNotLostUntilReclaim(t *testing.T) {
+	shared, prefix := redistest.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var armed, stalled atomic.Bool
+	rdb := redis.NewClient(&redis.Options{
+		Addr: shared.Options().Addr, ReadTimeout: 1100 * time.Millisecond, MaxRetryBackoff: time.Millisecond,
+		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			cn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &stallConn{Conn: cn, armed: &armed, stalled: &stalled}, nil
+		},
+	})
+	t.Cleanup(func() { _ = rdb.Close() })
+	c := New(rdb, Options{
+		Stream: prefix + "{s}:stream", Group: "g", Consumer: "test", Block: 100 * time.Millisecond,
+		ClaimIdle: time.Hour, Logger: zerolog.Nop(),
+		AfterRead: func(ctx context.Context, pipe redis.Pipeliner) func(context.Context) context.Context {
+			pipe.Get(ctx, prefix+"{s}:marker")
+			return func(ctx context.Context) context.Context { return ctx }
+		},
+	})
+	if !c.afterRead {
+		t.Fatal("AfterRead is not used with this client")
+	}
+	if err := c.createGroup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	add(t, c, "one", "two")
+	armed.Store(true)
+	r := &recorder{}
+	run(t, c, r.handle)
+	waitFor(t, "the entries the read that timed out delivered", func() bool { return r.count("one") == 1 && r.count("two") == 1 })
+	if !stalled.Load() {
+		t.Fatal("no read stalled")
+	}
+	add(t, c, "three")
+	waitFor(t, "a later entry", func() bool { return r.count("three") == 1 })
+	if got := r.order(); len(got) != 3 {
+		t.Fatalf("handled %v, want one, two, three once each", got)
+	}
 }

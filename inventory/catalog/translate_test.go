@@ -9,7 +9,7 @@ import (
 
 func TestExpandLine(t *testing.T) {
 	base := inventory.LineState{Channel: "shop", OrderID: "O1", LineID: "7", SKU: "LISTING", Candidates: []string{"main"},
-		Ordered: 3, Shipped: 2, Cancelled: 1, Returned: 1, ReturnedUnlinked: 1, Restock: true, Version: 42}
+		Ordered: 3, Shipped: 2, Cancelled: 1, Returned: 1, Restock: true, Version: 42}
 	with := func(f func(*inventory.LineState)) inventory.LineState {
 		s := base
 		f(&s)
@@ -26,12 +26,12 @@ func TestExpandLine(t *testing.T) {
 			[]inventory.LineState{with(func(s *inventory.LineState) { s.SKU = "A" })}},
 		{"mapped 6-pack: every figure times 6, same line id", Resolution{Parts: []Part{{SKU: "A", Per: 6}}},
 			[]inventory.LineState{with(func(s *inventory.LineState) {
-				s.SKU, s.Ordered, s.Shipped, s.Cancelled, s.Returned, s.ReturnedUnlinked = "A", 18, 12, 6, 6, 6
+				s.SKU, s.Ordered, s.Shipped, s.Cancelled, s.Returned = "A", 18, 12, 6, 6
 			})}},
 		{"kit: one line per component, derived ids", Resolution{Kit: "K", Parts: []Part{{SKU: "A", Per: 2}, {SKU: "B", Per: 1}}},
 			[]inventory.LineState{
 				with(func(s *inventory.LineState) {
-					s.SKU, s.LineID, s.Ordered, s.Shipped, s.Cancelled, s.Returned, s.ReturnedUnlinked = "A", "7#A", 6, 4, 2, 2, 2
+					s.SKU, s.LineID, s.Ordered, s.Shipped, s.Cancelled, s.Returned = "A", "7#A", 6, 4, 2, 2
 				}),
 				with(func(s *inventory.LineState) { s.SKU, s.LineID = "B", "7#B" }),
 			}},

@@ -18,8 +18,7 @@ import (
 // and a repeat of the close book nothing more (a second return closed
 // after them, on the same order's intake partition, books exactly its own
 // unit); a refund of the first return's unit after its close restocks
-// nothing more; a refund of the third unit without a return restocks it
-// once the order is read with the link (GraphQL); the ledger verifies.
+// nothing more; the ledger verifies.
 func TestShopifyReturnsFollowThePolicy(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 1) // SKU-000: 20
@@ -101,37 +100,6 @@ func TestShopifyReturnsFollowThePolicy(t *testing.T) {
 	})
 	if ok, detail := w.figures("SKU-000", 19, 0)(); !ok {
 		t.Errorf("after the refund of a closed return's unit: %s", detail)
-	}
-	// The merchant refunds the third unit without a return (refundCreate,
-	// restock RETURN): not a closed return's unit. The orders/updated body
-	// can not say so (no link in REST); the refunds/create delivery has
-	// the order fetched over GraphQL, whose Refund.return is null: the
-	// unit is restocked, 20, and no more however often it is read.
-	if o, ok = w.shop.Order(id); !ok {
-		t.Fatal("the fake lost the order")
-	}
-	at := t0.Add(40 * time.Second)
-	o.Refunds = append(o.Refunds, shopifytest.Refund{ID: 7042, CreatedAt: at,
-		Lines: []shopifytest.RefundLine{{LineID: 41, Quantity: 1, RestockType: "RETURN"}}})
-	o.UpdatedAt = time.Now().Add(4 * time.Second)
-	w.shop.AddOrder(o)
-	w.shopWebhook("orders/updated", id, "ret-refund-unlinked")
-	body, err := shopifytest.RefundWebhookBody(7042, id, 41, "SKU-000", 1, "return", at)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ev := range []string{"ret-refund-create", "ret-refund-create", "ret-refund-create-again"} {
-		if code, err := w.shop.Deliver(ctx, http.DefaultClient, w.daemon.URL+"/webhooks/shop", "refunds/create", body, ev); err != nil || code != http.StatusOK {
-			t.Fatalf("refunds/create delivery: %d %v", code, err)
-		}
-	}
-	w.eventually("the unit refunded without a return is restocked", w.figures("SKU-000", 20, 0))
-	w.eventually("the intake is drained", func() (bool, string) {
-		n, err := w.eng.Intake().Backlog(ctx)
-		return err == nil && n == 0, fmt.Sprintf("backlog %d %v", n, err)
-	})
-	if ok, detail := w.figures("SKU-000", 20, 0)(); !ok {
-		t.Errorf("after the refund without a return: %s", detail)
 	}
 	if probs, err := w.eng.Ledger().Verify(ctx, nil); err != nil || len(probs) > 0 {
 		t.Fatalf("verify: %v %v", probs, err)

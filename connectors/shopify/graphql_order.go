@@ -1,7 +1,6 @@
 package shopify
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -61,11 +60,8 @@ type gqlFulfillment struct {
 }
 
 type gqlRefund struct {
-	ID        string    `json:"id"`
-	CreatedAt time.Time `json:"createdAt"`
-	// Return is the refund's return (Refund.return: "The return
-	// associated with the refund"): null for a refund made without one.
-	Return          gqlLink `json:"return"`
+	ID              string    `json:"id"`
+	CreatedAt       time.Time `json:"createdAt"`
 	RefundLineItems struct {
 		Nodes []struct {
 			Quantity    int64   `json:"quantity"`
@@ -76,32 +72,6 @@ type gqlRefund struct {
 			} `json:"lineItem"`
 		} `json:"nodes"`
 	} `json:"refundLineItems"`
-}
-
-// gqlLink is a nullable object field that tells null (Set, ID "") from
-// absent (not Set: a read that did not ask for it).
-type gqlLink struct {
-	Set bool
-	ID  string
-}
-
-func (l *gqlLink) UnmarshalJSON(b []byte) error {
-	l.Set = true
-	if string(b) == "null" {
-		return nil
-	}
-	var v struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	l.ID = v.ID
-	if l.ID == "" {
-		// An object without an id: linked all the same.
-		l.ID = "?"
-	}
-	return nil
 }
 
 func (o *gqlOrder) source() (*orderSource, error) {
@@ -144,7 +114,7 @@ func (o *gqlOrder) source() (*orderSource, error) {
 		if rid == "" {
 			return nil, fmt.Errorf("order %s: refund without a valid id", id)
 		}
-		rs := refundSource{ID: rid, OrderID: id, CreatedAt: r.CreatedAt, Unlinked: r.Return.Set && r.Return.ID == ""}
+		rs := refundSource{ID: rid, OrderID: id, CreatedAt: r.CreatedAt}
 		for _, n := range r.RefundLineItems.Nodes {
 			lid := numericID(n.LineItem.ID)
 			if lid == "" {

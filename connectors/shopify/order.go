@@ -57,12 +57,7 @@ type refundSource struct {
 	// Restock is the legacy refund-level flag, used for lines without a
 	// restock type (older API versions, the PYSHOP fixture).
 	Restock bool
-	// Unlinked: the read says the refund has no return (GraphQL
-	// Refund.return null). False when it has one, and when the read does
-	// not say: the REST resource and the refunds/create and orders/*
-	// webhook bodies carry no link.
-	Unlinked bool
-	Lines    []refundLineSource
+	Lines   []refundLineSource
 }
 
 type refundLineSource struct {
@@ -172,12 +167,7 @@ func (o *orderSource) shippedByLine() map[string]int64 {
 // refundedUnits are a line's refunded units by what their restock type
 // says became of them: restocked, written off, or (other) refunded before
 // shipping.
-type refundedUnits struct {
-	restock, noRestock, other int64
-	// unlinked are the restock and noRestock units of refunds known to be
-	// linked to no return (refundSource.Unlinked).
-	unlinked int64
-}
+type refundedUnits struct{ restock, noRestock, other int64 }
 
 // refundsByLine sums every refund's lines per line id, split by restock
 // type, so a line's refunds can be weighed against what it shipped.
@@ -197,10 +187,6 @@ func (o *orderSource) refundsByLine() map[string]*refundedUnits {
 				x.noRestock += l.Quantity
 			default: // cancel: refunded before shipping
 				x.other += l.Quantity
-				continue
-			}
-			if r.Unlinked {
-				x.unlinked += l.Quantity
 			}
 		}
 	}
@@ -236,11 +222,6 @@ func (o *orderSource) lineToCanonical(src lineSource, shipped map[string]int64, 
 		Shipped:   s,
 		Cancelled: cancelled,
 		Returned:  returned,
-		// Of the returned units, those of refunds linked to no return:
-		// never a return's units (ingest adds them to the closed
-		// returns'). The clamp to shipped above may have cut returned
-		// units of either kind: the unlinked are counted last.
-		ReturnedUnlinked: max(0, min(r.unlinked, returned-(r.restock+r.noRestock-r.unlinked))),
 		// One flag for the line's returned units: a mix of restocked and
 		// written-off units (rare) counts as restocked if most were.
 		Restock: returned > 0 && restocked >= writtenOff,

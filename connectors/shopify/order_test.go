@@ -21,12 +21,6 @@ func TestToCanonical(t *testing.T) {
 	refund := func(line string, q int64, typ string) refundSource {
 		return refundSource{ID: "r" + line + typ, OrderID: "1", Lines: []refundLineSource{{LineID: line, Quantity: q, RestockType: typ}}}
 	}
-	// unlinked is a refund the read says has no return.
-	unlinked := func(line string, q int64, typ string) refundSource {
-		r := refund(line, q, typ)
-		r.ID, r.Unlinked = "u"+r.ID, true
-		return r
-	}
 	tests := []struct {
 		name       string
 		src        orderSource
@@ -117,34 +111,6 @@ func TestToCanonical(t *testing.T) {
 				Fulfillments: []fulfillmentSource{success("10", 1)},
 				Refunds:      []refundSource{{ID: "r", Restock: true, Lines: []refundLineSource{{LineID: "10", Quantity: 1}}}}},
 			want:       connectors.Line{LineID: "10", SKU: "A", Quantity: 1, Shipped: 1, Returned: 1, Restock: true},
-			wantStatus: connectors.StatusShipped,
-		},
-		{
-			name: "refund without return, restocked: unlinked",
-			src: orderSource{HasFulfillments: true, Lines: []lineSource{{ID: "10", SKU: "A", Quantity: 2, CurrentQuantity: i64(1)}},
-				Fulfillments: []fulfillmentSource{success("10", 2)}, Refunds: []refundSource{unlinked("10", 1, "return")}},
-			want:       connectors.Line{LineID: "10", SKU: "A", Quantity: 2, Shipped: 2, Returned: 1, ReturnedUnlinked: 1, Restock: true},
-			wantStatus: connectors.StatusShipped,
-		},
-		{
-			name: "refund without return and one with: one unlinked",
-			src: orderSource{HasFulfillments: true, Lines: []lineSource{{ID: "10", SKU: "A", Quantity: 3, CurrentQuantity: i64(0)}},
-				Fulfillments: []fulfillmentSource{success("10", 3)}, Refunds: []refundSource{unlinked("10", 1, "no_restock"), refund("10", 2, "return")}},
-			want:       connectors.Line{LineID: "10", SKU: "A", Quantity: 3, Shipped: 3, Returned: 3, ReturnedUnlinked: 1, Restock: true},
-			wantStatus: connectors.StatusShipped,
-		},
-		{
-			name: "an unlinked cancel refund returns nothing",
-			src: orderSource{HasFulfillments: true, Lines: []lineSource{{ID: "10", SKU: "A", Quantity: 2, CurrentQuantity: i64(1)}},
-				Fulfillments: []fulfillmentSource{success("10", 1)}, Refunds: []refundSource{unlinked("10", 1, "cancel")}},
-			want:       connectors.Line{LineID: "10", SKU: "A", Quantity: 2, Shipped: 1, Cancelled: 1},
-			wantStatus: connectors.StatusShipped,
-		},
-		{
-			name: "refunds past shipped: the cut falls on the unlinked units",
-			src: orderSource{HasFulfillments: true, Lines: []lineSource{{ID: "10", SKU: "A", Quantity: 3, CurrentQuantity: i64(0)}},
-				Fulfillments: []fulfillmentSource{success("10", 2)}, Refunds: []refundSource{refund("10", 2, "return"), unlinked("10", 1, "no_restock")}},
-			want:       connectors.Line{LineID: "10", SKU: "A", Quantity: 3, Shipped: 2, Returned: 2, Cancelled: 1, Restock: true},
 			wantStatus: connectors.StatusShipped,
 		},
 		{

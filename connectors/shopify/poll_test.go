@@ -2,7 +2,6 @@ package shopify
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -296,71 +295,5 @@ func TestOrderShipToOff(t *testing.T) {
 	}
 	if got := s.Calls()["ShelfsyncOrder"]; got != 1 {
 		t.Errorf("%d ShelfsyncOrder calls, want 1 (the address never asked for)", got)
-	}
-}
-
-// TestOrderRefundReturnLink: the GraphQL read asks each refund for its
-// return (Refund.return), so a fetched or polled line tells the returned
-// units of refunds without a return (ReturnedUnlinked); a webhook's REST
-// body has no link: none are told (ingest then never adds refunds to
-// returns). A read that did not ask (no "return" key) tells none either.
-func TestOrderRefundReturnLink(t *testing.T) {
-	s := newFake(t, shopifytest.Options{})
-	c := newTestConnector(t, s, nil)
-	ctx := context.Background()
-	id := s.AddOrder(shopifytest.Order{
-		Lines:        []shopifytest.OrderLine{{ID: 1, SKU: "A", Quantity: 4}},
-		Fulfillments: []shopifytest.Fulfillment{{Status: "SUCCESS", Lines: map[int64]int64{1: 4}}},
-		Refunds: []shopifytest.Refund{
-			{ID: 8, ReturnID: 70, Lines: []shopifytest.RefundLine{{LineID: 1, Quantity: 2, RestockType: "RETURN"}}},
-			{ID: 9, Lines: []shopifytest.RefundLine{{LineID: 1, Quantity: 1, RestockType: "NO_RESTOCK"}}},
-		},
-	})
-	check := func(how string, o *connectors.Order, unlinked int64) {
-		t.Helper()
-		if len(o.Lines) != 1 || o.Lines[0].Returned != 3 || o.Lines[0].ReturnedUnlinked != unlinked {
-			t.Errorf("%s: lines %+v, want 3 returned, %d of them unlinked", how, o.Lines, unlinked)
-		}
-	}
-	o, err := c.FetchOrder(ctx, fmt.Sprint(id))
-	if err != nil {
-		t.Fatal(err)
-	}
-	check("fetched", o, 1)
-	if _, err := c.PollOrders(ctx, time.Now().Add(-time.Hour), func(_ context.Context, os []connectors.Order) error {
-		for i := range os {
-			check("polled", &os[i], 1)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	body, err := s.WebhookBody(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(string(body), `"return":`) {
-		t.Errorf("the fake's REST body carries a refund's return: %s", body)
-	}
-	ev, err := Normalize("shop", body)
-	if err != nil || len(ev) != 1 {
-		t.Fatalf("webhook body: %d events, %v", len(ev), err)
-	}
-	check("webhook", ev[0].Order, 0)
-
-	// The link as JSON: null is none, an object is one, absent is unknown.
-	for _, tc := range []struct {
-		json     string
-		unlinked bool
-	}{{`{"id":"gid://shopify/Refund/1","return":null}`, true}, {`{"id":"gid://shopify/Refund/1","return":{"id":"gid://shopify/Return/2"}}`, false},
-		{`{"id":"gid://shopify/Refund/1","return":{}}`, false}, {`{"id":"gid://shopify/Refund/1"}`, false}} {
-		var o gqlOrder
-		if err := json.Unmarshal([]byte(`{"id":"gid://shopify/Order/5","refunds":[`+tc.json+`]}`), &o); err != nil {
-			t.Fatal(err)
-		}
-		src, err := o.source()
-		if err != nil || len(src.Refunds) != 1 || src.Refunds[0].Unlinked != tc.unlinked {
-			t.Errorf("%s: refunds %+v (%v), want unlinked %v", tc.json, src, err, tc.unlinked)
-		}
 	}
 }

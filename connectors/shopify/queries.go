@@ -8,8 +8,7 @@ import "fmt"
 // Sizes are chosen so a query's requested cost stays well under Shopify's
 // per-query limit of 1000 points (each connection costs 2 + first × its
 // nodes): one order with 50 lines, 5 fulfillments of 10 lines and 5
-// refunds of 10 lines (each with its return's id) asks for about 290
-// points, so a poll page holds 3
+// refunds of 10 lines asks for about 285 points, so a poll page holds 3
 // orders. Lines beyond 50 are paged with orderLinesQuery; fulfillments or
 // refunds beyond these sizes (rare) are not read.
 type operation struct {
@@ -53,7 +52,6 @@ fragment ShelfsyncOrder on Order {
   refunds(first: 5) {
     id
     createdAt
-    return { id }
     refundLineItems(first: 10) { nodes { quantity restockType lineItem { id sku } } }
   }
 }`

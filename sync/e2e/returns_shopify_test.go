@@ -81,7 +81,7 @@ func TestShopifyReturnsFollowThePolicy(t *testing.T) {
 	if !ok {
 		t.Fatal("the fake lost the order")
 	}
-	o.Refunds = append(o.Refunds, shopifytest.Refund{ID: 7041, CreatedAt: t0.Add(30 * time.Second), ReturnID: 9041,
+	o.Refunds = append(o.Refunds, shopifytest.Refund{ID: 7041, CreatedAt: t0.Add(30 * time.Second),
 		Lines: []shopifytest.RefundLine{{LineID: 41, Quantity: 1, RestockType: "RETURN"}}})
 	o.UpdatedAt = time.Now().Add(2 * time.Second) // after the fulfilment's
 	w.shop.AddOrder(o)

@@ -167,7 +167,7 @@ func (s *Server) serveOrders(req *gqlRequest) (any, []gqlError) {
 	var errs []gqlError
 	linesFirst := s.firstArg(req.Query, "lineItems", 50)
 	for i, o := range list[start:end] {
-		n := o.graphQL(linesFirst, asksRefundReturn(req.Query))
+		n := o.graphQL(linesFirst)
 		errs = append(errs, s.shipToLocked(req, n, o, "orders", "nodes", i)...)
 		nodes = append(nodes, n)
 	}
@@ -188,15 +188,8 @@ func (s *Server) serveOrder(req *gqlRequest) (any, []gqlError) {
 	if o == nil {
 		return map[string]any{"order": nil}, nil
 	}
-	n := o.graphQL(s.firstArg(req.Query, "lineItems", 50), asksRefundReturn(req.Query))
+	n := o.graphQL(s.firstArg(req.Query, "lineItems", 50))
 	return map[string]any{"order": n}, s.shipToLocked(req, n, o, "order")
-}
-
-// asksRefundReturn: the query selects each refund's return (Refund.return
-// is an object: it is selected with its fields, "return {").
-func asksRefundReturn(query string) bool {
-	i := strings.Index(query, "refunds(")
-	return i >= 0 && strings.Contains(query[i:], "return {")
 }
 
 // shipToLocked sets the order node's shippingAddress if the query asks

@@ -66,14 +66,9 @@ type Tracking struct {
 }
 
 // Refund refunds units of lines; RestockType is RETURN, CANCEL, NO_RESTOCK or LEGACY_RESTOCK.
-// ReturnID is the return the refund was made from (returnProcess,
-// returnRefund), 0 for a refund without one (refundCreate): GraphQL's
-// Refund.return ("The return associated with the refund"), null when 0.
-// The REST resource and the webhook bodies have no such field.
 type Refund struct {
 	ID        int64
 	CreatedAt time.Time
-	ReturnID  int64
 	Lines     []RefundLine
 }
 
@@ -176,10 +171,9 @@ func skuValue(sku string) any {
 }
 
 // graphQL renders the order as the connector's ShelfsyncOrder fragment
-// asks for it, with the first linesFirst lines, and each refund's return
-// if returns (the query selects Refund.return); shippingAddress is the
+// asks for it, with the first linesFirst lines; shippingAddress is the
 // server's to add (shipToLocked), only when the query asks for it.
-func (o *Order) graphQL(linesFirst int, returns bool) map[string]any {
+func (o *Order) graphQL(linesFirst int) map[string]any {
 	lines, pi := o.lineNodes("", linesFirst)
 	fulfillments := []any{}
 	for _, f := range o.Fulfillments {
@@ -206,14 +200,7 @@ func (o *Order) graphQL(linesFirst int, returns bool) map[string]any {
 			}
 			nodes = append(nodes, map[string]any{"quantity": rl.Quantity, "restockType": strings.ToUpper(rl.RestockType), "lineItem": map[string]any{"id": lineGID(rl.LineID), "sku": skuValue(sku)}})
 		}
-		node := map[string]any{"id": "gid://shopify/Refund/" + strconv.FormatInt(r.ID, 10), "createdAt": r.CreatedAt.UTC().Format(time.RFC3339), "refundLineItems": map[string]any{"nodes": nodes}}
-		if returns {
-			node["return"] = nil
-			if r.ReturnID != 0 {
-				node["return"] = map[string]any{"id": "gid://shopify/Return/" + strconv.FormatInt(r.ReturnID, 10)}
-			}
-		}
-		refunds = append(refunds, node)
+		refunds = append(refunds, map[string]any{"id": "gid://shopify/Refund/" + strconv.FormatInt(r.ID, 10), "createdAt": r.CreatedAt.UTC().Format(time.RFC3339), "refundLineItems": map[string]any{"nodes": nodes}})
 	}
 	var loc any
 	if o.RetailLocationID != "" {

@@ -73,13 +73,6 @@ type Line struct {
 	Cancelled int64  `json:"cancelled"`
 	Returned  int64  `json:"returned"`
 	Restock   bool   `json:"restock"`
-	// ReturnedUnlinked is the part of Returned the channel says came from
-	// refunds linked to no return (Shopify's Refund.return null, in the
-	// GraphQL read): units that can not be a return's. 0 when none or
-	// unknown (a webhook body without the link); then every returned unit
-	// may be a return's and ingest counts a line's refunds and returns as
-	// the larger of the two, never their sum.
-	ReturnedUnlinked int64 `json:"returned_unlinked,omitempty"`
 	// NoSKU marks a line the channel sold without a SKU (a Shopify custom
 	// item): it is kept and counted, and moves no stock.
 	NoSKU bool `json:"no_sku,omitempty"`
@@ -147,9 +140,6 @@ func (o *Order) Validate() error {
 		}
 		if l.Returned > l.Shipped {
 			errs = append(errs, fmt.Errorf("line %s: returned %d exceeds shipped %d", l.LineID, l.Returned, l.Shipped))
-		}
-		if l.ReturnedUnlinked < 0 || l.ReturnedUnlinked > l.Returned {
-			errs = append(errs, fmt.Errorf("line %s: returned_unlinked %d is not within returned %d", l.LineID, l.ReturnedUnlinked, l.Returned))
 		}
 	}
 	return errors.Join(errs...)

@@ -29,11 +29,6 @@ type LineState struct {
 	// Ordered, Shipped, Cancelled, Returned are totals so far.
 	// Shipped+Cancelled <= Ordered and Returned <= Shipped.
 	Ordered, Shipped, Cancelled, Returned int64
-	// ReturnedUnlinked is the part of Returned the channel says came from
-	// refunds linked to no return (connectors.Line.ReturnedUnlinked): not
-	// applied here; ingest's return book weighs it against the line's
-	// booked returns before the state is applied.
-	ReturnedUnlinked int64
 	// Restock puts newly returned units back on the shelf (on_hand up);
 	// false writes them off.
 	Restock bool

@@ -174,7 +174,6 @@ func ExpandLine(st inventory.LineState, r Resolution) []inventory.LineState {
 		s := st
 		s.SKU = p.SKU
 		s.Ordered, s.Shipped, s.Cancelled, s.Returned = st.Ordered*p.Per, st.Shipped*p.Per, st.Cancelled*p.Per, st.Returned*p.Per
-		s.ReturnedUnlinked = st.ReturnedUnlinked * p.Per
 		if r.Kit != "" {
 			s.LineID = KitLineID(st.LineID, p.SKU)
 		}

@@ -407,7 +407,7 @@ func (g *Ingester) lineState(o *connectors.Order, l connectors.Line) inventory.L
 		Channel: o.Channel, OrderID: o.OrderID, LineID: l.LineID, SKU: l.SKU,
 		Location: o.Location, Candidates: g.candidates[o.Channel], Route: g.router.route(o),
 		Ordered: l.Quantity, Shipped: l.Shipped, Cancelled: l.Cancelled, Returned: l.Returned,
-		ReturnedUnlinked: l.ReturnedUnlinked, Restock: l.Restock, Version: o.UpdatedAt.UnixMilli(),
+		Restock: l.Restock, Version: o.UpdatedAt.UnixMilli(),
 	}
 }
 

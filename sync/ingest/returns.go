@@ -61,24 +61,17 @@ return 1
 // A line's returned units have two sources that may describe the same
 // units: the channel's order state (refunds: R, absolute) and its returns
 // booked here (W: the units the line's returns want booked, over all its
-// returns). Of R, U units came from refunds the channel says are linked
-// to no return (LineState.ReturnedUnlinked: Shopify's GraphQL read names
-// each refund's return); they are never a return's units. The rest of R
-// (linked, or of unknown link: a webhook body has none) may be the same
-// units as W. So the line's returned units are
-// T = min(shipped, U + max(R - U, W)): the unlinked units added, the
-// others never counted twice (U = 0, all unknown: min(shipped, max(R,
-// W))). R and U are the largest any state reported (a refund is never
-// taken back, a state without the link reports U = 0), U ≤ R. The
-// ledger gets T from two places: the order state's Returned (x, set by
-// refundScript) and the units booked by returns (B, admitScript), with
-// x + B = T. Keys of a line (lineKey): B; ␟want: W; ␟refund: R; ␟x: x
-// last given; ␟unlinked: U.
+// returns). The data can not tell whether a refund's units are a booked
+// return's (Shopify's order state sums the refunds per line, the return
+// they came from lost), so the line's returned units are
+// T = min(shipped, max(R, W)): never both counted. The ledger gets them
+// from two places: the order state's Returned (x, set by refundScript)
+// and the units booked by returns (B, admitScript), with x + B = T.
+// Keys of a line (lineKey): B; ␟want: W; ␟refund: R; ␟x: x last given.
 
 // admitScript admits a return line's units in one step. KEYS: 1 the
 // return line's booked units, 2 its admitted units (assigned to it), 3
-// the line's B, 4 the return line's units counted in W, 5 W, 6 R, 7 x,
-// 8 U.
+// the line's B, 4 the return line's units counted in W, 5 W, 6 R, 7 x.
 // ARGV: 1 the return line's units, 2 the line's shipped units, 3 TTL ms,
 // 4 the ledger line's returned units (R and x of lines recorded before
 // they were kept). Returns {booked, admitted}: the caller books the
@@ -102,8 +95,7 @@ end
 local rec = tonumber(ARGV[4])
 local r = math.max(tonumber(redis.call('GET', KEYS[6]) or '0'), rec)
 local x = tonumber(redis.call('GET', KEYS[7]) or ARGV[4])
-local u = math.min(tonumber(redis.call('GET', KEYS[8]) or '0'), r)
-local t = math.min(tonumber(ARGV[2]), u + math.max(r - u, w))
+local t = math.min(tonumber(ARGV[2]), math.max(r, w))
 local add = math.max(0, t - x - b)
 if add > 0 then
   redis.call('INCRBY', KEYS[3], add)
@@ -116,41 +108,37 @@ redis.call('SET', KEYS[5], w, 'PX', ttl)
 redis.call('SET', KEYS[6], r, 'PX', ttl)
 redis.call('SET', KEYS[7], x, 'PX', ttl)
 if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('PEXPIRE', KEYS[3], ttl) end
-if redis.call('EXISTS', KEYS[8]) == 1 then redis.call('PEXPIRE', KEYS[8], ttl) end
 return {booked, admitted}
 `
 
 var admitScript = redis.NewScript(admitSrc)
 
-// refundSrc records an order state's returned units R of a line, and U
-// of them unlinked, and returns the share x the state may give the
-// ledger (T less the units the line's returns booked). KEYS: B, W, R, x,
-// U (admitSrc). ARGV: 1 the state's returned units, 2 its shipped units,
-// 3 TTL ms, 4 the state's unlinked returned units.
+// refundSrc records an order state's returned units R of a line and
+// returns the share x the state may give the ledger (T less the units
+// the line's returns booked). KEYS: B, W, R, x (admitSrc). ARGV: 1 the
+// state's returned units, 2 its shipped units, 3 TTL ms.
 const refundSrc = `
 local b = tonumber(redis.call('GET', KEYS[1]) or '0')
 local w = tonumber(redis.call('GET', KEYS[2]) or tostring(b))
 local r = math.max(tonumber(redis.call('GET', KEYS[3]) or '0'), tonumber(ARGV[1]))
-local u = math.min(math.max(tonumber(redis.call('GET', KEYS[5]) or '0'), tonumber(ARGV[4])), r)
-local t = math.min(tonumber(ARGV[2]), u + math.max(r - u, w))
+local t = math.min(tonumber(ARGV[2]), math.max(r, w))
 local x = math.max(0, t - b)
 redis.call('SET', KEYS[3], r, 'PX', ARGV[3])
 redis.call('SET', KEYS[4], x, 'PX', ARGV[3])
-if u > 0 then redis.call('SET', KEYS[5], u, 'PX', ARGV[3]) end
 return x
 `
 
-// lineKeys are a line's B, W, R, x and U keys.
+// lineKeys are a line's B, W, R and x keys.
 func (b *ReturnBook) lineKeys(channel, order, line string) []string {
 	k := b.lineKey(channel, order, line)
-	return []string{k, k + "\x1fwant", k + "\x1frefund", k + "\x1fx", k + "\x1funlinked"}
+	return []string{k, k + "\x1fwant", k + "\x1frefund", k + "\x1fx"}
 }
 
 // admit admits up to want units of a return line of a ledger line that
 // shipped shipped units and has returned units in the ledger, and returns
 // the units booked so far and admitted (booked ≤ admitted).
 func (b *ReturnBook) admit(ctx context.Context, k string, line []string, want, shipped, returned int64) (int64, int64, error) {
-	keys := []string{k, k + "\x1fadmitted", line[0], k + "\x1fcounted", line[1], line[2], line[3], line[4]}
+	keys := []string{k, k + "\x1fadmitted", line[0], k + "\x1fcounted", line[1], line[2], line[3]}
 	v, err := admitScript.Run(ctx, b.rdb, keys, want, shipped, b.ttl.Milliseconds(), returned).Int64Slice()
 	if err != nil {
 		return 0, 0, fmt.Errorf("admitting return units: %w", err)
@@ -163,8 +151,7 @@ func (b *ReturnBook) admit(ctx context.Context, k string, line []string, want, s
 
 // ShareRefunds sets the Returned of each state that has returned units to
 // its share (refundSrc): the units its channel's returns booked already
-// are not returned again, and the units of closed returns no booking
-// covered yet are. One round trip; states without returned units
+// are not returned again. One round trip; states without returned units
 // are left as they are.
 func (b *ReturnBook) ShareRefunds(ctx context.Context, states []inventory.LineState) error {
 	var idx []int
@@ -180,7 +167,7 @@ func (b *ReturnBook) ShareRefunds(ctx context.Context, states []inventory.LineSt
 	_, err := b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for j, i := range idx {
 			s := states[i]
-			cmds[j] = p.Eval(ctx, refundSrc, b.lineKeys(s.Channel, s.OrderID, s.LineID), s.Returned, s.Shipped, b.ttl.Milliseconds(), min(max(s.ReturnedUnlinked, 0), s.Returned))
+			cmds[j] = p.Eval(ctx, refundSrc, b.lineKeys(s.Channel, s.OrderID, s.LineID), s.Returned, s.Shipped, b.ttl.Milliseconds())
 		}
 		return nil
 	})
@@ -192,11 +179,7 @@ func (b *ReturnBook) ShareRefunds(ctx context.Context, states []inventory.LineSt
 		if err != nil {
 			return fmt.Errorf("sharing returned units: %w", err)
 		}
-		// x ≤ T ≤ the state's shipped units. It may be more than the
-		// state's own figure: a state that shows a refund unlinked which
-		// an earlier state (no link) left to be a closed return's units
-		// gives that return's units too, which its close did not book.
-		states[i].Returned = x
+		states[i].Returned = min(x, states[i].Returned)
 	}
 	return nil
 }

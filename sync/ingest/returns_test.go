@@ -260,23 +260,18 @@ func TestReturnFactsFollowThePolicy(t *testing.T) {
 // TestRefundsAndReturnsNeverRestockTwice: a line's refunds (its order
 // state's returned units) and its closed returns may be the same units,
 // whatever order they arrive in and however often: the units restocked
-// are min(shipped, max(refunded, returned)), never their sum, unless the
-// state says which refunded units came from refunds linked to no return
-// (unlinked): those are added, min(shipped, unlinked + max(refunded -
-// unlinked, returned)). Each case starts from a line of 4 shipped (on
-// hand 10 - 4 = 6) and ends with the ledger verified clean.
+// are min(shipped, max(refunded, returned)), never their sum. Each case
+// starts from a line of 4 shipped (on hand 10 - 4 = 6) and ends with the
+// ledger verified clean.
 func TestRefundsAndReturnsNeverRestockTwice(t *testing.T) {
 	type step struct {
 		ret      string // a closed return of qty units, or "" for a refund state
 		qty      int64
 		version  int64 // the refund state's version
 		noRestok bool  // the refund wrote its units off (no_restock)
-		unlinked int64 // of the state's qty, units of refunds linked to no return
 	}
 	closeR := func(id string, qty int64) step { return step{ret: id, qty: qty} }
 	refund := func(v, qty int64) step { return step{qty: qty, version: v} }
-	// refundU is a state that tells its unlinked units (a GraphQL read).
-	refundU := func(v, qty, unlinked int64) step { return step{qty: qty, version: v, unlinked: unlinked} }
 	cases := []struct {
 		name   string
 		steps  [][]step // batches
@@ -292,24 +287,6 @@ func TestRefundsAndReturnsNeverRestockTwice(t *testing.T) {
 		{"refund of 1, close of 1, refund of 2, close of another 1", [][]step{{refund(2000, 1)}, {closeR("R1", 1)}, {refund(3000, 2)}, {closeR("R2", 1)}}, 8},
 		{"returns of 5 and a refund of 4: capped at shipped", [][]step{{closeR("R1", 5)}, {refund(2000, 4)}, {closeR("R2", 2)}}, 10},
 		{"a refund without restock, then its return closed: written off once", [][]step{{{qty: 1, version: 2000, noRestok: true}}, {closeR("R1", 1)}}, 6},
-		// The link known: a refund without return and a return of another unit.
-		{"unlinked refund, then another unit's return closed: both", [][]step{{refundU(2000, 1, 1)}, {closeR("R1", 1)}}, 8},
-		{"another unit's return closed, then unlinked refund: both", [][]step{{closeR("R1", 1)}, {refundU(2000, 1, 1)}}, 8},
-		{"unlinked refund and a close in one batch, the return first", [][]step{{closeR("R1", 1), refundU(2000, 1, 1)}}, 8},
-		{"unlinked refund and a close in one batch, the refund first", [][]step{{refundU(2000, 1, 1), closeR("R1", 1)}}, 8},
-		{"unlinked refund and close, each twice and again", [][]step{{refundU(2000, 1, 1)}, {refundU(2000, 1, 1)}, {closeR("R1", 1)}, {closeR("R1", 1)}, {refundU(3000, 1, 1)}, {closeR("R1", 1)}}, 8},
-		{"linked refund, then its return closed: once", [][]step{{refundU(2000, 1, 0)}, {closeR("R1", 1)}}, 7},
-		{"return closed, then its linked refund: once", [][]step{{closeR("R1", 1)}, {refundU(2000, 1, 0)}}, 7},
-		{"unlinked refund, a close, then the return's own refund: 2", [][]step{{refundU(2000, 1, 1)}, {closeR("R1", 1)}, {refundU(3000, 2, 1)}}, 8},
-		{"a close, its refund, then an unlinked refund of another unit: 2", [][]step{{closeR("R1", 1)}, {refundU(2000, 1, 0)}, {refundU(3000, 2, 1)}}, 8},
-		{"linked refunds of two units, one return closed: 2", [][]step{{refundU(2000, 2, 0)}, {closeR("R1", 1)}}, 8},
-		{"unlinked refund of 2 and a return of 3: capped at shipped", [][]step{{refundU(2000, 2, 2)}, {closeR("R1", 3)}}, 10},
-		{"a return of 3 closed, unlinked refund of 2: capped at shipped", [][]step{{closeR("R1", 3)}, {refundU(2000, 2, 2)}}, 10},
-		// The link unknown (a webhook body): the larger, as without it.
-		{"unknown link, then a close: the larger", [][]step{{refund(2000, 1)}, {closeR("R1", 1)}}, 7},
-		{"unknown link from a webhook, a close, then the poll's state with the link", [][]step{{refund(2000, 1)}, {closeR("R1", 1)}, {refundU(2000, 1, 1)}}, 8},
-		{"the poll's link, then the webhook's state without it: the link stays", [][]step{{refundU(2000, 1, 1)}, {refund(2000, 1)}, {closeR("R1", 1)}, {refund(3000, 1)}}, 8},
-		{"unlinked refund without restock, another unit's return closed", [][]step{{{qty: 1, version: 2000, noRestok: true, unlinked: 1}}, {closeR("R1", 1)}}, 7},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -327,19 +304,19 @@ func TestRefundsAndReturnsNeverRestockTwice(t *testing.T) {
 				Fetchers: map[string]connectors.EventSink{"shop": &fetchSink{}},
 				Metrics:  NewMetrics(prometheus.NewRegistry()), Logger: zerolog.Nop(),
 			})
-			state := func(v, returned, unlinked int64, restock bool) connectors.Event {
+			state := func(v, returned int64, restock bool) connectors.Event {
 				o := &connectors.Order{Channel: "shop", OrderID: "1", Status: connectors.StatusShipped, UpdatedAt: time.UnixMilli(v),
-					Lines: []connectors.Line{{LineID: "L1", SKU: "A", Quantity: 4, Shipped: 4, Returned: returned, ReturnedUnlinked: unlinked, Restock: restock}}}
+					Lines: []connectors.Line{{LineID: "L1", SKU: "A", Quantity: 4, Shipped: 4, Returned: returned, Restock: restock}}}
 				return connectors.Event{Kind: connectors.EventOrder, Channel: "shop", Order: o}
 			}
-			if err := g.Handle(ctx, state(1000, 0, 0, false)); err != nil {
+			if err := g.Handle(ctx, state(1000, 0, false)); err != nil {
 				t.Fatal(err)
 			}
 			for bi, batch := range c.steps {
 				var evs []connectors.Event
 				for _, s := range batch {
 					if s.ret == "" {
-						evs = append(evs, state(s.version, s.qty, s.unlinked, !s.noRestok))
+						evs = append(evs, state(s.version, s.qty, !s.noRestok))
 						continue
 					}
 					evs = append(evs, connectors.Event{Kind: connectors.EventReturn, Channel: "shop", Topic: "returns/close", OrderID: "1",

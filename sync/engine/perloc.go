@@ -25,7 +25,8 @@ import (
 // disabled is counted and logged as the others (the channel still sells
 // it) and also in shelfsync_disabled_location_levels, and is never queued
 // for zeroing (the channel refuses stock changes there: each cycle would
-// make a failed entry and a call); a shelfsync location mapped to a
+// make a failed entry and a call), and a zero queued before the location
+// was disabled is dropped from the outbox (outbox.Withdraw); a shelfsync location mapped to a
 // disabled or missing channel location is logged once per reconcile and
 // exported (shelfsync_mapped_location_problems), since every push of it
 // will be refused. When the read fails, reconcile goes on as without it
@@ -76,14 +77,21 @@ func (e *Engine) unmappedLevels(ctx context.Context, ch *channel, live map[strin
 		return nil
 	}
 	var zero []outbox.Want
+	var refused []string // at disabled locations: a zero queued before is dropped
 	for _, id := range sortedKeys(live) {
 		sku, _, chLoc := outbox.SplitLocationKey(id)
-		if chLoc == "" || live[id] <= 0 || d.seenUnmapped[id] {
+		if chLoc == "" {
+			continue
+		}
+		disabled := d.locations[chLoc] == connectors.LocationDisabled
+		if disabled {
+			refused = append(refused, id)
+		}
+		if live[id] <= 0 || d.seenUnmapped[id] {
 			continue
 		}
 		d.seenUnmapped[id] = true
 		d.unmapped++
-		disabled := d.locations[chLoc] == connectors.LocationDisabled
 		if disabled {
 			d.disabledLevels++
 		}
@@ -103,6 +111,9 @@ func (e *Engine) unmappedLevels(ctx context.Context, ch *channel, live map[strin
 		}
 		zero = append(zero, outbox.Want{SKU: id, Quantity: 0, Force: true})
 	}
+	if err := e.withdrawRefused(ctx, ch, refused); err != nil {
+		return err
+	}
 	if len(zero) == 0 {
 		return nil
 	}
@@ -111,6 +122,26 @@ func (e *Engine) unmappedLevels(ctx context.Context, ch *channel, live map[strin
 	}
 	if ch.pusher != nil {
 		ch.pusher.Wake()
+	}
+	return nil
+}
+
+// withdrawRefused drops the zeroes queued (by a reconcile before the
+// location was disabled) of keys at disabled unmapped channel locations:
+// the channel refuses them (eBay: 25709), so each would fail every push
+// cycle. Only a want of zero goes (an unmapped key is wanted only by
+// reconcile's zeroing), and not while its push is on the wire.
+func (e *Engine) withdrawRefused(ctx context.Context, ch *channel, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	n, err := ch.outbox.Withdraw(ctx, keys, 0)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		e.log.Info().Str("channel", ch.cfg.Name).Int("items", n).
+			Msg("dropped queued zeroes of levels at disabled channel locations (the channel refuses changes there)")
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -149,5 +150,65 @@ func TestReconcileSparesDisabledLocations(t *testing.T) {
 				t.Errorf("status %v", rec)
 			}
 		})
+	}
+}
+
+// TestReconcileDropsZeroesQueuedBeforeALocationWasDisabled: a zero of an
+// unmapped level queued while its location was enabled, still queued when
+// the channel reports the location disabled, is dropped by the next
+// reconcile (the channel would refuse it every push cycle); the zero at
+// an enabled location stays.
+func TestReconcileDropsZeroesQueuedBeforeALocationWasDisabled(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	cfg := testConfig(prefix, "bay")
+	cfg.Channels[0].StockMode = config.StockPerLocation
+	cfg.Channels[0].ZeroUnmappedLocations = true
+	ch := &locChannel{memChannel: newMemChannel(),
+		locs: []connectors.ChannelLocation{
+			{ID: "WH", Location: "main", State: connectors.LocationEnabled},
+			{ID: "OLD", State: connectors.LocationEnabled},
+			{ID: "SPARE", State: connectors.LocationEnabled},
+		},
+		unmapped: map[string]bool{"OLD": true, "SPARE": true},
+		levels:   map[string]map[string]int64{"A": {"main": 5, "OLD": 4, "SPARE": 2}}}
+	e, err := New(Options{Config: cfg, Redis: rdb, Connectors: map[string]connectors.Connector{"bay": ch},
+		Registry: prometheus.NewRegistry(), Logger: zerolog.Nop(), Holder: "a:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stockEach(t, e, 5, "A")
+	c := e.channels["bay"]
+	old, spare := outbox.UnmappedKey("A", "OLD"), outbox.UnmappedKey("A", "SPARE")
+	for _, step := range []struct {
+		name               string
+		oldState           connectors.LocationState
+		wantOld, wantSpare bool
+	}{
+		{"OLD enabled", connectors.LocationEnabled, true, true},
+		{"OLD disabled since", connectors.LocationDisabled, false, true},
+	} {
+		ch.mu.Lock()
+		ch.locs[1].State = step.oldState
+		ch.mu.Unlock()
+		if err := e.reconcile(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		pending, err := c.outbox.Pending(ctx, []string{old, spare})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pending[old] != step.wantOld || pending[spare] != step.wantSpare {
+			t.Fatalf("%s: zero of OLD queued %v, of SPARE %v; want %v, %v", step.name, pending[old], pending[spare], step.wantOld, step.wantSpare)
+		}
+	}
+	items, err := c.outbox.Due(ctx, 10, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if it.SKU == old {
+			t.Fatalf("due %v: the zero of the disabled OLD is still pushed", items)
+		}
 	}
 }

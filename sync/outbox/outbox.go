@@ -796,3 +796,53 @@ func (o *Outbox) Parked(ctx context.Context) ([]ParkedItem, error) {
 	}
 	return out, nil
 }
+
+// withdrawScript: ARGV = qty, then skus. Each sku whose wanted value is
+// qty and that is not on the wire (taken) leaves the outbox: its want,
+// queue entries, attempts, parked value and reasons. Returns how many.
+var withdrawScript = redis.NewScript(`
+local n = 0
+for i = 2, #ARGV do
+  local sku = ARGV[i]
+  if redis.call('HGET', KEYS[1], sku) == ARGV[1] and redis.call('HEXISTS', KEYS[9], sku) == 0 then
+    redis.call('HDEL', KEYS[1], sku)
+    for _, k in ipairs({KEYS[3], KEYS[4], KEYS[5], KEYS[10], KEYS[13]}) do redis.call('ZREM', k, sku) end
+    for _, k in ipairs({KEYS[6], KEYS[7], KEYS[8], KEYS[11]}) do redis.call('HDEL', k, sku) end
+    n = n + 1
+  end
+end
+return n`)
+
+// Withdraw drops the queued (or parked, or held) pushes of skus whose
+// wanted value is still qty: a write the channel will refuse until
+// something changes there (a forced zero of an eBay location disabled
+// since). An item on the wire, or wanted with another value since, is
+// left alone. Returns how many were dropped; one round trip.
+func (o *Outbox) Withdraw(ctx context.Context, skus []string, qty int64) (int, error) {
+	byPart := map[int][]any{}
+	var order []int
+	for _, sku := range skus {
+		p := o.partOf(sku)
+		if byPart[p] == nil {
+			byPart[p] = []any{qty}
+			order = append(order, p)
+		}
+		byPart[p] = append(byPart[p], sku)
+	}
+	if len(order) == 0 {
+		return 0, nil
+	}
+	calls := make([]call, len(order))
+	for j, p := range order {
+		calls[j] = call{keys: o.parts[p].keys, args: byPart[p]}
+	}
+	n := 0
+	for _, cmd := range runEach(ctx, o.rdb, withdrawScript, calls) {
+		k, err := cmd.Int()
+		if err != nil {
+			return n, fmt.Errorf("outbox %s withdraw: %w", o.channel, err)
+		}
+		n += k
+	}
+	return n, nil
+}

@@ -660,3 +660,59 @@ func testQueueMovesKeepOneQueueAndTheEarliestDue(t *testing.T, parts int) {
 		t.Fatalf("after the retry: urgent %v normal %v, want urgent only", inU, inN)
 	}
 }
+
+// TestWithdrawDropsOnlyWhatIsStillWantedAndNotOnTheWire: Withdraw drops a
+// queued or parked item wanted with the given value; one wanted with
+// another value, or taken (on the wire), stays; a dropped item is no more
+// due, pending or parked.
+func TestWithdrawDropsOnlyWhatIsStillWantedAndNotOnTheWire(t *testing.T) {
+	eachLayout(t, testWithdrawDropsOnlyWhatIsStillWantedAndNotOnTheWire)
+}
+
+func testWithdrawDropsOnlyWhatIsStillWantedAndNotOnTheWire(t *testing.T, parts int) {
+	ob := newOutbox(t, parts)
+	ctx := context.Background()
+	zero := func(skus ...string) {
+		t.Helper()
+		var ws []Want
+		for _, s := range skus {
+			ws = append(ws, Want{SKU: s, Quantity: 0, Force: true})
+		}
+		if _, err := ob.Enqueue(ctx, ws); err != nil {
+			t.Fatal(err)
+		}
+	}
+	zero("WIRE", "PARKED")
+	if items, err := ob.Due(ctx, 10, time.Now()); err != nil || len(items) != 2 {
+		t.Fatalf("due %v, %v", items, err)
+	}
+	if _, err := ob.Complete(ctx, "", []Outcome{{SKU: "PARKED", Quantity: 0, Park: true, Reason: "25709"}}); err != nil {
+		t.Fatal(err)
+	}
+	zero("QUEUED", "OTHER")
+	if _, err := ob.Enqueue(ctx, []Want{{SKU: "OTHER", Quantity: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := ob.Withdraw(ctx, []string{"WIRE", "PARKED", "QUEUED", "OTHER", "NONE"}, 0)
+	if err != nil || n != 2 {
+		t.Fatalf("withdrew %d, %v; want 2 (PARKED, QUEUED)", n, err)
+	}
+	pending, err := ob.Pending(ctx, []string{"WIRE", "QUEUED", "OTHER"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !pending["WIRE"] || pending["QUEUED"] || !pending["OTHER"] {
+		t.Fatalf("pending %v; want WIRE (on the wire) and OTHER (wanted 3), not QUEUED", pending)
+	}
+	parked, err := ob.Parked(ctx)
+	if err != nil || len(parked) != 0 {
+		t.Fatalf("parked %v, %v; want none", parked, err)
+	}
+	if _, err := ob.Complete(ctx, "", []Outcome{{SKU: "WIRE", Quantity: 0, Accepted: true}}); err != nil {
+		t.Fatal(err)
+	}
+	items, err := ob.Due(ctx, 10, time.Now())
+	if err != nil || len(items) != 1 || items[0].SKU != "OTHER" || items[0].Quantity != 3 {
+		t.Fatalf("due %v, %v; want OTHER 3 only", items, err)
+	}
+}

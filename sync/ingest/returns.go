@@ -67,15 +67,27 @@ return 1
 // T = min(shipped, max(R, W)): never both counted. The ledger gets them
 // from two places: the order state's Returned (x, set by refundScript)
 // and the units booked by returns (B, admitScript), with x + B = T.
-// Keys of a line (lineKey): B; ␟want: W; ␟refund: R; ␟x: x last given.
+// Keys of a line (lineKey): B; ␟want: W; ␟refund: R; ␟x: x last given;
+// ␟xv: the version of the state x was given to; ␟shipped: the largest
+// shipped figure seen (the states' and the ledger line's, which counts
+// shelfsync's own shipments), so T never falls.
+//
+// x must never be below the share the ledger line holds: a return books
+// T - x - B more units. The ledger keeps the newest state it was given
+// (an older one is ignored, one of the same version only when it is
+// further along), so x follows the same rule: a state older than ␟xv
+// leaves x as it is (and is given at most x), one of the same version
+// keeps the larger x. With T never falling, x never falls either (a
+// return's units raise B by what x left of T).
 
 // admitScript admits a return line's units in one step. KEYS: 1 the
 // return line's booked units, 2 its admitted units (assigned to it), 3
-// the line's B, 4 the return line's units counted in W, 5 W, 6 R, 7 x.
-// ARGV: 1 the return line's units, 2 the line's shipped units, 3 TTL ms,
-// 4 the ledger line's returned units (R and x of lines recorded before
-// they were kept). Returns {booked, admitted}: the caller books the
-// units between them.
+// the line's B, 4 the return line's units counted in W, 5 W, 6 R, 7 x,
+// 8 x's version, 9 the largest shipped figure. ARGV: 1 the return line's
+// units, 2 the ledger line's shipped units, 3 TTL ms, 4 the ledger line's
+// returned units (R and x of lines recorded before they were kept), 5 the
+// ledger line's version (x's when x is taken from 4). Returns {booked,
+// admitted}: the caller books the units between them.
 const admitSrc = `
 local booked = tonumber(redis.call('GET', KEYS[1]) or '0')
 local admitted = tonumber(redis.call('GET', KEYS[2]) or '-1')
@@ -94,8 +106,10 @@ if want > counted then
 end
 local rec = tonumber(ARGV[4])
 local r = math.max(tonumber(redis.call('GET', KEYS[6]) or '0'), rec)
-local x = tonumber(redis.call('GET', KEYS[7]) or ARGV[4])
-local t = math.min(tonumber(ARGV[2]), math.max(r, w))
+local xs = redis.call('GET', KEYS[7])
+local x = tonumber(xs or ARGV[4])
+local s = math.max(tonumber(redis.call('GET', KEYS[9]) or '0'), tonumber(ARGV[2]))
+local t = math.min(s, math.max(r, w))
 local add = math.max(0, t - x - b)
 if add > 0 then
   redis.call('INCRBY', KEYS[3], add)
@@ -107,6 +121,12 @@ redis.call('SET', KEYS[4], counted, 'PX', ttl)
 redis.call('SET', KEYS[5], w, 'PX', ttl)
 redis.call('SET', KEYS[6], r, 'PX', ttl)
 redis.call('SET', KEYS[7], x, 'PX', ttl)
+if not xs then
+  redis.call('SET', KEYS[8], ARGV[5], 'PX', ttl)
+elseif redis.call('EXISTS', KEYS[8]) == 1 then
+  redis.call('PEXPIRE', KEYS[8], ttl)
+end
+redis.call('SET', KEYS[9], s, 'PX', ttl)
 if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('PEXPIRE', KEYS[3], ttl) end
 return {booked, admitted}
 `
@@ -115,31 +135,60 @@ var admitScript = redis.NewScript(admitSrc)
 
 // refundSrc records an order state's returned units R of a line and
 // returns the share x the state may give the ledger (T less the units
-// the line's returns booked). KEYS: B, W, R, x (admitSrc). ARGV: 1 the
-// state's returned units, 2 its shipped units, 3 TTL ms.
+// the line's returns booked, at most the state's own returned units).
+// KEYS: B, W, R, x, x's version, the largest shipped figure (admitSrc).
+// ARGV: 1 the state's returned units, 2 its shipped units, 3 TTL ms, 4
+// its version (decimal, compared as the ledger compares versions: by
+// length, then bytes). x and its version are stored only for a state not
+// older than the stored one (see above).
 const refundSrc = `
+local ret, ver, ttl = tonumber(ARGV[1]), ARGV[4], ARGV[3]
 local b = tonumber(redis.call('GET', KEYS[1]) or '0')
 local w = tonumber(redis.call('GET', KEYS[2]) or tostring(b))
-local r = math.max(tonumber(redis.call('GET', KEYS[3]) or '0'), tonumber(ARGV[1]))
-local t = math.min(tonumber(ARGV[2]), math.max(r, w))
-local x = math.max(0, t - b)
-redis.call('SET', KEYS[3], r, 'PX', ARGV[3])
-redis.call('SET', KEYS[4], x, 'PX', ARGV[3])
+local r = math.max(tonumber(redis.call('GET', KEYS[3]) or '0'), ret)
+local s = math.max(tonumber(redis.call('GET', KEYS[6]) or '0'), tonumber(ARGV[2]))
+local t = math.min(s, math.max(r, w))
+local x = math.min(math.max(0, t - b), ret)
+redis.call('SET', KEYS[3], r, 'PX', ttl)
+redis.call('SET', KEYS[6], s, 'PX', ttl)
+local ox, ov = redis.call('GET', KEYS[4]), redis.call('GET', KEYS[5])
+local c = 1
+if ox and ov then
+  if #ver ~= #ov then
+    if #ver < #ov then c = -1 end
+  elseif ver == ov then
+    c = 0
+  elseif ver < ov then
+    c = -1
+  end
+end
+if c < 0 then
+  -- older than the state x was given to: the ledger ignores it
+  redis.call('PEXPIRE', KEYS[4], ttl)
+  redis.call('PEXPIRE', KEYS[5], ttl)
+  return math.min(x, tonumber(ox))
+end
+local keep = x
+if c == 0 then keep = math.max(x, tonumber(ox)) end
+redis.call('SET', KEYS[4], keep, 'PX', ttl)
+redis.call('SET', KEYS[5], ver, 'PX', ttl)
 return x
 `
 
-// lineKeys are a line's B, W, R and x keys.
+// lineKeys are a line's B, W, R, x, x's version and largest shipped
+// figure keys.
 func (b *ReturnBook) lineKeys(channel, order, line string) []string {
 	k := b.lineKey(channel, order, line)
-	return []string{k, k + "\x1fwant", k + "\x1frefund", k + "\x1fx"}
+	return []string{k, k + "\x1fwant", k + "\x1frefund", k + "\x1fx", k + "\x1fxv", k + "\x1fshipped"}
 }
 
-// admit admits up to want units of a return line of a ledger line that
-// shipped shipped units and has returned units in the ledger, and returns
+// admit admits up to want units of a return line of ledger line rec
+// (its shipped units, its returned units and its version), and returns
 // the units booked so far and admitted (booked ≤ admitted).
-func (b *ReturnBook) admit(ctx context.Context, k string, line []string, want, shipped, returned int64) (int64, int64, error) {
-	keys := []string{k, k + "\x1fadmitted", line[0], k + "\x1fcounted", line[1], line[2], line[3]}
-	v, err := admitScript.Run(ctx, b.rdb, keys, want, shipped, b.ttl.Milliseconds(), returned).Int64Slice()
+func (b *ReturnBook) admit(ctx context.Context, k string, line []string, want int64, rec inventory.LineRecord) (int64, int64, error) {
+	keys := []string{k, k + "\x1fadmitted", line[0], k + "\x1fcounted", line[1], line[2], line[3], line[4], line[5]}
+	v, err := admitScript.Run(ctx, b.rdb, keys, want, rec.Shipped, b.ttl.Milliseconds(), rec.Restocked+rec.WrittenOff,
+		strconv.FormatInt(rec.Version, 10)).Int64Slice()
 	if err != nil {
 		return 0, 0, fmt.Errorf("admitting return units: %w", err)
 	}
@@ -167,7 +216,8 @@ func (b *ReturnBook) ShareRefunds(ctx context.Context, states []inventory.LineSt
 	_, err := b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for j, i := range idx {
 			s := states[i]
-			cmds[j] = p.Eval(ctx, refundSrc, b.lineKeys(s.Channel, s.OrderID, s.LineID), s.Returned, s.Shipped, b.ttl.Milliseconds())
+			cmds[j] = p.Eval(ctx, refundSrc, b.lineKeys(s.Channel, s.OrderID, s.LineID), s.Returned, s.Shipped, b.ttl.Milliseconds(),
+				strconv.FormatInt(s.Version, 10))
 		}
 		return nil
 	})
@@ -345,7 +395,7 @@ func (p *returnParts) of(ctx context.Context, rl connectors.ReturnLine) ([]retur
 func (g *Ingester) bookUnits(ctx context.Context, channel string, r *connectors.Return, rl connectors.ReturnLine, rec inventory.LineRecord, restock bool) (int64, error) {
 	k := g.o.Returns.key(channel, r.OrderID, r.ReturnID, rl.LineID)
 	line := g.o.Returns.lineKeys(channel, r.OrderID, rl.LineID)
-	done, want, err := g.o.Returns.admit(ctx, k, line, min(rl.Quantity, maxReturnUnits), rec.Shipped, rec.Restocked+rec.WrittenOff)
+	done, want, err := g.o.Returns.admit(ctx, k, line, min(rl.Quantity, maxReturnUnits), rec)
 	if err != nil {
 		return 0, fmt.Errorf("return %s: %w", r.ReturnID, err)
 	}

@@ -348,3 +348,159 @@ func TestRefundsAndReturnsNeverRestockTwice(t *testing.T) {
 		})
 	}
 }
+
+// returnsIngester is an ingester of channel "shop" (location main, the
+// default returns policy) over a ledger holding 10 of SKU A.
+func returnsIngester(t *testing.T) (*Ingester, *inventory.Ledger) {
+	t.Helper()
+	rdb, prefix := redistest.New(t)
+	ledger := inventory.New(rdb, inventory.Options{Prefix: prefix})
+	if _, err := ledger.Receive(context.Background(), inventory.Delta{Key: "r", SKU: "A", Location: "main", Quantity: 10, Reason: "initial"}); err != nil {
+		t.Fatal(err)
+	}
+	g := New(Options{
+		Ledger: ledger, Parking: NewParking(rdb, prefix),
+		Publisher:  downstream.NewPublisher(rdb, prefix, "orders", 0, time.Hour, nil),
+		Propagator: propagator{}, Channels: []config.Channel{{Name: "shop", Locations: []string{"main"}}},
+		Locations: []config.Location{{ID: "main"}}, Returns: NewReturnBook(rdb, prefix, time.Hour),
+		Fetchers: map[string]connectors.EventSink{"shop": &fetchSink{}},
+		Metrics:  NewMetrics(prometheus.NewRegistry()), Logger: zerolog.Nop(),
+	})
+	return g, ledger
+}
+
+// shopState is order 1 of "shop" at version v: one line L1 of 2 units of
+// A, shipped and returned (refunded, restocked) as given.
+func shopState(v, shipped, returned int64) connectors.Event {
+	o := &connectors.Order{Channel: "shop", OrderID: "1", Status: connectors.StatusShipped, UpdatedAt: time.UnixMilli(v),
+		Lines: []connectors.Line{{LineID: "L1", SKU: "A", Quantity: 2, Shipped: shipped, Returned: returned, Restock: returned > 0}}}
+	return connectors.Event{Kind: connectors.EventOrder, Channel: "shop", Order: o}
+}
+
+// shopClose is return R1 of order 1 closed (received) with qty units of L1.
+func shopClose(qty int64) connectors.Event {
+	return connectors.Event{Kind: connectors.EventReturn, Channel: "shop", Topic: "returns/close", OrderID: "1",
+		Return: &connectors.Return{OrderID: "1", ReturnID: "R1", Status: "closed", Facts: true,
+			Lines: []connectors.ReturnLine{{LineID: "L1", Quantity: qty, Received: true}}}}
+}
+
+// TestLateOlderStateDoesNotLetAReturnBookAgain: an order state older
+// than the one the ledger holds is ignored by the ledger, so it must not
+// lower the book's record of the share the ledger line holds (x); else
+// a return, or its redelivery, books again units the newer state's
+// refund returned: 3 restocked of 2 shipped. The first case is a
+// review's (the older state's shipped figure lowered x); in the second
+// the older state has fewer refunds (its own returned units).
+func TestLateOlderStateDoesNotLetAReturnBookAgain(t *testing.T) {
+	cases := []struct {
+		name   string
+		events []connectors.Event
+	}{
+		{"an older state shipping fewer, then the return redelivered", []connectors.Event{
+			shopState(1000, 1, 0), shopState(3000, 2, 1), shopClose(2),
+			shopState(2000, 1, 1), // older state delivered late
+			shopClose(2),          // redelivery
+		}},
+		{"an older state refunding fewer, then the return closed", []connectors.Event{
+			shopState(1000, 2, 0), shopState(3000, 2, 2),
+			shopState(2000, 2, 1), // older state delivered late
+			shopClose(2),
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			g, ledger := returnsIngester(t)
+			for i, e := range c.events {
+				if err := g.Handle(ctx, e); err != nil {
+					t.Fatalf("event %d: %v", i, err)
+				}
+			}
+			st, err := ledger.Stock(ctx, "A")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := st.Locations["main"].OnHand; got != 10 {
+				t.Errorf("on hand %d, want 10 (2 shipped, at most 2 restocked)", got)
+			}
+			if bad, err := ledger.Verify(ctx, nil); err != nil || len(bad) != 0 {
+				t.Errorf("verify: %v %v", bad, err)
+			}
+		})
+	}
+}
+
+// TestNewerStateTrailingLocalShipmentsKeepsTheRefundsRestock: shelfsync
+// shipped both units itself; the channel's state has seen one shipment
+// and refunds it; a return of both closes (one more unit restocked). A
+// newer state that still trails the local shipment (shipped 1) must not
+// lower the line's returned units to its own shipped figure: the ledger
+// would take back the refund's restock (on hand 9, 2 units back on the
+// shelf but 1 counted) until the return happens to be delivered again.
+func TestNewerStateTrailingLocalShipmentsKeepsTheRefundsRestock(t *testing.T) {
+	ctx := context.Background()
+	g, ledger := returnsIngester(t)
+	step := func(name string, e connectors.Event) {
+		t.Helper()
+		if err := g.Handle(ctx, e); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	onHand := func() int64 {
+		t.Helper()
+		st, err := ledger.Stock(ctx, "A")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Locations["main"].OnHand
+	}
+	step("the order", shopState(1000, 0, 0))
+	res, err := ledger.ShipLines(ctx, []inventory.LocalShipment{{Channel: "shop", OrderID: "1", LineID: "L1", SKU: "A", Location: "main", Shipped: 2}})
+	if err != nil || len(res) != 1 || !res[0].Applied {
+		t.Fatalf("local shipment: %+v %v", res, err)
+	}
+	step("the channel saw one shipment and refunds it", shopState(2000, 1, 1))
+	step("a return of both units closed", shopClose(2))
+	if got := onHand(); got != 10 {
+		t.Fatalf("before the trailing state: on hand %d, want 10", got)
+	}
+	step("a newer state still trailing the local shipment", shopState(3000, 1, 1))
+	if got := onHand(); got != 10 {
+		t.Errorf("after the trailing state: on hand %d, want 10 (both shipped units returned and restocked)", got)
+	}
+	step("the return redelivered", shopClose(2))
+	if got := onHand(); got != 10 {
+		t.Errorf("after the redelivery: on hand %d, want 10", got)
+	}
+	if bad, err := ledger.Verify(ctx, nil); err != nil || len(bad) != 0 {
+		t.Errorf("verify: %v %v", bad, err)
+	}
+}
+
+// TestRefundShareIsAtMostTheStatesRefunds: a return of both units
+// closes before the ledger has seen them shipped (nothing booked); a
+// state then ships both and refunds one. The state gives the ledger its
+// one refunded unit, and the book records that (not the two units the
+// line's returns want), so the return, delivered again, books the other:
+// both units back, as min(shipped, max(refunded, returned)) says.
+func TestRefundShareIsAtMostTheStatesRefunds(t *testing.T) {
+	ctx := context.Background()
+	g, ledger := returnsIngester(t)
+	for i, e := range []connectors.Event{
+		shopState(1000, 0, 0), shopClose(2), shopState(2000, 2, 1), shopClose(2),
+	} {
+		if err := g.Handle(ctx, e); err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+	}
+	st, err := ledger.Stock(ctx, "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Locations["main"].OnHand; got != 10 {
+		t.Errorf("on hand %d, want 10 (2 shipped, 2 returned)", got)
+	}
+	if bad, err := ledger.Verify(ctx, nil); err != nil || len(bad) != 0 {
+		t.Errorf("verify: %v %v", bad, err)
+	}
+}

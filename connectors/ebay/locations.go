@@ -49,11 +49,14 @@ type apiLocation struct {
 // location's merchantLocationStatus DISABLED is LocationDisabled, ENABLED
 // (or a value StatusEnum does not list) LocationEnabled: only a location
 // eBay says is disabled is spared. Every key of ebay.location_keys the
-// seller does not have is a LocationMissing entry.
+// seller does not have is a LocationMissing entry. A key listed twice
+// (the seller added a location ahead of the offset between two pages) is
+// one entry, with the later page's state; a next whose offset does not
+// move on fails the read.
 func (c *Connector) ReadLocations(ctx context.Context) ([]connectors.ChannelLocation, error) {
 	q := url.Values{"limit": {strconv.Itoa(locationsPageSize)}, "offset": {"0"}}
 	var out []connectors.ChannelLocation
-	seen := map[string]bool{}
+	at := map[string]int{} // index in out by key
 	for n := 1; ; n++ {
 		resp, err := c.send(ctx, http.MethodGet, locationsPath, q, nil, false)
 		if err != nil {
@@ -67,15 +70,20 @@ func (c *Connector) ReadLocations(ctx context.Context) ([]connectors.ChannelLoca
 			return nil, err
 		}
 		for _, l := range p.Locations {
-			if seen[l.MerchantLocationKey] {
-				return nil, fmt.Errorf("eBay GET %s: location %q listed twice", locationsPath, l.MerchantLocationKey)
-			}
-			seen[l.MerchantLocationKey] = true
 			st := connectors.LocationEnabled
 			if l.MerchantLocationStatus == "DISABLED" {
 				st = connectors.LocationDisabled
 			}
-			out = append(out, connectors.ChannelLocation{ID: l.MerchantLocationKey, Location: c.keyLocations[l.MerchantLocationKey], State: st})
+			loc := connectors.ChannelLocation{ID: l.MerchantLocationKey, Location: c.keyLocations[l.MerchantLocationKey], State: st}
+			// Paging by offset while the seller adds a location ahead of
+			// it lists the last of a page again on the next: once, with
+			// the later answer's state.
+			if i, ok := at[loc.ID]; ok {
+				out[i] = loc
+				continue
+			}
+			at[loc.ID] = len(out)
+			out = append(out, loc)
 		}
 		if p.Next == "" {
 			break
@@ -87,14 +95,25 @@ func (c *Connector) ReadLocations(ctx context.Context) ([]connectors.ChannelLoca
 		if err != nil || next.Query().Get("offset") == "" {
 			return nil, fmt.Errorf("eBay GET %s: unusable next %q", locationsPath, p.Next)
 		}
+		// A location listed again is taken (see above), so a next that
+		// does not move on would only end at maxLocationPages.
+		cur, _ := strconv.Atoi(q.Get("offset"))
+		if off, err := strconv.Atoi(next.Query().Get("offset")); err != nil || off <= cur {
+			return nil, fmt.Errorf("eBay GET %s: next %q does not move on from offset %d", locationsPath, p.Next, cur)
+		}
 		q = url.Values{"limit": {next.Query().Get("limit")}, "offset": {next.Query().Get("offset")}}
 	}
 	for _, loc := range c.deps.Channel.Locations {
-		if k, ok := c.locationKeys[loc]; ok && !seen[k] {
+		if k, ok := c.locationKeys[loc]; ok && !isListed(at, k) {
 			out = append(out, connectors.ChannelLocation{ID: k, Location: loc, State: connectors.LocationMissing})
 		}
 	}
 	return out, nil
+}
+
+func isListed(at map[string]int, key string) bool {
+	_, ok := at[key]
+	return ok
 }
 
 // parseLocations decodes a getInventoryLocations answer: total is

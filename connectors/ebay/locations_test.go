@@ -3,8 +3,13 @@ package ebay
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +17,7 @@ import (
 
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/connectors/ebay/ebaytest"
 )
 
 // TestReadLocations: every inventory location of the seller, over pages
@@ -139,5 +145,73 @@ func TestParseLocations(t *testing.T) {
 		if (err == nil) != (c.err == "") || (err != nil && !strings.Contains(err.Error(), c.err)) {
 			t.Errorf("%s: %v; want %q", c.body, err, c.err)
 		}
+	}
+}
+
+// TestReadLocationsChangingBetweenPages: the seller adds a location that
+// sorts ahead of the read's offset, and disables another, between two
+// pages: offset paging lists the last location of the first page again
+// on the second. The read does not fail: each location once, with the
+// later page's state.
+func TestReadLocationsChangingBetweenPages(t *testing.T) {
+	e := perLocEnv(t) // main → WH-MAIN, pos → STORE-1; OLD-WH unmapped
+	for i := range 230 {
+		e.fake.AddLocation(fmt.Sprintf("X-%03d", i))
+	}
+	// By key: OLD-WH, STORE-1, WH-MAIN, X-000...: the 100th is X-096.
+	e.fake.BeforeLocationsPage(func(offset int) {
+		if offset == 100 {
+			e.fake.AddLocation("A-NEW")
+			e.fake.DisableLocation("X-096")
+		}
+	})
+	got, err := e.conn.ReadLocations(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]connectors.ChannelLocation{}
+	for _, l := range got {
+		if _, dup := byID[l.ID]; dup {
+			t.Errorf("%s listed twice", l.ID)
+		}
+		byID[l.ID] = l
+	}
+	if len(byID) != 233 {
+		t.Errorf("%d locations; want the 233 there were (A-NEW came ahead of the offset)", len(byID))
+	}
+	if w := (connectors.ChannelLocation{ID: "X-096", State: connectors.LocationDisabled}); byID["X-096"] != w {
+		t.Errorf("X-096: %+v; want %+v (the later page's)", byID["X-096"], w)
+	}
+	if w := (connectors.ChannelLocation{ID: "WH-MAIN", Location: "main", State: connectors.LocationEnabled}); byID["WH-MAIN"] != w {
+		t.Errorf("WH-MAIN: %+v; want %+v", byID["WH-MAIN"], w)
+	}
+}
+
+// TestReadLocationsNextThatDoesNotMoveOn: a next naming the offset just
+// read (or an earlier one) fails the read at once instead of paging until
+// maxLocationPages (a location listed again is no longer an error that
+// would stop it).
+func TestReadLocationsNextThatDoesNotMoveOn(t *testing.T) {
+	var fake *ebaytest.Server
+	var pages atomic.Int32
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/sell/inventory/v1/location" {
+			u, _ := url.Parse(fake.URL())
+			httputil.NewSingleHostReverseProxy(u).ServeHTTP(w, r)
+			return
+		}
+		pages.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"total":2,"limit":1,"offset":1,"next":"%s/sell/inventory/v1/location?limit=1&offset=1","locations":[{"merchantLocationKey":"A","merchantLocationStatus":"ENABLED"}]}`, "http://"+r.Host)
+	}))
+	t.Cleanup(front.Close)
+	e := newEnv(t, envConfig{channel: func(ch *config.Channel) { ch.APIURL = front.URL }})
+	fake = e.fake
+	_, err := e.conn.ReadLocations(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "does not move on") {
+		t.Fatalf("read: %v; want the next that does not move on refused", err)
+	}
+	if n := pages.Load(); n != 2 {
+		t.Errorf("%d pages read; want 2 (the first, then the one its next names)", n)
 	}
 }

@@ -56,6 +56,12 @@ func (s *Server) handleGetLocations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	hook := s.beforeLocations
+	s.mu.Unlock()
+	if hook != nil {
+		hook(offset)
+	}
+	s.mu.Lock()
 	keys := slices.Sorted(maps.Keys(s.locations))
 	page := []map[string]any{}
 	for i := offset; i < len(keys) && i-offset < limit; i++ {
@@ -81,6 +87,16 @@ func (s *Server) handleGetLocations(w http.ResponseWriter, r *http.Request) {
 		resp["prev"] = at(max(offset-limit, 0))
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// BeforeLocationsPage sets f to run, without the fake's lock, before each
+// getInventoryLocations page (a valid limit and offset) is read, with the
+// page's offset: the seller changing locations while a client pages
+// through them. nil clears it.
+func (s *Server) BeforeLocationsPage(f func(offset int)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.beforeLocations = f
 }
 
 // EnableLocation enables a disabled inventory location again.

@@ -86,12 +86,15 @@ type Server struct {
 	throttle         int
 	refuseBulk       int
 	// beforeBulk runs before each bulk update is applied (BeforeBulkUpdate).
-	beforeBulk  func()
-	retryAfter  string
-	keys        map[string]PublicKey
-	keyFailures map[string]int               // kid → HTTP status to answer
-	signers     map[string]*ecdsa.PrivateKey // kid → key of AddSigningKey
-	calls       map[string]int               // by endpoint name
+	beforeBulk func()
+	// beforeLocations runs before each getInventoryLocations page is read
+	// (BeforeLocationsPage).
+	beforeLocations func(offset int)
+	retryAfter      string
+	keys            map[string]PublicKey
+	keyFailures     map[string]int               // kid → HTTP status to answer
+	signers         map[string]*ecdsa.PrivateKey // kid → key of AddSigningKey
+	calls           map[string]int               // by endpoint name
 
 	fulfillments    map[string][]Fulfillment // by order id, in creation order
 	nextFulfillment int

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,12 +31,20 @@ import (
 // and passes it into every script that evaluates signals (lib.lua sigdefs),
 // refreshed in the background when it is older than
 // Options.ReorderDefaultsRefresh (default 1 s): at most one HGETALL a
-// second per ledger, never on a call's own round trip (the call that finds
-// the copy old uses it and starts the refresh). The copy carries the
+// second per ledger, not on a busy ledger's round trips (the call that
+// finds the copy old uses it and starts the refresh). A call that finds it
+// older than twice the period (a ledger idle that long) waits for the
+// refresh: so no run carries a copy read long before the change a
+// re-evaluation pass has already settled. When that read fails, the
+// scripts get '?' (unknown) instead of the old copy. The copy carries the
 // defaults' version; the scripts record in the SKU's reorder hash the
-// version its state was last evaluated with and ignore a run with an
-// older one, so a replica that has not refreshed yet never undoes what
-// one that has did. A change records a re-evaluation, due once every
+// version its state was last evaluated with; a run with an older one (or
+// '?') does not move the state, so a replica that has not refreshed yet
+// never undoes what one that has did, and leaves the SKU to the signal
+// sweeper instead (field re, and a mark in the pending signals index),
+// which evaluates it again with defaults it reads then (EvaluateMarked):
+// the crossing that run may have made is announced, once, within a sweep.
+// A change records a re-evaluation, due once every
 // replica can have refreshed (ReorderDefaultsSettle after it): the sweeper
 // (or the CLI that made the change) then evaluates every SKU once
 // (ReevaluateIfDue), so a SKU the change itself takes below (or back above)
@@ -153,34 +162,56 @@ func (l *Ledger) defaultsKeys() (hash, journal string) {
 type defsCache struct {
 	d   ReorderDefaults
 	arg string
-	at  time.Time
+	at  time.Time // when read (zero: never)
+	// failed is when a read after at failed (zero: none): a call waiting
+	// for a refresh does not try again within the refresh period.
+	failed time.Time
 }
 
-// defsState is the ledger's copy and whether a refresh is running.
+// defsState is the ledger's copy, whether a background refresh is
+// running, and the lock the calls that wait for a refresh share (one
+// read for all of them).
 type defsState struct {
 	cur        atomic.Pointer[defsCache]
 	refreshing atomic.Bool
+	wait       sync.Mutex
+}
+
+// defsUnknown is the defaults argument when the ledger has no copy it can
+// use (lib.lua sigdefs '?'): the scripts leave every SKU they would
+// evaluate to the sweeper.
+const defsUnknown = "?"
+
+// defsMaxAge is how old the copy may be when a call uses it: twice the
+// refresh period. A busy ledger refreshes it in the background at the
+// refresh period; an idle one waits for the read. ReorderDefaultsSettle
+// (the re-evaluation's due time after a change) is this and a second for
+// the calls already under way, so after the pass no run carries a copy
+// read before the change.
+func (l *Ledger) defsMaxAge() time.Duration {
+	return 2 * l.opts.ReorderDefaultsRefresh
 }
 
 // defsArg is the defaults argument of a script that evaluates signals: the
-// ledger's copy. The first call loads it (one round trip per ledger; a
-// failure is taken as none, and tried again after the refresh period: the
-// scripts' version check keeps a run without them from undoing a state
-// moved with them); later ones start a background refresh when it is
-// old, and do not wait for it.
+// ledger's copy. A call that finds none, or one older than defsMaxAge,
+// reads the defaults and waits for them (an idle ledger's first call: one
+// round trip); when that read fails (or failed within the refresh period)
+// it gets defsUnknown, never an old or empty copy. A call that finds the
+// copy older than the refresh period starts a background refresh and uses
+// the copy it has: no round trip added on a busy ledger.
 func (l *Ledger) defsArg(ctx context.Context) string {
 	if l.opts.NoSignals {
 		return ""
 	}
 	c := l.defs.cur.Load()
 	if c == nil {
-		_, _ = l.RefreshReorderDefaults(ctx)
-		if c = l.defs.cur.Load(); c == nil {
-			return ""
-		}
-		return c.arg
+		return l.defsArgWait(ctx)
 	}
-	if time.Since(c.at) >= l.opts.ReorderDefaultsRefresh && l.defs.refreshing.CompareAndSwap(false, true) {
+	age := time.Since(c.at)
+	if age >= l.defsMaxAge() {
+		return l.defsArgWait(ctx)
+	}
+	if age >= l.opts.ReorderDefaultsRefresh && l.defs.refreshing.CompareAndSwap(false, true) {
 		go func() {
 			defer l.defs.refreshing.Store(false)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -191,14 +222,43 @@ func (l *Ledger) defsArg(ctx context.Context) string {
 	return c.arg
 }
 
+// defsArgWait reads the defaults for a call whose copy is missing or too
+// old; calls arriving meanwhile wait for the same read.
+func (l *Ledger) defsArgWait(ctx context.Context) string {
+	l.defs.wait.Lock()
+	defer l.defs.wait.Unlock()
+	c := l.defs.cur.Load()
+	fresh := func(c *defsCache) bool { return c != nil && !c.at.IsZero() && time.Since(c.at) < l.defsMaxAge() }
+	if !fresh(c) && (c == nil || time.Since(c.failed) >= l.opts.ReorderDefaultsRefresh) {
+		// A failure is not returned: the call goes on with defsUnknown
+		// (its SKUs left to the sweeper), and the next read retries.
+		_, _ = l.RefreshReorderDefaults(ctx)
+		c = l.defs.cur.Load()
+	}
+	if !fresh(c) {
+		return defsUnknown
+	}
+	return c.arg
+}
+
 // RefreshReorderDefaults reads the defaults into the ledger's copy now
 // and returns them.
 func (l *Ledger) RefreshReorderDefaults(ctx context.Context) (ReorderDefaults, error) {
 	d, err := l.ReorderDefaults(ctx)
 	if err != nil {
-		// Keep what there is; a ledger that has none tries again after
-		// the refresh period.
-		l.defs.cur.CompareAndSwap(nil, &defsCache{at: time.Now()})
+		// Keep what there is (a background refresh's call uses it until it
+		// is too old), noting the failure.
+		now := time.Now()
+		for {
+			c := l.defs.cur.Load()
+			n := &defsCache{failed: now}
+			if c != nil {
+				n.d, n.arg, n.at = c.d, c.arg, c.at
+			}
+			if l.defs.cur.CompareAndSwap(c, n) {
+				break
+			}
+		}
 		return d, err
 	}
 	l.storeDefs(d)
@@ -258,11 +318,11 @@ func decodeDefaults(m map[string]string) (ReorderDefaults, error) {
 }
 
 // ReorderDefaultsSettle is how long after a change of the defaults every
-// replica can be evaluating with it: a copy is refreshed when a call finds
-// it older than the refresh period, and calls already under way carry the
-// old one, so twice the period and a second.
+// replica can be evaluating with it: no call uses a copy older than twice
+// the refresh period (defsMaxAge), and calls already under way carry the
+// one they took, so twice the period and a second.
 func (l *Ledger) ReorderDefaultsSettle() time.Duration {
-	return 2*l.opts.ReorderDefaultsRefresh + time.Second
+	return l.defsMaxAge() + time.Second
 }
 
 func checkReorderDefault(d ReorderDefault) error {
@@ -425,7 +485,7 @@ func (l *Ledger) ReevaluateSignals(ctx context.Context) (int, error) {
 		now := l.nowMS()
 		for i, s := range skus {
 			rkey, ekey, _ := l.signalKeys(s)
-			calls[i] = scriptCall{script: l.sigeval, keys: []string{l.keys(s).stock, rkey, ekey}, sigs: []string{s}, args: []any{now, arg}}
+			calls[i] = scriptCall{script: l.sigeval, keys: []string{l.keys(s).stock, rkey, ekey}, sigs: []string{s}, args: []any{now, arg, ""}}
 		}
 		_, errs, err := l.run(ctx, nil, nil, calls)
 		if err != nil {
@@ -440,6 +500,39 @@ func (l *Ledger) ReevaluateSignals(ctx context.Context) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// EvaluateMarked evaluates again, with the defaults read now, each of skus
+// (the marked SKUs of a sweep's page) that a run left to the sweeper: one
+// whose defaults were older than the SKU's or unknown (lib.lua signal,
+// field re). The others are not touched. An evaluation that appends an
+// event marks its SKU again, as any run does. One HGETALL and one round
+// trip for the page; nothing when skus is empty.
+func (l *Ledger) EvaluateMarked(ctx context.Context, skus []string) error {
+	if l.opts.NoSignals || len(skus) == 0 {
+		return nil
+	}
+	d, err := l.RefreshReorderDefaults(ctx)
+	if err != nil {
+		return err
+	}
+	arg := d.arg()
+	now := l.nowMS()
+	calls := make([]scriptCall, len(skus))
+	for i, s := range skus {
+		rkey, ekey, _ := l.signalKeys(s)
+		calls[i] = scriptCall{script: l.sigeval, keys: []string{l.keys(s).stock, rkey, ekey}, sigs: []string{s}, args: []any{now, arg, "1"}}
+	}
+	_, errs, err := l.run(ctx, nil, nil, calls)
+	if err != nil {
+		return fmt.Errorf("evaluating stock signals left to the sweeper: %w", err)
+	}
+	for i, e := range errs {
+		if e != nil {
+			return fmt.Errorf("evaluating the stock signals of %s: %w", skus[i], e)
+		}
+	}
+	return nil
 }
 
 // ParseReorderDefaultsCSV reads a file of default reorder points (header

@@ -164,8 +164,9 @@ func (l *Ledger) SignalCounts(ctx context.Context) (below, out int64, err error)
 }
 
 // RecoverSignals rebuilds the index by scanning the keyspace once: every
-// SKU with pending events is marked, and every SKU's current state is
-// recorded (as of its newest event). The sweeper runs it once when it
+// SKU with pending events is marked, so is every SKU a run left to the
+// sweeper (EvaluateMarked), and every SKU's current state is recorded (as
+// of its newest event). The sweeper runs it once when it
 // starts, for events whose mark a crash lost (between a script run and its
 // mark) and for states recorded before the index existed; it is the only
 // SCAN on the signals' path. Returns how many SKUs it marked.
@@ -186,27 +187,35 @@ func (l *Ledger) RecoverSignals(ctx context.Context) (int, error) {
 	if err != nil {
 		return marked, err
 	}
-	return marked, l.recoverStates(ctx)
+	n, err := l.recoverStates(ctx)
+	return marked + n, err
 }
 
-// recoverStates records every SKU's state as of its newest event.
-func (l *Ledger) recoverStates(ctx context.Context) error {
+// recoverStates records every SKU's state as of its newest event, and
+// marks the SKUs a run left to the sweeper (re: its defaults were stale)
+// whose mark was lost; it returns how many it marked.
+func (l *Ledger) recoverStates(ctx context.Context) (int, error) {
 	head := l.opts.Prefix + "rp:{"
-	return l.scanKeys(ctx, globEscape(head)+"*}", "reorder points", func(keys []string) error {
+	marked := 0
+	err := l.scanKeys(ctx, globEscape(head)+"*}", "reorder points", func(keys []string) error {
 		cmds := make([]*redis.SliceCmd, len(keys))
 		_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, k := range keys {
-				cmds[i] = p.HMGet(ctx, k, "P", "st", "seq")
+				cmds[i] = p.HMGet(ctx, k, "P", "st", "seq", "re")
 			}
 			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("reading signal states: %w", err)
 		}
+		var left []string
 		for i, k := range keys {
 			sku, err := skuFromKeySKU(strings.TrimSuffix(strings.TrimPrefix(k, head), "}"))
 			v := cmds[i].Val()
-			if err != nil || len(v) != 3 || v[2] == nil {
+			if err == nil && len(v) == 4 && v[3] != nil {
+				left = append(left, sku)
+			}
+			if err != nil || len(v) != 4 || v[2] == nil {
 				continue // no event yet: nothing to record
 			}
 			seq, _ := strconv.ParseInt(fmt.Sprint(v[2]), 10, 64)
@@ -217,8 +226,10 @@ func (l *Ledger) recoverStates(ctx context.Context) error {
 				return err
 			}
 		}
-		return nil
+		marked += len(left)
+		return l.markSignals(ctx, left)
 	})
+	return marked, err
 }
 
 // PendingSignals returns up to max of the SKU's pending events, oldest

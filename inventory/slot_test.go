@@ -281,6 +281,46 @@ func TestScriptsTouchOneSlot(t *testing.T) {
 		_, err := l.ApplyLines(ctx, []LineState{{Channel: "c", OrderID: "d", LineID: "1", SKU: "SLOT-1", Location: "A", Ordered: 1, Version: 1}})
 		return err
 	}))
+	// A replica whose copy of the defaults is older than the SKU's leaves
+	// it to the sweeper (a field in its reorder hash, and the mark, on the
+	// index's slot); the sweeper's evaluation touches the SKU's slot.
+	stale := e.ledger(Options{OperationTTL: time.Hour, LineTTL: time.Hour, NoIntents: true, ReorderDefaultsRefresh: time.Hour})
+	if _, err := stale.RefreshReorderDefaults(ctx); err != nil {
+		t.Fatal(err)
+	}
+	oneSlot("default reorder point changed", "reorder-defaults", window("default reorder point changed", func() error {
+		_, err := l.SetReorderDefault(ctx, ReorderDefault{Location: AllLocations, Point: 4}, "test")
+		return err
+	}))
+	oneSlot("line with the new defaults", keySKU("SLOT-1"), window("line with the new defaults", func() error {
+		_, err := l.ApplyLines(ctx, []LineState{{Channel: "c", OrderID: "d", LineID: "1", SKU: "SLOT-1", Location: "A", Ordered: 2, Version: 2}})
+		return err
+	}))
+	var own, index []string
+	for _, k := range window("line with older defaults", func() error {
+		_, err := stale.ApplyLines(ctx, []LineState{{Channel: "c", OrderID: "d", LineID: "1", SKU: "SLOT-1", Location: "A", Ordered: 3, Version: 3}})
+		return err
+	}) {
+		if strings.HasPrefix(k, e.prefix+"{signals}") {
+			index = append(index, k)
+		} else {
+			own = append(own, k)
+		}
+	}
+	oneSlot("line with older defaults", keySKU("SLOT-1"), own)
+	oneSlot("line with older defaults (signal index)", "signals", index)
+	own, index = nil, nil
+	for _, k := range window("evaluation left to the sweeper", func() error { return l.EvaluateMarked(ctx, []string{"SLOT-1"}) }) {
+		if strings.HasPrefix(k, e.prefix+"{signals}") {
+			index = append(index, k)
+		} else {
+			own = append(own, k)
+		}
+	}
+	oneSlot("evaluation left to the sweeper", keySKU("SLOT-1"), own)
+	if len(index) > 0 {
+		oneSlot("evaluation left to the sweeper (signal index)", "signals", index)
+	}
 	// The intent scripts touch only the intents' slot.
 	oneSlot("intent mark", "intents", window("intent mark", func() error {
 		return withIntents.markIntents(ctx, rdb, []string{"SLOT-1", "we{ir}d"}).Err()

@@ -85,10 +85,12 @@ end
 -- (nobody saw it) is none. Each transition appends "<seq> <type> <json>"
 -- to ekey (the sweeper adds the SKU and the id); type rearm (low and back
 -- above the point) is kept for the counts, not published.
--- signaled says this run appended an event; reply() then wraps the
--- script's reply as {'!signal', reply}, and the ledger (pipeline.go) marks
--- the SKU in the pending signals index ({signals}, another slot) after the
--- run, so the sweeper finds it without scanning.
+-- signaled says this run appended an event, or left the SKU for the
+-- sweeper to evaluate (signal: defaults older than the SKU's, or unknown);
+-- reply() then wraps the script's reply as {'!signal', reply}, and the
+-- ledger (pipeline.go) marks the SKU in the pending signals index
+-- ({signals}, another slot) after the run, so the sweeper finds it without
+-- scanning.
 local signaled = false
 
 local function reply(x)
@@ -110,10 +112,12 @@ end
 -- (another slot), so no script reads them: Go passes the ledger's cached
 -- copy in one argument, defs: '' (none ever set), or "<version>;" then per
 -- default "<#location>:<location><point>,<qty>;" (qty '' for none; location
--- '*' for every location). sigdefs returns the version and the defaults by
--- location (nil when there are none).
+-- '*' for every location), or '?': the ledger could not read them (its copy
+-- is missing or too old). sigdefs returns the version (nil for '?') and the
+-- defaults by location (nil when there are none).
 local function sigdefs(s)
   if not s or s == '' then return 0, nil end
+  if s == '?' then return nil, nil end
   local v, i = string.match(s, '^(%d+);()')
   if not v then error('corrupt reorder defaults argument') end
   local m, any = {}, false
@@ -138,14 +142,23 @@ end
 -- each location in its stock hash (it has figures there, zero included)
 -- without an own point, the default of that location, else the default
 -- '*'. rkey's dv is the defaults version the state was last moved with: a
--- run given older defaults (a replica that has not refreshed yet) leaves
--- the state alone, so two replicas never undo each other's move.
+-- run given older defaults (a replica that has not refreshed yet) or none
+-- it could trust ('?') does not move the state, so two replicas never undo
+-- each other's move; it sets re in rkey instead and has the SKU marked
+-- (signaled), and the sweeper evaluates it again with defaults read then
+-- (signal_eval.lua), so the crossing it may have made is not lost. Any
+-- run with current defaults evaluates the SKU and clears re.
 local function signal(skey, rkey, ekey, now, defs)
   if not ekey then return end
-  local c = redis.call('HMGET', rkey, 'P', 'Q', 'st', 'dv')
+  local c = redis.call('HMGET', rkey, 'P', 'Q', 'st', 'dv', 're')
   local v, dm = sigdefs(defs)
   local dv = tonumber(c[4]) or 0
-  if v < dv then return end
+  if not v or v < dv then
+    if not c[5] then redis.call('HSET', rkey, 're', '1') end
+    signaled = true
+    return
+  end
+  if c[5] then redis.call('HDEL', rkey, 're') end
   local st = c[3] or ''
   local h, r = 0, 0
   local p, q = tonumber(c[1]), c[2]

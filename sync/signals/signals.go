@@ -41,6 +41,10 @@ type Source interface {
 	// ReevaluateIfDue runs the re-evaluation of every SKU that a change
 	// of the default reorder points recorded, once it is due.
 	ReevaluateIfDue(ctx context.Context) (ran bool, n int, err error)
+	// EvaluateMarked evaluates again, with the default reorder points
+	// read now, those of the marked SKUs that a run left to the sweeper
+	// (its copy of the defaults was older than the SKU's, or unknown).
+	EvaluateMarked(ctx context.Context, skus []string) error
 }
 
 // Sink publishes one event (downstream.Publisher).
@@ -189,13 +193,24 @@ func (s *Sweeper) recover(ctx context.Context) bool {
 	return true
 }
 
-// Sweep moves every pending event of the marked SKUs once and returns how
-// many it published.
+// Sweep evaluates the marked SKUs a run left unevaluated
+// (Source.EvaluateMarked), moves every pending event of the marked SKUs
+// once and returns how many it published.
 func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 	n := 0
 	for page := 0; page < maxPages; page++ {
 		marks, err := s.Source.SignalMarks(ctx, marksPage)
 		if err != nil {
+			return n, err
+		}
+		// A SKU a replica with stale default reorder points left
+		// unevaluated is evaluated first, so its events move now; its
+		// mark is cleared only after that.
+		skus := make([]string, len(marks))
+		for i, m := range marks {
+			skus[i] = m.SKU
+		}
+		if err := s.Source.EvaluateMarked(ctx, skus); err != nil {
 			return n, err
 		}
 		for _, m := range marks {

@@ -265,3 +265,52 @@ func TestSweeperRunsDueReevaluation(t *testing.T) {
 		t.Fatalf("the re-evaluation is still pending: %v %v", ran, err)
 	}
 }
+
+// TestSweeperEvaluatesWhatAStaleReplicaLeft: a replica whose copy of the
+// default reorder points is older than the one a SKU was settled with
+// sells it out; its run moves no state and leaves the SKU marked. The next
+// sweep evaluates it with the defaults read then and moves its crossing to
+// the stream, once.
+func TestSweeperEvaluatesWhatAStaleReplicaLeft(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	var ms atomic.Int64
+	ms.Store(time.Now().UnixMilli())
+	now := func() time.Time { return time.UnixMilli(ms.Load()) }
+	l := inventory.New(rdb, inventory.Options{Prefix: prefix, NoIntents: true, Now: now})
+	stale := inventory.New(rdb, inventory.Options{Prefix: prefix, NoIntents: true, Now: now, ReorderDefaultsRefresh: time.Hour})
+	pub := downstream.NewPublisher(rdb, prefix, "downstream", 0, time.Hour, nil)
+	if _, err := l.SetCount(ctx, inventory.Count{SKU: "S", Location: "A", Quantity: 10, Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.SetReorderDefault(ctx, inventory.ReorderDefault{Location: "A", Point: 2}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stale.RefreshReorderDefaults(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.SetReorderDefault(ctx, inventory.ReorderDefault{Location: "A", Point: 3}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	ms.Add(l.ReorderDefaultsSettle().Milliseconds())
+	if ran, _, err := l.ReevaluateIfDue(ctx); err != nil || !ran {
+		t.Fatalf("pass: %v %v", ran, err)
+	}
+	if _, err := stale.SetCount(ctx, inventory.Count{SKU: "S", Location: "A", Quantity: 0, Version: 2}); err != nil {
+		t.Fatal(err)
+	}
+	s := &Sweeper{Source: l, Sink: pub, Logger: zerolog.Nop()}
+	s.Register(prometheus.NewRegistry())
+	for i := 0; i < 3; i++ {
+		if _, err := s.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs := streamEvents(t, rdb, pub.Stream())
+	if len(evs) != 2 || evs[0].Type != inventory.SignalLow || evs[1].Type != inventory.SignalOut || evs[0].ReorderPoint != 3 {
+		t.Fatalf("events %+v, want stock.low at point 3 and stock.out", evs)
+	}
+	if marks, err := l.SignalMarks(ctx, 10); err != nil || len(marks) != 0 {
+		t.Fatalf("marks left: %+v %v", marks, err)
+	}
+}

@@ -16,6 +16,12 @@
 // TestKill9ConvergesAgainstStrictFakes (sync/e2e) with the daemon killed
 // by SIGKILL mid-load and restarted: every crossing each SKU's journal
 // implies is on the downstream stream exactly once.
+//
+// A SKU a run left unevaluated (its replica's copy of the default reorder
+// points was older than the SKU's, or unreadable) is marked like one with
+// events; each sweep first has the ledger evaluate such SKUs of its page
+// with the defaults read then (Source.EvaluateMarked), so their crossing
+// moves in the same sweep, and keeps the page's marks while that fails.
 package signals
 
 import (
@@ -204,24 +210,30 @@ func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 			return n, err
 		}
 		// A SKU a replica with stale default reorder points left
-		// unevaluated is evaluated first, so its events move now; its
-		// mark is cleared only after that.
+		// unevaluated is evaluated first, so its events move now. When
+		// that fails (the defaults unreadable), the events there still
+		// move, but no mark of the page is cleared: the SKUs left
+		// unevaluated are tried again at the next sweep.
 		skus := make([]string, len(marks))
 		for i, m := range marks {
 			skus[i] = m.SKU
 		}
-		if err := s.Source.EvaluateMarked(ctx, skus); err != nil {
-			return n, err
-		}
+		evalErr := s.Source.EvaluateMarked(ctx, skus)
 		for _, m := range marks {
 			k, err := s.sweepSKU(ctx, m.SKU)
 			n += k
 			if err != nil {
 				return n, err
 			}
+			if evalErr != nil {
+				continue
+			}
 			if err := s.Source.ClearSignalMark(ctx, m); err != nil {
 				return n, err
 			}
+		}
+		if evalErr != nil {
+			return n, fmt.Errorf("marks kept: %w", evalErr)
 		}
 		if len(marks) < marksPage {
 			return n, nil

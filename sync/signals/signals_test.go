@@ -314,3 +314,75 @@ func TestSweeperEvaluatesWhatAStaleReplicaLeft(t *testing.T) {
 		t.Fatalf("marks left: %+v %v", marks, err)
 	}
 }
+
+// failingEval is a Source whose EvaluateMarked fails while fail is set
+// (the default reorder points unreadable).
+type failingEval struct {
+	*inventory.Ledger
+	fail atomic.Bool
+}
+
+func (f *failingEval) EvaluateMarked(ctx context.Context, skus []string) error {
+	if f.fail.Load() {
+		return errors.New("test: defaults unreadable")
+	}
+	return f.Ledger.EvaluateMarked(ctx, skus)
+}
+
+// TestSweeperKeepsMarksWhenEvaluationFails: while the SKUs left by a stale
+// replica cannot be evaluated, the other SKUs' events still move, and the
+// marks stay, so the crossing is published once the evaluation works.
+func TestSweeperKeepsMarksWhenEvaluationFails(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	var ms atomic.Int64
+	ms.Store(time.Now().UnixMilli())
+	now := func() time.Time { return time.UnixMilli(ms.Load()) }
+	l := inventory.New(rdb, inventory.Options{Prefix: prefix, NoIntents: true, Now: now})
+	stale := inventory.New(rdb, inventory.Options{Prefix: prefix, NoIntents: true, Now: now, ReorderDefaultsRefresh: time.Hour})
+	pub := downstream.NewPublisher(rdb, prefix, "downstream", 0, time.Hour, nil)
+	for _, sku := range []string{"S", "P"} {
+		if _, err := l.SetCount(ctx, inventory.Count{SKU: sku, Location: "A", Quantity: 10, Version: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := l.SetReorderDefault(ctx, inventory.ReorderDefault{Location: "A", Point: 2}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stale.RefreshReorderDefaults(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.SetReorderDefault(ctx, inventory.ReorderDefault{Location: "A", Point: 3}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	ms.Add(l.ReorderDefaultsSettle().Milliseconds())
+	if ran, _, err := l.ReevaluateIfDue(ctx); err != nil || !ran {
+		t.Fatalf("pass: %v %v", ran, err)
+	}
+	if _, err := stale.SetCount(ctx, inventory.Count{SKU: "S", Location: "A", Quantity: 0, Version: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.SetCount(ctx, inventory.Count{SKU: "P", Location: "A", Quantity: 1, Version: 2}); err != nil {
+		t.Fatal(err)
+	}
+	src := &failingEval{Ledger: l}
+	src.fail.Store(true)
+	s := &Sweeper{Source: src, Sink: pub, Logger: zerolog.Nop()}
+	if _, err := s.Sweep(ctx); err == nil {
+		t.Fatal("sweep with a failed evaluation reported no error")
+	}
+	evs := streamEvents(t, rdb, pub.Stream())
+	if len(evs) != 1 || evs[0].SKU != "P" || evs[0].Type != inventory.SignalLow {
+		t.Fatalf("events %+v, want P's stock.low only", evs)
+	}
+	src.fail.Store(false)
+	for i := 0; i < 2; i++ {
+		if _, err := s.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs = streamEvents(t, rdb, pub.Stream())
+	if len(evs) != 3 || evs[1].SKU != "S" || evs[1].Type != inventory.SignalLow || evs[2].Type != inventory.SignalOut {
+		t.Fatalf("events %+v, want P's stock.low, then S's stock.low and stock.out", evs)
+	}
+}

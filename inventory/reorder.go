@@ -3,7 +3,6 @@ package inventory
 import (
 	"context"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -219,19 +218,47 @@ func ParseReorderCSV(r io.Reader, locations []string) ([]Reorder, []ReorderLineE
 	for _, loc := range locations {
 		known[loc] = true
 	}
+	var rows []Reorder
+	errs := readReorderCSV(r, []string{"sku", "location", "reorder_point", "reorder_qty"}, 3,
+		func(rec []string, line int, bad func(key string, err error)) {
+			re := Reorder{SKU: strings.TrimSpace(rec[0]), Location: strings.TrimSpace(rec[1]), Line: line}
+			ok := true
+			fail := func(key string, err error) { ok = false; bad(key, err) }
+			if err := checkSKU(re.SKU); err != nil {
+				fail("sku", err)
+			}
+			if err := checkLocation("location", re.Location); err != nil {
+				fail("location", err)
+			} else if !known[re.Location] {
+				fail("location", fmt.Errorf("unknown location %q (not in config's locations)", re.Location))
+			}
+			re.Point, re.Qty = reorderFigures(rec[2:], fail)
+			if ok {
+				rows = append(rows, re)
+			}
+		})
+	return rows, errs
+}
+
+// readReorderCSV reads a reorder file whose header is want, or its first
+// min columns (a leading BOM is dropped, case and spaces ignored), and
+// calls row with every record of the header's width, its line and a
+// function reporting one bad field of it. It returns every bad header,
+// record and field, each with its line.
+func readReorderCSV(r io.Reader, want []string, min int, row func(rec []string, line int, bad func(key string, err error))) []ReorderLineError {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	head, err := cr.Read()
 	if err != nil {
-		return nil, []ReorderLineError{{Line: 1, Key: "header", Err: fmt.Errorf("reading the header: %w", err)}}
+		return []ReorderLineError{{Line: 1, Key: "header", Err: fmt.Errorf("reading the header: %w", err)}}
 	}
 	if len(head) > 0 {
 		head[0] = strings.TrimPrefix(head[0], "\ufeff")
 	}
-	if !validReorderHeader(head) {
-		return nil, []ReorderLineError{{Line: 1, Key: "header", Err: errors.New("want sku,location,reorder_point[,reorder_qty]")}}
+	if !validHeader(head, want, min) {
+		return []ReorderLineError{{Line: 1, Key: "header",
+			Err: fmt.Errorf("want %s[,%s]", strings.Join(want[:min], ","), strings.Join(want[min:], ","))}}
 	}
-	var rows []Reorder
 	var errs []ReorderLineError
 	for {
 		rec, err := cr.Read()
@@ -239,22 +266,21 @@ func ParseReorderCSV(r io.Reader, locations []string) ([]Reorder, []ReorderLineE
 			break
 		}
 		line, _ := cr.FieldPos(0)
-		if err != nil {
+		switch {
+		case err != nil:
 			errs = append(errs, ReorderLineError{Line: line, Key: "row", Err: err})
-			continue
-		}
-		row, rerrs := parseReorderRow(rec, len(head), line, known)
-		errs = append(errs, rerrs...)
-		if len(rerrs) == 0 {
-			rows = append(rows, row)
+		case len(rec) != len(head):
+			errs = append(errs, ReorderLineError{Line: line, Key: "row", Err: fmt.Errorf("%d fields, want %d", len(rec), len(head))})
+		default:
+			row(rec, line, func(key string, err error) { errs = append(errs, ReorderLineError{Line: line, Key: key, Err: err}) })
 		}
 	}
-	return rows, errs
+	return errs
 }
 
-func validReorderHeader(h []string) bool {
-	want := []string{"sku", "location", "reorder_point", "reorder_qty"}
-	if len(h) != 3 && len(h) != 4 {
+// validHeader says h is want, or its first min columns.
+func validHeader(h, want []string, min int) bool {
+	if len(h) < min || len(h) > len(want) {
 		return false
 	}
 	for i, c := range h {
@@ -265,34 +291,21 @@ func validReorderHeader(h []string) bool {
 	return true
 }
 
-func parseReorderRow(rec []string, cols, line int, known map[string]bool) (Reorder, []ReorderLineError) {
-	if len(rec) != cols {
-		return Reorder{}, []ReorderLineError{{Line: line, Key: "row", Err: fmt.Errorf("%d fields, want %d", len(rec), cols)}}
-	}
-	var errs []ReorderLineError
-	bad := func(key string, err error) { errs = append(errs, ReorderLineError{Line: line, Key: key, Err: err}) }
-	r := Reorder{SKU: strings.TrimSpace(rec[0]), Location: strings.TrimSpace(rec[1]), Line: line}
-	if err := checkSKU(r.SKU); err != nil {
-		bad("sku", err)
-	}
-	if err := checkLocation("location", r.Location); err != nil {
-		bad("location", err)
-	} else if !known[r.Location] {
-		bad("location", fmt.Errorf("unknown location %q (not in config's locations)", r.Location))
-	}
-	p, err := parseFigure(rec[2])
+// reorderFigures reads a row's reorder_point and optional reorder_qty
+// (absent or empty: none), reporting a bad one to bad.
+func reorderFigures(rec []string, bad func(key string, err error)) (int64, *int64) {
+	p, err := parseFigure(rec[0])
 	if err != nil {
 		bad("reorder_point", err)
 	}
-	r.Point = p
-	if cols == 4 && strings.TrimSpace(rec[3]) != "" {
-		q, err := parseFigure(rec[3])
-		if err != nil {
-			bad("reorder_qty", err)
-		}
-		r.Qty = &q
+	if len(rec) < 2 || strings.TrimSpace(rec[1]) == "" {
+		return p, nil
 	}
-	return r, errs
+	q, err := parseFigure(rec[1])
+	if err != nil {
+		bad("reorder_qty", err)
+	}
+	return p, &q
 }
 
 func parseFigure(s string) (int64, error) {

@@ -2,7 +2,6 @@ package inventory
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -546,77 +545,28 @@ func ParseReorderDefaultsCSV(r io.Reader, locations []string) ([]ReorderDefault,
 	for _, loc := range locations {
 		known[loc] = true
 	}
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	head, err := cr.Read()
-	if err != nil {
-		return nil, []ReorderLineError{{Line: 1, Key: "header", Err: fmt.Errorf("reading the header: %w", err)}}
-	}
-	if len(head) > 0 {
-		head[0] = strings.TrimPrefix(head[0], "\ufeff")
-	}
-	if !validHeader(head, []string{"location", "reorder_point", "reorder_qty"}, 2) {
-		return nil, []ReorderLineError{{Line: 1, Key: "header", Err: errors.New("want location,reorder_point[,reorder_qty]")}}
-	}
 	var rows []ReorderDefault
-	var errs []ReorderLineError
 	seen := map[string]int{}
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		line, _ := cr.FieldPos(0)
-		if err != nil {
-			errs = append(errs, ReorderLineError{Line: line, Key: "row", Err: err})
-			continue
-		}
-		if len(rec) != len(head) {
-			errs = append(errs, ReorderLineError{Line: line, Key: "row", Err: fmt.Errorf("%d fields, want %d", len(rec), len(head))})
-			continue
-		}
-		n := len(errs)
-		bad := func(key string, err error) { errs = append(errs, ReorderLineError{Line: line, Key: key, Err: err}) }
-		d := ReorderDefault{Location: strings.TrimSpace(rec[0]), Line: line}
-		if err := checkLocation("location", d.Location); err != nil {
-			bad("location", err)
-		} else if !known[d.Location] {
-			bad("location", fmt.Errorf("unknown location %q (not in config's locations, nor %q for every location)", d.Location, AllLocations))
-		} else if first, dup := seen[d.Location]; dup {
-			bad("location", fmt.Errorf("location %q given twice (first on line %d)", d.Location, first))
-		} else {
-			seen[d.Location] = line
-		}
-		p, err := parseFigure(rec[1])
-		if err != nil {
-			bad("reorder_point", err)
-		}
-		d.Point = p
-		if len(rec) == 3 && strings.TrimSpace(rec[2]) != "" {
-			q, err := parseFigure(rec[2])
-			if err != nil {
-				bad("reorder_qty", err)
+	errs := readReorderCSV(r, []string{"location", "reorder_point", "reorder_qty"}, 2,
+		func(rec []string, line int, bad func(key string, err error)) {
+			d := ReorderDefault{Location: strings.TrimSpace(rec[0]), Line: line}
+			ok := true
+			fail := func(key string, err error) { ok = false; bad(key, err) }
+			if err := checkLocation("location", d.Location); err != nil {
+				fail("location", err)
+			} else if !known[d.Location] {
+				fail("location", fmt.Errorf("unknown location %q (not in config's locations, nor %q for every location)", d.Location, AllLocations))
+			} else if first, dup := seen[d.Location]; dup {
+				fail("location", fmt.Errorf("location %q given twice (first on line %d)", d.Location, first))
+			} else {
+				seen[d.Location] = line
 			}
-			d.Qty = &q
-		}
-		if len(errs) == n {
-			rows = append(rows, d)
-		}
-	}
+			d.Point, d.Qty = reorderFigures(rec[1:], fail)
+			if ok {
+				rows = append(rows, d)
+			}
+		})
 	return rows, errs
-}
-
-// validHeader says h is want, or its first min columns.
-func validHeader(h, want []string, min int) bool {
-	if len(h) < min || len(h) > len(want) {
-		return false
-	}
-	for i, c := range h {
-		if strings.TrimSpace(strings.ToLower(c)) != want[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // EffectiveReorderOf reads the SKU's own setting, figures and the defaults

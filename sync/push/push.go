@@ -172,16 +172,7 @@ func (p *Pusher) coalesce(ctx context.Context, items []outbox.Item) ([]outbox.It
 	if len(items) >= p.o.BatchSize || p.o.Window <= 0 {
 		return items, nil
 	}
-	var oldest time.Time
-	fresh := false  // a change not tried yet: its enqueue may still be landing
-	urgent := false // a drop is never held for an enqueue still landing
-	for _, it := range items {
-		fresh = fresh || it.Attempts == 0
-		urgent = urgent || it.Urgent
-		if it.Attempts == 0 && !it.Cause.IsZero() && (oldest.IsZero() || it.Cause.Before(oldest)) {
-			oldest = it.Cause
-		}
-	}
+	oldest, fresh, urgent := scanBatch(items)
 	var wait time.Duration
 	if !oldest.IsZero() {
 		wait = p.o.Window - time.Since(oldest)
@@ -203,6 +194,22 @@ func (p *Pusher) coalesce(ctx context.Context, items []outbox.Item) ([]outbox.It
 		}
 		items, wait = more, p.o.Window
 	}
+}
+
+// scanBatch reads what coalesce needs of a batch: the arrival of its
+// oldest change not tried yet (zero: none known), whether it holds a
+// change not tried yet (its enqueue may still be landing), and whether it
+// holds an urgent item (a drop is never held for an enqueue still
+// landing).
+func scanBatch(items []outbox.Item) (oldest time.Time, fresh, urgent bool) {
+	for _, it := range items {
+		fresh = fresh || it.Attempts == 0
+		urgent = urgent || it.Urgent
+		if it.Attempts == 0 && !it.Cause.IsZero() && (oldest.IsZero() || it.Cause.Before(oldest)) {
+			oldest = it.Cause
+		}
+	}
+	return oldest, fresh, urgent
 }
 
 // settleRounds bounds how many windows a batch that is not full waits for

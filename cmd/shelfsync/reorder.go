@@ -78,11 +78,7 @@ func reorderImport(ctx context.Context, c *stockCmd, args []string) int {
 		errs = unknown
 	}
 	if len(errs) > 0 {
-		for _, e := range errs {
-			fmt.Fprintf(c.stderr, "%s: %s\n", pos[0], e.Error())
-		}
-		fmt.Fprintf(c.stderr, "%s: %d bad rows; nothing applied\n", c.fs.Name(), len(errs))
-		return 1
+		return c.badRows(pos[0], errs)
 	}
 	for _, r := range rows {
 		if _, err := c.ledger.SetReorder(ctx, r, "import:"+pos[0]); err != nil {
@@ -91,6 +87,29 @@ func reorderImport(ctx context.Context, c *stockCmd, args []string) int {
 	}
 	fmt.Fprintf(c.stdout, "%d reorder points applied\n", len(rows))
 	return 0
+}
+
+// optionalQty reads a --qty flag: "" is none; bad is true when it is not
+// a whole number.
+func optionalQty(s string) (q *int64, bad bool) {
+	if s == "" {
+		return nil, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return nil, true
+	}
+	return &n, false
+}
+
+// badRows reports the bad rows of a reorder file and that nothing was
+// applied; it returns the exit code, 1.
+func (c *stockCmd) badRows(file string, errs []inventory.ReorderLineError) int {
+	for _, e := range errs {
+		fmt.Fprintf(c.stderr, "%s: %s\n", file, e.Error())
+	}
+	fmt.Fprintf(c.stderr, "%s: %d bad rows; nothing applied\n", c.fs.Name(), len(errs))
+	return 1
 }
 
 func reorderSet(ctx context.Context, c *stockCmd, args []string) int {
@@ -110,12 +129,9 @@ func reorderSet(ctx context.Context, c *stockCmd, args []string) int {
 		return c.usageErr("give either --point N (N >= 0) or --remove")
 	}
 	r := inventory.Reorder{SKU: sku, Location: *loc, Point: *point}
-	if *qty != "" {
-		q, err := strconv.ParseInt(*qty, 10, 64)
-		if err != nil {
-			return c.usageErr("--qty %q is not a whole number", *qty)
-		}
-		r.Qty = &q
+	var bad bool
+	if r.Qty, bad = optionalQty(*qty); bad {
+		return c.usageErr("--qty %q is not a whole number", *qty)
 	}
 	if code := c.connect(ctx); code != 0 {
 		return code

@@ -100,12 +100,9 @@ func defaultSet(ctx context.Context, c *stockCmd, args []string) int {
 		return c.usageErr("--point %q is not a whole number", *point)
 	}
 	d.Point = p
-	if *qty != "" {
-		q, err := strconv.ParseInt(*qty, 10, 64)
-		if err != nil {
-			return c.usageErr("--qty %q is not a whole number", *qty)
-		}
-		d.Qty = &q
+	var bad bool
+	if d.Qty, bad = optionalQty(*qty); bad {
+		return c.usageErr("--qty %q is not a whole number", *qty)
 	}
 	if code := c.connect(ctx); code != 0 {
 		return code
@@ -157,11 +154,7 @@ func defaultImport(ctx context.Context, c *stockCmd, args []string) int {
 	defer f.Close()
 	rows, errs := inventory.ParseReorderDefaultsCSV(f, locs)
 	if len(errs) > 0 {
-		for _, e := range errs {
-			fmt.Fprintf(c.stderr, "%s: %s\n", pos[0], e.Error())
-		}
-		fmt.Fprintf(c.stderr, "%s: %d bad rows; nothing applied\n", c.fs.Name(), len(errs))
-		return 1
+		return c.badRows(pos[0], errs)
 	}
 	if code := c.connect(ctx); code != 0 {
 		return code

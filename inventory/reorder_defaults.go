@@ -480,25 +480,35 @@ func (l *Ledger) ReevaluateSignals(ctx context.Context) (int, error) {
 	arg := d.arg()
 	n := 0
 	err = l.SKUs(ctx, func(skus []string) error {
-		calls := make([]scriptCall, len(skus))
-		now := l.nowMS()
-		for i, s := range skus {
-			rkey, ekey, _ := l.signalKeys(s)
-			calls[i] = scriptCall{script: l.sigeval, keys: []string{l.keys(s).stock, rkey, ekey}, sigs: []string{s}, args: []any{now, arg, ""}}
-		}
-		_, errs, err := l.run(ctx, nil, nil, calls)
-		if err != nil {
+		if err := l.evalSignals(ctx, skus, arg, ""); err != nil {
 			return fmt.Errorf("re-evaluating stock signals: %w", err)
-		}
-		for i, e := range errs {
-			if e != nil {
-				return fmt.Errorf("re-evaluating stock signals of %s: %w", skus[i], e)
-			}
 		}
 		n += len(skus)
 		return nil
 	})
 	return n, err
+}
+
+// evalSignals runs signal_eval.lua for each of skus, in one round trip,
+// with the defaults argument arg; marked "1" evaluates only the SKUs a run
+// left to the sweeper (field re), "" every one.
+func (l *Ledger) evalSignals(ctx context.Context, skus []string, arg, marked string) error {
+	now := l.nowMS()
+	calls := make([]scriptCall, len(skus))
+	for i, s := range skus {
+		rkey, ekey, _ := l.signalKeys(s)
+		calls[i] = scriptCall{script: l.sigeval, keys: []string{l.keys(s).stock, rkey, ekey}, sigs: []string{s}, args: []any{now, arg, marked}}
+	}
+	_, errs, err := l.run(ctx, nil, nil, calls)
+	if err != nil {
+		return err
+	}
+	for i, e := range errs {
+		if e != nil {
+			return fmt.Errorf("SKU %s: %w", skus[i], e)
+		}
+	}
+	return nil
 }
 
 // EvaluateMarked evaluates again, with the defaults read now, each of skus
@@ -515,21 +525,8 @@ func (l *Ledger) EvaluateMarked(ctx context.Context, skus []string) error {
 	if err != nil {
 		return err
 	}
-	arg := d.arg()
-	now := l.nowMS()
-	calls := make([]scriptCall, len(skus))
-	for i, s := range skus {
-		rkey, ekey, _ := l.signalKeys(s)
-		calls[i] = scriptCall{script: l.sigeval, keys: []string{l.keys(s).stock, rkey, ekey}, sigs: []string{s}, args: []any{now, arg, "1"}}
-	}
-	_, errs, err := l.run(ctx, nil, nil, calls)
-	if err != nil {
+	if err := l.evalSignals(ctx, skus, d.arg(), "1"); err != nil {
 		return fmt.Errorf("evaluating stock signals left to the sweeper: %w", err)
-	}
-	for i, e := range errs {
-		if e != nil {
-			return fmt.Errorf("evaluating the stock signals of %s: %w", skus[i], e)
-		}
 	}
 	return nil
 }

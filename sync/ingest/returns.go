@@ -13,6 +13,7 @@ import (
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/inventory"
 	"github.com/shelfsync/shelfsync/inventory/catalog"
+	"github.com/shelfsync/shelfsync/sync/store"
 )
 
 // TopicPolledReturn is the topic of return events read by a channel's
@@ -133,7 +134,7 @@ return {booked, admitted}
 
 var admitScript = redis.NewScript(admitSrc)
 
-// refundSrc records an order state's returned units R of a line and
+// refundScript records an order state's returned units R of a line and
 // returns the share x the state may give the ledger (T less the units
 // the line's returns booked, at most the state's own returned units).
 // KEYS: B, W, R, x, x's version, the largest shipped figure (admitSrc).
@@ -141,7 +142,7 @@ var admitScript = redis.NewScript(admitSrc)
 // its version (decimal, compared as the ledger compares versions: by
 // length, then bytes). x and its version are stored only for a state not
 // older than the stored one (see above).
-const refundSrc = `
+var refundScript = redis.NewScript(`
 local ret, ver, ttl = tonumber(ARGV[1]), ARGV[4], ARGV[3]
 local b = tonumber(redis.call('GET', KEYS[1]) or '0')
 local w = tonumber(redis.call('GET', KEYS[2]) or tostring(b))
@@ -173,7 +174,7 @@ if c == 0 then keep = math.max(x, tonumber(ox)) end
 redis.call('SET', KEYS[4], keep, 'PX', ttl)
 redis.call('SET', KEYS[5], ver, 'PX', ttl)
 return x
-`
+`)
 
 // lineKeys are a line's B, W, R, x, x's version and largest shipped
 // figure keys.
@@ -199,7 +200,7 @@ func (b *ReturnBook) admit(ctx context.Context, k string, line []string, want in
 }
 
 // ShareRefunds sets the Returned of each state that has returned units to
-// its share (refundSrc): the units its channel's returns booked already
+// its share (refundScript): the units its channel's returns booked already
 // are not returned again. One round trip; states without returned units
 // are left as they are.
 func (b *ReturnBook) ShareRefunds(ctx context.Context, states []inventory.LineState) error {
@@ -212,24 +213,18 @@ func (b *ReturnBook) ShareRefunds(ctx context.Context, states []inventory.LineSt
 	if len(idx) == 0 {
 		return nil
 	}
-	cmds := make([]*redis.Cmd, len(idx))
-	_, err := b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for j, i := range idx {
-			s := states[i]
-			cmds[j] = p.Eval(ctx, refundSrc, b.lineKeys(s.Channel, s.OrderID, s.LineID), s.Returned, s.Shipped, b.ttl.Milliseconds(),
-				strconv.FormatInt(s.Version, 10))
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("sharing %d lines' returned units with their returns: %w", len(idx), err)
-	}
+	calls := make([]store.ScriptCall, len(idx))
 	for j, i := range idx {
-		x, err := cmds[j].Int64()
+		s := states[i]
+		calls[j] = store.ScriptCall{Keys: b.lineKeys(s.Channel, s.OrderID, s.LineID),
+			Args: []any{s.Returned, s.Shipped, b.ttl.Milliseconds(), strconv.FormatInt(s.Version, 10)}}
+	}
+	for j, cmd := range store.RunEach(ctx, b.rdb, refundScript, calls) {
+		x, err := cmd.Int64()
 		if err != nil {
-			return fmt.Errorf("sharing returned units: %w", err)
+			return fmt.Errorf("sharing returned units of %d lines with their returns: %w", len(idx), err)
 		}
-		states[i].Returned = min(x, states[i].Returned)
+		states[idx[j]].Returned = min(x, states[idx[j]].Returned)
 	}
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shelfsync/shelfsync/sync/store"
 )
 
 // An outbox whose number of partitions changed (redis.outbox_partitions
@@ -326,12 +328,12 @@ func (o *Outbox) migrateItems(ctx context.Context, src part, keys []string) (int
 // importChunk runs importScript on each destination partition of a chunk
 // and returns the item keys that both layouts held with different wants.
 func (o *Outbox) importChunk(ctx context.Context, order []int, byPart map[int][]any) ([]string, error) {
-	calls := make([]call, len(order))
+	calls := make([]store.ScriptCall, len(order))
 	for j, p := range order {
-		calls[j] = call{keys: o.parts[p].keys, args: byPart[p]}
+		calls[j] = store.ScriptCall{Keys: o.parts[p].keys, Args: byPart[p]}
 	}
 	var both []string
-	for _, cmd := range runEach(ctx, o.rdb, importScript, calls) {
+	for _, cmd := range store.RunEach(ctx, o.rdb, importScript, calls) {
 		r, err := cmd.Slice()
 		if err == nil && len(r) != 2 {
 			err = fmt.Errorf("reply %v", r)

@@ -28,6 +28,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/shelfsync/shelfsync/sync/store"
 	"github.com/shelfsync/shelfsync/sync/stream"
 )
 
@@ -295,7 +296,7 @@ func EnqueueAll(ctx context.Context, rdb redis.UniversalClient, batches []Batch)
 		return nil, fmt.Errorf("outbox enqueue: attempt nonce: %w", err)
 	}
 	nonce := hex.EncodeToString(nb[:])
-	var calls []call
+	var calls []store.ScriptCall
 	var owner []int // the batch of each call
 	// Boxed once, not per partition.
 	nowArg, nonceArg := any(now.UnixMilli()), any(nonce)
@@ -312,7 +313,7 @@ func EnqueueAll(ctx context.Context, rdb redis.UniversalClient, batches []Batch)
 			byPart[p] = appendWantArgs(byPart[p], w, &causes)
 		}
 		for _, p := range order {
-			calls = append(calls, call{keys: b.Outbox.parts[p].keys, args: byPart[p]})
+			calls = append(calls, store.ScriptCall{Keys: b.Outbox.parts[p].keys, Args: byPart[p]})
 			owner = append(owner, i)
 		}
 	}
@@ -320,7 +321,7 @@ func EnqueueAll(ctx context.Context, rdb redis.UniversalClient, batches []Batch)
 	if len(calls) == 0 {
 		return out, nil
 	}
-	for j, cmd := range runEach(ctx, rdb, enqueueScript, calls) {
+	for j, cmd := range store.RunEach(ctx, rdb, enqueueScript, calls) {
 		n, err := cmd.Int()
 		if err != nil {
 			return nil, fmt.Errorf("outbox %s enqueue: %w", batches[owner[j]].Outbox.channel, err)
@@ -513,18 +514,18 @@ func (o *Outbox) Complete(ctx context.Context, fence string, outcomes []Outcome)
 		}
 		byPart[p] = append(byPart[p], i)
 	}
-	calls := make([]call, len(order))
+	calls := make([]store.ScriptCall, len(order))
 	for j, p := range order {
 		args := make([]any, 0, 1+6*len(byPart[p]))
 		args = append(args, fence)
 		for _, i := range byPart[p] {
 			args = append(args, outcomeArgs(outcomes[i])...)
 		}
-		calls[j] = call{keys: o.parts[p].keys, args: args}
+		calls[j] = store.ScriptCall{Keys: o.parts[p].keys, Args: args}
 	}
 	causes := make([]time.Time, len(outcomes))
 	var fenced, failed error
-	for j, cmd := range runEach(ctx, o.rdb, completeScript, calls) {
+	for j, cmd := range store.RunEach(ctx, o.rdb, completeScript, calls) {
 		res, err := cmd.StringSlice()
 		switch {
 		case redis.HasErrorPrefix(err, "FENCED"):
@@ -591,7 +592,7 @@ return n`)
 func (o *Outbox) Release(ctx context.Context) (int, error) {
 	now := time.Now().UnixMilli()
 	total := 0
-	for _, cmd := range runEach(ctx, o.rdb, releaseScript, o.everyPart(now)) {
+	for _, cmd := range store.RunEach(ctx, o.rdb, releaseScript, o.everyPart(now)) {
 		n, err := cmd.Int()
 		if err != nil {
 			return 0, fmt.Errorf("outbox %s release: %w", o.channel, err)
@@ -602,10 +603,10 @@ func (o *Outbox) Release(ctx context.Context) (int, error) {
 }
 
 // everyPart is one call per partition, each with args.
-func (o *Outbox) everyPart(args ...any) []call {
-	calls := make([]call, len(o.parts))
+func (o *Outbox) everyPart(args ...any) []store.ScriptCall {
+	calls := make([]store.ScriptCall, len(o.parts))
 	for i, p := range o.parts {
-		calls[i] = call{keys: p.keys, args: args}
+		calls[i] = store.ScriptCall{Keys: p.keys, Args: args}
 	}
 	return calls
 }
@@ -689,15 +690,15 @@ func (o *Outbox) States(ctx context.Context, skus []string) (map[string]PushStat
 		}
 		byPart[p] = append(byPart[p], s)
 	}
-	calls := make([]call, len(order))
+	calls := make([]store.ScriptCall, len(order))
 	for j, p := range order {
 		args := make([]any, len(byPart[p]))
 		for i, s := range byPart[p] {
 			args[i] = s
 		}
-		calls[j] = call{keys: o.parts[p].keys, args: args}
+		calls[j] = store.ScriptCall{Keys: o.parts[p].keys, Args: args}
 	}
-	for j, cmd := range runEach(ctx, o.rdb, pendingScript, calls) {
+	for j, cmd := range store.RunEach(ctx, o.rdb, pendingScript, calls) {
 		flags, err := cmd.Int64Slice()
 		if err != nil {
 			return nil, fmt.Errorf("outbox %s pending: %w", o.channel, err)
@@ -748,7 +749,7 @@ return {redis.call('ZCARD', KEYS[3]), redis.call('ZCARD', KEYS[4]), redis.call('
 // the partitions.
 func (o *Outbox) Stats(ctx context.Context) (Stats, error) {
 	var s Stats
-	for _, cmd := range runEach(ctx, o.rdb, statsScript, o.everyPart()) {
+	for _, cmd := range store.RunEach(ctx, o.rdb, statsScript, o.everyPart()) {
 		v, err := cmd.Slice()
 		if err != nil || len(v) != 4 {
 			return Stats{}, fmt.Errorf("outbox %s stats: %w", o.channel, err)
@@ -832,12 +833,12 @@ func (o *Outbox) Withdraw(ctx context.Context, skus []string, qty int64) (int, e
 	if len(order) == 0 {
 		return 0, nil
 	}
-	calls := make([]call, len(order))
+	calls := make([]store.ScriptCall, len(order))
 	for j, p := range order {
-		calls[j] = call{keys: o.parts[p].keys, args: byPart[p]}
+		calls[j] = store.ScriptCall{Keys: o.parts[p].keys, Args: byPart[p]}
 	}
 	n := 0
-	for _, cmd := range runEach(ctx, o.rdb, withdrawScript, calls) {
+	for _, cmd := range store.RunEach(ctx, o.rdb, withdrawScript, calls) {
 		k, err := cmd.Int()
 		if err != nil {
 			return n, fmt.Errorf("outbox %s withdraw: %w", o.channel, err)

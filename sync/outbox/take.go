@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shelfsync/shelfsync/sync/store"
 )
 
 // takeScript: ARGV = now_ms, n, starve_ms, then the most starved
@@ -163,14 +165,14 @@ func (c caps) total() int {
 
 // peek counts what each partition has due, and the earliest due time.
 func (o *Outbox) peek(ctx context.Context, now time.Time) ([]counts, time.Time, bool, error) {
-	calls := make([]call, len(o.parts))
+	calls := make([]store.ScriptCall, len(o.parts))
 	for i, p := range o.parts {
-		calls[i] = call{keys: p.keys, args: []any{now.UnixMilli(), StarveAfter.Milliseconds()}}
+		calls[i] = store.ScriptCall{Keys: p.keys, Args: []any{now.UnixMilli(), StarveAfter.Milliseconds()}}
 	}
 	out := make([]counts, len(o.parts))
 	var next time.Time
 	found := false
-	for i, cmd := range runEach(ctx, o.rdb, peekScript, calls) {
+	for i, cmd := range store.RunEach(ctx, o.rdb, peekScript, calls) {
 		v, err := cmd.Slice()
 		if err != nil || len(v) != 4 {
 			return nil, time.Time{}, false, fmt.Errorf("outbox %s due: %w", o.channel, err)
@@ -240,15 +242,15 @@ func waterFill(avail []int, budget, start int) ([]int, int) {
 // increases, each by due time. next is the earliest due time queued when
 // nothing was due (one partition only; Poll peeks with several).
 func (o *Outbox) take(ctx context.Context, idx []int, cs []caps, now time.Time) ([]Item, time.Time, bool, error) {
-	calls := make([]call, len(idx))
+	calls := make([]store.ScriptCall, len(idx))
 	for j, i := range idx {
 		c := cs[j]
-		calls[j] = call{keys: o.parts[i].keys, args: []any{now.UnixMilli(), c.total(), StarveAfter.Milliseconds(), c.starved, c.urgent, c.normal}}
+		calls[j] = store.ScriptCall{Keys: o.parts[i].keys, Args: []any{now.UnixMilli(), c.total(), StarveAfter.Milliseconds(), c.starved, c.urgent, c.normal}}
 	}
 	var groups [3][]dueItem
 	var next time.Time
 	found := false
-	for _, cmd := range runEach(ctx, o.rdb, takeScript, calls) {
+	for _, cmd := range store.RunEach(ctx, o.rdb, takeScript, calls) {
 		flat, err := cmd.StringSlice()
 		if err != nil || len(flat) < 3 {
 			return nil, time.Time{}, false, fmt.Errorf("outbox %s due: %w", o.channel, err)

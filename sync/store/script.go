@@ -1,0 +1,37 @@
+package store
+
+import (
+	"context"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ScriptCall is one run of a script: its keys and arguments.
+type ScriptCall struct {
+	Keys []string
+	Args []any
+}
+
+// RunEach runs s once per call, all in one pipeline by EVALSHA (one round
+// trip per Redis node; one call is a plain run). Each result carries its
+// own error; a call answered NOSCRIPT (a flushed script cache, after a
+// Redis restart: it ran nothing) is run again by Run, which loads the
+// script.
+func RunEach(ctx context.Context, rdb redis.UniversalClient, s *redis.Script, calls []ScriptCall) []*redis.Cmd {
+	cmds := make([]*redis.Cmd, len(calls))
+	if len(calls) == 1 {
+		cmds[0] = s.Run(ctx, rdb, calls[0].Keys, calls[0].Args...)
+		return cmds
+	}
+	pipe := rdb.Pipeline()
+	for i, c := range calls {
+		cmds[i] = s.EvalSha(ctx, pipe, c.Keys, c.Args...)
+	}
+	_, _ = pipe.Exec(ctx) // each command holds its own error
+	for i, c := range calls {
+		if redis.HasErrorPrefix(cmds[i].Err(), "NOSCRIPT") {
+			cmds[i] = s.Run(ctx, rdb, c.Keys, c.Args...)
+		}
+	}
+	return cmds
+}

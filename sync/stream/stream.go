@@ -185,6 +185,9 @@ type Options struct {
 type Consumer struct {
 	rdb redis.UniversalClient
 	o   Options
+	// pipelined: a read of new entries can be made in a pipeline (see
+	// ordered); then a worker's acknowledgements ride on its next read.
+	pipelined bool
 	// afterRead: Options.AfterRead is used (see there).
 	afterRead bool
 }
@@ -225,7 +228,8 @@ func New(rdb redis.UniversalClient, o Options) *Consumer {
 	if o.MaxRetryBackoff <= 0 {
 		o.MaxRetryBackoff = max(o.ClaimIdle/2, o.RetryBackoff)
 	}
-	return &Consumer{rdb: rdb, o: o, afterRead: o.AfterRead != nil && ordered(rdb, o.Block)}
+	pipelined := ordered(rdb, o.Block)
+	return &Consumer{rdb: rdb, o: o, pipelined: pipelined, afterRead: o.AfterRead != nil && pipelined}
 }
 
 // ordered reports whether a pipeline of rdb holding a read that blocks up
@@ -284,8 +288,11 @@ func (c *Consumer) regroup(ctx context.Context, err error) {
 
 // read reads new entries (from ">", blocking) or this consumer's own
 // pending ones after id from. It returns the context to handle them with
-// (Options.AfterRead's, for new entries).
-func (c *Consumer) read(ctx context.Context, name, from string) ([]Message, context.Context, error) {
+// (Options.AfterRead's, for new entries). acks are handled messages not
+// yet acknowledged: their acknowledgement goes first in the read's
+// pipeline (Redis runs it before the read blocks), or, where a read is
+// not pipelined, in a round trip of its own before it.
+func (c *Consumer) read(ctx context.Context, name, from string, acks []string) ([]Message, context.Context, error) {
 	block := c.o.Block
 	if from != ">" {
 		block = -1 // history: no wait
@@ -297,7 +304,7 @@ func (c *Consumer) read(ctx context.Context, name, from string) ([]Message, cont
 	var streams []redis.XStream
 	var err error
 	hctx := ctx
-	if from == ">" && c.afterRead {
+	if from == ">" && (c.afterRead || (c.pipelined && len(acks) > 0)) {
 		// The read is made in a pipeline of its own (which sets its read
 		// timeout from Block) and queued, marked not to be retried, in the
 		// pipeline that runs: go-redis runs a pipeline again after a
@@ -306,14 +313,22 @@ func (c *Consumer) read(ctx context.Context, name, from string) ([]Message, cont
 		// entries to this consumer, which a second read from ">" would not
 		// get again (they would wait for the reclaimer, ClaimIdle). So the
 		// error comes back, and work reads its own pending entries next.
+		// An acknowledgement that failed with it is made again (acked).
 		cmd := c.rdb.Pipeline().XReadGroup(ctx, args)
 		pipe := c.rdb.Pipeline()
+		ackArgs := c.ackArgs(acks)
+		ackCmds := c.queueAck(ctx, pipe, ackArgs)
 		_ = pipe.Process(ctx, noRetry{cmd})
-		after := c.o.AfterRead(ctx, pipe)
+		after := func(ctx context.Context) context.Context { return ctx }
+		if c.afterRead {
+			after = c.o.AfterRead(ctx, pipe)
+		}
 		_, _ = pipe.Exec(ctx) // each command's error is its own
+		c.acked(ctx, ackArgs, ackCmds)
 		streams, err = cmd.Result()
 		hctx = after(ctx)
 	} else {
+		c.ack(ctx, acks)
 		streams, err = c.rdb.XReadGroup(ctx, args).Result()
 	}
 	if errors.Is(err, redis.Nil) {
@@ -341,13 +356,17 @@ func (noRetry) NoRetry() bool { return true }
 // ones in order once its backoff has passed; after a read of new entries
 // failed, its own pending ones first (the failed read, a timeout or a lost
 // connection, may have delivered some to it that no later read from ">"
-// gets).
+// gets). What a batch handled is acknowledged with the next read (see
+// read), or at once when the worker is to wait or stop.
 func (c *Consumer) work(ctx context.Context, name string, h Handler) {
 	errBackoff := 100 * time.Millisecond
 	retryBackoff := c.o.RetryBackoff
 	from := ">" // or the id after which to retry own pending messages
+	var acks []string
+	defer func() { c.ack(ctx, acks) }()
 	for ctx.Err() == nil {
-		msgs, hctx, err := c.read(ctx, name, from)
+		msgs, hctx, err := c.read(ctx, name, from, acks)
+		acks = nil
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -369,12 +388,15 @@ func (c *Consumer) work(ctx context.Context, name string, h Handler) {
 		if len(msgs) == 0 {
 			continue
 		}
-		if c.handle(hctx, msgs, h) {
+		done, retry := c.settle(hctx, msgs, h)
+		if retry {
+			c.ack(ctx, done)
 			_ = wait(ctx, retryBackoff)
 			retryBackoff = min(retryBackoff*2, c.o.MaxRetryBackoff)
 			from = "0"
 			continue
 		}
+		acks = done
 		if from != ">" {
 			from = msgs[len(msgs)-1].ID
 		}
@@ -446,8 +468,17 @@ func (c *Consumer) gone(ids []string) {
 // handle hands a batch to h, acknowledges what succeeded and records what
 // failed. It reports whether an error was ErrRetry.
 func (c *Consumer) handle(ctx context.Context, msgs []Message, h Handler) (retry bool) {
+	done, retry := c.settle(ctx, msgs, h)
+	c.ack(ctx, done)
+	return retry
+}
+
+// settle hands a batch to h and records what failed. It returns the ids
+// to acknowledge (handled, or trimmed from the stream) and whether an
+// error was ErrRetry.
+func (c *Consumer) settle(ctx context.Context, msgs []Message, h Handler) (done []string, retry bool) {
 	live := make([]Message, 0, len(msgs))
-	var done, gone []string
+	var gone []string
 	for _, m := range msgs {
 		if len(m.Values) == 0 {
 			gone = append(gone, m.ID)
@@ -475,8 +506,7 @@ func (c *Consumer) handle(ctx context.Context, msgs []Message, h Handler) (retry
 			c.failed(ctx, live[i], err)
 		}
 	}
-	c.ack(ctx, done)
-	return retry
+	return done, retry
 }
 
 // failScript counts an attempt (KEYS: stream, dead, attempts, reasons;
@@ -585,7 +615,16 @@ func (c *Consumer) ack(ctx context.Context, ids []string) {
 	// The acknowledgement must happen even if ctx ended right after handling.
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	keys := []string{c.o.Stream, c.o.Attempts, c.o.Reasons}
+	args := c.ackArgs(ids)
+	pipe := c.rdb.Pipeline()
+	cmds := c.queueAck(actx, pipe, args)
+	_, _ = pipe.Exec(actx)
+	c.acked(ctx, args, cmds)
+}
+
+// ackArgs are the ackScript arguments acknowledging ids, one run per
+// ackChunk of them.
+func (c *Consumer) ackArgs(ids []string) [][]any {
 	var args [][]any
 	for start := 0; start < len(ids); start += ackChunk {
 		chunk := ids[start:min(start+ackChunk, len(ids))]
@@ -596,18 +635,39 @@ func (c *Consumer) ack(ctx context.Context, ids []string) {
 		}
 		args = append(args, a)
 	}
-	pipe := c.rdb.Pipeline()
+	return args
+}
+
+// ackKeys are ackScript's keys.
+func (c *Consumer) ackKeys() []string { return []string{c.o.Stream, c.o.Attempts, c.o.Reasons} }
+
+// queueAck queues the ackScript runs of args (ackArgs) in pipe, by SHA.
+func (c *Consumer) queueAck(ctx context.Context, pipe redis.Pipeliner, args [][]any) []*redis.Cmd {
+	keys := c.ackKeys()
 	cmds := make([]*redis.Cmd, len(args))
 	for i, a := range args {
-		cmds[i] = ackScript.EvalSha(actx, pipe, keys, a...)
+		cmds[i] = ackScript.EvalSha(ctx, pipe, keys, a...)
 	}
-	_, _ = pipe.Exec(actx)
+	return cmds
+}
+
+// acked checks the replies of queued acknowledgements. A run that failed
+// (the script cache flushed, a lost connection, a context that ended) is
+// run again on its own, which loads the script and retries as the client
+// does (acknowledging twice is harmless); what still fails is logged:
+// those messages stay pending and are handled again after ClaimIdle.
+func (c *Consumer) acked(ctx context.Context, args [][]any, cmds []*redis.Cmd) {
+	var actx context.Context
 	for i, cmd := range cmds {
-		err := cmd.Err()
-		if redis.HasErrorPrefix(err, "NOSCRIPT") {
-			err = ackScript.Run(actx, c.rdb, keys, args[i]...).Err()
+		if cmd.Err() == nil {
+			continue
 		}
-		if err != nil {
+		if actx == nil {
+			var cancel context.CancelFunc
+			actx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+		}
+		if err := ackScript.Run(actx, c.rdb, c.ackKeys(), args[i]...).Err(); err != nil {
 			c.o.Logger.Warn().Err(err).Str("stream", c.o.Stream).Str("id", args[i][2].(string)).Int("messages", len(args[i])-2).
 				Msg("acknowledging messages; they will be handled again (harmless)")
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -364,7 +365,7 @@ func TestTrimmedPendingMessageIsAcknowledged(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A worker read it and died; then MAXLEN trimmed it.
-	if _, _, err := c.read(ctx, "crashed-0", ">"); err != nil {
+	if _, _, err := c.read(ctx, "crashed-0", ">", nil); err != nil {
 		t.Fatal(err)
 	}
 	rdb.XDel(ctx, c.o.Stream, ids[0])
@@ -583,5 +584,164 @@ func TestReadThatTimedOutIsNotLostUntilReclaim(t *testing.T) {
 	waitFor(t, "a later entry", func() bool { return r.count("three") == 1 })
 	if got := r.order(); len(got) != 3 {
 		t.Fatalf("handled %v, want one, two, three once each", got)
+	}
+}
+
+// pipeHook records, per round trip, the commands sent together.
+type pipeHook struct {
+	mu    sync.Mutex
+	trips [][]string
+}
+
+func (h *pipeHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *pipeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.record([]redis.Cmder{cmd})
+		return next(ctx, cmd)
+	}
+}
+
+func (h *pipeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.record(cmds)
+		return next(ctx, cmds)
+	}
+}
+
+// record names each command, an acknowledgement "ack".
+func (h *pipeHook) record(cmds []redis.Cmder) {
+	names := make([]string, len(cmds))
+	for i, c := range cmds {
+		names[i] = c.Name()
+		if a := c.Args(); len(a) > 1 && (names[i] == "evalsha" || names[i] == "eval") && isAck(a[1]) {
+			names[i] = "ack"
+		}
+	}
+	h.mu.Lock()
+	h.trips = append(h.trips, names)
+	h.mu.Unlock()
+}
+
+// isAck: the script (SHA or source) of an EVALSHA or EVAL is ackScript.
+func isAck(script any) bool {
+	s, _ := script.(string)
+	return s == ackScript.Hash() || strings.Contains(s, "redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 3))")
+}
+
+// acks counts the round trips holding an acknowledgement, alone and with
+// a read of new entries.
+func (h *pipeHook) acks() (alone, withRead int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, trip := range h.trips {
+		if !slices.Contains(trip, "ack") {
+			continue
+		}
+		if slices.Contains(trip, "xreadgroup") {
+			withRead++
+		} else {
+			alone++
+		}
+	}
+	return alone, withRead
+}
+
+// TestAckRidesTheNextRead: a worker acknowledges a handled batch in the
+// pipeline of its next read, not in a round trip of its own, where the
+// client can pipeline a blocking read; where it cannot (a read timeout
+// shorter than Block), in a round trip before the read. Either way every
+// message ends acknowledged and deleted, handled once.
+func TestAckRidesTheNextRead(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		readTimeout time.Duration
+		pipelined   bool
+	}{{"pipelined", 0, true}, {"read timeout under Block", 20 * time.Millisecond, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			shared, prefix := redistest.New(t)
+			rdb := redis.NewClient(&redis.Options{Addr: shared.Options().Addr, ReadTimeout: tc.readTimeout})
+			t.Cleanup(func() { _ = rdb.Close() })
+			hook := &pipeHook{}
+			rdb.AddHook(hook)
+			c := New(rdb, Options{Stream: prefix + "{s}:stream", Group: "g", Consumer: "test", Block: 50 * time.Millisecond, Logger: zerolog.Nop()})
+			if c.pipelined != tc.pipelined {
+				t.Fatalf("pipelined %v, want %v", c.pipelined, tc.pipelined)
+			}
+			r := &recorder{}
+			run(t, c, r.handle)
+			names := []string{"a", "b", "c", "d", "e"}
+			for i, n := range names {
+				add(t, c, n)
+				waitFor(t, n+" handled", func() bool { return len(r.order()) == i+1 })
+			}
+			waitFor(t, "nothing pending", func() bool { return pending(t, c) == 0 })
+			if n, err := c.Backlog(context.Background()); err != nil || n != 0 {
+				t.Fatalf("stream length %d (%v), want 0", n, err)
+			}
+			if got := strings.Join(r.order(), ","); got != strings.Join(names, ",") {
+				t.Fatalf("handled %s", got)
+			}
+			alone, withRead := hook.acks()
+			if tc.pipelined && (alone != 0 || withRead < len(names)) {
+				t.Fatalf("%d acknowledgements in a round trip of their own, %d with a read; want 0 and %d", alone, withRead, len(names))
+			}
+			if !tc.pipelined && (withRead != 0 || alone < len(names)) {
+				t.Fatalf("%d acknowledgements alone, %d with a read; want %d and 0", alone, withRead, len(names))
+			}
+		})
+	}
+}
+
+// TestLastBatchIsAcknowledgedOnStop: a batch handled just as the worker
+// is stopped is acknowledged before Run returns (it has no next read to
+// ride on), not left pending to be handled again.
+func TestLastBatchIsAcknowledgedOnStop(t *testing.T) {
+	c, _ := newConsumer(t, Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var handled atomic.Int64
+	done := make(chan error, 1)
+	add(t, c, "last")
+	go func() {
+		done <- c.Run(ctx, func(_ context.Context, msgs []Message) []error {
+			handled.Add(int64(len(msgs)))
+			cancel() // the worker stops right after this batch
+			return make([]error, len(msgs))
+		})
+	}()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if handled.Load() != 1 {
+		t.Fatalf("handled %d messages, want 1", handled.Load())
+	}
+	if p := pending(t, c); p != 0 {
+		t.Fatalf("%d pending after Run returned, want 0", p)
+	}
+	if n, err := c.Backlog(context.Background()); err != nil || n != 0 {
+		t.Fatalf("stream length %d (%v), want 0", n, err)
+	}
+}
+
+// TestAckAfterScriptFlush: an acknowledgement riding on a read after the
+// script cache was flushed (NOSCRIPT) is made again, loading the script.
+func TestAckAfterScriptFlush(t *testing.T) {
+	c, rdb := newConsumer(t, Options{})
+	if !c.pipelined {
+		t.Fatal("the test client does not pipeline reads")
+	}
+	r := &recorder{decide: func(string, int) error {
+		return rdb.ScriptFlush(context.Background()).Err()
+	}}
+	run(t, c, r.handle)
+	add(t, c, "a", "b")
+	waitFor(t, "both handled", func() bool { return len(r.order()) >= 2 })
+	waitFor(t, "nothing pending", func() bool { return pending(t, c) == 0 })
+	if n, err := c.Backlog(context.Background()); err != nil || n != 0 {
+		t.Fatalf("stream length %d (%v), want 0", n, err)
+	}
+	if r.count("a") != 1 || r.count("b") != 1 {
+		t.Fatalf("handled %v, want a and b once", r.order())
 	}
 }

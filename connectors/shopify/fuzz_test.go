@@ -1,10 +1,13 @@
 package shopify
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/shelfsync/shelfsync/config"
@@ -96,4 +99,53 @@ func FuzzNormalize(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzOrderBody: an orders/* webhook body that parse reads as one order
+// (a wrapping "order", or a top-level "line_items" and none of the keys it
+// looks for first) is read by orderBody (one decode straight into an
+// order) to exactly parse's events, and an error where parse errs; any
+// other body orderBody hands to parse, or reads as an order whose keys
+// differ from Shopify's only in case (encoding/json matches them so).
+func FuzzOrderBody(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.json")
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"id": 1, "line_items": [], "order": {"id": 2, "line_items": []}}`))
+	f.Add([]byte(`{"id": 1, "line_items": [], "refund": {"id": 2}}`))
+	f.Add([]byte(`{"id": "", "line_items": [{"id": 1, "sku": "A", "quantity": 1}]}`))
+	f.Add([]byte(`{"id": 7, "line_items": [], "updated_at": "nope"}`))
+	r := payloadReader{channel: "shop", locations: map[string]string{"1": "main"}}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, ferr := r.orderBody(data)
+		slow, serr := r.parse(data)
+		var top map[string]json.RawMessage
+		if json.Unmarshal(bytes.TrimSpace(data), &top) != nil || !oneOrderShape(top) {
+			return
+		}
+		if (ferr == nil) != (serr == nil) {
+			t.Fatalf("orderBody error %v, parse error %v", ferr, serr)
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("orderBody read %+v, parse %+v", fast, slow)
+		}
+	})
+}
+
+// oneOrderShape: parse reads a body with these top-level keys as one order.
+func oneOrderShape(top map[string]json.RawMessage) bool {
+	if has(top, "order") {
+		return true
+	}
+	for _, k := range []string{"order", "orders", "refund", "inventory_level", "inventory_levels", "data", "errors"} {
+		if has(top, k) {
+			return false
+		}
+	}
+	return has(top, "line_items")
 }

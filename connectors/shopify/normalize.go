@@ -85,6 +85,55 @@ func (p payloadReader) ordersEvents(field string, raw json.RawMessage, list bool
 		}
 		orders = []restOrder{o}
 	}
+	return p.decodedOrders(field, orders)
+}
+
+// orderBody reads the body of an orders/* webhook. Shopify sends the bare
+// order (the REST resource), so it is decoded once, straight into an
+// order, where parse would first decode the whole body into a map of its
+// top-level keys to find its shape: this is every sale's path. A wrapped
+// {"order": …} (as saved payloads hold it) is read in the same decode. A
+// body that reads as neither (an error, no id, no line_items, or another
+// key parse looks for before line_items) goes through parse, which finds
+// its shape or says what is wrong.
+func (p payloadReader) orderBody(data []byte) ([]connectors.Event, error) {
+	var o bareOrder
+	err := json.Unmarshal(data, &o)
+	switch {
+	case err != nil:
+	case o.Order != nil:
+		return p.decodedOrders("order", []restOrder{*o.Order})
+	case o.ID != "" && o.LineItems != nil && !o.shaped():
+		return p.decodedOrders("order", []restOrder{o.restOrder})
+	}
+	return p.parse(data)
+}
+
+// bareOrder is a REST order with the keys parse looks for before
+// "line_items" beside it: a wrapped order, or another shape (sent to
+// parse).
+type bareOrder struct {
+	restOrder
+	Order           *restOrder      `json:"order"`
+	Orders          json.RawMessage `json:"orders"`
+	Refund          json.RawMessage `json:"refund"`
+	InventoryLevel  json.RawMessage `json:"inventory_level"`
+	InventoryLevels json.RawMessage `json:"inventory_levels"`
+	Data            json.RawMessage `json:"data"`
+	Errors          json.RawMessage `json:"errors"`
+}
+
+func (o *bareOrder) shaped() bool {
+	for _, v := range []json.RawMessage{o.Orders, o.Refund, o.InventoryLevel, o.InventoryLevels, o.Data, o.Errors} {
+		if v != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// decodedOrders turns decoded REST orders into order events.
+func (p payloadReader) decodedOrders(field string, orders []restOrder) ([]connectors.Event, error) {
 	events := make([]connectors.Event, 0, len(orders))
 	for i := range orders {
 		src, err := orders[i].source()

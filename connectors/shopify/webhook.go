@@ -127,6 +127,8 @@ func (c *Connector) topicEvents(topic string, body []byte) ([]connectors.Event, 
 		events, err = returnEvents(c.deps.Channel.Name, status, body)
 	} else if topic == "orders/edited" {
 		events, err = c.orderEditEvents(body)
+	} else if topicKind(topic) == connectors.EventOrder {
+		events, err = payloadReader{channel: c.deps.Channel.Name, locations: c.locations}.orderBody(body)
 	} else {
 		events, err = payloadReader{channel: c.deps.Channel.Name, locations: c.locations}.parse(body)
 	}

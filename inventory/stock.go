@@ -49,10 +49,21 @@ func (l *Ledger) Stock(ctx context.Context, sku string) (SKUStock, error) {
 
 // StockMany reads many SKUs in one round trip; unknown SKUs are absent.
 func (l *Ledger) StockMany(ctx context.Context, skus []string) (map[string]SKUStock, error) {
+	return l.StockManyWith(ctx, skus, nil)
+}
+
+// StockManyWith is StockMany with the caller's commands in its round trip:
+// with, when set, queues them in the read's pipeline, after the reads
+// (their replies are the caller's to check once this returns). On a
+// Cluster the pipeline goes to each command's node.
+func (l *Ledger) StockManyWith(ctx context.Context, skus []string, with func(redis.Pipeliner)) (map[string]SKUStock, error) {
 	cmds := make([]*redis.MapStringStringCmd, len(skus))
 	_, _ = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, s := range skus {
 			cmds[i] = p.HGetAll(ctx, l.stockKey(s))
+		}
+		if with != nil {
+			with(p)
 		}
 		return nil
 	})

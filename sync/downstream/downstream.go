@@ -219,44 +219,85 @@ func (p *Publisher) Handled(ctx context.Context, orders []*connectors.Order) ([]
 // PublishMany is Publish of several orders in one round trip; each order
 // is still one atomic script.
 func (p *Publisher) PublishMany(ctx context.Context, orders []*connectors.Order) ([]bool, error) {
-	type call struct {
-		keys []string
-		args []any
+	b, err := p.Prepare(orders)
+	if err != nil {
+		return nil, err
 	}
-	calls := make([]call, len(orders))
-	pipe := p.rdb.Pipeline()
-	cmds := make([]*redis.Cmd, len(orders))
+	return b.Run(ctx)
+}
+
+// Batch is a PublishMany made ready: its orders encoded, to be queued in a
+// pipeline the caller sends anyway (Queue, then Result) or sent in one of
+// its own (Run).
+type Batch struct {
+	p      *Publisher
+	orders []*connectors.Order
+	keys   []string
+	args   []any
+	cmds   []*redis.Cmd
+}
+
+// Prepare encodes orders for publishing. No I/O.
+func (p *Publisher) Prepare(orders []*connectors.Order) (*Batch, error) {
 	// One backing array each for the keys and arguments of every order,
 	// and the arguments common to all boxed once.
-	keys, args := make([]string, 2*len(orders)), make([]any, 8*len(orders))
+	b := &Batch{p: p, orders: orders, keys: make([]string, 2*len(orders)), args: make([]any, 8*len(orders))}
 	ttl, maxLen := any(p.ttl.Milliseconds()), any(p.maxLen)
 	for i, o := range orders {
-		b, err := json.Marshal(o)
+		enc, err := json.Marshal(o)
 		if err != nil {
 			return nil, fmt.Errorf("encoding order: %w", err)
 		}
-		k, a := keys[2*i:2*i+2:2*i+2], args[8*i:8*i+8:8*i+8]
+		k, a := b.keys[2*i:2*i+2], b.args[8*i:8*i+8]
 		k[0] = p.orderStream(o.Channel, o.OrderID)
 		k[1] = k[0] + ":v:" + o.Channel + ":" + o.OrderID // versionKey
 		progress := Progress(o)
 		a[0], a[1], a[2], a[3] = o.UpdatedAt.UnixMilli(), ttl, maxLen, deliveryID(o, progress)
-		a[4], a[5], a[6], a[7] = o.Channel, o.OrderID, b, progress
-		calls[i] = call{keys: k, args: a}
-		cmds[i] = publishScript.EvalSha(ctx, pipe, calls[i].keys, calls[i].args...)
+		a[4], a[5], a[6], a[7] = o.Channel, o.OrderID, enc, progress
 	}
+	return b, nil
+}
+
+// Queue queues the batch's publish scripts (by SHA) in pipe; Result reads
+// their replies once pipe has run.
+func (b *Batch) Queue(ctx context.Context, pipe redis.Pipeliner) {
+	b.cmds = make([]*redis.Cmd, len(b.orders))
+	for i := range b.orders {
+		k, a := b.call(i)
+		b.cmds[i] = publishScript.EvalSha(ctx, pipe, k, a...)
+	}
+}
+
+// call is order i's keys and arguments.
+func (b *Batch) call(i int) ([]string, []any) {
+	return b.keys[2*i : 2*i+2 : 2*i+2], b.args[8*i : 8*i+8 : 8*i+8]
+}
+
+// Run publishes the batch in one round trip of its own.
+func (b *Batch) Run(ctx context.Context) ([]bool, error) {
+	pipe := b.p.rdb.Pipeline()
+	b.Queue(ctx, pipe)
 	_, _ = pipe.Exec(ctx)
-	out := make([]bool, len(orders))
-	for i, c := range cmds {
+	return b.Result(ctx)
+}
+
+// Result reports, per order, whether it was published (false: this or a
+// newer state was already), once the pipeline Queue filled has run. An
+// order whose script was not in Redis's cache (a restart flushed it) is
+// published again, loading it.
+func (b *Batch) Result(ctx context.Context) ([]bool, error) {
+	out := make([]bool, len(b.orders))
+	for i, c := range b.cmds {
 		n, err := c.Int()
 		if redis.HasErrorPrefix(err, "NOSCRIPT") {
-			// The script cache was flushed (a Redis restart): Run loads it.
-			n, err = publishScript.Run(ctx, p.rdb, calls[i].keys, calls[i].args...).Int()
+			k, a := b.call(i)
+			n, err = publishScript.Run(ctx, b.p.rdb, k, a...).Int()
 		}
 		if err != nil {
-			return nil, fmt.Errorf("publishing order %s/%s downstream: %w", orders[i].Channel, orders[i].OrderID, err)
+			return nil, fmt.Errorf("publishing order %s/%s downstream: %w", b.orders[i].Channel, b.orders[i].OrderID, err)
 		}
 		if n == 1 {
-			p.published.Inc()
+			b.p.published.Inc()
 		}
 		out[i] = n == 1
 	}

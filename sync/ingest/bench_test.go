@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/shelfsync/shelfsync/config"
@@ -35,40 +36,10 @@ import (
 // itself) and intake (the version came with the batch's read, as the
 // engine's intake reads it: catalog.AfterRead).
 func BenchmarkHandleBatch(b *testing.B) {
-	rdb, prefix := redistest.New(b)
+	hb := newHotPath(b)
+	g, rdb, cat, cnt, names := hb.g, hb.rdb, hb.cat, hb.cnt, hb.names
 	ctx := context.Background()
-	cnt := &cmdCounter{}
-	rdb.AddHook(cnt)
-	l := inventory.New(rdb, inventory.Options{Prefix: prefix})
-	const skus = 50
-	for i := 0; i < skus; i++ {
-		if _, err := l.Receive(ctx, inventory.Delta{Key: "r", SKU: fmt.Sprintf("S%02d", i), Location: "main", Quantity: 1_000_000_000, Reason: "bench"}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	cat := catalog.New(rdb, prefix)
-	plan := catalog.Plan{Mappings: []catalog.Mapping{{Channel: "shop", Listing: "6-PACK", SKU: "S00", Multiplier: 6}},
-		Kits: []catalog.Kit{{SKU: "KIT", Components: []catalog.Component{{SKU: "S01", Quantity: 2}, {SKU: "S02", Quantity: 1}}}}}
-	if probs, err := cat.Check(ctx, plan, l, nil); err != nil || len(probs) > 0 {
-		b.Fatal(probs, err)
-	}
-	if _, err := cat.Apply(ctx, plan, "bench"); err != nil {
-		b.Fatal(err)
-	}
-	names := []string{"shop", "bay", "amz"}
-	var chans []config.Channel
-	var pchans []propagate.Channel
-	for _, n := range names {
-		chans = append(chans, config.Channel{Name: n, Locations: []string{"main"}})
-		pchans = append(pchans, propagate.Channel{Name: n, Locations: []string{"main"}, Outbox: outbox.New(rdb, prefix, n), Wake: func() {}})
-	}
-	g := New(Options{
-		Ledger: l, Parking: NewParking(rdb, prefix), Catalog: cat,
-		Publisher:  downstream.NewPublisher(rdb, prefix, "orders", 1000, time.Hour, nil),
-		Propagator: propagate.New(rdb, l, pchans).WithCatalog(cat),
-		Channels:   chans, Locations: []config.Location{{ID: "main"}},
-		Metrics: NewMetrics(prometheus.NewRegistry()), Logger: zerolog.Nop(),
-	})
+	const skus = hotPathSKUs
 	const batch = 20
 	n := 0
 	events := make([]connectors.Event, batch)
@@ -114,3 +85,56 @@ func BenchmarkHandleBatch(b *testing.B) {
 		})
 	}
 }
+
+// hotPathSKUs is how many plain SKUs newHotPath stocks (S00…).
+const hotPathSKUs = 50
+
+// hotPath is BenchmarkHandleBatch's set-up: an ingester over a real
+// ledger, catalog, publisher and propagator (three channels' outboxes),
+// its client's commands counted.
+type hotPath struct {
+	g      *Ingester
+	rdb    *redis.Client
+	prefix string
+	cat    *catalog.Catalog
+	cnt    *cmdCounter
+	names  []string
+}
+
+func newHotPath(tb testing.TB) hotPath {
+	rdb, prefix := redistest.New(tb)
+	ctx := context.Background()
+	cnt := &cmdCounter{}
+	rdb.AddHook(cnt)
+	l := inventory.New(rdb, inventory.Options{Prefix: prefix})
+	for i := 0; i < hotPathSKUs; i++ {
+		if _, err := l.Receive(ctx, inventory.Delta{Key: "r", SKU: fmt.Sprintf("S%02d", i), Location: "main", Quantity: 1_000_000_000, Reason: "bench"}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	cat := catalog.New(rdb, prefix)
+	plan := catalog.Plan{Mappings: []catalog.Mapping{{Channel: "shop", Listing: "6-PACK", SKU: "S00", Multiplier: 6}},
+		Kits: []catalog.Kit{{SKU: "KIT", Components: []catalog.Component{{SKU: "S01", Quantity: 2}, {SKU: "S02", Quantity: 1}}}}}
+	if probs, err := cat.Check(ctx, plan, l, nil); err != nil || len(probs) > 0 {
+		tb.Fatal(probs, err)
+	}
+	if _, err := cat.Apply(ctx, plan, "bench"); err != nil {
+		tb.Fatal(err)
+	}
+	names := []string{"shop", "bay", "amz"}
+	var chans []config.Channel
+	var pchans []propagate.Channel
+	for _, n := range names {
+		chans = append(chans, config.Channel{Name: n, Locations: []string{"main"}})
+		pchans = append(pchans, propagate.Channel{Name: n, Locations: []string{"main"}, Outbox: outbox.New(rdb, prefix, n), Wake: func() {}})
+	}
+	g := New(Options{
+		Ledger: l, Parking: NewParking(rdb, prefix), Catalog: cat,
+		Publisher:  downstream.NewPublisher(rdb, prefix, "orders", 1000, time.Hour, nil),
+		Propagator: propagate.New(rdb, l, pchans).WithCatalog(cat),
+		Channels:   chans, Locations: []config.Location{{ID: "main"}},
+		Metrics: NewMetrics(prometheus.NewRegistry()), Logger: zerolog.Nop(),
+	})
+	return hotPath{g: g, rdb: rdb, prefix: prefix, cat: cat, cnt: cnt, names: names}
+}
+

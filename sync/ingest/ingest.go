@@ -22,12 +22,14 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
 	"github.com/shelfsync/shelfsync/inventory"
 	"github.com/shelfsync/shelfsync/inventory/catalog"
+	"github.com/shelfsync/shelfsync/sync/downstream"
 	"github.com/shelfsync/shelfsync/sync/intake"
 	"github.com/shelfsync/shelfsync/sync/propagate"
 )
@@ -39,9 +41,11 @@ type Ledger interface {
 	Lines(ctx context.Context, channel, orderID string) ([]inventory.LineRecord, error)
 }
 
-// Publisher hands orders downstream.
+// Publisher hands orders downstream (sync/downstream).
 type Publisher interface {
-	PublishMany(ctx context.Context, orders []*connectors.Order) ([]bool, error)
+	// Prepare encodes orders to publish, in a pipeline of the caller's
+	// or one of their own.
+	Prepare(orders []*connectors.Order) (*downstream.Batch, error)
 }
 
 // Propagator recomputes and queues what every channel lists (sync/propagate).
@@ -52,6 +56,10 @@ type Propagator interface {
 	// change was translated under (zero: none, the catalog's version is
 	// read).
 	Propagate(ctx context.Context, skus []string, cause time.Time, sold propagate.Sold, at catalog.Version) error
+	// PropagateWith is Propagate with the caller's commands riding on its
+	// stock read; it reports whether with was called (else the caller
+	// sends them itself).
+	PropagateWith(ctx context.Context, skus []string, cause time.Time, sold propagate.Sold, at catalog.Version, with func(redis.Pipeliner)) (bool, error)
 	// SetReported records what a channel says it lists (stock_changed events).
 	SetReported(ctx context.Context, channel, sku string, qty int64) error
 }
@@ -319,14 +327,12 @@ func (g *Ingester) applyOrders(ctx context.Context, orders []*connectors.Order, 
 		}
 		skus, at = x.skus, x.at
 	}
-	if _, err := g.o.Publisher.PublishMany(ctx, orders); err != nil {
+	// The orders go downstream once the ledger has them: in the round trip
+	// of the propagation's stock read, else (nothing to propagate, or it
+	// failed before its read) in one of their own.
+	pub, err := g.o.Publisher.Prepare(orders)
+	if err != nil {
 		return err
-	}
-	for _, o := range orders {
-		g.o.Metrics.Applied.WithLabelValues(o.Channel, string(connectors.EventOrder)).Inc()
-	}
-	if len(skus) == 0 {
-		return nil
 	}
 	// One propagation for the batch; its cause is the earliest arrival
 	// among the changes, so the latency metric never flatters. It reads
@@ -335,7 +341,22 @@ func (g *Ingester) applyOrders(ctx context.Context, orders []*connectors.Order, 
 	// they were read is reflected in both, with one version check per
 	// batch. One applied meanwhile marked the names it moved pending; the
 	// intent sweeper propagates them under a version of its own.
-	return g.o.Propagator.Propagate(ctx, skus, b.earliest, sold, at)
+	rode, perr := g.o.Propagator.PropagateWith(ctx, skus, b.earliest, sold, at, func(pipe redis.Pipeliner) { pub.Queue(ctx, pipe) })
+	if rode {
+		_, err = pub.Result(ctx)
+	} else {
+		_, err = pub.Run(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	if perr != nil {
+		return perr
+	}
+	for _, o := range orders {
+		g.o.Metrics.Applied.WithLabelValues(o.Channel, string(connectors.EventOrder)).Inc()
+	}
+	return nil
 }
 
 // lineBatch is the ledger's share of a batch of orders.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/shelfsync/shelfsync/config"
@@ -31,6 +32,12 @@ func (p propagator) Propagate(ctx context.Context, skus []string, cause time.Tim
 		return nil
 	}
 	return p.fn(ctx, skus, cause, sold)
+}
+
+// PropagateWith propagates without carrying with (the caller publishes
+// in a round trip of its own).
+func (p propagator) PropagateWith(ctx context.Context, skus []string, cause time.Time, sold propagate.Sold, at catalog.Version, _ func(redis.Pipeliner)) (bool, error) {
+	return false, p.Propagate(ctx, skus, cause, sold, at)
 }
 
 func (propagator) SetReported(context.Context, string, string, int64) error { return nil }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/shelfsync/shelfsync/inventory"
 	"github.com/shelfsync/shelfsync/inventory/catalog"
 	"github.com/shelfsync/shelfsync/sync/outbox"
@@ -39,12 +41,13 @@ type fanout struct {
 // round trip); of the kits containing them and of what the mapped
 // listings among them stand for (one more, when there are any: a listing
 // the channel itself changed is listed again from its SKU); and the stock
-// of the plain SKUs and every kit component (one more). The reverse index
+// of the plain SKUs and every kit component (one more, carrying with's
+// commands when it is set: see PropagateWith). The reverse index
 // names the kits: nothing is scanned. The catalog is read under at when it
 // is set (see Propagate), else under the version the first read gets; the
 // second read uses the first's, so a propagation sees one catalog version
 // and checks it at most once.
-func (p *Propagator) fanOut(ctx context.Context, names []string, at catalog.Version) (fanout, error) {
+func (p *Propagator) fanOut(ctx context.Context, names []string, at catalog.Version, with func(redis.Pipeliner)) (fanout, error) {
 	f := fanout{entries: map[string]catalog.Entry{}, seen: map[string]bool{}}
 	if p.cat != nil {
 		var err error
@@ -76,7 +79,7 @@ func (p *Propagator) fanOut(ctx context.Context, names []string, at catalog.Vers
 		}
 	}
 	var err error
-	if f.stock, err = p.stock.StockMany(ctx, stockOf); err != nil {
+	if f.stock, err = p.stock.StockManyWith(ctx, stockOf, with); err != nil {
 		return f, fmt.Errorf("reading stock to propagate: %w", err)
 	}
 	return f, nil
@@ -191,7 +194,7 @@ func (f *fanout) wantsBy(ch *Channel, ats func(inventory.SKUStock) int64, key fu
 // now: each name's own listings and those of every kit containing it
 // (channel → listing → quantity).
 func (p *Propagator) Listed(ctx context.Context, names ...string) (map[string]map[string]int64, error) {
-	f, err := p.fanOut(ctx, names, catalog.Version{})
+	f, err := p.fanOut(ctx, names, catalog.Version{}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +213,7 @@ func (p *Propagator) Listed(ctx context.Context, names ...string) (map[string]ma
 // names changed now (reconcile compares one channel at a time). An unknown
 // channel lists nothing.
 func (p *Propagator) ListedOn(ctx context.Context, channel string, names ...string) (map[string]int64, error) {
-	f, err := p.fanOut(ctx, names, catalog.Version{})
+	f, err := p.fanOut(ctx, names, catalog.Version{}, nil)
 	if err != nil {
 		return nil, err
 	}

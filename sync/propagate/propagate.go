@@ -26,6 +26,7 @@ import (
 type Stock interface {
 	Stock(ctx context.Context, sku string) (inventory.SKUStock, error)
 	StockMany(ctx context.Context, skus []string) (map[string]inventory.SKUStock, error)
+	StockManyWith(ctx context.Context, skus []string, with func(redis.Pipeliner)) (map[string]inventory.SKUStock, error)
 }
 
 // Channel is one channel as propagation sees it.
@@ -94,12 +95,27 @@ func New(rdb redis.UniversalClient, stock Stock, channels []Channel) *Propagator
 // mapping or kit applied before it was read is reflected. A zero at
 // (sweeper, reconcile, any caller without one) checks the version.
 func (p *Propagator) Propagate(ctx context.Context, skus []string, cause time.Time, sold Sold, at catalog.Version) error {
+	_, err := p.PropagateWith(ctx, skus, cause, sold, at, nil)
+	return err
+}
+
+// PropagateWith is Propagate with the caller's commands riding on its
+// stock read, a round trip it makes anyway: with (when set) queues them in
+// that pipeline, after the reads, so Redis runs them before any outbox
+// write of this propagation. It reports whether with was called (at most
+// once); when it was not (nothing to propagate, or an error before the
+// read), the caller sends its commands itself.
+func (p *Propagator) PropagateWith(ctx context.Context, skus []string, cause time.Time, sold Sold, at catalog.Version, with func(redis.Pipeliner)) (rode bool, err error) {
 	if len(skus) == 0 || len(p.chans) == 0 {
-		return nil
+		return false, nil
 	}
-	f, err := p.fanOut(ctx, skus, at)
+	ride := with
+	if with != nil {
+		ride = func(pipe redis.Pipeliner) { rode = true; with(pipe) }
+	}
+	f, err := p.fanOut(ctx, skus, at, ride)
 	if err != nil {
-		return err
+		return rode, err
 	}
 	var batches []outbox.Batch
 	var woken []*Channel
@@ -119,14 +135,14 @@ func (p *Propagator) Propagate(ctx context.Context, skus []string, cause time.Ti
 	}
 	queued, err := outbox.EnqueueAll(ctx, p.rdb, batches)
 	if err != nil {
-		return err
+		return rode, err
 	}
 	for i, n := range queued {
 		if n > 0 {
 			woken[i].Wake()
 		}
 	}
-	return nil
+	return rode, nil
 }
 
 // ATS is the quantity the channel lists for a SKU with stock st.

@@ -201,13 +201,18 @@ type Want struct {
 // each item reads what it needs once: its queue scores (read for "is it
 // queued" and reused for where it goes and from when it is due), its
 // parked value (one HGET answers "parked?" and "parked with which
-// value?"). It relies on what every script here keeps true: an item is in
+// value?"), and that only when the partition has parked items at all, as
+// "is it on the wire?" only when a push is. It relies on what every script here keeps true: an item is in
 // at most one of the two queues (whatever adds it to one removes it from
 // the other, or adds it only where it already is).
 var enqueueScript = redis.NewScript(`
 local now, nonce = tonumber(ARGV[1]), ARGV[2]
 local call = redis.call
 local queued = 0
+-- Parked items and pushes on the wire are few: when the partition has
+-- none (this script adds neither), no item asks.
+local anyParked = call('HLEN', KEYS[7]) > 0
+local anyTaken = call('HLEN', KEYS[9]) > 0
 for i = 3, #ARGV, 5 do
   local sku, qs, cause, force, echo = ARGV[i], ARGV[i+1], tonumber(ARGV[i+2]), ARGV[i+3] == '1', tonumber(ARGV[i+4])
   local qty = tonumber(qs)
@@ -216,7 +221,8 @@ for i = 3, #ARGV, 5 do
     acc = tostring(tonumber(acc) - echo)
     call('HSET', KEYS[2], sku, acc)
   end
-  local pq = call('HGET', KEYS[7], sku)
+  local pq = false
+  if anyParked then pq = call('HGET', KEYS[7], sku) end
   local parked = pq ~= false
   -- A parked item comes back when forced (reconcile) or when a different
   -- value is wanted: the channel may take that one.
@@ -262,7 +268,7 @@ for i = 3, #ARGV, 5 do
     call('ZADD', KEYS[5], 'NX', cause, sku)
     -- A push of this SKU is on the wire with an older value: this is the
     -- first change it does not carry (see completeScript).
-    if call('HEXISTS', KEYS[9], sku) == 1 then
+    if anyTaken and call('HEXISTS', KEYS[9], sku) == 1 then
       call('ZADD', KEYS[10], 'NX', cause, sku)
     end
     queued = queued + 1

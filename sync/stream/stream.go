@@ -14,7 +14,11 @@
 //     plus the reclaimer); the handler returns one error per message.
 //   - nil acknowledges the message; unless KeepAcked, the entry is also
 //     deleted from the stream (one script: XACK, XDEL, and its attempt count
-//     and last reason forgotten).
+//     and last reason forgotten). A worker sends a batch's acknowledgement
+//     in the pipeline of its next read (Redis runs it before the read
+//     blocks), where the client can pipeline a blocking read, else in a
+//     round trip before it; at once before it waits after an ErrRetry, and
+//     before Run returns.
 //   - An error leaves the message pending and counts an attempt. After
 //     MaxAttempts counted attempts the message goes to the dead-letter
 //     stream with its last error as reason, and is acknowledged (and

@@ -75,9 +75,8 @@ func FuzzParseWebhook(f *testing.F) {
 	})
 }
 
-// FuzzNormalize: any input is read or refused, never a panic, and
-// accepted orders are consistent.
-func FuzzNormalize(f *testing.F) {
+// addFixtures seeds f with every testdata/*.json payload.
+func addFixtures(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.json")
 	for _, file := range files {
 		b, err := os.ReadFile(file)
@@ -86,6 +85,12 @@ func FuzzNormalize(f *testing.F) {
 		}
 		f.Add(b)
 	}
+}
+
+// FuzzNormalize: any input is read or refused, never a panic, and
+// accepted orders are consistent.
+func FuzzNormalize(f *testing.F) {
+	addFixtures(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ev, err := Normalize("shop", data)
 		if err != nil {
@@ -108,14 +113,7 @@ func FuzzNormalize(f *testing.F) {
 // other body orderBody hands to parse, or reads as an order whose keys
 // differ from Shopify's only in case (encoding/json matches them so).
 func FuzzOrderBody(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*.json")
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	addFixtures(f)
 	f.Add([]byte(`{"id": 1, "line_items": [], "order": {"id": 2, "line_items": []}}`))
 	f.Add([]byte(`{"id": 1, "line_items": [], "refund": {"id": 2}}`))
 	f.Add([]byte(`{"id": "", "line_items": [{"id": 1, "sku": "A", "quantity": 1}]}`))

@@ -137,4 +137,3 @@ func newHotPath(tb testing.TB) hotPath {
 	})
 	return hotPath{g: g, rdb: rdb, prefix: prefix, cat: cat, cnt: cnt, names: names}
 }
-

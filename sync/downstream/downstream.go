@@ -31,6 +31,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/sync/store"
 	"github.com/shelfsync/shelfsync/sync/stream"
 )
 
@@ -232,8 +233,7 @@ func (p *Publisher) PublishMany(ctx context.Context, orders []*connectors.Order)
 type Batch struct {
 	p      *Publisher
 	orders []*connectors.Order
-	keys   []string
-	args   []any
+	calls  []store.ScriptCall // one publishScript run per order
 	cmds   []*redis.Cmd
 }
 
@@ -241,19 +241,21 @@ type Batch struct {
 func (p *Publisher) Prepare(orders []*connectors.Order) (*Batch, error) {
 	// One backing array each for the keys and arguments of every order,
 	// and the arguments common to all boxed once.
-	b := &Batch{p: p, orders: orders, keys: make([]string, 2*len(orders)), args: make([]any, 8*len(orders))}
+	b := &Batch{p: p, orders: orders, calls: make([]store.ScriptCall, len(orders))}
+	keys, args := make([]string, 2*len(orders)), make([]any, 8*len(orders))
 	ttl, maxLen := any(p.ttl.Milliseconds()), any(p.maxLen)
 	for i, o := range orders {
 		enc, err := json.Marshal(o)
 		if err != nil {
 			return nil, fmt.Errorf("encoding order: %w", err)
 		}
-		k, a := b.keys[2*i:2*i+2], b.args[8*i:8*i+8]
+		k, a := keys[2*i:2*i+2:2*i+2], args[8*i:8*i+8:8*i+8]
 		k[0] = p.orderStream(o.Channel, o.OrderID)
 		k[1] = k[0] + ":v:" + o.Channel + ":" + o.OrderID // versionKey
 		progress := Progress(o)
 		a[0], a[1], a[2], a[3] = o.UpdatedAt.UnixMilli(), ttl, maxLen, deliveryID(o, progress)
 		a[4], a[5], a[6], a[7] = o.Channel, o.OrderID, enc, progress
+		b.calls[i] = store.ScriptCall{Keys: k, Args: a}
 	}
 	return b, nil
 }
@@ -261,24 +263,13 @@ func (p *Publisher) Prepare(orders []*connectors.Order) (*Batch, error) {
 // Queue queues the batch's publish scripts (by SHA) in pipe; Result reads
 // their replies once pipe has run.
 func (b *Batch) Queue(ctx context.Context, pipe redis.Pipeliner) {
-	b.cmds = make([]*redis.Cmd, len(b.orders))
-	for i := range b.orders {
-		k, a := b.call(i)
-		b.cmds[i] = publishScript.EvalSha(ctx, pipe, k, a...)
-	}
-}
-
-// call is order i's keys and arguments.
-func (b *Batch) call(i int) ([]string, []any) {
-	return b.keys[2*i : 2*i+2 : 2*i+2], b.args[8*i : 8*i+8 : 8*i+8]
+	b.cmds = store.QueueEach(ctx, pipe, publishScript, b.calls)
 }
 
 // Run publishes the batch in one round trip of its own.
 func (b *Batch) Run(ctx context.Context) ([]bool, error) {
-	pipe := b.p.rdb.Pipeline()
-	b.Queue(ctx, pipe)
-	_, _ = pipe.Exec(ctx)
-	return b.Result(ctx)
+	b.cmds = store.RunEach(ctx, b.p.rdb, publishScript, b.calls)
+	return b.published()
 }
 
 // Result reports, per order, whether it was published (false: this or a
@@ -286,13 +277,15 @@ func (b *Batch) Run(ctx context.Context) ([]bool, error) {
 // order whose script was not in Redis's cache (a restart flushed it) is
 // published again, loading it.
 func (b *Batch) Result(ctx context.Context) ([]bool, error) {
+	b.cmds = store.Reloaded(ctx, b.p.rdb, publishScript, b.calls, b.cmds)
+	return b.published()
+}
+
+// published reads the replies of the batch's runs.
+func (b *Batch) published() ([]bool, error) {
 	out := make([]bool, len(b.orders))
 	for i, c := range b.cmds {
 		n, err := c.Int()
-		if redis.HasErrorPrefix(err, "NOSCRIPT") {
-			k, a := b.call(i)
-			n, err = publishScript.Run(ctx, b.p.rdb, k, a...).Int()
-		}
 		if err != nil {
 			return nil, fmt.Errorf("publishing order %s/%s downstream: %w", b.orders[i].Channel, b.orders[i].OrderID, err)
 		}

@@ -75,6 +75,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
+
+	"github.com/shelfsync/shelfsync/sync/store"
 )
 
 // Message is one entry of the stream: its id and its fields (string values
@@ -320,15 +322,15 @@ func (c *Consumer) read(ctx context.Context, name, from string, acks []string) (
 		// An acknowledgement that failed with it is made again (acked).
 		cmd := c.rdb.Pipeline().XReadGroup(ctx, args)
 		pipe := c.rdb.Pipeline()
-		ackArgs := c.ackArgs(acks)
-		ackCmds := c.queueAck(ctx, pipe, ackArgs)
+		ackCalls := c.ackCalls(acks)
+		ackCmds := store.QueueEach(ctx, pipe, ackScript, ackCalls)
 		_ = pipe.Process(ctx, noRetry{cmd})
 		after := func(ctx context.Context) context.Context { return ctx }
 		if c.afterRead {
 			after = c.o.AfterRead(ctx, pipe)
 		}
 		_, _ = pipe.Exec(ctx) // each command's error is its own
-		c.acked(ctx, ackArgs, ackCmds)
+		c.acked(ctx, ackCalls, ackCmds)
 		streams, err = cmd.Result()
 		hctx = after(ctx)
 	} else {
@@ -619,17 +621,18 @@ func (c *Consumer) ack(ctx context.Context, ids []string) {
 	// The acknowledgement must happen even if ctx ended right after handling.
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	args := c.ackArgs(ids)
+	calls := c.ackCalls(ids)
 	pipe := c.rdb.Pipeline()
-	cmds := c.queueAck(actx, pipe, args)
+	cmds := store.QueueEach(actx, pipe, ackScript, calls)
 	_, _ = pipe.Exec(actx)
-	c.acked(ctx, args, cmds)
+	c.acked(ctx, calls, cmds)
 }
 
-// ackArgs are the ackScript arguments acknowledging ids, one run per
-// ackChunk of them.
-func (c *Consumer) ackArgs(ids []string) [][]any {
-	var args [][]any
+// ackCalls are the ackScript runs acknowledging ids, one per ackChunk of
+// them.
+func (c *Consumer) ackCalls(ids []string) []store.ScriptCall {
+	keys := []string{c.o.Stream, c.o.Attempts, c.o.Reasons}
+	var calls []store.ScriptCall
 	for start := 0; start < len(ids); start += ackChunk {
 		chunk := ids[start:min(start+ackChunk, len(ids))]
 		a := make([]any, 0, 2+len(chunk))
@@ -637,22 +640,9 @@ func (c *Consumer) ackArgs(ids []string) [][]any {
 		for _, id := range chunk {
 			a = append(a, id)
 		}
-		args = append(args, a)
+		calls = append(calls, store.ScriptCall{Keys: keys, Args: a})
 	}
-	return args
-}
-
-// ackKeys are ackScript's keys.
-func (c *Consumer) ackKeys() []string { return []string{c.o.Stream, c.o.Attempts, c.o.Reasons} }
-
-// queueAck queues the ackScript runs of args (ackArgs) in pipe, by SHA.
-func (c *Consumer) queueAck(ctx context.Context, pipe redis.Pipeliner, args [][]any) []*redis.Cmd {
-	keys := c.ackKeys()
-	cmds := make([]*redis.Cmd, len(args))
-	for i, a := range args {
-		cmds[i] = ackScript.EvalSha(ctx, pipe, keys, a...)
-	}
-	return cmds
+	return calls
 }
 
 // acked checks the replies of queued acknowledgements. A run that failed
@@ -660,7 +650,7 @@ func (c *Consumer) queueAck(ctx context.Context, pipe redis.Pipeliner, args [][]
 // run again on its own, which loads the script and retries as the client
 // does (acknowledging twice is harmless); what still fails is logged:
 // those messages stay pending and are handled again after ClaimIdle.
-func (c *Consumer) acked(ctx context.Context, args [][]any, cmds []*redis.Cmd) {
+func (c *Consumer) acked(ctx context.Context, calls []store.ScriptCall, cmds []*redis.Cmd) {
 	var actx context.Context
 	for i, cmd := range cmds {
 		if cmd.Err() == nil {
@@ -671,8 +661,8 @@ func (c *Consumer) acked(ctx context.Context, args [][]any, cmds []*redis.Cmd) {
 			actx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
 		}
-		if err := ackScript.Run(actx, c.rdb, c.ackKeys(), args[i]...).Err(); err != nil {
-			c.o.Logger.Warn().Err(err).Str("stream", c.o.Stream).Str("id", args[i][2].(string)).Int("messages", len(args[i])-2).
+		if err := ackScript.Run(actx, c.rdb, calls[i].Keys, calls[i].Args...).Err(); err != nil {
+			c.o.Logger.Warn().Err(err).Str("stream", c.o.Stream).Str("id", calls[i].Args[2].(string)).Int("messages", len(calls[i].Args)-2).
 				Msg("acknowledging messages; they will be handled again (harmless)")
 		}
 	}

@@ -201,24 +201,13 @@ func TestSettlingStopsAtANewerEnqueue(t *testing.T) {
 	if _, err := ob.Enqueue(ctx, []outbox.Want{{SKU: "A", Quantity: 1, Cause: cause}, {SKU: "B", Quantity: 2, Cause: cause}}); err != nil {
 		t.Fatal(err)
 	}
-	ch := &recorder{}
-	p := New(Options{Channel: "shop", Conn: ch, Outbox: ob, Window: time.Hour, Leases: lease.NewManager(rdb, prefix, "test")})
-	looks := 0
-	p.wait = func(ctx context.Context, _ time.Duration) error {
-		looks++
+	calls, looks := firstCall(rdb, prefix, ob, func(ctx context.Context, look int) {
 		// Each look, a change queued after the newest the pusher has.
 		time.Sleep(2 * time.Millisecond) // a later millisecond for its due time
-		if _, err := ob.Enqueue(ctx, []outbox.Want{{SKU: fmt.Sprintf("N%d", looks), Quantity: 3, Cause: cause}}); err != nil {
+		if _, err := ob.Enqueue(ctx, []outbox.Want{{SKU: fmt.Sprintf("N%d", look), Quantity: 3, Cause: cause}}); err != nil {
 			t.Error(err)
 		}
-		return ctx.Err()
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = p.Run(ctx) }()
-	waitCalls(ch, 1)
-	cancel()
-	<-done
-	calls := ch.pushed()
+	})
 	if len(calls) == 0 || len(calls[0]) != 3 || looks != 1 {
 		t.Fatalf("calls %v after %d looks, want A, B and N1 in the first after one look", calls, looks)
 	}
@@ -242,19 +231,7 @@ func TestRetriesAreNotHeldForLanding(t *testing.T) {
 	if _, err := ob.Complete(ctx, "", []outbox.Outcome{{SKU: "A", Quantity: 1, RetryAt: time.Now().Add(-time.Second), Reason: "retry"}}); err != nil {
 		t.Fatal(err)
 	}
-	ch := &recorder{}
-	p := New(Options{Channel: "shop", Conn: ch, Outbox: ob, Window: time.Hour, Leases: lease.NewManager(rdb, prefix, "test")})
-	looks := 0
-	p.wait = func(ctx context.Context, _ time.Duration) error {
-		looks++
-		return ctx.Err()
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = p.Run(ctx) }()
-	waitCalls(ch, 1)
-	cancel()
-	<-done
-	if calls := ch.pushed(); len(calls) != 1 || looks != 0 {
+	if calls, looks := firstCall(rdb, prefix, ob, nil); len(calls) != 1 || looks != 0 {
 		t.Fatalf("calls %v after %d looks, want A pushed without a look", calls, looks)
 	}
 }
@@ -295,19 +272,7 @@ func TestUrgentItemsAreNotHeldForLanding(t *testing.T) {
 			if _, err := ob.Enqueue(ctx, c.wants); err != nil {
 				t.Fatal(err)
 			}
-			ch := &recorder{}
-			p := New(Options{Channel: "shop", Conn: ch, Outbox: ob, Window: time.Hour, Leases: lease.NewManager(rdb, prefix, "test")})
-			looks := 0
-			p.wait = func(ctx context.Context, _ time.Duration) error {
-				looks++
-				return ctx.Err()
-			}
-			done := make(chan struct{})
-			go func() { defer close(done); _ = p.Run(ctx) }()
-			waitCalls(ch, 1)
-			cancel()
-			<-done
-			if calls := ch.pushed(); len(calls) != 1 || len(calls[0]) != len(c.wants) || looks != 0 {
+			if calls, looks := firstCall(rdb, prefix, ob, nil); len(calls) != 1 || len(calls[0]) != len(c.wants) || looks != 0 {
 				t.Fatalf("calls %v after %d looks, want %d items in one call without a look", calls, looks, len(c.wants))
 			}
 		})
@@ -330,14 +295,10 @@ func TestSettlingIgnoresTheEnqueuersClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	tags := stream.PartitionTags("outbox:shop", parts)
-	ch := &recorder{}
-	p := New(Options{Channel: "shop", Conn: ch, Outbox: ob, Window: time.Hour, Leases: lease.NewManager(rdb, prefix, "test")})
-	looks := 0
-	p.wait = func(ctx context.Context, _ time.Duration) error {
-		looks++
+	calls, looks := firstCall(rdb, prefix, ob, func(ctx context.Context, look int) {
 		// Each look, a change from the replica whose clock is behind:
 		// queued now, due (by its clock) an hour ago.
-		sku := fmt.Sprintf("N%d", looks)
+		sku := fmt.Sprintf("N%d", look)
 		if _, err := ob.Enqueue(ctx, []outbox.Want{{SKU: sku, Quantity: 3, Cause: cause}}); err != nil {
 			t.Error(err)
 		}
@@ -345,15 +306,27 @@ func TestSettlingIgnoresTheEnqueuersClock(t *testing.T) {
 		if n, err := rdb.ZAdd(ctx, queue, redis.Z{Score: float64(time.Now().Add(-time.Hour).UnixMilli()), Member: sku}).Result(); err != nil || n != 0 {
 			t.Errorf("rescore %s in %s: %d added, %v", sku, queue, n, err)
 		}
-		return ctx.Err()
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = p.Run(ctx) }()
-	waitCalls(ch, 1)
-	cancel()
-	<-done
-	calls := ch.pushed()
+	})
 	if len(calls) == 0 || len(calls[0]) != 3 || looks != 1 {
 		t.Fatalf("calls %v after %d looks, want A, B and N1 in the first after one look", calls, looks)
 	}
+}
+
+// firstCall runs a pusher of ob (channel "shop", an hour's window) until
+// its first call, then stops it; look, when set, runs at each of its
+// looks (coalescing waits) with the look's number. It returns the calls
+// made and how many looks there were.
+func firstCall(rdb *redis.Client, prefix string, ob *outbox.Outbox, look func(ctx context.Context, n int)) ([][]connectors.QuantityUpdate, int) {
+	ch := &recorder{}
+	p := New(Options{Channel: "shop", Conn: ch, Outbox: ob, Window: time.Hour, Leases: lease.NewManager(rdb, prefix, "test")})
+	looks := 0
+	p.wait = func(ctx context.Context, _ time.Duration) error {
+		looks++
+		if look != nil {
+			look(ctx, looks)
+		}
+		return ctx.Err()
+	}
+	untilFirstCall(p, ch)
+	return ch.pushed(), looks
 }

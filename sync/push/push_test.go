@@ -131,6 +131,17 @@ func TestPusherPushesWhatTheOutboxOfBeforeHeld(t *testing.T) {
 	}
 }
 
+// untilFirstCall runs p until ch received its first call, then stops it.
+func untilFirstCall(p *Pusher, ch *recorder) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Run(ctx) }()
+	waitCalls(ch, 1)
+	cancel()
+	<-done
+}
+
 // waitCalls waits (at most hangGuard) until ch received n calls.
 func waitCalls(ch *recorder, n int) {
 	deadline := time.Now().Add(hangGuard)
@@ -197,12 +208,7 @@ func TestPusherPushesTheLowerOfAnItemInTwoLayouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch := &recorder{}
-	p := New(Options{Channel: "shop", Conn: ch, Outbox: ob, Leases: lease.NewManager(rdb, prefix, "test")})
-	done := make(chan struct{})
-	go func() { defer close(done); _ = p.Run(ctx) }()
-	waitCalls(ch, 1)
-	cancel()
-	<-done
+	untilFirstCall(New(Options{Channel: "shop", Conn: ch, Outbox: ob, Leases: lease.NewManager(rdb, prefix, "test")}), ch)
 	calls := ch.pushed()
 	if len(calls) != 1 || len(calls[0]) != 1 || calls[0][0].SKU != "X" || calls[0][0].Quantity != 2 {
 		t.Fatalf("calls %+v, want X=2 once", calls)

@@ -272,30 +272,8 @@ func TestSweeperRunsDueReevaluation(t *testing.T) {
 // sweep evaluates it with the defaults read then and moves its crossing to
 // the stream, once.
 func TestSweeperEvaluatesWhatAStaleReplicaLeft(t *testing.T) {
-	rdb, prefix := redistest.New(t)
 	ctx := context.Background()
-	var ms atomic.Int64
-	ms.Store(time.Now().UnixMilli())
-	now := func() time.Time { return time.UnixMilli(ms.Load()) }
-	l := inventory.New(rdb, inventory.Options{Prefix: prefix, NoIntents: true, Now: now})
-	stale := inventory.New(rdb, inventory.Options{Prefix: prefix, NoIntents: true, Now: now, ReorderDefaultsRefresh: time.Hour})
-	pub := downstream.NewPublisher(rdb, prefix, "downstream", 0, time.Hour, nil)
-	if _, err := l.SetCount(ctx, inventory.Count{SKU: "S", Location: "A", Quantity: 10, Version: 1}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.SetReorderDefault(ctx, inventory.ReorderDefault{Location: "A", Point: 2}, "test"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := stale.RefreshReorderDefaults(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.SetReorderDefault(ctx, inventory.ReorderDefault{Location: "A", Point: 3}, "test"); err != nil {
-		t.Fatal(err)
-	}
-	ms.Add(l.ReorderDefaultsSettle().Milliseconds())
-	if ran, _, err := l.ReevaluateIfDue(ctx); err != nil || !ran {
-		t.Fatalf("pass: %v %v", ran, err)
-	}
+	rdb, l, stale, pub := staleReplica(t, "S")
 	if _, err := stale.SetCount(ctx, inventory.Count{SKU: "S", Location: "A", Quantity: 0, Version: 2}); err != nil {
 		t.Fatal(err)
 	}
@@ -333,32 +311,8 @@ func (f *failingEval) EvaluateMarked(ctx context.Context, skus []string) error {
 // replica cannot be evaluated, the other SKUs' events still move, and the
 // marks stay, so the crossing is published once the evaluation works.
 func TestSweeperKeepsMarksWhenEvaluationFails(t *testing.T) {
-	rdb, prefix := redistest.New(t)
 	ctx := context.Background()
-	var ms atomic.Int64
-	ms.Store(time.Now().UnixMilli())
-	now := func() time.Time { return time.UnixMilli(ms.Load()) }
-	l := inventory.New(rdb, inventory.Options{Prefix: prefix, NoIntents: true, Now: now})
-	stale := inventory.New(rdb, inventory.Options{Prefix: prefix, NoIntents: true, Now: now, ReorderDefaultsRefresh: time.Hour})
-	pub := downstream.NewPublisher(rdb, prefix, "downstream", 0, time.Hour, nil)
-	for _, sku := range []string{"S", "P"} {
-		if _, err := l.SetCount(ctx, inventory.Count{SKU: sku, Location: "A", Quantity: 10, Version: 1}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := l.SetReorderDefault(ctx, inventory.ReorderDefault{Location: "A", Point: 2}, "test"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := stale.RefreshReorderDefaults(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.SetReorderDefault(ctx, inventory.ReorderDefault{Location: "A", Point: 3}, "test"); err != nil {
-		t.Fatal(err)
-	}
-	ms.Add(l.ReorderDefaultsSettle().Milliseconds())
-	if ran, _, err := l.ReevaluateIfDue(ctx); err != nil || !ran {
-		t.Fatalf("pass: %v %v", ran, err)
-	}
+	rdb, l, stale, pub := staleReplica(t, "S", "P")
 	if _, err := stale.SetCount(ctx, inventory.Count{SKU: "S", Location: "A", Quantity: 0, Version: 2}); err != nil {
 		t.Fatal(err)
 	}
@@ -385,4 +339,39 @@ func TestSweeperKeepsMarksWhenEvaluationFails(t *testing.T) {
 	if len(evs) != 3 || evs[1].SKU != "S" || evs[1].Type != inventory.SignalLow || evs[2].Type != inventory.SignalOut {
 		t.Fatalf("events %+v, want P's stock.low, then S's stock.low and stock.out", evs)
 	}
+}
+
+// staleReplica is a ledger l and a replica stale of it whose copy of the
+// default reorder points is older (point 2 at location A, l's 3), over
+// skus counted 10 at A, after the re-evaluation of l's change ran; pub is
+// a downstream publisher for a Sweeper.
+func staleReplica(t *testing.T, skus ...string) (*redis.Client, *inventory.Ledger, *inventory.Ledger, *downstream.Publisher) {
+	t.Helper()
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	var ms atomic.Int64
+	ms.Store(time.Now().UnixMilli())
+	now := func() time.Time { return time.UnixMilli(ms.Load()) }
+	l := inventory.New(rdb, inventory.Options{Prefix: prefix, NoIntents: true, Now: now})
+	stale := inventory.New(rdb, inventory.Options{Prefix: prefix, NoIntents: true, Now: now, ReorderDefaultsRefresh: time.Hour})
+	pub := downstream.NewPublisher(rdb, prefix, "downstream", 0, time.Hour, nil)
+	for _, sku := range skus {
+		if _, err := l.SetCount(ctx, inventory.Count{SKU: sku, Location: "A", Quantity: 10, Version: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := l.SetReorderDefault(ctx, inventory.ReorderDefault{Location: "A", Point: 2}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stale.RefreshReorderDefaults(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.SetReorderDefault(ctx, inventory.ReorderDefault{Location: "A", Point: 3}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	ms.Add(l.ReorderDefaultsSettle().Milliseconds())
+	if ran, _, err := l.ReevaluateIfDue(ctx); err != nil || !ran {
+		t.Fatalf("pass: %v %v", ran, err)
+	}
+	return rdb, l, stale, pub
 }

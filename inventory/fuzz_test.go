@@ -149,8 +149,8 @@ func FuzzSplitLineField(f *testing.F) {
 	})
 }
 
-// encodeCompactEntry writes a journal entry as lib.lua's journal() and
-// journal_line() do (for tests: the ledger only decodes). A line entry's
+// encodeCompactEntry writes a journal entry as movelib.lua's journal() and
+// line.lua's move() do (for tests: the ledger only decodes). A line entry's
 // ids are given as its record field: Ref joins them with '/', which ids may
 // hold, so Ref alone cannot be split back.
 func encodeCompactEntry(e JournalEntry, field string) string {

@@ -177,7 +177,8 @@ func decodeJournalEntry(id string, v map[string]any) (JournalEntry, error) {
 	return e, nil
 }
 
-// decodeCompactEntry parses the journal field m that lib.lua writes:
+// decodeCompactEntry parses the journal field m that the scripts write
+// (movelib.lua journal, line.lua move):
 // "op,h0,r0,h1,r1,t,<rest>", where <rest> is, for OpLine,
 // "version[:rule],channel\x1forder\x1fline\x1flocation" (Cause
 // "v=<version>", Ref "channel/order/line", Rule), and for every other op
@@ -249,7 +250,7 @@ func decodeEntryRest(rest string) (cause, ref, location string, ok bool) {
 	return text[:nc], text[nc : nc+nr], text[nc+nr:], true
 }
 
-// parseEntryLen parses a byte length as lib.lua writes it: decimal, not
+// parseEntryLen parses a byte length as movelib.lua writes it: decimal, not
 // negative, no '+'.
 func parseEntryLen(s string) (int, bool) {
 	n, err := strconv.Atoi(s)

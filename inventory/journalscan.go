@@ -331,7 +331,7 @@ func decodeMovement(m redis.XMessage) (JournalMovement, error) {
 }
 
 // parseLineMovement parses "line,h0,r0,h1,r1,t,version,channel␟order␟line␟location"
-// as lib.lua writes it; ok is false for anything else.
+// as line.lua's move writes it; ok is false for anything else.
 func parseLineMovement(m string) (JournalMovement, bool) {
 	rest, ok := strings.CutPrefix(m, "line,")
 	if !ok {

@@ -112,6 +112,8 @@ type Ledger struct {
 var (
 	//go:embed lua/lib.lua
 	luaLib string
+	//go:embed lua/movelib.lua
+	luaMoveLib string
 	//go:embed lua/line.lua
 	luaLine string
 	//go:embed lua/delta.lua
@@ -168,10 +170,10 @@ func New(rdb redis.UniversalClient, opts Options) *Ledger {
 		opts:    opts,
 		cluster: cluster,
 		line:    redis.NewScript(luaLib + luaLine),
-		delta:   redis.NewScript(luaLib + luaDelta),
-		count:   redis.NewScript(luaLib + luaCountLib + luaCount),
+		delta:   redis.NewScript(luaLib + luaMoveLib + luaDelta),
+		count:   redis.NewScript(luaLib + luaMoveLib + luaCountLib + luaCount),
 		// countBulk: SetCounts, many counts of one slot per run (bulk.go).
-		countBulk: redis.NewScript(luaLib + luaCountLib + luaCountBulk),
+		countBulk: redis.NewScript(luaLib + luaMoveLib + luaCountLib + luaCountBulk),
 		mark:      redis.NewScript(luaMark),
 		clear:     redis.NewScript(luaClear),
 		reorder:   redis.NewScript(luaLib + luaReorder),

@@ -77,7 +77,7 @@ func scriptCommands() map[string]bool {
 	out := map[string]bool{}
 	// redis.call, or a local alias of it named call
 	call := regexp.MustCompile(`\bcall\('([A-Z]+)'`)
-	for _, src := range []string{luaLib, luaLine, luaDelta, luaCountLib, luaCount, luaCountBulk, luaMark, luaClear, luaReorder, luaSigAck, luaSigState, luaReorderDefault, luaSigEval} {
+	for _, src := range []string{luaLib, luaMoveLib, luaLine, luaDelta, luaCountLib, luaCount, luaCountBulk, luaMark, luaClear, luaReorder, luaSigAck, luaSigState, luaReorderDefault, luaSigEval} {
 		for _, m := range call.FindAllStringSubmatch(src, -1) {
 			out[m[1]] = true
 		}

@@ -36,17 +36,18 @@ echo "# $(date -u +%FT%TZ) $(redis-server --version | cut -d' ' -f3) on $(nproc)
 sha="$(cat "$here/../lua/lib.lua" "$here/../lua/line.lua" | cli -x SCRIPT LOAD)"
 now="$(date +%s%3N)"
 sep=$'\x1f'
-# ARGV: now, prune cutoff, journal maxlen, then the line: field (also the
-# journal's reference), location, ordered, shipped, cancelled, returned,
-# version, flags (restock 1 + strict 2); the location is given, so no
-# candidates follow.
+# ARGV: now, prune cutoff, journal maxlen, reorder defaults ('': none;
+# signals are off, as only four keys are given), then the line: field
+# (also the journal's reference), location, ordered, shipped, cancelled,
+# returned, version, flags (restock 1 + strict 2); the location is given,
+# so no candidates follow.
 baseline() {
   cli FLUSHALL >/dev/null
   cli HSET 'bench:s:{BENCH}' A '1000000000,0' >/dev/null
   cli CONFIG RESETSTAT >/dev/null
   redis-benchmark -p "$port" -c 50 "$@" -n "$n" -r 1000000000 -q \
     EVALSHA "$sha" 4 'bench:s:{BENCH}' 'bench:l:{BENCH}' 'bench:x:{BENCH}' 'bench:j:{BENCH}' \
-    "$now" "$((now - 604800000))" 10000 \
+    "$now" "$((now - 604800000))" 10000 '' \
     "shop${sep}__rand_int__${sep}1" A 3 0 0 0 1 0 \
     | tr '\r' '\n' | tail -1 | sed 's/.*: \([0-9.]* requests\)/\1/'
   echo "  lines recorded: $(cli HLEN 'bench:l:{BENCH}') of $n calls; Redis $(cli INFO commandstats | grep '^cmdstat_evalsha' | cut -d, -f3)"

@@ -1,5 +1,8 @@
--- lib.lua is prepended to every ledger script (Go concatenates the two
--- before hashing), so the figure and journal formats live in one place.
+-- lib.lua is prepended to every ledger script (Go concatenates them
+-- before hashing), so the figure and signal formats live in one place;
+-- movelib.lua follows it in the scripts that journal other movements than
+-- order lines. Each function a script defines is a closure made on every
+-- run, so a script includes only the parts it uses.
 -- Everything here touches only the keys the calling script was given.
 
 -- Versions are non-negative decimal integers without leading zeros, passed
@@ -12,13 +15,6 @@ local function vcmp(a, b)
   if a == b then return 0 end
   if a < b then return -1 end
   return 1
-end
-
--- maxq bounds every figure (inventory.MaxQuantity, passed in by Go so the
--- two can not disagree): far below 2^53, so the doubles Lua adds in stay
--- exact. A script refuses a movement whose result would pass it.
-local function inrange(n, maxq)
-  return n <= maxq and n >= -maxq
 end
 
 -- '%d' prints every integer a double holds exactly ('..' would print
@@ -49,29 +45,6 @@ local function putfig(skey, loc, hs, rs, cv)
   else
     redis.call('HSET', skey, loc, hs .. ',' .. rs .. ',' .. cv)
   end
-end
-
--- Every movement is appended in the same script run as the change itself,
--- so the journal can never disagree with the figures it explains. An entry
--- is one field, m = "op,h0,r0,h1,r1,t,<rest>" (before, after, time in ms;
--- the figures as decimal strings), where <rest> is, for op 'line',
--- "version,channel␟order␟line␟location" (␟ = 0x1f, which ids never hold),
--- and for every other op "#cause,#ref,<cause><ref><location>" (byte lengths:
--- reasons, keys and locations may hold any byte).
-local function entry(now, op, cause, ref, loc, h0, r0, h1, r1)
-  return op .. ',' .. h0 .. ',' .. r0 .. ',' .. h1 .. ',' .. r1 .. ',' .. now .. ','
-    .. #cause .. ',' .. #ref .. ',' .. cause .. ref .. loc
-end
-
-local function journal(jkey, maxlen, now, op, cause, ref, loc, h0, r0, h1, r1)
-  redis.call('XADD', jkey, 'MAXLEN', '~', maxlen, '*', 'm',
-    entry(now, op, cause, ref, loc, h0, r0, h1, r1))
-end
-
-local function journal_line(jkey, maxlen, now, ver, field, loc, h0, r0, h1, r1)
-  redis.call('XADD', jkey, 'MAXLEN', '~', maxlen, '*', 'm',
-    'line,' .. h0 .. ',' .. r0 .. ',' .. h1 .. ',' .. r1 .. ',' .. now .. ','
-      .. ver .. ',' .. field .. '\31' .. loc)
 end
 
 -- Stock signals (signals.go). rkey is the SKU's reorder hash, ekey its

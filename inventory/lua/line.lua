@@ -78,12 +78,15 @@ if not single then
   end
 end
 
+-- move moves a location's figures and journals it (movelib.lua has the
+-- journal's format: here <rest> is "version,field␟location").
 local function move(f, l, dh, dr, ver, field)
   local h0, r0 = f[3], f[4]
   local h, r, hs, rs = f[1] + dh, f[2] + dr, h0, r0
   if dh ~= 0 then hs = n2s(h) end
   if dr ~= 0 then rs = n2s(r) end
-  journal_line(jkey, maxlen, now, ver, field, l, h0, r0, hs, rs)
+  call('XADD', jkey, 'MAXLEN', '~', maxlen, '*', 'm',
+    'line,' .. h0 .. ',' .. r0 .. ',' .. hs .. ',' .. rs .. ',' .. now .. ',' .. ver .. ',' .. field .. '\31' .. l)
   f[1], f[2], f[3], f[4] = h, r, hs, rs
   if single then
     putfig(skey, l, hs, rs, f[5])
@@ -103,202 +106,6 @@ local function flush()
     call('HSET', lkey, unpack(rw, 1, nrw))
     rw, nrw = {}, 0
   end
-end
-
--- shipped applies the locally shipped units ls to a state's shipped
--- figure s (and its digits ss): max(s, ls), at most the ordered units qs;
--- cancelled units (cs) give way to shipped ones (units that left can not
--- be cancelled). Returns s, ss, cs.
-local function shipped(s, ss, qs, cs, ls)
-  if ls <= s then return s, ss, cs end
-  local q = tonumber(qs)
-  if ls > q then ls = q end
-  if ls <= s then return s, ss, cs end
-  if ls + tonumber(cs) > q then cs = n2s(q - ls) end
-  return ls, n2s(ls), cs
-end
-
--- Routing (README "Order routing"). A new line without a location gets
--- it from its routing arguments: the number of candidates and the
--- candidates (the channel's locations by priority), then steps, each
--- kind..rule name, the number of its locations (0: the candidates) and the
--- locations, and for kind 's' the number of the order's other lines in the
--- batch and per line: KEYS index of its SKU's stock hash and of its line
--- records (1 and 2: this SKU), its record field and the units it
--- reserves. Kinds: 'f' the first location with enough available, 'm' the
--- one with the most available, 's' the first where every line of the
--- order fits (lines already recorded elsewhere rule a location out), 'x'
--- a step Go could not give its keys (Cluster slots): it passes. A step
--- that finds nothing passes to the next; when none is given, 'f' over
--- the candidates ("priority"); when none finds one, the first candidate.
--- Figures of other SKUs are read here, in the same atomic run.
-local function avail_at(k, l)
-  local v = call('HGET', KEYS[k], l)
-  if not v then return 0 end
-  local hs, rs = match(v, '^(-?%d+),(-?%d+)')
-  if not hs then error('corrupt stock figures at location ' .. l) end
-  return tonumber(hs) - tonumber(rs)
-end
-
-local function rec_loc(k, fld)
-  local rec
-  if k == 2 and recs then rec = recs[fld] else rec = call('HGET', KEYS[k], fld) end
-  if not rec then return nil end
-  local sp, rl = match(rec, '^[^,]-(%*?),%d+,%d+,%d+,%d+,%d+,(.+)$')
-  if sp == '*' then return true end -- split: at no one location
-  return rl
-end
-
-local function whole(l, rn, a, m)
-  local need = {[1] = rn}
-  for q = a, a + 4 * (m - 1), 4 do
-    local rl = rec_loc(tonumber(ARGV[q + 1]), ARGV[q + 2])
-    if rl then
-      if rl ~= l then return false end
-    else
-      local sk = tonumber(ARGV[q])
-      need[sk] = (need[sk] or 0) + tonumber(ARGV[q + 3])
-    end
-  end
-  for sk, qn in pairs(need) do
-    local av
-    if sk == 1 then
-      local f = figs[l] or fig(l)
-      av = f[1] - f[2]
-    else
-      av = avail_at(sk, l)
-    end
-    if av < qn then return false end
-  end
-  return true
-end
-
-local function pick_step(kind, a, b, rn, wa, m)
-  local best, pick
-  for k = a, b do
-    local l = ARGV[k]
-    if kind == 's' then
-      if whole(l, rn, wa, m) then return l end
-    elseif kind == 'f' or kind == 'm' then
-      local f = figs[l] or fig(l)
-      local av = f[1] - f[2]
-      if kind == 'f' and av >= rn then return l end
-      if kind == 'm' and (not best or av > best) then best, pick = av, l end
-    end
-  end
-  return pick
-end
-
--- Split lines (README "Splitting a line"). A step of kind 'p' (only sent
--- when config allows splitting) takes, when the line has units to
--- reserve, what is available at each of its locations in order until the
--- line is covered; what no location covers goes to the last part (an
--- oversell counted there); no location with any available: it passes.
--- One part is no split: the line takes that location. A split line's
--- record marks its version "*" and holds, instead of one location, its
--- parts "<#location>:<location>=<units>;" (units: what the part took). A
--- split line's figures are spread by its totals, never by history, so a
--- repeat or a reordering of states moves nothing twice (shares below).
-local function split_step(a, b, rn)
-  if rn <= 0 then return nil end
-  local parts, need = {}, rn
-  for k = a, b do
-    if need <= 0 then break end
-    local l = ARGV[k]
-    local f = figs[l] or fig(l)
-    local av = f[1] - f[2]
-    if av > 0 then
-      local take = av
-      if take > need then take = need end
-      parts[#parts + 1] = {l, take}
-      need = need - take
-    end
-  end
-  if #parts == 0 then return nil end
-  parts[#parts][2] = parts[#parts][2] + need
-  return parts
-end
-
-local function enc_parts(parts)
-  local t = {}
-  for k, p in ipairs(parts) do t[k] = #p[1] .. ':' .. p[1] .. '=' .. n2s(p[2]) .. ';' end
-  return table.concat(t)
-end
-
-local function parse_parts(v)
-  local parts, pos = {}, 1
-  while pos <= #v do
-    local c = string.find(v, ':', pos, true)
-    local n = c and tonumber(string.sub(v, pos, c - 1))
-    if not n or n < 1 or string.sub(v, c + n + 1, c + n + 1) ~= '=' then error('corrupt split line record') end
-    local e = string.find(v, ';', c + n + 2, true)
-    local u = e and match(string.sub(v, c + n + 2, e - 1), '^%d+$')
-    if not u then error('corrupt split line record') end
-    parts[#parts + 1] = {string.sub(v, c + 1, c + n), tonumber(u)}
-    pos = e + 1
-  end
-  if #parts < 2 then error('corrupt split line record') end
-  return parts
-end
-
--- shares spreads a split line's totals over its parts: ordered units fill
--- the parts in order up to what each took (the last takes the rest),
--- shipped units (and of them the restocked ones) leave from the first
--- parts first, cancelled units come off the last parts first (where an
--- oversell would be). Returns per part {on_hand effect, reserved}.
-local function shares(parts, q, s, c, rs)
-  local np, out, left = #parts, {}, {}
-  for k = 1, np do
-    local x = q
-    if k < np and parts[k][2] < x then x = parts[k][2] end
-    q = q - x
-    local y = math.min(x, s)
-    s = s - y
-    local z = math.min(y, rs)
-    rs = rs - z
-    out[k] = {z - y, 0}
-    left[k] = x - y
-  end
-  for k = np, 1, -1 do
-    local z = math.min(left[k], c)
-    c = c - z
-    out[k][2] = left[k] - z
-  end
-  return out
-end
-
--- route returns the location of the new line whose arguments start at i,
--- the number of the step that chose it (0: none) and the step's rule,
--- and for a split the parts (the location is then the last part's).
-local function route(i, rn)
-  local e = i + 8 + tonumber(ARGV[i + 8])
-  local nc = tonumber(ARGV[i + 9])
-  local c0 = i + 10
-  local j, step = c0 + nc, 0
-  if j > e then
-    local l = pick_step('f', c0, c0 + nc - 1, rn)
-    if l then return l, 1, 'priority' end
-    return ARGV[c0], 0, 'fallback'
-  end
-  while j <= e do
-    step = step + 1
-    local kind, name = string.sub(ARGV[j], 1, 1), string.sub(ARGV[j], 2)
-    local n = tonumber(ARGV[j + 1])
-    local a, b, nx = j + 2, j + 1 + n, j + 2 + n
-    if n == 0 then a, b = c0, c0 + nc - 1 end
-    local m = 0
-    if kind == 's' then m = tonumber(ARGV[nx]); nx = nx + 1 + 4 * m end
-    if kind == 'p' then
-      local parts = split_step(a, b, rn)
-      if parts and #parts == 1 then return parts[1][1], step, name end
-      if parts then return parts[#parts][1], step, name, parts end
-    else
-      local l = pick_step(kind, a, b, rn, j + 3 + n, m)
-      if l then return l, step, name end
-    end
-    j = nx
-  end
-  return ARGV[c0], 0, 'fallback'
 end
 
 -- put_rec writes a line's record (a run of one line at once, else at the
@@ -335,69 +142,269 @@ local function mark_closed(field, rn, old, ro)
   end
 end
 
--- acc adds sign times each part's share to the per-location sums d
--- (location -> {on hand, reserved}), keeping the locations' order in ls.
-local function acc(d, ls, parts, sh, sign)
-  for k, p in ipairs(parts) do
-    local l = p[1]
-    if not d[l] then ls[#ls + 1] = l; d[l] = {0, 0} end
-    d[l][1] = d[l][1] + sign * sh[k][1]
-    d[l][2] = d[l][2] + sign * sh[k][2]
+-- Routing by steps and split lines are the rare paths: their functions
+-- are made by more() when a run first needs them, not by every run (each
+-- function a script defines is a closure made on every call).
+local route_steps, split_line, parse_parts
+local function more()
+  -- Routing (README "Order routing"). A new line without a location gets
+  -- it from its routing arguments: the number of candidates and the
+  -- candidates (the channel's locations by priority), then steps, each
+  -- kind..rule name, the number of its locations (0: the candidates) and the
+  -- locations, and for kind 's' the number of the order's other lines in the
+  -- batch and per line: KEYS index of its SKU's stock hash and of its line
+  -- records (1 and 2: this SKU), its record field and the units it
+  -- reserves. Kinds: 'f' the first location with enough available, 'm' the
+  -- one with the most available, 's' the first where every line of the
+  -- order fits (lines already recorded elsewhere rule a location out), 'x'
+  -- a step Go could not give its keys (Cluster slots): it passes. A step
+  -- that finds nothing passes to the next; when none is given, 'f' over
+  -- the candidates ("priority"); when none finds one, the first candidate.
+  -- Figures of other SKUs are read here, in the same atomic run.
+  local function avail_at(k, l)
+    local v = call('HGET', KEYS[k], l)
+    if not v then return 0 end
+    local hs, rs = match(v, '^(-?%d+),(-?%d+)')
+    if not hs then error('corrupt stock figures at location ' .. l) end
+    return tonumber(hs) - tonumber(rs)
+  end
+
+  local function rec_loc(k, fld)
+    local rec
+    if k == 2 and recs then rec = recs[fld] else rec = call('HGET', KEYS[k], fld) end
+    if not rec then return nil end
+    local sp, rl = match(rec, '^[^,]-(%*?),%d+,%d+,%d+,%d+,%d+,(.+)$')
+    if sp == '*' then return true end -- split: at no one location
+    return rl
+  end
+
+  local function whole(l, rn, a, m)
+    local need = {[1] = rn}
+    for q = a, a + 4 * (m - 1), 4 do
+      local rl = rec_loc(tonumber(ARGV[q + 1]), ARGV[q + 2])
+      if rl then
+        if rl ~= l then return false end
+      else
+        local sk = tonumber(ARGV[q])
+        need[sk] = (need[sk] or 0) + tonumber(ARGV[q + 3])
+      end
+    end
+    for sk, qn in pairs(need) do
+      local av
+      if sk == 1 then
+        local f = figs[l] or fig(l)
+        av = f[1] - f[2]
+      else
+        av = avail_at(sk, l)
+      end
+      if av < qn then return false end
+    end
+    return true
+  end
+
+  local function pick_step(kind, a, b, rn, wa, m)
+    local best, pick
+    for k = a, b do
+      local l = ARGV[k]
+      if kind == 's' then
+        if whole(l, rn, wa, m) then return l end
+      elseif kind == 'f' or kind == 'm' then
+        local f = figs[l] or fig(l)
+        local av = f[1] - f[2]
+        if kind == 'f' and av >= rn then return l end
+        if kind == 'm' and (not best or av > best) then best, pick = av, l end
+      end
+    end
+    return pick
+  end
+
+  -- Split lines (README "Splitting a line"). A step of kind 'p' (only sent
+  -- when config allows splitting) takes, when the line has units to
+  -- reserve, what is available at each of its locations in order until the
+  -- line is covered; what no location covers goes to the last part (an
+  -- oversell counted there); no location with any available: it passes.
+  -- One part is no split: the line takes that location. A split line's
+  -- record marks its version "*" and holds, instead of one location, its
+  -- parts "<#location>:<location>=<units>;" (units: what the part took). A
+  -- split line's figures are spread by its totals, never by history, so a
+  -- repeat or a reordering of states moves nothing twice (shares below).
+  local function split_step(a, b, rn)
+    if rn <= 0 then return nil end
+    local parts, need = {}, rn
+    for k = a, b do
+      if need <= 0 then break end
+      local l = ARGV[k]
+      local f = figs[l] or fig(l)
+      local av = f[1] - f[2]
+      if av > 0 then
+        local take = av
+        if take > need then take = need end
+        parts[#parts + 1] = {l, take}
+        need = need - take
+      end
+    end
+    if #parts == 0 then return nil end
+    parts[#parts][2] = parts[#parts][2] + need
+    return parts
+  end
+
+  local function enc_parts(parts)
+    local t = {}
+    for k, p in ipairs(parts) do t[k] = #p[1] .. ':' .. p[1] .. '=' .. n2s(p[2]) .. ';' end
+    return table.concat(t)
+  end
+
+  parse_parts = function(v)
+    local parts, pos = {}, 1
+    while pos <= #v do
+      local c = string.find(v, ':', pos, true)
+      local n = c and tonumber(string.sub(v, pos, c - 1))
+      if not n or n < 1 or string.sub(v, c + n + 1, c + n + 1) ~= '=' then error('corrupt split line record') end
+      local e = string.find(v, ';', c + n + 2, true)
+      local u = e and match(string.sub(v, c + n + 2, e - 1), '^%d+$')
+      if not u then error('corrupt split line record') end
+      parts[#parts + 1] = {string.sub(v, c + 1, c + n), tonumber(u)}
+      pos = e + 1
+    end
+    if #parts < 2 then error('corrupt split line record') end
+    return parts
+  end
+
+  -- shares spreads a split line's totals over its parts: ordered units fill
+  -- the parts in order up to what each took (the last takes the rest),
+  -- shipped units (and of them the restocked ones) leave from the first
+  -- parts first, cancelled units come off the last parts first (where an
+  -- oversell would be). Returns per part {on_hand effect, reserved}.
+  local function shares(parts, q, s, c, rs)
+    local np, out, left = #parts, {}, {}
+    for k = 1, np do
+      local x = q
+      if k < np and parts[k][2] < x then x = parts[k][2] end
+      q = q - x
+      local y = math.min(x, s)
+      s = s - y
+      local z = math.min(y, rs)
+      rs = rs - z
+      out[k] = {z - y, 0}
+      left[k] = x - y
+    end
+    for k = np, 1, -1 do
+      local z = math.min(left[k], c)
+      c = c - z
+      out[k][2] = left[k] - z
+    end
+    return out
+  end
+
+  -- acc adds sign times each part's share to the per-location sums d
+  -- (location -> {on hand, reserved}), keeping the locations' order in ls.
+  local function acc(d, ls, parts, sh, sign)
+    for k, p in ipairs(parts) do
+      local l = p[1]
+      if not d[l] then ls[#ls + 1] = l; d[l] = {0, 0} end
+      d[l][1] = d[l][1] + sign * sh[k][1]
+      d[l][2] = d[l][2] + sign * sh[k][2]
+    end
+  end
+
+  -- split_line applies a state to a line that is split or becomes split:
+  -- op its recorded parts (nil: a new line) and o its recorded totals
+  -- {ordered, shipped, cancelled, restocked}; np its parts from now on (one
+  -- part: the line collapses to that location); t the new totals; rec the
+  -- record to write (its location part added here); status set already
+  -- (duplicate, stale) moves nothing. Every location's figures move by the
+  -- difference of the line's shares there, so the moves are a function of
+  -- the two states alone. Returns the line's reply.
+  split_line = function(field, status, op, o, np, t, rec, ver, jv, strict, old, step, given)
+    local d, ls = {}, {}
+    if not status then
+      if op then acc(d, ls, op, shares(op, o[1], o[2], o[3], o[4]), -1) end
+      acc(d, ls, np, shares(np, t[1], t[2], t[3], t[4]), 1)
+      status = 'n'
+      for _, l in ipairs(ls) do
+        local f = figs[l] or fig(l)
+        if strict and d[l][2] > 0 and d[l][2] > f[1] - f[2] then status = 'r' end
+      end
+    end
+    if status == 'n' then
+      local lowered = false
+      for _, l in ipairs(ls) do
+        local dh, dr = d[l][1], d[l][2]
+        if dh ~= 0 or dr ~= 0 then
+          local v = ver
+          if not op then v = jv end
+          move(figs[l], l, dh, dr, v, field)
+          status = 'a'
+          if dh - dr < 0 then lowered = true end
+        end
+      end
+      if status == 'a' and not old then status = 'c' end
+      if lowered then status = string.upper(status) end
+      local rn, ro = t[1] - t[2] - t[3], 0
+      if o then ro = o[1] - o[2] - o[3] end
+      if #np > 1 then
+        put_rec(field, rec .. enc_parts(np))
+      else
+        put_rec(field, string.gsub(rec, '^([^,]*)%*,', '%1,', 1) .. np[1][1])
+      end
+      mark_closed(field, rn, old, ro)
+    end
+    local parts = np
+    if status == 'd' or status == 's' or status == 'r' then parts = op or np end
+    local loc = parts[#parts][1]
+    local f = figs[loc] or fig(loc)
+    local r = status .. f[3] .. ',' .. f[4]
+    if #parts == 1 and loc == given then return r .. ';' end
+    r = r .. '=' .. #loc .. ':' .. loc
+    if step then r = r .. '@' .. step end
+    if #parts > 1 then r = r .. '*' .. #parts .. '|' .. enc_parts(parts) end
+    return r .. ';'
+  end
+
+  -- route_steps walks the routing steps of a line (route below).
+  route_steps = function(e, nc, c0, rn)
+    local j, step = c0 + nc, 0
+    while j <= e do
+      step = step + 1
+      local kind, name = string.sub(ARGV[j], 1, 1), string.sub(ARGV[j], 2)
+      local n = tonumber(ARGV[j + 1])
+      local a, b, nx = j + 2, j + 1 + n, j + 2 + n
+      if n == 0 then a, b = c0, c0 + nc - 1 end
+      local m = 0
+      if kind == 's' then m = tonumber(ARGV[nx]); nx = nx + 1 + 4 * m end
+      if kind == 'p' then
+        local parts = split_step(a, b, rn)
+        if parts and #parts == 1 then return parts[1][1], step, name end
+        if parts then return parts[#parts][1], step, name, parts end
+      else
+        local l = pick_step(kind, a, b, rn, j + 3 + n, m)
+        if l then return l, step, name end
+      end
+      j = nx
+    end
+    return ARGV[c0], 0, 'fallback'
   end
 end
 
--- split_line applies a state to a line that is split or becomes split:
--- op its recorded parts (nil: a new line) and o its recorded totals
--- {ordered, shipped, cancelled, restocked}; np its parts from now on (one
--- part: the line collapses to that location); t the new totals; rec the
--- record to write (its location part added here); status set already
--- (duplicate, stale) moves nothing. Every location's figures move by the
--- difference of the line's shares there, so the moves are a function of
--- the two states alone. Returns the line's reply.
-local function split_line(field, status, op, o, np, t, rec, ver, jv, strict, old, step, given)
-  local d, ls = {}, {}
-  if not status then
-    if op then acc(d, ls, op, shares(op, o[1], o[2], o[3], o[4]), -1) end
-    acc(d, ls, np, shares(np, t[1], t[2], t[3], t[4]), 1)
-    status = 'n'
-    for _, l in ipairs(ls) do
+-- route returns the location of the new line whose arguments start at i,
+-- the number of the step that chose it (0: none) and the step's rule,
+-- and for a split the parts (the location is then the last part's).
+-- Without steps (no routing rules, the common case) it is 'f' over the
+-- candidates, done here.
+local function route(i, rn)
+  local e = i + 8 + tonumber(ARGV[i + 8])
+  local nc = tonumber(ARGV[i + 9])
+  local c0 = i + 10
+  if c0 + nc > e then
+    for k = c0, c0 + nc - 1 do
+      local l = ARGV[k]
       local f = figs[l] or fig(l)
-      if strict and d[l][2] > 0 and d[l][2] > f[1] - f[2] then status = 'r' end
+      if f[1] - f[2] >= rn then return l, 1, 'priority' end
     end
+    return ARGV[c0], 0, 'fallback'
   end
-  if status == 'n' then
-    local lowered = false
-    for _, l in ipairs(ls) do
-      local dh, dr = d[l][1], d[l][2]
-      if dh ~= 0 or dr ~= 0 then
-        local v = ver
-        if not op then v = jv end
-        move(figs[l], l, dh, dr, v, field)
-        status = 'a'
-        if dh - dr < 0 then lowered = true end
-      end
-    end
-    if status == 'a' and not old then status = 'c' end
-    if lowered then status = string.upper(status) end
-    local rn, ro = t[1] - t[2] - t[3], 0
-    if o then ro = o[1] - o[2] - o[3] end
-    if #np > 1 then
-      put_rec(field, rec .. enc_parts(np))
-    else
-      put_rec(field, string.gsub(rec, '^([^,]*)%*,', '%1,', 1) .. np[1][1])
-    end
-    mark_closed(field, rn, old, ro)
-  end
-  local parts = np
-  if status == 'd' or status == 's' or status == 'r' then parts = op or np end
-  local loc = parts[#parts][1]
-  local f = figs[loc] or fig(loc)
-  local r = status .. f[3] .. ',' .. f[4]
-  if #parts == 1 and loc == given then return r .. ';' end
-  r = r .. '=' .. #loc .. ':' .. loc
-  if step then r = r .. '@' .. step end
-  if #parts > 1 then r = r .. '*' .. #parts .. '|' .. enc_parts(parts) end
-  return r .. ';'
+  if not route_steps then more() end
+  return route_steps(e, nc, c0, rn)
 end
 
 local out, n = {}, 0
@@ -426,7 +433,10 @@ local function run()
       local over, ols
       over, ols, osp, oq, oS, oc, rss, wos, oloc = match(old, '^(%d+):?(%d*)(%*?),(%d+),(%d+),(%d+),(%d+),(%d+),(.+)$')
       if not over then error('corrupt line record') end
-      if osp == '*' then oparts = parse_parts(oloc) end
+      if osp == '*' then
+        if not parse_parts then more() end
+        oparts = parse_parts(oloc)
+      end
       oq, oS, oc, ors, owo = tonumber(oq), tonumber(oS), tonumber(oc), tonumber(rss), tonumber(wos)
       ls = tonumber(ols) or 0
       local ols0 = ls
@@ -437,7 +447,18 @@ local function run()
         qs, cs, ret, ver = n2s(oq), n2s(oc), ors + owo, over
         s, ss = oS, n2s(oS)
       end
-      s, ss, cs = shipped(s, ss, qs, cs, ls)
+      -- The locally shipped units ls count as shipped: max(s, ls), at most
+      -- the ordered units; cancelled units give way to shipped ones (units
+      -- that left can not be cancelled).
+      if ls > s then
+        local q = tonumber(qs)
+        local x = ls
+        if x > q then x = q end
+        if x > s then
+          if x + tonumber(cs) > q then cs = n2s(q - x) end
+          s, ss = x, n2s(x)
+        end
+      end
       local cmp = vcmp(ver, over)
       if flags == 'L' then
         if ls > ols0 then cmp = 1 else cmp = 0 end

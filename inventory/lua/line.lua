@@ -27,7 +27,8 @@
 -- number of parts .. "|" .. the parts as the record holds them, the
 -- figures and location being its last part's; then ";".
 -- This is the ledger's hot path: it is written for the Lua VM's cost (no
--- closure or table per line, figures kept as the stored digits, one reply
+-- closure or table per line, the rare paths' functions made only by the
+-- runs that take them, figures kept as the stored digits, one reply
 -- string), and every branch mirrors the README's semantics.
 local skey, lkey, xkey, jkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now, cutoff, maxlen, defs = ARGV[1], ARGV[2], ARGV[3], ARGV[4]

@@ -145,9 +145,11 @@ end
 
 -- Routing by steps and split lines are the rare paths: their functions
 -- are made by more() when a run first needs them, not by every run (each
--- function a script defines is a closure made on every call).
+-- function a script defines is a closure made on every call). A run calls
+-- more() before it uses any of them; after the first call it does nothing.
 local route_steps, split_line, parse_parts
 local function more()
+  if route_steps then return end
   -- Routing (README "Order routing"). A new line without a location gets
   -- it from its routing arguments: the number of candidates and the
   -- candidates (the channel's locations by priority), then steps, each
@@ -404,7 +406,7 @@ local function route(i, rn)
     end
     return ARGV[c0], 0, 'fallback'
   end
-  if not route_steps then more() end
+  more()
   return route_steps(e, nc, c0, rn)
 end
 
@@ -435,7 +437,7 @@ local function run()
       over, ols, osp, oq, oS, oc, rss, wos, oloc = match(old, '^(%d+):?(%d*)(%*?),(%d+),(%d+),(%d+),(%d+),(%d+),(.+)$')
       if not over then error('corrupt line record') end
       if osp == '*' then
-        if not parse_parts then more() end
+        more()
         oparts = parse_parts(oloc)
       end
       oq, oS, oc, ors, owo = tonumber(oq), tonumber(oS), tonumber(oc), tonumber(rss), tonumber(wos)

@@ -32,9 +32,13 @@ out=${AB_OUT:-$(mktemp -d)}
 loadgen=${LOADGEN:-$b_bin}
 cli() { redis-cli -p "$port" "$@"; }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# A run that fails (set -e) leaves no demo or redis-server behind to hold
+# the ports of the next.
+dpid=""
+trap 'if [[ -n $dpid ]]; then kill "$dpid" 2>/dev/null || true; fi; cli shutdown nosave >/dev/null 2>&1 || true' EXIT
 
 run() { # run LABEL BIN FLAGS
-  local label=$1 bin=$2 flags=$3 dpid rpid t0 r0
+  local label=$1 bin=$2 flags=$3 rpid t0 r0
   cli shutdown nosave >/dev/null 2>&1 || true
   redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
     --logfile "" --loglevel warning --daemonize yes >/dev/null
@@ -44,6 +48,10 @@ run() { # run LABEL BIN FLAGS
     --redis "127.0.0.1:$port" --quiet $flags >"$out/demo-$label.out" 2>&1 &
   dpid=$!
   sleep 12
+  if ! kill -0 "$dpid" 2>/dev/null; then
+    echo "ingest-ab: $bin demo exited early; see $out/demo-$label.out" >&2
+    exit 1
+  fi
   cli config resetstat >/dev/null
   rpid=$(cli info server | tr -d '\r' | awk -F: '$1 == "process_id" {print $2}')
   t0=$(ticks "$dpid") r0=$(ticks "$rpid")
@@ -54,6 +62,7 @@ run() { # run LABEL BIN FLAGS
   cli info commandstats | tr -d '\r' >"$out/cs-$label.txt"
   cli info stats | tr -d '\r' >"$out/st-$label.txt"
   wait "$dpid" || true
+  dpid=""
   cli shutdown nosave >/dev/null 2>&1 || true
 }
 

@@ -202,9 +202,10 @@ type Want struct {
 // queued" and reused for where it goes and from when it is due), its
 // parked value (one HGET answers "parked?" and "parked with which
 // value?"), and that only when the partition has parked items at all, as
-// "is it on the wire?" only when a push is. It relies on what every script here keeps true: an item is in
-// at most one of the two queues (whatever adds it to one removes it from
-// the other, or adds it only where it already is).
+// "is it on the wire?" only when a push is. It relies on what every
+// script here keeps true: an item is in at most one of the two queues
+// (whatever adds it to one removes it from the other, or adds it only
+// where it already is).
 var enqueueScript = redis.NewScript(`
 local now, nonce = tonumber(ARGV[1]), ARGV[2]
 local call = redis.call

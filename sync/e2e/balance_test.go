@@ -101,7 +101,7 @@ func balanceRun(t *testing.T, set func(*config.Redis), primaries []*redis.Client
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rdb.Close() })
-	eng := startEngine(t, cfg, rdb, daemon.URL, mux)
+	eng, _ := startEngine(t, cfg, rdb, daemon.URL, mux)
 	cat := demo.NewCatalog(skus, 11)
 	if err := demo.Seed(ctx, eng, fakes, cfg, cat); err != nil {
 		t.Fatal(err)

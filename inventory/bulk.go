@@ -73,6 +73,8 @@ type bulkRun struct {
 // appearance, into runs of at most maxBulkRun counts; it also returns
 // every SKU once, to mark.
 func (l *Ledger) bulkRuns(ctx context.Context, counts []Count) ([]*bulkRun, []string) {
+	defs := l.defsArg(ctx)
+	sig := l.signalsOn(defs)
 	open := map[int]*bulkRun{}
 	var runs []*bulkRun
 	var skus []string
@@ -85,17 +87,17 @@ func (l *Ledger) bulkRuns(ctx context.Context, counts []Count) ([]*bulkRun, []st
 			open[slot] = r
 			runs = append(runs, r)
 		}
-		r.add(l, i, c)
+		r.add(l, i, c, sig)
 		if !seen[c.SKU] {
 			seen[c.SKU] = true
 			skus = append(skus, c.SKU)
 		}
 	}
-	stride := 4
-	if l.opts.NoSignals {
-		stride = 2
+	stride := 2
+	if sig {
+		stride = 4
 	}
-	head := []any{strconv.FormatInt(l.nowMS(), 10), l.maxLen(), MaxQuantity, stride, l.defsArg(ctx)}
+	head := []any{strconv.FormatInt(l.nowMS(), 10), l.maxLen(), MaxQuantity, stride, defs}
 	for _, r := range runs {
 		r.call.args = append(append(append(append(make([]any, 0, len(head)+1+len(r.names)+len(r.args)),
 			head...), len(r.names)), r.names...), r.args...)
@@ -103,12 +105,13 @@ func (l *Ledger) bulkRuns(ctx context.Context, counts []Count) ([]*bulkRun, []st
 	return runs, skus
 }
 
-// add puts count i, c, in r (and its SKU's keys, when it is r's first).
-func (r *bulkRun) add(l *Ledger, i int, c Count) {
+// add puts count i, c, in r (and its SKU's keys, with its signal keys
+// when sig, when it is r's first).
+func (r *bulkRun) add(l *Ledger, i int, c Count, sig bool) {
 	n, ok := r.sku[c.SKU]
 	if !ok {
-		r.call.keys = l.countKeys(r.call.keys, c.SKU)
-		if !l.opts.NoSignals {
+		r.call.keys = l.countKeys(r.call.keys, c.SKU, sig)
+		if sig {
 			r.call.sigs = append(r.call.sigs, c.SKU)
 		}
 		r.names = append(r.names, c.SKU)

@@ -131,12 +131,14 @@ func (d Delta) check() error {
 // the request's fingerprint), dh the change of on_hand.
 func (l *Ledger) applyDelta(ctx context.Context, op, sku, loc, key string, q, dh int64, cause string, create, floor bool) (DeltaResult, error) {
 	k := l.keys(sku)
+	defs := l.defsArg(ctx)
+	sig := l.signalsOn(defs)
 	call := scriptCall{
 		script: l.delta,
-		keys:   l.withSignals(sku, k.stock, k.journal, k.op(key)),
-		sigs:   l.sigSKU(sku),
+		keys:   l.withSignals(sig, sku, k.stock, k.journal, k.op(key)),
+		sigs:   sigSKU(sku, sig),
 		args: []any{loc, dh, op, cause, key, boolArg(create), boolArg(floor), l.nowMS(), l.ttlMS(), l.maxLen(), MaxQuantity,
-			requestFingerprint(op, sku, loc, q, cause), l.defsArg(ctx)},
+			requestFingerprint(op, sku, loc, q, cause), defs},
 	}
 	replies, errs, err := l.run(ctx, []string{sku}, nil, []scriptCall{call})
 	if err == nil {
@@ -187,11 +189,13 @@ func (l *Ledger) SetCount(ctx context.Context, c Count) (DeltaResult, error) {
 	if reason == "" {
 		reason = "count"
 	}
+	defs := l.defsArg(ctx)
+	sig := l.signalsOn(defs)
 	call := scriptCall{
 		script: l.count,
-		keys:   l.countKeys(nil, c.SKU),
-		sigs:   l.sigSKU(c.SKU),
-		args:   []any{c.Location, c.Quantity, strconv.FormatInt(c.Version, 10), boolArg(c.Net), reason, l.nowMS(), l.maxLen(), MaxQuantity, l.defsArg(ctx)},
+		keys:   l.countKeys(nil, c.SKU, sig),
+		sigs:   sigSKU(c.SKU, sig),
+		args:   []any{c.Location, c.Quantity, strconv.FormatInt(c.Version, 10), boolArg(c.Net), reason, l.nowMS(), l.maxLen(), MaxQuantity, defs},
 	}
 	replies, errs, err := l.run(ctx, []string{c.SKU}, nil, []scriptCall{call})
 	if err == nil {

@@ -74,9 +74,9 @@ var lineKeyKinds = [6]string{"s:", "l:", "x:", "j:", "rp:", "se:"}
 // lineScriptKeys are the keys a SKU's line.lua run starts with:
 // withSignals(sku, k.stock, k.lines, k.closed, k.journal) of k = keys(sku),
 // cut from one string (one allocation for the six names, not twelve).
-func (l *Ledger) lineScriptKeys(sku string) []string {
+func (l *Ledger) lineScriptKeys(sku string, sig bool) []string {
 	n := 4
-	if !l.opts.NoSignals {
+	if sig {
 		n = 6
 	}
 	ks, p := keySKU(sku), l.opts.Prefix
@@ -107,10 +107,10 @@ func skuTag(sku string) string { return "{" + keySKU(sku) + "}" }
 // hash and pending signal events; the same names as keys and
 // signalKeys, without building the others (a bulk import does this for
 // every SKU).
-func (l *Ledger) countKeys(dst []string, sku string) []string {
+func (l *Ledger) countKeys(dst []string, sku string, sig bool) []string {
 	tag, p := skuTag(sku), l.opts.Prefix
 	dst = append(dst, p+"s:"+tag, p+"j:"+tag)
-	if !l.opts.NoSignals {
+	if sig {
 		dst = append(dst, p+"rp:"+tag, p+"se:"+tag)
 	}
 	return dst

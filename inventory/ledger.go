@@ -97,12 +97,12 @@ type Ledger struct {
 	opts    Options
 	cluster bool
 
-	line, delta, count, mark, clear *redis.Script
-	countBulk                       *redis.Script
-	reorder, sigack, sigstate       *redis.Script
-	reorderDefault, defaultsClear   *redis.Script
-	defaultsClaim                   *redis.Script
-	sigeval                         *redis.Script
+	line, delta, count, mark, clear  *redis.Script
+	countBulk                        *redis.Script
+	reorder, sigack, sigstate        *redis.Script
+	reorderDefault, defaultsClear    *redis.Script
+	defaultsClaim, signalsConfigured *redis.Script
+	sigeval                          *redis.Script
 
 	defs defsState // the copy of the default reorder points (reorder_defaults.go)
 
@@ -180,10 +180,11 @@ func New(rdb redis.UniversalClient, opts Options) *Ledger {
 		sigack:    redis.NewScript(luaSigAck),
 		sigstate:  redis.NewScript(luaSigState),
 		// The default reorder points (reorder_defaults.go).
-		reorderDefault: redis.NewScript(luaReorderDefault),
-		defaultsClear:  redis.NewScript(luaDefaultsClear),
-		defaultsClaim:  redis.NewScript(luaDefaultsClaim),
-		sigeval:        redis.NewScript(luaLib + luaSigEval),
+		reorderDefault:    redis.NewScript(luaReorderDefault),
+		defaultsClear:     redis.NewScript(luaDefaultsClear),
+		defaultsClaim:     redis.NewScript(luaDefaultsClaim),
+		signalsConfigured: redis.NewScript(luaSignalsConfigured),
+		sigeval:           redis.NewScript(luaLib + luaSigEval),
 	}
 }
 

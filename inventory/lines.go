@@ -184,7 +184,9 @@ type lineGroup struct {
 // with their SKUs (for the push intent).
 func (l *Ledger) groupLines(ctx context.Context, lines []LineState, orders map[string][]int) ([]*lineGroup, []string) {
 	now := l.nowMS()
-	head := []any{now, now - l.opts.LineTTL.Milliseconds(), l.maxLen(), l.defsArg(ctx)}
+	defs := l.defsArg(ctx)
+	sig := l.signalsOn(defs)
+	head := []any{now, now - l.opts.LineTTL.Milliseconds(), l.maxLen(), defs}
 	var groups []*lineGroup
 	bySKU := make(map[string]*lineGroup, len(lines))
 	skus := make([]string, 0, len(lines))
@@ -192,7 +194,7 @@ func (l *Ledger) groupLines(ctx context.Context, lines []LineState, orders map[s
 		s := &lines[i]
 		g := bySKU[s.SKU]
 		if g == nil {
-			g = &lineGroup{call: scriptCall{script: l.line, keys: l.lineScriptKeys(s.SKU), sigs: l.sigSKU(s.SKU), args: append([]any(nil), head...)}}
+			g = &lineGroup{call: scriptCall{script: l.line, keys: l.lineScriptKeys(s.SKU, sig), sigs: sigSKU(s.SKU, sig), args: append([]any(nil), head...)}}
 			g.rk.base = 6 // the placeholders below when signals are off
 			bySKU[s.SKU] = g
 			groups = append(groups, g)

@@ -80,6 +80,11 @@ func checkReorder(r Reorder) error {
 }
 
 func (l *Ledger) runReorder(ctx context.Context, sku, loc, point, qty, source string) (*Reorder, error) {
+	if point != "" {
+		if err := l.configureSignals(ctx); err != nil {
+			return nil, fmt.Errorf("reorder point of %s at %s: %w", sku, loc, err)
+		}
+	}
 	rkey, ekey, rj := l.signalKeys(sku)
 	keys := []string{l.keys(sku).stock, rkey, ekey, rj}
 	old, err := l.reorder.Run(ctx, l.rdb, keys, loc, point, qty, l.nowMS(), source, l.maxLen(), l.defsArg(ctx)).Text()

@@ -48,6 +48,16 @@ import (
 // (or the CLI that made the change) then evaluates every SKU once
 // (ReevaluateIfDue), so a SKU the change itself takes below (or back above)
 // its point gets its events then, exactly once.
+//
+// Until a reorder point is set for the first time (a SKU's own, or a
+// default), no SKU can have a signal state, so the stock scripts skip the
+// signals (their keys, the read of the SKU's reorder hash): the defaults
+// hash's field cfg says one was ever set (it is never cleared), and the
+// defaults argument is "" until then (ReorderDefaults.Configured). The
+// first point set also bumps the version and records a re-evaluation,
+// like a change of the defaults: replicas whose copy does not have cfg yet
+// skip the signals of runs made until the copy is refreshed, and the pass
+// after ReorderDefaultsSettle evaluates those SKUs.
 
 // AllLocations is the location of the default that applies at every
 // location without a default of its own.
@@ -73,6 +83,9 @@ type ReorderDefaults struct {
 	// Due is when the re-evaluation of the last change is due (zero: none
 	// pending).
 	Due time.Time `json:"reevaluation_due,omitempty"`
+	// Configured says a reorder point (a SKU's own or a default) was set
+	// at least once: until then the stock scripts skip the signals.
+	Configured bool `json:"signals_configured"`
 }
 
 // List returns the defaults sorted by location.
@@ -85,10 +98,12 @@ func (d ReorderDefaults) List() []ReorderDefault {
 	return out
 }
 
-// arg encodes d as lib.lua sigdefs reads it: "" when never set, else
-// "<version>;" then "<#location>:<location><point>,<qty>;" per default.
+// arg encodes d as lib.lua sigdefs reads it: "" when no reorder point
+// was ever set (the stock scripts then skip the signals: signalsOn),
+// else "<version>;" then "<#location>:<location><point>,<qty>;" per
+// default.
 func (d ReorderDefaults) arg() string {
-	if d.Version == 0 {
+	if !d.Configured || d.Version == 0 {
 		return ""
 	}
 	var b strings.Builder
@@ -297,6 +312,7 @@ func decodeDefaults(m map[string]string) (ReorderDefaults, error) {
 		}
 		d.Version = n
 	}
+	_, d.Configured = m["cfg"]
 	if v, ok := m["due"]; ok {
 		if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
 			d.Due = time.UnixMilli(ms)
@@ -458,6 +474,44 @@ const luaDefaultsClaim = `if redis.call('HGET', KEYS[1], 'duev') ~= ARGV[1] or r
 end
 redis.call('HSET', KEYS[1], 'due', ARGV[3])
 return 1`
+
+// luaSignalsConfigured records that a reorder point is being set for the
+// first time (field cfg): it bumps the version and records the
+// re-evaluation of every SKU, due ARGV[1], as a change of the defaults
+// does (reorder_default.lua). Returns the version, or 0 when cfg was
+// already set (nothing changed).
+const luaSignalsConfigured = `if redis.call('HEXISTS', KEYS[1], 'cfg') == 1 then return 0 end
+local v = redis.call('HINCRBY', KEYS[1], 'v', 1)
+redis.call('HSET', KEYS[1], 'cfg', '1', 'due', ARGV[1], 'duev', v)
+return v`
+
+// configureSignals makes sure the defaults say a reorder point was set
+// (cfg), before the first one is: one round trip while this ledger's copy
+// does not say so yet, none after. The copy is refreshed when it did not.
+func (l *Ledger) configureSignals(ctx context.Context) error {
+	if l.opts.NoSignals {
+		return nil
+	}
+	if c := l.defs.cur.Load(); c != nil && c.d.Configured {
+		return nil
+	}
+	hash, _ := l.defaultsKeys()
+	due := l.opts.Now().Add(l.ReorderDefaultsSettle()).UnixMilli()
+	if err := l.signalsConfigured.Run(ctx, l.rdb, []string{hash}, due).Err(); err != nil {
+		return fmt.Errorf("recording the first reorder point: %w", err)
+	}
+	if _, err := l.RefreshReorderDefaults(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// signalsOn says whether a stock script run given the defaults argument
+// defs evaluates signals (carries the SKU's signal keys): not with
+// Options.NoSignals, nor before any reorder point was set (defs "").
+func (l *Ledger) signalsOn(defs string) bool {
+	return !l.opts.NoSignals && defs != ""
+}
 
 // luaDefaultsClear clears the pending re-evaluation of version ARGV[1].
 const luaDefaultsClear = `if redis.call('HGET', KEYS[1], 'duev') == ARGV[1] then

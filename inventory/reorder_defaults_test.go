@@ -69,15 +69,19 @@ func TestReorderDefaultsArg(t *testing.T) {
 	if got := (ReorderDefaults{}).arg(); got != "" {
 		t.Errorf("never set: %q", got)
 	}
-	d := ReorderDefaults{Version: 7, Defaults: map[string]ReorderDefault{
+	d := ReorderDefaults{Version: 7, Configured: true, Defaults: map[string]ReorderDefault{
 		"w;2": {Location: "w;2", Point: 3},
 		"*":   {Location: "*", Point: 10, Qty: ptr(40)},
 	}}
 	if got, want := d.arg(), "7;1:*10,40;3:w;23,;"; got != want {
 		t.Errorf("arg %q, want %q", got, want)
 	}
-	if got := (ReorderDefaults{Version: 2}).arg(); got != "2;" {
+	if got := (ReorderDefaults{Version: 2, Configured: true}).arg(); got != "2;" {
 		t.Errorf("all removed: %q", got)
+	}
+	// Without cfg no script evaluates signals: the stock scripts skip them.
+	if got := (ReorderDefaults{Version: 2}).arg(); got != "" {
+		t.Errorf("no reorder point ever set: %q", got)
 	}
 }
 
@@ -266,7 +270,9 @@ func TestReorderDefaultChangeReevaluates(t *testing.T) {
 			t.Fatalf("below reorder after removing: %+v %v", low, err)
 		}
 		d, err := l.ReorderDefaults(ctx)
-		if err != nil || d.Version != 3 || len(d.Defaults) != 0 {
+		// 4: R2's point (the first reorder point set: cfg) and the three
+		// changes of the default.
+		if err != nil || d.Version != 4 || !d.Configured || len(d.Defaults) != 0 {
 			t.Fatalf("defaults %+v %v", d, err)
 		}
 		h, err := l.ReorderDefaultHistory(ctx, 10)
@@ -312,4 +318,52 @@ func TestReorderDefaultInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFirstReorderPointOnAStaleReplica: before any reorder point is set,
+// the stock scripts skip the signals. A replica whose copy of the
+// defaults predates the first point goes on skipping them until it
+// refreshes, so a sale it applies that takes the SKU below its new point
+// is not announced then; the first point records a re-evaluation, like a
+// change of the defaults, and that pass announces it, once.
+func TestFirstReorderPointOnAStaleReplica(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		l := e.ledger(Options{NoIntents: true})
+		stale := e.ledger(Options{NoIntents: true, ReorderDefaultsRefresh: time.Hour})
+		receiveKey(t, l, "F1", "A", "r", 8)
+		if _, err := stale.RefreshReorderDefaults(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.SetReorder(ctx, Reorder{SKU: "F1", Location: "A", Point: 5}, "test"); err != nil {
+			t.Fatal(err)
+		}
+		d, err := l.ReorderDefaults(ctx)
+		if err != nil || !d.Configured || d.Version != 1 || d.Due.IsZero() {
+			t.Fatalf("defaults after the first point: %+v %v", d, err)
+		}
+		order(t, stale, "F1", "o1", 4) // 8 -> 4: below 5, on a replica skipping signals
+		if got := signalTypes(t, l, "F1"); len(got) != 0 {
+			t.Fatalf("events before the re-evaluation: %v", got)
+		}
+		// A second point changes nothing in the defaults.
+		if _, err := l.SetReorder(ctx, Reorder{SKU: "F1", Location: "B", Point: 0}, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if d2, err := l.ReorderDefaults(ctx); err != nil || d2.Version != 1 {
+			t.Fatalf("defaults after a second point: %+v %v", d2, err)
+		}
+		e.clock.Advance(l.ReorderDefaultsSettle())
+		if ran, _, err := l.ReevaluateIfDue(ctx); err != nil || !ran {
+			t.Fatalf("re-evaluation after the first point: %v %v", ran, err)
+		}
+		if got := signalTypes(t, l, "F1"); !reflect.DeepEqual(got, []string{SignalLow}) {
+			t.Fatalf("after the re-evaluation: %v", got)
+		}
+		// A ledger with a fresh copy evaluates at once.
+		order(t, l, "F1", "o2", 4) // 4 -> 0: out
+		if got := signalTypes(t, l, "F1"); !reflect.DeepEqual(got, []string{SignalLow, SignalOut}) {
+			t.Fatalf("after selling out: %v", got)
+		}
+	})
 }

@@ -59,9 +59,9 @@ func (l *Ledger) signalKeys(sku string) (rkey, ekey, rjournal string) {
 }
 
 // withSignals appends the SKU's reorder hash and pending list to a stock
-// script's keys unless Options.NoSignals.
-func (l *Ledger) withSignals(sku string, keys ...string) []string {
-	if l.opts.NoSignals {
+// script's keys when the run evaluates signals (sig: signalsOn).
+func (l *Ledger) withSignals(sig bool, sku string, keys ...string) []string {
+	if !sig {
 		return keys
 	}
 	rkey, ekey, _ := l.signalKeys(sku)
@@ -82,9 +82,10 @@ func (l *Ledger) signalIndexKeys() (pending, seq, seqs, below, out string) {
 }
 
 // sigSKU is what a script call carrying one SKU's signal keys marks
-// (scriptCall.sigs).
-func (l *Ledger) sigSKU(sku string) []string {
-	if l.opts.NoSignals {
+// (scriptCall.sigs); none when the run does not evaluate signals (sig:
+// signalsOn).
+func sigSKU(sku string, sig bool) []string {
+	if !sig {
 		return nil
 	}
 	return []string{sku}

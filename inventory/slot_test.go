@@ -237,17 +237,25 @@ func TestScriptsTouchOneSlot(t *testing.T) {
 			// A run that appended a signal event is followed by the mark of
 			// its SKU in the pending signals index: a script of its own, on
 			// the index's slot.
-			var own, index []string
+			// The first reorder point set records it in the defaults hash
+			// (configureSignals): a script of its own, on the defaults' slot.
+			var own, index, defaults []string
 			for _, k := range keys {
-				if strings.HasPrefix(k, e.prefix+"{signals}") {
+				switch {
+				case strings.HasPrefix(k, e.prefix+"{signals}"):
 					index = append(index, k)
-				} else {
+				case strings.HasPrefix(k, e.prefix+"{reorder-defaults}"):
+					defaults = append(defaults, k)
+				default:
 					own = append(own, k)
 				}
 			}
 			oneSlot(sku+": "+o.name, tag, own)
 			if len(index) > 0 {
 				oneSlot(sku+": "+o.name+" (signal index)", "signals", index)
+			}
+			if len(defaults) > 0 {
+				oneSlot(sku+": "+o.name+" (reorder defaults)", "reorder-defaults", defaults)
 			}
 		}
 		keys := window("return on unknown SKU", func() error {

@@ -2,7 +2,8 @@
 -- reorder point and quantity of one location ('*': every location),
 -- bumps the defaults' version, records that the SKUs are to be evaluated
 -- again once every replica can have the change (due, for that version),
--- and journals the change. The defaults are one key of their own (their
+-- notes that a reorder point was set (cfg: the stock scripts evaluate
+-- signals from then on), and journals the change. The defaults are one key of their own (their
 -- own slot): no stock script reads them (reorder_defaults.go).
 -- KEYS: 1 defaults hash, 2 defaults journal (stream)
 -- ARGV: 1 location, 2 point ('' removes), 3 quantity ('' none), 4 now (ms),
@@ -22,7 +23,7 @@ else
   redis.call('HSET', KEYS[1], f, new)
 end
 local v = redis.call('HINCRBY', KEYS[1], 'v', 1)
-redis.call('HSET', KEYS[1], 'due', ARGV[7], 'duev', v)
+redis.call('HSET', KEYS[1], 'due', ARGV[7], 'duev', v, 'cfg', '1')
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'location', ARGV[1], 'old', old, 'new', new,
   'source', ARGV[5], 't', ARGV[4])
 return {old, v}

@@ -106,6 +106,10 @@ type Ledger struct {
 
 	defs defsState // the copy of the default reorder points (reorder_defaults.go)
 
+	// journalMaxLen is Options.JournalMaxLen as the scripts take it,
+	// formatted and boxed once (maxLen formats it anew).
+	journalMaxLen any
+
 	wire wire // shared pipelines of concurrent calls (pipeline.go)
 }
 
@@ -166,12 +170,13 @@ func New(rdb redis.UniversalClient, opts Options) *Ledger {
 	}
 	_, cluster := rdb.(*redis.ClusterClient)
 	return &Ledger{
-		rdb:     rdb,
-		opts:    opts,
-		cluster: cluster,
-		line:    redis.NewScript(luaLib + luaLine),
-		delta:   redis.NewScript(luaLib + luaMoveLib + luaDelta),
-		count:   redis.NewScript(luaLib + luaMoveLib + luaCountLib + luaCount),
+		journalMaxLen: strconv.FormatInt(opts.JournalMaxLen, 10),
+		rdb:           rdb,
+		opts:          opts,
+		cluster:       cluster,
+		line:          redis.NewScript(luaLib + luaLine),
+		delta:         redis.NewScript(luaLib + luaMoveLib + luaDelta),
+		count:         redis.NewScript(luaLib + luaMoveLib + luaCountLib + luaCount),
 		// countBulk: SetCounts, many counts of one slot per run (bulk.go).
 		countBulk: redis.NewScript(luaLib + luaMoveLib + luaCountLib + luaCountBulk),
 		mark:      redis.NewScript(luaMark),

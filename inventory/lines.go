@@ -182,21 +182,40 @@ type lineGroup struct {
 // appear, each carrying its SKU's lines in batch order (line.lua applies
 // them in turn, so a line sees the lines before it), and returns the runs
 // with their SKUs (for the push intent).
+//
+// It is on the hot path (once per call): the groups are one allocation,
+// the head arguments are boxed once and shared, each run's arguments are
+// sized for one line without routing, and a call of one line builds no
+// index of SKUs.
 func (l *Ledger) groupLines(ctx context.Context, lines []LineState, orders map[string][]int) ([]*lineGroup, []string) {
 	now := l.nowMS()
 	defs := l.defsArg(ctx)
 	sig := l.signalsOn(defs)
-	head := []any{now, now - l.opts.LineTTL.Milliseconds(), l.maxLen(), defs}
-	var groups []*lineGroup
-	bySKU := make(map[string]*lineGroup, len(lines))
+	head := [...]any{now, now - l.opts.LineTTL.Milliseconds(), l.journalMaxLen, defs}
+	// One line's arguments (appendLineArgs): 8, and with candidates 2 and
+	// the candidates.
+	const perLine = 8 + 2 + 2
+	store := make([]lineGroup, 0, len(lines)) // never grows: pointers stay
+	groups := make([]*lineGroup, 0, len(lines))
 	skus := make([]string, 0, len(lines))
+	var bySKU map[string]*lineGroup
+	if len(lines) > 1 {
+		bySKU = make(map[string]*lineGroup, len(lines))
+	}
 	for i := range lines {
 		s := &lines[i]
-		g := bySKU[s.SKU]
+		var g *lineGroup
+		if bySKU != nil {
+			g = bySKU[s.SKU]
+		}
 		if g == nil {
-			g = &lineGroup{call: scriptCall{script: l.line, keys: l.lineScriptKeys(s.SKU, sig), sigs: sigSKU(s.SKU, sig), args: append([]any(nil), head...)}}
+			store = append(store, lineGroup{call: scriptCall{script: l.line, keys: l.lineScriptKeys(s.SKU, sig), sigs: sigSKU(s.SKU, sig),
+				args: append(make([]any, 0, len(head)+perLine), head[:]...)}})
+			g = &store[len(store)-1]
 			g.rk.base = 6 // the placeholders below when signals are off
-			bySKU[s.SKU] = g
+			if bySKU != nil {
+				bySKU[s.SKU] = g
+			}
 			groups = append(groups, g)
 			skus = append(skus, s.SKU)
 		}
@@ -431,6 +450,11 @@ func badLineReply(reply string) error {
 // pipeline, before the scripts: a crash in between leaves an index entry
 // without a record, which Lines skips.
 func (l *Ledger) indexOrders(ctx context.Context, p redis.Pipeliner, lines []LineState) {
+	if len(lines) == 1 { // the common call: no grouping
+		s := &lines[0]
+		p.HSet(ctx, l.orderKey(s.Channel, s.OrderID), s.LineID, s.SKU, indexTime, strconv.FormatInt(l.nowMS(), 10))
+		return
+	}
 	type index struct {
 		key  string
 		args []any

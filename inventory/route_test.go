@@ -182,21 +182,45 @@ func TestRoutingJournal(t *testing.T) {
 	})
 }
 
-// TestRoutingNoSignals: routing keys after the run's own keys work when
-// signals are off (KEYS[5] = KEYS[1] stands for none).
+// TestRoutingNoSignals: routing keys after the run's own keys work
+// whether the run carries the signal keys or not: signals off (KEYS[5] =
+// KEYS[1] stands for none), on but skipped (no reorder point ever set),
+// and on with one set (six keys before the routing keys).
 func TestRoutingNoSignals(t *testing.T) {
-	e := realRedis(t)
-	ctx := context.Background()
-	l := e.ledger(Options{NoSignals: true})
-	receive(t, l, "N1", "B", 5)
-	receive(t, l, "N2", "B", 5)
-	route := []RouteStep{{Rule: "single_location", Kind: RouteWhole}}
-	got, err := l.ApplyLines(ctx, []LineState{
-		{Channel: "shop", OrderID: "o", LineID: "1", SKU: "N1", Candidates: []string{"A", "B"}, Route: route, Ordered: 1, Version: 1},
-		{Channel: "shop", OrderID: "o", LineID: "2", SKU: "N2", Candidates: []string{"A", "B"}, Route: route, Ordered: 1, Version: 1},
-	})
-	if err != nil || got[0].Location != "B" || got[1].Location != "B" || got[1].Rule != "single_location" {
-		t.Fatalf("%+v %v", got, err)
+	for _, c := range []struct {
+		name      string
+		noSignals bool
+		point     bool
+	}{{"signals off", true, false}, {"no reorder point set", false, false}, {"a reorder point set", false, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			e := realRedis(t)
+			ctx := context.Background()
+			l := e.ledger(Options{NoSignals: c.noSignals})
+			receive(t, l, "N1", "B", 5)
+			receive(t, l, "N2", "B", 5)
+			if c.point {
+				receive(t, l, "N3", "B", 5)
+				if _, err := l.SetReorder(ctx, Reorder{SKU: "N3", Location: "B", Point: 1}, "test"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			route := []RouteStep{{Rule: "single_location", Kind: RouteWhole}}
+			lines := []LineState{
+				{Channel: "shop", OrderID: "o", LineID: "1", SKU: "N1", Candidates: []string{"A", "B"}, Route: route, Ordered: 1, Version: 1},
+				{Channel: "shop", OrderID: "o", LineID: "2", SKU: "N2", Candidates: []string{"A", "B"}, Route: route, Ordered: 1, Version: 1},
+			}
+			groups, _ := l.groupLines(ctx, lines, orderLines(lines))
+			if n, want := len(groups[0].call.keys), 4+2+2; n != want {
+				t.Fatalf("the first run's keys: %d (%v), want %d", n, groups[0].call.keys, want)
+			}
+			if got := len(groups[0].call.sigs) > 0; got != c.point {
+				t.Fatalf("the first run carries signal keys: %v, want %v", got, c.point)
+			}
+			got, err := l.ApplyLines(ctx, lines)
+			if err != nil || got[0].Location != "B" || got[1].Location != "B" || got[1].Rule != "single_location" {
+				t.Fatalf("%+v %v", got, err)
+			}
+		})
 	}
 }
 

@@ -62,6 +62,11 @@ func runClusterReplicas(t *testing.T, n int) {
 	}
 	r := &cfg.Redis
 	r.Mode, r.Addr, r.Addrs, r.MinReplicasAcked = config.RedisCluster, "", c.Addrs()[:2], 1
+	// CI runs this beside three other e2e tests under -race: a replica's
+	// acknowledgement can take longer than the 500 ms default, and the
+	// seeding below (unlike the daemon, which redelivers) does not retry.
+	// CI saw "0 of 1 within 500ms" on the seeding's first receipt.
+	r.MinReplicasTimeout = 2 * time.Second
 	r.StreamPartitions, r.OutboxPartitions = config.DefaultClusterStreamPartitions, config.DefaultClusterStreamPartitions
 	if err := cfg.Check(); err != nil {
 		t.Fatal(err)

@@ -6,13 +6,17 @@
 # "work" for the work tree.
 #
 # Usage: inventory/bench/line-ab.sh REF_A REF_B [ROUNDS]   (default 7)
-# Env: BENCH_PORT (6482), BENCH_N (calls per round, 50000).
+# Env: BENCH_PORT (6482), BENCH_N (calls per round, 50000), SIGKEYS
+#   (1: the routed shape carries the signal keys when the version has
+#   signals, as a ledger with a reorder point set sends them; 0: without,
+#   as since 33b3ab5 a ledger where none was ever set sends it).
 #
 # Two shapes, each call a new one-line order of one SKU, 50 clients:
 #   given:  the location given, 4 keys (signals off): the ledger baseline
 #           of redis-benchmark.sh;
 #   routed: no location, two candidates and no routing rules (the demo's
-#           webhooks), with the signal keys when the version has signals.
+#           webhooks), with the signal keys when the version has signals
+#           (and SIGKEYS is 1, the default).
 # Prints, per version and shape, µs of Redis per call (INFO commandstats
 # usec_per_call of EVALSHA): each round's, the median and the minimum.
 set -euo pipefail
@@ -55,7 +59,7 @@ for r in $(seq "$rounds"); do
         # argument count includes the candidate count.
         head+=('')
         if [[ $shape == given ]]; then line+=(A 3 0 0 0 1 0); else
-          keys+=('b:r:{B}' 'b:e:{B}')
+          if [[ ${SIGKEYS:-1} == 1 ]]; then keys+=('b:r:{B}' 'b:e:{B}'); fi
           line+=('' 1 0 0 0 1 0 3 2 warehouse store)
         fi
       elif [[ $shape == given ]]; then line+=(A 3 0 0 0 1 0)

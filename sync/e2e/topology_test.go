@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	gosync "sync"
 	"testing"
 	"time"
@@ -356,17 +355,14 @@ func startEngine(t *testing.T, cfg *config.Config, rdb redis.UniversalClient, pu
 			}()
 		}
 	}
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			for i := 0; i < running; i++ {
-				if err := <-done; err != nil {
-					t.Errorf("engine: %v", err)
-				}
+	stop = gosync.OnceFunc(func() {
+		cancel()
+		for i := 0; i < running; i++ {
+			if err := <-done; err != nil {
+				t.Errorf("engine: %v", err)
 			}
-		})
-	}
+		}
+	})
 	t.Cleanup(stop)
 	return eng, stop
 }

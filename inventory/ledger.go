@@ -107,7 +107,7 @@ type Ledger struct {
 	defs defsState // the copy of the default reorder points (reorder_defaults.go)
 
 	// journalMaxLen is Options.JournalMaxLen as the scripts take it,
-	// formatted and boxed once (maxLen formats it anew).
+	// formatted and boxed once (maxLen).
 	journalMaxLen any
 
 	wire wire // shared pipelines of concurrent calls (pipeline.go)
@@ -197,7 +197,8 @@ func (l *Ledger) nowMS() int64 { return l.opts.Now().UnixMilli() }
 
 func (l *Ledger) ttlMS() int64 { return l.opts.OperationTTL.Milliseconds() }
 
-func (l *Ledger) maxLen() string { return strconv.FormatInt(l.opts.JournalMaxLen, 10) }
+// maxLen is the journal's MAXLEN argument of the scripts.
+func (l *Ledger) maxLen() any { return l.journalMaxLen }
 
 func checkQuantity(what string, q int64) error {
 	if q < 0 {

@@ -191,7 +191,7 @@ func (l *Ledger) groupLines(ctx context.Context, lines []LineState, orders map[s
 	now := l.nowMS()
 	defs := l.defsArg(ctx)
 	sig := l.signalsOn(defs)
-	head := [...]any{now, now - l.opts.LineTTL.Milliseconds(), l.journalMaxLen, defs}
+	head := [...]any{now, now - l.opts.LineTTL.Milliseconds(), l.maxLen(), defs}
 	// One line's arguments (appendLineArgs): 8, and with candidates 2 and
 	// the candidates.
 	const perLine = 8 + 2 + 2

@@ -73,8 +73,7 @@ type bulkRun struct {
 // appearance, into runs of at most maxBulkRun counts; it also returns
 // every SKU once, to mark.
 func (l *Ledger) bulkRuns(ctx context.Context, counts []Count) ([]*bulkRun, []string) {
-	defs := l.defsArg(ctx)
-	sig := l.signalsOn(defs)
+	defs, sig := l.stockSignals(ctx)
 	open := map[int]*bulkRun{}
 	var runs []*bulkRun
 	var skus []string

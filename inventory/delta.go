@@ -131,8 +131,7 @@ func (d Delta) check() error {
 // the request's fingerprint), dh the change of on_hand.
 func (l *Ledger) applyDelta(ctx context.Context, op, sku, loc, key string, q, dh int64, cause string, create, floor bool) (DeltaResult, error) {
 	k := l.keys(sku)
-	defs := l.defsArg(ctx)
-	sig := l.signalsOn(defs)
+	defs, sig := l.stockSignals(ctx)
 	call := scriptCall{
 		script: l.delta,
 		keys:   l.withSignals(sig, sku, k.stock, k.journal, k.op(key)),
@@ -189,8 +188,7 @@ func (l *Ledger) SetCount(ctx context.Context, c Count) (DeltaResult, error) {
 	if reason == "" {
 		reason = "count"
 	}
-	defs := l.defsArg(ctx)
-	sig := l.signalsOn(defs)
+	defs, sig := l.stockSignals(ctx)
 	call := scriptCall{
 		script: l.count,
 		keys:   l.countKeys(nil, c.SKU, sig),

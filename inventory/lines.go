@@ -189,8 +189,7 @@ type lineGroup struct {
 // index of SKUs.
 func (l *Ledger) groupLines(ctx context.Context, lines []LineState, orders map[string][]int) ([]*lineGroup, []string) {
 	now := l.nowMS()
-	defs := l.defsArg(ctx)
-	sig := l.signalsOn(defs)
+	defs, sig := l.stockSignals(ctx)
 	head := [...]any{now, now - l.opts.LineTTL.Milliseconds(), l.maxLen(), defs}
 	// One line's arguments (appendLineArgs): 8, and with candidates 2 and
 	// the candidates.

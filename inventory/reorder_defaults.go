@@ -99,7 +99,7 @@ func (d ReorderDefaults) List() []ReorderDefault {
 }
 
 // arg encodes d as lib.lua sigdefs reads it: "" when no reorder point
-// was ever set (the stock scripts then skip the signals: signalsOn),
+// was ever set (the stock scripts then skip the signals: stockSignals),
 // else "<version>;" then "<#location>:<location><point>,<qty>;" per
 // default.
 func (d ReorderDefaults) arg() string {
@@ -500,17 +500,17 @@ func (l *Ledger) configureSignals(ctx context.Context) error {
 	if err := l.signalsConfigured.Run(ctx, l.rdb, []string{hash}, due).Err(); err != nil {
 		return fmt.Errorf("recording the first reorder point: %w", err)
 	}
-	if _, err := l.RefreshReorderDefaults(ctx); err != nil {
-		return err
-	}
-	return nil
+	_, err := l.RefreshReorderDefaults(ctx)
+	return err
 }
 
-// signalsOn says whether a stock script run given the defaults argument
-// defs evaluates signals (carries the SKU's signal keys): not with
+// stockSignals is what a stock script run (line, delta, count,
+// count_bulk) takes for the signals: the defaults argument (defsArg), and
+// whether it evaluates them (carries the SKU's signal keys): not with
 // Options.NoSignals, nor before any reorder point was set (defs "").
-func (l *Ledger) signalsOn(defs string) bool {
-	return !l.opts.NoSignals && defs != ""
+func (l *Ledger) stockSignals(ctx context.Context) (defs string, on bool) {
+	defs = l.defsArg(ctx)
+	return defs, !l.opts.NoSignals && defs != ""
 }
 
 // luaDefaultsClear clears the pending re-evaluation of version ARGV[1].

@@ -59,7 +59,7 @@ func (l *Ledger) signalKeys(sku string) (rkey, ekey, rjournal string) {
 }
 
 // withSignals appends the SKU's reorder hash and pending list to a stock
-// script's keys when the run evaluates signals (sig: signalsOn).
+// script's keys when the run evaluates signals (sig: stockSignals).
 func (l *Ledger) withSignals(sig bool, sku string, keys ...string) []string {
 	if !sig {
 		return keys
@@ -83,7 +83,7 @@ func (l *Ledger) signalIndexKeys() (pending, seq, seqs, below, out string) {
 
 // sigSKU is what a script call carrying one SKU's signal keys marks
 // (scriptCall.sigs); none when the run does not evaluate signals (sig:
-// signalsOn).
+// stockSignals).
 func sigSKU(sku string, sig bool) []string {
 	if !sig {
 		return nil

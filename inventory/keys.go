@@ -72,7 +72,7 @@ func (l *Ledger) stockKey(sku string) string {
 var lineKeyKinds = [6]string{"s:", "l:", "x:", "j:", "rp:", "se:"}
 
 // lineScriptKeys are the keys a SKU's line.lua run starts with:
-// withSignals(sku, k.stock, k.lines, k.closed, k.journal) of k = keys(sku),
+// withSignals(sig, sku, k.stock, k.lines, k.closed, k.journal) of k = keys(sku),
 // cut from one string (one allocation for the six names, not twelve).
 func (l *Ledger) lineScriptKeys(sku string, sig bool) []string {
 	n := 4

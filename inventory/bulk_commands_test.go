@@ -60,7 +60,7 @@ func TestSetCountsCommands(t *testing.T) {
 	}
 }
 
-var cmdstatRE = regexp.MustCompile(`(?m)^cmdstat_(\w+):calls=(\d+)`)
+var cmdstatRE = regexp.MustCompile(`(?m)^cmdstat_([\w|]+):calls=(\d+)`) // subcommands: function|load
 
 // commandCalls returns INFO commandstats' calls by command.
 func commandCalls(t *testing.T, rdb *redis.Client) map[string]int64 {

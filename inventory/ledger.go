@@ -97,7 +97,9 @@ type Ledger struct {
 	opts    Options
 	cluster bool
 
-	line, delta, count, mark, clear  *redis.Script
+	line                             *function
+	fns                              functionsState
+	delta, count, mark, clear        *redis.Script
 	countBulk                        *redis.Script
 	reorder, sigack, sigstate        *redis.Script
 	reorderDefault, defaultsClear    *redis.Script
@@ -174,7 +176,7 @@ func New(rdb redis.UniversalClient, opts Options) *Ledger {
 		rdb:           rdb,
 		opts:          opts,
 		cluster:       cluster,
-		line:          redis.NewScript(luaLib + luaLine),
+		line:          newFunction("line", "line", luaLib, luaLine),
 		delta:         redis.NewScript(luaLib + luaMoveLib + luaDelta),
 		count:         redis.NewScript(luaLib + luaMoveLib + luaCountLib + luaCount),
 		// countBulk: SetCounts, many counts of one slot per run (bulk.go).

@@ -208,7 +208,7 @@ func (l *Ledger) groupLines(ctx context.Context, lines []LineState, orders map[s
 			g = bySKU[s.SKU]
 		}
 		if g == nil {
-			store = append(store, lineGroup{call: scriptCall{script: l.line, keys: l.lineScriptKeys(s.SKU, sig), sigs: sigSKU(s.SKU, sig),
+			store = append(store, lineGroup{call: scriptCall{script: l.line.script, fn: l.line, keys: l.lineScriptKeys(s.SKU, sig), sigs: sigSKU(s.SKU, sig),
 				args: append(make([]any, 0, len(head)+perLine), head[:]...)}})
 			g = &store[len(store)-1]
 			g.rk.base = 6 // the placeholders below when signals are off

@@ -12,8 +12,12 @@ import (
 // scriptCall is one script run among the calls of a pipeline.
 type scriptCall struct {
 	script *redis.Script
-	keys   []string
-	args   []any
+	// fn, when set, is the call's code as a Function (function.go): it is
+	// called by FCALL while the ledger's functions are on, and script is
+	// its script form.
+	fn   *function
+	keys []string
+	args []any
 	// sigs are the SKUs whose signal keys the call carries (none: no
 	// signals): a run that appended a signal event replies {'!signal',
 	// reply} (lib.lua reply), and run marks them in the pending signals
@@ -27,8 +31,10 @@ type scriptCall struct {
 // reply or error. The intent comes first on the connection, so Redis has
 // marked the SKU before any script can change it (on a Cluster, where the
 // intent key lives on another node, the mark is a round trip of its own
-// before the pipeline). Calls answered NOSCRIPT changed nothing; they are
-// sent again with their source, after a fresh mark.
+// before the pipeline). Calls answered NOSCRIPT, and function calls
+// refused (fcallRefused), changed nothing; they are sent again, after a
+// fresh mark: scripts with their source, functions once their library is
+// loaded (or as scripts, when Redis refuses functions).
 func (l *Ledger) run(ctx context.Context, skus []string, extra func(redis.Pipeliner), calls []scriptCall) ([]any, []error, error) {
 	replies := make([]any, len(calls))
 	errs := make([]error, len(calls))
@@ -41,13 +47,19 @@ func (l *Ledger) run(ctx context.Context, skus []string, extra func(redis.Pipeli
 		if err != nil {
 			return nil, nil, err
 		}
-		pending = collectReplies(cmds, pending, replies, errs)
+		var refused error
+		pending, refused = collectReplies(cmds, pending, replies, errs)
 		if err := l.replicated(waits); err != nil {
 			return nil, nil, err
 		}
+		if refused != nil && attempt == 0 {
+			if err := l.afterRefusedFCALL(ctx, refused, calls, pending); err != nil {
+				return nil, nil, err
+			}
+		}
 	}
 	for _, i := range pending {
-		errs[i] = fmt.Errorf("script still unknown to Redis after loading it")
+		errs[i] = fmt.Errorf("script or function still unknown to Redis after loading it")
 	}
 	if err := l.markSignaled(ctx, calls, replies, errs); err != nil {
 		return nil, nil, err
@@ -87,7 +99,7 @@ func (l *Ledger) runAttempt(ctx context.Context, first bool, skus []string, extr
 		if extra != nil && first {
 			extra(p)
 		}
-		queueScripts(ctx, p, calls, pending, cmds, first)
+		l.queueScripts(ctx, p, calls, pending, cmds, first)
 	}
 	var markCmd *redis.Cmd
 	var waits []*redis.Cmd
@@ -179,13 +191,13 @@ func (l *Ledger) sendPerNode(ctx context.Context, fill func(redis.Pipeliner)) ([
 	return waits, nil
 }
 
-// firstKey is a command's first key: after the script and the key count
-// of EVAL and EVALSHA, else its first argument.
+// firstKey is a command's first key: after the script (or function) and
+// the key count of EVAL, EVALSHA and FCALL, else its first argument.
 func firstKey(c redis.Cmder) string {
 	args := c.Args()
 	name := strings.ToLower(fmt.Sprint(args[0]))
 	i := 1
-	if name == "eval" || name == "evalsha" {
+	if name == "eval" || name == "evalsha" || name == "fcall" {
 		i = 3
 	}
 	if i >= len(args) {
@@ -194,14 +206,19 @@ func firstKey(c redis.Cmder) string {
 	return fmt.Sprint(args[i])
 }
 
-// queueScripts queues the pending calls on p, into cmds: by SHA (EVALSHA),
-// or with their source (EVAL) once Redis has answered NOSCRIPT.
-func queueScripts(ctx context.Context, p redis.Pipeliner, calls []scriptCall, pending []int, cmds []*redis.Cmd, bySHA bool) {
+// queueScripts queues the pending calls on p, into cmds: functions by
+// FCALL while the ledger's functions are on, scripts by SHA (EVALSHA), or
+// with their source (EVAL) once Redis has answered NOSCRIPT.
+func (l *Ledger) queueScripts(ctx context.Context, p redis.Pipeliner, calls []scriptCall, pending []int, cmds []*redis.Cmd, bySHA bool) {
+	fns := l.fns.on()
 	for j, i := range pending {
 		c := &calls[i]
-		if bySHA {
+		switch {
+		case c.fn != nil && fns:
+			cmds[j] = p.FCall(ctx, c.fn.name, c.keys, c.args...)
+		case bySHA:
 			cmds[j] = c.script.EvalSha(ctx, p, c.keys, c.args...)
-		} else {
+		default:
 			cmds[j] = c.script.Eval(ctx, p, c.keys, c.args...)
 		}
 	}
@@ -250,19 +267,25 @@ func (l *Ledger) sendOwn(ctx context.Context, skus []string, fill func(redis.Pip
 }
 
 // collectReplies stores each pending call's reply or error, and returns the
-// calls answered NOSCRIPT: they changed nothing, and are sent again with
-// their source.
-func collectReplies(cmds []*redis.Cmd, pending []int, replies []any, errs []error) []int {
-	var again []int
+// calls answered NOSCRIPT or refused as functions (fcallRefused): they
+// changed nothing, and are sent again; refused is the first refusal.
+func collectReplies(cmds []*redis.Cmd, pending []int, replies []any, errs []error) (again []int, refused error) {
 	for j, i := range pending {
 		v, err := cmds[j].Result()
 		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
 			again = append(again, i)
 			continue
 		}
+		if err != nil && fcallRefused(cmds[j]) {
+			again = append(again, i)
+			if refused == nil {
+				refused = err
+			}
+			continue
+		}
 		replies[i], errs[i] = v, err
 	}
-	return again
+	return again, refused
 }
 
 // wire shares pipelines between concurrent calls on a single Redis (group

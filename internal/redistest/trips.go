@@ -63,11 +63,11 @@ func (t *Trips) Reset() {
 	t.mu.Unlock()
 }
 
-// Script is a script command's script: the SHA of an EVALSHA or the
-// source of an EVAL ("" for any other command).
+// Script is a script command's script: the SHA of an EVALSHA, the source
+// of an EVAL or the function of an FCALL ("" for any other command).
 func Script(c redis.Cmder) string {
 	a := c.Args()
-	if n := c.Name(); (n == "evalsha" || n == "eval") && len(a) > 1 {
+	if n := c.Name(); (n == "evalsha" || n == "eval" || n == "fcall") && len(a) > 1 {
 		s, _ := a[1].(string)
 		return s
 	}

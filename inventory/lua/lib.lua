@@ -18,10 +18,11 @@ local function vcmp(a, b)
 end
 
 -- '%d' prints every integer a double holds exactly ('..' would print
--- '%.14g', which rounds beyond 14 digits).
-local format = string.format
+-- '%.14g', which rounds beyond 14 digits). (No top-level alias of
+-- string.format: a Redis Function library's code is loaded without the
+-- standard libraries, line.lua.)
 local function n2s(n)
-  return format('%d', n)
+  return string.format('%d', n)
 end
 
 -- One location's figures are one hash field: "onhand,reserved[,countversion]".

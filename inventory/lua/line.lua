@@ -30,20 +30,26 @@
 -- closure or table per line, the rare paths' functions made only by the
 -- runs that take them, figures kept as the stored digits, one reply
 -- string), and every branch mirrors the README's semantics.
-local skey, lkey, xkey, jkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local now, cutoff, maxlen, defs = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local call, tonumber, match = redis.call, tonumber, string.match
--- Signal keys; KEYS[5] = KEYS[1] stands for none (Options.NoSignals with
--- routing keys after them).
-local sigr, sige = KEYS[5], KEYS[6]
-if sigr == skey then sigr, sige = nil, nil end
+-- The functions below are made once and called by line() (at the end),
+-- which sets all of this state at the start of every run: loaded as a
+-- Redis Function library (FUNCTION LOAD) a run makes none of their
+-- closures; sent as a script (EVAL), every run makes them all, as any
+-- script's do.
+local K, A -- the run's KEYS and ARGV
+local skey, lkey, xkey, jkey, now, cutoff, maxlen, defs
+-- redis.call, tonumber and string.match, set by line() (a Redis Function
+-- library's code is loaded without them).
+local call, tonum, match
+-- Signal keys (nil: none; KEYS[5] = KEYS[1] stands for none: Options.NoSignals
+-- with routing keys after them).
+local sigr, sige
 
 -- Figures are read once per run, as {on_hand, reserved, on_hand digits,
 -- reserved digits, count version, dirty}, and kept current by move(): the
 -- choice, the strict check, the moves and the results of every line share
 -- them.
-local known = nil -- the SKU exists: set by the first figure found
-local figs = {}
+local known -- the SKU exists: set by the first figure found
+local figs
 local function fig(l)
   local h, r, hs, rs, cv, found = getfig(skey, l)
   if found then known = true end
@@ -56,28 +62,7 @@ end
 -- end (the run is atomic: no one sees them in between), each HSET costing
 -- a call; the journal entry of each movement is appended as it happens. A
 -- run of one line (most runs) writes them as it goes.
-local last = #ARGV
-local single = last == 12 and ARGV[6] ~= ''
-if ARGV[6] == '' then single = last == 13 + tonumber(ARGV[13]) end
-local dirty, recs, rw, nrw = nil, nil, nil, 0
-if not single then
-  dirty = {} -- locations whose figures moved, in order
-  recs = {} -- field -> its record (false: none), read up front, kept current
-  rw = {} -- HSET arguments of the records this run wrote
-  -- One HMGET per 500 lines instead of one HGET per line (unpack() has a
-  -- limit).
-  local fields, nf, i = {}, 0, 5
-  while i <= last do
-    nf = nf + 1
-    fields[nf] = ARGV[i]
-    if ARGV[i + 1] == '' then i = i + 9 + tonumber(ARGV[i + 8]) else i = i + 8 end
-  end
-  for a = 1, nf, 500 do
-    local b = math.min(a + 499, nf)
-    local got = call('HMGET', lkey, unpack(fields, a, b))
-    for k = a, b do recs[fields[k]] = got[k - a + 1] end
-  end
-end
+local last, single, dirty, recs, rw, nrw
 
 -- move moves a location's figures and journals it (movelib.lua has the
 -- journal's format: here <rest> is "version,field␟location").
@@ -165,16 +150,16 @@ local function more()
   -- the candidates ("priority"); when none finds one, the first candidate.
   -- Figures of other SKUs are read here, in the same atomic run.
   local function avail_at(k, l)
-    local v = call('HGET', KEYS[k], l)
+    local v = call('HGET', K[k], l)
     if not v then return 0 end
     local hs, rs = match(v, '^(-?%d+),(-?%d+)')
     if not hs then error('corrupt stock figures at location ' .. l) end
-    return tonumber(hs) - tonumber(rs)
+    return tonum(hs) - tonum(rs)
   end
 
   local function rec_loc(k, fld)
     local rec
-    if k == 2 and recs then rec = recs[fld] else rec = call('HGET', KEYS[k], fld) end
+    if k == 2 and recs then rec = recs[fld] else rec = call('HGET', K[k], fld) end
     if not rec then return nil end
     local sp, rl = match(rec, '^[^,]-(%*?),%d+,%d+,%d+,%d+,%d+,(.+)$')
     if sp == '*' then return true end -- split: at no one location
@@ -184,12 +169,12 @@ local function more()
   local function whole(l, rn, a, m)
     local need = {[1] = rn}
     for q = a, a + 4 * (m - 1), 4 do
-      local rl = rec_loc(tonumber(ARGV[q + 1]), ARGV[q + 2])
+      local rl = rec_loc(tonum(A[q + 1]), A[q + 2])
       if rl then
         if rl ~= l then return false end
       else
-        local sk = tonumber(ARGV[q])
-        need[sk] = (need[sk] or 0) + tonumber(ARGV[q + 3])
+        local sk = tonum(A[q])
+        need[sk] = (need[sk] or 0) + tonum(A[q + 3])
       end
     end
     for sk, qn in pairs(need) do
@@ -208,7 +193,7 @@ local function more()
   local function pick_step(kind, a, b, rn, wa, m)
     local best, pick
     for k = a, b do
-      local l = ARGV[k]
+      local l = A[k]
       if kind == 's' then
         if whole(l, rn, wa, m) then return l end
       elseif kind == 'f' or kind == 'm' then
@@ -236,7 +221,7 @@ local function more()
     local parts, need = {}, rn
     for k = a, b do
       if need <= 0 then break end
-      local l = ARGV[k]
+      local l = A[k]
       local f = figs[l] or fig(l)
       local av = f[1] - f[2]
       if av > 0 then
@@ -261,12 +246,12 @@ local function more()
     local parts, pos = {}, 1
     while pos <= #v do
       local c = string.find(v, ':', pos, true)
-      local n = c and tonumber(string.sub(v, pos, c - 1))
+      local n = c and tonum(string.sub(v, pos, c - 1))
       if not n or n < 1 or string.sub(v, c + n + 1, c + n + 1) ~= '=' then error('corrupt split line record') end
       local e = string.find(v, ';', c + n + 2, true)
       local u = e and match(string.sub(v, c + n + 2, e - 1), '^%d+$')
       if not u then error('corrupt split line record') end
-      parts[#parts + 1] = {string.sub(v, c + 1, c + n), tonumber(u)}
+      parts[#parts + 1] = {string.sub(v, c + 1, c + n), tonum(u)}
       pos = e + 1
     end
     if #parts < 2 then error('corrupt split line record') end
@@ -369,12 +354,12 @@ local function more()
     local j, step = c0 + nc, 0
     while j <= e do
       step = step + 1
-      local kind, name = string.sub(ARGV[j], 1, 1), string.sub(ARGV[j], 2)
-      local n = tonumber(ARGV[j + 1])
+      local kind, name = string.sub(A[j], 1, 1), string.sub(A[j], 2)
+      local n = tonum(A[j + 1])
       local a, b, nx = j + 2, j + 1 + n, j + 2 + n
       if n == 0 then a, b = c0, c0 + nc - 1 end
       local m = 0
-      if kind == 's' then m = tonumber(ARGV[nx]); nx = nx + 1 + 4 * m end
+      if kind == 's' then m = tonum(A[nx]); nx = nx + 1 + 4 * m end
       if kind == 'p' then
         local parts = split_step(a, b, rn)
         if parts and #parts == 1 then return parts[1][1], step, name end
@@ -385,7 +370,7 @@ local function more()
       end
       j = nx
     end
-    return ARGV[c0], 0, 'fallback'
+    return A[c0], 0, 'fallback'
   end
 end
 
@@ -395,30 +380,29 @@ end
 -- Without steps (no routing rules, the common case) it is 'f' over the
 -- candidates, done here.
 local function route(i, rn)
-  local e = i + 8 + tonumber(ARGV[i + 8])
-  local nc = tonumber(ARGV[i + 9])
+  local e = i + 8 + tonum(A[i + 8])
+  local nc = tonum(A[i + 9])
   local c0 = i + 10
   if c0 + nc > e then
     for k = c0, c0 + nc - 1 do
-      local l = ARGV[k]
+      local l = A[k]
       local f = figs[l] or fig(l)
       if f[1] - f[2] >= rn then return l, 1, 'priority' end
     end
-    return ARGV[c0], 0, 'fallback'
+    return A[c0], 0, 'fallback'
   end
   more()
   return route_steps(e, nc, c0, rn)
 end
 
-local out, n = {}, 0
-local i = 5
+local out, n, i
 local function run()
   while i <= last do
-    local field, given = ARGV[i], ARGV[i + 1]
+    local field, given = A[i], A[i + 1]
     repeat -- a line; break ends it (its reply written)
-    local qs, ss, cs = ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-    local s, ret = tonumber(ss), tonumber(ARGV[i + 5])
-    local ver, flags = ARGV[i + 6], ARGV[i + 7]
+    local qs, ss, cs = A[i + 2], A[i + 3], A[i + 4]
+    local s, ret = tonum(ss), tonum(A[i + 5])
+    local ver, flags = A[i + 6], A[i + 7]
     local loc, status, f = given, nil, nil
     local step, rname, jv = nil, nil, ver -- routing step, its rule, journal version
 
@@ -440,8 +424,8 @@ local function run()
         more()
         oparts = parse_parts(oloc)
       end
-      oq, oS, oc, ors, owo = tonumber(oq), tonumber(oS), tonumber(oc), tonumber(rss), tonumber(wos)
-      ls = tonumber(ols) or 0
+      oq, oS, oc, ors, owo = tonum(oq), tonum(oS), tonum(oc), tonum(rss), tonum(wos)
+      ls = tonum(ols) or 0
       local ols0 = ls
       if flags == 'L' then
         -- A local shipment: s is the line's locally shipped total; every
@@ -454,11 +438,11 @@ local function run()
       -- the ordered units; cancelled units give way to shipped ones (units
       -- that left can not be cancelled).
       if ls > s then
-        local q = tonumber(qs)
+        local q = tonum(qs)
         local x = ls
         if x > q then x = q end
         if x > s then
-          if x + tonumber(cs) > q then cs = n2s(q - x) end
+          if x + tonum(cs) > q then cs = n2s(q - x) end
           s, ss = x, n2s(x)
         end
       end
@@ -476,7 +460,7 @@ local function run()
       -- is the later; a state that does not is a duplicate, and nothing
       -- ever moves a line back within a version.
       if cmp == 0 then
-        local q, c, oret = tonumber(qs), tonumber(cs), ors + owo
+        local q, c, oret = tonum(qs), tonum(cs), ors + owo
         if q >= oq and s >= oS and c >= oc and ret >= oret and (q > oq or s > oS or c > oc or ret > oret) then
           cmp = 1
         end
@@ -509,7 +493,7 @@ local function run()
       if flags == 'L' then
         -- A local shipment of a line the ledger does not hold: refused.
         status = 'r'
-        if loc == '' then loc = ARGV[i + 10] end -- the first candidate (route)
+        if loc == '' then loc = A[i + 10] end -- the first candidate (route)
         f = figs[loc] or fig(loc)
       end
     end
@@ -561,7 +545,7 @@ local function run()
         local o
         if old then o = {oq, oS, oc, ors} end
         n = n + 1
-        out[n] = split_line(field, nil, oparts, o, np, {tonumber(qs), s, tonumber(cs), nrs},
+        out[n] = split_line(field, nil, oparts, o, np, {tonum(qs), s, tonum(cs), nrs},
           rv .. '*,' .. qs .. ',' .. ss .. ',' .. cs .. ',' .. rss .. ',' .. wos .. ',',
           ver, jv, flags == '2' or flags == '3', old, step, given)
         break
@@ -622,21 +606,50 @@ local function run()
       end
     end
     until true
-    if given == '' then i = i + 9 + tonumber(ARGV[i + 8]) else i = i + 8 end
+    if given == '' then i = i + 9 + tonum(A[i + 8]) else i = i + 8 end
   end
 end
 
--- A line that fails (only corrupt stored data can make it) fails before
--- it moves anything; the lines before it stay applied, as separate runs
--- would have left them, so their figures and records are written before
--- the error is raised again.
-if single then
-  run()
-  signal(skey, sigr, sige, now, defs)
-else
+-- line runs the script for keys and args (KEYS and ARGV above). A line
+-- that fails (only corrupt stored data can make it) fails before it moves
+-- anything; the lines before it stay applied, as separate runs would have
+-- left them, so their figures and records are written before the error is
+-- raised again.
+local function line(keys, args)
+  K, A, call, tonum, match = keys, args, redis.call, tonumber, string.match
+  skey, lkey, xkey, jkey = keys[1], keys[2], keys[3], keys[4]
+  now, cutoff, maxlen, defs = args[1], args[2], args[3], args[4]
+  sigr, sige = keys[5], keys[6]
+  if sigr == skey then sigr, sige = nil, nil end
+  signaled, known, figs, out, n, i = false, nil, {}, {}, 0, 5
+  last = #args
+  single = last == 12 and args[6] ~= ''
+  if args[6] == '' then single = last == 13 + tonum(args[13]) end
+  dirty, recs, rw, nrw = nil, nil, nil, 0
+  if single then
+    run()
+    signal(skey, sigr, sige, now, defs)
+    return reply(table.concat(out))
+  end
+  dirty = {} -- locations whose figures moved, in order
+  recs = {} -- field -> its record (false: none), read up front, kept current
+  rw = {} -- HSET arguments of the records this run wrote
+  -- One HMGET per 500 lines instead of one HGET per line (unpack() has a
+  -- limit).
+  local fields, nf, j = {}, 0, 5
+  while j <= last do
+    nf = nf + 1
+    fields[nf] = args[j]
+    if args[j + 1] == '' then j = j + 9 + tonum(args[j + 8]) else j = j + 8 end
+  end
+  for a = 1, nf, 500 do
+    local b = math.min(a + 499, nf)
+    local got = call('HMGET', lkey, unpack(fields, a, b))
+    for k = a, b do recs[fields[k]] = got[k - a + 1] end
+  end
   local ok, err = pcall(run)
   flush()
   signal(skey, sigr, sige, now, defs)
   if not ok then error(err, 0) end
+  return reply(table.concat(out))
 end
-return reply(table.concat(out))

@@ -1,0 +1,145 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shelfsync/shelfsync/internal/redistest"
+)
+
+// sellLines applies one new line of SKU "F" per id, each alone and then
+// all in one call, and checks every one applied.
+func sellLines(t *testing.T, l *Ledger, ids ...string) {
+	t.Helper()
+	ctx := context.Background()
+	var batch []LineState
+	for _, id := range ids {
+		one := LineState{Channel: "c", OrderID: id, LineID: "1", SKU: "F", Location: "A", Ordered: 1, Version: 1}
+		r, err := l.ApplyLines(ctx, []LineState{one})
+		if err != nil || !r[0].Applied {
+			t.Fatalf("line of %s: %+v %v", id, r, err)
+		}
+		two := one
+		two.LineID = "2"
+		batch = append(batch, two)
+	}
+	r, err := l.ApplyLines(ctx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, x := range r {
+		if !x.Applied {
+			t.Fatalf("batched line %d: %+v", i, x)
+		}
+	}
+}
+
+// TestLinesRunAsFunctions: on Redis 7 the order-line code runs as a Function
+// (FCALL; no EVALSHA or EVAL of it), loaded by LoadFunctions or by the first
+// call that finds it missing, also after FUNCTION FLUSH (a flushed or new
+// server), in single calls and in shared pipelines.
+func TestLinesRunAsFunctions(t *testing.T) {
+	rdb := redistest.StartPersistent(t).Client(t)
+	ctx := context.Background()
+	l := New(rdb, Options{Prefix: "fn:"})
+	receive(t, l, "F", "A", 1000)
+	if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	sellLines(t, l, "o1", "o2") // loaded on first use
+	calls := commandCalls(t, rdb)
+	// 3 lines, and the first again after loading (the EVALs are the push
+	// intent marks, intent_mark.lua, always by EVAL).
+	if calls["fcall"] != 3+1 || calls["evalsha"] != 0 || calls["function|load"] != 1 {
+		t.Errorf("first lines: %v; want 4 FCALL (one refused, loaded, again), 1 FUNCTION LOAD, no EVALSHA", calls)
+	}
+	if err := l.FunctionsErr(); err != nil {
+		t.Fatal(err)
+	}
+	libs, err := rdb.FunctionList(ctx, redis.FunctionListQuery{}).Result()
+	if err != nil || len(libs) != 1 || libs[0].Name != l.line.name || len(libs[0].Functions) != 1 || libs[0].Functions[0].Name != l.line.name {
+		t.Fatalf("libraries %+v %v; want the one %s", libs, err, l.line.name)
+	}
+
+	for _, flush := range []bool{false, true} {
+		if flush {
+			if err := rdb.FunctionFlush(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := l.LoadFunctions(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		sellLines(t, l, fmt.Sprint("p", flush), fmt.Sprint("q", flush))
+		calls := commandCalls(t, rdb)
+		want := int64(3)
+		if flush {
+			want = 4 // the first refused, then loaded
+		}
+		if calls["fcall"] != want || calls["evalsha"] != 0 {
+			t.Errorf("flushed %v: %v; want %d FCALL, no EVALSHA", flush, calls, want)
+		}
+	}
+	mustVerify(t, l, nil)
+	s, err := l.Stock(ctx, "F")
+	if err != nil || s.Locations["A"].Reserved != 12 {
+		t.Fatalf("stock %+v %v; want 12 reserved at A after 12 lines of 1", s, err)
+	}
+}
+
+// TestFunctionsOffWhenRefused: a server that refuses Functions (here an ACL
+// user denied FUNCTION and FCALL; Redis 6 and miniredis answer unknown
+// command) turns them off for the ledger, whose lines then run as scripts
+// and are applied as before; LoadFunctions says why.
+func TestFunctionsOffWhenRefused(t *testing.T) {
+	for _, deny := range []string{"-function", "-fcall"} {
+		t.Run(deny, func(t *testing.T) {
+			srv := redistest.StartPersistent(t)
+			admin := srv.Client(t)
+			ctx := context.Background()
+			if err := admin.Do(ctx, "ACL", "SETUSER", "shelfsync", "on", ">pw", "~*", "&*", "+@all", deny).Err(); err != nil {
+				t.Fatal(err)
+			}
+			rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, Username: "shelfsync", Password: "pw"})
+			t.Cleanup(func() { _ = rdb.Close() })
+			l := New(rdb, Options{Prefix: "off:"})
+			receive(t, l, "F", "A", 10)
+			sellLines(t, l, "o1", "o2")
+			if err := l.FunctionsErr(); !errors.Is(err, ErrNoFunctions) || !strings.Contains(err.Error(), "NOPERM") {
+				t.Fatalf("FunctionsErr = %v; want ErrNoFunctions with the server's NOPERM", err)
+			}
+			if err := l.LoadFunctions(ctx); !errors.Is(err, ErrNoFunctions) {
+				t.Fatalf("LoadFunctions = %v; want ErrNoFunctions", err)
+			}
+			calls := commandCalls(t, admin)
+			if calls["evalsha"] < 2 {
+				t.Errorf("%v: want the lines by EVALSHA", calls)
+			}
+			mustVerify(t, l, nil)
+		})
+	}
+}
+
+// TestFunctionsOffOnMiniredis: the demo's store has no Functions; the
+// ledger finds out on its first line and runs scripts from then on.
+func TestFunctionsOffOnMiniredis(t *testing.T) {
+	e := embedded(t)
+	l := e.ledger(Options{})
+	if err := l.LoadFunctions(context.Background()); !errors.Is(err, ErrNoFunctions) {
+		t.Fatalf("LoadFunctions on miniredis = %v; want ErrNoFunctions", err)
+	}
+	l = e.ledger(Options{}) // a ledger that finds out by its first line
+	receive(t, l, "F", "A", 10)
+	sellLines(t, l, "o1", "o2")
+	if err := l.FunctionsErr(); !errors.Is(err, ErrNoFunctions) {
+		t.Fatalf("FunctionsErr = %v; want ErrNoFunctions", err)
+	}
+	mustVerify(t, l, nil)
+}

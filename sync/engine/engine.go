@@ -12,6 +12,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -320,6 +321,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.log.Info().Strs("streams", ss).Msg("the downstream order stream is partitioned: its consumers read each of these streams")
 	}
 	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { e.loadFunctions(ctx); return nil })
 	g.Go(func() error { return e.intake.Run(ctx, e.ingest.HandleBatch) })
 	g.Go(func() error { return e.sweeper.Run(ctx) })
 	g.Go(func() error { return e.signals.Run(ctx) })
@@ -340,6 +342,21 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 	}
 	return g.Wait()
+}
+
+// loadFunctions loads the ledger's Redis Function libraries at start, so
+// the first order line does not wait for it, and says once when Redis will
+// not hold them (the ledger then runs the same code as scripts).
+func (e *Engine) loadFunctions(ctx context.Context) {
+	err := e.ledger.LoadFunctions(ctx)
+	switch {
+	case err == nil:
+		e.log.Debug().Msg("the ledger's Redis Functions are loaded")
+	case errors.Is(err, inventory.ErrNoFunctions):
+		e.log.Info().Err(err).Msg("the ledger runs its order-line code as a script (EVALSHA): Redis 7 Functions would cost Redis less per line (README, Redis)")
+	case ctx.Err() == nil:
+		e.log.Warn().Err(err).Msg("loading the ledger's Redis Functions failed: the first order line loads them")
+	}
 }
 
 // staleRepoll is the least time between two order polls that stale

@@ -9,7 +9,11 @@
 # Env: BENCH_PORT (6482), BENCH_N (calls per round, 50000), SIGKEYS
 #   (1: the routed shape carries the signal keys when the version has
 #   signals, as a ledger with a reorder point set sends them; 0: without,
-#   as since 33b3ab5 a ledger where none was ever set sends it).
+#   as since 33b3ab5 a ledger where none was ever set sends it), FCALL
+#   (1, the default: a version whose line.lua ends in the entry function
+#   line() runs as the ledger runs it on Redis 7, a Function library
+#   called by FCALL; 0: as a script by EVALSHA, the ledger's fallback;
+#   older versions are scripts either way).
 #
 # Two shapes, each call a new one-line order of one SKU, 50 clients:
 #   given:  the location given, 4 keys (signals off): the ledger baseline
@@ -18,7 +22,8 @@
 #           webhooks), with the signal keys when the version has signals
 #           (and SIGKEYS is 1, the default).
 # Prints, per version and shape, µs of Redis per call (INFO commandstats
-# usec_per_call of EVALSHA): each round's, the median and the minimum.
+# usec_per_call of EVALSHA or FCALL): each round's, the median and the
+# minimum.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -37,15 +42,29 @@ for _ in $(seq 50); do cli ping >/dev/null 2>&1 && break; sleep 0.1; done
 src() { # src REF FILE: a file of inventory/lua at REF
   if [[ $1 == work ]]; then cat "$repo/inventory/lua/$2"; else git -C "$repo" show "$1:inventory/lua/$2"; fi
 }
+# The code as inventory/function.go (newFunction) wraps it: a library
+# registering line(), or a script calling it with KEYS and ARGV.
 for v in "$1" "$2"; do
   { src "$v" lib.lua; src "$v" line.lua; } >"$work/$v.lua"
+  if grep -q '^local function line(' "$work/$v.lua"; then
+    if [[ ${FCALL:-1} == 1 ]]; then
+      { echo "#!lua name=bench_$v"; cat "$work/$v.lua"; echo "redis.register_function('bench_$v', line)"; } >"$work/$v.lib"
+    else
+      echo 'return line(KEYS, ARGV)' >>"$work/$v.lua"
+    fi
+  fi
 done
 
 sep=$'\x1f'
 result="$work/result"
 for r in $(seq "$rounds"); do
   for v in "$1" "$2"; do
-    sha="$(cli -x SCRIPT LOAD <"$work/$v.lua")"
+    if [[ -f $work/$v.lib ]]; then
+      cli -x FUNCTION LOAD REPLACE <"$work/$v.lib" >/dev/null
+      call=(FCALL "bench_$v") stat=fcall
+    else
+      call=(EVALSHA "$(cli -x SCRIPT LOAD <"$work/$v.lua")") stat=evalsha
+    fi
     for shape in given routed; do
       cli FLUSHALL >/dev/null
       cli HSET 'b:s:{B}' A '1000000000,0' warehouse '1000000000,0' store '1000000000,0' >/dev/null
@@ -66,19 +85,19 @@ for r in $(seq "$rounds"); do
       else line+=('' 1 0 0 0 1 0 2 warehouse store)
       fi
       taskset -c 0 redis-benchmark -p "$port" -c 50 -n "$n" -r 1000000000 -q \
-        EVALSHA "$sha" "${#keys[@]}" "${keys[@]}" "${head[@]}" "${line[@]}" >/dev/null
+        "${call[@]}" "${#keys[@]}" "${keys[@]}" "${head[@]}" "${line[@]}" >/dev/null
       got="$(cli HLEN 'b:l:{B}')"
       if ((got < n * 99 / 100)); then
         echo "line-ab: $v $shape recorded $got lines of $n calls: arguments not understood" >&2
         exit 1
       fi
-      us="$(cli INFO commandstats | tr -d '\r' | sed -n 's/^cmdstat_evalsha:.*usec_per_call=\([0-9.]*\).*/\1/p')"
+      us="$(cli INFO commandstats | tr -d '\r' | sed -n "s/^cmdstat_$stat:.*usec_per_call=\([0-9.]*\).*/\1/p")"
       echo "$v $shape $us" >>"$result"
     done
   done
 done
 
-echo "# $(date -u +%FT%TZ) $(redis-server --version | cut -d' ' -f3), $rounds rounds of $n calls, µs of Redis per EVALSHA"
+echo "# $(date -u +%FT%TZ) $(redis-server --version | cut -d' ' -f3), $rounds rounds of $n calls, µs of Redis per call (FCALL=${FCALL:-1})"
 python3 - "$result" "$1" "$2" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]

@@ -3,9 +3,10 @@
 # redis-server on loopback (so other users of the shared Redis neither
 # disturb the figures nor see the load):
 #
-#   1. the baseline: the order-line script (lib.lua + line.lua, exactly what
-#      the ledger loads) through redis-benchmark, EVALSHA, 50 clients, each
-#      call a new line (a reservation) of one SKU;
+#   1. the baseline: the order-line code (lib.lua + line.lua, as the ledger
+#      loads it on Redis 7: a Function library, inventory/function.go)
+#      through redis-benchmark, FCALL, 50 clients, each call a new line (a
+#      reservation) of one SKU;
 #   2. the ledger's Go API: BenchmarkApplyLine (1, 20, 100 callers) and
 #      BenchmarkApplyLinesBatched (pipelined);
 #   3. TestMemory: 100,000 SKUs x 2 locations, 200,000 open order lines.
@@ -33,7 +34,8 @@ cli() { redis-cli -p "$port" "$@"; }
 
 echo "# $(date -u +%FT%TZ) $(redis-server --version | cut -d' ' -f3) on $(nproc) cores, port $port"
 
-sha="$(cat "$here/../lua/lib.lua" "$here/../lua/line.lua" | cli -x SCRIPT LOAD)"
+{ echo '#!lua name=bench_line'; cat "$here/../lua/lib.lua" "$here/../lua/line.lua"
+  echo "redis.register_function('bench_line', line)"; } | cli -x FUNCTION LOAD REPLACE >/dev/null
 now="$(date +%s%3N)"
 sep=$'\x1f'
 # ARGV: now, prune cutoff, journal maxlen, reorder defaults ('': none;
@@ -46,16 +48,16 @@ baseline() {
   cli HSET 'bench:s:{BENCH}' A '1000000000,0' >/dev/null
   cli CONFIG RESETSTAT >/dev/null
   redis-benchmark -p "$port" -c 50 "$@" -n "$n" -r 1000000000 -q \
-    EVALSHA "$sha" 4 'bench:s:{BENCH}' 'bench:l:{BENCH}' 'bench:x:{BENCH}' 'bench:j:{BENCH}' \
+    FCALL bench_line 4 'bench:s:{BENCH}' 'bench:l:{BENCH}' 'bench:x:{BENCH}' 'bench:j:{BENCH}' \
     "$now" "$((now - 604800000))" 10000 '' \
     "shop${sep}__rand_int__${sep}1" A 3 0 0 0 1 0 \
     | tr '\r' '\n' | tail -1 | sed 's/.*: \([0-9.]* requests\)/\1/'
-  echo "  lines recorded: $(cli HLEN 'bench:l:{BENCH}') of $n calls; Redis $(cli INFO commandstats | grep '^cmdstat_evalsha' | cut -d, -f3)"
+  echo "  lines recorded: $(cli HLEN 'bench:l:{BENCH}') of $n calls; Redis $(cli INFO commandstats | grep '^cmdstat_fcall' | cut -d, -f3)"
   cli FLUSHALL >/dev/null
 }
 
 if [[ "$what" == all || "$what" == baseline ]]; then
-  echo "## baseline: redis-benchmark -c 50 -n $n -r 1000000000 EVALSHA <line.lua> (a new line of one SKU per call)"
+  echo "## baseline: redis-benchmark -c 50 -n $n -r 1000000000 FCALL <line.lua> (a new line of one SKU per call)"
   baseline
   echo "## ceiling: the same, pipelined (-P 20): what Redis alone can do with this script"
   baseline -P 20

@@ -23,11 +23,14 @@ var ErrNoFunctions = errors.New("redis functions unavailable")
 // library (FUNCTION LOAD). A script makes every function it defines, as a
 // closure, on every run (EVAL, EVALSHA); a library makes them once, when
 // it is loaded, and each call (FCALL) runs only its entry function. The
-// code defines the entry function, which takes keys and args and sets all
-// of a run's state itself (line.lua's line()): the library registers it,
-// the script form calls it with KEYS and ARGV. Loaded code runs without
-// Redis' standard libraries (redis.call, string, tonumber), so the code
-// only refers to them inside functions.
+// code ends with the entry function, `local function <entry>(keys, args)`
+// to its last `end`, which sets all of a run's state itself (line.lua's
+// line()): the library registers it; the script form runs its body as the
+// script's own (keys and args being KEYS and ARGV), as making that closure,
+// every state variable an upvalue of it, would cost each run about a
+// tenth of a one-line run's time. Loaded code runs without Redis' standard
+// libraries (redis.call, string, tonumber), so the code only refers to
+// them inside functions.
 type function struct {
 	name   string        // the library's and its function's name: a base and a hash of the code
 	code   string        // FUNCTION LOAD's argument
@@ -35,17 +38,24 @@ type function struct {
 }
 
 // newFunction is the function base_<hash of src> of the code src, whose
-// entry function is entry.
+// entry function is entry. It panics when the code does not end with it.
 func newFunction(base, entry string, src ...string) *function {
 	body := strings.Join(src, "")
+	head := "\nlocal function " + entry + "(keys, args)\n"
+	i := strings.Index(body, head)
+	if i < 0 || strings.Count(body, head) != 1 || !strings.HasSuffix(body, "\nend\n") {
+		panic("inventory: the code of " + base + " does not end with its entry function " + entry + "(keys, args)")
+	}
 	sum := sha1.Sum([]byte(body))
 	// Library names take letters, digits and underscores; the hash keeps
 	// two versions of the code (a rolling upgrade) apart.
 	name := "shelfsync_" + base + "_" + hex.EncodeToString(sum[:8])
 	return &function{
-		name:   name,
-		code:   "#!lua name=" + name + "\n" + body + "\nredis.register_function('" + name + "', " + entry + ")\n",
-		script: redis.NewScript(body + "\nreturn " + entry + "(KEYS, ARGV)\n"),
+		name: name,
+		code: "#!lua name=" + name + "\n" + body + "\nredis.register_function('" + name + "', " + entry + ")\n",
+		// One line for the header, so the script's line numbers (errors)
+		// are the code's.
+		script: redis.NewScript(body[:i] + "\ndo local keys, args = KEYS, ARGV\n" + body[i+len(head):]),
 	}
 }
 
@@ -107,12 +117,24 @@ func (l *Ledger) loadFunction(ctx context.Context, f *function) error {
 	if err == nil {
 		return nil
 	}
-	var reply redis.Error
-	if errors.As(err, &reply) {
+	if loadRefused(err) {
 		l.fns.turnOff(fmt.Errorf("loading %s: %w", f.name, err))
 		return l.FunctionsErr()
 	}
 	return fmt.Errorf("loading the Redis Function library %s: %w", f.name, err)
+}
+
+// loadRefused says Redis refused FUNCTION LOAD for good: an unknown command
+// or a library it can not load (ERR), or an ACL (NOPERM). A server that is
+// only busy for now (LOADING, READONLY during a failover, BUSY, CLUSTERDOWN,
+// TRYAGAIN) or not reached is not a refusal.
+func loadRefused(err error) bool {
+	var reply redis.Error
+	if !errors.As(err, &reply) {
+		return false
+	}
+	msg := reply.Error()
+	return strings.HasPrefix(msg, "ERR ") || strings.HasPrefix(msg, "NOPERM")
 }
 
 // fcallRefused says an FCALL was refused without running: its library is

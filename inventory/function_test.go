@@ -143,3 +143,68 @@ func TestFunctionsOffOnMiniredis(t *testing.T) {
 	}
 	mustVerify(t, l, nil)
 }
+
+// replyErr is a server's error reply, as go-redis returns one.
+type replyErr string
+
+func (e replyErr) Error() string { return string(e) }
+func (replyErr) RedisError()     {}
+
+// TestLoadRefused: only a refusal for good turns the functions off; a
+// server busy for now (loading, a failover in progress) or not reached is
+// tried again by the next call.
+func TestLoadRefused(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{replyErr("ERR unknown command 'FUNCTION', with args beginning with: 'LOAD'"), true},
+		{replyErr("ERR Error registering functions: user_function:3: bad"), true},
+		{replyErr("NOPERM User shelfsync has no permissions to run the 'function|load' command"), true},
+		{fmt.Errorf("wrapped: %w", replyErr("NOPERM this user has no permissions")), true},
+		{replyErr("LOADING Redis is loading the dataset in memory"), false},
+		{replyErr("READONLY You can't write against a read only replica."), false},
+		{replyErr("CLUSTERDOWN The cluster is down"), false},
+		{replyErr("BUSY Redis is busy running a script."), false},
+		{errors.New("dial tcp 127.0.0.1:1: connect: connection refused"), false},
+		{context.DeadlineExceeded, false},
+	} {
+		if got := loadRefused(c.err); got != c.want {
+			t.Errorf("loadRefused(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+}
+
+// TestNewFunctionNeedsItsEntry: code that does not end with its entry
+// function is refused when the ledger is built, not on some later run.
+func TestNewFunctionNeedsItsEntry(t *testing.T) {
+	for _, src := range []string{
+		"local x = 1\n",
+		"local function line(keys, args)\n  return 1\nend\nlocal y = 2\n",
+		"local function line(keys)\n  return 1\nend\n",
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("newFunction accepted %q", src)
+				}
+			}()
+			newFunction("t", "line", "\n", src)
+		}()
+	}
+	f := newFunction("t", "line", "\n", "local function line(keys, args)\n  return keys[1] .. args[1]\nend\n")
+	if !strings.HasPrefix(f.name, "shelfsync_t_") || !strings.Contains(f.code, "redis.register_function('"+f.name+"', line)") {
+		t.Fatalf("library %s:\n%s", f.name, f.code)
+	}
+	rdb := redistest.StartPersistent(t).Client(t)
+	ctx := context.Background()
+	if v, err := f.script.Run(ctx, rdb, []string{"k"}, "a").Result(); err != nil || v != "ka" {
+		t.Fatalf("script form: %v %v", v, err)
+	}
+	if err := rdb.FunctionLoad(ctx, f.code).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := rdb.FCall(ctx, f.name, []string{"k"}, "a").Result(); err != nil || v != "ka" {
+		t.Fatalf("function: %v %v", v, err)
+	}
+}

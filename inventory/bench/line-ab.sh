@@ -43,14 +43,14 @@ src() { # src REF FILE: a file of inventory/lua at REF
   if [[ $1 == work ]]; then cat "$repo/inventory/lua/$2"; else git -C "$repo" show "$1:inventory/lua/$2"; fi
 }
 # The code as inventory/function.go (newFunction) wraps it: a library
-# registering line(), or a script calling it with KEYS and ARGV.
+# registering line(), or a script running line()'s body with KEYS and ARGV.
 for v in "$1" "$2"; do
   { src "$v" lib.lua; src "$v" line.lua; } >"$work/$v.lua"
   if grep -q '^local function line(' "$work/$v.lua"; then
     if [[ ${FCALL:-1} == 1 ]]; then
       { echo "#!lua name=bench_$v"; cat "$work/$v.lua"; echo "redis.register_function('bench_$v', line)"; } >"$work/$v.lib"
     else
-      echo 'return line(KEYS, ARGV)' >>"$work/$v.lua"
+      sed -i 's/^local function line(keys, args)$/do local keys, args = KEYS, ARGV/' "$work/$v.lua"
     fi
   fi
 done

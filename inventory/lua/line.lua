@@ -33,8 +33,8 @@
 -- The functions below are made once and called by line() (at the end),
 -- which sets all of this state at the start of every run: loaded as a
 -- Redis Function library (FUNCTION LOAD) a run makes none of their
--- closures; sent as a script (EVAL), every run makes them all, as any
--- script's do.
+-- closures; sent as a script (EVAL; function.go runs line()'s body as the
+-- script's own), every run makes them all, as any script's do.
 local K, A -- the run's KEYS and ARGV
 local skey, lkey, xkey, jkey, now, cutoff, maxlen, defs
 -- redis.call, tonumber and string.match, set by line() (a Redis Function

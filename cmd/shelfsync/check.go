@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/shelfsync/shelfsync/config"
 	"github.com/shelfsync/shelfsync/connectors"
+	"github.com/shelfsync/shelfsync/inventory"
 	"github.com/shelfsync/shelfsync/sync/store"
 )
 
@@ -47,7 +49,8 @@ func (r *report) fail(what, detail, fix string) {
 
 // check is `shelfsync check`: what validate does, then the environment
 // the daemon would meet: Redis (reachable, version ≥ 6.2, AOF on,
-// maxmemory-policy noeviction) and, for each channel, one cheap
+// maxmemory-policy noeviction, the ledger's Function library loaded or why
+// not) and, for each channel, one cheap
 // authenticated call (connectors.AccessChecker: a token, a read, Amazon's
 // SQS queue). Every check runs and prints its line; exit 1 if any failed,
 // 2 when the config itself does not load (nothing else is checked then).
@@ -105,6 +108,24 @@ func checkRedis(ctx context.Context, cfg config.Redis, r *report, timeout time.D
 		return
 	}
 	judgeRedis(info, r)
+	checkFunctions(ctx, rdb, cfg.KeyPrefix, r)
+}
+
+// checkFunctions loads the ledger's Redis Function library, as the daemon
+// does at start. A Redis that will not hold it (6.2, an ACL) fails
+// nothing: the ledger runs the same code as a script, at more Redis time
+// per order line, so the line says how to allow it.
+func checkFunctions(ctx context.Context, rdb redis.UniversalClient, prefix string, r *report) {
+	err := inventory.New(rdb, inventory.Options{Prefix: prefix}).LoadFunctions(ctx)
+	switch {
+	case err == nil:
+		r.ok("redis functions", "the ledger's order-line library is loaded (FCALL)")
+	case errors.Is(err, inventory.ErrNoFunctions):
+		r.ok("redis functions", "unavailable, so the ledger runs its order-line code as a script (EVALSHA, more Redis time per line): "+err.Error()+
+			"; on Redis 7, allow shelfsync's user FUNCTION LOAD and FCALL (+function|load +fcall) to use them")
+	default:
+		r.fail("redis functions", err.Error(), "check that Redis stays reachable; the daemon loads the library again on its first order line")
+	}
 }
 
 // judgeRedis judges what INFO said: version, persistence, eviction.

@@ -135,7 +135,8 @@ func TestCheck(t *testing.T) {
 	}{
 		{"all good", good, nil, 0, with(
 			"ok    redis: answers PING", "ok    redis version", "ok    redis persistence: AOF on",
-			"ok    redis maxmemory-policy: noeviction", "all checks passed"), []string{"fail"}},
+			"ok    redis maxmemory-policy: noeviction", "ok    redis functions: the ledger's order-line library is loaded",
+			"all checks passed"), []string{"fail"}},
 		{"AOF off, evicting", loose, nil, 1, with(
 			"fail  redis persistence: AOF off", "-> set `appendonly yes`",
 			`fail  redis maxmemory-policy: "allkeys-lru"`, "-> set `maxmemory-policy noeviction`",

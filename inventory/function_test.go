@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -206,5 +208,86 @@ func TestNewFunctionNeedsItsEntry(t *testing.T) {
 	}
 	if v, err := rdb.FCall(ctx, f.name, []string{"k"}, "a").Result(); err != nil || v != "ka" {
 		t.Fatalf("function: %v %v", v, err)
+	}
+}
+
+// TestLinesRunAsFunctionsOnCluster: on a Redis Cluster LoadFunctions loads
+// the library on every primary, order lines spread over all of them run
+// by FCALL alone (also through the per-node pipelines that wait for a
+// replica), and a primary that lost the library (FUNCTION FLUSH) has it
+// loaded again by the first line that finds it missing.
+func TestLinesRunAsFunctionsOnCluster(t *testing.T) {
+	c := redistest.StartCluster(t)
+	cc := c.Client(t)
+	ctx := context.Background()
+	for _, replicas := range []int{0, 1} {
+		t.Run(fmt.Sprint("min_replicas=", replicas), func(t *testing.T) {
+			l := New(cc, Options{Prefix: redistest.Prefix(), MinReplicas: replicas, ReplicaTimeout: 2 * time.Second})
+			if err := l.LoadFunctions(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var mu sync.Mutex
+			var nodes []*redis.Client
+			if err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+				mu.Lock()
+				defer mu.Unlock()
+				nodes = append(nodes, c)
+				return nil
+			}); err != nil || len(nodes) != 3 {
+				t.Fatalf("%d primaries (%v), want 3", len(nodes), err)
+			}
+			primaries := func(fn func(c *redis.Client)) {
+				for _, c := range nodes {
+					fn(c)
+				}
+			}
+			primaries(func(c *redis.Client) {
+				libs, err := c.FunctionList(ctx, redis.FunctionListQuery{LibraryNamePattern: l.line.name}).Result()
+				if err != nil || len(libs) != 1 {
+					t.Errorf("%s: libraries %+v %v", c.Options().Addr, libs, err)
+				}
+			})
+			var lines []LineState
+			for i := range 40 {
+				sku := fmt.Sprintf("FC-%02d", i)
+				receive(t, l, sku, "A", 5)
+				lines = append(lines, LineState{Channel: "c", OrderID: "o1", LineID: sku, SKU: sku, Location: "A", Ordered: 1, Version: 1})
+			}
+			apply := func(order string) {
+				t.Helper()
+				for i := range lines {
+					lines[i].OrderID = order
+				}
+				res, err := l.ApplyLines(ctx, lines)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, r := range res {
+					if !r.Applied {
+						t.Fatalf("line %d: %+v", i, r)
+					}
+				}
+			}
+			primaries(func(c *redis.Client) { _ = c.ConfigResetStat(ctx).Err() })
+			apply("o1")
+			primaries(func(c *redis.Client) {
+				calls := commandCalls(t, c)
+				if calls["fcall"] == 0 || calls["evalsha"] != 0 || calls["function|load"] != 0 {
+					t.Errorf("%s: %v; want FCALLs only, nothing loaded again", c.Options().Addr, calls)
+				}
+			})
+			flushed := c.Primary(t, l.keys("FC-00").stock).Client(t)
+			if err := flushed.FunctionFlush(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+			apply("o2")
+			if libs, err := flushed.FunctionList(ctx, redis.FunctionListQuery{LibraryNamePattern: l.line.name}).Result(); err != nil || len(libs) != 1 {
+				t.Fatalf("flushed primary after a line: libraries %+v %v", libs, err)
+			}
+			if err := l.FunctionsErr(); err != nil {
+				t.Fatal(err)
+			}
+			mustVerify(t, l, nil)
+		})
 	}
 }

@@ -30,13 +30,19 @@ func sellLines(t *testing.T, l *Ledger, ids ...string) {
 		two.LineID = "2"
 		batch = append(batch, two)
 	}
-	r, err := l.ApplyLines(ctx, batch)
+	applyAll(t, l, batch)
+}
+
+// applyAll applies lines in one call and checks every one applied.
+func applyAll(t *testing.T, l *Ledger, lines []LineState) {
+	t.Helper()
+	res, err := l.ApplyLines(context.Background(), lines)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, x := range r {
-		if !x.Applied {
-			t.Fatalf("batched line %d: %+v", i, x)
+	for i, r := range res {
+		if !r.Applied {
+			t.Fatalf("line %d of %d: %+v", i, len(lines), r)
 		}
 	}
 }
@@ -258,15 +264,7 @@ func TestLinesRunAsFunctionsOnCluster(t *testing.T) {
 				for i := range lines {
 					lines[i].OrderID = order
 				}
-				res, err := l.ApplyLines(ctx, lines)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for i, r := range res {
-					if !r.Applied {
-						t.Fatalf("line %d: %+v", i, r)
-					}
-				}
+				applyAll(t, l, lines)
 			}
 			primaries(func(c *redis.Client) { _ = c.ConfigResetStat(ctx).Err() })
 			apply("o1")

@@ -626,29 +626,29 @@ local function line(keys, args)
   single = last == 12 and args[6] ~= ''
   if args[6] == '' then single = last == 13 + tonum(args[13]) end
   dirty, recs, rw, nrw = nil, nil, nil, 0
+  local ok, err = true, nil
   if single then
     run()
-    signal(skey, sigr, sige, now, defs)
-    return reply(table.concat(out))
+  else
+    dirty = {} -- locations whose figures moved, in order
+    recs = {} -- field -> its record (false: none), read up front, kept current
+    rw = {} -- HSET arguments of the records this run wrote
+    -- One HMGET per 500 lines instead of one HGET per line (unpack() has a
+    -- limit).
+    local fields, nf, j = {}, 0, 5
+    while j <= last do
+      nf = nf + 1
+      fields[nf] = args[j]
+      if args[j + 1] == '' then j = j + 9 + tonum(args[j + 8]) else j = j + 8 end
+    end
+    for a = 1, nf, 500 do
+      local b = math.min(a + 499, nf)
+      local got = call('HMGET', lkey, unpack(fields, a, b))
+      for k = a, b do recs[fields[k]] = got[k - a + 1] end
+    end
+    ok, err = pcall(run)
+    flush()
   end
-  dirty = {} -- locations whose figures moved, in order
-  recs = {} -- field -> its record (false: none), read up front, kept current
-  rw = {} -- HSET arguments of the records this run wrote
-  -- One HMGET per 500 lines instead of one HGET per line (unpack() has a
-  -- limit).
-  local fields, nf, j = {}, 0, 5
-  while j <= last do
-    nf = nf + 1
-    fields[nf] = args[j]
-    if args[j + 1] == '' then j = j + 9 + tonum(args[j + 8]) else j = j + 8 end
-  end
-  for a = 1, nf, 500 do
-    local b = math.min(a + 499, nf)
-    local got = call('HMGET', lkey, unpack(fields, a, b))
-    for k = a, b do recs[fields[k]] = got[k - a + 1] end
-  end
-  local ok, err = pcall(run)
-  flush()
   signal(skey, sigr, sige, now, defs)
   if not ok then error(err, 0) end
   return reply(table.concat(out))
